@@ -1,0 +1,17 @@
+{
+  "targets": [
+    {
+      "target_name": "ringflow",
+      "sources": [
+        "native/addon.c",
+        "native/ring.c",
+        "native/bpf/interp.c",
+        "native/bpf/maps.c",
+        "native/bpf/helpers.c",
+        "native/bpf/napi_bpf.c"
+      ],
+      "cflags_c": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fno-strict-aliasing"],
+      "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"]
+    }
+  ]
+}

@@ -1,0 +1,1 @@
+/* placeholder: the eBPF engine (helpers) lands here */

@@ -1,0 +1,1 @@
+/* placeholder: the eBPF engine (interp) lands here */

@@ -1,0 +1,63 @@
+/* Shared helpers for ringflow's Node-API code.
+ * Rule: native functions return numbers (>= 0 success, -errno failure) or plain values;
+ * they never build JS Error objects. TypeScript turns -errno into RingError. A native
+ * function that receives arguments of the wrong type returns -EINVAL (TS validated them
+ * already; this is the "never trust JS" re-check), it does not throw. */
+#ifndef RINGFLOW_COMMON_H
+#define RINGFLOW_COMMON_H
+
+#include <node_api.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stddef.h>
+#include <stdbool.h>
+
+#define RF_MAX_ARGS 8
+
+/* Fetch up to n arguments into argv; missing ones are `undefined`. */
+#define RF_ARGS(n)                                                  \
+  size_t argc = (n);                                                \
+  napi_value argv[(n) > 0 ? (n) : 1];                               \
+  napi_value this_arg;                                              \
+  if (napi_get_cb_info(env, info, &argc, argv, &this_arg, NULL) != napi_ok) \
+    return rf_int(env, -EINVAL);                                    \
+  (void)this_arg
+
+static inline napi_value rf_int(napi_env env, int64_t v) {
+  napi_value r;
+  napi_create_int64(env, v, &r);
+  return r;
+}
+static inline napi_value rf_double(napi_env env, double v) {
+  napi_value r;
+  napi_create_double(env, v, &r);
+  return r;
+}
+static inline napi_value rf_undefined(napi_env env) {
+  napi_value r;
+  napi_get_undefined(env, &r);
+  return r;
+}
+static inline bool rf_get_i64(napi_env env, napi_value v, int64_t *out) {
+  return napi_get_value_int64(env, v, out) == napi_ok;
+}
+static inline bool rf_get_u32(napi_env env, napi_value v, uint32_t *out) {
+  return napi_get_value_uint32(env, v, out) == napi_ok;
+}
+static inline bool rf_get_i32(napi_env env, napi_value v, int32_t *out) {
+  return napi_get_value_int32(env, v, out) == napi_ok;
+}
+static inline bool rf_get_bool(napi_env env, napi_value v, bool *out) {
+  return napi_get_value_bool(env, v, out) == napi_ok;
+}
+/* Base pointer and byte length of any ArrayBufferView, ArrayBuffer or Buffer. */
+bool rf_get_bytes(napi_env env, napi_value v, void **data, size_t *len);
+
+/* Adds a function property to `exports`. */
+void rf_export(napi_env env, napi_value exports, const char *name, napi_callback fn);
+
+/* Each part of the addon registers its functions here. */
+void rf_ring_register(napi_env env, napi_value exports);
+void rf_bpf_register(napi_env env, napi_value exports);
+
+#endif

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the test suite and benchmarks use, when they are missing:
+#   clang  - compiles the eBPF C test programs (clang -target bpf)
+#   fio    - the C reference in the benchmarks (optional there; skipped if unavailable)
+# Safe to run repeatedly; does nothing when everything is present. Needs root for apt-get,
+# otherwise it only reports what is missing (the tests that need it then say why they skip).
+set -u
+missing=()
+command -v clang >/dev/null 2>&1 || missing+=(clang)
+command -v fio   >/dev/null 2>&1 || missing+=(fio)
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+  echo "ensure-deps: missing ${missing[*]} (not root or no apt-get; install them to run every test)" >&2
+  exit 0
+fi
+echo "ensure-deps: installing ${missing[*]} from Debian" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null 2>&1 || true
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1 \
+  || echo "ensure-deps: apt-get install ${missing[*]} failed" >&2
+exit 0

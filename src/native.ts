@@ -1,0 +1,27 @@
+/**
+ * The one place the native addon is loaded (better-sqlite3's lib/binding.js habit).
+ * Every native function returns a number (>= 0 ok, -errno failure) or a plain value;
+ * none throws. Callers in TypeScript validate arguments first and turn -errno into RingError.
+ */
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { existsSync } from 'node:fs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+// dist/src/native.js -> ../../build/Release/ringflow.node
+const candidates = [
+  join(here, '..', '..', 'build', 'Release', 'ringflow.node'),
+  join(here, '..', '..', 'build', 'Debug', 'ringflow.node'),
+];
+
+function load(): any {
+  const require = createRequire(import.meta.url);
+  for (const c of candidates) if (existsSync(c)) return require(c);
+  throw new Error(
+    `ringflow: native addon not built (looked for ${candidates.join(', ')}); run "npm install" or "npx node-gyp rebuild"`,
+  );
+}
+
+/** The raw addon. Typed views of its parts live next to their users (ring/binding.ts, programs/binding.ts). */
+export const binding: any = load();

@@ -260,7 +260,7 @@ static void on_poll(uv_poll_t *h, int status, int events) {
   napi_open_handle_scope(env, &scope);
   napi_value cb, recv, result;
   if (r->callback && napi_get_reference_value(env, r->callback, &cb) == napi_ok && cb) {
-    napi_get_undefined(env, &recv);
+    napi_get_global(env, &recv);
     napi_value arg = rf_int(env, status);
     /* make_callback drains nextTicks and microtasks afterwards: the batch's continuations run
      * and their new SQEs are flushed before we return to the loop. */

@@ -1,0 +1,33 @@
+/**
+ * ringflow: io_uring for TypeScript on Node.js.
+ *
+ * ```ts
+ * import { Ring, O } from 'ringflow';
+ * await using ring = new Ring();
+ * const fd = await ring.openat('/etc/hostname', O.RDONLY);
+ * const buf = Buffer.alloc(64);
+ * const n = await ring.read(fd, buf);
+ * ```
+ */
+export { Ring, type RingStats, type RunOptions } from './ring/ring.js';
+export type { RingOptions } from './ring/setup.js';
+export { RingError, RingClosedError, errnoName } from './errors.js';
+export { Sqe, FixedFile, fixed, type Fd } from './ops/sqe.js';
+export { op, type Builders, type StatxResult, type Timespec, type BufferLike } from './ops/build.js';
+export { OPS, opByName, opByCode, type OpDesc } from './ops/table.js';
+export {
+  SetupFlags,
+  Features,
+  EnterFlags,
+  SqeFlags,
+  CqeFlags,
+  RegisterOp,
+  FsyncFlags,
+  TimeoutFlags,
+  CancelFlags,
+  StatxMask,
+  O,
+  AT_FDCWD,
+  AT_EMPTY_PATH,
+  AT_SYMLINK_NOFOLLOW,
+} from './ring/abi.js';

@@ -1,0 +1,260 @@
+/**
+ * The opcode catalogue: one entry per io_uring opcode of Linux 6.18 (values from the running
+ * kernel's BTF, `enum io_uring_op`). An entry with `params` has a builder; the builders
+ * (src/ops/build.ts), the Ring's promise methods, the docs table (tools/gen-op-docs.ts) and the
+ * golden-byte tests (test/sqe-golden.test.ts) are all derived from this table.
+ */
+
+/** SQE fields a parameter can land in. 64-bit: off, addr, addr3, user. 32-bit: fd, len, opFlags, fileIndex. 16-bit: ioprio, bufIndex, personality. */
+export type SqeField =
+  | 'ioprio'
+  | 'fd'
+  | 'off'
+  | 'addr'
+  | 'len'
+  | 'opFlags'
+  | 'bufIndex'
+  | 'personality'
+  | 'fileIndex'
+  | 'addr3';
+
+/**
+ * How a builder argument is validated and encoded.
+ * - fd: number (process fd) or FixedFile (sets IOSQE_FIXED_FILE)
+ * - dirfd: number, default AT_FDCWD
+ * - u32/i32/u16: integers in range
+ * - position: number | bigint | undefined → s64, undefined/-1 = current file position
+ * - u64: number | bigint
+ * - buffer: ArrayBufferView | ArrayBuffer → addr = its address, len = its byteLength (kept alive until the CQE)
+ * - iovecs: array of buffers → addr = iovec array, len = count (all kept alive)
+ * - path: string | Buffer → addr = NUL-terminated copy
+ * - timespec: milliseconds (number) or { sec, nsec } or bigint nanoseconds → addr = struct __kernel_timespec
+ * - statx: output area of 256 bytes at addr3-style field, parsed into a StatxResult
+ * - userData: bigint | number → 64-bit target user_data (async cancel)
+ */
+export type ParamKind =
+  | 'fd'
+  | 'dirfd'
+  | 'u32'
+  | 'i32'
+  | 'u16'
+  | 'position'
+  | 'u64'
+  | 'buffer'
+  | 'iovecs'
+  | 'path'
+  | 'timespec'
+  | 'statx'
+  | 'userData';
+
+export interface ParamDesc {
+  name: string;
+  kind: ParamKind;
+  field: SqeField;
+  /** Positional arguments come first, in order; the rest are read from the trailing options object. */
+  positional?: boolean;
+  optional?: boolean;
+  /** Value used when the argument is omitted. */
+  default?: number;
+  doc: string;
+}
+
+export interface OpDesc {
+  /** API name (camelCase), used by builders, promise methods and ring.supports(). */
+  name: string;
+  /** IORING_OP_* number (enum io_uring_op, 6.18 BTF). */
+  code: number;
+  /** IORING_OP_* constant name. */
+  constant: string;
+  /** First mainline kernel with the opcode. */
+  since: string;
+  /** The liburing helper this builder matches. */
+  liburing?: string;
+  /** Builder parameters; absent when no builder exists yet. */
+  params?: ParamDesc[];
+  /** Constant field values every SQE of this op carries. */
+  fixed?: Partial<Record<SqeField, number>>;
+  /** What the promise resolves to. */
+  result?: 'number' | 'void' | 'statx';
+  /** AbortSignal cancels it (ASYNC_CANCEL by user_data). */
+  cancellable?: boolean;
+  /** A `len` smaller than the buffer, taken from this option. */
+  lengthOption?: boolean;
+  doc: string;
+}
+
+const fd: ParamDesc = { name: 'fd', kind: 'fd', field: 'fd', positional: true, doc: 'file descriptor or FixedFile slot' };
+const position: ParamDesc = {
+  name: 'position',
+  kind: 'position',
+  field: 'off',
+  positional: true,
+  optional: true,
+  default: -1,
+  doc: 'file offset; omitted or -1 = the current file position (pipes, sockets, sequential I/O)',
+};
+const rwFlags: ParamDesc = { name: 'rwFlags', kind: 'i32', field: 'opFlags', optional: true, default: 0, doc: 'RWF_* flags (preadv2)' };
+const dirfd: ParamDesc = { name: 'dirfd', kind: 'dirfd', field: 'fd', optional: true, default: -100, doc: 'directory fd for relative paths; default AT_FDCWD' };
+
+/** All io_uring opcodes of Linux 6.18, in opcode order. */
+export const OPS: readonly OpDesc[] = [
+  {
+    name: 'nop', code: 0, constant: 'NOP', since: '5.1', liburing: 'io_uring_prep_nop', result: 'number',
+    params: [
+      { name: 'nopFlags', kind: 'u32', field: 'opFlags', optional: true, default: 0, doc: 'IORING_NOP_* flags; INJECT_RESULT (1) makes res = injectResult' },
+      { name: 'injectResult', kind: 'i32', field: 'len', optional: true, default: 0, doc: 'result to inject with IORING_NOP_INJECT_RESULT (6.15)' },
+    ],
+    doc: 'Does nothing; completes with res 0. Measures ring overhead.',
+  },
+  {
+    name: 'readv', code: 1, constant: 'READV', since: '5.1', liburing: 'io_uring_prep_readv2', result: 'number', cancellable: true,
+    params: [fd, { name: 'buffers', kind: 'iovecs', field: 'addr', positional: true, doc: 'buffers filled in order' }, position, rwFlags],
+    doc: 'preadv2(2): scatter read into several buffers; res = bytes read.',
+  },
+  {
+    name: 'writev', code: 2, constant: 'WRITEV', since: '5.1', liburing: 'io_uring_prep_writev2', result: 'number', cancellable: true,
+    params: [fd, { name: 'buffers', kind: 'iovecs', field: 'addr', positional: true, doc: 'buffers written in order' }, position, rwFlags],
+    doc: 'pwritev2(2): gather write from several buffers; res = bytes written.',
+  },
+  {
+    name: 'fsync', code: 3, constant: 'FSYNC', since: '5.1', liburing: 'io_uring_prep_fsync', result: 'void',
+    params: [fd, { name: 'fsyncFlags', kind: 'u32', field: 'opFlags', optional: true, default: 0, doc: 'IORING_FSYNC_DATASYNC (1) for fdatasync' }],
+    doc: 'fsync(2), or fdatasync(2) with IORING_FSYNC_DATASYNC.',
+  },
+  { name: 'readFixed', code: 4, constant: 'READ_FIXED', since: '5.1', liburing: 'io_uring_prep_read_fixed', doc: 'read into a registered buffer' },
+  { name: 'writeFixed', code: 5, constant: 'WRITE_FIXED', since: '5.1', liburing: 'io_uring_prep_write_fixed', doc: 'write from a registered buffer' },
+  { name: 'pollAdd', code: 6, constant: 'POLL_ADD', since: '5.1', liburing: 'io_uring_prep_poll_add', doc: 'poll(2) one fd (multishot 5.13)' },
+  { name: 'pollRemove', code: 7, constant: 'POLL_REMOVE', since: '5.1', liburing: 'io_uring_prep_poll_remove', doc: 'remove or update a poll request' },
+  { name: 'syncFileRange', code: 8, constant: 'SYNC_FILE_RANGE', since: '5.2', liburing: 'io_uring_prep_sync_file_range', doc: 'sync_file_range(2)' },
+  { name: 'sendmsg', code: 9, constant: 'SENDMSG', since: '5.3', liburing: 'io_uring_prep_sendmsg', doc: 'sendmsg(2)' },
+  { name: 'recvmsg', code: 10, constant: 'RECVMSG', since: '5.3', liburing: 'io_uring_prep_recvmsg', doc: 'recvmsg(2) (multishot 6.0)' },
+  {
+    name: 'timeout', code: 11, constant: 'TIMEOUT', since: '5.4', liburing: 'io_uring_prep_timeout', result: 'number', cancellable: true,
+    params: [
+      { name: 'time', kind: 'timespec', field: 'addr', positional: true, doc: 'milliseconds, { sec, nsec }, or bigint nanoseconds' },
+      { name: 'count', kind: 'u32', field: 'off', optional: true, default: 0, doc: 'also complete after this many other completions (0 = pure timer)' },
+      { name: 'timeoutFlags', kind: 'u32', field: 'opFlags', optional: true, default: 0, doc: 'IORING_TIMEOUT_* (ABS, BOOTTIME, REALTIME, ETIME_SUCCESS, MULTISHOT)' },
+    ],
+    fixed: { len: 1 },
+    doc: 'A timer: completes with -ETIME when it fires (resolved as ETIME → the promise resolves with -62 only if ETIME_SUCCESS; see Ring.timeout), or 0 when `count` completions happened first.',
+  },
+  {
+    name: 'timeoutRemove', code: 12, constant: 'TIMEOUT_REMOVE', since: '5.5', liburing: 'io_uring_prep_timeout_remove', result: 'void',
+    params: [
+      { name: 'target', kind: 'userData', field: 'addr', positional: true, doc: 'user_data of the timeout to remove' },
+      { name: 'timeoutFlags', kind: 'u32', field: 'opFlags', optional: true, default: 0, doc: 'IORING_TIMEOUT_UPDATE etc.' },
+    ],
+    doc: 'Removes (or with UPDATE, re-arms) a pending timeout.',
+  },
+  { name: 'accept', code: 13, constant: 'ACCEPT', since: '5.5', liburing: 'io_uring_prep_accept', doc: 'accept4(2) (direct 5.15, multishot 5.19)' },
+  {
+    name: 'asyncCancel', code: 14, constant: 'ASYNC_CANCEL', since: '5.5', liburing: 'io_uring_prep_cancel64', result: 'number',
+    params: [
+      { name: 'target', kind: 'userData', field: 'addr', positional: true, doc: 'user_data of the request to cancel' },
+      { name: 'cancelFlags', kind: 'u32', field: 'opFlags', optional: true, default: 0, doc: 'IORING_ASYNC_CANCEL_* (ALL, FD, ANY, FD_FIXED, USERDATA, OP)' },
+    ],
+    doc: 'Cancels an in-flight request by user_data; res 0 found, -ENOENT not found, -EALREADY running.',
+  },
+  {
+    name: 'linkTimeout', code: 15, constant: 'LINK_TIMEOUT', since: '5.5', liburing: 'io_uring_prep_link_timeout', result: 'number',
+    params: [
+      { name: 'time', kind: 'timespec', field: 'addr', positional: true, doc: 'milliseconds, { sec, nsec }, or bigint nanoseconds' },
+      { name: 'timeoutFlags', kind: 'u32', field: 'opFlags', optional: true, default: 0, doc: 'IORING_TIMEOUT_* flags' },
+    ],
+    fixed: { len: 1 },
+    doc: 'Times the linked request just before it (that request must have link()).',
+  },
+  { name: 'connect', code: 16, constant: 'CONNECT', since: '5.5', liburing: 'io_uring_prep_connect', doc: 'connect(2)' },
+  { name: 'fallocate', code: 17, constant: 'FALLOCATE', since: '5.6', liburing: 'io_uring_prep_fallocate', doc: 'fallocate(2)' },
+  {
+    name: 'openat', code: 18, constant: 'OPENAT', since: '5.6', liburing: 'io_uring_prep_openat', result: 'number', cancellable: true,
+    params: [
+      { name: 'path', kind: 'path', field: 'addr', positional: true, doc: 'path (relative to dirfd)' },
+      { name: 'flags', kind: 'i32', field: 'opFlags', positional: true, optional: true, default: 0, doc: 'O_* flags (O.RDONLY, O.CREAT | O.WRONLY, …); O_CLOEXEC is always added' },
+      { name: 'mode', kind: 'u32', field: 'len', positional: true, optional: true, default: 0o666, doc: 'permissions for O_CREAT' },
+      dirfd,
+      { name: 'fileIndex', kind: 'u32', field: 'fileIndex', optional: true, default: 0, doc: 'direct descriptor slot + 1 (0 = regular fd)' },
+    ],
+    doc: 'openat(2); res = the new fd.',
+  },
+  {
+    name: 'close', code: 19, constant: 'CLOSE', since: '5.6', liburing: 'io_uring_prep_close', result: 'void',
+    params: [fd],
+    doc: 'close(2) a process fd (or a direct descriptor slot via FixedFile).',
+  },
+  { name: 'filesUpdate', code: 20, constant: 'FILES_UPDATE', since: '5.6', liburing: 'io_uring_prep_files_update', doc: 'update registered files from the ring' },
+  {
+    name: 'statx', code: 21, constant: 'STATX', since: '5.6', liburing: 'io_uring_prep_statx', result: 'statx',
+    params: [
+      { name: 'path', kind: 'path', field: 'addr', positional: true, doc: 'path; "" with AT_EMPTY_PATH and dirfd = the fd to stat' },
+      { name: 'statxFlags', kind: 'i32', field: 'opFlags', optional: true, default: 0, doc: 'AT_* flags (AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH, AT_STATX_*)' },
+      { name: 'mask', kind: 'u32', field: 'len', optional: true, default: 0xfff, doc: 'STATX_* fields wanted; default all' },
+      dirfd,
+      { name: 'out', kind: 'statx', field: 'off', optional: true, doc: 'internal: the 256-byte result area (allocated for you)' },
+    ],
+    doc: 'statx(2); resolves with a typed StatxResult.',
+  },
+  {
+    name: 'read', code: 22, constant: 'READ', since: '5.6', liburing: 'io_uring_prep_read', result: 'number', cancellable: true, lengthOption: true,
+    params: [fd, { name: 'buffer', kind: 'buffer', field: 'addr', positional: true, doc: 'destination' }, position, rwFlags],
+    doc: 'pread(2) into one buffer; res = bytes read (0 at EOF).',
+  },
+  {
+    name: 'write', code: 23, constant: 'WRITE', since: '5.6', liburing: 'io_uring_prep_write', result: 'number', cancellable: true, lengthOption: true,
+    params: [fd, { name: 'buffer', kind: 'buffer', field: 'addr', positional: true, doc: 'source' }, position, rwFlags],
+    doc: 'pwrite(2) from one buffer; res = bytes written.',
+  },
+  { name: 'fadvise', code: 24, constant: 'FADVISE', since: '5.6', liburing: 'io_uring_prep_fadvise', doc: 'posix_fadvise(2)' },
+  { name: 'madvise', code: 25, constant: 'MADVISE', since: '5.6', liburing: 'io_uring_prep_madvise', doc: 'madvise(2)' },
+  { name: 'send', code: 26, constant: 'SEND', since: '5.6', liburing: 'io_uring_prep_send', doc: 'send(2) (provided buffers/bundles 6.10)' },
+  { name: 'recv', code: 27, constant: 'RECV', since: '5.6', liburing: 'io_uring_prep_recv', doc: 'recv(2) (multishot 6.0, bundles 6.10)' },
+  { name: 'openat2', code: 28, constant: 'OPENAT2', since: '5.6', liburing: 'io_uring_prep_openat2', doc: 'openat2(2)' },
+  { name: 'epollCtl', code: 29, constant: 'EPOLL_CTL', since: '5.6', liburing: 'io_uring_prep_epoll_ctl', doc: 'epoll_ctl(2)' },
+  { name: 'splice', code: 30, constant: 'SPLICE', since: '5.7', liburing: 'io_uring_prep_splice', doc: 'splice(2)' },
+  { name: 'provideBuffers', code: 31, constant: 'PROVIDE_BUFFERS', since: '5.7', liburing: 'io_uring_prep_provide_buffers', doc: 'legacy provided buffers' },
+  { name: 'removeBuffers', code: 32, constant: 'REMOVE_BUFFERS', since: '5.7', liburing: 'io_uring_prep_remove_buffers', doc: 'remove legacy provided buffers' },
+  { name: 'tee', code: 33, constant: 'TEE', since: '5.8', liburing: 'io_uring_prep_tee', doc: 'tee(2)' },
+  { name: 'shutdown', code: 34, constant: 'SHUTDOWN', since: '5.11', liburing: 'io_uring_prep_shutdown', doc: 'shutdown(2)' },
+  { name: 'renameat', code: 35, constant: 'RENAMEAT', since: '5.11', liburing: 'io_uring_prep_renameat', doc: 'renameat2(2)' },
+  { name: 'unlinkat', code: 36, constant: 'UNLINKAT', since: '5.11', liburing: 'io_uring_prep_unlinkat', doc: 'unlinkat(2)' },
+  { name: 'mkdirat', code: 37, constant: 'MKDIRAT', since: '5.15', liburing: 'io_uring_prep_mkdirat', doc: 'mkdirat(2)' },
+  { name: 'symlinkat', code: 38, constant: 'SYMLINKAT', since: '5.15', liburing: 'io_uring_prep_symlinkat', doc: 'symlinkat(2)' },
+  { name: 'linkat', code: 39, constant: 'LINKAT', since: '5.15', liburing: 'io_uring_prep_linkat', doc: 'linkat(2)' },
+  { name: 'msgRing', code: 40, constant: 'MSG_RING', since: '5.18', liburing: 'io_uring_prep_msg_ring', doc: 'post a CQE to another ring (send fd 6.0)' },
+  { name: 'fsetxattr', code: 41, constant: 'FSETXATTR', since: '5.19', liburing: 'io_uring_prep_fsetxattr', doc: 'fsetxattr(2)' },
+  { name: 'setxattr', code: 42, constant: 'SETXATTR', since: '5.19', liburing: 'io_uring_prep_setxattr', doc: 'setxattr(2)' },
+  { name: 'fgetxattr', code: 43, constant: 'FGETXATTR', since: '5.19', liburing: 'io_uring_prep_fgetxattr', doc: 'fgetxattr(2)' },
+  { name: 'getxattr', code: 44, constant: 'GETXATTR', since: '5.19', liburing: 'io_uring_prep_getxattr', doc: 'getxattr(2)' },
+  { name: 'socket', code: 45, constant: 'SOCKET', since: '5.19', liburing: 'io_uring_prep_socket', doc: 'socket(2) (direct 5.19)' },
+  { name: 'uringCmd', code: 46, constant: 'URING_CMD', since: '5.19', liburing: 'io_uring_prep_cmd', doc: 'passthrough command (socket commands ≈6.7)' },
+  { name: 'sendZc', code: 47, constant: 'SEND_ZC', since: '6.0', liburing: 'io_uring_prep_send_zc', doc: 'zero-copy send; buffer released on the NOTIF CQE' },
+  { name: 'sendmsgZc', code: 48, constant: 'SENDMSG_ZC', since: '6.1', liburing: 'io_uring_prep_sendmsg_zc', doc: 'zero-copy sendmsg' },
+  { name: 'readMultishot', code: 49, constant: 'READ_MULTISHOT', since: '6.7', liburing: 'io_uring_prep_read_multishot', doc: 'multishot read (pollable files)' },
+  { name: 'waitid', code: 50, constant: 'WAITID', since: '6.7', liburing: 'io_uring_prep_waitid', doc: 'waitid(2)' },
+  { name: 'futexWait', code: 51, constant: 'FUTEX_WAIT', since: '6.7', liburing: 'io_uring_prep_futex_wait', doc: 'futex wait' },
+  { name: 'futexWake', code: 52, constant: 'FUTEX_WAKE', since: '6.7', liburing: 'io_uring_prep_futex_wake', doc: 'futex wake' },
+  { name: 'futexWaitv', code: 53, constant: 'FUTEX_WAITV', since: '6.7', liburing: 'io_uring_prep_futex_waitv', doc: 'futex_waitv(2)' },
+  { name: 'fixedFdInstall', code: 54, constant: 'FIXED_FD_INSTALL', since: '6.8', liburing: 'io_uring_prep_fixed_fd_install', doc: 'turn a direct descriptor into a process fd' },
+  { name: 'ftruncate', code: 55, constant: 'FTRUNCATE', since: '6.9', liburing: 'io_uring_prep_ftruncate', doc: 'ftruncate(2)' },
+  { name: 'bind', code: 56, constant: 'BIND', since: '6.11', liburing: 'io_uring_prep_bind', doc: 'bind(2)' },
+  { name: 'listen', code: 57, constant: 'LISTEN', since: '6.11', liburing: 'io_uring_prep_listen', doc: 'listen(2)' },
+  { name: 'recvZc', code: 58, constant: 'RECV_ZC', since: '6.15', liburing: 'io_uring_prep_recv_zc', doc: 'zero-copy receive (zcrx; needs NIC support)' },
+  { name: 'epollWait', code: 59, constant: 'EPOLL_WAIT', since: '6.15', liburing: 'io_uring_prep_epoll_wait', doc: 'epoll_wait(2)' },
+  { name: 'readvFixed', code: 60, constant: 'READV_FIXED', since: '6.15', liburing: 'io_uring_prep_readv_fixed', doc: 'readv into registered buffers' },
+  { name: 'writevFixed', code: 61, constant: 'WRITEV_FIXED', since: '6.15', liburing: 'io_uring_prep_writev_fixed', doc: 'writev from registered buffers' },
+  { name: 'pipe', code: 62, constant: 'PIPE', since: '6.16', liburing: 'io_uring_prep_pipe', doc: 'pipe2(2) (direct descriptors too)' },
+];
+
+/** IORING_OP_LAST on 6.18. */
+export const OP_LAST = 63;
+
+const byName = new Map(OPS.map((o) => [o.name, o]));
+const byCode = new Map(OPS.map((o) => [o.code, o]));
+
+/** Looks up an op by name ('read') or IORING_OP constant ('READ'). */
+export function opByName(name: string): OpDesc | undefined {
+  return byName.get(name) ?? OPS.find((o) => o.constant === name);
+}
+export function opByCode(code: number): OpDesc | undefined {
+  return byCode.get(code);
+}

@@ -1,0 +1,667 @@
+/**
+ * Ring: one io_uring instance. SQEs are written by TypeScript straight into the mapped SQE
+ * array; one native call publishes the tail and enters the kernel for the whole batch; CQEs are
+ * read by TypeScript from the mapped CQ when libuv reports the ring (or its eventfd) readable,
+ * one JS call per batch. Requests keep their memory reachable until their CQE.
+ */
+import { binding } from '../native.js';
+import { RingError, RingClosedError } from '../errors.js';
+import { SetupFlags, Features, SqeFlags, CqeFlags, RegisterOp, CancelFlags, SQE_SIZE } from './abi.js';
+import { setupRing, ringOffsets, probeOps, type RingOptions } from './setup.js';
+import { Sqe } from '../ops/sqe.js';
+import { buildSqe, op as builders, type Builders, type StatxResult } from '../ops/build.js';
+import { opByName, type OpDesc } from '../ops/table.js';
+import { errno as errnoOf } from '../errors.js';
+
+const ECANCELED = errnoOf('ECANCELED');
+const EINTR = errnoOf('EINTR');
+const ETIME = errnoOf('ETIME');
+const EAGAIN = errnoOf('EAGAIN');
+const EBUSY = errnoOf('EBUSY');
+
+const OP_TIMEOUT = opByName('timeout')!;
+const OP_LINK_TIMEOUT = opByName('linkTimeout')!;
+const OP_ASYNC_CANCEL = opByName('asyncCancel')!;
+
+/** user_data high word tagging ringflow's own internal requests (cancels at close/abort). */
+const INTERNAL_TAG = 0xffffffff;
+
+/** Per-request state from submission to its (last) CQE. */
+class Pending {
+  sqe: Sqe;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+  /** Members of the same submitted chain (for CQE_SKIP_SUCCESS bookkeeping). */
+  chain: Pending[] | undefined;
+  slot = -1;
+  gen = 0;
+  constructor(sqe: Sqe, resolve: (v: unknown) => void, reject: (e: unknown) => void) {
+    this.sqe = sqe;
+    this.resolve = resolve;
+    this.reject = reject;
+    this.signal = undefined;
+    this.onAbort = undefined;
+    this.chain = undefined;
+  }
+}
+
+export interface RingStats {
+  /** io_uring_enter calls made for submission. */
+  enterCalls: number;
+  /** SQEs handed to the kernel. */
+  sqesSubmitted: number;
+  /** CQEs consumed. */
+  cqesReaped: number;
+  /** Times libuv woke JS for completions. */
+  wakeups: number;
+  /** Requests that waited in the JS backlog because the SQ or the in-flight limit was full. */
+  backlogged: number;
+}
+
+function abortError(signal: AbortSignal): Error {
+  const e = new Error('The operation was aborted', { cause: signal.reason }) as Error & { code: string };
+  e.name = 'AbortError';
+  e.code = 'ABORT_ERR';
+  return e;
+}
+
+/** Options of a single request submitted through a promise method or ring.run(). */
+export interface RunOptions {
+  signal?: AbortSignal;
+}
+
+export class Ring {
+  /** The ring's file descriptor. */
+  readonly fd: number;
+  /** IORING_SETUP_* flags the ring was created with. */
+  readonly setupFlags: number;
+  /** IORING_FEAT_* bits the kernel reported. */
+  readonly features: number;
+  readonly sqEntries: number;
+  readonly cqEntries: number;
+  /** Low-level builders (same as the module's `op`). */
+  readonly op: Builders = builders;
+
+  #handle: unknown;
+  #sq32: Uint32Array;
+  #cq32: Uint32Array;
+  #cqI32: Int32Array;
+  #sqe32: Uint32Array;
+  #sqHeadW: number;
+  #sqFlagsW: number;
+  #sqMask: number;
+  #cqHeadW: number;
+  #cqTailW: number;
+  #cqMask: number;
+  #cqesW: number;
+  #sqTail = 0;
+  #toSubmit = 0;
+  #inflight = 0;
+  #maxInflight: number;
+  #slots: (Pending | undefined)[] = [];
+  #gens: number[] = [];
+  #free: number[] = [];
+  #backlog: Pending[][] = [];
+  #backlogHead = 0;
+  #flushScheduled = false;
+  #autoSubmit: boolean;
+  #refd = false;
+  #userUnref = false;
+  #closed = false;
+  #closing: Promise<void> | undefined;
+  #closeWaiter: (() => void) | undefined;
+  #ops: Set<number> | undefined;
+  #stats: RingStats = { enterCalls: 0, sqesSubmitted: 0, cqesReaped: 0, wakeups: 0, backlogged: 0 };
+  #flushTick = () => {
+    this.#flushScheduled = false;
+    if (!this.#closed) this.#flush();
+  };
+
+  constructor(options: RingOptions = {}) {
+    const profile = options.profile ?? 'fast';
+    const profileFlags =
+      profile === 'plain'
+        ? 0
+        : profile === 'coop'
+          ? SetupFlags.COOP_TASKRUN | SetupFlags.TASKRUN_FLAG | SetupFlags.SINGLE_ISSUER
+          : SetupFlags.SINGLE_ISSUER | SetupFlags.DEFER_TASKRUN;
+    let s;
+    try {
+      s = setupRing(options, profileFlags);
+    } catch (e) {
+      // DEFER_TASKRUN is 6.1+: fall back to COOP_TASKRUN on older kernels when it was our default.
+      if (!(e instanceof RingError) || e.code !== 'EINVAL' || profile !== 'fast') throw e;
+      s = setupRing(options, SetupFlags.COOP_TASKRUN | SetupFlags.TASKRUN_FLAG);
+    }
+    this.fd = s.fd;
+    this.setupFlags = s.flags;
+    this.features = s.features;
+    this.sqEntries = s.sqEntries;
+    this.cqEntries = s.cqEntries;
+    this.#maxInflight = s.cqEntries;
+    const mapped = binding.ringMap(s.fd, s.params);
+    if (typeof mapped === 'number') {
+      binding.closeFd(s.fd);
+      throw new RingError(mapped, 'mmap');
+    }
+    const [handle, sqRing, cqRing, sqes] = mapped as [unknown, ArrayBuffer, ArrayBuffer, ArrayBuffer];
+    this.#handle = handle;
+    const off = ringOffsets(s.params);
+    this.#sq32 = new Uint32Array(sqRing);
+    this.#cq32 = new Uint32Array(cqRing);
+    this.#cqI32 = new Int32Array(cqRing);
+    this.#sqe32 = new Uint32Array(sqes);
+    this.#sqHeadW = off.sqHead >> 2;
+    this.#sqFlagsW = off.sqFlags >> 2;
+    this.#sqMask = this.#sq32[off.sqMask >> 2];
+    this.#cqHeadW = off.cqHead >> 2;
+    this.#cqTailW = off.cqTail >> 2;
+    this.#cqMask = this.#cq32[off.cqMask >> 2];
+    this.#cqesW = off.cqes >> 2;
+    this.#sqTail = this.#sq32[off.sqTail >> 2];
+    if (!(s.flags & SetupFlags.NO_SQARRAY)) {
+      // identity index array, filled once (liburing does the same)
+      const arrW = off.sqArray >> 2;
+      for (let i = 0; i < this.sqEntries; i++) this.#sq32[arrW + i] = i;
+    }
+    this.#autoSubmit = options.autoSubmit ?? true;
+    // DEFER_TASKRUN queues completion work without waking pollers of the ring fd (measured on
+    // 6.18.44: a ring-fd watcher never fires); its registered eventfd is signalled, so watch that.
+    const useEventfd = options.eventfd === true || (s.flags & SetupFlags.DEFER_TASKRUN) !== 0;
+    const w = binding.ringWatch(handle, (status: number) => this.#onReadable(status), useEventfd) as number;
+    if (w < 0) {
+      binding.ringClose(handle);
+      throw new RingError(w, 'uv_poll');
+    }
+  }
+
+  // ---------------------------------------------------------------- introspection
+
+  /** Does the kernel support this operation ('read', 'READ', or an opcode number)? (IORING_REGISTER_PROBE) */
+  supports(op: string | number): boolean {
+    this.#ops ??= probeOps(this.fd);
+    if (typeof op === 'number') return this.#ops.has(op);
+    const d = opByName(op);
+    return d !== undefined && this.#ops.has(d.code);
+  }
+
+  /** Has the kernel a feature (IORING_FEAT_*)? e.g. ring.hasFeature('NODROP'). */
+  hasFeature(name: keyof typeof Features): boolean {
+    return (this.features & Features[name]) !== 0;
+  }
+
+  /** Counters since the ring was created. */
+  stats(): RingStats & { inflight: number; queued: number } {
+    return { ...this.#stats, inflight: this.#inflight, queued: this.#toSubmit + this.#backlogCount() };
+  }
+
+  /** Requests submitted or queued whose CQE has not arrived. */
+  get pending(): number {
+    return this.#inflight + this.#toSubmit + this.#backlogCount();
+  }
+
+  get closed(): boolean {
+    return this.#closed || this.#closing !== undefined;
+  }
+
+  // ---------------------------------------------------------------- event-loop reference
+
+  /** Never keep the process alive for this ring's requests (like timer.unref()). */
+  unref(): this {
+    this.#userUnref = true;
+    this.#updateRef();
+    return this;
+  }
+  /** Keep the process alive while requests are in flight (the default). */
+  ref(): this {
+    this.#userUnref = false;
+    this.#updateRef();
+    return this;
+  }
+
+  #updateRef(): void {
+    if (this.#closed) return;
+    const want = !this.#userUnref && (this.#inflight > 0 || this.#toSubmit > 0 || this.#backlogCount() > 0 || this.#closing !== undefined);
+    if (want !== this.#refd) {
+      this.#refd = want;
+      binding.ringRef(this.#handle, want);
+    }
+  }
+
+  // ---------------------------------------------------------------- submission
+
+  #assertOpen(): void {
+    if (this.#closed || this.#closing) throw new RingClosedError();
+  }
+
+  /** Runs one prepared request; resolves with its result, rejects with RingError. */
+  run<T = number>(sqe: Sqe, options?: RunOptions): Promise<T> {
+    this.#assertOpen();
+    if (!(sqe instanceof Sqe)) throw new TypeError('ring.run() takes an Sqe built with ring.op.* / op.*');
+    if (sqe.flags & SqeFlags.CQE_SKIP_SUCCESS)
+      throw new RangeError('skipSuccess() on a lone request would never settle its promise; use it on earlier members of ring.chain()');
+    const signal = options?.signal;
+    if (signal?.aborted) return Promise.reject(abortError(signal));
+    let p!: Pending;
+    const promise = new Promise<T>((resolve, reject) => {
+      p = new Pending(sqe, resolve as (v: unknown) => void, reject);
+    });
+    if (signal) this.#watchAbort(p, signal);
+    this.#enqueue([p]);
+    return promise;
+  }
+
+  /**
+   * Submits requests together, in order, in one io_uring_enter (so IOSQE_IO_LINK chains hold).
+   * Returns one promise per request. With `link: true` every request but the last gets link().
+   */
+  chain(sqes: Sqe[], options?: RunOptions & { link?: boolean }): Promise<unknown>[] {
+    this.#assertOpen();
+    if (!Array.isArray(sqes) || sqes.length === 0) throw new TypeError('ring.chain() takes a non-empty array of Sqe');
+    if (sqes.length > this.sqEntries) throw new RangeError(`ring.chain(): ${sqes.length} requests do not fit in one submission (SQ has ${this.sqEntries} entries)`);
+    for (const s of sqes) if (!(s instanceof Sqe)) throw new TypeError('ring.chain() takes Sqe objects built with ring.op.*');
+    if (options?.link) for (let i = 0; i < sqes.length - 1; i++) sqes[i].link();
+    if (sqes[sqes.length - 1].flags & SqeFlags.CQE_SKIP_SUCCESS)
+      throw new RangeError('skipSuccess() on the last request of a chain would never settle its promise');
+    const signal = options?.signal;
+    if (signal?.aborted) return sqes.map(() => Promise.reject(abortError(signal)));
+    const group: Pending[] = [];
+    const promises = sqes.map(
+      (sqe) =>
+        new Promise<unknown>((resolve, reject) => {
+          group.push(new Pending(sqe, resolve, reject));
+        }),
+    );
+    for (const p of group) {
+      p.chain = group;
+      if (signal) this.#watchAbort(p, signal);
+    }
+    this.#enqueue(group);
+    return promises;
+  }
+
+  /** Submits what is queued now (for autoSubmit: false, or to not wait for the end of the tick). Returns SQEs submitted. */
+  submit(): number {
+    this.#assertOpen();
+    return this.#flush();
+  }
+
+  #backlogCount(): number {
+    let n = 0;
+    for (let i = this.#backlogHead; i < this.#backlog.length; i++) n += this.#backlog[i].length;
+    return n;
+  }
+
+  #sqFree(): number {
+    return this.sqEntries - ((this.#sqTail - this.#sq32[this.#sqHeadW]) >>> 0);
+  }
+
+  #enqueue(group: Pending[]): void {
+    const empty = this.#backlogHead >= this.#backlog.length;
+    // a full SQ never throws: hand what is queued to the kernel to make room, or queue in JS
+    if (empty && this.#sqFree() < group.length && this.#toSubmit > 0) this.#flush();
+    if (!empty || this.#backlogHead < this.#backlog.length || !this.#place(group)) {
+      this.#backlog.push(group);
+      this.#stats.backlogged += group.length;
+    }
+    if (!this.#refd && !this.#userUnref) this.#updateRef();
+    if (this.#autoSubmit && !this.#flushScheduled) {
+      this.#flushScheduled = true;
+      process.nextTick(this.#flushTick);
+    }
+  }
+
+  /** Writes a group into the SQ if it fits (SQ space and the in-flight limit); false otherwise. */
+  #place(group: Pending[]): boolean {
+    const n = group.length;
+    if (this.#sqFree() < n) return false;
+    if (this.#inflight + this.#toSubmit + n > this.#maxInflight && this.#inflight + this.#toSubmit > 0) return false;
+    const sqe32 = this.#sqe32;
+    for (let i = 0; i < n; i++) {
+      const p = group[i];
+      let slot = this.#free.pop();
+      if (slot === undefined) {
+        slot = this.#slots.length;
+        this.#slots.push(undefined);
+        this.#gens.push(0);
+      }
+      const gen = (this.#gens[slot] + 1) & 0x7fffffff;
+      this.#gens[slot] = gen;
+      p.slot = slot;
+      p.gen = gen;
+      this.#slots[slot] = p;
+      p.sqe.encode(sqe32, (this.#sqTail & this.#sqMask) * (SQE_SIZE >> 2), slot, gen);
+      this.#sqTail = (this.#sqTail + 1) >>> 0;
+    }
+    this.#toSubmit += n;
+    return true;
+  }
+
+  /** Publishes the tail and enters the kernel once for everything queued; reaps inline completions. */
+  #flush(): number {
+    let total = 0;
+    for (;;) {
+      if (this.#toSubmit > 0) {
+        const r = binding.ringSubmit(this.#handle, this.#sqTail, this.#toSubmit, 0, 0) as number;
+        this.#stats.enterCalls++;
+        if (r < 0) {
+          if (r === -EAGAIN || r === -EBUSY || r === -EINTR) {
+            // CQ overflow backpressure or no memory for requests: reap, then retry shortly.
+            this.#reap();
+            setImmediate(() => {
+              if (!this.#closed && this.#toSubmit > 0) this.#flush();
+            });
+            return total;
+          }
+          this.#failQueued(new RingError(r, 'io_uring_enter'));
+          return total;
+        }
+        this.#toSubmit -= r;
+        this.#inflight += r;
+        this.#stats.sqesSubmitted += r;
+        total += r;
+      }
+      this.#reap();
+      // move backlog into the SQ now that completions may have made room
+      let moved = false;
+      while (this.#backlogHead < this.#backlog.length && this.#place(this.#backlog[this.#backlogHead])) {
+        this.#backlog[this.#backlogHead++] = undefined as unknown as Pending[];
+        moved = true;
+      }
+      if (this.#backlogHead === this.#backlog.length && this.#backlogHead > 0) {
+        this.#backlog.length = 0;
+        this.#backlogHead = 0;
+      }
+      if (!moved || this.#toSubmit === 0) break;
+    }
+    this.#updateRef();
+    return total;
+  }
+
+  /** A submission error the kernel reported for the batch as a whole: fail what has not been consumed. */
+  #failQueued(err: RingError): void {
+    // SQEs past the kernel's head were not consumed: rewind the tail over them.
+    const head = this.#sq32[this.#sqHeadW];
+    const unconsumed = (this.#sqTail - head) >>> 0;
+    this.#sqTail = head;
+    this.#toSubmit = 0;
+    const gone = new Set<number>();
+    for (let i = 0; i < unconsumed; i++) {
+      // slots of the rewound SQEs: read back user_data from the SQE memory
+      const w = ((head + i) & this.#sqMask) * (SQE_SIZE >> 2);
+      gone.add(this.#sqe32[w + 8]);
+    }
+    for (const slot of gone) {
+      const p = this.#slots[slot];
+      if (p) this.#settle(p, () => p.reject(err));
+    }
+    this.#updateRef();
+  }
+
+  // ---------------------------------------------------------------- completion
+
+  #onReadable(status: number): void {
+    this.#stats.wakeups++;
+    if (this.#closed) return;
+    this.#reap();
+    if (this.#backlogHead < this.#backlog.length || this.#toSubmit > 0) this.#flush();
+    else this.#updateRef();
+  }
+
+  /** Consumes every CQE in the CQ (one pass; publishes the head once per pass). */
+  #reap(): number {
+    const cq32 = this.#cq32;
+    let n = 0;
+    for (;;) {
+      let head = cq32[this.#cqHeadW];
+      const tail = cq32[this.#cqTailW];
+      if (head === tail) break;
+      while (head !== tail) {
+        const w = this.#cqesW + ((head & this.#cqMask) << 2);
+        const lo = cq32[w];
+        const hi = cq32[w + 1];
+        const res = this.#cqI32[w + 2];
+        const flags = cq32[w + 3];
+        head = (head + 1) >>> 0;
+        n++;
+        this.#complete(lo, hi, res, flags);
+      }
+      cq32[this.#cqHeadW] = head;
+    }
+    this.#stats.cqesReaped += n;
+    if (n && this.#closeWaiter && this.#inflight === 0) this.#closeWaiter();
+    return n;
+  }
+
+  #complete(slot: number, gen: number, res: number, flags: number): void {
+    if (gen === INTERNAL_TAG) {
+      this.#inflight--;
+      return; // our own cancel requests
+    }
+    const p = this.#slots[slot];
+    if (!p || p.gen !== gen) return; // stale (already settled locally)
+    if (flags & CqeFlags.MORE) return; // multishot / zero-copy: more CQEs follow (later issues)
+    this.#inflight--;
+    const sqe = p.sqe;
+    if (p.chain) this.#chainProgress(p, res);
+    this.#settle(p, () => this.#deliver(p, sqe, res));
+  }
+
+  #deliver(p: Pending, sqe: Sqe, res: number): void {
+    const opd = sqe.op;
+    if (opd === OP_TIMEOUT || opd === OP_LINK_TIMEOUT) {
+      // a timer firing is the expected outcome: resolve true (fired) / false (count reached or request finished first)
+      if (res === -ETIME) return p.resolve(true);
+      if (res === 0 || (opd === OP_LINK_TIMEOUT && res === -ECANCELED && !p.signal?.aborted)) return p.resolve(false);
+    }
+    if (res < 0) {
+      if ((res === -ECANCELED || res === -EINTR) && p.signal?.aborted) return p.reject(abortError(p.signal));
+      if (this.#closing && res === -ECANCELED) return p.reject(new RingClosedError('ring closed while the request was in flight; it'));
+      return p.reject(new RingError(res, 'io_uring_enter', { op: opd.name }));
+    }
+    if (sqe.parse) return p.resolve(sqe.parse(res));
+    p.resolve(opd.result === 'void' ? undefined : res);
+  }
+
+  /** Frees the slot and drops references, then runs `then` (resolve/reject). */
+  #settle(p: Pending, then: () => void): void {
+    if (p.slot >= 0 && this.#slots[p.slot] === p) {
+      this.#slots[p.slot] = undefined;
+      this.#free.push(p.slot);
+    }
+    if (p.onAbort && p.signal) p.signal.removeEventListener('abort', p.onAbort);
+    p.onAbort = undefined;
+    then();
+  }
+
+  /** CQE_SKIP_SUCCESS members get no CQE on success: settle them from their neighbours' CQEs. */
+  #chainProgress(p: Pending, res: number): void {
+    const chain = p.chain!;
+    const k = chain.indexOf(p);
+    for (let j = 0; j < k; j++) {
+      const q = chain[j];
+      if (this.#slots[q.slot] === q && q.sqe.flags & SqeFlags.CQE_SKIP_SUCCESS) {
+        this.#inflight--;
+        this.#settle(q, () => q.resolve(undefined));
+      }
+    }
+    const failed = res < 0 || (p.sqe.expect >= 0 && res !== p.sqe.expect);
+    const hard = (p.sqe.flags & SqeFlags.IO_HARDLINK) !== 0;
+    if (failed && !hard && p.sqe.flags & SqeFlags.CQE_SKIP_SUCCESS) {
+      // the kernel suppresses the CQEs of the rest of the chain
+      for (let j = k + 1; j < chain.length; j++) {
+        const q = chain[j];
+        if (this.#slots[q.slot] === q) {
+          this.#inflight--;
+          this.#settle(q, () => q.reject(new RingError(-ECANCELED, 'io_uring_enter', { op: q.sqe.op.name })));
+        }
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- cancellation
+
+  #watchAbort(p: Pending, signal: AbortSignal): void {
+    if (!(signal instanceof AbortSignal)) throw new TypeError('"signal" must be an AbortSignal');
+    p.signal = signal;
+    p.onAbort = () => {
+      p.onAbort = undefined;
+      if (p.slot < 0) {
+        // still in the backlog: drop it without involving the kernel
+        for (let i = this.#backlogHead; i < this.#backlog.length; i++) {
+          const g = this.#backlog[i];
+          const idx = g.indexOf(p);
+          if (idx >= 0) {
+            g.splice(idx, 1);
+            p.reject(abortError(signal));
+            this.#updateRef();
+            return;
+          }
+        }
+        return;
+      }
+      this.#submitInternal(this.#cancelSqe(p.slot, p.gen, 0));
+    };
+    signal.addEventListener('abort', p.onAbort, { once: true });
+  }
+
+  #cancelSqe(slot: number, gen: number, flags: number): Sqe {
+    const s = buildSqe(OP_ASYNC_CANCEL, [0]);
+    s.addrLo = slot;
+    s.addrHi = gen;
+    s.opFlags = flags;
+    return s;
+  }
+
+  /** Queues a ringflow-internal request (no promise); its CQE is counted and dropped. */
+  #submitInternal(sqe: Sqe): void {
+    if (this.#closed) return;
+    if (this.#sqFree() < 1) this.#flush();
+    sqe.encode(this.#sqe32, (this.#sqTail & this.#sqMask) * (SQE_SIZE >> 2), 0, INTERNAL_TAG);
+    this.#sqTail = (this.#sqTail + 1) >>> 0;
+    this.#toSubmit++;
+    this.#flush();
+  }
+
+  // ---------------------------------------------------------------- registration
+
+  /** io_uring_register(2) passthrough for advanced users: returns the kernel's result, throws RingError. */
+  register(opcode: number, arg: ArrayBufferView | null, nr: number): number {
+    this.#assertOpen();
+    const r = binding.ringRegister(this.fd, opcode, arg, nr) as number;
+    if (r < 0) throw new RingError(r, 'io_uring_register', { detail: `opcode ${opcode}` });
+    return r;
+  }
+
+  /** Enables a ring created with `disabled: true` (IORING_REGISTER_ENABLE_RINGS). */
+  enable(): void {
+    this.register(RegisterOp.REGISTER_ENABLE_RINGS, null, 0);
+  }
+
+  // ---------------------------------------------------------------- teardown
+
+  /**
+   * Cancels everything in flight (IORING_ASYNC_CANCEL_ANY | ALL), waits for the kernel to let go
+   * of every buffer, rejects what was pending, then unmaps and closes. A second close is a no-op.
+   */
+  close(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    if (this.#closing) return this.#closing;
+    // requests that never reached the kernel are rejected now
+    for (let i = this.#backlogHead; i < this.#backlog.length; i++)
+      for (const p of this.#backlog[i]) {
+        if (p.onAbort && p.signal) p.signal.removeEventListener('abort', p.onAbort);
+        p.reject(new RingClosedError('ring closed before the request was submitted; it'));
+      }
+    this.#backlog.length = 0;
+    this.#backlogHead = 0;
+    this.#closing = new Promise<void>((resolve) => {
+      const finish = () => {
+        this.#closeWaiter = undefined;
+        this.#destroy();
+        resolve();
+      };
+      if (this.#toSubmit > 0) this.#flush();
+      if (this.#inflight === 0) return finish();
+      this.#closeWaiter = finish;
+      this.#updateRef();
+      this.#submitInternal(this.#cancelSqe(0, 0, CancelFlags.ANY | CancelFlags.ALL));
+    });
+    return this.#closing;
+  }
+
+  #destroy(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const p of this.#slots) {
+      if (!p) continue;
+      if (p.onAbort && p.signal) p.signal.removeEventListener('abort', p.onAbort);
+      p.reject(new RingClosedError('ring closed while the request was in flight; it'));
+    }
+    this.#slots = [];
+    binding.ringClose(this.#handle);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  // ---------------------------------------------------------------- promise methods (derived from the table)
+
+  nop(options?: Parameters<Builders['nop']>[0]): Promise<number> {
+    return this.run(buildSqe(NOP, [options]), options);
+  }
+  read(...args: Parameters<Builders['read']>): Promise<number> {
+    return this.run(buildSqe(READ, args), args[3]);
+  }
+  write(...args: Parameters<Builders['write']>): Promise<number> {
+    return this.run(buildSqe(WRITE, args), args[3]);
+  }
+  readv(...args: Parameters<Builders['readv']>): Promise<number> {
+    return this.run(buildSqe(READV, args), args[3]);
+  }
+  writev(...args: Parameters<Builders['writev']>): Promise<number> {
+    return this.run(buildSqe(WRITEV, args), args[3]);
+  }
+  fsync(...args: Parameters<Builders['fsync']>): Promise<void> {
+    return this.run(buildSqe(FSYNC, args), args[1]);
+  }
+  /** fdatasync(2) through IORING_OP_FSYNC with IORING_FSYNC_DATASYNC. */
+  fdatasync(fd: Parameters<Builders['fsync']>[0], options?: { signal?: AbortSignal }): Promise<void> {
+    return this.run(buildSqe(FSYNC, [fd, { ...options, fsyncFlags: 1 }]), options);
+  }
+  openat(...args: Parameters<Builders['openat']>): Promise<number> {
+    return this.run(buildSqe(OPENAT, args), args[3]);
+  }
+  /** close(2) through IORING_OP_CLOSE (ring.close() closes the ring itself). */
+  closeFd(...args: Parameters<Builders['close']>): Promise<void> {
+    return this.run(buildSqe(CLOSE, args), args[1]);
+  }
+  statx(...args: Parameters<Builders['statx']>): Promise<StatxResult> {
+    return this.run(buildSqe(STATX, args), args[1]);
+  }
+  /** Resolves true when the time ran out, false when `count` completions happened first. */
+  timeout(...args: Parameters<Builders['timeout']>): Promise<boolean> {
+    return this.run(buildSqe(OP_TIMEOUT, args), args[1]);
+  }
+  timeoutRemove(...args: Parameters<Builders['timeoutRemove']>): Promise<void> {
+    return this.run(buildSqe(opByName('timeoutRemove')!, args), args[1]);
+  }
+  /** Cancels by user_data; resolves with the kernel's res (0 found; rejects ENOENT/EALREADY). */
+  asyncCancel(...args: Parameters<Builders['asyncCancel']>): Promise<number> {
+    return this.run(buildSqe(OP_ASYNC_CANCEL, args), args[1]);
+  }
+}
+
+const NOP = opByName('nop') as OpDesc;
+const READ = opByName('read') as OpDesc;
+const WRITE = opByName('write') as OpDesc;
+const READV = opByName('readv') as OpDesc;
+const WRITEV = opByName('writev') as OpDesc;
+const FSYNC = opByName('fsync') as OpDesc;
+const OPENAT = opByName('openat') as OpDesc;
+const CLOSE = opByName('close') as OpDesc;
+const STATX = opByName('statx') as OpDesc;
+

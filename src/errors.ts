@@ -4,19 +4,22 @@
  */
 import { constants as osConstants } from 'node:os';
 
-const errnoNames = new Map<number, string>();
-for (const [name, value] of Object.entries(osConstants.errno)) {
-  if (!errnoNames.has(value)) errnoNames.set(value, name);
-}
+/** Linux errno numbers → names (include/uapi/asm-generic/errno-base.h and errno.h; unchanged since 2.6).
+ * os.constants.errno lacks Linux-only ones such as EBADFD, EBADR and ETIME. */
+const LINUX_ERRNO: Record<number, string> = { 1: 'EPERM', 2: 'ENOENT', 3: 'ESRCH', 4: 'EINTR', 5: 'EIO', 6: 'ENXIO', 7: 'E2BIG', 8: 'ENOEXEC', 9: 'EBADF', 10: 'ECHILD', 11: 'EAGAIN', 12: 'ENOMEM', 13: 'EACCES', 14: 'EFAULT', 15: 'ENOTBLK', 16: 'EBUSY', 17: 'EEXIST', 18: 'EXDEV', 19: 'ENODEV', 20: 'ENOTDIR', 21: 'EISDIR', 22: 'EINVAL', 23: 'ENFILE', 24: 'EMFILE', 25: 'ENOTTY', 26: 'ETXTBSY', 27: 'EFBIG', 28: 'ENOSPC', 29: 'ESPIPE', 30: 'EROFS', 31: 'EMLINK', 32: 'EPIPE', 33: 'EDOM', 34: 'ERANGE', 35: 'EDEADLK', 36: 'ENAMETOOLONG', 37: 'ENOLCK', 38: 'ENOSYS', 39: 'ENOTEMPTY', 40: 'ELOOP', 42: 'ENOMSG', 43: 'EIDRM', 44: 'ECHRNG', 45: 'EL2NSYNC', 46: 'EL3HLT', 47: 'EL3RST', 48: 'ELNRNG', 49: 'EUNATCH', 50: 'ENOCSI', 51: 'EL2HLT', 52: 'EBADE', 53: 'EBADR', 54: 'EXFULL', 55: 'ENOANO', 56: 'EBADRQC', 57: 'EBADSLT', 59: 'EBFONT', 60: 'ENOSTR', 61: 'ENODATA', 62: 'ETIME', 63: 'ENOSR', 64: 'ENONET', 65: 'ENOPKG', 66: 'EREMOTE', 67: 'ENOLINK', 68: 'EADV', 69: 'ESRMNT', 70: 'ECOMM', 71: 'EPROTO', 72: 'EMULTIHOP', 73: 'EDOTDOT', 74: 'EBADMSG', 75: 'EOVERFLOW', 76: 'ENOTUNIQ', 77: 'EBADFD', 78: 'EREMCHG', 79: 'ELIBACC', 80: 'ELIBBAD', 81: 'ELIBSCN', 82: 'ELIBMAX', 83: 'ELIBEXEC', 84: 'EILSEQ', 85: 'ERESTART', 86: 'ESTRPIPE', 87: 'EUSERS', 88: 'ENOTSOCK', 89: 'EDESTADDRREQ', 90: 'EMSGSIZE', 91: 'EPROTOTYPE', 92: 'ENOPROTOOPT', 93: 'EPROTONOSUPPORT', 94: 'ESOCKTNOSUPPORT', 95: 'EOPNOTSUPP', 96: 'EPFNOSUPPORT', 97: 'EAFNOSUPPORT', 98: 'EADDRINUSE', 99: 'EADDRNOTAVAIL', 100: 'ENETDOWN', 101: 'ENETUNREACH', 102: 'ENETRESET', 103: 'ECONNABORTED', 104: 'ECONNRESET', 105: 'ENOBUFS', 106: 'EISCONN', 107: 'ENOTCONN', 108: 'ESHUTDOWN', 109: 'ETOOMANYREFS', 110: 'ETIMEDOUT', 111: 'ECONNREFUSED', 112: 'EHOSTDOWN', 113: 'EHOSTUNREACH', 114: 'EALREADY', 115: 'EINPROGRESS', 116: 'ESTALE', 117: 'EUCLEAN', 118: 'ENOTNAM', 119: 'ENAVAIL', 120: 'EISNAM', 121: 'EREMOTEIO', 122: 'EDQUOT', 123: 'ENOMEDIUM', 124: 'EMEDIUMTYPE', 125: 'ECANCELED', 126: 'ENOKEY', 127: 'EKEYEXPIRED', 128: 'EKEYREVOKED', 129: 'EKEYREJECTED', 130: 'EOWNERDEAD', 131: 'ENOTRECOVERABLE', 132: 'ERFKILL', 133: 'EHWPOISON' };
+const errnoNames = new Map<number, string>(Object.entries(LINUX_ERRNO).map(([k, v]) => [Number(k), v]));
 
 /** errno number → symbolic name ("ENOENT"); "E<n>" when unknown. */
 export function errnoName(errno: number): string {
   return errnoNames.get(Math.abs(errno)) ?? `E${Math.abs(errno)}`;
 }
 
+const errnoNumbers = new Map<string, number>([...errnoNames].map(([k, v]) => [v, k]));
 /** Numeric errno for a name, e.g. errno('ECANCELED') → 125. */
-export function errno(name: keyof typeof osConstants.errno): number {
-  return osConstants.errno[name];
+export function errno(name: string): number {
+  const n = errnoNumbers.get(name) ?? (osConstants.errno as Record<string, number>)[name];
+  if (n === undefined) throw new RangeError(`unknown errno name ${name}`);
+  return n;
 }
 
 const describe: Record<string, string> = {
@@ -46,6 +49,7 @@ const describe: Record<string, string> = {
   EALREADY: 'operation already in progress',
   ENOBUFS: 'no buffer space available',
   EBADR: 'completions lost (CQ overflow)',
+  EBADFD: 'file descriptor in bad state',
   ENXIO: 'no such device or address',
   E2BIG: 'argument list too long',
   ENAMETOOLONG: 'file name too long',
@@ -67,6 +71,9 @@ function hintFor(code: string, syscall: string, op?: string): string | undefined
       if (syscall === 'io_uring_setup')
         return 'this kernel rejects the requested setup flags or sizes; ringflow info lists what it accepts';
       if (op) return `the kernel rejected the ${op} request's fields; check ring.supports('${op}') and the flags used`;
+      return undefined;
+    case 'EBADFD':
+      if (syscall === 'io_uring_enter') return 'the ring was created disabled (R_DISABLED): call ring.enable() first';
       return undefined;
     case 'EBADF':
       return 'the file descriptor is not open (closed already, or never valid)';

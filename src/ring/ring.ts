@@ -111,6 +111,7 @@ export class Ring {
   #userUnref = false;
   #closed = false;
   #closing: Promise<void> | undefined;
+  #isClosing = false;
   #closeWaiter: (() => void) | undefined;
   #ops: Set<number> | undefined;
   #stats: RingStats = { enterCalls: 0, sqesSubmitted: 0, cqesReaped: 0, wakeups: 0, backlogged: 0 };
@@ -203,7 +204,7 @@ export class Ring {
   }
 
   get closed(): boolean {
-    return this.#closed || this.#closing !== undefined;
+    return this.#closed || this.#isClosing;
   }
 
   // ---------------------------------------------------------------- event-loop reference
@@ -223,7 +224,7 @@ export class Ring {
 
   #updateRef(): void {
     if (this.#closed) return;
-    const want = !this.#userUnref && (this.#inflight > 0 || this.#toSubmit > 0 || this.#backlogCount() > 0 || this.#closing !== undefined);
+    const want = !this.#userUnref && (this.#inflight > 0 || this.#toSubmit > 0 || this.#backlogCount() > 0 || this.#isClosing);
     if (want !== this.#refd) {
       this.#refd = want;
       binding.ringRef(this.#handle, want);
@@ -233,7 +234,7 @@ export class Ring {
   // ---------------------------------------------------------------- submission
 
   #assertOpen(): void {
-    if (this.#closed || this.#closing) throw new RingClosedError();
+    if (this.#closed || this.#isClosing) throw new RingClosedError();
   }
 
   /** Runs one prepared request; resolves with its result, rejects with RingError. */
@@ -381,7 +382,7 @@ export class Ring {
   }
 
   /** A submission error the kernel reported for the batch as a whole: fail what has not been consumed. */
-  #failQueued(err: RingError): void {
+  #failQueued(err: Error): void {
     // SQEs past the kernel's head were not consumed: rewind the tail over them.
     const head = this.#sq32[this.#sqHeadW];
     const unconsumed = (this.#sqTail - head) >>> 0;
@@ -458,7 +459,7 @@ export class Ring {
     }
     if (res < 0) {
       if ((res === -ECANCELED || res === -EINTR) && p.signal?.aborted) return p.reject(abortError(p.signal));
-      if (this.#closing && res === -ECANCELED) return p.reject(new RingClosedError('ring closed while the request was in flight; it'));
+      if (this.#isClosing && res === -ECANCELED) return p.reject(new RingClosedError('ring closed while the request was in flight; it'));
       return p.reject(new RingError(res, 'io_uring_enter', { op: opd.name }));
     }
     if (sqe.parse) return p.resolve(sqe.parse(res));
@@ -577,13 +578,15 @@ export class Ring {
       }
     this.#backlog.length = 0;
     this.#backlogHead = 0;
+    this.#isClosing = true;
+    // SQEs written but not yet handed to the kernel are taken back and rejected
+    if (this.#toSubmit > 0) this.#failQueued(new RingClosedError('ring closed before the request was submitted; it'));
     this.#closing = new Promise<void>((resolve) => {
       const finish = () => {
         this.#closeWaiter = undefined;
         this.#destroy();
         resolve();
       };
-      if (this.#toSubmit > 0) this.#flush();
       if (this.#inflight === 0) return finish();
       this.#closeWaiter = finish;
       this.#updateRef();

@@ -1,0 +1,88 @@
+/** read, write, readv, writev, fsync/fdatasync against the real kernel. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { openSync, closeSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { O } from '../src/index.js';
+import { ringFor, requireOp, tempFile, tempDir, pattern } from './helpers.js';
+
+test('read: positional, into Buffer/Uint8Array/DataView, with offset/length window', async (t) => {
+  const ring = ringFor(t);
+  if (!requireOp(t, ring, 'read')) return;
+  const data = pattern(10000);
+  const f = tempFile(data);
+  t.after(f.cleanup);
+  const fd = openSync(f.path, 'r');
+  t.after(() => closeSync(fd));
+  const b = Buffer.alloc(100);
+  assert.equal(await ring.read(fd, b, 50), 100);
+  assert.deepEqual(b, data.subarray(50, 150));
+  const u = new Uint8Array(16);
+  assert.equal(await ring.read(fd, u, 9990), 10, 'short read at EOF');
+  assert.deepEqual(Buffer.from(u.subarray(0, 10)), data.subarray(9990));
+  assert.equal(await ring.read(fd, u, 10000), 0, 'EOF reads 0');
+  const dv = new DataView(new ArrayBuffer(8));
+  assert.equal(await ring.read(fd, dv, 0), 8);
+  assert.equal(dv.getUint8(1), data[1]);
+  const w = Buffer.alloc(64, 0xee);
+  assert.equal(await ring.read(fd, w, 0, { offset: 8, length: 4 }), 4);
+  assert.deepEqual([...w.subarray(6, 14)], [0xee, 0xee, data[0], data[1], data[2], data[3], 0xee, 0xee]);
+});
+
+test('read: position omitted uses and advances the file position (pipes too)', async (t) => {
+  const ring = ringFor(t);
+  const f = tempFile('abcdefgh');
+  t.after(f.cleanup);
+  const fd = openSync(f.path, 'r');
+  t.after(() => closeSync(fd));
+  const b = Buffer.alloc(3);
+  assert.equal(await ring.read(fd, b), 3);
+  assert.equal(b.toString(), 'abc');
+  assert.equal(await ring.read(fd, b, null), 3);
+  assert.equal(b.toString(), 'def');
+  assert.equal(await ring.read(fd, b, -1), 2);
+  assert.equal(b.subarray(0, 2).toString(), 'gh');
+});
+
+test('write then read back; append via current position', async (t) => {
+  const ring = ringFor(t);
+  const d = tempDir();
+  t.after(d.cleanup);
+  const path = join(d.dir, 'w');
+  const fd = await ring.openat(path, O.CREAT | O.RDWR | O.TRUNC, 0o644);
+  t.after(() => closeSync(fd));
+  assert.equal(await ring.write(fd, Buffer.from('hello '), 0), 6);
+  assert.equal(await ring.write(fd, Buffer.from('world'), 6), 5);
+  assert.equal(await ring.write(fd, new Uint16Array([0x4241]), 11), 2);
+  assert.equal(readFileSync(path, 'latin1'), 'hello worldAB');
+  await ring.fsync(fd);
+  await ring.fdatasync(fd);
+});
+
+test('readv / writev scatter-gather', async (t) => {
+  const ring = ringFor(t);
+  if (!requireOp(t, ring, 'readv')) return;
+  const d = tempDir();
+  t.after(d.cleanup);
+  const fd = await ring.openat(join(d.dir, 'v'), O.CREAT | O.RDWR, 0o600);
+  t.after(() => closeSync(fd));
+  const n = await ring.writev(fd, [Buffer.from('one,'), Buffer.from('two,'), new Uint8Array([0x33])], 0);
+  assert.equal(n, 9);
+  const a = Buffer.alloc(4), b = Buffer.alloc(3), c = Buffer.alloc(10);
+  assert.equal(await ring.readv(fd, [a, b, c], 0), 9);
+  assert.equal(a.toString() + b.toString() + c.subarray(0, 2).toString(), 'one,two,3');
+});
+
+test('fsync on a bad fd rejects with EBADF', async (t) => {
+  const ring = ringFor(t);
+  await assert.rejects(ring.fsync(99999), { name: 'RingError', code: 'EBADF', errno: 9, op: 'fsync', syscall: 'io_uring:fsync' });
+});
+
+test('read from a write-only fd rejects with EBADF and a hint', async (t) => {
+  const ring = ringFor(t);
+  const f = tempFile('x');
+  t.after(f.cleanup);
+  const fd = openSync(f.path, 'w');
+  t.after(() => closeSync(fd));
+  await assert.rejects(ring.read(fd, Buffer.alloc(1), 0), (e: any) => e.code === 'EBADF' && /not open/.test(e.hint));
+});

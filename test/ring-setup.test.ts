@@ -1,0 +1,96 @@
+/** Ring setup: every setup flag a user may want, features, probe, bad options, memlock failure. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Ring, SetupFlags, RingError } from '../src/index.js';
+import { ringFor } from './helpers.js';
+
+test('default ring: sizes, features, NO_SQARRAY and the fast profile', async (t) => {
+  const ring = ringFor(t);
+  assert.equal(ring.sqEntries, 256);
+  assert.equal(ring.cqEntries, 1024);
+  assert.ok(ring.hasFeature('NODROP'), 'IORING_FEAT_NODROP');
+  assert.ok(ring.hasFeature('SUBMIT_STABLE'));
+  assert.ok(ring.setupFlags & SetupFlags.CQSIZE);
+  assert.ok(ring.setupFlags & (SetupFlags.DEFER_TASKRUN | SetupFlags.COOP_TASKRUN));
+  assert.equal(await ring.nop(), 0);
+});
+
+test('supports(): probe by name, constant and number', async (t) => {
+  const ring = ringFor(t);
+  assert.equal(ring.supports('nop'), true);
+  assert.equal(ring.supports('NOP'), true);
+  assert.equal(ring.supports(22), true);
+  assert.equal(ring.supports('noSuchOp'), false);
+  assert.equal(ring.supports(200), false);
+});
+
+const variants: [string, ConstructorParameters<typeof Ring>[0]][] = [
+  ['entries 8, cq 9 → rounded to 16', { entries: 8, cqEntries: 9 }],
+  ['CLAMP with a huge size', { entries: 1 << 20, clamp: true, cqEntries: 1 << 20 }],
+  ['plain profile', { profile: 'plain' }],
+  ['COOP_TASKRUN + TASKRUN_FLAG', { coopTaskrun: true, taskrunFlag: true }],
+  ['SINGLE_ISSUER + DEFER_TASKRUN', { singleIssuer: true, deferTaskrun: true }],
+  ['SUBMIT_ALL', { submitAll: true }],
+  ['without NO_SQARRAY (index array)', { noSqArray: false, profile: 'plain' }],
+  ['SQPOLL with idle 50 ms', { sqpoll: { idle: 50 } }],
+  ['SQPOLL pinned to cpu 0', { sqpoll: { idle: 10, cpu: 0 } }],
+  ['watch a registered eventfd', { eventfd: true, profile: 'coop' }],
+];
+for (const [name, opts] of variants) {
+  test(`setup: ${name}`, async (t) => {
+    const ring = ringFor(t, opts);
+    const ps = [];
+    for (let i = 0; i < 100; i++) ps.push(ring.nop({ injectResult: i }));
+    assert.deepEqual(await Promise.all(ps), [...Array(100).keys()]);
+    assert.equal(await ring.timeout(2), true);
+    if (name.startsWith('entries 8')) assert.equal(ring.cqEntries, 16);
+    if (name.startsWith('CLAMP')) assert.equal(ring.sqEntries, 32768);
+    if (name.startsWith('SQPOLL')) assert.ok(ring.setupFlags & SetupFlags.SQPOLL);
+  });
+}
+
+test('R_DISABLED: requests wait until enable()', async (t) => {
+  const ring = ringFor(t, { disabled: true, profile: 'plain', autoSubmit: false });
+  const early = ring.nop();
+  ring.submit();
+  await assert.rejects(early, (e: any) => e instanceof RingError && e.code === 'EBADFD' && e.syscall === 'io_uring_enter');
+  ring.enable();
+  const later = ring.nop();
+  ring.submit();
+  assert.equal(await later, 0);
+});
+
+test('ATTACH_WQ shares another ring\'s workers', async (t) => {
+  const a = ringFor(t);
+  const b = ringFor(t, { attachWq: a });
+  assert.ok(b.setupFlags & SetupFlags.ATTACH_WQ);
+  assert.equal(await b.nop(), 0);
+});
+
+test('invalid setup is a RingError EINVAL with a hint, or a RangeError before the kernel', () => {
+  assert.throws(() => new Ring({ entries: 0 }), RangeError);
+  assert.throws(() => new Ring({ entries: 1 << 16 }), RangeError);
+  assert.throws(() => new Ring({ entries: 1.5 }), TypeError);
+  assert.throws(() => new Ring({ entries: 8, cqEntries: 4 }), (e: any) => e instanceof RingError && e.code === 'EINVAL' && e.syscall === 'io_uring_setup' && /accepts/.test(String(e.hint)));
+  assert.throws(() => new Ring({ flags: SetupFlags.SQ_AFF, profile: 'plain' }), { code: 'EINVAL' });
+  assert.throws(() => new Ring({ flags: 1 << 30 }), { code: 'EINVAL' });
+  assert.throws(() => new Ring({ taskrunFlag: true }), { code: 'EINVAL' }, 'TASKRUN_FLAG alone');
+  assert.throws(() => new Ring({ sqpoll: true, coopTaskrun: true }), { code: 'EINVAL' });
+  assert.throws(() => new Ring(null as any), TypeError);
+});
+
+test('RLIMIT_MEMLOCK exhausted (unprivileged uid, memlock 0): RingError ENOMEM telling to raise memlock', (t) => {
+  if (process.getuid?.() !== 0) return t.skip('needs root to drop to uid 65534 with memlock 0');
+  const script = `import('${new URL('../src/index.js', import.meta.url).href}').then(({ Ring }) => {
+    try { new Ring({ entries: 8 }); console.log('created'); } catch (e) { console.log(JSON.stringify({ name: e.name, code: e.code, hint: e.hint })); }
+  });`;
+  const r = spawnSync('prlimit', ['--memlock=0:0', 'setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '--input-type=module', '-e', script], { encoding: 'utf8' });
+  if (r.error || /not found|Operation not permitted/.test(r.stderr)) return t.skip(`prlimit/setpriv unavailable: ${String(r.error ?? r.stderr)}`);
+  const out = JSON.parse(r.stdout.trim());
+  assert.equal(out.name, 'RingError');
+  assert.equal(out.code, 'ENOMEM');
+  assert.match(out.hint, /RLIMIT_MEMLOCK/);
+});
+void fileURLToPath;

@@ -1,0 +1,112 @@
+/** Golden SQE bytes for each builder: the whole 64 bytes, field by field (Zig std habit). No kernel. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { op, fixed, O, AT_FDCWD, SqeFlags } from '../src/index.js';
+import { viewAddress } from '../src/ring/memory.js';
+
+/** Expected SQE as a map of field → value, everything else zero. */
+function sqe(f: {
+  opcode: number; flags?: number; ioprio?: number; fd?: number; off?: bigint; addr?: bigint; len?: number;
+  opFlags?: number; user?: bigint; bufIndex?: number; personality?: number; fileIndex?: number; addr3?: bigint;
+}): Buffer {
+  const b = Buffer.alloc(64);
+  b.writeUInt8(f.opcode, 0);
+  b.writeUInt8(f.flags ?? 0, 1);
+  b.writeUInt16LE(f.ioprio ?? 0, 2);
+  b.writeInt32LE(f.fd ?? 0, 4);
+  b.writeBigUInt64LE(BigInt.asUintN(64, f.off ?? 0n), 8);
+  b.writeBigUInt64LE(f.addr ?? 0n, 16);
+  b.writeUInt32LE(f.len ?? 0, 24);
+  b.writeUInt32LE((f.opFlags ?? 0) >>> 0, 28);
+  b.writeBigUInt64LE(f.user ?? 0n, 32);
+  b.writeUInt16LE(f.bufIndex ?? 0, 40);
+  b.writeUInt16LE(f.personality ?? 0, 42);
+  b.writeUInt32LE(f.fileIndex ?? 0, 44);
+  b.writeBigUInt64LE(f.addr3 ?? 0n, 48);
+  return b;
+}
+const addr = (v: ArrayBufferView) => BigInt(viewAddress(v));
+const eq = (got: Uint8Array, want: Buffer) => assert.deepEqual(Buffer.from(got).toString('hex'), want.toString('hex'));
+
+test('nop', () => {
+  eq(op.nop().toBytes(7n), sqe({ opcode: 0, user: 7n }));
+  eq(op.nop({ injectResult: -5 }).toBytes(), sqe({ opcode: 0, len: -5 >>> 0, opFlags: 1 }));
+});
+
+test('read: fd, buffer address and length, position (default -1), rw flags, user_data', () => {
+  const buf = Buffer.alloc(4096);
+  eq(op.read(3, buf, 8192).toBytes(0x1122334455667788n), sqe({ opcode: 22, fd: 3, addr: addr(buf), len: 4096, off: 8192n, user: 0x1122334455667788n }));
+  eq(op.read(3, buf).toBytes(), sqe({ opcode: 22, fd: 3, addr: addr(buf), len: 4096, off: -1n }));
+  eq(op.read(3, buf, 2n ** 40n, { offset: 100, length: 50, rwFlags: 8 }).toBytes(),
+    sqe({ opcode: 22, fd: 3, addr: addr(buf) + 100n, len: 50, off: 2n ** 40n, opFlags: 8 }));
+});
+
+test('write with a FixedFile sets IOSQE_FIXED_FILE', () => {
+  const u = new Uint32Array(4);
+  eq(op.write(fixed(5), u, 0).toBytes(), sqe({ opcode: 23, flags: SqeFlags.FIXED_FILE, fd: 5, addr: addr(u), len: 16, off: 0n }));
+});
+
+test('readv/writev: iovec array holds each buffer address and length', () => {
+  const a = Buffer.alloc(10), b = new Uint8Array(20);
+  const s = op.readv(4, [a, b], 0);
+  const bytes = Buffer.from(s.toBytes());
+  assert.equal(bytes[0], 1);
+  assert.equal(bytes.readUInt32LE(24), 2, 'len = iovec count');
+  const iovAddr = bytes.readBigUInt64LE(16);
+  assert.ok(iovAddr > 0n);
+  const iov = s.keep!.find((k) => k instanceof ArrayBuffer && BigInt(viewAddress(new Uint8Array(k))) <= iovAddr) as ArrayBuffer;
+  assert.ok(iov, 'iovec array kept alive');
+  eq(op.writev(4, [a], 7).toBytes().subarray(0, 16), sqe({ opcode: 2, fd: 4, off: 7n }).subarray(0, 16));
+});
+
+test('fsync and fdatasync', () => {
+  eq(op.fsync(9).toBytes(), sqe({ opcode: 3, fd: 9 }));
+  eq(op.fsync(9, { fsyncFlags: 1 }).toBytes(), sqe({ opcode: 3, fd: 9, opFlags: 1 }));
+});
+
+test('openat: path pointer, flags | O_CLOEXEC, mode, dirfd AT_FDCWD, file_index', () => {
+  const s = op.openat('/tmp/x', O.CREAT | O.WRONLY, 0o600);
+  const b = Buffer.from(s.toBytes());
+  const pathAddr = b.readBigUInt64LE(16);
+  eq(b, sqe({ opcode: 18, fd: AT_FDCWD, addr: pathAddr, len: 0o600, opFlags: O.CREAT | O.WRONLY | O.CLOEXEC }));
+  const s2 = op.openat('y', O.RDONLY, undefined, { dirfd: 7, fileIndex: 3 });
+  const b2 = Buffer.from(s2.toBytes());
+  eq(b2, sqe({ opcode: 18, fd: 7, addr: b2.readBigUInt64LE(16), len: 0o666, opFlags: O.CLOEXEC, fileIndex: 3 }));
+});
+
+test('close', () => {
+  eq(op.close(12).toBytes(), sqe({ opcode: 19, fd: 12 }));
+});
+
+test('statx: path at addr, buffer at off (addr2), mask in len, flags', () => {
+  const b = Buffer.from(op.statx('/etc', { statxFlags: 0x100, mask: 0x7ff }).toBytes());
+  eq(b, sqe({ opcode: 21, fd: AT_FDCWD, addr: b.readBigUInt64LE(16), off: b.readBigUInt64LE(8), len: 0x7ff, opFlags: 0x100 }));
+  assert.notEqual(b.readBigUInt64LE(8), 0n);
+});
+
+test('timeout: timespec pointer, len 1, count in off, flags', () => {
+  const s = op.timeout({ sec: 2, nsec: 5 }, { count: 3, timeoutFlags: 1 << 5 });
+  const b = Buffer.from(s.toBytes());
+  eq(b, sqe({ opcode: 11, addr: b.readBigUInt64LE(16), len: 1, off: 3n, opFlags: 1 << 5 }));
+  const ts = s.keep!.map((k) => Buffer.from(k as ArrayBuffer)).find((x) => x.byteLength >= 16 && x.readBigInt64LE(0) === 2n);
+  assert.ok(ts, 'timespec {2, 5} kept alive');
+  const ms = Buffer.from(op.timeout(1500).keep![0] as ArrayBuffer);
+  assert.deepEqual([ms.readBigInt64LE(0), ms.readBigInt64LE(8)], [1n, 500_000_000n], '1500 ms = 1 s + 500000000 ns');
+});
+
+test('asyncCancel and timeoutRemove: target user_data in addr', () => {
+  eq(op.asyncCancel(0xabcdef0123n, { cancelFlags: 1 }).toBytes(), sqe({ opcode: 14, addr: 0xabcdef0123n, opFlags: 1 }));
+  eq(op.timeoutRemove(42).toBytes(), sqe({ opcode: 12, addr: 42n }));
+});
+
+test('linkTimeout', () => {
+  const b = Buffer.from(op.linkTimeout(10).toBytes());
+  eq(b, sqe({ opcode: 15, addr: b.readBigUInt64LE(16), len: 1 }));
+});
+
+test('sqe flag setters', () => {
+  const s = op.nop().link().drain().async().skipSuccess();
+  assert.equal(s.flags, SqeFlags.IO_LINK | SqeFlags.IO_DRAIN | SqeFlags.ASYNC | SqeFlags.CQE_SKIP_SUCCESS);
+  assert.equal(op.nop().hardlink().flags, SqeFlags.IO_HARDLINK);
+  assert.equal(op.nop({ sqeFlags: SqeFlags.IO_LINK, personality: 3, ioprio: 2 }).toBytes()[1], SqeFlags.IO_LINK);
+});

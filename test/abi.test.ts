@@ -48,3 +48,10 @@ test('flag values', () => {
   assert.equal(SetupFlags.CQE_MIXED, 1 << 18);
   assert.equal(SqeFlags.CQE_SKIP_SUCCESS, 0x40);
 });
+
+test('docs/operations.md is generated from the table and up to date', async () => {
+  const { renderOpDocs } = await import('../tools/gen-op-docs.js');
+  const { readFileSync } = await import('node:fs');
+  const doc = readFileSync(new URL('../../docs/operations.md', import.meta.url), 'utf8');
+  assert.equal(doc, renderOpDocs(), 'run: node dist/tools/gen-op-docs.js');
+});

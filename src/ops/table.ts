@@ -136,7 +136,7 @@ export const OPS: readonly OpDesc[] = [
       { name: 'timeoutFlags', kind: 'u32', field: 'opFlags', optional: true, default: 0, doc: 'IORING_TIMEOUT_* (ABS, BOOTTIME, REALTIME, ETIME_SUCCESS, MULTISHOT)' },
     ],
     fixed: { len: 1 },
-    doc: 'A timer: completes with -ETIME when it fires (resolved as ETIME → the promise resolves with -62 only if ETIME_SUCCESS; see Ring.timeout), or 0 when `count` completions happened first.',
+    doc: 'A timer. The kernel completes it with -ETIME when it fires (ring.timeout() resolves true) or 0 when `count` other completions happened first (resolves false).',
   },
   {
     name: 'timeoutRemove', code: 12, constant: 'TIMEOUT_REMOVE', since: '5.5', liburing: 'io_uring_prep_timeout_remove', result: 'void',
@@ -162,7 +162,7 @@ export const OPS: readonly OpDesc[] = [
       { name: 'timeoutFlags', kind: 'u32', field: 'opFlags', optional: true, default: 0, doc: 'IORING_TIMEOUT_* flags' },
     ],
     fixed: { len: 1 },
-    doc: 'Times the linked request just before it (that request must have link()).',
+    doc: 'Times the linked request just before it (that request must have link()); resolves true if it fired, false if the request finished first.',
   },
   { name: 'connect', code: 16, constant: 'CONNECT', since: '5.5', liburing: 'io_uring_prep_connect', doc: 'connect(2)' },
   { name: 'fallocate', code: 17, constant: 'FALLOCATE', since: '5.6', liburing: 'io_uring_prep_fallocate', doc: 'fallocate(2)' },

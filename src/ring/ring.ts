@@ -6,7 +6,7 @@
  */
 import { binding } from '../native.js';
 import { RingError, RingClosedError } from '../errors.js';
-import { SetupFlags, Features, SqeFlags, CqeFlags, RegisterOp, CancelFlags, SQE_SIZE } from './abi.js';
+import { SetupFlags, Features, SqeFlags, CqeFlags, SqRingFlags, EnterFlags, RegisterOp, CancelFlags, SQE_SIZE } from './abi.js';
 import { setupRing, ringOffsets, probeOps, type RingOptions } from './setup.js';
 import { Sqe } from '../ops/sqe.js';
 import { buildSqe, op as builders, type Builders, type StatxResult } from '../ops/build.js';
@@ -141,7 +141,9 @@ export class Ring {
     this.features = s.features;
     this.sqEntries = s.sqEntries;
     this.cqEntries = s.cqEntries;
-    this.#maxInflight = s.cqEntries;
+    if (options.maxInflight !== undefined && (!Number.isInteger(options.maxInflight) || options.maxInflight < 1))
+      throw new RangeError(`ring option "maxInflight" must be an integer >= 1, got ${options.maxInflight}`);
+    this.#maxInflight = options.maxInflight ?? s.cqEntries;
     const mapped = binding.ringMap(s.fd, s.params);
     if (typeof mapped === 'number') {
       binding.closeFd(s.fd);
@@ -430,6 +432,9 @@ export class Ring {
         this.#complete(lo, hi, res, flags);
       }
       cq32[this.#cqHeadW] = head;
+      // CQEs the kernel could not post (CQ full) wait in its overflow list (IORING_FEAT_NODROP):
+      // an enter with GETEVENTS flushes them into the CQ; go round again.
+      if (this.#sq32[this.#sqFlagsW] & SqRingFlags.CQ_OVERFLOW) binding.ringEnter(this.#handle, 0, 0, EnterFlags.GETEVENTS);
     }
     this.#stats.cqesReaped += n;
     if (n && this.#closeWaiter && this.#inflight === 0) this.#closeWaiter();

@@ -42,6 +42,11 @@ export interface RingOptions {
   profile?: 'fast' | 'coop' | 'plain';
   /** Watch a registered eventfd instead of the ring fd (automatic with DEFER_TASKRUN). */
   eventfd?: boolean;
+  /**
+   * Most requests in flight at once (default: the CQ size, so the CQ cannot overflow). Higher values
+   * rely on IORING_FEAT_NODROP: the kernel keeps CQEs that did not fit and ringflow flushes them.
+   */
+  maxInflight?: number;
   /** Submit automatically at the end of the current tick (default true). false: call ring.submit(). */
   autoSubmit?: boolean;
 }

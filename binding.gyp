@@ -6,6 +6,7 @@
         "native/addon.c",
         "native/ring.c",
         "native/bpf/interp.c",
+        "native/bpf/check.c",
         "native/bpf/maps.c",
         "native/bpf/helpers.c",
         "native/bpf/napi_bpf.c"

@@ -1,3 +1,245 @@
-/* placeholder: eBPF engine Node-API bindings */
+/* Node-API bindings of the eBPF engine (contract: src/programs/binding.ts).
+ * Handles are type-tagged napi externals; every argument is re-checked and a wrong one gives
+ * -EINVAL, never an exception. */
 #include "../common.h"
-void rf_bpf_register(napi_env env, napi_value exports) { (void)env; (void)exports; }
+#include "internal.h"
+#include <stdlib.h>
+#include <string.h>
+
+static const napi_type_tag MAP_TAG = {0x72696e67666c6f77ull, 0x6270666d61700001ull};
+static const napi_type_tag PROG_TAG = {0x72696e67666c6f77ull, 0x62706670726f6701ull};
+
+typedef struct map_handle {
+  rf_bpf_map *map;
+  napi_ref ab; /* weak: the ArrayBuffer bpfMapMemory returned, reused while it lives */
+} map_handle;
+
+static void *get_tagged(napi_env env, napi_value v, const napi_type_tag *tag) {
+  napi_valuetype t;
+  bool ok = false;
+  void *p = NULL;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_external) return NULL;
+  if (napi_check_object_type_tag(env, v, tag, &ok) != napi_ok || !ok) return NULL;
+  if (napi_get_value_external(env, v, &p) != napi_ok) return NULL;
+  return p;
+}
+
+static map_handle *get_map(napi_env env, napi_value v) { return get_tagged(env, v, &MAP_TAG); }
+
+static bool get_typed(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *n) {
+  bool is = false;
+  napi_typedarray_type t;
+  napi_value ab;
+  size_t off;
+  if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return false;
+  if (napi_get_typedarray_info(env, v, &t, n, data, &ab, &off) != napi_ok) return false;
+  return t == want;
+}
+
+static bool is_nullish(napi_env env, napi_value v) {
+  napi_valuetype t;
+  return napi_typeof(env, v, &t) != napi_ok || t == napi_null || t == napi_undefined;
+}
+
+/* ---- maps ---- */
+
+static void map_finalize(napi_env env, void *data, void *hint) {
+  map_handle *h = data;
+  if (h->ab) napi_delete_reference(env, h->ab);
+  rf_bpf_map_put(h->map);
+  free(h);
+}
+
+static napi_value MapCreate(napi_env env, napi_callback_info info) {
+  RF_ARGS(5);
+  uint32_t v[5];
+  for (int i = 0; i < 5; i++)
+    if (!rf_get_u32(env, argv[i], &v[i])) return rf_int(env, -EINVAL);
+  rf_bpf_map *m;
+  int rc = rf_bpf_map_create(v[0], v[1], v[2], v[3], v[4], &m);
+  if (rc) return rf_int(env, rc);
+  map_handle *h = calloc(1, sizeof *h);
+  napi_value ext;
+  if (!h) { rf_bpf_map_put(m); return rf_int(env, -ENOMEM); }
+  h->map = m;
+  if (napi_create_external(env, h, map_finalize, NULL, &ext) != napi_ok) {
+    rf_bpf_map_put(m);
+    free(h);
+    return rf_int(env, -ENOMEM);
+  }
+  napi_type_tag_object(env, ext, &MAP_TAG);
+  return ext;
+}
+
+static void ab_finalize(napi_env env, void *data, void *hint) { rf_bpf_map_put(hint); }
+
+static napi_value MapMemory(napi_env env, napi_callback_info info) {
+  RF_ARGS(1);
+  map_handle *h = get_map(env, argv[0]);
+  if (!h || h->map->type != RF_BPF_MAP_ARRAY) return rf_int(env, -EINVAL);
+  napi_value ab = NULL;
+  if (h->ab && napi_get_reference_value(env, h->ab, &ab) == napi_ok && ab) return ab;
+  if (h->ab) { napi_delete_reference(env, h->ab); h->ab = NULL; }
+  rf_bpf_map_get(h->map); /* the buffer keeps the storage alive */
+  if (napi_create_external_arraybuffer(env, h->map->values, h->map->values_len, ab_finalize, h->map,
+                                       &ab) != napi_ok) {
+    rf_bpf_map_put(h->map);
+    return rf_int(env, -ENOMEM);
+  }
+  napi_create_reference(env, ab, 0, &h->ab);
+  return ab;
+}
+
+static napi_value MapLookup(napi_env env, napi_callback_info info) {
+  RF_ARGS(3);
+  map_handle *h = get_map(env, argv[0]);
+  void *k, *v;
+  size_t kl, vl;
+  if (!h || !rf_get_bytes(env, argv[1], &k, &kl) || !rf_get_bytes(env, argv[2], &v, &vl))
+    return rf_int(env, -EINVAL);
+  rf_bpf_map *m = h->map;
+  if (m->type == RF_BPF_MAP_RINGBUF || kl < m->key_size || vl < m->value_size) return rf_int(env, -EINVAL);
+  return rf_int(env, rf_bpf_map_lookup(m, k, v));
+}
+
+static napi_value MapUpdate(napi_env env, napi_callback_info info) {
+  RF_ARGS(4);
+  map_handle *h = get_map(env, argv[0]);
+  void *k, *v;
+  size_t kl, vl;
+  uint32_t flags;
+  if (!h || !rf_get_bytes(env, argv[1], &k, &kl) || !rf_get_bytes(env, argv[2], &v, &vl) ||
+      !rf_get_u32(env, argv[3], &flags))
+    return rf_int(env, -EINVAL);
+  rf_bpf_map *m = h->map;
+  if (m->type == RF_BPF_MAP_RINGBUF || kl < m->key_size || vl < m->value_size) return rf_int(env, -EINVAL);
+  return rf_int(env, rf_bpf_map_update(m, k, v, flags));
+}
+
+static napi_value MapDelete(napi_env env, napi_callback_info info) {
+  RF_ARGS(2);
+  map_handle *h = get_map(env, argv[0]);
+  void *k;
+  size_t kl;
+  if (!h || !rf_get_bytes(env, argv[1], &k, &kl)) return rf_int(env, -EINVAL);
+  if (h->map->type == RF_BPF_MAP_RINGBUF || kl < h->map->key_size) return rf_int(env, -EINVAL);
+  return rf_int(env, rf_bpf_map_delete(h->map, k));
+}
+
+static napi_value MapNextKey(napi_env env, napi_callback_info info) {
+  RF_ARGS(3);
+  map_handle *h = get_map(env, argv[0]);
+  void *k = NULL, *n;
+  size_t kl = 0, nl;
+  if (!h || !rf_get_bytes(env, argv[2], &n, &nl)) return rf_int(env, -EINVAL);
+  if (!is_nullish(env, argv[1]) && !rf_get_bytes(env, argv[1], &k, &kl)) return rf_int(env, -EINVAL);
+  rf_bpf_map *m = h->map;
+  if (m->type == RF_BPF_MAP_RINGBUF || nl < m->key_size || (k && kl < m->key_size)) return rf_int(env, -EINVAL);
+  return rf_int(env, rf_bpf_map_next_key(m, k, n));
+}
+
+static napi_value RingbufRead(napi_env env, napi_callback_info info) {
+  RF_ARGS(2);
+  map_handle *h = get_map(env, argv[0]);
+  void *d;
+  size_t dl;
+  if (!h || !rf_get_bytes(env, argv[1], &d, &dl)) return rf_int(env, -EINVAL);
+  return rf_int(env, rf_bpf_ringbuf_read(h->map, d, dl));
+}
+
+/* ---- programs ---- */
+
+static void prog_finalize(napi_env env, void *data, void *hint) { rf_bpf_prog_put(data); }
+
+static napi_value ProgCreate(napi_env env, napi_callback_info info) {
+  RF_ARGS(4);
+  void *raw, *outp;
+  size_t len, outn;
+  uint32_t set, nmaps = 0;
+  bool is_arr = false;
+  if (!rf_get_bytes(env, argv[0], &raw, &len) || len % 8 != 0 || !rf_get_u32(env, argv[2], &set) ||
+      !get_typed(env, argv[3], napi_int32_array, &outp, &outn) || outn < 1 ||
+      napi_is_array(env, argv[1], &is_arr) != napi_ok || !is_arr ||
+      napi_get_array_length(env, argv[1], &nmaps) != napi_ok)
+    return rf_int(env, -EINVAL);
+  if (nmaps > RF_BPF_MAX_MAPS) return rf_int(env, -E2BIG);
+  int32_t *out = outp;
+  out[0] = 0;
+  rf_bpf_map *maps[RF_BPF_MAX_MAPS];
+  for (uint32_t i = 0; i < nmaps; i++) {
+    napi_value e;
+    map_handle *h;
+    if (napi_get_element(env, argv[1], i, &e) != napi_ok || !(h = get_map(env, e)))
+      return rf_int(env, -EINVAL);
+    maps[i] = h->map;
+  }
+  size_t n = len / 8;
+  if (n > RF_BPF_MAX_INSNS) return rf_int(env, -RF_BPF_REJ_TOO_LONG);
+  void *copy = malloc(len ? len : 8); /* aligned private copy: JS may change its bytes later */
+  if (!copy) return rf_int(env, -ENOMEM);
+  if (len) memcpy(copy, raw, len);
+  rf_bpf_prog *p;
+  uint32_t err_pc = 0;
+  int rc = rf_bpf_prog_create(copy, (uint32_t)n, maps, nmaps, set, &p, &err_pc);
+  free(copy);
+  if (rc) {
+    out[0] = (int32_t)err_pc;
+    return rf_int(env, rc);
+  }
+  napi_value ext;
+  if (napi_create_external(env, p, prog_finalize, NULL, &ext) != napi_ok) {
+    rf_bpf_prog_put(p);
+    return rf_int(env, -ENOMEM);
+  }
+  napi_type_tag_object(env, ext, &PROG_TAG);
+  return ext;
+}
+
+static napi_value ProgRun(napi_env env, napi_callback_info info) {
+  RF_ARGS(4);
+  rf_bpf_prog *p = get_tagged(env, argv[0], &PROG_TAG);
+  void *mem = NULL, *outp;
+  size_t memlen = 0, outn;
+  double budget;
+  if (!p || napi_get_value_double(env, argv[2], &budget) != napi_ok || !(budget >= 0) ||
+      budget > 9007199254740992.0 || !get_typed(env, argv[3], napi_biguint64_array, &outp, &outn) ||
+      outn < 4)
+    return rf_int(env, -EINVAL);
+  if (!is_nullish(env, argv[1]) && !rf_get_bytes(env, argv[1], &mem, &memlen)) return rf_int(env, -EINVAL);
+  rf_bpf_run run;
+  rf_bpf_run_init(&run);
+  run.budget = (uint64_t)budget;
+  if (mem && memlen) {
+    rf_bpf_run_add_region(&run, mem, memlen, true);
+    run.args[0] = (uint64_t)(uintptr_t)mem;
+    run.args[1] = memlen;
+  }
+  int st = rf_bpf_prog_run(p, &run);
+  uint64_t *out = outp;
+  out[0] = run.r0;
+  out[1] = run.insns;
+  out[2] = run.fault_pc;
+  out[3] = run.fault_addr;
+  return rf_int(env, st);
+}
+
+static napi_value TraceRead(napi_env env, napi_callback_info info) {
+  RF_ARGS(1);
+  void *d;
+  size_t dl;
+  if (!rf_get_bytes(env, argv[0], &d, &dl)) return rf_int(env, -EINVAL);
+  return rf_int(env, (int64_t)rf_bpf_trace_read(d, dl));
+}
+
+void rf_bpf_register(napi_env env, napi_value exports) {
+  rf_export(env, exports, "bpfMapCreate", MapCreate);
+  rf_export(env, exports, "bpfMapMemory", MapMemory);
+  rf_export(env, exports, "bpfMapLookup", MapLookup);
+  rf_export(env, exports, "bpfMapUpdate", MapUpdate);
+  rf_export(env, exports, "bpfMapDelete", MapDelete);
+  rf_export(env, exports, "bpfMapNextKey", MapNextKey);
+  rf_export(env, exports, "bpfRingbufRead", RingbufRead);
+  rf_export(env, exports, "bpfProgCreate", ProgCreate);
+  rf_export(env, exports, "bpfProgRun", ProgRun);
+  rf_export(env, exports, "bpfTraceRead", TraceRead);
+}

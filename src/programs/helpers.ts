@@ -1,0 +1,112 @@
+/**
+ * The helper table: every helper a program may call, with its kernel id, argument kinds and the
+ * program kinds allowed to call it. The verifier, docs and include/ringflow/bpf.h agree with it.
+ */
+import { HelperSet, MapType } from './binding.js';
+
+/**
+ * Program kinds. `iouring` and `iouring.s` come from the ELF section (SEC("iouring/...") and
+ * SEC("iouring.s/...")); `.s` (sleepable) may also call the helpers that copy user memory and
+ * submit SQEs. `standard` has the kernel helpers only; `conformance` is the bpf_conformance plug-in.
+ */
+export type ProgramKind = 'standard' | 'conformance' | 'iouring' | 'iouring.s';
+
+/** The native helper set each kind runs with. */
+export const HELPER_SET: Readonly<Record<ProgramKind, number>> = {
+  standard: HelperSet.Standard,
+  conformance: HelperSet.Conformance,
+  iouring: HelperSet.Ring,
+  'iouring.s': HelperSet.Ring,
+};
+
+/** Argument kinds a simple static check can enforce (the runtime checks catch the rest). */
+export type ArgKind =
+  /** Any value. */
+  | 'any'
+  /** A number (not checked further). */
+  | 'scalar'
+  /** A map reference (lddw map_by_idx/map_by_fd); `types` restricts the map type. */
+  | 'map'
+  /** Pointer to the map's key_size bytes (map from arg 1). */
+  | 'key'
+  /** Pointer to the map's value_size bytes (map from arg 1). */
+  | 'value'
+  /** Pointer to memory whose size is the argument `sizeArg` (1-based). */
+  | 'mem'
+  /** Size of the preceding `mem` argument. */
+  | 'size'
+  /** The program context (r1 at entry). */
+  | 'ctx'
+  /** A code address (lddw code_addr / a static function): a callback. */
+  | 'func'
+  /** A record pointer returned by bpf_ringbuf_reserve. */
+  | 'ringbuf_mem';
+
+/** One helper argument. */
+export interface HelperArg {
+  readonly name: string;
+  readonly kind: ArgKind;
+  /** For 'mem': 1-based index of the argument holding its size. */
+  readonly sizeArg?: number;
+  /** For 'map': allowed map types. */
+  readonly types?: readonly number[];
+}
+
+/** What r0 holds after the call. */
+export type HelperReturn = 'scalar' | 'map_value_or_null' | 'ringbuf_mem_or_null' | 'void';
+
+/** One helper. */
+export interface HelperSpec {
+  readonly id: number;
+  /** Kernel / prototype name. */
+  readonly name: string;
+  /** Other names the same id has (prototype renames). */
+  readonly aliases: readonly string[];
+  readonly args: readonly HelperArg[];
+  readonly ret: HelperReturn;
+  /** Program kinds allowed to call it. */
+  readonly kinds: readonly ProgramKind[];
+  /** C prototype for include/ringflow/bpf.h and docs. */
+  readonly proto: string;
+  readonly doc: string;
+}
+
+const KERNEL: ProgramKind[] = ['standard', 'iouring', 'iouring.s'];
+const RING: ProgramKind[] = ['iouring', 'iouring.s'];
+const SLEEPABLE: ProgramKind[] = ['iouring.s'];
+const DATA_MAPS = [MapType.Hash, MapType.Array];
+const RINGBUF = [MapType.RingBuf];
+const a = (name: string, kind: ArgKind, extra: Partial<HelperArg> = {}): HelperArg => ({ name, kind, ...extra });
+
+/** Every helper, by id. */
+export const HELPERS: readonly HelperSpec[] = [
+  { id: 1, name: 'bpf_map_lookup_elem', aliases: [], args: [a('map', 'map', { types: DATA_MAPS }), a('key', 'key')], ret: 'map_value_or_null', kinds: KERNEL, proto: 'void *(void *map, const void *key)', doc: 'Pointer to the value for key, or NULL.' },
+  { id: 2, name: 'bpf_map_update_elem', aliases: [], args: [a('map', 'map', { types: DATA_MAPS }), a('key', 'key'), a('value', 'value'), a('flags', 'scalar')], ret: 'scalar', kinds: KERNEL, proto: 'long (void *map, const void *key, const void *value, __u64 flags)', doc: 'Creates or updates an element (flags BPF_ANY, BPF_NOEXIST, BPF_EXIST); 0 or -errno.' },
+  { id: 3, name: 'bpf_map_delete_elem', aliases: [], args: [a('map', 'map', { types: DATA_MAPS }), a('key', 'key')], ret: 'scalar', kinds: KERNEL, proto: 'long (void *map, const void *key)', doc: 'Deletes an element (hash maps); 0 or -errno.' },
+  { id: 5, name: 'bpf_ktime_get_ns', aliases: [], args: [], ret: 'scalar', kinds: KERNEL, proto: '__u64 (void)', doc: 'Monotonic time in nanoseconds.' },
+  { id: 5, name: 'unwind', aliases: [], args: [a('value', 'scalar')], ret: 'scalar', kinds: ['conformance'], proto: '__u64 (__u64 value)', doc: 'bpf_conformance: ends the program with r0 = value when value is 0, else returns it.' },
+  { id: 6, name: 'bpf_trace_printk', aliases: [], args: [a('fmt', 'mem', { sizeArg: 2 }), a('fmt_size', 'size'), a('arg1', 'any'), a('arg2', 'any'), a('arg3', 'any')], ret: 'scalar', kinds: KERNEL, proto: 'long (const char *fmt, __u32 fmt_size, ...)', doc: 'Formats up to three arguments (%d %i %u %x %ld %lu %lx %lld %llu %llx %p %s %c %%) into the trace buffer (read it with readTrace()).' },
+  { id: 7, name: 'bpf_get_prandom_u32', aliases: [], args: [], ret: 'scalar', kinds: KERNEL, proto: '__u32 (void)', doc: 'Pseudo-random 32-bit number.' },
+  { id: 8, name: 'bpf_get_smp_processor_id', aliases: [], args: [], ret: 'scalar', kinds: KERNEL, proto: '__u32 (void)', doc: 'Id of the CPU running the program.' },
+  { id: 130, name: 'bpf_ringbuf_output', aliases: [], args: [a('ringbuf', 'map', { types: RINGBUF }), a('data', 'mem', { sizeArg: 3 }), a('size', 'size'), a('flags', 'scalar')], ret: 'scalar', kinds: KERNEL, proto: 'long (void *ringbuf, void *data, __u64 size, __u64 flags)', doc: 'Copies size bytes into a new ring buffer record; 0 or -errno.' },
+  { id: 131, name: 'bpf_ringbuf_reserve', aliases: [], args: [a('ringbuf', 'map', { types: RINGBUF }), a('size', 'scalar'), a('flags', 'scalar')], ret: 'ringbuf_mem_or_null', kinds: KERNEL, proto: 'void *(void *ringbuf, __u64 size, __u64 flags)', doc: 'Reserves a record; NULL when full.' },
+  { id: 132, name: 'bpf_ringbuf_submit', aliases: [], args: [a('data', 'ringbuf_mem'), a('flags', 'scalar')], ret: 'void', kinds: KERNEL, proto: 'void (void *data, __u64 flags)', doc: 'Commits a reserved record.' },
+  { id: 133, name: 'bpf_ringbuf_discard', aliases: [], args: [a('data', 'ringbuf_mem'), a('flags', 'scalar')], ret: 'void', kinds: KERNEL, proto: 'void (void *data, __u64 flags)', doc: 'Drops a reserved record.' },
+  { id: 134, name: 'bpf_ringbuf_query', aliases: [], args: [a('ringbuf', 'map', { types: RINGBUF }), a('flags', 'scalar')], ret: 'scalar', kinds: KERNEL, proto: '__u64 (void *ringbuf, __u64 flags)', doc: 'Ring buffer state (BPF_RB_AVAIL_DATA 0, BPF_RB_RING_SIZE 1, BPF_RB_CONS_POS 2, BPF_RB_PROD_POS 3).' },
+  { id: 181, name: 'bpf_loop', aliases: [], args: [a('nr_loops', 'scalar'), a('callback_fn', 'func'), a('callback_ctx', 'any'), a('flags', 'scalar')], ret: 'scalar', kinds: KERNEL, proto: 'long (__u32 nr_loops, void *callback_fn, void *callback_ctx, __u64 flags)', doc: 'Calls callback_fn(index, callback_ctx) up to nr_loops (<= 1<<23) times, stopping when it returns 1; returns the number of calls.' },
+  { id: 164, name: 'iouring_queue_sqe', aliases: ['bpf_io_uring_submit'], args: [a('ctx', 'ctx'), a('sqe', 'mem', { sizeArg: 3 }), a('len', 'size')], ret: 'scalar', kinds: SLEEPABLE, proto: 'long (void *ctx, struct io_uring_sqe *sqe, __u32 len)', doc: 'Submits a copy of the SQE (len must be 64); 1 accepted, 0 rejected (failure CQE posted), -errno.' },
+  { id: 165, name: 'iouring_emit_cqe', aliases: ['bpf_io_uring_emit_cqe'], args: [a('ctx', 'ctx'), a('cq', 'scalar'), a('data', 'scalar'), a('res', 'scalar'), a('flags', 'scalar')], ret: 'scalar', kinds: RING, proto: 'long (void *ctx, __u32 cq, __u64 data, __s32 res, __u32 flags)', doc: 'Posts a CQE to CQ cq; 0, -EINVAL (bad cq), -ENOMEM (extra CQ full).' },
+  { id: 166, name: 'iouring_reap_cqe', aliases: ['bpf_io_uring_reap_cqe'], args: [a('ctx', 'ctx'), a('cq', 'scalar'), a('out', 'mem', { sizeArg: 4 }), a('len', 'size')], ret: 'scalar', kinds: RING, proto: 'long (void *ctx, __u32 cq, struct io_uring_cqe *out, __u32 len)', doc: 'Pops the head CQE of CQ cq into out; 0, -ENOENT (empty), -EINVAL.' },
+  { id: 167, name: 'bpf_copy_to_user', aliases: [], args: [a('uptr', 'scalar'), a('src', 'mem', { sizeArg: 3 }), a('size', 'size')], ret: 'scalar', kinds: SLEEPABLE, proto: 'long (void *uptr, const void *src, __u32 size)', doc: 'Copies size bytes to user memory; 0 or -EFAULT.' },
+  { id: 148, name: 'bpf_copy_from_user', aliases: [], args: [a('dst', 'mem', { sizeArg: 2 }), a('size', 'size'), a('uptr', 'scalar')], ret: 'scalar', kinds: SLEEPABLE, proto: 'long (void *dst, __u32 size, const void *uptr)', doc: 'Copies size bytes from user memory; 0 or -EFAULT (dst zeroed).' },
+];
+
+/** The helper a kind may call under id, or undefined. */
+export function helperFor(id: number, kind: ProgramKind): HelperSpec | undefined {
+  return HELPERS.find((h) => h.id === id && h.kinds.includes(kind));
+}
+
+/** Any helper with this id (for messages naming a helper the kind may not call). */
+export function helperById(id: number): HelperSpec | undefined {
+  return HELPERS.find((h) => h.id === id);
+}

@@ -1,0 +1,85 @@
+// Data files (bpf_conformance format: -- asm, -- mem, -- result, -- error, -- map) run through
+// the JS API and through tools/bpf-conformance-plugin (spawned, every file without maps).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { join, dirname } from 'node:path';
+import { assemble, createMap, engineAvailable, Program, ProgramError, runFailure, type BpfMap } from '../../src/programs/index.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const dataDir = join(root, 'test', 'programs', 'data');
+const plugin = join(root, 'tools', 'bpf-conformance-plugin');
+
+/** One parsed data file. */
+export interface DataFile {
+  asm: string;
+  mem: Uint8Array;
+  result?: bigint;
+  error?: string;
+  maps: { name: string; type: number; keySize: number; valueSize: number; maxEntries: number }[];
+}
+
+/** Parses the bpf_conformance data format. */
+export function parseDataFile(text: string): DataFile {
+  const sections = new Map<string, string[]>();
+  let cur: string[] | undefined;
+  for (const line of text.split(/\r?\n/)) {
+    const m = /^--\s*(\S.*?)\s*$/.exec(line);
+    if (m) sections.set(m[1]!, (cur = []));
+    else cur?.push(line);
+  }
+  const body = (k: string): string | undefined => sections.get(k)?.join('\n');
+  const clean = (s: string): string[] => s.split('\n').map((l) => l.replace(/#.*$/, '').trim()).filter(Boolean);
+  const memHex = clean(body('mem') ?? '').join(' ');
+  const mem = memHex ? Uint8Array.from(memHex.split(/\s+/).map((b) => parseInt(b, 16))) : new Uint8Array(0);
+  const result = body('result') !== undefined ? BigInt(clean(body('result')!)[0]!) : undefined;
+  const error = body('error') !== undefined ? clean(body('error')!)[0] : undefined;
+  const maps = clean(body('map') ?? '').map((l) => {
+    const [name, type, k, v, n] = l.split(/\s+/);
+    return { name: name!, type: Number(type), keySize: Number(k), valueSize: Number(v), maxEntries: Number(n) };
+  });
+  return { asm: body('asm') ?? '', mem, ...(result !== undefined ? { result } : {}), ...(error !== undefined ? { error } : {}), maps };
+}
+
+/** Runs a data file through the API; returns r0 (hex, no prefix) or the error text. */
+export function runViaApi(d: DataFile): { ok: boolean; out: string } {
+  try {
+    const maps: BpfMap[] = d.maps.map((m) => createMap(m));
+    const prog = new Program(assemble(d.asm, { maps: d.maps.map((m) => m.name) }), { maps, kind: d.maps.length ? 'standard' : 'conformance', unreachable: 'note' });
+    const r = prog.run(d.mem.length ? d.mem.slice() : null);
+    const f = runFailure(r);
+    return f ? { ok: false, out: f } : { ok: true, out: r.r0.toString(16) };
+  } catch (e) {
+    if (!(e instanceof ProgramError)) throw e;
+    return { ok: false, out: e.message };
+  }
+}
+
+const files = readdirSync(dataDir).filter((f) => f.endsWith('.data')).sort();
+const skip = engineAvailable() ? false : 'native eBPF engine not built (binding has no bpfProgCreate)';
+
+test('there are data files', () => assert.ok(files.length >= 25));
+
+for (const f of files) {
+  const d = parseDataFile(readFileSync(join(dataDir, f), 'utf8'));
+  const check = (res: { ok: boolean; out: string }, via: string): void => {
+    if (d.error !== undefined) {
+      assert.equal(res.ok, false, `${f} via ${via}: expected error "${d.error}", got r0 ${res.out}`);
+      assert.ok(res.out.startsWith(d.error), `${f} via ${via}: expected "${d.error}", got "${res.out}"`);
+    } else {
+      assert.equal(res.ok, true, `${f} via ${via}: ${res.out}`);
+      assert.equal(BigInt('0x' + res.out), BigInt.asUintN(64, d.result!), `${f} via ${via}`);
+    }
+  };
+  test(`data ${f} (API)`, { skip }, () => check(runViaApi(d), 'API'));
+  if (d.maps.length === 0)
+    test(`data ${f} (plug-in)`, { skip }, () => {
+      const hex = [...assemble(d.asm)].map((b) => b.toString(16).padStart(2, '0')).join(' ');
+      const mem = [...d.mem].map((b) => b.toString(16).padStart(2, '0')).join('');
+      const p = spawnSync(plugin, mem ? [mem] : [], { input: hex, encoding: 'utf8' });
+      assert.equal(p.error, undefined);
+      check({ ok: p.status === 0, out: p.stdout.trim() }, 'plug-in');
+    });
+}

@@ -1,0 +1,118 @@
+// Fuzzer: random and mutated programs through the verifier and the interpreter. Invariants: no
+// crash, no exception other than ProgramError, every run ends with a status.
+//   node dist/tools/fuzz.js --count 1000000 [--seed N]
+import { pathToFileURL } from 'node:url';
+import { assemble, verifyProgram, Program, ProgramError, ISA, engineAvailable, encodeAll, decodeAll, type Insn } from '../src/programs/index.js';
+
+/** Small deterministic PRNG (xorshift32). */
+function rng(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    return s;
+  };
+}
+
+const SEEDS = [
+  'mov %r0, 0\nmov %r1, 10\nl:\nadd %r0, %r1\nsub %r1, 1\njne %r1, 0, l\nexit',
+  'stdw [%r10-8], 5\nldxdw %r0, [%r10-8]\nmov %r2, 3\nlock fetch add [%r10-8], %r2\nadd %r0, %r2\nexit',
+  'mov %r6, 4\ncall local f\nadd %r0, %r6\nexit\nf:\nmov %r0, %r1\nmul %r0, 3\nexit',
+  'ldxw %r0, [%r1+0]\nbe32 %r0\njsgt %r0, 5, +2\nsdiv %r0, 3\nexit\nsmod %r0, 7\nexit',
+  'lddw %r0, 0x123456789\nmovsx3264 %r3, %r0\nswap64 %r3\nxor %r0, %r3\ngotol +1\nmov %r0, 0\nexit',
+  'mov %r1, 3\ncall 5\nexit',
+];
+
+/** Outcome counts. */
+export interface FuzzStats {
+  cases: number;
+  rejected: number;
+  ok: number;
+  budget: number;
+  memfault: number;
+  calldepth: number;
+  badinsn: number;
+  helper: number;
+  createRejected: number;
+}
+
+/** Runs count cases; throws on a broken invariant (anything but ProgramError, or no status). */
+export function fuzz(count: number, seed = 1): FuzzStats {
+  const rand = rng(seed);
+  const pick = <T>(a: readonly T[]): T => a[rand() % a.length]!;
+  const seeds = SEEDS.map((s) => decodeAll(assemble(s)));
+  const engine = engineAvailable();
+  const stats: FuzzStats = { cases: 0, rejected: 0, ok: 0, budget: 0, memfault: 0, calldepth: 0, badinsn: 0, helper: 0, createRejected: 0 };
+  const mem = new Uint8Array(64);
+  const interesting = [0, 1, -1, 2, 4, 8, 16, 32, 63, 64, -8, -512, -513, 0x7fffffff, -0x80000000, 512];
+  const randomInsn = (): Insn => {
+    const s = pick(ISA);
+    return { opcode: s.opcode, dst: rand() % 12, src: s.fixed.src ?? rand() % 12, off: s.fixed.off ?? pick(interesting), imm: s.fixed.imm ?? pick(interesting) };
+  };
+  for (let i = 0; i < count; i++) {
+    let prog: Insn[];
+    const mode = rand() % 4;
+    if (mode === 0) {
+      prog = Array.from({ length: 1 + (rand() % 12) }, randomInsn);
+      if (rand() % 2) prog.push({ opcode: 0x95, dst: 0, src: 0, off: 0, imm: 0 });
+    } else {
+      prog = pick(seeds).map((x) => ({ ...x }));
+      const n = 1 + (rand() % 3);
+      for (let k = 0; k < n; k++) {
+        const j = rand() % prog.length;
+        const x = prog[j]!;
+        switch (rand() % 8) {
+          case 0: x.opcode = rand() & 0xff; break;
+          case 1: x.opcode = pick(ISA).opcode; break;
+          case 2: x.dst = rand() % 16; break;
+          case 3: x.src = rand() % 16; break;
+          case 4: x.off = pick(interesting) << 16 >> 16; break;
+          case 5: x.imm = pick(interesting) | 0; break;
+          case 6: prog = prog.slice(0, Math.max(1, rand() % prog.length)); break;
+          case 7: prog.splice(j, 0, randomInsn()); break;
+        }
+      }
+    }
+    stats.cases++;
+    const bytes = encodeAll(prog);
+    const kind = rand() % 2 ? 'conformance' : 'standard';
+    try {
+      verifyProgram(bytes, { kind, unreachable: rand() % 2 ? 'note' : 'error' });
+    } catch (e) {
+      if (!(e instanceof ProgramError)) throw new Error(`fuzz case ${i}: verifier threw ${e}\n${Buffer.from(bytes).toString('hex')}`);
+      stats.rejected++;
+      continue;
+    }
+    if (!engine) continue;
+    let p: Program;
+    try {
+      p = new Program(bytes, { kind, unreachable: 'note' });
+    } catch (e) {
+      if (!(e instanceof ProgramError)) throw new Error(`fuzz case ${i}: create threw ${e}`);
+      stats.createRejected++;
+      if (process.env.FUZZ_DEBUG) console.log(e.message, Buffer.from(bytes).toString('hex'));
+      continue;
+    }
+    mem.fill(i & 0xff);
+    const r = p.run(rand() % 4 ? mem : null, { budget: 10000 });
+    if (!(r.status in stats)) throw new Error(`fuzz case ${i}: run ended without a status`);
+    stats[r.status]++;
+  }
+  return stats;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const arg = (name: string, dflt: number): number => {
+    const i = process.argv.indexOf(name);
+    return i > 0 ? Number(process.argv[i + 1]) : dflt;
+  };
+  const count = arg('--count', 100000);
+  const seed = arg('--seed', Date.now() & 0x7fffffff);
+  const t0 = Date.now();
+  const s = fuzz(count, seed);
+  console.log(`fuzz: ${s.cases} cases (seed ${seed}) in ${((Date.now() - t0) / 1000).toFixed(1)} s${engineAvailable() ? '' : ' (verifier only: native engine not built)'}`);
+  for (const [k, v] of Object.entries(s)) if (k !== 'cases') console.log(`  ${k.padEnd(15)} ${v}`);
+}

@@ -5,6 +5,7 @@
       "sources": [
         "native/addon.c",
         "native/ring.c",
+        "native/engine.c",
         "native/bpf/interp.c",
         "native/bpf/check.c",
         "native/bpf/maps.c",

@@ -2,8 +2,8 @@
  * ArrayBuffers), tail publication + enter in one call, and a libuv poll watcher that
  * calls JS once per batch of completions. SQE encoding and CQE parsing happen in
  * TypeScript directly on the mapped memory. Everything returns -errno; nothing throws. */
-#include "common.h"
-#include "uapi.h"
+#include "ring.h"
+#include "engine.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -14,31 +14,6 @@
 #include <sys/resource.h>
 #include <sys/utsname.h>
 #include <uv.h>
-
-typedef struct rf_ring {
-  int fd;
-  int evfd; /* registered eventfd we poll instead of the ring fd, or -1 */
-  uint32_t setup_flags;
-  uint32_t features;
-  void *sq_ptr;
-  size_t sq_sz;
-  void *cq_ptr;
-  size_t cq_sz;
-  void *sqes;
-  size_t sqes_sz;
-  uint32_t *sq_tail;
-  uint32_t *sq_flags;
-  uint32_t *cq_head;
-  uint32_t *cq_tail;
-  napi_env env;
-  napi_ref buffers[3]; /* sq ring, cq ring, sqes: detached on close */
-  napi_ref callback;
-  napi_async_context actx;
-  uv_poll_t *poll; /* heap, freed in its close callback */
-  bool polling;
-  bool closed;
-  struct rf_ring *next; /* registry for the env cleanup hook */
-} rf_ring;
 
 static rf_ring *g_rings; /* all rings of this env (one env per addon instance in practice) */
 
@@ -53,11 +28,15 @@ static long sys_enter(int fd, unsigned to_submit, unsigned min_complete, unsigne
   } while (r < 0 && errno == EINTR && min_complete == 0);
   return r < 0 ? -errno : r;
 }
+long rf_sys_enter(int fd, unsigned to_submit, unsigned min_complete, unsigned flags) {
+  return sys_enter(fd, to_submit, min_complete, flags, NULL, 0);
+}
 static long sys_register(int fd, unsigned op, void *arg, unsigned nr) {
   long r = syscall(RF_NR_io_uring_register, fd, op, arg, nr);
   return r < 0 ? -errno : r;
 }
 
+rf_ring *rf_ring_from_js(napi_env env, napi_value v);
 static rf_ring *get_ring(napi_env env, napi_value v) {
   void *p = NULL;
   if (napi_get_value_external(env, v, &p) != napi_ok) return NULL;
@@ -164,6 +143,11 @@ static napi_value js_map(napi_env env, napi_callback_info info) {
   r->sqes_sz = p.sq_entries * sqe_size;
   r->sqes = mmap(NULL, r->sqes_sz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, RF_OFF_SQES);
   if (r->sqes == MAP_FAILED) { err = -errno; r->sqes = NULL; goto fail; }
+  r->sq_head = (uint32_t *)((char *)r->sq_ptr + p.sq_off.head);
+  r->sq_mask = *(uint32_t *)((char *)r->sq_ptr + p.sq_off.ring_mask);
+  r->sq_entries = p.sq_entries;
+  r->cq_mask = *(uint32_t *)((char *)r->cq_ptr + p.cq_off.ring_mask);
+  r->cqes = (uint8_t *)r->cq_ptr + p.cq_off.cqes;
   r->sq_tail = (uint32_t *)((char *)r->sq_ptr + p.sq_off.tail);
   r->sq_flags = (uint32_t *)((char *)r->sq_ptr + p.sq_off.flags);
   r->cq_head = (uint32_t *)((char *)r->cq_ptr + p.cq_off.head);
@@ -189,6 +173,7 @@ fail:
   return rf_int(env, err);
 }
 
+bool rf_needs_getevents(rf_ring *r);
 static inline bool needs_getevents(rf_ring *r) {
   if (r->setup_flags & RF_SETUP_DEFER_TASKRUN) return true;
   uint32_t f = __atomic_load_n(r->sq_flags, __ATOMIC_RELAXED);
@@ -207,6 +192,18 @@ static napi_value js_submit(napi_env env, napi_callback_info info) {
   if (!r || !rf_get_u32(env, argv[1], &tail) || !rf_get_u32(env, argv[2], &to_submit) ||
       !rf_get_u32(env, argv[3], &min_complete) || !rf_get_u32(env, argv[4], &flags))
     return rf_int(env, -EINVAL);
+  if (r->engine) {
+    /* completion programs: rewrite the batch (user_data routing, program requests, deferred
+     * chains), add the programs' staged requests, submit once, then run a reaping pass */
+    uint32_t from = *r->sq_tail;
+    uint32_t final_tail = rf_engine_prepare(r->engine, from, tail, true);
+    __atomic_store_n(r->sq_tail, final_tail, __ATOMIC_RELEASE);
+    uint32_t pending = final_tail - __atomic_load_n(r->sq_head, __ATOMIC_ACQUIRE);
+    long n = sys_enter(r->fd, pending, min_complete, flags | (needs_getevents(r) ? RF_ENTER_GETEVENTS : 0), NULL, 0);
+    if (n < 0 && n != -EAGAIN && n != -EBUSY) return rf_int(env, n);
+    rf_engine_pass(r->engine);
+    return rf_int(env, to_submit);
+  }
   __atomic_store_n(r->sq_tail, tail, __ATOMIC_RELEASE);
   if (r->setup_flags & RF_SETUP_SQPOLL) {
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
@@ -254,7 +251,19 @@ static void on_poll(uv_poll_t *h, int status, int events) {
     (void)n;
   }
   if (needs_getevents(r)) sys_enter(r->fd, 0, 0, RF_ENTER_GETEVENTS, NULL, 0);
+  if (r->engine) {
+    if (rf_engine_pass(r->engine) || status != 0) rf_ring_notify_js(r, status);
+    return;
+  }
   if (__atomic_load_n(r->cq_tail, __ATOMIC_ACQUIRE) == *r->cq_head && status == 0) return;
+  rf_ring_notify_js(r, status);
+}
+
+bool rf_needs_getevents(rf_ring *r) { return needs_getevents(r); }
+
+rf_ring *rf_ring_from_js(napi_env env, napi_value v) { return get_ring(env, v); }
+
+void rf_ring_notify_js(rf_ring *r, int status) {
   napi_env env = r->env;
   napi_handle_scope scope;
   napi_open_handle_scope(env, &scope);
@@ -315,6 +324,7 @@ static napi_value js_ref(napi_env env, napi_callback_info info) {
 static void ring_close(napi_env env, rf_ring *r) {
   if (r->closed) return;
   r->closed = true;
+  if (r->engine) { rf_engine_free(r->engine); r->engine = NULL; }
   if (r->poll) {
     uv_poll_stop(r->poll);
     r->poll->data = NULL;
@@ -409,4 +419,5 @@ void rf_ring_register(napi_env env, napi_value exports) {
   rf_export(env, exports, "sysInfo", js_sys_info);
   rf_export(env, exports, "closeFd", js_close_fd);
   napi_add_env_cleanup_hook(env, cleanup_hook, NULL);
+  rf_engine_register(env, exports);
 }

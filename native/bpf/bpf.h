@@ -42,7 +42,7 @@ enum { RF_BPF_ANY = 0, RF_BPF_NOEXIST = 1, RF_BPF_EXIST = 2 };
 enum rf_bpf_helper_set {
   RF_BPF_HELPERS_STANDARD = 0,    /* kernel ids: map ops, ktime, trace, prandom, ringbuf, loop */
   RF_BPF_HELPERS_CONFORMANCE = 1, /* bpf_conformance plug-in ids 0..5 (5 = unwind) */
-  RF_BPF_HELPERS_RING = 2,        /* standard + 164..167 and 148, sent to rf_bpf_run.helper */
+  RF_BPF_HELPERS_RING = 2,        /* standard + 164..167, 148 and 1000, sent to rf_bpf_run.helper */
 };
 
 enum rf_bpf_status {
@@ -168,6 +168,12 @@ int rf_bpf_prog_run(const rf_bpf_prog *prog, rf_bpf_run *run);
 void *rf_bpf_check(rf_bpf_run *run, uint64_t addr, uint64_t len, bool write);
 /* For helpers: records a memory fault at addr; returns RF_BPF_MEMFAULT (return it). */
 int rf_bpf_fault(rf_bpf_run *run, uint64_t addr);
+
+/* For the ring's Node-API code: the program behind a JS program handle (napi external), or NULL.
+ * Borrowed: take a reference with rf_bpf_prog_get() to keep it. */
+#ifdef NAPI_AUTO_LENGTH /* only where node_api.h is included */
+rf_bpf_prog *rf_bpf_prog_from_js(napi_env env, napi_value v);
+#endif
 
 /* ---- trace output ------------------------------------------------------------------------ */
 

@@ -26,6 +26,9 @@ static void *get_tagged(napi_env env, napi_value v, const napi_type_tag *tag) {
 
 static map_handle *get_map(napi_env env, napi_value v) { return get_tagged(env, v, &MAP_TAG); }
 
+/* For the ring (native/engine.c): the program behind a JS handle, or NULL. */
+rf_bpf_prog *rf_bpf_prog_from_js(napi_env env, napi_value v) { return get_tagged(env, v, &PROG_TAG); }
+
 static bool get_typed(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *n) {
   bool is = false;
   napi_typedarray_type t;

@@ -65,6 +65,10 @@ export class Program {
   /** What the verifier found (notes, subprograms, stack depth...). */
   readonly verification: VerifyResult;
   private readonly handle: ProgHandle | undefined;
+  /** @internal The native program (for Ring.registerProgram). */
+  get nativeHandle(): ProgHandle | undefined {
+    return this.handle;
+  }
 
   /**
    * Verifies instructions and creates the program.

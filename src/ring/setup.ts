@@ -47,6 +47,10 @@ export interface RingOptions {
    * rely on IORING_FEAT_NODROP: the kernel keeps CQEs that did not fit and ringflow flushes them.
    */
   maxInflight?: number;
+  /** Extra completion queues (sizes; indexes 1..n) for completion programs; enables the program engine. */
+  cqs?: number[];
+  /** Instruction budget of one completion-program run (default 1 000 000). */
+  programBudget?: number;
   /** Submit automatically at the end of the current tick (default true). false: call ring.submit(). */
   autoSubmit?: boolean;
 }

@@ -1,0 +1,950 @@
+/* Completion-program engine (docs/completion-programs.md).
+ *
+ * Once enabled on a ring, every SQE passes through rf_engine_prepare() before the kernel sees it:
+ * its user_data is swapped for a tag naming an entry of the request table (which keeps the
+ * original user_data and the CQ the completion goes to), a program request (RF_OP_BPF) becomes a
+ * kernel NOP "stand-in" that carries its place in a link chain, and requests linked after a
+ * program request are held back until it completes. rf_engine_pass() moves kernel CQEs to their
+ * CQ (CQ 0 is the one JS reads; extra CQs are read by programs or JS), runs the programs whose
+ * turn came, and submits what they queued, all in one pass of the ring's thread. */
+#include "ring.h"
+#include "engine.h"
+#include "bpf/bpf.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define TAG_HI 0xA5A5A5A5u
+#define MAX_CQS 1025u /* CQ 0 + IO_MAX_CQRINGS (1024) extra, as in the prototype */
+#define MAX_PROGS 100u /* IORING_MAX_BPF_PROGS */
+#define MAX_UREGIONS 14u /* + the ctx region, within RF_BPF_MAX_REGIONS */
+#define RUNS_PER_TURN 1024u
+#define NOPROGRESS_MAX 64u
+#define MAX_STAGED 65536u
+#define XCQ_HDR 64u
+
+/* IORING_OP_* used by the policy (6.18 values) */
+enum { OP_NOP = 0, OP_READV = 1, OP_WRITEV = 2, OP_FSYNC = 3, OP_TIMEOUT = 11, OP_TIMEOUT_REMOVE = 12,
+       OP_ASYNC_CANCEL = 14, OP_LINK_TIMEOUT = 15, OP_OPENAT = 18, OP_CLOSE = 19, OP_STATX = 21,
+       OP_READ = 22, OP_WRITE = 23 };
+enum { F_FIXED = 1, F_DRAIN = 2, F_LINK = 4, F_HARDLINK = 8, F_ASYNC = 16, F_BUFSEL = 32, F_SKIP = 64 };
+#define TIMEOUT_UPDATE (1u << 1)
+#define CANCEL_ALL (1u << 0)
+#define CANCEL_FD (1u << 1)
+#define CANCEL_ANY (1u << 2)
+#define CANCEL_FD_FIXED (1u << 3)
+#define CANCEL_USERDATA (1u << 4)
+#define CANCEL_OP (1u << 5)
+#define CQE_F_MORE (1u << 1)
+#define AT_FDCWD_ (-100)
+
+typedef struct { uint64_t user_data; int32_t res; uint32_t flags; } rf_cqe;
+
+/* An SQE waiting to enter the SQ: staged by a program, or held back behind a program request. */
+typedef struct {
+  uint8_t sqe[64];
+  uint32_t cq;
+  uint8_t from_prog;
+  void *scratch; /* engine-owned copies the SQE points into */
+} staged_sqe;
+
+typedef struct {
+  uint8_t *mem; /* header + entries; V8-owned ArrayBuffer memory kept alive by ab */
+  uint32_t entries, mask;
+  napi_ref ab;
+} xcq;
+/* shared header: head u32 @0, tail u32 @4, mask u32 @8, entries u32 @12, dropped u32 @16, posted u64 @24 */
+#define H_HEAD(q) ((uint32_t *)((q)->mem + 0))
+#define H_TAIL(q) ((uint32_t *)((q)->mem + 4))
+#define H_DROPPED(q) ((uint32_t *)((q)->mem + 16))
+#define H_POSTED(q) ((uint64_t *)((q)->mem + 24))
+#define XCQES(q) ((rf_cqe *)((q)->mem + XCQ_HDR))
+
+enum { K_FREE = 0, K_KERNEL, K_STANDIN, K_WAITING, K_RUNNABLE };
+
+typedef struct {
+  uint64_t user_data; /* as submitted */
+  uint32_t cq;
+  uint8_t kind, opcode, from_prog, sqe_flags;
+  int32_t fail; /* program request known bad at submission: complete with this instead of running */
+  uint32_t prog;
+  int32_t fd;
+  struct { uint64_t user_data; uint32_t wait_nr, wait_idx; } ctx; /* struct io_uring_bpf_ctx */
+  uint64_t token;
+  uint32_t noprogress;
+  uint32_t chain_prev; /* idx + 1 of the previous member of a link chain (0: none) */
+  staged_sqe *defer;   /* requests linked after this program request */
+  uint32_t ndefer, capdefer;
+  void *scratch;
+  uint32_t next_free;
+} rf_req;
+
+typedef struct { uint64_t base, len; uint32_t writable; napi_ref ref; } uregion;
+
+/* counters JS reads (BigUint64Array over ctl) */
+typedef struct {
+  uint64_t js_pending; /* written by JS: 1 while it has SQEs it has not handed over */
+  uint64_t enter_calls, sqes_submitted, program_runs, program_insns, budget_stops, dropped_cqes,
+      program_sqes, program_rejects, livelock_stops, faults;
+} engine_ctl;
+
+struct rf_engine {
+  rf_ring *ring;
+  napi_env env;
+  engine_ctl *ctl;
+  napi_ref ctl_ref;
+  xcq cqs[MAX_CQS];
+  uint32_t ncq;
+  rf_bpf_prog *progs[MAX_PROGS];
+  uint32_t nprogs;
+  uregion regions[MAX_UREGIONS];
+  uint32_t nregions;
+  uint64_t *fdbits;
+  uint32_t fdcap; /* bits */
+  rf_req *reqs;
+  uint32_t nreqs, capreqs, free_head; /* free list: idx + 1 */
+  staged_sqe *staged;
+  uint32_t nstaged, capstaged;
+  uint32_t *runnable;
+  uint32_t rhead, rtail, rcap; /* FIFO of req idx (rtail - rhead entries, power-of-two capacity) */
+  uint32_t *waiting;
+  uint32_t nwaiting, capwaiting;
+  uint64_t budget;
+  uint32_t runs_this_turn;
+  rf_req *cur;
+  bool progress;
+  bool closing;
+  bool in_pass;
+  uv_idle_t *idle;
+};
+
+/* ------------------------------------------------------------------ small utilities */
+
+static bool grow(void **p, uint32_t *cap, uint32_t need, size_t el) {
+  if (need <= *cap) return true;
+  uint32_t n = *cap ? *cap : 16;
+  while (n < need) n *= 2;
+  void *q = realloc(*p, (size_t)n * el);
+  if (!q) return false;
+  *p = q;
+  *cap = n;
+  return true;
+}
+
+static inline uint64_t rd64(const uint8_t *p, int off) { uint64_t v; memcpy(&v, p + off, 8); return v; }
+static inline uint32_t rd32(const uint8_t *p, int off) { uint32_t v; memcpy(&v, p + off, 4); return v; }
+static inline uint16_t rd16(const uint8_t *p, int off) { uint16_t v; memcpy(&v, p + off, 2); return v; }
+static inline void wr64(uint8_t *p, int off, uint64_t v) { memcpy(p + off, &v, 8); }
+static inline void wr32(uint8_t *p, int off, uint32_t v) { memcpy(p + off, &v, 4); }
+
+static bool fd_allowed(rf_engine *e, int64_t fd) {
+  return fd >= 0 && fd < e->fdcap && (e->fdbits[fd >> 6] >> (fd & 63) & 1);
+}
+static void fd_set_allowed(rf_engine *e, int64_t fd, bool on) {
+  if (fd < 0 || fd >= (1 << 22)) return;
+  if (fd >= e->fdcap) {
+    uint32_t n = e->fdcap ? e->fdcap : 1024;
+    while (n <= fd) n *= 2;
+    uint64_t *b = realloc(e->fdbits, n / 8);
+    if (!b) return;
+    memset((uint8_t *)b + e->fdcap / 8, 0, (n - e->fdcap) / 8);
+    e->fdbits = b;
+    e->fdcap = n;
+  }
+  if (on) e->fdbits[fd >> 6] |= 1ull << (fd & 63);
+  else e->fdbits[fd >> 6] &= ~(1ull << (fd & 63));
+}
+
+/* host pointer if [addr, addr+len) lies in one registered region with the permission */
+static void *uregion_of(rf_engine *e, uint64_t addr, uint64_t len, bool write) {
+  for (uint32_t i = 0; i < e->nregions; i++) {
+    uregion *g = &e->regions[i];
+    if (addr >= g->base && len <= g->len && addr - g->base <= g->len - len && (!write || g->writable))
+      return (void *)(uintptr_t)addr;
+  }
+  return NULL;
+}
+/* bytes from addr to the end of its region (0 if none) */
+static uint64_t uregion_span(rf_engine *e, uint64_t addr) {
+  for (uint32_t i = 0; i < e->nregions; i++) {
+    uregion *g = &e->regions[i];
+    if (addr >= g->base && addr - g->base < g->len) return g->len - (addr - g->base);
+  }
+  return 0;
+}
+
+/* ------------------------------------------------------------------ request table */
+
+static uint32_t req_alloc(rf_engine *e) {
+  uint32_t idx;
+  if (e->free_head) {
+    idx = e->free_head - 1;
+    e->free_head = e->reqs[idx].next_free;
+  } else {
+    if (!grow((void **)&e->reqs, &e->capreqs, e->nreqs + 1, sizeof(rf_req))) return UINT32_MAX;
+    idx = e->nreqs++;
+  }
+  memset(&e->reqs[idx], 0, sizeof(rf_req));
+  return idx;
+}
+static void req_free(rf_engine *e, uint32_t idx) {
+  rf_req *q = &e->reqs[idx];
+  free(q->scratch);
+  for (uint32_t i = 0; i < q->ndefer; i++) free(q->defer[i].scratch);
+  free(q->defer);
+  memset(q, 0, sizeof *q);
+  q->kind = K_FREE;
+  q->next_free = e->free_head;
+  e->free_head = idx + 1;
+}
+
+/* ------------------------------------------------------------------ completion queues */
+
+static void wake_waiters(rf_engine *e, uint32_t cq);
+
+static inline uint32_t xcq_count(xcq *q) {
+  return __atomic_load_n(H_TAIL(q), __ATOMIC_RELAXED) - __atomic_load_n(H_HEAD(q), __ATOMIC_ACQUIRE);
+}
+
+/* Posts a CQE; a full CQ drops it and counts (-ENOMEM). */
+static int cq_post(rf_engine *e, uint32_t cq, uint64_t ud, int32_t res, uint32_t flags) {
+  if (cq >= e->ncq) return -EINVAL;
+  xcq *q = &e->cqs[cq];
+  uint32_t tail = *H_TAIL(q);
+  if (tail - __atomic_load_n(H_HEAD(q), __ATOMIC_ACQUIRE) >= q->entries) {
+    (*H_DROPPED(q))++;
+    e->ctl->dropped_cqes++;
+    return -ENOMEM;
+  }
+  rf_cqe *c = &XCQES(q)[tail & q->mask];
+  c->user_data = ud;
+  c->res = res;
+  c->flags = flags;
+  __atomic_store_n(H_TAIL(q), tail + 1, __ATOMIC_RELEASE);
+  (*H_POSTED(q))++;
+  if (cq != 0 || e->nwaiting) wake_waiters(e, cq);
+  return 0;
+}
+
+/* ------------------------------------------------------------------ program scheduling */
+
+static void runnable_push(rf_engine *e, uint32_t idx) {
+  if (e->rtail - e->rhead == e->rcap) {
+    uint32_t n = e->rcap ? e->rcap * 2 : 64;
+    uint32_t *b = malloc((size_t)n * 4);
+    if (!b) return;
+    for (uint32_t i = 0; i < e->rtail - e->rhead; i++) b[i] = e->runnable[(e->rhead + i) & (e->rcap - 1)];
+    e->rtail -= e->rhead;
+    e->rhead = 0;
+    free(e->runnable);
+    e->runnable = b;
+    e->rcap = n;
+  }
+  e->runnable[e->rtail++ & (e->rcap - 1)] = idx;
+  e->reqs[idx].kind = K_RUNNABLE;
+}
+
+static void wake_waiters(rf_engine *e, uint32_t cq) {
+  for (uint32_t i = 0; i < e->nwaiting;) {
+    uint32_t idx = e->waiting[i];
+    rf_req *q = &e->reqs[idx];
+    if (q->ctx.wait_idx == cq && xcq_count(&e->cqs[cq]) >= q->ctx.wait_nr) {
+      e->waiting[i] = e->waiting[--e->nwaiting];
+      runnable_push(e, idx);
+    } else {
+      i++;
+    }
+  }
+}
+
+static void stage_sqe(rf_engine *e, const staged_sqe *s) {
+  if (!grow((void **)&e->staged, &e->capstaged, e->nstaged + 1, sizeof(staged_sqe))) {
+    free(s->scratch);
+    cq_post(e, s->cq < e->ncq ? s->cq : 0, rd64(s->sqe, 32), -ENOMEM, 0);
+    return;
+  }
+  e->staged[e->nstaged++] = *s;
+}
+
+/* A program request ends: post its CQE, then release or cancel what was linked after it. */
+static void prog_complete(rf_engine *e, uint32_t idx, int32_t res) {
+  rf_req *q = &e->reqs[idx];
+  if (!(res >= 0 && (q->sqe_flags & F_SKIP))) cq_post(e, q->cq, q->user_data, res, 0);
+  bool go_on = res >= 0 || (q->sqe_flags & F_HARDLINK);
+  for (uint32_t i = 0; i < q->ndefer; i++) {
+    staged_sqe *d = &q->defer[i];
+    if (go_on && !e->closing) {
+      stage_sqe(e, d);
+    } else {
+      cq_post(e, d->cq < e->ncq ? d->cq : 0, rd64(d->sqe, 32), -ECANCELED, 0);
+      free(d->scratch);
+    }
+    d->scratch = NULL;
+  }
+  q->ndefer = 0;
+  req_free(e, idx);
+}
+
+static int ring_helper(rf_bpf_run *run, uint32_t id, const uint64_t a[5], uint64_t *r0);
+
+static void run_program(rf_engine *e, uint32_t idx) {
+  rf_req *q = &e->reqs[idx];
+  rf_bpf_prog *prog = q->prog < e->nprogs ? e->progs[q->prog] : NULL;
+  if (!prog) { prog_complete(e, idx, -EINVAL); return; }
+  q->ctx.user_data = q->token;
+  q->ctx.wait_nr = 0;
+  q->ctx.wait_idx = 0;
+  rf_bpf_run run;
+  rf_bpf_run_init(&run);
+  run.args[0] = (uint64_t)(uintptr_t)&q->ctx;
+  run.budget = e->budget;
+  run.embedder = e;
+  run.helper = ring_helper;
+  rf_bpf_run_add_region(&run, &q->ctx, sizeof q->ctx, true);
+  for (uint32_t i = 0; i < e->nregions; i++)
+    rf_bpf_run_add_region(&run, (void *)(uintptr_t)e->regions[i].base, e->regions[i].len, e->regions[i].writable);
+  e->cur = q;
+  e->progress = false;
+  int st = rf_bpf_prog_run(prog, &run);
+  e->cur = NULL;
+  q = &e->reqs[idx]; /* the table may have grown during the run */
+  e->ctl->program_runs++;
+  e->ctl->program_insns += run.insns;
+  e->runs_this_turn++;
+  if (st != RF_BPF_OK) {
+    if (st == RF_BPF_BUDGET) e->ctl->budget_stops++;
+    else e->ctl->faults++;
+    prog_complete(e, idx, st == RF_BPF_BUDGET ? -ELOOP : st == RF_BPF_MEMFAULT ? -EFAULT : -EINVAL);
+    return;
+  }
+  if (!q->ctx.wait_nr) { prog_complete(e, idx, 0); return; }
+  if (q->ctx.wait_idx >= e->ncq) { prog_complete(e, idx, -EINVAL); return; }
+  q->noprogress = e->progress ? 0 : q->noprogress + 1;
+  if (q->noprogress >= NOPROGRESS_MAX) {
+    e->ctl->livelock_stops++;
+    prog_complete(e, idx, -ELOOP);
+    return;
+  }
+  if (e->closing) { prog_complete(e, idx, -EAGAIN); return; }
+  if (xcq_count(&e->cqs[q->ctx.wait_idx]) >= q->ctx.wait_nr) {
+    runnable_push(e, idx);
+  } else {
+    if (!grow((void **)&e->waiting, &e->capwaiting, e->nwaiting + 1, 4)) { prog_complete(e, idx, -ENOMEM); return; }
+    e->waiting[e->nwaiting++] = idx;
+    q->kind = K_WAITING;
+  }
+}
+
+/* ------------------------------------------------------------------ SQE policy for programs */
+
+static int copy_path(rf_engine *e, uint8_t *sqe, int field, uint8_t **scratch, size_t *used, size_t cap) {
+  uint64_t addr = rd64(sqe, field);
+  uint64_t span = uregion_span(e, addr);
+  if (!span) return -EFAULT;
+  if (span > 4096) span = 4096;
+  const char *p = (const char *)(uintptr_t)addr;
+  size_t n = strnlen(p, span);
+  if (n == span) return -EFAULT; /* no NUL inside the region */
+  if (*used + n + 1 > cap) return -E2BIG;
+  memcpy(*scratch + *used, p, n + 1);
+  wr64(sqe, field, (uint64_t)(uintptr_t)(*scratch + *used));
+  *used += (n + 16) & ~(size_t)7;
+  return 0;
+}
+static int copy_fixed(rf_engine *e, uint8_t *sqe, int field, size_t len, uint8_t **scratch, size_t *used, size_t cap) {
+  uint64_t addr = rd64(sqe, field);
+  const void *p = uregion_of(e, addr, len, false);
+  if (!p) return -EFAULT;
+  if (*used + len > cap) return -E2BIG;
+  memcpy(*scratch + *used, p, len);
+  wr64(sqe, field, (uint64_t)(uintptr_t)(*scratch + *used));
+  *used += (len + 7) & ~(size_t)7;
+  return 0;
+}
+
+/* Validates an SQE built by a program, copying what the kernel reads at submission (paths,
+ * iovec arrays, timespecs) into engine memory so it cannot change afterwards. */
+static int check_prog_sqe(rf_engine *e, uint8_t *sqe, void **scratch_out) {
+  uint8_t op = sqe[0], fl = sqe[1];
+  if (fl & (F_FIXED | F_BUFSEL)) return -EINVAL;
+  if (rd16(sqe, 2) || rd16(sqe, 40) || rd16(sqe, 42)) return -EINVAL; /* ioprio, buf_index, personality */
+  for (int i = 48; i < 64; i++) if (sqe[i]) return -EINVAL; /* no 6.18 op a program may use defines them */
+  int32_t fd = (int32_t)rd32(sqe, 4);
+  uint64_t addr = rd64(sqe, 16);
+  uint32_t len = rd32(sqe, 24), opfl = rd32(sqe, 28), file_index = rd32(sqe, 44);
+  size_t cap = 4096 + 16 * 1024 + 64, used = 0;
+  uint8_t *scratch = NULL;
+  int rc = 0;
+#define NEED_SCRATCH() do { if (!scratch && !(scratch = malloc(cap))) return -ENOMEM; } while (0)
+  switch (op) {
+    case OP_NOP:
+      if (opfl & ~1u) return -EINVAL;
+      break;
+    case OP_READ:
+    case OP_WRITE:
+      if (!fd_allowed(e, fd)) return -EBADF;
+      if (file_index) return -EINVAL;
+      if (len && !uregion_of(e, addr, len, op == OP_READ)) return -EFAULT;
+      break;
+    case OP_READV:
+    case OP_WRITEV: {
+      if (!fd_allowed(e, fd)) return -EBADF;
+      if (file_index || len == 0 || len > 1024) return -EINVAL;
+      NEED_SCRATCH();
+      if ((rc = copy_fixed(e, sqe, 16, (size_t)len * 16, &scratch, &used, cap))) break;
+      const uint8_t *iov = (const uint8_t *)(uintptr_t)rd64(sqe, 16);
+      for (uint32_t i = 0; i < len && !rc; i++) {
+        uint64_t b = rd64(iov, i * 16), l = rd64(iov, i * 16 + 8);
+        if (l && !uregion_of(e, b, l, op == OP_READV)) rc = -EFAULT;
+      }
+      break;
+    }
+    case OP_FSYNC:
+      if (!fd_allowed(e, fd)) return -EBADF;
+      if (opfl & ~1u || addr || file_index) return -EINVAL;
+      break;
+    case OP_OPENAT:
+      if (fd != AT_FDCWD_ && !fd_allowed(e, fd)) return -EBADF;
+      if (file_index) return -EINVAL;
+      NEED_SCRATCH();
+      rc = copy_path(e, sqe, 16, &scratch, &used, cap);
+      break;
+    case OP_CLOSE:
+      if (!fd_allowed(e, fd)) return -EBADF;
+      if (file_index || addr || len || opfl) return -EINVAL;
+      break;
+    case OP_STATX:
+      if (fd != AT_FDCWD_ && !fd_allowed(e, fd)) return -EBADF;
+      if (!uregion_of(e, rd64(sqe, 8), 256, true)) return -EFAULT;
+      NEED_SCRATCH();
+      rc = copy_path(e, sqe, 16, &scratch, &used, cap);
+      break;
+    case OP_TIMEOUT:
+    case OP_LINK_TIMEOUT:
+      if (len != 1 || (opfl & TIMEOUT_UPDATE)) return -EINVAL;
+      NEED_SCRATCH();
+      rc = copy_fixed(e, sqe, 16, 16, &scratch, &used, cap);
+      break;
+    case OP_TIMEOUT_REMOVE:
+      if (opfl & TIMEOUT_UPDATE) {
+        NEED_SCRATCH();
+        rc = copy_fixed(e, sqe, 8, 16, &scratch, &used, cap);
+      }
+      break;
+    case OP_ASYNC_CANCEL:
+      if (opfl & ~(CANCEL_ALL | CANCEL_USERDATA)) return -EINVAL; /* no cancel by fd/op/any: a program cancels only its own requests */
+      break;
+    case RF_OP_BPF:
+      if (rd64(sqe, 8) >= e->nprogs || !e->progs[rd64(sqe, 8)] || addr || len || opfl) return -EINVAL;
+      break;
+    default:
+      return -EINVAL;
+  }
+#undef NEED_SCRATCH
+  if (rc) { free(scratch); return rc; }
+  *scratch_out = scratch;
+  return 0;
+}
+
+/* helper 164 / 1000 */
+static long prog_submit(rf_engine *e, rf_bpf_run *run, uint64_t sqe_addr, uint64_t len, int64_t cq_arg) {
+  if (e->closing) return -EAGAIN;
+  if (len != 64) return -EINVAL;
+  const uint8_t *src = rf_bpf_check(run, sqe_addr, 64, false);
+  if (!src) return RF_BPF_MEMFAULT * -1000; /* marker: fault (handled by caller) */
+  staged_sqe s;
+  memset(&s, 0, sizeof s);
+  memcpy(s.sqe, src, 64);
+  s.from_prog = 1;
+  if (cq_arg < 0) {
+    s.cq = rd16(s.sqe, 48);
+    s.sqe[48] = s.sqe[49] = 0;
+  } else {
+    s.cq = (uint32_t)cq_arg;
+  }
+  uint64_t ud = rd64(s.sqe, 32);
+  if (s.cq >= e->ncq) {
+    cq_post(e, 0, ud, -EINVAL, 0); /* the prototype posts a bad cq_idx failure to CQ 0 */
+    e->ctl->program_rejects++;
+    return 0;
+  }
+  int rc = e->nstaged >= MAX_STAGED ? -EBUSY : check_prog_sqe(e, s.sqe, &s.scratch);
+  if (rc) {
+    cq_post(e, s.cq, ud, rc, 0);
+    e->ctl->program_rejects++;
+    return 0;
+  }
+  stage_sqe(e, &s);
+  e->ctl->program_sqes++;
+  e->progress = true;
+  return 1;
+}
+
+static int ring_helper(rf_bpf_run *run, uint32_t id, const uint64_t a[5], uint64_t *r0) {
+  rf_engine *e = run->embedder;
+  long r;
+  switch (id) {
+    case 164:
+    case 1000:
+      r = prog_submit(e, run, a[1], a[2], id == 1000 ? (int64_t)(uint32_t)a[3] : -1);
+      if (r == RF_BPF_MEMFAULT * -1000) return rf_bpf_fault(run, a[1]);
+      *r0 = (uint64_t)r;
+      return RF_BPF_OK;
+    case 165:
+      *r0 = (uint64_t)(int64_t)cq_post(e, (uint32_t)a[1], a[2], (int32_t)a[3], (uint32_t)a[4]);
+      return RF_BPF_OK;
+    case 166: {
+      if (a[3] != sizeof(rf_cqe)) { *r0 = (uint64_t)-EINVAL; return RF_BPF_OK; }
+      rf_cqe *out = rf_bpf_check(run, a[2], sizeof(rf_cqe), true);
+      if (!out) return rf_bpf_fault(run, a[2]);
+      memset(out, 0, sizeof *out);
+      if (a[1] >= e->ncq) { *r0 = (uint64_t)-EINVAL; return RF_BPF_OK; }
+      xcq *q = &e->cqs[a[1]];
+      uint32_t head = *H_HEAD(q);
+      if (head == __atomic_load_n(H_TAIL(q), __ATOMIC_ACQUIRE)) { *r0 = (uint64_t)-ENOENT; return RF_BPF_OK; }
+      *out = XCQES(q)[head & q->mask];
+      __atomic_store_n(H_HEAD(q), head + 1, __ATOMIC_RELEASE);
+      e->progress = true;
+      *r0 = 0;
+      return RF_BPF_OK;
+    }
+    case 167: { /* copy_to_user(uptr, src, size) */
+      void *dst = uregion_of(e, a[0], a[2], true);
+      if (!dst) { *r0 = (uint64_t)-EFAULT; return RF_BPF_OK; }
+      const void *src = rf_bpf_check(run, a[1], a[2], false);
+      if (!src) return rf_bpf_fault(run, a[1]);
+      memmove(dst, src, a[2]);
+      *r0 = 0;
+      return RF_BPF_OK;
+    }
+    case 148: { /* copy_from_user(dst, size, uptr) */
+      const void *src = uregion_of(e, a[2], a[1], false);
+      void *dst = rf_bpf_check(run, a[0], a[1], true);
+      if (!dst) return rf_bpf_fault(run, a[0]);
+      if (!src) { memset(dst, 0, a[1]); *r0 = (uint64_t)-EFAULT; return RF_BPF_OK; }
+      memmove(dst, src, a[1]);
+      *r0 = 0;
+      return RF_BPF_OK;
+    }
+    default:
+      *r0 = (uint64_t)-ENOSYS;
+      return RF_BPF_OK;
+  }
+}
+
+/* ------------------------------------------------------------------ preparing submissions */
+
+/* Finds the live request a cancel/timeout-remove targets (same origin only). A program request
+ * waiting for completions is not in the kernel: cancelling it completes it with -ECANCELED. */
+static bool translate_target(rf_engine *e, uint8_t *sqe, int field, bool from_prog) {
+  uint64_t target = rd64(sqe, field);
+  for (uint32_t i = 0; i < e->nwaiting; i++) {
+    rf_req *q = &e->reqs[e->waiting[i]];
+    if (q->from_prog == from_prog && q->user_data == target && sqe[0] == OP_ASYNC_CANCEL) {
+      uint32_t idx = e->waiting[i];
+      e->waiting[i] = e->waiting[--e->nwaiting];
+      prog_complete(e, idx, -ECANCELED);
+      wr64(sqe, field, 0);
+      return true;
+    }
+  }
+  for (uint32_t i = 0; i < e->nreqs; i++) {
+    rf_req *q = &e->reqs[i];
+    if ((q->kind == K_KERNEL || q->kind == K_STANDIN) && q->from_prog == from_prog && q->user_data == target) {
+      wr64(sqe, field, ((uint64_t)TAG_HI << 32) | i);
+      return true;
+    }
+  }
+  return false;
+}
+
+typedef struct {
+  uint32_t divert; /* idx + 1 of the program request collecting the rest of this chain */
+  uint32_t prev_linked; /* idx + 1 of the previous request if it linked to this one */
+} walk_state;
+
+/* Rewrites one SQE that sits in the SQ. Returns false when it was diverted (not submitted now). */
+static bool prepare_one(rf_engine *e, uint8_t *sqe, uint32_t cq, bool from_prog, void *scratch, walk_state *w) {
+  uint8_t fl = sqe[1];
+  bool links = (fl & (F_LINK | F_HARDLINK)) != 0;
+  if (w->divert) {
+    rf_req *p = &e->reqs[w->divert - 1];
+    if (grow((void **)&p->defer, &p->capdefer, p->ndefer + 1, sizeof(staged_sqe))) {
+      staged_sqe *d = &p->defer[p->ndefer++];
+      memcpy(d->sqe, sqe, 64);
+      d->cq = cq;
+      d->from_prog = from_prog;
+      d->scratch = scratch;
+    } else {
+      cq_post(e, cq < e->ncq ? cq : 0, rd64(sqe, 32), -ENOMEM, 0);
+      free(scratch);
+    }
+    if (!links) w->divert = 0;
+    return false;
+  }
+  uint32_t idx = req_alloc(e);
+  if (idx == UINT32_MAX) {
+    /* no memory for bookkeeping: submit a NOP that fails the slot's place in the ring */
+    free(scratch);
+    memset(sqe, 0, 64);
+    return true;
+  }
+  rf_req *q = &e->reqs[idx];
+  q->user_data = rd64(sqe, 32);
+  q->cq = cq;
+  q->from_prog = from_prog;
+  q->opcode = sqe[0];
+  q->fd = (int32_t)rd32(sqe, 4);
+  q->sqe_flags = fl;
+  q->scratch = scratch;
+  q->chain_prev = w->prev_linked;
+  if (sqe[0] == RF_OP_BPF) {
+    q->kind = K_STANDIN;
+    q->prog = (uint32_t)rd64(sqe, 8);
+    /* JS program requests carry their context token in addr (len = 1); prototype ones use user_data */
+    q->token = rd32(sqe, 24) == 1 && !from_prog ? rd64(sqe, 16) : q->user_data;
+    if (q->prog >= e->nprogs || !e->progs[q->prog]) q->fail = -EINVAL;
+    else if (!from_prog && (rd16(sqe, 2) || rd32(sqe, 28) || rd32(sqe, 24) > 1)) q->fail = -EINVAL;
+    uint64_t ud = ((uint64_t)TAG_HI << 32) | idx;
+    memset(sqe, 0, 64);
+    sqe[1] = fl & (F_DRAIN | F_ASYNC); /* the stand-in ends the kernel chain; successors wait here */
+    wr64(sqe, 32, ud);
+    if (links) w->divert = idx + 1;
+    w->prev_linked = 0;
+    return true;
+  }
+  q->kind = K_KERNEL;
+  if (sqe[0] == OP_ASYNC_CANCEL && !(rd32(sqe, 28) & (CANCEL_FD | CANCEL_ANY | CANCEL_FD_FIXED | CANCEL_OP)))
+    translate_target(e, sqe, 16, from_prog);
+  else if (sqe[0] == OP_TIMEOUT_REMOVE)
+    translate_target(e, sqe, 16, from_prog);
+  wr64(sqe, 32, ((uint64_t)TAG_HI << 32) | idx);
+  w->prev_linked = links ? idx + 1 : 0;
+  return true;
+}
+
+uint32_t rf_engine_prepare(rf_engine *e, uint32_t from, uint32_t to, bool append) {
+  rf_ring *r = e->ring;
+  if (append) e->ctl->js_pending = 0; /* JS hands over everything it queued */
+  uint8_t *sqes = r->sqes;
+  uint32_t mask = r->sq_mask;
+  walk_state w = {0, 0};
+  uint32_t out = from;
+  for (uint32_t i = from; i != to; i++) {
+    uint8_t *src = sqes + (size_t)(i & mask) * 64;
+    uint8_t tmp[64];
+    memcpy(tmp, src, 64);
+    if (prepare_one(e, tmp, 0, false, NULL, &w)) {
+      memcpy(sqes + (size_t)(out & mask) * 64, tmp, 64);
+      out++;
+    }
+  }
+  if (!append || e->closing) return out;
+  /* staged program requests, in order, while the SQ has room */
+  uint32_t head = __atomic_load_n(r->sq_head, __ATOMIC_ACQUIRE);
+  uint32_t i = 0;
+  w.divert = 0;
+  w.prev_linked = 0;
+  for (; i < e->nstaged; i++) {
+    if (out - head >= r->sq_entries) break;
+    staged_sqe *s = &e->staged[i];
+    uint8_t tmp[64];
+    memcpy(tmp, s->sqe, 64);
+    if (prepare_one(e, tmp, s->cq, s->from_prog, s->scratch, &w)) {
+      memcpy(sqes + (size_t)(out & mask) * 64, tmp, 64);
+      out++;
+    }
+    e->ctl->sqes_submitted++;
+  }
+  if (i) {
+    memmove(e->staged, e->staged + i, (size_t)(e->nstaged - i) * sizeof(staged_sqe));
+    e->nstaged -= i;
+  }
+  return out;
+}
+
+/* ------------------------------------------------------------------ the reaping pass */
+
+/* Moves kernel CQEs to their queues. Returns how many were consumed. */
+static uint32_t reap_kernel(rf_engine *e) {
+  rf_ring *r = e->ring;
+  uint32_t head = *r->cq_head, n = 0;
+  uint32_t tail = __atomic_load_n(r->cq_tail, __ATOMIC_ACQUIRE);
+  xcq *cq0 = &e->cqs[0];
+  while (head != tail) {
+    const uint8_t *c = r->cqes + (size_t)(head & r->cq_mask) * 16;
+    uint64_t ud = rd64(c, 0);
+    int32_t res = (int32_t)rd32(c, 8);
+    uint32_t flags = rd32(c, 12);
+    uint32_t idx = (uint32_t)ud;
+    rf_req *q = (ud >> 32) == TAG_HI && idx < e->nreqs ? &e->reqs[idx] : NULL;
+    uint32_t target = q && q->kind == K_KERNEL ? q->cq : 0;
+    /* CQ 0 never drops a request's completion: leave it in the kernel until JS has read CQ 0 */
+    if (target == 0 && (!q || q->kind == K_KERNEL) && xcq_count(cq0) >= cq0->entries) break;
+    head++;
+    n++;
+    if (!q || q->kind == K_FREE) {
+      cq_post(e, 0, ud, res, flags); /* submitted before the engine was enabled */
+      continue;
+    }
+    if (q->kind == K_STANDIN) {
+      if (res < 0) prog_complete(e, idx, res);
+      else if (q->fail) prog_complete(e, idx, q->fail);
+      else if (e->closing) prog_complete(e, idx, -EAGAIN);
+      else runnable_push(e, idx);
+      continue;
+    }
+    if (q->kind != K_KERNEL) continue;
+    if (q->from_prog && res >= 0) {
+      if (q->opcode == OP_OPENAT) fd_set_allowed(e, res, true);
+      else if (q->opcode == OP_CLOSE) fd_set_allowed(e, q->fd, false); /* the number may be reused by another file */
+    }
+    /* members of the chain before this one that asked for no CQE on success are done */
+    for (uint32_t p = q->chain_prev; p;) {
+      rf_req *pq = &e->reqs[p - 1];
+      if (pq->kind != K_KERNEL || !(pq->sqe_flags & F_SKIP)) break;
+      uint32_t next = pq->chain_prev;
+      req_free(e, p - 1);
+      p = next;
+    }
+    cq_post(e, q->cq, q->user_data, res, flags);
+    if (!(flags & CQE_F_MORE)) req_free(e, idx);
+  }
+  if (n) __atomic_store_n(r->cq_head, head, __ATOMIC_RELEASE);
+  return n;
+}
+
+static void on_idle(uv_idle_t *h);
+
+bool rf_engine_pass(rf_engine *e) {
+  if (e->in_pass) return xcq_count(&e->cqs[0]) > 0; /* a helper re-entered through a submit */
+  e->in_pass = true;
+  rf_ring *r = e->ring;
+  e->runs_this_turn = 0;
+  for (int round = 0; round < 64; round++) {
+    bool worked = reap_kernel(e) > 0;
+    while (e->rhead != e->rtail && e->runs_this_turn < RUNS_PER_TURN) {
+      uint32_t idx = e->runnable[e->rhead++ & (e->rcap - 1)];
+      if (e->reqs[idx].kind != K_RUNNABLE) continue;
+      run_program(e, idx);
+      worked = true;
+    }
+    if (e->nstaged && !e->ctl->js_pending && !e->closing) {
+      uint32_t from = *r->sq_tail;
+      uint32_t t = rf_engine_prepare(e, from, from, true);
+      if (t != from) {
+        __atomic_store_n(r->sq_tail, t, __ATOMIC_RELEASE);
+        uint32_t pending = t - __atomic_load_n(r->sq_head, __ATOMIC_ACQUIRE);
+        rf_sys_enter(r->fd, pending, 0, rf_needs_getevents(r) ? RF_ENTER_GETEVENTS : 0);
+        e->ctl->enter_calls++;
+        worked = true;
+      }
+    } else if (rf_needs_getevents(r) && worked) {
+      rf_sys_enter(r->fd, 0, 0, RF_ENTER_GETEVENTS);
+    }
+    if (!worked || e->runs_this_turn >= RUNS_PER_TURN) break;
+  }
+  /* more runnable programs than one turn allows: yield to the loop, continue next turn */
+  bool more = e->rhead != e->rtail || (e->nstaged && !e->ctl->js_pending);
+  if (more && e->idle && !uv_is_active((uv_handle_t *)e->idle)) uv_idle_start(e->idle, on_idle);
+  else if (!more && e->idle && uv_is_active((uv_handle_t *)e->idle)) uv_idle_stop(e->idle);
+  e->in_pass = false;
+  return xcq_count(&e->cqs[0]) > 0;
+}
+
+static void on_idle(uv_idle_t *h) {
+  rf_engine *e = h->data;
+  if (!e) return;
+  if (rf_needs_getevents(e->ring)) rf_sys_enter(e->ring->fd, 0, 0, RF_ENTER_GETEVENTS);
+  if (rf_engine_pass(e)) rf_ring_notify_js(e->ring, 0);
+}
+
+/* Waiting and not-yet-run program requests complete with -EAGAIN; held-back chains fail. */
+static void engine_shutdown(rf_engine *e) {
+  e->closing = true;
+  for (uint32_t i = 0; i < e->nwaiting; i++) prog_complete(e, e->waiting[i], -EAGAIN);
+  e->nwaiting = 0;
+  while (e->rhead != e->rtail) {
+    uint32_t idx = e->runnable[e->rhead++ & (e->rcap - 1)];
+    if (e->reqs[idx].kind == K_RUNNABLE) prog_complete(e, idx, -EAGAIN);
+  }
+  for (uint32_t i = 0; i < e->nstaged; i++) {
+    cq_post(e, e->staged[i].cq < e->ncq ? e->staged[i].cq : 0, rd64(e->staged[i].sqe, 32), -ECANCELED, 0);
+    free(e->staged[i].scratch);
+  }
+  e->nstaged = 0;
+}
+
+void rf_engine_free(rf_engine *e) {
+  if (!e) return;
+  engine_shutdown(e);
+  if (e->idle) {
+    e->idle->data = NULL;
+    uv_idle_stop(e->idle);
+    uv_close((uv_handle_t *)e->idle, (uv_close_cb)free);
+  }
+  for (uint32_t i = 0; i < e->nreqs; i++) if (e->reqs[i].kind != K_FREE) req_free(e, i);
+  for (uint32_t i = 0; i < e->nprogs; i++) if (e->progs[i]) rf_bpf_prog_put(e->progs[i]);
+  napi_env env = e->env;
+  for (uint32_t i = 0; i < e->ncq; i++) if (e->cqs[i].ab && env) napi_delete_reference(env, e->cqs[i].ab);
+  for (uint32_t i = 0; i < e->nregions; i++) if (e->regions[i].ref && env) napi_delete_reference(env, e->regions[i].ref);
+  if (e->ctl_ref && env) napi_delete_reference(env, e->ctl_ref);
+  free(e->reqs);
+  free(e->staged);
+  free(e->runnable);
+  free(e->waiting);
+  free(e->fdbits);
+  free(e);
+}
+
+/* ------------------------------------------------------------------ Node-API */
+
+static rf_engine *engine_of(napi_env env, napi_value v) {
+  rf_ring *r = rf_ring_from_js(env, v);
+  return r ? r->engine : NULL;
+}
+
+/* A CQ in V8-owned memory (stays valid while the engine holds its reference). */
+static int make_cq(rf_engine *e, uint32_t entries, napi_value *ab_out) {
+  if (entries < 1 || entries > 65536 || (entries & (entries - 1))) return -EINVAL;
+  if (e->ncq >= MAX_CQS) return -ENOSPC;
+  void *mem;
+  napi_value ab;
+  if (napi_create_arraybuffer(e->env, XCQ_HDR + (size_t)entries * sizeof(rf_cqe), &mem, &ab) != napi_ok) return -ENOMEM;
+  memset(mem, 0, XCQ_HDR + (size_t)entries * sizeof(rf_cqe));
+  xcq *q = &e->cqs[e->ncq];
+  q->mem = mem;
+  q->entries = entries;
+  q->mask = entries - 1;
+  wr32(q->mem, 8, q->mask);
+  wr32(q->mem, 12, entries);
+  napi_create_reference(e->env, ab, 1, &q->ab);
+  *ab_out = ab;
+  return (int)e->ncq++;
+}
+
+/* engineEnable(ring, cq0Entries, budget) -> [cq0: ArrayBuffer, ctl: ArrayBuffer] | -errno */
+static napi_value js_enable(napi_env env, napi_callback_info info) {
+  RF_ARGS(3);
+  rf_ring *r = rf_ring_from_js(env, argv[0]);
+  uint32_t n;
+  int64_t budget;
+  if (!r || r->engine || !rf_get_u32(env, argv[1], &n) || !rf_get_i64(env, argv[2], &budget) || budget < 1) return rf_int(env, -EINVAL);
+  rf_engine *e = calloc(1, sizeof *e);
+  if (!e) return rf_int(env, -ENOMEM);
+  e->ring = r;
+  e->env = env;
+  e->budget = (uint64_t)budget;
+  napi_value cq0, ctl;
+  int rc = make_cq(e, n, &cq0);
+  if (rc < 0) { free(e); return rf_int(env, rc); }
+  void *mem;
+  if (napi_create_arraybuffer(env, sizeof(engine_ctl), &mem, &ctl) != napi_ok) { rf_engine_free(e); return rf_int(env, -ENOMEM); }
+  memset(mem, 0, sizeof(engine_ctl));
+  e->ctl = mem;
+  napi_create_reference(env, ctl, 1, &e->ctl_ref);
+  uv_loop_t *loop;
+  e->idle = calloc(1, sizeof *e->idle);
+  if (e->idle && napi_get_uv_event_loop(env, &loop) == napi_ok && uv_idle_init(loop, e->idle) == 0) {
+    e->idle->data = e;
+    uv_unref((uv_handle_t *)e->idle);
+  } else {
+    free(e->idle);
+    e->idle = NULL;
+  }
+  r->engine = e;
+  napi_value out;
+  napi_create_array_with_length(env, 2, &out);
+  napi_set_element(env, out, 0, cq0);
+  napi_set_element(env, out, 1, ctl);
+  return out;
+}
+
+/* engineCreateCq(ring, entries) -> [index, ArrayBuffer] | -errno */
+static napi_value js_create_cq(napi_env env, napi_callback_info info) {
+  RF_ARGS(2);
+  rf_engine *e = engine_of(env, argv[0]);
+  uint32_t n;
+  if (!e || !rf_get_u32(env, argv[1], &n)) return rf_int(env, -EINVAL);
+  napi_value ab;
+  int rc = make_cq(e, n, &ab);
+  if (rc < 0) return rf_int(env, rc);
+  napi_value out;
+  napi_create_array_with_length(env, 2, &out);
+  napi_set_element(env, out, 0, rf_int(env, rc));
+  napi_set_element(env, out, 1, ab);
+  return out;
+}
+
+/* engineRegisterProgram(ring, progHandle) -> index | -errno */
+static napi_value js_register_program(napi_env env, napi_callback_info info) {
+  RF_ARGS(2);
+  rf_engine *e = engine_of(env, argv[0]);
+  rf_bpf_prog *p = rf_bpf_prog_from_js(env, argv[1]);
+  if (!e || !p) return rf_int(env, -EINVAL);
+  if (e->nprogs >= MAX_PROGS) return rf_int(env, -ENOSPC);
+  rf_bpf_prog_get(p);
+  e->progs[e->nprogs] = p;
+  return rf_int(env, e->nprogs++);
+}
+
+/* engineRegisterRegion(ring, view, writable) -> [id, address] | -errno */
+static napi_value js_register_region(napi_env env, napi_callback_info info) {
+  RF_ARGS(3);
+  rf_engine *e = engine_of(env, argv[0]);
+  void *p;
+  size_t len;
+  bool writable = true;
+  if (!e || !rf_get_bytes(env, argv[1], &p, &len) || !rf_get_bool(env, argv[2], &writable) || !len) return rf_int(env, -EINVAL);
+  if (e->nregions >= MAX_UREGIONS) return rf_int(env, -ENOSPC);
+  uregion *g = &e->regions[e->nregions];
+  g->base = (uint64_t)(uintptr_t)p;
+  g->len = len;
+  g->writable = writable;
+  napi_create_reference(env, argv[1], 1, &g->ref);
+  napi_value out;
+  napi_create_array_with_length(env, 2, &out);
+  napi_set_element(env, out, 0, rf_int(env, e->nregions++));
+  napi_set_element(env, out, 1, rf_double(env, (double)g->base));
+  return out;
+}
+
+/* engineAllowFd(ring, fd, on) -> 0 | -errno */
+static napi_value js_allow_fd(napi_env env, napi_callback_info info) {
+  RF_ARGS(3);
+  rf_engine *e = engine_of(env, argv[0]);
+  int32_t fd;
+  bool on = true;
+  if (!e || !rf_get_i32(env, argv[1], &fd) || fd < 0 || fd >= (1 << 22)) return rf_int(env, -EINVAL);
+  rf_get_bool(env, argv[2], &on);
+  fd_set_allowed(e, fd, on);
+  return rf_int(env, 0);
+}
+
+/* engineShutdown(ring) -> 0: waiting program requests complete with -EAGAIN (ring closing) */
+static napi_value js_shutdown(napi_env env, napi_callback_info info) {
+  RF_ARGS(1);
+  rf_engine *e = engine_of(env, argv[0]);
+  if (!e) return rf_int(env, -EINVAL);
+  engine_shutdown(e);
+  return rf_int(env, 0);
+}
+
+/* enginePass(ring) -> 1 if CQ 0 has entries (runs a reaping pass now) */
+static napi_value js_pass(napi_env env, napi_callback_info info) {
+  RF_ARGS(1);
+  rf_engine *e = engine_of(env, argv[0]);
+  if (!e) return rf_int(env, -EINVAL);
+  if (rf_needs_getevents(e->ring)) rf_sys_enter(e->ring->fd, 0, 0, RF_ENTER_GETEVENTS);
+  return rf_int(env, rf_engine_pass(e) ? 1 : 0);
+}
+
+void rf_engine_register(napi_env env, napi_value exports) {
+  rf_export(env, exports, "engineEnable", js_enable);
+  rf_export(env, exports, "engineCreateCq", js_create_cq);
+  rf_export(env, exports, "engineRegisterProgram", js_register_program);
+  rf_export(env, exports, "engineRegisterRegion", js_register_region);
+  rf_export(env, exports, "engineAllowFd", js_allow_fd);
+  rf_export(env, exports, "engineShutdown", js_shutdown);
+  rf_export(env, exports, "enginePass", js_pass);
+}

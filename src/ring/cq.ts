@@ -1,0 +1,62 @@
+/**
+ * Extra completion queues (the 2021 BPF prototype's multiple CQs), kept by the native engine in
+ * shared memory that JS reads directly. Layout: head u32 @0, tail u32 @4, mask u32 @8,
+ * entries u32 @12, dropped u32 @16, posted u64 @24, CQEs (16 bytes each) from byte 64.
+ */
+
+/** A completion as read from a completion queue. */
+export interface Cqe {
+  userData: bigint;
+  res: number;
+  flags: number;
+}
+
+export const CQ_HEADER = 64;
+
+/** One completion queue of a ring (index ≥ 1), readable from JS. */
+export class CompletionQueue {
+  readonly index: number;
+  readonly size: number;
+  #u32: Uint32Array;
+  #i32: Int32Array;
+  #u64: BigUint64Array;
+
+  /** @internal */
+  constructor(index: number, memory: ArrayBuffer) {
+    this.index = index;
+    this.#u32 = new Uint32Array(memory);
+    this.#i32 = new Int32Array(memory);
+    this.#u64 = new BigUint64Array(memory);
+    this.size = this.#u32[3];
+  }
+
+  /** CQEs waiting in this queue. */
+  get ready(): number {
+    return (this.#u32[1] - this.#u32[0]) >>> 0;
+  }
+  /** CQEs dropped because the queue was full (the prototype's overflow policy for extra CQs). */
+  get dropped(): number {
+    return this.#u32[4];
+  }
+  /** CQEs ever posted to this queue. */
+  get posted(): number {
+    return Number(this.#u64[3]);
+  }
+
+  /** Takes up to `max` CQEs off the queue (oldest first). */
+  drain(max = Infinity): Cqe[] {
+    if (typeof max !== 'number' || !(max >= 0)) throw new RangeError(`drain(max): max must be a number >= 0, got ${max}`);
+    const u32 = this.#u32;
+    const out: Cqe[] = [];
+    let head = u32[0];
+    const tail = u32[1];
+    const mask = u32[2];
+    while (head !== tail && out.length < max) {
+      const w = (CQ_HEADER >> 2) + ((head & mask) << 2);
+      out.push({ userData: (BigInt(u32[w + 1]) << 32n) | BigInt(u32[w]), res: this.#i32[w + 2], flags: u32[w + 3] });
+      head = (head + 1) >>> 0;
+    }
+    u32[0] = head;
+    return out;
+  }
+}

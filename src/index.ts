@@ -9,7 +9,8 @@
  * const n = await ring.read(fd, buf);
  * ```
  */
-export { Ring, type RingStats, type RunOptions } from './ring/ring.js';
+export { Ring, OP_BPF, type RingStats, type ProgramStats, type RunOptions } from './ring/ring.js';
+export { CompletionQueue, type Cqe } from './ring/cq.js';
 export type { RingOptions } from './ring/setup.js';
 export { RingError, RingClosedError, errnoName } from './errors.js';
 export { Sqe, FixedFile, fixed, type Fd } from './ops/sqe.js';
@@ -31,3 +32,25 @@ export {
   AT_EMPTY_PATH,
   AT_SYMLINK_NOFOLLOW,
 } from './ring/abi.js';
+
+// Completion programs (eBPF): assembler, verifier, ELF loader, maps, programs.
+export {
+  assemble,
+  disassemble,
+  verifyProgram,
+  parseObject,
+  loadObject,
+  loadProgram,
+  Program,
+  ProgramError,
+  ArrayMap,
+  HashMap,
+  RingBufMap,
+  createMap,
+  readTrace,
+  HELPERS,
+  ISA,
+  MapType,
+  MapFlags,
+} from './programs/index.js';
+export type { ProgramKind, LoadedObject, RunResult, VerifyResult } from './programs/index.js';

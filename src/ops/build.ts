@@ -335,6 +335,8 @@ export interface Builders {
   timeoutRemove(target: number | bigint, options?: CommonOptions & { timeoutFlags?: number }): Sqe;
   asyncCancel(target: number | bigint, options?: CommonOptions & { cancelFlags?: number }): Sqe;
   linkTimeout(time: Timespec, options?: CommonOptions & { timeoutFlags?: number }): Sqe;
+  /** A completion-program request (ringflow's IORING_OP_BPF): registered program `index`, context token `userData`. */
+  program(index: number, options?: { userData?: bigint | number }): Sqe;
 }
 
 /** Low-level builders: `op.read(fd, buf, 0).link()` → an Sqe to pass to ring.submit(). */

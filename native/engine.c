@@ -364,11 +364,21 @@ static int copy_fixed(rf_engine *e, uint8_t *sqe, int field, size_t len, uint8_t
 
 /* Validates an SQE built by a program, copying what the kernel reads at submission (paths,
  * iovec arrays, timespecs) into engine memory so it cannot change afterwards. */
-static int check_prog_sqe(rf_engine *e, uint8_t *sqe, void **scratch_out) {
+/* struct io_uring_attr_pi (6.15, IORING_RW_ATTR_FLAG_PI): flags u16, app_tag u16, len u32,
+ * addr u64, seed u64, rsvd u64 — 32 bytes; addr/len name the integrity buffer. */
+#define RW_ATTR_FLAG_PI 1ull
+#define ATTR_PI_SIZE 32
+
+static int check_prog_sqe(rf_engine *e, uint8_t *sqe, bool modern, void **scratch_out) {
   uint8_t op = sqe[0], fl = sqe[1];
   if (fl & (F_FIXED | F_BUFSEL)) return -EINVAL;
   if (rd16(sqe, 2) || rd16(sqe, 40) || rd16(sqe, 42)) return -EINVAL; /* ioprio, buf_index, personality */
-  for (int i = 48; i < 64; i++) if (sqe[i]) return -EINVAL; /* no 6.18 op a program may use defines them */
+  /* bytes 48..63: reserved for every op a program may submit, except READ/WRITE's PI attributes
+   * (attr_ptr @48, attr_type_mask @56), reachable only through the modern helper (1000) since
+   * helper 164 uses bytes 48-49 for the CQ index */
+  bool pi = modern && (op == OP_READ || op == OP_WRITE) && rd64(sqe, 56) == RW_ATTR_FLAG_PI;
+  if (!pi)
+    for (int i = 48; i < 64; i++) if (sqe[i]) return -EINVAL;
   int32_t fd = (int32_t)rd32(sqe, 4);
   uint64_t addr = rd64(sqe, 16);
   uint32_t len = rd32(sqe, 24), opfl = rd32(sqe, 28), file_index = rd32(sqe, 44);
@@ -385,6 +395,14 @@ static int check_prog_sqe(rf_engine *e, uint8_t *sqe, void **scratch_out) {
       if (!fd_allowed(e, fd)) return -EBADF;
       if (file_index) return -EINVAL;
       if (len && !uregion_of(e, addr, len, op == OP_READ)) return -EFAULT;
+      if (pi) {
+        NEED_SCRATCH();
+        if ((rc = copy_fixed(e, sqe, 48, ATTR_PI_SIZE, &scratch, &used, cap))) break;
+        const uint8_t *a = (const uint8_t *)(uintptr_t)rd64(sqe, 48);
+        uint32_t plen = rd32(a, 4);
+        if (rd64(a, 24)) rc = -EINVAL; /* rsvd */
+        else if (plen && !uregion_of(e, rd64(a, 8), plen, op == OP_READ)) rc = -EFAULT;
+      }
       break;
     case OP_READV:
     case OP_WRITEV: {
@@ -468,7 +486,7 @@ static long prog_submit(rf_engine *e, rf_bpf_run *run, uint64_t sqe_addr, uint64
     e->ctl->program_rejects++;
     return 0;
   }
-  int rc = e->nstaged >= MAX_STAGED ? -EBUSY : check_prog_sqe(e, s.sqe, &s.scratch);
+  int rc = e->nstaged >= MAX_STAGED ? -EBUSY : check_prog_sqe(e, s.sqe, cq_arg >= 0, &s.scratch);
   if (rc) {
     cq_post(e, s.cq, ud, rc, 0);
     e->ctl->program_rejects++;

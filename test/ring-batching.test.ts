@@ -82,3 +82,16 @@ test('CQ overflow loses nothing (IORING_FEAT_NODROP): 4096 timers in flight on a
   assert.equal(ring.pending, 0);
   assert.throws(() => ringFor(t, { maxInflight: 0 }), RangeError);
 });
+
+test('a loop of requests that complete inline does not starve timers or I/O', async (t) => {
+  const ring = ringFor(t);
+  let fired = false;
+  setTimeout(() => (fired = true), 5);
+  let n = 0;
+  const t0 = Date.now();
+  while (!fired && Date.now() - t0 < 3000) {
+    await ring.nop();
+    n++;
+  }
+  assert.ok(fired, `the timer fired during the loop (after ${n} nops)`);
+});

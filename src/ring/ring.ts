@@ -169,8 +169,20 @@ export class Ring {
   #closeWaiter: (() => void) | undefined;
   #ops: Set<number> | undefined;
   #stats: RingStats = { enterCalls: 0, sqesSubmitted: 0, cqesReaped: 0, wakeups: 0, backlogged: 0 };
+  /** Flushes since the event loop last got a turn (see #enqueue). */
+  #turnFlushes = 0;
+  #turnResetScheduled = false;
+  #turnReset = () => {
+    this.#turnResetScheduled = false;
+    this.#turnFlushes = 0;
+  };
   #flushTick = () => {
     this.#flushScheduled = false;
+    if (!this.#turnResetScheduled) {
+      this.#turnResetScheduled = true;
+      setImmediate(this.#turnReset);
+    }
+    this.#turnFlushes++;
     if (!this.#closed) this.#flush();
   };
 
@@ -485,7 +497,11 @@ export class Ring {
     if (!this.#refd && !this.#userUnref) this.#updateRef();
     if (this.#autoSubmit && !this.#flushScheduled) {
       this.#flushScheduled = true;
-      process.nextTick(this.#flushTick);
+      // Requests that complete inline (NOPs, cached reads) resolve inside the flush, and a loop of
+      // `await ring.op()` would otherwise chain flushes forever without letting timers and I/O
+      // run. After 64 flushes in one turn of the event loop, the next one waits for the check phase.
+      if (this.#turnFlushes < 64) process.nextTick(this.#flushTick);
+      else setImmediate(this.#flushTick);
     }
   }
 

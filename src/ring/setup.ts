@@ -36,8 +36,9 @@ export interface RingOptions {
   /** Extra raw IORING_SETUP_* bits, OR'd in as given. */
   flags?: number;
   /**
-   * The default flag set: 'fast' (SINGLE_ISSUER | DEFER_TASKRUN where the kernel has them, else
-   * COOP_TASKRUN | TASKRUN_FLAG) or 'plain' (no task-run flags). Explicit options override it.
+   * The default flag set: 'fast' (SINGLE_ISSUER | DEFER_TASKRUN; COOP_TASKRUN | TASKRUN_FLAG before
+   * 6.1), 'coop' (COOP_TASKRUN | TASKRUN_FLAG | SINGLE_ISSUER) or 'plain' (none). Explicit
+   * task-run options replace the profile. docs/benchmarks.md has the measurements behind 'fast'.
    */
   profile?: 'fast' | 'coop' | 'plain';
   /** Watch a registered eventfd instead of the ring fd (automatic with DEFER_TASKRUN). */

@@ -1,0 +1,217 @@
+/**
+ * Turns a SuiteResult into tables: plain text for the terminal, Markdown for docs/benchmarks.md.
+ * Ratios: ringflow ÷ node:fs/promises and ringflow ÷ fio for reads; % of the C raw-ring loop for
+ * NOPs. docs/benchmarks.md keeps hand-written sections; `--write` replaces only the block between
+ * the "latest" markers and adds a line to the history block.
+ */
+import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { cpus, release } from 'node:os';
+import { dirname, join } from 'node:path';
+import { isSkip, repoRoot } from './drivers.js';
+import { fmtOps, PROFILES, type CellResult, type SuiteResult } from './suite.js';
+
+export interface Machine {
+  date: string;
+  kernel: string;
+  node: string;
+  cpu: string;
+  cores: number;
+}
+
+export function machine(at: Date = new Date()): Machine {
+  let cpu = cpus()[0]?.model ?? 'unknown';
+  try {
+    const m = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
+    if (m) cpu = m[1].trim();
+  } catch {
+    /* not Linux /proc */
+  }
+  return { date: at.toISOString().replace(/\.\d+Z$/, 'Z'), kernel: release(), node: process.version, cpu, cores: cpus().length };
+}
+
+type Row = string[];
+interface Table {
+  title: string;
+  head: Row;
+  rows: Row[];
+  notes: string[];
+}
+
+const ok = (r: CellResult | undefined) => (r && !isSkip(r) ? r : undefined);
+const rate = (r: CellResult | undefined) => {
+  if (!r) return '—';
+  if (isSkip(r)) return `skipped`;
+  const spread = r.runs && r.runs.length > 1 ? ` (${fmtOps(Math.min(...r.runs))}–${fmtOps(Math.max(...r.runs))})` : '';
+  return `${fmtOps(r.opsPerSec)}${spread}`;
+};
+const ratio = (a: CellResult | undefined, b: CellResult | undefined, pct = false) => {
+  const x = ok(a);
+  const y = ok(b);
+  if (!x || !y || y.opsPerSec === 0) return '—';
+  const q = x.opsPerSec / y.opsPerSec;
+  return pct ? `${(q * 100).toFixed(0)} %` : `${q.toFixed(2)}×`;
+};
+const ios = (r: CellResult | undefined) => {
+  const x = ok(r);
+  return x?.iosPerCall !== undefined && x.enterCalls ? x.iosPerCall.toFixed(1) : '—';
+};
+
+export function tables(s: SuiteResult): Table[] {
+  const R = s.results;
+  const out: Table[] = [];
+  const skipNotes = new Set<string>();
+  for (const r of R.values()) if (isSkip(r)) skipNotes.add(r.skipped);
+
+  if (s.options.groups.has('read')) {
+    const rows = s.options.qds.map((qd) => {
+      const fs = R.get(`read:${qd}:fs`);
+      const rf = R.get(`read:${qd}:ringflow:fast`);
+      const fio = R.get(`read:${qd}:fio`);
+      return [String(qd), rate(fs), rate(rf), ratio(rf, fs), rate(fio), ratio(rf, fio, true), ios(rf)];
+    });
+    out.push({
+      title: `4 KiB random reads, ${s.file.sizeMiB} MiB file on ${s.file.tmpfs ? 'tmpfs' : 'NOT tmpfs'} (${s.file.dir}), IOPS`,
+      head: ['QD', 'node:fs/promises', 'ringflow', 'ringflow ÷ fs', 'fio io_uring', 'ringflow ÷ fio', 'ringflow IOS/call'],
+      rows,
+      notes: [
+        'ringflow: QD concurrent loops of `await ring.read(fd, buf, pos)` (profile fast); node:fs/promises: QD loops of `await handle.read(buf, 0, 4096, pos)`.',
+        'Every completed read is checked against the file pattern in both Node drivers; fio: --direct=0 --norandommap, its own random offsets.',
+      ],
+    });
+  }
+  if (s.options.groups.has('nop')) {
+    const o = s.options;
+    const limit = R.get(`nop:c:${o.nopBatch}`);
+    const rows: Row[] = [];
+    const add = (label: string, key: string) => {
+      const r = R.get(key);
+      if (r) rows.push([label, rate(r), key === `nop:c:${o.nopBatch}` ? '100 %' : ratio(r, limit, true), ios(r)]);
+    };
+    add(`ringflow per-op (${o.nopQd} loops of await ring.nop())`, 'nop:perop:fast');
+    add(`ringflow batched (${o.nopBatch} nops, then await all)`, 'nop:batched:fast');
+    add(`C raw ring, batch 1`, 'nop:c:1');
+    add(`C raw ring, batch ${o.nopQd}`, `nop:c:${o.nopQd}`);
+    add(`C raw ring, batch ${o.nopBatch} (the limit)`, `nop:c:${o.nopBatch}`);
+    out.push({
+      title: 'NOP round trips, ops/s',
+      head: ['driver', 'ops/s', `% of C batch ${o.nopBatch}`, 'IOS/call'],
+      rows,
+      notes: ['C loop: bench/c/nop_loop.c (raw syscalls, no liburing), same setup flags as profile fast, `cc -O2`.'],
+    });
+  }
+  if (s.options.profiles) {
+    const rows: Row[] = [];
+    const prof = (label: string, key: (p: string) => string) => {
+      const cells = PROFILES.map((p) => R.get(key(p)));
+      if (cells.every((c) => c === undefined)) return;
+      const best = Math.max(...cells.map((c) => ok(c)?.opsPerSec ?? 0));
+      rows.push([
+        label,
+        ...cells.map((c) => {
+          const x = ok(c);
+          if (!x) return rate(c);
+          return `${rate(c)} [${ios(c)}]${x.opsPerSec === best ? ' *' : ''}`;
+        }),
+      ]);
+    };
+    if (s.options.groups.has('read')) prof('read QD64 (ringflow)', (p) => `read:64:ringflow:${p}`);
+    if (s.options.groups.has('nop')) {
+      prof(`NOP per-op x${s.options.nopQd}`, (p) => `nop:perop:${p}`);
+      prof(`NOP batched ${s.options.nopBatch}`, (p) => `nop:batched:${p}`);
+      prof(`C raw ring batch ${s.options.nopBatch}`, (p) => (p === 'fast' ? `nop:c:${s.options.nopBatch}` : `nop:c:${s.options.nopBatch}:${p}`));
+    }
+    out.push({
+      title: 'Setup-flag profiles, ops/s [IOS/call] (* = best)',
+      head: ['trial', 'fast (SINGLE_ISSUER|DEFER_TASKRUN)', 'coop (COOP_TASKRUN|TASKRUN_FLAG|SINGLE_ISSUER)', 'plain'],
+      rows,
+      notes: [],
+    });
+  }
+  if (skipNotes.size) out[out.length - 1]?.notes.push(...[...skipNotes].map((n) => `skipped: ${n}`));
+  return out;
+}
+
+function widthOf(s: string): number {
+  return [...s].length;
+}
+
+export function textReport(s: SuiteResult): string {
+  const m = machine(s.startedAt);
+  const o = s.options;
+  const lines = [
+    `ringflow bench${o.quick ? ' --quick' : ''}: ${m.date}, Linux ${m.kernel}, Node ${m.node}, ${m.cpu} (${m.cores} cores)`,
+    `${o.seconds} s per cell after ${o.warmup} s warm-up, each cell in a fresh process${o.repeat > 1 ? `, median of ${o.repeat} runs (range)` : ''}` +
+      `${o.quick ? '; quick subset' : ''}`,
+    '',
+  ];
+  for (const t of tables(s)) {
+    lines.push(t.title);
+    const w = t.head.map((h, i) => Math.max(widthOf(h), ...t.rows.map((r) => widthOf(r[i] ?? ''))));
+    const fmt = (r: Row) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ').trimEnd();
+    lines.push(fmt(t.head), w.map((x) => '-'.repeat(x)).join('  '));
+    for (const r of t.rows) lines.push(fmt(r));
+    for (const n of t.notes) lines.push(`  ${n}`);
+    lines.push('');
+  }
+  return lines.join('\n');
+}
+
+export function markdownReport(s: SuiteResult): string {
+  const m = machine(s.startedAt);
+  const o = s.options;
+  const lines = [
+    `Measured ${m.date} by \`ringflow bench${o.quick ? ' --quick' : ''}${o.repeat > 1 ? ` --repeat ${o.repeat}` : ''}\`.`,
+    '',
+    `| machine | |`,
+    `|---|---|`,
+    `| date | ${m.date} |`,
+    `| kernel | ${m.kernel} |`,
+    `| Node | ${m.node} |`,
+    `| CPU | ${m.cpu} (${m.cores} cores) |`,
+    `| fio | ${s.fio ?? 'not installed'} |`,
+    `| cell | ${o.seconds} s after ${o.warmup} s warm-up, fresh process${o.repeat > 1 ? `, median of ${o.repeat} interleaved runs (min–max in brackets)` : ''} |`,
+    '',
+  ];
+  for (const t of tables(s)) {
+    lines.push(`#### ${t.title}`, '', `| ${t.head.join(' | ')} |`, `|${t.head.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`);
+    for (const r of t.rows) lines.push(`| ${r.join(' | ')} |`);
+    lines.push('');
+    for (const n of t.notes) lines.push(`- ${n}`);
+    if (t.notes.length) lines.push('');
+  }
+  return lines.join('\n');
+}
+
+const LATEST = ['<!-- bench:latest:begin (generated by `ringflow bench`; edits inside are replaced) -->', '<!-- bench:latest:end -->'];
+const HISTORY = ['<!-- bench:history:begin -->', '<!-- bench:history:end -->'];
+
+export const docsPath = () => join(repoRoot, 'docs', 'benchmarks.md');
+
+/** One history line: date, kernel, the headline numbers. */
+function historyLine(s: SuiteResult): string {
+  const m = machine(s.startedAt);
+  const R = s.results;
+  const qd64 = ratio(R.get('read:64:ringflow:fast'), R.get('read:64:fs'));
+  const fio64 = ratio(R.get('read:64:ringflow:fast'), R.get('read:64:fio'), true);
+  const nop = ratio(R.get('nop:batched:fast'), R.get(`nop:c:${s.options.nopBatch}`), true);
+  return `- ${m.date}, Linux ${m.kernel}, Node ${m.node}, ${m.cpu}${s.options.quick ? ', quick' : ''}: read QD64 ringflow ${rate(ok(R.get('read:64:ringflow:fast')))} = ${qd64} node:fs/promises, ${fio64} of fio; NOP batched ${nop} of the C loop`;
+}
+
+function replaceBlock(doc: string, [b, e]: string[], body: string, append: boolean): string {
+  const i = doc.indexOf(b);
+  const j = doc.indexOf(e);
+  if (i < 0 || j < i) return `${doc.trimEnd()}\n\n${b}\n${body}\n${e}\n`;
+  const old = doc.slice(i + b.length, j).trim();
+  const inner = append && old ? `${old}\n${body}` : body;
+  return `${doc.slice(0, i + b.length)}\n${inner}\n${doc.slice(j)}`;
+}
+
+/** Updates docs/benchmarks.md: replaces the latest-results block, appends a history line. */
+export function writeDocs(s: SuiteResult, path = docsPath()): string {
+  let doc = existsSync(path) ? readFileSync(path, 'utf8') : '# Benchmarks\n\nResults of `ringflow bench` (bench/).\n\n## Latest results\n';
+  doc = replaceBlock(doc, LATEST, markdownReport(s), false);
+  doc = replaceBlock(doc, HISTORY, historyLine(s), true);
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, doc);
+  return path;
+}

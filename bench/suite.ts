@@ -1,0 +1,242 @@
+/**
+ * The benchmark suite: builds the list of cells (trial × driver × parameter), runs each in a fresh
+ * process (repeats interleaved, median kept), shows progress on stderr and returns the results
+ * for bench/report.ts. Used by `ringflow bench` (tools/cli.ts).
+ */
+import { join } from 'node:path';
+import { BLOCK } from './common.js';
+import {
+  benchDir,
+  buildCLoop,
+  createPatternFile,
+  fioVersion,
+  isSkip,
+  removeQuietly,
+  runCLoop,
+  runFio,
+  runNodeTrial,
+  type Outcome,
+} from './drivers.js';
+import type { ReadArgs } from './read.js';
+import type { NopArgs } from './nop.js';
+
+export type Profile = 'fast' | 'coop' | 'plain';
+export const PROFILES: readonly Profile[] = ['fast', 'coop', 'plain'];
+/** IORING_SETUP_* bits of each profile, for the C loop (SINGLE_ISSUER 1<<12, DEFER_TASKRUN 1<<13, COOP 1<<8, TASKRUN_FLAG 1<<9, NO_SQARRAY 1<<16). */
+const C_PROFILE_FLAGS: Record<Profile, number> = { fast: 0x13000, coop: 0x11300, plain: 0x10000 };
+
+export interface SuiteOptions {
+  quick: boolean;
+  /** Measured seconds per cell. */
+  seconds: number;
+  /** Warm-up seconds per cell (not measured). */
+  warmup: number;
+  /** Runs per cell (interleaved); the median is reported. */
+  repeat: number;
+  /** Size of the read file in MiB. */
+  sizeMiB: number;
+  /** Queue depths of the read trial. */
+  qds: number[];
+  /** Concurrent loops of the NOP per-op trial. */
+  nopQd: number;
+  /** NOPs per batch in the batched trial (and the C loop's batch). */
+  nopBatch: number;
+  /** Measure profiles 'coop' and 'plain' beside the default 'fast'. */
+  profiles: boolean;
+  groups: Set<'read' | 'nop'>;
+  seed: number;
+}
+
+export function defaultOptions(quick: boolean): SuiteOptions {
+  return {
+    quick,
+    seconds: quick ? 1 : 2.5,
+    warmup: quick ? 0.3 : 0.5,
+    repeat: 1,
+    sizeMiB: 256,
+    qds: quick ? [1, 64] : [1, 16, 64, 256],
+    nopQd: 64,
+    nopBatch: 256,
+    profiles: !quick,
+    groups: new Set(['read', 'nop']),
+    seed: 0x5eed,
+  };
+}
+
+/** One measured value: the median run plus every run's ops/s. */
+export type CellResult = Outcome & { runs?: number[] };
+
+export interface SuiteResult {
+  options: SuiteOptions;
+  startedAt: Date;
+  elapsedS: number;
+  file: { dir: string; tmpfs: boolean; sizeMiB: number };
+  fio: string | undefined;
+  /** Keyed `read:<qd>:<driver>[:<profile>]`, `nop:<mode>:<profile>`, `nop:c:<batch>[:<profile>]`. */
+  results: Map<string, CellResult>;
+}
+
+interface Cell {
+  key: string;
+  title: string;
+  run: () => Promise<Outcome>;
+}
+
+export interface Progress {
+  start(total: number): void;
+  step(done: number, title: string, r: Outcome | Error): void;
+  end(): void;
+}
+
+/** Progress on stderr: a redrawn bar on a TTY, otherwise one line per finished cell. */
+export function stderrProgress(): Progress {
+  const tty = process.stderr.isTTY === true;
+  let total = 0;
+  const t0 = Date.now();
+  const describe = (r: Outcome | Error) =>
+    r instanceof Error ? `FAILED: ${r.message.split('\n')[0]}` : isSkip(r) ? `skipped: ${r.skipped}` : `${fmtOps(r.opsPerSec)} ops/s`;
+  return {
+    start(n) {
+      total = n;
+      if (tty) process.stderr.write(bar(0, total, 'starting'));
+    },
+    step(done, title, r) {
+      if (tty) process.stderr.write(`\r\x1b[2K${title}: ${describe(r)}\n` + bar(done, total, title));
+      else process.stderr.write(`[${done}/${total}] ${title}: ${describe(r)}\n`);
+    },
+    end() {
+      if (tty) process.stderr.write(`\r\x1b[2K`);
+      process.stderr.write(`bench: ${total} cells in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+    },
+  };
+}
+
+function bar(done: number, total: number, title: string): string {
+  const width = 30;
+  const fill = total ? Math.round((done / total) * width) : 0;
+  return `\r\x1b[2K[${'#'.repeat(fill)}${'-'.repeat(width - fill)}] ${done}/${total} ${title}`;
+}
+
+export function fmtOps(n: number): string {
+  if (n >= 1e6) return `${(n / 1e6).toFixed(2)} M`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)} k`;
+  return n.toFixed(0);
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** Runs the suite. Creates (and always removes) the pattern file. */
+export async function runSuite(o: SuiteOptions, progress: Progress = stderrProgress()): Promise<SuiteResult> {
+  const startedAt = new Date();
+  const { dir, tmpfs } = benchDir();
+  const file = join(dir, `ringflow-bench-${process.pid}.dat`);
+  const cells: Cell[] = [];
+  const trialTimeout = (o.warmup + o.seconds) * 1000 + 30_000;
+  const common = { seconds: o.seconds, warmup: o.warmup };
+
+  const readCell = (qd: number, driver: 'ringflow' | 'fs', profile?: Profile): Cell => ({
+    key: `read:${qd}:${driver}${profile ? `:${profile}` : ''}`,
+    title: `read QD${qd} ${driver === 'fs' ? 'node:fs/promises' : `ringflow${profile && profile !== 'fast' ? ` (${profile})` : ''}`}`,
+    run: () => runNodeTrial('read', { driver, file, qd, seed: o.seed, profile, ...common } satisfies ReadArgs, trialTimeout),
+  });
+  const nopCell = (mode: 'perop' | 'batched', profile: Profile): Cell => ({
+    key: `nop:${mode}:${profile}`,
+    title: `NOP ${mode === 'perop' ? `per-op x${o.nopQd}` : `batched ${o.nopBatch}`} ringflow${profile !== 'fast' ? ` (${profile})` : ''}`,
+    run: () => runNodeTrial('nop', { mode, qd: o.nopQd, batch: o.nopBatch, profile, ...common } satisfies NopArgs, trialTimeout),
+  });
+  let cloop: ReturnType<typeof buildCLoop> | undefined;
+  const cCell = (batch: number, profile: Profile = 'fast'): Cell => ({
+    key: `nop:c:${batch}${profile !== 'fast' ? `:${profile}` : ''}`,
+    title: `NOP C raw ring batch ${batch}${profile !== 'fast' ? ` (${profile})` : ''}`,
+    run: async () => {
+      cloop ??= buildCLoop();
+      if ('skipped' in cloop) return cloop;
+      return runCLoop(cloop.exe, batch, o.seconds, o.warmup, C_PROFILE_FLAGS[profile]);
+    },
+  });
+
+  if (o.groups.has('read'))
+    for (const qd of o.qds) {
+      cells.push(readCell(qd, 'fs'), readCell(qd, 'ringflow', 'fast'));
+      cells.push({ key: `read:${qd}:fio`, title: `read QD${qd} fio io_uring`, run: () => runFio(file, qd, o.seconds, o.warmup) });
+    }
+  if (o.groups.has('nop')) {
+    cells.push(nopCell('perop', 'fast'), nopCell('batched', 'fast'));
+    const batches = o.quick ? [o.nopBatch] : [1, o.nopQd, o.nopBatch];
+    for (const b of [...new Set(batches)]) cells.push(cCell(b));
+  }
+  if (o.profiles) {
+    for (const p of PROFILES.filter((x) => x !== 'fast')) {
+      if (o.groups.has('read')) cells.push(readCell(64, 'ringflow', p));
+      if (o.groups.has('nop')) cells.push(nopCell('perop', p), nopCell('batched', p), cCell(o.nopBatch, p));
+    }
+  }
+
+  const runs = new Map<string, Outcome[]>();
+  const onSignal = () => {
+    removeQuietly(file);
+    process.exit(130);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    if (o.groups.has('read')) {
+      process.stderr.write(`bench: writing ${o.sizeMiB} MiB pattern file ${file}${tmpfs ? ' (tmpfs)' : ' (NOT tmpfs: /dev/shm missing)'}\n`);
+      createPatternFile(file, o.sizeMiB);
+    }
+    progress.start(cells.length * o.repeat);
+    let done = 0;
+    for (let rep = 0; rep < o.repeat; rep++)
+      for (const c of cells) {
+        let r: Outcome;
+        try {
+          try {
+            r = await c.run();
+          } catch {
+            // a trial process that dies (e.g. dist/ or the addon being rebuilt under us) gets one more try
+            await new Promise((res) => setTimeout(res, 2000));
+            r = await c.run();
+          }
+        } catch (e) {
+          progress.step(++done, c.title, e as Error);
+          r = { skipped: `failed: ${(e as Error).message.split('\n')[0]}` };
+          runs.set(c.key, [...(runs.get(c.key) ?? []), r]);
+          continue;
+        }
+        progress.step(++done, c.title, r);
+        runs.set(c.key, [...(runs.get(c.key) ?? []), r]);
+      }
+    progress.end();
+  } finally {
+    removeQuietly(file);
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+  }
+
+  const results = new Map<string, CellResult>();
+  for (const [key, rs] of runs) {
+    const ok = rs.filter((r) => !isSkip(r)) as Exclude<Outcome, { skipped: string }>[];
+    if (ok.length === 0) {
+      results.set(key, rs[0]);
+      continue;
+    }
+    const m = median(ok.map((r) => r.opsPerSec));
+    const pick = ok.reduce((a, b) => (Math.abs(b.opsPerSec - m) < Math.abs(a.opsPerSec - m) ? b : a));
+    results.set(key, { ...pick, opsPerSec: m, runs: ok.map((r) => r.opsPerSec) });
+  }
+  return {
+    options: o,
+    startedAt,
+    elapsedS: (Date.now() - startedAt.getTime()) / 1000,
+    file: { dir, tmpfs, sizeMiB: o.sizeMiB },
+    fio: fioVersion(),
+    results,
+  };
+}
+
+/** Blocks in a file of `mib` MiB (for notes). */
+export const blocksIn = (mib: number) => (mib << 20) / BLOCK;

@@ -1,0 +1,79 @@
+/**
+ * The `ringflow` command (tools/cli.ts): info, a tiny end-to-end bench, and usage errors.
+ * Ring-dependent tests skip with the reason when io_uring cannot be set up here.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { release } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Ring } from '../src/index.js';
+
+const here = dirname(fileURLToPath(import.meta.url)); // dist/test
+const cli = join(here, '..', 'tools', 'cli.js');
+const docs = join(here, '..', '..', 'docs', 'benchmarks.md');
+
+function run(args: string[], timeout = 60_000) {
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+let noRing: string | undefined;
+try {
+  await new Ring().close();
+} catch (e) {
+  noRing = `io_uring unavailable: ${(e as Error).message}`;
+}
+
+test('ringflow info prints the kernel, features, setup flags and supported ops', { skip: noRing }, () => {
+  const r = run(['info']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, new RegExp(`kernel\\s+${release().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+  assert.match(r.stdout, /features\s+.*NODROP/);
+  assert.match(r.stdout, /DEFER_TASKRUN\|SINGLE_ISSUER\s+yes/);
+  assert.match(r.stdout, /supported opcodes: \d+ of \d+/);
+  assert.match(r.stdout, /\b0 nop\s+5\.1\b/);
+  assert.match(r.stdout, /\b22 read\s+5\.6\b/);
+});
+
+test('ringflow info --json is machine-readable', { skip: noRing }, () => {
+  const r = run(['info', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout) as { kernel: string; ops: { name: string; code: number; since: string }[]; setupFlags: { name: string; kernel: unknown }[] };
+  assert.equal(j.kernel, release());
+  assert.deepEqual(
+    j.ops.find((o) => o.name === 'nop'),
+    { name: 'nop', code: 0, constant: 'NOP', since: '5.1' },
+  );
+  assert.ok(j.setupFlags.some((f) => f.name === 'SQPOLL'));
+});
+
+test('ringflow bench --quick runs end to end and prints the tables', { skip: noRing, timeout: 60_000 }, () => {
+  const before = existsSync(docs) ? statSync(docs).mtimeMs : undefined;
+  const r = run(['bench', '--quick', '--no-write', '--seconds', '0.2', '--warmup', '0.05', '--size', '16']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /4 KiB random reads, 16 MiB file/);
+  assert.match(r.stdout, /^QD\s+node:fs\/promises\s+ringflow\s+ringflow ÷ fs/m);
+  assert.match(r.stdout, /^1\s+[\d.]+ k\s+[\d.]+ k\s+[\d.]+×/m);
+  assert.match(r.stdout, /^64\s+[\d.]+ k\s+[\d.]+ k\s+[\d.]+×/m);
+  assert.match(r.stdout, /ringflow batched \(256 nops, then await all\)\s+[\d.]+ [kM]/);
+  assert.match(r.stderr, /\[9\/9\] NOP C raw ring/); // one progress line per cell when not a TTY
+  assert.equal(existsSync(docs) ? statSync(docs).mtimeMs : undefined, before, '--no-write must leave docs/benchmarks.md alone');
+});
+
+test('bad arguments print the usage and exit 2', () => {
+  for (const args of [[], ['frobnicate'], ['bench', '--frobnicate'], ['bench', '--seconds', 'abc'], ['bench', '--only', 'disk'], ['info', 'extra'], ['bench', '--write', '--no-write']]) {
+    const r = run(args);
+    assert.equal(r.code, 2, `ringflow ${args.join(' ')} → ${r.code}: ${r.stderr}`);
+    assert.match(r.stderr, /usage: ringflow <command>/);
+    assert.equal(r.stdout, '');
+  }
+});
+
+test('ringflow help exits 0 with the usage on stdout', () => {
+  const r = run(['help']);
+  assert.equal(r.code, 0);
+  assert.match(r.stdout, /usage: ringflow <command>/);
+});

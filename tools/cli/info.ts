@@ -1,0 +1,172 @@
+/**
+ * `ringflow info`: what this kernel offers io_uring users. Kernel release, io_uring_disabled,
+ * RLIMIT_MEMLOCK, the features word, which setup flags (alone and in their valid combinations)
+ * the kernel accepts and whether a ringflow Ring built with them completes a NOP, and the
+ * supported opcodes from IORING_REGISTER_PROBE.
+ */
+import { readFileSync } from 'node:fs';
+import { release } from 'node:os';
+import { Ring, RingError, OPS, SetupFlags } from '../../src/index.js';
+import { setupRing, probeOps, featureNames, setupFlagNames, type RingOptions } from '../../src/ring/setup.js';
+import { binding } from '../../src/native.js';
+
+export interface FlagCheck {
+  /** The combination, as IORING_SETUP_* names. */
+  name: string;
+  /** Kernel accepted io_uring_setup with it (true) or the error code. */
+  kernel: true | string;
+  /** A Ring built with it completed a NOP (true), the error code, or null when ringflow's Ring does not drive this flag. */
+  ring: true | string | null;
+  note?: string;
+}
+
+export interface Info {
+  kernel: string;
+  ioUringDisabled: string;
+  memlock: { soft: string; hard: string };
+  features: string[];
+  defaultRing: { flags: string[]; sqEntries: number; cqEntries: number } | { error: string };
+  setupFlags: FlagCheck[];
+  ops: { name: string; code: number; constant: string; since: string }[];
+  unsupported: { name: string; code: number; since: string }[];
+  /** Opcode numbers the probe reports that our table does not name. */
+  unknownCodes: number[];
+}
+
+interface Combo {
+  name: string;
+  options: RingOptions;
+  /** ringflow's Ring cannot drive rings set up this way (SQE/CQE layout, iopoll, user memory): kernel check only. */
+  kernelOnly?: string;
+}
+
+const F = SetupFlags;
+const COMBOS: Combo[] = [
+  { name: '(none)', options: { profile: 'plain' } },
+  { name: 'SQPOLL', options: { sqpoll: true } },
+  { name: 'SQPOLL|SQ_AFF', options: { sqpoll: { cpu: 0, idle: 10 } } },
+  { name: 'COOP_TASKRUN', options: { coopTaskrun: true } },
+  { name: 'COOP_TASKRUN|TASKRUN_FLAG', options: { coopTaskrun: true, taskrunFlag: true } },
+  { name: 'SINGLE_ISSUER', options: { singleIssuer: true } },
+  { name: 'DEFER_TASKRUN|SINGLE_ISSUER', options: { deferTaskrun: true } },
+  { name: 'COOP_TASKRUN|TASKRUN_FLAG|SINGLE_ISSUER', options: { profile: 'coop' } },
+  { name: 'DEFER_TASKRUN|SINGLE_ISSUER|TASKRUN_FLAG', options: { deferTaskrun: true, taskrunFlag: true } },
+  { name: 'SUBMIT_ALL', options: { profile: 'plain', submitAll: true } },
+  { name: 'NO_SQARRAY', options: { profile: 'plain', noSqArray: true } },
+  { name: 'CLAMP', options: { profile: 'plain', clamp: true, entries: 65536 } },
+  { name: 'R_DISABLED', options: { profile: 'plain', disabled: true } },
+  { name: 'CQSIZE', options: { profile: 'plain', cqEntries: 4096 } },
+  { name: 'IOPOLL', options: { profile: 'plain', flags: F.IOPOLL }, kernelOnly: 'polled O_DIRECT block I/O only' },
+  { name: 'IOPOLL|HYBRID_IOPOLL', options: { profile: 'plain', flags: F.IOPOLL | F.HYBRID_IOPOLL }, kernelOnly: 'polled O_DIRECT block I/O only' },
+  { name: 'SQE128', options: { profile: 'plain', flags: F.SQE128 }, kernelOnly: 'Ring writes 64-byte SQEs' },
+  { name: 'CQE32', options: { profile: 'plain', flags: F.CQE32 }, kernelOnly: 'Ring reads 16-byte CQEs' },
+  { name: 'CQE_MIXED', options: { profile: 'plain', flags: F.CQE_MIXED }, kernelOnly: 'Ring reads 16-byte CQEs' },
+];
+
+function code(e: unknown): string {
+  if (e instanceof RingError) return e.code;
+  return e instanceof Error ? e.message.split('\n')[0] : String(e);
+}
+
+function kernelAccepts(o: RingOptions): true | string {
+  try {
+    const s = setupRing(o, 0);
+    binding.closeFd(s.fd);
+    return true;
+  } catch (e) {
+    return code(e);
+  }
+}
+
+async function ringNop(o: RingOptions): Promise<true | string> {
+  let ring: Ring | undefined;
+  try {
+    ring = new Ring(o);
+    if (o.disabled) ring.enable();
+    const timeout = new Promise<string>((res) => setTimeout(() => res('NOP did not complete within 1 s'), 1000).unref());
+    const r = await Promise.race([ring.nop(), timeout]);
+    return r === 0 ? true : typeof r === 'string' ? r : `NOP returned ${r}`;
+  } catch (e) {
+    return code(e);
+  } finally {
+    await ring?.close();
+  }
+}
+
+function read(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+function memlock(): { soft: string; hard: string } {
+  const m = /^Max locked memory\s+(\S+)\s+(\S+)/m.exec(read('/proc/self/limits') ?? '');
+  const h = (v: string) => (/^\d+$/.test(v) ? `${(Number(v) / 1024).toFixed(0)} KiB` : v);
+  return m ? { soft: h(m[1]), hard: h(m[2]) } : { soft: '?', hard: '?' };
+}
+
+export async function gatherInfo(): Promise<Info> {
+  const disabled = read('/proc/sys/kernel/io_uring_disabled');
+  const info: Info = {
+    kernel: release(),
+    ioUringDisabled:
+      disabled === undefined ? 'unknown (no /proc/sys/kernel/io_uring_disabled; before 6.6)' : `${disabled} (${['enabled for all', 'only for io_uring_group / CAP_SYS_ADMIN', 'disabled'][Number(disabled)] ?? '?'})`,
+    memlock: memlock(),
+    features: [],
+    defaultRing: { error: 'not created' },
+    setupFlags: [],
+    ops: [],
+    unsupported: [],
+    unknownCodes: [],
+  };
+  let ring: Ring | undefined;
+  try {
+    ring = new Ring();
+    info.features = featureNames(ring.features);
+    info.defaultRing = { flags: setupFlagNames(ring.setupFlags), sqEntries: ring.sqEntries, cqEntries: ring.cqEntries };
+    const ops = probeOps(ring.fd);
+    for (const o of OPS) {
+      if (ops.has(o.code)) info.ops.push({ name: o.name, code: o.code, constant: o.constant, since: o.since });
+      else info.unsupported.push({ name: o.name, code: o.code, since: o.since });
+    }
+    const known = new Set(OPS.map((o) => o.code));
+    info.unknownCodes = [...ops].filter((c) => !known.has(c)).sort((a, b) => a - b);
+  } catch (e) {
+    info.defaultRing = { error: code(e) };
+  } finally {
+    await ring?.close();
+  }
+  for (const c of COMBOS) {
+    const kernel = kernelAccepts(c.options);
+    const ringOk = c.kernelOnly ? null : kernel === true ? await ringNop(c.options) : null;
+    info.setupFlags.push({ name: c.name, kernel, ring: ringOk, ...(c.kernelOnly ? { note: c.kernelOnly } : {}) });
+  }
+  return info;
+}
+
+export function formatInfo(i: Info): string {
+  const L: string[] = [];
+  const kv = (k: string, v: string) => L.push(`${k.padEnd(16)}${v}`);
+  kv('kernel', i.kernel);
+  kv('io_uring', `kernel.io_uring_disabled = ${i.ioUringDisabled}`);
+  kv('RLIMIT_MEMLOCK', `${i.memlock.soft} (soft), ${i.memlock.hard} (hard)`);
+  kv('features', i.features.join(' ') || '(none)');
+  if ('error' in i.defaultRing) kv('default ring', `cannot be created: ${i.defaultRing.error}`);
+  else kv('default ring', `${i.defaultRing.flags.join('|')}, ${i.defaultRing.sqEntries} SQ / ${i.defaultRing.cqEntries} CQ entries`);
+  L.push('', 'setup flags (ringflow always adds CQSIZE, and NO_SQARRAY where the kernel has it)');
+  const w = Math.max(...i.setupFlags.map((f) => f.name.length));
+  L.push(`  ${'flags'.padEnd(w)}  ${'kernel'.padEnd(8)}  Ring + NOP`);
+  for (const f of i.setupFlags) {
+    const k = f.kernel === true ? 'yes' : `no (${f.kernel})`;
+    const r = f.ring === true ? 'yes' : f.ring === null ? (f.note ? `— (${f.note})` : '—') : `no (${f.ring})`;
+    L.push(`  ${f.name.padEnd(w)}  ${k.padEnd(8)}  ${r}`);
+  }
+  L.push('', `supported opcodes: ${i.ops.length} of ${i.ops.length + i.unsupported.length} in ringflow's table (number name since)`);
+  const cells = i.ops.map((o) => `${String(o.code).padStart(3)} ${o.name.padEnd(16)} ${o.since.padEnd(5)}`);
+  for (let k = 0; k < cells.length; k += 3) L.push(`  ${cells.slice(k, k + 3).join('   ').trimEnd()}`);
+  if (i.unsupported.length) L.push(`not supported here: ${i.unsupported.map((o) => `${o.name} (${o.code}, ${o.since})`).join(', ')}`);
+  if (i.unknownCodes.length) L.push(`probe also reports opcodes ringflow does not name: ${i.unknownCodes.join(', ')}`);
+  return L.join('\n') + '\n';
+}

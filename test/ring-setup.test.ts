@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Ring, SetupFlags, RingError } from '../src/index.js';
 import { ringFor } from './helpers.js';
@@ -94,3 +95,22 @@ test('RLIMIT_MEMLOCK exhausted (unprivileged uid, memlock 0): RingError ENOMEM t
   assert.match(out.hint, /RLIMIT_MEMLOCK/);
 });
 void fileURLToPath;
+
+test('kernel.io_uring_disabled = 2: RingError EPERM naming the sysctl', (t) => {
+  const path = '/proc/sys/kernel/io_uring_disabled';
+  let before: string;
+  try {
+    before = readFileSync(path, 'utf8').trim();
+    writeFileSync(path, before);
+  } catch {
+    return t.skip(`cannot write ${path} (needs root and a 6.6+ kernel)`);
+  }
+  try {
+    writeFileSync(path, '2');
+    assert.throws(() => new Ring({ entries: 4 }), (e: any) => e instanceof RingError && e.code === 'EPERM' && /io_uring_disabled/.test(String(e.hint)));
+  } finally {
+    writeFileSync(path, before);
+  }
+  const ring = new Ring({ entries: 4 });
+  void ring.close();
+});

@@ -9,7 +9,8 @@
  * const n = await ring.read(fd, buf);
  * ```
  */
-export { Ring, OP_BPF, type RingStats, type ProgramStats, type RunOptions } from './ring/ring.js';
+export { Ring, type RingStats, type RunOptions } from './ring/ring.js';
+export { OP_BPF, type ProgramStats } from './ring/programs.js';
 export { CompletionQueue, type Cqe } from './ring/cq.js';
 export type { RingOptions } from './ring/setup.js';
 export { RingError, RingClosedError, errnoName } from './errors.js';

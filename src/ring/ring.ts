@@ -12,33 +12,9 @@ import { Sqe } from '../ops/sqe.js';
 import { buildSqe, op as builders, type Builders, type StatxResult } from '../ops/build.js';
 import { opByName, type OpDesc } from '../ops/table.js';
 import { errno as errnoOf } from '../errors.js';
-import { CompletionQueue, CQ_HEADER, type Cqe } from './cq.js';
+import { CQ_HEADER, type CompletionQueue, type Cqe } from './cq.js';
+import { ProgramEngine, programSqe, type ProgramStats } from './programs.js';
 import type { Program } from '../programs/program.js';
-
-/** ringflow's opcode for a program request (docs/completion-programs.md). */
-export const OP_BPF = 0xa0;
-/** The program request's pseudo entry (not a kernel opcode, so not in OPS). */
-export const PROGRAM_OP: OpDesc = {
-  name: 'program', code: OP_BPF, constant: 'BPF', since: 'ringflow', result: 'number', cancellable: true,
-  doc: 'Runs a registered completion program as a request (the 2021 io_uring BPF prototype\'s IORING_OP_BPF).',
-};
-
-/** Builds a program request: `op.program(index, { userData })`, for ring.chain() and ring.run(). */
-export function programSqe(index: number, options: { userData?: bigint | number } = {}): Sqe {
-  if (!Number.isInteger(index) || index < 0 || index > 99) throw new RangeError(`program index must be an integer in [0, 99], got ${index}`);
-  if (options === null || typeof options !== 'object') throw new TypeError('program(): options must be an object');
-  const s = new Sqe(PROGRAM_OP);
-  s.setOff(index);
-  const ud = options.userData;
-  if (ud !== undefined) {
-    if (typeof ud !== 'bigint' && (typeof ud !== 'number' || !Number.isInteger(ud) || ud < 0))
-      throw new TypeError('program(): "userData" must be a non-negative integer or bigint');
-    s.setAddr(ud);
-    s.len = 1; // marks addr as the program's context token (ctx->user_data)
-  }
-  return s;
-}
-(builders as unknown as Record<string, unknown>).program = programSqe;
 
 const ECANCELED = errnoOf('ECANCELED');
 const EINTR = errnoOf('EINTR');
@@ -72,30 +48,6 @@ class Pending {
     this.onAbort = undefined;
     this.chain = undefined;
   }
-}
-
-/** Counters of the completion-program engine (ring.stats().programs). */
-export interface ProgramStats {
-  /** io_uring_enter calls the engine made for programs' requests (JS's are in RingStats.enterCalls). */
-  enterCalls: number;
-  /** Program-built SQEs handed to the kernel. */
-  sqesSubmitted: number;
-  /** Program runs and instructions executed. */
-  runs: number;
-  insns: number;
-  /** Runs stopped by the instruction budget. */
-  budgetStops: number;
-  /** CQEs dropped because their CQ was full. */
-  droppedCqes: number;
-  /** SQEs programs queued (helper 164/1000) and SQEs refused (error CQE posted). */
-  sqesQueued: number;
-  sqesRejected: number;
-  /** Program requests stopped for running without progress. */
-  livelockStops: number;
-  /** Runs stopped by a memory fault or a helper error. */
-  faults: number;
-  /** CQEs posted per completion queue (index = CQ). */
-  cqes: number[];
 }
 
 export interface RingStats {
@@ -142,7 +94,7 @@ export class Ring {
   #sqe32: Uint32Array;
   #sqHeadW: number;
   #sqTailW: number;
-  #engine: { ctl: BigUint64Array; cqs: Map<number, CompletionQueue>; onCompletion?: (cqe: Cqe) => void } | undefined;
+  #engine: ProgramEngine | undefined;
   #budget: number;
   #sqFlagsW: number;
   #sqMask: number;
@@ -258,86 +210,54 @@ export class Ring {
   // ---------------------------------------------------------------- completion programs
 
   /** Switches completion handling to the native engine (extra CQs, program requests). */
-  #enableEngine(): NonNullable<Ring['_engineState']> {
+  #enableEngine(): ProgramEngine {
     if (this.#engine) return this.#engine;
     this.#assertOpen();
     this.#reap(); // JS has read everything the kernel posted so far
-    const size = Math.min(65536, Math.max(1024, 2 ** Math.ceil(Math.log2(this.cqEntries * 2))));
-    const r = binding.engineEnable(this.#handle, size, this.#budget);
-    if (typeof r === 'number') throw new RingError(r, 'engine');
-    const [cq0, ctl] = r as [ArrayBuffer, ArrayBuffer];
-    this.#cq32 = new Uint32Array(cq0);
-    this.#cqI32 = new Int32Array(cq0);
+    const e = new ProgramEngine(this.#handle, this.cqEntries, this.#budget);
+    this.#cq32 = new Uint32Array(e.cq0);
+    this.#cqI32 = new Int32Array(e.cq0);
     this.#cqHeadW = 0;
     this.#cqTailW = 1;
-    this.#cqMask = size - 1;
+    this.#cqMask = e.cq0Size - 1;
     this.#cqesW = CQ_HEADER >> 2;
-    this.#engine = { ctl: new BigUint64Array(ctl), cqs: new Map() };
-    return this.#engine;
-  }
-  /** @internal */
-  get _engineState() {
-    return this.#engine;
+    this.#engine = e;
+    return e;
   }
 
   /** Adds a completion queue (size: power of two, 1..65536) that programs can post to and reap from; returns its index (≥ 1). */
   createCq(size: number): number {
-    if (typeof size !== 'number' || !Number.isInteger(size)) throw new TypeError(`createCq(size): size must be an integer, got ${typeof size}`);
-    if (size < 1 || size > 65536 || (size & (size - 1)) !== 0) throw new RangeError(`createCq(size): size must be a power of two in [1, 65536], got ${size}`);
-    const e = this.#enableEngine();
-    const r = binding.engineCreateCq(this.#handle, size);
-    if (typeof r === 'number') throw new RingError(r, 'engine', { detail: 'createCq' });
-    const [index, mem] = r as [number, ArrayBuffer];
-    e.cqs.set(index, new CompletionQueue(index, mem));
-    return index;
+    ProgramEngine.checkCqSize(size);
+    return this.#enableEngine().createCq(size);
   }
-
   /** Completion queue `index` (≥ 1), to read from JS. */
   cq(index: number): CompletionQueue {
     const q = this.#engine?.cqs.get(index);
     if (!q) throw new RangeError(`ring has no completion queue ${index} (CQ 0 is read through promises; create others with createCq)`);
     return q;
   }
-
   /** Puts a loaded program (kind 'iouring' or 'iouring.s') into the ring's table; returns its index. */
   registerProgram(program: Program): number {
     this.#assertOpen();
-    const h = (program as { nativeHandle?: unknown })?.nativeHandle;
-    if (!h) throw new TypeError('registerProgram() takes a Program loaded with loadProgram()/loadObject() (and the native engine)');
-    const kind = (program as { kind?: string }).kind;
-    if (kind !== 'iouring' && kind !== 'iouring.s')
-      throw new TypeError(`registerProgram(): the program must be of kind "iouring" or "iouring.s" (SEC("iouring/…")), got "${kind}"`);
-    this.#enableEngine();
-    const r = binding.engineRegisterProgram(this.#handle, h) as number;
-    if (r < 0) throw new RingError(r, 'engine', { detail: r === -28 ? 'the ring holds 100 programs already' : 'registerProgram' });
-    return r;
+    ProgramEngine.checkProgram(program);
+    return this.#enableEngine().registerProgram(program);
   }
-
   /** Registers memory programs may read (and write, unless writable: false) and name in SQEs. Kept alive by the ring. */
   registerRegion(view: ArrayBufferView, options: { writable?: boolean } = {}): { id: number; address: number; length: number } {
     this.#assertOpen();
-    if (!ArrayBuffer.isView(view)) throw new TypeError('registerRegion() takes a Buffer, TypedArray or DataView');
-    if (view.byteLength === 0) throw new RangeError('registerRegion(): the region is empty');
-    this.#enableEngine();
-    const r = binding.engineRegisterRegion(this.#handle, view, options.writable ?? true);
-    if (typeof r === 'number') throw new RingError(r, 'engine', { detail: r === -28 ? 'at most 14 regions' : 'registerRegion' });
-    const [id, address] = r as [number, number];
-    return { id, address, length: view.byteLength };
+    ProgramEngine.checkRegion(view);
+    return this.#enableEngine().registerRegion(view, options.writable ?? true);
   }
-
   /** Lets programs name this process fd in the SQEs they submit (false: take it back). */
   allowFd(fd: number, allow = true): void {
     this.#assertOpen();
-    if (!Number.isInteger(fd) || fd < 0 || fd >= 1 << 22) throw new RangeError(`allowFd(fd): fd must be an integer in [0, 2^22), got ${fd}`);
-    this.#enableEngine();
-    binding.engineAllowFd(this.#handle, fd, allow);
+    ProgramEngine.checkFd(fd);
+    this.#enableEngine().allowFd(fd, allow);
   }
-
   /** Runs registered program `index` as a request; resolves with its result (0). */
   runProgram(index: number, options: { userData?: bigint | number; signal?: AbortSignal } = {}): Promise<number> {
     return this.run(programSqe(index, options), options);
   }
-
   /** Receives CQ 0 completions that belong to no JS request (emitted by programs). */
   onCompletion(handler: ((cqe: Cqe) => void) | undefined): void {
     if (handler !== undefined && typeof handler !== 'function') throw new TypeError('onCompletion() takes a function');
@@ -360,29 +280,11 @@ export class Ring {
   }
 
   /** Counters since the ring was created. */
-  stats(): RingStats & { inflight: number; queued: number; programs?: ProgramStats } {
+  stats(): RingStats & { inflight: number; queued: number } & Partial<ProgramStats> {
     const base = { ...this.#stats, inflight: this.#inflight, queued: this.#toSubmit + this.#backlogCount() };
-    const e = this.#engine;
-    if (!e) return base;
-    const c = e.ctl;
-    const cqes = [Number(new BigUint64Array(this.#cq32.buffer, 24, 1)[0])];
-    for (const [i, q] of e.cqs) cqes[i] = q.posted;
-    return {
-      ...base,
-      programs: {
-        enterCalls: Number(c[1]),
-        sqesSubmitted: Number(c[2]),
-        runs: Number(c[3]),
-        insns: Number(c[4]),
-        budgetStops: Number(c[5]),
-        droppedCqes: Number(c[6]),
-        sqesQueued: Number(c[7]),
-        sqesRejected: Number(c[8]),
-        livelockStops: Number(c[9]),
-        faults: Number(c[10]),
-        cqes,
-      },
-    };
+    if (!this.#engine) return base;
+    const p = this.#engine.stats(Number(new BigUint64Array(this.#cq32.buffer, 24, 1)[0]));
+    return { ...base, ...p, enterCalls: base.enterCalls + p.programEnterCalls };
   }
 
   /** Requests submitted or queued whose CQE has not arrived. */
@@ -528,7 +430,7 @@ export class Ring {
       this.#sqTail = (this.#sqTail + 1) >>> 0;
     }
     this.#toSubmit += n;
-    if (this.#engine) this.#engine.ctl[0] = 1n; // the engine must not append behind SQEs JS has not handed over
+    this.#engine?.markPending(); // the engine must not append behind SQEs JS has not handed over
     return true;
   }
 
@@ -627,7 +529,7 @@ export class Ring {
       // CQEs the kernel could not post (CQ full) wait in its overflow list (IORING_FEAT_NODROP):
       // an enter with GETEVENTS flushes them into the CQ; go round again. (The engine does this itself.)
       if (this.#engine) {
-        if (binding.enginePass(this.#handle) === 0) break;
+        if (!this.#engine.pass()) break;
       } else if (this.#sq32[this.#sqFlagsW] & SqRingFlags.CQ_OVERFLOW) binding.ringEnter(this.#handle, 0, 0, EnterFlags.GETEVENTS);
     }
     this.#stats.cqesReaped += n;
@@ -785,7 +687,7 @@ export class Ring {
     this.#isClosing = true;
     if (this.#engine) {
       // waiting program requests complete with -EAGAIN (prototype semantics), held-back chains fail
-      binding.engineShutdown(this.#handle);
+      this.#engine.shutdown();
     }
     // SQEs written but not yet handed to the kernel are taken back and rejected
     if (this.#toSubmit > 0) this.#failQueued(new RingClosedError('ring closed before the request was submitted; it'));

@@ -793,8 +793,9 @@ static void engine_shutdown(rf_engine *e) {
   e->nstaged = 0;
 }
 
-void rf_engine_free(rf_engine *e) {
+void rf_engine_free(rf_engine *e, napi_env env) {
   if (!e) return;
+  e->env = env;
   engine_shutdown(e);
   if (e->idle) {
     e->idle->data = NULL;
@@ -803,7 +804,6 @@ void rf_engine_free(rf_engine *e) {
   }
   for (uint32_t i = 0; i < e->nreqs; i++) if (e->reqs[i].kind != K_FREE) req_free(e, i);
   for (uint32_t i = 0; i < e->nprogs; i++) if (e->progs[i]) rf_bpf_prog_put(e->progs[i]);
-  napi_env env = e->env;
   for (uint32_t i = 0; i < e->ncq; i++) if (e->cqs[i].ab && env) napi_delete_reference(env, e->cqs[i].ab);
   for (uint32_t i = 0; i < e->nregions; i++) if (e->regions[i].ref && env) napi_delete_reference(env, e->regions[i].ref);
   if (e->ctl_ref && env) napi_delete_reference(env, e->ctl_ref);
@@ -855,9 +855,9 @@ static napi_value js_enable(napi_env env, napi_callback_info info) {
   e->budget = (uint64_t)budget;
   napi_value cq0, ctl;
   int rc = make_cq(e, n, &cq0);
-  if (rc < 0) { free(e); return rf_int(env, rc); }
+  if (rc < 0) { napi_delete_reference(env, e->cqs[0].ab); free(e); return rf_int(env, rc); }
   void *mem;
-  if (napi_create_arraybuffer(env, sizeof(engine_ctl), &mem, &ctl) != napi_ok) { rf_engine_free(e); return rf_int(env, -ENOMEM); }
+  if (napi_create_arraybuffer(env, sizeof(engine_ctl), &mem, &ctl) != napi_ok) { rf_engine_free(e, env); return rf_int(env, -ENOMEM); }
   memset(mem, 0, sizeof(engine_ctl));
   e->ctl = mem;
   napi_create_reference(env, ctl, 1, &e->ctl_ref);

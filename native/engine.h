@@ -21,7 +21,7 @@ uint32_t rf_engine_prepare(rf_engine *e, uint32_t from, uint32_t to, bool append
 /* One reaping pass: kernel CQ → per-CQ queues, program runs, staged submissions. Returns true
  * when CQ 0 has entries for JS. */
 bool rf_engine_pass(rf_engine *e);
-void rf_engine_free(rf_engine *e);
+void rf_engine_free(rf_engine *e, napi_env env);
 
 void rf_engine_register(napi_env env, napi_value exports);
 

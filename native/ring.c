@@ -199,8 +199,11 @@ static napi_value js_submit(napi_env env, napi_callback_info info) {
     uint32_t final_tail = rf_engine_prepare(r->engine, from, tail, true);
     __atomic_store_n(r->sq_tail, final_tail, __ATOMIC_RELEASE);
     uint32_t pending = final_tail - __atomic_load_n(r->sq_head, __ATOMIC_ACQUIRE);
-    long n = sys_enter(r->fd, pending, min_complete, flags | (needs_getevents(r) ? RF_ENTER_GETEVENTS : 0), NULL, 0);
-    if (n < 0 && n != -EAGAIN && n != -EBUSY) return rf_int(env, n);
+    /* The rewritten SQEs stay published whatever enter says: the next enter (JS's next flush or
+     * a reaping pass) hands the kernel everything between its head and the tail. So JS's SQEs
+     * count as accepted even when this enter fails (EAGAIN/EBUSY under CQ pressure, EBADFD on a
+     * disabled ring until enable()). */
+    sys_enter(r->fd, pending, min_complete, flags | (needs_getevents(r) ? RF_ENTER_GETEVENTS : 0), NULL, 0);
     rf_engine_pass(r->engine);
     return rf_int(env, to_submit);
   }
@@ -324,7 +327,10 @@ static napi_value js_ref(napi_env env, napi_callback_info info) {
 static void ring_close(napi_env env, rf_ring *r) {
   if (r->closed) return;
   r->closed = true;
-  if (r->engine) { rf_engine_free(r->engine); r->engine = NULL; }
+  if (r->engine) {
+    rf_engine_free(r->engine, env); /* env NULL at environment teardown: no N-API calls then */
+    r->engine = NULL;
+  }
   if (r->poll) {
     uv_poll_stop(r->poll);
     r->poll->data = NULL;

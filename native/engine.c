@@ -105,6 +105,8 @@ struct rf_engine {
   uint32_t nreqs, capreqs, free_head; /* free list: idx + 1 */
   staged_sqe *staged;
   uint32_t nstaged, capstaged;
+  rf_cqe *cq0_over; /* request completions for CQ 0 that did not fit: CQ 0 never drops them */
+  uint32_t nover, capover, overhead;
   uint32_t *runnable;
   uint32_t rhead, rtail, rcap; /* FIFO of req idx (rtail - rhead entries, power-of-two capacity) */
   uint32_t *waiting;
@@ -226,6 +228,27 @@ static int cq_post(rf_engine *e, uint32_t cq, uint64_t ud, int32_t res, uint32_t
   return 0;
 }
 
+/* Moves held-back CQ 0 completions in as JS makes room. Returns true when none are left. */
+static bool cq0_flush_over(rf_engine *e) {
+  xcq *q = &e->cqs[0];
+  while (e->overhead < e->nover && xcq_count(q) < q->entries) {
+    rf_cqe *c = &e->cq0_over[e->overhead++];
+    cq_post(e, 0, c->user_data, c->res, c->flags);
+  }
+  if (e->overhead == e->nover) e->overhead = e->nover = 0;
+  return e->nover == 0;
+}
+
+/* A request's completion: on CQ 0 it is never dropped (held back while CQ 0 is full), on an
+ * extra CQ a full queue drops it and counts, as the prototype does. */
+static void cq_post_req(rf_engine *e, uint32_t cq, uint64_t ud, int32_t res, uint32_t flags) {
+  if (cq != 0) { cq_post(e, cq, ud, res, flags); return; }
+  xcq *q = &e->cqs[0];
+  if (e->nover == 0 && xcq_count(q) < q->entries) { cq_post(e, 0, ud, res, flags); return; }
+  if (!grow((void **)&e->cq0_over, &e->capover, e->nover + 1, sizeof(rf_cqe))) { cq_post(e, 0, ud, res, flags); return; }
+  e->cq0_over[e->nover++] = (rf_cqe){ud, res, flags};
+}
+
 /* ------------------------------------------------------------------ program scheduling */
 
 static void runnable_push(rf_engine *e, uint32_t idx) {
@@ -269,14 +292,14 @@ static void stage_sqe(rf_engine *e, const staged_sqe *s) {
 /* A program request ends: post its CQE, then release or cancel what was linked after it. */
 static void prog_complete(rf_engine *e, uint32_t idx, int32_t res) {
   rf_req *q = &e->reqs[idx];
-  if (!(res >= 0 && (q->sqe_flags & F_SKIP))) cq_post(e, q->cq, q->user_data, res, 0);
+  if (!(res >= 0 && (q->sqe_flags & F_SKIP))) cq_post_req(e, q->cq, q->user_data, res, 0);
   bool go_on = res >= 0 || (q->sqe_flags & F_HARDLINK);
   for (uint32_t i = 0; i < q->ndefer; i++) {
     staged_sqe *d = &q->defer[i];
     if (go_on && !e->closing) {
       stage_sqe(e, d);
     } else {
-      cq_post(e, d->cq < e->ncq ? d->cq : 0, rd64(d->sqe, 32), -ECANCELED, 0);
+      cq_post_req(e, d->cq < e->ncq ? d->cq : 0, rd64(d->sqe, 32), -ECANCELED, 0);
       free(d->scratch);
     }
     d->scratch = NULL;
@@ -698,11 +721,11 @@ static uint32_t reap_kernel(rf_engine *e) {
     rf_req *q = (ud >> 32) == TAG_HI && idx < e->nreqs ? &e->reqs[idx] : NULL;
     uint32_t target = q && q->kind == K_KERNEL ? q->cq : 0;
     /* CQ 0 never drops a request's completion: leave it in the kernel until JS has read CQ 0 */
-    if (target == 0 && (!q || q->kind == K_KERNEL) && xcq_count(cq0) >= cq0->entries) break;
+    if (target == 0 && (!q || q->kind == K_KERNEL) && (e->nover || xcq_count(cq0) >= cq0->entries)) break;
     head++;
     n++;
     if (!q || q->kind == K_FREE) {
-      cq_post(e, 0, ud, res, flags); /* submitted before the engine was enabled */
+      cq_post_req(e, 0, ud, res, flags); /* submitted before the engine was enabled */
       continue;
     }
     if (q->kind == K_STANDIN) {
@@ -725,7 +748,7 @@ static uint32_t reap_kernel(rf_engine *e) {
       req_free(e, p - 1);
       p = next;
     }
-    cq_post(e, q->cq, q->user_data, res, flags);
+    cq_post_req(e, q->cq, q->user_data, res, flags);
     if (!(flags & CQE_F_MORE)) req_free(e, idx);
   }
   if (n) __atomic_store_n(r->cq_head, head, __ATOMIC_RELEASE);
@@ -740,6 +763,7 @@ bool rf_engine_pass(rf_engine *e) {
   rf_ring *r = e->ring;
   e->runs_this_turn = 0;
   for (int round = 0; round < 64; round++) {
+    cq0_flush_over(e);
     bool worked = reap_kernel(e) > 0;
     while (e->rhead != e->rtail && e->runs_this_turn < RUNS_PER_TURN) {
       uint32_t idx = e->runnable[e->rhead++ & (e->rcap - 1)];
@@ -787,7 +811,7 @@ static void engine_shutdown(rf_engine *e) {
     if (e->reqs[idx].kind == K_RUNNABLE) prog_complete(e, idx, -EAGAIN);
   }
   for (uint32_t i = 0; i < e->nstaged; i++) {
-    cq_post(e, e->staged[i].cq < e->ncq ? e->staged[i].cq : 0, rd64(e->staged[i].sqe, 32), -ECANCELED, 0);
+    cq_post_req(e, e->staged[i].cq < e->ncq ? e->staged[i].cq : 0, rd64(e->staged[i].sqe, 32), -ECANCELED, 0);
     free(e->staged[i].scratch);
   }
   e->nstaged = 0;
@@ -809,6 +833,7 @@ void rf_engine_free(rf_engine *e, napi_env env) {
   if (e->ctl_ref && env) napi_delete_reference(env, e->ctl_ref);
   free(e->reqs);
   free(e->staged);
+  free(e->cq0_over);
   free(e->runnable);
   free(e->waiting);
   free(e->fdbits);

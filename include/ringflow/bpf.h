@@ -3,7 +3,7 @@
  *   clang -O2 -target bpf -c prog.c -o prog.o
  *
  * Programs live in sections SEC("iouring/<name>") (may call the ring helpers 165/166) or
- * SEC("iouring.s/<name>") (sleepable: also 164 submit, 167/148 user copies). Subprograms go in
+ * SEC("iouring.s/<name>") (sleepable: also 164/1000 submit, 167/148 user copies). Subprograms go in
  * .text (static __noinline functions). Maps are declared in SEC(".maps") with __uint/__type
  * (BTF-defined, libbpf style) or as a legacy struct bpf_map_def in SEC("maps"). Globals in
  * .data/.rodata/.bss become one-entry array maps (.rodata is read-only for programs).
@@ -168,20 +168,130 @@ static long (*bpf_copy_to_user)(void *user_ptr, const void *src, __u32 size) = (
 #define bpf_io_uring_emit_cqe iouring_emit_cqe
 #define bpf_io_uring_reap_cqe iouring_reap_cqe
 
-/* io_uring opcodes a program commonly builds (kernel numbering). */
+/* Modern helper (ringflow): like 164 but the CQ is an argument and bytes 48..63 of the SQE
+ * (addr3 and friends) go to the kernel untouched. 1 accepted, 0 rejected (error CQE posted). */
+static long (*rf_io_uring_submit_cq)(void *ctx, struct io_uring_sqe *sqe, __u32 len, __u32 cq) = (void *)1000;
+
+/* io_uring opcodes (Linux 6.18 numbering). Programs may submit NOP, READV, WRITEV, FSYNC,
+ * TIMEOUT, TIMEOUT_REMOVE, LINK_TIMEOUT, ASYNC_CANCEL, OPENAT, CLOSE, STATX, READ, WRITE and
+ * IORING_OP_BPF (docs/completion-programs.md); the others are listed for reference. */
 enum {
   IORING_OP_NOP = 0,
   IORING_OP_READV = 1,
   IORING_OP_WRITEV = 2,
   IORING_OP_FSYNC = 3,
   IORING_OP_TIMEOUT = 11,
+  IORING_OP_TIMEOUT_REMOVE = 12,
   IORING_OP_ACCEPT = 13,
+  IORING_OP_ASYNC_CANCEL = 14,
+  IORING_OP_LINK_TIMEOUT = 15,
   IORING_OP_OPENAT = 18,
   IORING_OP_CLOSE = 19,
+  IORING_OP_STATX = 21,
   IORING_OP_READ = 22,
   IORING_OP_WRITE = 23,
   IORING_OP_SEND = 26,
   IORING_OP_RECV = 27,
 };
+
+/* A program request (ringflow's value; the prototype's 37 is IORING_OP_MKDIRAT on 6.18):
+ * sqe->off = program index, addr/len/ioprio/rw_flags 0, cq_idx = the CQ of its own CQE. */
+#define IORING_OP_BPF 0xA0
+
+/* SQE flags (sqe->flags). FIXED_FILE and BUFFER_SELECT are refused in program SQEs. */
+#define IOSQE_FIXED_FILE (1U << 0)
+#define IOSQE_IO_DRAIN (1U << 1)
+#define IOSQE_IO_LINK (1U << 2)
+#define IOSQE_IO_HARDLINK (1U << 3)
+#define IOSQE_ASYNC (1U << 4)
+#define IOSQE_BUFFER_SELECT (1U << 5)
+#define IOSQE_CQE_SKIP_SUCCESS (1U << 6)
+
+/* fsync_flags, timeout_flags. */
+#define IORING_FSYNC_DATASYNC (1U << 0)
+#define IORING_TIMEOUT_ABS (1U << 0)
+
+/* open(2) flags (x86_64 / generic values) and the *at() directory fd. */
+#ifndef O_RDONLY
+#define O_RDONLY 00
+#define O_WRONLY 01
+#define O_RDWR 02
+#define O_CREAT 0100
+#define O_EXCL 0200
+#define O_NOCTTY 0400
+#define O_TRUNC 01000
+#define O_APPEND 02000
+#define O_NONBLOCK 04000
+#define O_DSYNC 010000
+#define O_DIRECT 040000
+#define O_LARGEFILE 0100000
+#define O_DIRECTORY 0200000
+#define O_NOFOLLOW 0400000
+#define O_CLOEXEC 02000000
+#endif
+#ifndef AT_FDCWD
+#define AT_FDCWD -100
+#endif
+
+/* Timespec of IORING_OP_TIMEOUT / LINK_TIMEOUT (must lie in a registered region). */
+struct __kernel_timespec {
+  __s64 tv_sec;
+  __s64 tv_nsec;
+};
+
+/* errno values programs compare CQE results with (Linux, negated in res). */
+#define RF_EPERM 1
+#define RF_ENOENT 2
+#define RF_EBADF 9
+#define RF_EAGAIN 11
+#define RF_ENOMEM 12
+#define RF_EFAULT 14
+#define RF_EBUSY 16
+#define RF_EINVAL 22
+#define RF_ETIME 62
+#define RF_ECANCELED 125
+
+/* ---- SQE preparation (liburing's io_uring_prep_* over one primitive) ----------------------- */
+
+/* Zeroes the SQE and fills the common fields (liburing io_uring_prep_rw). */
+static __always_inline void rf_prep_rw(struct io_uring_sqe *sqe, __u8 op, int fd, __u64 addr, __u32 len, __u64 off) {
+  __builtin_memset(sqe, 0, sizeof(*sqe));
+  sqe->opcode = op;
+  sqe->fd = fd;
+  sqe->addr = addr;
+  sqe->len = len;
+  sqe->off = off;
+}
+static __always_inline void rf_prep_nop(struct io_uring_sqe *sqe) {
+  rf_prep_rw(sqe, IORING_OP_NOP, -1, 0, 0, 0);
+}
+static __always_inline void rf_prep_read(struct io_uring_sqe *sqe, int fd, __u64 buf, __u32 nbytes, __u64 offset) {
+  rf_prep_rw(sqe, IORING_OP_READ, fd, buf, nbytes, offset);
+}
+static __always_inline void rf_prep_write(struct io_uring_sqe *sqe, int fd, __u64 buf, __u32 nbytes, __u64 offset) {
+  rf_prep_rw(sqe, IORING_OP_WRITE, fd, buf, nbytes, offset);
+}
+static __always_inline void rf_prep_fsync(struct io_uring_sqe *sqe, int fd, __u32 fsync_flags) {
+  rf_prep_rw(sqe, IORING_OP_FSYNC, fd, 0, 0, 0);
+  sqe->fsync_flags = fsync_flags;
+}
+/* path: address of a NUL-terminated string inside a registered region. */
+static __always_inline void rf_prep_openat(struct io_uring_sqe *sqe, int dfd, __u64 path, __u32 flags, __u32 mode) {
+  rf_prep_rw(sqe, IORING_OP_OPENAT, dfd, path, mode, 0);
+  sqe->open_flags = flags;
+}
+static __always_inline void rf_prep_close(struct io_uring_sqe *sqe, int fd) {
+  rf_prep_rw(sqe, IORING_OP_CLOSE, fd, 0, 0, 0);
+}
+/* ts: address of a struct __kernel_timespec inside a registered region. */
+static __always_inline void rf_prep_timeout(struct io_uring_sqe *sqe, __u64 ts, __u32 count, __u32 flags) {
+  rf_prep_rw(sqe, IORING_OP_TIMEOUT, -1, ts, 1, count);
+  sqe->timeout_flags = flags;
+}
+/* A program request: runs program `idx` of the ring's table; its own CQE goes to CQ cq. */
+static __always_inline void rf_prep_bpf(struct io_uring_sqe *sqe, __u32 idx, __u16 cq) {
+  rf_prep_rw(sqe, IORING_OP_BPF, -1, 0, 0, idx);
+  sqe->cq_idx = cq;
+}
 
 #endif /* RINGFLOW_BPF_H */

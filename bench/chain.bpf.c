@@ -1,0 +1,77 @@
+/* bench/chain.bpf.c: N-step dependent chain for bench/chain.ts (compiled at run time with clang): each step READs 8 bytes at an offset that the
+ * previous READ returned (a linked list of offsets in a file). The program does the whole chain
+ * next to the ring: run k reaps READ k-1 from CQ 1, loads the next offset from the registered
+ * buffer (direct load) and submits READ k; after `steps` reads it stores the last offset in
+ * `state` and the request completes (one CQE for JS per chain). */
+#include <ringflow/bpf.h>
+
+#define CQ 1
+
+struct args {
+  __u64 buf;   /* 8 bytes, writable registered region */
+  __u64 start; /* offset of the first read */
+  __s32 fd;
+  __u32 steps;
+};
+
+struct state {
+  __u32 step;    /* reads completed in the current chain */
+  __u32 running; /* a READ is in flight */
+  __u64 last;    /* offset read by the last step */
+  __s64 err;     /* first failing res */
+  __u64 chains;  /* chains completed */
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct args);
+} args SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct state);
+} state SEC(".maps");
+
+SEC("iouring.s/chain")
+int chain(struct io_uring_bpf_ctx *ctx) {
+  __u32 key = 0;
+  struct args *a = bpf_map_lookup_elem(&args, &key);
+  struct state *s = bpf_map_lookup_elem(&state, &key);
+  struct io_uring_sqe sqe;
+  struct io_uring_cqe cqe;
+  __u64 off;
+  if (!a || !s)
+    return 0;
+  if (!s->running) {
+    s->step = 0;
+    off = a->start;
+  } else {
+    if (iouring_reap_cqe(ctx, CQ, &cqe, sizeof(cqe)) != 0)
+      return 0;
+    if (cqe.res != 8) {
+      s->err = cqe.res < 0 ? cqe.res : -5; /* -EIO: short read */
+      s->running = 0;
+      return 0;
+    }
+    off = *(volatile __u64 *)a->buf;
+    s->last = off;
+    if (++s->step >= a->steps) {
+      s->running = 0;
+      s->chains++;
+      return 0;
+    }
+  }
+  rf_prep_read(&sqe, a->fd, a->buf, 8, off);
+  sqe.user_data = s->step;
+  sqe.cq_idx = CQ;
+  /* accepted or rejected, a CQE for this READ arrives on CQ 1 */
+  iouring_queue_sqe(ctx, &sqe, sizeof(sqe));
+  s->running = 1;
+  ctx->wait_idx = CQ;
+  ctx->wait_nr = 1;
+  return 0;
+}

@@ -9,9 +9,12 @@
 
 struct args {
   __u64 buf;   /* 8 bytes, writable registered region */
-  __u64 start; /* offset of the first read */
+  __u64 start; /* offset of the first read (nop mode: first table index) */
   __s32 fd;
   __u32 steps;
+  __u32 mode;  /* 0: READ chain; 1: NOP chain (each NOP's injected result picks the next) */
+  __u32 words; /* nop mode: entries in the table */
+  __u64 table; /* nop mode: registered region of u32 "next index" entries */
 };
 
 struct state {
@@ -46,6 +49,46 @@ int chain(struct io_uring_bpf_ctx *ctx) {
   __u64 off;
   if (!a || !s)
     return 0;
+  if (a->mode == 1) {
+    /* NOP chain: the kernel returns the injected index, which picks the next one */
+    __u32 idx;
+    if (!s->running) {
+      s->step = 0;
+      idx = (__u32)a->start;
+    } else {
+      if (iouring_reap_cqe(ctx, CQ, &cqe, sizeof(cqe)) != 0)
+        return 0;
+      if (cqe.res < 0) {
+        s->err = cqe.res;
+        s->running = 0;
+        return 0;
+      }
+      idx = (__u32)cqe.res;
+      s->last = idx;
+      if (++s->step >= a->steps) {
+        s->running = 0;
+        s->chains++;
+        return 0;
+      }
+    }
+    if (idx >= a->words) {
+      s->err = -22;
+      s->running = 0;
+      return 0;
+    }
+    __u32 next = ((volatile __u32 *)a->table)[idx];
+    __builtin_memset(&sqe, 0, sizeof(sqe));
+    sqe.opcode = IORING_OP_NOP;
+    sqe.rw_flags = 1; /* IORING_NOP_INJECT_RESULT: res = len */
+    sqe.len = next;
+    sqe.user_data = s->step;
+    sqe.cq_idx = CQ;
+    iouring_queue_sqe(ctx, &sqe, sizeof(sqe));
+    s->running = 1;
+    ctx->wait_idx = CQ;
+    ctx->wait_nr = 1;
+    return 0;
+  }
   if (!s->running) {
     s->step = 0;
     off = a->start;

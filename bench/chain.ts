@@ -36,6 +36,9 @@ export interface ChainArgs {
   words?: number;
   /** Directory for the list file (default /dev/shm): a page-cached ext4 file completes reads inline, tmpfs goes through io-wq. */
   dir?: string;
+  /** What each step is: an 8-byte READ whose data is the next offset (default), or a NOP whose
+   *  injected result is the next table index (framework overhead only: no kernel work). */
+  work?: 'read' | 'nop';
 }
 
 export interface ChainResult extends TrialResult {
@@ -114,7 +117,29 @@ export async function runChain(a: ChainArgs): Promise<ChainResult> {
     const win = new Window(warmup * 1000, seconds * 1000, () => (s0 = ring.stats()), () => (s1 = ring.stats()));
     const buf = Buffer.alloc(8);
     let i = 0;
-    if (a.driver === 'awaited') {
+    const work = a.work ?? 'read';
+    // nop workload: table[i] = the next index, a random permutation walk like the file's list
+    const table = new Uint32Array(words);
+    for (let k = 0; k < words; k++) table[k] = list.next(k * 8) / 8;
+    const nopWalks = walks.map((w) => {
+      const v = [w[0]! / 8];
+      for (let k = 0; k < steps; k++) v.push(table[v[k]!]!);
+      return v;
+    });
+    if (work === 'nop' && a.driver === 'awaited') {
+      do {
+        const w = nopWalks[i++ & 255]!;
+        let idx = w[0]!;
+        for (let k = 0; k < steps; k++) idx = await ring.nop({ injectResult: table[idx]! });
+        if (idx !== w[steps]) fail(w[0]!, idx, w[steps]!);
+      } while (win.done(steps));
+    } else if (work === 'nop' && a.driver === 'linked') {
+      do {
+        const w = nopWalks[i++ & 255]!;
+        const res = await Promise.all(ring.chain(w.slice(1).map((v) => op.nop({ injectResult: v })), { link: true }));
+        if (res[steps - 1] !== w[steps]) fail(w[0]!, res[steps - 1] as number, w[steps]!);
+      } while (win.done(steps));
+    } else if (a.driver === 'awaited') {
       do {
         const w = walks[i++ & 255]!;
         let off = w[0]!;
@@ -145,8 +170,14 @@ export async function runChain(a: ChainArgs): Promise<ChainResult> {
       args.setBigUint64(0, BigInt(region.address), true);
       args.setInt32(16, fd, true);
       args.setUint32(20, steps, true);
+      if (work === 'nop') {
+        const t = ring.registerRegion(table, { writable: false });
+        args.setUint32(24, 1, true);
+        args.setUint32(28, words, true);
+        args.setBigUint64(32, BigInt(t.address), true);
+      }
       do {
-        const w = walks[i++ & 255]!;
+        const w = work === 'nop' ? nopWalks[i++ & 255]! : walks[i++ & 255]!;
         args.setBigUint64(8, BigInt(w[0]!), true);
         await ring.runProgram(prog);
         const err = state.getBigInt64(16, true);
@@ -175,7 +206,9 @@ export async function runChain(a: ChainArgs): Promise<ChainResult> {
       programRunsPerChain: perChain('programRuns'),
       programEnterCallsPerChain: perChain('programEnterCalls'),
       verified: chains,
-      note: `ops = reads (${steps} per chain); one chain at a time; ${words * 8} B list on tmpfs`,
+      note: work === 'nop'
+        ? `ops = NOPs with injected results (${steps} per chain, each picking the next); one chain at a time`
+        : `ops = reads (${steps} per chain); one chain at a time; ${words * 8} B list in ${a.dir ?? '/dev/shm'}`,
     };
   } finally {
     await ring.close();
@@ -200,6 +233,8 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       return runChain(a);
     });
   } else {
+    const wi = process.argv.indexOf('--work');
+    const work = wi > 0 ? (process.argv[wi + 1] as 'read' | 'nop') : undefined;
     const di = process.argv.indexOf('--dir');
     const dir = di > 0 ? process.argv[di + 1] : undefined;
     const steps = flag('steps', 8);
@@ -207,7 +242,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     const warmup = flag('warmup', 0.5);
     const results: ChainResult[] = [];
     for (const driver of CHAIN_DRIVERS) {
-      const r = await runChain({ driver, steps, seconds, warmup, dir });
+      const r = await runChain({ driver, steps, seconds, warmup, dir, work });
       results.push(r);
       process.stdout.write(JSON.stringify({ trial: 'chain', ...r }) + '\n');
     }

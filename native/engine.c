@@ -762,6 +762,8 @@ bool rf_engine_pass(rf_engine *e) {
   e->in_pass = true;
   rf_ring *r = e->ring;
   e->runs_this_turn = 0;
+  /* everything the kernel completes while we are here is read by this pass: no eventfd signals */
+  rf_ring_quiet(r, true);
   for (int round = 0; round < 64; round++) {
     cq0_flush_over(e);
     bool worked = reap_kernel(e) > 0;
@@ -777,15 +779,23 @@ bool rf_engine_pass(rf_engine *e) {
       if (t != from) {
         __atomic_store_n(r->sq_tail, t, __ATOMIC_RELEASE);
         uint32_t pending = t - __atomic_load_n(r->sq_head, __ATOMIC_ACQUIRE);
-        rf_sys_enter(r->fd, pending, 0, rf_needs_getevents(r) ? RF_ENTER_GETEVENTS : 0);
+        rf_sys_enter(r->fd, pending, 0, (r->setup_flags & RF_SETUP_DEFER_TASKRUN) || rf_needs_getevents(r) ? RF_ENTER_GETEVENTS : 0);
         e->ctl->enter_calls++;
         worked = true;
       }
-    } else if (rf_needs_getevents(r) && worked) {
+    } else if (rf_needs_getevents(r)) {
       rf_sys_enter(r->fd, 0, 0, RF_ENTER_GETEVENTS);
+      worked = true;
     }
-    if (!worked || e->runs_this_turn >= RUNS_PER_TURN) break;
+    if (e->runs_this_turn >= RUNS_PER_TURN) break;
+    if (!worked) {
+      /* signals back on; anything that slipped in meanwhile gets another round */
+      if (!rf_ring_quiet(r, false)) break;
+      if (rf_needs_getevents(r)) rf_sys_enter(r->fd, 0, 0, RF_ENTER_GETEVENTS);
+      rf_ring_quiet(r, true);
+    }
   }
+  rf_ring_quiet(r, false);
   /* more runnable programs than one turn allows: yield to the loop, continue next turn */
   bool more = e->rhead != e->rtail || (e->nstaged && !e->ctl->js_pending);
   if (more && e->idle && !uv_is_active((uv_handle_t *)e->idle)) uv_idle_start(e->idle, on_idle);

@@ -152,6 +152,7 @@ static napi_value js_map(napi_env env, napi_callback_info info) {
   r->sq_flags = (uint32_t *)((char *)r->sq_ptr + p.sq_off.flags);
   r->cq_head = (uint32_t *)((char *)r->cq_ptr + p.cq_off.head);
   r->cq_tail = (uint32_t *)((char *)r->cq_ptr + p.cq_off.tail);
+  r->cq_flags = p.cq_off.flags ? (uint32_t *)((char *)r->cq_ptr + p.cq_off.flags) : NULL;
 
   napi_value out, handle, views[3];
   napi_create_array_with_length(env, 4, &out);
@@ -175,9 +176,23 @@ fail:
 
 bool rf_needs_getevents(rf_ring *r);
 static inline bool needs_getevents(rf_ring *r) {
-  if (r->setup_flags & RF_SETUP_DEFER_TASKRUN) return true;
-  uint32_t f = __atomic_load_n(r->sq_flags, __ATOMIC_RELAXED);
+  /* with TASKRUN_FLAG the kernel says when completion work waits; DEFER_TASKRUN without it
+   * must always enter to find out */
+  if ((r->setup_flags & RF_SETUP_DEFER_TASKRUN) && !(r->setup_flags & RF_SETUP_TASKRUN_FLAG)) return true;
+  uint32_t f = __atomic_load_n(r->sq_flags, __ATOMIC_ACQUIRE);
   return (f & (RF_SQ_TASKRUN | RF_SQ_CQ_OVERFLOW)) != 0;
+}
+
+bool rf_ring_quiet(rf_ring *r, bool quiet) {
+  if (r->evfd < 0 || !r->cq_flags) return false;
+  if (quiet) {
+    __atomic_fetch_or(r->cq_flags, RF_CQ_EVENTFD_DISABLED, __ATOMIC_RELAXED);
+    return false;
+  }
+  __atomic_fetch_and(r->cq_flags, ~RF_CQ_EVENTFD_DISABLED, __ATOMIC_SEQ_CST);
+  __atomic_thread_fence(__ATOMIC_SEQ_CST);
+  /* work queued while signals were off set IORING_SQ_TASKRUN (TASKRUN_FLAG) or is already in the CQ */
+  return needs_getevents(r) || __atomic_load_n(r->cq_tail, __ATOMIC_ACQUIRE) != *r->cq_head;
 }
 
 /* ringSubmit(handle, newTail, toSubmit, minComplete, flags) -> submitted | -errno.
@@ -203,8 +218,9 @@ static napi_value js_submit(napi_env env, napi_callback_info info) {
      * a reaping pass) hands the kernel everything between its head and the tail. So JS's SQEs
      * count as accepted even when this enter fails (EAGAIN/EBUSY under CQ pressure, EBADFD on a
      * disabled ring until enable()). */
-    sys_enter(r->fd, pending, min_complete, flags | (needs_getevents(r) ? RF_ENTER_GETEVENTS : 0), NULL, 0);
-    rf_engine_pass(r->engine);
+    rf_ring_quiet(r, true);
+    sys_enter(r->fd, pending, min_complete, flags | RF_ENTER_GETEVENTS, NULL, 0);
+    rf_engine_pass(r->engine); /* re-enables the eventfd when it is done */
     return rf_int(env, to_submit);
   }
   __atomic_store_n(r->sq_tail, tail, __ATOMIC_RELEASE);
@@ -214,8 +230,13 @@ static napi_value js_submit(napi_env env, napi_callback_info info) {
     if (f & RF_SQ_NEED_WAKEUP) flags |= RF_ENTER_SQ_WAKEUP;
     else if (!min_complete && !(flags & RF_ENTER_GETEVENTS)) return rf_int(env, to_submit);
   }
-  if (needs_getevents(r)) flags |= RF_ENTER_GETEVENTS;
+  if (needs_getevents(r) || (r->setup_flags & RF_SETUP_DEFER_TASKRUN)) flags |= RF_ENTER_GETEVENTS;
+  /* completions of this batch that finish inline are read by JS right after this call: no
+   * eventfd signal (and later spurious wakeup) for them */
+  rf_ring_quiet(r, true);
   long n = sys_enter(r->fd, to_submit, min_complete, flags, NULL, 0);
+  if (rf_ring_quiet(r, false) && (r->setup_flags & RF_SETUP_DEFER_TASKRUN))
+    sys_enter(r->fd, 0, 0, RF_ENTER_GETEVENTS, NULL, 0);
   return rf_int(env, n);
 }
 

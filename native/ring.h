@@ -24,6 +24,7 @@ typedef struct rf_ring {
   uint32_t sq_entries;
   uint32_t *cq_head;
   uint32_t *cq_tail;
+  uint32_t *cq_flags; /* IORING_CQ_EVENTFD_DISABLED lives here (5.8) */
   uint32_t cq_mask;
   uint8_t *cqes;
   struct rf_engine *engine; /* completion programs and extra CQs, once enabled */
@@ -40,6 +41,9 @@ typedef struct rf_ring {
 
 long rf_sys_enter(int fd, unsigned to_submit, unsigned min_complete, unsigned flags);
 bool rf_needs_getevents(rf_ring *r);
+/* Stop (true) or restart (false) eventfd signals while native code consumes completions itself.
+ * Restarting returns true when completion work arrived meanwhile (enter with GETEVENTS then). */
+bool rf_ring_quiet(rf_ring *r, bool quiet);
 /* Calls the ring's JS callback (one batch of CQ 0 completions). */
 void rf_ring_notify_js(rf_ring *r, int status);
 rf_ring *rf_ring_from_js(napi_env env, napi_value v);

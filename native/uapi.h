@@ -56,6 +56,10 @@ _Static_assert(sizeof(struct rf_params) == 120, "io_uring_params is 120 bytes");
 #define RF_SQ_CQ_OVERFLOW (1U << 1) /* 5.5 */
 #define RF_SQ_TASKRUN (1U << 2)     /* 5.19 */
 
+#define RF_SETUP_TASKRUN_FLAG (1U << 9) /* 5.19 */
+/* CQ ring flags */
+#define RF_CQ_EVENTFD_DISABLED (1U << 0) /* 5.8 */
+
 /* register opcodes used natively */
 #define RF_REGISTER_EVENTFD 4   /* 5.2 */
 

@@ -145,7 +145,7 @@ export class Ring {
         ? 0
         : profile === 'coop'
           ? SetupFlags.COOP_TASKRUN | SetupFlags.TASKRUN_FLAG | SetupFlags.SINGLE_ISSUER
-          : SetupFlags.SINGLE_ISSUER | SetupFlags.DEFER_TASKRUN;
+          : SetupFlags.SINGLE_ISSUER | SetupFlags.DEFER_TASKRUN | SetupFlags.TASKRUN_FLAG;
     let s;
     try {
       s = setupRing(options, profileFlags);

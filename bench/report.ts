@@ -99,6 +99,31 @@ export function tables(s: SuiteResult): Table[] {
       notes: ['C loop: bench/c/nop_loop.c (raw syscalls, no liburing), same setup flags as profile fast, `cc -O2`.'],
     });
   }
+  if (s.options.groups.has('chain')) {
+    const rows: Row[] = [];
+    const tags: [string, string][] = [
+      ['nop', 'NOPs, injected result picks the next (engine overhead only)'],
+      ['tmpfs', '8-byte READs, file on tmpfs (each read goes through io-wq)'],
+      ['disk', '8-byte READs, page-cached file in the temp dir (inline)'],
+    ];
+    for (const [tag, label] of tags) {
+      const base = R.get(`chain:${tag}:awaited`);
+      if (!base) continue;
+      for (const d of ['awaited', 'linked', 'program']) {
+        const r = R.get(`chain:${tag}:${d}`);
+        const x = ok(r) as (Record<string, number> & { opsPerSec: number }) | undefined;
+        rows.push([d === 'awaited' ? label : '', d, rate(r), x ? (x.wakeupsPerChain ?? 0).toFixed(2) : '–', d === 'awaited' ? '1.00×' : ratio(r, base)]);
+      }
+    }
+    out.push({
+      title: '8-step dependent chains (each step needs the previous result), ops/s',
+      head: ['workload', 'driver', 'ops/s', 'JS wakeups/chain', 'vs awaited'],
+      rows,
+      notes: [
+        'awaited: `await` each step in JS; linked: IOSQE_IO_LINK chain with the steps precomputed (links carry no data); program: a completion program (bench/chain.bpf.c) does the whole chain next to the ring, JS wakes once per chain.',
+      ],
+    });
+  }
   if (s.options.profiles) {
     const rows: Row[] = [];
     const prof = (label: string, key: (p: string) => string) => {
@@ -120,9 +145,9 @@ export function tables(s: SuiteResult): Table[] {
       prof(`NOP batched ${s.options.nopBatch}`, (p) => `nop:batched:${p}`);
       prof(`C raw ring batch ${s.options.nopBatch}`, (p) => (p === 'fast' ? `nop:c:${s.options.nopBatch}` : `nop:c:${s.options.nopBatch}:${p}`));
     }
-    out.push({
+    if (rows.length) out.push({
       title: 'Setup-flag profiles, ops/s [IOS/call] (* = best)',
-      head: ['trial', 'fast (SINGLE_ISSUER|DEFER_TASKRUN)', 'coop (COOP_TASKRUN|TASKRUN_FLAG|SINGLE_ISSUER)', 'plain'],
+      head: ['trial', 'fast (SINGLE_ISSUER|DEFER_TASKRUN|TASKRUN_FLAG)', 'coop (COOP_TASKRUN|TASKRUN_FLAG|SINGLE_ISSUER)', 'plain'],
       rows,
       notes: [],
     });

@@ -1,3 +1,4 @@
+import { tmpdir } from 'node:os';
 /**
  * The benchmark suite: builds the list of cells (trial × driver × parameter), runs each in a fresh
  * process (repeats interleaved, median kept), shows progress on stderr and returns the results
@@ -23,7 +24,8 @@ import type { NopArgs } from './nop.js';
 export type Profile = 'fast' | 'coop' | 'plain';
 export const PROFILES: readonly Profile[] = ['fast', 'coop', 'plain'];
 /** IORING_SETUP_* bits of each profile, for the C loop (SINGLE_ISSUER 1<<12, DEFER_TASKRUN 1<<13, COOP 1<<8, TASKRUN_FLAG 1<<9, NO_SQARRAY 1<<16). */
-const C_PROFILE_FLAGS: Record<Profile, number> = { fast: 0x13000, coop: 0x11300, plain: 0x10000 };
+/** The C loop's setup flags per profile, the same as Ring's (NO_SQARRAY 0x10000 in all). */
+const C_PROFILE_FLAGS: Record<Profile, number> = { fast: 0x13200, coop: 0x11300, plain: 0x10000 };
 
 export interface SuiteOptions {
   quick: boolean;
@@ -43,7 +45,7 @@ export interface SuiteOptions {
   nopBatch: number;
   /** Measure profiles 'coop' and 'plain' beside the default 'fast'. */
   profiles: boolean;
-  groups: Set<'read' | 'nop'>;
+  groups: Set<'read' | 'nop' | 'chain'>;
   seed: number;
 }
 
@@ -58,7 +60,7 @@ export function defaultOptions(quick: boolean): SuiteOptions {
     nopQd: 64,
     nopBatch: 256,
     profiles: !quick,
-    groups: new Set(['read', 'nop']),
+    groups: new Set(['read', 'nop', 'chain']),
     seed: 0x5eed,
   };
 }
@@ -168,6 +170,19 @@ export async function runSuite(o: SuiteOptions, progress: Progress = stderrProgr
     cells.push(nopCell('perop', 'fast'), nopCell('batched', 'fast'));
     const batches = o.quick ? [o.nopBatch] : [1, o.nopQd, o.nopBatch];
     for (const b of [...new Set(batches)]) cells.push(cCell(b));
+  }
+  if (o.groups.has('chain')) {
+    // dependent chains: NOPs (engine overhead only), reads from tmpfs (io-wq bound), reads from a
+    // page-cached file on the default temp dir (inline completions); quick mode: NOPs only
+    const works: { work: 'nop' | 'read'; dir?: string; tag: string }[] = [{ work: 'nop', tag: 'nop' }];
+    if (!o.quick) works.push({ work: 'read', tag: 'tmpfs' }, { work: 'read', dir: tmpdir(), tag: 'disk' });
+    for (const w of works)
+      for (const driver of ['awaited', 'linked', 'program'] as const)
+        cells.push({
+          key: `chain:${w.tag}:${driver}`,
+          title: `chain ${w.tag} ${driver}`,
+          run: () => runNodeTrial('chain', { driver, work: w.work, dir: w.dir, steps: 8, ...common }, trialTimeout),
+        });
   }
   if (o.profiles) {
     for (const p of PROFILES.filter((x) => x !== 'fast')) {

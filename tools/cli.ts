@@ -22,7 +22,7 @@ bench options:
   --repeat <n>            runs per cell, interleaved; the median is reported (default 1)
   --size <MiB>            size of the read file on /dev/shm (default 256)
   --qd <list>             read queue depths, e.g. 1,16,64,256
-  --only <read|nop>       run one trial group
+  --only <read|nop|chain> run one trial group
   --profiles / --no-profiles
                           also measure setup profiles coop and plain (default: full run only)
   --json                  print the results as JSON instead of the table
@@ -101,7 +101,7 @@ async function bench(argv: string[]): Promise<number> {
     o.qds = [...new Set(qds)];
   }
   if (values.only !== undefined) {
-    if (values.only !== 'read' && values.only !== 'nop') usage(`--only must be "read" or "nop", got "${values.only}"`);
+    if (values.only !== 'read' && values.only !== 'nop' && values.only !== 'chain') usage(`--only must be "read", "nop" or "chain", got "${values.only}"`);
     o.groups = new Set([values.only]);
   }
   if (values.profiles) o.profiles = true;

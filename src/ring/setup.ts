@@ -36,7 +36,7 @@ export interface RingOptions {
   /** Extra raw IORING_SETUP_* bits, OR'd in as given. */
   flags?: number;
   /**
-   * The default flag set: 'fast' (SINGLE_ISSUER | DEFER_TASKRUN; COOP_TASKRUN | TASKRUN_FLAG before
+   * The default flag set: 'fast' (SINGLE_ISSUER | DEFER_TASKRUN | TASKRUN_FLAG; COOP_TASKRUN | TASKRUN_FLAG before
    * 6.1), 'coop' (COOP_TASKRUN | TASKRUN_FLAG | SINGLE_ISSUER) or 'plain' (none). Explicit
    * task-run options replace the profile. docs/benchmarks.md has the measurements behind 'fast'.
    */

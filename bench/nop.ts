@@ -7,7 +7,7 @@
  */
 import { Ring } from '../src/index.js';
 import { setupFlagNames } from '../src/ring/setup.js';
-import { Window, runTrial, statsDelta, trialArgs, type TrialResult } from './common.js';
+import { Window, runTrial, statsDelta, trialArgs } from './common.js';
 
 export interface NopArgs {
   mode: 'perop' | 'batched';

@@ -3,7 +3,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { readFileSync } from 'node:fs';
 import { tempFile, pattern } from './helpers.js';
 
 test('examples/read-file reads a file byte-exact in parallel chunks', async (t) => {
@@ -19,7 +18,6 @@ test('examples/read-file reads a file byte-exact in parallel chunks', async (t) 
   const r = spawnSync(process.execPath, [script, f.path], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /300000 bytes in \d+ requests, \d+ io_uring_enter calls/);
-  void readFileSync;
 });
 
 test('the README example (examples/readme.ts) runs and prints what it says', () => {

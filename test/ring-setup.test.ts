@@ -3,7 +3,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Ring, SetupFlags, RingError } from '../src/index.js';
 import { ringFor } from './helpers.js';
 
@@ -94,7 +93,6 @@ test('RLIMIT_MEMLOCK exhausted (unprivileged uid, memlock 0): RingError ENOMEM t
   assert.equal(out.code, 'ENOMEM');
   assert.match(out.hint, /RLIMIT_MEMLOCK/);
 });
-void fileURLToPath;
 
 test('kernel.io_uring_disabled = 2: RingError EPERM naming the sysctl', (t) => {
   const path = '/proc/sys/kernel/io_uring_disabled';

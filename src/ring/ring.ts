@@ -5,13 +5,12 @@
  * one JS call per batch. Requests keep their memory reachable until their CQE.
  */
 import { binding } from '../native.js';
-import { RingError, RingClosedError } from '../errors.js';
+import { RingError, RingClosedError, errno as errnoOf } from '../errors.js';
 import { SetupFlags, Features, SqeFlags, CqeFlags, SqRingFlags, EnterFlags, RegisterOp, CancelFlags, SQE_SIZE } from './abi.js';
 import { setupRing, ringOffsets, probeOps, type RingOptions } from './setup.js';
 import { Sqe } from '../ops/sqe.js';
 import { buildSqe, op as builders, type Builders, type StatxResult } from '../ops/build.js';
 import { opByName, type OpDesc } from '../ops/table.js';
-import { errno as errnoOf } from '../errors.js';
 import { CQ_HEADER, type CompletionQueue, type Cqe } from './cq.js';
 import { ProgramEngine, programSqe, type ProgramStats } from './programs.js';
 import type { Program } from '../programs/program.js';

@@ -235,7 +235,11 @@ static napi_value js_submit(napi_env env, napi_callback_info info) {
    * eventfd signal (and later spurious wakeup) for them */
   rf_ring_quiet(r, true);
   long n = sys_enter(r->fd, to_submit, min_complete, flags, NULL, 0);
-  if (rf_ring_quiet(r, false) && (r->setup_flags & RF_SETUP_DEFER_TASKRUN))
+  /* linked requests continue as deferred task work after the submitting enter: run it while the
+   * kernel says more is pending (bounded), so a chain of inline requests completes in this call */
+  /* (the CQ itself is read by JS right after this call; only pending task work matters here) */
+  rf_ring_quiet(r, false);
+  for (int i = 0; i < 16 && (r->setup_flags & RF_SETUP_DEFER_TASKRUN) && needs_getevents(r); i++)
     sys_enter(r->fd, 0, 0, RF_ENTER_GETEVENTS, NULL, 0);
   return rf_int(env, n);
 }

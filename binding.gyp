@@ -6,6 +6,8 @@
         "native/addon.c",
         "native/ring.c",
         "native/engine.c",
+        "native/engine_policy.c",
+        "native/engine_napi.c",
         "native/bpf/interp.c",
         "native/bpf/check.c",
         "native/bpf/maps.c",

@@ -7,173 +7,7 @@
  * program request are held back until it completes. rf_engine_pass() moves kernel CQEs to their
  * CQ (CQ 0 is the one JS reads; extra CQs are read by programs or JS), runs the programs whose
  * turn came, and submits what they queued, all in one pass of the ring's thread. */
-#include "ring.h"
-#include "engine.h"
-#include "bpf/bpf.h"
-
-#include <stdlib.h>
-#include <string.h>
-
-#define TAG_HI 0xA5A5A5A5u
-#define MAX_CQS 1025u /* CQ 0 + IO_MAX_CQRINGS (1024) extra, as in the prototype */
-#define MAX_PROGS 100u /* IORING_MAX_BPF_PROGS */
-#define MAX_UREGIONS 14u /* + the ctx region, within RF_BPF_MAX_REGIONS */
-#define RUNS_PER_TURN 1024u
-#define NOPROGRESS_MAX 64u
-#define MAX_STAGED 65536u
-#define XCQ_HDR 64u
-
-/* IORING_OP_* used by the policy (6.18 values) */
-enum { OP_NOP = 0, OP_READV = 1, OP_WRITEV = 2, OP_FSYNC = 3, OP_TIMEOUT = 11, OP_TIMEOUT_REMOVE = 12,
-       OP_ASYNC_CANCEL = 14, OP_LINK_TIMEOUT = 15, OP_OPENAT = 18, OP_CLOSE = 19, OP_STATX = 21,
-       OP_READ = 22, OP_WRITE = 23 };
-enum { F_FIXED = 1, F_DRAIN = 2, F_LINK = 4, F_HARDLINK = 8, F_ASYNC = 16, F_BUFSEL = 32, F_SKIP = 64 };
-#define TIMEOUT_UPDATE (1u << 1)
-#define CANCEL_ALL (1u << 0)
-#define CANCEL_FD (1u << 1)
-#define CANCEL_ANY (1u << 2)
-#define CANCEL_FD_FIXED (1u << 3)
-#define CANCEL_USERDATA (1u << 4)
-#define CANCEL_OP (1u << 5)
-#define CQE_F_MORE (1u << 1)
-#define AT_FDCWD_ (-100)
-
-typedef struct { uint64_t user_data; int32_t res; uint32_t flags; } rf_cqe;
-
-/* An SQE waiting to enter the SQ: staged by a program, or held back behind a program request. */
-typedef struct {
-  uint8_t sqe[64];
-  uint32_t cq;
-  uint8_t from_prog;
-  void *scratch; /* engine-owned copies the SQE points into */
-} staged_sqe;
-
-typedef struct {
-  uint8_t *mem; /* header + entries; V8-owned ArrayBuffer memory kept alive by ab */
-  uint32_t entries, mask;
-  napi_ref ab;
-} xcq;
-/* shared header: head u32 @0, tail u32 @4, mask u32 @8, entries u32 @12, dropped u32 @16, posted u64 @24 */
-#define H_HEAD(q) ((uint32_t *)((q)->mem + 0))
-#define H_TAIL(q) ((uint32_t *)((q)->mem + 4))
-#define H_DROPPED(q) ((uint32_t *)((q)->mem + 16))
-#define H_POSTED(q) ((uint64_t *)((q)->mem + 24))
-#define XCQES(q) ((rf_cqe *)((q)->mem + XCQ_HDR))
-
-enum { K_FREE = 0, K_KERNEL, K_STANDIN, K_WAITING, K_RUNNABLE };
-
-typedef struct {
-  uint64_t user_data; /* as submitted */
-  uint32_t cq;
-  uint8_t kind, opcode, from_prog, sqe_flags;
-  int32_t fail; /* program request known bad at submission: complete with this instead of running */
-  uint32_t prog;
-  int32_t fd;
-  struct { uint64_t user_data; uint32_t wait_nr, wait_idx; } ctx; /* struct io_uring_bpf_ctx */
-  uint64_t token;
-  uint32_t noprogress;
-  uint32_t chain_prev; /* idx + 1 of the previous member of a link chain (0: none) */
-  staged_sqe *defer;   /* requests linked after this program request */
-  uint32_t ndefer, capdefer;
-  void *scratch;
-  uint32_t next_free;
-} rf_req;
-
-typedef struct { uint64_t base, len; uint32_t writable; napi_ref ref; } uregion;
-
-/* counters JS reads (BigUint64Array over ctl) */
-typedef struct {
-  uint64_t js_pending; /* written by JS: 1 while it has SQEs it has not handed over */
-  uint64_t enter_calls, sqes_submitted, program_runs, program_insns, budget_stops, dropped_cqes,
-      program_sqes, program_rejects, livelock_stops, faults;
-} engine_ctl;
-
-struct rf_engine {
-  rf_ring *ring;
-  napi_env env;
-  engine_ctl *ctl;
-  napi_ref ctl_ref;
-  xcq cqs[MAX_CQS];
-  uint32_t ncq;
-  rf_bpf_prog *progs[MAX_PROGS];
-  uint32_t nprogs;
-  uregion regions[MAX_UREGIONS];
-  uint32_t nregions;
-  uint64_t *fdbits;
-  uint32_t fdcap; /* bits */
-  rf_req *reqs;
-  uint32_t nreqs, capreqs, free_head; /* free list: idx + 1 */
-  staged_sqe *staged;
-  uint32_t nstaged, capstaged;
-  rf_cqe *cq0_over; /* request completions for CQ 0 that did not fit: CQ 0 never drops them */
-  uint32_t nover, capover, overhead;
-  uint32_t *runnable;
-  uint32_t rhead, rtail, rcap; /* FIFO of req idx (rtail - rhead entries, power-of-two capacity) */
-  uint32_t *waiting;
-  uint32_t nwaiting, capwaiting;
-  uint64_t budget;
-  uint32_t runs_this_turn;
-  rf_req *cur;
-  bool progress;
-  bool closing;
-  bool in_pass;
-  uv_idle_t *idle;
-};
-
-/* ------------------------------------------------------------------ small utilities */
-
-static bool grow(void **p, uint32_t *cap, uint32_t need, size_t el) {
-  if (need <= *cap) return true;
-  uint32_t n = *cap ? *cap : 16;
-  while (n < need) n *= 2;
-  void *q = realloc(*p, (size_t)n * el);
-  if (!q) return false;
-  *p = q;
-  *cap = n;
-  return true;
-}
-
-static inline uint64_t rd64(const uint8_t *p, int off) { uint64_t v; memcpy(&v, p + off, 8); return v; }
-static inline uint32_t rd32(const uint8_t *p, int off) { uint32_t v; memcpy(&v, p + off, 4); return v; }
-static inline uint16_t rd16(const uint8_t *p, int off) { uint16_t v; memcpy(&v, p + off, 2); return v; }
-static inline void wr64(uint8_t *p, int off, uint64_t v) { memcpy(p + off, &v, 8); }
-static inline void wr32(uint8_t *p, int off, uint32_t v) { memcpy(p + off, &v, 4); }
-
-static bool fd_allowed(rf_engine *e, int64_t fd) {
-  return fd >= 0 && fd < e->fdcap && (e->fdbits[fd >> 6] >> (fd & 63) & 1);
-}
-static void fd_set_allowed(rf_engine *e, int64_t fd, bool on) {
-  if (fd < 0 || fd >= (1 << 22)) return;
-  if (fd >= e->fdcap) {
-    uint32_t n = e->fdcap ? e->fdcap : 1024;
-    while (n <= fd) n *= 2;
-    uint64_t *b = realloc(e->fdbits, n / 8);
-    if (!b) return;
-    memset((uint8_t *)b + e->fdcap / 8, 0, (n - e->fdcap) / 8);
-    e->fdbits = b;
-    e->fdcap = n;
-  }
-  if (on) e->fdbits[fd >> 6] |= 1ull << (fd & 63);
-  else e->fdbits[fd >> 6] &= ~(1ull << (fd & 63));
-}
-
-/* host pointer if [addr, addr+len) lies in one registered region with the permission */
-static void *uregion_of(rf_engine *e, uint64_t addr, uint64_t len, bool write) {
-  for (uint32_t i = 0; i < e->nregions; i++) {
-    uregion *g = &e->regions[i];
-    if (addr >= g->base && len <= g->len && addr - g->base <= g->len - len && (!write || g->writable))
-      return (void *)(uintptr_t)addr;
-  }
-  return NULL;
-}
-/* bytes from addr to the end of its region (0 if none) */
-static uint64_t uregion_span(rf_engine *e, uint64_t addr) {
-  for (uint32_t i = 0; i < e->nregions; i++) {
-    uregion *g = &e->regions[i];
-    if (addr >= g->base && addr - g->base < g->len) return g->len - (addr - g->base);
-  }
-  return 0;
-}
+#include "engine_internal.h"
 
 /* ------------------------------------------------------------------ request table */
 
@@ -358,136 +192,6 @@ static void run_program(rf_engine *e, uint32_t idx) {
   }
 }
 
-/* ------------------------------------------------------------------ SQE policy for programs */
-
-static int copy_path(rf_engine *e, uint8_t *sqe, int field, uint8_t **scratch, size_t *used, size_t cap) {
-  uint64_t addr = rd64(sqe, field);
-  uint64_t span = uregion_span(e, addr);
-  if (!span) return -EFAULT;
-  if (span > 4096) span = 4096;
-  const char *p = (const char *)(uintptr_t)addr;
-  size_t n = strnlen(p, span);
-  if (n == span) return -EFAULT; /* no NUL inside the region */
-  if (*used + n + 1 > cap) return -E2BIG;
-  memcpy(*scratch + *used, p, n + 1);
-  wr64(sqe, field, (uint64_t)(uintptr_t)(*scratch + *used));
-  *used += (n + 16) & ~(size_t)7;
-  return 0;
-}
-static int copy_fixed(rf_engine *e, uint8_t *sqe, int field, size_t len, uint8_t **scratch, size_t *used, size_t cap) {
-  uint64_t addr = rd64(sqe, field);
-  const void *p = uregion_of(e, addr, len, false);
-  if (!p) return -EFAULT;
-  if (*used + len > cap) return -E2BIG;
-  memcpy(*scratch + *used, p, len);
-  wr64(sqe, field, (uint64_t)(uintptr_t)(*scratch + *used));
-  *used += (len + 7) & ~(size_t)7;
-  return 0;
-}
-
-/* Validates an SQE built by a program, copying what the kernel reads at submission (paths,
- * iovec arrays, timespecs) into engine memory so it cannot change afterwards. */
-/* struct io_uring_attr_pi (6.15, IORING_RW_ATTR_FLAG_PI): flags u16, app_tag u16, len u32,
- * addr u64, seed u64, rsvd u64 — 32 bytes; addr/len name the integrity buffer. */
-#define RW_ATTR_FLAG_PI 1ull
-#define ATTR_PI_SIZE 32
-
-static int check_prog_sqe(rf_engine *e, uint8_t *sqe, bool modern, void **scratch_out) {
-  uint8_t op = sqe[0], fl = sqe[1];
-  if (fl & (F_FIXED | F_BUFSEL)) return -EINVAL;
-  if (rd16(sqe, 2) || rd16(sqe, 40) || rd16(sqe, 42)) return -EINVAL; /* ioprio, buf_index, personality */
-  /* bytes 48..63: reserved for every op a program may submit, except READ/WRITE's PI attributes
-   * (attr_ptr @48, attr_type_mask @56), reachable only through the modern helper (1000) since
-   * helper 164 uses bytes 48-49 for the CQ index */
-  bool pi = modern && (op == OP_READ || op == OP_WRITE) && rd64(sqe, 56) == RW_ATTR_FLAG_PI;
-  if (!pi)
-    for (int i = 48; i < 64; i++) if (sqe[i]) return -EINVAL;
-  int32_t fd = (int32_t)rd32(sqe, 4);
-  uint64_t addr = rd64(sqe, 16);
-  uint32_t len = rd32(sqe, 24), opfl = rd32(sqe, 28), file_index = rd32(sqe, 44);
-  size_t cap = 4096 + 16 * 1024 + 64, used = 0;
-  uint8_t *scratch = NULL;
-  int rc = 0;
-#define NEED_SCRATCH() do { if (!scratch && !(scratch = malloc(cap))) return -ENOMEM; } while (0)
-  switch (op) {
-    case OP_NOP:
-      if (opfl & ~1u) return -EINVAL;
-      break;
-    case OP_READ:
-    case OP_WRITE:
-      if (!fd_allowed(e, fd)) return -EBADF;
-      if (file_index) return -EINVAL;
-      if (len && !uregion_of(e, addr, len, op == OP_READ)) return -EFAULT;
-      if (pi) {
-        NEED_SCRATCH();
-        if ((rc = copy_fixed(e, sqe, 48, ATTR_PI_SIZE, &scratch, &used, cap))) break;
-        const uint8_t *a = (const uint8_t *)(uintptr_t)rd64(sqe, 48);
-        uint32_t plen = rd32(a, 4);
-        if (rd64(a, 24)) rc = -EINVAL; /* rsvd */
-        else if (plen && !uregion_of(e, rd64(a, 8), plen, op == OP_READ)) rc = -EFAULT;
-      }
-      break;
-    case OP_READV:
-    case OP_WRITEV: {
-      if (!fd_allowed(e, fd)) return -EBADF;
-      if (file_index || len == 0 || len > 1024) return -EINVAL;
-      NEED_SCRATCH();
-      if ((rc = copy_fixed(e, sqe, 16, (size_t)len * 16, &scratch, &used, cap))) break;
-      const uint8_t *iov = (const uint8_t *)(uintptr_t)rd64(sqe, 16);
-      for (uint32_t i = 0; i < len && !rc; i++) {
-        uint64_t b = rd64(iov, i * 16), l = rd64(iov, i * 16 + 8);
-        if (l && !uregion_of(e, b, l, op == OP_READV)) rc = -EFAULT;
-      }
-      break;
-    }
-    case OP_FSYNC:
-      if (!fd_allowed(e, fd)) return -EBADF;
-      if (opfl & ~1u || addr || file_index) return -EINVAL;
-      break;
-    case OP_OPENAT:
-      if (fd != AT_FDCWD_ && !fd_allowed(e, fd)) return -EBADF;
-      if (file_index) return -EINVAL;
-      NEED_SCRATCH();
-      rc = copy_path(e, sqe, 16, &scratch, &used, cap);
-      break;
-    case OP_CLOSE:
-      if (!fd_allowed(e, fd)) return -EBADF;
-      if (file_index || addr || len || opfl) return -EINVAL;
-      break;
-    case OP_STATX:
-      if (fd != AT_FDCWD_ && !fd_allowed(e, fd)) return -EBADF;
-      if (!uregion_of(e, rd64(sqe, 8), 256, true)) return -EFAULT;
-      NEED_SCRATCH();
-      rc = copy_path(e, sqe, 16, &scratch, &used, cap);
-      break;
-    case OP_TIMEOUT:
-    case OP_LINK_TIMEOUT:
-      if (len != 1 || (opfl & TIMEOUT_UPDATE)) return -EINVAL;
-      NEED_SCRATCH();
-      rc = copy_fixed(e, sqe, 16, 16, &scratch, &used, cap);
-      break;
-    case OP_TIMEOUT_REMOVE:
-      if (opfl & TIMEOUT_UPDATE) {
-        NEED_SCRATCH();
-        rc = copy_fixed(e, sqe, 8, 16, &scratch, &used, cap);
-      }
-      break;
-    case OP_ASYNC_CANCEL:
-      if (opfl & ~(CANCEL_ALL | CANCEL_USERDATA)) return -EINVAL; /* no cancel by fd/op/any: a program cancels only its own requests */
-      break;
-    case RF_OP_BPF:
-      if (rd64(sqe, 8) >= e->nprogs || !e->progs[rd64(sqe, 8)] || addr || len || opfl) return -EINVAL;
-      break;
-    default:
-      return -EINVAL;
-  }
-#undef NEED_SCRATCH
-  if (rc) { free(scratch); return rc; }
-  *scratch_out = scratch;
-  return 0;
-}
-
-/* helper 164 / 1000 */
 static long prog_submit(rf_engine *e, rf_bpf_run *run, uint64_t sqe_addr, uint64_t len, int64_t cq_arg) {
   if (e->closing) return -EAGAIN;
   if (len != 64) return -EINVAL;
@@ -509,7 +213,7 @@ static long prog_submit(rf_engine *e, rf_bpf_run *run, uint64_t sqe_addr, uint64
     e->ctl->program_rejects++;
     return 0;
   }
-  int rc = e->nstaged >= MAX_STAGED ? -EBUSY : check_prog_sqe(e, s.sqe, cq_arg >= 0, &s.scratch);
+  int rc = e->nstaged >= MAX_STAGED ? -EBUSY : rf_engine_check_sqe(e, s.sqe, cq_arg >= 0, &s.scratch);
   if (rc) {
     cq_post(e, s.cq, ud, rc, 0);
     e->ctl->program_rejects++;
@@ -812,7 +516,7 @@ static void on_idle(uv_idle_t *h) {
 }
 
 /* Waiting and not-yet-run program requests complete with -EAGAIN; held-back chains fail. */
-static void engine_shutdown(rf_engine *e) {
+void rf_engine_shutdown(rf_engine *e) {
   e->closing = true;
   for (uint32_t i = 0; i < e->nwaiting; i++) prog_complete(e, e->waiting[i], -EAGAIN);
   e->nwaiting = 0;
@@ -830,7 +534,7 @@ static void engine_shutdown(rf_engine *e) {
 void rf_engine_free(rf_engine *e, napi_env env) {
   if (!e) return;
   e->env = env;
-  engine_shutdown(e);
+  rf_engine_shutdown(e);
   if (e->idle) {
     e->idle->data = NULL;
     uv_idle_stop(e->idle);
@@ -850,15 +554,8 @@ void rf_engine_free(rf_engine *e, napi_env env) {
   free(e);
 }
 
-/* ------------------------------------------------------------------ Node-API */
-
-static rf_engine *engine_of(napi_env env, napi_value v) {
-  rf_ring *r = rf_ring_from_js(env, v);
-  return r ? r->engine : NULL;
-}
-
 /* A CQ in V8-owned memory (stays valid while the engine holds its reference). */
-static int make_cq(rf_engine *e, uint32_t entries, napi_value *ab_out) {
+int rf_engine_make_cq(rf_engine *e, uint32_t entries, napi_value *ab_out) {
   if (entries < 1 || entries > 65536 || (entries & (entries - 1))) return -EINVAL;
   if (e->ncq >= MAX_CQS) return -ENOSPC;
   void *mem;
@@ -876,128 +573,3 @@ static int make_cq(rf_engine *e, uint32_t entries, napi_value *ab_out) {
   return (int)e->ncq++;
 }
 
-/* engineEnable(ring, cq0Entries, budget) -> [cq0: ArrayBuffer, ctl: ArrayBuffer] | -errno */
-static napi_value js_enable(napi_env env, napi_callback_info info) {
-  RF_ARGS(3);
-  rf_ring *r = rf_ring_from_js(env, argv[0]);
-  uint32_t n;
-  int64_t budget;
-  if (!r || r->engine || !rf_get_u32(env, argv[1], &n) || !rf_get_i64(env, argv[2], &budget) || budget < 1) return rf_int(env, -EINVAL);
-  rf_engine *e = calloc(1, sizeof *e);
-  if (!e) return rf_int(env, -ENOMEM);
-  e->ring = r;
-  e->env = env;
-  e->budget = (uint64_t)budget;
-  napi_value cq0, ctl;
-  int rc = make_cq(e, n, &cq0);
-  if (rc < 0) { napi_delete_reference(env, e->cqs[0].ab); free(e); return rf_int(env, rc); }
-  void *mem;
-  if (napi_create_arraybuffer(env, sizeof(engine_ctl), &mem, &ctl) != napi_ok) { rf_engine_free(e, env); return rf_int(env, -ENOMEM); }
-  memset(mem, 0, sizeof(engine_ctl));
-  e->ctl = mem;
-  napi_create_reference(env, ctl, 1, &e->ctl_ref);
-  uv_loop_t *loop;
-  e->idle = calloc(1, sizeof *e->idle);
-  if (e->idle && napi_get_uv_event_loop(env, &loop) == napi_ok && uv_idle_init(loop, e->idle) == 0) {
-    e->idle->data = e;
-    uv_unref((uv_handle_t *)e->idle);
-  } else {
-    free(e->idle);
-    e->idle = NULL;
-  }
-  r->engine = e;
-  napi_value out;
-  napi_create_array_with_length(env, 2, &out);
-  napi_set_element(env, out, 0, cq0);
-  napi_set_element(env, out, 1, ctl);
-  return out;
-}
-
-/* engineCreateCq(ring, entries) -> [index, ArrayBuffer] | -errno */
-static napi_value js_create_cq(napi_env env, napi_callback_info info) {
-  RF_ARGS(2);
-  rf_engine *e = engine_of(env, argv[0]);
-  uint32_t n;
-  if (!e || !rf_get_u32(env, argv[1], &n)) return rf_int(env, -EINVAL);
-  napi_value ab;
-  int rc = make_cq(e, n, &ab);
-  if (rc < 0) return rf_int(env, rc);
-  napi_value out;
-  napi_create_array_with_length(env, 2, &out);
-  napi_set_element(env, out, 0, rf_int(env, rc));
-  napi_set_element(env, out, 1, ab);
-  return out;
-}
-
-/* engineRegisterProgram(ring, progHandle) -> index | -errno */
-static napi_value js_register_program(napi_env env, napi_callback_info info) {
-  RF_ARGS(2);
-  rf_engine *e = engine_of(env, argv[0]);
-  rf_bpf_prog *p = rf_bpf_prog_from_js(env, argv[1]);
-  if (!e || !p) return rf_int(env, -EINVAL);
-  if (e->nprogs >= MAX_PROGS) return rf_int(env, -ENOSPC);
-  rf_bpf_prog_get(p);
-  e->progs[e->nprogs] = p;
-  return rf_int(env, e->nprogs++);
-}
-
-/* engineRegisterRegion(ring, view, writable) -> [id, address] | -errno */
-static napi_value js_register_region(napi_env env, napi_callback_info info) {
-  RF_ARGS(3);
-  rf_engine *e = engine_of(env, argv[0]);
-  void *p;
-  size_t len;
-  bool writable = true;
-  if (!e || !rf_get_bytes(env, argv[1], &p, &len) || !rf_get_bool(env, argv[2], &writable) || !len) return rf_int(env, -EINVAL);
-  if (e->nregions >= MAX_UREGIONS) return rf_int(env, -ENOSPC);
-  uregion *g = &e->regions[e->nregions];
-  g->base = (uint64_t)(uintptr_t)p;
-  g->len = len;
-  g->writable = writable;
-  napi_create_reference(env, argv[1], 1, &g->ref);
-  napi_value out;
-  napi_create_array_with_length(env, 2, &out);
-  napi_set_element(env, out, 0, rf_int(env, e->nregions++));
-  napi_set_element(env, out, 1, rf_double(env, (double)g->base));
-  return out;
-}
-
-/* engineAllowFd(ring, fd, on) -> 0 | -errno */
-static napi_value js_allow_fd(napi_env env, napi_callback_info info) {
-  RF_ARGS(3);
-  rf_engine *e = engine_of(env, argv[0]);
-  int32_t fd;
-  bool on = true;
-  if (!e || !rf_get_i32(env, argv[1], &fd) || fd < 0 || fd >= (1 << 22)) return rf_int(env, -EINVAL);
-  rf_get_bool(env, argv[2], &on);
-  fd_set_allowed(e, fd, on);
-  return rf_int(env, 0);
-}
-
-/* engineShutdown(ring) -> 0: waiting program requests complete with -EAGAIN (ring closing) */
-static napi_value js_shutdown(napi_env env, napi_callback_info info) {
-  RF_ARGS(1);
-  rf_engine *e = engine_of(env, argv[0]);
-  if (!e) return rf_int(env, -EINVAL);
-  engine_shutdown(e);
-  return rf_int(env, 0);
-}
-
-/* enginePass(ring) -> 1 if CQ 0 has entries (runs a reaping pass now) */
-static napi_value js_pass(napi_env env, napi_callback_info info) {
-  RF_ARGS(1);
-  rf_engine *e = engine_of(env, argv[0]);
-  if (!e) return rf_int(env, -EINVAL);
-  if (rf_needs_getevents(e->ring)) rf_sys_enter(e->ring->fd, 0, 0, RF_ENTER_GETEVENTS);
-  return rf_int(env, rf_engine_pass(e) ? 1 : 0);
-}
-
-void rf_engine_register(napi_env env, napi_value exports) {
-  rf_export(env, exports, "engineEnable", js_enable);
-  rf_export(env, exports, "engineCreateCq", js_create_cq);
-  rf_export(env, exports, "engineRegisterProgram", js_register_program);
-  rf_export(env, exports, "engineRegisterRegion", js_register_region);
-  rf_export(env, exports, "engineAllowFd", js_allow_fd);
-  rf_export(env, exports, "engineShutdown", js_shutdown);
-  rf_export(env, exports, "enginePass", js_pass);
-}

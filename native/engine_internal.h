@@ -1,0 +1,156 @@
+/* Internal types of the completion-program engine, shared by engine.c (requests, CQs,
+ * scheduling, the reaping pass), engine_policy.c (what a program may submit) and engine_napi.c
+ * (the JS bindings). */
+#ifndef RINGFLOW_ENGINE_INTERNAL_H
+#define RINGFLOW_ENGINE_INTERNAL_H
+
+#include "ring.h"
+#include "engine.h"
+#include "bpf/bpf.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define TAG_HI 0xA5A5A5A5u
+#define MAX_CQS 1025u /* CQ 0 + IO_MAX_CQRINGS (1024) extra, as in the prototype */
+#define MAX_PROGS 100u /* IORING_MAX_BPF_PROGS */
+#define MAX_UREGIONS 14u /* + the ctx region, within RF_BPF_MAX_REGIONS */
+#define RUNS_PER_TURN 1024u
+#define NOPROGRESS_MAX 64u
+#define MAX_STAGED 65536u
+#define XCQ_HDR 64u
+
+/* IORING_OP_* used by the policy (6.18 values) */
+enum { OP_NOP = 0, OP_READV = 1, OP_WRITEV = 2, OP_FSYNC = 3, OP_TIMEOUT = 11, OP_TIMEOUT_REMOVE = 12,
+       OP_ASYNC_CANCEL = 14, OP_LINK_TIMEOUT = 15, OP_OPENAT = 18, OP_CLOSE = 19, OP_STATX = 21,
+       OP_READ = 22, OP_WRITE = 23 };
+enum { F_FIXED = 1, F_DRAIN = 2, F_LINK = 4, F_HARDLINK = 8, F_ASYNC = 16, F_BUFSEL = 32, F_SKIP = 64 };
+#define TIMEOUT_UPDATE (1u << 1)
+#define CANCEL_ALL (1u << 0)
+#define CANCEL_FD (1u << 1)
+#define CANCEL_ANY (1u << 2)
+#define CANCEL_FD_FIXED (1u << 3)
+#define CANCEL_USERDATA (1u << 4)
+#define CANCEL_OP (1u << 5)
+#define CQE_F_MORE (1u << 1)
+#define AT_FDCWD_ (-100)
+
+typedef struct { uint64_t user_data; int32_t res; uint32_t flags; } rf_cqe;
+
+/* An SQE waiting to enter the SQ: staged by a program, or held back behind a program request. */
+typedef struct {
+  uint8_t sqe[64];
+  uint32_t cq;
+  uint8_t from_prog;
+  void *scratch; /* engine-owned copies the SQE points into */
+} staged_sqe;
+
+typedef struct {
+  uint8_t *mem; /* header + entries; V8-owned ArrayBuffer memory kept alive by ab */
+  uint32_t entries, mask;
+  napi_ref ab;
+} xcq;
+/* shared header: head u32 @0, tail u32 @4, mask u32 @8, entries u32 @12, dropped u32 @16, posted u64 @24 */
+#define H_HEAD(q) ((uint32_t *)((q)->mem + 0))
+#define H_TAIL(q) ((uint32_t *)((q)->mem + 4))
+#define H_DROPPED(q) ((uint32_t *)((q)->mem + 16))
+#define H_POSTED(q) ((uint64_t *)((q)->mem + 24))
+#define XCQES(q) ((rf_cqe *)((q)->mem + XCQ_HDR))
+
+enum { K_FREE = 0, K_KERNEL, K_STANDIN, K_WAITING, K_RUNNABLE };
+
+typedef struct {
+  uint64_t user_data; /* as submitted */
+  uint32_t cq;
+  uint8_t kind, opcode, from_prog, sqe_flags;
+  int32_t fail; /* program request known bad at submission: complete with this instead of running */
+  uint32_t prog;
+  int32_t fd;
+  struct { uint64_t user_data; uint32_t wait_nr, wait_idx; } ctx; /* struct io_uring_bpf_ctx */
+  uint64_t token;
+  uint32_t noprogress;
+  uint32_t chain_prev; /* idx + 1 of the previous member of a link chain (0: none) */
+  staged_sqe *defer;   /* requests linked after this program request */
+  uint32_t ndefer, capdefer;
+  void *scratch;
+  uint32_t next_free;
+} rf_req;
+
+typedef struct { uint64_t base, len; uint32_t writable; napi_ref ref; } uregion;
+
+/* counters JS reads (BigUint64Array over ctl) */
+typedef struct {
+  uint64_t js_pending; /* written by JS: 1 while it has SQEs it has not handed over */
+  uint64_t enter_calls, sqes_submitted, program_runs, program_insns, budget_stops, dropped_cqes,
+      program_sqes, program_rejects, livelock_stops, faults;
+} engine_ctl;
+
+struct rf_engine {
+  rf_ring *ring;
+  napi_env env;
+  engine_ctl *ctl;
+  napi_ref ctl_ref;
+  xcq cqs[MAX_CQS];
+  uint32_t ncq;
+  rf_bpf_prog *progs[MAX_PROGS];
+  uint32_t nprogs;
+  uregion regions[MAX_UREGIONS];
+  uint32_t nregions;
+  uint64_t *fdbits;
+  uint32_t fdcap; /* bits */
+  rf_req *reqs;
+  uint32_t nreqs, capreqs, free_head; /* free list: idx + 1 */
+  staged_sqe *staged;
+  uint32_t nstaged, capstaged;
+  rf_cqe *cq0_over; /* request completions for CQ 0 that did not fit: CQ 0 never drops them */
+  uint32_t nover, capover, overhead;
+  uint32_t *runnable;
+  uint32_t rhead, rtail, rcap; /* FIFO of req idx (rtail - rhead entries, power-of-two capacity) */
+  uint32_t *waiting;
+  uint32_t nwaiting, capwaiting;
+  uint64_t budget;
+  uint32_t runs_this_turn;
+  rf_req *cur;
+  bool progress;
+  bool closing;
+  bool in_pass;
+  uv_idle_t *idle;
+};
+
+/* ------------------------------------------------------------------ small utilities */
+
+static inline bool grow(void **p, uint32_t *cap, uint32_t need, size_t el) {
+  if (need <= *cap) return true;
+  uint32_t n = *cap ? *cap : 16;
+  while (n < need) n *= 2;
+  void *q = realloc(*p, (size_t)n * el);
+  if (!q) return false;
+  *p = q;
+  *cap = n;
+  return true;
+}
+
+static inline uint64_t rd64(const uint8_t *p, int off) { uint64_t v; memcpy(&v, p + off, 8); return v; }
+static inline uint32_t rd32(const uint8_t *p, int off) { uint32_t v; memcpy(&v, p + off, 4); return v; }
+static inline uint16_t rd16(const uint8_t *p, int off) { uint16_t v; memcpy(&v, p + off, 2); return v; }
+static inline void wr64(uint8_t *p, int off, uint64_t v) { memcpy(p + off, &v, 8); }
+static inline void wr32(uint8_t *p, int off, uint32_t v) { memcpy(p + off, &v, 4); }
+
+static inline bool fd_allowed(rf_engine *e, int64_t fd) {
+  return fd >= 0 && fd < e->fdcap && (e->fdbits[fd >> 6] >> (fd & 63) & 1);
+}
+
+void fd_set_allowed(rf_engine *e, int64_t fd, bool on);
+/* host pointer if [addr, addr+len) lies in one registered region with the permission */
+void *uregion_of(rf_engine *e, uint64_t addr, uint64_t len, bool write);
+/* bytes from addr to the end of its region (0 if none) */
+uint64_t uregion_span(rf_engine *e, uint64_t addr);
+
+/* engine_policy.c: validates an SQE built by a program (copies what the kernel reads at submission). */
+int rf_engine_check_sqe(rf_engine *e, uint8_t *sqe, bool modern, void **scratch_out);
+
+/* engine.c, for the bindings */
+int rf_engine_make_cq(rf_engine *e, uint32_t entries, napi_value *ab_out);
+void rf_engine_shutdown(rf_engine *e);
+
+#endif

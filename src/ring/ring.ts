@@ -9,8 +9,8 @@ import { RingError, RingClosedError, errno as errnoOf } from '../errors.js';
 import { SetupFlags, Features, SqeFlags, CqeFlags, SqRingFlags, EnterFlags, RegisterOp, CancelFlags, SQE_SIZE } from './abi.js';
 import { setupRing, ringOffsets, probeOps, type RingOptions } from './setup.js';
 import { Sqe } from '../ops/sqe.js';
-import { buildSqe, op as builders, type Builders, type StatxResult } from '../ops/build.js';
-import { opByName, type OpDesc } from '../ops/table.js';
+import { buildSqe, op as builders, type Builders } from '../ops/build.js';
+import { opByName } from '../ops/table.js';
 import { CQ_HEADER, type CompletionQueue, type Cqe } from './cq.js';
 import { ProgramEngine, programSqe, type ProgramStats } from './programs.js';
 import type { Program } from '../programs/program.js';
@@ -720,61 +720,4 @@ export class Ring {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
-
-  // ---------------------------------------------------------------- promise methods (derived from the table)
-
-  nop(options?: Parameters<Builders['nop']>[0]): Promise<number> {
-    return this.run(buildSqe(NOP, [options]), options);
-  }
-  read(...args: Parameters<Builders['read']>): Promise<number> {
-    return this.run(buildSqe(READ, args), args[3]);
-  }
-  write(...args: Parameters<Builders['write']>): Promise<number> {
-    return this.run(buildSqe(WRITE, args), args[3]);
-  }
-  readv(...args: Parameters<Builders['readv']>): Promise<number> {
-    return this.run(buildSqe(READV, args), args[3]);
-  }
-  writev(...args: Parameters<Builders['writev']>): Promise<number> {
-    return this.run(buildSqe(WRITEV, args), args[3]);
-  }
-  fsync(...args: Parameters<Builders['fsync']>): Promise<void> {
-    return this.run(buildSqe(FSYNC, args), args[1]);
-  }
-  /** fdatasync(2) through IORING_OP_FSYNC with IORING_FSYNC_DATASYNC. */
-  fdatasync(fd: Parameters<Builders['fsync']>[0], options?: { signal?: AbortSignal }): Promise<void> {
-    return this.run(buildSqe(FSYNC, [fd, { ...options, fsyncFlags: 1 }]), options);
-  }
-  openat(...args: Parameters<Builders['openat']>): Promise<number> {
-    return this.run(buildSqe(OPENAT, args), args[3]);
-  }
-  /** close(2) through IORING_OP_CLOSE (ring.close() closes the ring itself). */
-  closeFd(...args: Parameters<Builders['close']>): Promise<void> {
-    return this.run(buildSqe(CLOSE, args), args[1]);
-  }
-  statx(...args: Parameters<Builders['statx']>): Promise<StatxResult> {
-    return this.run(buildSqe(STATX, args), args[1]);
-  }
-  /** Resolves true when the time ran out, false when `count` completions happened first. */
-  timeout(...args: Parameters<Builders['timeout']>): Promise<boolean> {
-    return this.run(buildSqe(OP_TIMEOUT, args), args[1]);
-  }
-  timeoutRemove(...args: Parameters<Builders['timeoutRemove']>): Promise<void> {
-    return this.run(buildSqe(opByName('timeoutRemove')!, args), args[1]);
-  }
-  /** Cancels by user_data; resolves with the kernel's res (0 found; rejects ENOENT/EALREADY). */
-  asyncCancel(...args: Parameters<Builders['asyncCancel']>): Promise<number> {
-    return this.run(buildSqe(OP_ASYNC_CANCEL, args), args[1]);
-  }
 }
-
-const NOP = opByName('nop') as OpDesc;
-const READ = opByName('read') as OpDesc;
-const WRITE = opByName('write') as OpDesc;
-const READV = opByName('readv') as OpDesc;
-const WRITEV = opByName('writev') as OpDesc;
-const FSYNC = opByName('fsync') as OpDesc;
-const OPENAT = opByName('openat') as OpDesc;
-const CLOSE = opByName('close') as OpDesc;
-const STATX = opByName('statx') as OpDesc;
-

@@ -1,0 +1,59 @@
+/**
+ * Ring's promise methods, derived from the opcode table (src/ops/table.ts): every op with builder
+ * parameters becomes `ring.<name>(...builderArgs)` → Promise of its result, the trailing options
+ * object also carrying `signal`. Installed on Ring.prototype when the package entry loads; the
+ * types below are the builders' signatures with promise results.
+ */
+import { Ring, type RunOptions } from './ring.js';
+import { OPS, type OpDesc } from '../ops/table.js';
+import { buildSqe, type Builders, type StatxResult } from '../ops/build.js';
+
+declare module './ring.js' {
+  interface Ring {
+    /** IORING_OP_NOP; resolves 0 (or the injected result). */
+    nop(...args: Parameters<Builders['nop']>): Promise<number>;
+    /** pread(2) into one buffer; resolves the bytes read (0 at EOF). */
+    read(...args: Parameters<Builders['read']>): Promise<number>;
+    /** pwrite(2) from one buffer; resolves the bytes written. */
+    write(...args: Parameters<Builders['write']>): Promise<number>;
+    /** preadv2(2); resolves the bytes read. */
+    readv(...args: Parameters<Builders['readv']>): Promise<number>;
+    /** pwritev2(2); resolves the bytes written. */
+    writev(...args: Parameters<Builders['writev']>): Promise<number>;
+    /** fsync(2) (fsyncFlags: 1 = fdatasync). */
+    fsync(...args: Parameters<Builders['fsync']>): Promise<void>;
+    /** fdatasync(2) through IORING_OP_FSYNC with IORING_FSYNC_DATASYNC. */
+    fdatasync(fd: Parameters<Builders['fsync']>[0], options?: RunOptions): Promise<void>;
+    /** openat(2); resolves the new fd. */
+    openat(...args: Parameters<Builders['openat']>): Promise<number>;
+    /** close(2) through IORING_OP_CLOSE (ring.close() closes the ring itself). */
+    closeFd(...args: Parameters<Builders['close']>): Promise<void>;
+    /** statx(2); resolves a typed StatxResult. */
+    statx(...args: Parameters<Builders['statx']>): Promise<StatxResult>;
+    /** Resolves true when the time ran out, false when `count` completions happened first. */
+    timeout(...args: Parameters<Builders['timeout']>): Promise<boolean>;
+    /** Removes (or updates) a pending timeout by user_data. */
+    timeoutRemove(...args: Parameters<Builders['timeoutRemove']>): Promise<void>;
+    /** Cancels by user_data; resolves the kernel's res (0 found; rejects ENOENT/EALREADY). */
+    asyncCancel(...args: Parameters<Builders['asyncCancel']>): Promise<number>;
+  }
+}
+
+/** Promise-method name of an op ('close' would collide with ring.close()). */
+export const methodName = (o: OpDesc): string => (o.name === 'close' ? 'closeFd' : o.name);
+
+/** Ops whose SQE only makes sense inside a chain get no promise method. */
+const CHAIN_ONLY = new Set(['linkTimeout']);
+
+const proto = Ring.prototype as unknown as Record<string, unknown>;
+for (const o of OPS) {
+  if (!o.params || CHAIN_ONLY.has(o.name)) continue;
+  const options = o.params.filter((p) => p.positional).length; // index of the options argument
+  proto[methodName(o)] = function (this: Ring, ...args: unknown[]) {
+    return this.run(buildSqe(o, args), args[options] as RunOptions | undefined);
+  };
+}
+const FSYNC = OPS.find((o) => o.name === 'fsync')!;
+proto.fdatasync = function (this: Ring, fd: unknown, options?: RunOptions) {
+  return this.run(buildSqe(FSYNC, [fd, { ...options, fsyncFlags: 1 }]), options);
+};

@@ -25,19 +25,9 @@ struct state {
   __u64 chains;  /* chains completed */
 };
 
-struct {
-  __uint(type, BPF_MAP_TYPE_ARRAY);
-  __uint(max_entries, 1);
-  __type(key, __u32);
-  __type(value, struct args);
-} args SEC(".maps");
+RF_ARRAY_MAP(args, struct args, 1);
 
-struct {
-  __uint(type, BPF_MAP_TYPE_ARRAY);
-  __uint(max_entries, 1);
-  __type(key, __u32);
-  __type(value, struct state);
-} state SEC(".maps");
+RF_ARRAY_MAP(state, struct state, 1);
 
 SEC("iouring.s/chain")
 int chain(struct io_uring_bpf_ctx *ctx) {

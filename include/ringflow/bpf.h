@@ -44,6 +44,14 @@ typedef __s64 s64;
 #endif
 #define __uint(name, val) int (*name)[val]
 #define __type(name, val) typeof(val) *name
+/* A BTF-defined array map in one line: RF_ARRAY_MAP(name, value_type, entries) (key: __u32). */
+#define RF_ARRAY_MAP(name, vtype, entries)                                                        \
+  struct {                                                                                      \
+    __uint(type, BPF_MAP_TYPE_ARRAY);                                                           \
+    __uint(max_entries, entries);                                                               \
+    __type(key, __u32);                                                                         \
+    __type(value, vtype);                                                                       \
+  } name SEC(".maps")
 #define __array(name, val) typeof(val) *name[]
 
 /* ---- maps ------------------------------------------------------------------------------- */

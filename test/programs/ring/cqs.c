@@ -11,19 +11,9 @@ struct args {
   __u32 reap;
 };
 
-struct {
-  __uint(type, BPF_MAP_TYPE_ARRAY);
-  __uint(max_entries, 1);
-  __type(key, __u32);
-  __type(value, struct args);
-} args SEC(".maps");
+RF_ARRAY_MAP(args, struct args, 1);
 
-struct {
-  __uint(type, BPF_MAP_TYPE_ARRAY);
-  __uint(max_entries, 5);
-  __type(key, __u32);
-  __type(value, __s64);
-} out SEC(".maps");
+RF_ARRAY_MAP(out, __s64, 5);
 
 static __always_inline void add(__u32 k, __s64 d) {
   __s64 *p = bpf_map_lookup_elem(&out, &k);

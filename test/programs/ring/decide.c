@@ -16,20 +16,10 @@ struct args {
   __u32 _pad;
 };
 
-struct {
-  __uint(type, BPF_MAP_TYPE_ARRAY);
-  __uint(max_entries, 1);
-  __type(key, __u32);
-  __type(value, struct args);
-} args SEC(".maps");
+RF_ARRAY_MAP(args, struct args, 1);
 
 /* [0] runs, [1] the opcode submitted, [2] 164's return */
-struct {
-  __uint(type, BPF_MAP_TYPE_ARRAY);
-  __uint(max_entries, 3);
-  __type(key, __u32);
-  __type(value, __u64);
-} seen SEC(".maps");
+RF_ARRAY_MAP(seen, __u64, 3);
 
 static __always_inline void put(__u32 k, __u64 v) {
   __u64 *p = bpf_map_lookup_elem(&seen, &k);

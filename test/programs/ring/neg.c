@@ -18,19 +18,9 @@ struct args {
   __u64 off;   /* sqe->off */
 };
 
-struct {
-  __uint(type, BPF_MAP_TYPE_ARRAY);
-  __uint(max_entries, 1);
-  __type(key, __u32);
-  __type(value, struct args);
-} args SEC(".maps");
+RF_ARRAY_MAP(args, struct args, 1);
 
-struct {
-  __uint(type, BPF_MAP_TYPE_ARRAY);
-  __uint(max_entries, 6);
-  __type(key, __u32);
-  __type(value, __s64);
-} out SEC(".maps");
+RF_ARRAY_MAP(out, __s64, 6);
 
 static __always_inline void put(__u32 k, __s64 v) {
   __s64 *p = bpf_map_lookup_elem(&out, &k);

@@ -12,12 +12,7 @@
 #define STOP 0xFFFFFFFFull
 
 /* [cq] values received by the side owning CQ cq; [8 + cq] runs of that side */
-struct {
-  __uint(type, BPF_MAP_TYPE_ARRAY);
-  __uint(max_entries, 16);
-  __type(key, __u32);
-  __type(value, __u64);
-} got SEC(".maps");
+RF_ARRAY_MAP(got, __u64, 16);
 
 static __always_inline void bump(__u32 k) {
   __u64 *v = bpf_map_lookup_elem(&got, &k);

@@ -27,19 +27,9 @@ struct state {
   __u32 runs;
 };
 
-struct {
-  __uint(type, BPF_MAP_TYPE_ARRAY);
-  __uint(max_entries, 1);
-  __type(key, __u32);
-  __type(value, struct args);
-} args SEC(".maps");
+RF_ARRAY_MAP(args, struct args, 1);
 
-struct {
-  __uint(type, BPF_MAP_TYPE_ARRAY);
-  __uint(max_entries, 1);
-  __type(key, __u32);
-  __type(value, struct state);
-} state SEC(".maps");
+RF_ARRAY_MAP(state, struct state, 1);
 
 static __always_inline int submit_and_wait(struct io_uring_bpf_ctx *ctx, struct io_uring_sqe *sqe, __u64 tag) {
   sqe->user_data = tag;

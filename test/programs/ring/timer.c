@@ -13,20 +13,10 @@ struct args {
   __u32 _pad;
 };
 
-struct {
-  __uint(type, BPF_MAP_TYPE_ARRAY);
-  __uint(max_entries, 1);
-  __type(key, __u32);
-  __type(value, struct args);
-} args SEC(".maps");
+RF_ARRAY_MAP(args, struct args, 1);
 
 /* [0] ticks seen (CQEs with -ETIME), [1] runs, [2] CQEs with another res, [3] timeouts armed */
-struct {
-  __uint(type, BPF_MAP_TYPE_ARRAY);
-  __uint(max_entries, 4);
-  __type(key, __u32);
-  __type(value, __u64);
-} ticks SEC(".maps");
+RF_ARRAY_MAP(ticks, __u64, 4);
 
 static __always_inline __u64 *slot(__u32 k) {
   return bpf_map_lookup_elem(&ticks, &k);

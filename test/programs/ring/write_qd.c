@@ -28,26 +28,11 @@ struct state {
   __u32 _pad;
 };
 
-struct {
-  __uint(type, BPF_MAP_TYPE_ARRAY);
-  __uint(max_entries, 1);
-  __type(key, __u32);
-  __type(value, struct args);
-} args SEC(".maps");
+RF_ARRAY_MAP(args, struct args, 1);
 
-struct {
-  __uint(type, BPF_MAP_TYPE_ARRAY);
-  __uint(max_entries, 1);
-  __type(key, __u32);
-  __type(value, struct state);
-} state SEC(".maps");
+RF_ARRAY_MAP(state, struct state, 1);
 
-struct {
-  __uint(type, BPF_MAP_TYPE_ARRAY);
-  __uint(max_entries, 5);
-  __type(key, __u32);
-  __type(value, __u64);
-} stats SEC(".maps");
+RF_ARRAY_MAP(stats, __u64, 5);
 
 static __always_inline void stat_add(__u32 k, __u64 d) {
   __u64 *v = bpf_map_lookup_elem(&stats, &k);

@@ -19,7 +19,7 @@ function load(): any {
   const require = createRequire(import.meta.url);
   for (const c of candidates) if (existsSync(c)) return require(c);
   throw new Error(
-    `ringflow: native addon not built (looked for ${candidates.join(', ')}); run "npm install" or "npx node-gyp rebuild"`,
+    `ringflow: native addon not built (looked for ${candidates.join(', ')}); run "npm install" (or "npm run build:native")`,
   );
 }
 

@@ -16,7 +16,7 @@ export function engineAvailable(): boolean {
 
 /** @throws ProgramError 'ENATIVE' when the native engine is missing. */
 export function requireEngine(what: string): void {
-  if (!engineAvailable()) throw new ProgramError('ENATIVE', -1, `native: ${what}: the eBPF engine is not built into the addon (binding has no bpfProgCreate); rebuild with "npx node-gyp build"`);
+  if (!engineAvailable()) throw new ProgramError('ENATIVE', -1, `native: ${what}: the eBPF engine is not built into the addon (binding has no bpfProgCreate); rebuild with "npm run build:native"`);
 }
 
 /** Options for a new map. */

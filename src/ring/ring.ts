@@ -14,6 +14,7 @@ import { opByName } from '../ops/table.js';
 import { CQ_HEADER, type CompletionQueue, type Cqe } from './cq.js';
 import { ProgramEngine, programSqe, type ProgramStats } from './programs.js';
 import type { Program } from '../programs/program.js';
+import { Pending, RequestTable } from './requests.js';
 
 const ECANCELED = errnoOf('ECANCELED');
 const EINTR = errnoOf('EINTR');
@@ -27,27 +28,6 @@ const OP_ASYNC_CANCEL = opByName('asyncCancel')!;
 
 /** user_data high word tagging ringflow's own internal requests (cancels at close/abort). */
 const INTERNAL_TAG = 0xffffffff;
-
-/** Per-request state from submission to its (last) CQE. */
-class Pending {
-  sqe: Sqe;
-  resolve: (v: unknown) => void;
-  reject: (e: unknown) => void;
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
-  /** Members of the same submitted chain (for CQE_SKIP_SUCCESS bookkeeping). */
-  chain: Pending[] | undefined;
-  slot = -1;
-  gen = 0;
-  constructor(sqe: Sqe, resolve: (v: unknown) => void, reject: (e: unknown) => void) {
-    this.sqe = sqe;
-    this.resolve = resolve;
-    this.reject = reject;
-    this.signal = undefined;
-    this.onAbort = undefined;
-    this.chain = undefined;
-  }
-}
 
 export interface RingStats {
   /** io_uring_enter calls made for submission. */
@@ -105,9 +85,7 @@ export class Ring {
   #toSubmit = 0;
   #inflight = 0;
   #maxInflight: number;
-  #slots: (Pending | undefined)[] = [];
-  #gens: number[] = [];
-  #free: number[] = [];
+  #requests = new RequestTable();
   #backlog: Pending[][] = [];
   #backlogHead = 0;
   #flushScheduled = false;
@@ -414,18 +392,8 @@ export class Ring {
     const sqe32 = this.#sqe32;
     for (let i = 0; i < n; i++) {
       const p = group[i];
-      let slot = this.#free.pop();
-      if (slot === undefined) {
-        slot = this.#slots.length;
-        this.#slots.push(undefined);
-        this.#gens.push(0);
-      }
-      const gen = (this.#gens[slot] + 1) & 0x7fffffff;
-      this.#gens[slot] = gen;
-      p.slot = slot;
-      p.gen = gen;
-      this.#slots[slot] = p;
-      p.sqe.encode(sqe32, (this.#sqTail & this.#sqMask) * (SQE_SIZE >> 2), slot, gen);
+      this.#requests.add(p);
+      p.sqe.encode(sqe32, (this.#sqTail & this.#sqMask) * (SQE_SIZE >> 2), p.slot, p.gen);
       this.#sqTail = (this.#sqTail + 1) >>> 0;
     }
     this.#toSubmit += n;
@@ -489,7 +457,7 @@ export class Ring {
       gone.add(this.#sqe32[w + 8]);
     }
     for (const slot of gone) {
-      const p = this.#slots[slot];
+      const p = this.#requests.at(slot);
       if (p) this.#settle(p, () => p.reject(err));
     }
     this.#updateRef();
@@ -541,8 +509,8 @@ export class Ring {
       this.#inflight--;
       return; // our own cancel requests
     }
-    const p = this.#slots[slot];
-    if (!p || p.gen !== gen) {
+    const p = this.#requests.get(slot, gen);
+    if (!p) {
       // not a JS request: a program posted it (or it is stale)
       const h = this.#engine?.onCompletion;
       if (h) h({ userData: (BigInt(gen) << 32n) | BigInt(slot), res, flags });
@@ -573,10 +541,7 @@ export class Ring {
 
   /** Frees the slot and drops references, then runs `then` (resolve/reject). */
   #settle(p: Pending, then: () => void): void {
-    if (p.slot >= 0 && this.#slots[p.slot] === p) {
-      this.#slots[p.slot] = undefined;
-      this.#free.push(p.slot);
-    }
+    this.#requests.release(p);
     if (p.onAbort && p.signal) p.signal.removeEventListener('abort', p.onAbort);
     p.onAbort = undefined;
     then();
@@ -588,7 +553,7 @@ export class Ring {
     const k = chain.indexOf(p);
     for (let j = 0; j < k; j++) {
       const q = chain[j];
-      if (this.#slots[q.slot] === q && q.sqe.flags & SqeFlags.CQE_SKIP_SUCCESS) {
+      if (this.#requests.holds(q) && q.sqe.flags & SqeFlags.CQE_SKIP_SUCCESS) {
         this.#inflight--;
         this.#settle(q, () => q.resolve(undefined));
       }
@@ -599,7 +564,7 @@ export class Ring {
       // the kernel suppresses the CQEs of the rest of the chain
       for (let j = k + 1; j < chain.length; j++) {
         const q = chain[j];
-        if (this.#slots[q.slot] === q) {
+        if (this.#requests.holds(q)) {
           this.#inflight--;
           this.#settle(q, () => q.reject(new RingError(-ECANCELED, 'io_uring_enter', { op: q.sqe.op.name })));
         }
@@ -708,12 +673,10 @@ export class Ring {
   #destroy(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const p of this.#slots) {
-      if (!p) continue;
+    for (const p of this.#requests.drain()) {
       if (p.onAbort && p.signal) p.signal.removeEventListener('abort', p.onAbort);
       p.reject(new RingClosedError('ring closed while the request was in flight; it'));
     }
-    this.#slots = [];
     binding.ringClose(this.#handle);
   }
 

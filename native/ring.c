@@ -11,8 +11,6 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/eventfd.h>
-#include <sys/resource.h>
-#include <sys/utsname.h>
 #include <uv.h>
 
 static rf_ring *g_rings; /* all rings of this env (one env per addon instance in practice) */
@@ -388,42 +386,6 @@ static napi_value js_address_of(napi_env env, napi_callback_info info) {
   return rf_double(env, (double)(uintptr_t)p);
 }
 
-/* allocAligned(size, align) -> ArrayBuffer of zeroed memory at the given alignment (freed by GC). */
-static void free_aligned(napi_env env, void *data, void *hint) { (void)env; (void)hint; free(data); }
-static napi_value js_alloc_aligned(napi_env env, napi_callback_info info) {
-  RF_ARGS(2);
-  uint32_t size, align;
-  if (!rf_get_u32(env, argv[0], &size) || !rf_get_u32(env, argv[1], &align) || size == 0 || align < 8 ||
-      (align & (align - 1)))
-    return rf_int(env, -EINVAL);
-  void *p = NULL;
-  if (posix_memalign(&p, align, size) != 0) return rf_int(env, -ENOMEM);
-  memset(p, 0, size);
-  napi_value ab;
-  if (napi_create_external_arraybuffer(env, p, size, free_aligned, NULL, &ab) != napi_ok) {
-    free(p);
-    return rf_int(env, -ENOMEM);
-  }
-  return ab;
-}
-
-/* sysInfo() -> [release, memlockSoft, memlockHard, io_uring_disabled] (strings/numbers; -1 = unknown) */
-static napi_value js_sys_info(napi_env env, napi_callback_info info) {
-  (void)info;
-  struct utsname u;
-  napi_value out, v;
-  napi_create_array_with_length(env, 4, &out);
-  if (uname(&u) == 0) napi_create_string_utf8(env, u.release, NAPI_AUTO_LENGTH, &v);
-  else napi_get_null(env, &v);
-  napi_set_element(env, out, 0, v);
-  struct rlimit rl;
-  if (getrlimit(RLIMIT_MEMLOCK, &rl) == 0) {
-    napi_set_element(env, out, 1, rf_double(env, rl.rlim_cur == RLIM_INFINITY ? -1 : (double)rl.rlim_cur));
-    napi_set_element(env, out, 2, rf_double(env, rl.rlim_max == RLIM_INFINITY ? -1 : (double)rl.rlim_max));
-  }
-  return out;
-}
-
 /* closeFd(fd) -> 0 | -errno (used by tests and teardown paths, not a substitute for IORING_OP_CLOSE) */
 static napi_value js_close_fd(napi_env env, napi_callback_info info) {
   RF_ARGS(1);
@@ -447,8 +409,6 @@ void rf_ring_register(napi_env env, napi_value exports) {
   rf_export(env, exports, "ringRef", js_ref);
   rf_export(env, exports, "ringClose", js_close);
   rf_export(env, exports, "addressOf", js_address_of);
-  rf_export(env, exports, "allocAligned", js_alloc_aligned);
-  rf_export(env, exports, "sysInfo", js_sys_info);
   rf_export(env, exports, "closeFd", js_close_fd);
   napi_add_env_cleanup_hook(env, cleanup_hook, NULL);
   rf_engine_register(env, exports);

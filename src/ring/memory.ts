@@ -36,10 +36,3 @@ export function isDetached(ab: ArrayBufferLike): boolean {
     return true;
   }
 }
-
-/** Zeroed memory at an alignment (page-aligned rings, registered buffers). */
-export function allocAligned(size: number, align = 4096): ArrayBuffer {
-  const r = binding.allocAligned(size, align);
-  if (typeof r === 'number') throw new RangeError(`ringflow: cannot allocate ${size} bytes aligned to ${align} (errno ${-r})`);
-  return r as ArrayBuffer;
-}

@@ -6,7 +6,6 @@
 import { binding } from '../native.js';
 import { RingError } from '../errors.js';
 import { Params, SqOff, CqOff, SetupFlags, Features, RegisterOp, Probe, PROBE_OP_SUPPORTED, PARAMS_SIZE } from './abi.js';
-import { OPS } from '../ops/table.js';
 
 export interface RingOptions {
   /** SQ entries (rounded up to a power of two by the kernel; 1..32768). Default 256. */
@@ -180,9 +179,4 @@ export function setupFlagNames(flags: number): string[] {
   return Object.entries(SetupFlags)
     .filter(([, v]) => flags & v)
     .map(([k]) => k);
-}
-
-/** Opcode names this kernel supports (from a probe set). */
-export function supportedOpNames(ops: Set<number>): string[] {
-  return OPS.filter((o) => ops.has(o.code)).map((o) => o.name);
 }

@@ -5,7 +5,7 @@
  */
 import { OPS, type OpDesc, type ParamDesc } from './table.js';
 import { Sqe, FixedFile, split64, type Fd } from './sqe.js';
-import { SqeFlags, Statx, TIMESPEC_SIZE, AT_FDCWD, O } from '../ring/abi.js';
+import { SqeFlags, Statx, TIMESPEC_SIZE, AT_FDCWD } from '../ring/abi.js';
 import { viewAddress, isDetached } from '../ring/memory.js';
 
 /** Timeout argument: milliseconds, {sec, nsec}, or bigint nanoseconds. */
@@ -287,28 +287,51 @@ function applyParam(op: OpDesc, s: Sqe, p: ParamDesc, v: unknown, opts: Record<s
   }
 }
 
+/** Per-op facts buildSqe needs, computed once per op instead of on every request. */
+interface OpShape {
+  positional: number;
+  fixed: [ParamDesc['field'], number][];
+  /** The param that writes the op flags, if any (its explicit use suppresses impliesOpFlags). */
+  opFlagsParam: string | undefined;
+}
+const shapes = new WeakMap<OpDesc, OpShape>();
+function shapeOf(op: OpDesc, params: ParamDesc[]): OpShape {
+  let sh = shapes.get(op);
+  if (!sh) {
+    sh = {
+      positional: params.filter((p) => p.positional).length,
+      fixed: Object.entries(op.fixed ?? {}) as [ParamDesc['field'], number][],
+      opFlagsParam: params.find((p) => p.field === 'opFlags')?.name,
+    };
+    shapes.set(op, sh);
+  }
+  return sh;
+}
+
 /** Builds an Sqe for `op` from builder arguments (positional, then options). */
 export function buildSqe(op: OpDesc, args: readonly unknown[]): Sqe {
   const params = op.params;
   if (!params) throw new TypeError(`ringflow: no builder for ${op.name} (IORING_OP_${op.constant}) yet`);
+  const shape = shapeOf(op, params);
   const s = new Sqe(op);
   let i = 0;
   let opts: Record<string, unknown> = {};
-  const positional = params.filter((p) => p.positional);
-  const last = args[positional.length];
+  const last = args[shape.positional];
   if (last !== undefined) {
     if (last === null || typeof last !== 'object' || ArrayBuffer.isView(last) || Array.isArray(last))
       throw new TypeError(`${op.name}(): options must be an object, got ${describe(last)}`);
     opts = last as Record<string, unknown>;
   }
-  if (args.length > positional.length + 1) throw new TypeError(`${op.name}(): too many arguments (${args.length})`);
+  if (args.length > shape.positional + 1) throw new TypeError(`${op.name}(): too many arguments (${args.length})`);
+  let implied = 0;
   for (const p of params) {
     const v = p.positional ? args[i++] : opts[p.name];
     applyParam(op, s, p, v, opts);
+    if (p.impliesOpFlags && v !== undefined) implied |= p.impliesOpFlags;
   }
-  if (op.fixed) for (const [f, v] of Object.entries(op.fixed)) setField(s, f as ParamDesc['field'], v as number);
-  if (op.name === 'openat') s.opFlags |= O.CLOEXEC;
-  if (op.name === 'nop' && opts.injectResult !== undefined && opts.nopFlags === undefined) s.opFlags |= 1;
+  for (const [f, v] of shape.fixed) setField(s, f, v);
+  if (op.alwaysOpFlags) s.opFlags |= op.alwaysOpFlags;
+  if (implied && (shape.opFlagsParam === undefined || opts[shape.opFlagsParam] === undefined)) s.opFlags |= implied;
   const c = opts as CommonOptions;
   if (c.personality !== undefined) s.personality = int(op, { name: 'personality' } as ParamDesc, c.personality, 0, 0xffff);
   if (c.ioprio !== undefined) s.ioprio = int(op, { name: 'ioprio' } as ParamDesc, c.ioprio, 0, 0xffff);

@@ -4,6 +4,7 @@
  * (src/ops/build.ts), the Ring's promise methods, the docs table (tools/gen-op-docs.ts) and the
  * golden-byte tests (test/sqe-golden.test.ts) are all derived from this table.
  */
+import { O } from '../ring/abi.js';
 
 /** SQE fields a parameter can land in. 64-bit: off, addr, addr3, user. 32-bit: fd, len, opFlags, fileIndex. 16-bit: ioprio, bufIndex, personality. */
 export type SqeField =
@@ -56,6 +57,8 @@ export interface ParamDesc {
   optional?: boolean;
   /** Value used when the argument is omitted. */
   default?: number;
+  /** Bits OR'd into the op flags when the caller gives this argument and does not set the op flags itself. */
+  impliesOpFlags?: number;
   doc: string;
 }
 
@@ -74,6 +77,8 @@ export interface OpDesc {
   params?: ParamDesc[];
   /** Constant field values every SQE of this op carries. */
   fixed?: Partial<Record<SqeField, number>>;
+  /** Op-flag bits every SQE of this op carries on top of the caller's (openat: O_CLOEXEC). */
+  alwaysOpFlags?: number;
   /** What the promise resolves to. */
   result?: 'number' | 'void' | 'statx';
   /** AbortSignal cancels it (ASYNC_CANCEL by user_data). */
@@ -102,7 +107,7 @@ export const OPS: readonly OpDesc[] = [
     name: 'nop', code: 0, constant: 'NOP', since: '5.1', liburing: 'io_uring_prep_nop', result: 'number',
     params: [
       { name: 'nopFlags', kind: 'u32', field: 'opFlags', optional: true, default: 0, doc: 'IORING_NOP_* flags; INJECT_RESULT (1) makes res = injectResult' },
-      { name: 'injectResult', kind: 'i32', field: 'len', optional: true, default: 0, doc: 'result to inject with IORING_NOP_INJECT_RESULT (6.15)' },
+      { name: 'injectResult', kind: 'i32', field: 'len', optional: true, default: 0, impliesOpFlags: 1, doc: 'result to inject with IORING_NOP_INJECT_RESULT (6.15)' },
     ],
     doc: 'Does nothing; completes with res 0. Measures ring overhead.',
   },
@@ -175,6 +180,7 @@ export const OPS: readonly OpDesc[] = [
       dirfd,
       { name: 'fileIndex', kind: 'u32', field: 'fileIndex', optional: true, default: 0, doc: 'direct descriptor slot + 1 (0 = regular fd)' },
     ],
+    alwaysOpFlags: O.CLOEXEC, // fds the ring opens do not leak into child processes
     doc: 'openat(2); res = the new fd.',
   },
   {

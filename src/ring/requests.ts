@@ -11,7 +11,6 @@ export class Pending {
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
   signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
   /** Members of the same submitted chain (for CQE_SKIP_SUCCESS bookkeeping). */
   chain: Pending[] | undefined;
   slot = -1;
@@ -21,7 +20,6 @@ export class Pending {
     this.resolve = resolve;
     this.reject = reject;
     this.signal = undefined;
-    this.onAbort = undefined;
     this.chain = undefined;
   }
 }

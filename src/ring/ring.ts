@@ -87,6 +87,8 @@ export class Ring {
   #maxInflight: number;
   #requests = new RequestTable();
   #backlog: Pending[][] = [];
+  /** Requests in #backlog (kept as a count: ref/unref and stats ask on every flush). */
+  #backlogLen = 0;
   #backlogHead = 0;
   #flushScheduled = false;
   #autoSubmit: boolean;
@@ -258,7 +260,7 @@ export class Ring {
 
   /** Counters since the ring was created. */
   stats(): RingStats & { inflight: number; queued: number } & Partial<ProgramStats> {
-    const base = { ...this.#stats, inflight: this.#inflight, queued: this.#toSubmit + this.#backlogCount() };
+    const base = { ...this.#stats, inflight: this.#inflight, queued: this.#toSubmit + this.#backlogLen };
     if (!this.#engine) return base;
     const p = this.#engine.stats(Number(new BigUint64Array(this.#cq32.buffer, 24, 1)[0]));
     return { ...base, ...p, enterCalls: base.enterCalls + p.programEnterCalls };
@@ -266,7 +268,7 @@ export class Ring {
 
   /** Requests submitted or queued whose CQE has not arrived. */
   get pending(): number {
-    return this.#inflight + this.#toSubmit + this.#backlogCount();
+    return this.#inflight + this.#toSubmit + this.#backlogLen;
   }
 
   get closed(): boolean {
@@ -290,7 +292,7 @@ export class Ring {
 
   #updateRef(): void {
     if (this.#closed) return;
-    const want = !this.#userUnref && (this.#inflight > 0 || this.#toSubmit > 0 || this.#backlogCount() > 0 || this.#isClosing);
+    const want = !this.#userUnref && (this.#inflight > 0 || this.#toSubmit > 0 || this.#backlogLen > 0 || this.#isClosing);
     if (want !== this.#refd) {
       this.#refd = want;
       binding.ringRef(this.#handle, want);
@@ -355,12 +357,6 @@ export class Ring {
     return this.#flush();
   }
 
-  #backlogCount(): number {
-    let n = 0;
-    for (let i = this.#backlogHead; i < this.#backlog.length; i++) n += this.#backlog[i].length;
-    return n;
-  }
-
   #sqFree(): number {
     return this.sqEntries - ((this.#sqTail - this.#sq32[this.#sqHeadW]) >>> 0);
   }
@@ -371,6 +367,7 @@ export class Ring {
     if (empty && this.#sqFree() < group.length && this.#toSubmit > 0) this.#flush();
     if (!empty || this.#backlogHead < this.#backlog.length || !this.#place(group)) {
       this.#backlog.push(group);
+      this.#backlogLen += group.length;
       this.#stats.backlogged += group.length;
     }
     if (!this.#refd && !this.#userUnref) this.#updateRef();
@@ -430,6 +427,7 @@ export class Ring {
       // move backlog into the SQ now that completions may have made room
       let moved = false;
       while (this.#backlogHead < this.#backlog.length && this.#place(this.#backlog[this.#backlogHead])) {
+        this.#backlogLen -= this.#backlog[this.#backlogHead].length;
         this.#backlog[this.#backlogHead++] = undefined as unknown as Pending[];
         moved = true;
       }
@@ -542,8 +540,7 @@ export class Ring {
   /** Frees the slot and drops references, then runs `then` (resolve/reject). */
   #settle(p: Pending, then: () => void): void {
     this.#requests.release(p);
-    if (p.onAbort && p.signal) p.signal.removeEventListener('abort', p.onAbort);
-    p.onAbort = undefined;
+    this.#unwatch(p);
     then();
   }
 
@@ -574,29 +571,58 @@ export class Ring {
 
   // ---------------------------------------------------------------- cancellation
 
+  /** One abort listener per signal, covering every request of this ring that uses it (a signal
+   *  shared by many requests would otherwise collect one listener each). */
+  #aborts = new Map<AbortSignal, { listener: () => void; requests: Set<Pending> }>();
+
   #watchAbort(p: Pending, signal: AbortSignal): void {
     if (!(signal instanceof AbortSignal)) throw new TypeError('"signal" must be an AbortSignal');
     p.signal = signal;
-    p.onAbort = () => {
-      p.onAbort = undefined;
-      if (p.slot < 0) {
-        // still in the backlog: drop it without involving the kernel
-        for (let i = this.#backlogHead; i < this.#backlog.length; i++) {
-          const g = this.#backlog[i];
-          const idx = g.indexOf(p);
-          if (idx >= 0) {
-            g.splice(idx, 1);
-            p.reject(abortError(signal));
-            this.#updateRef();
-            return;
-          }
-        }
-        return;
-      }
-      this.#submitInternal(this.#cancelSqe(p.slot, p.gen, 0));
-    };
-    signal.addEventListener('abort', p.onAbort, { once: true });
+    let w = this.#aborts.get(signal);
+    if (!w) {
+      const requests = new Set<Pending>();
+      const listener = () => {
+        this.#aborts.delete(signal);
+        for (const q of requests) this.#abort(q, signal);
+      };
+      w = { listener, requests };
+      this.#aborts.set(signal, w);
+      signal.addEventListener('abort', listener, { once: true });
+    }
+    w.requests.add(p);
   }
+
+  /** p no longer needs its signal watched (settled, or rejected by close). */
+  #unwatch(p: Pending): void {
+    const signal = p.signal;
+    const w = signal && this.#aborts.get(signal);
+    if (!w) return;
+    w.requests.delete(p);
+    if (w.requests.size === 0) {
+      signal!.removeEventListener('abort', w.listener);
+      this.#aborts.delete(signal!);
+    }
+  }
+
+  #abort(p: Pending, signal: AbortSignal): void {
+    if (p.slot < 0) {
+      // still in the backlog: drop it without involving the kernel
+      for (let i = this.#backlogHead; i < this.#backlog.length; i++) {
+        const g = this.#backlog[i];
+        const idx = g.indexOf(p);
+        if (idx >= 0) {
+          g.splice(idx, 1);
+          this.#backlogLen--;
+          p.reject(abortError(signal));
+          this.#updateRef();
+          return;
+        }
+      }
+      return;
+    }
+    this.#submitInternal(this.#cancelSqe(p.slot, p.gen, 0));
+  }
+
 
   #cancelSqe(slot: number, gen: number, flags: number): Sqe {
     const s = buildSqe(OP_ASYNC_CANCEL, [0]);
@@ -643,11 +669,12 @@ export class Ring {
     // requests that never reached the kernel are rejected now
     for (let i = this.#backlogHead; i < this.#backlog.length; i++)
       for (const p of this.#backlog[i]) {
-        if (p.onAbort && p.signal) p.signal.removeEventListener('abort', p.onAbort);
+        this.#unwatch(p);
         p.reject(new RingClosedError('ring closed before the request was submitted; it'));
       }
     this.#backlog.length = 0;
     this.#backlogHead = 0;
+    this.#backlogLen = 0;
     this.#isClosing = true;
     if (this.#engine) {
       // waiting program requests complete with -EAGAIN (prototype semantics), held-back chains fail
@@ -674,7 +701,7 @@ export class Ring {
     if (this.#closed) return;
     this.#closed = true;
     for (const p of this.#requests.drain()) {
-      if (p.onAbort && p.signal) p.signal.removeEventListener('abort', p.onAbort);
+      this.#unwatch(p);
       p.reject(new RingClosedError('ring closed while the request was in flight; it'));
     }
     binding.ringClose(this.#handle);

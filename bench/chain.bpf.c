@@ -29,6 +29,18 @@ RF_ARRAY_MAP(args, struct args, 1);
 
 RF_ARRAY_MAP(state, struct state, 1);
 
+/* Queues the step's request on CQ 1 and asks to run again when its CQE is there. Accepted or
+ * rejected, a CQE for it arrives on CQ 1. */
+static __always_inline int submit_and_wait(struct io_uring_bpf_ctx *ctx, struct state *s, struct io_uring_sqe *sqe) {
+  sqe->user_data = s->step;
+  sqe->cq_idx = CQ;
+  iouring_queue_sqe(ctx, sqe, sizeof(*sqe));
+  s->running = 1;
+  ctx->wait_idx = CQ;
+  ctx->wait_nr = 1;
+  return 0;
+}
+
 SEC("iouring.s/chain")
 int chain(struct io_uring_bpf_ctx *ctx) {
   __u32 key = 0;
@@ -71,13 +83,7 @@ int chain(struct io_uring_bpf_ctx *ctx) {
     sqe.opcode = IORING_OP_NOP;
     sqe.rw_flags = 1; /* IORING_NOP_INJECT_RESULT: res = len */
     sqe.len = next;
-    sqe.user_data = s->step;
-    sqe.cq_idx = CQ;
-    iouring_queue_sqe(ctx, &sqe, sizeof(sqe));
-    s->running = 1;
-    ctx->wait_idx = CQ;
-    ctx->wait_nr = 1;
-    return 0;
+    return submit_and_wait(ctx, s, &sqe);
   }
   if (!s->running) {
     s->step = 0;
@@ -99,12 +105,5 @@ int chain(struct io_uring_bpf_ctx *ctx) {
     }
   }
   rf_prep_read(&sqe, a->fd, a->buf, 8, off);
-  sqe.user_data = s->step;
-  sqe.cq_idx = CQ;
-  /* accepted or rejected, a CQE for this READ arrives on CQ 1 */
-  iouring_queue_sqe(ctx, &sqe, sizeof(sqe));
-  s->running = 1;
-  ctx->wait_idx = CQ;
-  ctx->wait_nr = 1;
-  return 0;
+  return submit_and_wait(ctx, s, &sqe);
 }

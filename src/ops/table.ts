@@ -80,7 +80,12 @@ export interface OpDesc {
   /** Op-flag bits every SQE of this op carries on top of the caller's (openat: O_CLOEXEC). */
   alwaysOpFlags?: number;
   /** What the promise resolves to. */
-  result?: 'number' | 'void' | 'statx';
+  /**
+   * What the promise resolves to: number (res), void, statx (parsed buffer), timer (true when it
+   * fired, -ETIME; false when `count` completions came first, 0), linkTimer (true when it fired;
+   * false when the request it guards finished first, -ECANCELED).
+   */
+  result?: 'number' | 'void' | 'statx' | 'timer' | 'linkTimer';
   /** AbortSignal cancels it (ASYNC_CANCEL by user_data). */
   cancellable?: boolean;
   /** A `len` smaller than the buffer, taken from this option. */
@@ -134,7 +139,7 @@ export const OPS: readonly OpDesc[] = [
   { name: 'sendmsg', code: 9, constant: 'SENDMSG', since: '5.3', liburing: 'io_uring_prep_sendmsg', doc: 'sendmsg(2)' },
   { name: 'recvmsg', code: 10, constant: 'RECVMSG', since: '5.3', liburing: 'io_uring_prep_recvmsg', doc: 'recvmsg(2) (multishot 6.0)' },
   {
-    name: 'timeout', code: 11, constant: 'TIMEOUT', since: '5.4', liburing: 'io_uring_prep_timeout', result: 'number', cancellable: true,
+    name: 'timeout', code: 11, constant: 'TIMEOUT', since: '5.4', liburing: 'io_uring_prep_timeout', result: 'timer', cancellable: true,
     params: [
       { name: 'time', kind: 'timespec', field: 'addr', positional: true, doc: 'milliseconds, { sec, nsec }, or bigint nanoseconds' },
       { name: 'count', kind: 'u32', field: 'off', optional: true, default: 0, doc: 'also complete after this many other completions (0 = pure timer)' },
@@ -161,7 +166,7 @@ export const OPS: readonly OpDesc[] = [
     doc: 'Cancels an in-flight request by user_data; res 0 found, -ENOENT not found, -EALREADY running.',
   },
   {
-    name: 'linkTimeout', code: 15, constant: 'LINK_TIMEOUT', since: '5.5', liburing: 'io_uring_prep_link_timeout', result: 'number',
+    name: 'linkTimeout', code: 15, constant: 'LINK_TIMEOUT', since: '5.5', liburing: 'io_uring_prep_link_timeout', result: 'linkTimer',
     params: [
       { name: 'time', kind: 'timespec', field: 'addr', positional: true, doc: 'milliseconds, { sec, nsec }, or bigint nanoseconds' },
       { name: 'timeoutFlags', kind: 'u32', field: 'opFlags', optional: true, default: 0, doc: 'IORING_TIMEOUT_* flags' },

@@ -22,8 +22,6 @@ const ETIME = errnoOf('ETIME');
 const EAGAIN = errnoOf('EAGAIN');
 const EBUSY = errnoOf('EBUSY');
 
-const OP_TIMEOUT = opByName('timeout')!;
-const OP_LINK_TIMEOUT = opByName('linkTimeout')!;
 const OP_ASYNC_CANCEL = opByName('asyncCancel')!;
 
 /** user_data high word tagging ringflow's own internal requests (cancels at close/abort). */
@@ -523,10 +521,10 @@ export class Ring {
 
   #deliver(p: Pending, sqe: Sqe, res: number): void {
     const opd = sqe.op;
-    if (opd === OP_TIMEOUT || opd === OP_LINK_TIMEOUT) {
+    if (opd.result === 'timer' || opd.result === 'linkTimer') {
       // a timer firing is the expected outcome: resolve true (fired) / false (count reached or request finished first)
       if (res === -ETIME) return p.resolve(true);
-      if (res === 0 || (opd === OP_LINK_TIMEOUT && res === -ECANCELED && !p.signal?.aborted)) return p.resolve(false);
+      if (res === 0 || (opd.result === 'linkTimer' && res === -ECANCELED && !p.signal?.aborted)) return p.resolve(false);
     }
     if (res < 0) {
       if ((res === -ECANCELED || res === -EINTR) && p.signal?.aborted) return p.reject(abortError(p.signal));

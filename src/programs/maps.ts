@@ -19,15 +19,8 @@ export function requireEngine(what: string): void {
   if (!engineAvailable()) throw new ProgramError('ENATIVE', -1, `native: ${what}: the eBPF engine is not built into the addon (binding has no bpfProgCreate); rebuild with "npm run build:native"`);
 }
 
-/** Options for a new map. */
-export interface MapOptions {
-  readonly type: number;
-  readonly keySize: number;
-  readonly valueSize: number;
-  readonly maxEntries: number;
-  readonly flags?: number;
-  readonly name?: string;
-}
+/** Options for a new map: the same facts the verifier knows a map by. */
+export type MapOptions = MapInfo;
 
 const u32 = (v: unknown, name: string, min = 0): number => {
   if (typeof v !== 'number' || !Number.isInteger(v)) throw new TypeError(`${name} must be an integer`);

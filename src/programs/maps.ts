@@ -4,10 +4,10 @@
  */
 import { bpf, MapType, MapFlags, type MapHandle } from './binding.js';
 import { ProgramError } from './errors.js';
+import { errnoName } from '../errors.js';
 import type { MapInfo } from './verify.js';
 
-const ERRNO: Record<number, string> = { 2: 'ENOENT', 7: 'E2BIG', 12: 'ENOMEM', 17: 'EEXIST', 22: 'EINVAL', 28: 'ENOSPC' };
-const errname = (e: number): string => ERRNO[-e] ?? `errno ${-e}`;
+const errname = (e: number): string => errnoName(-e);
 
 /** True when the native eBPF engine is compiled in (binding exports bpfProgCreate etc.). */
 export function engineAvailable(): boolean {

@@ -14,7 +14,7 @@
         "native/bpf/helpers.c",
         "native/bpf/napi_bpf.c"
       ],
-      "cflags_c": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fno-strict-aliasing"],
+      "cflags_c": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fno-strict-aliasing", "-fvisibility=hidden"],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"]
     }
   ]

@@ -105,7 +105,7 @@ static void wake_waiters(rf_engine *e, uint32_t cq) {
   for (uint32_t i = 0; i < e->nwaiting;) {
     uint32_t idx = e->waiting[i];
     rf_req *q = &e->reqs[idx];
-    if (q->ctx.wait_idx == cq && xcq_count(&e->cqs[cq]) >= q->ctx.wait_nr) {
+    if (q->wait_idx == cq && xcq_count(&e->cqs[cq]) >= q->wait_nr) {
       e->waiting[i] = e->waiting[--e->nwaiting];
       runnable_push(e, idx);
     } else {
@@ -148,25 +148,31 @@ static void run_program(rf_engine *e, uint32_t idx) {
   rf_req *q = &e->reqs[idx];
   rf_bpf_prog *prog = q->prog < e->nprogs ? e->progs[q->prog] : NULL;
   if (!prog) { prog_complete(e, idx, -EINVAL); return; }
-  q->ctx.user_data = q->token;
-  q->ctx.wait_nr = 0;
-  q->ctx.wait_idx = 0;
-  rf_bpf_run run;
-  rf_bpf_run_init(&run);
-  run.args[0] = (uint64_t)(uintptr_t)&q->ctx;
-  run.budget = e->budget;
-  run.embedder = e;
-  run.helper = ring_helper;
-  rf_bpf_run_add_region(&run, &q->ctx, sizeof q->ctx, true);
-  for (uint32_t i = 0; i < e->nregions; i++)
-    rf_bpf_run_add_region(&run, (void *)(uintptr_t)e->regions[i].base, e->regions[i].len, e->regions[i].writable);
+  rf_bpf_run *run = &e->run;
+  if (e->run_stale) {
+    rf_bpf_run_init(run);
+    run->args[0] = (uint64_t)(uintptr_t)&e->run_ctx;
+    run->embedder = e;
+    run->helper = ring_helper;
+    rf_bpf_run_add_region(run, &e->run_ctx, sizeof e->run_ctx, true);
+    for (uint32_t i = 0; i < e->nregions; i++)
+      rf_bpf_run_add_region(run, (void *)(uintptr_t)e->regions[i].base, e->regions[i].len, e->regions[i].writable);
+    e->run_stale = false;
+  }
+  run->budget = e->budget;
+  /* the context struct, zeroed but for the token before each run */
+  e->run_ctx.user_data = q->token;
+  e->run_ctx.wait_nr = 0;
+  e->run_ctx.wait_idx = 0;
   e->cur = q;
   e->progress = false;
-  int st = rf_bpf_prog_run(prog, &run);
+  int st = rf_bpf_prog_run(prog, run);
   e->cur = NULL;
   q = &e->reqs[idx]; /* the table may have grown during the run */
+  q->wait_nr = e->run_ctx.wait_nr;
+  q->wait_idx = e->run_ctx.wait_idx;
   e->ctl->program_runs++;
-  e->ctl->program_insns += run.insns;
+  e->ctl->program_insns += run->insns;
   e->runs_this_turn++;
   if (st != RF_BPF_OK) {
     if (st == RF_BPF_BUDGET) e->ctl->budget_stops++;
@@ -174,8 +180,8 @@ static void run_program(rf_engine *e, uint32_t idx) {
     prog_complete(e, idx, st == RF_BPF_BUDGET ? -ELOOP : st == RF_BPF_MEMFAULT ? -EFAULT : -EINVAL);
     return;
   }
-  if (!q->ctx.wait_nr) { prog_complete(e, idx, 0); return; }
-  if (q->ctx.wait_idx >= e->ncq) { prog_complete(e, idx, -EINVAL); return; }
+  if (!q->wait_nr) { prog_complete(e, idx, 0); return; }
+  if (q->wait_idx >= e->ncq) { prog_complete(e, idx, -EINVAL); return; }
   q->noprogress = e->progress ? 0 : q->noprogress + 1;
   if (q->noprogress >= NOPROGRESS_MAX) {
     e->ctl->livelock_stops++;
@@ -183,7 +189,7 @@ static void run_program(rf_engine *e, uint32_t idx) {
     return;
   }
   if (e->closing) { prog_complete(e, idx, -EAGAIN); return; }
-  if (xcq_count(&e->cqs[q->ctx.wait_idx]) >= q->ctx.wait_nr) {
+  if (xcq_count(&e->cqs[q->wait_idx]) >= q->wait_nr) {
     runnable_push(e, idx);
   } else {
     if (!grow((void **)&e->waiting, &e->capwaiting, e->nwaiting + 1, 4)) { prog_complete(e, idx, -ENOMEM); return; }
@@ -350,6 +356,14 @@ static bool prepare_one(rf_engine *e, uint8_t *sqe, uint32_t cq, bool from_prog,
     q->token = rd32(sqe, 24) == 1 && !from_prog ? rd64(sqe, 16) : q->user_data;
     if (q->prog >= e->nprogs || !e->progs[q->prog]) q->fail = -EINVAL;
     else if (!from_prog && (rd16(sqe, 2) || rd32(sqe, 28) || rd32(sqe, 24) > 1)) q->fail = -EINVAL;
+    if (!links && !w->prev_linked && !(fl & (F_DRAIN | F_ASYNC))) {
+      /* not in a link chain and no ordering asked of the kernel: nothing for a stand-in to wait
+       * for, so the program runs in this pass without a trip through the kernel */
+      if (q->fail) prog_complete(e, idx, q->fail);
+      else if (e->closing) prog_complete(e, idx, -EAGAIN);
+      else runnable_push(e, idx);
+      return false;
+    }
     uint64_t ud = ((uint64_t)TAG_HI << 32) | idx;
     memset(sqe, 0, 64);
     sqe[1] = fl & (F_DRAIN | F_ASYNC); /* the stand-in ends the kernel chain; successors wait here */
@@ -406,6 +420,25 @@ uint32_t rf_engine_prepare(rf_engine *e, uint32_t from, uint32_t to, bool append
     e->nstaged -= i;
   }
   return out;
+}
+
+void rf_engine_submit(rf_engine *e, uint32_t tail, uint32_t min_complete, uint32_t flags) {
+  rf_ring *r = e->ring;
+  uint32_t from = *r->sq_tail;
+  uint32_t final_tail = rf_engine_prepare(e, from, tail, true);
+  __atomic_store_n(r->sq_tail, final_tail, __ATOMIC_RELEASE);
+  uint32_t pending = final_tail - __atomic_load_n(r->sq_head, __ATOMIC_ACQUIRE);
+  /* The rewritten SQEs stay published whatever enter says: the next enter (JS's next flush or a
+   * reaping pass) hands the kernel everything between its head and the tail. So JS's SQEs count
+   * as accepted even when this enter fails (EAGAIN/EBUSY under CQ pressure, EBADFD on a disabled
+   * ring until enable()). */
+  rf_ring_quiet(r, true);
+  /* GETEVENTS only when asked or when the kernel flags completion work; the pass enters again
+   * for work flagged later */
+  if (min_complete || rf_needs_getevents(r)) flags |= RF_ENTER_GETEVENTS;
+  if (pending || flags) rf_ring_enter(r, pending, min_complete, flags);
+  else e->ctl->js_enters_skipped++; /* only unlinked program requests: they run in the pass */
+  rf_engine_pass(e); /* re-enables the eventfd when it is done */
 }
 
 /* ------------------------------------------------------------------ the reaping pass */
@@ -483,25 +516,30 @@ bool rf_engine_pass(rf_engine *e) {
       if (t != from) {
         __atomic_store_n(r->sq_tail, t, __ATOMIC_RELEASE);
         uint32_t pending = t - __atomic_load_n(r->sq_head, __ATOMIC_ACQUIRE);
-        rf_sys_enter(r->fd, pending, 0, (r->setup_flags & RF_SETUP_DEFER_TASKRUN) || rf_needs_getevents(r) ? RF_ENTER_GETEVENTS : 0);
+        /* no GETEVENTS unless the kernel flags pending completion work: requests that finish
+         * inline post their CQEs during the submit; task work (links, io-wq results) raises the
+         * TASKRUN flag and the next round enters for it */
+        rf_ring_enter(r, pending, 0, rf_needs_getevents(r) ? RF_ENTER_GETEVENTS : 0);
         e->ctl->enter_calls++;
         worked = true;
       }
     } else if (rf_needs_getevents(r)) {
-      rf_sys_enter(r->fd, 0, 0, RF_ENTER_GETEVENTS);
+      rf_ring_enter(r, 0, 0, RF_ENTER_GETEVENTS);
       worked = true;
     }
     if (e->runs_this_turn >= RUNS_PER_TURN) break;
     if (!worked) {
       /* signals back on; anything that slipped in meanwhile gets another round */
       if (!rf_ring_quiet(r, false)) break;
-      if (rf_needs_getevents(r)) rf_sys_enter(r->fd, 0, 0, RF_ENTER_GETEVENTS);
+      if (rf_needs_getevents(r)) rf_ring_enter(r, 0, 0, RF_ENTER_GETEVENTS);
       rf_ring_quiet(r, true);
     }
   }
-  rf_ring_quiet(r, false);
+  /* signals back on; after the last round, kernel completions may be waiting unread (the
+   * eventfd stayed quiet for them), so they count as more work */
+  bool arrived = rf_ring_quiet(r, false);
   /* more runnable programs than one turn allows: yield to the loop, continue next turn */
-  bool more = e->rhead != e->rtail || (e->nstaged && !e->ctl->js_pending);
+  bool more = arrived || e->rhead != e->rtail || (e->nstaged && !e->ctl->js_pending);
   if (more && e->idle && !uv_is_active((uv_handle_t *)e->idle)) uv_idle_start(e->idle, on_idle);
   else if (!more && e->idle && uv_is_active((uv_handle_t *)e->idle)) uv_idle_stop(e->idle);
   e->in_pass = false;
@@ -511,7 +549,7 @@ bool rf_engine_pass(rf_engine *e) {
 static void on_idle(uv_idle_t *h) {
   rf_engine *e = h->data;
   if (!e) return;
-  if (rf_needs_getevents(e->ring)) rf_sys_enter(e->ring->fd, 0, 0, RF_ENTER_GETEVENTS);
+  if (rf_needs_getevents(e->ring)) rf_ring_enter(e->ring, 0, 0, RF_ENTER_GETEVENTS);
   if (rf_engine_pass(e)) rf_ring_notify_js(e->ring, 0);
 }
 

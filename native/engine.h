@@ -18,6 +18,10 @@ typedef struct rf_engine rf_engine;
  * after program requests cut out), appends staged program SQEs when `append`, and returns the
  * new tail to publish. */
 uint32_t rf_engine_prepare(rf_engine *e, uint32_t from, uint32_t to, bool append);
+/* JS's submit on an engine ring: prepares the SQEs up to `tail`, appends staged program SQEs,
+ * enters the kernel once (not at all when nothing needs it), then runs a reaping pass. JS's SQEs
+ * count as accepted whatever enter says (they stay published for the next enter). */
+void rf_engine_submit(rf_engine *e, uint32_t tail, uint32_t min_complete, uint32_t flags);
 /* One reaping pass: kernel CQ → per-CQ queues, program runs, staged submissions. Returns true
  * when CQ 0 has entries for JS. */
 bool rf_engine_pass(rf_engine *e);

@@ -66,7 +66,7 @@ typedef struct {
   int32_t fail; /* program request known bad at submission: complete with this instead of running */
   uint32_t prog;
   int32_t fd;
-  struct { uint64_t user_data; uint32_t wait_nr, wait_idx; } ctx; /* struct io_uring_bpf_ctx */
+  uint32_t wait_nr, wait_idx; /* what its last run asked for (struct io_uring_bpf_ctx) */
   uint64_t token;
   uint32_t noprogress;
   uint32_t chain_prev; /* idx + 1 of the previous member of a link chain (0: none) */
@@ -83,6 +83,7 @@ typedef struct {
   uint64_t js_pending; /* written by JS: 1 while it has SQEs it has not handed over */
   uint64_t enter_calls, sqes_submitted, program_runs, program_insns, budget_stops, dropped_cqes,
       program_sqes, program_rejects, livelock_stops, faults;
+  uint64_t js_enters_skipped; /* JS submits that needed no enter (only unlinked program requests) */
 } engine_ctl;
 
 struct rf_engine {
@@ -109,6 +110,11 @@ struct rf_engine {
   uint32_t *waiting;
   uint32_t nwaiting, capwaiting;
   uint64_t budget;
+  /* the run every program request uses: regions (ctx, then the user's) built once and rebuilt
+   * when a region is registered; the context struct lives here during a run */
+  rf_bpf_run run;
+  struct { uint64_t user_data; uint32_t wait_nr, wait_idx; } run_ctx;
+  bool run_stale;
   uint32_t runs_this_turn;
   rf_req *cur;
   bool progress;

@@ -20,6 +20,7 @@ static napi_value js_enable(napi_env env, napi_callback_info info) {
   e->ring = r;
   e->env = env;
   e->budget = (uint64_t)budget;
+  e->run_stale = true;
   napi_value cq0, ctl;
   int rc = rf_engine_make_cq(e, n, &cq0);
   if (rc < 0) { napi_delete_reference(env, e->cqs[0].ab); free(e); return rf_int(env, rc); }
@@ -89,6 +90,7 @@ static napi_value js_register_region(napi_env env, napi_callback_info info) {
   napi_create_reference(env, argv[1], 1, &g->ref);
   napi_value out;
   napi_create_array_with_length(env, 2, &out);
+  e->run_stale = true;
   napi_set_element(env, out, 0, rf_int(env, e->nregions++));
   napi_set_element(env, out, 1, rf_double(env, (double)g->base));
   return out;
@@ -120,7 +122,7 @@ static napi_value js_pass(napi_env env, napi_callback_info info) {
   RF_ARGS(1);
   rf_engine *e = engine_of(env, argv[0]);
   if (!e) return rf_int(env, -EINVAL);
-  if (rf_needs_getevents(e->ring)) rf_sys_enter(e->ring->fd, 0, 0, RF_ENTER_GETEVENTS);
+  if (rf_needs_getevents(e->ring)) rf_ring_enter(e->ring, 0, 0, RF_ENTER_GETEVENTS);
   return rf_int(env, rf_engine_pass(e) ? 1 : 0);
 }
 

@@ -26,12 +26,33 @@ static long sys_enter(int fd, unsigned to_submit, unsigned min_complete, unsigne
   } while (r < 0 && errno == EINTR && min_complete == 0);
   return r < 0 ? -errno : r;
 }
-long rf_sys_enter(int fd, unsigned to_submit, unsigned min_complete, unsigned flags) {
-  return sys_enter(fd, to_submit, min_complete, flags, NULL, 0);
+long rf_ring_enter(rf_ring *r, unsigned to_submit, unsigned min_complete, unsigned flags) {
+  return sys_enter(r->enter_fd, to_submit, min_complete, flags | r->enter_flag, NULL, 0);
 }
 static long sys_register(int fd, unsigned op, void *arg, unsigned nr) {
   long r = syscall(RF_NR_io_uring_register, fd, op, arg, nr);
   return r < 0 ? -errno : r;
+}
+
+/* Registers the ring with the calling thread (IORING_REGISTER_RING_FDS) so enters skip the fd
+ * table. The slot belongs to this thread, which is the only one that enters this ring. Optional:
+ * without a free slot (16 per thread) or on an older kernel, enters use the fd. */
+static void register_ring_fd(rf_ring *r) {
+  r->enter_fd = r->fd;
+  r->enter_flag = 0;
+  struct rf_rsrc_update u = {(uint32_t)-1, 0, (uint64_t)r->fd};
+  if (sys_register(r->fd, RF_REGISTER_RING_FDS, &u, 1) == 1) {
+    r->enter_fd = (int)u.offset;
+    r->enter_flag = RF_ENTER_REGISTERED_RING;
+  }
+}
+/* Frees the slot; until then the registration keeps the ring alive even after close(fd). */
+static void unregister_ring_fd(rf_ring *r) {
+  if (!r->enter_flag) return;
+  struct rf_rsrc_update u = {(uint32_t)r->enter_fd, 0, 0};
+  sys_register(r->fd, RF_UNREGISTER_RING_FDS, &u, 1);
+  r->enter_flag = 0;
+  r->enter_fd = r->fd;
 }
 
 rf_ring *rf_ring_from_js(napi_env env, napi_value v);
@@ -84,6 +105,7 @@ static void ring_finalize(napi_env env, void *data, void *hint) {
     r->closed = true;
     if (r->polling && r->poll) { uv_poll_stop(r->poll); }
     detach_and_unmap(NULL, r);
+    unregister_ring_fd(r);
     if (r->evfd >= 0) close(r->evfd);
     if (r->fd >= 0) close(r->fd);
   }
@@ -151,6 +173,7 @@ static napi_value js_map(napi_env env, napi_callback_info info) {
   r->cq_head = (uint32_t *)((char *)r->cq_ptr + p.cq_off.head);
   r->cq_tail = (uint32_t *)((char *)r->cq_ptr + p.cq_off.tail);
   r->cq_flags = p.cq_off.flags ? (uint32_t *)((char *)r->cq_ptr + p.cq_off.flags) : NULL;
+  register_ring_fd(r);
 
   napi_value out, handle, views[3];
   napi_create_array_with_length(env, 4, &out);
@@ -168,6 +191,7 @@ static napi_value js_map(napi_env env, napi_callback_info info) {
   return out;
 fail:
   detach_and_unmap(env, r);
+  unregister_ring_fd(r);
   free(r);
   return rf_int(env, err);
 }
@@ -206,19 +230,7 @@ static napi_value js_submit(napi_env env, napi_callback_info info) {
       !rf_get_u32(env, argv[3], &min_complete) || !rf_get_u32(env, argv[4], &flags))
     return rf_int(env, -EINVAL);
   if (r->engine) {
-    /* completion programs: rewrite the batch (user_data routing, program requests, deferred
-     * chains), add the programs' staged requests, submit once, then run a reaping pass */
-    uint32_t from = *r->sq_tail;
-    uint32_t final_tail = rf_engine_prepare(r->engine, from, tail, true);
-    __atomic_store_n(r->sq_tail, final_tail, __ATOMIC_RELEASE);
-    uint32_t pending = final_tail - __atomic_load_n(r->sq_head, __ATOMIC_ACQUIRE);
-    /* The rewritten SQEs stay published whatever enter says: the next enter (JS's next flush or
-     * a reaping pass) hands the kernel everything between its head and the tail. So JS's SQEs
-     * count as accepted even when this enter fails (EAGAIN/EBUSY under CQ pressure, EBADFD on a
-     * disabled ring until enable()). */
-    rf_ring_quiet(r, true);
-    sys_enter(r->fd, pending, min_complete, flags | RF_ENTER_GETEVENTS, NULL, 0);
-    rf_engine_pass(r->engine); /* re-enables the eventfd when it is done */
+    rf_engine_submit(r->engine, tail, min_complete, flags);
     return rf_int(env, to_submit);
   }
   __atomic_store_n(r->sq_tail, tail, __ATOMIC_RELEASE);
@@ -232,14 +244,14 @@ static napi_value js_submit(napi_env env, napi_callback_info info) {
   /* completions of this batch that finish inline are read by JS right after this call: no
    * eventfd signal (and later spurious wakeup) for them */
   rf_ring_quiet(r, true);
-  long n = sys_enter(r->fd, to_submit, min_complete, flags, NULL, 0);
+  long n = rf_ring_enter(r, to_submit, min_complete, flags);
   /* linked requests continue as deferred task work after the submitting enter: run it while the
    * kernel says more is pending (bounded), so a chain of inline requests completes in this call */
   /* (the CQ itself is read by JS right after this call; only pending task work matters here) */
   /* one round of task work that arrived meanwhile; looping here until none is left (which lets
    * linked chains finish in this call) cost 10-40 % of QD64 read throughput in an A/B run */
   if (rf_ring_quiet(r, false) && (r->setup_flags & RF_SETUP_DEFER_TASKRUN))
-    sys_enter(r->fd, 0, 0, RF_ENTER_GETEVENTS, NULL, 0);
+    rf_ring_enter(r, 0, 0, RF_ENTER_GETEVENTS);
   return rf_int(env, n);
 }
 
@@ -251,7 +263,7 @@ static napi_value js_enter(napi_env env, napi_callback_info info) {
   if (!r || !rf_get_u32(env, argv[1], &to_submit) || !rf_get_u32(env, argv[2], &min_complete) ||
       !rf_get_u32(env, argv[3], &flags))
     return rf_int(env, -EINVAL);
-  return rf_int(env, sys_enter(r->fd, to_submit, min_complete, flags, NULL, 0));
+  return rf_int(env, rf_ring_enter(r, to_submit, min_complete, flags));
 }
 
 /* ringRegister(fd, opcode, arg: ArrayBufferView | null, nr) -> result | -errno. fd may be -1 (QUERY, SEND_MSG_RING). */
@@ -277,7 +289,7 @@ static void on_poll(uv_poll_t *h, int status, int events) {
     ssize_t n = read(r->evfd, &v, sizeof v);
     (void)n;
   }
-  if (needs_getevents(r)) sys_enter(r->fd, 0, 0, RF_ENTER_GETEVENTS, NULL, 0);
+  if (needs_getevents(r)) rf_ring_enter(r, 0, 0, RF_ENTER_GETEVENTS);
   if (r->engine) {
     if (rf_engine_pass(r->engine) || status != 0) rf_ring_notify_js(r, status);
     return;
@@ -364,6 +376,7 @@ static void ring_close(napi_env env, rf_ring *r) {
   if (r->callback && env) { napi_delete_reference(env, r->callback); r->callback = NULL; }
   if (r->actx && env) { napi_async_destroy(env, r->actx); r->actx = NULL; }
   detach_and_unmap(env, r);
+  unregister_ring_fd(r);
   if (r->evfd >= 0) { close(r->evfd); r->evfd = -1; }
   if (r->fd >= 0) { close(r->fd); r->fd = -1; }
 }

@@ -8,6 +8,10 @@
 
 typedef struct rf_ring {
   int fd;
+  /* what io_uring_enter is given: the ring's index in this thread's registered rings (with
+   * RF_ENTER_REGISTERED_RING in enter_flag; saves the kernel an fd lookup per call), or fd */
+  int enter_fd;
+  unsigned enter_flag;
   int evfd; /* registered eventfd we poll instead of the ring fd, or -1 */
   uint32_t setup_flags;
   uint32_t features;
@@ -39,7 +43,8 @@ typedef struct rf_ring {
 } rf_ring;
 
 
-long rf_sys_enter(int fd, unsigned to_submit, unsigned min_complete, unsigned flags);
+/* io_uring_enter on this ring (through its registered index when it has one); -errno on failure */
+long rf_ring_enter(rf_ring *r, unsigned to_submit, unsigned min_complete, unsigned flags);
 bool rf_needs_getevents(rf_ring *r);
 /* Stop (true) or restart (false) eventfd signals while native code consumes completions itself.
  * Restarting returns true when completion work arrived meanwhile (enter with GETEVENTS then). */

@@ -50,6 +50,7 @@ _Static_assert(sizeof(struct rf_params) == 120, "io_uring_params is 120 bytes");
 /* enter flags */
 #define RF_ENTER_GETEVENTS (1U << 0) /* 5.1 */
 #define RF_ENTER_SQ_WAKEUP (1U << 1) /* 5.1 */
+#define RF_ENTER_REGISTERED_RING (1U << 4) /* 5.18: fd is an index into the task's registered rings */
 
 /* SQ ring flags */
 #define RF_SQ_NEED_WAKEUP (1U << 0) /* 5.1 */
@@ -62,6 +63,12 @@ _Static_assert(sizeof(struct rf_params) == 120, "io_uring_params is 120 bytes");
 
 /* register opcodes used natively */
 #define RF_REGISTER_EVENTFD 4   /* 5.2 */
+#define RF_REGISTER_RING_FDS 20  /* 5.18 */
+#define RF_UNREGISTER_RING_FDS 21 /* 5.18 */
+
+/* struct io_uring_rsrc_update (16 bytes, 5.13): offset (-1: any free slot), resv, data (the fd) */
+struct rf_rsrc_update { uint32_t offset, resv; uint64_t data; };
+_Static_assert(sizeof(struct rf_rsrc_update) == 16, "io_uring_rsrc_update is 16 bytes");
 
 #define RF_SQE_SIZE 64
 #define RF_CQE_SIZE 16

@@ -296,3 +296,34 @@ test('bench/chain.bpf.c: an 8-step dependent READ chain done by a program, one C
   }
   assert.equal(mapView(obj, 'state').getBigUint64(24, true), 3n, 'chains');
 });
+
+test('a dependent chain longer than one reaping pass (300 NOP steps) finishes: the pass yields and resumes, nothing stalls', { skip, timeout: 20_000 }, async (t) => {
+  // bench/chain.bpf.c in NOP mode: each NOP's injected result picks the next table index. One
+  // reaping pass runs at most 64 rounds (one step each here), so this chain spans several passes;
+  // completions left unread when a pass stops must be picked up without an eventfd signal.
+  const steps = 300;
+  const words = 97;
+  const table = new Uint32Array(words);
+  for (let i = 0; i < words; i++) table[i] = (i * 5 + 1) % words;
+  const ring = ringFor(t, { cqs: [16] });
+  const obj = loadObject(compileRing('chain.bpf.c', join(root, 'bench')));
+  const idx = ring.registerProgram(obj.program('chain'));
+  const a = mapView(obj, 'args');
+  a.setBigUint64(0, addr(ring.registerRegion(Buffer.alloc(8))), true);
+  a.setUint32(20, steps, true);
+  a.setUint32(24, 1, true); // NOP mode
+  a.setUint32(28, words, true);
+  a.setBigUint64(32, addr(ring.registerRegion(table, { writable: false })), true);
+  for (const start of [0, 42]) {
+    a.setBigUint64(8, BigInt(start), true);
+    const runs0 = ring.stats().programRuns ?? 0;
+    assert.equal(await ring.runProgram(idx), 0);
+    let w = start;
+    for (let k = 0; k < steps; k++) w = table[w]!;
+    const st = mapView(obj, 'state');
+    assert.equal(st.getBigInt64(16, true), 0n, 'no error');
+    assert.equal(st.getUint32(0, true), steps, 'steps');
+    assert.equal(st.getBigUint64(8, true), BigInt(w), `chain from index ${start}`);
+    assert.equal((ring.stats().programRuns ?? 0) - runs0, steps + 1, 'one run per step plus the first');
+  }
+});

@@ -115,11 +115,12 @@ const void *const *rf_interp_labels(void);
 
 typedef struct rf_resv { uint64_t base, len; rf_bpf_map *map; } rf_resv;
 
+#define RF_HIT_CACHE 4
 struct rf_exec {
   rf_bpf_run *run;
   const rf_bpf_prog *prog;
   uint64_t stack_lo, stack_hi;           /* accessible stack: current + parent frames */
-  uint64_t c_base, c_len; uint32_t c_w;  /* last region hit */
+  struct { uint64_t base, len; uint32_t w; } c[RF_HIT_CACHE]; /* regions hit last, most recent first */
   int status;
   uint64_t fault_addr;
   uint32_t nresv;

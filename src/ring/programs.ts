@@ -55,6 +55,9 @@ export interface ProgramStats {
   programSqesRejected: number;
   /** io_uring_enter calls the engine made on its own for programs' requests (included in enterCalls). */
   programEnterCalls: number;
+  /** JS submits that needed no io_uring_enter (only unlinked program requests, which run without
+   *  a trip through the kernel): counted by the ring as submits, subtracted from enterCalls. */
+  jsEntersSkipped: number;
   /** CQEs posted per completion queue (index = CQ; 0 = JS's). */
   cqes: number[];
 }
@@ -146,6 +149,7 @@ export class ProgramEngine {
       programSqesRejected: Number(c[8]),
       livelockStops: Number(c[9]),
       programFaults: Number(c[10]),
+      jsEntersSkipped: Number(c[11]),
       cqes,
     };
   }

@@ -261,7 +261,7 @@ export class Ring {
     const base = { ...this.#stats, inflight: this.#inflight, queued: this.#toSubmit + this.#backlogLen };
     if (!this.#engine) return base;
     const p = this.#engine.stats(Number(new BigUint64Array(this.#cq32.buffer, 24, 1)[0]));
-    return { ...base, ...p, enterCalls: base.enterCalls + p.programEnterCalls };
+    return { ...base, ...p, enterCalls: base.enterCalls - p.jsEntersSkipped + p.programEnterCalls };
   }
 
   /** Requests submitted or queued whose CQE has not arrived. */

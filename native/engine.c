@@ -25,10 +25,14 @@ static uint32_t req_alloc(rf_engine *e) {
 }
 static void req_free(rf_engine *e, uint32_t idx) {
   rf_req *q = &e->reqs[idx];
-  free(q->scratch);
-  for (uint32_t i = 0; i < q->ndefer; i++) free(q->defer[i].scratch);
-  free(q->defer);
-  memset(q, 0, sizeof *q);
+  if (q->scratch) free(q->scratch);
+  if (q->defer) {
+    for (uint32_t i = 0; i < q->ndefer; i++) free(q->defer[i].scratch);
+    free(q->defer);
+  }
+  q->scratch = NULL;
+  q->defer = NULL;
+  q->ndefer = q->capdefer = 0; /* the rest is cleared by req_alloc */
   q->kind = K_FREE;
   q->next_free = e->free_head;
   e->free_head = idx + 1;
@@ -203,29 +207,31 @@ static long prog_submit(rf_engine *e, rf_bpf_run *run, uint64_t sqe_addr, uint64
   if (len != 64) return -EINVAL;
   const uint8_t *src = rf_bpf_check(run, sqe_addr, 64, false);
   if (!src) return RF_BPF_MEMFAULT * -1000; /* marker: fault (handled by caller) */
-  staged_sqe s;
-  memset(&s, 0, sizeof s);
-  memcpy(s.sqe, src, 64);
-  s.from_prog = 1;
-  if (cq_arg < 0) {
-    s.cq = rd16(s.sqe, 48);
-    s.sqe[48] = s.sqe[49] = 0;
-  } else {
-    s.cq = (uint32_t)cq_arg;
-  }
-  uint64_t ud = rd64(s.sqe, 32);
-  if (s.cq >= e->ncq) {
+  uint64_t ud = rd64(src, 32);
+  uint32_t cq = cq_arg < 0 ? rd16(src, 48) : (uint32_t)cq_arg;
+  if (cq >= e->ncq) {
     cq_post(e, 0, ud, -EINVAL, 0); /* the prototype posts a bad cq_idx failure to CQ 0 */
     e->ctl->program_rejects++;
     return 0;
   }
-  int rc = e->nstaged >= MAX_STAGED ? -EBUSY : rf_engine_check_sqe(e, s.sqe, cq_arg >= 0, &s.scratch);
+  /* built in place at the end of the staging array; kept only if the policy accepts it */
+  int rc = e->nstaged >= MAX_STAGED ? -EBUSY
+           : !grow((void **)&e->staged, &e->capstaged, e->nstaged + 1, sizeof(staged_sqe)) ? -ENOMEM : 0;
+  staged_sqe *s = rc ? NULL : &e->staged[e->nstaged];
+  if (s) {
+    memcpy(s->sqe, src, 64);
+    if (cq_arg < 0) s->sqe[48] = s->sqe[49] = 0;
+    s->cq = cq;
+    s->from_prog = 1;
+    s->scratch = NULL;
+    rc = rf_engine_check_sqe(e, s->sqe, cq_arg >= 0, &s->scratch);
+  }
   if (rc) {
-    cq_post(e, s.cq, ud, rc, 0);
+    cq_post(e, cq, ud, rc, 0);
     e->ctl->program_rejects++;
     return 0;
   }
-  stage_sqe(e, &s);
+  e->nstaged++;
   e->ctl->program_sqes++;
   e->progress = true;
   return 1;
@@ -389,14 +395,11 @@ uint32_t rf_engine_prepare(rf_engine *e, uint32_t from, uint32_t to, bool append
   uint32_t mask = r->sq_mask;
   walk_state w = {0, 0};
   uint32_t out = from;
+  /* rewritten in place; an SQE moves down when an earlier one was diverted (out <= i) */
   for (uint32_t i = from; i != to; i++) {
-    uint8_t *src = sqes + (size_t)(i & mask) * 64;
-    uint8_t tmp[64];
-    memcpy(tmp, src, 64);
-    if (prepare_one(e, tmp, 0, false, NULL, &w)) {
-      memcpy(sqes + (size_t)(out & mask) * 64, tmp, 64);
-      out++;
-    }
+    uint8_t *dst = sqes + (size_t)(out & mask) * 64;
+    if (out != i) memcpy(dst, sqes + (size_t)(i & mask) * 64, 64);
+    if (prepare_one(e, dst, 0, false, NULL, &w)) out++;
   }
   if (!append || e->closing) return out;
   /* staged program requests, in order, while the SQ has room */
@@ -407,16 +410,13 @@ uint32_t rf_engine_prepare(rf_engine *e, uint32_t from, uint32_t to, bool append
   for (; i < e->nstaged; i++) {
     if (out - head >= r->sq_entries) break;
     staged_sqe *s = &e->staged[i];
-    uint8_t tmp[64];
-    memcpy(tmp, s->sqe, 64);
-    if (prepare_one(e, tmp, s->cq, s->from_prog, s->scratch, &w)) {
-      memcpy(sqes + (size_t)(out & mask) * 64, tmp, 64);
-      out++;
-    }
+    uint8_t *dst = sqes + (size_t)(out & mask) * 64; /* free slot: overwritten if diverted */
+    memcpy(dst, s->sqe, 64);
+    if (prepare_one(e, dst, s->cq, s->from_prog, s->scratch, &w)) out++;
     e->ctl->sqes_submitted++;
   }
   if (i) {
-    memmove(e->staged, e->staged + i, (size_t)(e->nstaged - i) * sizeof(staged_sqe));
+    if (i < e->nstaged) memmove(e->staged, e->staged + i, (size_t)(e->nstaged - i) * sizeof(staged_sqe));
     e->nstaged -= i;
   }
   return out;

@@ -77,8 +77,7 @@ int rf_engine_check_sqe(rf_engine *e, uint8_t *sqe, bool modern, void **scratch_
    * (attr_ptr @48, attr_type_mask @56), reachable only through the modern helper (1000) since
    * helper 164 uses bytes 48-49 for the CQ index */
   bool pi = modern && (op == OP_READ || op == OP_WRITE) && rd64(sqe, 56) == RW_ATTR_FLAG_PI;
-  if (!pi)
-    for (int i = 48; i < 64; i++) if (sqe[i]) return -EINVAL;
+  if (!pi && (rd64(sqe, 48) | rd64(sqe, 56))) return -EINVAL;
   int32_t fd = (int32_t)rd32(sqe, 4);
   uint64_t addr = rd64(sqe, 16);
   uint32_t len = rd32(sqe, 24), opfl = rd32(sqe, 28), file_index = rd32(sqe, 44);

@@ -134,6 +134,9 @@ typedef struct rf_bpf_region {
 /* Helper ids the engine does not implement (RF_BPF_HELPERS_RING: 164-167, 148) are sent here.
  * args = r1..r5. Set *r0 and return RF_BPF_OK to continue, or another status to stop the run
  * (use rf_bpf_fault() for a bad pointer). Validate every pointer with rf_bpf_check(). */
+#define RF_BPF_HIT_CACHE 4u
+typedef struct rf_bpf_hit { uint64_t base, len; uint32_t writable, _pad; } rf_bpf_hit;
+
 typedef int (*rf_bpf_helper_fn)(rf_bpf_run *run, uint32_t id, const uint64_t args[5], uint64_t *r0);
 
 struct rf_bpf_run {
@@ -152,6 +155,10 @@ struct rf_bpf_run {
   uint64_t fault_addr; /* faulting address (MEMFAULT) or offending value (HELPER) */
   /* engine-private, valid during rf_bpf_run() */
   void *priv;
+  /* engine-private: the regions the last run hit, reused by the next run of the same program.
+   * rf_bpf_run_init and rf_bpf_run_add_region forget them: change regions[] only through those. */
+  uint64_t hit_prog;
+  rf_bpf_hit hit[RF_BPF_HIT_CACHE];
 };
 
 /* Zeroes the run (no regions, no helper, default budget). */

@@ -294,7 +294,9 @@ int rf_bpf_prog_create(const void *insns, uint32_t n, rf_bpf_map *const *maps, u
   if (rc) { free(p->code); free(p); return rc; }
   const void *const *labels = rf_interp_labels();
   for (uint32_t i = 0; i <= n; i++) p->code[i].h = labels[p->code[i].kind];
+  static atomic_uint_fast64_t next_id = 1;
   atomic_init(&p->refs, 1);
+  p->id = atomic_fetch_add(&next_id, 1);
   p->n = n;
   p->helper_set = helper_set;
   p->nmaps = nmaps;

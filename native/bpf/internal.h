@@ -94,6 +94,7 @@ typedef struct rf_map_region { uint64_t base, len; uint32_t writable; } rf_map_r
 
 struct rf_bpf_prog {
   atomic_int refs;
+  uint64_t id;            /* unique per program created in this process (never reused) */
   uint32_t n;             /* instructions (the decoded array has n + 1 entries: a BAD sentinel) */
   uint32_t helper_set;
   uint32_t nmaps, nregions;
@@ -115,12 +116,11 @@ const void *const *rf_interp_labels(void);
 
 typedef struct rf_resv { uint64_t base, len; rf_bpf_map *map; } rf_resv;
 
-#define RF_HIT_CACHE 4
 struct rf_exec {
   rf_bpf_run *run;
   const rf_bpf_prog *prog;
   uint64_t stack_lo, stack_hi;           /* accessible stack: current + parent frames */
-  struct { uint64_t base, len; uint32_t w; } c[RF_HIT_CACHE]; /* regions hit last, most recent first */
+  rf_bpf_hit c[RF_BPF_HIT_CACHE]; /* regions hit last, most recent first */
   int status;
   uint64_t fault_addr;
   uint32_t nresv;

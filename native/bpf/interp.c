@@ -40,10 +40,10 @@ static inline uint32_t smod32(uint32_t a, uint32_t b) {
 
 /* Remembers a region as the most recent hit; the oldest is forgotten. */
 static inline void hit_insert(rf_exec *x, uint64_t base, uint64_t len, uint32_t w) {
-  for (uint32_t i = RF_HIT_CACHE - 1; i > 0; i--) x->c[i] = x->c[i - 1];
+  for (uint32_t i = RF_BPF_HIT_CACHE - 1; i > 0; i--) x->c[i] = x->c[i - 1];
   x->c[0].base = base;
   x->c[0].len = len;
-  x->c[0].w = w;
+  x->c[0].writable = w;
 }
 
 static bool in_list_r(const rf_bpf_region *r, uint32_t n, uint64_t a, uint64_t len, bool w,
@@ -62,9 +62,9 @@ bool rf_mem_slow(rf_exec *x, uint64_t a, uint64_t len, bool w) {
   uint64_t o = a - x->stack_lo;
   if (o < x->stack_hi - x->stack_lo && len <= x->stack_hi - x->stack_lo - o) return true;
   /* a program touches a few regions (map values, ctx, a buffer) in turn: the recent hits first */
-  for (uint32_t i = 0; i < RF_HIT_CACHE; i++) {
+  for (uint32_t i = 0; i < RF_BPF_HIT_CACHE; i++) {
     o = a - x->c[i].base;
-    if (o < x->c[i].len && len <= x->c[i].len - o && (!w || x->c[i].w)) {
+    if (o < x->c[i].len && len <= x->c[i].len - o && (!w || x->c[i].writable)) {
       if (i) { /* to the front, swapping places with the previous front */
         __typeof__(x->c[0]) t = x->c[i];
         x->c[i] = x->c[0];
@@ -104,9 +104,9 @@ uint64_t rf_mem_span(rf_exec *x, uint64_t a) {
 static inline bool mem_cached(rf_exec *x, uint64_t a, uint64_t len, bool w) {
   /* the two most recent regions inline: programs alternate between two map values often */
   uint64_t o = a - x->c[0].base;
-  if (RF_LIKELY(o < x->c[0].len && len <= x->c[0].len - o && (!w || x->c[0].w))) return true;
+  if (RF_LIKELY(o < x->c[0].len && len <= x->c[0].len - o && (!w || x->c[0].writable))) return true;
   o = a - x->c[1].base;
-  if (RF_LIKELY(o < x->c[1].len && len <= x->c[1].len - o && (!w || x->c[1].w))) return true;
+  if (RF_LIKELY(o < x->c[1].len && len <= x->c[1].len - o && (!w || x->c[1].writable))) return true;
   return rf_mem_slow(x, a, len, w);
 }
 
@@ -376,6 +376,7 @@ void rf_bpf_run_init(rf_bpf_run *run) { memset(run, 0, sizeof *run); }
 
 int rf_bpf_run_add_region(rf_bpf_run *run, const void *b, uint64_t len, bool writable) {
   uint64_t a = (uint64_t)(uintptr_t)b;
+  run->hit_prog = 0;
   if (a + len < a) return -EINVAL;
   if (run->nregions >= RF_BPF_MAX_REGIONS) return -E2BIG;
   rf_bpf_region *r = &run->regions[run->nregions++];
@@ -392,6 +393,8 @@ int rf_bpf_prog_run(const rf_bpf_prog *p, rf_bpf_run *run) {
   x.run = run;
   x.prog = p;
   if (run->nregions > RF_BPF_MAX_REGIONS) run->nregions = RF_BPF_MAX_REGIONS;
+  /* regions of this program and run found by its previous run (none are transient) */
+  if (run->hit_prog == p->id) memcpy(x.c, run->hit, sizeof x.c);
   run->status = RF_BPF_OK;
   run->r0 = run->insns = run->fault_pc = run->fault_addr = 0;
   void *prev = run->priv;
@@ -402,12 +405,15 @@ int rf_bpf_prog_run(const rf_bpf_prog *p, rf_bpf_run *run) {
   for (uint32_t i = 0; i < x.nresv; i++)
     rf_ringbuf_commit(x.resv[i].map, PTR(x.resv[i].base), true);
   run->priv = prev;
+  memcpy(run->hit, x.c, sizeof x.c);
+  run->hit_prog = p->id;
   return st;
 }
 
 void *rf_bpf_check(rf_bpf_run *run, uint64_t addr, uint64_t len, bool write) {
   if (len == 0) return PTR(addr);
   rf_exec *x = (rf_exec *)run->priv;
+  if (x && addr - x->stack_lo < x->stack_hi - x->stack_lo && len <= x->stack_hi - addr) return PTR(addr);
   if (x ? rf_mem_slow(x, addr, len, write)
         : in_list_r(run->regions, run->nregions < RF_BPF_MAX_REGIONS ? run->nregions : RF_BPF_MAX_REGIONS,
                     addr, len, write, NULL))

@@ -102,9 +102,10 @@ export function tables(s: SuiteResult): Table[] {
   if (s.options.groups.has('chain')) {
     const rows: Row[] = [];
     const tags: [string, string][] = [
-      ['nop', 'NOPs, injected result picks the next (engine overhead only)'],
-      ['tmpfs', '8-byte READs, file on tmpfs (each read goes through io-wq)'],
-      ['disk', '8-byte READs, page-cached file in the temp dir (inline)'],
+      ['nop', '8 NOPs, injected result picks the next (engine overhead only)'],
+      ['nop64', '64 NOPs, the same'],
+      ['tmpfs', '8 8-byte READs, file on tmpfs (each read goes through io-wq)'],
+      ['disk', '8 8-byte READs, page-cached file in the temp dir (inline)'],
     ];
     for (const [tag, label] of tags) {
       const base = R.get(`chain:${tag}:awaited`);
@@ -116,7 +117,7 @@ export function tables(s: SuiteResult): Table[] {
       }
     }
     out.push({
-      title: '8-step dependent chains (each step needs the previous result), ops/s',
+      title: 'Dependent chains (each step needs the previous result), ops/s',
       head: ['workload', 'driver', 'ops/s', 'JS wakeups/chain', 'vs awaited'],
       rows,
       notes: [

@@ -172,16 +172,20 @@ export async function runSuite(o: SuiteOptions, progress: Progress = stderrProgr
     for (const b of [...new Set(batches)]) cells.push(cCell(b));
   }
   if (o.groups.has('chain')) {
-    // dependent chains: NOPs (engine overhead only), reads from tmpfs (io-wq bound), reads from a
-    // page-cached file on the default temp dir (inline completions); quick mode: NOPs only
-    const works: { work: 'nop' | 'read'; dir?: string; tag: string }[] = [{ work: 'nop', tag: 'nop' }];
-    if (!o.quick) works.push({ work: 'read', tag: 'tmpfs' }, { work: 'read', dir: tmpdir(), tag: 'disk' });
+    // dependent chains: NOPs (engine overhead only) in 8- and 64-step chains, reads from tmpfs
+    // (io-wq bound), reads from a page-cached file on the default temp dir (inline completions);
+    // quick mode: NOPs only
+    const works: { work: 'nop' | 'read'; dir?: string; tag: string; steps: number }[] = [
+      { work: 'nop', tag: 'nop', steps: 8 },
+      { work: 'nop', tag: 'nop64', steps: 64 },
+    ];
+    if (!o.quick) works.push({ work: 'read', tag: 'tmpfs', steps: 8 }, { work: 'read', dir: tmpdir(), tag: 'disk', steps: 8 });
     for (const w of works)
       for (const driver of ['awaited', 'linked', 'program'] as const)
         cells.push({
           key: `chain:${w.tag}:${driver}`,
           title: `chain ${w.tag} ${driver}`,
-          run: () => runNodeTrial('chain', { driver, work: w.work, dir: w.dir, steps: 8, ...common }, trialTimeout),
+          run: () => runNodeTrial('chain', { driver, work: w.work, dir: w.dir, steps: w.steps, ...common }, trialTimeout),
         });
   }
   if (o.profiles) {

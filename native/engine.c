@@ -2,9 +2,9 @@
  *
  * Once enabled on a ring, every SQE passes through rf_engine_prepare() before the kernel sees it:
  * its user_data is swapped for a tag naming an entry of the request table (which keeps the
- * original user_data and the CQ the completion goes to), a program request (RF_OP_BPF) becomes a
- * kernel NOP "stand-in" that carries its place in a link chain, and requests linked after a
- * program request are held back until it completes. rf_engine_pass() moves kernel CQEs to their
+ * original user_data and the CQ the completion goes to), a program request (RF_OP_BPF) in a link
+ * chain becomes a kernel NOP "stand-in" that carries its place there (an unlinked one just runs
+ * in the pass), and requests linked after a program request are held back until it completes. rf_engine_pass() moves kernel CQEs to their
  * CQ (CQ 0 is the one JS reads; extra CQs are read by programs or JS), runs the programs whose
  * turn came, and submits what they queued, all in one pass of the ring's thread. */
 #include "engine_internal.h"

@@ -14,8 +14,8 @@ typedef struct rf_engine rf_engine;
 #define RF_OP_BPF 0xA0
 
 /* Native hooks called from ring.c. */
-/* Rewrites the SQEs in [from, to) (user_data remapping, program requests → NOP stand-ins, chains
- * after program requests cut out), appends staged program SQEs when `append`, and returns the
+/* Rewrites the SQEs in [from, to) (user_data remapping, linked program requests → NOP stand-ins,
+ * unlinked ones queued to run, chains after program requests cut out), appends staged program SQEs when `append`, and returns the
  * new tail to publish. */
 uint32_t rf_engine_prepare(rf_engine *e, uint32_t from, uint32_t to, bool append);
 /* JS's submit on an engine ring: prepares the SQEs up to `tail`, appends staged program SQEs,

@@ -4,6 +4,12 @@
  * stale or foreign CQE (a reused slot, a program's) is recognised by the generation.
  */
 import type { Sqe } from '../ops/sqe.js';
+import { RingError, RingClosedError, errno as errnoOf } from '../errors.js';
+import { abortError } from './aborts.js';
+
+const ECANCELED = errnoOf('ECANCELED');
+const EINTR = errnoOf('EINTR');
+const ETIME = errnoOf('ETIME');
 
 /** Per-request state from submission to its (last) CQE. */
 export class Pending {
@@ -76,4 +82,21 @@ export class RequestTable {
     this.#free = [];
     return out;
   }
+}
+
+/** Settles p from its CQE's result, as its op's table entry says (number, void, timer, parsed). */
+export function deliver(p: Pending, sqe: Sqe, res: number, closing: boolean): void {
+  const opd = sqe.op;
+  if (opd.result === 'timer' || opd.result === 'linkTimer') {
+    // a timer firing is the expected outcome: resolve true (fired) / false (count reached or request finished first)
+    if (res === -ETIME) return p.resolve(true);
+    if (res === 0 || (opd.result === 'linkTimer' && res === -ECANCELED && !p.signal?.aborted)) return p.resolve(false);
+  }
+  if (res < 0) {
+    if ((res === -ECANCELED || res === -EINTR) && p.signal?.aborted) return p.reject(abortError(p.signal));
+    if (closing && res === -ECANCELED) return p.reject(new RingClosedError('ring closed while the request was in flight; it'));
+    return p.reject(new RingError(res, 'io_uring_enter', { op: opd.name }));
+  }
+  if (sqe.parse) return p.resolve(sqe.parse(res));
+  p.resolve(opd.result === 'void' ? undefined : res);
 }

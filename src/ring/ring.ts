@@ -14,11 +14,11 @@ import { opByName } from '../ops/table.js';
 import { CQ_HEADER, type CompletionQueue, type Cqe } from './cq.js';
 import { ProgramEngine, programSqe, type ProgramStats } from './programs.js';
 import type { Program } from '../programs/program.js';
-import { Pending, RequestTable } from './requests.js';
+import { Pending, RequestTable, deliver } from './requests.js';
+import { AbortWatch, abortError } from './aborts.js';
 
 const ECANCELED = errnoOf('ECANCELED');
 const EINTR = errnoOf('EINTR');
-const ETIME = errnoOf('ETIME');
 const EAGAIN = errnoOf('EAGAIN');
 const EBUSY = errnoOf('EBUSY');
 
@@ -38,13 +38,6 @@ export interface RingStats {
   wakeups: number;
   /** Requests that waited in the JS backlog because the SQ or the in-flight limit was full. */
   backlogged: number;
-}
-
-function abortError(signal: AbortSignal): Error {
-  const e = new Error('The operation was aborted', { cause: signal.reason }) as Error & { code: string };
-  e.name = 'AbortError';
-  e.code = 'ABORT_ERR';
-  return e;
 }
 
 /** Options of a single request submitted through a promise method or ring.run(). */
@@ -315,7 +308,7 @@ export class Ring {
     const promise = new Promise<T>((resolve, reject) => {
       p = new Pending(sqe, resolve as (v: unknown) => void, reject);
     });
-    if (signal) this.#watchAbort(p, signal);
+    if (signal) this.#aborts.watch(p, signal);
     this.#enqueue([p]);
     return promise;
   }
@@ -343,7 +336,7 @@ export class Ring {
     );
     for (const p of group) {
       p.chain = group;
-      if (signal) this.#watchAbort(p, signal);
+      if (signal) this.#aborts.watch(p, signal);
     }
     this.#enqueue(group);
     return promises;
@@ -516,29 +509,13 @@ export class Ring {
     this.#inflight--;
     const sqe = p.sqe;
     if (p.chain) this.#chainProgress(p, res);
-    this.#settle(p, () => this.#deliver(p, sqe, res));
-  }
-
-  #deliver(p: Pending, sqe: Sqe, res: number): void {
-    const opd = sqe.op;
-    if (opd.result === 'timer' || opd.result === 'linkTimer') {
-      // a timer firing is the expected outcome: resolve true (fired) / false (count reached or request finished first)
-      if (res === -ETIME) return p.resolve(true);
-      if (res === 0 || (opd.result === 'linkTimer' && res === -ECANCELED && !p.signal?.aborted)) return p.resolve(false);
-    }
-    if (res < 0) {
-      if ((res === -ECANCELED || res === -EINTR) && p.signal?.aborted) return p.reject(abortError(p.signal));
-      if (this.#isClosing && res === -ECANCELED) return p.reject(new RingClosedError('ring closed while the request was in flight; it'));
-      return p.reject(new RingError(res, 'io_uring_enter', { op: opd.name }));
-    }
-    if (sqe.parse) return p.resolve(sqe.parse(res));
-    p.resolve(opd.result === 'void' ? undefined : res);
+    this.#settle(p, () => deliver(p, sqe, res, this.#isClosing));
   }
 
   /** Frees the slot and drops references, then runs `then` (resolve/reject). */
   #settle(p: Pending, then: () => void): void {
     this.#requests.release(p);
-    this.#unwatch(p);
+    this.#aborts.unwatch(p);
     then();
   }
 
@@ -569,38 +546,8 @@ export class Ring {
 
   // ---------------------------------------------------------------- cancellation
 
-  /** One abort listener per signal, covering every request of this ring that uses it (a signal
-   *  shared by many requests would otherwise collect one listener each). */
-  #aborts = new Map<AbortSignal, { listener: () => void; requests: Set<Pending> }>();
-
-  #watchAbort(p: Pending, signal: AbortSignal): void {
-    if (!(signal instanceof AbortSignal)) throw new TypeError('"signal" must be an AbortSignal');
-    p.signal = signal;
-    let w = this.#aborts.get(signal);
-    if (!w) {
-      const requests = new Set<Pending>();
-      const listener = () => {
-        this.#aborts.delete(signal);
-        for (const q of requests) this.#abort(q, signal);
-      };
-      w = { listener, requests };
-      this.#aborts.set(signal, w);
-      signal.addEventListener('abort', listener, { once: true });
-    }
-    w.requests.add(p);
-  }
-
-  /** p no longer needs its signal watched (settled, or rejected by close). */
-  #unwatch(p: Pending): void {
-    const signal = p.signal;
-    const w = signal && this.#aborts.get(signal);
-    if (!w) return;
-    w.requests.delete(p);
-    if (w.requests.size === 0) {
-      signal!.removeEventListener('abort', w.listener);
-      this.#aborts.delete(signal!);
-    }
-  }
+  /** One abort listener per signal for all of this ring's requests that use it. */
+  #aborts = new AbortWatch((p, signal) => this.#abort(p, signal));
 
   #abort(p: Pending, signal: AbortSignal): void {
     if (p.slot < 0) {
@@ -667,7 +614,7 @@ export class Ring {
     // requests that never reached the kernel are rejected now
     for (let i = this.#backlogHead; i < this.#backlog.length; i++)
       for (const p of this.#backlog[i]) {
-        this.#unwatch(p);
+        this.#aborts.unwatch(p);
         p.reject(new RingClosedError('ring closed before the request was submitted; it'));
       }
     this.#backlog.length = 0;
@@ -699,7 +646,7 @@ export class Ring {
     if (this.#closed) return;
     this.#closed = true;
     for (const p of this.#requests.drain()) {
-      this.#unwatch(p);
+      this.#aborts.unwatch(p);
       p.reject(new RingClosedError('ring closed while the request was in flight; it'));
     }
     binding.ringClose(this.#handle);

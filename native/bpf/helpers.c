@@ -304,7 +304,7 @@ rf_helper_impl rf_helper_find(uint32_t set, int32_t id, enum rf_kind *kind) {
     return NULL;
   }
   switch (id) {
-    case 1: return h_map_lookup;
+    case 1: *kind = RK_CALL_MAP_LOOKUP; return h_map_lookup; /* array maps inline in interp.c */
     case 2: return h_map_update;
     case 3: return h_map_delete;
     case 5: return h_ktime;

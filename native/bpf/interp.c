@@ -231,6 +231,22 @@ L_CALL:
   if (RF_UNLIKELY(x->status)) goto out_stop;
   STEP();
 
+L_CALL_MAP_LOOKUP: {
+  /* bpf_map_lookup_elem on an array map with its key on the stack: h_map_lookup's checks and
+   * lookup without the calls (programs look up their state on every run); else the helper */
+  uint64_t h = reg[1], k = reg[2];
+  if ((h & RF_TAG_MASK) == RF_MAP_TAG && (uint32_t)h < p->nmaps && k - slo <= sspan - 4) {
+    const rf_bpf_map *m = p->maps[(uint32_t)h];
+    if (m->type == RF_BPF_MAP_ARRAY) {
+      uint32_t i;
+      memcpy(&i, PTR(k), 4);
+      reg[0] = i < m->max_entries ? (uint64_t)(uintptr_t)(m->values + (size_t)i * m->stride) : 0;
+      STEP();
+    }
+  }
+  goto L_CALL;
+}
+
 #define PUSH_FRAME(RET, CB) do { \
     if (RF_UNLIKELY(depth + 1 >= RF_BPF_MAX_FRAMES)) { x->status = RF_BPF_CALLDEPTH; goto out_stop; } \
     rf_frame *f_ = &frames[depth++]; \

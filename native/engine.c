@@ -4,9 +4,10 @@
  * its user_data is swapped for a tag naming an entry of the request table (which keeps the
  * original user_data and the CQ the completion goes to), a program request (RF_OP_BPF) in a link
  * chain becomes a kernel NOP "stand-in" that carries its place there (an unlinked one just runs
- * in the pass), and requests linked after a program request are held back until it completes. rf_engine_pass() moves kernel CQEs to their
- * CQ (CQ 0 is the one JS reads; extra CQs are read by programs or JS), runs the programs whose
- * turn came, and submits what they queued, all in one pass of the ring's thread. */
+ * in the pass), and requests linked after a program request are held back until it completes.
+ * rf_engine_pass() moves kernel CQEs to their CQ (CQ 0 is the one JS reads; extra CQs are read by
+ * programs or JS), runs the programs whose turn came, and submits what they queued, all in one
+ * pass of the ring's thread. The ring helpers and the SQE policy live in engine_policy.c. */
 #include "engine_internal.h"
 
 /* ------------------------------------------------------------------ request table */

@@ -131,12 +131,13 @@ typedef struct rf_bpf_region {
   uint32_t _pad;
 } rf_bpf_region;
 
-/* Helper ids the engine does not implement (RF_BPF_HELPERS_RING: 164-167, 148) are sent here.
- * args = r1..r5. Set *r0 and return RF_BPF_OK to continue, or another status to stop the run
- * (use rf_bpf_fault() for a bad pointer). Validate every pointer with rf_bpf_check(). */
+/* A region a run touched recently (the interpreter's hit cache, see rf_bpf_run.hit). */
 #define RF_BPF_HIT_CACHE 4u
 typedef struct rf_bpf_hit { uint64_t base, len; uint32_t writable, _pad; } rf_bpf_hit;
 
+/* Helper ids the engine does not implement (RF_BPF_HELPERS_RING: 164-167, 148) are sent here.
+ * args = r1..r5. Set *r0 and return RF_BPF_OK to continue, or another status to stop the run
+ * (use rf_bpf_fault() for a bad pointer). Validate every pointer with rf_bpf_check(). */
 typedef int (*rf_bpf_helper_fn)(rf_bpf_run *run, uint32_t id, const uint64_t args[5], uint64_t *r0);
 
 struct rf_bpf_run {

@@ -264,6 +264,24 @@ test('runProgram: contract options { userData, cq: 0 } and a bad program index (
   await rejectsWith((async () => ring.runProgram(idx + 1))(), 'EINVAL');
 });
 
+test('an unlinked program request never enters the kernel; a linked one runs behind a NOP stand-in', { skip }, async (t) => {
+  const ring = ringFor(t);
+  const obj = load('neg.c');
+  const idx = ring.registerProgram(obj.program('count'));
+  const s0 = ring.stats();
+  assert.equal(await ring.runProgram(idx, { userData: 7n }), 0);
+  const s1 = ring.stats();
+  assert.equal(s1.enterCalls - s0.enterCalls, 0, 'nothing for the kernel: no io_uring_enter');
+  assert.equal((s1.programRuns ?? 0) - (s0.programRuns ?? 0), 1);
+  assert.equal(mapI64(obj, 'out', 2), 7n);
+  // linked after a NOP: the stand-in holds its place in the kernel's chain (one enter for both)
+  const [nop, prog] = ring.chain([op.nop().link(), op.program(idx, { userData: 8n })]);
+  assert.deepEqual(await Promise.all([nop, prog]), [0, 0]);
+  const s2 = ring.stats();
+  assert.equal(s2.enterCalls - s1.enterCalls, 1);
+  assert.equal(mapI64(obj, 'out', 2), 8n);
+});
+
 
 test('bench/chain.bpf.c: an 8-step dependent READ chain done by a program, one CQE for JS', { skip }, async (t) => {
   const words = 64;

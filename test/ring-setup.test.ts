@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync, readdirSync } from 'node:fs';
 import { Ring, SetupFlags, RingError } from '../src/index.js';
 import { ringFor } from './helpers.js';
 
@@ -111,4 +111,19 @@ test('kernel.io_uring_disabled = 2: RingError EPERM naming the sysctl', (t) => {
   }
   const ring = new Ring({ entries: 4 });
   void ring.close();
+});
+
+test('more rings than a thread has registered-ring slots (16): all work, and closing frees fds and slots', async () => {
+  // each ring registers itself with its thread (IORING_REGISTER_RING_FDS) so enters skip the fd
+  // lookup; past 16 the registration fails and the ring enters through its fd instead
+  const fds = () => readdirSync('/proc/self/fd').length;
+  const before = fds();
+  for (let round = 0; round < 2; round++) {
+    const rings = Array.from({ length: 40 }, () => new Ring({ entries: 8 }));
+    const got = await Promise.all(rings.map((r, i) => r.nop({ injectResult: i })));
+    assert.deepEqual(got, rings.map((_, i) => i));
+    for (const r of rings) assert.equal(r.stats().enterCalls, 1);
+    await Promise.all(rings.map((r) => r.close()));
+  }
+  assert.equal(fds(), before, 'every ring fd (and eventfd) is closed');
 });

@@ -29,15 +29,13 @@ RF_ARRAY_MAP(args, struct args, 1);
 
 RF_ARRAY_MAP(state, struct state, 1);
 
-/* Queues the step's request on CQ 1 and asks to run again when its CQE is there. Accepted or
- * rejected, a CQE for it arrives on CQ 1. */
-static __always_inline int submit_and_wait(struct io_uring_bpf_ctx *ctx, struct state *s, struct io_uring_sqe *sqe) {
-  sqe->user_data = s->step;
-  sqe->cq_idx = CQ;
-  iouring_queue_sqe(ctx, sqe, sizeof(*sqe));
-  s->running = 1;
-  ctx->wait_idx = CQ;
-  ctx->wait_nr = 1;
+/* Queues the step's request on CQ 1 and asks to run again when its CQE is there (accepted or
+ * refused, a CQE for it arrives on CQ 1); a closing ring ends the chain. */
+static __always_inline int step(struct io_uring_bpf_ctx *ctx, struct state *s, struct io_uring_sqe *sqe) {
+  long r = rf_submit_and_wait(ctx, sqe, CQ, s->step);
+  s->running = r >= 0;
+  if (r < 0)
+    s->err = r;
   return 0;
 }
 
@@ -79,11 +77,10 @@ int chain(struct io_uring_bpf_ctx *ctx) {
       return 0;
     }
     __u32 next = ((volatile __u32 *)a->table)[idx];
-    __builtin_memset(&sqe, 0, sizeof(sqe));
-    sqe.opcode = IORING_OP_NOP;
+    rf_prep_nop(&sqe);
     sqe.rw_flags = 1; /* IORING_NOP_INJECT_RESULT: res = len */
     sqe.len = next;
-    return submit_and_wait(ctx, s, &sqe);
+    return step(ctx, s, &sqe);
   }
   if (!s->running) {
     s->step = 0;
@@ -105,5 +102,5 @@ int chain(struct io_uring_bpf_ctx *ctx) {
     }
   }
   rf_prep_read(&sqe, a->fd, a->buf, 8, off);
-  return submit_and_wait(ctx, s, &sqe);
+  return step(ctx, s, &sqe);
 }

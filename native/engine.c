@@ -167,10 +167,8 @@ static void run_program(rf_engine *e, uint32_t idx) {
   e->run_ctx.user_data = q->token;
   e->run_ctx.wait_nr = 0;
   e->run_ctx.wait_idx = 0;
-  e->cur = q;
   e->progress = false;
   int st = rf_bpf_prog_run(prog, run);
-  e->cur = NULL;
   q = &e->reqs[idx]; /* the table may have grown during the run */
   q->wait_nr = e->run_ctx.wait_nr;
   q->wait_idx = e->run_ctx.wait_idx;

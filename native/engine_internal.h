@@ -116,7 +116,6 @@ struct rf_engine {
   struct { uint64_t user_data; uint32_t wait_nr, wait_idx; } run_ctx;
   bool run_stale;
   uint32_t runs_this_turn;
-  rf_req *cur;
   bool progress;
   bool closing;
   bool in_pass;

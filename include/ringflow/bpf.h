@@ -302,4 +302,20 @@ static __always_inline void rf_prep_bpf(struct io_uring_sqe *sqe, __u32 idx, __u
   sqe->cq_idx = cq;
 }
 
+/* ---- one step of a dependent chain ------------------------------------------------------ */
+
+/* Queues sqe (user_data = tag) with its CQE going to CQ cq, and asks to run again once that CQE is
+ * there: accepted or refused by the policy, a CQE with `tag` arrives on cq. Returns the submit
+ * helper's result; below 0 (the ring is closing) nothing was queued and no wait is set. */
+static __always_inline long rf_submit_and_wait(struct io_uring_bpf_ctx *ctx, struct io_uring_sqe *sqe, __u16 cq, __u64 tag) {
+  sqe->user_data = tag;
+  sqe->cq_idx = cq;
+  long r = iouring_queue_sqe(ctx, sqe, sizeof(*sqe));
+  if (r < 0)
+    return r;
+  ctx->wait_idx = cq;
+  ctx->wait_nr = 1;
+  return r;
+}
+
 #endif /* RINGFLOW_BPF_H */

@@ -58,11 +58,11 @@ static bool in_list_r(const rf_bpf_region *r, uint32_t n, uint64_t a, uint64_t l
   return false;
 }
 
-bool rf_mem_slow(rf_exec *x, uint64_t a, uint64_t len, bool w) {
-  uint64_t o = a - x->stack_lo;
-  if (o < x->stack_hi - x->stack_lo && len <= x->stack_hi - x->stack_lo - o) return true;
-  /* a program touches a few regions (map values, ctx, a buffer) in turn: the recent hits first */
-  for (uint32_t i = 0; i < RF_BPF_HIT_CACHE; i++) {
+/* The regions past the stack: the recent hits from c[from] on (a program touches a few regions,
+ * map values, ctx, a buffer, in turn), then the program's and the run's lists. */
+static bool mem_search(rf_exec *x, uint64_t a, uint64_t len, bool w, uint32_t from) {
+  uint64_t o;
+  for (uint32_t i = from; i < RF_BPF_HIT_CACHE; i++) {
     o = a - x->c[i].base;
     if (o < x->c[i].len && len <= x->c[i].len - o && (!w || x->c[i].writable)) {
       if (i) { /* to the front, swapping places with the previous front */
@@ -90,6 +90,12 @@ bool rf_mem_slow(rf_exec *x, uint64_t a, uint64_t len, bool w) {
   return false;
 }
 
+bool rf_mem_slow(rf_exec *x, uint64_t a, uint64_t len, bool w) {
+  uint64_t o = a - x->stack_lo;
+  if (o < x->stack_hi - x->stack_lo && len <= x->stack_hi - x->stack_lo - o) return true;
+  return mem_search(x, a, len, w, 0);
+}
+
 uint64_t rf_mem_span(rf_exec *x, uint64_t a) {
   uint64_t best = 0, o;
 #define SPAN(base, len) do { o = a - (base); if (o < (len) && (len) - o > best) best = (len) - o; } while (0)
@@ -102,12 +108,13 @@ uint64_t rf_mem_span(rf_exec *x, uint64_t a) {
 }
 
 static inline bool mem_cached(rf_exec *x, uint64_t a, uint64_t len, bool w) {
-  /* the two most recent regions inline: programs alternate between two map values often */
+  /* (the interpreter checked the stack) the two most recent regions inline: programs alternate
+   * between two map values often; then the rest */
   uint64_t o = a - x->c[0].base;
   if (RF_LIKELY(o < x->c[0].len && len <= x->c[0].len - o && (!w || x->c[0].writable))) return true;
   o = a - x->c[1].base;
   if (RF_LIKELY(o < x->c[1].len && len <= x->c[1].len - o && (!w || x->c[1].writable))) return true;
-  return rf_mem_slow(x, a, len, w);
+  return mem_search(x, a, len, w, 2);
 }
 
 /* Zeroes a stack frame through libc's memset (vector stores): with the size visible GCC inlines
@@ -429,7 +436,6 @@ int rf_bpf_prog_run(const rf_bpf_prog *p, rf_bpf_run *run) {
 void *rf_bpf_check(rf_bpf_run *run, uint64_t addr, uint64_t len, bool write) {
   if (len == 0) return PTR(addr);
   rf_exec *x = (rf_exec *)run->priv;
-  if (x && addr - x->stack_lo < x->stack_hi - x->stack_lo && len <= x->stack_hi - addr) return PTR(addr);
   if (x ? rf_mem_slow(x, addr, len, write)
         : in_list_r(run->regions, run->nregions < RF_BPF_MAX_REGIONS ? run->nregions : RF_BPF_MAX_REGIONS,
                     addr, len, write, NULL))

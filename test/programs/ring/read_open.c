@@ -31,17 +31,6 @@ RF_ARRAY_MAP(args, struct args, 1);
 
 RF_ARRAY_MAP(state, struct state, 1);
 
-static __always_inline int submit_and_wait(struct io_uring_bpf_ctx *ctx, struct io_uring_sqe *sqe, __u64 tag) {
-  sqe->user_data = tag;
-  sqe->cq_idx = CQ;
-  if (iouring_queue_sqe(ctx, sqe, sizeof(*sqe)) < 0)
-    return -1;
-  /* accepted or rejected, a CQE with `tag` arrives on CQ 1 */
-  ctx->wait_idx = CQ;
-  ctx->wait_nr = 1;
-  return 0;
-}
-
 SEC("iouring.s/read_open")
 int read_open(struct io_uring_bpf_ctx *ctx) {
   __u32 key = 0;
@@ -55,7 +44,7 @@ int read_open(struct io_uring_bpf_ctx *ctx) {
   if (s->step == 0) {
     rf_prep_openat(&sqe, AT_FDCWD, a->path, O_RDONLY | O_CLOEXEC, 0);
     s->step = 1;
-    if (submit_and_wait(ctx, &sqe, 1))
+    if (rf_submit_and_wait(ctx, &sqe, CQ, 1) < 0)
       iouring_emit_cqe(ctx, 0, DONE_TAG, -RF_EINVAL, 0);
     return 0;
   }
@@ -76,14 +65,14 @@ int read_open(struct io_uring_bpf_ctx *ctx) {
     s->fd = cqe.res;
     rf_prep_read(&sqe, s->fd, a->buf, a->len, 0);
     s->step = 2;
-    submit_and_wait(ctx, &sqe, 2);
+    rf_submit_and_wait(ctx, &sqe, CQ, 2);
     return 0;
   case 2:
     if (cqe.res >= 0)
       s->bytes = cqe.res;
     rf_prep_close(&sqe, s->fd);
     s->step = 3;
-    submit_and_wait(ctx, &sqe, 3);
+    rf_submit_and_wait(ctx, &sqe, CQ, 3);
     return 0;
   default:
     s->step = 4;

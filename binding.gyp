@@ -9,6 +9,7 @@
         "native/engine_policy.c",
         "native/engine_napi.c",
         "native/bpf/interp.c",
+        "native/bpf/jit.c",
         "native/bpf/check.c",
         "native/bpf/maps.c",
         "native/bpf/helpers.c",

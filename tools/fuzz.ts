@@ -37,6 +37,8 @@ export interface FuzzStats {
   badinsn: number;
   helper: number;
   createRejected: number;
+  /** Cases run compiled by the JIT (and compared with the interpreter). */
+  jitted: number;
 }
 
 /** Runs count cases; throws on a broken invariant (anything but ProgramError, or no status). */
@@ -45,7 +47,7 @@ export function fuzz(count: number, seed = 1): FuzzStats {
   const pick = <T>(a: readonly T[]): T => a[rand() % a.length]!;
   const seeds = SEEDS.map((s) => decodeAll(assemble(s)));
   const engine = engineAvailable();
-  const stats: FuzzStats = { cases: 0, rejected: 0, ok: 0, budget: 0, memfault: 0, calldepth: 0, badinsn: 0, helper: 0, createRejected: 0 };
+  const stats: FuzzStats = { cases: 0, rejected: 0, ok: 0, budget: 0, memfault: 0, calldepth: 0, badinsn: 0, helper: 0, createRejected: 0, jitted: 0 };
   const mem = new Uint8Array(64);
   const interesting = [0, 1, -1, 2, 4, 8, 16, 32, 63, 64, -8, -512, -513, 0x7fffffff, -0x80000000, 512];
   const randomInsn = (): Insn => {
@@ -97,7 +99,13 @@ export function fuzz(count: number, seed = 1): FuzzStats {
       continue;
     }
     mem.fill(i & 0xff);
-    const r = p.run(rand() % 4 ? mem : null, { budget: 10000 });
+    // compiled and interpreted from the same start must agree on everything (native/bpf/jit.c),
+    // unless the program reads the clock or the random generator (standard helpers 5 and 7)
+    const chance = kind === 'standard' && prog.some((x) => x.opcode === 0x85 && x.src === 0 && (x.imm === 5 || x.imm === 7));
+    const runMem = rand() % 4 ? mem : null;
+    const { result: r, difference } = chance ? { result: p.run(runMem, { budget: 10000 }), difference: undefined } : p.compareRuns(runMem, { budget: 10000 });
+    if (difference !== undefined) throw new Error(`fuzz case ${i}: JIT and interpreter differ (${difference})\n${p.disassemble()}`);
+    if (p.jitBytes > 0) stats.jitted++;
     if (!(r.status in stats)) throw new Error(`fuzz case ${i}: run ended without a status`);
     stats[r.status]++;
   }

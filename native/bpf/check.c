@@ -324,6 +324,7 @@ void rf_bpf_prog_get(rf_bpf_prog *p) { atomic_fetch_add(&p->refs, 1); }
 void rf_bpf_prog_put(rf_bpf_prog *p) {
   if (!p || atomic_fetch_sub(&p->refs, 1) != 1) return;
   for (uint32_t i = 0; i < p->nmaps; i++) rf_bpf_map_put(p->maps[i]);
+  rf_jit_release(p);
   free(p->code);
   free(p);
 }

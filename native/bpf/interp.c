@@ -117,15 +117,11 @@ static inline bool mem_cached(rf_exec *x, uint64_t a, uint64_t len, bool w) {
   return mem_search(x, a, len, w, 2);
 }
 
-/* Zeroes a stack frame through libc's memset (vector stores): with the size visible GCC inlines
- * `rep stos`, whose start-up cost showed as ~15 % of a short program run. */
-static inline void zero_frame(void *p) {
-  size_t n = RF_BPF_STACK_SIZE;
-  __asm__("" : "+r"(n)); /* hide the constant */
-  memset(p, 0, n);
-}
+bool rf_mem_after_hits(rf_exec *x, uint64_t a, uint64_t len, bool w) { return mem_search(x, a, len, w, 2); }
 
-static int interp(rf_exec *x, const void *const **labels_out) {
+/* stack: RF_BPF_MAX_FRAMES frames, frame 0 at the top (the caller's, so that a compiled and an
+ * interpreted run from the same caller see the same addresses) */
+static int interp(rf_exec *x, const void *const **labels_out, uint8_t *stack) {
 #define RF_LBL(k) &&L_##k,
   static const void *const labels[RK__COUNT] = {RF_KINDS(RF_LBL)};
 #undef RF_LBL
@@ -138,7 +134,6 @@ static int interp(rf_exec *x, const void *const **labels_out) {
   rf_bpf_run *run = x->run;
   const rf_dinsn *const base = p->code;
   const rf_dinsn *pc = base;
-  uint8_t stack[RF_BPF_MAX_FRAMES * RF_BPF_STACK_SIZE] __attribute__((aligned(16)));
   rf_frame frames[RF_BPF_MAX_FRAMES];
   uint64_t reg[11];
   uint32_t depth = 0, zeroed = 0;
@@ -146,9 +141,9 @@ static int interp(rf_exec *x, const void *const **labels_out) {
   if (budget > (1ull << 62)) budget = 1ull << 62;
   uint64_t left = budget + 1;
 
-  uint64_t shi = (uint64_t)(uintptr_t)(stack + sizeof stack);
+  uint64_t shi = (uint64_t)(uintptr_t)(stack + RF_BPF_STACK_AREA);
   uint64_t slo = shi - RF_BPF_STACK_SIZE, sspan = RF_BPF_STACK_SIZE;
-  zero_frame(stack + sizeof stack - RF_BPF_STACK_SIZE);
+  rf_zero_frame(stack + RF_BPF_STACK_AREA - RF_BPF_STACK_SIZE);
   x->stack_lo = slo;
   x->stack_hi = shi;
   reg[0] = 0;
@@ -260,7 +255,7 @@ L_CALL_MAP_LOOKUP: {
     f_->ret = (RET); f_->loop_cb = (CB); \
     memcpy(f_->saved, &reg[6], sizeof f_->saved); \
     reg[10] = slo; slo -= RF_BPF_STACK_SIZE; sspan += RF_BPF_STACK_SIZE; x->stack_lo = slo; \
-    if (depth > zeroed) { zero_frame(PTR(slo)); zeroed = depth; } \
+    if (depth > zeroed) { rf_zero_frame(PTR(slo)); zeroed = depth; } \
   } while (0)
 
 L_CALL_LOCAL:
@@ -391,7 +386,7 @@ out_stop:
 
 const void *const *rf_interp_labels(void) {
   const void *const *l = NULL;
-  interp(NULL, &l);
+  interp(NULL, &l, NULL);
   return l;
 }
 
@@ -410,7 +405,10 @@ int rf_bpf_run_add_region(rf_bpf_run *run, const void *b, uint64_t len, bool wri
   return 0;
 }
 
-int rf_bpf_prog_run(const rf_bpf_prog *p, rf_bpf_run *run) {
+/* Not inlined: both run modes of one caller then use the same stack addresses (tools/fuzz.ts
+ * compares compiled and interpreted runs value for value, pointers included). */
+static __attribute__((noinline)) int prog_run(const rf_bpf_prog *p, rf_bpf_run *run, bool interpret) {
+  uint8_t stack[RF_BPF_STACK_AREA] __attribute__((aligned(16)));
   rf_exec x;
   memset(&x, 0, offsetof(rf_exec, resv));
   x.run = run;
@@ -422,7 +420,13 @@ int rf_bpf_prog_run(const rf_bpf_prog *p, rf_bpf_run *run) {
   run->r0 = run->insns = run->fault_pc = run->fault_addr = 0;
   void *prev = run->priv;
   run->priv = &x;
-  int st = interp(&x, NULL);
+  int st;
+  if (p->jit && !interpret) {
+    uint64_t budget = run->budget ? run->budget : RF_BPF_DEFAULT_BUDGET;
+    st = rf_jit_exec(&x, budget > (1ull << 62) ? 1ull << 62 : budget, stack + RF_BPF_STACK_AREA);
+  } else {
+    st = interp(&x, NULL, stack);
+  }
   /* Records the program reserved but neither submitted nor discarded: discard them so the
    * ring buffer does not stay blocked behind a busy record. */
   for (uint32_t i = 0; i < x.nresv; i++)
@@ -432,6 +436,9 @@ int rf_bpf_prog_run(const rf_bpf_prog *p, rf_bpf_run *run) {
   run->hit_prog = p->id;
   return st;
 }
+
+int rf_bpf_prog_run(const rf_bpf_prog *p, rf_bpf_run *run) { return prog_run(p, run, false); }
+int rf_bpf_prog_run_interpreted(const rf_bpf_prog *p, rf_bpf_run *run) { return prog_run(p, run, true); }
 
 void *rf_bpf_check(rf_bpf_run *run, uint64_t addr, uint64_t len, bool write) {
   if (len == 0) return PTR(addr);

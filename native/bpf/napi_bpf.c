@@ -154,6 +154,9 @@ static napi_value RingbufRead(napi_env env, napi_callback_info info) {
 
 static void prog_finalize(napi_env env, void *data, void *hint) { rf_bpf_prog_put(data); }
 
+/* ProgCreate(insns, maps, helperSet | RF_PROG_NO_JIT?, out Int32Array[1 or 2]): out[0] = pc of a
+ * rejection; out[1] = bytes of compiled code (0: the program is interpreted). */
+#define RF_PROG_NO_JIT 0x100u
 static napi_value ProgCreate(napi_env env, napi_callback_info info) {
   RF_ARGS(4);
   void *raw, *outp;
@@ -183,12 +186,15 @@ static napi_value ProgCreate(napi_env env, napi_callback_info info) {
   if (len) memcpy(copy, raw, len);
   rf_bpf_prog *p;
   uint32_t err_pc = 0;
-  int rc = rf_bpf_prog_create(copy, (uint32_t)n, maps, nmaps, set, &p, &err_pc);
+  bool jit = !(set & RF_PROG_NO_JIT);
+  int rc = rf_bpf_prog_create(copy, (uint32_t)n, maps, nmaps, set & ~RF_PROG_NO_JIT, &p, &err_pc);
   free(copy);
   if (rc) {
     out[0] = (int32_t)err_pc;
     return rf_int(env, rc);
   }
+  if (jit) rf_jit_prepare(p);
+  if (outn >= 2) out[1] = p->jit ? (int32_t)p->jit_len : 0;
   napi_value ext;
   if (napi_create_external(env, p, prog_finalize, NULL, &ext) != napi_ok) {
     rf_bpf_prog_put(p);
@@ -198,31 +204,56 @@ static napi_value ProgCreate(napi_env env, napi_callback_info info) {
   return ext;
 }
 
-static napi_value ProgRun(napi_env env, napi_callback_info info) {
-  RF_ARGS(4);
-  rf_bpf_prog *p = get_tagged(env, argv[0], &PROG_TAG);
-  void *mem = NULL, *outp;
-  size_t memlen = 0, outn;
-  double budget;
-  if (!p || napi_get_value_double(env, argv[2], &budget) != napi_ok || !(budget >= 0) ||
-      budget > 9007199254740992.0 || !get_typed(env, argv[3], napi_biguint64_array, &outp, &outn) ||
-      outn < 4)
-    return rf_int(env, -EINVAL);
-  if (!is_nullish(env, argv[1]) && !rf_get_bytes(env, argv[1], &mem, &memlen)) return rf_int(env, -EINVAL);
+/* ProgRun(handle, mem, budget, out BigUint64Array[4], compare?): out = r0, insns, fault pc, fault
+ * address; returns the status. compare (the differential test; out needs 10 entries): the run is
+ * repeated interpreted from the same mem contents and stack address; out[4..7] and out[8] are its
+ * results and status, out[9] is 1 when both runs left mem the same. */
+static void run_once(rf_bpf_prog *p, void *mem, size_t memlen, uint64_t budget, bool interpret, uint64_t *out, int *st) {
   rf_bpf_run run;
   rf_bpf_run_init(&run);
-  run.budget = (uint64_t)budget;
+  run.budget = budget;
   if (mem && memlen) {
     rf_bpf_run_add_region(&run, mem, memlen, true);
     run.args[0] = (uint64_t)(uintptr_t)mem;
     run.args[1] = memlen;
   }
-  int st = rf_bpf_prog_run(p, &run);
-  uint64_t *out = outp;
+  *st = interpret ? rf_bpf_prog_run_interpreted(p, &run) : rf_bpf_prog_run(p, &run);
   out[0] = run.r0;
   out[1] = run.insns;
   out[2] = run.fault_pc;
   out[3] = run.fault_addr;
+}
+
+static napi_value ProgRun(napi_env env, napi_callback_info info) {
+  RF_ARGS(5);
+  rf_bpf_prog *p = get_tagged(env, argv[0], &PROG_TAG);
+  void *mem = NULL, *outp;
+  size_t memlen = 0, outn;
+  double budget;
+  bool compare = false;
+  if (!p || napi_get_value_double(env, argv[2], &budget) != napi_ok || !(budget >= 0) ||
+      budget > 9007199254740992.0 || !get_typed(env, argv[3], napi_biguint64_array, &outp, &outn) ||
+      outn < 4)
+    return rf_int(env, -EINVAL);
+  if (!is_nullish(env, argv[1]) && !rf_get_bytes(env, argv[1], &mem, &memlen)) return rf_int(env, -EINVAL);
+  if (!is_nullish(env, argv[4]) && (napi_get_value_bool(env, argv[4], &compare) != napi_ok || (compare && outn < 10)))
+    return rf_int(env, -EINVAL);
+  uint64_t *out = outp;
+  int st, st2;
+  if (!compare) {
+    run_once(p, mem, memlen, (uint64_t)budget, false, out, &st);
+    return rf_int(env, st);
+  }
+  uint8_t *before = malloc(memlen ? memlen : 1), *after = malloc(memlen ? memlen : 1);
+  if (!before || !after) { free(before); free(after); return rf_int(env, -ENOMEM); }
+  if (memlen) memcpy(before, mem, memlen);
+  run_once(p, mem, memlen, (uint64_t)budget, false, out, &st);
+  if (memlen) { memcpy(after, mem, memlen); memcpy(mem, before, memlen); }
+  run_once(p, mem, memlen, (uint64_t)budget, true, out + 4, &st2);
+  out[8] = (uint64_t)st2;
+  out[9] = memlen == 0 || memcmp(after, mem, memlen) == 0;
+  free(before);
+  free(after);
   return rf_int(env, st);
 }
 

@@ -87,7 +87,8 @@ export interface BpfBinding {
    * region for the run, as are the stack frames and map values. Returns a RunStatus;
    * out[0] = r0, out[1] = instructions executed, out[2] = pc of the fault, out[3] = faulting address.
    */
-  bpfProgRun(prog: ProgHandle, mem: Uint8Array | null, budget: number, out: BigUint64Array): number;
+  /** compare: also run interpreted and report it in out[4..9] (native/bpf/napi_bpf.c ProgRun). */
+  bpfProgRun(prog: ProgHandle, mem: Uint8Array | null, budget: number, out: BigUint64Array, compare?: boolean): number;
   /** Drains pending trace output (bpf_trace_printk) into dst; returns bytes written (0 if none). */
   bpfTraceRead(dst: Uint8Array): number;
 }

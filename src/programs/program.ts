@@ -21,7 +21,16 @@ export interface ProgramOptions {
   name?: string;
   /** Treat unreachable instructions as a note instead of an error. */
   unreachable?: 'error' | 'note';
+  /**
+   * Compile the program to native code (x86-64 hosts; same results, budget and faults as the
+   * interpreter). Default true, or false when the environment sets RINGFLOW_JIT=0. Programs with
+   * subprogram calls, bpf_loop or fetching atomic or/and/xor are always interpreted.
+   */
+  jit?: boolean;
 }
+
+/** ProgCreate flag: interpret, do not compile (native/bpf/napi_bpf.c). */
+const NO_JIT = 0x100;
 
 /** Options for one run. */
 export interface RunOptions {
@@ -65,6 +74,8 @@ export class Program {
   /** What the verifier found (notes, subprograms, stack depth...). */
   readonly verification: VerifyResult;
   private readonly handle: ProgHandle | undefined;
+  /** Bytes of native code the program was compiled to; 0 when it is interpreted. */
+  readonly jitBytes: number = 0;
   /** @internal The native program (for Ring.registerProgram). */
   get nativeHandle(): ProgHandle | undefined {
     return this.handle;
@@ -84,14 +95,17 @@ export class Program {
     if (!(this.kind in HELPER_SET)) throw new TypeError(`kind must be one of ${Object.keys(HELPER_SET).join(', ')}`);
     this.name = options.name ?? '';
     this.verification = verifyProgram(this.insns, { maps: this.maps, kind: this.kind, unreachable: options.unreachable ?? 'error' });
+    const jit = options.jit ?? process.env['RINGFLOW_JIT'] !== '0';
+    if (typeof jit !== 'boolean') throw new TypeError('jit must be a boolean');
     if (engineAvailable()) {
-      const out = new Int32Array(1);
-      const h = bpf.bpfProgCreate(this.insns, this.maps.map((m) => m.handle), HELPER_SET[this.kind], out);
+      const out = new Int32Array(2);
+      const h = bpf.bpfProgCreate(this.insns, this.maps.map((m) => m.handle), HELPER_SET[this.kind] | (jit ? 0 : NO_JIT), out);
       if (typeof h === 'number') {
         const pc = out[0]!;
         throw new ProgramError('ECREATE', pc, `native: insn ${pc}: rejected (${REJECT_NAMES.get(-h) ?? `code ${h}`})`);
       }
       this.handle = h;
+      this.jitBytes = out[1]!;
     }
   }
 
@@ -112,18 +126,41 @@ export class Program {
    * @throws ProgramError 'ENATIVE' when the engine is not built in.
    */
   run(mem: Uint8Array | null = null, options: RunOptions = {}): RunResult {
+    return this.runNative(mem, options, false).result;
+  }
+
+  /**
+   * @internal The JIT's differential test (tools/fuzz.ts): runs the program as run() does, then
+   * interpreted from the same mem contents and stack address, and describes the first difference
+   * in outcome, r0, instructions counted, fault or mem contents (undefined when they agree).
+   */
+  compareRuns(mem: Uint8Array | null = null, options: RunOptions = {}): { result: RunResult; difference?: string } {
+    return this.runNative(mem, options, true);
+  }
+
+  private runNative(mem: Uint8Array | null, options: RunOptions, compare: boolean): { result: RunResult; difference?: string } {
     if (mem !== null && !(mem instanceof Uint8Array)) throw new TypeError('mem must be a Uint8Array or null');
     const budget = options.budget ?? DEFAULT_BUDGET;
     if (typeof budget !== 'number' || !Number.isInteger(budget)) throw new TypeError('budget must be an integer');
     if (budget < 1 || budget > Number.MAX_SAFE_INTEGER) throw new RangeError(`budget must be between 1 and ${Number.MAX_SAFE_INTEGER} (got ${budget})`);
     if (!this.handle) requireEngine('program run');
-    const out = new BigUint64Array(4);
-    const status = bpf.bpfProgRun(this.handle!, mem, budget, out);
+    const out = new BigUint64Array(compare ? 10 : 4);
+    const status = bpf.bpfProgRun(this.handle!, mem, budget, out, compare);
     if (status < 0 || status >= STATUS_NAMES.length) throw new ProgramError('ENATIVE', -1, `native: program run failed (${status})`);
-    const base = { r0: out[0]!, insns: Number(out[1]!), status: STATUS_NAMES[status]! };
-    if (status === RunStatus.Ok) return base;
-    return status === RunStatus.MemFault ? { ...base, faultPc: Number(out[2]!), faultAddress: out[3]! } : { ...base, faultPc: Number(out[2]!) };
+    const result = runResult(status, out, 0);
+    if (!compare) return { result };
+    const other = runResult(Number(out[8]!), out, 4);
+    const fields = ['status', 'r0', 'insns', 'faultPc', 'faultAddress'] as const;
+    const diff = fields.find((f) => result[f] !== other[f]);
+    if (diff) return { result, difference: `${diff}: compiled ${String(result[diff])}, interpreted ${String(other[diff])}` };
+    return out[9] === 1n ? { result } : { result, difference: 'mem: the runs left different bytes' };
   }
+}
+
+function runResult(status: number, out: BigUint64Array, at: number): RunResult {
+  const base = { r0: out[at]!, insns: Number(out[at + 1]!), status: STATUS_NAMES[status]! };
+  if (status === RunStatus.Ok) return base;
+  return status === RunStatus.MemFault ? { ...base, faultPc: Number(out[at + 2]!), faultAddress: out[at + 3]! } : { ...base, faultPc: Number(out[at + 2]!) };
 }
 
 /**

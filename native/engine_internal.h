@@ -16,6 +16,7 @@
 #define MAX_PROGS 100u /* IORING_MAX_BPF_PROGS */
 #define MAX_UREGIONS 14u /* + the ctx region, within RF_BPF_MAX_REGIONS */
 #define RUNS_PER_TURN 1024u
+#define PASS_ROUNDS RUNS_PER_TURN /* submit rounds per pass, then it yields (re-armed on idle) */
 #define NOPROGRESS_MAX 64u
 #define MAX_STAGED 65536u
 #define XCQ_HDR 64u

@@ -315,11 +315,12 @@ test('bench/chain.bpf.c: an 8-step dependent READ chain done by a program, one C
   assert.equal(mapView(obj, 'state').getBigUint64(24, true), 3n, 'chains');
 });
 
-test('a dependent chain longer than one reaping pass (300 NOP steps) finishes: the pass yields and resumes, nothing stalls', { skip, timeout: 20_000 }, async (t) => {
+test('a dependent chain longer than one reaping pass (3000 NOP steps) finishes: the pass yields and resumes, nothing stalls', { skip, timeout: 20_000 }, async (t) => {
   // bench/chain.bpf.c in NOP mode: each NOP's injected result picks the next table index. One
-  // reaping pass runs at most 64 rounds (one step each here), so this chain spans several passes;
+  // reaping pass runs at most 1024 rounds and 1024 programs (one step each here), so this chain
+  // spans several passes;
   // completions left unread when a pass stops must be picked up without an eventfd signal.
-  const steps = 300;
+  const steps = 3000;
   const words = 97;
   const table = new Uint32Array(words);
   for (let i = 0; i < words; i++) table[i] = (i * 5 + 1) % words;

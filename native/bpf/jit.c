@@ -20,6 +20,8 @@
 #include <sys/mman.h>
 
 #define RF_JIT_MAX_INSNS 65536u
+#define RF_JIT_INLINE_REGIONS 4u /* map value regions checked with constants at each access */
+#define RF_JIT_INLINE_LOOKUPS 8u /* array maps a map lookup resolves inline */
 enum { RF_JIT_STOP = 100 }; /* exit code: a helper set x->status */
 
 /* What the compiled function reads and writes (pointer in rdi, kept at [rsp]). */
@@ -52,6 +54,7 @@ typedef struct { uint8_t kind, n, w; uint32_t pc, status, entry, back; } jcold;
 enum { CD_EXIT, CD_MEM };
 
 typedef struct jit {
+  const rf_bpf_prog *p;
   uint8_t *b;
   size_t n, cap;
   bool oom;
@@ -182,6 +185,16 @@ static bool mem_check(jit *j, uint32_t pc, int base, int32_t off, uint32_t n, bo
   op_rr(j, true, 0x29, R10, R9); /* sub r10, r9 */
   alu_ri(j, true, 7, R10, (int32_t)(FRAME - n));
   jcc_to(j, CC_BE, ok);
+  /* the program's map values (fixed for its life): base and length are constants here */
+  for (uint32_t r = 0, done = 0; r < j->p->nregions && done < RF_JIT_INLINE_REGIONS; r++) {
+    const rf_map_region *m = &j->p->regions[r];
+    if (m->len < n || m->len - n > INT32_MAX || (w && !m->writable)) continue;
+    mov_ri(j, R11, 0 - m->base);
+    op_rr(j, true, 0x01, R11, R9); /* add r11, r9: o = a - base */
+    alu_ri(j, true, 7, R11, (int32_t)(m->len - n));
+    jcc_to(j, CC_BE, ok);
+    done++;
+  }
   /* the most recent region hit: o = a - base < len, o + n <= len, writable if writing */
   load64(j, R10, RSP, 8);
   mov_rr(j, R11, R9);
@@ -256,6 +269,20 @@ static uint64_t jit_divmod(uint64_t a, uint64_t b, uint32_t kind) {
       if ((int32_t)b32 == -1) return 0;
       return (uint32_t)((int32_t)a32 % (int32_t)b32);
   }
+}
+
+/* A helper call: r1..r5 through the spill area, r0 = the result; a helper that sets x->status
+ * stops the run at pc. */
+static void emit_call(jit *j, const rf_dinsn *d, uint32_t pc) {
+  spill(j);
+  load64(j, RDI, RSP, 8);
+  e1(j, 0xBE); e4(j, (uint32_t)d->off); /* mov esi, helper id */
+  lea(j, RDX, R10, (int32_t)S_REG(1));
+  call_abs(j, (const void *)(uintptr_t)d->imm);
+  load64(j, R11, RSP, 8);
+  rex(j, false, 0, 0, R11, false); e1(j, 0x83); modrm_mem(j, 7, R11, (int32_t)X_STATUS); e1(j, 0);
+  jcc_to(j, CC_NE, cold_exit(j, pc, RF_JIT_STOP));
+  reload(j, false);
 }
 
 static bool jit_supported(const rf_bpf_prog *p) {
@@ -350,16 +377,42 @@ static void emit_insn(jit *j, const rf_dinsn *code, uint32_t i) {
       if (k == RK_BE16) { rex(j, false, 0, 0, D, false); e1(j, 0xC1); modrm_rr(j, 5, D); e1(j, 16); }
       return;
     case RK_JA: jmp_to(j, i + d->off); return;
-    case RK_CALL: case RK_CALL_MAP_LOOKUP:
-      spill(j);
-      load64(j, RDI, RSP, 8);
-      e1(j, 0xBE); e4(j, (uint32_t)d->off); /* mov esi, helper id */
-      lea(j, RDX, R10, (int32_t)S_REG(1));
-      call_abs(j, (const void *)(uintptr_t)d->imm);
-      load64(j, R11, RSP, 8);
-      rex(j, false, 0, 0, R11, false); e1(j, 0x83); modrm_mem(j, 7, R11, (int32_t)X_STATUS); e1(j, 0);
-      jcc_to(j, CC_NE, cold_exit(j, i, RF_JIT_STOP));
-      reload(j, false);
+    case RK_CALL_MAP_LOOKUP: {
+      /* bpf_map_lookup_elem(r1 = an array map of the program, r2 = key in the frame) inline, as
+       * the interpreter does; anything else calls the helper */
+      uint32_t call = new_label(j), done = new_label(j), null = new_label(j);
+      lea(j, R10, RBP, -4);
+      op_rr(j, true, 0x29, R10, RSI);
+      alu_ri(j, true, 7, R10, (int32_t)(FRAME - 4));
+      jcc_to(j, CC_A, call);
+      for (uint32_t m = 0, done_n = 0; m < j->p->nmaps && done_n < RF_JIT_INLINE_LOOKUPS; m++) {
+        const rf_bpf_map *map = j->p->maps[m];
+        if (map->type != RF_BPF_MAP_ARRAY || map->stride > INT32_MAX) continue;
+        uint32_t next = new_label(j);
+        mov_ri(j, R9, RF_MAP_TAG | m);
+        op_rr(j, true, 0x39, RDI, R9); /* cmp rdi, r9 */
+        jcc_to(j, CC_NE, next);
+        op_rm(j, false, 0x8B, R10, RSI, 0); /* mov r10d, [rsi]: the key */
+        alu_ri(j, false, 7, R10, (int32_t)map->max_entries);
+        jcc_to(j, CC_AE, null);
+        rex(j, true, R10, 0, R10, false); e1(j, 0x69); modrm_rr(j, R10, R10); e4(j, map->stride);
+        mov_ri(j, RAX, (uint64_t)(uintptr_t)map->values);
+        op_rr(j, true, 0x01, RAX, R10);
+        jmp_to(j, done);
+        bind(j, next);
+        done_n++;
+      }
+      jmp_to(j, call);
+      bind(j, null);
+      op_rr(j, false, 0x31, RAX, RAX);
+      jmp_to(j, done);
+      bind(j, call);
+      emit_call(j, d, i);
+      bind(j, done);
+      return;
+    }
+    case RK_CALL:
+      emit_call(j, d, i);
       return;
     case RK_CALL_UNWIND:
       mov_rr(j, RAX, RDI);
@@ -467,6 +520,7 @@ static void emit_memslow(jit *j, uint32_t n, bool w) {
 
 static void *jit_compile(const rf_bpf_prog *p, size_t *len_out) {
   jit J = {0}, *j = &J;
+  j->p = p;
   void *mem = NULL;
   for (uint32_t i = 0; i <= p->n; i++) new_label(j); /* label i = instruction i */
   j->l_exit = new_label(j);

@@ -326,6 +326,7 @@ test('a dependent chain longer than one reaping pass (3000 NOP steps) finishes: 
   for (let i = 0; i < words; i++) table[i] = (i * 5 + 1) % words;
   const ring = ringFor(t, { cqs: [16] });
   const obj = loadObject(compileRing('chain.bpf.c', join(root, 'bench')));
+  if (process.arch === 'x64') assert.ok(obj.program('chain').jitBytes > 0, 'the chain program is compiled by the JIT');
   const idx = ring.registerProgram(obj.program('chain'));
   const a = mapView(obj, 'args');
   a.setBigUint64(0, addr(ring.registerRegion(Buffer.alloc(8))), true);

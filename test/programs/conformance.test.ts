@@ -1,5 +1,6 @@
 // Data files (bpf_conformance format: -- asm, -- mem, -- result, -- error, -- map) run through
-// the JS API and through tools/bpf-conformance-plugin (spawned, every file without maps).
+// the JS API (compiled by the JIT where it applies, and interpreted) and through
+// tools/bpf-conformance-plugin (spawned, every file without maps).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -13,10 +14,10 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const dataDir = join(root, 'test', 'programs', 'data');
 const plugin = join(root, 'tools', 'bpf-conformance-plugin');
 
-export function runViaApi(d: DataFile): { ok: boolean; out: string } {
+export function runViaApi(d: DataFile, jit = true): { ok: boolean; out: string } {
   try {
     const maps: BpfMap[] = d.maps.map((m) => createMap(m));
-    const prog = new Program(assemble(d.asm, { maps: d.maps.map((m) => m.name) }), { maps, kind: d.maps.length ? 'standard' : 'conformance', unreachable: 'note' });
+    const prog = new Program(assemble(d.asm, { maps: d.maps.map((m) => m.name) }), { maps, kind: d.maps.length ? 'standard' : 'conformance', unreachable: 'note', jit });
     const r = prog.run(d.mem.length ? d.mem.slice() : null);
     const f = runFailure(r);
     return f ? { ok: false, out: f } : { ok: true, out: r.r0.toString(16) };
@@ -43,6 +44,7 @@ for (const f of files) {
     }
   };
   test(`data ${f} (API)`, { skip }, () => check(runViaApi(d), 'API'));
+  test(`data ${f} (API, interpreted)`, { skip }, () => check(runViaApi(d, false), 'API, interpreted'));
   if (d.maps.length === 0)
     test(`data ${f} (plug-in)`, { skip }, () => {
       const hex = [...assemble(d.asm)].map((b) => b.toString(16).padStart(2, '0')).join(' ');

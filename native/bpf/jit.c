@@ -527,7 +527,9 @@ static void *jit_compile(const rf_bpf_prog *p, size_t *len_out) {
   j->l_ok = new_label(j);
   for (int a = 0; a < 4; a++) for (int b = 0; b < 2; b++) j->l_memslow[a][b] = new_label(j);
 
-  /* prologue: save callee-saved registers, keep the state at [rsp] and x at [rsp+8] */
+  /* prologue: endbr64 (a NOP without CET: an indirect-call target where IBT is enforced), save
+   * callee-saved registers, keep the state at [rsp] and x at [rsp+8] */
+  e1(j, 0xF3); e1(j, 0x0F); e1(j, 0x1E); e1(j, 0xFA);
   static const uint8_t callee[6] = {RBX, RBP, R12, R13, R14, R15};
   for (int i = 0; i < 6; i++) { rex(j, false, 0, 0, callee[i], false); e1(j, (uint8_t)(0x50 | (callee[i] & 7))); }
   alu_ri(j, true, 5, RSP, 24);

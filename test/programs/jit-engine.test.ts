@@ -17,20 +17,22 @@ function agree(p: Program, mem: Uint8Array | null = null, budget?: number) {
   return result;
 }
 
-// key: u32 at [r10-4]; r0 = the value's first u64, or 99 when the lookup returns NULL
-const lookup = (key: string, map = 0) => Program.fromAssembly(
-  `stw [%r10-4], ${key}
+/** Looks up the key r2 points to (set up by `keyCode`) in map `map`; r0 = `load` from the value
+ *  (r0 = its address), or 99 when the lookup returns NULL. */
+const lookupThen = (keyCode: string, map: number, load: string) => Program.fromAssembly(
+  `${keyCode}
    lddw %r1, map_by_idx(${map})
-   mov %r2, %r10
-   add %r2, -4
    call 1
    jeq %r0, 0, +2
-   ldxdw %r0, [%r0+0]
+   ${load}
    exit
    mov %r0, 99
    exit`,
   { maps: maps() },
 );
+const inFrame = (key: string) => `stw [%r10-4], ${key}\nmov %r2, %r10\nadd %r2, -4`;
+// r0 = the value's first u64
+const lookup = (key: string, map = 0) => lookupThen(inFrame(key), map, 'ldxdw %r0, [%r0+0]');
 let shared: [ArrayMap, ArrayMap, HashMap] | undefined;
 function maps(): [ArrayMap, ArrayMap, HashMap] {
   if (!shared) {
@@ -56,18 +58,7 @@ test('JIT: array-map lookups resolve inline like the helper: every index, past t
 });
 
 test('JIT: a lookup whose key is not in the frame goes through the helper (key in the run memory)', { skip }, () => {
-  const q = Program.fromAssembly(
-    `mov %r6, %r1
-     lddw %r1, map_by_idx(0)
-     mov %r2, %r6
-     call 1
-     jeq %r0, 0, +2
-     ldxdw %r0, [%r0+0]
-     exit
-     mov %r0, 99
-     exit`,
-    { maps: maps() },
-  );
+  const q = lookupThen('mov %r2, %r1', 0, 'ldxdw %r0, [%r0+0]');
   const mem = new Uint8Array(8);
   mem.set(k32(3));
   assert.equal(agree(q, mem).r0, 103n);
@@ -75,19 +66,7 @@ test('JIT: a lookup whose key is not in the frame goes through the helper (key i
 
 test('JIT: map value bounds checked with constants: the last byte of the storage is in, one past it faults', { skip }, () => {
   // map 0 storage: 4 values x 8 bytes = 32 bytes; value 3 starts at +24
-  const at = (off: number, size: 'b' | 'dw') => Program.fromAssembly(
-    `stw [%r10-4], 3
-     lddw %r1, map_by_idx(0)
-     mov %r2, %r10
-     add %r2, -4
-     call 1
-     jeq %r0, 0, +2
-     ldx${size} %r0, [%r0${off >= 0 ? '+' : ''}${off}]
-     exit
-     mov %r0, 99
-     exit`,
-    { maps: maps() },
-  );
+  const at = (off: number, size: 'b' | 'dw') => lookupThen(inFrame('3'), 0, `ldx${size} %r0, [%r0${off >= 0 ? '+' : ''}${off}]`);
   assert.equal(agree(at(7, 'b')).status, 'ok');
   assert.equal(agree(at(0, 'dw')).r0, 103n);
   const past = agree(at(8, 'b'));

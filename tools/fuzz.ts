@@ -1,21 +1,12 @@
-// Fuzzer: random and mutated programs through the verifier and the interpreter. Invariants: no
-// crash, no exception other than ProgramError, every run ends with a status.
+// Fuzzer: random and mutated programs through the verifier, then run compiled and interpreted
+// (compared wherever the JIT compiles them). Invariants: no crash, no exception other than
+// ProgramError, every run ends with a status, compiled and interpreted runs agree.
 //   node dist/tools/fuzz.js --count 1000000 [--seed N]
+// JIT differential fuzzer (fuzzJit): generated programs run compiled and interpreted must agree.
+//   node dist/tools/fuzz.js --jit --count 200000 [--seed N] [--case I] [--keep-going]
 import { pathToFileURL } from 'node:url';
-import { assemble, verifyProgram, Program, ProgramError, ISA, engineAvailable, encodeAll, decodeAll, type Insn } from '../src/programs/index.js';
-
-/** Small deterministic PRNG (xorshift32). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s;
-  };
-}
+import { assemble, verifyProgram, Program, ProgramError, ISA, engineAvailable, encodeAll, decodeAll, disassemble, type Insn } from '../src/programs/index.js';
+import { rng, fuzzJit, jitCase, JIT_KINDS, type JitDifference } from './fuzz-jit.js';
 
 const SEEDS = [
   'mov %r0, 0\nmov %r1, 10\nl:\nadd %r0, %r1\nsub %r1, 1\njne %r1, 0, l\nexit',
@@ -117,10 +108,40 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     const i = process.argv.indexOf(name);
     return i > 0 ? Number(process.argv[i + 1]) : dflt;
   };
+  const flag = (name: string): boolean => process.argv.includes(name);
   const count = arg('--count', 100000);
   const seed = arg('--seed', Date.now() & 0x7fffffff);
   const t0 = Date.now();
-  const s = fuzz(count, seed);
-  console.log(`fuzz: ${s.cases} cases (seed ${seed}) in ${((Date.now() - t0) / 1000).toFixed(1)} s${engineAvailable() ? '' : ' (verifier only: native engine not built)'}`);
-  for (const [k, v] of Object.entries(s)) if (k !== 'cases') console.log(`  ${k.padEnd(15)} ${v}`);
+  const took = (): string => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
+  if (flag('--jit')) {
+    // node dist/tools/fuzz.js --jit [--count N] [--seed S] [--case I] [--keep-going]
+    const one = arg('--case', -1);
+    if (one >= 0) {
+      const c = jitCase(seed, one);
+      console.log(`case ${one} of seed ${seed}: ${c.mode}, ${c.helpers} helpers, budget ${c.budget}, mem ${c.mem ? Buffer.from(c.mem).toString('hex') : 'null'}\n${disassemble(c.bytes, { pcs: true })}`);
+    }
+    const found = new Set<string>();
+    const s = fuzzJit(one >= 0 ? 1 : count, seed, {
+      ...(one >= 0 ? { first: one, traceEvery: 1 } : {}),
+      ...(flag('--keep-going')
+        ? {
+            onDifference: (d: JitDifference): void => {
+              const key = d.difference.replace(/-?\d+/g, 'N'); // one report per kind of difference
+              if (!found.has(key) || one >= 0) console.log(`${d.message}\n`);
+              found.add(key);
+            },
+          }
+        : {}),
+    });
+    console.log(`fuzz --jit: ${s.cases} cases (seed ${seed}) in ${took()}: ${s.compiled} compiled, ${s.interpreted} interpreted, ${s.rejected} rejected, ${s.runs} runs compared, ${s.differences} differences`);
+    console.log(`  modes    ${JSON.stringify(s.modes)}\n  outcomes ${JSON.stringify(s.outcomes)}\n  helpers  ${JSON.stringify(s.helpers)}`);
+    const never = JIT_KINDS.filter((k) => !s.kinds[k]);
+    const notRun = JIT_KINDS.filter((k) => !s.ran[k]);
+    console.log(`  kinds    ${JIT_KINDS.length - never.length}/${JIT_KINDS.length} in compiled programs${never.length ? ` (missing ${never.join(' ')})` : ''}, ${JIT_KINDS.length - notRun.length} seen running${notRun.length ? ` (not ${notRun.join(' ')})` : ''}`);
+    for (const m of s.rejects.slice(0, 3)) console.log(`  rejected: ${m}`);
+  } else {
+    const s = fuzz(count, seed);
+    console.log(`fuzz: ${s.cases} cases (seed ${seed}) in ${took()}${engineAvailable() ? '' : ' (verifier only: native engine not built)'}`);
+    for (const [k, v] of Object.entries(s)) if (k !== 'cases') console.log(`  ${k.padEnd(15)} ${v}`);
+  }
 }

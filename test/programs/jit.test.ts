@@ -1,5 +1,5 @@
 // The JIT (native/bpf/jit.c) against the interpreter, instruction by instruction: a generated
-// differential run (tools/fuzz.ts fuzzJit) that must reach every kind the JIT compiles, and
+// differential run (tools/fuzz-jit.ts fuzzJit) that must reach every kind the JIT compiles, and
 // directed edge cases, each compiled, compared with the interpreter and checked for its result.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

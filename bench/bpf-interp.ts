@@ -6,7 +6,7 @@
  * jitNsPerInsn is null on hosts without the JIT).
  * Usage: node dist/bench/bpf-interp.js [iterations] [runs]
  */
-import { bpf, HelperSet, RunStatus, type ProgHandle } from '../src/programs/binding.js';
+import { bpf, HelperSet, RunStatus, PROG_NO_JIT, type ProgHandle } from '../src/programs/binding.js';
 import { assemble } from '../src/programs/asm.js';
 
 const iterations = Number(process.argv[2] ?? 10_000_000);
@@ -30,7 +30,6 @@ loop:
   exit
 `);
 
-const NO_JIT = 0x100; // ProgCreate flag (native/bpf/napi_bpf.c)
 const create = (flags: number): { prog: ProgHandle; jitBytes: number } => {
   const out = new Int32Array(2);
   const prog = bpf.bpfProgCreate(code, [], HelperSet.Standard | flags, out);
@@ -60,7 +59,7 @@ const measure = (prog: ProgHandle): { best: number; count: number } => {
   return { best, count };
 };
 
-const interp = measure(create(NO_JIT).prog);
+const interp = measure(create(PROG_NO_JIT).prog);
 const compiled = create(0);
 const jit = compiled.jitBytes > 0 ? measure(compiled.prog) : undefined;
 if (jit && jit.count !== interp.count) throw new Error(`the JIT counted ${jit.count} instructions, the interpreter ${interp.count}`);

@@ -411,7 +411,7 @@ bool rf_engine_pass(rf_engine *e) {
   e->runs_this_turn = 0;
   /* everything the kernel completes while we are here is read by this pass: no eventfd signals */
   rf_ring_quiet(r, true);
-  for (int round = 0; round < PASS_ROUNDS; round++) {
+  for (uint32_t round = 0; round < PASS_ROUNDS; round++) {
     cq0_flush_over(e);
     bool worked = reap_kernel(e) > 0;
     while (e->rhead != e->rtail && e->runs_this_turn < RUNS_PER_TURN) {

@@ -7,6 +7,7 @@
 #include "ring.h"
 #include "engine.h"
 #include "bpf/bpf.h"
+#include "grow.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -124,17 +125,6 @@ struct rf_engine {
 };
 
 /* ------------------------------------------------------------------ small utilities */
-
-static inline bool grow(void **p, uint32_t *cap, uint32_t need, size_t el) {
-  if (need <= *cap) return true;
-  uint32_t n = *cap ? *cap : 16;
-  while (n < need) n *= 2;
-  void *q = realloc(*p, (size_t)n * el);
-  if (!q) return false;
-  *p = q;
-  *cap = n;
-  return true;
-}
 
 static inline uint64_t rd64(const uint8_t *p, int off) { uint64_t v; memcpy(&v, p + off, 8); return v; }
 static inline uint32_t rd32(const uint8_t *p, int off) { uint32_t v; memcpy(&v, p + off, 4); return v; }

@@ -4,7 +4,8 @@ import {
   Program, ProgramError, Cls, lookupSpec, disassemble, encodeAll, engineAvailable,
   ArrayMap, HashMap, MapFlags, HelperSet, type BpfMap, type Insn, type RunResult, type RunStatusName,
 } from '../src/programs/index.js';
-import { bpf, type ProgHandle } from '../src/programs/binding.js';
+import { bpf } from '../src/programs/binding.js';
+import { runHandle } from '../src/programs/program.js';
 
 /** Small deterministic PRNG (xorshift32). */
 export function rng(seed: number): () => number {
@@ -799,27 +800,6 @@ export interface JitSubject {
   compare(mem: Uint8Array | null, budget: number): { result: RunResult; difference?: string };
 }
 
-const STATUS_NAMES: readonly RunStatusName[] = ['ok', 'budget', 'memfault', 'calldepth', 'badinsn', 'helper'];
-
-/** Program.compareRuns for a handle made through the binding (same out layout, same description). */
-function compareHandle(h: ProgHandle, mem: Uint8Array | null, budget: number): { result: RunResult; difference?: string } {
-  const out = new BigUint64Array(10);
-  const status = bpf.bpfProgRun(h, mem, budget, out, true);
-  if (status < 0 || status >= STATUS_NAMES.length) throw new Error(`fuzzJit: program run failed (${status})`);
-  const result = (st: number, at: number): RunResult => ({
-    r0: out[at]!,
-    insns: Number(out[at + 1]!),
-    status: STATUS_NAMES[st]!,
-    ...(st === 0 ? {} : { faultPc: Number(out[at + 2]!) }),
-    ...(st === 2 ? { faultAddress: out[at + 3]! } : {}),
-  });
-  const a = result(status, 0);
-  const b = result(Number(out[8]!), 4);
-  const diff = (['status', 'r0', 'insns', 'faultPc', 'faultAddress'] as const).find((f) => a[f] !== b[f]);
-  if (diff) return { result: a, difference: `${diff}: compiled ${String(a[diff])}, interpreted ${String(b[diff])}` };
-  return out[9] === 1n ? { result: a } : { result: a, difference: 'mem: the runs left different bytes' };
-}
-
 /**
  * A program created through the binding, past the TS verifier (native check only), e.g. with the
  * conformance helpers 0-4 or reading r1-r5 after a call. @throws ProgramError 'ECREATE'
@@ -828,7 +808,7 @@ export function rawProgram(bytes: Uint8Array, helpers: HelperKind, maps: readonl
   const out = new Int32Array(2);
   const h = bpf.bpfProgCreate(bytes, maps.map((m) => m.handle), helpers === 'standard' ? HelperSet.Standard : HelperSet.Conformance, out);
   if (typeof h === 'number') throw new ProgramError('ECREATE', out[0]!, `native: insn ${out[0]}: rejected (code ${-h})`);
-  return { jitBytes: out[1]!, compare: (mem, budget) => compareHandle(h, mem, budget) };
+  return { jitBytes: out[1]!, compare: (mem, budget) => runHandle(h, mem, budget, true) };
 }
 
 let jitMaps: BpfMap[] | undefined;

@@ -121,7 +121,7 @@ bool rf_mem_after_hits(rf_exec *x, uint64_t a, uint64_t len, bool w) { return me
 
 /* stack: RF_BPF_MAX_FRAMES frames, frame 0 at the top (the caller's, so that a compiled and an
  * interpreted run from the same caller see the same addresses) */
-static int interp(rf_exec *x, const void *const **labels_out, uint8_t *stack) {
+static int interp(rf_exec *x, const void *const **labels_out, uint8_t *stack, uint64_t budget) {
 #define RF_LBL(k) &&L_##k,
   static const void *const labels[RK__COUNT] = {RF_KINDS(RF_LBL)};
 #undef RF_LBL
@@ -137,8 +137,6 @@ static int interp(rf_exec *x, const void *const **labels_out, uint8_t *stack) {
   rf_frame frames[RF_BPF_MAX_FRAMES];
   uint64_t reg[11];
   uint32_t depth = 0, zeroed = 0;
-  uint64_t budget = run->budget ? run->budget : RF_BPF_DEFAULT_BUDGET;
-  if (budget > (1ull << 62)) budget = 1ull << 62;
   uint64_t left = budget + 1;
 
   uint64_t shi = (uint64_t)(uintptr_t)(stack + RF_BPF_STACK_AREA);
@@ -386,7 +384,7 @@ out_stop:
 
 const void *const *rf_interp_labels(void) {
   const void *const *l = NULL;
-  interp(NULL, &l, NULL);
+  interp(NULL, &l, NULL, 0);
   return l;
 }
 
@@ -421,12 +419,10 @@ static __attribute__((noinline)) int prog_run(const rf_bpf_prog *p, rf_bpf_run *
   void *prev = run->priv;
   run->priv = &x;
   int st;
-  if (p->jit && !interpret) {
-    uint64_t budget = run->budget ? run->budget : RF_BPF_DEFAULT_BUDGET;
-    st = rf_jit_exec(&x, budget > (1ull << 62) ? 1ull << 62 : budget, stack + RF_BPF_STACK_AREA);
-  } else {
-    st = interp(&x, NULL, stack);
-  }
+  uint64_t budget = run->budget ? run->budget : RF_BPF_DEFAULT_BUDGET;
+  if (budget > (1ull << 62)) budget = 1ull << 62;
+  if (p->jit && !interpret) st = rf_jit_exec(&x, budget, stack + RF_BPF_STACK_AREA);
+  else st = interp(&x, NULL, stack, budget);
   /* Records the program reserved but neither submitted nor discarded: discard them so the
    * ring buffer does not stay blocked behind a busy record. */
   for (uint32_t i = 0; i < x.nresv; i++)

@@ -12,6 +12,7 @@
  * W^X: code is written to an anonymous mapping that is then made read+exec.
  * The differential test is tools/fuzz.ts: every case runs compiled and interpreted. */
 #include "internal.h"
+#include "../grow.h"
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,7 +57,7 @@ enum { CD_EXIT, CD_MEM };
 typedef struct jit {
   const rf_bpf_prog *p;
   uint8_t *b;
-  size_t n, cap;
+  uint32_t n, cap; /* code bytes (RF_JIT_MAX_INSNS keeps them far below 4 GiB) */
   bool oom;
   uint32_t *lbl, nlbl, caplbl;
   jfix *fix;
@@ -67,39 +68,22 @@ typedef struct jit {
   bool memslow_used[4][2];
 } jit;
 
-static bool jgrow(void **p, uint32_t *cap, uint32_t need, size_t sz) {
-  if (need <= *cap) return true;
-  uint32_t c = *cap ? *cap * 2 : 64;
-  while (c < need) c *= 2;
-  void *q = realloc(*p, (size_t)c * sz);
-  if (!q) return false;
-  *p = q;
-  *cap = c;
-  return true;
-}
-
 static void e1(jit *j, uint8_t v) {
-  if (j->n == j->cap) {
-    size_t c = j->cap ? j->cap * 2 : 4096;
-    uint8_t *q = realloc(j->b, c);
-    if (!q) { j->oom = true; j->n = 0; return; }
-    j->b = q;
-    j->cap = c;
-  }
+  if (!grow((void **)&j->b, &j->cap, j->n + 1, 1)) { j->oom = true; j->n = 0; return; }
   j->b[j->n++] = v;
 }
 static void e4(jit *j, uint32_t v) { for (int i = 0; i < 4; i++) e1(j, (uint8_t)(v >> (8 * i))); }
 static void e8(jit *j, uint64_t v) { e4(j, (uint32_t)v); e4(j, (uint32_t)(v >> 32)); }
 
 static uint32_t new_label(jit *j) {
-  if (!jgrow((void **)&j->lbl, &j->caplbl, j->nlbl + 1, sizeof(uint32_t))) { j->oom = true; return 0; }
+  if (!grow((void **)&j->lbl, &j->caplbl, j->nlbl + 1, sizeof(uint32_t))) { j->oom = true; return 0; }
   j->lbl[j->nlbl] = UINT32_MAX;
   return j->nlbl++;
 }
 static void bind(jit *j, uint32_t l) { if (!j->oom) j->lbl[l] = (uint32_t)j->n; }
 /* A rel32 to label l at the current position. */
 static void rel_to(jit *j, uint32_t l) {
-  if (!jgrow((void **)&j->fix, &j->capfix, j->nfix + 1, sizeof(jfix))) { j->oom = true; return; }
+  if (!grow((void **)&j->fix, &j->capfix, j->nfix + 1, sizeof(jfix))) { j->oom = true; return; }
   j->fix[j->nfix++] = (jfix){(uint32_t)j->n, l};
   e4(j, 0);
 }
@@ -109,7 +93,7 @@ static void call_to(jit *j, uint32_t l) { e1(j, 0xE8); rel_to(j, l); }
 enum { CC_B = 2, CC_AE = 3, CC_E = 4, CC_NE = 5, CC_BE = 6, CC_A = 7, CC_L = 0xC, CC_GE = 0xD, CC_LE = 0xE, CC_G = 0xF };
 
 static uint32_t cold_exit(jit *j, uint32_t pc, uint32_t status) {
-  if (!jgrow((void **)&j->cold, &j->capcold, j->ncold + 1, sizeof(jcold))) { j->oom = true; return 0; }
+  if (!grow((void **)&j->cold, &j->capcold, j->ncold + 1, sizeof(jcold))) { j->oom = true; return 0; }
   uint32_t l = new_label(j);
   j->cold[j->ncold++] = (jcold){CD_EXIT, 0, 0, pc, status, l, 0};
   return l;
@@ -209,7 +193,7 @@ static bool mem_check(jit *j, uint32_t pc, int base, int32_t off, uint32_t n, bo
     jcc_to(j, CC_E, cold);
   }
   bind(j, ok);
-  if (!jgrow((void **)&j->cold, &j->capcold, j->ncold + 1, sizeof(jcold))) { j->oom = true; return true; }
+  if (!grow((void **)&j->cold, &j->capcold, j->ncold + 1, sizeof(jcold))) { j->oom = true; return true; }
   j->cold[j->ncold++] = (jcold){CD_MEM, (uint8_t)n, w, pc, 0, cold, ok};
   j->memslow_used[nidx(n)][w] = true;
   return true;
@@ -573,7 +557,7 @@ static void *jit_compile(const rf_bpf_prog *p, size_t *len_out) {
     int32_t rel = (int32_t)t - (int32_t)(j->fix[f].pos + 4);
     memcpy(j->b + j->fix[f].pos, &rel, 4);
   }
-  size_t len = (j->n + 4095) & ~(size_t)4095;
+  size_t len = ((size_t)j->n + 4095) & ~(size_t)4095;
   mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (mem == MAP_FAILED) { mem = NULL; goto out; }
   memcpy(mem, j->b, j->n);

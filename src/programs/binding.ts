@@ -29,6 +29,9 @@ export const HelperSet = {
   Ring: 2,
 } as const;
 
+/** bpfProgCreate flag or-ed into the helper set: interpret, do not compile (native/bpf/napi_bpf.c). */
+export const PROG_NO_JIT = 0x100;
+
 /** Status returned by bpfProgRun. */
 export const RunStatus = {
   Ok: 0,

@@ -2,7 +2,7 @@
  * Programs: load (ELF bytes, instructions, assembler text) → verify (TS verifier) → create (native
  * engine, which re-checks) → run on given memory. Errors are ProgramError (code, pc, message).
  */
-import { bpf, RunStatus, CreateReject, type ProgHandle } from './binding.js';
+import { bpf, RunStatus, CreateReject, PROG_NO_JIT, type ProgHandle } from './binding.js';
 import { assemble } from './asm.js';
 import { disassemble, type DisassembleOptions } from './disasm.js';
 import { verifyProgram, type VerifyResult } from './verify.js';
@@ -28,9 +28,6 @@ export interface ProgramOptions {
    */
   jit?: boolean;
 }
-
-/** ProgCreate flag: interpret, do not compile (native/bpf/napi_bpf.c). */
-const NO_JIT = 0x100;
 
 /** Options for one run. */
 export interface RunOptions {
@@ -99,7 +96,7 @@ export class Program {
     if (typeof jit !== 'boolean') throw new TypeError('jit must be a boolean');
     if (engineAvailable()) {
       const out = new Int32Array(2);
-      const h = bpf.bpfProgCreate(this.insns, this.maps.map((m) => m.handle), HELPER_SET[this.kind] | (jit ? 0 : NO_JIT), out);
+      const h = bpf.bpfProgCreate(this.insns, this.maps.map((m) => m.handle), HELPER_SET[this.kind] | (jit ? 0 : PROG_NO_JIT), out);
       if (typeof h === 'number') {
         const pc = out[0]!;
         throw new ProgramError('ECREATE', pc, `native: insn ${pc}: rejected (${REJECT_NAMES.get(-h) ?? `code ${h}`})`);
@@ -144,17 +141,25 @@ export class Program {
     if (typeof budget !== 'number' || !Number.isInteger(budget)) throw new TypeError('budget must be an integer');
     if (budget < 1 || budget > Number.MAX_SAFE_INTEGER) throw new RangeError(`budget must be between 1 and ${Number.MAX_SAFE_INTEGER} (got ${budget})`);
     if (!this.handle) requireEngine('program run');
-    const out = new BigUint64Array(compare ? 10 : 4);
-    const status = bpf.bpfProgRun(this.handle!, mem, budget, out, compare);
-    if (status < 0 || status >= STATUS_NAMES.length) throw new ProgramError('ENATIVE', -1, `native: program run failed (${status})`);
-    const result = runResult(status, out, 0);
-    if (!compare) return { result };
-    const other = runResult(Number(out[8]!), out, 4);
-    const fields = ['status', 'r0', 'insns', 'faultPc', 'faultAddress'] as const;
-    const diff = fields.find((f) => result[f] !== other[f]);
-    if (diff) return { result, difference: `${diff}: compiled ${String(result[diff])}, interpreted ${String(other[diff])}` };
-    return out[9] === 1n ? { result } : { result, difference: 'mem: the runs left different bytes' };
+    return runHandle(this.handle!, mem, budget, compare);
   }
+}
+
+/**
+ * @internal Runs a native program (mem and budget already checked); with compare, also
+ * interpreted from the same start (ProgRun's compare mode), describing the first difference.
+ */
+export function runHandle(h: ProgHandle, mem: Uint8Array | null, budget: number, compare: boolean): { result: RunResult; difference?: string } {
+  const out = new BigUint64Array(compare ? 10 : 4);
+  const status = bpf.bpfProgRun(h, mem, budget, out, compare);
+  if (status < 0 || status >= STATUS_NAMES.length) throw new ProgramError('ENATIVE', -1, `native: program run failed (${status})`);
+  const result = runResult(status, out, 0);
+  if (!compare) return { result };
+  const other = runResult(Number(out[8]!), out, 4);
+  const fields = ['status', 'r0', 'insns', 'faultPc', 'faultAddress'] as const;
+  const diff = fields.find((f) => result[f] !== other[f]);
+  if (diff) return { result, difference: `${diff}: compiled ${String(result[diff])}, interpreted ${String(other[diff])}` };
+  return out[9] === 1n ? { result } : { result, difference: 'mem: the runs left different bytes' };
 }
 
 function runResult(status: number, out: BigUint64Array, at: number): RunResult {

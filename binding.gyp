@@ -7,6 +7,7 @@
         "native/ring.c",
         "native/engine.c",
         "native/engine_policy.c",
+        "native/engine_helpers.c",
         "native/engine_napi.c",
         "native/bpf/interp.c",
         "native/bpf/jit.c",

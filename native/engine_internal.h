@@ -144,7 +144,7 @@ uint64_t uregion_span(rf_engine *e, uint64_t addr);
 
 /* engine_policy.c: validates an SQE built by a program (copies what the kernel reads at submission). */
 int rf_engine_check_sqe(rf_engine *e, uint8_t *sqe, bool modern, void **scratch_out);
-/* engine_policy.c: the ring helpers, rf_bpf_run.helper of every program run */
+/* engine_helpers.c: the ring helpers, rf_bpf_run.helper of every program run */
 int rf_engine_helper(rf_bpf_run *run, uint32_t id, const uint64_t a[5], uint64_t *r0);
 
 /* engine.c: posts a CQE to a CQ; a full CQ drops it and counts (-ENOMEM), a bad index is -EINVAL */

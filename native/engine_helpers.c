@@ -1,0 +1,93 @@
+/* The ring helpers a completion program calls (164 submit, 165 emit, 166 reap, 167/148 copy to
+ * and from user memory, 1000 submit to a CQ): rf_bpf_run.helper of every program run. What a
+ * submitted SQE may contain is decided by the policy (engine_policy.c). */
+#include "engine_internal.h"
+
+/* ------------------------------------------------------------------ ring helpers */
+
+static long prog_submit(rf_engine *e, rf_bpf_run *run, uint64_t sqe_addr, uint64_t len, int64_t cq_arg) {
+  if (e->closing) return -EAGAIN;
+  if (len != 64) return -EINVAL;
+  const uint8_t *src = rf_bpf_check(run, sqe_addr, 64, false);
+  if (!src) return RF_BPF_MEMFAULT * -1000; /* marker: fault (handled by caller) */
+  uint64_t ud = rd64(src, 32);
+  uint32_t cq = cq_arg < 0 ? rd16(src, 48) : (uint32_t)cq_arg;
+  if (cq >= e->ncq) {
+    cq_post(e, 0, ud, -EINVAL, 0); /* the prototype posts a bad cq_idx failure to CQ 0 */
+    e->ctl->program_rejects++;
+    return 0;
+  }
+  /* built in place at the end of the staging array; kept only if the policy accepts it */
+  int rc = e->nstaged >= MAX_STAGED ? -EBUSY
+           : !grow((void **)&e->staged, &e->capstaged, e->nstaged + 1, sizeof(staged_sqe)) ? -ENOMEM : 0;
+  staged_sqe *s = rc ? NULL : &e->staged[e->nstaged];
+  if (s) {
+    memcpy(s->sqe, src, 64);
+    if (cq_arg < 0) s->sqe[48] = s->sqe[49] = 0;
+    s->cq = cq;
+    s->from_prog = 1;
+    s->scratch = NULL;
+    rc = rf_engine_check_sqe(e, s->sqe, cq_arg >= 0, &s->scratch);
+  }
+  if (rc) {
+    cq_post(e, cq, ud, rc, 0);
+    e->ctl->program_rejects++;
+    return 0;
+  }
+  e->nstaged++;
+  e->ctl->program_sqes++;
+  e->progress = true;
+  return 1;
+}
+
+int rf_engine_helper(rf_bpf_run *run, uint32_t id, const uint64_t a[5], uint64_t *r0) {
+  rf_engine *e = run->embedder;
+  long r;
+  switch (id) {
+    case 164:
+    case 1000:
+      r = prog_submit(e, run, a[1], a[2], id == 1000 ? (int64_t)(uint32_t)a[3] : -1);
+      if (r == RF_BPF_MEMFAULT * -1000) return rf_bpf_fault(run, a[1]);
+      *r0 = (uint64_t)r;
+      return RF_BPF_OK;
+    case 165:
+      *r0 = (uint64_t)(int64_t)cq_post(e, (uint32_t)a[1], a[2], (int32_t)a[3], (uint32_t)a[4]);
+      return RF_BPF_OK;
+    case 166: {
+      if (a[3] != sizeof(rf_cqe)) { *r0 = (uint64_t)-EINVAL; return RF_BPF_OK; }
+      rf_cqe *out = rf_bpf_check(run, a[2], sizeof(rf_cqe), true);
+      if (!out) return rf_bpf_fault(run, a[2]);
+      memset(out, 0, sizeof *out);
+      if (a[1] >= e->ncq) { *r0 = (uint64_t)-EINVAL; return RF_BPF_OK; }
+      xcq *q = &e->cqs[a[1]];
+      uint32_t head = *H_HEAD(q);
+      if (head == __atomic_load_n(H_TAIL(q), __ATOMIC_ACQUIRE)) { *r0 = (uint64_t)-ENOENT; return RF_BPF_OK; }
+      *out = XCQES(q)[head & q->mask];
+      __atomic_store_n(H_HEAD(q), head + 1, __ATOMIC_RELEASE);
+      e->progress = true;
+      *r0 = 0;
+      return RF_BPF_OK;
+    }
+    case 167: { /* copy_to_user(uptr, src, size) */
+      void *dst = uregion_of(e, a[0], a[2], true);
+      if (!dst) { *r0 = (uint64_t)-EFAULT; return RF_BPF_OK; }
+      const void *src = rf_bpf_check(run, a[1], a[2], false);
+      if (!src) return rf_bpf_fault(run, a[1]);
+      memmove(dst, src, a[2]);
+      *r0 = 0;
+      return RF_BPF_OK;
+    }
+    case 148: { /* copy_from_user(dst, size, uptr) */
+      const void *src = uregion_of(e, a[2], a[1], false);
+      void *dst = rf_bpf_check(run, a[0], a[1], true);
+      if (!dst) return rf_bpf_fault(run, a[0]);
+      if (!src) { memset(dst, 0, a[1]); *r0 = (uint64_t)-EFAULT; return RF_BPF_OK; }
+      memmove(dst, src, a[1]);
+      *r0 = 0;
+      return RF_BPF_OK;
+    }
+    default:
+      *r0 = (uint64_t)-ENOSYS;
+      return RF_BPF_OK;
+  }
+}

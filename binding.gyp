@@ -9,6 +9,7 @@
         "native/engine_policy.c",
         "native/engine_helpers.c",
         "native/engine_napi.c",
+        "native/mem.c",
         "native/bpf/interp.c",
         "native/bpf/jit.c",
         "native/bpf/check.c",

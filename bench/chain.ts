@@ -163,7 +163,7 @@ export async function runChain(a: ChainArgs): Promise<ChainResult> {
     } else {
       const obj = loadObject(compileChain());
       const prog = ring.registerProgram(obj.program('chain'));
-      const region = ring.registerRegion(buf);
+      const region = ring.registerRegion(buf.byteLength);
       ring.allowFd(fd);
       const args = (obj.maps.get('args') as ArrayMap).view(0);
       const state = (obj.maps.get('state') as ArrayMap).view(0);

@@ -38,9 +38,9 @@ export async function readOpenByProgram(ring: Ring, elf: Uint8Array, path: strin
   const prog = ring.registerProgram(obj.program('read_open'));
   // the memory the program may touch: the path (read-only) and the destination buffer
   const pathBuf = Buffer.from(path + '\0');
-  const buf = Buffer.alloc(max);
   const p = ring.registerRegion(pathBuf, { writable: false });
-  const b = ring.registerRegion(buf);
+  const b = ring.registerRegion(max); // memory the ring allocates and owns; b.bytes is JS's view
+  const buf = b.bytes;
   const args = (obj.maps.get('args') as ArrayMap).view(0); // struct args { u64 path, buf; u32 len; }
   args.setBigUint64(0, BigInt(p.address), true);
   args.setBigUint64(8, BigInt(b.address), true);

@@ -5,8 +5,9 @@
  * original user_data and the CQ the completion goes to), a program request (RF_OP_BPF) in a link
  * chain becomes a kernel NOP "stand-in" that carries its place there (an unlinked one just runs
  * in the pass), and requests linked after a program request are held back until it completes.
- * rf_engine_pass() moves kernel CQEs to their CQ (CQ 0 is the one JS reads; extra CQs are read by
- * programs or JS), runs the programs whose turn came, and submits what they queued, all in one
+ * rf_engine_pass() moves kernel CQEs to their CQ (JS's CQ 0 holds only completions of requests JS
+ * submitted; the programs' CQ 0 and the extra CQs are read by programs, or by JS through
+ * onCompletion and ring.cq(i)), runs the programs whose turn came, and submits what they queued, all in one
  * pass of the ring's thread. The ring helpers and the SQE policy live in engine_policy.c. */
 #include "engine_internal.h"
 
@@ -26,6 +27,7 @@ static uint32_t req_alloc(rf_engine *e) {
 }
 static void req_free(rf_engine *e, uint32_t idx) {
   rf_req *q = &e->reqs[idx];
+  if (q->owner) e->nprog_reqs--;
   if (q->scratch) free(q->scratch);
   if (q->defer) {
     for (uint32_t i = 0; i < q->ndefer; i++) free(q->defer[i].scratch);
@@ -47,10 +49,8 @@ static inline uint32_t xcq_count(xcq *q) {
   return __atomic_load_n(H_TAIL(q), __ATOMIC_RELAXED) - __atomic_load_n(H_HEAD(q), __ATOMIC_ACQUIRE);
 }
 
-/* Posts a CQE; a full CQ drops it and counts (-ENOMEM). */
-int cq_post(rf_engine *e, uint32_t cq, uint64_t ud, int32_t res, uint32_t flags) {
-  if (cq >= e->ncq) return -EINVAL;
-  xcq *q = &e->cqs[cq];
+/* Posts a CQE to a queue; a full queue drops it and counts (-ENOMEM). */
+static int xcq_post(rf_engine *e, xcq *q, uint64_t ud, int32_t res, uint32_t flags) {
   uint32_t tail = *H_TAIL(q);
   if (tail - __atomic_load_n(H_HEAD(q), __ATOMIC_ACQUIRE) >= q->entries) {
     (*H_DROPPED(q))++;
@@ -63,28 +63,36 @@ int cq_post(rf_engine *e, uint32_t cq, uint64_t ud, int32_t res, uint32_t flags)
   c->flags = flags;
   __atomic_store_n(H_TAIL(q), tail + 1, __ATOMIC_RELEASE);
   (*H_POSTED(q))++;
-  if (cq != 0 || e->nwaiting) wake_waiters(e, cq);
   return 0;
 }
 
-/* Moves held-back CQ 0 completions in as JS makes room. Returns true when none are left. */
+/* CQ `cq` as programs name it: 0 is the programs' CQ 0, never JS's. */
+int cq_post(rf_engine *e, uint32_t cq, uint64_t ud, int32_t res, uint32_t flags) {
+  if (cq >= e->ncq) return -EINVAL;
+  int rc = xcq_post(e, &e->cqs[cq], ud, res, flags);
+  if (!rc && e->nwaiting) wake_waiters(e, cq);
+  return rc;
+}
+
+/* Moves held-back completions into JS's CQ 0 as JS makes room. Returns true when none are left. */
 static bool cq0_flush_over(rf_engine *e) {
-  xcq *q = &e->cqs[0];
+  xcq *q = &e->js;
   while (e->overhead < e->nover && xcq_count(q) < q->entries) {
     rf_cqe *c = &e->cq0_over[e->overhead++];
-    cq_post(e, 0, c->user_data, c->res, c->flags);
+    xcq_post(e, q, c->user_data, c->res, c->flags);
   }
   if (e->overhead == e->nover) e->overhead = e->nover = 0;
   return e->nover == 0;
 }
 
-/* A request's completion: on CQ 0 it is never dropped (held back while CQ 0 is full), on an
- * extra CQ a full queue drops it and counts, as the prototype does. */
-static void cq_post_req(rf_engine *e, uint32_t cq, uint64_t ud, int32_t res, uint32_t flags) {
-  if (cq != 0) { cq_post(e, cq, ud, res, flags); return; }
-  xcq *q = &e->cqs[0];
-  if (e->nover == 0 && xcq_count(q) < q->entries) { cq_post(e, 0, ud, res, flags); return; }
-  if (!grow((void **)&e->cq0_over, &e->capover, e->nover + 1, sizeof(rf_cqe))) { cq_post(e, 0, ud, res, flags); return; }
+/* A request's completion. JS's requests that name CQ 0 complete on JS's CQ 0, where nothing is
+ * dropped (held back while it is full); every other completion goes to the CQ it names (0: the
+ * programs' CQ 0), where a full queue drops it and counts, as the prototype does. */
+void cq_post_req(rf_engine *e, uint32_t cq, uint32_t owner, uint64_t ud, int32_t res, uint32_t flags) {
+  if (cq != 0 || owner != 0) { cq_post(e, cq < e->ncq ? cq : 0, ud, res, flags); return; }
+  xcq *q = &e->js;
+  if (e->nover == 0 && xcq_count(q) < q->entries) { xcq_post(e, q, ud, res, flags); return; }
+  if (!grow((void **)&e->cq0_over, &e->capover, e->nover + 1, sizeof(rf_cqe))) { xcq_post(e, q, ud, res, flags); return; }
   e->cq0_over[e->nover++] = (rf_cqe){ud, res, flags};
 }
 
@@ -122,7 +130,8 @@ static void wake_waiters(rf_engine *e, uint32_t cq) {
 static void stage_sqe(rf_engine *e, const staged_sqe *s) {
   if (!grow((void **)&e->staged, &e->capstaged, e->nstaged + 1, sizeof(staged_sqe))) {
     free(s->scratch);
-    cq_post(e, s->cq < e->ncq ? s->cq : 0, rd64(s->sqe, 32), -ENOMEM, 0);
+    if (s->owner) e->nprog_reqs--;
+    cq_post_req(e, s->cq, s->owner, rd64(s->sqe, 32), -ENOMEM, 0);
     return;
   }
   e->staged[e->nstaged++] = *s;
@@ -131,14 +140,15 @@ static void stage_sqe(rf_engine *e, const staged_sqe *s) {
 /* A program request ends: post its CQE, then release or cancel what was linked after it. */
 static void prog_complete(rf_engine *e, uint32_t idx, int32_t res) {
   rf_req *q = &e->reqs[idx];
-  if (!(res >= 0 && (q->sqe_flags & F_SKIP))) cq_post_req(e, q->cq, q->user_data, res, 0);
+  if (!(res >= 0 && (q->sqe_flags & F_SKIP))) cq_post_req(e, q->cq, q->owner, q->user_data, res, 0);
   bool go_on = res >= 0 || (q->sqe_flags & F_HARDLINK);
   for (uint32_t i = 0; i < q->ndefer; i++) {
     staged_sqe *d = &q->defer[i];
     if (go_on && !e->closing) {
       stage_sqe(e, d);
     } else {
-      cq_post_req(e, d->cq < e->ncq ? d->cq : 0, rd64(d->sqe, 32), -ECANCELED, 0);
+      cq_post_req(e, d->cq, d->owner, rd64(d->sqe, 32), -ECANCELED, 0);
+      if (d->owner) e->nprog_reqs--;
       free(d->scratch);
     }
     d->scratch = NULL;
@@ -168,12 +178,14 @@ static void run_program(rf_engine *e, uint32_t idx) {
   e->run_ctx.wait_nr = 0;
   e->run_ctx.wait_idx = 0;
   e->progress = false;
+  e->cur_owner = q->prog + 1;
   int st = rf_bpf_prog_run(prog, run);
   q = &e->reqs[idx]; /* the table may have grown during the run */
   q->wait_nr = e->run_ctx.wait_nr;
   q->wait_idx = e->run_ctx.wait_idx;
   e->ctl->program_runs++;
   e->ctl->program_insns += run->insns;
+  e->pass_insns += run->insns;
   e->runs_this_turn++;
   if (st != RF_BPF_OK) {
     if (st == RF_BPF_BUDGET) e->ctl->budget_stops++;
@@ -201,13 +213,16 @@ static void run_program(rf_engine *e, uint32_t idx) {
 
 /* ------------------------------------------------------------------ preparing submissions */
 
-/* Finds the live request a cancel/timeout-remove targets (same origin only). A program request
- * waiting for completions is not in the kernel: cancelling it completes it with -ECANCELED. */
-static bool translate_target(rf_engine *e, uint8_t *sqe, int field, bool from_prog) {
+/* Finds the live request a cancel/timeout-remove targets among those of the same owner (JS, or
+ * the program that submitted it) and names it by its engine tag. A program request waiting for
+ * completions is not in the kernel: cancelling it completes it with -ECANCELED. No such request:
+ * the target becomes a tag no request carries, so the kernel answers -ENOENT; a raw engine tag
+ * or another owner's user_data never reaches a request that is not the submitter's. */
+static bool translate_target(rf_engine *e, uint8_t *sqe, int field, uint32_t owner) {
   uint64_t target = rd64(sqe, field);
   for (uint32_t i = 0; i < e->nwaiting; i++) {
     rf_req *q = &e->reqs[e->waiting[i]];
-    if (q->from_prog == from_prog && q->user_data == target && sqe[0] == OP_ASYNC_CANCEL) {
+    if (q->owner == owner && q->user_data == target && sqe[0] == OP_ASYNC_CANCEL) {
       uint32_t idx = e->waiting[i];
       e->waiting[i] = e->waiting[--e->nwaiting];
       prog_complete(e, idx, -ECANCELED);
@@ -217,11 +232,12 @@ static bool translate_target(rf_engine *e, uint8_t *sqe, int field, bool from_pr
   }
   for (uint32_t i = 0; i < e->nreqs; i++) {
     rf_req *q = &e->reqs[i];
-    if ((q->kind == K_KERNEL || q->kind == K_STANDIN) && q->from_prog == from_prog && q->user_data == target) {
+    if ((q->kind == K_KERNEL || q->kind == K_STANDIN) && q->owner == owner && q->user_data == target) {
       wr64(sqe, field, ((uint64_t)TAG_HI << 32) | i);
       return true;
     }
   }
+  wr64(sqe, field, TAG_NONE);
   return false;
 }
 
@@ -231,7 +247,7 @@ typedef struct {
 } walk_state;
 
 /* Rewrites one SQE that sits in the SQ. Returns false when it was diverted (not submitted now). */
-static bool prepare_one(rf_engine *e, uint8_t *sqe, uint32_t cq, bool from_prog, void *scratch, walk_state *w) {
+static bool prepare_one(rf_engine *e, uint8_t *sqe, uint32_t cq, uint32_t owner, void *scratch, walk_state *w) {
   uint8_t fl = sqe[1];
   bool links = (fl & (F_LINK | F_HARDLINK)) != 0;
   if (w->divert) {
@@ -240,10 +256,11 @@ static bool prepare_one(rf_engine *e, uint8_t *sqe, uint32_t cq, bool from_prog,
       staged_sqe *d = &p->defer[p->ndefer++];
       memcpy(d->sqe, sqe, 64);
       d->cq = cq;
-      d->from_prog = from_prog;
+      d->owner = owner;
       d->scratch = scratch;
     } else {
-      cq_post(e, cq < e->ncq ? cq : 0, rd64(sqe, 32), -ENOMEM, 0);
+      cq_post_req(e, cq, owner, rd64(sqe, 32), -ENOMEM, 0);
+      if (owner) e->nprog_reqs--;
       free(scratch);
     }
     if (!links) w->divert = 0;
@@ -253,13 +270,14 @@ static bool prepare_one(rf_engine *e, uint8_t *sqe, uint32_t cq, bool from_prog,
   if (idx == UINT32_MAX) {
     /* no memory for bookkeeping: submit a NOP that fails the slot's place in the ring */
     free(scratch);
+    if (owner) e->nprog_reqs--;
     memset(sqe, 0, 64);
     return true;
   }
   rf_req *q = &e->reqs[idx];
   q->user_data = rd64(sqe, 32);
   q->cq = cq;
-  q->from_prog = from_prog;
+  q->owner = owner;
   q->opcode = sqe[0];
   q->fd = (int32_t)rd32(sqe, 4);
   q->sqe_flags = fl;
@@ -269,9 +287,9 @@ static bool prepare_one(rf_engine *e, uint8_t *sqe, uint32_t cq, bool from_prog,
     q->kind = K_STANDIN;
     q->prog = (uint32_t)rd64(sqe, 8);
     /* JS program requests carry their context token in addr (len = 1); prototype ones use user_data */
-    q->token = rd32(sqe, 24) == 1 && !from_prog ? rd64(sqe, 16) : q->user_data;
+    q->token = rd32(sqe, 24) == 1 && !owner ? rd64(sqe, 16) : q->user_data;
     if (q->prog >= e->nprogs || !e->progs[q->prog]) q->fail = -EINVAL;
-    else if (!from_prog && (rd16(sqe, 2) || rd32(sqe, 28) || rd32(sqe, 24) > 1)) q->fail = -EINVAL;
+    else if (!owner && (rd16(sqe, 2) || rd32(sqe, 28) || rd32(sqe, 24) > 1)) q->fail = -EINVAL;
     if (!links && !w->prev_linked && !(fl & (F_DRAIN | F_ASYNC))) {
       /* not in a link chain and no ordering asked of the kernel: nothing for a stand-in to wait
        * for, so the program runs in this pass without a trip through the kernel */
@@ -290,9 +308,9 @@ static bool prepare_one(rf_engine *e, uint8_t *sqe, uint32_t cq, bool from_prog,
   }
   q->kind = K_KERNEL;
   if (sqe[0] == OP_ASYNC_CANCEL && !(rd32(sqe, 28) & (CANCEL_FD | CANCEL_ANY | CANCEL_FD_FIXED | CANCEL_OP)))
-    translate_target(e, sqe, 16, from_prog);
+    translate_target(e, sqe, 16, owner);
   else if (sqe[0] == OP_TIMEOUT_REMOVE)
-    translate_target(e, sqe, 16, from_prog);
+    translate_target(e, sqe, 16, owner);
   wr64(sqe, 32, ((uint64_t)TAG_HI << 32) | idx);
   w->prev_linked = links ? idx + 1 : 0;
   return true;
@@ -309,7 +327,7 @@ uint32_t rf_engine_prepare(rf_engine *e, uint32_t from, uint32_t to, bool append
   for (uint32_t i = from; i != to; i++) {
     uint8_t *dst = sqes + (size_t)(out & mask) * 64;
     if (out != i) memcpy(dst, sqes + (size_t)(i & mask) * 64, 64);
-    if (prepare_one(e, dst, 0, false, NULL, &w)) out++;
+    if (prepare_one(e, dst, 0, 0, NULL, &w)) out++;
   }
   if (!append || e->closing) return out;
   /* staged program requests, in order, while the SQ has room */
@@ -322,7 +340,7 @@ uint32_t rf_engine_prepare(rf_engine *e, uint32_t from, uint32_t to, bool append
     staged_sqe *s = &e->staged[i];
     uint8_t *dst = sqes + (size_t)(out & mask) * 64; /* free slot: overwritten if diverted */
     memcpy(dst, s->sqe, 64);
-    if (prepare_one(e, dst, s->cq, s->from_prog, s->scratch, &w)) out++;
+    if (prepare_one(e, dst, s->cq, s->owner, s->scratch, &w)) out++;
     e->ctl->sqes_submitted++;
   }
   if (i) {
@@ -348,7 +366,7 @@ void rf_engine_submit(rf_engine *e, uint32_t tail, uint32_t min_complete, uint32
   if (min_complete || rf_needs_getevents(r)) flags |= RF_ENTER_GETEVENTS;
   if (pending || flags) rf_ring_enter(r, pending, min_complete, flags);
   else e->ctl->js_enters_skipped++; /* only unlinked program requests: they run in the pass */
-  rf_engine_pass(e); /* re-enables the eventfd when it is done */
+  rf_engine_turn(e); /* re-enables the eventfd when it is done */
 }
 
 /* ------------------------------------------------------------------ the reaping pass */
@@ -358,23 +376,25 @@ static uint32_t reap_kernel(rf_engine *e) {
   rf_ring *r = e->ring;
   uint32_t head = *r->cq_head, n = 0;
   uint32_t tail = __atomic_load_n(r->cq_tail, __ATOMIC_ACQUIRE);
-  xcq *cq0 = &e->cqs[0];
+  xcq *js = &e->js;
   while (head != tail) {
     const uint8_t *c = r->cqes + (size_t)(head & r->cq_mask) * 16;
     uint64_t ud = rd64(c, 0);
     int32_t res = (int32_t)rd32(c, 8);
     uint32_t flags = rd32(c, 12);
     uint32_t idx = (uint32_t)ud;
-    rf_req *q = (ud >> 32) == TAG_HI && idx < e->nreqs ? &e->reqs[idx] : NULL;
-    uint32_t target = q && q->kind == K_KERNEL ? q->cq : 0;
-    /* CQ 0 never drops a request's completion: leave it in the kernel until JS has read CQ 0 */
-    if (target == 0 && (!q || q->kind == K_KERNEL) && (e->nover || xcq_count(cq0) >= cq0->entries)) break;
+    bool tagged = (ud >> 32) == TAG_HI;
+    rf_req *q = tagged && idx < e->nreqs ? &e->reqs[idx] : NULL;
+    /* JS's CQ 0 never drops a completion: leave it in the kernel until JS has read CQ 0 */
+    bool to_js = q ? q->kind == K_KERNEL && q->owner == 0 && q->cq == 0 : !tagged;
+    if (to_js && (e->nover || xcq_count(js) >= js->entries)) break;
     head++;
     n++;
-    if (!q || q->kind == K_FREE) {
-      cq_post_req(e, 0, ud, res, flags); /* submitted before the engine was enabled */
+    if (!tagged) {
+      cq_post_req(e, 0, 0, ud, res, flags); /* JS submitted it before the engine was enabled */
       continue;
     }
+    if (!q || q->kind == K_FREE) continue; /* no live request carries this tag: nobody's */
     if (q->kind == K_STANDIN) {
       if (res < 0) prog_complete(e, idx, res);
       else if (q->fail) prog_complete(e, idx, q->fail);
@@ -383,7 +403,7 @@ static uint32_t reap_kernel(rf_engine *e) {
       continue;
     }
     if (q->kind != K_KERNEL) continue;
-    if (q->from_prog && res >= 0) {
+    if (q->owner && res >= 0) {
       if (q->opcode == OP_OPENAT) fd_set_allowed(e, res, true);
       else if (q->opcode == OP_CLOSE) fd_set_allowed(e, q->fd, false); /* the number may be reused by another file */
     }
@@ -395,26 +415,39 @@ static uint32_t reap_kernel(rf_engine *e) {
       req_free(e, p - 1);
       p = next;
     }
-    cq_post_req(e, q->cq, q->user_data, res, flags);
+    cq_post_req(e, q->cq, q->owner, q->user_data, res, flags);
     if (!(flags & CQE_F_MORE)) req_free(e, idx);
   }
   if (n) __atomic_store_n(r->cq_head, head, __ATOMIC_RELEASE);
   return n;
 }
 
-static void on_idle(uv_idle_t *h);
+/* Does JS have completions to read? Its CQ 0, or the programs' CQ 0 while onCompletion listens. */
+static bool js_has_work(rf_engine *e) {
+  return xcq_count(&e->js) > 0 || (e->ctl->js_reads_prog_cq0 && xcq_count(&e->cqs[0]) > 0);
+}
+
+/* A new turn of the event loop: program runs and instructions are counted from zero again. */
+static void new_turn(rf_engine *e) {
+  e->runs_this_turn = 0;
+  e->pass_insns = 0;
+}
+
+bool rf_engine_turn(rf_engine *e) {
+  if (!e->in_pass) new_turn(e);
+  return rf_engine_pass(e);
+}
 
 bool rf_engine_pass(rf_engine *e) {
-  if (e->in_pass) return xcq_count(&e->cqs[0]) > 0; /* a helper re-entered through a submit */
+  if (e->in_pass) return js_has_work(e); /* a helper re-entered through a submit */
   e->in_pass = true;
   rf_ring *r = e->ring;
-  e->runs_this_turn = 0;
   /* everything the kernel completes while we are here is read by this pass: no eventfd signals */
   rf_ring_quiet(r, true);
   for (uint32_t round = 0; round < PASS_ROUNDS; round++) {
     cq0_flush_over(e);
     bool worked = reap_kernel(e) > 0;
-    while (e->rhead != e->rtail && e->runs_this_turn < RUNS_PER_TURN) {
+    while (e->rhead != e->rtail && e->runs_this_turn < RUNS_PER_TURN && e->pass_insns < e->budget) {
       uint32_t idx = e->runnable[e->rhead++ & (e->rcap - 1)];
       if (e->reqs[idx].kind != K_RUNNABLE) continue;
       run_program(e, idx);
@@ -437,7 +470,11 @@ bool rf_engine_pass(rf_engine *e) {
       rf_ring_enter(r, 0, 0, RF_ENTER_GETEVENTS);
       worked = true;
     }
-    if (e->runs_this_turn >= RUNS_PER_TURN) break;
+    if (e->runs_this_turn >= RUNS_PER_TURN || e->pass_insns >= e->budget) {
+      /* this turn's share of program work is used up: let the loop run, continue next turn */
+      if (e->rhead != e->rtail) e->ctl->pass_yields++;
+      break;
+    }
     if (!worked) {
       /* signals back on; anything that slipped in meanwhile gets another round */
       if (!rf_ring_quiet(r, false)) break;
@@ -450,17 +487,9 @@ bool rf_engine_pass(rf_engine *e) {
   bool arrived = rf_ring_quiet(r, false);
   /* more runnable programs than one turn allows: yield to the loop, continue next turn */
   bool more = arrived || e->rhead != e->rtail || (e->nstaged && !e->ctl->js_pending);
-  if (more && e->idle && !uv_is_active((uv_handle_t *)e->idle)) uv_idle_start(e->idle, on_idle);
-  else if (!more && e->idle && uv_is_active((uv_handle_t *)e->idle)) uv_idle_stop(e->idle);
+  if (e->want_turn) e->want_turn(e->hook_data, more);
   e->in_pass = false;
-  return xcq_count(&e->cqs[0]) > 0;
-}
-
-static void on_idle(uv_idle_t *h) {
-  rf_engine *e = h->data;
-  if (!e) return;
-  if (rf_needs_getevents(e->ring)) rf_ring_enter(e->ring, 0, 0, RF_ENTER_GETEVENTS);
-  if (rf_engine_pass(e)) rf_ring_notify_js(e->ring, 0);
+  return js_has_work(e);
 }
 
 /* Waiting and not-yet-run program requests complete with -EAGAIN; held-back chains fail. */
@@ -473,26 +502,67 @@ void rf_engine_shutdown(rf_engine *e) {
     if (e->reqs[idx].kind == K_RUNNABLE) prog_complete(e, idx, -EAGAIN);
   }
   for (uint32_t i = 0; i < e->nstaged; i++) {
-    cq_post_req(e, e->staged[i].cq < e->ncq ? e->staged[i].cq : 0, rd64(e->staged[i].sqe, 32), -ECANCELED, 0);
-    free(e->staged[i].scratch);
+    staged_sqe *st = &e->staged[i];
+    cq_post_req(e, st->cq, st->owner, rd64(st->sqe, 32), -ECANCELED, 0);
+    if (st->owner) e->nprog_reqs--;
+    free(st->scratch);
   }
   e->nstaged = 0;
 }
 
-void rf_engine_free(rf_engine *e, napi_env env) {
-  if (!e) return;
-  e->env = env;
-  rf_engine_shutdown(e);
-  if (e->idle) {
-    e->idle->data = NULL;
-    uv_idle_stop(e->idle);
-    uv_close((uv_handle_t *)e->idle, (uv_close_cb)free);
+/* A queue in engine memory: header + entries. */
+static int xcq_init(xcq *q, uint32_t entries) {
+  if (entries < 1 || entries > 65536 || (entries & (entries - 1))) return -EINVAL;
+  q->m = rf_mem_new(XCQ_HDR + (size_t)entries * sizeof(rf_cqe));
+  if (!q->m) return -ENOMEM;
+  q->mem = rf_mem_ptr(q->m);
+  q->entries = entries;
+  q->mask = entries - 1;
+  wr32(q->mem, 8, q->mask);
+  wr32(q->mem, 12, entries);
+  return 0;
+}
+
+rf_engine *rf_engine_create(rf_ring *r, uint32_t cq0_entries, uint64_t budget, int *err) {
+  rf_engine *e = calloc(1, sizeof *e);
+  int rc = -ENOMEM;
+  if (!e) goto fail;
+  e->ring = r;
+  e->budget = budget ? budget : 1;
+  e->run_stale = true;
+  if (!(e->ctl_mem = rf_mem_new(sizeof(engine_ctl)))) goto fail;
+  e->ctl = rf_mem_ptr(e->ctl_mem);
+  if ((rc = xcq_init(&e->js, cq0_entries)) || (rc = xcq_init(&e->cqs[0], cq0_entries))) goto fail;
+  e->ncq = 1;
+  return e;
+fail:
+  if (e) {
+    rf_mem_put(e->js.m);
+    rf_mem_put(e->cqs[0].m);
+    rf_mem_put(e->ctl_mem);
+    free(e);
   }
+  *err = rc;
+  return NULL;
+}
+
+void rf_engine_set_turn_hook(rf_engine *e, void (*want_turn)(void *data, bool more), void *data) {
+  e->want_turn = want_turn;
+  e->hook_data = data;
+}
+
+void *rf_engine_turn_hook_data(rf_engine *e) { return e->hook_data; }
+
+void rf_engine_destroy(rf_engine *e) {
+  if (!e) return;
+  e->want_turn = NULL;
+  rf_engine_shutdown(e);
   for (uint32_t i = 0; i < e->nreqs; i++) if (e->reqs[i].kind != K_FREE) req_free(e, i);
   for (uint32_t i = 0; i < e->nprogs; i++) if (e->progs[i]) rf_bpf_prog_put(e->progs[i]);
-  for (uint32_t i = 0; i < e->ncq; i++) if (e->cqs[i].ab && env) napi_delete_reference(env, e->cqs[i].ab);
-  for (uint32_t i = 0; i < e->nregions; i++) if (e->regions[i].ref && env) napi_delete_reference(env, e->regions[i].ref);
-  if (e->ctl_ref && env) napi_delete_reference(env, e->ctl_ref);
+  for (uint32_t i = 0; i < e->ncq; i++) rf_mem_put(e->cqs[i].m);
+  for (uint32_t i = 0; i < e->nregions; i++) rf_mem_put(e->regions[i].m);
+  rf_mem_put(e->js.m);
+  rf_mem_put(e->ctl_mem);
   free(e->reqs);
   free(e->staged);
   free(e->cq0_over);
@@ -502,22 +572,40 @@ void rf_engine_free(rf_engine *e, napi_env env) {
   free(e);
 }
 
-/* A CQ in V8-owned memory (stays valid while the engine holds its reference). */
-int rf_engine_make_cq(rf_engine *e, uint32_t entries, napi_value *ab_out) {
-  if (entries < 1 || entries > 65536 || (entries & (entries - 1))) return -EINVAL;
+int rf_engine_add_cq(rf_engine *e, uint32_t entries) {
   if (e->ncq >= MAX_CQS) return -ENOSPC;
-  void *mem;
-  napi_value ab;
-  if (napi_create_arraybuffer(e->env, XCQ_HDR + (size_t)entries * sizeof(rf_cqe), &mem, &ab) != napi_ok) return -ENOMEM;
-  memset(mem, 0, XCQ_HDR + (size_t)entries * sizeof(rf_cqe));
-  xcq *q = &e->cqs[e->ncq];
-  q->mem = mem;
-  q->entries = entries;
-  q->mask = entries - 1;
-  wr32(q->mem, 8, q->mask);
-  wr32(q->mem, 12, entries);
-  napi_create_reference(e->env, ab, 1, &q->ab);
-  *ab_out = ab;
-  return (int)e->ncq++;
+  int rc = xcq_init(&e->cqs[e->ncq], entries);
+  return rc ? rc : (int)e->ncq++;
 }
 
+rf_mem *rf_engine_cq_mem(rf_engine *e, uint32_t i) { return i < e->ncq ? e->cqs[i].m : NULL; }
+rf_mem *rf_engine_js_cq_mem(rf_engine *e) { return e->js.m; }
+rf_mem *rf_engine_ctl_mem(rf_engine *e) { return e->ctl_mem; }
+
+int rf_engine_add_prog(rf_engine *e, rf_bpf_prog *p) {
+  if (e->nprogs >= MAX_PROGS) return -ENOSPC;
+  rf_bpf_prog_get(p);
+  e->progs[e->nprogs] = p;
+  return (int)e->nprogs++;
+}
+
+int rf_engine_add_region(rf_engine *e, size_t len, bool writable, rf_mem **mem_out) {
+  if (!len || len > ((size_t)1 << 32)) return -EINVAL;
+  if (e->nregions >= MAX_UREGIONS) return -ENOSPC;
+  rf_mem *m = rf_mem_new(len);
+  if (!m) return -ENOMEM;
+  uregion *g = &e->regions[e->nregions];
+  g->base = (uint64_t)(uintptr_t)rf_mem_ptr(m);
+  g->len = len;
+  g->writable = writable;
+  g->m = m;
+  e->run_stale = true;
+  *mem_out = m;
+  return (int)e->nregions++;
+}
+
+int rf_engine_allow_fd(rf_engine *e, int64_t fd, bool on) {
+  if (fd < 0 || fd >= (1 << 22)) return -EINVAL;
+  fd_set_allowed(e, fd, on);
+  return 0;
+}

@@ -18,14 +18,14 @@ static long prog_submit(rf_engine *e, rf_bpf_run *run, uint64_t sqe_addr, uint64
     return 0;
   }
   /* built in place at the end of the staging array; kept only if the policy accepts it */
-  int rc = e->nstaged >= MAX_STAGED ? -EBUSY
+  int rc = e->nstaged >= MAX_STAGED || e->nprog_reqs >= MAX_PROG_REQS ? -EBUSY
            : !grow((void **)&e->staged, &e->capstaged, e->nstaged + 1, sizeof(staged_sqe)) ? -ENOMEM : 0;
   staged_sqe *s = rc ? NULL : &e->staged[e->nstaged];
   if (s) {
     memcpy(s->sqe, src, 64);
     if (cq_arg < 0) s->sqe[48] = s->sqe[49] = 0;
     s->cq = cq;
-    s->from_prog = 1;
+    s->owner = e->cur_owner;
     s->scratch = NULL;
     rc = rf_engine_check_sqe(e, s->sqe, cq_arg >= 0, &s->scratch);
   }
@@ -35,6 +35,7 @@ static long prog_submit(rf_engine *e, rf_bpf_run *run, uint64_t sqe_addr, uint64
     return 0;
   }
   e->nstaged++;
+  e->nprog_reqs++;
   e->ctl->program_sqes++;
   e->progress = true;
   return 1;

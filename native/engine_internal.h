@@ -1,11 +1,12 @@
 /* Internal types of the completion-program engine, shared by engine.c (requests, CQs,
- * scheduling, the reaping pass), engine_policy.c (what a program may submit) and engine_napi.c
- * (the JS bindings). */
+ * scheduling, the reaping pass), engine_policy.c (what a program may submit), engine_helpers.c
+ * (the ring helpers) and the bindings on top (engine_napi.c). Plain C: no Node-API, no libuv. */
 #ifndef RINGFLOW_ENGINE_INTERNAL_H
 #define RINGFLOW_ENGINE_INTERNAL_H
 
 #include "ring.h"
 #include "engine.h"
+#include "mem.h"
 #include "bpf/bpf.h"
 #include "grow.h"
 
@@ -20,6 +21,9 @@
 #define PASS_ROUNDS RUNS_PER_TURN /* submit rounds per pass, then it yields (re-armed on idle) */
 #define NOPROGRESS_MAX 64u
 #define MAX_STAGED 65536u
+/* program requests alive at once (staged, runnable, waiting, in the kernel): a program that queues
+ * copies of itself meets -EBUSY here instead of growing memory without bound */
+#define MAX_PROG_REQS 65536u
 #define XCQ_HDR 64u
 
 /* IORING_OP_* used by the policy (6.18 values) */
@@ -43,14 +47,14 @@ typedef struct { uint64_t user_data; int32_t res; uint32_t flags; } rf_cqe;
 typedef struct {
   uint8_t sqe[64];
   uint32_t cq;
-  uint8_t from_prog;
+  uint32_t owner; /* 0: JS; else 1 + the index of the program whose run submitted it */
   void *scratch; /* engine-owned copies the SQE points into */
 } staged_sqe;
 
 typedef struct {
-  uint8_t *mem; /* header + entries; V8-owned ArrayBuffer memory kept alive by ab */
+  uint8_t *mem; /* header + entries, in m */
   uint32_t entries, mask;
-  napi_ref ab;
+  rf_mem *m;    /* the engine's reference; JS's ArrayBuffer over it holds its own */
 } xcq;
 /* shared header: head u32 @0, tail u32 @4, mask u32 @8, entries u32 @12, dropped u32 @16, posted u64 @24 */
 #define H_HEAD(q) ((uint32_t *)((q)->mem + 0))
@@ -64,7 +68,8 @@ enum { K_FREE = 0, K_KERNEL, K_STANDIN, K_WAITING, K_RUNNABLE };
 typedef struct {
   uint64_t user_data; /* as submitted */
   uint32_t cq;
-  uint8_t kind, opcode, from_prog, sqe_flags;
+  uint32_t owner; /* 0: JS; else 1 + the index of the program whose run submitted it */
+  uint8_t kind, opcode, sqe_flags;
   int32_t fail; /* program request known bad at submission: complete with this instead of running */
   uint32_t prog;
   int32_t fd;
@@ -78,7 +83,7 @@ typedef struct {
   uint32_t next_free;
 } rf_req;
 
-typedef struct { uint64_t base, len; uint32_t writable; napi_ref ref; } uregion;
+typedef struct { uint64_t base, len; uint32_t writable; rf_mem *m; } uregion;
 
 /* counters JS reads (BigUint64Array over ctl) */
 typedef struct {
@@ -86,13 +91,19 @@ typedef struct {
   uint64_t enter_calls, sqes_submitted, program_runs, program_insns, budget_stops, dropped_cqes,
       program_sqes, program_rejects, livelock_stops, faults;
   uint64_t js_enters_skipped; /* JS submits that needed no enter (only unlinked program requests) */
+  uint64_t js_reads_prog_cq0; /* written by JS: 1 while onCompletion wants the programs' CQ 0 */
+  uint64_t pass_yields;       /* passes that stopped at their instruction budget and yielded */
 } engine_ctl;
 
 struct rf_engine {
   rf_ring *ring;
-  napi_env env;
   engine_ctl *ctl;
-  napi_ref ctl_ref;
+  rf_mem *ctl_mem;
+  /* JS's CQ 0: kernel completions of requests JS submitted, and nothing else (a CQE settles a JS
+   * promise only if the kernel produced it for that request). cqs[0] is the programs' CQ 0:
+   * completions of program-submitted requests that name CQ 0 and CQEs programs emit to CQ 0;
+   * programs reap and wait on it, JS sees it only through onCompletion. */
+  xcq js;
   xcq cqs[MAX_CQS];
   uint32_t ncq;
   rf_bpf_prog *progs[MAX_PROGS];
@@ -103,6 +114,7 @@ struct rf_engine {
   uint32_t fdcap; /* bits */
   rf_req *reqs;
   uint32_t nreqs, capreqs, free_head; /* free list: idx + 1 */
+  uint32_t nprog_reqs; /* live requests programs submitted (MAX_PROG_REQS) */
   staged_sqe *staged;
   uint32_t nstaged, capstaged;
   rf_cqe *cq0_over; /* request completions for CQ 0 that did not fit: CQ 0 never drops them */
@@ -112,6 +124,7 @@ struct rf_engine {
   uint32_t *waiting;
   uint32_t nwaiting, capwaiting;
   uint64_t budget;
+  uint64_t pass_insns; /* instructions run in this pass: a pass yields once it passes `budget` */
   /* the run every program request uses: regions (ctx, then the user's) built once and rebuilt
    * when a region is registered; the context struct lives here during a run */
   rf_bpf_run run;
@@ -119,9 +132,12 @@ struct rf_engine {
   bool run_stale;
   uint32_t runs_this_turn;
   bool progress;
+  uint32_t cur_owner; /* the owner of what the running program submits: 1 + its index */
   bool closing;
   bool in_pass;
-  uv_idle_t *idle;
+  /* the bindings' hook: another turn of the event loop is wanted (more) or not */
+  void (*want_turn)(void *data, bool more);
+  void *hook_data;
 };
 
 /* ------------------------------------------------------------------ small utilities */
@@ -147,11 +163,15 @@ int rf_engine_check_sqe(rf_engine *e, uint8_t *sqe, bool modern, void **scratch_
 /* engine_helpers.c: the ring helpers, rf_bpf_run.helper of every program run */
 int rf_engine_helper(rf_bpf_run *run, uint32_t id, const uint64_t a[5], uint64_t *r0);
 
-/* engine.c: posts a CQE to a CQ; a full CQ drops it and counts (-ENOMEM), a bad index is -EINVAL */
+/* engine.c: posts a CQE to a CQ as programs name them (0 = the programs' CQ 0, never JS's); a full
+ * CQ drops it and counts (-ENOMEM), a bad index is -EINVAL */
 int cq_post(rf_engine *e, uint32_t cq, uint64_t ud, int32_t res, uint32_t flags);
+/* engine.c: a request's completion: to JS's CQ 0 (never dropped) when JS submitted it and it names
+ * CQ 0, otherwise to the CQ it names */
+void cq_post_req(rf_engine *e, uint32_t cq, uint32_t owner, uint64_t ud, int32_t res, uint32_t flags);
+/* a user_data no request of the engine ever carries (a cancel whose target is not its own) */
+#define TAG_NONE (((uint64_t)TAG_HI << 32) | 0xFFFFFFFFu)
 
-/* engine.c, for the bindings */
-int rf_engine_make_cq(rf_engine *e, uint32_t entries, napi_value *ab_out);
-void rf_engine_shutdown(rf_engine *e);
+
 
 #endif

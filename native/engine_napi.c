@@ -1,48 +1,108 @@
 /* Node-API bindings of the completion-program engine (called from src/ring/programs.ts). Every
- * function returns a value or -errno; none throws. */
-#include "engine_internal.h"
+ * function returns a value or -errno; none throws. The engine itself (engine.c) is plain C: this
+ * layer gives JS ArrayBuffers over its memory (each holding its own reference, see mem.h) and
+ * runs the engine's extra loop turns with a libuv idle handle. */
+#include "engine_napi.h"
+#include "ring.h"
+#include "mem.h"
+#include "bpf/bpf.h"
 
+#include <stdlib.h>
+#include <uv.h>
+
+/* What the bindings keep per engine: the idle handle that gives it another loop turn. */
+typedef struct {
+  rf_engine *engine;
+  rf_ring *ring;
+  uv_idle_t *idle; /* heap; freed by its close callback */
+} engine_binding;
 
 static rf_engine *engine_of(napi_env env, napi_value v) {
   rf_ring *r = rf_ring_from_js(env, v);
   return r ? r->engine : NULL;
 }
 
-/* engineEnable(ring, cq0Entries, budget) -> [cq0: ArrayBuffer, ctl: ArrayBuffer] | -errno */
+static void on_idle(uv_idle_t *h) {
+  engine_binding *b = h->data;
+  if (!b) return;
+  if (rf_needs_getevents(b->ring)) rf_ring_enter(b->ring, 0, 0, RF_ENTER_GETEVENTS);
+  if (rf_engine_turn(b->engine)) rf_ring_notify_js(b->ring, 0);
+}
+
+static void want_turn(void *data, bool more) {
+  engine_binding *b = data;
+  if (!b->idle) return;
+  bool active = uv_is_active((uv_handle_t *)b->idle);
+  if (more && !active) uv_idle_start(b->idle, on_idle);
+  else if (!more && active) uv_idle_stop(b->idle);
+}
+
+void rf_engine_free(rf_engine *e, napi_env env) {
+  (void)env;
+  if (!e) return;
+  engine_binding *b = rf_engine_turn_hook_data(e);
+  rf_engine_set_turn_hook(e, NULL, NULL);
+  rf_engine_destroy(e);
+  if (b) {
+    if (b->idle) {
+      b->idle->data = NULL;
+      uv_idle_stop(b->idle);
+      uv_close((uv_handle_t *)b->idle, (uv_close_cb)free);
+    }
+    free(b);
+  }
+}
+
+static void mem_finalize(napi_env env, void *data, void *hint) {
+  (void)env; (void)data;
+  rf_mem_put(hint);
+}
+
+/* An ArrayBuffer over engine memory, holding its own reference (released by V8's finalizer). */
+static bool mem_view(napi_env env, struct rf_mem *m, napi_value *out) {
+  if (!m) return false;
+  rf_mem_get(m);
+  if (napi_create_external_arraybuffer(env, rf_mem_ptr(m), rf_mem_len(m), mem_finalize, m, out) != napi_ok) {
+    rf_mem_put(m);
+    return false;
+  }
+  return true;
+}
+
+/* engineEnable(ring, cq0Entries, budget) -> [jsCq0, ctl, progCq0] ArrayBuffers | -errno */
 static napi_value js_enable(napi_env env, napi_callback_info info) {
   RF_ARGS(3);
   rf_ring *r = rf_ring_from_js(env, argv[0]);
   uint32_t n;
   int64_t budget;
   if (!r || r->engine || !rf_get_u32(env, argv[1], &n) || !rf_get_i64(env, argv[2], &budget) || budget < 1) return rf_int(env, -EINVAL);
-  rf_engine *e = calloc(1, sizeof *e);
-  if (!e) return rf_int(env, -ENOMEM);
-  e->ring = r;
-  e->env = env;
-  e->budget = (uint64_t)budget;
-  e->run_stale = true;
-  napi_value cq0, ctl;
-  int rc = rf_engine_make_cq(e, n, &cq0);
-  if (rc < 0) { napi_delete_reference(env, e->cqs[0].ab); free(e); return rf_int(env, rc); }
-  void *mem;
-  if (napi_create_arraybuffer(env, sizeof(engine_ctl), &mem, &ctl) != napi_ok) { rf_engine_free(e, env); return rf_int(env, -ENOMEM); }
-  memset(mem, 0, sizeof(engine_ctl));
-  e->ctl = mem;
-  napi_create_reference(env, ctl, 1, &e->ctl_ref);
-  uv_loop_t *loop;
-  e->idle = calloc(1, sizeof *e->idle);
-  if (e->idle && napi_get_uv_event_loop(env, &loop) == napi_ok && uv_idle_init(loop, e->idle) == 0) {
-    e->idle->data = e;
-    uv_unref((uv_handle_t *)e->idle);
-  } else {
-    free(e->idle);
-    e->idle = NULL;
+  int err = 0;
+  rf_engine *e = rf_engine_create(r, n, (uint64_t)budget, &err);
+  if (!e) return rf_int(env, err);
+  napi_value views[3];
+  if (!mem_view(env, rf_engine_js_cq_mem(e), &views[0]) || !mem_view(env, rf_engine_ctl_mem(e), &views[1]) ||
+      !mem_view(env, rf_engine_cq_mem(e, 0), &views[2])) {
+    rf_engine_destroy(e);
+    return rf_int(env, -ENOMEM);
   }
+  engine_binding *b = calloc(1, sizeof *b);
+  if (!b) { rf_engine_destroy(e); return rf_int(env, -ENOMEM); }
+  b->engine = e;
+  b->ring = r;
+  uv_loop_t *loop;
+  b->idle = calloc(1, sizeof *b->idle);
+  if (b->idle && napi_get_uv_event_loop(env, &loop) == napi_ok && uv_idle_init(loop, b->idle) == 0) {
+    b->idle->data = b;
+    uv_unref((uv_handle_t *)b->idle);
+  } else {
+    free(b->idle);
+    b->idle = NULL;
+  }
+  rf_engine_set_turn_hook(e, want_turn, b);
   r->engine = e;
   napi_value out;
-  napi_create_array_with_length(env, 2, &out);
-  napi_set_element(env, out, 0, cq0);
-  napi_set_element(env, out, 1, ctl);
+  napi_create_array_with_length(env, 3, &out);
+  for (uint32_t i = 0; i < 3; i++) napi_set_element(env, out, i, views[i]);
   return out;
 }
 
@@ -52,10 +112,10 @@ static napi_value js_create_cq(napi_env env, napi_callback_info info) {
   rf_engine *e = engine_of(env, argv[0]);
   uint32_t n;
   if (!e || !rf_get_u32(env, argv[1], &n)) return rf_int(env, -EINVAL);
-  napi_value ab;
-  int rc = rf_engine_make_cq(e, n, &ab);
+  int rc = rf_engine_add_cq(e, n);
   if (rc < 0) return rf_int(env, rc);
-  napi_value out;
+  napi_value ab, out;
+  if (!mem_view(env, rf_engine_cq_mem(e, (uint32_t)rc), &ab)) return rf_int(env, -ENOMEM);
   napi_create_array_with_length(env, 2, &out);
   napi_set_element(env, out, 0, rf_int(env, rc));
   napi_set_element(env, out, 1, ab);
@@ -68,31 +128,26 @@ static napi_value js_register_program(napi_env env, napi_callback_info info) {
   rf_engine *e = engine_of(env, argv[0]);
   rf_bpf_prog *p = rf_bpf_prog_from_js(env, argv[1]);
   if (!e || !p) return rf_int(env, -EINVAL);
-  if (e->nprogs >= MAX_PROGS) return rf_int(env, -ENOSPC);
-  rf_bpf_prog_get(p);
-  e->progs[e->nprogs] = p;
-  return rf_int(env, e->nprogs++);
+  return rf_int(env, rf_engine_add_prog(e, p));
 }
 
-/* engineRegisterRegion(ring, view, writable) -> [id, address] | -errno */
+/* engineRegisterRegion(ring, length, writable) -> [id, address, ArrayBuffer] | -errno. The engine
+ * allocates the region; the ArrayBuffer is a view of it that keeps the memory alive on its own. */
 static napi_value js_register_region(napi_env env, napi_callback_info info) {
   RF_ARGS(3);
   rf_engine *e = engine_of(env, argv[0]);
-  void *p;
-  size_t len;
+  int64_t len;
   bool writable = true;
-  if (!e || !rf_get_bytes(env, argv[1], &p, &len) || !rf_get_bool(env, argv[2], &writable) || !len) return rf_int(env, -EINVAL);
-  if (e->nregions >= MAX_UREGIONS) return rf_int(env, -ENOSPC);
-  uregion *g = &e->regions[e->nregions];
-  g->base = (uint64_t)(uintptr_t)p;
-  g->len = len;
-  g->writable = writable;
-  napi_create_reference(env, argv[1], 1, &g->ref);
-  napi_value out;
-  napi_create_array_with_length(env, 2, &out);
-  e->run_stale = true;
-  napi_set_element(env, out, 0, rf_int(env, e->nregions++));
-  napi_set_element(env, out, 1, rf_double(env, (double)g->base));
+  if (!e || !rf_get_i64(env, argv[1], &len) || len < 1 || !rf_get_bool(env, argv[2], &writable)) return rf_int(env, -EINVAL);
+  struct rf_mem *m = NULL;
+  int rc = rf_engine_add_region(e, (size_t)len, writable, &m);
+  if (rc < 0) return rf_int(env, rc);
+  napi_value ab, out;
+  if (!mem_view(env, m, &ab)) return rf_int(env, -ENOMEM);
+  napi_create_array_with_length(env, 3, &out);
+  napi_set_element(env, out, 0, rf_int(env, rc));
+  napi_set_element(env, out, 1, rf_double(env, (double)(uintptr_t)rf_mem_ptr(m)));
+  napi_set_element(env, out, 2, ab);
   return out;
 }
 
@@ -102,10 +157,9 @@ static napi_value js_allow_fd(napi_env env, napi_callback_info info) {
   rf_engine *e = engine_of(env, argv[0]);
   int32_t fd;
   bool on = true;
-  if (!e || !rf_get_i32(env, argv[1], &fd) || fd < 0 || fd >= (1 << 22)) return rf_int(env, -EINVAL);
+  if (!e || !rf_get_i32(env, argv[1], &fd)) return rf_int(env, -EINVAL);
   rf_get_bool(env, argv[2], &on);
-  fd_set_allowed(e, fd, on);
-  return rf_int(env, 0);
+  return rf_int(env, rf_engine_allow_fd(e, fd, on));
 }
 
 /* engineShutdown(ring) -> 0: waiting program requests complete with -EAGAIN (ring closing) */
@@ -117,12 +171,14 @@ static napi_value js_shutdown(napi_env env, napi_callback_info info) {
   return rf_int(env, 0);
 }
 
-/* enginePass(ring) -> 1 if CQ 0 has entries (runs a reaping pass now) */
+/* enginePass(ring) -> 1 if JS has completions to read (runs a reaping pass now, in the same
+ * loop turn: program work already done this turn counts) */
 static napi_value js_pass(napi_env env, napi_callback_info info) {
   RF_ARGS(1);
   rf_engine *e = engine_of(env, argv[0]);
   if (!e) return rf_int(env, -EINVAL);
-  if (rf_needs_getevents(e->ring)) rf_ring_enter(e->ring, 0, 0, RF_ENTER_GETEVENTS);
+  rf_ring *r = rf_ring_from_js(env, argv[0]);
+  if (rf_needs_getevents(r)) rf_ring_enter(r, 0, 0, RF_ENTER_GETEVENTS);
   return rf_int(env, rf_engine_pass(e) ? 1 : 0);
 }
 

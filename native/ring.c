@@ -3,7 +3,7 @@
  * calls JS once per batch of completions. SQE encoding and CQE parsing happen in
  * TypeScript directly on the mapped memory. Everything returns -errno; nothing throws. */
 #include "ring.h"
-#include "engine.h"
+#include "engine_napi.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -291,7 +291,7 @@ static void on_poll(uv_poll_t *h, int status, int events) {
   }
   if (needs_getevents(r)) rf_ring_enter(r, 0, 0, RF_ENTER_GETEVENTS);
   if (r->engine) {
-    if (rf_engine_pass(r->engine) || status != 0) rf_ring_notify_js(r, status);
+    if (rf_engine_turn(r->engine) || status != 0) rf_ring_notify_js(r, status);
     return;
   }
   if (__atomic_load_n(r->cq_tail, __ATOMIC_ACQUIRE) == *r->cq_head && status == 0) return;

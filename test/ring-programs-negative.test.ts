@@ -152,6 +152,7 @@ async function submitWithRegion(t: TestContext, modern: boolean, fd: number, vie
   const { ring, obj, idx, emitted } = setup(t, 'submit');
   if (allow) ring.allowFd(fd);
   const reg = ring.registerRegion(view, { writable });
+  view.set(reg.bytes); // the region is the ring's memory (a copy of view): show the caller what landed there later
   const a = mapView(obj, 'args');
   a.setBigUint64(0, addr(reg, off), true);
   a.setUint32(8, len, true);
@@ -161,6 +162,7 @@ async function submitWithRegion(t: TestContext, modern: boolean, fd: number, vie
   a.setUint32(28, modern ? 1 : 0, true);
   assert.equal(await ring.runProgram(idx), 0);
   assert.equal(emitted.length, 1);
+  view.set(reg.bytes);
   return { ret: mapI64(obj, 'out', 0), res: emitted[0]!.res };
 }
 
@@ -207,8 +209,8 @@ for (const [what, off, writable, toRes, fromRes] of [
 ] as const) {
   test(`167 bpf_copy_to_user / 148 bpf_copy_from_user with ${what}`, { skip }, async (t) => {
     const { ring, obj, idx } = setup(t, 'copy');
-    const buf = Buffer.alloc(16, 0xee);
-    const reg = ring.registerRegion(buf, { writable });
+    const reg = ring.registerRegion(Buffer.alloc(16, 0xee), { writable });
+    const buf = reg.bytes;
     mapView(obj, 'args').setBigUint64(0, off < 0 ? 0x30000n : addr(reg, off), true);
     assert.equal(await ring.runProgram(idx), 0);
     assert.equal(mapI64(obj, 'out', 0), BigInt(toRes), '167');
@@ -248,18 +250,21 @@ test('a direct load from an unregistered address: the program request rejects wi
 
 test('direct loads/stores: a registered region works, a store into a read-only one is EFAULT', { skip }, async (t) => {
   const { ring, obj, idx } = setup(t, 'load');
-  const buf = Buffer.alloc(8);
-  buf.writeBigInt64LE(-42n);
-  mapView(obj, 'args').setBigUint64(0, addr(ring.registerRegion(buf, { writable: false })), true);
+  const init = Buffer.alloc(8);
+  init.writeBigInt64LE(-42n);
+  const ro = ring.registerRegion(init, { writable: false });
+  const buf = ro.bytes;
+  mapView(obj, 'args').setBigUint64(0, addr(ro), true);
   assert.equal(await ring.runProgram(idx), 0);
   assert.equal(mapI64(obj, 'out', 5), -42n);
   const s = load('neg.c');
   const sidx = ring.registerProgram(s.program('store'));
-  mapView(s, 'args').setBigUint64(0, addr(ring.registerRegion(buf, { writable: false })), true);
+  mapView(s, 'args').setBigUint64(0, addr(ro), true);
   await rejectsWith(ring.runProgram(sidx), 'EFAULT');
   assert.equal(buf.readBigInt64LE(0), -42n, 'untouched');
-  const w = Buffer.alloc(8);
-  mapView(s, 'args').setBigUint64(0, addr(ring.registerRegion(w)), true);
+  const rw = ring.registerRegion(8);
+  const w = rw.bytes;
+  mapView(s, 'args').setBigUint64(0, addr(rw), true);
   assert.equal(await ring.runProgram(sidx), 0);
   assert.equal(w.readBigUInt64LE(0), 0x5555555555555555n);
 });

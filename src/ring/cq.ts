@@ -43,6 +43,17 @@ export class CompletionQueue {
     return Number(this.#u64[3]);
   }
 
+  /** Takes the oldest CQE off the queue (its slot is released before the caller sees it), or undefined. */
+  shift(): Cqe | undefined {
+    const u32 = this.#u32;
+    const head = u32[0];
+    if (head === u32[1]) return undefined;
+    const w = (CQ_HEADER >> 2) + ((head & u32[2]) << 2);
+    const c = { userData: (BigInt(u32[w + 1]) << 32n) | BigInt(u32[w]), res: this.#i32[w + 2], flags: u32[w + 3] };
+    u32[0] = (head + 1) >>> 0;
+    return c;
+  }
+
   /** Takes up to `max` CQEs off the queue (oldest first). */
   drain(max = Infinity): Cqe[] {
     if (typeof max !== 'number' || !(max >= 0)) throw new RangeError(`drain(max): max must be a number >= 0, got ${max}`);

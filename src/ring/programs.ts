@@ -11,6 +11,10 @@ import type { OpDesc } from '../ops/table.js';
 import type { Program } from '../programs/program.js';
 import { CompletionQueue, type Cqe } from './cq.js';
 
+/** Words of the engine's counters (engine_ctl in native/engine_internal.h). */
+const CTL_WORDS = 14;
+const CTL_READS_PROG_CQ0 = 12;
+
 /** ringflow's opcode for a program request (docs/completion-programs.md). */
 export const OP_BPF = 0xa0;
 /** The program request's pseudo entry (not a kernel opcode, so not in OPS). */
@@ -58,16 +62,37 @@ export interface ProgramStats {
   /** JS submits that needed no io_uring_enter (only unlinked program requests, which run without
    *  a trip through the kernel): counted by the ring as submits, subtracted from enterCalls. */
   jsEntersSkipped: number;
+  /** Loop turns whose share of program work (programBudget instructions) ran out while programs
+   *  were still runnable: the rest ran on later turns. */
+  passYields: number;
+  /** CQEs dropped because the programs' CQ 0 was full (nobody reaped it, or onCompletion was not set). */
+  programCq0Dropped: number;
   /** CQEs posted per completion queue (index = CQ; 0 = JS's). */
   cqes: number[];
 }
 
+/** Memory programs may read (and write, if writable) and name in SQEs: allocated and owned by the
+ * ring's engine, between guard pages. `bytes` is a view of it; the memory lives as long as the
+ * engine or any view of it does, whatever JS does to `bytes.buffer` (transfer, resize attempts). */
+export interface Region {
+  id: number;
+  /** The address programs use for this region's first byte. */
+  address: number;
+  length: number;
+  writable: boolean;
+  /** The region's memory (read and write it from JS; programs see the same bytes). */
+  bytes: Buffer;
+}
+
 /** A ring's completion-program engine (created on first use). */
 export class ProgramEngine {
+  /** JS's CQ 0: completions of the requests JS submitted, and nothing else. */
   readonly cq0: ArrayBuffer;
   readonly cq0Size: number;
   readonly cqs = new Map<number, CompletionQueue>();
-  onCompletion: ((cqe: Cqe) => void) | undefined;
+  /** The programs' CQ 0 (what programs emit or submit to CQ 0), read by onCompletion. */
+  readonly programCq0: CompletionQueue;
+  #onCompletion: ((cqe: Cqe) => void) | undefined;
   #handle: unknown;
   #ctl: BigUint64Array;
 
@@ -77,9 +102,33 @@ export class ProgramEngine {
     this.cq0Size = Math.min(65536, Math.max(1024, 2 ** Math.ceil(Math.log2(cqEntries * 2))));
     const r = binding.engineEnable(handle, this.cq0Size, budget);
     if (typeof r === 'number') throw new RingError(r, 'engine');
-    const [cq0, ctl] = r as [ArrayBuffer, ArrayBuffer];
+    const [cq0, ctl, progCq0] = r as [ArrayBuffer, ArrayBuffer, ArrayBuffer];
     this.cq0 = cq0;
-    this.#ctl = new BigUint64Array(ctl);
+    this.#ctl = new BigUint64Array(ctl, 0, CTL_WORDS);
+    this.programCq0 = new CompletionQueue(0, progCq0);
+  }
+
+  get onCompletion(): ((cqe: Cqe) => void) | undefined {
+    return this.#onCompletion;
+  }
+  /** Listens to the programs' CQ 0 (the engine then wakes JS for it), or stops listening. */
+  set onCompletion(h: ((cqe: Cqe) => void) | undefined) {
+    this.#onCompletion = h;
+    this.#ctl[CTL_READS_PROG_CQ0] = h ? 1n : 0n;
+  }
+
+  /**
+   * Hands the programs' CQ 0 to onCompletion, one CQE at a time (each is taken off the queue
+   * before the handler runs, so a handler may call anything, close() included, and no CQE is
+   * seen twice). At most one queue's worth per call; stops when `open()` turns false.
+   */
+  deliverProgramCq0(open: () => boolean): void {
+    const q = this.programCq0;
+    for (let n = q.size; n > 0 && this.#onCompletion && open(); n--) {
+      const c = q.shift();
+      if (!c) return;
+      this.#onCompletion(c);
+    }
   }
 
   static checkCqSize(size: unknown): void {
@@ -93,9 +142,17 @@ export class ProgramEngine {
     if (kind !== 'iouring' && kind !== 'iouring.s')
       throw new TypeError(`registerProgram(): the program must be of kind "iouring" or "iouring.s" (SEC("iouring/…")), got "${kind}"`);
   }
-  static checkRegion(view: unknown): void {
-    if (!ArrayBuffer.isView(view)) throw new TypeError('registerRegion() takes a Buffer, TypedArray or DataView');
-    if (view.byteLength === 0) throw new RangeError('registerRegion(): the region is empty');
+  /** The region's length from registerRegion()'s first argument (a size, or contents to copy in). */
+  static regionLength(what: unknown): number {
+    if (typeof what === 'number') {
+      if (!Number.isInteger(what) || what < 1 || what > 2 ** 32)
+        throw new RangeError(`registerRegion(size): size must be an integer in [1, 2^32] bytes, got ${what}`);
+      return what;
+    }
+    if (!ArrayBuffer.isView(what))
+      throw new TypeError(`registerRegion() takes a size in bytes or initial contents (Buffer, TypedArray or DataView), got ${what === null ? 'null' : typeof what}`);
+    if (what.byteLength === 0) throw new RangeError('registerRegion(): the initial contents are empty (or their ArrayBuffer was detached)');
+    return what.byteLength;
   }
   static checkFd(fd: unknown): void {
     if (typeof fd !== 'number' || !Number.isInteger(fd) || fd < 0 || fd >= 1 << 22)
@@ -114,11 +171,14 @@ export class ProgramEngine {
     if (r < 0) throw new RingError(r, 'engine', { detail: r === -28 ? 'the ring holds 100 programs already' : 'registerProgram' });
     return r;
   }
-  registerRegion(view: ArrayBufferView, writable: boolean): { id: number; address: number; length: number } {
-    const r = binding.engineRegisterRegion(this.#handle, view, writable);
+  registerRegion(what: number | ArrayBufferView, writable: boolean): Region {
+    const length = ProgramEngine.regionLength(what);
+    const r = binding.engineRegisterRegion(this.#handle, length, writable);
     if (typeof r === 'number') throw new RingError(r, 'engine', { detail: r === -28 ? 'at most 14 regions' : 'registerRegion' });
-    const [id, address] = r as [number, number];
-    return { id, address, length: view.byteLength };
+    const [id, address, mem] = r as [number, number, ArrayBuffer];
+    const bytes = Buffer.from(mem, 0, length);
+    if (typeof what !== 'number') bytes.set(new Uint8Array(what.buffer, what.byteOffset, what.byteLength));
+    return { id, address, length, writable, bytes };
   }
   allowFd(fd: number, allow: boolean): void {
     binding.engineAllowFd(this.#handle, fd, allow);
@@ -137,7 +197,7 @@ export class ProgramEngine {
   }
   stats(cq0Posted: number): ProgramStats {
     const c = this.#ctl;
-    const cqes = [cq0Posted];
+    const cqes = [cq0Posted + this.programCq0.posted];
     for (const [i, q] of this.cqs) cqes[i] = q.posted;
     return {
       programEnterCalls: Number(c[1]),
@@ -150,6 +210,8 @@ export class ProgramEngine {
       livelockStops: Number(c[9]),
       programFaults: Number(c[10]),
       jsEntersSkipped: Number(c[11]),
+      passYields: Number(c[13]),
+      programCq0Dropped: this.programCq0.dropped,
       cqes,
     };
   }

@@ -12,7 +12,7 @@ import { Sqe } from '../ops/sqe.js';
 import { buildSqe, op as builders, type Builders } from '../ops/build.js';
 import { opByName } from '../ops/table.js';
 import { CQ_HEADER, type CompletionQueue, type Cqe } from './cq.js';
-import { ProgramEngine, programSqe, type ProgramStats } from './programs.js';
+import { ProgramEngine, programSqe, type ProgramStats, type Region } from './programs.js';
 import type { Program } from '../programs/program.js';
 import { Pending, RequestTable, deliver } from './requests.js';
 import { AbortWatch, abortError } from './aborts.js';
@@ -212,11 +212,19 @@ export class Ring {
     ProgramEngine.checkProgram(program);
     return this.#enableEngine().registerProgram(program);
   }
-  /** Registers memory programs may read (and write, unless writable: false) and name in SQEs. Kept alive by the ring. */
-  registerRegion(view: ArrayBufferView, options: { writable?: boolean } = {}): { id: number; address: number; length: number } {
+  /**
+   * Allocates memory programs may read (and write, unless writable: false) and name in SQEs: a
+   * size in bytes, or initial contents to copy in. The engine owns it; `region.bytes` is JS's
+   * view of it. (A JS ArrayBuffer can be transferred or resized away while a program uses it, so
+   * the ring never lends programs JS memory.)
+   */
+  registerRegion(sizeOrContents: number | ArrayBufferView, options: { writable?: boolean } = {}): Region {
     this.#assertOpen();
-    ProgramEngine.checkRegion(view);
-    return this.#enableEngine().registerRegion(view, options.writable ?? true);
+    ProgramEngine.regionLength(sizeOrContents);
+    if (options === null || typeof options !== 'object') throw new TypeError('registerRegion(): options must be an object');
+    if (options.writable !== undefined && typeof options.writable !== 'boolean')
+      throw new TypeError(`registerRegion(): "writable" must be a boolean, got ${typeof options.writable}`);
+    return this.#enableEngine().registerRegion(sizeOrContents, options.writable ?? true);
   }
   /** Lets programs name this process fd in the SQEs they submit (false: take it back). */
   allowFd(fd: number, allow = true): void {
@@ -490,6 +498,7 @@ export class Ring {
     }
     this.#stats.cqesReaped += n;
     if (n && this.#closeWaiter && this.#inflight === 0) this.#closeWaiter();
+    if (this.#engine?.onCompletion) this.#engine.deliverProgramCq0(() => !this.#closed);
     return n;
   }
 
@@ -499,12 +508,9 @@ export class Ring {
       return; // our own cancel requests
     }
     const p = this.#requests.get(slot, gen);
-    if (!p) {
-      // not a JS request: a program posted it (or it is stale)
-      const h = this.#engine?.onCompletion;
-      if (h) h({ userData: (BigInt(gen) << 32n) | BigInt(slot), res, flags });
-      return;
-    }
+    // JS's CQ 0 holds only completions the kernel produced for JS's requests (programs' CQEs go
+    // to the programs' CQ 0, read by onCompletion); one no request waits for is stale
+    if (!p) return;
     if (flags & CqeFlags.MORE) return; // multishot / zero-copy: more CQEs follow (later issues)
     this.#inflight--;
     const sqe = p.sqe;

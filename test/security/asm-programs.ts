@@ -1,0 +1,63 @@
+/**
+ * Completion programs written with ringflow's assembler for the security tests (no clang needed),
+ * each created twice: compiled by the JIT and interpreted, so every attack runs against both.
+ */
+import { Program, engineAvailable } from '../../src/programs/index.js';
+
+/** Why the program tests skip (false: they run). */
+export const noEngine: string | false = engineAvailable() ? false : 'native eBPF engine not built';
+
+/** The two execution engines every program attack runs under. */
+export const ENGINES = [
+  { name: 'JIT', jit: true },
+  { name: 'interpreter', jit: false },
+] as const;
+
+/** A ring program (kind iouring.s: every ring helper) from assembler text. */
+export function ringProgram(text: string, jit: boolean): Program {
+  return Program.fromAssembly(text, { kind: 'iouring.s', jit });
+}
+
+/** SQE field offsets (struct io_uring_sqe). */
+export const SQE = { opcode: 0, flags: 1, fd: 4, off: 8, addr: 16, len: 24, opFlags: 28, userData: 32, cq: 48 } as const;
+
+export interface SqeFields {
+  opcode: number;
+  fd?: number;
+  off?: bigint;
+  addr?: bigint;
+  len?: number;
+  opFlags?: number;
+  userData?: bigint;
+  /** cq_idx (byte 48, helper 164) */
+  cq?: number;
+}
+
+/**
+ * Assembler that builds an SQE in the frame at [r10-64, r10) and submits it with helper 164
+ * (r6 must hold ctx). Clobbers r1-r5.
+ */
+export function submitAsm(f: SqeFields): string {
+  const lines: string[] = [];
+  for (let o = 0; o < 64; o += 8) lines.push(`stdw [%r10-${64 - o}], 0`);
+  const at = (off: number) => `[%r10-${64 - off}]`;
+  lines.push(`stb ${at(SQE.opcode)}, ${f.opcode}`);
+  if (f.fd !== undefined) lines.push(`stw ${at(SQE.fd)}, ${f.fd}`);
+  const u64 = (off: number, v: bigint | undefined) => {
+    if (v === undefined) return;
+    lines.push(`lddw %r2, ${BigInt.asIntN(64, v)}`, `stxdw ${at(off)}, %r2`);
+  };
+  u64(SQE.off, f.off);
+  u64(SQE.addr, f.addr);
+  u64(SQE.userData, f.userData);
+  if (f.len !== undefined) lines.push(`stw ${at(SQE.len)}, ${f.len}`);
+  if (f.opFlags !== undefined) lines.push(`stw ${at(SQE.opFlags)}, ${f.opFlags}`);
+  if (f.cq !== undefined) lines.push(`sth ${at(SQE.cq)}, ${f.cq}`);
+  lines.push('mov %r1, %r6', 'mov %r2, %r10', 'add %r2, -64', 'mov %r3, 64', 'call 164');
+  return lines.join('\n');
+}
+
+/** Assembler that emits a CQE { data, res } to CQ `cq` with helper 165 (r6 = ctx). */
+export function emitAsm(cq: number, data: bigint, res: number): string {
+  return [`mov %r1, %r6`, `mov %r2, ${cq}`, `lddw %r3, ${BigInt.asIntN(64, data)}`, `mov %r4, ${res}`, `mov %r5, 0`, `call 165`].join('\n');
+}

@@ -1,0 +1,72 @@
+// Issue #9, item 5 — bounded work. A program that queues copies of itself meets a cap instead of
+// growing memory without bound, and program work is bounded per turn of the event loop, so
+// timers, I/O and JS requests keep running and close() ends it. docs/security.md, "Work".
+// (How helpers are charged by the work they do: test/security/budget.test.ts.)
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { ringFor } from '../helpers.js';
+import { ENGINES, noEngine, ringProgram, submitAsm } from './asm-programs.js';
+
+const OP_BPF = 0xa0;
+const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+for (const { name, jit } of ENGINES) {
+  test(`a program that queues two copies of itself per run: capped, the loop stays responsive, close() ends it (${name})`, { skip: noEngine, timeout: 30_000 }, async (t) => {
+    const ring = ringFor(t, { cqs: [4] });
+    // program 0 submits program 0, twice
+    const bomb = ring.registerProgram(ringProgram(`mov %r6, %r1
+      ${submitAsm({ opcode: OP_BPF, off: 0n, userData: 1n })}
+      ${submitAsm({ opcode: OP_BPF, off: 0n, userData: 2n })}
+      mov %r0, 0
+      exit`, jit));
+    assert.equal(bomb, 0);
+    const rss0 = process.memoryUsage().rss;
+    const delay = monitorEventLoopDelay({ resolution: 5 });
+    delay.enable();
+    assert.equal(await ring.runProgram(bomb), 0);
+    const t0 = Date.now();
+    let nops = 0;
+    while (Date.now() - t0 < 1500) {
+      assert.equal(await ring.nop(), 0); // JS requests keep completing
+      nops++;
+      await tick(10); // and timers keep firing
+    }
+    delay.disable();
+    const st = ring.stats();
+    const grownMiB = (process.memoryUsage().rss - rss0) / 2 ** 20;
+    assert.ok(st.programRuns! > 10_000, `the bomb ran (${st.programRuns} runs)`);
+    assert.ok(st.programSqesRejected! > 0, 'submissions past the cap were refused (-EBUSY)');
+    assert.ok(grownMiB < 200, `RSS grew ${grownMiB.toFixed(0)} MiB in 1.5 s (the cap bounds it)`);
+    assert.ok(nops > 20, `${nops} JS round trips in 1.5 s`);
+    const maxStallMs = delay.max / 1e6;
+    assert.ok(maxStallMs < 250, `the longest event-loop stall was ${maxStallMs.toFixed(1)} ms`);
+    const c0 = Date.now();
+    await ring.close();
+    assert.ok(Date.now() - c0 < 5000, 'close() ended the program work');
+  });
+
+  test(`many long runs queued at once: a loop turn runs about one budget of instructions, then yields (${name})`, { skip: noEngine, timeout: 30_000 }, async (t) => {
+    const ring = ringFor(t, { cqs: [4], programBudget: 200_000 });
+    // ~150k instructions per run
+    const spin = ring.registerProgram(ringProgram(`mov %r1, 0
+      loop:
+      add %r1, 1
+      jlt %r1, 50000, loop
+      mov %r0, 0
+      exit`, jit));
+    const timers: number[] = [];
+    let last = Date.now();
+    const iv = setInterval(() => {
+      const now = Date.now();
+      timers.push(now - last);
+      last = now;
+    }, 1);
+    const runs = await Promise.all(Array.from({ length: 200 }, () => ring.runProgram(spin)));
+    clearInterval(iv);
+    assert.deepEqual(runs, Array(200).fill(0));
+    const st = ring.stats();
+    assert.ok(st.passYields! > 10, `turns yielded with programs left to run (${st.passYields})`);
+    assert.ok(timers.length > 10, `the 1 ms interval fired ${timers.length} times while 200 runs of ~150k instructions ran`);
+  });
+}

@@ -353,6 +353,7 @@ uint32_t rf_engine_prepare(rf_engine *e, uint32_t from, uint32_t to, bool append
 void rf_engine_submit(rf_engine *e, uint32_t tail, uint32_t min_complete, uint32_t flags) {
   rf_ring *r = e->ring;
   uint32_t from = *r->sq_tail;
+  if (tail - from > r->sq_entries) tail = from; /* never trust JS: a tail behind or past the SQ hands over nothing */
   uint32_t final_tail = rf_engine_prepare(e, from, tail, true);
   __atomic_store_n(r->sq_tail, final_tail, __ATOMIC_RELEASE);
   uint32_t pending = final_tail - __atomic_load_n(r->sq_head, __ATOMIC_ACQUIRE);

@@ -7,7 +7,7 @@
 import { binding } from '../native.js';
 import { RingError, RingClosedError, errno as errnoOf } from '../errors.js';
 import { SetupFlags, Features, SqeFlags, CqeFlags, SqRingFlags, EnterFlags, RegisterOp, CancelFlags, SQE_SIZE } from './abi.js';
-import { setupRing, ringOffsets, probeOps, type RingOptions } from './setup.js';
+import { setupRing, ringOffsets, probeOps, checkRingOptions, type RingOptions } from './setup.js';
 import { Sqe } from '../ops/sqe.js';
 import { buildSqe, op as builders, type Builders } from '../ops/build.js';
 import { opByName } from '../ops/table.js';
@@ -109,13 +109,7 @@ export class Ring {
   };
 
   constructor(options: RingOptions = {}) {
-    const profile = options.profile ?? 'fast';
-    const profileFlags =
-      profile === 'plain'
-        ? 0
-        : profile === 'coop'
-          ? SetupFlags.COOP_TASKRUN | SetupFlags.TASKRUN_FLAG | SetupFlags.SINGLE_ISSUER
-          : SetupFlags.SINGLE_ISSUER | SetupFlags.DEFER_TASKRUN | SetupFlags.TASKRUN_FLAG;
+    const { profile, profileFlags } = checkRingOptions(options, arguments.length); // before anything is created
     let s;
     try {
       s = setupRing(options, profileFlags);
@@ -129,8 +123,6 @@ export class Ring {
     this.features = s.features;
     this.sqEntries = s.sqEntries;
     this.cqEntries = s.cqEntries;
-    if (options.maxInflight !== undefined && (!Number.isInteger(options.maxInflight) || options.maxInflight < 1))
-      throw new RangeError(`ring option "maxInflight" must be an integer >= 1, got ${options.maxInflight}`);
     this.#maxInflight = options.maxInflight ?? s.cqEntries;
     const mapped = binding.ringMap(s.fd, s.params);
     if (typeof mapped === 'number') {
@@ -153,9 +145,7 @@ export class Ring {
     this.#cqesW = off.cqes >> 2;
     this.#sqTailW = off.sqTail >> 2;
     this.#sqTail = this.#sq32[this.#sqTailW];
-    const budget = options.programBudget ?? 1_000_000;
-    if (!Number.isInteger(budget) || budget < 1) throw new RangeError(`ring option "programBudget" must be an integer >= 1, got ${budget}`);
-    this.#budget = budget;
+    this.#budget = options.programBudget ?? 1_000_000;
     if (!(s.flags & SetupFlags.NO_SQARRAY)) {
       // identity index array, filled once (liburing does the same)
       const arrW = off.sqArray >> 2;
@@ -171,7 +161,6 @@ export class Ring {
       throw new RingError(w, 'uv_poll');
     }
     if (options.cqs !== undefined) {
-      if (!Array.isArray(options.cqs)) throw new TypeError('ring option "cqs" must be an array of sizes');
       this.#enableEngine();
       for (const size of options.cqs) this.createCq(size);
     }

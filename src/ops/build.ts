@@ -56,13 +56,14 @@ function range64(min: number, signed: boolean): string {
 
 /** Validates a buffer argument: the byte range it names, over memory the kernel may use until the CQE. */
 export function bufferSpan(what: string, v: unknown): ByteSpan {
-  let span: ByteSpan;
-  if (ArrayBuffer.isView(v)) span = { buffer: v.buffer as ArrayBuffer | SharedArrayBuffer, offset: v.byteOffset, length: v.byteLength };
-  else if (types.isAnyArrayBuffer(v)) span = { buffer: v, offset: 0, length: v.byteLength };
-  else throw new TypeError(`${what} must be a Buffer, TypedArray, DataView, ArrayBuffer or SharedArrayBuffer, got ${describe(v)}`);
-  const why = refusalOf(span.buffer);
+  const view = ArrayBuffer.isView(v);
+  if (!view && !types.isAnyArrayBuffer(v))
+    throw new TypeError(`${what} must be a Buffer, TypedArray, DataView, ArrayBuffer or SharedArrayBuffer, got ${describe(v)}`);
+  const buffer = (view ? v.buffer : v) as ArrayBuffer | SharedArrayBuffer;
+  // before reading the view's extent: a DataView over a detached buffer throws on byteOffset
+  const why = refusalOf(buffer);
   if (why) throw new TypeError(`${what} ${why}`);
-  return span;
+  return view ? { buffer, offset: v.byteOffset, length: v.byteLength } : { buffer, offset: 0, length: buffer.byteLength };
 }
 
 /** Validates a buffer argument and returns a Uint8Array view over it (not a copy). */

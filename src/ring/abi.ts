@@ -38,7 +38,7 @@ export interface SetupFlagDesc {
  * 6.19 uapi. Ring option validation (src/ring/setup.ts) and `ringflow info` both read this list.
  */
 export const SETUP_FLAGS = [
-  { name: 'IOPOLL', bit: 0, since: '5.1', support: 'unsupported', why: 'polled completions are found only by io_uring_enter(GETEVENTS) busy-polling, never signalled on the ring fd ringflow waits for, and only O_DIRECT block I/O works on such a ring' },
+  { name: 'IOPOLL', bit: 0, since: '5.1', support: 'unsupported', why: 'polled completions are reaped only by busy-polling io_uring_enter, never signalled on the ring fd ringflow waits on' },
   { name: 'SQPOLL', bit: 1, since: '5.1', support: 'supported', option: 'sqpoll' },
   { name: 'SQ_AFF', bit: 2, since: '5.1', support: 'supported', option: 'sqpoll.cpu', needs: ['SQPOLL'] },
   { name: 'CQSIZE', bit: 3, since: '5.5', support: 'always', option: 'cqEntries' },
@@ -52,12 +52,12 @@ export const SETUP_FLAGS = [
   { name: 'CQE32', bit: 11, since: '5.19', support: 'unsupported', why: 'ringflow reads 16-byte CQEs' },
   { name: 'SINGLE_ISSUER', bit: 12, since: '6.0', support: 'supported', option: 'singleIssuer' },
   { name: 'DEFER_TASKRUN', bit: 13, since: '6.1', support: 'supported', option: 'deferTaskrun', needs: ['SINGLE_ISSUER'] },
-  { name: 'NO_MMAP', bit: 14, since: '6.5', support: 'unsupported', why: 'ringflow maps the ring memory the kernel allocates; NO_MMAP needs ring memory from the caller', noProbe: 'needs ring memory from the caller' },
-  { name: 'REGISTERED_FD_ONLY', bit: 15, since: '6.5', support: 'unsupported', why: 'ringflow enters and maps the ring through its fd (and the flag needs NO_MMAP)', noProbe: 'needs NO_MMAP' },
+  { name: 'NO_MMAP', bit: 14, since: '6.5', support: 'unsupported', why: 'ringflow maps the ring memory the kernel allocates', noProbe: 'needs ring memory from the caller' },
+  { name: 'REGISTERED_FD_ONLY', bit: 15, since: '6.5', support: 'unsupported', why: 'ringflow enters the ring through its fd', needs: ['NO_MMAP'], noProbe: 'needs ring memory from the caller' },
   { name: 'NO_SQARRAY', bit: 16, since: '6.6', support: 'supported', option: 'noSqArray' },
-  { name: 'HYBRID_IOPOLL', bit: 17, since: '6.13', support: 'unsupported', why: 'it is a mode of IOPOLL, which ringflow does not drive', needs: ['IOPOLL'] },
-  { name: 'CQE_MIXED', bit: 18, since: '6.18', support: 'unsupported', why: 'ringflow reads 16-byte CQEs and does not skip 32-byte ones or IORING_CQE_F_SKIP fillers' },
-  { name: 'SQE_MIXED', bit: 19, since: '6.19', support: 'unsupported', why: 'ringflow writes 64-byte SQEs only (and 6.18 does not have the flag)' },
+  { name: 'HYBRID_IOPOLL', bit: 17, since: '6.13', support: 'unsupported', why: 'a mode of IOPOLL, which ringflow does not drive', needs: ['IOPOLL'] },
+  { name: 'CQE_MIXED', bit: 18, since: '6.18', support: 'unsupported', why: 'ringflow reads 16-byte CQEs only' },
+  { name: 'SQE_MIXED', bit: 19, since: '6.19', support: 'unsupported', why: 'ringflow writes 64-byte SQEs only' },
 ] as const satisfies readonly SetupFlagDesc[];
 
 /** io_uring_setup flags (`io_uring_params.flags`) by name, from SETUP_FLAGS. */

@@ -8,6 +8,7 @@ import { binding } from '../native.js';
 import { RingError, RingClosedError, errno as errnoOf } from '../errors.js';
 import { SetupFlags, Features, SqeFlags, CqeFlags, SqRingFlags, EnterFlags, RegisterOp, CancelFlags, SQE_SIZE } from './abi.js';
 import { setupRing, ringOffsets, probeOps, checkRingOptions, type RingOptions } from './setup.js';
+import { checkNoArgs, checkRunOptions, checkChainOptions, checkOpArg, checkFeatureName, checkRegisterArgs } from './method-checks.js';
 import { Sqe } from '../ops/sqe.js';
 import { buildSqe, op as builders, type Builders } from '../ops/build.js';
 import { opByName } from '../ops/table.js';
@@ -227,6 +228,8 @@ export class Ring {
 
   /** Does the kernel support this operation ('read', 'READ', or an opcode number)? (IORING_REGISTER_PROBE) */
   supports(op: string | number): boolean {
+    checkOpArg(op, arguments.length);
+    if (!this.#ops) this.#assertOpen();
     this.#ops ??= probeOps(this.fd);
     if (typeof op === 'number') return this.#ops.has(op);
     const d = opByName(op);
@@ -235,11 +238,13 @@ export class Ring {
 
   /** Has the kernel a feature (IORING_FEAT_*)? e.g. ring.hasFeature('NODROP'). */
   hasFeature(name: keyof typeof Features): boolean {
+    checkFeatureName(name, arguments.length);
     return (this.features & Features[name]) !== 0;
   }
 
   /** Counters since the ring was created. */
   stats(): RingStats & { inflight: number; queued: number } & Partial<ProgramStats> {
+    checkNoArgs('stats', arguments.length);
     const base = { ...this.#stats, inflight: this.#inflight, queued: this.#toSubmit + this.#backlogLen };
     if (!this.#engine) return base;
     const p = this.#engine.stats(Number(new BigUint64Array(this.#cq32.buffer, 24, 1)[0]));
@@ -259,12 +264,14 @@ export class Ring {
 
   /** Never keep the process alive for this ring's requests (like timer.unref()). */
   unref(): this {
+    checkNoArgs('unref', arguments.length);
     this.#userUnref = true;
     this.#updateRef();
     return this;
   }
   /** Keep the process alive while requests are in flight (the default). */
   ref(): this {
+    checkNoArgs('ref', arguments.length);
     this.#userUnref = false;
     this.#updateRef();
     return this;
@@ -289,6 +296,7 @@ export class Ring {
   run<T = number>(sqe: Sqe, options?: RunOptions): Promise<T> {
     this.#assertOpen();
     if (!(sqe instanceof Sqe)) throw new TypeError('ring.run() takes an Sqe built with ring.op.* / op.*');
+    checkRunOptions(options, arguments.length);
     if (sqe.flags & SqeFlags.CQE_SKIP_SUCCESS)
       throw new RangeError('skipSuccess() on a lone request would never settle its promise; use it on earlier members of ring.chain()');
     const signal = options?.signal;
@@ -311,9 +319,10 @@ export class Ring {
     if (!Array.isArray(sqes) || sqes.length === 0) throw new TypeError('ring.chain() takes a non-empty array of Sqe');
     if (sqes.length > this.sqEntries) throw new RangeError(`ring.chain(): ${sqes.length} requests do not fit in one submission (SQ has ${this.sqEntries} entries)`);
     for (const s of sqes) if (!(s instanceof Sqe)) throw new TypeError('ring.chain() takes Sqe objects built with ring.op.*');
-    if (options?.link) for (let i = 0; i < sqes.length - 1; i++) sqes[i].link();
+    checkChainOptions(options, arguments.length);
     if (sqes[sqes.length - 1].flags & SqeFlags.CQE_SKIP_SUCCESS)
       throw new RangeError('skipSuccess() on the last request of a chain would never settle its promise');
+    if (options?.link) for (let i = 0; i < sqes.length - 1; i++) sqes[i].link();
     const signal = options?.signal;
     if (signal?.aborted) return sqes.map(() => Promise.reject(abortError(signal)));
     const group: Pending[] = [];
@@ -333,6 +342,7 @@ export class Ring {
 
   /** Submits what is queued now (for autoSubmit: false, or to not wait for the end of the tick). Returns SQEs submitted. */
   submit(): number {
+    checkNoArgs('submit', arguments.length);
     this.#assertOpen();
     return this.#flush();
   }
@@ -580,6 +590,7 @@ export class Ring {
 
   /** io_uring_register(2) passthrough for advanced users: returns the kernel's result, throws RingError. */
   register(opcode: number, arg: ArrayBufferView | null, nr: number): number {
+    checkRegisterArgs(opcode, arg, nr, arguments.length);
     this.#assertOpen();
     const r = binding.ringRegister(this.fd, opcode, arg, nr) as number;
     if (r < 0) throw new RingError(r, 'io_uring_register', { detail: `opcode ${opcode}` });
@@ -588,6 +599,7 @@ export class Ring {
 
   /** Enables a ring created with `disabled: true` (IORING_REGISTER_ENABLE_RINGS). */
   enable(): void {
+    checkNoArgs('enable', arguments.length);
     this.register(RegisterOp.REGISTER_ENABLE_RINGS, null, 0);
   }
 

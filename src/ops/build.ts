@@ -234,6 +234,7 @@ const COMMON_OPTIONS = {
     s.ioprio = int(op, 'ioprio', v, 0, 0xffff);
   },
 } satisfies Record<keyof CommonOptions, (op: OpDesc, s: Sqe, v: unknown) => void>;
+const COMMON_CHECKS = Object.entries(COMMON_OPTIONS);
 /** Options of builders with a `buffer` parameter (keys of BufferWindow). */
 const WINDOW_OPTIONS = ['offset', 'length'] as const satisfies readonly (keyof BufferWindow)[];
 
@@ -302,10 +303,10 @@ function applyParam(op: OpDesc, s: Sqe, p: ParamDesc, v: unknown, opts: Record<s
       const span = bufferSpan(w, v);
       const size = span.length;
       const win = opts as BufferWindow;
-      const off = win.offset ?? 0;
+      const off = win.offset === undefined ? 0 : win.offset;
       if (typeof off !== 'number' || !Number.isInteger(off)) throw new TypeError(`${where(op, 'offset')} must be an integer, got ${describe(off)}`);
       if (off < 0 || off > size) throw new RangeError(`${where(op, 'offset')} must be in [0, ${size}], got ${describe(off)}`);
-      const length = win.length ?? size - off;
+      const length = win.length === undefined ? size - off : win.length;
       if (typeof length !== 'number' || !Number.isInteger(length)) throw new TypeError(`${where(op, 'length')} must be an integer, got ${describe(length)}`);
       const max = Math.min(size - off, LEN_MAX);
       if (length < 0 || length > max)
@@ -433,10 +434,11 @@ export function buildSqe(op: OpDesc, args: readonly unknown[]): Sqe {
   for (const [f, v] of shape.fixed) setField(s, f, v);
   if (op.alwaysOpFlags) s.opFlags |= op.alwaysOpFlags;
   if (implied && (shape.opFlagsParam === undefined || opts[shape.opFlagsParam] === undefined)) s.opFlags |= implied;
-  for (const [k, check] of Object.entries(COMMON_OPTIONS)) {
-    const v = opts[k];
-    if (v !== undefined) check(op, s, v);
-  }
+  if (last !== undefined)
+    for (const [k, check] of COMMON_CHECKS) {
+      const v = opts[k];
+      if (v !== undefined) check(op, s, v);
+    }
   return s;
 }
 

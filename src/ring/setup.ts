@@ -33,7 +33,7 @@ export interface RingOptions {
   attachWq?: { fd: number } | number;
   /** IORING_SETUP_R_DISABLED: create disabled; call ring.enable() before use (5.10). */
   disabled?: boolean;
-  /** Extra raw IORING_SETUP_* bits, OR'd in as given. */
+  /** Extra raw IORING_SETUP_* bits, OR'd in as given. Unknown bits and flags SETUP_FLAGS (abi.ts) marks unsupported are a RangeError. */
   flags?: number;
   /**
    * The default flag set: 'fast' (SINGLE_ISSUER | DEFER_TASKRUN | TASKRUN_FLAG; COOP_TASKRUN | TASKRUN_FLAG before

@@ -172,6 +172,11 @@ test('sweep: Ring methods outside completion programs', async (t) => {
     ['register(op, null, 2**32)', (r) => r.register(RegisterOp.REGISTER_PROBE, null, 2 ** 32), /"nr"/],
     ['register(op, null, NaN)', (r) => r.register(RegisterOp.REGISTER_PROBE, null, NaN), /"nr" must be an integer/],
     ['register(op, null)', (r) => (r.register as any)(RegisterOp.REGISTER_PROBE, null), /takes opcode, arg, nr; got 2/],
+    ['fdatasync(fd, 5)', (r) => r.fdatasync(0, 5 as any), /^fdatasync\(\): options must be an object, got 5/],
+    ['fdatasync(fd, {}, extra)', (r) => (r.fdatasync as any)(0, {}, 1), /^fdatasync\(\): too many arguments \(3\)/],
+    ['fdatasync(fd, {fsyncFlags})', (r) => r.fdatasync(0, { fsyncFlags: 0 } as any), /"fsyncFlags" is not an option of fdatasync\(\)/],
+    ['fdatasync(fd, {bogus})', (r) => r.fdatasync(0, { bogus: 1 } as any), /"bogus" is not an option of fsync\(\)/],
+    ['fdatasync("x")', (r) => r.fdatasync('x' as any), /^fsync\(\): "fd" must be an integer/],
   ];
   const before = ring.pending;
   for (const [label, fn, re] of cases) {

@@ -4,13 +4,15 @@
  * TypeError/RangeError messages and returns a prepared Sqe. Nothing here touches the ring.
  */
 import { OPS, type OpDesc, type ParamDesc } from './table.js';
+import { types } from 'node:util';
 import { Sqe, FixedFile, split64, type Fd } from './sqe.js';
 import { SqeFlags, Statx, TIMESPEC_SIZE, AT_FDCWD } from '../ring/abi.js';
-import { viewAddress, isDetached } from '../ring/memory.js';
+import { viewAddress, spanAddress, refusalOf, type ByteSpan } from '../ring/memory.js';
+import { describeValue as describe } from '../errors.js';
 
 /** Timeout argument: milliseconds, {sec, nsec}, or bigint nanoseconds. */
 export type Timespec = number | bigint | { sec: number; nsec?: number };
-export type BufferLike = ArrayBufferView | ArrayBuffer;
+export type BufferLike = ArrayBufferView | ArrayBuffer | SharedArrayBuffer;
 
 /** statx(2) result with the fields Node users know from fs.Stats. */
 export interface StatxResult {
@@ -37,61 +39,70 @@ export interface StatxResult {
   isSymbolicLink(): boolean;
 }
 
-function where(op: OpDesc, p: ParamDesc): string {
-  return `${op.name}(): "${p.name}"`;
+function where(op: OpDesc, name: string): string {
+  return `${op.name}(): "${name}"`;
 }
 
-function int(op: OpDesc, p: ParamDesc, v: unknown, min: number, max: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v))
-    throw new TypeError(`${where(op, p)} must be an integer, got ${describe(v)}`);
-  if (v < min || v > max) throw new RangeError(`${where(op, p)} must be in [${min}, ${max}], got ${v}`);
+function int(op: OpDesc, name: string, v: unknown, min: number, max: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v)) throw new TypeError(`${where(op, name)} must be an integer, got ${describe(v)}`);
+  if (v < min || v > max) throw new RangeError(`${where(op, name)} must be in [${min}, ${max}], got ${describe(v)}`);
   return v;
 }
 
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'an array';
-  if (ArrayBuffer.isView(v)) return v.constructor.name;
-  if (typeof v === 'object') return (v as object).constructor?.name ?? 'an object';
-  if (typeof v === 'string') return `string "${v.length > 20 ? v.slice(0, 20) + '…' : v}"`;
-  return `${typeof v} ${String(v)}`;
+/** A 64-bit value given as a number (exact up to 2^53 - 1) or a bigint: the text of its accepted range. */
+function range64(min: number, signed: boolean): string {
+  return `in [${min}, 2^53 - 1] as a number or [${min}, 2^${signed ? 63 : 64} - 1] as a bigint`;
+}
+
+/** Validates a buffer argument: the byte range it names, over memory the kernel may use until the CQE. */
+export function bufferSpan(what: string, v: unknown): ByteSpan {
+  const view = ArrayBuffer.isView(v);
+  if (!view && !types.isAnyArrayBuffer(v))
+    throw new TypeError(`${what} must be a Buffer, TypedArray, DataView, ArrayBuffer or SharedArrayBuffer, got ${describe(v)}`);
+  const buffer = (view ? v.buffer : v) as ArrayBuffer | SharedArrayBuffer;
+  // before reading the view's extent: a DataView over a detached buffer throws on byteOffset
+  const why = refusalOf(buffer);
+  if (why) throw new TypeError(`${what} ${why}`);
+  return view ? { buffer, offset: v.byteOffset, length: v.byteLength } : { buffer, offset: 0, length: buffer.byteLength };
 }
 
 /** Validates a buffer argument and returns a Uint8Array view over it (not a copy). */
 export function asBytes(what: string, v: unknown): Uint8Array {
-  let view: Uint8Array;
-  if (v instanceof Uint8Array) view = v;
-  else if (ArrayBuffer.isView(v)) view = new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
-  else if (v instanceof ArrayBuffer || (typeof SharedArrayBuffer !== 'undefined' && v instanceof SharedArrayBuffer))
-    view = new Uint8Array(v);
-  else throw new TypeError(`${what} must be a Buffer, TypedArray, DataView or ArrayBuffer, got ${describe(v)}`);
-  if (view.byteLength === 0 && isDetached(view.buffer)) throw new TypeError(`${what} is a detached ArrayBuffer`);
-  return view;
+  const s = bufferSpan(what, v);
+  return new Uint8Array(s.buffer, s.offset, s.length);
 }
 
-function timespecBytes(op: OpDesc, p: ParamDesc, v: unknown): Buffer {
+const NS_PER_SEC = 1_000_000_000n;
+const S64_MAX = 2n ** 63n - 1n;
+const TIMESPEC_KEYS = new Set(['sec', 'nsec']);
+
+function timespecBytes(op: OpDesc, name: string, v: unknown): Buffer {
+  const w = where(op, name);
   let sec: bigint;
   let nsec: bigint;
   if (typeof v === 'number') {
-    if (!Number.isFinite(v) || v < 0) throw new RangeError(`${where(op, p)} must be a finite number of milliseconds >= 0, got ${v}`);
+    if (!Number.isFinite(v) || v < 0 || v > Number.MAX_SAFE_INTEGER)
+      throw new RangeError(`${w} must be a finite number of milliseconds in [0, 2^53 - 1] (or { sec, nsec }, or bigint nanoseconds in [0, 2^63 - 1]), got ${describe(v)}`);
     const ns = BigInt(Math.round(v * 1e6));
-    sec = ns / 1_000_000_000n;
-    nsec = ns % 1_000_000_000n;
+    sec = ns / NS_PER_SEC;
+    nsec = ns % NS_PER_SEC;
   } else if (typeof v === 'bigint') {
-    if (v < 0n) throw new RangeError(`${where(op, p)} must be >= 0 nanoseconds, got ${v}`);
-    sec = v / 1_000_000_000n;
-    nsec = v % 1_000_000_000n;
-  } else if (v && typeof v === 'object' && 'sec' in v) {
+    if (v < 0n || v > S64_MAX) throw new RangeError(`${w} as bigint nanoseconds must be in [0, 2^63 - 1], got ${describe(v)}`);
+    sec = v / NS_PER_SEC;
+    nsec = v % NS_PER_SEC;
+  } else if (v !== null && typeof v === 'object' && !Array.isArray(v) && 'sec' in v) {
     const o = v as { sec: unknown; nsec?: unknown };
-    if (typeof o.sec !== 'number' || !Number.isInteger(o.sec) || o.sec < 0)
-      throw new RangeError(`${where(op, p)}.sec must be an integer >= 0, got ${describe(o.sec)}`);
+    for (const k of Object.keys(o))
+      if (!TIMESPEC_KEYS.has(k)) throw new TypeError(`${w} as an object takes only "sec" and "nsec", got "${k}"`);
+    if (typeof o.sec !== 'number' || !Number.isInteger(o.sec)) throw new TypeError(`${w}.sec must be an integer, got ${describe(o.sec)}`);
+    if (o.sec < 0 || o.sec > Number.MAX_SAFE_INTEGER) throw new RangeError(`${w}.sec must be in [0, 2^53 - 1], got ${describe(o.sec)}`);
     const n = o.nsec ?? 0;
     if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 999_999_999)
-      throw new RangeError(`${where(op, p)}.nsec must be an integer in [0, 999999999], got ${describe(n)}`);
+      throw new RangeError(`${w}.nsec must be an integer in [0, 999999999], got ${describe(n)}`);
     sec = BigInt(o.sec);
     nsec = BigInt(n);
   } else {
-    throw new TypeError(`${where(op, p)} must be milliseconds, { sec, nsec } or bigint nanoseconds, got ${describe(v)}`);
+    throw new TypeError(`${w} must be milliseconds, { sec, nsec } or bigint nanoseconds, got ${describe(v)}`);
   }
   const b = Buffer.alloc(TIMESPEC_SIZE);
   b.writeBigInt64LE(sec, 0);
@@ -99,19 +110,30 @@ function timespecBytes(op: OpDesc, p: ParamDesc, v: unknown): Buffer {
   return b;
 }
 
-function pathBytes(op: OpDesc, p: ParamDesc, v: unknown): Buffer {
+/** PATH_MAX of include/uapi/linux/limits.h: the longest path the kernel copies, NUL included. */
+const PATH_MAX = 4096;
+
+function pathBytes(op: OpDesc, name: string, v: unknown): Buffer {
+  const w = where(op, name);
+  const tooLong = (n: number) => new RangeError(`${w} must be at most ${PATH_MAX - 1} bytes (PATH_MAX ${PATH_MAX} with its NUL), got ${n} bytes`);
   let b: Buffer;
   if (typeof v === 'string') {
-    if (v.includes('\0')) throw new TypeError(`${where(op, p)} must not contain NUL bytes`);
+    // every UTF-16 unit is at least one UTF-8 byte: refuse long strings before encoding them
+    if (v.length >= PATH_MAX) throw tooLong(v.length);
+    if (v.includes('\0')) throw new TypeError(`${w} must not contain NUL bytes`);
+    if (!(v as string & { isWellFormed(): boolean }).isWellFormed()) throw new TypeError(`${w} must be well-formed UTF-16 (a lone surrogate would be sent as U+FFFD, another path)`);
     b = Buffer.from(v + '\0', 'utf8');
+    if (b.byteLength > PATH_MAX) throw tooLong(b.byteLength - 1);
   } else if (v instanceof Uint8Array) {
-    if (v.includes(0)) throw new TypeError(`${where(op, p)} must not contain NUL bytes`);
+    const why = refusalOf(v.buffer);
+    if (why) throw new TypeError(`${w} ${why}`);
+    if (v.byteLength >= PATH_MAX) throw tooLong(v.byteLength);
+    if (v.includes(0)) throw new TypeError(`${w} must not contain NUL bytes`);
     b = Buffer.alloc(v.byteLength + 1);
     b.set(v);
   } else {
-    throw new TypeError(`${where(op, p)} must be a string or Buffer, got ${describe(v)}`);
+    throw new TypeError(`${w} must be a string or Buffer, got ${describe(v)}`);
   }
-  if (b.byteLength > 4096) throw new RangeError(`${where(op, p)} is longer than PATH_MAX (4096 bytes)`);
   return b;
 }
 
@@ -179,100 +201,156 @@ export interface BufferWindow {
   length?: number;
 }
 
+/** IOSQE_* bits a builder sets from its arguments, and what to pass instead of naming them in `sqeFlags`. */
+const SQE_FLAGS_FROM_ARGUMENTS: Partial<Record<keyof typeof SqeFlags, string>> = {
+  FIXED_FILE: 'pass the fd as a FixedFile (fixed(index)) to name a registered file slot',
+  BUFFER_SELECT: 'buffer selection comes with provided buffers, which set it themselves',
+};
+const SQE_FLAGS_SETTABLE = Object.entries(SqeFlags).filter(([k]) => !(k in SQE_FLAGS_FROM_ARGUMENTS));
+const SQE_FLAGS_SETTABLE_MASK = SQE_FLAGS_SETTABLE.reduce((m, [, v]) => m | v, 0);
+
+function sqeFlagsOption(op: OpDesc, v: unknown): number {
+  const w = where(op, 'sqeFlags');
+  const f = int(op, 'sqeFlags', v, 0, 0xff);
+  for (const [k, why] of Object.entries(SQE_FLAGS_FROM_ARGUMENTS))
+    if (f & SqeFlags[k as keyof typeof SqeFlags]) throw new RangeError(`${w} must not include ${k}: ${why}`);
+  if (f & ~SQE_FLAGS_SETTABLE_MASK)
+    throw new RangeError(`${w} must be a combination of SqeFlags ${SQE_FLAGS_SETTABLE.map(([k, b]) => `${k} (${b})`).join(', ')}, got ${f} (unknown bits 0x${(f & ~SQE_FLAGS_SETTABLE_MASK).toString(16)})`);
+  return f;
+}
+
+/** The options every builder takes besides its own, each with its check (keys of CommonOptions, no more, no less). */
+const COMMON_OPTIONS = {
+  signal: (op: OpDesc, s: Sqe, v: unknown) => {
+    if (!(v instanceof AbortSignal)) throw new TypeError(`${where(op, 'signal')} must be an AbortSignal, got ${describe(v)}`);
+  },
+  personality: (op: OpDesc, s: Sqe, v: unknown) => {
+    s.personality = int(op, 'personality', v, 0, 0xffff);
+  },
+  sqeFlags: (op: OpDesc, s: Sqe, v: unknown) => {
+    s.flags |= sqeFlagsOption(op, v);
+  },
+  ioprio: (op: OpDesc, s: Sqe, v: unknown) => {
+    s.ioprio = int(op, 'ioprio', v, 0, 0xffff);
+  },
+} satisfies Record<keyof CommonOptions, (op: OpDesc, s: Sqe, v: unknown) => void>;
+const COMMON_CHECKS = Object.entries(COMMON_OPTIONS);
+/** Options of builders with a `buffer` parameter (keys of BufferWindow). */
+const WINDOW_OPTIONS = ['offset', 'length'] as const satisfies readonly (keyof BufferWindow)[];
+
+/** Largest value of the SQE's 32-bit `len`. */
+const LEN_MAX = 0xffffffff;
+
 function applyParam(op: OpDesc, s: Sqe, p: ParamDesc, v: unknown, opts: Record<string, unknown>): void {
   if (v === undefined) {
-    if (!p.optional) throw new TypeError(`${where(op, p)} is required`);
+    if (!p.optional) throw new TypeError(`${where(op, p.name)} is required`);
     if (p.kind === 'statx') {
       v = undefined;
     } else if (p.default !== undefined) {
       v = p.default;
     } else return;
   }
+  const w = where(op, p.name);
   switch (p.kind) {
     case 'fd':
       if (v instanceof FixedFile) {
         s.fd = v.index;
         s.flags |= SqeFlags.FIXED_FILE;
-      } else s.fd = int(op, p, v, 0, 0x7fffffff);
+      } else {
+        if (typeof v !== 'number' || !Number.isInteger(v)) throw new TypeError(`${w} must be an integer (a process fd) or a FixedFile, got ${describe(v)}`);
+        s.fd = int(op, p.name, v, 0, 0x7fffffff);
+      }
       return;
     case 'dirfd':
-      if (v instanceof FixedFile) throw new TypeError(`${where(op, p)} cannot be a FixedFile`);
-      s.fd = v === AT_FDCWD ? AT_FDCWD : int(op, p, v, 0, 0x7fffffff);
+      if (v instanceof FixedFile) throw new TypeError(`${w} cannot be a FixedFile`);
+      if (typeof v !== 'number' || !Number.isInteger(v)) throw new TypeError(`${w} must be an integer (a directory fd or AT_FDCWD), got ${describe(v)}`);
+      if (v !== AT_FDCWD && (v < 0 || v > 0x7fffffff)) throw new RangeError(`${w} must be AT_FDCWD (${AT_FDCWD}) or in [0, 2147483647], got ${describe(v)}`);
+      s.fd = v;
       return;
     case 'u32':
-      setField(s, p.field, int(op, p, v, 0, 0xffffffff));
+      setField(s, p.field, int(op, p.name, v, 0, 0xffffffff));
       return;
     case 'i32':
-      setField(s, p.field, int(op, p, v, -0x80000000, 0x7fffffff));
+      setField(s, p.field, int(op, p.name, v, -0x80000000, 0x7fffffff));
       return;
     case 'u16':
-      setField(s, p.field, int(op, p, v, 0, 0xffff));
+      setField(s, p.field, int(op, p.name, v, 0, 0xffff));
       return;
     case 'position':
       if (typeof v === 'bigint') {
-        if (v < -1n || v > 0x7fffffffffffffffn) throw new RangeError(`${where(op, p)} must be in [-1, 2^63), got ${v}`);
+        if (v < -1n || v > 0x7fffffffffffffffn) throw new RangeError(`${w} must be ${range64(-1, true)}, got ${describe(v)}`);
       } else if (v === null) {
         v = -1;
       } else if (typeof v !== 'number' || !Number.isInteger(v)) {
-        throw new TypeError(`${where(op, p)} must be an integer or bigint, got ${describe(v)}`);
+        throw new TypeError(`${w} must be an integer or bigint, got ${describe(v)}`);
       } else if (v < -1 || v > Number.MAX_SAFE_INTEGER) {
-        throw new RangeError(`${where(op, p)} must be in [-1, 2^53), got ${v}`);
+        throw new RangeError(`${w} must be ${range64(-1, true)}, got ${describe(v)}`);
       }
       setField(s, p.field, v as number | bigint);
       return;
     case 'u64':
     case 'userData':
       if (typeof v === 'bigint') {
-        if (v < 0n || v > 0xffffffffffffffffn) throw new RangeError(`${where(op, p)} must fit in 64 bits, got ${v}`);
-      } else if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) {
-        throw new TypeError(`${where(op, p)} must be a non-negative integer or bigint, got ${describe(v)}`);
+        if (v < 0n || v > 0xffffffffffffffffn) throw new RangeError(`${w} must be ${range64(0, false)}, got ${describe(v)}`);
+      } else if (typeof v !== 'number' || !Number.isInteger(v)) {
+        throw new TypeError(`${w} must be a non-negative integer or bigint, got ${describe(v)}`);
+      } else if (v < 0 || v > Number.MAX_SAFE_INTEGER) {
+        throw new RangeError(`${w} must be ${range64(0, false)}, got ${describe(v)}`);
       }
       setField(s, p.field, v as number | bigint);
       return;
     case 'buffer': {
-      const bytes = asBytes(where(op, p), v);
+      const span = bufferSpan(w, v);
+      const size = span.length;
       const win = opts as BufferWindow;
-      const off = win.offset ?? 0;
-      if (typeof off !== 'number' || !Number.isInteger(off)) throw new TypeError(`${op.name}(): "offset" must be an integer, got ${describe(off)}`);
-      if (off < 0 || off > bytes.byteLength) throw new RangeError(`${op.name}(): "offset" must be in [0, ${bytes.byteLength}], got ${off}`);
-      const length = win.length ?? bytes.byteLength - off;
-      if (typeof length !== 'number' || !Number.isInteger(length)) throw new TypeError(`${op.name}(): "length" must be an integer, got ${describe(length)}`);
-      if (length < 0 || off + length > bytes.byteLength)
-        throw new RangeError(`${op.name}(): "length" must be in [0, ${bytes.byteLength - off}] (buffer ${bytes.byteLength} bytes, offset ${off}), got ${length}`);
-      setField(s, p.field, viewAddress(bytes) + off);
+      const off = win.offset === undefined ? 0 : win.offset;
+      if (typeof off !== 'number' || !Number.isInteger(off)) throw new TypeError(`${where(op, 'offset')} must be an integer, got ${describe(off)}`);
+      if (off < 0 || off > size) throw new RangeError(`${where(op, 'offset')} must be in [0, ${size}], got ${describe(off)}`);
+      const length = win.length === undefined ? size - off : win.length;
+      if (typeof length !== 'number' || !Number.isInteger(length)) throw new TypeError(`${where(op, 'length')} must be an integer, got ${describe(length)}`);
+      const max = Math.min(size - off, LEN_MAX);
+      if (length < 0 || length > max)
+        throw new RangeError(
+          `${where(op, 'length')} must be in [0, ${max}] (buffer ${size} bytes, offset ${off}${max === LEN_MAX ? '; the SQE length is 32 bits' : ''}), got ${describe(length)}${win.length === undefined ? ' (the rest of the buffer)' : ''}`,
+        );
+      setField(s, p.field, spanAddress(span) + off);
       s.len = length;
       s.expect = length;
-      s.hold(bytes.buffer);
+      s.hold(span.buffer);
       return;
     }
     case 'iovecs': {
-      if (!Array.isArray(v)) throw new TypeError(`${where(op, p)} must be an array of buffers, got ${describe(v)}`);
-      if (v.length === 0 || v.length > 1024) throw new RangeError(`${where(op, p)} must hold 1 to 1024 buffers (IOV_MAX), got ${v.length}`);
-      const iov = Buffer.alloc(16 * v.length);
+      if (!Array.isArray(v)) throw new TypeError(`${w} must be an array of buffers, got ${describe(v)}`);
+      if (v.length === 0 || v.length > IOV_MAX) throw new RangeError(`${w} must hold 1 to ${IOV_MAX} buffers (IOV_MAX), got ${v.length}`);
+      const spans = v.map((b, i) => bufferSpan(`${w}[${i}]`, b));
+      const iov = Buffer.alloc(IOVEC_SIZE * spans.length);
       let total = 0;
-      for (let i = 0; i < v.length; i++) {
-        const b = asBytes(`${where(op, p)}[${i}]`, v[i]);
-        const a = viewAddress(b);
-        iov.writeUInt32LE(a >>> 0, i * 16);
-        iov.writeUInt32LE(Math.floor(a / 0x1_0000_0000), i * 16 + 4);
-        iov.writeUInt32LE(b.byteLength, i * 16 + 8);
-        total += b.byteLength;
-        s.hold(b.buffer);
+      for (let i = 0; i < spans.length; i++) {
+        const sp = spans[i];
+        const o = i * IOVEC_SIZE;
+        const [aLo, aHi] = split64(spanAddress(sp));
+        const [lLo, lHi] = split64(sp.length);
+        iov.writeUInt32LE(aLo, o);
+        iov.writeUInt32LE(aHi, o + 4);
+        iov.writeUInt32LE(lLo, o + 8); // iov_len is a size_t
+        iov.writeUInt32LE(lHi, o + 12);
+        total += sp.length;
+        s.hold(sp.buffer);
       }
       setField(s, p.field, viewAddress(iov));
       s.hold(iov.buffer);
-      s.len = v.length;
+      s.len = spans.length;
       s.expect = total;
       return;
     }
     case 'path': {
-      const b = pathBytes(op, p, v);
+      const b = pathBytes(op, p.name, v);
       setField(s, p.field, viewAddress(b));
       s.hold(b.buffer);
       return;
     }
     case 'timespec': {
-      const b = timespecBytes(op, p, v);
+      const b = timespecBytes(op, p.name, v);
       setField(s, p.field, viewAddress(b));
       s.hold(b.buffer);
       return;
@@ -287,9 +365,17 @@ function applyParam(op: OpDesc, s: Sqe, p: ParamDesc, v: unknown, opts: Record<s
   }
 }
 
+/** struct iovec: iov_base u64, iov_len u64; UIO_MAXIOV (include/uapi/linux/uio.h). */
+const IOVEC_SIZE = 16;
+const IOV_MAX = 1024;
+
 /** Per-op facts buildSqe needs, computed once per op instead of on every request. */
 interface OpShape {
   positional: number;
+  /** Names of the positional parameters, for the "too many arguments" message. */
+  positionalNames: string[];
+  /** Keys the trailing options object may hold: the op's own non-positional params, its buffer window, the common options. */
+  optionKeys: ReadonlySet<string>;
   fixed: [ParamDesc['field'], number][];
   /** The param that writes the op flags, if any (its explicit use suppresses impliesOpFlags). */
   opFlagsParam: string | undefined;
@@ -298,8 +384,16 @@ const shapes = new WeakMap<OpDesc, OpShape>();
 function shapeOf(op: OpDesc, params: ParamDesc[]): OpShape {
   let sh = shapes.get(op);
   if (!sh) {
+    const positional = params.filter((p) => p.positional);
     sh = {
-      positional: params.filter((p) => p.positional).length,
+      positional: positional.length,
+      positionalNames: positional.map((p) => p.name),
+      optionKeys: new Set([
+        // 'statx' params are result areas ringflow allocates, not caller input
+        ...params.filter((p) => !p.positional && p.kind !== 'statx').map((p) => p.name),
+        ...(params.some((p) => p.kind === 'buffer') ? WINDOW_OPTIONS : []),
+        ...Object.keys(COMMON_OPTIONS),
+      ]),
       fixed: Object.entries(op.fixed ?? {}) as [ParamDesc['field'], number][],
       opFlagsParam: params.find((p) => p.field === 'opFlags')?.name,
     };
@@ -308,21 +402,29 @@ function shapeOf(op: OpDesc, params: ParamDesc[]): OpShape {
   return sh;
 }
 
+/** The option keys `op`'s builder accepts (derived from the opcode table plus the common options). */
+export function builderOptionKeys(op: OpDesc): readonly string[] {
+  return op.params ? [...shapeOf(op, op.params).optionKeys] : [];
+}
+
 /** Builds an Sqe for `op` from builder arguments (positional, then options). */
 export function buildSqe(op: OpDesc, args: readonly unknown[]): Sqe {
   const params = op.params;
   if (!params) throw new TypeError(`ringflow: no builder for ${op.name} (IORING_OP_${op.constant}) yet`);
   const shape = shapeOf(op, params);
+  if (args.length > shape.positional + 1)
+    throw new TypeError(`${op.name}(): too many arguments (${args.length}); it takes ${[...shape.positionalNames, 'options'].join(', ')}`);
   const s = new Sqe(op);
   let i = 0;
   let opts: Record<string, unknown> = {};
   const last = args[shape.positional];
   if (last !== undefined) {
-    if (last === null || typeof last !== 'object' || ArrayBuffer.isView(last) || Array.isArray(last))
-      throw new TypeError(`${op.name}(): options must be an object, got ${describe(last)}`);
+    if (last === null || typeof last !== 'object' || ArrayBuffer.isView(last) || Array.isArray(last) || types.isAnyArrayBuffer(last) || last instanceof AbortSignal)
+      throw new TypeError(`${op.name}(): options must be an object, got ${describe(last)}${last instanceof AbortSignal ? ' (pass { signal })' : ''}`);
     opts = last as Record<string, unknown>;
+    for (const k of Object.keys(opts))
+      if (!shape.optionKeys.has(k)) throw new TypeError(`${op.name}(): "${k}" is not an option of ${op.name}(); it accepts ${[...shape.optionKeys].join(', ')}`);
   }
-  if (args.length > shape.positional + 1) throw new TypeError(`${op.name}(): too many arguments (${args.length})`);
   let implied = 0;
   for (const p of params) {
     const v = p.positional ? args[i++] : opts[p.name];
@@ -332,12 +434,11 @@ export function buildSqe(op: OpDesc, args: readonly unknown[]): Sqe {
   for (const [f, v] of shape.fixed) setField(s, f, v);
   if (op.alwaysOpFlags) s.opFlags |= op.alwaysOpFlags;
   if (implied && (shape.opFlagsParam === undefined || opts[shape.opFlagsParam] === undefined)) s.opFlags |= implied;
-  const c = opts as CommonOptions;
-  if (c.personality !== undefined) s.personality = int(op, { name: 'personality' } as ParamDesc, c.personality, 0, 0xffff);
-  if (c.ioprio !== undefined) s.ioprio = int(op, { name: 'ioprio' } as ParamDesc, c.ioprio, 0, 0xffff);
-  if (c.sqeFlags !== undefined) s.flags |= int(op, { name: 'sqeFlags' } as ParamDesc, c.sqeFlags, 0, 0x7f);
-  if (c.signal !== undefined && !(c.signal instanceof AbortSignal))
-    throw new TypeError(`${op.name}(): "signal" must be an AbortSignal, got ${describe(c.signal)}`);
+  if (last !== undefined)
+    for (const [k, check] of COMMON_CHECKS) {
+      const v = opts[k];
+      if (v !== undefined) check(op, s, v);
+    }
   return s;
 }
 

@@ -4,14 +4,15 @@
  * before submission (tokio-rs/io-uring's `Entry` + `.flags()`; liburing's io_uring_sqe_set_flags).
  */
 import { SqeFlags } from '../ring/abi.js';
+import { describeValue } from '../errors.js';
 import type { OpDesc } from './table.js';
 
 /** A slot in the ring's registered file table, used instead of a process fd (sets IOSQE_FIXED_FILE). */
 export class FixedFile {
   readonly index: number;
   constructor(index: number) {
-    if (!Number.isInteger(index) || index < 0 || index > 0x7fffffff)
-      throw new RangeError(`FixedFile index must be an integer in [0, 2^31), got ${index}`);
+    if (typeof index !== 'number' || !Number.isInteger(index)) throw new TypeError(`FixedFile(): "index" must be an integer, got ${describeValue(index)}`);
+    if (index < 0 || index > 0x7fffffff) throw new RangeError(`FixedFile(): "index" must be in [0, 2147483647], got ${describeValue(index)}`);
     this.index = index;
   }
 }
@@ -22,6 +23,22 @@ export const fixed = (index: number): FixedFile => new FixedFile(index);
 export type Fd = number | FixedFile;
 
 const TWO32 = 0x1_0000_0000;
+
+/** Methods without parameters refuse arguments: `sqe.link(false)` must not quietly link. */
+function noArgs(method: string, n: number): void {
+  if (n !== 0) throw new TypeError(`${method}() takes no arguments, got ${n}`);
+}
+
+/** A 64-bit SQE field value: an integer number of magnitude <= 2^53 - 1, or a bigint in [-2^63, 2^64 - 1]. */
+function check64(method: string, name: string, v: unknown): number | bigint {
+  if (typeof v === 'bigint') {
+    if (v < -(2n ** 63n) || v > 2n ** 64n - 1n) throw new RangeError(`${method}(): "${name}" as a bigint must be in [-2^63, 2^64 - 1], got ${describeValue(v)}`);
+    return v;
+  }
+  if (typeof v !== 'number' || !Number.isInteger(v)) throw new TypeError(`${method}(): "${name}" must be an integer or bigint, got ${describeValue(v)}`);
+  if (!Number.isSafeInteger(v)) throw new RangeError(`${method}(): "${name}" as a number must be in [-(2^53 - 1), 2^53 - 1] (use a bigint beyond), got ${describeValue(v)}`);
+  return v;
+}
 
 /** Splits a 64-bit value (number in [-2^53, 2^53] or bigint) into two u32 words. */
 export function split64(v: number | bigint): [lo: number, hi: number] {
@@ -66,51 +83,66 @@ export class Sqe {
   expect = -1;
 
   constructor(op: OpDesc) {
+    if (op === null || typeof op !== 'object' || typeof op.name !== 'string')
+      throw new TypeError(`new Sqe(): "op" must be an entry of the opcode table (OPS, opByName()), got ${describeValue(op)}`);
+    if (typeof op.code !== 'number' || !Number.isInteger(op.code) || op.code < 0 || op.code > 0xff)
+      throw new RangeError(`new Sqe(): "op".code must be an opcode in [0, 255], got ${describeValue(op.code)}`);
     this.op = op;
     this.opcode = op.code;
   }
 
   /** IOSQE_IO_LINK: the next request in the same submission starts after this one succeeds. */
   link(): this {
+    noArgs('link', arguments.length);
     this.flags |= SqeFlags.IO_LINK;
     return this;
   }
   /** IOSQE_IO_HARDLINK: like link(), but the chain continues even if this one fails. */
   hardlink(): this {
+    noArgs('hardlink', arguments.length);
     this.flags |= SqeFlags.IO_HARDLINK;
     return this;
   }
   /** IOSQE_IO_DRAIN: start only after all earlier requests completed. */
   drain(): this {
+    noArgs('drain', arguments.length);
     this.flags |= SqeFlags.IO_DRAIN;
     return this;
   }
   /** IOSQE_ASYNC: go straight to the kernel's worker pool. */
   async(): this {
+    noArgs('async', arguments.length);
     this.flags |= SqeFlags.ASYNC;
     return this;
   }
   /** IOSQE_CQE_SKIP_SUCCESS: post no CQE on success (5.17). Its promise resolves with undefined once a later request of the chain completes. */
   skipSuccess(): this {
+    noArgs('skipSuccess', arguments.length);
     this.flags |= SqeFlags.CQE_SKIP_SUCCESS;
     return this;
   }
   /** Sets the 64-bit `off` field. */
   setOff(v: number | bigint): this {
-    [this.offLo, this.offHi] = split64(v);
+    if (arguments.length !== 1) throw new TypeError(`setOff() takes one argument, got ${arguments.length}`);
+    [this.offLo, this.offHi] = split64(check64('setOff', 'off', v));
     return this;
   }
   setAddr(v: number | bigint): this {
-    [this.addrLo, this.addrHi] = split64(v);
+    if (arguments.length !== 1) throw new TypeError(`setAddr() takes one argument, got ${arguments.length}`);
+    [this.addrLo, this.addrHi] = split64(check64('setAddr', 'addr', v));
     return this;
   }
   setAddr3(v: number | bigint): this {
-    [this.addr3Lo, this.addr3Hi] = split64(v);
+    if (arguments.length !== 1) throw new TypeError(`setAddr3() takes one argument, got ${arguments.length}`);
+    [this.addr3Lo, this.addr3Hi] = split64(check64('setAddr3', 'addr3', v));
     return this;
   }
-  /** Keeps `o` reachable until the CQE. */
-  hold(o: object): this {
-    (this.keep ??= []).push(o);
+  /** Keeps `value` reachable until the CQE. */
+  hold(value: object): this {
+    if (arguments.length !== 1) throw new TypeError(`hold() takes one argument, got ${arguments.length}`);
+    if (value === null || (typeof value !== 'object' && typeof value !== 'function'))
+      throw new TypeError(`hold(): "value" must be an object, got ${describeValue(value)}`);
+    (this.keep ??= []).push(value);
     return this;
   }
 
@@ -136,8 +168,11 @@ export class Sqe {
 
   /** The 64 SQE bytes with a given user_data (for tests and inspection). */
   toBytes(userData: number | bigint = 0): Uint8Array {
+    if (arguments.length > 1) throw new TypeError(`toBytes() takes at most one argument, got ${arguments.length}`);
+    const ud = check64('toBytes', 'userData', userData);
+    if (ud < 0) throw new RangeError(`toBytes(): "userData" must not be negative, got ${describeValue(userData)}`);
     const u32 = new Uint32Array(16);
-    const [lo, hi] = split64(userData);
+    const [lo, hi] = split64(ud);
     this.encode(u32, 0, lo, hi);
     return new Uint8Array(u32.buffer);
   }

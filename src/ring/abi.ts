@@ -5,28 +5,68 @@
  * Opcode numbers live in the opcode table (src/ops/table.ts), the single source for them.
  */
 
-/** io_uring_setup flags (`io_uring_params.flags`). */
-export const SetupFlags = {
-  IOPOLL: 1 << 0, // 5.1
-  SQPOLL: 1 << 1, // 5.1
-  SQ_AFF: 1 << 2, // 5.1
-  CQSIZE: 1 << 3, // 5.5
-  CLAMP: 1 << 4, // 5.6
-  ATTACH_WQ: 1 << 5, // 5.6
-  R_DISABLED: 1 << 6, // 5.10
-  SUBMIT_ALL: 1 << 7, // 5.18
-  COOP_TASKRUN: 1 << 8, // 5.19
-  TASKRUN_FLAG: 1 << 9, // 5.19
-  SQE128: 1 << 10, // 5.19
-  CQE32: 1 << 11, // 5.19
-  SINGLE_ISSUER: 1 << 12, // 6.0
-  DEFER_TASKRUN: 1 << 13, // 6.1
-  NO_MMAP: 1 << 14, // 6.5
-  REGISTERED_FD_ONLY: 1 << 15, // 6.5
-  NO_SQARRAY: 1 << 16, // 6.6
-  HYBRID_IOPOLL: 1 << 17, // 6.13
-  CQE_MIXED: 1 << 18, // 6.18
-} as const;
+/** Whether ringflow's Ring can drive a ring set up with a flag. */
+export type SetupFlagSupport =
+  /** set through a Ring option (named in `option`), or given raw in `flags` */
+  | 'supported'
+  /** always set by ringflow itself */
+  | 'always'
+  /** refused with a RangeError: ringflow's SQ/CQ code cannot drive such a ring yet */
+  | 'unsupported';
+
+export interface SetupFlagDesc {
+  /** IORING_SETUP_<name>. */
+  readonly name: string;
+  readonly bit: number;
+  /** First mainline kernel with the flag. */
+  readonly since: string;
+  readonly support: SetupFlagSupport;
+  /** The Ring option that sets it. */
+  readonly option?: string;
+  /** Why an unsupported flag is refused. */
+  readonly why?: string;
+  /** Flags the kernel requires with it (for `ringflow info`'s kernel probe). */
+  readonly needs?: readonly string[];
+  /** The kernel cannot be probed with this flag alone (it needs memory or state from the caller). */
+  readonly noProbe?: string;
+}
+
+/**
+ * The io_uring_setup flags (`io_uring_params.flags`): bit, kernel version and whether ringflow's
+ * Ring drives them. Bits 0–18 from the 6.18 uapi (include/uapi/linux/io_uring.h; the 6.18.44
+ * kernel's IORING_REGISTER_QUERY reports ring_setup_flags = 0x7ffff); SQE_MIXED (bit 19) from the
+ * 6.19 uapi. Ring option validation (src/ring/setup.ts) and `ringflow info` both read this list.
+ */
+export const SETUP_FLAGS = [
+  { name: 'IOPOLL', bit: 0, since: '5.1', support: 'unsupported', why: 'polled completions are reaped only by busy-polling io_uring_enter, never signalled on the ring fd ringflow waits on' },
+  { name: 'SQPOLL', bit: 1, since: '5.1', support: 'supported', option: 'sqpoll' },
+  { name: 'SQ_AFF', bit: 2, since: '5.1', support: 'supported', option: 'sqpoll.cpu', needs: ['SQPOLL'] },
+  { name: 'CQSIZE', bit: 3, since: '5.5', support: 'always', option: 'cqEntries' },
+  { name: 'CLAMP', bit: 4, since: '5.6', support: 'supported', option: 'clamp' },
+  { name: 'ATTACH_WQ', bit: 5, since: '5.6', support: 'supported', option: 'attachWq', noProbe: 'needs the fd of another ring' },
+  { name: 'R_DISABLED', bit: 6, since: '5.10', support: 'supported', option: 'disabled' },
+  { name: 'SUBMIT_ALL', bit: 7, since: '5.18', support: 'supported', option: 'submitAll' },
+  { name: 'COOP_TASKRUN', bit: 8, since: '5.19', support: 'supported', option: 'coopTaskrun' },
+  { name: 'TASKRUN_FLAG', bit: 9, since: '5.19', support: 'supported', option: 'taskrunFlag', needs: ['COOP_TASKRUN'] },
+  { name: 'SQE128', bit: 10, since: '5.19', support: 'unsupported', why: 'ringflow writes 64-byte SQEs' },
+  { name: 'CQE32', bit: 11, since: '5.19', support: 'unsupported', why: 'ringflow reads 16-byte CQEs' },
+  { name: 'SINGLE_ISSUER', bit: 12, since: '6.0', support: 'supported', option: 'singleIssuer' },
+  { name: 'DEFER_TASKRUN', bit: 13, since: '6.1', support: 'supported', option: 'deferTaskrun', needs: ['SINGLE_ISSUER'] },
+  { name: 'NO_MMAP', bit: 14, since: '6.5', support: 'unsupported', why: 'ringflow maps the ring memory the kernel allocates', noProbe: 'needs ring memory from the caller' },
+  { name: 'REGISTERED_FD_ONLY', bit: 15, since: '6.5', support: 'unsupported', why: 'ringflow enters the ring through its fd', needs: ['NO_MMAP'], noProbe: 'needs ring memory from the caller' },
+  { name: 'NO_SQARRAY', bit: 16, since: '6.6', support: 'supported', option: 'noSqArray' },
+  { name: 'HYBRID_IOPOLL', bit: 17, since: '6.13', support: 'unsupported', why: 'a mode of IOPOLL, which ringflow does not drive', needs: ['IOPOLL'] },
+  { name: 'CQE_MIXED', bit: 18, since: '6.18', support: 'unsupported', why: 'ringflow reads 16-byte CQEs only' },
+  { name: 'SQE_MIXED', bit: 19, since: '6.19', support: 'unsupported', why: 'ringflow writes 64-byte SQEs only' },
+] as const satisfies readonly SetupFlagDesc[];
+
+/** io_uring_setup flags (`io_uring_params.flags`) by name, from SETUP_FLAGS. */
+export const SetupFlags = Object.fromEntries(SETUP_FLAGS.map((f) => [f.name, 2 ** f.bit])) as {
+  readonly [F in (typeof SETUP_FLAGS)[number] as F['name']]: number;
+};
+
+/** Every setup bit SETUP_FLAGS names. */
+export const KNOWN_SETUP_FLAGS = SETUP_FLAGS.reduce((m, f) => m | (2 ** f.bit), 0);
 
 /** Feature bits the kernel reports in `io_uring_params.features`. */
 export const Features = {

@@ -1,19 +1,31 @@
 /**
- * Addresses of JS memory for SQE fields. An ArrayBuffer's backing store never moves in V8,
- * so its base address is asked of native code once and cached per ArrayBuffer (Node's pooled
- * small Buffers share one, so the cache hits for them too).
+ * Addresses of JS memory for SQE fields, and the rule for which memory may be handed to the
+ * kernel. An ArrayBuffer's backing store never moves in V8, so its base address is asked of
+ * native code once and cached per buffer (Node's pooled small Buffers share one, so the cache
+ * hits for them too). Memory whose length can shrink or vanish while the kernel uses it
+ * (a detached or a resizable ArrayBuffer) is refused; SharedArrayBuffers, growable or not, only
+ * ever grow in place and are accepted.
  */
 import { binding } from '../native.js';
 
 const bases = new WeakMap<ArrayBufferLike, number>();
 
+const hasSab = typeof SharedArrayBuffer !== 'undefined';
+
+/** Is `v` a SharedArrayBuffer (growable or not)? */
+export function isSharedArrayBuffer(v: unknown): v is SharedArrayBuffer {
+  return hasSab && v instanceof SharedArrayBuffer;
+}
+
 /** Base address of an ArrayBuffer or SharedArrayBuffer (cached). */
 export function bufferAddress(ab: ArrayBufferLike): number {
   let base = bases.get(ab);
   if (base === undefined) {
-    base = binding.addressOf(ab) as number;
+    // Node-API has no SharedArrayBuffer accessor; a view's data pointer is the buffer's base.
+    base = binding.addressOf(isSharedArrayBuffer(ab) ? new Uint8Array(ab, 0, 0) : ab) as number;
     if (base < 0) throw new TypeError('ringflow: cannot take the address of this buffer');
-    bases.set(ab, base);
+    // A zero-length buffer may have no memory yet (address 0): ask again next time.
+    if (base !== 0) bases.set(ab, base);
   }
   return base;
 }
@@ -25,14 +37,39 @@ export function viewAddress(view: ArrayBufferView): number {
 
 /** Is this a detached ArrayBuffer (transferred away)? Its memory must not be handed to the kernel. */
 export function isDetached(ab: ArrayBufferLike): boolean {
-  // A detached buffer reports byteLength 0; `detached` exists on Node >= 22.
+  // `detached` exists from Node 22; before, a detached buffer reports byteLength 0 and refuses views.
   const d = (ab as { detached?: boolean }).detached;
   if (d !== undefined) return d;
-  if (ab.byteLength !== 0) return false;
+  if (ab.byteLength !== 0 || isSharedArrayBuffer(ab)) return false;
   try {
     new Uint8Array(ab);
     return false;
   } catch {
     return true;
   }
+}
+
+/** Is this a resizable ArrayBuffer (`new ArrayBuffer(n, { maxByteLength })`)? It can shrink under the kernel. */
+export function isResizable(ab: ArrayBufferLike): boolean {
+  return !isSharedArrayBuffer(ab) && (ab as { resizable?: boolean }).resizable === true;
+}
+
+/** Why the memory of `ab` cannot be lent to the kernel, or undefined when it can. */
+export function refusalOf(ab: ArrayBufferLike): string | undefined {
+  if (isDetached(ab)) return 'is a detached ArrayBuffer (transferred away; it has no memory left)';
+  if (isResizable(ab))
+    return 'is a resizable ArrayBuffer (or a view over one): it could shrink while the kernel uses it; pass a fixed-length buffer or a SharedArrayBuffer';
+  return undefined;
+}
+
+/** A byte range of one buffer: what a buffer argument names. */
+export interface ByteSpan {
+  buffer: ArrayBuffer | SharedArrayBuffer;
+  offset: number;
+  length: number;
+}
+
+/** Address of a span's first byte. */
+export function spanAddress(s: ByteSpan): number {
+  return bufferAddress(s.buffer) + s.offset;
 }

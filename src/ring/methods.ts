@@ -7,6 +7,7 @@
 import { Ring, type RunOptions } from './ring.js';
 import { OPS, type OpDesc } from '../ops/table.js';
 import { buildSqe, type Builders, type StatxResult } from '../ops/build.js';
+import { describeValue } from '../errors.js';
 
 declare module './ring.js' {
   interface Ring {
@@ -55,5 +56,9 @@ for (const o of OPS) {
 }
 const FSYNC = OPS.find((o) => o.name === 'fsync')!;
 proto.fdatasync = function (this: Ring, fd: unknown, options?: RunOptions) {
+  if (arguments.length > 2) throw new TypeError(`fdatasync(): too many arguments (${arguments.length}); it takes fd, options`);
+  if (options !== undefined && (options === null || typeof options !== 'object' || Array.isArray(options)))
+    throw new TypeError(`fdatasync(): options must be an object, got ${describeValue(options)}`);
+  if (options !== undefined && Object.hasOwn(options, 'fsyncFlags')) throw new TypeError('fdatasync(): "fsyncFlags" is not an option of fdatasync(); use fsync() to choose them');
   return this.run(buildSqe(FSYNC, [fd, { ...options, fsyncFlags: 1 }]), options);
 };

@@ -4,6 +4,7 @@
  * stale or foreign CQE (a reused slot, a program's) is recognised by the generation.
  */
 import type { Sqe } from '../ops/sqe.js';
+import { SqeFlags } from './abi.js';
 import { RingError, RingClosedError, errno as errnoOf } from '../errors.js';
 import { abortError } from './aborts.js';
 
@@ -95,7 +96,7 @@ export function deliver(p: Pending, sqe: Sqe, res: number, closing: boolean): vo
   if (res < 0) {
     if ((res === -ECANCELED || res === -EINTR) && p.signal?.aborted) return p.reject(abortError(p.signal));
     if (closing && res === -ECANCELED) return p.reject(new RingClosedError('ring closed while the request was in flight; it'));
-    return p.reject(new RingError(res, 'io_uring_enter', { op: opd.name }));
+    return p.reject(new RingError(res, 'io_uring_enter', { op: opd.name, fixedFile: (sqe.flags & SqeFlags.FIXED_FILE) !== 0 }));
   }
   if (sqe.parse) return p.resolve(sqe.parse(res));
   p.resolve(opd.result === 'void' ? undefined : res);

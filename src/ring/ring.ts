@@ -7,7 +7,8 @@
 import { binding } from '../native.js';
 import { RingError, RingClosedError, errno as errnoOf } from '../errors.js';
 import { SetupFlags, Features, SqeFlags, CqeFlags, SqRingFlags, EnterFlags, RegisterOp, CancelFlags, SQE_SIZE } from './abi.js';
-import { setupRing, ringOffsets, probeOps, type RingOptions } from './setup.js';
+import { setupRing, ringOffsets, probeOps, checkRingOptions, type RingOptions } from './setup.js';
+import { checkNoArgs, checkRunOptions, checkChainOptions, checkOpArg, checkFeatureName, checkRegisterArgs } from './method-checks.js';
 import { Sqe } from '../ops/sqe.js';
 import { buildSqe, op as builders, type Builders } from '../ops/build.js';
 import { opByName } from '../ops/table.js';
@@ -109,13 +110,7 @@ export class Ring {
   };
 
   constructor(options: RingOptions = {}) {
-    const profile = options.profile ?? 'fast';
-    const profileFlags =
-      profile === 'plain'
-        ? 0
-        : profile === 'coop'
-          ? SetupFlags.COOP_TASKRUN | SetupFlags.TASKRUN_FLAG | SetupFlags.SINGLE_ISSUER
-          : SetupFlags.SINGLE_ISSUER | SetupFlags.DEFER_TASKRUN | SetupFlags.TASKRUN_FLAG;
+    const { profile, profileFlags } = checkRingOptions(options, arguments.length); // before anything is created
     let s;
     try {
       s = setupRing(options, profileFlags);
@@ -129,8 +124,6 @@ export class Ring {
     this.features = s.features;
     this.sqEntries = s.sqEntries;
     this.cqEntries = s.cqEntries;
-    if (options.maxInflight !== undefined && (!Number.isInteger(options.maxInflight) || options.maxInflight < 1))
-      throw new RangeError(`ring option "maxInflight" must be an integer >= 1, got ${options.maxInflight}`);
     this.#maxInflight = options.maxInflight ?? s.cqEntries;
     const mapped = binding.ringMap(s.fd, s.params);
     if (typeof mapped === 'number') {
@@ -153,9 +146,7 @@ export class Ring {
     this.#cqesW = off.cqes >> 2;
     this.#sqTailW = off.sqTail >> 2;
     this.#sqTail = this.#sq32[this.#sqTailW];
-    const budget = options.programBudget ?? 1_000_000;
-    if (!Number.isInteger(budget) || budget < 1) throw new RangeError(`ring option "programBudget" must be an integer >= 1, got ${budget}`);
-    this.#budget = budget;
+    this.#budget = options.programBudget ?? 1_000_000;
     if (!(s.flags & SetupFlags.NO_SQARRAY)) {
       // identity index array, filled once (liburing does the same)
       const arrW = off.sqArray >> 2;
@@ -171,7 +162,6 @@ export class Ring {
       throw new RingError(w, 'uv_poll');
     }
     if (options.cqs !== undefined) {
-      if (!Array.isArray(options.cqs)) throw new TypeError('ring option "cqs" must be an array of sizes');
       this.#enableEngine();
       for (const size of options.cqs) this.createCq(size);
     }
@@ -246,6 +236,8 @@ export class Ring {
 
   /** Does the kernel support this operation ('read', 'READ', or an opcode number)? (IORING_REGISTER_PROBE) */
   supports(op: string | number): boolean {
+    checkOpArg(op, arguments.length);
+    if (!this.#ops) this.#assertOpen();
     this.#ops ??= probeOps(this.fd);
     if (typeof op === 'number') return this.#ops.has(op);
     const d = opByName(op);
@@ -254,11 +246,13 @@ export class Ring {
 
   /** Has the kernel a feature (IORING_FEAT_*)? e.g. ring.hasFeature('NODROP'). */
   hasFeature(name: keyof typeof Features): boolean {
+    checkFeatureName(name, arguments.length);
     return (this.features & Features[name]) !== 0;
   }
 
   /** Counters since the ring was created. */
   stats(): RingStats & { inflight: number; queued: number } & Partial<ProgramStats> {
+    checkNoArgs('stats', arguments.length);
     const base = { ...this.#stats, inflight: this.#inflight, queued: this.#toSubmit + this.#backlogLen };
     if (!this.#engine) return base;
     const p = this.#engine.stats(Number(new BigUint64Array(this.#cq32.buffer, 24, 1)[0]));
@@ -278,12 +272,14 @@ export class Ring {
 
   /** Never keep the process alive for this ring's requests (like timer.unref()). */
   unref(): this {
+    checkNoArgs('unref', arguments.length);
     this.#userUnref = true;
     this.#updateRef();
     return this;
   }
   /** Keep the process alive while requests are in flight (the default). */
   ref(): this {
+    checkNoArgs('ref', arguments.length);
     this.#userUnref = false;
     this.#updateRef();
     return this;
@@ -308,6 +304,7 @@ export class Ring {
   run<T = number>(sqe: Sqe, options?: RunOptions): Promise<T> {
     this.#assertOpen();
     if (!(sqe instanceof Sqe)) throw new TypeError('ring.run() takes an Sqe built with ring.op.* / op.*');
+    checkRunOptions(options, arguments.length);
     if (sqe.flags & SqeFlags.CQE_SKIP_SUCCESS)
       throw new RangeError('skipSuccess() on a lone request would never settle its promise; use it on earlier members of ring.chain()');
     const signal = options?.signal;
@@ -330,9 +327,10 @@ export class Ring {
     if (!Array.isArray(sqes) || sqes.length === 0) throw new TypeError('ring.chain() takes a non-empty array of Sqe');
     if (sqes.length > this.sqEntries) throw new RangeError(`ring.chain(): ${sqes.length} requests do not fit in one submission (SQ has ${this.sqEntries} entries)`);
     for (const s of sqes) if (!(s instanceof Sqe)) throw new TypeError('ring.chain() takes Sqe objects built with ring.op.*');
-    if (options?.link) for (let i = 0; i < sqes.length - 1; i++) sqes[i].link();
+    checkChainOptions(options, arguments.length);
     if (sqes[sqes.length - 1].flags & SqeFlags.CQE_SKIP_SUCCESS)
       throw new RangeError('skipSuccess() on the last request of a chain would never settle its promise');
+    if (options?.link) for (let i = 0; i < sqes.length - 1; i++) sqes[i].link();
     const signal = options?.signal;
     if (signal?.aborted) return sqes.map(() => Promise.reject(abortError(signal)));
     const group: Pending[] = [];
@@ -352,6 +350,7 @@ export class Ring {
 
   /** Submits what is queued now (for autoSubmit: false, or to not wait for the end of the tick). Returns SQEs submitted. */
   submit(): number {
+    checkNoArgs('submit', arguments.length);
     this.#assertOpen();
     return this.#flush();
   }
@@ -597,6 +596,7 @@ export class Ring {
 
   /** io_uring_register(2) passthrough for advanced users: returns the kernel's result, throws RingError. */
   register(opcode: number, arg: ArrayBufferView | null, nr: number): number {
+    checkRegisterArgs(opcode, arg, nr, arguments.length);
     this.#assertOpen();
     const r = binding.ringRegister(this.fd, opcode, arg, nr) as number;
     if (r < 0) throw new RingError(r, 'io_uring_register', { detail: `opcode ${opcode}` });
@@ -605,6 +605,7 @@ export class Ring {
 
   /** Enables a ring created with `disabled: true` (IORING_REGISTER_ENABLE_RINGS). */
   enable(): void {
+    checkNoArgs('enable', arguments.length);
     this.register(RegisterOp.REGISTER_ENABLE_RINGS, null, 0);
   }
 

@@ -4,8 +4,9 @@
  * "Choosing the default setup flags").
  */
 import { binding } from '../native.js';
-import { RingError } from '../errors.js';
-import { Params, SqOff, CqOff, SetupFlags, Features, RegisterOp, Probe, PROBE_OP_SUPPORTED, PARAMS_SIZE } from './abi.js';
+import { RingError, describeValue } from '../errors.js';
+import { Params, SqOff, CqOff, SetupFlags, SETUP_FLAGS, KNOWN_SETUP_FLAGS, Features, RegisterOp, Probe, PROBE_OP_SUPPORTED, PARAMS_SIZE } from './abi.js';
+import { ProgramEngine } from './programs.js';
 
 export interface RingOptions {
   /** SQ entries (rounded up to a power of two by the kernel; 1..32768). Default 256. */
@@ -32,14 +33,14 @@ export interface RingOptions {
   attachWq?: { fd: number } | number;
   /** IORING_SETUP_R_DISABLED: create disabled; call ring.enable() before use (5.10). */
   disabled?: boolean;
-  /** Extra raw IORING_SETUP_* bits, OR'd in as given. */
+  /** Extra raw IORING_SETUP_* bits, OR'd in as given. Unknown bits and flags SETUP_FLAGS (abi.ts) marks unsupported are a RangeError. */
   flags?: number;
   /**
    * The default flag set: 'fast' (SINGLE_ISSUER | DEFER_TASKRUN | TASKRUN_FLAG; COOP_TASKRUN | TASKRUN_FLAG before
    * 6.1), 'coop' (COOP_TASKRUN | TASKRUN_FLAG | SINGLE_ISSUER) or 'plain' (none). Explicit
    * task-run options replace the profile. docs/benchmarks.md has the measurements behind 'fast'.
    */
-  profile?: 'fast' | 'coop' | 'plain';
+  profile?: Profile;
   /** Watch a registered eventfd instead of the ring fd (automatic with DEFER_TASKRUN). */
   eventfd?: boolean;
   /**
@@ -65,9 +66,102 @@ export interface SetupResult {
 }
 
 function u32opt(name: string, v: unknown, min: number, max: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v)) throw new TypeError(`ring option "${name}" must be an integer, got ${typeof v}`);
-  if (v < min || v > max) throw new RangeError(`ring option "${name}" must be in [${min}, ${max}], got ${v}`);
+  if (typeof v !== 'number' || !Number.isInteger(v)) throw new TypeError(`ring option "${name}" must be an integer, got ${describeValue(v)}`);
+  if (v < min || v > max) throw new RangeError(`ring option "${name}" must be in [${min}, ${max}], got ${describeValue(v)}`);
   return v;
+}
+
+/** The default setup-flag sets (RingOptions.profile). */
+export const PROFILES = {
+  fast: SetupFlags.SINGLE_ISSUER | SetupFlags.DEFER_TASKRUN | SetupFlags.TASKRUN_FLAG,
+  coop: SetupFlags.COOP_TASKRUN | SetupFlags.TASKRUN_FLAG | SetupFlags.SINGLE_ISSUER,
+  plain: 0,
+} as const;
+export type Profile = keyof typeof PROFILES;
+
+function bool(name: string, v: unknown): void {
+  if (typeof v !== 'boolean') throw new TypeError(`ring option "${name}" must be a boolean, got ${describeValue(v)}`);
+}
+
+function objectWithKeys(name: string, v: unknown, keys: readonly string[]): Record<string, unknown> {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new TypeError(`ring option "${name}" must be an object, got ${describeValue(v)}`);
+  for (const k of Object.keys(v))
+    if (!keys.includes(k)) throw new TypeError(`ring option "${name}" takes ${keys.map((x) => `"${x}"`).join(', ')}, got "${k}"`);
+  return v as Record<string, unknown>;
+}
+
+/** Checks raw IORING_SETUP_* bits against SETUP_FLAGS: unknown bits and flags ringflow cannot drive are RangeErrors. */
+export function checkSetupFlags(name: string, flags: number): void {
+  const unknown = (flags & ~KNOWN_SETUP_FLAGS) >>> 0;
+  if (unknown)
+    throw new RangeError(`ring option "${name}" has unknown IORING_SETUP_* bits 0x${unknown.toString(16)}; known flags: ${SETUP_FLAGS.map((f) => f.name).join(', ')}`);
+  for (const f of SETUP_FLAGS)
+    if (f.support === 'unsupported' && flags & (2 ** f.bit)) throw new RangeError(`ring option "${name}" includes SetupFlags.${f.name}, which ringflow does not support yet: ${f.why}`);
+}
+
+/**
+ * Every Ring option and its check (keys of RingOptions, no more, no less). Checks run before
+ * io_uring_setup, so a bad option creates nothing; ranges the kernel decides (cqEntries against
+ * entries, flag combinations) are left to it and come back as RingError EINVAL.
+ */
+const RING_OPTIONS = {
+  entries: (v, o) => void u32opt('entries', v, 1, 32768 * (o.clamp ? 1 << 16 : 1)),
+  cqEntries: (v) => void u32opt('cqEntries', v, 1, 0xffffffff),
+  clamp: (v) => bool('clamp', v),
+  sqpoll: (v) => {
+    if (typeof v === 'boolean') return;
+    const sq = objectWithKeys('sqpoll', v, ['idle', 'cpu']);
+    if (sq.idle !== undefined) u32opt('sqpoll.idle', sq.idle, 0, 0xffffffff);
+    if (sq.cpu !== undefined) u32opt('sqpoll.cpu', sq.cpu, 0, 4095);
+  },
+  coopTaskrun: (v) => bool('coopTaskrun', v),
+  taskrunFlag: (v) => bool('taskrunFlag', v),
+  singleIssuer: (v) => bool('singleIssuer', v),
+  deferTaskrun: (v) => bool('deferTaskrun', v),
+  submitAll: (v) => bool('submitAll', v),
+  noSqArray: (v) => bool('noSqArray', v),
+  attachWq: (v) => {
+    if (typeof v === 'number') return void u32opt('attachWq', v, 0, 0x7fffffff);
+    if (v === null || typeof v !== 'object') throw new TypeError(`ring option "attachWq" must be a ring fd or an object with its fd (a Ring), got ${describeValue(v)}`);
+    u32opt('attachWq.fd', (v as { fd?: unknown }).fd, 0, 0x7fffffff);
+  },
+  disabled: (v) => bool('disabled', v),
+  flags: (v) => checkSetupFlags('flags', u32opt('flags', v, 0, 0xffffffff)),
+  profile: (v) => {
+    if (typeof v !== 'string' || !Object.hasOwn(PROFILES, v))
+      throw new RangeError(`ring option "profile" must be one of ${Object.keys(PROFILES).map((k) => `"${k}"`).join(', ')}, got ${describeValue(v)}`);
+  },
+  eventfd: (v) => bool('eventfd', v),
+  maxInflight: (v) => void u32opt('maxInflight', v, 1, 0xffffffff),
+  cqs: (v) => {
+    if (!Array.isArray(v)) throw new TypeError(`ring option "cqs" must be an array of completion-queue sizes, got ${describeValue(v)}`);
+    if (v.length > 1024) throw new RangeError(`ring option "cqs" must hold at most 1024 sizes, got ${v.length}`);
+    for (const size of v) ProgramEngine.checkCqSize(size);
+  },
+  programBudget: (v) => void u32opt('programBudget', v, 1, Number.MAX_SAFE_INTEGER),
+  autoSubmit: (v) => bool('autoSubmit', v),
+} satisfies Record<keyof RingOptions, (v: unknown, o: RingOptions) => void>;
+
+/** The option keys a Ring accepts. */
+export const RING_OPTION_KEYS: readonly string[] = Object.keys(RING_OPTIONS);
+
+/**
+ * Validates `new Ring(options)` before anything is created: an object of known keys, each of the
+ * right type and range, no setup flag ringflow cannot drive. Returns the profile and its flags.
+ */
+export function checkRingOptions(options: unknown, argCount = 1): { profile: Profile; profileFlags: number } {
+  if (argCount > 1) throw new TypeError(`new Ring() takes one argument (options), got ${argCount}`);
+  if (options === null || typeof options !== 'object' || Array.isArray(options))
+    throw new TypeError(`ring options must be an object, got ${describeValue(options)}`);
+  const o = options as Record<string, unknown>;
+  for (const k of Object.keys(o))
+    if (!Object.hasOwn(RING_OPTIONS, k)) throw new TypeError(`"${k}" is not a ring option; ring options are ${RING_OPTION_KEYS.join(', ')}`);
+  for (const [k, check] of Object.entries(RING_OPTIONS) as [keyof RingOptions, (v: unknown, o: RingOptions) => void][]) {
+    const v = o[k];
+    if (v !== undefined) check(v, o as RingOptions);
+  }
+  const profile = (o.profile as Profile | undefined) ?? 'fast';
+  return { profile, profileFlags: PROFILES[profile] };
 }
 
 /** Computes IORING_SETUP_* flags from options (pure; exported for tests and `ringflow info`). */
@@ -94,7 +188,8 @@ export function setupFlags(o: RingOptions, profileFlags: number): number {
 
 /** Calls io_uring_setup; retries once without NO_SQARRAY on kernels before 6.6. */
 export function setupRing(o: RingOptions, profileFlags: number): SetupResult {
-  if (o === null || typeof o !== 'object') throw new TypeError('ring options must be an object');
+  checkRingOptions(o);
+  checkSetupFlags('profile', profileFlags);
   const entries = u32opt('entries', o.entries ?? 256, 1, 32768 * (o.clamp ? 1 << 16 : 1));
   const cq = o.cqEntries ?? entries * 4;
   u32opt('cqEntries', cq, 1, 0xffffffff);
@@ -131,6 +226,19 @@ export function setupRing(o: RingOptions, profileFlags: number): SetupResult {
     cqEntries: p.readUInt32LE(Params.cq_entries),
     params: p,
   };
+}
+
+/**
+ * Asks the kernel whether it accepts io_uring_setup with exactly these flags (8 entries), whatever
+ * ringflow supports: 0 or -errno. For `ringflow info`; the ring is closed at once.
+ */
+export function kernelAcceptsSetup(flags: number): number {
+  const p = Buffer.alloc(PARAMS_SIZE);
+  p.writeUInt32LE(flags >>> 0, Params.flags);
+  const fd = binding.ringSetup(8, p) as number;
+  if (fd < 0) return fd;
+  binding.closeFd(fd);
+  return 0;
 }
 
 /** Offsets (bytes) into the SQ and CQ ring mappings, from the params the kernel returned. */

@@ -6,15 +6,16 @@
  */
 import { readFileSync } from 'node:fs';
 import { release } from 'node:os';
-import { Ring, RingError, OPS, SetupFlags } from '../../src/index.js';
-import { setupRing, probeOps, featureNames, setupFlagNames, type RingOptions } from '../../src/ring/setup.js';
+import { Ring, RingError, OPS, errnoName } from '../../src/index.js';
+import { SETUP_FLAGS } from '../../src/ring/abi.js';
+import { setupRing, probeOps, featureNames, setupFlagNames, kernelAcceptsSetup, type RingOptions } from '../../src/ring/setup.js';
 import { binding } from '../../src/native.js';
 
 export interface FlagCheck {
   /** The combination, as IORING_SETUP_* names. */
   name: string;
-  /** Kernel accepted io_uring_setup with it (true) or the error code. */
-  kernel: true | string;
+  /** Kernel accepted io_uring_setup with it (true), the error code, or null when it cannot be probed alone. */
+  kernel: true | string | null;
   /** A Ring built with it completed a NOP (true), the error code, or null when ringflow's Ring does not drive this flag. */
   ring: true | string | null;
   note?: string;
@@ -36,11 +37,9 @@ export interface Info {
 interface Combo {
   name: string;
   options: RingOptions;
-  /** ringflow's Ring cannot drive rings set up this way (SQE/CQE layout, iopoll, user memory): kernel check only. */
-  kernelOnly?: string;
 }
 
-const F = SetupFlags;
+/** Setup flags ringflow's Ring drives, set through its options. */
 const COMBOS: Combo[] = [
   { name: '(none)', options: { profile: 'plain' } },
   { name: 'SQPOLL', options: { sqpoll: true } },
@@ -56,13 +55,18 @@ const COMBOS: Combo[] = [
   { name: 'CLAMP', options: { profile: 'plain', clamp: true, entries: 65536 } },
   { name: 'R_DISABLED', options: { profile: 'plain', disabled: true } },
   { name: 'CQSIZE', options: { profile: 'plain', cqEntries: 4096 } },
-  { name: 'IOPOLL', options: { profile: 'plain', flags: F.IOPOLL }, kernelOnly: 'polled O_DIRECT block I/O only' },
-  { name: 'IOPOLL|HYBRID_IOPOLL', options: { profile: 'plain', flags: F.IOPOLL | F.HYBRID_IOPOLL }, kernelOnly: 'polled O_DIRECT block I/O only' },
-  { name: 'SQE128', options: { profile: 'plain', flags: F.SQE128 }, kernelOnly: 'Ring writes 64-byte SQEs' },
-  { name: 'CQE32', options: { profile: 'plain', flags: F.CQE32 }, kernelOnly: 'Ring reads 16-byte CQEs' },
-  { name: 'CQE_MIXED', options: { profile: 'plain', flags: F.CQE_MIXED }, kernelOnly: 'Ring reads 16-byte CQEs' },
 ];
 
+/** Setup flags ringflow refuses (SETUP_FLAGS, support 'unsupported'): the kernel alone is asked, with the flags each needs. */
+function unsupportedFlagChecks(): FlagCheck[] {
+  const bit = (name: string) => 2 ** SETUP_FLAGS.find((f) => f.name === name)!.bit;
+  return SETUP_FLAGS.filter((f) => f.support === 'unsupported').map((f) => {
+    const names = [...('needs' in f ? f.needs : []), f.name];
+    const r = 'noProbe' in f ? null : kernelAcceptsSetup(names.reduce((m, n) => m | bit(n), 0));
+    const note = `refused: ${f.why}${'noProbe' in f ? `; kernel not probed, ${f.noProbe}` : ''}`;
+    return { name: names.join('|'), kernel: r === null ? null : r === 0 ? true : errnoName(r), ring: null, note };
+  });
+}
 function code(e: unknown): string {
   if (e instanceof RingError) return e.code;
   return e instanceof Error ? e.message.split('\n')[0] : String(e);
@@ -140,9 +144,9 @@ export async function gatherInfo(): Promise<Info> {
   }
   for (const c of COMBOS) {
     const kernel = kernelAccepts(c.options);
-    const ringOk = c.kernelOnly ? null : kernel === true ? await ringNop(c.options) : null;
-    info.setupFlags.push({ name: c.name, kernel, ring: ringOk, ...(c.kernelOnly ? { note: c.kernelOnly } : {}) });
+    info.setupFlags.push({ name: c.name, kernel, ring: kernel === true ? await ringNop(c.options) : null });
   }
+  info.setupFlags.push(...unsupportedFlagChecks());
   return info;
 }
 
@@ -157,11 +161,11 @@ export function formatInfo(i: Info): string {
   else kv('default ring', `${i.defaultRing.flags.join('|')}, ${i.defaultRing.sqEntries} SQ / ${i.defaultRing.cqEntries} CQ entries`);
   L.push('', 'setup flags (ringflow always adds CQSIZE, and NO_SQARRAY where the kernel has it)');
   const w = Math.max(...i.setupFlags.map((f) => f.name.length));
-  L.push(`  ${'flags'.padEnd(w)}  ${'kernel'.padEnd(8)}  Ring + NOP`);
+  L.push(`  ${'flags'.padEnd(w)}  ${'kernel'.padEnd(11)}  Ring + NOP`);
   for (const f of i.setupFlags) {
-    const k = f.kernel === true ? 'yes' : `no (${f.kernel})`;
+    const k = f.kernel === true ? 'yes' : f.kernel === null ? '?' : `no (${f.kernel})`;
     const r = f.ring === true ? 'yes' : f.ring === null ? (f.note ? `— (${f.note})` : '—') : `no (${f.ring})`;
-    L.push(`  ${f.name.padEnd(w)}  ${k.padEnd(8)}  ${r}`);
+    L.push(`  ${f.name.padEnd(w)}  ${k.padEnd(11)}  ${r}`);
   }
   L.push('', `supported opcodes: ${i.ops.length} of ${i.ops.length + i.unsupported.length} in ringflow's table (number name since)`);
   const cells = i.ops.map((o) => `${String(o.code).padStart(3)} ${o.name.padEnd(16)} ${o.since.padEnd(5)}`);

@@ -1,0 +1,296 @@
+/**
+ * Issue #9 item 12, the sweep: every builder (walked from the opcode table, parameter by
+ * parameter, by kind), every Ring method outside completion programs, every Sqe method, FixedFile
+ * and the error helpers, given wrong types, NaN, ±Infinity, out-of-range and unsafe integers,
+ * out-of-range bigints, null/undefined, extra arguments, huge arrays, NUL bytes, paths over
+ * PATH_MAX and a closed ring. Each throws ringflow's own TypeError/RangeError naming the argument
+ * (never a Node ERR_* or a V8 message), nothing is queued or submitted, and the ring still works.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { openSync, closeSync, readdirSync } from 'node:fs';
+import { ringFor, tempFile, pattern } from '../helpers.js';
+import { Ring, Sqe, FixedFile, fixed, op, OPS, RingError, RingClosedError, errnoName, RegisterOp, type OpDesc } from '../../src/index.js';
+import type { ParamDesc, ParamKind } from '../../src/ops/table.js';
+import { methodName } from '../../src/ring/methods.js';
+import { describeValue } from '../../src/errors.js';
+
+type Thrower = () => unknown;
+
+/** Asserts fn throws exactly TypeError or RangeError (no Node `code`) whose message matches `re`. */
+function refuses(fn: Thrower, re: RegExp, label: string): void {
+  let thrown: unknown;
+  try {
+    fn();
+  } catch (e) {
+    thrown = e;
+  }
+  assert.ok(thrown !== undefined, `${label}: did not throw`);
+  const e = thrown as Error;
+  assert.ok(e.constructor === TypeError || e.constructor === RangeError, `${label}: ${e.constructor?.name}: ${e.message}`);
+  assert.equal((e as { code?: unknown }).code, undefined, `${label}: Node internal error ${e.message}`);
+  assert.doesNotMatch(e.message, /Cannot perform|Invalid typed array|is not a function|Cannot read properties|out of range|ERR_/, `${label}: V8/Node text: ${e.message}`);
+  assert.match(e.message, re, label);
+}
+
+const rab = (): ArrayBuffer => new (ArrayBuffer as any)(8, { maxByteLength: 16 });
+function detached(): Uint8Array {
+  const ab = new ArrayBuffer(8);
+  const v = new Uint8Array(ab);
+  structuredClone(ab, { transfer: [ab] });
+  return v;
+}
+
+const INTEGERISH = [NaN, Infinity, -Infinity, 1.5, '1', 1n, null, {}, [], true, Symbol('s'), () => 0];
+/** Bad values by parameter kind (the kinds of table.ts). `undefined` is bad only for required parameters. */
+const BAD: Record<ParamKind, unknown[]> = {
+  fd: [-1, 2 ** 31, 2 ** 53 + 2, { index: 1 }, ...INTEGERISH],
+  dirfd: [-1, -101, 2 ** 31, fixed(1), ...INTEGERISH],
+  u32: [-1, 2 ** 32, 2 ** 53 + 2, ...INTEGERISH],
+  i32: [2 ** 31, -(2 ** 31) - 1, ...INTEGERISH],
+  u16: [-1, 65536, ...INTEGERISH],
+  position: [-2, 2 ** 53, 2 ** 60, -2n, 2n ** 63n, NaN, Infinity, 1.5, '0', {}, [], true],
+  u64: [-1, 2 ** 53, -1n, 2n ** 64n, ...INTEGERISH.filter((v) => typeof v !== 'bigint')],
+  userData: [-1, 2 ** 53, -1n, 2n ** 64n, ...INTEGERISH.filter((v) => typeof v !== 'bigint')],
+  buffer: ['abc', 5, null, {}, [1, 2], true, detached(), new Uint8Array(rab()), rab()],
+  iovecs: [Buffer.alloc(4), 'x', null, {}, [], new Array(1025).fill(Buffer.alloc(1)), new Array(1e6), [null], ['x'], [detached()], [new Uint8Array(rab())]],
+  path: [42, null, {}, 'a\0b', 'x'.repeat(4096), 'x'.repeat(1e6), 'é'.repeat(2048), '\uD800', Buffer.from('a\0b'), Buffer.alloc(5000, 0x61), detached(), new Uint16Array(2)],
+  timespec: [-1, NaN, Infinity, 1e300, 2 ** 53, -1n, 2n ** 63n, '1s', null, [], { sec: -1 }, { sec: 1.5 }, { sec: 2 ** 53 }, { sec: 1, nsec: 1e9 }, { sec: 1, nsec: -1 }, { sec: '1' }, { sec: 1, x: 1 }, { nsec: 5 }],
+  statx: [],
+};
+
+let fd = -1;
+/** A valid value per kind (a real file for fds), so only the bad argument can be refused. */
+const GOOD = (k: ParamKind): unknown =>
+  ({ fd, dirfd: -100, u32: 0, i32: 0, u16: 0, position: 0, u64: 0, userData: 0, buffer: Buffer.alloc(8), iovecs: [Buffer.alloc(8)], path: 'no-such-file', timespec: 1, statx: undefined })[k];
+
+/** Builder arguments for `o` with `bad` in parameter `p`'s place (positional, or in the options object). */
+function argsWith(o: OpDesc, p: ParamDesc | undefined, bad: unknown, extraOptions: Record<string, unknown> = {}): unknown[] {
+  const positional = o.params!.filter((q) => q.positional);
+  const args = positional.map((q) => (q === p ? bad : q.optional ? undefined : GOOD(q.kind)));
+  const opts: Record<string, unknown> = { ...extraOptions };
+  if (p && !p.positional) opts[p.name] = bad;
+  return [...args, opts];
+}
+
+test('sweep: every builder and promise method refuses bad arguments, parameter by parameter from the opcode table', async (t) => {
+  const ring = ringFor(t);
+  const f = tempFile(pattern(64));
+  t.after(f.cleanup);
+  fd = openSync(f.path, 'r+');
+  t.after(() => closeSync(fd));
+  let cases = 0;
+  const both = (o: OpDesc, args: unknown[], re: RegExp, label: string) => {
+    refuses(() => (op as any)[o.name](...args), re, `op.${label}`);
+    const m = (ring as any)[methodName(o)];
+    if (typeof m === 'function') refuses(() => m.apply(ring, args), re, `ring.${label}`);
+    cases++;
+  };
+  for (const o of OPS) {
+    if (!o.params) continue;
+    assert.doesNotThrow(() => (op as any)[o.name](...argsWith(o, undefined, undefined)), `${o.name}: the baseline arguments are valid`);
+    const named = (n: string) => new RegExp(`^${o.name}\\(\\): "${n}"`);
+    for (const p of o.params) {
+      for (const bad of [...BAD[p.kind], ...(p.optional ? [] : [undefined])]) both(o, argsWith(o, p, bad), named(p.name), `${o.name}(${p.name} = ${describeValue(bad)})`);
+      if (p.kind === 'buffer')
+        for (const [k, bad] of [['offset', -1], ['offset', 9], ['offset', 1.5], ['offset', '0'], ['offset', null], ['length', -1], ['length', 9], ['length', NaN], ['length', '8'], ['length', -0.5]] as const)
+          both(o, argsWith(o, undefined, undefined, { [k]: bad }), named(k), `${o.name}(${k} = ${describeValue(bad)})`);
+    }
+    const common: [string, unknown[]][] = [
+      ['personality', [-1, 65536, 1.5, '1', null, 1n]],
+      ['ioprio', [-1, 65536, NaN, '1', null]],
+      ['sqeFlags', [1, 32, 128, 256, -1, 1.5, '4', null]],
+      ['signal', [{}, 'x', 1, null, true]],
+    ];
+    for (const [k, values] of common) for (const bad of values) both(o, argsWith(o, undefined, undefined, { [k]: bad }), named(k), `${o.name}(${k} = ${describeValue(bad)})`);
+    both(o, argsWith(o, undefined, undefined, { bogus: 1 }), named('bogus'), `${o.name}({ bogus })`);
+    const positional = o.params.filter((q) => q.positional).length;
+    for (const bad of [5, 'x', true, null, [], Buffer.alloc(1), new AbortController().signal, () => 0, 1n]) {
+      const args = argsWith(o, undefined, undefined);
+      args[positional] = bad;
+      both(o, args, new RegExp(`^${o.name}\\(\\): options must be an object`), `${o.name}(options = ${describeValue(bad)})`);
+    }
+    both(o, [...argsWith(o, undefined, undefined), undefined], new RegExp(`^${o.name}\\(\\): too many arguments \\(${positional + 2}\\); it takes `), `${o.name}(extra)`);
+  }
+  t.diagnostic(`${cases} builder cases`);
+  assert.ok(cases > 500);
+  assert.equal(ring.pending, 0, 'nothing queued');
+  assert.equal(ring.stats().sqesSubmitted, 0, 'nothing reached the kernel');
+  assert.equal(await ring.nop(), 0, 'the ring still works');
+  const b = Buffer.alloc(8);
+  assert.equal(await ring.read(fd, b, 0), 8);
+  assert.deepEqual(b, pattern(8));
+});
+
+test('sweep: Ring methods outside completion programs', async (t) => {
+  const ring = ringFor(t);
+  const nop = () => op.nop();
+  const cases: [string, (r: Ring) => unknown, RegExp][] = [
+    ['supports()', (r) => (r.supports as any)(), /^ring\.supports\(\) takes one argument/],
+    ['supports(null)', (r) => r.supports(null as any), /"op" must be an op name/],
+    ['supports({})', (r) => r.supports({} as any), /"op" must be an op name/],
+    ['supports(1.5)', (r) => r.supports(1.5), /"op" must be an op name/],
+    ['supports(NaN)', (r) => r.supports(NaN), /"op" must be an op name/],
+    ['supports(-1)', (r) => r.supports(-1), /"op" as an opcode number must be in \[0, 255\]/],
+    ['supports(256)', (r) => r.supports(256), /\[0, 255\]/],
+    ['supports(5n)', (r) => r.supports(5n as any), /"op"/],
+    ['supports extra', (r) => (r.supports as any)('nop', 1), /takes one argument/],
+    ['hasFeature("BOGUS")', (r) => r.hasFeature('BOGUS' as any), /^ring\.hasFeature\(\): "name" must be one of SINGLE_MMAP, NODROP/],
+    ['hasFeature(null)', (r) => r.hasFeature(null as any), /"name"/],
+    ['hasFeature("toString")', (r) => r.hasFeature('toString' as any), /"name"/],
+    ['hasFeature("NODROP\\0")', (r) => r.hasFeature('NODROP\0' as any), /"name"/],
+    ['run({})', (r) => r.run({} as any), /^ring\.run\(\) takes an Sqe/],
+    ['run(null)', (r) => r.run(null as any), /takes an Sqe/],
+    ['run(sqe, 5)', (r) => r.run(nop(), 5 as any), /^ring\.run\(\): "options" must be an object/],
+    ['run(sqe, signal)', (r) => r.run(nop(), new AbortController().signal as any), /pass \{ signal \}/],
+    ['run(sqe, {signal: {}})', (r) => r.run(nop(), { signal: {} as any }), /^ring\.run\(\): "signal" must be an AbortSignal/],
+    ['run(sqe, {}, extra)', (r) => (r.run as any)(nop(), {}, 1), /takes sqe, options; got 3/],
+    ['run(skipSuccess)', (r) => r.run(nop().skipSuccess()), /skipSuccess\(\) on a lone request/],
+    ['chain("x")', (r) => r.chain('x' as any), /non-empty array/],
+    ['chain([])', (r) => r.chain([]), /non-empty array/],
+    ['chain([{}])', (r) => r.chain([{} as any]), /takes Sqe objects/],
+    ['chain(huge)', (r) => r.chain(new Array(1e6)), /do not fit in one submission/],
+    ['chain(sparse)', (r) => r.chain(new Array(2)), /takes Sqe objects/],
+    ['chain(sqes, {link: "yes"})', (r) => r.chain([nop(), nop()], { link: 'yes' as any }), /^ring\.chain\(\): "link" must be a boolean/],
+    ['chain(sqes, {bogus})', (r) => r.chain([nop()], { bogus: 1 } as any), /^ring\.chain\(\): "bogus" is not an option of chain\(\); it accepts signal, link/],
+    ['chain(sqes, 5)', (r) => r.chain([nop()], 5 as any), /"options" must be an object/],
+    ['chain(sqes, {signal: 1})', (r) => r.chain([nop()], { signal: 1 as any }), /"signal" must be an AbortSignal/],
+    ['chain(last skipSuccess)', (r) => r.chain([nop(), nop().skipSuccess()]), /skipSuccess\(\) on the last request/],
+    ['submit(1)', (r) => (r.submit as any)(1), /^ring\.submit\(\) takes no arguments, got 1/],
+    ['ref(false)', (r) => (r.ref as any)(false), /^ring\.ref\(\) takes no arguments/],
+    ['unref(true)', (r) => (r.unref as any)(true), /^ring\.unref\(\) takes no arguments/],
+    ['stats(1)', (r) => (r.stats as any)(1), /^ring\.stats\(\) takes no arguments/],
+    ['enable(1)', (r) => (r.enable as any)(1), /^ring\.enable\(\) takes no arguments/],
+    ['register("x", null, 0)', (r) => r.register('x' as any, null, 0), /^ring\.register\(\): "opcode" must be an integer/],
+    ['register(-1, null, 0)', (r) => r.register(-1, null, 0), /"opcode" must be in \[0, 255\]/],
+    ['register(2**53, null, 0)', (r) => r.register(2 ** 53, null, 0), /"opcode" must be in/],
+    ['register(op, "x", 0)', (r) => r.register(RegisterOp.REGISTER_PROBE, 'x' as any, 0), /"arg" must be a Buffer/],
+    ['register(op, undefined, 0)', (r) => r.register(RegisterOp.REGISTER_PROBE, undefined as any, 0), /"arg" must be a Buffer/],
+    ['register(op, detached, 0)', (r) => r.register(RegisterOp.REGISTER_PROBE, detached(), 0), /"arg" is a detached ArrayBuffer/],
+    ['register(op, resizable, 0)', (r) => r.register(RegisterOp.REGISTER_PROBE, new Uint8Array(rab()), 0), /"arg" is a resizable ArrayBuffer/],
+    ['register(op, null, -1)', (r) => r.register(RegisterOp.REGISTER_PROBE, null, -1), /"nr" must be in \[0, 4294967295\]/],
+    ['register(op, null, 2**32)', (r) => r.register(RegisterOp.REGISTER_PROBE, null, 2 ** 32), /"nr"/],
+    ['register(op, null, NaN)', (r) => r.register(RegisterOp.REGISTER_PROBE, null, NaN), /"nr" must be an integer/],
+    ['register(op, null)', (r) => (r.register as any)(RegisterOp.REGISTER_PROBE, null), /takes opcode, arg, nr; got 2/],
+    ['fdatasync(fd, 5)', (r) => r.fdatasync(0, 5 as any), /^fdatasync\(\): options must be an object, got 5/],
+    ['fdatasync(fd, {}, extra)', (r) => (r.fdatasync as any)(0, {}, 1), /^fdatasync\(\): too many arguments \(3\)/],
+    ['fdatasync(fd, {fsyncFlags})', (r) => r.fdatasync(0, { fsyncFlags: 0 } as any), /"fsyncFlags" is not an option of fdatasync\(\)/],
+    ['fdatasync(fd, {bogus})', (r) => r.fdatasync(0, { bogus: 1 } as any), /"bogus" is not an option of fsync\(\)/],
+    ['fdatasync("x")', (r) => r.fdatasync('x' as any), /^fsync\(\): "fd" must be an integer/],
+  ];
+  const before = ring.pending;
+  for (const [label, fn, re] of cases) {
+    refuses(() => fn(ring), re, label);
+    assert.equal(ring.pending, before, `${label}: nothing queued`);
+  }
+  assert.equal(ring.supports('noSuchOp'), false, 'an unknown name is still a plain false');
+  assert.equal(ring.stats().sqesSubmitted, 0);
+  const chained = [nop(), nop()];
+  assert.throws(() => ring.chain([chained[0], chained[1].skipSuccess()], { link: true }));
+  assert.equal(chained[0].flags, 0, 'a refused chain did not link its members');
+  assert.equal(await ring.nop(), 0, 'the ring still works');
+});
+
+test('sweep: new Ring(options) refuses before anything is created (no fd leaks)', () => {
+  const fds = () => readdirSync('/proc/self/fd').length;
+  const before = fds();
+  const cases: [unknown[], RegExp][] = [
+    [[null], /^ring options must be an object, got null/],
+    [[5], /got 5/],
+    [[[]], /got an array of 0/],
+    [[{}, {}], /^new Ring\(\) takes one argument \(options\), got 2/],
+    [[{ bogus: 1 }], /^"bogus" is not a ring option; ring options are entries, cqEntries, /],
+    [[{ profile: 'fast2' }], /"profile" must be one of/],
+    [[{ entries: '8' }], /^ring option "entries" must be an integer, got string "8"/],
+    [[{ entries: NaN }], /"entries" must be an integer, got NaN/],
+    [[{ entries: -0 }], /"entries" must be in \[1, 32768\], got -0/],
+    [[{ entries: 2 ** 53 + 2 }], /"entries" must be in/],
+    [[{ entries: 8n }], /"entries" must be an integer, got 8n/],
+    [[{ cqEntries: -1 }], /"cqEntries"/],
+    [[{ cqEntries: 2 ** 32 }], /"cqEntries"/],
+    [[{ clamp: 'yes' }], /^ring option "clamp" must be a boolean, got string "yes"/],
+    [[{ sqpoll: 1 }], /"sqpoll" must be an object/],
+    [[{ sqpoll: { idle: -1 } }], /"sqpoll\.idle" must be in/],
+    [[{ sqpoll: { cpu: 5000 } }], /"sqpoll\.cpu" must be in \[0, 4095\]/],
+    [[{ attachWq: 'x' }], /"attachWq" must be a ring fd or an object with its fd/],
+    [[{ attachWq: { fd: -1 } }], /"attachWq\.fd" must be in/],
+    [[{ flags: -1 }], /"flags" must be in \[0, 4294967295\]/],
+    [[{ flags: 1.5 }], /"flags" must be an integer/],
+    [[{ flags: 1 << 10 }], /SetupFlags\.SQE128, which ringflow does not support yet/],
+    [[{ maxInflight: 0 }], /"maxInflight" must be in \[1, /],
+    [[{ programBudget: 0 }], /"programBudget" must be in \[1, /],
+    [[{ programBudget: Infinity }], /"programBudget" must be an integer/],
+    [[{ cqs: 'x' }], /"cqs" must be an array/],
+    [[{ cqs: [3] }], /power of two/],
+    [[{ cqs: new Array(1e6) }], /"cqs" must hold at most 1024 sizes/],
+    [[{ autoSubmit: 1 }], /"autoSubmit" must be a boolean/],
+    [[{ eventfd: null }], /"eventfd" must be a boolean, got null/],
+    [[{ coopTaskrun: 'true', deferTaskrun: true }], /"coopTaskrun" must be a boolean/],
+  ];
+  for (const [args, re] of cases) refuses(() => new (Ring as any)(...args), re, `new Ring(${args.map((a) => JSON.stringify(a, (_, v) => (typeof v === 'bigint' ? `${v}n` : v))?.slice(0, 40)).join(', ')})`);
+  assert.equal(fds(), before, 'no ring fd created or leaked');
+});
+
+test('sweep: Sqe methods, new Sqe, FixedFile and the error helpers', () => {
+  const s = () => op.nop();
+  const cases: [string, Thrower, RegExp][] = [
+    ['link(false)', () => (s().link as any)(false), /^link\(\) takes no arguments, got 1/],
+    ['hardlink(1)', () => (s().hardlink as any)(1), /^hardlink\(\) takes no arguments/],
+    ['drain(true)', () => (s().drain as any)(true), /^drain\(\) takes no arguments/],
+    ['async(1)', () => (s().async as any)(1), /^async\(\) takes no arguments/],
+    ['skipSuccess(false)', () => (s().skipSuccess as any)(false), /^skipSuccess\(\) takes no arguments/],
+    ['setOff()', () => (s().setOff as any)(), /^setOff\(\) takes one argument, got 0/],
+    ['setOff("1")', () => s().setOff('1' as any), /^setOff\(\): "off" must be an integer or bigint, got string "1"/],
+    ['setOff(NaN)', () => s().setOff(NaN), /"off" must be an integer/],
+    ['setOff(2**60)', () => s().setOff(2 ** 60), /^setOff\(\): "off" as a number must be in \[-\(2\^53 - 1\), 2\^53 - 1\] \(use a bigint beyond\)/],
+    ['setOff(2n**64n)', () => s().setOff(2n ** 64n), /"off" as a bigint must be in \[-2\^63, 2\^64 - 1\]/],
+    ['setAddr(Infinity)', () => s().setAddr(Infinity), /^setAddr\(\): "addr"/],
+    ['setAddr3(-(2n**63n)-1n)', () => s().setAddr3(-(2n ** 63n) - 1n), /^setAddr3\(\): "addr3" as a bigint/],
+    ['setAddr(1, 2)', () => (s().setAddr as any)(1, 2), /takes one argument, got 2/],
+    ['hold(null)', () => s().hold(null as any), /^hold\(\): "value" must be an object, got null/],
+    ['hold(1)', () => s().hold(1 as any), /"value" must be an object/],
+    ['hold()', () => (s().hold as any)(), /^hold\(\) takes one argument, got 0/],
+    ['toBytes(-1)', () => s().toBytes(-1), /^toBytes\(\): "userData" must not be negative/],
+    ['toBytes("x")', () => s().toBytes('x' as any), /"userData" must be an integer or bigint/],
+    ['toBytes(2n**64n)', () => s().toBytes(2n ** 64n), /"userData" as a bigint/],
+    ['toBytes(1, 2)', () => (s().toBytes as any)(1, 2), /takes at most one argument/],
+    ['new Sqe(null)', () => new Sqe(null as any), /^new Sqe\(\): "op" must be an entry of the opcode table/],
+    ['new Sqe({})', () => new Sqe({} as any), /"op" must be an entry/],
+    ['new Sqe(code 300)', () => new Sqe({ ...OPS[0], code: 300 }), /"op"\.code must be an opcode in \[0, 255\]/],
+    ['new Sqe(code 1.5)', () => new Sqe({ ...OPS[0], code: 1.5 }), /"op"\.code/],
+    ['fixed("1")', () => fixed('1' as any), /^FixedFile\(\): "index" must be an integer, got string "1"/],
+    ['fixed(-1)', () => fixed(-1), /^FixedFile\(\): "index" must be in \[0, 2147483647\], got -1/],
+    ['fixed(2**31)', () => new FixedFile(2 ** 31), /"index" must be in/],
+    ['fixed(NaN)', () => fixed(NaN), /"index" must be an integer, got NaN/],
+    ['fixed(1n)', () => fixed(1n as any), /"index" must be an integer, got 1n/],
+    ['errnoName("x")', () => errnoName('x' as any), /^errnoName\(\): "errno" must be an integer, got string "x"/],
+    ['errnoName(0)', () => errnoName(0), /"errno" must be in \[-4095, -1\] or \[1, 4095\], got 0/],
+    ['errnoName(1e9)', () => errnoName(1e9), /"errno" must be in/],
+    ['new RingError("x")', () => new RingError('x' as any, 's'), /^new RingError\(\): "errno" must be an integer/],
+    ['new RingError(-2, 5)', () => new RingError(-2, 5 as any), /^new RingError\(\): "syscall" must be a string/],
+    ['new RingError(-2, "s", null)', () => new RingError(-2, 's', null as any), /"options" must be an object/],
+  ];
+  for (const [label, fn, re] of cases) refuses(fn, re, label);
+  assert.equal(errnoName(-2), 'ENOENT');
+  assert.equal(new RingError(-9, 'x').code, 'EBADF');
+  const sq = op.nop().setOff(-1).setAddr(2n ** 64n - 1n).setAddr3(-(2n ** 63n));
+  assert.deepEqual([sq.offLo, sq.offHi, sq.addrLo, sq.addrHi, sq.addr3Lo, sq.addr3Hi], [0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0, 0x80000000], 'the edges of the accepted ranges encode');
+});
+
+test('sweep: a closed ring refuses with RingClosedError (bad arguments are still TypeErrors first)', async () => {
+  const ring = new Ring();
+  await ring.close();
+  const closed = (fn: Thrower, label: string) =>
+    assert.throws(fn, (e: unknown) => e instanceof RingClosedError && (e as RingClosedError).code === 'ERR_RING_CLOSED', label);
+  closed(() => ring.nop(), 'nop');
+  closed(() => ring.read(0, Buffer.alloc(4), 0), 'read');
+  closed(() => ring.run(op.nop()), 'run');
+  closed(() => ring.chain([op.nop()]), 'chain');
+  closed(() => ring.submit(), 'submit');
+  closed(() => ring.register(RegisterOp.REGISTER_PROBE, null, 0), 'register');
+  closed(() => ring.enable(), 'enable');
+  closed(() => ring.supports('nop'), 'supports never probed before close');
+  refuses(() => ring.read(-1, Buffer.alloc(4)), /^read\(\): "fd"/, 'bad fd on a closed ring');
+  assert.equal(ring.pending, 0);
+  await ring.close();
+});

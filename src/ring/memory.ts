@@ -5,7 +5,14 @@
  * hits for them too). Memory whose length can shrink or vanish while the kernel uses it
  * (a detached or a resizable ArrayBuffer) is refused; SharedArrayBuffers, growable or not, only
  * ever grow in place and are accepted.
+ *
+ * An ArrayBuffer handed to the kernel is marked untransferable (worker_threads.markAsUntransferable,
+ * as Node does for its Buffer pool), once: ArrayBuffer.prototype.transfer() and transfer lists
+ * would otherwise move or free its memory while the kernel still reads or writes it (Node 22+
+ * refuses them; Node 20 clones instead of transferring). Its memory stays where the kernel was
+ * told it is for as long as the buffer lives.
  */
+import { markAsUntransferable } from 'node:worker_threads';
 import { binding } from '../native.js';
 
 const bases = new WeakMap<ArrayBufferLike, number>();
@@ -25,7 +32,10 @@ export function bufferAddress(ab: ArrayBufferLike): number {
     base = binding.addressOf(isSharedArrayBuffer(ab) ? new Uint8Array(ab, 0, 0) : ab) as number;
     if (base < 0) throw new TypeError('ringflow: cannot take the address of this buffer');
     // A zero-length buffer may have no memory yet (address 0): ask again next time.
-    if (base !== 0) bases.set(ab, base);
+    if (base !== 0) {
+      if (!isSharedArrayBuffer(ab)) markAsUntransferable(ab);
+      bases.set(ab, base);
+    }
   }
   return base;
 }

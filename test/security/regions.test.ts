@@ -94,3 +94,35 @@ test('registerRegion() rejects what it cannot allocate with ringflow errors', { 
   for (let i = 0; i < 14; i++) ring.registerRegion(8);
   assert.throws(() => ring.registerRegion(8), (e: Error & { code?: string }) => e.code === 'ENOSPC' && /at most 14 regions/.test(e.message));
 });
+
+test('a buffer the kernel is reading into cannot be transferred away: the read lands in it', async (t) => {
+  const { execFileSync } = await import('node:child_process');
+  const { openSync, writeSync, closeSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tempDir } = await import('../helpers.js');
+  const { O } = await import('../../src/index.js');
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const path = join(dir, 'fifo');
+  execFileSync('mkfifo', [path]);
+  const w = openSync(path, 'r+');
+  t.after(() => closeSync(w));
+  const ring = ringFor(t);
+  const fd = await ring.openat(path, O.RDWR);
+  const buf = Buffer.alloc(64 * 1024); // its own ArrayBuffer (not the pool)
+  const read = ring.read(fd, buf, -1);
+  const ab = buf.buffer as ArrayBuffer;
+  // Node 22+: transfer() and transfer lists refuse the buffer; Node 20 clones it instead
+  const transfer = (ab as unknown as { transfer?: () => ArrayBuffer }).transfer;
+  if (transfer) assert.throws(() => transfer.call(ab), TypeError);
+  try {
+    structuredClone(ab, { transfer: [ab] });
+  } catch (e) {
+    assert.equal((e as Error).name, 'DataCloneError');
+  }
+  await settle();
+  assert.equal(buf.byteLength, 64 * 1024, 'the buffer kept its memory');
+  writeSync(w, 'landed');
+  assert.equal(await read, 6);
+  assert.equal(buf.toString('latin1', 0, 6), 'landed');
+});

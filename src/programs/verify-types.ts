@@ -81,7 +81,7 @@ export function checkTypes(p: TypePassInput): number[] {
 
   /** The context of a call from `site` in `parent` to `entry` (checked for recursion and depth). */
   const enter = (parent: Context, site: number, entry: number, depth: number, ctxArg?: number): Context => {
-    const key = `${parent.key}/${ctxArg ? 'cb' : ''}${site}`;
+    const key = `${parent.key}/${ctxArg ? 'cb' : ''}${site}:${entry}`;
     const known = contexts.get(key);
     if (known) return known;
     const chain: number[] = [];

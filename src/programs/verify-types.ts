@@ -13,7 +13,14 @@
  * - on addresses only 64-bit add/sub of a number; no 32-bit ALU, no pointer-minus-pointer, no
  *   bitwise or other operators; comparisons only 64-bit ==/!= 0 (null checks), which never leak
  *   address bits ("pointer arithmetic ... prohibited", "pointer comparison prohibited").
- * Memory safety is not proved here: the engine checks every access at run time.
+ * Memory safety is not proved here: the engine checks every access at run time. Where this
+ * differs from the kernel: no value ranges (bounds are the engine's runtime check), so variable
+ * offsets on stack/context pointers and `sub` on stack pointers are allowed; the main frame is
+ * zeroed at every run, so reading its unwritten bytes is allowed (a called frame's are refused:
+ * they may hold what an earlier call left); addresses are spilled only to the current frame (the
+ * kernel also allows a caller's); joins are not path-sensitive, so a value that is an address on
+ * one path only is `unknown` and refused wherever an address is; a callback's r0 must be a
+ * number (the kernel also wants it in [0, 1]).
  */
 import { Cls, MAX_CALL_FRAMES, STACK_SIZE, type Insn, type InsnSpec } from './isa.js';
 import { helperFor, type ProgramKind } from './helpers.js';

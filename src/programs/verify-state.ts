@@ -15,11 +15,15 @@ export type Reg =
   | { readonly t: 'scalar'; readonly c?: bigint }
   | { readonly t: 'map'; readonly i: number }
   | { readonly t: 'func'; readonly pc: number }
-  | { readonly t: 'ctx' }
-  /** f: the frame (0 = main program), o: offset from that frame's r10 when known. */
+  /** moved: changed by arithmetic since r1 at entry. */
+  | { readonly t: 'ctx'; readonly moved?: true }
+  /** f: the frame (0 = main program), o: offset from that frame's r10 when known (moved unless 0). */
   | { readonly t: 'stack'; readonly f: number; readonly o?: number }
-  /** null: may be NULL (not yet checked); id: the helper call that produced it (copies share it). */
-  | { readonly t: 'mapval' | 'ringbuf'; readonly null?: true; readonly id?: number };
+  /**
+   * null: may be NULL (not yet checked); id: the helper call that produced it (copies share it);
+   * moved: changed by arithmetic since the helper or lddw produced it.
+   */
+  | { readonly t: 'mapval' | 'ringbuf'; readonly null?: true; readonly id?: number; readonly moved?: true };
 
 export const UNINIT: Reg = { t: 'uninit' };
 export const UNKNOWN: Reg = { t: 'unknown' };
@@ -29,6 +33,13 @@ export const SCALAR: Reg = { t: 'scalar' };
 export const isPtr = (r: Reg): boolean => r.t !== 'scalar' && r.t !== 'uninit' && r.t !== 'unknown';
 /** True when the value may be an address: it must not reach anything JS or a helper observes. */
 export const mayBeAddr = (r: Reg): boolean => r.t !== 'scalar' && r.t !== 'uninit';
+/**
+ * True for an address as a helper, lddw or the entry produced it (r10 itself for the stack): the
+ * only addresses that may be compared with 0. For one moved by arithmetic, `p + k == 0` would
+ * test a guess of the address (the kernel only compares addresses whose outcome it knows).
+ */
+export const unmoved = (r: Reg): boolean =>
+  r.t === 'map' || r.t === 'func' || (r.t === 'stack' && r.o === 0) || ((r.t === 'ctx' || r.t === 'mapval' || r.t === 'ringbuf') && !r.moved);
 /** True for a pointer that may still be NULL. */
 export const maybeNull = (r: Reg): boolean => (r.t === 'mapval' || r.t === 'ringbuf') && r.null === true;
 
@@ -44,9 +55,11 @@ export function sameReg(a: Reg, b: Reg): boolean {
       return a.pc === (b as typeof a).pc;
     case 'stack':
       return a.f === (b as typeof a).f && a.o === (b as typeof a).o;
+    case 'ctx':
+      return a.moved === (b as typeof a).moved;
     case 'mapval':
     case 'ringbuf':
-      return a.null === (b as typeof a).null && a.id === (b as typeof a).id;
+      return a.null === (b as typeof a).null && a.id === (b as typeof a).id && a.moved === (b as typeof a).moved;
     default:
       return true;
   }
@@ -58,11 +71,13 @@ export function joinReg(a: Reg, b: Reg): Reg {
   if (a.t === 'uninit' || b.t === 'uninit') return UNINIT;
   if (a.t === 'scalar' && b.t === 'scalar') return SCALAR;
   if (a.t === 'stack' && b.t === 'stack' && a.f === b.f) return { t: 'stack', f: a.f };
-  if ((a.t === 'mapval' || a.t === 'ringbuf') && a.t === b.t) return { t: a.t, ...(a.null || b.null ? { null: true } : {}), ...(a.id === b.id && a.id !== undefined ? { id: a.id } : {}) };
+  if (a.t === 'ctx' && b.t === 'ctx') return { t: 'ctx', moved: true };
+  if ((a.t === 'mapval' || a.t === 'ringbuf') && a.t === b.t)
+    return { t: a.t, ...(a.null || b.null ? { null: true } : {}), ...(a.id === b.id && a.id !== undefined ? { id: a.id } : {}), ...(a.moved || b.moved ? { moved: true } : {}) };
   // NULL on one path, a pointer of a kind that may be NULL on the other: that kind, maybe NULL
   const zero = (r: Reg): boolean => r.t === 'scalar' && r.c === 0n;
-  if ((a.t === 'mapval' || a.t === 'ringbuf') && zero(b)) return { t: a.t, null: true };
-  if ((b.t === 'mapval' || b.t === 'ringbuf') && zero(a)) return { t: b.t, null: true };
+  if ((a.t === 'mapval' || a.t === 'ringbuf') && !a.moved && zero(b)) return { t: a.t, null: true };
+  if ((b.t === 'mapval' || b.t === 'ringbuf') && !b.moved && zero(a)) return { t: b.t, null: true };
   return UNKNOWN;
 }
 
@@ -79,7 +94,7 @@ export const describe = (r: Reg): string => {
     case 'ringbuf':
       return r.null ? 'a ring buffer record that may be NULL' : 'a ring buffer record';
     case 'ctx':
-      return 'the context';
+      return r.moved ? 'a context pointer' : 'the context';
     case 'func':
       return 'a code address';
     case 'unknown':

@@ -11,8 +11,9 @@
  * - addresses are stored only to the program's own stack frame, whole and aligned (spills); never
  *   to map values, the context, ring buffer records or any other memory ("leaks addr into map");
  * - on addresses only 64-bit add/sub of a number; no 32-bit ALU, no pointer-minus-pointer, no
- *   bitwise or other operators; comparisons only 64-bit ==/!= 0 (null checks), which never leak
- *   address bits ("pointer arithmetic ... prohibited", "pointer comparison prohibited").
+ *   bitwise or other operators; comparisons only 64-bit ==/!= 0 of an address as it was produced
+ *   (null checks), which tell nothing of its bits ("pointer arithmetic ... prohibited", "pointer
+ *   comparison prohibited").
  * Memory safety is not proved here: the engine checks every access at run time. Where this
  * differs from the kernel: no value ranges (bounds are the engine's runtime check), so variable
  * offsets on stack/context pointers and `sub` on stack pointers are allowed; the main frame is
@@ -27,7 +28,7 @@ import { helperFor, type ProgramKind } from './helpers.js';
 import type { MapInfo } from './verify.js';
 import { checkHelper, type CallEnv, type StackSpot } from './verify-calls.js';
 import {
-  type Reg, type State, type Frame, UNINIT, UNKNOWN, SCALAR, isPtr, mayBeAddr, maybeNull, describe,
+  type Reg, type State, type Frame, UNINIT, UNKNOWN, SCALAR, isPtr, mayBeAddr, maybeNull, unmoved, describe,
   joinState, mapId, newFrame, readStack, writeStack, blurStack, stackClean,
 } from './verify-state.js';
 
@@ -200,11 +201,10 @@ export function checkTypes(p: TypePassInput): number[] {
         const [ptr, k] = isPtr(dst) ? [dst, src] : [src, dst];
         if (ptr.t === 'map' || ptr.t === 'func') fail(`r${x.dst} pointer arithmetic on ${describe(ptr)} prohibited`);
         if (maybeNull(ptr)) fail(`r${x.dst} pointer arithmetic on ${describe(ptr)} prohibited, null-check it first`);
+        const d = k.t === 'scalar' && k.c !== undefined ? (m === 'add' ? k.c : -k.c) : undefined;
         if (k.t === 'unknown') regs[x.dst] = UNKNOWN;
-        else if (ptr.t === 'stack') {
-          const d = k.t === 'scalar' && k.c !== undefined ? (m === 'add' ? k.c : -k.c) : undefined;
-          regs[x.dst] = ptr.o !== undefined && d !== undefined ? { t: 'stack', f: ptr.f, o: Number(BigInt(ptr.o) + d) } : { t: 'stack', f: ptr.f };
-        } else regs[x.dst] = ptr.t === 'ctx' ? ptr : { t: ptr.t as 'mapval' | 'ringbuf' };
+        else if (ptr.t === 'stack') regs[x.dst] = ptr.o !== undefined && d !== undefined ? { t: 'stack', f: ptr.f, o: Number(BigInt(ptr.o) + d) } : { t: 'stack', f: ptr.f };
+        else regs[x.dst] = d === 0n ? ptr : { t: ptr.t as 'ctx' | 'mapval' | 'ringbuf', moved: true };
         break;
       }
       case 'unary': {
@@ -265,6 +265,8 @@ export function checkTypes(p: TypePassInput): number[] {
           const m = spec.mnemonic;
           if (!((m === 'jeq' || m === 'jne') && s.t === 'scalar' && s.c === 0n))
             fail(`r${x.dst} pointer comparison prohibited (${m} on ${describe(d)}; only 64-bit == 0 and != 0 are allowed)`);
+          if (!unmoved(d) && !maybeNull(d))
+            fail(`r${x.dst} pointer comparison prohibited (${m} 0 on ${describe(d)} ${d.t === 'unknown' ? 'is no null check' : 'moved by arithmetic: it would test a guess of the address'})`);
           if (maybeNull(d) && d.t !== 'uninit') {
             const taken = pc + x.off + 1;
             const refine = (to: (r: Reg) => Reg): State => {

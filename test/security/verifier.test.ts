@@ -117,6 +117,9 @@ const REFUSALS: Refusal[] = [
   { what: '32-bit null check', src: `${LOOKUP}\njeq32 %r0, 0, +1\nmov %r0, 0\nexit`, maps: [ARRAY], msg: 'verifier: insn 6: r0 pointer comparison prohibited (jeq32 on a map value pointer that may be NULL; only 64-bit == 0 and != 0 are allowed)' },
   { what: 'a number compared with an address', src: 'mov %r0, 0\njlt %r2, %r10, +1\nmov %r0, 1\nexit', msg: 'verifier: insn 1: r10 pointer comparison prohibited (it holds a stack pointer)' },
   { what: 'two addresses of the same kind compared', src: 'lddw %r3, map_value_by_idx(0)+0\nlddw %r4, map_value_by_idx(0)+8\nmov %r0, 0\njgt %r3, %r4, +1\nmov %r0, 1\nexit', maps: [ARRAY], msg: 'verifier: insn 5: r4 pointer comparison prohibited (it holds a map value pointer)' },
+  { what: 'a moved address compared with 0 (a guess of the address)', src: 'ldxdw %r2, [%r1+0]\nmov %r3, %r10\nadd %r3, %r2\nmov %r0, 0\njeq %r3, 0, +1\nmov %r0, 1\nexit', msg: 'verifier: insn 4: r3 pointer comparison prohibited (jeq 0 on a stack pointer moved by arithmetic: it would test a guess of the address)' },
+  { what: 'a moved context pointer compared with 0', src: 'ldxdw %r2, [%r1+0]\nadd %r1, %r2\nmov %r0, 0\njne %r1, 0, +1\nmov %r0, 1\nexit', msg: 'verifier: insn 3: r1 pointer comparison prohibited (jne 0 on a context pointer moved by arithmetic: it would test a guess of the address)' },
+  { what: 'a value that may be an address compared with 0', src: 'mov %r3, 5\njeq %r2, 0, +1\nmov %r3, %r10\nmov %r0, 0\njeq %r3, 0, +1\nmov %r0, 1\nexit', msg: 'verifier: insn 4: r3 pointer comparison prohibited (jeq 0 on a value that may be an address is no null check)' },
   { what: 'an address compared with itself', src: 'mov %r0, 0\njeq %r10, %r10, +1\nmov %r0, 1\nexit', msg: 'verifier: insn 1: r10 pointer comparison prohibited (it holds a stack pointer)' },
 ];
 
@@ -158,6 +161,8 @@ const CONTROLS: Control[] = [
   { what: 'a lookup that finds nothing returns the NULL it checked (a number)', src: `${LOOKUP}\njeq %r0, 0, +1\nmov %r0, 5\nexit`, want: 0n, maps: () => [new HashMap({ keySize: 4, valueSize: 8, maxEntries: 4 })] },
   { what: 'a null check of a copy covers the original', src: `${LOOKUP}\nmov %r6, %r0\njeq %r6, 0, +2\nldxdw %r0, [%r0+0]\nexit\nmov %r0, %r0\nexit`, want: 3n, maps: () => [arrayWith(3n)] },
   { what: 'a non-null address compared with 0', src: 'mov %r0, 1\njne %r10, 0, +1\nmov %r0, 2\nexit', want: 1n },
+  { what: 'the context compared with 0 (no run memory: r1 is NULL)', src: 'jne %r1, 0, +2\nmov %r0, 7\nexit\nldxb %r0, [%r1+0]\nexit', want: 7n },
+  { what: 'the context compared with 0 (with run memory)', src: 'jne %r1, 0, +2\nmov %r0, 7\nexit\nldxb %r0, [%r1+0]\nexit', want: 9n, mem: () => Uint8Array.of(9) },
   { what: 'numbers loaded through addresses are compared, stored and returned', src: 'lddw %r6, map_value_by_idx(0)+0\nldxdw %r2, [%r6+0]\nstxdw [%r1+0], %r2\nlock add [%r6+8], %r2\nldxdw %r0, [%r6+8]\njgt %r0, 10, +1\nexit\nadd %r0, 100\nexit', want: 112n, maps: () => [arrayWith(0n).set(0, Uint8Array.of(8, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0))], mem: () => new Uint8Array(8) },
   { what: 'cmpxchg with numbers on a map value', src: 'lddw %r6, map_value_by_idx(0)+0\nmov %r0, 6\nmov %r2, 9\nlock cmpxchg [%r6+0], %r2\nldxdw %r3, [%r6+0]\nadd %r0, %r3\nexit', want: 15n, maps: () => [arrayWith(6n)] },
   { what: 'map update from the stack, numbers only', src: 'stw [%r10-4], 1\nstdw [%r10-16], 77\nlddw %r1, map_by_idx(0)\nmov %r2, %r10\nadd %r2, -4\nmov %r3, %r10\nadd %r3, -16\nmov %r4, 0\ncall 2\nmov %r6, %r0\nstw [%r10-4], 1\nlddw %r1, map_by_idx(0)\nmov %r2, %r10\nadd %r2, -4\ncall 1\njeq %r0, 0, +2\nldxdw %r0, [%r0+0]\nadd %r0, %r6\nexit', want: 77n, maps: () => [new HashMap({ keySize: 4, valueSize: 8, maxEntries: 4 })] },

@@ -262,9 +262,25 @@ class JitGen {
       return d;
     }
   }
-  /** A register to read: mostly data, sometimes a pointer or r10. */
+  /**
+   * A register to read: mostly data, sometimes a pointer or r10 (raw mode only: the TS verifier
+   * refuses addresses as operands of ALU ops, comparisons and stores to memory, as the kernel
+   * does for unprivileged programs).
+   */
   private src(): number {
-    return this.r.chance(0.75) ? this.r.pick(DATA) : this.r.pick([6, 7, 8, 10]);
+    return this.r.chance(0.75) || this.mode !== 'raw' ? this.r.pick(DATA) : this.r.pick([6, 7, 8, 10]);
+  }
+  /**
+   * Hides p's offset from the TS verifier, so that its accesses are checked at run time only: raw
+   * mode with an or/and/xor, the verified modes with p += t, p -= t, t a byte loaded from the
+   * frame (a number the verifier does not know: the offset becomes variable, the address stays).
+   */
+  private hide(p: number): Insn[] {
+    if (this.mode !== 'raw') {
+      const t = this.r.pick(DATA.filter((x) => x !== this.avoid));
+      return [ins(0x71, t, 10, -1), ins(0x0f, p, t), ins(0x1f, p, t)];
+    }
+    return [this.r.pick([ins(0x47, p, 0, 0, 0), ins(0x57, p, 0, 0, -1), ins(0xa7, p, 0, 0, 0)])];
   }
   private writable(reg: number): boolean {
     return DATA.includes(reg) && reg !== this.avoid;
@@ -319,6 +335,7 @@ class JitGen {
         out.push(...this.mapValue(2, m, 0));
         for (let o = 0; o < FUZZ_MAPS[m]!.len; o += 8) if (this.r.chance(0.5)) out.push(ins(0x79, 1, 2, o), ins(0xaf, 0, 1));
       }
+    if (this.maps && this.mode !== 'raw') out.push(...this.set(2, this.val())); // a number again (the end may jump back)
     return out;
   }
 
@@ -391,12 +408,11 @@ class JitGen {
   private mapValue(d: number, map: number, off: number): Insn[] {
     return [ins(0x18, d, this.r.pick([2, 6]), 0, map), ins(0, 0, 0, 0, off)];
   }
-  /** p = r10 + k, hidden from the TS verifier (an or/and/xor makes it unknown: accesses are checked at run time only). */
+  /** p = r10 + k, hidden from the TS verifier (see hide()). */
   private stackPtr(p: number): Insn[] {
     const k = this.r.pick([-512, -256, -64, -16, -8, -4, 0, 8, -520, -600, -32]);
     this.ptr.set(p, stackAt(k));
-    const hide = this.r.pick([ins(0x47, p, 0, 0, 0), ins(0x57, p, 0, 0, -1), ins(0xa7, p, 0, 0, 0)]);
-    return [MOVX(p, 10), ADDK(p, k), hide];
+    return [MOVX(p, 10), ADDK(p, k), ...this.hide(p)];
   }
   private memPtr(p: number): Insn[] {
     const k = this.r.pick([0, 0, 1, 8, this.memLen >> 1, this.memLen - 8, this.memLen, -8]);
@@ -506,6 +522,7 @@ class JitGen {
       // back to the run memory, then a store to S (read-only) or at C's end, through entry 1
       out.push(ins(0x71, this.dst(), 6, -mem.off), ins(0x62 | SZ[size]!, t, 0, FUZZ_MAPS[m]!.len - size + past, 1));
     }
+    if (this.mode !== 'raw') out.push(...this.set(t, this.val())); // t is a data register again: a number
     return out;
   }
   private atomicBlock(): Insn[] {
@@ -539,7 +556,7 @@ class JitGen {
       case 2: {
         const q = this.r.pick([6, 7, 8, 10].filter((x) => x !== p));
         this.ptr.set(p, q === 10 ? stackAt(0) : { ...(this.ptr.get(q) ?? OTHER) });
-        return q === 10 ? [MOVX(p, 10), ins(0x47, p)] : [MOVX(p, q)]; // hide r10 copies (or 0)
+        return q === 10 ? [MOVX(p, 10), ...this.hide(p)] : [MOVX(p, q)]; // hide r10 copies
       }
       case 3: {
         const k = this.r.pick([1, 2, 4, 8, 16, -1, -4, -8, -16, 0x7fffffff, INT32_MIN]);
@@ -548,7 +565,8 @@ class JitGen {
       }
       case 4: {
         this.ptr.set(p, st.region === 'stack' ? stackAt(st.off & -8) : OTHER); // the frame's top is 16-aligned
-        return [ins(0x57, p, 0, 0, -8)];
+        if (this.mode === 'raw') return [ins(0x57, p, 0, 0, -8)];
+        return [ADDK(p, st.region === 'stack' ? (st.off & -8) - st.off : -8)]; // no bitwise ops on addresses
       }
       default: {
         if (this.r.chance(0.5)) return this.stackPtr(p === 6 ? 7 : p);
@@ -563,7 +581,7 @@ class JitGen {
     const is64 = this.r.chance(0.5);
     const x = this.r.chance(0.4);
     const code = JMP_OP[name] | (is64 ? 0x05 : 0x06) | (x ? 0x08 : 0);
-    const d = this.r.chance(0.85) ? this.r.pick(DATA) : this.r.pick([6, 7, 8, 10]);
+    const d = this.r.chance(0.85) || this.mode !== 'raw' ? this.r.pick(DATA) : this.r.pick([6, 7, 8, 10]);
     const to = back ? this.backTarget() : this.fwdTarget();
     const preset = !back && this.r.chance(0.5);
     const out: Insn[] = [];
@@ -647,6 +665,7 @@ class JitGen {
       if (this.avoid !== 8 && this.r.chance(0.6)) {
         // keep the value pointer in r8, across later calls
         out.push(MOVX(8, 0));
+        if (this.mode !== 'raw') out.push(ins(0x55, 8, 0, 1, 0), MOVX(8, 6)); // jne r8, 0, +1; r8 = r6 when NULL
         const map = FUZZ_MAPS[m]!;
         this.ptr.set(8, key >= 0 && key < map.entries ? { region: 'map', len: map.len, off: m === MAP_H ? 0 : key * map.stride } : OTHER);
       }
@@ -655,19 +674,20 @@ class JitGen {
         const off = this.r.pick([0, 8, 15, 16, 24, -1]);
         const s = this.avoid === 9 ? 7 : this.r.pick([9, 9, 7]); // r1-r5 are unset until after the block
         out.push(ins(0x15, 0, 0, 1, 0)); // jeq r0, 0, +1
-        switch (this.r.int(5)) {
+        switch (this.mode !== 'raw' && s === 7 ? this.r.int(2) : this.r.int(5)) { // r7 is an address: not stored
           case 0: out.push(ins(0x79, this.dst(), 0, off)); break; // ldxdw
           case 1: out.push(ins(0x7a, 0, 0, off, 7)); break; // stdw
           case 2: out.push(ins(0xdb, 0, s, off & -8, 0x00)); break; // lock add
-          case 3: out.push(ins(0xdb, 0, s, off & -8, 0xf1)); break; // lock cmpxchg
+          case 3: out.push(ins(0xdb, 0, s, off & -8, this.mode === 'raw' ? 0xf1 : 0x00)); break; // lock cmpxchg (its comparand r0 is an address here)
           default: out.push(ins(0xc3, 0, s, off & -4, 0xe1)); this.ptr.set(s, OTHER); // lock xchg32
         }
       }
     }
+    if (what === 'lookup' && this.mode !== 'raw' && this.avoid !== 0) out.push(...this.set(0, this.val())); // r0 returned or computed with: a number
     return out;
   }
   private callUnwind(): Insn[] {
-    const out = this.r.chance(0.25) ? this.set(1, 0n) : this.r.chance(0.6) ? this.set(1, this.val()) : [MOVX(1, this.r.pick([0, 3, 4, 9, 6, 10]))];
+    const out = this.r.chance(0.25) ? this.set(1, 0n) : this.r.chance(0.6) ? this.set(1, this.val()) : [MOVX(1, this.r.pick(this.mode === 'raw' ? [0, 3, 4, 9, 6, 10] : [0, 3, 4, 9]))];
     return [...out, CALL(5)];
   }
   /** bpf_conformance helpers: 0 gather_bytes, 1 memfrob, 2 no_op, 3 sqrti, 4 strcmp, 5 unwind. */

@@ -1,13 +1,17 @@
 /**
  * Static verifier, table-driven from isa.ts (fields, registers, shapes) and helpers.ts (helper
- * ids, argument kinds, program kinds). It proves what a simple static pass can: well-formed
- * instructions, control flow that stays in the program and ends in exit, a bounded call graph,
- * stack accesses through r10 inside the 512-byte frame, and helper arguments of the right kind.
- * Everything else (map value bounds, pointers computed at run time) is the native engine's
- * runtime check. Every message reads `verifier: insn <pc>: <what>` (rbpf style: one prefix, the pc).
+ * ids, argument kinds, program kinds). Passes 1-4 (here) check each instruction, the branch
+ * targets, the control flow (reachable exit, no fall-through, no unreachable code) and the call
+ * graph (acyclic, bounded depth). Pass 5 (verify-types.ts) follows what every register and stack
+ * slot holds, with each subprogram and callback checked in the context of its call, and enforces
+ * the kernel's rules for unprivileged programs: no address the program holds reaches r0 at exit,
+ * a helper, or memory other than its own stack frame; no arithmetic or comparison that turns an
+ * address into a number. Memory bounds (map values, pointers computed at run time) are the native
+ * engine's runtime check. Every message reads `verifier: insn <pc>: <what>` (one prefix, the pc).
  */
-import { lookupSpec, decodeAll, branchTarget, MAX_INSNS, MAX_CALL_FRAMES, STACK_SIZE, type Insn, type InsnSpec } from './isa.js';
-import { helperFor, helperById, type ProgramKind, type HelperSpec } from './helpers.js';
+import { lookupSpec, decodeAll, branchTarget, MAX_INSNS, MAX_CALL_FRAMES, type Insn, type InsnSpec } from './isa.js';
+import { helperFor, helperById, type ProgramKind } from './helpers.js';
+import { checkTypes } from './verify-types.js';
 import { MapType } from './binding.js';
 import { ProgramError } from './errors.js';
 
@@ -47,49 +51,6 @@ export interface VerifyResult {
   /** Remarks that are not errors (e.g. division by a constant zero), same prefix and pc. */
   readonly notes: readonly string[];
 }
-
-type Reg =
-  | { t: 'uninit' }
-  | { t: 'unknown' }
-  | { t: 'scalar'; c?: bigint }
-  | { t: 'map'; i: number }
-  | { t: 'stack'; o?: number }
-  | { t: 'mapval' }
-  | { t: 'ringbuf' }
-  | { t: 'ctx' }
-  | { t: 'func'; pc: number };
-
-const UNINIT: Reg = { t: 'uninit' };
-const UNKNOWN: Reg = { t: 'unknown' };
-const SCALAR: Reg = { t: 'scalar' };
-
-function same(a: Reg, b: Reg): boolean {
-  if (a.t !== b.t) return false;
-  switch (a.t) {
-    case 'scalar':
-      return a.c === (b as typeof a).c;
-    case 'map':
-      return a.i === (b as typeof a).i;
-    case 'stack':
-      return a.o === (b as typeof a).o;
-    case 'func':
-      return a.pc === (b as typeof a).pc;
-    default:
-      return true;
-  }
-}
-
-function join(a: Reg, b: Reg): Reg {
-  if (same(a, b)) return a;
-  if (a.t === 'scalar' && b.t === 'scalar') return SCALAR;
-  if (a.t === 'stack' && b.t === 'stack') return { t: 'stack' };
-  return UNKNOWN;
-}
-
-const describe = (r: Reg): string =>
-  r.t === 'scalar' ? (r.c !== undefined ? `constant ${r.c}` : 'a number') : r.t === 'map' ? 'a map reference' : r.t === 'stack' ? 'a stack pointer' : r.t === 'mapval' ? 'a map value pointer' : r.t === 'ctx' ? 'the context' : r.t === 'func' ? 'a code address' : r.t === 'ringbuf' ? 'a ring buffer record' : r.t;
-
-const isPointerish = (r: Reg): boolean => r.t !== 'scalar' && r.t !== 'uninit';
 
 /**
  * Verifies a program. Returns what it learned, or throws on the first violation.
@@ -292,190 +253,8 @@ export function verifyProgram(insns: Uint8Array | readonly Insn[], options: Veri
   };
   walk(0, 1);
 
-  // ---- pass 5: register kinds: uninitialised reads, stack bounds, helper arguments ------------
-  const stackDepth = new Array<number>(subs.length).fill(0);
-  const state: (Reg[] | undefined)[] = new Array(n);
-  const queue: number[] = [];
-  const merge = (pc: number, regs: Reg[]): void => {
-    const old = state[pc];
-    if (!old) {
-      state[pc] = regs;
-      queue.push(pc);
-      return;
-    }
-    let changed = false;
-    const nu = old.map((r, i) => {
-      const j = join(r, regs[i]!);
-      if (!same(j, r)) changed = true;
-      return j;
-    });
-    if (changed) {
-      state[pc] = nu;
-      queue.push(pc);
-    }
-  };
-  for (const e of subs) {
-    if (!reached[e]) continue;
-    const regs: Reg[] = new Array(11).fill(UNINIT);
-    if (e === 0) {
-      if (kind === 'conformance') regs.fill(UNKNOWN);
-      regs[1] = { t: 'ctx' };
-      regs[2] = SCALAR;
-    } else for (let i = 1; i <= 5; i++) regs[i] = UNKNOWN;
-    regs[10] = { t: 'stack', o: 0 };
-    merge(e, regs);
-  }
-  const read = (pc: number, regs: Reg[], r: number): Reg => {
-    const v = regs[r]!;
-    if (v.t === 'uninit') fail(pc, `r${r} is read before it is written`);
-    return v;
-  };
-  const stackAccess = (pc: number, base: Reg, off: number, size: number, what: string): void => {
-    if (base.t !== 'stack' || base.o === undefined) return;
-    const lo = base.o + off;
-    if (lo < -STACK_SIZE || lo + size > 0) fail(pc, `${what} [r10${lo < 0 ? lo : '+' + lo}, ${size} bytes] outside the ${STACK_SIZE}-byte stack frame`);
-    const s = subOf(pc);
-    stackDepth[s] = Math.max(stackDepth[s]!, -lo);
-  };
-  const checkHelper = (pc: number, h: HelperSpec, regs: Reg[]): void => {
-    const label = (i: number): string => `helper ${h.id} (${h.name}) arg${i + 1} (r${i + 1})`;
-    let mapIdx: number | undefined;
-    h.args.forEach((arg, i) => {
-      if (arg.kind === 'any') return;
-      const v = regs[i + 1]!;
-      if (v.t === 'uninit') fail(pc, `${label(i)} is not initialized`);
-      const bad = (want: string): never => fail(pc, `${label(i)} must be ${want}, got ${describe(v)}`);
-      switch (arg.kind) {
-        case 'map':
-          if (v.t === 'map') {
-            mapIdx = v.i;
-            const m = maps[v.i]!;
-            if (arg.types && !arg.types.includes(m.type)) fail(pc, `${label(i)}: map ${v.i} has type ${m.type}, expected ${arg.types.join(' or ')}`);
-          } else if (v.t !== 'unknown') bad('a map reference');
-          break;
-        case 'key':
-        case 'value': {
-          if (v.t === 'scalar' || v.t === 'map' || v.t === 'func') bad('a pointer');
-          if (mapIdx !== undefined) stackAccess(pc, v, 0, arg.kind === 'key' ? maps[mapIdx]!.keySize : maps[mapIdx]!.valueSize, `${label(i)}: ${arg.kind}`);
-          break;
-        }
-        case 'mem': {
-          const size = regs[arg.sizeArg!]!;
-          if (v.t === 'scalar' && v.c !== undefined && !(v.c === 0n && size.t === 'scalar' && size.c === 0n)) bad('a pointer');
-          if (v.t === 'map' || v.t === 'func') bad('a pointer');
-          if (size.t === 'scalar' && size.c !== undefined) {
-            if (size.c < 0n) fail(pc, `helper ${h.id} (${h.name}) arg${arg.sizeArg} (r${arg.sizeArg}): negative size ${size.c}`);
-            stackAccess(pc, v, 0, Number(size.c), `${label(i)}: buffer`);
-          }
-          break;
-        }
-        case 'ctx':
-          if (v.t !== 'ctx' && v.t !== 'unknown') bad('the program context (r1 at entry)');
-          break;
-        case 'func':
-          if (v.t !== 'func' && v.t !== 'unknown') bad('a callback (code address of a static function)');
-          break;
-        case 'ringbuf_mem':
-          if (v.t !== 'ringbuf' && v.t !== 'unknown') bad('a record from bpf_ringbuf_reserve');
-          break;
-        case 'scalar':
-        case 'size':
-          if (isPointerish(v) && v.t !== 'unknown' && arg.kind === 'size') bad('a size');
-          break;
-      }
-    });
-  };
-
-  while (queue.length) {
-    const pc = queue.pop()!;
-    const spec = specs[pc]!;
-    const x = prog[pc]!;
-    const regs = state[pc]!.slice();
-    const sh = spec.shape;
-    const m = spec.mnemonic.replace(/32$/, '');
-    switch (sh) {
-      case 'alu-k':
-      case 'alu-x': {
-        const is64 = spec.cls === 7;
-        const src: Reg = sh === 'alu-x' ? read(pc, regs, x.src) : { t: 'scalar', c: is64 ? BigInt(x.imm) : BigInt(x.imm >>> 0) };
-        if (m === 'mov' || m.startsWith('movsx')) {
-          regs[x.dst] = m === 'mov' && is64 ? src : src.t === 'scalar' && m === 'mov' && src.c !== undefined ? { t: 'scalar', c: BigInt.asUintN(32, src.c) } : SCALAR;
-          break;
-        }
-        const dst = read(pc, regs, x.dst);
-        if (sh === 'alu-x' && src.t === 'scalar' && src.c === 0n && /^s?(div|mod)/.test(m)) note(pc, `${spec.mnemonic} by a register that is always zero`);
-        if (is64 && (m === 'add' || m === 'sub') && src.t === 'scalar' && src.c !== undefined) {
-          const d = m === 'add' ? src.c : -src.c;
-          if (dst.t === 'stack') regs[x.dst] = dst.o === undefined ? dst : { t: 'stack', o: Number(BigInt(dst.o) + d) };
-          else if (dst.t === 'scalar') regs[x.dst] = dst.c === undefined ? SCALAR : { t: 'scalar', c: BigInt.asIntN(64, dst.c + d) };
-          else regs[x.dst] = UNKNOWN;
-        } else if (isPointerish(dst) || isPointerish(src)) regs[x.dst] = is64 ? UNKNOWN : SCALAR;
-        else regs[x.dst] = SCALAR;
-        break;
-      }
-      case 'unary':
-        read(pc, regs, x.dst);
-        regs[x.dst] = SCALAR;
-        break;
-      case 'lddw': {
-        const y = prog[pc + 1]!;
-        regs[x.dst] =
-          x.src === 0
-            ? { t: 'scalar', c: BigInt.asIntN(64, (BigInt(y.imm >>> 0) << 32n) | BigInt(x.imm >>> 0)) }
-            : x.src === 1 || x.src === 5
-              ? { t: 'map', i: x.imm >>> 0 }
-              : x.src === 4
-                ? { t: 'func', pc: pc + x.imm + 1 }
-                : { t: 'mapval' };
-        break;
-      }
-      case 'ldx': {
-        const base = read(pc, regs, x.src);
-        if (base.t === 'scalar' && base.c !== undefined) fail(pc, `load through r${x.src}, which holds ${describe(base)}`);
-        stackAccess(pc, base, x.off, spec.size!, 'load from');
-        regs[x.dst] = UNKNOWN;
-        break;
-      }
-      case 'st':
-      case 'stx':
-      case 'atomic': {
-        const base = read(pc, regs, x.dst);
-        if (sh !== 'st') read(pc, regs, x.src);
-        if (base.t === 'scalar' && base.c !== undefined) fail(pc, `store through r${x.dst}, which holds ${describe(base)}`);
-        if (base.t === 'map' || base.t === 'func') fail(pc, `store through r${x.dst}, which holds ${describe(base)}`);
-        stackAccess(pc, base, x.off, spec.size!, 'store to');
-        if (sh === 'atomic') {
-          if (x.imm === 0xf1) {
-            read(pc, regs, 0);
-            regs[0] = UNKNOWN;
-          } else if (x.imm & 1) regs[x.src] = UNKNOWN;
-        }
-        break;
-      }
-      case 'jcc-k':
-      case 'jcc-x':
-        read(pc, regs, x.dst);
-        if (sh === 'jcc-x') read(pc, regs, x.src);
-        break;
-      case 'call': {
-        const h = helperFor(x.imm, kind)!;
-        checkHelper(pc, h, regs);
-        for (let i = 1; i <= 5; i++) regs[i] = UNINIT;
-        regs[0] = h.ret === 'map_value_or_null' ? { t: 'mapval' } : h.ret === 'ringbuf_mem_or_null' ? { t: 'ringbuf' } : SCALAR;
-        break;
-      }
-      case 'call-local':
-        for (let i = 1; i <= 5; i++) regs[i] = UNINIT;
-        regs[0] = UNKNOWN;
-        break;
-      case 'exit':
-        if (subOf(pc) === 0 && regs[0]!.t === 'uninit') fail(pc, 'r0 is not set before exit');
-        break;
-      default:
-        break;
-    }
-    for (const t of succ(pc)) merge(t, regs);
-  }
+  // ---- pass 5: types: what each register and stack slot holds, no address leaks ------------
+  const stackDepth = checkTypes({ prog, specs, maps, kind, subs, subOf, succ, fail, note });
 
   return {
     insnCount: n,

@@ -521,3 +521,10 @@ int rf_engine_make_cq(rf_engine *e, uint32_t entries, napi_value *ab_out) {
   return (int)e->ncq++;
 }
 
+
+bool rf_engine_busy(const rf_engine *e) {
+  if (e->rhead != e->rtail || e->nwaiting || e->nstaged || e->nover) return true;
+  for (uint32_t i = 0; i < e->nreqs; i++)
+    if (e->reqs[i].kind != K_FREE) return true;
+  return false;
+}

@@ -26,6 +26,10 @@ void rf_engine_submit(rf_engine *e, uint32_t tail, uint32_t min_complete, uint32
  * when CQ 0 has entries for JS. */
 bool rf_engine_pass(rf_engine *e);
 void rf_engine_free(rf_engine *e, napi_env env);
+/* Has the engine work that runs without JS asking (requests in the kernel or held back, program
+ * requests runnable or waiting, staged SQEs, CQ 0 completions held back)? While it has, the
+ * bindings keep the ring alive (GC) whatever JS has in flight. */
+bool rf_engine_busy(const rf_engine *e);
 
 void rf_engine_register(napi_env env, napi_value exports);
 

@@ -662,8 +662,8 @@ export class Ring {
    * of every buffer, rejects what was pending, then unmaps and closes. A second close is a no-op.
    */
   close(): Promise<void> {
+    if (this.#closing) return this.#closing; // every close() gets the first one's promise
     if (this.#closed) return Promise.resolve();
-    if (this.#closing) return this.#closing;
     let closed!: () => void;
     // set first: a close() from anything below that reaches user code gets this same promise
     this.#closing = new Promise<void>((resolve) => {

@@ -115,7 +115,6 @@ static void ring_release(rf_js_ring *jr, bool js) {
   stop_poll(jr);
   if (napi) {
     if (jr->callback) napi_delete_reference(env, jr->callback);
-    if (jr->actx) napi_async_destroy(env, jr->actx);
     for (int i = 0; i < 3; i++) {
       if (!jr->buffers[i]) continue;
       napi_value ab = NULL;
@@ -128,7 +127,6 @@ static void ring_release(rf_js_ring *jr, bool js) {
     }
   }
   jr->callback = NULL;
-  jr->actx = NULL;
   memset(jr->buffers, 0, sizeof jr->buffers);
   jr->core.notify = NULL;
   rf_ring_close(&jr->core);
@@ -139,6 +137,8 @@ static void ring_finalize(napi_env env, void *data, void *hint) {
   (void)env; (void)hint;
   rf_js_ring *jr = data;
   ring_release(jr, false);
+  /* destroyed here, not at close: a close() from JS may run inside a callback made with it */
+  if (jr->actx && env_live(jr)) napi_async_destroy(jr->env, jr->actx);
   unlink_ring(jr);
   free(jr);
 }

@@ -192,12 +192,14 @@ export class Ring {
       binding.ringClose(handle);
       throw new RingError(w, 'uv_poll');
     }
-    dropped.register(this, s.fd, this);
     if (options.cqs !== undefined) {
       if (!Array.isArray(options.cqs)) throw new TypeError('ring option "cqs" must be an array of sizes');
       this.#enableEngine();
       for (const size of options.cqs) this.createCq(size);
     }
+    // last: a ring whose constructor threw was never the user's to close (its handle's finalizer
+    // still closes the fds, without a warning)
+    dropped.register(this, s.fd, this);
   }
 
   // ---------------------------------------------------------------- completion programs

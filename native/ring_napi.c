@@ -5,10 +5,11 @@
  *
  *  - threads: every ring is on the list of the environment that created it (its instance data);
  *    that env's cleanup hook closes only its own rings, so a worker ending touches nothing else;
- *  - GC: the watcher's JS callback (a closure over the Ring) is held weakly while the ring is
- *    idle and strongly while anything is in flight (JS requests, or engine work), so a dropped
- *    idle ring is collected and the external's finalizer closes its fds, while a busy one lives
- *    until its requests settle.
+ *  - GC: the watcher's JS callback (a closure over the Ring) is held weakly, so a dropped idle
+ *    ring is collected and the external's finalizer closes its fds. A ring with JS requests in
+ *    flight is held by JS itself (src/ring/ring.ts, busyRings); one whose program engine has work
+ *    of its own while JS is idle is held here (the callback's reference turns strong until the
+ *    engine is idle again).
  *
  * Everything returns a number (>= 0, or -errno) or plain values; nothing throws. */
 #include "common.h"
@@ -26,9 +27,9 @@ typedef struct rf_js_ring {
   rf_env_data *owner;
   struct rf_js_ring *prev, *next; /* owner's list */
   napi_ref buffers[3];            /* weak: sq ring, cq ring, sqes; detached on close */
-  napi_ref callback;              /* the watcher's JS callback: weak while idle, strong while busy */
+  napi_ref callback;              /* the watcher's JS callback: strong only while the engine works and JS is idle */
   bool strong;                    /* callback's reference count is 1 */
-  bool js_busy;                   /* JS has requests queued or in flight, or is closing */
+  bool js_busy;                   /* JS has requests queued or in flight, or is closing (JS holds the Ring) */
   napi_async_context actx;
   uv_poll_t *poll;                /* heap, freed by its close callback */
 } rf_js_ring;
@@ -80,10 +81,11 @@ static bool env_live(rf_js_ring *jr) { return jr->owner && !jr->owner->torn_down
 
 /* ---- keeping the ring alive */
 
-/* The callback is strong while JS or the engine has work in flight, weak otherwise. */
+/* The callback is strong while the engine has work of its own and JS is idle (JS holds a busy
+ * Ring itself: a weak/strong switch per request would cost ~200 ns, measured), weak otherwise. */
 static void update_keepalive(rf_js_ring *jr) {
   if (jr->core.closed || !jr->callback || !env_live(jr)) return;
-  bool want = jr->js_busy || (jr->core.engine && rf_engine_busy(jr->core.engine));
+  bool want = !jr->js_busy && jr->core.engine && rf_engine_busy(jr->core.engine);
   if (want == jr->strong) return;
   uint32_t n;
   if (want) napi_reference_ref(jr->env, jr->callback, &n);
@@ -344,8 +346,8 @@ static napi_value js_watch(napi_env env, napi_callback_info info) {
 }
 
 /* ringRef(handle, loopRef, busy) -> 0. loopRef: keep the event loop alive (requests in flight,
- * not unref()'d). busy: JS has requests queued or in flight (or is closing), so the ring must not
- * be collected; an idle ring is held only by its JS object. */
+ * not unref()'d). busy: JS has requests queued or in flight (or is closing) and holds the Ring
+ * itself; when idle, the engine's own work (if any) holds it from here. */
 static napi_value js_ref(napi_env env, napi_callback_info info) {
   RF_ARGS(3);
   rf_js_ring *jr = get_ring(env, argv[0]);

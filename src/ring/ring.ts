@@ -28,9 +28,16 @@ const OP_ASYNC_CANCEL = opByName('asyncCancel')!;
 const INTERNAL_TAG = 0xffffffff;
 
 /**
+ * Rings with requests queued, in flight or closing: held here, so a Ring the program dropped stays
+ * alive while the kernel may still use its requests' memory (#updateRef). An idle ring is held
+ * only by its users; the native side holds it while its program engine has work of its own.
+ */
+const busyRings = new Set<Ring>();
+
+/**
  * Rings dropped without close(): the native handle's finalizer closes the ring's fds when the
- * Ring is collected (only possible while it is idle: a ring with requests in flight is held by
- * its event-loop watcher); this registry says so once per ring, as Node does for a FileHandle.
+ * Ring is collected (only possible while it is idle); this registry says so once per ring, as
+ * Node does for a FileHandle.
  */
 const dropped = new FinalizationRegistry<number>((fd) => {
   process.emitWarning(`ringflow: closing io_uring fd ${fd} on garbage collection (a Ring was dropped without close())`, {
@@ -97,7 +104,7 @@ export class Ring {
   #autoSubmit: boolean;
   /** The event loop is kept alive for this ring (ringRef's loopRef). */
   #refd = false;
-  /** The ring holds itself alive against GC (ringRef's busy): requests queued, in flight, or closing. */
+  /** In busyRings (alive whatever holds it): requests queued, in flight, or closing. */
   #held = false;
   #userUnref = false;
   /** A reap is running: nested reaps (from user code it calls) leave the CQ to it. */
@@ -184,9 +191,9 @@ export class Ring {
     // DEFER_TASKRUN queues completion work without waking pollers of the ring fd (measured on
     // 6.18.44: a ring-fd watcher never fires); its registered eventfd is signalled, so watch that.
     const useEventfd = options.eventfd === true || (s.flags & SetupFlags.DEFER_TASKRUN) !== 0;
-    // The native side holds this callback (and through it the Ring) weakly while the ring is idle
-    // and strongly while requests are in flight (#updateRef): a dropped idle ring is collected.
-    // The Ring holds it too (#wake), so it lives exactly as long as the Ring.
+    // The native side holds this callback (and through it the Ring) weakly, but while the program
+    // engine has work of its own: a dropped idle ring is collected. The Ring holds it too (#wake),
+    // so it lives exactly as long as the Ring.
     const w = binding.ringWatch(handle, this.#wake, useEventfd) as number;
     if (w < 0) {
       binding.ringClose(handle);
@@ -307,16 +314,22 @@ export class Ring {
   }
 
   /**
-   * Busy (requests queued, in flight, or closing): the ring keeps itself alive against GC, and keeps
-   * the event loop alive unless unref()'d. Idle: only the Ring object holds it.
+   * Busy (requests queued, in flight, or closing): the ring is kept alive against GC (busyRings),
+   * and keeps the event loop alive unless unref()'d. Idle: only its users hold it (and the native
+   * side, while the program engine has work of its own: told on every change with an engine).
    */
   #updateRef(): void {
     if (this.#closed) return;
     const busy = this.#inflight > 0 || this.#toSubmit > 0 || this.#backlogLen > 0 || this.#isClosing;
     const want = busy && !this.#userUnref;
-    if (want !== this.#refd || busy !== this.#held) {
-      this.#refd = want;
+    const heldChanged = busy !== this.#held;
+    if (heldChanged) {
       this.#held = busy;
+      if (busy) busyRings.add(this);
+      else busyRings.delete(this);
+    }
+    if (want !== this.#refd || (heldChanged && this.#engine)) {
+      this.#refd = want;
       binding.ringRef(this.#handle, want, busy);
     }
   }
@@ -710,6 +723,8 @@ export class Ring {
     if (this.#closed) return;
     this.#closed = true;
     dropped.unregister(this);
+    busyRings.delete(this);
+    this.#held = false;
     for (const p of this.#requests.drain()) {
       this.#aborts.unwatch(p);
       p.reject(new RingClosedError('ring closed while the request was in flight; it'));

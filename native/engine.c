@@ -451,7 +451,10 @@ bool rf_engine_pass(rf_engine *e) {
   /* more runnable programs than one turn allows: yield to the loop, continue next turn */
   bool more = arrived || e->rhead != e->rtail || (e->nstaged && !e->ctl->js_pending);
   if (more && e->idle && !uv_is_active((uv_handle_t *)e->idle)) uv_idle_start(e->idle, on_idle);
-  else if (!more && e->idle && uv_is_active((uv_handle_t *)e->idle)) uv_idle_stop(e->idle);
+  else if (!more && e->idle && uv_is_active((uv_handle_t *)e->idle)) {
+    uv_idle_stop(e->idle);
+    rf_ring_engine_idle(r); /* the bindings may let the ring be collected again */
+  }
   e->in_pass = false;
   return xcq_count(&e->cqs[0]) > 0;
 }

@@ -47,6 +47,9 @@ typedef struct rf_ring {
    * engine calls it through rf_ring_notify_js(); the Node bindings set it to call the ring's JS
    * callback; a C program may set its own. */
   void (*notify)(struct rf_ring *r, int status);
+  /* Told when the engine stopped scheduling work of its own (rf_ring_engine_idle); the Node
+   * bindings re-check then whether the ring must still be kept alive. NULL: nobody. */
+  void (*engine_idle)(struct rf_ring *r);
   bool closed;
 } rf_ring;
 
@@ -112,7 +115,10 @@ static inline const rf_ring_cqe *rf_ring_cqe_at(const rf_ring *r, uint32_t i) {
 static inline void rf_ring_cq_advance(rf_ring *r, uint32_t n) {
   __atomic_store_n(r->cq_head, *r->cq_head + n, __ATOMIC_RELEASE);
 }
-/* Tells the ring's driver (r->notify) that completions wait for it; nothing when none is set. */
+/* Tells the ring's driver (r->notify) that completions wait for it; nothing when none is set.
+ * The driver may close the ring (and free its engine) before this returns: call it last. */
 void rf_ring_notify_js(rf_ring *r, int status);
+/* The engine calls this when it has stopped scheduling work of its own (its idle handle stops). */
+void rf_ring_engine_idle(rf_ring *r);
 
 #endif

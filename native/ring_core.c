@@ -208,3 +208,7 @@ void rf_ring_poll_work(rf_ring *r) {
 void rf_ring_notify_js(rf_ring *r, int status) {
   if (r->notify && !r->closed) r->notify(r, status);
 }
+
+void rf_ring_engine_idle(rf_ring *r) {
+  if (r->engine_idle && !r->closed) r->engine_idle(r);
+}

@@ -93,6 +93,8 @@ static void update_keepalive(rf_js_ring *jr) {
   jr->strong = want;
 }
 
+static void on_engine_idle(rf_ring *r) { update_keepalive((rf_js_ring *)r); }
+
 /* ---- teardown */
 
 static void stop_poll(rf_js_ring *jr) {
@@ -131,6 +133,7 @@ static void ring_release(rf_js_ring *jr, bool js) {
   jr->callback = NULL;
   memset(jr->buffers, 0, sizeof jr->buffers);
   jr->core.notify = NULL;
+  jr->core.engine_idle = NULL;
   rf_ring_close(&jr->core);
 }
 
@@ -167,7 +170,12 @@ static void notify_js(rf_ring *r, int status) {
     napi_value arg = rf_int(env, status);
     /* make_callback drains nextTicks and microtasks afterwards: the batch's continuations run
      * and their new SQEs are flushed before we return to the loop. */
-    napi_make_callback(env, jr->actx, recv, cb, 1, &arg, &result);
+    if (napi_make_callback(env, jr->actx, recv, cb, 1, &arg, &result) == napi_pending_exception) {
+      /* the callback threw: report it as uncaught now (left pending, it would block every later
+       * callback and be thrown at the next unrelated native call) */
+      napi_value err;
+      if (napi_get_and_clear_last_exception(env, &err) == napi_ok) napi_fatal_exception(env, err);
+    }
   } else if (jr->poll) {
     /* the Ring was collected (weak callback gone): nobody reads this ring again; the handle's
      * finalizer closes it */
@@ -341,6 +349,7 @@ static napi_value js_watch(napi_env env, napi_callback_info info) {
   jr->poll->data = jr;
   uv_unref((uv_handle_t *)jr->poll);
   r->notify = notify_js;
+  r->engine_idle = on_engine_idle;
   rc = uv_poll_start(jr->poll, UV_READABLE, on_poll);
   return rf_int(env, rc < 0 ? rc : 0);
 }

@@ -4,7 +4,8 @@
       "target_name": "ringflow",
       "sources": [
         "native/addon.c",
-        "native/ring.c",
+        "native/ring_core.c",
+        "native/ring_napi.c",
         "native/engine.c",
         "native/engine_policy.c",
         "native/engine_helpers.c",

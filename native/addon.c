@@ -1,5 +1,7 @@
-/* ringflow native addon entry: registers the ring part and the eBPF engine part. */
+/* ringflow native addon entry: creates the environment's own data and registers the ring part
+ * and the eBPF engine part. Init runs once per Node environment (main thread, each worker). */
 #include "common.h"
+#include <stdlib.h>
 
 bool rf_get_bytes(napi_env env, napi_value v, void **data, size_t *len) {
   bool is;
@@ -37,8 +39,34 @@ void rf_export(napi_env env, napi_value exports, const char *name, napi_callback
   napi_set_named_property(env, exports, name, f);
 }
 
+rf_env_data *rf_env_data_of(napi_env env) {
+  void *d = NULL;
+  if (napi_get_instance_data(env, &d) != napi_ok) return NULL;
+  return d;
+}
+
+void rf_env_data_put(rf_env_data *d) {
+  if (d && --d->refs == 0) free(d);
+}
+
+/* The env is being deleted (after its cleanup hooks and its objects' finalizers). */
+static void env_data_finalize(napi_env env, void *data, void *hint) {
+  (void)env; (void)hint;
+  rf_env_data *d = data;
+  d->torn_down = true;
+  rf_env_data_put(d);
+}
+
 static napi_value init(napi_env env, napi_value exports) {
-  rf_ring_register(env, exports);
+  rf_env_data *d = calloc(1, sizeof *d);
+  if (!d) return exports;
+  d->env = env;
+  d->refs = 1;
+  if (napi_set_instance_data(env, d, env_data_finalize, NULL) != napi_ok) {
+    free(d);
+    return exports;
+  }
+  rf_ring_register(env, exports, d);
   rf_bpf_register(env, exports);
   return exports;
 }

@@ -1,4 +1,5 @@
-/* Shared helpers for ringflow's Node-API code.
+/* Shared helpers of ringflow's bindings layer (the only layer that includes node_api.h; the
+ * ring core, ring.h, and the eBPF VM, bpf/bpf.h, are plain C below it).
  * Rule: native functions return numbers (>= 0 success, -errno failure) or plain values;
  * they never build JS Error objects. TypeScript turns -errno into RingError. A native
  * function that receives arguments of the wrong type returns -EINVAL (TS validated them
@@ -56,8 +57,26 @@ bool rf_get_bytes(napi_env env, napi_value v, void **data, size_t *len);
 /* Adds a function property to `exports`. */
 void rf_export(napi_env env, napi_value exports, const char *name, napi_callback fn);
 
+/* What the addon keeps per Node environment (main thread or worker), in the env's instance data
+ * (napi_set_instance_data): nothing native is shared between environments. */
+struct rf_js_ring;
+typedef struct rf_env_data {
+  napi_env env;
+  struct rf_js_ring *rings; /* this env's rings, closed by its cleanup hook */
+  struct rf_js_ring *last;  /* the ring a handle last named (a cache for handle checks) */
+  uint32_t refs;            /* the instance-data slot + one per ring on the list */
+  bool torn_down;           /* the env's cleanup hook ran: no more N-API calls for its rings */
+} rf_env_data;
+/* This env's data (NULL only if the addon failed to initialise in it). */
+rf_env_data *rf_env_data_of(napi_env env);
+/* Drops one reference to the env data (frees it at zero). */
+void rf_env_data_put(rf_env_data *d);
+
+/* The ring a JS handle names (a ring of this env, not closed), or NULL. */
+struct rf_ring *rf_ring_from_js(napi_env env, napi_value v);
+
 /* Each part of the addon registers its functions here. */
-void rf_ring_register(napi_env env, napi_value exports);
+void rf_ring_register(napi_env env, napi_value exports, rf_env_data *d);
 void rf_bpf_register(napi_env env, napi_value exports);
 
 #endif

@@ -490,11 +490,21 @@ bool rf_engine_pass(rf_engine *e) {
   bool more = arrived || e->rhead != e->rtail || (e->nstaged && !e->ctl->js_pending);
   if (e->want_turn) e->want_turn(e->hook_data, more);
   e->in_pass = false;
+  if (e->closing) {
+    /* close() waits until the kernel has let go of every request programs submitted (their
+     * buffers lie in regions the engine frees): JS hears of every change of that count */
+    uint64_t held = 0;
+    for (uint32_t i = 0; i < e->nreqs; i++) held += e->reqs[i].kind == K_KERNEL || e->reqs[i].kind == K_STANDIN;
+    bool changed = held != e->ctl->in_kernel;
+    e->ctl->in_kernel = held;
+    if (changed) return true;
+  }
   return js_has_work(e);
 }
 
 /* Waiting and not-yet-run program requests complete with -EAGAIN; held-back chains fail. */
 void rf_engine_shutdown(rf_engine *e) {
+  if (!e->closing) e->ctl->in_kernel = UINT64_MAX; /* unknown until the next pass counts */
   e->closing = true;
   for (uint32_t i = 0; i < e->nwaiting; i++) prog_complete(e, e->waiting[i], -EAGAIN);
   e->nwaiting = 0;
@@ -609,4 +619,8 @@ int rf_engine_allow_fd(rf_engine *e, int64_t fd, bool on) {
   if (fd < 0 || fd >= (1 << 22)) return -EINVAL;
   fd_set_allowed(e, fd, on);
   return 0;
+}
+
+bool rf_engine_busy(const rf_engine *e) {
+  return e->rhead != e->rtail || e->nwaiting || e->nstaged || e->nover || e->nprog_reqs;
 }

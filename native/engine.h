@@ -60,5 +60,9 @@ bool rf_engine_turn(rf_engine *e);
 /* Ring closing: waiting and not-yet-run program requests complete with -EAGAIN, held-back chains
  * and staged SQEs fail with -ECANCELED, and nothing new is accepted. */
 void rf_engine_shutdown(rf_engine *e);
+/* Has the engine work that runs without JS asking (program requests alive, runnable or waiting
+ * programs, staged SQEs, JS completions held back)? While it has, the bindings keep the ring alive
+ * (GC) whatever JS has in flight. O(1). */
+bool rf_engine_busy(const rf_engine *e);
 
 #endif

@@ -10,6 +10,7 @@
 #include "bpf/bpf.h"
 #include "grow.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -93,6 +94,7 @@ typedef struct {
   uint64_t js_enters_skipped; /* JS submits that needed no enter (only unlinked program requests) */
   uint64_t js_reads_prog_cq0; /* written by JS: 1 while onCompletion wants the programs' CQ 0 */
   uint64_t pass_yields;       /* passes that stopped at their instruction budget and yielded */
+  uint64_t in_kernel;         /* while closing: engine requests the kernel still holds (close waits for 0) */
 } engine_ctl;
 
 struct rf_engine {

@@ -34,7 +34,10 @@ static void want_turn(void *data, bool more) {
   if (!b->idle) return;
   bool active = uv_is_active((uv_handle_t *)b->idle);
   if (more && !active) uv_idle_start(b->idle, on_idle);
-  else if (!more && active) uv_idle_stop(b->idle);
+  else if (!more && active) {
+    uv_idle_stop(b->idle);
+    rf_ring_engine_idle(b->ring); /* the ring's bindings may let it be collected again */
+  }
 }
 
 void rf_engine_free(rf_engine *e, napi_env env) {

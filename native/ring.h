@@ -1,10 +1,19 @@
-/* The native ring state, shared by ring.c and engine.c. */
+/* The ring core: one io_uring instance in plain C (the three syscalls, the mmaps, tail
+ * publication + enter, eventfd signals, reading the CQ). No Node-API, no libuv, no global state:
+ * a standalone C program (tests, native fuzz targets) uses it as the addon does.
+ *
+ * Layers, each looking only down: this core ← the completion-program engine (engine*.c) ← the
+ * bindings (ring_napi.c, engine_napi.c: Node-API functions, the libuv watcher, the JS callback).
+ * Every function returns >= 0 or -errno; none touches JS. */
 #ifndef RINGFLOW_RING_H
 #define RINGFLOW_RING_H
 
-#include "common.h"
 #include "uapi.h"
-#include <uv.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct rf_engine;
 
 typedef struct rf_ring {
   int fd;
@@ -12,7 +21,7 @@ typedef struct rf_ring {
    * RF_ENTER_REGISTERED_RING in enter_flag; saves the kernel an fd lookup per call), or fd */
   int enter_fd;
   unsigned enter_flag;
-  int evfd; /* registered eventfd we poll instead of the ring fd, or -1 */
+  int evfd; /* registered eventfd signalled for completions (rf_ring_use_eventfd), or -1 */
   uint32_t setup_flags;
   uint32_t features;
   void *sq_ptr;
@@ -28,29 +37,88 @@ typedef struct rf_ring {
   uint32_t sq_entries;
   uint32_t *cq_head;
   uint32_t *cq_tail;
-  uint32_t *cq_flags; /* IORING_CQ_EVENTFD_DISABLED lives here (5.8) */
+  uint32_t *cq_flags; /* IORING_CQ_EVENTFD_DISABLED lives here (5.8); NULL before 5.8 */
   uint32_t cq_mask;
+  uint32_t cq_entries;
   uint8_t *cqes;
-  struct rf_engine *engine; /* completion programs and extra CQs, once enabled */
-  napi_env env;
-  napi_ref buffers[3]; /* sq ring, cq ring, sqes: detached on close */
-  napi_ref callback;
-  napi_async_context actx;
-  uv_poll_t *poll; /* heap, freed in its close callback */
-  bool polling;
+  uint32_t sqe_size, cqe_size; /* 64/128 (SETUP_SQE128), 16/32 (SETUP_CQE32) */
+  struct rf_engine *engine; /* completion programs and extra CQs, once enabled (set by the bindings) */
+  /* Who is told that completions wait (set by whoever drives the ring; NULL: nobody). The
+   * engine calls it through rf_ring_notify_js(); the Node bindings set it to call the ring's JS
+   * callback; a C program may set its own. */
+  void (*notify)(struct rf_ring *r, int status);
+  /* Told when the engine stopped scheduling work of its own (rf_ring_engine_idle); the Node
+   * bindings re-check then whether the ring must still be kept alive. NULL: nobody. */
+  void (*engine_idle)(struct rf_ring *r);
   bool closed;
-  struct rf_ring *next; /* registry for the env cleanup hook */
 } rf_ring;
 
+/* One CQE as the kernel lays out the first 16 bytes of every entry (5.1). */
+typedef struct rf_ring_cqe {
+  uint64_t user_data;
+  int32_t res;
+  uint32_t flags;
+} rf_ring_cqe;
+
+/* ---- setup and teardown */
+
+/* io_uring_setup(entries, p): the new ring's fd, the kernel fills *p. */
+long rf_ring_setup(unsigned entries, struct rf_params *p);
+/* Maps the rings of `fd` (set up with *p) into *r and registers the ring with the calling thread
+ * when a slot is free. On failure nothing stays mapped and fd stays open (the caller's). */
+int rf_ring_map(rf_ring *r, int fd, const struct rf_params *p);
+/* setup + map in one call (C users): 0 or -errno; *p in: flags etc., out: what the kernel said. */
+int rf_ring_init(rf_ring *r, unsigned entries, struct rf_params *p);
+/* Creates an eventfd, registers it (IORING_REGISTER_EVENTFD) and returns it (the ring owns it). */
+int rf_ring_use_eventfd(rf_ring *r);
+/* Unmaps and drops the thread's registration of the ring; the fd (and eventfd) stay open. */
+void rf_ring_unmap(rf_ring *r);
+/* Unmaps and closes everything (eventfd, registration, fd). Idempotent; the struct stays valid
+ * (closed = true) for its owner to free. Must run on the thread that mapped the ring (the
+ * registered-ring slot is per thread). */
+void rf_ring_close(rf_ring *r);
+
+/* ---- submission */
 
 /* io_uring_enter on this ring (through its registered index when it has one); -errno on failure */
 long rf_ring_enter(rf_ring *r, unsigned to_submit, unsigned min_complete, unsigned flags);
+/* io_uring_register(fd, op, arg, nr) (fd may be -1 for ops that take none) */
+long rf_io_uring_register(int fd, unsigned op, void *arg, unsigned nr);
+/* Publishes `tail` (store-release) and enters once for the batch: the SQPOLL wakeup when the
+ * poller sleeps, GETEVENTS when completion task work waits, eventfd signals off meanwhile (the
+ * caller reads the CQ right after). Returns what io_uring_enter returned (SQEs consumed). */
+long rf_ring_submit(rf_ring *r, uint32_t tail, uint32_t to_submit, uint32_t min_complete, uint32_t flags);
+/* The SQE slot at `index` (the caller's tail), sqe_size bytes. */
+static inline void *rf_ring_sqe(rf_ring *r, uint32_t index) {
+  return (uint8_t *)r->sqes + (size_t)(index & r->sq_mask) * r->sqe_size;
+}
+
+/* ---- completion */
+
+/* Does the kernel hold completion work that only an enter with GETEVENTS runs? */
 bool rf_needs_getevents(rf_ring *r);
 /* Stop (true) or restart (false) eventfd signals while native code consumes completions itself.
  * Restarting returns true when completion work arrived meanwhile (enter with GETEVENTS then). */
 bool rf_ring_quiet(rf_ring *r, bool quiet);
-/* Calls the ring's JS callback (one batch of CQ 0 completions). */
+/* Reads the eventfd's counter (so it stops being readable) and runs pending completion task
+ * work: what a poller does when the ring (or its eventfd) became readable. */
+void rf_ring_poll_work(rf_ring *r);
+/* CQEs in the kernel CQ not yet consumed. */
+static inline uint32_t rf_ring_cq_ready(const rf_ring *r) {
+  return __atomic_load_n(r->cq_tail, __ATOMIC_ACQUIRE) - *r->cq_head;
+}
+/* The CQE `i` entries past the head (i < rf_ring_cq_ready()). */
+static inline const rf_ring_cqe *rf_ring_cqe_at(const rf_ring *r, uint32_t i) {
+  return (const rf_ring_cqe *)(r->cqes + (size_t)((*r->cq_head + i) & r->cq_mask) * r->cqe_size);
+}
+/* Consumes n CQEs (store-release of the head: the kernel may reuse their slots). */
+static inline void rf_ring_cq_advance(rf_ring *r, uint32_t n) {
+  __atomic_store_n(r->cq_head, *r->cq_head + n, __ATOMIC_RELEASE);
+}
+/* Tells the ring's driver (r->notify) that completions wait for it; nothing when none is set.
+ * The driver may close the ring (and free its engine) before this returns: call it last. */
 void rf_ring_notify_js(rf_ring *r, int status);
-rf_ring *rf_ring_from_js(napi_env env, napi_value v);
+/* The engine calls this when it has stopped scheduling work of its own (its idle handle stops). */
+void rf_ring_engine_idle(rf_ring *r);
 
 #endif

@@ -2,6 +2,11 @@
  * The one place the native addon is loaded (better-sqlite3's lib/binding.js habit).
  * Every native function returns a number (>= 0 ok, -errno failure) or a plain value;
  * none throws. Callers in TypeScript validate arguments first and turn -errno into RingError.
+ *
+ * The addon is initialised once per Node environment (the main thread and each worker) and
+ * keeps its state per environment: a ring handle is valid only in the environment that made it
+ * (elsewhere, and once closed, native calls on it return -EINVAL), and an environment that ends
+ * closes its own rings and nothing else (test/security/threads.test.ts).
  */
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';

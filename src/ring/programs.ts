@@ -12,7 +12,8 @@ import type { Program } from '../programs/program.js';
 import { CompletionQueue, type Cqe } from './cq.js';
 
 /** Words of the engine's counters (engine_ctl in native/engine_internal.h). */
-const CTL_WORDS = 14;
+const CTL_WORDS = 15;
+const CTL_IN_KERNEL = 14;
 const CTL_READS_PROG_CQ0 = 12;
 
 /** ringflow's opcode for a program request (docs/completion-programs.md). */
@@ -118,17 +119,27 @@ export class ProgramEngine {
   }
 
   /**
-   * Hands the programs' CQ 0 to onCompletion, one CQE at a time (each is taken off the queue
+   * Hands the programs' CQ 0 to onCompletion, one CQE at a time: each is taken off the queue
    * before the handler runs, so a handler may call anything, close() included, and no CQE is
-   * seen twice). At most one queue's worth per call; stops when `open()` turns false.
+   * seen twice; a handler that throws is reported as uncaught and the rest are still delivered.
+   * At most one queue's worth per call (the queue is engine memory that outlives close()).
+   * Returns how many were delivered.
    */
-  deliverProgramCq0(open: () => boolean): void {
+  deliverProgramCq0(): number {
     const q = this.programCq0;
-    for (let n = q.size; n > 0 && this.#onCompletion && open(); n--) {
+    let n = 0;
+    for (; n < q.size && this.#onCompletion; n++) {
       const c = q.shift();
-      if (!c) return;
-      this.#onCompletion(c);
+      if (!c) break;
+      try {
+        this.#onCompletion(c);
+      } catch (err) {
+        process.nextTick(() => {
+          throw err;
+        });
+      }
     }
+    return n;
   }
 
   static checkCqSize(size: unknown): void {
@@ -190,6 +201,10 @@ export class ProgramEngine {
   /** One reaping pass now; true when CQ 0 has entries. */
   pass(): boolean {
     return binding.enginePass(this.#handle) === 1;
+  }
+  /** While closing: does the kernel still hold requests programs submitted (counted by the engine's passes)? */
+  holdsKernelRequests(): boolean {
+    return this.#ctl[CTL_IN_KERNEL] !== 0n;
   }
   /** Ring closing: waiting program requests complete with -EAGAIN, held-back chains fail. */
   shutdown(): void {

@@ -28,6 +28,25 @@ const OP_ASYNC_CANCEL = opByName('asyncCancel')!;
 /** user_data high word tagging ringflow's own internal requests (cancels at close/abort). */
 const INTERNAL_TAG = 0xffffffff;
 
+/**
+ * Rings with requests queued, in flight or closing: held here, so a Ring the program dropped stays
+ * alive while the kernel may still use its requests' memory (#updateRef). An idle ring is held
+ * only by its users; the native side holds it while its program engine has work of its own.
+ */
+const busyRings: Ring[] = [];
+
+/**
+ * Rings dropped without close(): the native handle's finalizer closes the ring's fds when the
+ * Ring is collected (only possible while it is idle); this registry says so once per ring, as
+ * Node does for a FileHandle.
+ */
+const dropped = new FinalizationRegistry<number>((fd) => {
+  process.emitWarning(`ringflow: closing io_uring fd ${fd} on garbage collection (a Ring was dropped without close())`, {
+    code: 'RINGFLOW_RING_GC',
+    detail: 'Call ring.close() (or use `await using`) when done with a ring.',
+  });
+});
+
 export interface RingStats {
   /** io_uring_enter calls made for submission. */
   enterCalls: number;
@@ -84,8 +103,17 @@ export class Ring {
   #backlogHead = 0;
   #flushScheduled = false;
   #autoSubmit: boolean;
+  /** The event loop is kept alive for this ring (ringRef's loopRef). */
   #refd = false;
+  /** In busyRings (alive whatever holds it): requests queued, in flight, or closing. */
+  #held = false;
+  /** Its index in busyRings while #held (an array with swap-remove: a Set cost ~10 % at QD 1). */
+  #busyIndex = -1;
   #userUnref = false;
+  /** A reap is running: nested reaps (from user code it calls) leave the CQ to it. */
+  #reaping = false;
+  /** The event-loop watcher's callback (the native side holds it weakly while the ring is idle). */
+  #wake = (status: number) => this.#onReadable(status);
   #closed = false;
   #closing: Promise<void> | undefined;
   #isClosing = false;
@@ -156,7 +184,10 @@ export class Ring {
     // DEFER_TASKRUN queues completion work without waking pollers of the ring fd (measured on
     // 6.18.44: a ring-fd watcher never fires); its registered eventfd is signalled, so watch that.
     const useEventfd = options.eventfd === true || (s.flags & SetupFlags.DEFER_TASKRUN) !== 0;
-    const w = binding.ringWatch(handle, (status: number) => this.#onReadable(status), useEventfd) as number;
+    // The native side holds this callback (and through it the Ring) weakly, but while the program
+    // engine has work of its own: a dropped idle ring is collected. The Ring holds it too (#wake),
+    // so it lives exactly as long as the Ring.
+    const w = binding.ringWatch(handle, this.#wake, useEventfd) as number;
     if (w < 0) {
       binding.ringClose(handle);
       throw new RingError(w, 'uv_poll');
@@ -165,6 +196,9 @@ export class Ring {
       this.#enableEngine();
       for (const size of options.cqs) this.createCq(size);
     }
+    // last: a ring whose constructor threw was never the user's to close (its handle's finalizer
+    // still closes the fds, without a warning)
+    dropped.register(this, s.fd, this);
   }
 
   // ---------------------------------------------------------------- completion programs
@@ -285,13 +319,36 @@ export class Ring {
     return this;
   }
 
+  /**
+   * Busy (requests queued, in flight, or closing): the ring is kept alive against GC (busyRings),
+   * and keeps the event loop alive unless unref()'d. Idle: only its users hold it (and the native
+   * side, while the program engine has work of its own: told on every change with an engine).
+   */
   #updateRef(): void {
     if (this.#closed) return;
-    const want = !this.#userUnref && (this.#inflight > 0 || this.#toSubmit > 0 || this.#backlogLen > 0 || this.#isClosing);
-    if (want !== this.#refd) {
-      this.#refd = want;
-      binding.ringRef(this.#handle, want);
+    const busy = this.#inflight > 0 || this.#toSubmit > 0 || this.#backlogLen > 0 || this.#isClosing;
+    const want = busy && !this.#userUnref;
+    const heldChanged = busy !== this.#held;
+    if (heldChanged) {
+      this.#held = busy;
+      if (busy) this.#busyIndex = busyRings.push(this) - 1;
+      else this.#leaveBusy();
     }
+    if (want !== this.#refd || (heldChanged && this.#engine)) {
+      this.#refd = want;
+      binding.ringRef(this.#handle, want, busy);
+    }
+  }
+
+  #leaveBusy(): void {
+    const i = this.#busyIndex;
+    if (i < 0) return;
+    const last = busyRings.pop()!;
+    if (last !== this) {
+      busyRings[i] = last;
+      last.#busyIndex = i;
+    }
+    this.#busyIndex = -1;
   }
 
   // ---------------------------------------------------------------- submission
@@ -368,7 +425,7 @@ export class Ring {
       this.#backlogLen += group.length;
       this.#stats.backlogged += group.length;
     }
-    if (!this.#refd && !this.#userUnref) this.#updateRef();
+    if (!this.#held) this.#updateRef();
     if (this.#autoSubmit && !this.#flushScheduled) {
       this.#flushScheduled = true;
       // Requests that complete inline (NOPs, cached reads) resolve inside the flush, and a loop of
@@ -422,6 +479,7 @@ export class Ring {
         if (this.#engine && this.#toSubmit === 0) this.#sqTail = this.#sq32[this.#sqTailW]; // programs' requests were added
       }
       this.#reap();
+      if (this.#closed) return total; // closed by a callback the reap reached
       // move backlog into the SQ now that completions may have made room
       let moved = false;
       while (this.#backlogHead < this.#backlog.length && this.#place(this.#backlog[this.#backlogHead])) {
@@ -466,38 +524,55 @@ export class Ring {
     if (this.#closed) return;
     if (this.#engine && this.#toSubmit === 0) this.#sqTail = this.#sq32[this.#sqTailW];
     this.#reap();
+    if (this.#closed) return; // closed from a callback the reap reached
     if (this.#backlogHead < this.#backlog.length || this.#toSubmit > 0) this.#flush();
     else this.#updateRef();
   }
 
-  /** Consumes every CQE in the CQ (one pass; publishes the head once per pass). */
+  /**
+   * Consumes every CQE in the CQ. Each CQE is taken off the CQ (head published) before it is
+   * delivered, so the user code a delivery reaches (onCompletion) may call any method: a reap
+   * nested in it returns at once and this one goes on with what is left; after a close() from
+   * there, the CQ's memory is not touched again.
+   */
   #reap(): number {
-    const cq32 = this.#cq32;
+    if (this.#reaping || this.#closed) return 0;
+    this.#reaping = true;
     let n = 0;
-    for (;;) {
-      let head = cq32[this.#cqHeadW];
-      const tail = cq32[this.#cqTailW];
-      if (head === tail) break;
-      while (head !== tail) {
-        const w = this.#cqesW + ((head & this.#cqMask) << 2);
-        const lo = cq32[w];
-        const hi = cq32[w + 1];
-        const res = this.#cqI32[w + 2];
-        const flags = cq32[w + 3];
-        head = (head + 1) >>> 0;
-        n++;
-        this.#complete(lo, hi, res, flags);
+    try {
+      for (;;) {
+        const cq32 = this.#cq32;
+        let head = cq32[this.#cqHeadW];
+        const tail = cq32[this.#cqTailW];
+        if (head === tail && !this.#engine) break;
+        while (head !== tail) {
+          const w = this.#cqesW + ((head & this.#cqMask) << 2);
+          const lo = cq32[w];
+          const hi = cq32[w + 1];
+          const res = this.#cqI32[w + 2];
+          const flags = cq32[w + 3];
+          head = (head + 1) >>> 0;
+          cq32[this.#cqHeadW] = head;
+          n++;
+          this.#complete(lo, hi, res, flags);
+          if (this.#closed) break;
+        }
+        if (this.#closed) break;
+        // CQEs the kernel could not post (CQ full) wait in its overflow list (IORING_FEAT_NODROP):
+        // an enter with GETEVENTS flushes them into the CQ; go round again. (The engine does this itself.)
+        if (this.#engine) {
+          // the programs' CQ 0 goes to onCompletion (each CQE taken off before the handler runs;
+          // requests the handler makes are reaped by this loop, a nested reap returns at once)
+          const delivered = this.#engine.onCompletion ? this.#engine.deliverProgramCq0() : 0;
+          if (this.#closed) break;
+          if (!this.#engine.pass() && delivered === 0) break;
+        } else if (this.#sq32[this.#sqFlagsW] & SqRingFlags.CQ_OVERFLOW) binding.ringEnter(this.#handle, 0, 0, EnterFlags.GETEVENTS);
       }
-      cq32[this.#cqHeadW] = head;
-      // CQEs the kernel could not post (CQ full) wait in its overflow list (IORING_FEAT_NODROP):
-      // an enter with GETEVENTS flushes them into the CQ; go round again. (The engine does this itself.)
-      if (this.#engine) {
-        if (!this.#engine.pass()) break;
-      } else if (this.#sq32[this.#sqFlagsW] & SqRingFlags.CQ_OVERFLOW) binding.ringEnter(this.#handle, 0, 0, EnterFlags.GETEVENTS);
+    } finally {
+      this.#reaping = false;
     }
     this.#stats.cqesReaped += n;
-    if (n && this.#closeWaiter && this.#inflight === 0) this.#closeWaiter();
-    if (this.#engine?.onCompletion) this.#engine.deliverProgramCq0(() => !this.#closed);
+    if (this.#closeWaiter && this.#drained()) this.#closeWaiter();
     return n;
   }
 
@@ -616,8 +691,14 @@ export class Ring {
    * of every buffer, rejects what was pending, then unmaps and closes. A second close is a no-op.
    */
   close(): Promise<void> {
+    if (this.#closing) return this.#closing; // every close() gets the first one's promise
     if (this.#closed) return Promise.resolve();
-    if (this.#closing) return this.#closing;
+    let closed!: () => void;
+    // set first: a close() from anything below that reaches user code gets this same promise
+    this.#closing = new Promise<void>((resolve) => {
+      closed = resolve;
+    });
+    dropped.unregister(this);
     // requests that never reached the kernel are rejected now
     for (let i = this.#backlogHead; i < this.#backlog.length; i++)
       for (const p of this.#backlog[i]) {
@@ -634,24 +715,35 @@ export class Ring {
     }
     // SQEs written but not yet handed to the kernel are taken back and rejected
     if (this.#toSubmit > 0) this.#failQueued(new RingClosedError('ring closed before the request was submitted; it'));
-    this.#closing = new Promise<void>((resolve) => {
-      const finish = () => {
-        this.#closeWaiter = undefined;
-        this.#destroy();
-        resolve();
-      };
-      if (this.#engine) this.#reap();
-      if (this.#inflight === 0) return finish();
-      this.#closeWaiter = finish;
-      this.#updateRef();
-      this.#submitInternal(this.#cancelSqe(0, 0, CancelFlags.ANY | CancelFlags.ALL));
-    });
+    // the last reap that finds nothing in flight finishes the close (this one, or the reap this
+    // close() was called from, which is still delivering CQEs)
+    this.#closeWaiter = () => {
+      this.#closeWaiter = undefined;
+      this.#destroy();
+      closed();
+    };
+    if (this.#engine) this.#reap();
+    if (!this.#closeWaiter) return this.#closing;
+    if (this.#drained()) {
+      if (!this.#reaping) this.#closeWaiter();
+      return this.#closing;
+    }
+    this.#updateRef();
+    this.#submitInternal(this.#cancelSqe(0, 0, CancelFlags.ANY | CancelFlags.ALL));
     return this.#closing;
+  }
+
+  /** Has the kernel let go of everything: JS's requests, and (closing) those programs submitted? */
+  #drained(): boolean {
+    return this.#inflight === 0 && !this.#engine?.holdsKernelRequests();
   }
 
   #destroy(): void {
     if (this.#closed) return;
     this.#closed = true;
+    dropped.unregister(this);
+    this.#leaveBusy();
+    this.#held = false;
     for (const p of this.#requests.drain()) {
       this.#aborts.unwatch(p);
       p.reject(new RingClosedError('ring closed while the request was in flight; it'));

@@ -126,3 +126,33 @@ test('a buffer the kernel is reading into cannot be transferred away: the read l
   assert.equal(await read, 6);
   assert.equal(buf.toString('latin1', 0, 6), 'landed');
 });
+
+for (const { name, jit } of ENGINES) {
+  test(`close() waits until the kernel has let go of requests programs submitted into regions (${name})`, { skip: noEngine }, async (t) => {
+    const { execFileSync } = await import('node:child_process');
+    const { openSync, closeSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tempDir } = await import('../helpers.js');
+    const { submitAsm } = await import('./asm-programs.js');
+    const { dir, cleanup } = tempDir();
+    t.after(cleanup);
+    const path = join(dir, 'fifo');
+    execFileSync('mkfifo', [path]);
+    const fd = openSync(path, 'r+'); // nobody writes: the program's READ stays in the kernel
+    t.after(() => closeSync(fd));
+    const ring = new Ring({ cqs: [8] });
+    ring.allowFd(fd);
+    const region = ring.registerRegion(4096);
+    const readInto = `mov %r6, %r1
+      ${submitAsm({ opcode: 22, fd, addr: BigInt(region.address), len: 4096, off: -1n, userData: 0x99n, cq: 1 })}
+      mov %r0, 0
+      exit`;
+    assert.equal(await ring.runProgram(ring.registerProgram(ringProgram(readInto, jit))), 0);
+    await new Promise((r) => setTimeout(r, 10));
+    assert.equal(ring.stats().programSqes, 1);
+    const cq1 = ring.cq(1);
+    await ring.close();
+    // close() resolved only after the kernel answered the program's read (cancelled)
+    assert.deepEqual(cq1.drain().map((c) => [c.userData, c.res]), [[0x99n, -125]], 'the READ was cancelled and its CQE arrived before close() resolved');
+  });
+}

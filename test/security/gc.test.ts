@@ -1,0 +1,196 @@
+// Issue 9 item 7, rings and GC: a Ring dropped without close() is collected while idle and its
+// fds are closed (with one process warning naming the fd, as Node does for a FileHandle); a ring
+// with requests in flight (JS requests, or requests a completion program submitted) stays alive
+// until they settle. Each case runs in a child process with --expose-gc.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { skipReason, compileRing } from '../ring-programs-util.js';
+
+const index = new URL('../../src/index.js', import.meta.url).href;
+const programs = new URL('../../src/programs/index.js', import.meta.url).href;
+
+/** Helpers every child script starts with: fd counting, GC rounds that let finalizers and
+ *  FinalizationRegistry callbacks run, and a warning collector. */
+const prelude = `
+import { readdirSync, readlinkSync } from 'node:fs';
+import { Ring } from '${index}';
+const fds = () => readdirSync('/proc/self/fd').length;
+const ringFds = () => readdirSync('/proc/self/fd').filter((f) => { try { return readlinkSync('/proc/self/fd/' + f) === 'anon_inode:[io_uring]'; } catch { return false; } }).length;
+const warned = [];
+process.on('warning', (w) => { if (w.code === 'RINGFLOW_RING_GC') warned.push(w.message); });
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+async function collect(rounds = 6) {
+  for (let i = 0; i < rounds; i++) { gc(); await new Promise((r) => setImmediate(r)); await sleep(5); }
+}
+const out = (o) => console.log('RESULT ' + JSON.stringify(o));
+`;
+
+function child(body: string, env: Record<string, string> = {}): { code: number | null; result: Record<string, unknown>; out: string; ms: number } {
+  const t0 = Date.now();
+  const r = spawnSync(process.execPath, ['--expose-gc', '--no-warnings', '--input-type=module', '-e', prelude + body], {
+    encoding: 'utf8',
+    timeout: 30_000,
+    env: { ...process.env, ...env },
+  });
+  const out = r.stdout + r.stderr;
+  const line = r.stdout.split('\n').find((l) => l.startsWith('RESULT '));
+  return { code: r.status, result: line ? JSON.parse(line.slice(7)) : {}, out, ms: Date.now() - t0 };
+}
+
+test('300 dropped idle rings are collected: io_uring fds return to the baseline, one warning per ring naming its fd', () => {
+  const r = child(`
+    const base = fds();
+    const ringFdNumbers = [];
+    async function dropOne() {
+      const ring = new Ring({ entries: 4 });
+      ringFdNumbers.push(ring.fd);
+      if ((await ring.nop({ injectResult: 5 })) !== 5) throw new Error('nop');
+    }
+    for (let i = 0; i < 300; i++) await dropOne();
+    const peak = fds();
+    await collect();
+    const warnedFds = warned.map((m) => Number(/fd (\\d+)/.exec(m)[1])).sort((a, b) => a - b);
+    out({ base, peak, after: fds(), ioUring: ringFds(), warnings: warned.length,
+          namesTheirFds: JSON.stringify(warnedFds) === JSON.stringify([...ringFdNumbers].sort((a, b) => a - b)),
+          sample: warned[0] });
+  `);
+  assert.equal(r.code, 0, r.out);
+  const o = r.result;
+  assert.ok((o.peak as number) >= (o.base as number) + 300, `300 rings open at the peak (${o.base} -> ${o.peak})`);
+  assert.equal(o.after, o.base, `fds back to the baseline after GC (${o.base} -> ${o.peak} -> ${o.after})`);
+  assert.equal(o.ioUring, 0, 'no io_uring fd left open');
+  assert.equal(o.warnings, 300, 'one warning per collected ring');
+  assert.equal(o.namesTheirFds, true, 'the warnings name exactly the dropped rings\' fds');
+  assert.match(o.sample as string, /^ringflow: closing io_uring fd \d+ on garbage collection/);
+});
+
+test('a closed ring is never warned about; a ring dropped mid-close finishes closing first', () => {
+  const r = child(`
+    async function closed() { const ring = new Ring(); await ring.nop(); await ring.close(); }
+    for (let i = 0; i < 20; i++) await closed();
+    let done = false;
+    (() => { const ring = new Ring(); ring.timeout(100).catch(() => {}); ring.close().then(() => { done = true; }); })();
+    await collect();
+    await sleep(50);
+    await collect();
+    out({ warnings: warned.length, done, ioUring: ringFds() });
+  `);
+  assert.equal(r.code, 0, r.out);
+  assert.deepEqual(r.result, { warnings: 0, done: true, ioUring: 0 });
+});
+
+test('a dropped ring with a timeout in flight is not collected: the timeout resolves, the process waits for it', () => {
+  const r = child(`
+    const t0 = Date.now();
+    // nothing but the in-flight timeout keeps this process alive once the script ends: if the
+    // ring were collected, the promise would never settle and no RESULT would be printed
+    (() => {
+      const ring = new Ring();
+      ring.timeout(400).then(async (v) => {
+        const ms = Date.now() - t0;
+        await collect();
+        out({ during, fired: v, firedOnTime: ms >= 400, after: { ioUring: ringFds(), warnings: warned.length } });
+      });
+    })();
+    await collect();
+    const during = { ioUring: ringFds(), warnings: warned.length };
+  `);
+  assert.equal(r.code, 0, r.out);
+  assert.deepEqual(r.result, {
+    during: { ioUring: 1, warnings: 0 },
+    fired: true,
+    firedOnTime: true,
+    after: { ioUring: 0, warnings: 1 },
+  });
+  assert.ok(r.ms >= 400, `the process lived until the timeout fired (${r.ms} ms)`);
+});
+
+test('a dropped ring with many reads in flight keeps their buffers: every read completes under GC', () => {
+  const r = child(`
+    import('node:fs').then(async ({ openSync, writeFileSync, mkdtempSync }) => {
+      const dir = mkdtempSync('/tmp/rf-gc-');
+      writeFileSync(dir + '/f', Buffer.alloc(65536, 7));
+      const fd = openSync(dir + '/f', 'r');
+      const results = [];
+      (() => {
+        const ring = new Ring({ entries: 64 });
+        for (let i = 0; i < 64; i++) {
+          const buf = new Uint8Array(1024);
+          ring.read(fd, buf, i * 1024).then((n) => results.push(n === 1024 && buf.every((b) => b === 7)));
+        }
+      })();
+      for (let i = 0; i < 20 && results.length < 64; i++) await collect(1);
+      while (results.length < 64) await sleep(5);
+      await collect();
+      out({ ok: results.filter(Boolean).length, ioUring: ringFds(), warnings: warned.length });
+    });
+  `);
+  assert.equal(r.code, 0, r.out);
+  assert.deepEqual(r.result, { ok: 64, ioUring: 0, warnings: 1 });
+});
+
+const FIRE_AND_FORGET = `
+#include <ringflow/bpf.h>
+/* Arms one TIMEOUT on CQ 1 and finishes without waiting for it: the program's request stays in
+ * the kernel after the JS request that ran the program has settled. */
+struct args { __u64 ts; };
+RF_ARRAY_MAP(args, struct args, 1);
+SEC("iouring.s/arm")
+int arm(struct io_uring_bpf_ctx *ctx) {
+  __u32 key = 0;
+  struct args *a = bpf_map_lookup_elem(&args, &key);
+  struct io_uring_sqe sqe;
+  if (!a) return 0;
+  rf_prep_timeout(&sqe, a->ts, 0, 0);
+  sqe.user_data = 0x77;
+  return rf_io_uring_submit_cq(ctx, &sqe, sizeof(sqe), 1) < 0;
+}
+`;
+
+for (const jit of [true, false]) {
+  test(`a dropped ring whose program left a request in the kernel lives until it completes (${jit ? 'JIT' : 'interpreter'})`, { skip: skipReason }, async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'rf-gc-prog-'));
+    writeFileSync(join(dir, 'arm.c'), FIRE_AND_FORGET);
+    const elfPath = join(dir, 'arm.o');
+    writeFileSync(elfPath, compileRing('arm.c', dir));
+    const r = child(
+      `
+      import('node:fs').then(async ({ readFileSync }) => {
+        const { loadObject } = await import('${programs}');
+        const obj = loadObject(readFileSync(${JSON.stringify(elfPath)}));
+        const prog = obj.program('arm');
+        let ran, cq1;
+        await (async () => {
+          const ring = new Ring({ cqs: [4] });
+          const ts = new BigInt64Array([0n, 400_000_000n]); // 400 ms
+          const region = ring.registerRegion(ts, { writable: false });
+          obj.maps.get('args').view(0).setBigUint64(0, BigInt(region.address), true);
+          const idx = ring.registerProgram(prog);
+          ran = await ring.runProgram(idx);
+          cq1 = ring.cq(1);
+        })();
+        const t0 = Date.now();
+        await collect();
+        const during = { ioUring: ringFds(), warnings: warned.length, cq1: cq1.ready };
+        // the timer keeps this process alive while the program's TIMEOUT is in the kernel
+        while (cq1.ready === 0 && Date.now() - t0 < 3000) { await sleep(20); gc(); }
+        const fired = cq1.drain();
+        await collect();
+        out({ ran, jitBytes: prog.jitBytes > 0, during, fired: fired.map((c) => [Number(c.userData), c.res]), after: { ioUring: ringFds(), warnings: warned.length } });
+      });
+    `,
+      { RINGFLOW_JIT: jit ? '1' : '0' },
+    );
+    assert.equal(r.code, 0, r.out);
+    const o = r.result;
+    assert.equal(o.ran, 0);
+    if (process.arch === 'x64') assert.equal(o.jitBytes, jit, jit ? 'compiled by the JIT' : 'interpreted');
+    assert.deepEqual(o.during, { ioUring: 1, warnings: 0, cq1: 0 }, 'the ring stayed open while its program\'s TIMEOUT was in the kernel');
+    assert.deepEqual(o.fired, [[0x77, -62]], 'the TIMEOUT fired (-ETIME) into CQ 1 of the dropped ring');
+    assert.deepEqual(o.after, { ioUring: 0, warnings: 1 }, 'then the idle ring was collected');
+  });
+}

@@ -115,8 +115,8 @@ export function linkProgram(elf: ElfFile, code: ReadonlyMap<number, CodeSection>
     return base;
   };
   /** Base (in the output) of instruction `insn` of `c`, placing the function that holds it. */
-  const locate = (c: CodeSection, insn: number, where: string): number => {
-    if (!Number.isInteger(insn) || insn < 0 || insn >= c.insns) elfFail(`${where}: target instruction ${insn} is outside ${elf.label(c.sec)} (${c.insns} instructions)`);
+  const locate = (c: CodeSection, insn: number, where: () => string): number => {
+    if (!Number.isInteger(insn) || insn < 0 || insn >= c.insns) elfFail(`${where()}: target instruction ${insn} is outside ${elf.label(c.sec)} (${c.insns} instructions)`);
     if (c.funcs.length === 0) return place(c, 0, c.insns) + insn;
     let lo = 0;
     let hi = c.funcs.length - 1;
@@ -126,11 +126,11 @@ export function linkProgram(elf: ElfFile, code: ReadonlyMap<number, CodeSection>
       else hi = mid - 1;
     }
     const f = c.funcs[lo]!;
-    if (insn < f.start || insn >= f.end) elfFail(`${where}: target instruction ${insn} of ${elf.label(c.sec)} is not inside a function`);
+    if (insn < f.start || insn >= f.end) elfFail(`${where()}: target instruction ${insn} of ${elf.label(c.sec)} is not inside a function`);
     return place(c, f.start, f.end) + (insn - f.start);
   };
-  const int32 = (v: number, where: string, what: string): number => {
-    if (!Number.isInteger(v) || v < -0x80000000 || v > 0x7fffffff) elfFail(`${where}: ${what} ${v} does not fit an instruction's 32-bit immediate`);
+  const int32 = (v: number, where: () => string, what: string): number => {
+    if (!Number.isInteger(v) || v < -0x80000000 || v > 0x7fffffff) elfFail(`${where()}: ${what} ${v} does not fit an instruction's 32-bit immediate`);
     return v;
   };
 
@@ -143,40 +143,40 @@ export function linkProgram(elf: ElfFile, code: ReadonlyMap<number, CodeSection>
       const opcode = c.code[i * INSN]!;
       const srcReg = c.code[i * INSN + 1]! >> 4;
       const imm = dv.getInt32(i * INSN + 4, true);
-      const where = `${elf.label(c.sec)}+${i * INSN}`;
+      const where = (): string => `${elf.label(c.sec)}+${i * INSN}`;
       const r = c.relocs.get(i);
-      if (opcode === LD_IMM64 && i + 1 < b && c.relocs.has(i + 1)) elfFail(`${where}: relocation on the second half of an ld_imm64`);
-      if (r && opcode === LD_IMM64 && i + 1 >= b) elfFail(`${where}: relocated ld_imm64 is cut off by the end of its function`);
+      if (opcode === LD_IMM64 && i + 1 < b && c.relocs.has(i + 1)) elfFail(`${where()}: relocation on the second half of an ld_imm64`);
+      if (r && opcode === LD_IMM64 && i + 1 >= b) elfFail(`${where()}: relocated ld_imm64 is cut off by the end of its function`);
       if (r) {
-        const tsec = elf.sectionOf(r.sym, `relocation at ${where}`);
+        const tsec = elf.sectionOf(r.sym, `relocation at ${where()}`);
         const target = `${elf.symLabel(r.sym)} in ${elf.label(tsec)}`;
         const isSec = r.sym.type === STT_SECTION;
         if (r.type === R_BPF_64_64) {
-          if (opcode !== LD_IMM64) elfFail(`${where}: R_BPF_64_64 is on opcode ${opcode}, not an ld_imm64`);
+          if (opcode !== LD_IMM64) elfFail(`${where()}: R_BPF_64_64 is on opcode ${opcode}, not an ld_imm64`);
           const mapIdx = targets.isMapSection(tsec) ? targets.mapAt(tsec, isSec ? imm : r.sym.value) : undefined;
           const dataIdx = targets.dataMap(tsec);
           if (targets.isMapSection(tsec)) {
-            if (mapIdx === undefined) elfFail(`${where}: reference to ${target}+${isSec ? imm : r.sym.value} is not a map definition`);
+            if (mapIdx === undefined) elfFail(`${where()}: reference to ${target}+${isSec ? imm : r.sym.value} is not a map definition`);
             patches.push({ pc, src: PSEUDO_MAP_IDX, imm: mapIdx, imm2: 0 });
           } else if (dataIdx !== undefined) {
             const off = isSec ? imm : r.sym.value + imm;
-            if (off < 0 || off > tsec.size) elfFail(`${where}: reference to ${target}+${off} is outside the section (${tsec.size} bytes)`);
+            if (off < 0 || off > tsec.size) elfFail(`${where()}: reference to ${target}+${off} is outside the section (${tsec.size} bytes)`);
             patches.push({ pc, src: PSEUDO_MAP_IDX_VALUE, imm: dataIdx, imm2: int32(off, where, 'global data offset') });
           } else if (code.has(tsec.index)) {
             const byteOff = isSec ? imm : r.sym.value + imm;
-            if (byteOff % INSN) elfFail(`${where}: code address ${target}+${byteOff} is not instruction-aligned`);
+            if (byteOff % INSN) elfFail(`${where()}: code address ${target}+${byteOff} is not instruction-aligned`);
             patches.push({ pc, src: PSEUDO_FUNC, imm: locate(code.get(tsec.index)!, byteOff / INSN, where) - pc - 1, imm2: 0 });
-          } else elfFail(`${where}: ld_imm64 refers to ${target}, which is not a map, global data or code`);
+          } else elfFail(`${where()}: ld_imm64 refers to ${target}, which is not a map, global data or code`);
         } else {
-          if (opcode !== CALL || srcReg !== PSEUDO_CALL) elfFail(`${where}: R_BPF_64_32 is not on a BPF-to-BPF call`);
-          const tc = code.get(tsec.index) ?? elfFail(`${where}: call into ${target}, which is not code`);
-          if (r.sym.value % INSN) elfFail(`${where}: call target ${target} at ${r.sym.value} is not instruction-aligned`);
+          if (opcode !== CALL || srcReg !== PSEUDO_CALL) elfFail(`${where()}: R_BPF_64_32 is not on a BPF-to-BPF call`);
+          const tc = code.get(tsec.index) ?? elfFail(`${where()}: call into ${target}, which is not code`);
+          if (r.sym.value % INSN) elfFail(`${where()}: call target ${target} at ${r.sym.value} is not instruction-aligned`);
           patches.push({ pc, imm: locate(tc, r.sym.value / INSN + imm + 1, where) - pc - 1 });
         }
       } else if (opcode === CALL && srcReg === PSEUDO_CALL) {
         patches.push({ pc, imm: locate(c, i + imm + 1, where) - pc - 1 });
       } else if (opcode === CALL && srcReg === 0 && imm === -1) {
-        elfFail(`${where}: call to an unresolved function (extern or missing relocation)`);
+        elfFail(`${where()}: call to an unresolved function (extern or missing relocation)`);
       }
       if (opcode === LD_IMM64) i++; // the second slot
     }

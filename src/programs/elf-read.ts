@@ -21,7 +21,6 @@ export const R_BPF_64_64 = 1;
 export const R_BPF_64_32 = 10;
 
 const EM_BPF = 247;
-const ET_REL = 1;
 const EHDR_SIZE = 64;
 const SHDR_SIZE = 64;
 const SYM_SIZE = 24;
@@ -81,39 +80,38 @@ export class ElfFile {
     const f = (this.file = new Bytes(bytes, 'the file', elfFail));
     const machine = f.u16(18, 'e_machine');
     if (machine !== EM_BPF) elfFail(`e_machine is ${machine}, expected EM_BPF (247): compile with -target bpf`);
-    const type = f.u16(16, 'e_type');
-    if (type !== ET_REL) elfFail(`e_type is ${type}, expected ET_REL (1): load the object from clang -c, not a linked file`);
     const shoff = f.u64(0x28, 'e_shoff');
     const shentsize = f.u16(0x3a, 'e_shentsize');
     const shnum = f.u16(0x3c, 'e_shnum');
     const shstrndx = f.u16(0x3e, 'e_shstrndx');
     if (shentsize !== SHDR_SIZE) elfFail(`e_shentsize is ${shentsize}, expected ${SHDR_SIZE}`);
     if (shnum === 0) elfFail('e_shnum is 0: no section headers (extended section numbering is not supported)');
-    if (shoff + shnum * SHDR_SIZE > bytes.length) elfFail(`section header table (e_shoff ${shoff}, ${shnum} entries) runs past the end of the file (${bytes.length} bytes)`);
+    if (shoff + shnum * SHDR_SIZE > bytes.length) elfFail(`section header table out of bounds (e_shoff ${shoff} + ${shnum} entries of ${SHDR_SIZE} bytes > file size ${bytes.length})`);
     if (shstrndx >= shnum) elfFail(`e_shstrndx ${shstrndx} is not a section (e_shnum ${shnum})`);
 
-    const raw = Array.from({ length: shnum }, (_, i) => {
+    // The table's extent is checked above: its fields are read without a check each.
+    const raw: ({ -readonly [K in keyof Section]: Section[K] } & { nameOff: number })[] = [];
+    for (let i = 0; i < shnum; i++) {
       const o = shoff + i * SHDR_SIZE;
-      const at = `section ${i} header`;
-      return {
-        index: i, name: '', nameOff: f.u32(o, `${at} sh_name`), type: f.u32(o + 4, `${at} sh_type`), flags: f.u32(o + 8, `${at} sh_flags`),
-        offset: f.u64(o + 24, `${at} sh_offset`), size: f.u64(o + 32, `${at} sh_size`), link: f.u32(o + 40, `${at} sh_link`),
-        info: f.u32(o + 44, `${at} sh_info`), entsize: f.u64(o + 56, `${at} sh_entsize`),
-      };
-    });
-    const inFile = (s: (typeof raw)[number], label: string): void => {
+      const field = (name: string) => (): string => `section ${i} header ${name}`;
+      raw.push({
+        index: i, name: '', nameOff: f.u32In(o), type: f.u32In(o + 4), flags: f.u32In(o + 8), offset: f.u64In(o + 24, field('sh_offset')),
+        size: f.u64In(o + 32, field('sh_size')), link: f.u32In(o + 40), info: f.u32In(o + 44), entsize: f.u64In(o + 56, field('sh_entsize')),
+      });
+    }
+    const inFile = (s: (typeof raw)[number], label: () => string): void => {
       if (s.type === SHT.NULL || s.type === SHT.NOBITS) return;
-      if (s.offset + s.size > bytes.length) elfFail(`${label}: offset ${s.offset} + size ${s.size} runs past the end of the file (${bytes.length} bytes)`);
+      if (s.offset + s.size > bytes.length) elfFail(`${label()}: offset ${s.offset} + size ${s.size} runs past the end of the file (${bytes.length} bytes)`);
     };
     const shstr = raw[shstrndx]!;
     if (shstr.type !== SHT.STRTAB) elfFail(`e_shstrndx ${shstrndx} is section type ${shstr.type}, not a string table (SHT_STRTAB)`);
-    inFile(shstr, `section ${shstrndx} (section names)`);
+    inFile(shstr, () => `section ${shstrndx} (section names)`);
     const names = new StringTable(f.sub(shstr.offset, shstr.size, 'section names'), `section ${shstrndx} (section names)`, elfFail);
     for (const s of raw) {
       s.name = names.get(s.nameOff, `section ${s.index}`);
-      inFile(s, `section ${s.index} (${s.name})`);
+      inFile(s, () => `section ${s.index} (${s.name})`);
     }
-    this.sections = raw.map(({ nameOff: _, ...s }) => s);
+    this.sections = raw.map((s) => ({ index: s.index, name: s.name, type: s.type, flags: s.flags, offset: s.offset, size: s.size, link: s.link, info: s.info, entsize: s.entsize }));
 
     const symtabs = this.sections.filter((s) => s.type === SHT.SYMTAB);
     if (symtabs.length === 0) elfFail('no symbol table (.symtab)');
@@ -125,11 +123,12 @@ export class ElfFile {
     if (!strSec || strSec.type !== SHT.STRTAB) elfFail(`${this.label(st)}: sh_link ${st.link} is not a string table`);
     const strs = new StringTable(this.data(strSec!), this.label(strSec!), elfFail);
     const syms: Sym[] = [];
+    // The symbol table lies inside the file (checked with the section headers).
     for (let i = 0, o = st.offset; i < st.size / SYM_SIZE; i++, o += SYM_SIZE) {
-      const at = `symbol ${i}`;
-      const info = f.u8(o + 4, `${at} st_info`);
-      const name = strs.get(f.u32(o, `${at} st_name`), at);
-      syms.push({ index: i, name, type: info & 0xf, bind: info >> 4, shndx: f.u16(o + 6, `${at} (${name}) st_shndx`), value: f.u64(o + 8, `${at} (${name}) st_value`), size: f.u64(o + 16, `${at} (${name}) st_size`) });
+      const info = bytes[o + 4]!;
+      const name = strs.get(f.u32In(o), `symbol ${i}`);
+      const field = (n: string) => (): string => `symbol ${i} (${name}) ${n}`;
+      syms.push({ index: i, name, type: info & 0xf, bind: info >> 4, shndx: f.u16In(o + 6), value: f.u64In(o + 8, field('st_value')), size: f.u64In(o + 16, field('st_size')) });
     }
     this.syms = syms;
   }
@@ -167,12 +166,12 @@ export class ElfFile {
     if (s.entsize !== REL_SIZE) elfFail(`${label}: entry size ${s.entsize}, expected ${REL_SIZE}`);
     if (s.size % REL_SIZE) elfFail(`${label}: size ${s.size} is not a multiple of ${REL_SIZE}`);
     if (s.link !== this.symtab.index) elfFail(`${label}: sh_link ${s.link} is not the symbol table (section ${this.symtab.index})`);
+    this.data(s); // inside the file: the entries are read without a check each
     const out: Rel[] = [];
     for (let i = 0, o = s.offset; i < s.size / REL_SIZE; i++, o += REL_SIZE) {
-      const at = `${label} entry ${i}`;
-      const symIdx = this.file.u32(o + 12, `${at} symbol`);
-      const sym = this.syms[symIdx] ?? elfFail(`${at}: symbol index ${symIdx} is past the symbol table (${this.syms.length} symbols)`);
-      out.push({ entry: i, offset: this.file.u64(o, `${at} r_offset`), type: this.file.u32(o + 8, `${at} type`), sym });
+      const symIdx = this.file.u32In(o + 12);
+      const sym = this.syms[symIdx] ?? elfFail(`${label} entry ${i}: symbol index ${symIdx} is past the symbol table (${this.syms.length} symbols)`);
+      out.push({ entry: i, offset: this.file.u64In(o, () => `${label} entry ${i} r_offset`), type: this.file.u32In(o + 8), sym });
     }
     return out;
   }

@@ -35,7 +35,8 @@ export class Bytes {
 
   /** `what` names the range in messages (e.g. 'the file', 'section 4 (.BTF)'). */
   constructor(bytes: Uint8Array, private readonly what: string, private readonly fail: Fail) {
-    this.bytes = bytes;
+    // A plain Uint8Array view (a Buffer's subarray() is much slower, and this one never escapes).
+    this.bytes = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
@@ -73,9 +74,27 @@ export class Bytes {
   /** A u64 that must fit a safe integer (sizes and offsets in a file that is in memory do). */
   u64(off: number, field: string): number {
     this.check(off, 8, field);
-    const v = this.dv.getBigUint64(off, true);
-    if (v > BigInt(Number.MAX_SAFE_INTEGER)) this.fail(`${field} is ${hex(v)}, larger than any offset or size in a file`);
-    return Number(v);
+    return this.u64In(off, field);
+  }
+
+  /**
+   * A u64 at an offset the caller has already checked (inside a table whose extent was checked
+   * once); `field` is only formatted on failure.
+   */
+  u64In(off: number, field: string | (() => string)): number {
+    const lo = this.dv.getUint32(off, true);
+    const hi = this.dv.getUint32(off + 4, true);
+    if (hi > 0x1fffff) this.fail(`${typeof field === 'string' ? field : field()} is ${hex(this.dv.getBigUint64(off, true))}, larger than any offset or size in a file`);
+    return hi * 0x100000000 + lo;
+  }
+
+  /** u32 / u16 at an offset the caller has already checked. */
+  u32In(off: number): number {
+    return this.dv.getUint32(off, true);
+  }
+
+  u16In(off: number): number {
+    return this.dv.getUint16(off, true);
   }
 
   /** The sub-range [off, off + len), checked. */
@@ -94,8 +113,11 @@ export class StringTable {
   private decoded = 0;
   private readonly budget: number;
 
+  private readonly bytes: Uint8Array;
+
   /** `what` names the table in messages. */
-  constructor(private readonly bytes: Uint8Array, private readonly what: string, private readonly fail: Fail) {
+  constructor(bytes: Uint8Array, private readonly what: string, private readonly fail: Fail) {
+    this.bytes = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     // Distinct names in a real table never add up to more than its size; overlapping offsets
     // (suffix sharing) a little more. Past this, a crafted table is making us decode it again and again.
     this.budget = 4 * bytes.length + LOADER_LIMITS.nameBytes;
@@ -107,14 +129,21 @@ export class StringTable {
     if (have !== undefined) return have;
     if (!Number.isSafeInteger(off) || off < 0 || off >= this.bytes.length) this.fail(`${user}: name offset ${off} is outside ${this.what} (${this.bytes.length} bytes)`);
     const max = LOADER_LIMITS.nameBytes;
-    const len = this.bytes.subarray(off, off + max + 1).indexOf(0);
-    if (len < 0) {
-      if (off + max + 1 > this.bytes.length) this.fail(`${user}: name at offset ${off} of ${this.what} has no terminating NUL`);
+    const b = this.bytes;
+    const stop = Math.min(b.length, off + max + 1);
+    let e = off;
+    let ascii = true;
+    for (; e < stop && b[e] !== 0; e++) if (b[e]! >= 0x80) ascii = false;
+    if (e === stop) {
+      if (stop === b.length) this.fail(`${user}: name at offset ${off} of ${this.what} has no terminating NUL`);
       this.fail(`${user}: name at offset ${off} of ${this.what} is longer than ${max} bytes`);
     }
+    const len = e - off;
     this.decoded += len;
     if (this.decoded > this.budget) this.fail(`${user}: names decoded from ${this.what} exceed ${this.budget} bytes (overlapping names)`);
-    const s = utf8.decode(this.bytes.subarray(off, off + len));
+    let s = '';
+    if (ascii) for (let i = off; i < e; i++) s += String.fromCharCode(b[i]!);
+    else s = utf8.decode(b.subarray(off, e));
     this.cache.set(off, s);
     return s;
   }

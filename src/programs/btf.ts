@@ -53,6 +53,7 @@ export class Btf {
 
   /** Parses the bytes of a .BTF section. @throws ProgramError 'EELF' when malformed. */
   constructor(bytes: Uint8Array) {
+    if (!(bytes instanceof Uint8Array)) throw new TypeError('btf must be a Uint8Array');
     const b = new Bytes(bytes, 'the .BTF section', bad);
     if (bytes.length < HDR_MIN) bad(`section too small for a header (${bytes.length} bytes)`);
     const magic = b.u16(0, 'magic');

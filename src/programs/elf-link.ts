@@ -12,7 +12,7 @@
  */
 import { MAX_INSNS } from './isa.js';
 import { LOADER_LIMITS } from './loader-bytes.js';
-import { elfFail, SHF_EXECINSTR, SHT, STB_GLOBAL, STT_FUNC, STT_SECTION, R_BPF_64_32, R_BPF_64_64, type ElfFile, type Rel, type Section } from './elf-read.js';
+import { elfFail, SHF_EXECINSTR, SHT, STB_GLOBAL, STT_FUNC, STT_SECTION, R_BPF_64_32, R_BPF_64_64, type ElfFile, type Rel, type Section, type Sym } from './elf-read.js';
 
 const INSN = 8;
 const LD_IMM64 = 0x18;
@@ -52,12 +52,19 @@ export interface LinkTargets {
 /** The code sections of an object, with their functions and relocations checked. */
 export function codeSections(elf: ElfFile): Map<number, CodeSection> {
   const out = new Map<number, CodeSection>();
+  const funcSyms = new Map<number, Sym[]>(); // function symbols by section: one pass over the symbols
+  for (const s of elf.syms) {
+    if (s.type !== STT_FUNC) continue;
+    const list = funcSyms.get(s.shndx);
+    if (list) list.push(s);
+    else funcSyms.set(s.shndx, [s]);
+  }
   for (const sec of elf.sections) {
     if (sec.type !== SHT.PROGBITS || !(sec.flags & SHF_EXECINSTR) || sec.size === 0) continue;
     const label = elf.label(sec);
     if (sec.size % INSN) elfFail(`code ${label}: size ${sec.size} is not a multiple of ${INSN}`);
     const insns = sec.size / INSN;
-    const syms = elf.syms.filter((s) => s.shndx === sec.index && s.type === STT_FUNC).sort((a, b) => a.value - b.value);
+    const syms = (funcSyms.get(sec.index) ?? []).sort((a, b) => a.value - b.value);
     const funcs: Func[] = [];
     for (let k = 0; k < syms.length; k++) {
       const s = syms[k]!;

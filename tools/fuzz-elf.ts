@@ -45,7 +45,7 @@ const pick = <T>(r: Rand, a: readonly T[]): T => a[r() % a.length]!;
 /** One mutation of b (may return a new array); returns its description. */
 function mutateOnce(r: Rand, b: Uint8Array, L: ElfLayout, others: readonly Fixture[]): { b: Uint8Array; what: string } {
   const n = b.length;
-  switch (r() % 14) {
+  switch (r() % 15) {
     case 0: {
       const o = r() % n;
       const bit = r() % 8;
@@ -154,6 +154,19 @@ function mutateOnce(r: Rand, b: Uint8Array, L: ElfLayout, others: readonly Fixtu
           return { b, what: `BTF type ${t.id} size_or_type = ${v}` };
         }
       }
+    }
+    case 13: {
+      // A cycle through type references: t -> u -> t (or t -> t), on the types maps are read from.
+      const refs = L.btfTypes.filter((t) => t.typeRefs.length > 0 && [2, 3, 8, 9, 10, 11, 14, 18].includes(t.kind));
+      if (refs.length === 0) return { b, what: 'no BTF type refs' };
+      const t = pick(r, refs);
+      const u = L.btfTypes.find((x) => x.id === get(b, t.typeRefs[0]!, 4));
+      if (u && u.typeRefs.length > 0 && r() % 2) {
+        put(b, u.typeRefs[0]!, 4, t.id);
+        return { b, what: `BTF cycle: type ${t.id} -> ${u.id} -> ${t.id}` };
+      }
+      put(b, t.typeRefs[0]!, 4, t.id);
+      return { b, what: `BTF cycle: type ${t.id} -> itself` };
     }
     default: {
       const src = r() % 3 ? b : pick(r, others).bytes;

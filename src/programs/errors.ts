@@ -9,7 +9,11 @@ export type ProgramErrorCode =
   | 'EASM'
   /** The static verifier rejected the program; pc is the instruction index. */
   | 'EVERIFY'
-  /** The ELF object is malformed or uses something unsupported; pc is -1. */
+  /**
+   * The ELF object (its header, sections, symbols, relocations, maps or BTF) is malformed, uses
+   * something unsupported or exceeds a loader limit; the message names the section, symbol or
+   * offset at fault; pc is -1.
+   */
   | 'EELF'
   /** The native engine rejected the program at creation (its re-check); pc is the instruction. */
   | 'ECREATE'

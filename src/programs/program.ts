@@ -6,7 +6,7 @@ import { bpf, RunStatus, CreateReject, PROG_NO_JIT, type ProgHandle } from './bi
 import { assemble } from './asm.js';
 import { disassemble, type DisassembleOptions } from './disasm.js';
 import { verifyProgram, type VerifyResult } from './verify.js';
-import { parseObject, type ObjectSpec } from './elf.js';
+import { parseObject, type ObjectSpec, type MapSpec } from './elf.js';
 import { HELPER_SET, type ProgramKind } from './helpers.js';
 import { BpfMap, createMap, engineAvailable, requireEngine } from './maps.js';
 import { ProgramError } from './errors.js';
@@ -211,13 +211,33 @@ export interface LoadOptions {
 }
 
 /**
+ * Creates the maps an object declares. A declaration createMap or the native engine refuses
+ * (unsupported type, key or value size, a ring buffer size that is not a power of two, too big)
+ * is the object's fault: ProgramError 'EELF' naming the map, never a bare TypeError/RangeError.
+ */
+function objectMaps(specs: readonly MapSpec[]): BpfMap[] {
+  if (specs.length === 0) return [];
+  requireEngine('map create');
+  return specs.map((m) => {
+    try {
+      return createMap(m);
+    } catch (e) {
+      if (e instanceof TypeError || e instanceof RangeError || (e instanceof ProgramError && e.code === 'ENATIVE')) {
+        throw new ProgramError('EELF', -1, `elf: map ${m.name} (${m.origin}): ${e.message}`);
+      }
+      throw e;
+    }
+  });
+}
+
+/**
  * Loads every program of an ELF object, sharing its maps (created through the native binding
  * with global data copied in).
  * @throws ProgramError 'EELF' | 'EVERIFY' | 'ECREATE' | 'ENATIVE'
  */
 export function loadObject(elf: Uint8Array): LoadedObject {
   const spec = parseObject(elf);
-  const maps = spec.maps.length ? (requireEngine('map create'), spec.maps.map((m) => createMap(m))) : [];
+  const maps = objectMaps(spec.maps);
   const programs = spec.programs.map((p) => new Program(p.insns, { maps, kind: p.kind, name: p.name }));
   const byName = new Map(spec.maps.map((m, i) => [m.name, maps[i]!] as const));
   return {
@@ -241,7 +261,7 @@ export function loadProgram(elf: Uint8Array, options: LoadOptions = {}): Program
   const want = options.section;
   const p = want === undefined ? spec.programs[0] : spec.programs.find((q) => q.section === want || q.name === want);
   if (!p) throw new ProgramError('EELF', -1, want === undefined ? 'elf: the object has no programs' : `elf: no program in section or named ${want} (have ${spec.programs.map((q) => q.section).join(', ')})`);
-  const maps = spec.maps.length ? (requireEngine('map create'), spec.maps.map((m) => createMap(m))) : [];
+  const maps = objectMaps(spec.maps);
   return new Program(p.insns, { maps, kind: options.kind ?? p.kind, name: p.name });
 }
 

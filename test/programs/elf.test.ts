@@ -93,7 +93,7 @@ test('malformed ELF: clear errors', () => {
   h[0x3a] = 64;
   h[0x3c] = 4;
   h[0x28] = 200;
-  e(h, 'elf: section header table out of bounds');
+  e(h, 'elf: section header table out of bounds (e_shoff 200 + 4 entries of 64 bytes > file size 64)');
   assert.throws(() => parseObject('x' as unknown as Uint8Array), { name: 'TypeError', message: 'elf must be a Uint8Array' });
 });
 

@@ -41,7 +41,7 @@ const STATUS_NAMES: RunStatusName[] = ['ok', 'budget', 'memfault', 'calldepth', 
 
 /** What a run produced. */
 export interface RunResult {
-  /** r0 at exit (meaningful when status is 'ok'). */
+  /** r0 at exit; 0 from run() when the run did not end with exit (status other than 'ok'). */
   readonly r0: bigint;
   /** Instructions executed. */
   readonly insns: number;
@@ -123,7 +123,10 @@ export class Program {
    * @throws ProgramError 'ENATIVE' when the engine is not built in.
    */
   run(mem: Uint8Array | null = null, options: RunOptions = {}): RunResult {
-    return this.runNative(mem, options, false).result;
+    const r = this.runNative(mem, options, false).result;
+    // r0 of a run that stopped early is whatever r0 held then, possibly an address the verifier
+    // never let reach an exit: reported only for runs that ended with exit (docs/security.md)
+    return r.status === 'ok' ? r : { ...r, r0: 0n };
   }
 
   /**

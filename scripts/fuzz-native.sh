@@ -5,7 +5,8 @@
 # A target is one C file defining LLVMFuzzerTestOneInput, with a line
 #   fuzz-sources: native/bpf/interp.c native/bpf/jit.c ...
 # listing what it links (paths from the repository root). Adding a target is dropping such a file
-# into native/fuzz/ (and, if it has any, seed inputs into native/fuzz/seeds/<name>/).
+# into native/fuzz/ (and, if it has any, seed inputs into native/fuzz/seeds/<name>/ and a
+# libFuzzer dictionary native/fuzz/<name>.dict).
 #
 # usage: scripts/fuzz-native.sh [--seconds N] [--only NAME] [--build-only] [-- libFuzzer options]
 #   --seconds N   run each target N seconds (default 10: the short run CI makes)
@@ -95,8 +96,10 @@ for src in native/fuzz/*.c; do
   [ "$build_only" = 1 ] && { echo "fuzz $name: built $dir/$name"; continue; }
   seeds=()
   [ -d "native/fuzz/seeds/$name" ] && seeds=("native/fuzz/seeds/$name")
+  dict=()
+  [ -f "native/fuzz/$name.dict" ] && dict=("-dict=native/fuzz/$name.dict")
   "$dir/$name" -max_total_time="$seconds" -print_final_stats=1 -timeout=20 -rss_limit_mb=2048 \
-    -artifact_prefix="$dir/" "${extra[@]}" "$dir/corpus" "${seeds[@]}" >"$dir/run.log" 2>&1
+    -artifact_prefix="$dir/" "${dict[@]}" "${extra[@]}" "$dir/corpus" "${seeds[@]}" >"$dir/run.log" 2>&1
   rc=$?
   runs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$dir/run.log" | tail -1)"
   secs="$(sed -n 's/^stat::.*Done \([0-9]*\) runs in \([0-9]*\) second.*/\2/p;s/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' "$dir/run.log" | tail -1)"

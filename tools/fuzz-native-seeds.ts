@@ -29,6 +29,18 @@ const EMBEDDER = [
   'mov %r6, %r1\nloop:\nmov %r1, 3\nmov %r2, %r6\nmov %r3, 4\ncall 166\nja loop',
 ];
 
+/** Standard-set programs over the helpers fuzzJit does not call: trace_printk (fmt in region 1), ring buffer (map 6), prandom. */
+const STANDARD: { text: string; r1: string }[] = [
+  { text: 'mov %r6, %r1\nmov %r2, %r2\nmov %r3, -5\nmov %r4, %r6\nadd %r4, 12\nlddw %r5, 0x123456789\ncall 6\nexit', r1: '%d %s %p\n\0\0xyz\0' },
+  { text: 'mov %r2, %r2\nlddw %r3, -5\nlddw %r4, 0xffffffffffffffff\nmov %r5, 255\ncall 6\nexit', r1: '%lld %llu %llx\n\0' },
+  { text: 'mov %r2, %r2\nmov %r3, 7\nmov %r4, 8\ncall 6\nexit', r1: '%i%%%x %lu %q\0' },
+  { text: 'mov %r2, %r2\nmov %r3, 0\ncall 6\nexit', r1: 'bad %s\n\0' },
+  { text: 'mov %r6, %r1\nlddw %r1, map_by_idx(6)\nmov %r2, %r6\nmov %r3, 8\nmov %r4, 0\ncall 130\nlddw %r1, map_by_idx(6)\nmov %r2, 0\ncall 134\nexit', r1: 'ringdata' },
+  { text: 'lddw %r1, map_by_idx(6)\nmov %r2, 16\nmov %r3, 0\ncall 131\njeq %r0, 0, out\nstdw [%r0+8], 7\nmov %r1, %r0\nmov %r2, 0\ncall 132\nlddw %r1, map_by_idx(6)\nmov %r2, 3\ncall 134\nout:\nexit', r1: '' },
+  { text: 'lddw %r1, map_by_idx(6)\nmov %r2, 4000\nmov %r3, 0\ncall 131\njeq %r0, 0, out\nmov %r1, %r0\nmov %r2, 0\ncall 133\nout:\nexit', r1: '' },
+  { text: 'mov %r6, 0\nloop:\ncall 7\nadd %r6, 1\njlt %r6, 10, loop\ncall 8\nexit', r1: '' },
+];
+
 function main(): void {
   const args = process.argv.slice(2);
   const opt = (k: string): string | undefined => { const i = args.indexOf(k); return i >= 0 ? args[i + 1] : undefined; };
@@ -41,11 +53,15 @@ function main(): void {
     const input = vmInput({ set: c.helpers === 'conformance' ? 1 : 0, budget: c.budget, r1: c.mem ?? new Uint8Array(0), r2, code: c.bytes, seed: i & 0xff });
     writeFileSync(join(out, `jit-${String(i).padStart(3, '0')}`), input);
   }
+  STANDARD.forEach(({ text, r1 }, i) => {
+    const bytes = Buffer.from(r1.replace(/\\0/g, '\0'));
+    writeFileSync(join(out, `standard-${i}`), vmInput({ set: 0, budget: 3000, r1: bytes, r2, code: assemble(text) }));
+  });
   EMBEDDER.forEach((text, i) => {
     const input = vmInput({ set: 2, budget: 2000, r1: new Uint8Array(32).fill(1), r2, code: assemble(text), readOnly2: i % 2 === 1 });
     writeFileSync(join(out, `embedder-${i}`), input);
   });
-  console.log(`wrote ${count + EMBEDDER.length} seeds to ${out}`);
+  console.log(`wrote ${count + STANDARD.length + EMBEDDER.length} seeds to ${out}`);
 }
 
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/^.*\//, '/'))) main();

@@ -7,8 +7,8 @@
  * whose size shows only on the way (hash chains, strings), bounded by what the budget can still
  * pay (work_allowance): bytes at RF_BPF_CHARGE_BYTES per instruction plus the fixed costs below,
  * measured as multiples of an interpreted instruction (~1 ns) on the development machine with
- * test/security/budget.test.ts (see its "charge calibration" output). The call instruction itself
- * counts 1, like any instruction. */
+ * tools/charge-bench.ts (test/security/budget.test.ts prints the same table under the default
+ * budget). The call instruction itself counts 1, like any instruction. */
 #include "internal.h"
 #include <stdlib.h>
 #include <string.h>

@@ -46,7 +46,7 @@ function hash(op: 'lookup' | 'update' | 'delete', keySize: number, entries: numb
   return {
     name: `hash-${op}-k${keySize}-n${entries}`,
     what: `bpf_map_${op}_elem, hash map of ${entries} entries, ${keySize}-byte keys`,
-    loop: op === 'update' ? 11 : 10,
+    loop: op === 'update' ? 11 : 9,
     maps: () => {
       const m = new HashMap({ keySize, valueSize: 8, maxEntries: entries });
       const k = new Uint8Array(keySize), v = new Uint8Array(8), dv = new DataView(k.buffer);
@@ -69,7 +69,7 @@ function simple(name: string, id: number, what: string, set: number = HelperSet.
 /** Conformance memfrob over n bytes of the run memory. */
 function memfrob(n: number): ChargeScenario {
   return {
-    name: `memfrob-${n}`, what: `conformance memfrob of ${n} bytes`, loop: 6, maps: () => [], set: HelperSet.Conformance, memBytes: 8 + n,
+    name: `memfrob-${n}`, what: `conformance memfrob of ${n} bytes`, loop: 7, maps: () => [], set: HelperSet.Conformance, memBytes: 8 + n,
     text: `${HEAD}loop:\nmov %r1, %r8\nadd %r1, 8\nmov %r2, ${n}\ncall 1\n${TAIL}`,
   };
 }
@@ -77,7 +77,7 @@ function memfrob(n: number): ChargeScenario {
 /** Conformance strcmp of two equal strings of n bytes (run memory). */
 function strcmp(n: number): ChargeScenario {
   return {
-    name: `strcmp-${n}`, what: `conformance strcmp of equal ${n}-byte strings`, loop: 7, maps: () => [], set: HelperSet.Conformance,
+    name: `strcmp-${n}`, what: `conformance strcmp of equal ${n}-byte strings`, loop: 8, maps: () => [], set: HelperSet.Conformance,
     memBytes: 8 + 2 * (n + 1),
     fill: (m) => { m.fill(0x61, 8, 8 + n); m[8 + n] = 0; m.fill(0x61, 9 + n, 9 + 2 * n); m[9 + 2 * n] = 0; },
     text: `${HEAD}loop:\nmov %r1, %r8\nadd %r1, 8\nmov %r2, %r1\nadd %r2, ${n + 1}\ncall 4\n${TAIL}`,
@@ -87,7 +87,7 @@ function strcmp(n: number): ChargeScenario {
 /** bpf_trace_printk: fmt (NUL-terminated, padded with literal text to n bytes) in the run memory; %s arguments point to 1000 'a's. */
 function trace(fmt: string, args: string, n = fmt.length + 1): ChargeScenario {
   return {
-    name: `trace-${fmt.replace(/%/g, 'p').replace(/[^a-z]/g, '')}-${n}`, what: `bpf_trace_printk("${fmt.replace(/\n/g, '\\n')}"${n > fmt.length + 1 ? ` + ${n - fmt.length - 1} literal bytes` : ''})`, loop: 9, maps: () => [],
+    name: `trace-${fmt.replace(/%/g, 'p').replace(/[^a-z]/g, '')}-${n}`, what: `bpf_trace_printk("${fmt.replace(/\n/g, '\\n')}"${n > fmt.length + 1 ? ` + ${n - fmt.length - 1} literal bytes` : ''})`, loop: 7 + args.split('\n').filter(Boolean).length, maps: () => [],
     memBytes: 8 + n + 1001,
     fill: (m) => { m.fill(0x62, 8, 8 + n - 1); m.set(Buffer.from(fmt), 8); m[8 + n - 1] = 0; m.fill(0x61, 8 + n, 8 + n + 1000); m[8 + n + 1000] = 0; },
     text: `${HEAD}loop:\nmov %r1, %r8\nadd %r1, 8\nmov %r2, ${n}\n${args.replace(/STR/g, `${n}`)}call 6\n${TAIL}`,
@@ -106,7 +106,7 @@ function ringbufOutput(n: number, ring: number): ChargeScenario {
 function missLoads(size: number): ChargeScenario {
   // r6 = value base, r1 = xorshift state; per iteration: 3 shifts/xors pairs, a mask, an add, a load
   return {
-    name: `miss-loads-${size / MiB}MiB`, what: `no helper: a load at a random offset of a ${size / MiB} MiB array value per iteration`, loop: 14,
+    name: `miss-loads-${size / MiB}MiB`, what: `no helper: a load at a random offset of a ${size / MiB} MiB array value per iteration`, loop: 13,
     maps: arrays(size, 1),
     text: `${HEAD}lddw %r6, map_value_by_idx(0)\nmov %r1, 12345\nloop:\nmov %r2, %r1\nlsh %r2, 13\nxor %r1, %r2\nmov %r2, %r1\nrsh %r2, 7\nxor %r1, %r2\nmov %r2, %r1\nand %r2, ${size - 8}\nadd %r2, %r6\nldxdw %r3, [%r2]\nadd %r7, 1\nstxdw [%r8], %r7\nja loop`,
   };
@@ -134,7 +134,7 @@ function chaseLoads(size: number): ChargeScenario {
 /** bpf_loop of nr iterations of a callback that only returns 0 (interpreted: the JIT leaves bpf_loop out). */
 function bpfLoop(nr: number): ChargeScenario {
   return {
-    name: `bpf-loop-${nr}`, what: `bpf_loop of ${nr} iterations, callback: r0 = 0; exit`, loop: 9 + 2 * nr, maps: () => [],
+    name: `bpf-loop-${nr}`, what: `bpf_loop of ${nr} iterations, callback: r0 = 0; exit`, loop: 8 + 2 * nr, maps: () => [],
     text: `${HEAD}loop:\nmov %r1, ${nr}\nlddw %r2, code_addr(cb)\nmov %r3, 0\nmov %r4, 0\ncall 181\n${TAIL}\ncb:\nmov %r0, 0\nexit`,
   };
 }

@@ -84,12 +84,14 @@ enum rf_bpf_reject {
 #define RF_BPF_MAX_FRAMES 8u        /* like the kernel's MAX_CALL_FRAMES */
 #define RF_BPF_MAX_REGIONS 16u      /* embedder regions per run */
 #define RF_BPF_MAX_RESERVATIONS 16u /* ring buffer records a run may hold reserved at once */
-#define RF_BPF_DEFAULT_BUDGET (1ull << 24) /* used when rf_bpf_run.budget == 0 */
+#define RF_BPF_DEFAULT_BUDGET (1ull << 24) /* used when rf_bpf_run.budget == 0 (JS passes 1e6) */
 #define RF_BPF_LOOP_MAX (1u << 23)  /* bpf_loop nr_loops limit (-E2BIG above) */
 
-/* Budget charging: bytes of helper work per instruction of budget. Measured on the development
- * machine (AMD EPYC, 2 cores) so that a charged instruction costs about what an interpreted one
- * does (~1 ns) for the slowest per-byte work a helper does (bench: test/security/budget.test.ts). */
+/* Budget charging: bytes of helper work per instruction of budget. Chosen by measurement on the
+ * development machine (AMD EPYC, 2 cores, tools/charge-bench.ts) so that a charged instruction
+ * costs about what an interpreted one does (~1 ns) for the slowest per-byte work of a helper:
+ * copies that miss the cache (32 MiB memmove: 5-6 bytes/ns, 1.1-1.4 ns per charged instruction;
+ * in-cache copies run at 35-55 bytes/ns, overcharged). */
 #define RF_BPF_CHARGE_BYTES 8u
 
 /* ---- maps -------------------------------------------------------------------------------- */

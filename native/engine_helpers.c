@@ -5,6 +5,16 @@
 
 /* ------------------------------------------------------------------ ring helpers */
 
+/* What the ring helpers charge to the run's budget on top of the VM's per-call cost (rf_bpf_charge,
+ * in interpreted instructions of ~1 ns): a submission runs the SQE policy, may copy a path or an
+ * iovec array and stages 64+ bytes; emit and reap touch one CQE; copies charge their bytes. */
+#define CHARGE_SUBMIT 128u
+#define CHARGE_CQE 8u
+
+/* Charges the run; false when the budget cannot pay (the helper returns without doing the work
+ * and the run stops as out of budget). */
+static inline bool charge(rf_bpf_run *run, uint64_t insns) { return rf_bpf_charge(run, insns); }
+
 static long prog_submit(rf_engine *e, rf_bpf_run *run, uint64_t sqe_addr, uint64_t len, int64_t cq_arg) {
   if (e->closing) return -EAGAIN;
   if (len != 64) return -EINVAL;
@@ -47,14 +57,17 @@ int rf_engine_helper(rf_bpf_run *run, uint32_t id, const uint64_t a[5], uint64_t
   switch (id) {
     case 164:
     case 1000:
+      if (!charge(run, CHARGE_SUBMIT)) { *r0 = 0; return RF_BPF_OK; }
       r = prog_submit(e, run, a[1], a[2], id == 1000 ? (int64_t)(uint32_t)a[3] : -1);
       if (r == RF_BPF_MEMFAULT * -1000) return rf_bpf_fault(run, a[1]);
       *r0 = (uint64_t)r;
       return RF_BPF_OK;
     case 165:
+      if (!charge(run, CHARGE_CQE)) { *r0 = 0; return RF_BPF_OK; }
       *r0 = (uint64_t)(int64_t)cq_post(e, (uint32_t)a[1], a[2], (int32_t)a[3], (uint32_t)a[4]);
       return RF_BPF_OK;
     case 166: {
+      if (!charge(run, CHARGE_CQE)) { *r0 = 0; return RF_BPF_OK; }
       if (a[3] != sizeof(rf_cqe)) { *r0 = (uint64_t)-EINVAL; return RF_BPF_OK; }
       rf_cqe *out = rf_bpf_check(run, a[2], sizeof(rf_cqe), true);
       if (!out) return rf_bpf_fault(run, a[2]);
@@ -70,6 +83,7 @@ int rf_engine_helper(rf_bpf_run *run, uint32_t id, const uint64_t a[5], uint64_t
       return RF_BPF_OK;
     }
     case 167: { /* copy_to_user(uptr, src, size) */
+      if (!charge(run, CHARGE_CQE + rf_bpf_bytes_cost(a[2]))) { *r0 = 0; return RF_BPF_OK; }
       void *dst = uregion_of(e, a[0], a[2], true);
       if (!dst) { *r0 = (uint64_t)-EFAULT; return RF_BPF_OK; }
       const void *src = rf_bpf_check(run, a[1], a[2], false);
@@ -79,6 +93,7 @@ int rf_engine_helper(rf_bpf_run *run, uint32_t id, const uint64_t a[5], uint64_t
       return RF_BPF_OK;
     }
     case 148: { /* copy_from_user(dst, size, uptr) */
+      if (!charge(run, CHARGE_CQE + rf_bpf_bytes_cost(a[1]))) { *r0 = 0; return RF_BPF_OK; }
       const void *src = uregion_of(e, a[2], a[1], false);
       void *dst = rf_bpf_check(run, a[0], a[1], true);
       if (!dst) return rf_bpf_fault(run, a[0]);

@@ -2,12 +2,17 @@
 # Installs the Debian packages the test suite and benchmarks use, when they are missing:
 #   clang  - compiles the eBPF C test programs (clang -target bpf)
 #   fio    - the C reference in the benchmarks (optional there; skipped if unavailable)
+#   libclang-rt-dev - clang's runtime libraries with libFuzzer (scripts/fuzz-native.sh)
 # Safe to run repeatedly; does nothing when everything is present. Needs root for apt-get,
 # otherwise it only reports what is missing (the tests that need it then say why they skip).
 set -u
 missing=()
 command -v clang >/dev/null 2>&1 || missing+=(clang)
 command -v fio   >/dev/null 2>&1 || missing+=(fio)
+# libFuzzer: clang's runtime directory holds libclang_rt.fuzzer-<arch>.a once libclang-rt-dev is in
+if ! command -v clang >/dev/null 2>&1 || [ ! -e "$(clang -print-runtime-dir 2>/dev/null)/libclang_rt.fuzzer-$(uname -m).a" ]; then
+  missing+=(libclang-rt-dev)
+fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
   echo "ensure-deps: missing ${missing[*]} (not root or no apt-get; install them to run every test)" >&2

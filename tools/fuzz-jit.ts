@@ -808,6 +808,9 @@ export interface JitFuzzStats {
   ran: Record<string, number>;
   /** Helper calls in compiled programs, by `set:id`. */
   helpers: Record<string, number>;
+  /** Budget stops at a helper call: by its charge (native/bpf/helpers.c) but for one budget per
+   * call in a sweep (the one that ends right before it). */
+  chargedStops: number;
   /** Differences found (with onDifference; otherwise the first one throws). */
   differences: number;
 }
@@ -857,7 +860,7 @@ export function fuzzJit(count: number, seed = 1, options: JitFuzzOptions = {}): 
   const first = options.first ?? 0;
   const stats: JitFuzzStats = {
     cases: 0, rejected: 0, rejects: [], compiled: 0, interpreted: 0, modes: { standard: 0, conformance: 0, raw: 0 }, runs: 0,
-    outcomes: { ok: 0, budget: 0, memfault: 0, calldepth: 0, badinsn: 0, helper: 0 }, insns: 0, kinds: {}, ran: {}, helpers: {}, differences: 0,
+    outcomes: { ok: 0, budget: 0, memfault: 0, calldepth: 0, badinsn: 0, helper: 0 }, insns: 0, kinds: {}, ran: {}, helpers: {}, chargedStops: 0, differences: 0,
   };
   if (!engineAvailable()) return stats;
   const maps = jitFuzzMaps();
@@ -904,6 +907,7 @@ export function fuzzJit(count: number, seed = 1, options: JitFuzzOptions = {}): 
         if (options.onDifference) options.onDifference(d);
         else throw new Error(message);
       }
+      if (result.status === 'budget' && kinds[result.faultPc!] === 'call') stats.chargedStops++;
       return result;
     };
     const full = check(budget);

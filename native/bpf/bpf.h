@@ -14,6 +14,15 @@
  * and the regions the embedder adds with rf_bpf_run_add_region(). A miss stops the run with
  * RF_BPF_MEMFAULT; nothing outside those regions is ever read or written.
  *
+ * Work model: every instruction costs 1 of the run's budget; a helper charges the work it does
+ * (bytes moved, compared, hashed or formatted, at RF_BPF_CHARGE_BYTES per instruction, and fixed
+ * costs measured against an interpreted instruction) with rf_bpf_charge() before doing it. A run
+ * whose charges exceed what is left stops with RF_BPF_BUDGET, as if it ran out of instructions.
+ *
+ * State: plain C, no process-global mutable state (the only global is an atomic id counter for
+ * programs). Trace output goes to an rf_bpf_trace the embedder owns; bpf_get_prandom_u32's state
+ * lives in the run.
+ *
  * All functions return 0 / a pointer / a status, or -errno; none of them touches errno. */
 #ifndef RINGFLOW_BPF_H
 #define RINGFLOW_BPF_H
@@ -75,8 +84,15 @@ enum rf_bpf_reject {
 #define RF_BPF_MAX_FRAMES 8u        /* like the kernel's MAX_CALL_FRAMES */
 #define RF_BPF_MAX_REGIONS 16u      /* embedder regions per run */
 #define RF_BPF_MAX_RESERVATIONS 16u /* ring buffer records a run may hold reserved at once */
-#define RF_BPF_DEFAULT_BUDGET (1ull << 24) /* used when rf_bpf_run.budget == 0 */
+#define RF_BPF_DEFAULT_BUDGET (1ull << 24) /* used when rf_bpf_run.budget == 0 (JS passes 1e6) */
 #define RF_BPF_LOOP_MAX (1u << 23)  /* bpf_loop nr_loops limit (-E2BIG above) */
+
+/* Budget charging: bytes of helper work per instruction of budget. Chosen by measurement on the
+ * development machine (AMD EPYC, 2 cores, tools/charge-bench.ts) so that a charged instruction
+ * costs about what an interpreted one does (~1 ns) for the slowest per-byte work of a helper:
+ * copies that miss the cache (32 MiB memmove: 5-6 bytes/ns, 1.1-1.4 ns per charged instruction;
+ * in-cache copies run at 35-55 bytes/ns, overcharged). */
+#define RF_BPF_CHARGE_BYTES 8u
 
 /* ---- maps -------------------------------------------------------------------------------- */
 
@@ -143,15 +159,16 @@ typedef int (*rf_bpf_helper_fn)(rf_bpf_run *run, uint32_t id, const uint64_t arg
 struct rf_bpf_run {
   /* in */
   uint64_t args[5];   /* r1..r5 at entry */
-  uint64_t budget;    /* max instructions (0: RF_BPF_DEFAULT_BUDGET) */
+  uint64_t budget;    /* max instructions (0: RF_BPF_DEFAULT_BUDGET), helper charges included */
   void *embedder;     /* for the helper callback */
   rf_bpf_helper_fn helper; /* NULL: embedder helper ids return -ENOSYS */
+  uint64_t prandom;   /* in/out: bpf_get_prandom_u32 state (xorshift64*); 0: seeded at first use */
   uint32_t nregions;
   rf_bpf_region regions[RF_BPF_MAX_REGIONS];
   /* out */
   int status;          /* enum rf_bpf_status, also returned by rf_bpf_run() */
   uint64_t r0;
-  uint64_t insns;      /* instructions executed */
+  uint64_t insns;      /* instructions executed plus helper charges (budget when it ran out) */
   uint64_t fault_pc;   /* instruction index of the fault (MEMFAULT, HELPER, CALLDEPTH, BADINSN) */
   uint64_t fault_addr; /* faulting address (MEMFAULT) or offending value (HELPER) */
   /* engine-private, valid during rf_bpf_run() */
@@ -176,19 +193,32 @@ int rf_bpf_prog_run(const rf_bpf_prog *prog, rf_bpf_run *run);
 void *rf_bpf_check(rf_bpf_run *run, uint64_t addr, uint64_t len, bool write);
 /* For helpers: records a memory fault at addr; returns RF_BPF_MEMFAULT (return it). */
 int rf_bpf_fault(rf_bpf_run *run, uint64_t addr);
-
-/* For the ring's Node-API code: the program behind a JS program handle (napi external), or NULL.
- * Borrowed: take a reference with rf_bpf_prog_get() to keep it. */
-#ifdef NAPI_AUTO_LENGTH /* only where node_api.h is included */
-rf_bpf_prog *rf_bpf_prog_from_js(napi_env env, napi_value v);
-#endif
+/* For helpers (the engine's and the embedder's): charges insns instructions of the run's budget
+ * for work the helper is about to do (use rf_bpf_bytes_cost() for bytes). Returns true when the
+ * run may go on; false when the charge exceeds what is left of the budget: the helper should
+ * then return without doing the work (any r0 and RF_BPF_OK), and the run stops right after it
+ * with RF_BPF_BUDGET, insns = budget, fault_pc = the call, in the interpreter and the JIT alike.
+ * Charges are added to run->insns. Outside a run it does nothing and returns true. */
+bool rf_bpf_charge(rf_bpf_run *run, uint64_t insns);
+/* Instructions of budget for n bytes of helper work (copied, compared, hashed, formatted). */
+static inline uint64_t rf_bpf_bytes_cost(uint64_t n) { return n / RF_BPF_CHARGE_BYTES; }
 
 /* ---- trace output ------------------------------------------------------------------------ */
 
-/* Drains pending bpf_trace_printk output (process-wide, bounded at RF_BPF_TRACE_CAP bytes;
- * lines that do not fit are dropped). Returns bytes copied. */
+/* A bounded buffer for bpf_trace_printk output (RF_BPF_TRACE_CAP bytes; a line that does not fit
+ * is dropped and the helper returns -ENOSPC). The embedder owns it (one per Node environment in
+ * the addon) and gives it to programs; refcounted, safe to share between threads. */
 #define RF_BPF_TRACE_CAP (64u * 1024u)
-size_t rf_bpf_trace_read(void *dst, size_t cap);
+typedef struct rf_bpf_trace rf_bpf_trace;
+/* NULL when out of memory. One reference. */
+rf_bpf_trace *rf_bpf_trace_create(void);
+void rf_bpf_trace_get(rf_bpf_trace *t);
+void rf_bpf_trace_put(rf_bpf_trace *t); /* frees on the last reference */
+/* Drains pending output into dst; returns bytes copied. */
+size_t rf_bpf_trace_read(rf_bpf_trace *t, void *dst, size_t cap);
+/* Where p's bpf_trace_printk writes (takes a reference; NULL: nowhere, the helper returns
+ * -ENOSPC). Call before p is run or shared: programs are otherwise immutable. */
+void rf_bpf_prog_set_trace(rf_bpf_prog *p, rf_bpf_trace *t);
 
 #ifdef __cplusplus
 }

@@ -294,6 +294,8 @@ int rf_bpf_prog_create(const void *insns, uint32_t n, rf_bpf_map *const *maps, u
   if (rc) { free(p->code); free(p); return rc; }
   const void *const *labels = rf_interp_labels();
   for (uint32_t i = 0; i <= n; i++) p->code[i].h = labels[p->code[i].kind];
+  /* The one process-global: an id counter (atomic, never reused), so that a run's region hit
+   * cache is never taken for another program's, even one at a freed program's address. */
   static atomic_uint_fast64_t next_id = 1;
   atomic_init(&p->refs, 1);
   p->id = atomic_fetch_add(&next_id, 1);
@@ -324,9 +326,16 @@ void rf_bpf_prog_get(rf_bpf_prog *p) { atomic_fetch_add(&p->refs, 1); }
 void rf_bpf_prog_put(rf_bpf_prog *p) {
   if (!p || atomic_fetch_sub(&p->refs, 1) != 1) return;
   for (uint32_t i = 0; i < p->nmaps; i++) rf_bpf_map_put(p->maps[i]);
+  rf_bpf_trace_put(p->trace);
   rf_jit_release(p);
   free(p->code);
   free(p);
 }
 
 uint32_t rf_bpf_prog_len(const rf_bpf_prog *p) { return p->n; }
+
+void rf_bpf_prog_set_trace(rf_bpf_prog *p, rf_bpf_trace *t) {
+  if (t) rf_bpf_trace_get(t);
+  rf_bpf_trace_put(p->trace);
+  p->trace = t;
+}

@@ -32,15 +32,31 @@ struct rf_bpf_map {
   uint32_t *buckets;      /* head slot per bucket, RF_NIL if empty */
   uint8_t *used;
   uint32_t nbuckets, free_head, count;
+  uint64_t seed;          /* keyed hash: random per map, so keys cannot be chosen to collide */
   /* ringbuf */
   uint64_t cons, prod;    /* byte positions, monotonic; data index = pos & (size - 1) */
 };
 #define RF_NIL 0xffffffffu
 
-/* Program-side operations (pointers already validated by the caller). */
-void *rf_map_lookup_ptr(rf_bpf_map *m, const void *key);
-long rf_map_update_ptr(rf_bpf_map *m, const void *key, const void *value, uint64_t flags);
-long rf_map_delete_ptr(rf_bpf_map *m, const void *key);
+/* Work of a map operation, in bytes (RF_BPF_CHARGE_BYTES per instruction of budget): keys hashed
+ * and compared, values copied, RF_MAP_PROBE_BYTES + key size per hash chain link followed past the first
+ * RF_MAP_FREE_PROBES (covered by the helper's fixed charge). An operation stops early, changing
+ * nothing, as soon as done would pass cap. */
+#define RF_MAP_FREE_PROBES 4u
+#define RF_MAP_PROBE_BYTES 64u /* a dependent load that may miss the cache */
+typedef struct rf_work { uint64_t done, cap; } rf_work;
+#define RF_WORK_ANY ((rf_work){0, UINT64_MAX})
+static inline bool rf_work_add(rf_work *w, uint64_t n) {
+  w->done = n > UINT64_MAX - w->done ? UINT64_MAX : w->done + n;
+  return w->done <= w->cap;
+}
+static inline bool rf_work_over(const rf_work *w) { return w->done > w->cap; }
+
+/* Program-side operations (pointers already validated by the caller); over the allowance they
+ * return NULL / -E2BIG and leave the map as it was. */
+void *rf_map_lookup_ptr(rf_bpf_map *m, const void *key, rf_work *w);
+long rf_map_update_ptr(rf_bpf_map *m, const void *key, const void *value, uint64_t flags, rf_work *w);
+long rf_map_delete_ptr(rf_bpf_map *m, const void *key, rf_work *w);
 /* Ring buffer producer: payload pointer of a new busy record of size bytes, NULL when full. */
 void *rf_ringbuf_reserve(rf_bpf_map *m, uint64_t size);
 void rf_ringbuf_commit(rf_bpf_map *m, void *payload, bool discard);
@@ -102,6 +118,7 @@ struct rf_bpf_prog {
   rf_bpf_map *maps[RF_BPF_MAX_MAPS];
   rf_map_region regions[RF_BPF_MAX_MAPS]; /* value storage of array/hash maps */
   rf_dinsn *code;
+  rf_bpf_trace *trace;    /* where bpf_trace_printk writes (NULL: nowhere) */
   void *jit;              /* x86-64 code compiled by jit.c, NULL: interpreted */
   size_t jit_len;
 };
@@ -126,6 +143,7 @@ struct rf_exec {
   rf_bpf_hit c[RF_BPF_HIT_CACHE]; /* regions hit last, most recent first */
   int status;
   uint64_t fault_addr;
+  uint64_t left;        /* during a helper call: the budget left + 1 (rf_bpf_charge takes from it) */
   uint32_t nresv;
   rf_resv resv[RF_BPF_MAX_RESERVATIONS];
 };
@@ -146,6 +164,10 @@ int rf_jit_exec(rf_exec *x, uint64_t budget, uint8_t *top);
 /* The run without the compiled code (the differential test's reference). */
 int rf_bpf_prog_run_interpreted(const rf_bpf_prog *p, rf_bpf_run *run);
 #define RF_BPF_STACK_AREA (RF_BPF_MAX_FRAMES * RF_BPF_STACK_SIZE)
+/* bpf_loop's charges beyond the instructions it runs (interp.c; measured like helpers.c's): the
+ * call (a frame pushed and popped) and each iteration (the callback's re-entry). */
+#define RF_CHARGE_LOOP_CALL 12u
+#define RF_CHARGE_LOOP_ITER 1u
 
 /* Region lookup past the stack and the first two hit-cache entries (the JIT checked those). */
 bool rf_mem_after_hits(rf_exec *x, uint64_t addr, uint64_t len, bool write);

@@ -227,8 +227,13 @@ L_JA: pc += pc->off; NEXT();
 
   /* ---- calls ---- */
 L_CALL:
+  x->left = left; /* what the helper's charges take from */
   reg[0] = ((rf_helper_impl)(uintptr_t)IMM)(x, (uint32_t)pc->off, &reg[1]);
-  if (RF_UNLIKELY(x->status)) goto out_stop;
+  left = x->left;
+  if (RF_UNLIKELY(x->status)) {
+    if (x->status == RF_BPF_BUDGET) goto out_budget; /* charged more than was left */
+    goto out_stop;
+  }
   STEP();
 
 L_CALL_MAP_LOOKUP: {
@@ -272,6 +277,8 @@ L_CALL_LOOP: {
     goto out_stop;
   }
   if (nr == 0) { reg[0] = 0; STEP(); }
+  if (RF_UNLIKELY(left <= RF_CHARGE_LOOP_CALL)) goto out_budget;
+  left -= RF_CHARGE_LOOP_CALL;
   PUSH_FRAME(pc + 1, base + t);
   rf_frame *f = &frames[depth - 1];
   f->loop_i = 0;
@@ -294,6 +301,8 @@ L_EXIT: {
   if (f->loop_cb) {
     f->loop_i++;
     if (reg[0] == 0 && f->loop_i < f->loop_nr) { /* next iteration in the same frame */
+      if (RF_UNLIKELY(left <= RF_CHARGE_LOOP_ITER)) goto out_budget;
+      left -= RF_CHARGE_LOOP_ITER;
       reg[1] = f->loop_i;
       reg[2] = f->loop_ctx;
       pc = f->loop_cb;
@@ -366,6 +375,7 @@ out_ok:
   run->insns = budget + 1 - left;
   return RF_BPF_OK;
 out_budget:
+  x->status = RF_BPF_BUDGET;
   run->status = RF_BPF_BUDGET;
   run->r0 = reg[0];
   run->insns = budget;

@@ -6,7 +6,9 @@
  *    in the frame are proved at compile time; others check the frame, then the first entry of the
  *    run's region hit cache inline, the second out of line, then the interpreter's search;
  *  - helpers are called through the same rf_helper_impl with r1..r5 in memory; r1..r5 keep their
- *    values across a call as they do in the interpreter; DIV and MOD call a C routine.
+ *    values across a call as they do in the interpreter; what is left of the budget goes to
+ *    x->left for the call and comes back with the helper's charges taken; DIV and MOD call a C
+ *    routine.
  * Programs with subprogram calls, bpf_loop or the fetching atomic or/and/xor are not compiled
  * (they run in the interpreter), nor are programs of more than RF_JIT_MAX_INSNS instructions.
  * W^X: code is written to an anonymous mapping that is then made read+exec.
@@ -43,6 +45,7 @@ typedef struct rf_jit_state {
 #define S_FAULT offsetof(rf_jit_state, fault)
 #define X_HIT(i, f) (offsetof(rf_exec, c) + (i) * sizeof(rf_bpf_hit) + offsetof(rf_bpf_hit, f))
 #define X_STATUS offsetof(rf_exec, status)
+#define X_LEFT offsetof(rf_exec, left)
 
 enum { RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI, R8, R9, R10, R11, R12, R13, R14, R15 };
 /* BPF r0..r10. r0..r5 live in caller-saved registers (spilled around calls), r6..r10 in
@@ -260,10 +263,12 @@ static uint64_t jit_divmod(uint64_t a, uint64_t b, uint32_t kind) {
 static void emit_call(jit *j, const rf_dinsn *d, uint32_t pc) {
   spill(j);
   load64(j, RDI, RSP, 8);
+  store64(j, RDI, (int32_t)X_LEFT, R12); /* x->left: what the helper's charges take from */
   e1(j, 0xBE); e4(j, (uint32_t)d->off); /* mov esi, helper id */
   lea(j, RDX, R10, (int32_t)S_REG(1));
   call_abs(j, (const void *)(uintptr_t)d->imm);
   load64(j, R11, RSP, 8);
+  load64(j, R12, R11, (int32_t)X_LEFT);
   rex(j, false, 0, 0, R11, false); e1(j, 0x83); modrm_mem(j, 7, R11, (int32_t)X_STATUS); e1(j, 0);
   jcc_to(j, CC_NE, cold_exit(j, pc, RF_JIT_STOP));
   reload(j, false);
@@ -606,7 +611,9 @@ int rf_jit_exec(rf_exec *x, uint64_t budget, uint8_t *top) {
     return RF_BPF_OK;
   }
   run->fault_pc = s.pc;
-  if (rc == RF_BPF_BUDGET) {
+  if (rc == RF_BPF_BUDGET || (rc == RF_JIT_STOP && x->status == RF_BPF_BUDGET)) {
+    /* out of instructions, or a helper charged more than was left (as in the interpreter) */
+    x->status = RF_BPF_BUDGET;
     run->status = RF_BPF_BUDGET;
     run->insns = budget;
     return RF_BPF_BUDGET;

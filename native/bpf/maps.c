@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/random.h>
+#include <time.h>
 
 #define RB_BUSY (1u << 31)
 #define RB_DISCARD (1u << 30)
@@ -87,6 +89,11 @@ int rf_bpf_map_create(uint32_t type, uint32_t key_size, uint32_t value_size, uin
     for (uint32_t i = 0; i < nb; i++) m->buckets[i] = RF_NIL;
     for (uint32_t i = 0; i < max_entries; i++) m->next[i] = i + 1 < max_entries ? i + 1 : RF_NIL;
     m->free_head = 0;
+    if (getrandom(&m->seed, sizeof m->seed, GRND_NONBLOCK) != (ssize_t)sizeof m->seed) {
+      struct timespec ts; /* no entropy yet (early boot): weaker, still per map */
+      clock_gettime(CLOCK_MONOTONIC, &ts);
+      m->seed = ((uint64_t)ts.tv_nsec << 32) ^ (uint64_t)ts.tv_sec ^ (uint64_t)(uintptr_t)m;
+    }
   }
   *out = m;
   return 0;
@@ -108,28 +115,60 @@ void *rf_bpf_map_values(rf_bpf_map *m, size_t *len) {
 
 /* ---- hash ---- */
 
-static uint32_t hash_key(const uint8_t *k, uint32_t n) {
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (uint32_t i = 0; i < n; i++) h = (h ^ k[i]) * 0x100000001b3ull;
+/* Keyed with the map's random seed (as the kernel's htab seeds jhash): chains stay short whatever
+ * keys a program or its input chooses. Two 64-bit lanes of 8 bytes each per step. */
+static uint32_t hash_key(const uint8_t *k, uint32_t n, uint64_t seed) {
+  const uint64_t M1 = 0x9e3779b97f4a7c15ull, M2 = 0xff51afd7ed558ccdull;
+  uint64_t a = seed ^ n, b = ~seed, w1, w2;
+  uint32_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    memcpy(&w1, k + i, 8);
+    memcpy(&w2, k + i + 8, 8);
+    a = (a ^ w1) * M1;
+    b = (b ^ w2) * M2;
+    a ^= a >> 29;
+    b ^= b >> 31;
+  }
+  if (i < n) {
+    uint8_t t[16] = {0};
+    memcpy(t, k + i, n - i);
+    memcpy(&w1, t, 8);
+    memcpy(&w2, t + 8, 8);
+    a = (a ^ w1) * M1;
+    b = (b ^ w2) * M2;
+  }
+  uint64_t h = (a ^ (b >> 32) ^ (b << 32)) * M2;
+  h ^= h >> 33;
+  h *= M1;
   h ^= h >> 29;
   return (uint32_t)h;
 }
 
-/* Slot of key or RF_NIL; caller holds the lock. */
-static uint32_t hash_find(rf_bpf_map *m, const void *key, uint32_t *bucket) {
-  uint32_t b = hash_key(key, m->key_size) & (m->nbuckets - 1);
+/* Slot of key, RF_NIL if absent, RF_OVER when the walk passed the work allowance; caller holds
+ * the lock. Work: the key hashed and compared once, and each chain link past the first RF_MAP_FREE_PROBES (which
+ * the operation's fixed charge covers, so that with the seeded hash the charge almost never
+ * depends on what else the map holds). */
+#define RF_OVER 0xfffffffeu
+static uint32_t hash_find(rf_bpf_map *m, const void *key, uint32_t *bucket, rf_work *w) {
+  if (!rf_work_add(w, 2 * (uint64_t)m->key_size)) return RF_OVER; /* hashed, and compared once */
+  uint32_t b = hash_key(key, m->key_size, m->seed) & (m->nbuckets - 1);
   if (bucket) *bucket = b;
-  for (uint32_t s = m->buckets[b]; s != RF_NIL; s = m->next[s])
+  uint32_t probes = 0;
+  for (uint32_t s = m->buckets[b]; s != RF_NIL; s = m->next[s]) {
+    if (++probes > RF_MAP_FREE_PROBES && !rf_work_add(w, RF_MAP_PROBE_BYTES + m->key_size)) return RF_OVER;
     if (memcmp(m->keys + (size_t)s * m->key_size, key, m->key_size) == 0) return s;
+  }
   return RF_NIL;
 }
 
-static long hash_update(rf_bpf_map *m, const void *key, const void *value, uint64_t flags) {
+static long hash_update(rf_bpf_map *m, const void *key, const void *value, uint64_t flags, rf_work *w) {
   uint32_t b;
   pthread_mutex_lock(&m->lock);
-  uint32_t s = hash_find(m, key, &b);
+  uint32_t s = hash_find(m, key, &b, w);
   long rc = 0;
-  if (s != RF_NIL) {
+  if (s == RF_OVER || !rf_work_add(w, m->value_size)) {
+    rc = -E2BIG;
+  } else if (s != RF_NIL) {
     if (flags == RF_BPF_NOEXIST) rc = -EEXIST;
   } else if (flags == RF_BPF_EXIST) {
     rc = -ENOENT;
@@ -149,12 +188,13 @@ static long hash_update(rf_bpf_map *m, const void *key, const void *value, uint6
   return rc;
 }
 
-static long hash_delete(rf_bpf_map *m, const void *key) {
+static long hash_delete(rf_bpf_map *m, const void *key, rf_work *w) {
   uint32_t b;
   pthread_mutex_lock(&m->lock);
-  uint32_t s = hash_find(m, key, &b);
-  long rc = -ENOENT;
-  if (s != RF_NIL) {
+  uint32_t s = hash_find(m, key, &b, w);
+  long rc = s == RF_OVER ? -E2BIG : -ENOENT;
+  if (s != RF_NIL && s != RF_OVER) {
+    /* the second walk, to s's link, follows the links the first one did */
     uint32_t *link = &m->buckets[b];
     while (*link != s) link = &m->next[*link];
     *link = m->next[s];
@@ -170,36 +210,37 @@ static long hash_delete(rf_bpf_map *m, const void *key) {
 
 /* ---- program-side operations ---- */
 
-void *rf_map_lookup_ptr(rf_bpf_map *m, const void *key) {
-  if (m->type == RF_BPF_MAP_ARRAY) {
+void *rf_map_lookup_ptr(rf_bpf_map *m, const void *key, rf_work *w) {
+  if (m->type == RF_BPF_MAP_ARRAY) { /* O(1): no work beyond the call (as the inline lookup) */
     uint32_t i;
     memcpy(&i, key, 4);
     return i < m->max_entries ? m->values + (size_t)i * m->stride : NULL;
   }
   if (m->type != RF_BPF_MAP_HASH) return NULL;
   pthread_mutex_lock(&m->lock);
-  uint32_t s = hash_find(m, key, NULL);
+  uint32_t s = hash_find(m, key, NULL, w);
   pthread_mutex_unlock(&m->lock);
-  return s == RF_NIL ? NULL : m->values + (size_t)s * m->stride;
+  return s == RF_NIL || s == RF_OVER ? NULL : m->values + (size_t)s * m->stride;
 }
 
-long rf_map_update_ptr(rf_bpf_map *m, const void *key, const void *value, uint64_t flags) {
+long rf_map_update_ptr(rf_bpf_map *m, const void *key, const void *value, uint64_t flags, rf_work *w) {
   if (flags > RF_BPF_EXIST) return -EINVAL;
   if (m->type == RF_BPF_MAP_ARRAY) {
     uint32_t i;
     memcpy(&i, key, 4);
     if (i >= m->max_entries) return -E2BIG;
     if (flags == RF_BPF_NOEXIST) return -EEXIST;
+    if (!rf_work_add(w, m->value_size)) return -E2BIG;
     memmove(m->values + (size_t)i * m->stride, value, m->value_size);
     return 0;
   }
   if (m->type != RF_BPF_MAP_HASH) return -EINVAL;
-  return hash_update(m, key, value, flags);
+  return hash_update(m, key, value, flags, w);
 }
 
-long rf_map_delete_ptr(rf_bpf_map *m, const void *key) {
+long rf_map_delete_ptr(rf_bpf_map *m, const void *key, rf_work *w) {
   if (m->type != RF_BPF_MAP_HASH) return -EINVAL;
-  return hash_delete(m, key);
+  return hash_delete(m, key, w);
 }
 
 /* ---- user-side operations ---- */
@@ -207,23 +248,29 @@ long rf_map_delete_ptr(rf_bpf_map *m, const void *key) {
 int rf_bpf_map_lookup(rf_bpf_map *m, const void *key, void *value) {
   if (m->type == RF_BPF_MAP_RINGBUF) return -EINVAL;
   if (m->type == RF_BPF_MAP_HASH) {
+    rf_work w = RF_WORK_ANY;
     pthread_mutex_lock(&m->lock);
-    uint32_t s = hash_find(m, key, NULL);
+    uint32_t s = hash_find(m, key, NULL, &w);
     if (s != RF_NIL) memcpy(value, m->values + (size_t)s * m->stride, m->value_size);
     pthread_mutex_unlock(&m->lock);
     return s == RF_NIL ? -ENOENT : 0;
   }
-  void *p = rf_map_lookup_ptr(m, key);
+  rf_work w = RF_WORK_ANY;
+  void *p = rf_map_lookup_ptr(m, key, &w);
   if (!p) return -ENOENT;
   memcpy(value, p, m->value_size);
   return 0;
 }
 
 int rf_bpf_map_update(rf_bpf_map *m, const void *key, const void *value, uint64_t flags) {
-  return (int)rf_map_update_ptr(m, key, value, flags);
+  rf_work w = RF_WORK_ANY;
+  return (int)rf_map_update_ptr(m, key, value, flags, &w);
 }
 
-int rf_bpf_map_delete(rf_bpf_map *m, const void *key) { return (int)rf_map_delete_ptr(m, key); }
+int rf_bpf_map_delete(rf_bpf_map *m, const void *key) {
+  rf_work w = RF_WORK_ANY;
+  return (int)rf_map_delete_ptr(m, key, &w);
+}
 
 int rf_bpf_map_next_key(rf_bpf_map *m, const void *key, void *next) {
   if (m->type == RF_BPF_MAP_ARRAY) {
@@ -239,7 +286,8 @@ int rf_bpf_map_next_key(rf_bpf_map *m, const void *key, void *next) {
   pthread_mutex_lock(&m->lock);
   uint32_t from = 0;
   if (key) {
-    uint32_t s = hash_find(m, key, NULL);
+    rf_work w = RF_WORK_ANY;
+    uint32_t s = hash_find(m, key, NULL, &w);
     if (s != RF_NIL) from = s + 1; /* unknown key: start over, like the kernel */
   }
   int rc = -ENOENT;

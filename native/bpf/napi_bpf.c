@@ -1,10 +1,12 @@
 /* Node-API bindings of the eBPF engine (contract: src/programs/binding.ts).
  * Handles are type-tagged napi externals; every argument is re-checked and a wrong one gives
- * -EINVAL, never an exception. */
+ * -EINVAL, never an exception. Each Node environment has its own trace buffer (the data of its
+ * bpfProgCreate and bpfTraceRead functions): its programs write there, readTrace() drains it. */
 #include "../common.h"
 #include "internal.h"
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const napi_type_tag MAP_TAG = {0x72696e67666c6f77ull, 0x6270666d61700001ull};
 static const napi_type_tag PROG_TAG = {0x72696e67666c6f77ull, 0x62706670726f6701ull};
@@ -157,6 +159,13 @@ static void prog_finalize(napi_env env, void *data, void *hint) { rf_bpf_prog_pu
 /* ProgCreate(insns, maps, helperSet | RF_PROG_NO_JIT?, out Int32Array[1 or 2]): out[0] = pc of a
  * rejection; out[1] = bytes of compiled code (0: the program is interpreted). */
 #define RF_PROG_NO_JIT 0x100u
+/* The environment's trace buffer: the data of the function called. */
+static rf_bpf_trace *env_trace(napi_env env, napi_callback_info info) {
+  void *data = NULL;
+  if (napi_get_cb_info(env, info, NULL, NULL, NULL, &data) != napi_ok) return NULL;
+  return data;
+}
+
 static napi_value ProgCreate(napi_env env, napi_callback_info info) {
   RF_ARGS(4);
   void *raw, *outp;
@@ -193,6 +202,7 @@ static napi_value ProgCreate(napi_env env, napi_callback_info info) {
     out[0] = (int32_t)err_pc;
     return rf_int(env, rc);
   }
+  rf_bpf_prog_set_trace(p, env_trace(env, info));
   if (jit) rf_jit_prepare(p);
   if (outn >= 2) out[1] = p->jit ? (int32_t)p->jit_len : 0;
   napi_value ext;
@@ -208,10 +218,11 @@ static napi_value ProgCreate(napi_env env, napi_callback_info info) {
  * address; returns the status. compare (the differential test; out needs 10 entries): the run is
  * repeated interpreted from the same mem contents and stack address; out[4..7] and out[8] are its
  * results and status, out[9] is 1 when both runs left mem the same. */
-static void run_once(rf_bpf_prog *p, void *mem, size_t memlen, uint64_t budget, bool interpret, uint64_t *out, int *st) {
+static void run_once(rf_bpf_prog *p, void *mem, size_t memlen, uint64_t budget, uint64_t prandom, bool interpret, uint64_t *out, int *st) {
   rf_bpf_run run;
   rf_bpf_run_init(&run);
   run.budget = budget;
+  run.prandom = prandom;
   if (mem && memlen) {
     rf_bpf_run_add_region(&run, mem, memlen, true);
     run.args[0] = (uint64_t)(uintptr_t)mem;
@@ -241,15 +252,20 @@ static napi_value ProgRun(napi_env env, napi_callback_info info) {
   uint64_t *out = outp;
   int st, st2;
   if (!compare) {
-    run_once(p, mem, memlen, (uint64_t)budget, false, out, &st);
+    run_once(p, mem, memlen, (uint64_t)budget, 0, false, out, &st);
     return rf_int(env, st);
   }
+  /* both runs draw the same bpf_get_prandom_u32 numbers */
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  uint64_t seed = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^ (uint64_t)(uintptr_t)p;
+  if (seed == 0) seed = 1;
   uint8_t *before = malloc(memlen ? memlen : 1), *after = malloc(memlen ? memlen : 1);
   if (!before || !after) { free(before); free(after); return rf_int(env, -ENOMEM); }
   if (memlen) memcpy(before, mem, memlen);
-  run_once(p, mem, memlen, (uint64_t)budget, false, out, &st);
+  run_once(p, mem, memlen, (uint64_t)budget, seed, false, out, &st);
   if (memlen) { memcpy(after, mem, memlen); memcpy(mem, before, memlen); }
-  run_once(p, mem, memlen, (uint64_t)budget, true, out + 4, &st2);
+  run_once(p, mem, memlen, (uint64_t)budget, seed, true, out + 4, &st2);
   out[8] = (uint64_t)st2;
   out[9] = memlen == 0 || memcmp(after, mem, memlen) == 0;
   free(before);
@@ -261,11 +277,27 @@ static napi_value TraceRead(napi_env env, napi_callback_info info) {
   RF_ARGS(1);
   void *d;
   size_t dl;
-  if (!rf_get_bytes(env, argv[0], &d, &dl)) return rf_int(env, -EINVAL);
-  return rf_int(env, (int64_t)rf_bpf_trace_read(d, dl));
+  rf_bpf_trace *t = env_trace(env, info);
+  if (!t || !rf_get_bytes(env, argv[0], &d, &dl)) return rf_int(env, -EINVAL);
+  return rf_int(env, (int64_t)rf_bpf_trace_read(t, d, dl));
+}
+
+static void trace_release(void *t) { rf_bpf_trace_put(t); }
+
+static void export_with(napi_env env, napi_value exports, const char *name, napi_callback fn, void *data) {
+  napi_value f;
+  if (napi_create_function(env, name, NAPI_AUTO_LENGTH, fn, data, &f) == napi_ok)
+    napi_set_named_property(env, exports, name, f);
 }
 
 void rf_bpf_register(napi_env env, napi_value exports) {
+  /* the environment's trace buffer: released when the environment ends (programs still alive
+   * hold their own references) */
+  rf_bpf_trace *trace = rf_bpf_trace_create();
+  if (trace && napi_add_env_cleanup_hook(env, trace_release, trace) != napi_ok) {
+    rf_bpf_trace_put(trace);
+    trace = NULL;
+  }
   rf_export(env, exports, "bpfMapCreate", MapCreate);
   rf_export(env, exports, "bpfMapMemory", MapMemory);
   rf_export(env, exports, "bpfMapLookup", MapLookup);
@@ -273,7 +305,7 @@ void rf_bpf_register(napi_env env, napi_value exports) {
   rf_export(env, exports, "bpfMapDelete", MapDelete);
   rf_export(env, exports, "bpfMapNextKey", MapNextKey);
   rf_export(env, exports, "bpfRingbufRead", RingbufRead);
-  rf_export(env, exports, "bpfProgCreate", ProgCreate);
+  export_with(env, exports, "bpfProgCreate", ProgCreate, trace);
   rf_export(env, exports, "bpfProgRun", ProgRun);
-  rf_export(env, exports, "bpfTraceRead", TraceRead);
+  export_with(env, exports, "bpfTraceRead", TraceRead, trace);
 }

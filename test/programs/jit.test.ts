@@ -43,6 +43,7 @@ test('JIT differential fuzz: 5,000 generated programs, every compiled instructio
   for (const o of ['ok', 'budget', 'memfault', 'helper'] as const) assert.ok(s.outcomes[o] > 0, `no run ended with ${o}`);
   for (const h of ['standard:1', 'standard:2', 'standard:3', 'standard:8', ...[0, 1, 2, 3, 4, 5].map((i) => `conformance:${i}`)]) assert.ok(s.helpers[h], `helper ${h} never called`);
   assert.ok(s.runs > 10 * s.compiled, `budget sweeps: ${s.runs} runs`);
+  assert.ok(s.chargedStops > 1000, `budget stops at helper calls (their charges): ${s.chargedStops}`);
 });
 
 test('JIT: division and modulo by 0 and -1, INT_MIN / -1, 32-bit forms ignore the upper half', { skip }, () => {

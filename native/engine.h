@@ -28,5 +28,6 @@ bool rf_engine_pass(rf_engine *e);
 void rf_engine_free(rf_engine *e, napi_env env);
 
 void rf_engine_register(napi_env env, napi_value exports);
+void rf_policy_register(napi_env env, napi_value exports); /* policy_napi.c */
 
 #endif

@@ -122,6 +122,8 @@ struct rf_engine {
   bool closing;
   bool in_pass;
   uv_idle_t *idle;
+  /* the program policy, its grants and fd dups (native/policy.h; loaded by src/ring/grants.ts at enable) */
+  struct rf_policy *policy;
 };
 
 /* ------------------------------------------------------------------ small utilities */

@@ -10,6 +10,7 @@ import { op as builders } from '../ops/build.js';
 import type { OpDesc } from '../ops/table.js';
 import type { Program } from '../programs/program.js';
 import { CompletionQueue, type Cqe } from './cq.js';
+import { attachPolicy } from './grants.js';
 
 /** ringflow's opcode for a program request (docs/completion-programs.md). */
 export const OP_BPF = 0xa0;
@@ -78,6 +79,7 @@ export class ProgramEngine {
     const r = binding.engineEnable(handle, this.cq0Size, budget);
     if (typeof r === 'number') throw new RingError(r, 'engine');
     const [cq0, ctl] = r as [ArrayBuffer, ArrayBuffer];
+    attachPolicy(handle); // what programs may submit (src/ops/policy.ts)
     this.cq0 = cq0;
     this.#ctl = new BigUint64Array(ctl);
   }

@@ -181,6 +181,14 @@ int rf_policy_load(rf_engine *e, const uint8_t *bytes, size_t len) {
   return 0;
 }
 
+int rf_policy_validate(const uint8_t *bytes, size_t len) {
+  rf_policy *p = calloc(1, sizeof *p);
+  if (!p) return -ENOMEM;
+  int rc = parse(p, bytes, len) ? 0 : -EINVAL;
+  release(p);
+  return rc;
+}
+
 void rf_policy_free(rf_engine *e) {
   release(e->policy);
   e->policy = NULL;

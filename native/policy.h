@@ -85,6 +85,8 @@ typedef struct rf_policy rf_policy;
 /* Parses and validates a serialised policy into e->policy (only once per engine). 0 or -errno
  * (-EINVAL: malformed, -EEXIST: already loaded, -ENOMEM). */
 int rf_policy_load(struct rf_engine *e, const uint8_t *bytes, size_t len);
+/* Only checks a serialised policy (tests, fuzzing): 0 or -EINVAL. */
+int rf_policy_validate(const uint8_t *bytes, size_t len);
 /* Closes the grants and dups and frees the policy (engine teardown). */
 void rf_policy_free(struct rf_engine *e);
 /* Takes ownership of an O_PATH|O_DIRECTORY fd as a grant. 0 or -errno. */

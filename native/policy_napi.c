@@ -22,6 +22,15 @@ static napi_value js_load(napi_env env, napi_callback_info info) {
   return rf_int(env, rf_policy_load(e, p, len));
 }
 
+/* policyValidate(bytes) -> 0 | -EINVAL: the native structure check alone */
+static napi_value js_validate(napi_env env, napi_callback_info info) {
+  RF_ARGS(1);
+  void *p;
+  size_t len;
+  if (!rf_get_bytes(env, argv[0], &p, &len)) return rf_int(env, -EINVAL);
+  return rf_int(env, rf_policy_validate(p, len));
+}
+
 /* policyGrantDir(ring, pathBytesWithNul, write) -> dirfd | -errno: opens the directory
  * O_PATH | O_DIRECTORY (the engine owns the fd and closes it with the ring) and grants it */
 static napi_value js_grant_dir(napi_env env, napi_callback_info info) {
@@ -84,6 +93,7 @@ static napi_value js_check(napi_env env, napi_callback_info info) {
 
 void rf_policy_register(napi_env env, napi_value exports) {
   rf_export(env, exports, "policyLoad", js_load);
+  rf_export(env, exports, "policyValidate", js_validate);
   rf_export(env, exports, "policyGrantDir", js_grant_dir);
   rf_export(env, exports, "policyAllowFd", js_allow_fd);
   rf_export(env, exports, "policyCheck", js_check);

@@ -103,7 +103,7 @@ function memSize(m: CompiledMem, sqe: Uint8Array, elem: Uint8Array | undefined, 
 
 function checkSubs(p: CompiledPolicy, m: CompiledMem, bytes: Uint8Array, st: PolicyState): void {
   const stride = m.stride || bytes.length;
-  for (let e = 0; e + stride <= bytes.length; e += stride) {
+  for (let e = 0; stride && e + stride <= bytes.length; e += stride) {
     for (let k = 0; k < m.nsub; k++) {
       const r = p.rules[m.firstSub + k]!;
       if (r.kind === Rule.ZERO_TAIL) {

@@ -110,14 +110,19 @@ export class PolicyFuzzEnv {
 const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
 const chance = (r: () => number, p: number) => r() < p;
 const u64 = (r: () => number) => (BigInt(Math.floor(r() * 2 ** 32)) << 32n) | BigInt(Math.floor(r() * 2 ** 32));
+const OPEN_ALL = BigInt(allBits(OPEN_FLAGS));
+const O = OPEN_FLAGS;
+/** Open flags a grant may permit, and some it never does. */
+const OPEN_LIKELY = [0, O.CLOEXEC, O.WRONLY | O.CREAT, O.RDWR, O.DIRECTORY, O.NONBLOCK | O.NOFOLLOW, O.WRONLY | O.TRUNC, O.PATH, O.NOATIME];
 const KERNEL_REFUSED_OPS = [4, 5, 6, 9, 10, 13, 16, 20, 24, 26, 27, 30, 31, 40, 45, 46, 49, 54, 62, 0x7f, 0xa1, 0xff];
 
 /** Where a pointer to `size` bytes lands: inside a region, at its edges, just outside, read-only, or anywhere. */
-export function placePointer(env: PolicyFuzzEnv, r: () => number, size: bigint): bigint {
+export function placePointer(env: PolicyFuzzEnv, r: () => number, size: bigint, inside = 0.33): bigint {
   const g = pick(r, env.targets);
   const len = BigInt(g.length);
   const fit = size <= len ? len - size : 0n;
-  switch (pick(r, ['in', 'in', 'in', 'end', 'end', 'over', 'before', 'start', 'wild'] as const)) {
+  const where = chance(r, inside) ? 'in' : pick(r, ['in', 'in', 'in', 'end', 'end', 'over', 'before', 'start', 'wild'] as const);
+  switch (where) {
     case 'in':
       return g.base + BigInt(Math.floor(r() * Number(fit + 1n)));
     case 'end':
@@ -151,7 +156,9 @@ function slotValue(env: PolicyFuzzEnv, r: () => number, kind: number, arg: bigin
   switch (kind) {
     case Rule.ZERO: return 0n;
     case Rule.EQ: return arg;
-    case Rule.MASK: return chance(r, 0.85) ? bitsOf(arg, r) : bitsOf(arg, r) | (1n << BigInt(Math.floor(r() * width * 8)));
+    case Rule.MASK:
+      if (arg === OPEN_ALL && chance(r, 0.6)) return BigInt(pick(r, OPEN_LIKELY));
+      return chance(r, 0.85) ? bitsOf(arg, r) : bitsOf(arg, r) | (1n << BigInt(Math.floor(r() * width * 8)));
     case Rule.REQUIRE: return arg | bitsOf(arg, r);
     case Rule.FD: return BigInt(pick(r, env.fdNames));
     case Rule.GRANT: return BigInt(chance(r, 0.9) ? pick(r, env.grantFds) : pick(r, [...env.fdNames, -100]));
@@ -175,7 +182,7 @@ function fillMem(env: PolicyFuzzEnv, r: () => number, m: CompiledMem, addr: bigi
   }
   if (!m.nsub || size > 65536n) return;
   const bytes = new Uint8Array(Number(size));
-  for (let i = 0; i < bytes.length; i++) bytes[i] = chance(r, 0.9) ? 0 : Math.floor(r() * 256);
+  if (chance(r, 0.3)) for (let i = 0; i < bytes.length; i++) bytes[i] = chance(r, 0.9) ? 0 : Math.floor(r() * 256);
   const dv = new DataView(bytes.buffer);
   const stride = m.stride || bytes.length;
   for (let e = 0; stride && e + stride <= bytes.length; e += stride) {
@@ -184,7 +191,7 @@ function fillMem(env: PolicyFuzzEnv, r: () => number, m: CompiledMem, addr: bigi
       if (s.kind === Rule.ZERO_TAIL || s.at + s.width > stride) continue;
       if (s.kind === Rule.MASK && s.width === 8) {
         const open = s.arg === BigInt(allBits(OPEN_FLAGS));
-        const v = open && chance(r, 0.6) ? BigInt(pick(r, [0, OPEN_FLAGS.CLOEXEC, OPEN_FLAGS.WRONLY | OPEN_FLAGS.CREAT, OPEN_FLAGS.DIRECTORY, OPEN_FLAGS.PATH])) : bitsOf(s.arg, r);
+        const v = open && chance(r, 0.6) ? BigInt(pick(r, OPEN_LIKELY)) : chance(r, 0.5) ? 0n : bitsOf(s.arg, r);
         dv.setBigUint64(e + s.at, chance(r, 0.95) ? v : v | (1n << BigInt(Math.floor(r() * 64))), true);
       } else if (s.kind === Rule.MEM) {
         const sub = p.mems[Number(s.arg)]!;
@@ -194,7 +201,7 @@ function fillMem(env: PolicyFuzzEnv, r: () => number, m: CompiledMem, addr: bigi
           if (sub.sizeSlot === 8) dv.setBigUint64(e + sub.sizeAt, n, true);
           else dv.setUint32(e + sub.sizeAt, Number(n), true);
         }
-        dv.setBigUint64(e + s.at, placePointer(env, r, n), true);
+        dv.setBigUint64(e + s.at, placePointer(env, r, n, 0.8), true);
       }
     }
   }
@@ -228,7 +235,11 @@ export function genCase(env: PolicyFuzzEnv, r: () => number): { sqe: Uint8Array;
     const m = p.mems[Number(rule.arg)]!;
     let size = BigInt(m.sizeValue);
     if (m.sizeKind === Size.SLOT) {
-      const n = chance(r, 0.8) ? BigInt(Math.max(m.min, Math.floor(r() * (m.max || 9000)))) : BigInt(pick(r, [0, 1, m.min, m.max, m.max + 1, 0xffffffff]));
+      const n = chance(r, 0.5)
+        ? BigInt(Math.max(m.min, 1 + Math.floor(r() * 4)))
+        : chance(r, 0.6)
+          ? BigInt(Math.max(m.min, Math.floor(r() * (m.max || 9000))))
+          : BigInt(pick(r, [0, 1, m.min, m.max, m.max + 1, 0xffffffff]));
       setSlotBytes(sqe, m.sizeSlot, n);
       size = n * BigInt(m.sizeValue);
     } else if (m.sizeKind === Size.CSTRING) size = 1n;
@@ -272,6 +283,8 @@ export interface PolicyFuzzReport {
   accepted: number;
   byRes: Record<string, number>;
   byOp: Record<string, number>;
+  /** Accepted cases per op: each op a program may submit is accepted in some cases, refused in others. */
+  acceptedByOp: Record<string, number>;
   mismatches: { seed: number; index: number; sqe: string; modern: boolean; what: string }[];
   ms: number;
 }
@@ -280,7 +293,7 @@ export interface PolicyFuzzReport {
 export function fuzzPolicy(ring: Ring, count: number, seed: number): PolicyFuzzReport {
   const env = new PolicyFuzzEnv(ring);
   const r = rng(seed);
-  const report: PolicyFuzzReport = { cases: 0, accepted: 0, byRes: {}, byOp: {}, mismatches: [], ms: 0 };
+  const report: PolicyFuzzReport = { cases: 0, accepted: 0, byRes: {}, byOp: {}, acceptedByOp: {}, mismatches: [], ms: 0 };
   const names = new Map(env.policy.ops.map((o) => [o.code, o.name]));
   const t0 = performance.now();
   try {
@@ -292,6 +305,7 @@ export function fuzzPolicy(ring: Ring, count: number, seed: number): PolicyFuzzR
       report.byRes[c.res] = (report.byRes[c.res] ?? 0) + 1;
       const name = names.get(sqe[0]!) ?? 'refused op';
       report.byOp[name] = (report.byOp[name] ?? 0) + 1;
+      if (c.res === 0) report.acceptedByOp[name] = (report.acceptedByOp[name] ?? 0) + 1;
       if (c.mismatch && report.mismatches.length < 20)
         report.mismatches.push({ seed, index: i, sqe: Buffer.from(sqe).toString('hex'), modern, what: c.mismatch });
     }

@@ -16,7 +16,7 @@ import { RingError, type Ring } from '../../src/index.js';
 import { ringFor, tempFile } from '../helpers.js';
 import { skipReason } from '../ring-programs-util.js';
 import { PolicyFuzzEnv, fuzzPolicy } from '../../tools/fuzz-policy.js';
-import { Submitter, sqeBytes, setSlot, type TestRegion } from './util.js';
+import { Submitter, makeRegion, sqeBytes, setSlot } from './util.js';
 
 const skip = skipReason;
 const PROGRAM_OPS = ['nop', 'readv', 'writev', 'fsync', 'timeout', 'timeoutRemove', 'asyncCancel', 'linkTimeout', 'openat', 'close', 'statx', 'read', 'write', 'openat2', 'program'];
@@ -396,7 +396,7 @@ test('every declared pointer, under every flag that makes the kernel follow it: 
 
 test('TIMEOUT_REMOVE with IORING_LINK_TIMEOUT_UPDATE (or UPDATE) and addr2 outside the regions is refused: no oracle over the address space', { skip }, async (t) => {
   const ring = ringFor(t, { cqs: [16] });
-  const ts = makeRegionFor(ring);
+  const ts = makeRegion(ring, 64);
   for (const jit of [true, false]) {
     for (const modern of [true, false]) {
       const sub = new Submitter(ring, { jit, modern });
@@ -414,12 +414,6 @@ test('TIMEOUT_REMOVE with IORING_LINK_TIMEOUT_UPDATE (or UPDATE) and addr2 outsi
     }
   }
 });
-
-function makeRegionFor(ring: Ring): TestRegion {
-  const bytes = new Uint8Array(new ArrayBuffer(64));
-  const r = ring.registerRegion(bytes);
-  return { bytes, base: BigInt(r.address), length: 64, writable: true };
-}
 
 test('unknown and unpermitted op-flag bits are refused by the policy, for every op', { skip }, (t) => {
   const ring = ringFor(t, { cqs: [8] });

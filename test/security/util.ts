@@ -16,10 +16,13 @@ export interface TestRegion {
   writable: boolean;
 }
 
-/** Makes and registers a region of `size` bytes (zeroed). */
+/** Makes and registers a region of `size` bytes (zeroed). Works with a ring that lends programs a
+ *  JS view (the view is the region) and with one that allocates the region itself and returns a
+ *  `bytes` view of it (engine-owned memory with guard pages). */
 export function makeRegion(ring: Ring, size: number, writable = true): TestRegion {
-  const bytes = new Uint8Array(new ArrayBuffer(size)); // its own ArrayBuffer: nothing shares its neighbourhood knowingly
-  const r = ring.registerRegion(bytes, { writable });
+  const view = new Uint8Array(new ArrayBuffer(size));
+  const r = ring.registerRegion(view, { writable }) as unknown as { address: number | bigint; bytes?: unknown };
+  const bytes = r.bytes instanceof Uint8Array ? r.bytes : view;
   return { bytes, base: BigInt(r.address), length: size, writable };
 }
 

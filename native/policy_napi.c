@@ -1,5 +1,7 @@
 /* Node-API bindings of the program policy (called from src/ring/grants.ts). Every function
  * returns a value or -errno; none throws. */
+#include "common.h"
+#include "ring.h"
 #include "engine_internal.h"
 #include "policy.h"
 

@@ -217,15 +217,16 @@ int rf_engine_check_sqe(rf_engine *e, uint8_t *sqe, bool modern, void **scratch_
   if (total) {
     if (!(scratch = malloc(total))) return -ENOMEM;
     for (uint32_t i = 0; i < nplan; i++) {
+      if (!plan[i].size) continue; /* nothing the kernel reads: the pointer stays as it is */
       memcpy(scratch + plan[i].at, (const void *)(uintptr_t)plan[i].addr, plan[i].size);
-      wr64(sqe, p->slots[plan[i].slot].offset, plan[i].size ? (uint64_t)(uintptr_t)(scratch + plan[i].at) : plan[i].addr);
+      wr64(sqe, p->slots[plan[i].slot].offset, (uint64_t)(uintptr_t)(scratch + plan[i].at));
     }
   }
   int rc = 0;
   /* fields inside the copies, read from the copies: the program cannot change them any more */
   for (uint32_t i = 0; i < nplan && !rc; i++) {
     const rf_policy_mem *m = &p->mems[plan[i].mem];
-    if (m->nsub) rc = check_subs(e, p, m, scratch + plan[i].at, plan[i].size);
+    if (m->nsub && plan[i].size) rc = check_subs(e, p, m, scratch + plan[i].at, plan[i].size);
   }
   for (uint32_t s = 0; s < p->nslots && !rc; s++)
     if (fd_mask & (1u << s)) wr32(sqe, p->slots[s].offset, (uint32_t)fd_out[s]);

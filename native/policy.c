@@ -31,7 +31,9 @@ static bool valid_rule(const rf_policy *p, const rf_policy_rule *r, bool top) {
     if (r->slot >= p->nslots || r->kind == RF_RULE_ZERO_TAIL) return false;
     uint8_t w = p->slots[r->slot].width;
     if ((r->kind == RF_RULE_FD || r->kind == RF_RULE_GRANT || r->kind == RF_RULE_FD_OR_GRANT) && w != 4) return false;
-    if (r->kind == RF_RULE_MEM && (r->arg >= p->nmems || w != 8)) return false;
+    /* a pointer in the SQE is sized by a constant, an SQE field or its NUL, never by a field of
+     * an element (there is none at the top) */
+    if (r->kind == RF_RULE_MEM && (r->arg >= p->nmems || w != 8 || p->mems[r->arg].size_kind == RF_SIZE_FIELD)) return false;
   } else {
     if (r->slot != RF_NO_SLOT) return false;
     switch (r->kind) {

@@ -8,6 +8,7 @@
  *
  *   npm run fuzz:policy                      (1,000,000 cases)
  *   node dist/tools/fuzz-policy.js --count 20000 --seed 7
+ *   node dist/tools/fuzz-policy.js --emit-policy FILE   (the serialised policy, for native/fuzz/policy.c)
  */
 import { mkdtempSync, openSync, writeFileSync, rmSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -321,6 +322,12 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     const i = process.argv.indexOf(name);
     return i > 0 ? Number(process.argv[i + 1]) : def;
   };
+  const emit = process.argv.indexOf('--emit-policy');
+  if (emit > 0) {
+    // the serialised policy, for native harnesses (scripts/build-policy-fuzz.sh)
+    writeFileSync(process.argv[emit + 1]!, programPolicy().bytes);
+    process.exit(0);
+  }
   const count = arg('--count', 1_000_000);
   const seed = arg('--seed', Date.now() % 2 ** 31);
   const ring = new Ring({ cqs: [8] });

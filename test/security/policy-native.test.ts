@@ -43,6 +43,7 @@ test('native re-validates the serialised policy: malformed forms are refused, mu
   bad('a path longer than PATH_MAX', (_b, v) => v.setUint32(memsAt + path * 32 + 8, 5000, true));
   const nested = p.mems.findIndex((m) => m.when === 1 && m.sizeKind === Size.FIELD);
   bad('memory inside a copy used at submission (never copied)', (b) => { b[memsAt + nested * 32 + 1] = 0; });
+  bad('a pointer in the SQE sized by a field of an element', (_b, v) => v.setBigUint64(rulesAt + memRule * 24 + 16, BigInt(nested), true));
   bad('a duplicate opcode', (b) => { b[opsAt + 16] = b[opsAt]!; });
   const how = p.ops.findIndex((o) => o.howMem !== 0xffff);
   bad('an open action whose open_how is none of its pointers', (_b, v) => v.setUint16(opsAt + how * 16 + 8, 0, true));

@@ -8,6 +8,8 @@
         "native/ring_napi.c",
         "native/engine.c",
         "native/engine_policy.c",
+        "native/policy.c",
+        "native/policy_napi.c",
         "native/engine_helpers.c",
         "native/engine_napi.c",
         "native/mem.c",

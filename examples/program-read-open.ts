@@ -12,7 +12,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, dirname, basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ring, loadObject, ArrayMap } from '../src/index.js'; // from 'ringflow' in your project
 
@@ -36,15 +36,18 @@ export function compileReadOpen(): Uint8Array {
 export async function readOpenByProgram(ring: Ring, elf: Uint8Array, path: string, max = 4096): Promise<{ data: Buffer; wakeups: number }> {
   const obj = loadObject(elf);
   const prog = ring.registerProgram(obj.program('read_open'));
+  // the files it may open: those beneath the file's directory, read only (docs/security.md)
+  const dirfd = ring.allowDir(dirname(path));
   // the memory the program may touch: the path (read-only) and the destination buffer
-  const pathBuf = Buffer.from(path + '\0');
+  const pathBuf = Buffer.from(basename(path) + '\0');
   const p = ring.registerRegion(pathBuf, { writable: false });
   const b = ring.registerRegion(max); // memory the ring allocates and owns; b.bytes is JS's view
   const buf = b.bytes;
-  const args = (obj.maps.get('args') as ArrayMap).view(0); // struct args { u64 path, buf; u32 len; }
+  const args = (obj.maps.get('args') as ArrayMap).view(0); // struct args { u64 path, buf; u32 len; s32 dirfd; }
   args.setBigUint64(0, BigInt(p.address), true);
   args.setBigUint64(8, BigInt(b.address), true);
   args.setUint32(16, max, true);
+  args.setInt32(20, dirfd, true);
 
   let bytes: number | undefined;
   ring.onCompletion((cqe) => {

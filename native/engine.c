@@ -10,6 +10,7 @@
  * onCompletion and ring.cq(i)), runs the programs whose turn came, and submits what they queued, all in one
  * pass of the ring's thread. The ring helpers and the SQE policy live in engine_policy.c. */
 #include "engine_internal.h"
+#include "policy.h"
 
 /* ------------------------------------------------------------------ request table */
 
@@ -404,10 +405,7 @@ static uint32_t reap_kernel(rf_engine *e) {
       continue;
     }
     if (q->kind != K_KERNEL) continue;
-    if (q->owner && res >= 0) {
-      if (q->opcode == OP_OPENAT) fd_set_allowed(e, res, true);
-      else if (q->opcode == OP_CLOSE) fd_set_allowed(e, q->fd, false); /* the number may be reused by another file */
-    }
+    if (q->owner && res >= 0) rf_policy_completed(e, q->opcode, q->fd, res); /* opens allow, closes revoke */
     /* members of the chain before this one that asked for no CQE on success are done */
     for (uint32_t p = q->chain_prev; p;) {
       rf_req *pq = &e->reqs[p - 1];
@@ -580,6 +578,7 @@ void rf_engine_destroy(rf_engine *e) {
   free(e->runnable);
   free(e->waiting);
   free(e->fdbits);
+  rf_policy_free(e);
   free(e);
 }
 

@@ -140,6 +140,8 @@ struct rf_engine {
   /* the bindings' hook: another turn of the event loop is wanted (more) or not */
   void (*want_turn)(void *data, bool more);
   void *hook_data;
+  /* the program policy, its grants and fd dups (native/policy.h; loaded by src/ring/grants.ts at enable) */
+  struct rf_policy *policy;
 };
 
 /* ------------------------------------------------------------------ small utilities */

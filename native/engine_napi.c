@@ -193,4 +193,5 @@ void rf_engine_register(napi_env env, napi_value exports) {
   rf_export(env, exports, "engineAllowFd", js_allow_fd);
   rf_export(env, exports, "engineShutdown", js_shutdown);
   rf_export(env, exports, "enginePass", js_pass);
+  rf_policy_register(env, exports); /* policy_napi.c */
 }

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openSync, closeSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, dirname, basename } from 'node:path';
 import { op, O } from '../src/index.js';
 import { ringFor, tempDir, tempFile, pattern } from './helpers.js';
 import { skipReason, load, mapView, mapI64, addr, rejectsWith, compileRing, root, E } from './ring-programs-util.js';
@@ -25,7 +25,8 @@ test('read(open()): the fd returned by OPENAT is propagated into the READ by the
   const ring = ringFor(t, { cqs: [64] });
   const obj = load('read_open.c');
   const idx = ring.registerProgram(obj.program('iouring.s/read_open'));
-  const path = Buffer.from(f.path + '\0');
+  const path = Buffer.from(basename(f.path) + '\0');
+  const dirfd = ring.allowDir(dirname(f.path)); // programs open files only beneath a grant
   const rp = ring.registerRegion(path, { writable: false });
   const rb = ring.registerRegion(4096);
   const buf = rb.bytes;
@@ -35,6 +36,7 @@ test('read(open()): the fd returned by OPENAT is propagated into the READ by the
   a.setBigUint64(0, addr(rp), true);
   a.setBigUint64(8, addr(rb), true);
   a.setUint32(16, buf.length, true);
+  a.setInt32(20, dirfd, true);
   const emitted = collect(ring);
   const w0 = ring.stats().wakeups;
   assert.equal(await ring.runProgram(idx, { userData: 7n }), 0);
@@ -55,12 +57,13 @@ test('read(open()) of a missing file: the OPENAT error reaches CQ 0 through the 
   const ring = ringFor(t, { cqs: [64] });
   const obj = load('read_open.c');
   const idx = ring.registerProgram(obj.program('read_open'));
-  const path = Buffer.from(join(dir, 'missing') + '\0');
+  const path = Buffer.from('missing\0');
   const buf = Buffer.alloc(64);
   const a = mapView(obj, 'args');
   a.setBigUint64(0, addr(ring.registerRegion(path, { writable: false })), true);
   a.setBigUint64(8, addr(ring.registerRegion(buf)), true);
   a.setUint32(16, 64, true);
+  a.setInt32(20, ring.allowDir(dir), true);
   const emitted = collect(ring);
   assert.equal(await ring.runProgram(idx), 0);
   assert.deepEqual(emitted, [{ userData: 0xa0a0n, res: -E.ENOENT, flags: 0 }]);

@@ -5,6 +5,11 @@
  * golden-byte tests (test/sqe-golden.test.ts) are all derived from this table.
  */
 import { O } from '../ring/abi.js';
+import {
+  type SqeUse, type ProgramPermit, type FieldUse, ZERO, IGNORED, PERSONALITY, PATH_MEM, TIMESPEC_MEM, UIO_MAXIOV,
+  scalar, flags, when, mem, allBits, NOP_FLAGS, RWF_FLAGS, FSYNC_FLAGS, TIMEOUT_FLAGS, TIMEOUT_REMOVE_FLAGS,
+  CANCEL_FLAGS, OPEN_FLAGS, RESOLVE_FLAGS, STATX_FLAGS, RW_ATTR_FLAGS,
+} from './sqe-fields.js';
 
 /** SQE fields a parameter can land in. 64-bit: off, addr, addr3, user. 32-bit: fd, len, opFlags, fileIndex. 16-bit: ioprio, bufIndex, personality. */
 export type SqeField =
@@ -90,6 +95,12 @@ export interface OpDesc {
   cancellable?: boolean;
   /** A `len` smaller than the buffer, taken from this option. */
   lengthOption?: boolean;
+  /** What the kernel does with every SQE field (src/ops/sqe-fields.ts); declared for the ops a
+   *  completion program may submit and the ones they become (OPENAT → OPENAT2). */
+  sqe?: SqeUse;
+  /** What a completion program may submit of this op; absent: refused. The program policy is
+   *  derived from `sqe` and this (src/ops/policy.ts). */
+  program?: ProgramPermit;
   doc: string;
 }
 
@@ -106,6 +117,96 @@ const position: ParamDesc = {
 const rwFlags: ParamDesc = { name: 'rwFlags', kind: 'i32', field: 'opFlags', optional: true, default: 0, doc: 'RWF_* flags (preadv2)' };
 const dirfd: ParamDesc = { name: 'dirfd', kind: 'dirfd', field: 'fd', optional: true, default: -100, doc: 'directory fd for relative paths; default AT_FDCWD' };
 
+// ------------------------------------------------------------------ what the kernel does with each field
+// Sources (Linux 6.18): io_uring/nop.c, openclose.c, rw.c of the 6.18.y trees (raspberrypi/linux
+// @656a52a8, RSBAC/rsbac-6.18.y @037f1ff2); timeout.c, cancel.c, sync.c, statx.c of 6.15+ trees
+// matching 6.18 in the parts used here; flag spaces probed on 6.18.44 (test/security/policy.test.ts).
+
+/** Fields no op-specific prep reads (the generic io_init_req reads personality). */
+const UNUSED = { ioprio: IGNORED, bufIndex: IGNORED, personality: PERSONALITY, fileIndex: IGNORED, addr3: IGNORED, attrTypeMask: IGNORED };
+
+/** struct io_uring_attr_pi (6.15): read at prep by io_prep_rw_pi; its integrity buffer is used while the I/O runs. */
+const attrPi = (access: 'read' | 'write'): FieldUse =>
+  mem({
+    what: 'struct io_uring_attr_pi', access: 'read', when: 'submit', size: { bytes: 32 },
+    layout: {
+      stride: 0,
+      fields: [
+        { name: 'flags', at: 0, width: 2, use: scalar('IO_INTEGRITY_* checks') },
+        { name: 'app_tag', at: 2, width: 2, use: scalar('application tag') },
+        { name: 'len', at: 4, width: 4, use: scalar('integrity buffer length') },
+        { name: 'addr', at: 8, width: 8, use: mem({ what: 'integrity buffer', access, when: 'complete', size: { field: 4, width: 4 } }) },
+        { name: 'seed', at: 16, width: 8, use: scalar('reference tag seed') },
+        { name: 'rsvd', at: 24, width: 8, use: ZERO },
+      ],
+    },
+  });
+
+/** READ/WRITE/READV/WRITEV (rw.c __io_prep_rw + io_rw_do_import, 6.18.y). `into`: the kernel writes user memory. */
+function rwUse(vectored: boolean, into: boolean): SqeUse {
+  const access = into ? 'write' : 'read';
+  const data: FieldUse = vectored
+    ? mem({
+        what: 'iovec array', access: 'read', when: 'submit', size: { slot: 'len', times: 16, max: UIO_MAXIOV },
+        layout: {
+          stride: 16,
+          fields: [
+            { name: 'iov_base', at: 0, width: 8, use: mem({ what: 'buffer', access, when: 'complete', size: { field: 8, width: 8 } }) },
+            { name: 'iov_len', at: 8, width: 8, use: scalar('buffer length') },
+          ],
+        },
+      })
+    : mem({ what: 'buffer', access, when: 'complete', size: { slot: 'len', times: 1 } });
+  return {
+    source: 'io_uring/rw.c __io_prep_rw, io_prep_rw_pi, io_import_vec (6.18.y)',
+    fields: {
+      ioprio: scalar('I/O priority (ioprio_check_cap)'),
+      fd: { use: 'fd', doc: 'file to read or write' },
+      off: scalar('file position; -1 = current'),
+      addr: data,
+      len: scalar(vectored ? 'iovec count' : 'byte count'),
+      opFlags: flags(RWF_FLAGS),
+      bufIndex: IGNORED, // read as buf_group, used only with IOSQE_BUFFER_SELECT or by *_FIXED ops
+      personality: PERSONALITY,
+      fileIndex: scalar('write_stream (u8 @44; block devices with write streams)'),
+      addr3: when('attrTypeMask', RW_ATTR_FLAGS.PI, attrPi(access), IGNORED),
+      attrTypeMask: flags(RW_ATTR_FLAGS),
+    },
+  };
+}
+const rwPermit: ProgramPermit = { flags: { opFlags: allBits(RWF_FLAGS), attrTypeMask: RW_ATTR_FLAGS.PI }, zero: ['ioprio', 'fileIndex'] };
+
+/** TIMEOUT / LINK_TIMEOUT (timeout.c __io_timeout_prep). */
+function timeoutUse(link: boolean): SqeUse {
+  return {
+    source: 'io_uring/timeout.c __io_timeout_prep (6.15+, unchanged in 6.18)',
+    fields: {
+      ...UNUSED,
+      fd: IGNORED,
+      off: link ? ZERO : scalar('completion count (with MULTISHOT: repeats)'),
+      addr: TIMESPEC_MEM,
+      len: { use: 'fixed', value: 1 },
+      opFlags: flags(TIMEOUT_FLAGS),
+      bufIndex: ZERO,
+      fileIndex: ZERO,
+    },
+  };
+}
+
+/** struct open_how (include/uapi/linux/openat2.h): 24 bytes in 6.18, extensible (copy_struct_from_user). */
+const OPEN_HOW: FieldUse = mem({
+  what: 'struct open_how', access: 'read', when: 'submit', size: { slot: 'len', times: 1, min: 24, max: 4096 },
+  layout: {
+    stride: 0,
+    tailZero: 24,
+    fields: [
+      { name: 'flags', at: 0, width: 8, use: flags(OPEN_FLAGS) },
+      { name: 'mode', at: 8, width: 8, use: scalar('file mode for O_CREAT') },
+      { name: 'resolve', at: 16, width: 8, use: flags(RESOLVE_FLAGS) },
+    ],
+  },
+});
+
 /** All io_uring opcodes of Linux 6.18, in opcode order. */
 export const OPS: readonly OpDesc[] = [
   {
@@ -114,21 +215,52 @@ export const OPS: readonly OpDesc[] = [
       { name: 'nopFlags', kind: 'u32', field: 'opFlags', optional: true, default: 0, doc: 'IORING_NOP_* flags; INJECT_RESULT (1) makes res = injectResult' },
       { name: 'injectResult', kind: 'i32', field: 'len', optional: true, default: 0, impliesOpFlags: 1, doc: 'result to inject with IORING_NOP_INJECT_RESULT (6.15)' },
     ],
+    sqe: {
+      source: 'io_uring/nop.c io_nop_prep (6.18, raspberrypi/linux @656a52a8)',
+      fields: {
+        ...UNUSED,
+        fd: when('opFlags', NOP_FLAGS.FILE, { use: 'fd', doc: 'file to look up (NOP_FILE)' }, IGNORED),
+        off: when('opFlags', NOP_FLAGS.CQE32, scalar('extra1 of the 32-byte CQE'), IGNORED),
+        addr: when('opFlags', NOP_FLAGS.CQE32, scalar('extra2 of the 32-byte CQE'), IGNORED),
+        len: when('opFlags', NOP_FLAGS.INJECT_RESULT, scalar('injected res'), IGNORED),
+        opFlags: flags(NOP_FLAGS),
+        bufIndex: when('opFlags', NOP_FLAGS.FIXED_BUFFER, scalar('registered buffer index'), IGNORED),
+      },
+    },
+    program: { flags: { opFlags: NOP_FLAGS.INJECT_RESULT }, tolerate: ['fd'] },
     doc: 'Does nothing; completes with res 0. Measures ring overhead.',
   },
   {
     name: 'readv', code: 1, constant: 'READV', since: '5.1', liburing: 'io_uring_prep_readv2', result: 'number', cancellable: true,
     params: [fd, { name: 'buffers', kind: 'iovecs', field: 'addr', positional: true, doc: 'buffers filled in order' }, position, rwFlags],
+    sqe: rwUse(true, true),
+    program: rwPermit,
     doc: 'preadv2(2): scatter read into several buffers; res = bytes read.',
   },
   {
     name: 'writev', code: 2, constant: 'WRITEV', since: '5.1', liburing: 'io_uring_prep_writev2', result: 'number', cancellable: true,
     params: [fd, { name: 'buffers', kind: 'iovecs', field: 'addr', positional: true, doc: 'buffers written in order' }, position, rwFlags],
+    sqe: rwUse(true, false),
+    program: rwPermit,
     doc: 'pwritev2(2): gather write from several buffers; res = bytes written.',
   },
   {
     name: 'fsync', code: 3, constant: 'FSYNC', since: '5.1', liburing: 'io_uring_prep_fsync', result: 'void',
     params: [fd, { name: 'fsyncFlags', kind: 'u32', field: 'opFlags', optional: true, default: 0, doc: 'IORING_FSYNC_DATASYNC (1) for fdatasync' }],
+    sqe: {
+      source: 'io_uring/sync.c io_fsync_prep (6.18)',
+      fields: {
+        ...UNUSED,
+        fd: { use: 'fd', doc: 'file to sync' },
+        off: scalar('range start (>= 0)'),
+        addr: ZERO,
+        len: scalar('range length (0 = to the end)'),
+        opFlags: flags(FSYNC_FLAGS),
+        bufIndex: ZERO,
+        fileIndex: ZERO,
+      },
+    },
+    program: { flags: { opFlags: FSYNC_FLAGS.DATASYNC } },
     doc: 'fsync(2), or fdatasync(2) with IORING_FSYNC_DATASYNC.',
   },
   { name: 'readFixed', code: 4, constant: 'READ_FIXED', since: '5.1', liburing: 'io_uring_prep_read_fixed', doc: 'read into a registered buffer' },
@@ -146,6 +278,8 @@ export const OPS: readonly OpDesc[] = [
       { name: 'timeoutFlags', kind: 'u32', field: 'opFlags', optional: true, default: 0, doc: 'IORING_TIMEOUT_* (ABS, BOOTTIME, REALTIME, ETIME_SUCCESS, MULTISHOT)' },
     ],
     fixed: { len: 1 },
+    sqe: timeoutUse(false),
+    program: { flags: { opFlags: allBits(TIMEOUT_FLAGS) }, tolerate: ['fd'] },
     doc: 'A timer. The kernel completes it with -ETIME when it fires (ring.timeout() resolves true) or 0 when `count` other completions happened first (resolves false).',
   },
   {
@@ -154,6 +288,22 @@ export const OPS: readonly OpDesc[] = [
       { name: 'target', kind: 'userData', field: 'addr', positional: true, doc: 'user_data of the timeout to remove' },
       { name: 'timeoutFlags', kind: 'u32', field: 'opFlags', optional: true, default: 0, doc: 'IORING_TIMEOUT_UPDATE etc.' },
     ],
+    sqe: {
+      source: 'io_uring/timeout.c io_timeout_remove_prep (6.15+, unchanged in 6.18)',
+      fields: {
+        ...UNUSED,
+        fd: IGNORED,
+        // UPDATE and LINK_TIMEOUT_UPDATE both read the new timespec at addr2 (the 2021-era policy
+        // knew only UPDATE: an oracle over the address space)
+        off: when('opFlags', TIMEOUT_REMOVE_FLAGS.UPDATE | TIMEOUT_REMOVE_FLAGS.LINK_TIMEOUT_UPDATE, TIMESPEC_MEM, IGNORED),
+        addr: { use: 'target', doc: 'user_data of the timeout' },
+        len: ZERO,
+        opFlags: flags(TIMEOUT_REMOVE_FLAGS),
+        bufIndex: ZERO,
+        fileIndex: ZERO,
+      },
+    },
+    program: { flags: { opFlags: allBits(TIMEOUT_REMOVE_FLAGS) }, tolerate: ['fd'] },
     doc: 'Removes (or with UPDATE, re-arms) a pending timeout.',
   },
   { name: 'accept', code: 13, constant: 'ACCEPT', since: '5.5', liburing: 'io_uring_prep_accept', doc: 'accept4(2) (direct 5.15, multishot 5.19)' },
@@ -163,6 +313,20 @@ export const OPS: readonly OpDesc[] = [
       { name: 'target', kind: 'userData', field: 'addr', positional: true, doc: 'user_data of the request to cancel' },
       { name: 'cancelFlags', kind: 'u32', field: 'opFlags', optional: true, default: 0, doc: 'IORING_ASYNC_CANCEL_* (ALL, FD, ANY, FD_FIXED, USERDATA, OP)' },
     ],
+    sqe: {
+      source: 'io_uring/cancel.c io_async_cancel_prep (6.18)',
+      fields: {
+        ...UNUSED,
+        fd: when('opFlags', CANCEL_FLAGS.FD, { use: 'fd', doc: 'cancel requests on this file (FD_FIXED: a slot)' }, IGNORED),
+        off: ZERO,
+        addr: { use: 'target', doc: 'user_data of the request' },
+        len: when('opFlags', CANCEL_FLAGS.OP, scalar('opcode to cancel'), IGNORED),
+        opFlags: flags(CANCEL_FLAGS),
+        fileIndex: ZERO,
+      },
+    },
+    // no cancel by fd, op or any: a program cancels only requests it names
+    program: { flags: { opFlags: CANCEL_FLAGS.ALL | CANCEL_FLAGS.USERDATA }, tolerate: ['fd'] },
     doc: 'Cancels an in-flight request by user_data; res 0 found, -ENOENT not found, -EALREADY running.',
   },
   {
@@ -172,6 +336,8 @@ export const OPS: readonly OpDesc[] = [
       { name: 'timeoutFlags', kind: 'u32', field: 'opFlags', optional: true, default: 0, doc: 'IORING_TIMEOUT_* flags' },
     ],
     fixed: { len: 1 },
+    sqe: timeoutUse(true),
+    program: { flags: { opFlags: TIMEOUT_FLAGS.ABS | TIMEOUT_FLAGS.BOOTTIME | TIMEOUT_FLAGS.REALTIME | TIMEOUT_FLAGS.ETIME_SUCCESS }, tolerate: ['fd'] },
     doc: 'Times the linked request just before it (that request must have link()); resolves true if it fired, false if the request finished first.',
   },
   { name: 'connect', code: 16, constant: 'CONNECT', since: '5.5', liburing: 'io_uring_prep_connect', doc: 'connect(2)' },
@@ -186,11 +352,41 @@ export const OPS: readonly OpDesc[] = [
       { name: 'fileIndex', kind: 'u32', field: 'fileIndex', optional: true, default: 0, doc: 'direct descriptor slot + 1 (0 = regular fd)' },
     ],
     alwaysOpFlags: O.CLOEXEC, // fds the ring opens do not leak into child processes
+    sqe: {
+      source: 'io_uring/openclose.c io_openat_prep (6.18, raspberrypi/linux @656a52a8)',
+      fields: {
+        ...UNUSED,
+        fd: { use: 'dirfd' },
+        off: IGNORED,
+        addr: PATH_MEM,
+        len: scalar('mode for O_CREAT'),
+        opFlags: flags(OPEN_FLAGS),
+        bufIndex: ZERO,
+        fileIndex: scalar('direct descriptor slot + 1'),
+      },
+      fdEffect: 'opens',
+    },
+    program: { flags: { opFlags: allBits(OPEN_FLAGS) }, dirfd: 'grant', open: { flags: 'opFlags', mode: 'len' }, zero: ['fileIndex'] },
     doc: 'openat(2); res = the new fd.',
   },
   {
     name: 'close', code: 19, constant: 'CLOSE', since: '5.6', liburing: 'io_uring_prep_close', result: 'void',
     params: [fd],
+    sqe: {
+      source: 'io_uring/openclose.c io_close_prep (6.18, raspberrypi/linux @656a52a8)',
+      fields: {
+        ...UNUSED,
+        fd: { use: 'fd', doc: 'fd to close' },
+        off: ZERO,
+        addr: ZERO,
+        len: ZERO,
+        opFlags: ZERO,
+        bufIndex: ZERO,
+        fileIndex: scalar('direct descriptor slot + 1 (fd must be 0)'),
+      },
+      fdEffect: 'closes',
+    },
+    program: { zero: ['fileIndex'] },
     doc: 'close(2) a process fd (or a direct descriptor slot via FixedFile).',
   },
   { name: 'filesUpdate', code: 20, constant: 'FILES_UPDATE', since: '5.6', liburing: 'io_uring_prep_files_update', doc: 'update registered files from the ring' },
@@ -203,23 +399,60 @@ export const OPS: readonly OpDesc[] = [
       dirfd,
       { name: 'out', kind: 'statx', field: 'off', optional: true, doc: 'internal: the 256-byte result area (allocated for you)' },
     ],
+    sqe: {
+      source: 'io_uring/statx.c io_statx_prep (6.18)',
+      fields: {
+        ...UNUSED,
+        fd: { use: 'dirfd' },
+        off: mem({ what: 'struct statx', access: 'write', when: 'complete', size: { bytes: 256 } }),
+        addr: PATH_MEM,
+        len: scalar('STATX_* mask'),
+        opFlags: flags(STATX_FLAGS),
+        bufIndex: ZERO,
+        fileIndex: ZERO,
+      },
+    },
+    // statx has no RESOLVE_* flags: a program stats an fd it holds (AT_EMPTY_PATH, path "")
+    program: { flags: { opFlags: allBits(STATX_FLAGS) }, requireOpFlags: STATX_FLAGS.EMPTY_PATH, path: 'empty', dirfd: 'fdOrGrant' },
     doc: 'statx(2); resolves with a typed StatxResult.',
   },
   {
     name: 'read', code: 22, constant: 'READ', since: '5.6', liburing: 'io_uring_prep_read', result: 'number', cancellable: true, lengthOption: true,
     params: [fd, { name: 'buffer', kind: 'buffer', field: 'addr', positional: true, doc: 'destination' }, position, rwFlags],
+    sqe: rwUse(false, true),
+    program: rwPermit,
     doc: 'pread(2) into one buffer; res = bytes read (0 at EOF).',
   },
   {
     name: 'write', code: 23, constant: 'WRITE', since: '5.6', liburing: 'io_uring_prep_write', result: 'number', cancellable: true, lengthOption: true,
     params: [fd, { name: 'buffer', kind: 'buffer', field: 'addr', positional: true, doc: 'source' }, position, rwFlags],
+    sqe: rwUse(false, false),
+    program: rwPermit,
     doc: 'pwrite(2) from one buffer; res = bytes written.',
   },
   { name: 'fadvise', code: 24, constant: 'FADVISE', since: '5.6', liburing: 'io_uring_prep_fadvise', doc: 'posix_fadvise(2)' },
   { name: 'madvise', code: 25, constant: 'MADVISE', since: '5.6', liburing: 'io_uring_prep_madvise', doc: 'madvise(2)' },
   { name: 'send', code: 26, constant: 'SEND', since: '5.6', liburing: 'io_uring_prep_send', doc: 'send(2) (provided buffers/bundles 6.10)' },
   { name: 'recv', code: 27, constant: 'RECV', since: '5.6', liburing: 'io_uring_prep_recv', doc: 'recv(2) (multishot 6.0, bundles 6.10)' },
-  { name: 'openat2', code: 28, constant: 'OPENAT2', since: '5.6', liburing: 'io_uring_prep_openat2', doc: 'openat2(2)' },
+  {
+    name: 'openat2', code: 28, constant: 'OPENAT2', since: '5.6', liburing: 'io_uring_prep_openat2',
+    sqe: {
+      source: 'io_uring/openclose.c io_openat2_prep (6.18, raspberrypi/linux @656a52a8)',
+      fields: {
+        ...UNUSED,
+        fd: { use: 'dirfd' },
+        off: OPEN_HOW,
+        addr: PATH_MEM,
+        len: scalar('sizeof(struct open_how) given (>= 24)'),
+        opFlags: IGNORED,
+        bufIndex: ZERO,
+        fileIndex: scalar('direct descriptor slot + 1'),
+      },
+      fdEffect: 'opens',
+    },
+    program: { dirfd: 'grant', open: { how: 'off' }, zero: ['fileIndex'] },
+    doc: 'openat2(2)',
+  },
   { name: 'epollCtl', code: 29, constant: 'EPOLL_CTL', since: '5.6', liburing: 'io_uring_prep_epoll_ctl', doc: 'epoll_ctl(2)' },
   { name: 'splice', code: 30, constant: 'SPLICE', since: '5.7', liburing: 'io_uring_prep_splice', doc: 'splice(2)' },
   { name: 'provideBuffers', code: 31, constant: 'PROVIDE_BUFFERS', since: '5.7', liburing: 'io_uring_prep_provide_buffers', doc: 'legacy provided buffers' },
@@ -269,3 +502,19 @@ export function opByName(name: string): OpDesc | undefined {
 export function opByCode(code: number): OpDesc | undefined {
   return byCode.get(code);
 }
+
+/**
+ * ringflow's program request (IORING_OP_BPF = 0xA0, docs/completion-programs.md) as a program
+ * submits it: the engine runs it, the kernel never sees it (a linked one becomes a NOP).
+ */
+export const PROGRAM_REQUEST: Pick<OpDesc, 'name' | 'code' | 'constant' | 'sqe' | 'program'> = {
+  name: 'program', code: 0xa0, constant: 'BPF',
+  sqe: {
+    source: 'ringflow engine (native/engine.c prepare_one)',
+    fields: {
+      ioprio: ZERO, fd: IGNORED, off: { use: 'program' }, addr: ZERO, len: ZERO, opFlags: ZERO, bufIndex: ZERO,
+      personality: ZERO, fileIndex: ZERO, addr3: ZERO, attrTypeMask: ZERO,
+    },
+  },
+  program: { tolerate: ['fd'] },
+};

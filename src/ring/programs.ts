@@ -10,6 +10,7 @@ import { op as builders } from '../ops/build.js';
 import type { OpDesc } from '../ops/table.js';
 import type { Program } from '../programs/program.js';
 import { CompletionQueue, type Cqe } from './cq.js';
+import { attachPolicy } from './grants.js';
 
 /** Words of the engine's counters (engine_ctl in native/engine_internal.h). */
 const CTL_WORDS = 15;
@@ -104,6 +105,7 @@ export class ProgramEngine {
     const r = binding.engineEnable(handle, this.cq0Size, budget);
     if (typeof r === 'number') throw new RingError(r, 'engine');
     const [cq0, ctl, progCq0] = r as [ArrayBuffer, ArrayBuffer, ArrayBuffer];
+    attachPolicy(handle); // what programs may submit (src/ops/policy.ts)
     this.cq0 = cq0;
     this.#ctl = new BigUint64Array(ctl, 0, CTL_WORDS);
     this.programCq0 = new CompletionQueue(0, progCq0);

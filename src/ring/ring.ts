@@ -17,6 +17,7 @@ import { ProgramEngine, programSqe, type ProgramStats, type Region } from './pro
 import type { Program } from '../programs/program.js';
 import { Pending, RequestTable, deliver } from './requests.js';
 import { AbortWatch, abortError } from './aborts.js';
+import * as grants from './grants.js';
 
 const ECANCELED = errnoOf('ECANCELED');
 const EINTR = errnoOf('EINTR');
@@ -250,11 +251,32 @@ export class Ring {
       throw new TypeError(`registerRegion(): "writable" must be a boolean, got ${typeof options.writable}`);
     return this.#enableEngine().registerRegion(sizeOrContents, options.writable ?? true);
   }
-  /** Lets programs name this process fd in the SQEs they submit (false: take it back). */
+  /**
+   * Lets programs name this process fd in the SQEs they submit (false: take it back). The ring
+   * holds its own dup of the file: programs naming `fd` reach that file even after JS closes `fd`.
+   */
   allowFd(fd: number, allow = true): void {
     this.#assertOpen();
-    ProgramEngine.checkFd(fd);
-    this.#enableEngine().allowFd(fd, allow);
+    grants.checkFd(fd);
+    this.#enableEngine();
+    grants.allowFd(this.#handle, fd, allow);
+  }
+  /**
+   * Grants programs the files beneath directory `path` (read only, or `write: true`); returns the
+   * dirfd programs put in OPENAT/OPENAT2. Resolution stays beneath it: no absolute paths, no `..`
+   * out, no magic links (/proc/self/fd/N), no other mounts (docs/security.md).
+   */
+  allowDir(path: string | Buffer, options: grants.DirGrantOptions = {}): number {
+    this.#assertOpen();
+    this.#enableEngine();
+    return grants.allowDir(this.#handle, path, options);
+  }
+  /** What the program policy says about an SQE, without submitting it (`modern`: as helper 1000
+   *  submits it, default true): 0 or the -errno a program would get, and the rewritten SQE. */
+  checkProgramSqe(sqe: Uint8Array, options: { modern?: boolean } = {}): grants.SqeVerdict {
+    this.#assertOpen();
+    this.#enableEngine();
+    return grants.checkProgramSqe(this.#handle, sqe, options);
   }
   /** Runs registered program `index` as a request; resolves with its result (0). */
   runProgram(index: number, options: { userData?: bigint | number; signal?: AbortSignal } = {}): Promise<number> {

@@ -3,7 +3,8 @@
  *
  * JS fills `args` (one entry) and runs the program request; every step waits for its CQE on
  * CQ 1, then the program reaps it and submits the next request:
- *   run 1: OPENAT(AT_FDCWD, path, O_RDONLY)            -> wait 1 CQE on CQ 1
+ *   run 1: OPENAT(dirfd, path, O_RDONLY)               -> wait 1 CQE on CQ 1
+ *          (dirfd: a directory JS granted with ring.allowDir(); path relative to it)
  *   run 2: fd = res; READ(fd, buf, len, 0)             -> wait
  *   run 3: bytes = res; CLOSE(fd)                      -> wait
  *   run 4: emit { user_data = DONE_TAG, res = bytes } to CQ 0; the request completes (res 0).
@@ -14,10 +15,10 @@
 #define DONE_TAG 0xA0A0u
 
 struct args {
-  __u64 path; /* NUL-terminated path inside a registered region */
+  __u64 path; /* NUL-terminated path inside a registered region, relative to dirfd */
   __u64 buf;  /* destination, inside a writable registered region */
   __u32 len;
-  __u32 _pad;
+  __s32 dirfd; /* from ring.allowDir() */
 };
 
 struct state {
@@ -42,7 +43,7 @@ int read_open(struct io_uring_bpf_ctx *ctx) {
     return 0;
   s->runs++;
   if (s->step == 0) {
-    rf_prep_openat(&sqe, AT_FDCWD, a->path, O_RDONLY | O_CLOEXEC, 0);
+    rf_prep_openat(&sqe, a->dirfd, a->path, O_RDONLY | O_CLOEXEC, 0);
     s->step = 1;
     if (rf_submit_and_wait(ctx, &sqe, CQ, 1) < 0)
       iouring_emit_cqe(ctx, 0, DONE_TAG, -RF_EINVAL, 0);

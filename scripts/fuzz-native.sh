@@ -71,6 +71,14 @@ build_target() {
 
 status=0
 targets=0
+# the program policy src/ops/policy.ts derives from the opcode table, for the targets that load it
+# (policy, engine_routing); needs the compiled TypeScript (npm run build)
+mkdir -p build/fuzz
+if [ -f dist/tools/fuzz-policy.js ] && node dist/tools/fuzz-policy.js --emit-policy build/fuzz/policy.bin >/dev/null; then
+  export RF_POLICY="$PWD/build/fuzz/policy.bin"
+else
+  echo "fuzz: no serialised policy (run npm run build first); policy-loading targets may refuse to run" >&2
+fi
 for src in native/fuzz/*.c; do
   [ -e "$src" ] || continue
   name="$(basename "$src" .c)"

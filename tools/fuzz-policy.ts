@@ -324,7 +324,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   };
   const emit = process.argv.indexOf('--emit-policy');
   if (emit > 0) {
-    // the serialised policy, for native harnesses (scripts/build-policy-fuzz.sh)
+    // the serialised policy, for native harnesses (scripts/fuzz-native.sh)
     writeFileSync(process.argv[emit + 1]!, programPolicy().bytes);
     process.exit(0);
   }

@@ -1,6 +1,6 @@
 /* libFuzzer target: the completion-program engine's CQE routing (docs/security.md, "Completions"),
  * with the engine's plain-C API over a fake kernel the input drives.
- * fuzz-sources: native/engine.c native/engine_policy.c native/engine_helpers.c native/mem.c native/bpf/interp.c native/bpf/jit.c native/bpf/check.c native/bpf/helpers.c native/bpf/maps.c
+ * fuzz-sources: native/engine.c native/engine_policy.c native/policy.c native/engine_helpers.c native/mem.c native/bpf/interp.c native/bpf/jit.c native/bpf/check.c native/bpf/helpers.c native/bpf/maps.c
  *
  * The input is a script: JS submits requests (NOPs, program requests with a chosen token, links),
  * the "kernel" completes in-flight requests in any order with any result (and F_MORE), JS drains
@@ -15,6 +15,7 @@
  * times with F_MORE), as the real kernel does. */
 #include "../engine.h"
 #include "../engine_internal.h"
+#include "../policy.h"
 #include "../mem.h"
 #include "../bpf/bpf.h"
 
@@ -175,6 +176,26 @@ static void js_submit(rf_engine *e, rf_ring *r, const uint8_t *a) {
   K.js_tail = *r->sq_tail; /* the engine may have appended program SQEs */
 }
 
+/* The program policy (RF_POLICY, written by scripts/fuzz-native.sh from src/ops/policy.ts): without
+ * it every program submission is refused and the routing of their completions goes untested. */
+static uint8_t *policy_bytes;
+static size_t policy_len;
+
+int LLVMFuzzerInitialize(int *argc, char ***argv) {
+  (void)argc;
+  (void)argv;
+  const char *path = getenv("RF_POLICY");
+  FILE *f = path ? fopen(path, "rb") : NULL;
+  if (!f) {
+    fprintf(stderr, "engine_routing: set RF_POLICY to a serialised policy (node dist/tools/fuzz-policy.js --emit-policy FILE)\n");
+    exit(2);
+  }
+  policy_bytes = malloc(1 << 20);
+  policy_len = policy_bytes ? fread(policy_bytes, 1, 1 << 20, f) : 0;
+  fclose(f);
+  return 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   memset(&K, 0, sizeof K);
   K.next_js = 1;
@@ -194,6 +215,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   rf_engine *e = rf_engine_create(&r, 64, 20000, &err);
   if (!e) return 0;
   r.engine = e;
+  if (rf_policy_load(e, policy_bytes, policy_len) != 0) {
+    fprintf(stderr, "engine_routing: RF_POLICY is not a valid policy\n");
+    abort();
+  }
   rf_engine_add_cq(e, 8);
   static const struct { const insn *p; uint32_t n; } progs[] = {
     {P_EMIT, sizeof P_EMIT / sizeof(insn)}, {P_NOP, sizeof P_NOP / sizeof(insn)},

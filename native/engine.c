@@ -16,14 +16,17 @@
 
 static uint32_t req_alloc(rf_engine *e) {
   uint32_t idx;
+  uint16_t gen = 0; /* a reused slot gets its next generation, so its old tag names nobody */
   if (e->free_head) {
     idx = e->free_head - 1;
     e->free_head = e->reqs[idx].next_free;
+    gen = (uint16_t)(e->reqs[idx].gen + 1);
   } else {
     if (!grow((void **)&e->reqs, &e->capreqs, e->nreqs + 1, sizeof(rf_req))) return UINT32_MAX;
     idx = e->nreqs++;
   }
   memset(&e->reqs[idx], 0, sizeof(rf_req));
+  e->reqs[idx].gen = gen;
   return idx;
 }
 static void req_free(rf_engine *e, uint32_t idx) {
@@ -234,7 +237,7 @@ static bool translate_target(rf_engine *e, uint8_t *sqe, int field, uint32_t own
   for (uint32_t i = 0; i < e->nreqs; i++) {
     rf_req *q = &e->reqs[i];
     if ((q->kind == K_KERNEL || q->kind == K_STANDIN) && q->owner == owner && q->user_data == target) {
-      wr64(sqe, field, ((uint64_t)TAG_HI << 32) | i);
+      wr64(sqe, field, req_tag(i, q->gen));
       return true;
     }
   }
@@ -283,7 +286,6 @@ static bool prepare_one(rf_engine *e, uint8_t *sqe, uint32_t cq, uint32_t owner,
   q->fd = (int32_t)rd32(sqe, 4);
   q->sqe_flags = fl;
   q->scratch = scratch;
-  q->chain_prev = w->prev_linked;
   if (sqe[0] == RF_OP_BPF) {
     q->kind = K_STANDIN;
     q->prog = (uint32_t)rd64(sqe, 8);
@@ -299,7 +301,7 @@ static bool prepare_one(rf_engine *e, uint8_t *sqe, uint32_t cq, uint32_t owner,
       else runnable_push(e, idx);
       return false;
     }
-    uint64_t ud = ((uint64_t)TAG_HI << 32) | idx;
+    uint64_t ud = req_tag(idx, q->gen);
     memset(sqe, 0, 64);
     sqe[1] = fl & (F_DRAIN | F_ASYNC); /* the stand-in ends the kernel chain; successors wait here */
     wr64(sqe, 32, ud);
@@ -312,7 +314,12 @@ static bool prepare_one(rf_engine *e, uint8_t *sqe, uint32_t cq, uint32_t owner,
     translate_target(e, sqe, 16, owner);
   else if (sqe[0] == OP_TIMEOUT_REMOVE)
     translate_target(e, sqe, 16, owner);
-  wr64(sqe, 32, ((uint64_t)TAG_HI << 32) | idx);
+  /* CQE_SKIP_SUCCESS is the engine's to honour, not the kernel's: every request then gets exactly
+   * one CQE from the kernel (its end), and a successful one's is dropped here (reap_kernel). With
+   * the kernel's own skip, a request that succeeds leaves no trace (nothing could end its entry)
+   * and a failing one hides the rest of its chain. */
+  sqe[1] &= (uint8_t)~F_SKIP;
+  wr64(sqe, 32, req_tag(idx, q->gen));
   w->prev_linked = links ? idx + 1 : 0;
   return true;
 }
@@ -385,8 +392,8 @@ static uint32_t reap_kernel(rf_engine *e) {
     int32_t res = (int32_t)rd32(c, 8);
     uint32_t flags = rd32(c, 12);
     uint32_t idx = (uint32_t)ud;
-    bool tagged = (ud >> 32) == TAG_HI;
-    rf_req *q = tagged && idx < e->nreqs ? &e->reqs[idx] : NULL;
+    bool tagged = (ud >> 48) == TAG_MARK;
+    rf_req *q = tagged && idx < e->nreqs && e->reqs[idx].gen == (uint16_t)(ud >> 32) ? &e->reqs[idx] : NULL;
     /* JS's CQ 0 never drops a completion: leave it in the kernel until JS has read CQ 0 */
     bool to_js = q ? q->kind == K_KERNEL && q->owner == 0 && q->cq == 0 : !tagged;
     if (to_js && (e->nover || xcq_count(js) >= js->entries)) break;
@@ -406,15 +413,8 @@ static uint32_t reap_kernel(rf_engine *e) {
     }
     if (q->kind != K_KERNEL) continue;
     if (q->owner && res >= 0) rf_policy_completed(e, q->opcode, q->fd, res); /* opens allow, closes revoke */
-    /* members of the chain before this one that asked for no CQE on success are done */
-    for (uint32_t p = q->chain_prev; p;) {
-      rf_req *pq = &e->reqs[p - 1];
-      if (pq->kind != K_KERNEL || !(pq->sqe_flags & F_SKIP)) break;
-      uint32_t next = pq->chain_prev;
-      req_free(e, p - 1);
-      p = next;
-    }
-    cq_post_req(e, q->cq, q->owner, q->user_data, res, flags);
+    /* CQE_SKIP_SUCCESS (taken off the SQE at submission): a success ends the request silently */
+    if (!((q->sqe_flags & F_SKIP) && res >= 0 && !(flags & CQE_F_MORE))) cq_post_req(e, q->cq, q->owner, q->user_data, res, flags);
     if (!(flags & CQE_F_MORE)) req_free(e, idx);
   }
   if (n) __atomic_store_n(r->cq_head, head, __ATOMIC_RELEASE);

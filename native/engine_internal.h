@@ -14,7 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TAG_HI 0xA5A5A5A5u
+/* An engine request's user_data in the kernel: TAG_MARK in bits 48-63, the slot's generation in
+ * bits 32-47 (a slot's next occupant has another, so a CQE the kernel produced for one request can
+ * never be taken for the next), the slot in bits 0-31. */
+#define TAG_MARK 0xA5A5u
+static inline uint64_t req_tag(uint32_t idx, uint16_t gen) { return ((uint64_t)TAG_MARK << 48) | ((uint64_t)gen << 32) | idx; }
 #define MAX_CQS 1025u /* CQ 0 + IO_MAX_CQRINGS (1024) extra, as in the prototype */
 #define MAX_PROGS 100u /* IORING_MAX_BPF_PROGS */
 #define MAX_UREGIONS 14u /* + the ctx region, within RF_BPF_MAX_REGIONS */
@@ -77,7 +81,7 @@ typedef struct {
   uint32_t wait_nr, wait_idx; /* what its last run asked for (struct io_uring_bpf_ctx) */
   uint64_t token;
   uint32_t noprogress;
-  uint32_t chain_prev; /* idx + 1 of the previous member of a link chain (0: none) */
+  uint16_t gen;        /* the slot's generation (kept across free and alloc): part of its tag */
   staged_sqe *defer;   /* requests linked after this program request */
   uint32_t ndefer, capdefer;
   void *scratch;
@@ -174,7 +178,7 @@ int cq_post(rf_engine *e, uint32_t cq, uint64_t ud, int32_t res, uint32_t flags)
  * CQ 0, otherwise to the CQ it names */
 void cq_post_req(rf_engine *e, uint32_t cq, uint32_t owner, uint64_t ud, int32_t res, uint32_t flags);
 /* a user_data no request of the engine ever carries (a cancel whose target is not its own) */
-#define TAG_NONE (((uint64_t)TAG_HI << 32) | 0xFFFFFFFFu)
+#define TAG_NONE (((uint64_t)TAG_MARK << 48) | 0xFFFFFFFFFFFFull)
 
 
 

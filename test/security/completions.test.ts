@@ -149,3 +149,15 @@ for (const { name, jit } of ENGINES) {
     assert.equal(got.get(0x55n), -ECANCELED, 'and the timeout ended cancelled');
   });
 }
+
+test('JS chains with skipSuccess on an engine ring: successes stay silent, a failure cancels the rest, nothing is left behind', { skip: noEngine }, async (t) => {
+  const ring = ringFor(t, { cqs: [4] });
+  const ok = await Promise.all(ring.chain([ring.op.nop().skipSuccess(), ring.op.nop().skipSuccess(), ring.op.nop({ injectResult: 7 })], { link: true }));
+  assert.deepEqual(ok, [undefined, undefined, 7]);
+  const settled = await Promise.allSettled(ring.chain([ring.op.nop({ injectResult: -5 }).skipSuccess(), ring.op.nop()], { link: true }));
+  assert.equal(settled[0]!.status, 'rejected');
+  assert.equal((settled[1] as PromiseRejectedResult).reason.code, 'ECANCELED');
+  for (let i = 0; i < 3; i++) assert.equal(await ring.nop({ injectResult: i }), i, 'later requests get their own results');
+  assert.equal(ring.pending, 0);
+  await ring.close(); // resolves: the engine holds nothing
+});

@@ -32,9 +32,9 @@ static uint32_t req_alloc(rf_engine *e) {
 static void req_free(rf_engine *e, uint32_t idx) {
   rf_req *q = &e->reqs[idx];
   if (q->owner) e->nprog_reqs--;
-  if (q->scratch) free(q->scratch);
+  scratch_free(e, q->scratch);
   if (q->defer) {
-    for (uint32_t i = 0; i < q->ndefer; i++) free(q->defer[i].scratch);
+    for (uint32_t i = 0; i < q->ndefer; i++) scratch_free(e, q->defer[i].scratch);
     free(q->defer);
   }
   q->scratch = NULL;
@@ -133,7 +133,7 @@ static void wake_waiters(rf_engine *e, uint32_t cq) {
 
 static void stage_sqe(rf_engine *e, const staged_sqe *s) {
   if (!grow((void **)&e->staged, &e->capstaged, e->nstaged + 1, sizeof(staged_sqe))) {
-    free(s->scratch);
+    scratch_free(e, s->scratch);
     if (s->owner) e->nprog_reqs--;
     cq_post_req(e, s->cq, s->owner, rd64(s->sqe, 32), -ENOMEM, 0);
     return;
@@ -153,7 +153,7 @@ static void prog_complete(rf_engine *e, uint32_t idx, int32_t res) {
     } else {
       cq_post_req(e, d->cq, d->owner, rd64(d->sqe, 32), -ECANCELED, 0);
       if (d->owner) e->nprog_reqs--;
-      free(d->scratch);
+      scratch_free(e, d->scratch);
     }
     d->scratch = NULL;
   }
@@ -265,7 +265,7 @@ static bool prepare_one(rf_engine *e, uint8_t *sqe, uint32_t cq, uint32_t owner,
     } else {
       cq_post_req(e, cq, owner, rd64(sqe, 32), -ENOMEM, 0);
       if (owner) e->nprog_reqs--;
-      free(scratch);
+      scratch_free(e, scratch);
     }
     if (!links) w->divert = 0;
     return false;
@@ -273,7 +273,7 @@ static bool prepare_one(rf_engine *e, uint8_t *sqe, uint32_t cq, uint32_t owner,
   uint32_t idx = req_alloc(e);
   if (idx == UINT32_MAX) {
     /* no memory for bookkeeping: submit a NOP that fails the slot's place in the ring */
-    free(scratch);
+    scratch_free(e, scratch);
     if (owner) e->nprog_reqs--;
     memset(sqe, 0, 64);
     return true;
@@ -358,10 +358,11 @@ uint32_t rf_engine_prepare(rf_engine *e, uint32_t from, uint32_t to, bool append
   return out;
 }
 
-void rf_engine_submit(rf_engine *e, uint32_t tail, uint32_t min_complete, uint32_t flags) {
+int rf_engine_submit(rf_engine *e, uint32_t tail, uint32_t min_complete, uint32_t flags) {
   rf_ring *r = e->ring;
   uint32_t from = *r->sq_tail;
-  if (tail - from > r->sq_entries) tail = from; /* never trust JS: a tail behind or past the SQ hands over nothing */
+  /* never trust JS: a tail behind the published one or past the SQ hands over nothing */
+  if (tail - from > r->sq_entries) return -EINVAL;
   uint32_t final_tail = rf_engine_prepare(e, from, tail, true);
   __atomic_store_n(r->sq_tail, final_tail, __ATOMIC_RELEASE);
   uint32_t pending = final_tail - __atomic_load_n(r->sq_head, __ATOMIC_ACQUIRE);
@@ -376,6 +377,7 @@ void rf_engine_submit(rf_engine *e, uint32_t tail, uint32_t min_complete, uint32
   if (pending || flags) rf_ring_enter(r, pending, min_complete, flags);
   else e->ctl->js_enters_skipped++; /* only unlinked program requests: they run in the pass */
   rf_engine_turn(e); /* re-enables the eventfd when it is done */
+  return (int)(tail - from);
 }
 
 /* ------------------------------------------------------------------ the reaping pass */
@@ -514,7 +516,7 @@ void rf_engine_shutdown(rf_engine *e) {
     staged_sqe *st = &e->staged[i];
     cq_post_req(e, st->cq, st->owner, rd64(st->sqe, 32), -ECANCELED, 0);
     if (st->owner) e->nprog_reqs--;
-    free(st->scratch);
+    scratch_free(e, st->scratch);
   }
   e->nstaged = 0;
 }

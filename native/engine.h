@@ -48,8 +48,9 @@ int rf_engine_allow_fd(rf_engine *e, int64_t fd, bool on);
 uint32_t rf_engine_prepare(rf_engine *e, uint32_t from, uint32_t to, bool append);
 /* JS's submit on an engine ring: prepares the SQEs up to `tail`, appends staged program SQEs,
  * enters the kernel once (not at all when nothing needs it), then runs a reaping pass. JS's SQEs
- * count as accepted whatever enter says (they stay published for the next enter). */
-void rf_engine_submit(rf_engine *e, uint32_t tail, uint32_t min_complete, uint32_t flags);
+ * count as accepted whatever enter says (they stay published for the next enter). Returns how many
+ * JS SQEs it took, or -EINVAL for a tail behind the published one or past the SQ. */
+int rf_engine_submit(rf_engine *e, uint32_t tail, uint32_t min_complete, uint32_t flags);
 /* One reaping pass: kernel CQ → per-CQ queues, program runs, staged submissions. Returns true
  * when JS has completions to read (JS's CQ 0, or the programs' CQ 0 while JS listens to it). */
 bool rf_engine_pass(rf_engine *e);

@@ -29,6 +29,9 @@ static inline uint64_t req_tag(uint32_t idx, uint16_t gen) { return ((uint64_t)T
 /* program requests alive at once (staged, runnable, waiting, in the kernel): a program that queues
  * copies of itself meets -EBUSY here instead of growing memory without bound */
 #define MAX_PROG_REQS 65536u
+/* bytes of submission-time copies (paths, iovec arrays, timespecs, open_how) programs' requests may
+ * hold at once: the count cap alone would allow 65,536 × 16 KiB iovec arrays */
+#define MAX_PROG_SCRATCH ((size_t)64 << 20)
 #define XCQ_HDR 64u
 
 /* IORING_OP_* used by the policy (6.18 values) */
@@ -121,6 +124,7 @@ struct rf_engine {
   rf_req *reqs;
   uint32_t nreqs, capreqs, free_head; /* free list: idx + 1 */
   uint32_t nprog_reqs; /* live requests programs submitted (MAX_PROG_REQS) */
+  size_t scratch_bytes; /* bytes of their copies alive (MAX_PROG_SCRATCH) */
   staged_sqe *staged;
   uint32_t nstaged, capstaged;
   rf_cqe *cq0_over; /* request completions for CQ 0 that did not fit: CQ 0 never drops them */
@@ -161,6 +165,24 @@ static inline bool fd_allowed(rf_engine *e, int64_t fd) {
 }
 
 void fd_set_allowed(rf_engine *e, int64_t fd, bool on);
+
+/* Engine memory for a request's submission-time copies, counted against MAX_PROG_SCRATCH: NULL
+ * with errno EBUSY over the budget, ENOMEM when malloc fails. Freed only with scratch_free. */
+static inline void *scratch_alloc(rf_engine *e, size_t n) {
+  if (n > MAX_PROG_SCRATCH || e->scratch_bytes + n > MAX_PROG_SCRATCH) { errno = EBUSY; return NULL; }
+  size_t *h = malloc(n + 16);
+  if (!h) { errno = ENOMEM; return NULL; }
+  h[0] = n;
+  e->scratch_bytes += n;
+  return (uint8_t *)h + 16;
+}
+static inline size_t scratch_size(const void *p) { return p ? *(const size_t *)(const void *)((const uint8_t *)p - 16) : 0; }
+static inline void scratch_free(rf_engine *e, void *p) {
+  if (!p) return;
+  size_t *h = (size_t *)(void *)((uint8_t *)p - 16);
+  e->scratch_bytes -= h[0];
+  free(h);
+}
 /* host pointer if [addr, addr+len) lies in one registered region with the permission */
 void *uregion_of(rf_engine *e, uint64_t addr, uint64_t len, bool write);
 /* bytes from addr to the end of its region (0 if none) */

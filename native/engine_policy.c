@@ -215,7 +215,7 @@ int rf_engine_check_sqe(rf_engine *e, uint8_t *sqe, bool modern, void **scratch_
   if (op->action == RF_ACTION_OPEN_BENEATH) total += 24;
   uint8_t *scratch = NULL;
   if (total) {
-    if (!(scratch = malloc(total))) return -ENOMEM;
+    if (!(scratch = scratch_alloc(e, total))) return errno == EBUSY ? -EBUSY : -ENOMEM;
     for (uint32_t i = 0; i < nplan; i++) {
       if (!plan[i].size) continue; /* nothing the kernel reads: the pointer stays as it is */
       memcpy(scratch + plan[i].at, (const void *)(uintptr_t)plan[i].addr, plan[i].size);
@@ -233,7 +233,7 @@ int rf_engine_check_sqe(rf_engine *e, uint8_t *sqe, bool modern, void **scratch_
   if (!rc && op->action == RF_ACTION_OPEN_BENEATH)
     rc = grant ? open_beneath(p, op, grant, sqe, scratch, plan, nplan, scratch + how_at) : -EACCES;
   if (rc) {
-    free(scratch);
+    scratch_free(e, scratch);
     return rc;
   }
   *scratch_out = scratch;

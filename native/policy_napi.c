@@ -76,16 +76,16 @@ static napi_value js_check(napi_env env, napi_callback_info info) {
   void *scratch = NULL;
   int rc = rf_engine_check_sqe(e, p, modern, &scratch);
   if (rc < 0) return rf_int(env, rc);
-  size_t n = scratch ? malloc_usable_size(scratch) : 0;
+  size_t n = scratch_size(scratch);
   napi_value out, addr, ab;
   void *copy;
   if (napi_create_arraybuffer(env, n, &copy, &ab) != napi_ok) {
-    free(scratch);
+    scratch_free(e, scratch);
     return rf_int(env, -ENOMEM);
   }
   if (n) memcpy(copy, scratch, n);
   napi_create_bigint_uint64(env, (uint64_t)(uintptr_t)scratch, &addr);
-  free(scratch);
+  scratch_free(e, scratch);
   napi_create_array_with_length(env, 3, &out);
   napi_set_element(env, out, 0, rf_int(env, 0));
   napi_set_element(env, out, 1, addr);

@@ -285,8 +285,7 @@ static napi_value js_submit(napi_env env, napi_callback_info info) {
     return rf_int(env, -EINVAL);
   rf_ring *r = &jr->core;
   if (r->engine) {
-    rf_engine_submit(r->engine, tail, min_complete, flags);
-    return rf_int(env, to_submit);
+    return rf_int(env, rf_engine_submit(r->engine, tail, min_complete, flags));
   }
   return rf_int(env, rf_ring_submit(r, tail, to_submit, min_complete, flags));
 }

@@ -97,7 +97,7 @@ static void check(rf_engine *e, const uint8_t *in, bool modern) {
   void *scratch = NULL;
   int rc = rf_engine_check_sqe(e, sqe, modern, &scratch);
   if (rc > 0 || (rc < 0 && scratch)) abort();
-  free(scratch);
+  scratch_free(e, scratch);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

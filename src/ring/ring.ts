@@ -434,7 +434,17 @@ export class Ring {
     return this.#flush();
   }
 
+  /**
+   * On an engine ring the engine appends programs' SQEs itself (on its own loop turns, between
+   * JS's submits), so JS's idea of the tail is stale whenever it holds no unsubmitted SQE: take the
+   * published one before writing. (While JS holds some, the engine appends nothing: markPending.)
+   */
+  #syncTail(): void {
+    if (this.#engine && this.#toSubmit === 0) this.#sqTail = this.#sq32[this.#sqTailW];
+  }
+
   #sqFree(): number {
+    this.#syncTail();
     return this.sqEntries - ((this.#sqTail - this.#sq32[this.#sqHeadW]) >>> 0);
   }
 
@@ -683,6 +693,7 @@ export class Ring {
   #submitInternal(sqe: Sqe): void {
     if (this.#closed) return;
     if (this.#sqFree() < 1) this.#flush();
+    this.#syncTail();
     sqe.encode(this.#sqe32, (this.#sqTail & this.#sqMask) * (SQE_SIZE >> 2), 0, INTERNAL_TAG);
     this.#sqTail = (this.#sqTail + 1) >>> 0;
     this.#toSubmit++;

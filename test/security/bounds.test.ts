@@ -72,3 +72,45 @@ for (const { name, jit } of ENGINES) {
     assert.ok(turns >= 50, `the event loop turned ${turns} times while the 200 runs ran`);
   });
 }
+
+for (const { name, jit } of ENGINES) {
+  test(`programs' submission-time copies are capped in bytes: 1024-entry READVs parked on a FIFO meet -EBUSY, RSS stays bounded (${name})`, { skip: noEngine, timeout: 60_000 }, async (t) => {
+    const { execFileSync } = await import('node:child_process');
+    const { openSync, closeSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tempDir } = await import('../helpers.js');
+    const { dir, cleanup } = tempDir();
+    t.after(cleanup);
+    const path = join(dir, 'fifo');
+    execFileSync('mkfifo', [path]);
+    const fd = openSync(path, 'r+'); // nobody writes: every READV stays in the kernel
+    t.after(() => closeSync(fd));
+    const ring = ringFor(t, { cqs: [1024] });
+    ring.allowFd(fd);
+    const data = ring.registerRegion(1024);
+    const iov = ring.registerRegion(1024 * 16, { writable: false });
+    for (let i = 0; i < 1024; i++) {
+      iov.bytes.writeBigUInt64LE(BigInt(data.address + i), i * 16);
+      iov.bytes.writeBigUInt64LE(1n, i * 16 + 8);
+    }
+    // each READV copies its 16 KiB iovec array into engine memory until its CQE
+    const p = ring.registerProgram(ringProgram(`mov %r6, %r1
+      mov %r7, 0
+      loop:
+      ${submitAsm({ opcode: 1, fd, addr: BigInt(iov.address), len: 1024, off: -1n, userData: 0xbeefn, cq: 1 })}
+      add %r7, 1
+      jlt %r7, 1000, loop
+      mov %r0, 0
+      exit`, jit));
+    const rss0 = process.memoryUsage().rss;
+    for (let i = 0; i < 6; i++) await ring.runProgram(p);
+    const st = ring.stats();
+    const refused = ring.cq(1).drain().filter((c) => c.res === -16).length; // -EBUSY
+    const grownMiB = (process.memoryUsage().rss - rss0) / 2 ** 20;
+    assert.ok(st.programSqes! >= 3500 && st.programSqes! <= 4200, `${st.programSqes} READVs accepted (64 MiB / 16 KiB = 4096)`);
+    assert.ok(st.programSqesRejected! >= 1500, `${st.programSqesRejected} refused past the byte budget`);
+    assert.ok(refused > 0 && refused === ring.cq(1).size, `the refusals are -EBUSY CQEs (${refused} fit in CQ 1)`);
+    assert.ok(grownMiB < 160, `RSS grew ${grownMiB.toFixed(0)} MiB`);
+    await ring.close(); // cancels the parked reads, waits for them
+  });
+}

@@ -55,14 +55,15 @@ function range64(min: number, signed: boolean): string {
 }
 
 /** Validates a buffer argument: the byte range it names, over memory the kernel may use until the CQE. */
-export function bufferSpan(what: string, v: unknown): ByteSpan {
+export function bufferSpan(what: string | (() => string), v: unknown): ByteSpan {
+  const name = (): string => (typeof what === 'string' ? what : what()); // only for an error message
   const view = ArrayBuffer.isView(v);
   if (!view && !types.isAnyArrayBuffer(v))
-    throw new TypeError(`${what} must be a Buffer, TypedArray, DataView, ArrayBuffer or SharedArrayBuffer, got ${describe(v)}`);
+    throw new TypeError(`${name()} must be a Buffer, TypedArray, DataView, ArrayBuffer or SharedArrayBuffer, got ${describe(v)}`);
   const buffer = (view ? v.buffer : v) as ArrayBuffer | SharedArrayBuffer;
   // before reading the view's extent: a DataView over a detached buffer throws on byteOffset
   const why = refusalOf(buffer);
-  if (why) throw new TypeError(`${what} ${why}`);
+  if (why) throw new TypeError(`${name()} ${why}`);
   return view ? { buffer, offset: v.byteOffset, length: v.byteLength } : { buffer, offset: 0, length: buffer.byteLength };
 }
 
@@ -77,32 +78,32 @@ const S64_MAX = 2n ** 63n - 1n;
 const TIMESPEC_KEYS = new Set(['sec', 'nsec']);
 
 function timespecBytes(op: OpDesc, name: string, v: unknown): Buffer {
-  const w = where(op, name);
+  const w = (): string => where(op, name); // built only for an error message
   let sec: bigint;
   let nsec: bigint;
   if (typeof v === 'number') {
     if (!Number.isFinite(v) || v < 0 || v > Number.MAX_SAFE_INTEGER)
-      throw new RangeError(`${w} must be a finite number of milliseconds in [0, 2^53 - 1] (or { sec, nsec }, or bigint nanoseconds in [0, 2^63 - 1]), got ${describe(v)}`);
+      throw new RangeError(`${w()} must be a finite number of milliseconds in [0, 2^53 - 1] (or { sec, nsec }, or bigint nanoseconds in [0, 2^63 - 1]), got ${describe(v)}`);
     const ns = BigInt(Math.round(v * 1e6));
     sec = ns / NS_PER_SEC;
     nsec = ns % NS_PER_SEC;
   } else if (typeof v === 'bigint') {
-    if (v < 0n || v > S64_MAX) throw new RangeError(`${w} as bigint nanoseconds must be in [0, 2^63 - 1], got ${describe(v)}`);
+    if (v < 0n || v > S64_MAX) throw new RangeError(`${w()} as bigint nanoseconds must be in [0, 2^63 - 1], got ${describe(v)}`);
     sec = v / NS_PER_SEC;
     nsec = v % NS_PER_SEC;
   } else if (v !== null && typeof v === 'object' && !Array.isArray(v) && 'sec' in v) {
     const o = v as { sec: unknown; nsec?: unknown };
     for (const k of Object.keys(o))
-      if (!TIMESPEC_KEYS.has(k)) throw new TypeError(`${w} as an object takes only "sec" and "nsec", got "${k}"`);
-    if (typeof o.sec !== 'number' || !Number.isInteger(o.sec)) throw new TypeError(`${w}.sec must be an integer, got ${describe(o.sec)}`);
-    if (o.sec < 0 || o.sec > Number.MAX_SAFE_INTEGER) throw new RangeError(`${w}.sec must be in [0, 2^53 - 1], got ${describe(o.sec)}`);
+      if (!TIMESPEC_KEYS.has(k)) throw new TypeError(`${w()} as an object takes only "sec" and "nsec", got "${k}"`);
+    if (typeof o.sec !== 'number' || !Number.isInteger(o.sec)) throw new TypeError(`${w()}.sec must be an integer, got ${describe(o.sec)}`);
+    if (o.sec < 0 || o.sec > Number.MAX_SAFE_INTEGER) throw new RangeError(`${w()}.sec must be in [0, 2^53 - 1], got ${describe(o.sec)}`);
     const n = o.nsec ?? 0;
     if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 999_999_999)
-      throw new RangeError(`${w}.nsec must be an integer in [0, 999999999], got ${describe(n)}`);
+      throw new RangeError(`${w()}.nsec must be an integer in [0, 999999999], got ${describe(n)}`);
     sec = BigInt(o.sec);
     nsec = BigInt(n);
   } else {
-    throw new TypeError(`${w} must be milliseconds, { sec, nsec } or bigint nanoseconds, got ${describe(v)}`);
+    throw new TypeError(`${w()} must be milliseconds, { sec, nsec } or bigint nanoseconds, got ${describe(v)}`);
   }
   const b = Buffer.alloc(TIMESPEC_SIZE);
   b.writeBigInt64LE(sec, 0);
@@ -114,25 +115,25 @@ function timespecBytes(op: OpDesc, name: string, v: unknown): Buffer {
 const PATH_MAX = 4096;
 
 function pathBytes(op: OpDesc, name: string, v: unknown): Buffer {
-  const w = where(op, name);
-  const tooLong = (n: number) => new RangeError(`${w} must be at most ${PATH_MAX - 1} bytes (PATH_MAX ${PATH_MAX} with its NUL), got ${n} bytes`);
+  const w = (): string => where(op, name); // built only for an error message
+  const tooLong = (n: number) => new RangeError(`${w()} must be at most ${PATH_MAX - 1} bytes (PATH_MAX ${PATH_MAX} with its NUL), got ${n} bytes`);
   let b: Buffer;
   if (typeof v === 'string') {
     // every UTF-16 unit is at least one UTF-8 byte: refuse long strings before encoding them
     if (v.length >= PATH_MAX) throw tooLong(v.length);
-    if (v.includes('\0')) throw new TypeError(`${w} must not contain NUL bytes`);
-    if (!(v as string & { isWellFormed(): boolean }).isWellFormed()) throw new TypeError(`${w} must be well-formed UTF-16 (a lone surrogate would be sent as U+FFFD, another path)`);
+    if (v.includes('\0')) throw new TypeError(`${w()} must not contain NUL bytes`);
+    if (!(v as string & { isWellFormed(): boolean }).isWellFormed()) throw new TypeError(`${w()} must be well-formed UTF-16 (a lone surrogate would be sent as U+FFFD, another path)`);
     b = Buffer.from(v + '\0', 'utf8');
     if (b.byteLength > PATH_MAX) throw tooLong(b.byteLength - 1);
   } else if (v instanceof Uint8Array) {
     const why = refusalOf(v.buffer);
-    if (why) throw new TypeError(`${w} ${why}`);
+    if (why) throw new TypeError(`${w()} ${why}`);
     if (v.byteLength >= PATH_MAX) throw tooLong(v.byteLength);
-    if (v.includes(0)) throw new TypeError(`${w} must not contain NUL bytes`);
+    if (v.includes(0)) throw new TypeError(`${w()} must not contain NUL bytes`);
     b = Buffer.alloc(v.byteLength + 1);
     b.set(v);
   } else {
-    throw new TypeError(`${w} must be a string or Buffer, got ${describe(v)}`);
+    throw new TypeError(`${w()} must be a string or Buffer, got ${describe(v)}`);
   }
   return b;
 }
@@ -210,12 +211,12 @@ const SQE_FLAGS_SETTABLE = Object.entries(SqeFlags).filter(([k]) => !(k in SQE_F
 const SQE_FLAGS_SETTABLE_MASK = SQE_FLAGS_SETTABLE.reduce((m, [, v]) => m | v, 0);
 
 function sqeFlagsOption(op: OpDesc, v: unknown): number {
-  const w = where(op, 'sqeFlags');
+  const w = (): string => where(op, 'sqeFlags');
   const f = int(op, 'sqeFlags', v, 0, 0xff);
   for (const [k, why] of Object.entries(SQE_FLAGS_FROM_ARGUMENTS))
-    if (f & SqeFlags[k as keyof typeof SqeFlags]) throw new RangeError(`${w} must not include ${k}: ${why}`);
+    if (f & SqeFlags[k as keyof typeof SqeFlags]) throw new RangeError(`${w()} must not include ${k}: ${why}`);
   if (f & ~SQE_FLAGS_SETTABLE_MASK)
-    throw new RangeError(`${w} must be a combination of SqeFlags ${SQE_FLAGS_SETTABLE.map(([k, b]) => `${k} (${b})`).join(', ')}, got ${f} (unknown bits 0x${(f & ~SQE_FLAGS_SETTABLE_MASK).toString(16)})`);
+    throw new RangeError(`${w()} must be a combination of SqeFlags ${SQE_FLAGS_SETTABLE.map(([k, b]) => `${k} (${b})`).join(', ')}, got ${f} (unknown bits 0x${(f & ~SQE_FLAGS_SETTABLE_MASK).toString(16)})`);
   return f;
 }
 
@@ -250,21 +251,21 @@ function applyParam(op: OpDesc, s: Sqe, p: ParamDesc, v: unknown, opts: Record<s
       v = p.default;
     } else return;
   }
-  const w = where(op, p.name);
+  const w = (): string => where(op, p.name); // built only for an error message
   switch (p.kind) {
     case 'fd':
       if (v instanceof FixedFile) {
         s.fd = v.index;
         s.flags |= SqeFlags.FIXED_FILE;
       } else {
-        if (typeof v !== 'number' || !Number.isInteger(v)) throw new TypeError(`${w} must be an integer (a process fd) or a FixedFile, got ${describe(v)}`);
+        if (typeof v !== 'number' || !Number.isInteger(v)) throw new TypeError(`${w()} must be an integer (a process fd) or a FixedFile, got ${describe(v)}`);
         s.fd = int(op, p.name, v, 0, 0x7fffffff);
       }
       return;
     case 'dirfd':
-      if (v instanceof FixedFile) throw new TypeError(`${w} cannot be a FixedFile`);
-      if (typeof v !== 'number' || !Number.isInteger(v)) throw new TypeError(`${w} must be an integer (a directory fd or AT_FDCWD), got ${describe(v)}`);
-      if (v !== AT_FDCWD && (v < 0 || v > 0x7fffffff)) throw new RangeError(`${w} must be AT_FDCWD (${AT_FDCWD}) or in [0, 2147483647], got ${describe(v)}`);
+      if (v instanceof FixedFile) throw new TypeError(`${w()} cannot be a FixedFile`);
+      if (typeof v !== 'number' || !Number.isInteger(v)) throw new TypeError(`${w()} must be an integer (a directory fd or AT_FDCWD), got ${describe(v)}`);
+      if (v !== AT_FDCWD && (v < 0 || v > 0x7fffffff)) throw new RangeError(`${w()} must be AT_FDCWD (${AT_FDCWD}) or in [0, 2147483647], got ${describe(v)}`);
       s.fd = v;
       return;
     case 'u32':
@@ -278,24 +279,24 @@ function applyParam(op: OpDesc, s: Sqe, p: ParamDesc, v: unknown, opts: Record<s
       return;
     case 'position':
       if (typeof v === 'bigint') {
-        if (v < -1n || v > 0x7fffffffffffffffn) throw new RangeError(`${w} must be ${range64(-1, true)}, got ${describe(v)}`);
+        if (v < -1n || v > 0x7fffffffffffffffn) throw new RangeError(`${w()} must be ${range64(-1, true)}, got ${describe(v)}`);
       } else if (v === null) {
         v = -1;
       } else if (typeof v !== 'number' || !Number.isInteger(v)) {
-        throw new TypeError(`${w} must be an integer or bigint, got ${describe(v)}`);
+        throw new TypeError(`${w()} must be an integer or bigint, got ${describe(v)}`);
       } else if (v < -1 || v > Number.MAX_SAFE_INTEGER) {
-        throw new RangeError(`${w} must be ${range64(-1, true)}, got ${describe(v)}`);
+        throw new RangeError(`${w()} must be ${range64(-1, true)}, got ${describe(v)}`);
       }
       setField(s, p.field, v as number | bigint);
       return;
     case 'u64':
     case 'userData':
       if (typeof v === 'bigint') {
-        if (v < 0n || v > 0xffffffffffffffffn) throw new RangeError(`${w} must be ${range64(0, false)}, got ${describe(v)}`);
+        if (v < 0n || v > 0xffffffffffffffffn) throw new RangeError(`${w()} must be ${range64(0, false)}, got ${describe(v)}`);
       } else if (typeof v !== 'number' || !Number.isInteger(v)) {
-        throw new TypeError(`${w} must be a non-negative integer or bigint, got ${describe(v)}`);
+        throw new TypeError(`${w()} must be a non-negative integer or bigint, got ${describe(v)}`);
       } else if (v < 0 || v > Number.MAX_SAFE_INTEGER) {
-        throw new RangeError(`${w} must be ${range64(0, false)}, got ${describe(v)}`);
+        throw new RangeError(`${w()} must be ${range64(0, false)}, got ${describe(v)}`);
       }
       setField(s, p.field, v as number | bigint);
       return;
@@ -320,9 +321,9 @@ function applyParam(op: OpDesc, s: Sqe, p: ParamDesc, v: unknown, opts: Record<s
       return;
     }
     case 'iovecs': {
-      if (!Array.isArray(v)) throw new TypeError(`${w} must be an array of buffers, got ${describe(v)}`);
-      if (v.length === 0 || v.length > IOV_MAX) throw new RangeError(`${w} must hold 1 to ${IOV_MAX} buffers (IOV_MAX), got ${v.length}`);
-      const spans = v.map((b, i) => bufferSpan(`${w}[${i}]`, b));
+      if (!Array.isArray(v)) throw new TypeError(`${w()} must be an array of buffers, got ${describe(v)}`);
+      if (v.length === 0 || v.length > IOV_MAX) throw new RangeError(`${w()} must hold 1 to ${IOV_MAX} buffers (IOV_MAX), got ${v.length}`);
+      const spans = v.map((b, i) => bufferSpan(() => `${w()}[${i}]`, b));
       const iov = Buffer.alloc(IOVEC_SIZE * spans.length);
       let total = 0;
       for (let i = 0; i < spans.length; i++) {

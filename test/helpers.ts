@@ -1,5 +1,6 @@
 /** Test helpers: temp files on tmpfs, a ring per test, probe guards that say why they skip. */
-import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, existsSync, openSync, closeSync, writeSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import type { TestContext } from 'node:test';
@@ -43,4 +44,18 @@ export function requireOp(t: TestContext, ring: Ring, op: string): boolean {
   if (ring.supports(op)) return true;
   t.skip(`kernel probe (IORING_REGISTER_PROBE) says ${op} is not supported`);
   return false;
+}
+
+/**
+ * A FIFO in a temp dir, its write end held open (closed, with the dir, when the test ends): a
+ * read of it stays in the kernel until something is written.
+ */
+export function fifo(t: { after(fn: () => void): void }): { path: string; fd: number; write(s: string): void } {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const path = join(dir, 'fifo');
+  execFileSync('mkfifo', [path]);
+  const fd = openSync(path, 'r+');
+  t.after(() => closeSync(fd));
+  return { path, fd, write: (s) => void writeSync(fd, s) };
 }

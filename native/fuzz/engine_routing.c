@@ -16,6 +16,7 @@
 #include "../engine.h"
 #include "../engine_internal.h"
 #include "../policy.h"
+#include "policy_file.h"
 #include "../mem.h"
 #include "../bpf/bpf.h"
 
@@ -184,15 +185,7 @@ static size_t policy_len;
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
   (void)argc;
   (void)argv;
-  const char *path = getenv("RF_POLICY");
-  FILE *f = path ? fopen(path, "rb") : NULL;
-  if (!f) {
-    fprintf(stderr, "engine_routing: set RF_POLICY to a serialised policy (node dist/tools/fuzz-policy.js --emit-policy FILE)\n");
-    exit(2);
-  }
-  policy_bytes = malloc(1 << 20);
-  policy_len = policy_bytes ? fread(policy_bytes, 1, 1 << 20, f) : 0;
-  fclose(f);
+  policy_bytes = read_policy_file("engine_routing", &policy_len);
   return 0;
 }
 

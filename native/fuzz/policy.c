@@ -17,6 +17,7 @@
  *        from its start), so pointers land inside, at, and just past the edges. */
 #include "../engine_internal.h"
 #include "../policy.h"
+#include "policy_file.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -65,18 +66,10 @@ static void drop(rf_engine *e) {
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
   (void)argc;
   (void)argv;
-  const char *path = getenv("RF_POLICY");
-  FILE *f = path ? fopen(path, "rb") : NULL;
-  if (!f) {
-    fprintf(stderr, "policy fuzz: set RF_POLICY to a serialised policy (node dist/tools/fuzz-policy.js --emit-policy FILE)\n");
-    exit(2);
-  }
-  policy_bytes = malloc(1 << 20);
-  policy_len = fread(policy_bytes, 1, 1 << 20, f);
-  fclose(f);
+  policy_bytes = read_policy_file("policy fuzz", &policy_len);
   for (int i = 0; i < NREG; i++) reg[i] = guarded(reg_len[i]);
   if (!(E = engine_with(policy_bytes, policy_len))) {
-    fprintf(stderr, "policy fuzz: %s is not a valid policy\n", path);
+    fprintf(stderr, "policy fuzz: RF_POLICY is not a valid policy\n");
     exit(2);
   }
   return 0;

@@ -8,11 +8,8 @@
 // owns the read's buffer (the very fault of issue #9, item 3).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { openSync, writeSync, closeSync } from 'node:fs';
-import { join } from 'node:path';
 import { O } from '../../src/index.js';
-import { ringFor, tempDir } from '../helpers.js';
+import { ringFor, fifo } from '../helpers.js';
 import { ENGINES, noEngine, ringProgram } from './asm-programs.js';
 import { IOSQE, OP, submitFlagsAsm } from './attack-asm.js';
 
@@ -22,15 +19,6 @@ function watch<T>(p: Promise<T>): { settled: () => boolean; outcome: () => unkno
   let outcome: unknown;
   p.then((v) => ((done = true), (outcome = v)), (e) => ((done = true), (outcome = e)));
   return { settled: () => done, outcome: () => outcome, promise: p };
-}
-function fifo(t: { after(fn: () => void): void }): { path: string; write(s: string): void } {
-  const { dir, cleanup } = tempDir();
-  t.after(cleanup);
-  const path = join(dir, 'fifo');
-  execFileSync('mkfifo', [path]);
-  const w = openSync(path, 'r+');
-  t.after(() => closeSync(w));
-  return { path, write: (s) => writeSync(w, s) };
 }
 
 for (const { name, jit } of ENGINES) {

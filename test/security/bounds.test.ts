@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { ringFor } from '../helpers.js';
+import { ringFor, fifo } from '../helpers.js';
 import { ENGINES, noEngine, ringProgram, submitAsm } from './asm-programs.js';
 
 const OP_BPF = 0xa0;
@@ -75,16 +75,7 @@ for (const { name, jit } of ENGINES) {
 
 for (const { name, jit } of ENGINES) {
   test(`programs' submission-time copies are capped in bytes: 1024-entry READVs parked on a FIFO meet -EBUSY, RSS stays bounded (${name})`, { skip: noEngine, timeout: 60_000 }, async (t) => {
-    const { execFileSync } = await import('node:child_process');
-    const { openSync, closeSync } = await import('node:fs');
-    const { join } = await import('node:path');
-    const { tempDir } = await import('../helpers.js');
-    const { dir, cleanup } = tempDir();
-    t.after(cleanup);
-    const path = join(dir, 'fifo');
-    execFileSync('mkfifo', [path]);
-    const fd = openSync(path, 'r+'); // nobody writes: every READV stays in the kernel
-    t.after(() => closeSync(fd));
+    const fd = fifo(t).fd; // nobody writes: every READV stays in the kernel
     const ring = ringFor(t, { cqs: [1024] });
     ring.allowFd(fd);
     const data = ring.registerRegion(1024);

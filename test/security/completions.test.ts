@@ -3,11 +3,8 @@
 // docs/security.md, "Completions". Every attack runs under the JIT and the interpreter.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { openSync, writeSync, closeSync } from 'node:fs';
-import { join } from 'node:path';
 import { O } from '../../src/index.js';
-import { ringFor, tempDir } from '../helpers.js';
+import { ringFor, fifo } from '../helpers.js';
 import { ENGINES, noEngine, ringProgram, submitAsm, emitAsm } from './asm-programs.js';
 
 const OP = { NOP: 0, TIMEOUT: 11, TIMEOUT_REMOVE: 12, ASYNC_CANCEL: 14 } as const;
@@ -24,16 +21,6 @@ function watch<T>(p: Promise<T>): { settled: () => boolean; promise: Promise<T> 
 }
 const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** A FIFO whose read end the ring reads from: the read stays in the kernel until we write. */
-function fifo(t: { after(fn: () => void): void }): { path: string; write(s: string): void } {
-  const { dir, cleanup } = tempDir();
-  t.after(cleanup);
-  const path = join(dir, 'fifo');
-  execFileSync('mkfifo', [path]);
-  const w = openSync(path, 'r+');
-  t.after(() => closeSync(w));
-  return { path, write: (s) => writeSync(w, s) };
-}
 
 for (const { name, jit } of ENGINES) {
   test(`forged CQEs on CQ 0 with JS's user_data (slots × generations) settle no JS request; the real read lands later (${name})`, { skip: noEngine }, async (t) => {

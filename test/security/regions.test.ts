@@ -6,9 +6,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { Ring } from '../../src/index.js';
-import { ringFor } from '../helpers.js';
-import { ENGINES, noEngine, ringProgram, emitAsm } from './asm-programs.js';
+import { Ring, O } from '../../src/index.js';
+import { ringFor, fifo } from '../helpers.js';
+import { ENGINES, noEngine, ringProgram, emitAsm, submitAsm } from './asm-programs.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -96,19 +96,9 @@ test('registerRegion() rejects what it cannot allocate with ringflow errors', { 
 });
 
 test('a buffer the kernel is reading into cannot be transferred away: the read lands in it', async (t) => {
-  const { execFileSync } = await import('node:child_process');
-  const { openSync, writeSync, closeSync } = await import('node:fs');
-  const { join } = await import('node:path');
-  const { tempDir } = await import('../helpers.js');
-  const { O } = await import('../../src/index.js');
-  const { dir, cleanup } = tempDir();
-  t.after(cleanup);
-  const path = join(dir, 'fifo');
-  execFileSync('mkfifo', [path]);
-  const w = openSync(path, 'r+');
-  t.after(() => closeSync(w));
+  const f = fifo(t);
   const ring = ringFor(t);
-  const fd = await ring.openat(path, O.RDWR);
+  const fd = await ring.openat(f.path, O.RDWR);
   const buf = Buffer.alloc(64 * 1024); // its own ArrayBuffer (not the pool)
   const read = ring.read(fd, buf, -1);
   const ab = buf.buffer as ArrayBuffer;
@@ -122,24 +112,14 @@ test('a buffer the kernel is reading into cannot be transferred away: the read l
   }
   await settle();
   assert.equal(buf.byteLength, 64 * 1024, 'the buffer kept its memory');
-  writeSync(w, 'landed');
+  f.write('landed');
   assert.equal(await read, 6);
   assert.equal(buf.toString('latin1', 0, 6), 'landed');
 });
 
 for (const { name, jit } of ENGINES) {
   test(`close() waits until the kernel has let go of requests programs submitted into regions (${name})`, { skip: noEngine }, async (t) => {
-    const { execFileSync } = await import('node:child_process');
-    const { openSync, closeSync } = await import('node:fs');
-    const { join } = await import('node:path');
-    const { tempDir } = await import('../helpers.js');
-    const { submitAsm } = await import('./asm-programs.js');
-    const { dir, cleanup } = tempDir();
-    t.after(cleanup);
-    const path = join(dir, 'fifo');
-    execFileSync('mkfifo', [path]);
-    const fd = openSync(path, 'r+'); // nobody writes: the program's READ stays in the kernel
-    t.after(() => closeSync(fd));
+    const fd = fifo(t).fd; // nobody writes: the program's READ stays in the kernel
     const ring = new Ring({ cqs: [8] });
     ring.allowFd(fd);
     const region = ring.registerRegion(4096);

@@ -616,12 +616,6 @@ int rf_engine_add_region(rf_engine *e, size_t len, bool writable, rf_mem **mem_o
   return (int)e->nregions++;
 }
 
-int rf_engine_allow_fd(rf_engine *e, int64_t fd, bool on) {
-  if (fd < 0 || fd >= (1 << 22)) return -EINVAL;
-  fd_set_allowed(e, fd, on);
-  return 0;
-}
-
 bool rf_engine_busy(const rf_engine *e) {
   return e->rhead != e->rtail || e->nwaiting || e->nstaged || e->nover || e->nprog_reqs;
 }

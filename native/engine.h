@@ -39,8 +39,6 @@ int rf_engine_add_prog(rf_engine *e, struct rf_bpf_prog *p);
 /* A new zeroed region of len bytes that programs may read (and write when writable); its id, or
  * -errno. *mem_out is the region's memory (the engine keeps its own reference). */
 int rf_engine_add_region(rf_engine *e, size_t len, bool writable, struct rf_mem **mem_out);
-/* Lets programs name process fd `fd` in their SQEs (or takes it back). */
-int rf_engine_allow_fd(rf_engine *e, int64_t fd, bool on);
 
 /* Rewrites the SQEs in [from, to) (user_data remapping, linked program requests → NOP stand-ins,
  * unlinked ones queued to run, chains after program requests cut out), appends staged program

@@ -154,17 +154,6 @@ static napi_value js_register_region(napi_env env, napi_callback_info info) {
   return out;
 }
 
-/* engineAllowFd(ring, fd, on) -> 0 | -errno */
-static napi_value js_allow_fd(napi_env env, napi_callback_info info) {
-  RF_ARGS(3);
-  rf_engine *e = engine_of(env, argv[0]);
-  int32_t fd;
-  bool on = true;
-  if (!e || !rf_get_i32(env, argv[1], &fd)) return rf_int(env, -EINVAL);
-  rf_get_bool(env, argv[2], &on);
-  return rf_int(env, rf_engine_allow_fd(e, fd, on));
-}
-
 /* engineShutdown(ring) -> 0: waiting program requests complete with -EAGAIN (ring closing) */
 static napi_value js_shutdown(napi_env env, napi_callback_info info) {
   RF_ARGS(1);
@@ -190,7 +179,6 @@ void rf_engine_register(napi_env env, napi_value exports) {
   rf_export(env, exports, "engineCreateCq", js_create_cq);
   rf_export(env, exports, "engineRegisterProgram", js_register_program);
   rf_export(env, exports, "engineRegisterRegion", js_register_region);
-  rf_export(env, exports, "engineAllowFd", js_allow_fd);
   rf_export(env, exports, "engineShutdown", js_shutdown);
   rf_export(env, exports, "enginePass", js_pass);
   rf_policy_register(env, exports); /* policy_napi.c */

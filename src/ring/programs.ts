@@ -167,10 +167,7 @@ export class ProgramEngine {
     if (what.byteLength === 0) throw new RangeError('registerRegion(): the initial contents are empty (or their ArrayBuffer was detached)');
     return what.byteLength;
   }
-  static checkFd(fd: unknown): void {
-    if (typeof fd !== 'number' || !Number.isInteger(fd) || fd < 0 || fd >= 1 << 22)
-      throw new RangeError(`allowFd(fd): fd must be an integer in [0, 2^22), got ${String(fd)}`);
-  }
+
 
   createCq(size: number): number {
     const r = binding.engineCreateCq(this.#handle, size);
@@ -193,9 +190,7 @@ export class ProgramEngine {
     if (typeof what !== 'number') bytes.set(new Uint8Array(what.buffer, what.byteOffset, what.byteLength));
     return { id, address, length, writable, bytes };
   }
-  allowFd(fd: number, allow: boolean): void {
-    binding.engineAllowFd(this.#handle, fd, allow);
-  }
+
   /** JS holds SQEs it has not handed over: the engine must not append behind them. */
   markPending(): void {
     this.#ctl[0] = 1n;

@@ -34,20 +34,15 @@ static inline uint64_t req_tag(uint32_t idx, uint16_t gen) { return ((uint64_t)T
 #define MAX_PROG_SCRATCH ((size_t)64 << 20)
 #define XCQ_HDR 64u
 
-/* IORING_OP_* used by the policy (6.18 values) */
-enum { OP_NOP = 0, OP_READV = 1, OP_WRITEV = 2, OP_FSYNC = 3, OP_TIMEOUT = 11, OP_TIMEOUT_REMOVE = 12,
-       OP_ASYNC_CANCEL = 14, OP_LINK_TIMEOUT = 15, OP_OPENAT = 18, OP_CLOSE = 19, OP_STATX = 21,
-       OP_READ = 22, OP_WRITE = 23 };
-enum { F_FIXED = 1, F_DRAIN = 2, F_LINK = 4, F_HARDLINK = 8, F_ASYNC = 16, F_BUFSEL = 32, F_SKIP = 64 };
-#define TIMEOUT_UPDATE (1u << 1)
-#define CANCEL_ALL (1u << 0)
-#define CANCEL_FD (1u << 1)
+/* What the engine itself reads of SQEs and CQEs (6.18 uapi). What a program may put in an SQE is
+ * not here: the policy derives it from the opcode table (src/ops/table.ts, native/policy.c). */
+enum { OP_TIMEOUT_REMOVE = 12, OP_ASYNC_CANCEL = 14 };   /* their targets are translated (engine.c) */
+enum { F_DRAIN = 2, F_LINK = 4, F_HARDLINK = 8, F_ASYNC = 16, F_SKIP = 64 }; /* IOSQE_* */
+#define CANCEL_FD (1u << 1)       /* IORING_ASYNC_CANCEL_*: cancels that name no user_data */
 #define CANCEL_ANY (1u << 2)
 #define CANCEL_FD_FIXED (1u << 3)
-#define CANCEL_USERDATA (1u << 4)
 #define CANCEL_OP (1u << 5)
 #define CQE_F_MORE (1u << 1)
-#define AT_FDCWD_ (-100)
 
 typedef struct { uint64_t user_data; int32_t res; uint32_t flags; } rf_cqe;
 

@@ -78,6 +78,10 @@ int cq_post(rf_engine *e, uint32_t cq, uint64_t ud, int32_t res, uint32_t flags)
   return rc;
 }
 
+int rf_engine_post(rf_engine *e, uint32_t cq, uint64_t user_data, int32_t res, uint32_t flags) {
+  return cq_post(e, cq, user_data, res, flags);
+}
+
 /* Moves held-back completions into JS's CQ 0 as JS makes room. Returns true when none are left. */
 static bool cq0_flush_over(rf_engine *e) {
   xcq *q = &e->js;

@@ -59,6 +59,10 @@ bool rf_engine_turn(rf_engine *e);
 /* Ring closing: waiting and not-yet-run program requests complete with -EAGAIN, held-back chains
  * and staged SQEs fail with -ECANCELED, and nothing new is accepted. */
 void rf_engine_shutdown(rf_engine *e);
+/* Posts a CQE to CQ `cq` as programs name it (0: the programs' CQ 0; never JS's CQ 0) and wakes
+ * the programs waiting on it: the copy of a JS request's completion that asked for one (the `cq`
+ * option). 0, -EINVAL (no such CQ), -ENOMEM (the CQ is full: dropped and counted). */
+int rf_engine_post(rf_engine *e, uint32_t cq, uint64_t user_data, int32_t res, uint32_t flags);
 /* Has the engine work that runs without JS asking (program requests alive, runnable or waiting
  * programs, staged SQEs, JS completions held back)? While it has, the bindings keep the ring alive
  * (GC) whatever JS has in flight. O(1). */

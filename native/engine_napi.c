@@ -163,6 +163,21 @@ static napi_value js_shutdown(napi_env env, napi_callback_info info) {
   return rf_int(env, 0);
 }
 
+/* enginePost(ring, cq, userData: bigint, res, flags) -> 0 | -errno: a copy of a JS request's
+ * completion for the CQ its `cq` option named */
+static napi_value js_post(napi_env env, napi_callback_info info) {
+  RF_ARGS(5);
+  rf_engine *e = engine_of(env, argv[0]);
+  uint32_t cq, flags;
+  int32_t res;
+  uint64_t ud;
+  bool lossless;
+  if (!e || !rf_get_u32(env, argv[1], &cq) || napi_get_value_bigint_uint64(env, argv[2], &ud, &lossless) != napi_ok ||
+      napi_get_value_int32(env, argv[3], &res) != napi_ok || !rf_get_u32(env, argv[4], &flags))
+    return rf_int(env, -EINVAL);
+  return rf_int(env, rf_engine_post(e, cq, ud, res, flags));
+}
+
 /* enginePass(ring) -> 1 if JS has completions to read (runs a reaping pass now, in the same
  * loop turn: program work already done this turn counts) */
 static napi_value js_pass(napi_env env, napi_callback_info info) {
@@ -181,5 +196,6 @@ void rf_engine_register(napi_env env, napi_value exports) {
   rf_export(env, exports, "engineRegisterRegion", js_register_region);
   rf_export(env, exports, "engineShutdown", js_shutdown);
   rf_export(env, exports, "enginePass", js_pass);
+  rf_export(env, exports, "enginePost", js_post);
   rf_policy_register(env, exports); /* policy_napi.c */
 }

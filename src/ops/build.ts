@@ -5,7 +5,7 @@
  */
 import { OPS, type OpDesc, type ParamDesc } from './table.js';
 import { types } from 'node:util';
-import { Sqe, FixedFile, split64, type Fd } from './sqe.js';
+import { Sqe, FixedFile, split64, checkCqTarget, type Fd } from './sqe.js';
 import { SqeFlags, Statx, TIMESPEC_SIZE, AT_FDCWD } from '../ring/abi.js';
 import { viewAddress, spanAddress, refusalOf, type ByteSpan } from '../ring/memory.js';
 import { describeValue as describe } from '../errors.js';
@@ -193,6 +193,13 @@ export interface CommonOptions {
   sqeFlags?: number;
   /** ioprio (I/O priority for read/write). */
   ioprio?: number;
+  /**
+   * Also post the completion to this completion queue (0: the programs' CQ 0; 1..: extra CQs),
+   * for completion programs to reap and wait on; the promise settles as usual. Sqe.toCq() too.
+   */
+  cq?: number;
+  /** The user_data of the completion posted to `cq` (default 0); only with `cq`. */
+  userData?: number | bigint;
 }
 /** Buffer window for read/write: like fs.read's offset/length. */
 export interface BufferWindow {
@@ -234,7 +241,13 @@ const COMMON_OPTIONS = {
   ioprio: (op: OpDesc, s: Sqe, v: unknown) => {
     s.ioprio = int(op, 'ioprio', v, 0, 0xffff);
   },
-} satisfies Record<keyof CommonOptions, (op: OpDesc, s: Sqe, v: unknown) => void>;
+  cq: (op: OpDesc, s: Sqe, v: unknown, opts: Record<string, unknown>) => {
+    [s.cq, s.cqUserData] = checkCqTarget(`${op.name}()`, v, opts.userData ?? 0);
+  },
+  userData: (op: OpDesc, s: Sqe, v: unknown, opts: Record<string, unknown>) => {
+    if (opts.cq === undefined) throw new TypeError(`${where(op, 'userData')} is the user_data of the completion posted to "cq"; pass "cq" too`);
+  },
+} satisfies Record<keyof CommonOptions, (op: OpDesc, s: Sqe, v: unknown, opts: Record<string, unknown>) => void>;
 const COMMON_CHECKS = Object.entries(COMMON_OPTIONS);
 /** Options of builders with a `buffer` parameter (keys of BufferWindow). */
 const WINDOW_OPTIONS = ['offset', 'length'] as const satisfies readonly (keyof BufferWindow)[];
@@ -438,7 +451,7 @@ export function buildSqe(op: OpDesc, args: readonly unknown[]): Sqe {
   if (last !== undefined)
     for (const [k, check] of COMMON_CHECKS) {
       const v = opts[k];
-      if (v !== undefined) check(op, s, v);
+      if (v !== undefined) check(op, s, v, opts);
     }
   return s;
 }

@@ -40,6 +40,19 @@ function check64(method: string, name: string, v: unknown): number | bigint {
   return v;
 }
 
+/** Checks a `cq` target and its user_data (toCq(), the `cq`/`userData` options). */
+export function checkCqTarget(where: string, cq: unknown, userData: unknown): [number, bigint] {
+  if (typeof cq !== 'number' || !Number.isInteger(cq)) throw new TypeError(`${where}: "cq" must be a completion queue index (an integer), got ${describeValue(cq)}`);
+  if (cq < 0 || cq > 0xffff) throw new RangeError(`${where}: "cq" must be in [0, 65535], got ${cq}`);
+  if (typeof userData === 'bigint') {
+    if (userData < 0n || userData > 2n ** 64n - 1n) throw new RangeError(`${where}: "userData" as a bigint must be in [0, 2^64 - 1], got ${describeValue(userData)}`);
+    return [cq, userData];
+  }
+  if (typeof userData !== 'number' || !Number.isInteger(userData)) throw new TypeError(`${where}: "userData" must be a non-negative integer or bigint, got ${describeValue(userData)}`);
+  if (userData < 0 || !Number.isSafeInteger(userData)) throw new RangeError(`${where}: "userData" as a number must be in [0, 2^53 - 1] (use a bigint beyond), got ${describeValue(userData)}`);
+  return [cq, BigInt(userData)];
+}
+
 /** Splits a 64-bit value (number in [-2^53, 2^53] or bigint) into two u32 words. */
 export function split64(v: number | bigint): [lo: number, hi: number] {
   if (typeof v === 'bigint') {
@@ -81,6 +94,10 @@ export class Sqe {
   parse: ((res: number) => unknown) | undefined;
   /** Requested transfer length for read/write family ops (a short result breaks a link). */
   expect = -1;
+  /** The `cq` option: the engine CQ that also gets this request's completion (-1: none). */
+  cq = -1;
+  /** The user_data of that copy. */
+  cqUserData = 0n;
 
   constructor(op: OpDesc) {
     if (op === null || typeof op !== 'object' || typeof op.name !== 'string')
@@ -119,6 +136,17 @@ export class Sqe {
   skipSuccess(): this {
     noArgs('skipSuccess', arguments.length);
     this.flags |= SqeFlags.CQE_SKIP_SUCCESS;
+    return this;
+  }
+  /**
+   * Also posts this request's completion (res, flags) to completion queue `cq` with `userData`,
+   * where programs can reap it and wait for it (0: the programs' CQ 0, which JS sees through
+   * onCompletion; 1..: the extra CQs). The promise settles as usual. The `cq` / `userData`
+   * builder options do the same.
+   */
+  toCq(cq: number, userData: number | bigint = 0): this {
+    if (arguments.length < 1 || arguments.length > 2) throw new TypeError(`toCq() takes cq, userData; got ${arguments.length} arguments`);
+    [this.cq, this.cqUserData] = checkCqTarget('toCq()', cq, userData);
     return this;
   }
   /** Sets the 64-bit `off` field. */

@@ -26,7 +26,7 @@ export const PROGRAM_OP: OpDesc = {
 };
 
 /** Builds a program request: `op.program(index, { userData })`, for ring.chain() and ring.run(). */
-export function programSqe(index: number, options: { userData?: bigint | number } = {}): Sqe {
+export function programSqe(index: number, options: { userData?: bigint | number; cq?: number } = {}): Sqe {
   if (!Number.isInteger(index) || index < 0 || index > 99) throw new RangeError(`program index must be an integer in [0, 99], got ${index}`);
   if (options === null || typeof options !== 'object') throw new TypeError('program(): options must be an object');
   const s = new Sqe(PROGRAM_OP);
@@ -38,6 +38,8 @@ export function programSqe(index: number, options: { userData?: bigint | number 
     s.setAddr(ud);
     s.len = 1; // marks addr as the program's context token (ctx->user_data)
   }
+  // as in the prototype, the request's own CQE on CQ `cq` carries its user_data (the token)
+  if (options.cq !== undefined) s.toCq(options.cq, ud ?? 0);
   return s;
 }
 (builders as unknown as Record<string, unknown>).program = programSqe;
@@ -168,6 +170,15 @@ export class ProgramEngine {
     return what.byteLength;
   }
 
+
+  /** Has the engine CQ `cq` (0: the programs' CQ 0, always there)? */
+  hasCq(cq: number): boolean {
+    return cq === 0 || this.cqs.has(cq);
+  }
+  /** Posts the copy of a JS request's completion its `cq` option asked for (a full CQ drops it and counts). */
+  post(cq: number, userData: bigint, res: number, flags: number): void {
+    binding.enginePost(this.#handle, cq, userData, res, flags);
+  }
 
   createCq(size: number): number {
     const r = binding.engineCreateCq(this.#handle, size);

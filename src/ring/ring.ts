@@ -279,7 +279,7 @@ export class Ring {
     return grants.checkProgramSqe(this.#handle, sqe, options);
   }
   /** Runs registered program `index` as a request; resolves with its result (0). */
-  runProgram(index: number, options: { userData?: bigint | number; signal?: AbortSignal } = {}): Promise<number> {
+  runProgram(index: number, options: { userData?: bigint | number; cq?: number; signal?: AbortSignal } = {}): Promise<number> {
     return this.run(programSqe(index, options), options);
   }
   /** Receives CQ 0 completions that belong to no JS request (emitted by programs). */
@@ -387,6 +387,7 @@ export class Ring {
     if (sqe.flags & SqeFlags.CQE_SKIP_SUCCESS)
       throw new RangeError('skipSuccess() on a lone request would never settle its promise; use it on earlier members of ring.chain()');
     const signal = options?.signal;
+    if (sqe.cq >= 0) this.#checkCqTarget(sqe);
     if (signal?.aborted) return Promise.reject(abortError(signal));
     let p!: Pending;
     const promise = new Promise<T>((resolve, reject) => {
@@ -409,6 +410,7 @@ export class Ring {
     checkChainOptions(options, arguments.length);
     if (sqes[sqes.length - 1].flags & SqeFlags.CQE_SKIP_SUCCESS)
       throw new RangeError('skipSuccess() on the last request of a chain would never settle its promise');
+    for (const s of sqes) if (s.cq >= 0) this.#checkCqTarget(s);
     if (options?.link) for (let i = 0; i < sqes.length - 1; i++) sqes[i].link();
     const signal = options?.signal;
     if (signal?.aborted) return sqes.map(() => Promise.reject(abortError(signal)));
@@ -425,6 +427,13 @@ export class Ring {
     }
     this.#enqueue(group);
     return promises;
+  }
+
+  /** A request's `cq` option names a CQ of this ring (CQ 0, the programs', starts the engine). */
+  #checkCqTarget(sqe: Sqe): void {
+    if (sqe.cq === 0) this.#enableEngine();
+    else if (!this.#engine?.hasCq(sqe.cq))
+      throw new RangeError(`${sqe.op.name}(): "cq" ${sqe.cq} is not a completion queue of this ring (create extra CQs with new Ring({ cqs }) or ring.createCq(); 0 is the programs' CQ 0)`);
   }
 
   /** Submits what is queued now (for autoSubmit: false, or to not wait for the end of the tick). Returns SQEs submitted. */
@@ -620,6 +629,7 @@ export class Ring {
     if (flags & CqeFlags.MORE) return; // multishot / zero-copy: more CQEs follow (later issues)
     this.#inflight--;
     const sqe = p.sqe;
+    if (sqe.cq >= 0) this.#engine!.post(sqe.cq, sqe.cqUserData, res, flags); // its `cq` option
     if (p.chain) this.#chainProgress(p, res);
     this.#settle(p, () => deliver(p, sqe, res, this.#isClosing));
   }

@@ -13,18 +13,20 @@ import { within } from '../ring-programs-util.js';
 
 const index = new URL('../../src/index.js', import.meta.url).href;
 
-/** io_uring fds open in this process (all threads). */
-function ioUringFds(): number {
-  let n = 0;
+/** The io_uring fds open in this process (all threads; libuv's own rings too: Node 22+ gives each
+ * worker's event loop one). */
+function ioUringFdSet(): Set<number> {
+  const out = new Set<number>();
   for (const f of readdirSync('/proc/self/fd')) {
     try {
-      if (readlinkSync(`/proc/self/fd/${f}`) === 'anon_inode:[io_uring]') n++;
+      if (readlinkSync(`/proc/self/fd/${f}`) === 'anon_inode:[io_uring]') out.add(Number(f));
     } catch {
       /* closed meanwhile */
     }
   }
-  return n;
+  return out;
 }
+const ioUringFds = (): number => ioUringFdSet().size;
 
 /** Runs `code` (an ES module body) in a worker; resolves with its messages and exit code. */
 function runWorker(code: string): { worker: Worker; messages: unknown[]; exit: Promise<number> } {
@@ -61,10 +63,9 @@ test('a worker that only imports ringflow and exits leaves the main thread\'s ri
   await Promise.all(rings.map((r) => r.close()));
 });
 
-test('several workers with rings (and program engines) exit in any order; each closes only its own rings', async () => {
+test('several workers with rings (and program engines) exit in any order; each closes only its own rings', async (t) => {
   const main = new Ring({ cqs: engineAvailable() ? [4] : undefined });
   const mainTimer = main.timeout(500);
-  const fdsBefore = ioUringFds();
   const N = 4;
   // each worker opens two rings, keeps requests in flight, reports, then exits when told (its
   // rings still open: the env's teardown closes them)
@@ -81,14 +82,19 @@ test('several workers with rings (and program engines) exit in any order; each c
       parentPort.once('message', () => process.exit(0));
     `),
   );
+  t.after(() => Promise.all(workers.map((w) => w.worker.terminate())));
   const reports = (await Promise.all(workers.map((w) => nextMessage(w.worker)))) as { w: number; n: number; fds: number[] }[];
   assert.deepEqual(reports.map((r) => r.n), Array.from({ length: N }, (_, i) => i));
-  assert.equal(ioUringFds(), fdsBefore + 2 * N, 'every worker ring open');
+  const open = (fds: number[]) => fds.filter((fd) => ioUringFdSet().has(fd)).length;
+  assert.equal(open(reports.flatMap((r) => r.fds)), 2 * N, 'every worker ring open');
+  assert.ok(ioUringFdSet().has(main.fd));
   const order = [2, 0, 3, 1];
   for (const [k, w] of order.entries()) {
     workers[w]!.worker.postMessage('exit');
     assert.equal(await workers[w]!.exit, 0);
-    assert.equal(ioUringFds(), fdsBefore + 2 * (N - k - 1), `worker ${w}'s two rings closed, the others' still open`);
+    const others = order.slice(k + 1).flatMap((o) => reports[o]!.fds);
+    assert.deepEqual([open(reports[w]!.fds), open(others)], [0, others.length], `worker ${w}'s two rings closed, the others' still open`);
+    assert.ok(ioUringFdSet().has(main.fd), 'the main thread\'s ring is open');
     await exercise(main, 100 + w);
   }
   assert.equal(await within(mainTimer, 2000, 'the main thread\'s timeout'), true);

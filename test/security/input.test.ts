@@ -138,7 +138,7 @@ test('item 12: ring options must be an object of known keys; the profile one of 
 });
 
 test('item 12: a builder\'s unknown option is a TypeError naming the op and the keys derived from the opcode table', () => {
-  const common = ['signal', 'personality', 'sqeFlags', 'ioprio'];
+  const common = ['signal', 'personality', 'sqeFlags', 'ioprio', 'cq', 'userData'];
   let n = 0;
   for (const o of OPS) {
     if (!o.params) continue;

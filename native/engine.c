@@ -201,7 +201,14 @@ static void run_program(rf_engine *e, uint32_t idx) {
     prog_complete(e, idx, st == RF_BPF_BUDGET ? -ELOOP : st == RF_BPF_MEMFAULT ? -EFAULT : -EINVAL);
     return;
   }
-  if (!q->wait_nr) { prog_complete(e, idx, 0); return; }
+  /* What the program returned (the int in r0's low 32 bits), as in the 2021 prototype:
+   * IORING_BPF_OK (0; ebpf_v2 programs always return 0) ends the request unless wait_nr is set
+   * (ebpf_v2 waits whenever wait_nr != 0); IORING_BPF_WAIT (1, bpf_v3) waits for wait_nr CQEs on
+   * CQ wait_idx, and a wait for 0 CQEs is satisfied at once (the program runs again). Any other
+   * value: the request fails with -EINVAL (the prototype's verifier refused such programs). */
+  int32_t ret = (int32_t)(uint32_t)run->r0;
+  if (ret != RF_PROG_OK && ret != RF_PROG_WAIT) { e->ctl->faults++; prog_complete(e, idx, -EINVAL); return; }
+  if (ret == RF_PROG_OK && !q->wait_nr) { prog_complete(e, idx, 0); return; }
   if (q->wait_idx >= e->ncq) { prog_complete(e, idx, -EINVAL); return; }
   q->noprogress = e->progress ? 0 : q->noprogress + 1;
   if (q->noprogress >= NOPROGRESS_MAX) {

@@ -68,10 +68,12 @@ int rf_engine_helper(rf_bpf_run *run, uint32_t id, const uint64_t a[5], uint64_t
       return RF_BPF_OK;
     case 166: {
       if (!charge(run, CHARGE_CQE)) { *r0 = 0; return RF_BPF_OK; }
-      if (a[3] != sizeof(rf_cqe)) { *r0 = (uint64_t)-EINVAL; return RF_BPF_OK; }
-      rf_cqe *out = rf_bpf_check(run, a[2], sizeof(rf_cqe), true);
+      /* out is zeroed whatever happens (the prototype zeroes it on error), so a program may read
+       * it without checking the result, as the prototype's examples do */
+      rf_cqe *out = rf_bpf_check(run, a[2], a[3], true);
       if (!out) return rf_bpf_fault(run, a[2]);
-      memset(out, 0, sizeof *out);
+      memset(out, 0, a[3]);
+      if (a[3] != sizeof(rf_cqe)) { *r0 = (uint64_t)-EINVAL; return RF_BPF_OK; }
       if (a[1] >= e->ncq) { *r0 = (uint64_t)-EINVAL; return RF_BPF_OK; }
       xcq *q = &e->cqs[a[1]];
       uint32_t head = *H_HEAD(q);

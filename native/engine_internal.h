@@ -25,6 +25,9 @@ static inline uint64_t req_tag(uint32_t idx, uint16_t gen) { return ((uint64_t)T
 #define RUNS_PER_TURN 1024u
 #define PASS_ROUNDS RUNS_PER_TURN /* submit rounds per pass, then it yields (re-armed on idle) */
 #define NOPROGRESS_MAX 64u
+/* A program's return values (IORING_BPF_OK / IORING_BPF_WAIT of the 2021 prototype, bpf_v3). */
+#define RF_PROG_OK 0
+#define RF_PROG_WAIT 1
 #define MAX_STAGED 65536u
 /* program requests alive at once (staged, runnable, waiting, in the kernel): a program that queues
  * copies of itself meets -EBUSY here instead of growing memory without bound */

@@ -4,8 +4,9 @@
  * specs they refer to by index; program.ts creates the maps through the native binding.
  *
  * - Programs: every executable section except .text, one per global function symbol in it
- *   (section names decide the kind: SEC("iouring/...") → 'iouring', SEC("iouring.s/...") →
- *   'iouring.s', anything else 'standard'). If .text is the only code, its global functions are.
+ *   (section names decide the kind: SEC("iouring/...") → 'iouring', SEC("iouring.s/...") and
+ *   the bpf_v3 prototype's plain SEC("iouring") → 'iouring.s', anything else 'standard'). If .text
+ *   is the only code, its global functions are.
  * - Subprograms: the .text functions a program calls (R_BPF_64_32 or pc-relative calls) or takes
  *   the address of (R_BPF_64_64 on ld_imm64, e.g. a bpf_loop callback) are appended after it and
  *   the call / code_addr offsets fixed up.
@@ -58,8 +59,9 @@ export interface ObjectSpec {
 
 /** The program kind a section name implies. */
 export function kindOfSection(name: string): ProgramKind {
-  if (name === 'iouring.s' || name.startsWith('iouring.s/')) return 'iouring.s';
-  if (name === 'iouring' || name.startsWith('iouring/')) return 'iouring';
+  // plain SEC("iouring") is the bpf_v3 prototype's section, whose programs called every helper
+  if (name === 'iouring.s' || name.startsWith('iouring.s/') || name === 'iouring') return 'iouring.s';
+  if (name.startsWith('iouring/')) return 'iouring';
   return 'standard';
 }
 

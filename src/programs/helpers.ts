@@ -5,9 +5,11 @@
 import { HelperSet, MapType } from './binding.js';
 
 /**
- * Program kinds. `iouring` and `iouring.s` come from the ELF section (SEC("iouring/...") and
- * SEC("iouring.s/...")); `.s` (sleepable) may also call the helpers that copy user memory and
- * submit SQEs. `standard` has the kernel helpers only; `conformance` is the bpf_conformance plug-in.
+ * Program kinds. `iouring` and `iouring.s` come from the ELF section, as in the 2021 prototype:
+ * SEC("iouring/...") is `iouring` (emit and reap CQEs); SEC("iouring.s/...") is `iouring.s`
+ * (sleepable: also the helpers that submit SQEs and copy user memory). The bpf_v3 prototype's
+ * plain SEC("iouring") had every helper, so it is `iouring.s` too (elf.ts kindOfSection). `standard`
+ * has the kernel helpers only; `conformance` is the bpf_conformance plug-in.
  */
 export type ProgramKind = 'standard' | 'conformance' | 'iouring' | 'iouring.s';
 
@@ -81,6 +83,12 @@ export interface HelperSpec {
   readonly name: string;
   /** Other names the same id has (prototype renames). */
   readonly aliases: readonly string[];
+  /**
+   * Other ids the same helper had in another numbering: the bpf_v3 prototype kernel appended its
+   * helpers after those of its base kernel (docs/completion-programs.md, "Prototype compatibility").
+   * A call by such an id is the same helper, for the kinds allowed to call it.
+   */
+  readonly altIds?: readonly number[];
   readonly args: readonly HelperArg[];
   readonly ret: HelperReturn;
   /** Program kinds allowed to call it. */
@@ -113,13 +121,33 @@ export const HELPERS: readonly HelperSpec[] = [
   { id: 133, name: 'bpf_ringbuf_discard', aliases: [], args: [a('data', 'ringbuf_mem'), a('flags', 'scalar')], ret: 'void', kinds: KERNEL, proto: 'void (void *data, __u64 flags)', doc: 'Drops a reserved record.' },
   { id: 134, name: 'bpf_ringbuf_query', aliases: [], args: [a('ringbuf', 'map', { types: RINGBUF }), a('flags', 'scalar')], ret: 'scalar', kinds: KERNEL, proto: '__u64 (void *ringbuf, __u64 flags)', doc: 'Ring buffer state (BPF_RB_AVAIL_DATA 0, BPF_RB_RING_SIZE 1, BPF_RB_CONS_POS 2, BPF_RB_PROD_POS 3).' },
   { id: 181, name: 'bpf_loop', aliases: [], args: [a('nr_loops', 'scalar'), a('callback_fn', 'func', { callbackCtx: 3 }), a('callback_ctx', 'opaque'), a('flags', 'scalar')], ret: 'scalar', kinds: KERNEL, proto: 'long (__u32 nr_loops, void *callback_fn, void *callback_ctx, __u64 flags)', doc: 'Calls callback_fn(index, callback_ctx) up to nr_loops (<= 1<<23) times, stopping when it returns 1; returns the number of calls.' },
-  { id: 164, name: 'iouring_queue_sqe', aliases: ['bpf_io_uring_submit'], args: [a('ctx', 'ctx'), a('sqe', 'mem', { sizeArg: 3 }), a('len', 'size')], ret: 'scalar', kinds: SLEEPABLE, proto: 'long (void *ctx, struct io_uring_sqe *sqe, __u32 len)', doc: 'Submits a copy of the SQE (len must be 64); 1 accepted, 0 rejected (failure CQE posted), -errno.' },
-  { id: 165, name: 'iouring_emit_cqe', aliases: ['bpf_io_uring_emit_cqe'], args: [a('ctx', 'ctx'), a('cq', 'scalar'), a('data', 'scalar'), a('res', 'scalar'), a('flags', 'scalar')], ret: 'scalar', kinds: RING, proto: 'long (void *ctx, __u32 cq, __u64 data, __s32 res, __u32 flags)', doc: 'Posts a CQE to CQ cq; 0, -EINVAL (bad cq), -ENOMEM (extra CQ full).' },
-  { id: 166, name: 'iouring_reap_cqe', aliases: ['bpf_io_uring_reap_cqe'], args: [a('ctx', 'ctx'), a('cq', 'scalar'), a('out', 'uninit_mem', { sizeArg: 4 }), a('len', 'size')], ret: 'scalar', kinds: RING, proto: 'long (void *ctx, __u32 cq, struct io_uring_cqe *out, __u32 len)', doc: 'Pops the head CQE of CQ cq into out; 0, -ENOENT (empty), -EINVAL.' },
+  { id: 164, name: 'iouring_queue_sqe', aliases: ['bpf_io_uring_submit'], altIds: [170], args: [a('ctx', 'ctx'), a('sqe', 'mem', { sizeArg: 3 }), a('len', 'size')], ret: 'scalar', kinds: SLEEPABLE, proto: 'long (void *ctx, struct io_uring_sqe *sqe, __u32 len)', doc: 'Submits a copy of the SQE (len must be 64); 1 accepted, 0 rejected (failure CQE posted), -errno.' },
+  { id: 165, name: 'iouring_emit_cqe', aliases: ['bpf_io_uring_emit_cqe'], altIds: [171], args: [a('ctx', 'ctx'), a('cq', 'scalar'), a('data', 'scalar'), a('res', 'scalar'), a('flags', 'scalar')], ret: 'scalar', kinds: RING, proto: 'long (void *ctx, __u32 cq, __u64 data, __s32 res, __u32 flags)', doc: 'Posts a CQE to CQ cq; 0, -EINVAL (bad cq), -ENOMEM (extra CQ full).' },
+  { id: 166, name: 'iouring_reap_cqe', aliases: ['bpf_io_uring_reap_cqe'], altIds: [172], args: [a('ctx', 'ctx'), a('cq', 'scalar'), a('out', 'uninit_mem', { sizeArg: 4, fills: true }), a('len', 'size')], ret: 'scalar', kinds: RING, proto: 'long (void *ctx, __u32 cq, struct io_uring_cqe *out, __u32 len)', doc: 'Pops the head CQE of CQ cq into out (zeroed on error); 0, -ENOENT (empty), -EINVAL.' },
   { id: 1000, name: 'rf_io_uring_submit_cq', aliases: [], args: [a('ctx', 'ctx'), a('sqe', 'mem', { sizeArg: 3 }), a('len', 'size'), a('cq', 'scalar')], ret: 'scalar', kinds: SLEEPABLE, proto: 'long (void *ctx, struct io_uring_sqe *sqe, __u32 len, __u32 cq)', doc: 'ringflow: like 164 but the CQ is an argument and bytes 48..63 of the SQE go to the kernel untouched (for opcodes using addr3); 1 accepted, 0 rejected (failure CQE posted), -errno.' },
-  { id: 167, name: 'bpf_copy_to_user', aliases: [], args: [a('uptr', 'scalar'), a('src', 'mem', { sizeArg: 3 }), a('size', 'size')], ret: 'scalar', kinds: SLEEPABLE, proto: 'long (void *uptr, const void *src, __u32 size)', doc: 'Copies size bytes to user memory; 0 or -EFAULT.' },
+  { id: 167, name: 'bpf_copy_to_user', aliases: [], altIds: [169], args: [a('uptr', 'scalar'), a('src', 'mem', { sizeArg: 3 }), a('size', 'size')], ret: 'scalar', kinds: SLEEPABLE, proto: 'long (void *uptr, const void *src, __u32 size)', doc: 'Copies size bytes to user memory; 0 or -EFAULT.' },
   { id: 148, name: 'bpf_copy_from_user', aliases: [], args: [a('dst', 'uninit_mem', { sizeArg: 2, fills: true }), a('size', 'size'), a('uptr', 'scalar')], ret: 'scalar', kinds: SLEEPABLE, proto: 'long (void *dst, __u32 size, const void *uptr)', doc: 'Copies size bytes from user memory; 0 or -EFAULT (dst zeroed).' },
 ];
+
+/**
+ * The instructions with every helper call by an alternative id (HelperSpec.altIds) rewritten to
+ * the helper's own id, for the kinds allowed to call it; other calls are left as they are (the
+ * verifier names what it refuses). Returns `insns` itself when nothing changes.
+ */
+export function canonicalHelperIds(insns: Uint8Array, kind: ProgramKind): Uint8Array {
+  let out = insns;
+  const view = () => new DataView(out.buffer, out.byteOffset, out.byteLength);
+  for (let pc = 0; pc + 8 <= insns.length; pc += 8) {
+    // BPF_JMP | BPF_CALL with src_reg 0: a helper call by id in imm
+    if (insns[pc] !== 0x85 || insns[pc + 1]! >> 4 !== 0) continue;
+    const imm = new DataView(insns.buffer, insns.byteOffset + pc + 4, 4).getInt32(0, true);
+    const h = HELPERS.find((x) => x.altIds?.includes(imm) && x.kinds.includes(kind));
+    if (!h) continue;
+    if (out === insns) out = insns.slice();
+    view().setInt32(pc + 4, h.id, true);
+  }
+  return out;
+}
 
 /** The helper a kind may call under id, or undefined. */
 export function helperFor(id: number, kind: ProgramKind): HelperSpec | undefined {
@@ -128,5 +156,5 @@ export function helperFor(id: number, kind: ProgramKind): HelperSpec | undefined
 
 /** Any helper with this id (for messages naming a helper the kind may not call). */
 export function helperById(id: number): HelperSpec | undefined {
-  return HELPERS.find((h) => h.id === id);
+  return HELPERS.find((h) => h.id === id) ?? HELPERS.find((h) => h.altIds?.includes(id));
 }

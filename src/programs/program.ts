@@ -7,7 +7,7 @@ import { assemble } from './asm.js';
 import { disassemble, type DisassembleOptions } from './disasm.js';
 import { verifyProgram, type VerifyResult } from './verify.js';
 import { parseObject, type ObjectSpec, type MapSpec } from './elf.js';
-import { HELPER_SET, type ProgramKind } from './helpers.js';
+import { HELPER_SET, canonicalHelperIds, type ProgramKind } from './helpers.js';
 import { BpfMap, createMap, engineAvailable, requireEngine } from './maps.js';
 import { ProgramError } from './errors.js';
 
@@ -86,7 +86,9 @@ export class Program {
     if (!(insns instanceof Uint8Array)) throw new TypeError('insns must be a Uint8Array');
     const maps = options.maps ?? [];
     if (!Array.isArray(maps) || maps.some((m) => !(m instanceof BpfMap))) throw new TypeError('maps must be an array of BpfMap');
-    this.insns = insns.slice();
+    const kind = options.kind ?? 'standard';
+    // helper calls by the bpf_v3 prototype's ids become calls by ringflow's (helpers.ts altIds)
+    this.insns = kind in HELPER_SET ? canonicalHelperIds(insns.slice(), kind) : insns.slice();
     this.maps = [...maps];
     this.kind = options.kind ?? 'standard';
     if (!(this.kind in HELPER_SET)) throw new TypeError(`kind must be one of ${Object.keys(HELPER_SET).join(', ')}`);
@@ -211,6 +213,8 @@ export interface LoadOptions {
   section?: string;
   /** Override the kind implied by the section name. */
   kind?: ProgramKind;
+  /** As ProgramOptions.jit. */
+  jit?: boolean;
 }
 
 /**
@@ -235,13 +239,13 @@ function objectMaps(specs: readonly MapSpec[]): BpfMap[] {
 
 /**
  * Loads every program of an ELF object, sharing its maps (created through the native binding
- * with global data copied in).
+ * with global data copied in). `jit`: as ProgramOptions.jit, for every program.
  * @throws ProgramError 'EELF' | 'EVERIFY' | 'ECREATE' | 'ENATIVE'
  */
-export function loadObject(elf: Uint8Array): LoadedObject {
+export function loadObject(elf: Uint8Array, options: { jit?: boolean } = {}): LoadedObject {
   const spec = parseObject(elf);
   const maps = objectMaps(spec.maps);
-  const programs = spec.programs.map((p) => new Program(p.insns, { maps, kind: p.kind, name: p.name }));
+  const programs = spec.programs.map((p) => new Program(p.insns, { maps, kind: p.kind, name: p.name, ...(options.jit === undefined ? {} : { jit: options.jit }) }));
   const byName = new Map(spec.maps.map((m, i) => [m.name, maps[i]!] as const));
   return {
     programs,
@@ -265,7 +269,7 @@ export function loadProgram(elf: Uint8Array, options: LoadOptions = {}): Program
   const p = want === undefined ? spec.programs[0] : spec.programs.find((q) => q.section === want || q.name === want);
   if (!p) throw new ProgramError('EELF', -1, want === undefined ? 'elf: the object has no programs' : `elf: no program in section or named ${want} (have ${spec.programs.map((q) => q.section).join(', ')})`);
   const maps = objectMaps(spec.maps);
-  return new Program(p.insns, { maps, kind: options.kind ?? p.kind, name: p.name });
+  return new Program(p.insns, { maps, kind: options.kind ?? p.kind, name: p.name, ...(options.jit === undefined ? {} : { jit: options.jit }) });
 }
 
 /** Drains the trace buffer (bpf_trace_printk output) as text; '' when empty or no engine. */

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { openSync, closeSync, readFileSync } from 'node:fs';
 import type { TestContext } from 'node:test';
 import * as ringflow from '../src/index.js';
-import { Program, ArrayMap, type LoadedObject } from '../src/programs/index.js';
+import { ArrayMap, type LoadedObject } from '../src/programs/index.js';
 import { ringFor, tempDir } from './helpers.js';
 import { addr, within } from './ring-programs-util.js';
 
@@ -74,25 +74,15 @@ export async function scenarioCounting(t: TestContext, obj: LoadedObject, period
   assert.equal(ring.cq(1).ready, 1, 'the 11th timeout CQE is left on CQ 1 (the last run stops before reaping it)');
 }
 
-/** A program that queues a NOP (user_data 0) on CQ 1: the examples' host submitted it itself. */
-function kickProgram(jit: boolean): Program {
-  const sqe = ['stdw [%r10-64], 0', 'stdw [%r10-56], 0', 'stdw [%r10-48], 0', 'stdw [%r10-40], 0', 'stdw [%r10-32], 0', 'stdw [%r10-24], 0', 'stdw [%r10-16], 0', 'stdw [%r10-8], 0'];
-  return Program.fromAssembly(
-    [...sqe, 'stw [%r10-60], -1', 'sth [%r10-16], 1', 'mov %r2, %r10', 'add %r2, -64', 'mov %r3, 64', 'call 164', 'mov %r0, 0', 'exit'].join('\n'),
-    { kind: 'iouring.s', jit },
-  );
-}
-
 /** example test3 (pingpong): two requests of one program bounce a counter between CQs 1 and 2 up to 20. */
-export async function scenarioPingpong(t: TestContext, obj: LoadedObject, jit: boolean): Promise<void> {
+export async function scenarioPingpong(t: TestContext, obj: LoadedObject): Promise<void> {
   const ring = prepRing(t, obj);
-  const kick = ring.registerProgram(kickProgram(jit));
   const ctx = ring.registerRegion(8, { writable: false });
   new DataView(ctx.bytes.buffer, ctx.bytes.byteOffset, 8).setInt32(4, 1, true);
   const a = ring.runProgram(2, { userData: addr(ctx, 0) });
   const b = ring.runProgram(2, { userData: addr(ctx, 4) });
-  // the host's NOP on CQ 1 with user_data 0 starts the game (JS requests cannot name a CQ yet)
-  const k = ring.runProgram(kick, { userData: 0n });
+  // the host's NOP on CQ 1 with user_data 0 starts the game (the `cq` option of JS requests)
+  const k = ring.nop({ cq: 1, userData: 0 });
   assert.deepEqual(await within(Promise.all([a, b, k]), 5000, 'pingpong'), [0, 0, 0], 'both players finish');
   assert.deepEqual([0, 1, 5, 6].map((i) => slot(obj, i)), [1n, 1n, 20n, 21n], 'arr: both started; player 0 stopped at 20, player 1 at 21');
   assert.equal(ring.cq(1).ready, 1, 'player 1\'s last answer (22) is left on CQ 1');

@@ -71,7 +71,7 @@ for (const tree of TREES) {
     });
     test(`${name}: test`, { skip }, (t) => scenarioTest(t, load()));
     test(`${name}: counting`, { skip }, (t) => scenarioCounting(t, load()));
-    test(`${name}: pingpong`, { skip }, (t) => scenarioPingpong(t, load(), e.jit));
+    test(`${name}: pingpong`, { skip }, (t) => scenarioPingpong(t, load()));
     test(`${name}: write_file`, { skip }, (t) => scenarioWriteFile(t, load()));
   }
 }

@@ -19,7 +19,7 @@ for (const style of ['v2_style', 'v3_style'] as const) {
     const load = () => loadObject(compileRing(`${style}.bpf.c`, dir), { jit: e.jit });
     test(`${tree} style, ${e.name}: test — CQEs emitted to CQ 0 and 1 and reaped, a NOP submitted, user memory read and written, one wait then the rerun ends it`, { skip }, (t) => scenarioTest(t, load()));
     test(`${tree} style, ${e.name}: counting — 11 timeouts submitted one after another, 12 runs`, { skip }, (t) => scenarioCounting(t, load()));
-    test(`${tree} style, ${e.name}: pingpong — two program requests bounce a counter between CQs 1 and 2 up to 20`, { skip }, (t) => scenarioPingpong(t, load(), e.jit));
+    test(`${tree} style, ${e.name}: pingpong — two program requests bounce a counter between CQs 1 and 2 up to 20`, { skip }, (t) => scenarioPingpong(t, load()));
     test(`${tree} style, ${e.name}: write_file — IOSQE_FIXED_FILE, 4 in flight, 16 blocks of 16 KiB, the file content checked`, { skip }, (t) => scenarioWriteFile(t, load()));
   }
 }

@@ -121,7 +121,7 @@ export function tables(s: SuiteResult): Table[] {
       head: ['workload', 'driver', 'ops/s', 'JS wakeups/chain', 'vs awaited'],
       rows,
       notes: [
-        'awaited: `await` each step in JS; linked: IOSQE_IO_LINK chain with the steps precomputed (links carry no data); program: a completion program (bench/chain.bpf.c) does the whole chain next to the ring, JS wakes once per chain.',
+        'awaited: `await` each step in JS; linked: IOSQE_IO_LINK chain with the steps precomputed (links carry no data); program: a completion program (programs/chain.bpf.c) does the whole chain next to the ring, JS wakes once per chain.',
       ],
     });
   }

@@ -22,6 +22,13 @@
       ],
       "cflags_c": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fno-strict-aliasing", "-fvisibility=hidden"],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"]
+    },
+    {
+      "target_name": "nop_loop",
+      "type": "executable",
+      "sources": ["bench/c/nop_loop.c"],
+      "cflags!": ["-O3"],
+      "cflags": ["-O2"]
     }
   ]
 }

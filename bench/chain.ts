@@ -5,7 +5,8 @@
  *   awaited  JS awaits each READ and computes the next offset (N wakeups per chain)
  *   linked   one ring.chain() of N IOSQE_IO_LINK'ed READs; links cannot carry data between
  *            requests, so its offsets are PRECOMPUTED by JS (it does less work than the others)
- *   program  a completion program (bench/chain.bpf.c) does the whole chain next to the ring:
+ *   program  a completion program (programs/chain.bpf.c, shipped prebuilt) does the whole chain
+ *            next to the ring:
  *            JS submits one program request and wakes once, when the chain is done
  * Every chain's final offset is checked against the list walked in JS.
  *
@@ -14,12 +15,11 @@
  * Harness: node dist/bench/chain.js '{"driver":"program","steps":8,"seconds":2,"warmup":0.5}'
  *   runs one driver and prints one TrialResult JSON line (bench/common.ts runTrial).
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Ring, O, op, loadObject, ArrayMap } from '../src/index.js';
+import { Ring, O, op, loadObject, builtinObject, ArrayMap } from '../src/index.js';
 import { Rng, Window, runTrial, statsDelta, type TrialResult } from './common.js';
 
 export type ChainDriver = 'awaited' | 'linked' | 'program';
@@ -61,8 +61,6 @@ const LABELS: Record<ChainDriver, string> = {
   program: 'completion program (whole chain next to the ring)',
 };
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-
 /** A random cyclic linked list: word i holds the byte offset of the next word. */
 function makeList(words: number, seed: number): { file: Buffer; next: (off: number) => number } {
   const rng = new Rng(seed);
@@ -74,18 +72,6 @@ function makeList(words: number, seed: number): { file: Buffer; next: (off: numb
   const file = Buffer.alloc(words * 8);
   for (let i = 0; i < words; i++) file.writeBigUInt64LE(BigInt(order[(i + 1) % words]! * 8), order[i]! * 8);
   return { file, next: (off) => Number(file.readBigUInt64LE(off)) };
-}
-
-function compileChain(): Uint8Array {
-  const dir = mkdtempSync(join(tmpdir(), 'rf-chain-'));
-  try {
-    const out = join(dir, 'chain.o');
-    const r = spawnSync('clang', ['-O2', '-g', '-target', 'bpf', '-I', join(root, 'include'), '-c', join(root, 'bench', 'chain.bpf.c'), '-o', out], { encoding: 'utf8' });
-    if (r.error || r.status !== 0) throw new Error(`clang failed (the program driver needs clang): ${r.error?.message ?? r.stderr}`);
-    return readFileSync(out);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
 }
 
 function fail(start: number, got: number, want: number): never {
@@ -161,7 +147,7 @@ export async function runChain(a: ChainArgs): Promise<ChainResult> {
         if (off !== w[steps]) fail(w[0]!, off, w[steps]!);
       } while (win.done(steps));
     } else {
-      const obj = loadObject(compileChain());
+      const obj = loadObject(builtinObject('chain')); // programs/chain.bpf.o: no compiler needed
       const prog = ring.registerProgram(obj.program('chain'));
       const region = ring.registerRegion(buf.byteLength);
       ring.allowFd(fd);

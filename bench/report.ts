@@ -96,7 +96,7 @@ export function tables(s: SuiteResult): Table[] {
       title: 'NOP round trips, ops/s',
       head: ['driver', 'ops/s', `% of C batch ${o.nopBatch}`, 'IOS/call'],
       rows,
-      notes: ['C loop: bench/c/nop_loop.c (raw syscalls, no liburing), same setup flags as profile fast, `cc -O2`.'],
+      notes: ['C loop: bench/c/nop_loop.c (raw syscalls, no liburing), same setup flags as profile fast, -O2 (built with the addon by `npm install`, else by `cc -O2`).'],
     });
   }
   if (s.options.groups.has('chain')) {
@@ -121,7 +121,7 @@ export function tables(s: SuiteResult): Table[] {
       head: ['workload', 'driver', 'ops/s', 'JS wakeups/chain', 'vs awaited'],
       rows,
       notes: [
-        'awaited: `await` each step in JS; linked: IOSQE_IO_LINK chain with the steps precomputed (links carry no data); program: a completion program (bench/chain.bpf.c) does the whole chain next to the ring, JS wakes once per chain.',
+        'awaited: `await` each step in JS; linked: IOSQE_IO_LINK chain with the steps precomputed (links carry no data); program: a completion program (programs/chain.bpf.c) does the whole chain next to the ring, JS wakes once per chain.',
       ],
     });
   }

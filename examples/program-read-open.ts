@@ -1,36 +1,20 @@
 /**
- * read(open()) by a completion program: an eBPF program compiled from C opens a file, feeds the
- * fd it got into a READ, closes it and reports the byte count, all next to the ring; JavaScript
- * wakes once, for the result (docs/completion-programs.md).
+ * read(open()) by a completion program: an eBPF program opens a file, feeds the fd it got into a
+ * READ, closes it and reports the byte count, all next to the ring; JavaScript wakes once, for the
+ * result (docs/completion-programs.md).
  *
- *   node dist/examples/program-read-open.js [path]     (needs clang; default: /etc/hostname)
+ *   node dist/examples/program-read-open.js [path]     (default: /etc/hostname; no compiler needed)
  *
- * The program is test/programs/ring/read_open.c:
+ * The program is programs/read_open.bpf.c, shipped prebuilt (programs/read_open.bpf.o, which
+ * builtinObject('read_open') returns):
  *   run 1: OPENAT(path) on CQ 1, wait for 1 CQE  → run 2: READ(fd, buf) → run 3: CLOSE(fd)
  *   → run 4: emit { 0xA0A0, bytes } to CQ 0 and finish.
+ * A program of your own: clang -O2 -g -target bpf -I <ringflow>/include -c prog.c, then
+ * loadObject(readFileSync('prog.o')) (docs/programs.md).
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, dirname, basename } from 'node:path';
+import { dirname, basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Ring, loadObject, ArrayMap } from '../src/index.js'; // from 'ringflow' in your project
-
-const root = fileURLToPath(new URL('../..', import.meta.url));
-
-/** clang -O2 -g -target bpf -c read_open.c (with ringflow/bpf.h on the include path). */
-export function compileReadOpen(): Uint8Array {
-  const dir = mkdtempSync(join(tmpdir(), 'rf-example-'));
-  try {
-    const out = join(dir, 'read_open.o');
-    const src = join(root, 'test', 'programs', 'ring', 'read_open.c');
-    const r = spawnSync('clang', ['-O2', '-g', '-target', 'bpf', '-I', join(root, 'include'), '-c', src, '-o', out], { encoding: 'utf8' });
-    if (r.error || r.status !== 0) throw new Error(`clang failed: ${r.error?.message ?? r.stderr}`);
-    return readFileSync(out);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
+import { Ring, loadObject, builtinObject, ArrayMap } from '../src/index.js'; // from 'ringflow' in your project
 
 /** Reads up to `max` bytes of `path` through the program; returns them and how often JS woke. */
 export async function readOpenByProgram(ring: Ring, elf: Uint8Array, path: string, max = 4096): Promise<{ data: Buffer; wakeups: number }> {
@@ -64,6 +48,6 @@ export async function readOpenByProgram(ring: Ring, elf: Uint8Array, path: strin
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const path = process.argv[2] ?? '/etc/hostname';
   await using ring = new Ring({ cqs: [16] });
-  const { data, wakeups } = await readOpenByProgram(ring, compileReadOpen(), path);
+  const { data, wakeups } = await readOpenByProgram(ring, builtinObject('read_open'), path);
   console.log(`${path}: ${data.length} bytes read by a program (openat → read → close), JS woke ${wakeups} time(s)`);
 }

@@ -54,5 +54,7 @@ export {
   ISA,
   MapType,
   MapFlags,
+  builtinObject,
+  BUILTIN_OBJECTS,
 } from './programs/index.js';
-export type { ProgramKind, LoadedObject, RunResult, VerifyResult } from './programs/index.js';
+export type { ProgramKind, LoadedObject, RunResult, VerifyResult, BuiltinObjectName } from './programs/index.js';

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Ring } from '../src/index.js';
 import { ringFor } from './helpers.js';
-import { skipReason, load, mapView, mapI64, stat, within } from './ring-programs-util.js';
+import { skipReason, noEngine, load, mapView, mapI64, stat, within } from './ring-programs-util.js';
 import type { LoadedObject } from '../src/programs/index.js';
 
 const skip = skipReason;
@@ -19,7 +19,7 @@ function emitArgs(obj: LoadedObject, cq: number, n: number, base: bigint, reapCq
   a.setUint32(20, reap, true);
 }
 
-test('new Ring({ cqs }) creates CQs 1..k with those sizes; ring.cq(i) describes them', { skip }, (t) => {
+test('new Ring({ cqs }) creates CQs 1..k with those sizes; ring.cq(i) describes them', { skip: noEngine }, (t) => {
   const ring = ringFor(t, { cqs: [64, 4, 1] });
   assert.deepEqual([1, 2, 3].map((i) => [ring.cq(i).index, ring.cq(i).size, ring.cq(i).ready, ring.cq(i).dropped]), [
     [1, 64, 0, 0],
@@ -30,7 +30,7 @@ test('new Ring({ cqs }) creates CQs 1..k with those sizes; ring.cq(i) describes 
   assert.throws(() => ring.cq(0), RangeError, 'CQ 0 is read through promises');
 });
 
-test('CQ sizes must be powers of two in 1..65536 (RangeError)', { skip }, (t) => {
+test('CQ sizes must be powers of two in 1..65536 (RangeError)', { skip: noEngine }, (t) => {
   for (const bad of [0, 3, 100, 65537, 131072, -4]) {
     assert.throws(() => new Ring({ cqs: [bad] }), RangeError, `cqs: [${bad}]`);
   }

@@ -1,15 +1,18 @@
 // Completion programs on the ring (docs/completion-programs.md, issue 4 item 7): C programs
-// compiled with clang, registered with a ring, run as requests against the kernel.
+// compiled with clang (test/programs/ring/*.c; skipped without clang) or shipped prebuilt
+// (programs/*.bpf.o; need no clang), registered with a ring, run as requests against the kernel.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openSync, closeSync, readFileSync } from 'node:fs';
 import { join, dirname, basename } from 'node:path';
 import { op, O } from '../src/index.js';
 import { ringFor, tempDir, tempFile, pattern } from './helpers.js';
-import { skipReason, load, mapView, mapI64, addr, rejectsWith, compileRing, root, E } from './ring-programs-util.js';
-import { loadObject } from '../src/programs/index.js';
+import { skipReason, noEngine, load, mapView, mapI64, addr, rejectsWith, E } from './ring-programs-util.js';
+import { loadObject, builtinObject } from '../src/programs/index.js';
 
 const skip = skipReason;
+/** Tests of the shipped programs (programs/*.bpf.o) need no clang. */
+const skipBuiltin = noEngine;
 
 /** Collects CQ 0 completions that belong to no JS promise (program-emitted). */
 function collect(ring: { onCompletion(fn: (c: { userData: bigint; res: number; flags: number }) => void): void }) {
@@ -18,12 +21,12 @@ function collect(ring: { onCompletion(fn: (c: { userData: bigint; res: number; f
   return got;
 }
 
-test('read(open()): the fd returned by OPENAT is propagated into the READ by the program; JS wakes at most once', { skip }, async (t) => {
+test('read(open()): the fd returned by OPENAT is propagated into the READ by the program; JS wakes at most once', { skip: skipBuiltin }, async (t) => {
   const data = pattern(3000);
   const f = tempFile(data);
   t.after(f.cleanup);
   const ring = ringFor(t, { cqs: [64] });
-  const obj = load('read_open.c');
+  const obj = loadObject(builtinObject('read_open'));
   const idx = ring.registerProgram(obj.program('iouring.s/read_open'));
   const path = Buffer.from(basename(f.path) + '\0');
   const dirfd = ring.allowDir(dirname(f.path)); // programs open files only beneath a grant
@@ -51,11 +54,11 @@ test('read(open()): the fd returned by OPENAT is propagated into the READ by the
   assert.equal(ring.cq(1).ready, 0, 'the program reaped every CQE of CQ 1');
 });
 
-test('read(open()) of a missing file: the OPENAT error reaches CQ 0 through the program', { skip }, async (t) => {
+test('read(open()) of a missing file: the OPENAT error reaches CQ 0 through the program', { skip: skipBuiltin }, async (t) => {
   const { dir, cleanup } = tempDir();
   t.after(cleanup);
   const ring = ringFor(t, { cqs: [64] });
-  const obj = load('read_open.c');
+  const obj = loadObject(builtinObject('read_open'));
   const idx = ring.registerProgram(obj.program('read_open'));
   const path = Buffer.from('missing\0');
   const buf = Buffer.alloc(64);
@@ -290,14 +293,14 @@ test('an unlinked program request never enters the kernel; a linked one runs beh
 });
 
 
-test('bench/chain.bpf.c: an 8-step dependent READ chain done by a program, one CQE for JS', { skip }, async (t) => {
+test('programs/chain.bpf.o: an 8-step dependent READ chain done by a program, one CQE for JS', { skip: skipBuiltin }, async (t) => {
   const words = 64;
   const file = Buffer.alloc(words * 8);
   for (let i = 0; i < words; i++) file.writeBigUInt64LE(BigInt(((i * 7 + 3) % words) * 8), i * 8); // word i → word (7i+3) mod 64
   const f = tempFile(file);
   t.after(f.cleanup);
   const ring = ringFor(t, { cqs: [16] });
-  const obj = loadObject(compileRing('chain.bpf.c', join(root, 'bench')));
+  const obj = loadObject(builtinObject('chain'));
   const idx = ring.registerProgram(obj.program('chain'));
   const fd = openSync(f.path, 'r');
   t.after(() => closeSync(fd));
@@ -322,8 +325,8 @@ test('bench/chain.bpf.c: an 8-step dependent READ chain done by a program, one C
   assert.equal(mapView(obj, 'state').getBigUint64(24, true), 3n, 'chains');
 });
 
-test('a dependent chain longer than one reaping pass (3000 NOP steps) finishes: the pass yields and resumes, nothing stalls', { skip, timeout: 20_000 }, async (t) => {
-  // bench/chain.bpf.c in NOP mode: each NOP's injected result picks the next table index. One
+test('a dependent chain longer than one reaping pass (3000 NOP steps) finishes: the pass yields and resumes, nothing stalls', { skip: skipBuiltin, timeout: 20_000 }, async (t) => {
+  // programs/chain.bpf.c in NOP mode: each NOP's injected result picks the next table index. One
   // reaping pass runs at most 1024 rounds and 1024 programs (one step each here), so this chain
   // spans several passes;
   // completions left unread when a pass stops must be picked up without an eventfd signal.
@@ -332,7 +335,7 @@ test('a dependent chain longer than one reaping pass (3000 NOP steps) finishes: 
   const table = new Uint32Array(words);
   for (let i = 0; i < words; i++) table[i] = (i * 5 + 1) % words;
   const ring = ringFor(t, { cqs: [16] });
-  const obj = loadObject(compileRing('chain.bpf.c', join(root, 'bench')));
+  const obj = loadObject(builtinObject('chain'));
   if (process.arch === 'x64') assert.ok(obj.program('chain').jitBytes > 0, 'the chain program is compiled by the JIT');
   const idx = ring.registerProgram(obj.program('chain'));
   const a = mapView(obj, 'args');

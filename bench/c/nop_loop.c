@@ -5,7 +5,9 @@
  *
  * Constants and struct layouts are written by us from include/uapi/linux/io_uring.h and checked
  * against the running kernel 6.18.44 (syscall numbers 425/426 are the same on every architecture
- * since 5.1). Compiled by the bench suite with `cc -O2`.
+ * since 5.1). Built -O2 with the addon by `npm install` (binding.gyp target nop_loop:
+ * build/Release/nop_loop), so the bench needs no compiler; the suite falls back to `cc -O2`
+ * when that binary is missing or older than this file.
  *
  * usage: nop_loop <batch> <seconds> <warmup-seconds> <setup-flags (hex)>
  * prints one JSON line: {"opsPerSec":..,"ops":..,"seconds":..,"enterCalls":..,"iosPerCall":..,"setupFlags":"0x.."}

@@ -28,3 +28,5 @@ export type { ProgramOptions, RunOptions, RunResult, RunStatusName, LoadedObject
 export { ProgramError } from './errors.js';
 export type { ProgramErrorCode } from './errors.js';
 export { MapType, MapFlags, HelperSet, RunStatus, CreateReject } from './binding.js';
+export { builtinObject, BUILTIN_OBJECTS } from './builtin.js';
+export type { BuiltinObjectName } from './builtin.js';

@@ -7,11 +7,10 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseObject, verifyProgram, loadObject, loadProgram, engineAvailable, readTrace, ProgramError, MapType, MapFlags, ArrayMap, HashMap } from '../../src/programs/index.js';
+import { noClang } from '../ring-programs-util.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const cDir = join(root, 'test', 'programs', 'c');
-const clang = spawnSync('clang', ['--version'], { encoding: 'utf8' });
-const noClang = clang.status === 0 ? false : 'clang not installed (scripts/ensure-deps.sh installs it): C programs cannot be compiled';
 const noEngine = engineAvailable() ? false : 'native eBPF engine not built';
 const out = mkdtempSync(join(tmpdir(), 'rf-bpf-'));
 

@@ -9,12 +9,12 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync, symlinkSync, readFileSync, existsSync, openSync, closeSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ringFor, tempDir } from '../helpers.js';
-import { skipReason } from '../ring-programs-util.js';
+import { noEngine } from '../ring-programs-util.js';
 import { Submitter, makeRegion, sqeBytes, type TestRegion } from './util.js';
 import { OPEN_FLAGS as O, RESOLVE_FLAGS, STATX_FLAGS } from '../../src/ops/sqe-fields.js';
 import type { Ring } from '../../src/index.js';
 
-const skip = skipReason;
+const skip = noEngine; // assembler programs only: no clang needed
 const OP = { OPENAT: 18, CLOSE: 19, STATX: 21, READ: 22, WRITE: 23, OPENAT2: 28 } as const;
 const E = { EPERM: 1, ENOENT: 2, EBADF: 9, EACCES: 13, EXDEV: 18, ELOOP: 40 } as const;
 const AT_FDCWD = -100;

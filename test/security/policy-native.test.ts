@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import { SLOT_NAMES } from '../../src/ops/sqe-fields.js';
 import { programPolicy, Rule, Size, NO_SLOT } from '../../src/ops/policy.js';
 import { binding } from '../../src/native.js';
-import { skipReason } from '../ring-programs-util.js';
+import { noEngine } from '../ring-programs-util.js';
 
-const skip = skipReason;
+const skip = noEngine; // assembler programs only: no clang needed
 
 test('native re-validates the serialised policy: malformed forms are refused, mutations never crash', { skip }, () => {
   const good = programPolicy().bytes;

@@ -1,4 +1,5 @@
-/* read(open()): the fd returned by OPENAT is propagated into the READ by the program (no fixed
+/* programs/read_open.bpf.c (shipped prebuilt as read_open.bpf.o; examples/program-read-open.ts).
+ * read(open()): the fd returned by OPENAT is propagated into the READ by the program (no fixed
  * file slot, no JS in between). LSF/MM/BPF 2021 use case; prototype style.
  *
  * JS fills `args` (one entry) and runs the program request; every step waits for its CQE on

@@ -1,5 +1,6 @@
-/* bench/chain.bpf.c: N-step dependent chain for bench/chain.ts (compiled at run time with clang): each step READs 8 bytes at an offset that the
- * previous READ returned (a linked list of offsets in a file). The program does the whole chain
+/* programs/chain.bpf.c: N-step dependent chain for bench/chain.ts (shipped prebuilt as
+ * chain.bpf.o: scripts/build-programs.sh). Each step READs 8 bytes at an offset that the previous
+ * READ returned (a linked list of offsets in a file). The program does the whole chain
  * next to the ring: run k reaps READ k-1 from CQ 1, loads the next offset from the registered
  * buffer (direct load) and submits READ k; after `steps` reads it stores the last offset in
  * `state` and the request completes (one CQE for JS per chain). */

@@ -36,7 +36,7 @@ export function fdArray(what: () => string, v: unknown, allowSkip: boolean): Int
     }
     if (typeof e !== 'number' || !Number.isInteger(e)) throw new TypeError(`${what()}[${i}] must be an fd (integer), null or -1, got ${describe(e)}`);
     if (e > 0x7fffffff || e < -1 && !(allowSkip && e === FILES_SKIP))
-      throw new RangeError(`${what()}[${i}] must be an fd in [0, 2147483647], -1 (empty)${allowSkip ? ' or FILES_SKIP (-2)' : ''}, got ${describe(e)}`);
+      throw new RangeError(`${what()}[${i}] must be an fd in [0, 2147483647]${allowSkip ? ', -1 (empty) or FILES_SKIP (-2)' : ' or -1 (empty)'}, got ${describe(e)}`);
     out[i] = e;
   }
   return out;

@@ -6,7 +6,7 @@
 import { OPS, type OpDesc, type ParamDesc } from './table.js';
 import { types } from 'node:util';
 import { Sqe, FixedFile, split64, type Fd } from './sqe.js';
-import { fdArray, fdListOf, rememberFdList, FILE_INDEX_ALLOC, MAX_FIXED_FILES, type FdEntry } from './fd-list.js';
+import { applySlotParam, type FdEntry } from './fd-list.js';
 import { SqeFlags, Statx, TIMESPEC_SIZE, AT_FDCWD } from '../ring/abi.js';
 import { viewAddress, spanAddress, refusalOf, type ByteSpan } from '../ring/memory.js';
 import { describeValue as describe } from '../errors.js';
@@ -274,37 +274,11 @@ function applyParam(op: OpDesc, s: Sqe, p: ParamDesc, v: unknown, opts: Record<s
       }
       return;
     }
-    case 'direct': {
-      // file_index is 1-based; IORING_FILE_INDEX_ALLOC asks the kernel for a free slot (res = it)
-      if (v === 'auto') {
-        s.fileIndex = FILE_INDEX_ALLOC;
-        s.parse = (res) => new FixedFile(res);
-        return;
-      }
-      if (typeof v !== 'number' || !Number.isInteger(v)) throw new TypeError(`${w()} must be a slot number or 'auto', got ${describe(v)}`);
-      const slot = int(op, p.name, v, 0, MAX_FIXED_FILES - 1);
-      s.fileIndex = slot + 1;
-      s.parse = () => new FixedFile(slot);
+    case 'direct':
+    case 'slotOffset':
+    case 'fdList':
+      applySlotParam(p.kind, s, w, v, (x) => setField(s, p.field, x));
       return;
-    }
-    case 'slotOffset': {
-      const off = v === 'auto' ? FILE_INDEX_ALLOC : typeof v === 'number' && Number.isInteger(v) ? int(op, p.name, v, 0, MAX_FIXED_FILES - 1) : undefined;
-      if (off === undefined) throw new TypeError(`${w()} must be a slot number or 'auto', got ${describe(v)}`);
-      setField(s, p.field, off);
-      // with IORING_FILE_INDEX_ALLOC the kernel writes the slots it picked over the fd list (an
-      // earlier parameter): the promise resolves them
-      const fds = fdListOf(s);
-      if (v === 'auto' && fds) s.parse = (res) => Array.from(fds.subarray(0, res));
-      return;
-    }
-    case 'fdList': {
-      const fds = fdArray(w, v, true);
-      setField(s, p.field, viewAddress(fds));
-      s.len = fds.length;
-      s.hold(fds.buffer);
-      rememberFdList(s, fds);
-      return;
-    }
     case 'dirfd':
       if (v instanceof FixedFile) throw new TypeError(`${w()} cannot be a FixedFile`);
       if (typeof v !== 'number' || !Number.isInteger(v)) throw new TypeError(`${w()} must be an integer (a directory fd or AT_FDCWD), got ${describe(v)}`);

@@ -5,6 +5,8 @@
  */
 import { describeValue as describe } from '../errors.js';
 import { types } from 'node:util';
+import { FixedFile, type Sqe } from './sqe.js';
+import { viewAddress } from '../ring/memory.js';
 
 /** IORING_REGISTER_FILES_SKIP: in an update, leaves the slot as it is. */
 export const FILES_SKIP = -2;
@@ -49,4 +51,36 @@ export function rememberFdList(sqe: object, list: Int32Array): void {
 }
 export function fdListOf(sqe: object): Int32Array | undefined {
   return lists.get(sqe);
+}
+
+/**
+ * Encodes a builder argument of kind 'direct' (file_index = slot + 1, or IORING_FILE_INDEX_ALLOC;
+ * the request then resolves the FixedFile), 'slotOffset' (a slot or ALLOC) or 'fdList' (a __s32
+ * array, len = its count). `set` writes the parameter's SQE field.
+ */
+export function applySlotParam(kind: 'direct' | 'slotOffset' | 'fdList', s: Sqe, w: () => string, v: unknown, set: (x: number) => void): void {
+  if (kind === 'fdList') {
+    const fds = fdArray(w, v, true);
+    set(viewAddress(fds));
+    s.len = fds.length;
+    s.hold(fds.buffer);
+    rememberFdList(s, fds);
+    return;
+  }
+  let slot: number;
+  if (v === 'auto') slot = FILE_INDEX_ALLOC;
+  else if (typeof v !== 'number' || !Number.isInteger(v)) throw new TypeError(`${w()} must be a slot number or 'auto', got ${describe(v)}`);
+  else if (v < 0 || v >= MAX_FIXED_FILES) throw new RangeError(`${w()} must be in [0, ${MAX_FIXED_FILES - 1}] or 'auto', got ${describe(v)}`);
+  else slot = v;
+  if (kind === 'direct') {
+    // file_index is 1-based; with IORING_FILE_INDEX_ALLOC the kernel's res is the slot it picked
+    s.fileIndex = v === 'auto' ? FILE_INDEX_ALLOC : slot + 1;
+    s.parse = v === 'auto' ? (res) => new FixedFile(res) : () => new FixedFile(slot);
+    return;
+  }
+  set(slot);
+  // with IORING_FILE_INDEX_ALLOC the kernel writes the slots it picked over the fd list (an
+  // earlier parameter): the promise resolves them
+  const fds = fdListOf(s);
+  if (v === 'auto' && fds) s.parse = (res) => Array.from(fds.subarray(0, res));
 }

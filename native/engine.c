@@ -31,7 +31,7 @@ static uint32_t req_alloc(rf_engine *e) {
 }
 static void req_free(rf_engine *e, uint32_t idx) {
   rf_req *q = &e->reqs[idx];
-  if (q->owner) e->nprog_reqs--;
+  if (q->owner) prog_req_end(e, q->sqe_flags);
   scratch_free(e, q->scratch);
   if (q->defer) {
     for (uint32_t i = 0; i < q->ndefer; i++) scratch_free(e, q->defer[i].scratch);
@@ -138,7 +138,7 @@ static void wake_waiters(rf_engine *e, uint32_t cq) {
 static void stage_sqe(rf_engine *e, const staged_sqe *s) {
   if (!grow((void **)&e->staged, &e->capstaged, e->nstaged + 1, sizeof(staged_sqe))) {
     scratch_free(e, s->scratch);
-    if (s->owner) e->nprog_reqs--;
+    if (s->owner) prog_req_end(e, s->sqe[1]);
     cq_post_req(e, s->cq, s->owner, rd64(s->sqe, 32), -ENOMEM, 0);
     return;
   }
@@ -156,7 +156,7 @@ static void prog_complete(rf_engine *e, uint32_t idx, int32_t res) {
       stage_sqe(e, d);
     } else {
       cq_post_req(e, d->cq, d->owner, rd64(d->sqe, 32), -ECANCELED, 0);
-      if (d->owner) e->nprog_reqs--;
+      if (d->owner) prog_req_end(e, d->sqe[1]);
       scratch_free(e, d->scratch);
     }
     d->scratch = NULL;
@@ -275,7 +275,7 @@ static bool prepare_one(rf_engine *e, uint8_t *sqe, uint32_t cq, uint32_t owner,
       d->scratch = scratch;
     } else {
       cq_post_req(e, cq, owner, rd64(sqe, 32), -ENOMEM, 0);
-      if (owner) e->nprog_reqs--;
+      if (owner) prog_req_end(e, fl);
       scratch_free(e, scratch);
     }
     if (!links) w->divert = 0;
@@ -285,7 +285,7 @@ static bool prepare_one(rf_engine *e, uint8_t *sqe, uint32_t cq, uint32_t owner,
   if (idx == UINT32_MAX) {
     /* no memory for bookkeeping: submit a NOP that fails the slot's place in the ring */
     scratch_free(e, scratch);
-    if (owner) e->nprog_reqs--;
+    if (owner) prog_req_end(e, fl);
     memset(sqe, 0, 64);
     return true;
   }
@@ -526,7 +526,7 @@ void rf_engine_shutdown(rf_engine *e) {
   for (uint32_t i = 0; i < e->nstaged; i++) {
     staged_sqe *st = &e->staged[i];
     cq_post_req(e, st->cq, st->owner, rd64(st->sqe, 32), -ECANCELED, 0);
-    if (st->owner) e->nprog_reqs--;
+    if (st->owner) prog_req_end(e, st->sqe[1]);
     scratch_free(e, st->scratch);
   }
   e->nstaged = 0;

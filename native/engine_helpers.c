@@ -2,6 +2,7 @@
  * and from user memory, 1000 submit to a CQ): rf_bpf_run.helper of every program run. What a
  * submitted SQE may contain is decided by the policy (engine_policy.c). */
 #include "engine_internal.h"
+#include "policy.h"
 
 /* ------------------------------------------------------------------ ring helpers */
 
@@ -46,6 +47,11 @@ static long prog_submit(rf_engine *e, rf_bpf_run *run, uint64_t sqe_addr, uint64
   }
   e->nstaged++;
   e->nprog_reqs++;
+  if (s->sqe[1] & F_FIXED_FILE) {
+    /* the policy accepted the slot: it stays frozen until this request ends */
+    e->nprog_fixed++;
+    rf_policy_slot_named(e, (int32_t)rd32(s->sqe, 4));
+  }
   e->ctl->program_sqes++;
   e->progress = true;
   return 1;

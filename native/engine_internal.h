@@ -40,7 +40,7 @@ static inline uint64_t req_tag(uint32_t idx, uint16_t gen) { return ((uint64_t)T
 /* What the engine itself reads of SQEs and CQEs (6.18 uapi). What a program may put in an SQE is
  * not here: the policy derives it from the opcode table (src/ops/table.ts, native/policy.c). */
 enum { OP_TIMEOUT_REMOVE = 12, OP_ASYNC_CANCEL = 14 };   /* their targets are translated (engine.c) */
-enum { F_DRAIN = 2, F_LINK = 4, F_HARDLINK = 8, F_ASYNC = 16, F_SKIP = 64 }; /* IOSQE_* */
+enum { F_FIXED_FILE = 1, F_DRAIN = 2, F_LINK = 4, F_HARDLINK = 8, F_ASYNC = 16, F_SKIP = 64 }; /* IOSQE_* */
 #define CANCEL_FD (1u << 1)       /* IORING_ASYNC_CANCEL_*: cancels that name no user_data */
 #define CANCEL_ANY (1u << 2)
 #define CANCEL_FD_FIXED (1u << 3)
@@ -122,6 +122,7 @@ struct rf_engine {
   rf_req *reqs;
   uint32_t nreqs, capreqs, free_head; /* free list: idx + 1 */
   uint32_t nprog_reqs; /* live requests programs submitted (MAX_PROG_REQS) */
+  uint32_t nprog_fixed; /* of those, the ones naming a registered-file-table slot (IOSQE_FIXED_FILE) */
   size_t scratch_bytes; /* bytes of their copies alive (MAX_PROG_SCRATCH) */
   staged_sqe *staged;
   uint32_t nstaged, capstaged;
@@ -163,6 +164,14 @@ static inline bool fd_allowed(rf_engine *e, int64_t fd) {
 }
 
 void fd_set_allowed(rf_engine *e, int64_t fd, bool on);
+
+/* A program-submitted request ends (however: completed, cancelled, refused, dropped at close):
+ * one fewer alive, and one fewer holding a slot of the registered file table frozen (policy.h
+ * rf_policy_slots_change). */
+static inline void prog_req_end(rf_engine *e, uint8_t sqe_flags) {
+  e->nprog_reqs--;
+  if (sqe_flags & F_FIXED_FILE) e->nprog_fixed--;
+}
 
 /* Engine memory for a request's submission-time copies, counted against MAX_PROG_SCRATCH: NULL
  * with errno EBUSY over the budget, ENOMEM when malloc fails. Freed only with scratch_free. */

@@ -179,6 +179,11 @@ int rf_engine_check_sqe(rf_engine *e, uint8_t *sqe, bool modern, void **scratch_
       case RF_RULE_MASK: if (v & ~r->arg) return -EINVAL; break;
       case RF_RULE_REQUIRE: if ((v & r->arg) != r->arg) return -EACCES; break;
       case RF_RULE_FD:
+        if ((r->arg & RF_FD_SLOT) && (sqe[1] & F_FIXED_FILE)) {
+          /* a slot of the registered file table: one JS allowed; it stays as the program named it */
+          if (!rf_policy_slot_allowed(e, fd)) return -EBADF;
+          break;
+        }
         if ((fd_out[r->slot] = rf_policy_fd(e, fd)) < 0) return -EBADF;
         fd_mask |= 1u << r->slot;
         break;

@@ -31,6 +31,7 @@ static bool valid_rule(const rf_policy *p, const rf_policy_rule *r, bool top) {
     if (r->slot >= p->nslots || r->kind == RF_RULE_ZERO_TAIL) return false;
     uint8_t w = p->slots[r->slot].width;
     if ((r->kind == RF_RULE_FD || r->kind == RF_RULE_GRANT || r->kind == RF_RULE_FD_OR_GRANT) && w != 4) return false;
+    if (r->kind == RF_RULE_FD && r->arg & ~(uint64_t)RF_FD_SLOT) return false;
     /* a pointer in the SQE is sized by a constant, an SQE field or its NUL, never by a field of
      * an element (there is none at the top) */
     if (r->kind == RF_RULE_MEM && (r->arg >= p->nmems || w != 8 || p->mems[r->arg].size_kind == RF_SIZE_FIELD)) return false;
@@ -93,14 +94,17 @@ static bool valid_mem(const rf_policy *p, const rf_policy_mem *m) {
 static bool valid_op(const rf_policy *p, const rf_policy_op *o) {
   if (o->action > RF_ACTION_OPEN_BENEATH || o->effect > RF_EFFECT_CLOSES) return false;
   if ((uint32_t)o->first_rule + o->nrules > p->nrules) return false;
-  bool has_how = false;
+  bool has_how = false, has_slot = false;
   uint32_t nmem = 0;
   for (uint32_t k = 0; k < o->nrules; k++) {
     const rf_policy_rule *r = &p->rules[o->first_rule + k];
     if (!valid_rule(p, r, true)) return false;
+    if (r->kind == RF_RULE_FD && r->arg & RF_FD_SLOT && r->cond_slot == RF_NO_SLOT) has_slot = true;
     if (r->kind == RF_RULE_MEM && ++nmem > RF_POLICY_MAX_MEMS) return false;
     if (r->kind == RF_RULE_MEM && r->arg == o->how_mem) has_how = true;
   }
+  /* IOSQE_FIXED_FILE only where an fd rule checks the slot it then names */
+  if ((o->sqe_flags & RF_IOSQE_FIXED_FILE) && !has_slot) return false;
   if (o->action != RF_ACTION_OPEN_BENEATH) return o->how_mem == RF_NO_MEM;
   if (o->how_mem != RF_NO_MEM) {
     /* the struct open_how a program gave: copied, with flags, mode and resolve inside it */
@@ -162,6 +166,8 @@ static void release(rf_policy *p) {
   for (uint32_t i = 0; i < p->ngrants; i++) close(p->grants[i].fd);
   for (uint32_t i = 0; i < p->ndups; i++) close(p->dups[i].real);
   for (uint32_t i = 0; i < p->nretired; i++) close(p->retired[i]);
+  free(p->slot_allowed);
+  free(p->slot_named);
   free(p->grants);
   free(p->dups);
   free(p->retired);
@@ -246,6 +252,60 @@ int32_t rf_policy_fd(rf_engine *e, int32_t fd) {
   if (!fd_allowed(e, fd)) return -1;
   rf_fd_dup *d = e->policy ? dup_of(e->policy, fd) : NULL;
   return d ? d->real : fd;
+}
+
+/* ------------------------------------------------------------------ registered-file-table slots */
+
+static bool slot_bits_reserve(rf_policy *p, uint32_t slot) {
+  if (slot < p->slotcap) return true;
+  uint32_t n = p->slotcap ? p->slotcap : 64;
+  while (n <= slot) n *= 2;
+  uint64_t *a = realloc(p->slot_allowed, n / 8);
+  if (!a) return false;
+  p->slot_allowed = a;
+  uint64_t *b = realloc(p->slot_named, n / 8);
+  if (!b) return false;
+  p->slot_named = b;
+  memset((uint8_t *)a + p->slotcap / 8, 0, (n - p->slotcap) / 8);
+  memset((uint8_t *)b + p->slotcap / 8, 0, (n - p->slotcap) / 8);
+  p->slotcap = n;
+  return true;
+}
+static bool bit(const uint64_t *b, uint32_t cap, uint32_t i) { return i < cap && (b[i >> 6] >> (i & 63) & 1); }
+
+int rf_policy_allow_slot(rf_engine *e, uint32_t slot, bool on) {
+  rf_policy *p = e->policy;
+  if (!p || slot >= RF_MAX_FIXED_FILES) return -EINVAL;
+  if (!on) {
+    if (slot < p->slotcap) p->slot_allowed[slot >> 6] &= ~(1ull << (slot & 63));
+    return 0;
+  }
+  if (!slot_bits_reserve(p, slot)) return -ENOMEM;
+  p->slot_allowed[slot >> 6] |= 1ull << (slot & 63);
+  return 0;
+}
+
+bool rf_policy_slot_allowed(rf_engine *e, int32_t slot) {
+  rf_policy *p = e->policy;
+  return p && slot >= 0 && bit(p->slot_allowed, p->slotcap, (uint32_t)slot);
+}
+
+void rf_policy_slot_named(rf_engine *e, int32_t slot) {
+  rf_policy *p = e->policy;
+  /* accepted only when allowed, so its bit exists */
+  if (p && slot >= 0 && (uint32_t)slot < p->slotcap) p->slot_named[slot >> 6] |= 1ull << (slot & 63);
+}
+
+int rf_policy_slots_change(rf_engine *e, uint32_t start, uint32_t count) {
+  rf_policy *p = e->policy;
+  if (!p || !p->slotcap) return 0;
+  /* no program request naming a slot is alive: nothing is frozen any more */
+  if (!e->nprog_fixed) memset(p->slot_named, 0, p->slotcap / 8);
+  uint32_t end = count > p->slotcap || start > p->slotcap - count ? p->slotcap : start + count;
+  for (uint32_t i = start; i < end; i++)
+    if (bit(p->slot_named, p->slotcap, i)) return -EBUSY;
+  for (uint32_t i = start; i < end; i++) p->slot_allowed[i >> 6] &= ~(1ull << (i & 63));
+  return 0;
 }
 
 void rf_policy_completed(rf_engine *e, uint8_t opcode, int32_t fd, int32_t res) {

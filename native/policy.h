@@ -33,6 +33,9 @@ enum { RF_MEM_READ = 1, RF_MEM_WRITE = 2 };
 enum { RF_MEM_SUBMIT = 0, RF_MEM_COMPLETE = 1 };
 #define RF_MEM_EMPTY 1u
 enum { RF_ACTION_NONE = 0, RF_ACTION_OPEN_BENEATH = 1 };
+/* RF_RULE_FD's arg: with IOSQE_FIXED_FILE the field names a registered-file-table slot */
+#define RF_FD_SLOT 1u
+#define RF_IOSQE_FIXED_FILE 1u
 enum { RF_EFFECT_NONE = 0, RF_EFFECT_OPENS = 1, RF_EFFECT_CLOSES = 2 };
 
 typedef struct {
@@ -79,6 +82,11 @@ struct rf_policy {
   uint32_t ndups, capdups;
   int *retired;
   uint32_t nretired, capretired;
+  /* slots of the ring's registered file table programs may name with IOSQE_FIXED_FILE
+   * (ring.allowFd(fixed(i))), and the slots accepted program requests named while any such
+   * request is alive (JS may not change those: rf_policy_slots_change) */
+  uint64_t *slot_allowed, *slot_named;
+  uint32_t slotcap; /* bits of each */
 };
 typedef struct rf_policy rf_policy;
 
@@ -96,6 +104,16 @@ rf_grant *rf_policy_grant_of(rf_policy *p, int32_t fd);
 int rf_policy_allow_fd(struct rf_engine *e, int32_t fd, bool on);
 /* The fd the kernel gets for a program's fd (its dup, or itself); -1 when programs may not name it. */
 int32_t rf_policy_fd(struct rf_engine *e, int32_t fd);
+/* Slots: the most a table has (IORING_MAX_FIXED_FILES, 6.18). */
+#define RF_MAX_FIXED_FILES (1u << 20)
+/* allowFd(fixed(slot), on). 0 or -errno. */
+int rf_policy_allow_slot(struct rf_engine *e, uint32_t slot, bool on);
+bool rf_policy_slot_allowed(struct rf_engine *e, int32_t slot);
+/* An accepted program request names slot: it is frozen until no such request is alive. */
+void rf_policy_slot_named(struct rf_engine *e, int32_t slot);
+/* JS is about to change slots [start, start + count) of the table (count UINT32_MAX: all of it):
+ * -EBUSY while a live program request named one of them; else their allowances are taken back. */
+int rf_policy_slots_change(struct rf_engine *e, uint32_t start, uint32_t count);
 /* A program's request completed: an open's new fd becomes allowed, a close's fd stops being. */
 void rf_policy_completed(struct rf_engine *e, uint8_t opcode, int32_t fd, int32_t res);
 

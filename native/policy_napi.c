@@ -63,6 +63,27 @@ static napi_value js_allow_fd(napi_env env, napi_callback_info info) {
   return rf_int(env, rf_policy_allow_fd(e, fd, on));
 }
 
+/* policyAllowSlot(ring, slot, on) -> 0 | -errno: programs may name registered-file-table slot
+ * `slot` with IOSQE_FIXED_FILE (src/ring/files.ts checks it against the table first) */
+static napi_value js_allow_slot(napi_env env, napi_callback_info info) {
+  RF_ARGS(3);
+  rf_engine *e = engine_of(env, argv[0]);
+  int32_t slot;
+  bool on = true;
+  if (!e || !rf_get_i32(env, argv[1], &slot) || slot < 0 || !rf_get_bool(env, argv[2], &on)) return rf_int(env, -EINVAL);
+  return rf_int(env, rf_policy_allow_slot(e, (uint32_t)slot, on));
+}
+
+/* policySlotsChange(ring, start, count) -> 0 | -EBUSY: JS is about to change those slots (count
+ * -1: all); their allowances are taken back unless a live program request named one */
+static napi_value js_slots_change(napi_env env, napi_callback_info info) {
+  RF_ARGS(3);
+  rf_engine *e = engine_of(env, argv[0]);
+  int32_t start, count;
+  if (!e || !rf_get_i32(env, argv[1], &start) || start < 0 || !rf_get_i32(env, argv[2], &count)) return rf_int(env, -EINVAL);
+  return rf_int(env, rf_policy_slots_change(e, (uint32_t)start, count < 0 ? UINT32_MAX : (uint32_t)count));
+}
+
 /* policyCheck(ring, sqe64, modern) -> -errno | [0, scratchAddress: bigint, scratch: ArrayBuffer]:
  * the verdict a program's submit would get, without submitting; the SQE is rewritten in place as
  * the kernel would get it and the engine memory it points into is returned as a copy (tests, fuzzer) */
@@ -99,4 +120,6 @@ void rf_policy_register(napi_env env, napi_value exports) {
   rf_export(env, exports, "policyGrantDir", js_grant_dir);
   rf_export(env, exports, "policyAllowFd", js_allow_fd);
   rf_export(env, exports, "policyCheck", js_check);
+  rf_export(env, exports, "policyAllowSlot", js_allow_slot);
+  rf_export(env, exports, "policySlotsChange", js_slots_change);
 }

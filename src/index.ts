@@ -16,6 +16,8 @@ export { CompletionQueue, type Cqe } from './ring/cq.js';
 export type { RingOptions } from './ring/setup.js';
 export { RingError, RingClosedError, errnoName } from './errors.js';
 export { Sqe, FixedFile, fixed, type Fd } from './ops/sqe.js';
+export { FileTable, FixedFdInstallFlags } from './ring/files.js';
+export { FILES_SKIP, FILE_INDEX_ALLOC, type FdEntry } from './ops/fd-list.js';
 export { op, type Builders, type StatxResult, type Timespec, type BufferLike } from './ops/build.js';
 export { OPS, opByName, opByCode, type OpDesc } from './ops/table.js';
 export {

@@ -64,18 +64,48 @@ test('fsync and fdatasync', () => {
   eq(op.fsync(9, { fsyncFlags: 1 }).toBytes(), sqe({ opcode: 3, fd: 9, opFlags: 1 }));
 });
 
-test('openat: path pointer, flags | O_CLOEXEC, mode, dirfd AT_FDCWD, file_index', () => {
+test('openat: path pointer, flags | O_CLOEXEC, mode, dirfd AT_FDCWD; direct: file_index = slot + 1 without O_CLOEXEC', () => {
   const s = op.openat('/tmp/x', O.CREAT | O.WRONLY, 0o600);
   const b = Buffer.from(s.toBytes());
   const pathAddr = b.readBigUInt64LE(16);
   eq(b, sqe({ opcode: 18, fd: AT_FDCWD, addr: pathAddr, len: 0o600, opFlags: O.CREAT | O.WRONLY | O.CLOEXEC }));
-  const s2 = op.openat('y', O.RDONLY, undefined, { dirfd: 7, fileIndex: 3 });
+  const s2 = op.openat('y', O.RDONLY, undefined, { dirfd: 7, direct: 2 });
   const b2 = Buffer.from(s2.toBytes());
-  eq(b2, sqe({ opcode: 18, fd: 7, addr: b2.readBigUInt64LE(16), len: 0o666, opFlags: O.CLOEXEC, fileIndex: 3 }));
+  eq(b2, sqe({ opcode: 18, fd: 7, addr: b2.readBigUInt64LE(16), len: 0o666, fileIndex: 3 }));
+  const b3 = Buffer.from(op.openat('y', O.RDWR, undefined, { direct: 'auto' }).toBytes());
+  eq(b3, sqe({ opcode: 18, fd: AT_FDCWD, addr: b3.readBigUInt64LE(16), len: 0o666, opFlags: O.RDWR, fileIndex: 0xffffffff }));
 });
 
-test('close', () => {
+test('close: a process fd in fd; a FixedFile as file_index = slot + 1 (no IOSQE_FIXED_FILE: CLOSE refuses it)', () => {
   eq(op.close(12).toBytes(), sqe({ opcode: 19, fd: 12 }));
+  eq(op.close(fixed(0)).toBytes(), sqe({ opcode: 19, fileIndex: 1 }));
+  eq(op.close(fixed(41)).toBytes(), sqe({ opcode: 19, fileIndex: 42 }));
+});
+
+test('filesUpdate: __s32 fd array at addr, count in len, first slot in off (IORING_FILE_INDEX_ALLOC for auto)', () => {
+  const s = op.filesUpdate([5, null, -1, -2], 3);
+  const b = Buffer.from(s.toBytes());
+  eq(b, sqe({ opcode: 20, off: 3n, addr: b.readBigUInt64LE(16), len: 4 }));
+  const arr = s.keep!.map((k) => new Int32Array(k as ArrayBuffer)).find((a) => a.length === 4);
+  assert.deepEqual(Array.from(arr!), [5, -1, -1, -2], 'holes are -1, FILES_SKIP stays -2; kept alive');
+  const a = Buffer.from(op.filesUpdate([7], 'auto').toBytes());
+  eq(a, sqe({ opcode: 20, off: 0xffffffffn, addr: a.readBigUInt64LE(16), len: 1 }));
+});
+
+test('fixedFdInstall: IOSQE_FIXED_FILE with the slot in fd, install flags', () => {
+  eq(op.fixedFdInstall(fixed(4)).toBytes(), sqe({ opcode: 54, flags: SqeFlags.FIXED_FILE, fd: 4 }));
+  eq(op.fixedFdInstall(fixed(0), { installFlags: 1 }).toBytes(), sqe({ opcode: 54, flags: SqeFlags.FIXED_FILE, opFlags: 1 }));
+});
+
+test('FixedFile wherever the op takes one from the table: read, readv, writev, fsync', () => {
+  const buf = Buffer.alloc(8);
+  eq(op.read(fixed(2), buf, 0).toBytes(), sqe({ opcode: 22, flags: SqeFlags.FIXED_FILE, fd: 2, addr: addr(buf), len: 8 }));
+  eq(op.fsync(fixed(9)).toBytes(), sqe({ opcode: 3, flags: SqeFlags.FIXED_FILE, fd: 9 }));
+  for (const o of ['readv', 'writev'] as const) {
+    const b = Buffer.from(op[o](fixed(1), [buf], 0).toBytes());
+    assert.equal(b[1], SqeFlags.FIXED_FILE, o);
+    assert.equal(b.readInt32LE(4), 1, o);
+  }
 });
 
 test('statx: path at addr, buffer at off (addr2), mask in len, flags', () => {

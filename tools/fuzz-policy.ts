@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ring } from '../src/index.js';
-import { programPolicy, Rule, Size, NO_SLOT, type CompiledPolicy, type CompiledMem, type CompiledOp } from '../src/ops/policy.js';
+import { programPolicy, Rule, Size, NO_SLOT, FD_SLOT, type CompiledPolicy, type CompiledMem, type CompiledOp } from '../src/ops/policy.js';
 import { modelCheck, type PolicyState, type ModelVerdict } from '../src/ops/policy-model.js';
 import { SLOT_NAMES, SQE_SLOTS, OPEN_FLAGS, allBits } from '../src/ops/sqe-fields.js';
 import { makeRegion, Submitter, getSlot, type TestRegion } from '../test/security/util.js';
@@ -40,6 +40,8 @@ export class PolicyFuzzEnv {
   readonly state: PolicyState;
   readonly fdNames: number[] = [];
   readonly grantFds: number[] = [];
+  /** Registered-file-table slots programs may name (IOSQE_FIXED_FILE); slot 2 is an empty one they may not. */
+  readonly slotNames = [0, 1, 2];
   #cleanup: (() => void)[] = [];
 
   constructor(readonly ring: Ring) {
@@ -59,6 +61,9 @@ export class PolicyFuzzEnv {
       this.fdNames.push(fd);
       fds.set(fd, this.#realFd(fd));
     }
+    ring.files.register([this.fdNames[0]!, this.fdNames[1]!, null]);
+    ring.allowFd(ring.files.slot(0));
+    ring.allowFd(ring.files.slot(1));
     const grants = new Map<number, boolean>();
     for (const write of [false, true]) {
       const g = ring.allowDir(dir, { write });
@@ -66,7 +71,7 @@ export class PolicyFuzzEnv {
       grants.set(g, write);
     }
     const regions = this.regions.map((r) => ({ base: r.base, length: BigInt(r.length), writable: r.writable }));
-    this.state = { regions, fds, grants, programs: new Set([sub.index]), read: (a, n) => this.read(a, n) };
+    this.state = { regions, fds, grants, programs: new Set([sub.index]), slots: new Set([0, 1]), read: (a, n) => this.read(a, n) };
   }
 
   /** The engine's dup of an allowed fd, as a READ of it is rewritten. */
@@ -230,6 +235,8 @@ export function genCase(env: PolicyFuzzEnv, r: () => number): { sqe: Uint8Array;
     if (rule.kind !== Rule.MEM) setSlotBytes(sqe, rule.slot, slotValue(env, r, rule.kind, rule.arg, w));
   }
   for (const rule of rules) if (rule.kind === Rule.ZERO && rule.condSlot === NO_SLOT && chance(r, 0.9)) setSlotBytes(sqe, rule.slot, 0n);
+  // with IOSQE_FIXED_FILE the fd is mostly a slot of the table
+  for (const rule of rules) if (rule.kind === Rule.FD && rule.arg & BigInt(FD_SLOT) && sqe[1]! & 1 && chance(r, 0.9)) setSlotBytes(sqe, rule.slot, BigInt(pick(r, env.slotNames)));
   // sizes first (len), then pointers with their contents
   for (const rule of rules) {
     if (rule.kind !== Rule.MEM) continue;

@@ -6,6 +6,7 @@
 import { OPS, type OpDesc, type ParamDesc } from './table.js';
 import { types } from 'node:util';
 import { Sqe, FixedFile, split64, checkCqTarget, type Fd } from './sqe.js';
+import { applySlotParam, type FdEntry } from './fd-list.js';
 import { SqeFlags, Statx, TIMESPEC_SIZE, AT_FDCWD } from '../ring/abi.js';
 import { viewAddress, spanAddress, refusalOf, type ByteSpan } from '../ring/memory.js';
 import { describeValue as describe } from '../errors.js';
@@ -266,14 +267,30 @@ function applyParam(op: OpDesc, s: Sqe, p: ParamDesc, v: unknown, opts: Record<s
   }
   const w = (): string => where(op, p.name); // built only for an error message
   switch (p.kind) {
-    case 'fd':
+    case 'fd': {
+      // what IOSQE_FIXED_FILE does for this op comes from its kernel declaration
+      const fixedUse = op.sqe?.fixedFile;
       if (v instanceof FixedFile) {
-        s.fd = v.index;
-        s.flags |= SqeFlags.FIXED_FILE;
+        if (p.fixed === 'fileIndex') {
+          s.fd = 0;
+          s.fileIndex = v.index + 1;
+        } else if (fixedUse === 'slot' || fixedUse === 'required') {
+          s.fd = v.index;
+          s.flags |= SqeFlags.FIXED_FILE;
+        } else {
+          throw new TypeError(`${w()} cannot be a FixedFile: IORING_OP_${op.constant} takes process fds only`);
+        }
       } else {
+        if (fixedUse === 'required') throw new TypeError(`${w()} must be a FixedFile (a slot of the ring's registered file table), got ${describe(v)}`);
         if (typeof v !== 'number' || !Number.isInteger(v)) throw new TypeError(`${w()} must be an integer (a process fd) or a FixedFile, got ${describe(v)}`);
         s.fd = int(op, p.name, v, 0, 0x7fffffff);
       }
+      return;
+    }
+    case 'direct':
+    case 'slotOffset':
+    case 'fdList':
+      applySlotParam(p.kind, s, w, v, (x) => setField(s, p.field, x));
       return;
     case 'dirfd':
       if (v instanceof FixedFile) throw new TypeError(`${w()} cannot be a FixedFile`);
@@ -440,13 +457,19 @@ export function buildSqe(op: OpDesc, args: readonly unknown[]): Sqe {
       if (!shape.optionKeys.has(k)) throw new TypeError(`${op.name}(): "${k}" is not an option of ${op.name}(); it accepts ${[...shape.optionKeys].join(', ')}`);
   }
   let implied = 0;
+  let excluded = 0;
   for (const p of params) {
     const v = p.positional ? args[i++] : opts[p.name];
     applyParam(op, s, p, v, opts);
     if (p.impliesOpFlags && v !== undefined) implied |= p.impliesOpFlags;
+    if (p.excludesOpFlags && v !== undefined) {
+      if (s.opFlags & p.excludesOpFlags)
+        throw new RangeError(`${op.name}(): "${p.name}" cannot be combined with op flags 0x${(s.opFlags & p.excludesOpFlags).toString(16)} (the kernel refuses them together)`);
+      excluded |= p.excludesOpFlags;
+    }
   }
   for (const [f, v] of shape.fixed) setField(s, f, v);
-  if (op.alwaysOpFlags) s.opFlags |= op.alwaysOpFlags;
+  if (op.alwaysOpFlags) s.opFlags |= op.alwaysOpFlags & ~excluded;
   if (implied && (shape.opFlagsParam === undefined || opts[shape.opFlagsParam] === undefined)) s.opFlags |= implied;
   if (last !== undefined)
     for (const [k, check] of COMMON_CHECKS) {
@@ -466,8 +489,14 @@ export interface Builders {
   readv(fd: Fd, buffers: BufferLike[], position?: PositionArg, options?: CommonOptions & { rwFlags?: number }): Sqe;
   writev(fd: Fd, buffers: BufferLike[], position?: PositionArg, options?: CommonOptions & { rwFlags?: number }): Sqe;
   fsync(fd: Fd, options?: CommonOptions & { fsyncFlags?: number }): Sqe;
-  openat(path: string | Uint8Array, flags?: number, mode?: number, options?: CommonOptions & { dirfd?: number; fileIndex?: number }): Sqe;
+  /** `direct`: open into a slot of the registered file table (or 'auto': a free one); the request then resolves that FixedFile. */
+  openat(path: string | Uint8Array, flags?: number, mode?: number, options?: CommonOptions & { dirfd?: number; direct?: number | 'auto' }): Sqe;
+  /** A FixedFile empties its slot (file_index). */
   close(fd: Fd, options?: CommonOptions): Sqe;
+  /** IORING_OP_FILES_UPDATE: fds into slots from `offset` ('auto': free slots, resolved as their numbers); res = slots updated. */
+  filesUpdate(fds: ArrayLike<FdEntry>, offset?: number | 'auto', options?: CommonOptions): Sqe;
+  /** IORING_OP_FIXED_FD_INSTALL (6.8): a process fd for a slot's file; installFlags 1 = IORING_FIXED_FD_NO_CLOEXEC. */
+  fixedFdInstall(fd: FixedFile, options?: CommonOptions & { installFlags?: number }): Sqe;
   statx(path: string | Uint8Array, options?: CommonOptions & { dirfd?: number; statxFlags?: number; mask?: number }): Sqe;
   timeout(time: Timespec, options?: CommonOptions & { count?: number; timeoutFlags?: number }): Sqe;
   timeoutRemove(target: number | bigint, options?: CommonOptions & { timeoutFlags?: number }): Sqe;

@@ -5,7 +5,7 @@
  * with native/engine_policy.c; it is not used on the submission path.
  */
 import { SQE_SLOTS, SLOT_NAMES } from './sqe-fields.js';
-import { Rule, Size, MEM_EMPTY, NO_SLOT, NO_MEM, type CompiledPolicy, type CompiledRule, type CompiledMem } from './policy.js';
+import { Rule, Size, MEM_EMPTY, NO_SLOT, NO_MEM, FD_SLOT, type CompiledPolicy, type CompiledRule, type CompiledMem } from './policy.js';
 
 /** What the engine holds, as the model sees it. */
 export interface PolicyState {
@@ -17,6 +17,8 @@ export interface PolicyState {
   grants: Map<number, boolean>;
   /** Registered program indexes. */
   programs: Set<number>;
+  /** Registered-file-table slots programs may name with IOSQE_FIXED_FILE (absent: none). */
+  slots?: Set<number>;
   /** Reads `n` bytes of process memory at `addr` (the model never reads outside a region). */
   read(addr: bigint, n: number): Uint8Array;
 }
@@ -151,6 +153,10 @@ export function modelCheck(p: CompiledPolicy, input: Uint8Array, st: PolicyState
           if ((v & r.arg) !== r.arg) refuse(E.EACCES);
           break;
         case Rule.FD: {
+          if (r.arg & BigInt(FD_SLOT) && sqe[1]! & 1) {
+            if (!st.slots?.has(s32(v))) refuse(E.EBADF);
+            break;
+          }
           const to = st.fds.get(s32(v));
           if (to === undefined) refuse(E.EBADF);
           fdOut.set(r.slot, to!);

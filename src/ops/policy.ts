@@ -8,7 +8,9 @@
  *   2. its IOSQE_* bits are permitted                        else -EINVAL
  *   3. bytes 48..63 are 0 unless it came through helper 1000 else -EINVAL
  *   4. each slot's rule, in SQE order: must-be-zero / fixed value / unknown or unpermitted flag
- *      bits -EINVAL; required flag bits -EACCES; fd not allowed -EBADF; dirfd not a grant -EACCES;
+ *      bits -EINVAL; required flag bits -EACCES; fd not allowed -EBADF (with IOSQE_FIXED_FILE, on
+ *      ops whose declaration says `fixedFile: 'slot'`: a registered-file-table slot JS did not
+ *      allow with ring.allowFd(fixed(i)) -EBADF); dirfd not a grant -EACCES;
  *      program index not registered -EINVAL
  *   5. each pointer: its size (out of range -EINVAL, more than ringflow copies -E2BIG), its bytes
  *      inside one registered region with the access the kernel needs (-EFAULT; a path longer than
@@ -27,6 +29,8 @@ import {
 } from './sqe-fields.js';
 
 /** Rule kinds (native/policy.h RF_RULE_*). */
+/** RF_RULE_FD's arg bit: with IOSQE_FIXED_FILE the fd field is a registered-file-table slot. */
+export const FD_SLOT = 1;
 export const Rule = { ANY: 0, ZERO: 1, EQ: 2, MASK: 3, REQUIRE: 4, FD: 5, GRANT: 6, FD_OR_GRANT: 7, PROGRAM: 8, MEM: 9, ZERO_TAIL: 10 } as const;
 export type RuleKind = (typeof Rule)[keyof typeof Rule];
 /** Mem size kinds and flags (native/policy.h). */
@@ -94,8 +98,9 @@ export interface CompiledPolicy {
   cap: OpenCapability;
 }
 
-/** IOSQE bits a program may set unless its op says otherwise: not FIXED_FILE (programs name process
- *  fds only) nor BUFFER_SELECT (no provided buffers). */
+/** IOSQE bits a program may set unless its op says otherwise: not BUFFER_SELECT (no provided
+ *  buffers); FIXED_FILE only on ops whose `fd` field then names a slot of the registered file
+ *  table (`sqe.fixedFile: 'slot'`), checked against the slots JS allowed. */
 export const PROGRAM_SQE_FLAGS = IOSQE.IO_LINK | IOSQE.IO_HARDLINK | IOSQE.IO_DRAIN | IOSQE.ASYNC | IOSQE.CQE_SKIP_SUCCESS;
 
 const O = OPEN_FLAGS;
@@ -125,7 +130,7 @@ class Compiler {
   rules: CompiledRule[] = [];
   mems: CompiledMem[] = [];
 
-  constructor(readonly op: Pick<OpDesc, 'name' | 'code' | 'program'>) {}
+  constructor(readonly op: Pick<OpDesc, 'name' | 'code' | 'program' | 'sqe'>) {}
 
   fail(msg: string): never {
     throw new Error(`policy: ${this.op.name}: ${msg}`);
@@ -158,7 +163,8 @@ class Compiler {
         return out;
       }
       case 'fd':
-        return [this.rule(Rule.FD, i, 0, cond)];
+        // the `fd` field is the one IOSQE_FIXED_FILE turns into a slot (io_init_req reads sqe->fd)
+        return [this.rule(Rule.FD, i, slot === 'fd' && this.op.sqe?.fixedFile === 'slot' ? FD_SLOT : 0, cond)];
       case 'dirfd':
         if (!permit.dirfd) this.fail(`${slot} is a dirfd but the permit says nothing of grants`);
         return [this.rule(permit.dirfd === 'grant' ? Rule.GRANT : Rule.FD_OR_GRANT, i, 0, cond)];
@@ -223,7 +229,7 @@ export function compilePolicy(ops: readonly Pick<OpDesc, 'name' | 'code' | 'sqe'
     const top: CompiledRule[] = [];
     for (const slot of SLOT_NAMES) top.push(...cc.slotRules(slot, sqe.fields[slot], permit));
     const c: CompiledOp = {
-      code: op.code, name: op.name, sqeFlags: permit.sqeFlags ?? PROGRAM_SQE_FLAGS, action: permit.open ? 1 : 0,
+      code: op.code, name: op.name, sqeFlags: permit.sqeFlags ?? PROGRAM_SQE_FLAGS | (sqe.fixedFile === 'slot' ? IOSQE.FIXED_FILE : 0), action: permit.open ? 1 : 0,
       effect: sqe.fdEffect === 'opens' ? 1 : sqe.fdEffect === 'closes' ? 2 : 0,
       firstRule: out.rules.length, nrules: top.length, howMem: NO_MEM, openFlagsSlot: NO_SLOT, openModeSlot: NO_SLOT,
     };

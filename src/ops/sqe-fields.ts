@@ -101,6 +101,20 @@ export interface SqeUse {
   fields: Readonly<Record<SqeSlot, FieldUse>>;
   /** What the result means for fds: res is a new fd (openat), or the fd in `fd` is closed. */
   fdEffect?: 'opens' | 'closes';
+  /**
+   * What IOSQE_FIXED_FILE does for this op (io_init_req, the op's prep): 'slot' = the `fd` field
+   * names a slot of the ring's registered file table instead of a process fd (ops with
+   * needs_file); 'required' = the op works only on a slot (FIXED_FD_INSTALL); 'refused' = the
+   * op's prep fails the request (-EBADF / -EINVAL). Absent: the kernel never looks at it.
+   */
+  fixedFile?: 'slot' | 'required' | 'refused';
+  /**
+   * Which registered-file-table slots a successful request changes (src/ring/files.ts takes
+   * programs' allowances of them back): 'fileIndex' = the slot file_index - 1 names (direct
+   * open, CLOSE of a slot; IORING_FILE_INDEX_ALLOC = a free one the kernel picks); 'update' =
+   * `len` slots from `off` (FILES_UPDATE).
+   */
+  slotEffect?: 'fileIndex' | 'update';
 }
 
 /** What a completion program may submit of an op. Ops without one are refused (-EINVAL). */
@@ -132,6 +146,8 @@ export interface ProgramPermit {
 export const IOSQE = { FIXED_FILE: 1, IO_DRAIN: 2, IO_LINK: 4, IO_HARDLINK: 8, ASYNC: 16, BUFFER_SELECT: 32, CQE_SKIP_SUCCESS: 64 } as const;
 /** IORING_NOP_* (io_uring/nop.c NOP_FLAGS, 6.18). */
 export const NOP_FLAGS = { INJECT_RESULT: 1, FILE: 2, FIXED_FILE: 4, FIXED_BUFFER: 8, TW: 16, CQE32: 32 } as const;
+/** IORING_FIXED_FD_* (FIXED_FD_INSTALL's install_fd_flags, 6.8). */
+export const FIXED_FD_INSTALL_FLAGS = { NO_CLOEXEC: 1 } as const;
 /** RWF_* (include/uapi/linux/fs.h RWF_SUPPORTED, 6.18; NOSIGNAL is new in 6.18, probed on 6.18.44). */
 export const RWF_FLAGS = { HIPRI: 0x1, DSYNC: 0x2, SYNC: 0x4, NOWAIT: 0x8, APPEND: 0x10, NOAPPEND: 0x20, ATOMIC: 0x40, DONTCACHE: 0x80, NOSIGNAL: 0x100 } as const;
 /** IORING_FSYNC_* */

@@ -8,7 +8,7 @@ import { O } from '../ring/abi.js';
 import {
   type SqeUse, type ProgramPermit, type FieldUse, ZERO, IGNORED, PERSONALITY, PATH_MEM, TIMESPEC_MEM, UIO_MAXIOV,
   scalar, flags, when, mem, allBits, NOP_FLAGS, RWF_FLAGS, FSYNC_FLAGS, TIMEOUT_FLAGS, TIMEOUT_REMOVE_FLAGS,
-  CANCEL_FLAGS, OPEN_FLAGS, RESOLVE_FLAGS, STATX_FLAGS, RW_ATTR_FLAGS,
+  CANCEL_FLAGS, OPEN_FLAGS, RESOLVE_FLAGS, STATX_FLAGS, RW_ATTR_FLAGS, FIXED_FD_INSTALL_FLAGS,
 } from './sqe-fields.js';
 
 /** SQE fields a parameter can land in. 64-bit: off, addr, addr3, user. 32-bit: fd, len, opFlags, fileIndex. 16-bit: ioprio, bufIndex, personality. */
@@ -26,7 +26,14 @@ export type SqeField =
 
 /**
  * How a builder argument is validated and encoded.
- * - fd: number (process fd) or FixedFile (sets IOSQE_FIXED_FILE)
+ * - fd: number (process fd) or FixedFile: sets IOSQE_FIXED_FILE with the slot in `fd` where the
+ *   op's `sqe.fixedFile` says the kernel takes one ('slot', 'required'), or file_index = slot + 1
+ *   where the param says `fixed: 'fileIndex'` (CLOSE); a TypeError where the kernel refuses it
+ * - direct: a registered-file-table slot (number) or 'auto' (IORING_FILE_INDEX_ALLOC) → file_index
+ *   = slot + 1 or ~0; the promise resolves the FixedFile the request filled
+ * - fdList: array of process fds, null / -1 (empty slot), FILES_SKIP (-2, leave the slot) →
+ *   addr = __s32 array, len = count (kept alive until the CQE)
+ * - slotOffset: a slot number or 'auto' (IORING_FILE_INDEX_ALLOC, ~0) → u32
  * - dirfd: number, default AT_FDCWD
  * - u32/i32/u16: integers in range
  * - position: number | bigint | undefined → s64, undefined/-1 = current file position
@@ -51,7 +58,10 @@ export type ParamKind =
   | 'path'
   | 'timespec'
   | 'statx'
-  | 'userData';
+  | 'userData'
+  | 'direct'
+  | 'fdList'
+  | 'slotOffset';
 
 export interface ParamDesc {
   name: string;
@@ -64,6 +74,11 @@ export interface ParamDesc {
   default?: number;
   /** Bits OR'd into the op flags when the caller gives this argument and does not set the op flags itself. */
   impliesOpFlags?: number;
+  /** Op-flag bits the kernel refuses together with this argument: dropped from the op's
+   *  alwaysOpFlags and refused (RangeError) in the caller's when the argument is given. */
+  excludesOpFlags?: number;
+  /** kind 'fd': a FixedFile is encoded as file_index = slot + 1 with fd 0 (CLOSE), not IOSQE_FIXED_FILE. */
+  fixed?: 'fileIndex';
   doc: string;
 }
 
@@ -159,6 +174,7 @@ function rwUse(vectored: boolean, into: boolean): SqeUse {
     : mem({ what: 'buffer', access, when: 'complete', size: { slot: 'len', times: 1 } });
   return {
     source: 'io_uring/rw.c __io_prep_rw, io_prep_rw_pi, io_import_vec (6.18.y)',
+    fixedFile: 'slot',
     fields: {
       ioprio: scalar('I/O priority (ioprio_check_cap)'),
       fd: { use: 'fd', doc: 'file to read or write' },
@@ -249,6 +265,7 @@ export const OPS: readonly OpDesc[] = [
     params: [fd, { name: 'fsyncFlags', kind: 'u32', field: 'opFlags', optional: true, default: 0, doc: 'IORING_FSYNC_DATASYNC (1) for fdatasync' }],
     sqe: {
       source: 'io_uring/sync.c io_fsync_prep (6.18)',
+      fixedFile: 'slot',
       fields: {
         ...UNUSED,
         fd: { use: 'fd', doc: 'file to sync' },
@@ -346,10 +363,13 @@ export const OPS: readonly OpDesc[] = [
     name: 'openat', code: 18, constant: 'OPENAT', since: '5.6', liburing: 'io_uring_prep_openat', result: 'number', cancellable: true,
     params: [
       { name: 'path', kind: 'path', field: 'addr', positional: true, doc: 'path (relative to dirfd)' },
-      { name: 'flags', kind: 'i32', field: 'opFlags', positional: true, optional: true, default: 0, doc: 'O_* flags (O.RDONLY, O.CREAT | O.WRONLY, …); O_CLOEXEC is always added' },
+      { name: 'flags', kind: 'i32', field: 'opFlags', positional: true, optional: true, default: 0, doc: 'O_* flags (O.RDONLY, O.CREAT | O.WRONLY, …); O_CLOEXEC is always added (not with `direct`)' },
       { name: 'mode', kind: 'u32', field: 'len', positional: true, optional: true, default: 0o666, doc: 'permissions for O_CREAT' },
       dirfd,
-      { name: 'fileIndex', kind: 'u32', field: 'fileIndex', optional: true, default: 0, doc: 'direct descriptor slot + 1 (0 = regular fd)' },
+      {
+        name: 'direct', kind: 'direct', field: 'fileIndex', optional: true, excludesOpFlags: O.CLOEXEC,
+        doc: "open into this slot of the registered file table, or 'auto' (a free one, 5.19); resolves the FixedFile instead of an fd (no O_CLOEXEC: the kernel refuses it for direct descriptors)",
+      },
     ],
     alwaysOpFlags: O.CLOEXEC, // fds the ring opens do not leak into child processes
     sqe: {
@@ -365,13 +385,15 @@ export const OPS: readonly OpDesc[] = [
         fileIndex: scalar('direct descriptor slot + 1'),
       },
       fdEffect: 'opens',
+      fixedFile: 'refused', // __io_openat_prep: -EBADF
+      slotEffect: 'fileIndex',
     },
     program: { flags: { opFlags: allBits(OPEN_FLAGS) }, dirfd: 'grant', open: { flags: 'opFlags', mode: 'len' }, zero: ['fileIndex'] },
-    doc: 'openat(2); res = the new fd.',
+    doc: "openat(2); res = the new fd (with `direct`: the FixedFile slot it filled).",
   },
   {
     name: 'close', code: 19, constant: 'CLOSE', since: '5.6', liburing: 'io_uring_prep_close', result: 'void',
-    params: [fd],
+    params: [{ ...fd, fixed: 'fileIndex', doc: 'process fd, or FixedFile: the slot is emptied (file_index, 5.15)' }],
     sqe: {
       source: 'io_uring/openclose.c io_close_prep (6.18, raspberrypi/linux @656a52a8)',
       fields: {
@@ -385,11 +407,34 @@ export const OPS: readonly OpDesc[] = [
         fileIndex: scalar('direct descriptor slot + 1 (fd must be 0)'),
       },
       fdEffect: 'closes',
+      fixedFile: 'refused', // io_close_prep: -EBADF
+      slotEffect: 'fileIndex',
     },
     program: { zero: ['fileIndex'] },
     doc: 'close(2) a process fd (or a direct descriptor slot via FixedFile).',
   },
-  { name: 'filesUpdate', code: 20, constant: 'FILES_UPDATE', since: '5.6', liburing: 'io_uring_prep_files_update', doc: 'update registered files from the ring' },
+  {
+    name: 'filesUpdate', code: 20, constant: 'FILES_UPDATE', since: '5.6', liburing: 'io_uring_prep_files_update', result: 'number',
+    params: [
+      { name: 'fds', kind: 'fdList', field: 'addr', positional: true, doc: 'process fds to put in the slots (registered as the ring\'s own references), null or -1 to empty one, FILES_SKIP (-2) to leave one' },
+      { name: 'offset', kind: 'slotOffset', field: 'off', positional: true, optional: true, default: 0, doc: "first slot; 'auto' = free slots the kernel picks (the promise resolves their numbers)" },
+    ],
+    sqe: {
+      source: 'io_uring/rsrc.c io_files_update_prep, io_files_update (6.18)',
+      fields: {
+        ...UNUSED,
+        fd: IGNORED,
+        off: scalar("first slot (u32), or IORING_FILE_INDEX_ALLOC: the kernel writes the slots it picked into the array"),
+        addr: mem({ what: '__s32 fd array', access: 'readwrite', when: 'complete', size: { slot: 'len', times: 4 } }),
+        len: scalar('number of fds (> 0)'),
+        opFlags: ZERO,
+        fileIndex: ZERO,
+      },
+      fixedFile: 'refused', // io_files_update_prep: -EINVAL
+      slotEffect: 'update',
+    },
+    doc: 'Puts files into registered-file-table slots from the ring (IORING_REGISTER_FILES_UPDATE as a request); res = slots updated.',
+  },
   {
     name: 'statx', code: 21, constant: 'STATX', since: '5.6', liburing: 'io_uring_prep_statx', result: 'statx',
     params: [
@@ -401,6 +446,7 @@ export const OPS: readonly OpDesc[] = [
     ],
     sqe: {
       source: 'io_uring/statx.c io_statx_prep (6.18)',
+      fixedFile: 'refused', // -EBADF
       fields: {
         ...UNUSED,
         fd: { use: 'dirfd' },
@@ -449,6 +495,8 @@ export const OPS: readonly OpDesc[] = [
         fileIndex: scalar('direct descriptor slot + 1'),
       },
       fdEffect: 'opens',
+      fixedFile: 'refused', // __io_openat_prep: -EBADF
+      slotEffect: 'fileIndex',
     },
     program: { dirfd: 'grant', open: { how: 'off' }, zero: ['fileIndex'] },
     doc: 'openat2(2)',
@@ -478,7 +526,30 @@ export const OPS: readonly OpDesc[] = [
   { name: 'futexWait', code: 51, constant: 'FUTEX_WAIT', since: '6.7', liburing: 'io_uring_prep_futex_wait', doc: 'futex wait' },
   { name: 'futexWake', code: 52, constant: 'FUTEX_WAKE', since: '6.7', liburing: 'io_uring_prep_futex_wake', doc: 'futex wake' },
   { name: 'futexWaitv', code: 53, constant: 'FUTEX_WAITV', since: '6.7', liburing: 'io_uring_prep_futex_waitv', doc: 'futex_waitv(2)' },
-  { name: 'fixedFdInstall', code: 54, constant: 'FIXED_FD_INSTALL', since: '6.8', liburing: 'io_uring_prep_fixed_fd_install', doc: 'turn a direct descriptor into a process fd' },
+  {
+    name: 'fixedFdInstall', code: 54, constant: 'FIXED_FD_INSTALL', since: '6.8', liburing: 'io_uring_prep_fixed_fd_install', result: 'number',
+    params: [
+      { ...fd, doc: 'the FixedFile slot whose file gets a process fd (the slot keeps it too)' },
+      { name: 'installFlags', kind: 'u32', field: 'opFlags', optional: true, default: 0, doc: 'IORING_FIXED_FD_NO_CLOEXEC (1): the new fd without O_CLOEXEC' },
+    ],
+    sqe: {
+      source: 'io_uring/openclose.c io_install_fixed_fd_prep (6.8+, unchanged in 6.18)',
+      fields: {
+        ...UNUSED,
+        fd: { use: 'fd', doc: 'slot of the registered file table' },
+        off: ZERO,
+        addr: ZERO,
+        len: ZERO,
+        opFlags: flags(FIXED_FD_INSTALL_FLAGS),
+        bufIndex: ZERO,
+        personality: ZERO, // REQ_F_CREDS: -EPERM
+        fileIndex: ZERO,
+        addr3: ZERO,
+      },
+      fixedFile: 'required', // io_install_fixed_fd_prep: -EBADF without it
+    },
+    doc: 'Installs the file of a registered-file-table slot as a new process fd (O_CLOEXEC unless IORING_FIXED_FD_NO_CLOEXEC); res = the fd.',
+  },
   { name: 'ftruncate', code: 55, constant: 'FTRUNCATE', since: '6.9', liburing: 'io_uring_prep_ftruncate', doc: 'ftruncate(2)' },
   { name: 'bind', code: 56, constant: 'BIND', since: '6.11', liburing: 'io_uring_prep_bind', doc: 'bind(2)' },
   { name: 'listen', code: 57, constant: 'LISTEN', since: '6.11', liburing: 'io_uring_prep_listen', doc: 'listen(2)' },

@@ -61,6 +61,26 @@ export function allowFd(handle: unknown, fd: unknown, allow: unknown): void {
   if (r < 0) throw new RingError(r, 'fcntl', { detail: `allowFd(${fd}): F_DUPFD_CLOEXEC` });
 }
 
+/** allowFd's `allow` argument. */
+export function checkAllowArg(allow: unknown): void {
+  if (typeof allow !== 'boolean') throw new TypeError(`allowFd(fd, allow): allow must be a boolean, got ${typeof allow}`);
+}
+
+/**
+ * Lets programs name registered-file-table slot `slot` with IOSQE_FIXED_FILE (false: takes it
+ * back; ring.files checked the slot). The slot then stays as it is while a program request that
+ * named it is alive (slotsChange), however late the kernel looks it up (links, io-wq, SQPOLL).
+ */
+export function allowSlot(handle: unknown, slot: number, allow: boolean): void {
+  const r = binding.policyAllowSlot(handle, slot, allow) as number;
+  if (r < 0) throw new RingError(r, 'engine', { detail: `allowFd(fixed(${slot}))` });
+}
+
+/** JS is about to change slots [start, start + count) (-1: all): 0, or -EBUSY while a live program request named one. */
+export function slotsChange(handle: unknown, start: number, count: number): number {
+  return binding.policySlotsChange(handle, start, count) as number;
+}
+
 /** What the program policy says about one SQE (ring.checkProgramSqe). */
 export interface SqeVerdict {
   /** 0: accepted; else the -errno a program's submit would get in its CQE. */

@@ -8,6 +8,7 @@ import { Ring, type RunOptions } from './ring.js';
 import { OPS, type OpDesc } from '../ops/table.js';
 import { buildSqe, type Builders, type StatxResult } from '../ops/build.js';
 import { describeValue } from '../errors.js';
+import type { FixedFile } from '../ops/sqe.js';
 
 declare module './ring.js' {
   interface Ring {
@@ -25,8 +26,16 @@ declare module './ring.js' {
     fsync(...args: Parameters<Builders['fsync']>): Promise<void>;
     /** fdatasync(2) through IORING_OP_FSYNC with IORING_FSYNC_DATASYNC. */
     fdatasync(fd: Parameters<Builders['fsync']>[0], options?: RunOptions): Promise<void>;
+    /** openat(2) into a slot of ring.files (`direct`: a slot, or 'auto'); resolves the FixedFile it filled. */
+    openat(path: Parameters<Builders['openat']>[0], flags: number | undefined, mode: number | undefined, options: NonNullable<Parameters<Builders['openat']>[3]> & { direct: number | 'auto' }): Promise<FixedFile>;
     /** openat(2); resolves the new fd. */
     openat(...args: Parameters<Builders['openat']>): Promise<number>;
+    /** IORING_OP_FILES_UPDATE with offset 'auto': resolves the slots the kernel picked. */
+    filesUpdate(fds: Parameters<Builders['filesUpdate']>[0], offset: 'auto', options?: Parameters<Builders['filesUpdate']>[2]): Promise<number[]>;
+    /** IORING_OP_FILES_UPDATE: resolves the number of slots updated. */
+    filesUpdate(fds: Parameters<Builders['filesUpdate']>[0], offset?: number, options?: Parameters<Builders['filesUpdate']>[2]): Promise<number>;
+    /** IORING_OP_FIXED_FD_INSTALL (6.8): resolves a new process fd for the slot's file (O_CLOEXEC unless installFlags 1). */
+    fixedFdInstall(...args: Parameters<Builders['fixedFdInstall']>): Promise<number>;
     /** close(2) through IORING_OP_CLOSE (ring.close() closes the ring itself). */
     closeFd(...args: Parameters<Builders['close']>): Promise<void>;
     /** statx(2); resolves a typed StatxResult. */

@@ -96,7 +96,9 @@ export function deliver(p: Pending, sqe: Sqe, res: number, closing: boolean): vo
   if (res < 0) {
     if ((res === -ECANCELED || res === -EINTR) && p.signal?.aborted) return p.reject(abortError(p.signal));
     if (closing && res === -ECANCELED) return p.reject(new RingClosedError('ring closed while the request was in flight; it'));
-    return p.reject(new RingError(res, 'io_uring_enter', { op: opd.name, fixedFile: (sqe.flags & SqeFlags.FIXED_FILE) !== 0 }));
+    // a slot is named by IOSQE_FIXED_FILE, or by file_index (CLOSE of a slot, a direct open)
+    const slot = (sqe.flags & SqeFlags.FIXED_FILE) !== 0 || (sqe.fileIndex !== 0 && opd.sqe?.slotEffect === 'fileIndex');
+    return p.reject(new RingError(res, 'io_uring_enter', { op: opd.name, fixedFile: slot }));
   }
   if (sqe.parse) return p.resolve(sqe.parse(res));
   p.resolve(opd.result === 'void' ? undefined : res);

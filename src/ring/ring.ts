@@ -9,7 +9,8 @@ import { RingError, RingClosedError, errno as errnoOf } from '../errors.js';
 import { SetupFlags, Features, SqeFlags, CqeFlags, SqRingFlags, EnterFlags, RegisterOp, CancelFlags, SQE_SIZE } from './abi.js';
 import { setupRing, ringOffsets, probeOps, checkRingOptions, type RingOptions } from './setup.js';
 import { checkNoArgs, checkRunOptions, checkChainOptions, checkOpArg, checkFeatureName, checkRegisterArgs } from './method-checks.js';
-import { Sqe } from '../ops/sqe.js';
+import { Sqe, FixedFile } from '../ops/sqe.js';
+import { FileTable } from './files.js';
 import { buildSqe, op as builders, type Builders } from '../ops/build.js';
 import { opByName } from '../ops/table.js';
 import { CQ_HEADER, type CompletionQueue, type Cqe } from './cq.js';
@@ -86,6 +87,7 @@ export class Ring {
   #sqHeadW: number;
   #sqTailW: number;
   #engine: ProgramEngine | undefined;
+  #files: FileTable | undefined;
   #budget: number;
   #sqFlagsW: number;
   #sqMask: number;
@@ -254,12 +256,27 @@ export class Ring {
   /**
    * Lets programs name this process fd in the SQEs they submit (false: take it back). The ring
    * holds its own dup of the file: programs naming `fd` reach that file even after JS closes `fd`.
+   * A FixedFile: programs may name that slot of `ring.files` with IOSQE_FIXED_FILE (src/ring/files.ts).
    */
-  allowFd(fd: number, allow = true): void {
+  allowFd(fd: number | FixedFile, allow = true): void {
     this.#assertOpen();
+    if (fd instanceof FixedFile) {
+      grants.checkAllowArg(allow);
+      if (allow) this.files.checkAllow(fd.index);
+      this.#enableEngine();
+      grants.allowSlot(this.#handle, fd.index, allow);
+      return;
+    }
     grants.checkFd(fd);
     this.#enableEngine();
     grants.allowFd(this.#handle, fd, allow);
+  }
+  /** The ring's registered file table (register, update, unregister, allocRange, slot). */
+  get files(): FileTable {
+    return (this.#files ??= new FileTable({
+      register: (opcode, arg, nr) => this.#register(opcode, arg, nr),
+      slotsChange: (start, count) => (this.#engine ? grants.slotsChange(this.#handle, start, count) : 0),
+    }));
   }
   /**
    * Grants programs the files beneath directory `path` (read only, or `write: true`); returns the
@@ -386,8 +403,9 @@ export class Ring {
     checkRunOptions(options, arguments.length);
     if (sqe.flags & SqeFlags.CQE_SKIP_SUCCESS)
       throw new RangeError('skipSuccess() on a lone request would never settle its promise; use it on earlier members of ring.chain()');
-    const signal = options?.signal;
     if (sqe.cq >= 0) this.#checkCqTarget(sqe);
+    this.#files?.beforeSubmit([sqe]);
+    const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(abortError(signal));
     let p!: Pending;
     const promise = new Promise<T>((resolve, reject) => {
@@ -411,6 +429,7 @@ export class Ring {
     if (sqes[sqes.length - 1].flags & SqeFlags.CQE_SKIP_SUCCESS)
       throw new RangeError('skipSuccess() on the last request of a chain would never settle its promise');
     for (const s of sqes) if (s.cq >= 0) this.#checkCqTarget(s);
+    this.#files?.beforeSubmit(sqes);
     if (options?.link) for (let i = 0; i < sqes.length - 1; i++) sqes[i].link();
     const signal = options?.signal;
     if (signal?.aborted) return sqes.map(() => Promise.reject(abortError(signal)));
@@ -715,6 +734,11 @@ export class Ring {
   /** io_uring_register(2) passthrough for advanced users: returns the kernel's result, throws RingError. */
   register(opcode: number, arg: ArrayBufferView | null, nr: number): number {
     checkRegisterArgs(opcode, arg, nr, arguments.length);
+    this.#assertOpen();
+    this.#files?.beforeRegister(opcode, arg, nr);
+    return this.#register(opcode, arg, nr);
+  }
+  #register(opcode: number, arg: ArrayBufferView | null, nr: number): number {
     this.#assertOpen();
     const r = binding.ringRegister(this.fd, opcode, arg, nr) as number;
     if (r < 0) throw new RingError(r, 'io_uring_register', { detail: `opcode ${opcode}` });

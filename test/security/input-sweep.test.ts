@@ -57,17 +57,23 @@ const BAD: Record<ParamKind, unknown[]> = {
   path: [42, null, {}, 'a\0b', 'x'.repeat(4096), 'x'.repeat(1e6), 'é'.repeat(2048), '\uD800', Buffer.from('a\0b'), Buffer.alloc(5000, 0x61), detached(), new Uint16Array(2)],
   timespec: [-1, NaN, Infinity, 1e300, 2 ** 53, -1n, 2n ** 63n, '1s', null, [], { sec: -1 }, { sec: 1.5 }, { sec: 2 ** 53 }, { sec: 1, nsec: 1e9 }, { sec: 1, nsec: -1 }, { sec: '1' }, { sec: 1, x: 1 }, { nsec: 5 }],
   statx: [],
+  direct: [-1, 2 ** 20, 'Auto', 'x', 1.5, NaN, null, {}, 1n, fixed(0)],
+  fdList: ['x', 5, null, {}, [], new Array(2 ** 20 + 1), [1.5], ['1'], [-3], [2 ** 31], [{}], [1n], { length: -1 }, { length: 1.5 }],
+  slotOffset: [-1, 2 ** 20, 'x', 'AUTO', 1.5, NaN, null, {}, 1n],
 };
 
 let fd = -1;
 /** A valid value per kind (a real file for fds), so only the bad argument can be refused. */
 const GOOD = (k: ParamKind): unknown =>
-  ({ fd, dirfd: -100, u32: 0, i32: 0, u16: 0, position: 0, u64: 0, userData: 0, buffer: Buffer.alloc(8), iovecs: [Buffer.alloc(8)], path: 'no-such-file', timespec: 1, statx: undefined })[k];
+  ({ fd, dirfd: -100, u32: 0, i32: 0, u16: 0, position: 0, u64: 0, userData: 0, buffer: Buffer.alloc(8), iovecs: [Buffer.alloc(8)], path: 'no-such-file', timespec: 1, statx: undefined, direct: 0, fdList: [fd], slotOffset: 0 })[k];
+
+/** A valid value for parameter `q` of `o`: an fd parameter of an op that takes only slots gets a FixedFile. */
+const goodFor = (o: OpDesc, q: ParamDesc): unknown => (q.kind === 'fd' && o.sqe?.fixedFile === 'required' ? fixed(0) : GOOD(q.kind));
 
 /** Builder arguments for `o` with `bad` in parameter `p`'s place (positional, or in the options object). */
 function argsWith(o: OpDesc, p: ParamDesc | undefined, bad: unknown, extraOptions: Record<string, unknown> = {}): unknown[] {
   const positional = o.params!.filter((q) => q.positional);
-  const args = positional.map((q) => (q === p ? bad : q.optional ? undefined : GOOD(q.kind)));
+  const args = positional.map((q) => (q === p ? bad : q.optional ? undefined : goodFor(o, q)));
   const opts: Record<string, unknown> = { ...extraOptions };
   if (p && !p.positional) opts[p.name] = bad;
   return [...args, opts];
@@ -189,6 +195,54 @@ test('sweep: Ring methods outside completion programs', async (t) => {
   assert.throws(() => ring.chain([chained[0], chained[1].skipSuccess()], { link: true }));
   assert.equal(chained[0].flags, 0, 'a refused chain did not link its members');
   assert.equal(await ring.nop(), 0, 'the ring still works');
+});
+
+test('sweep: ring.files and allowFd(FixedFile) refuse bad arguments before touching the table', async (t) => {
+  const ring = ringFor(t);
+  const f = tempFile('x');
+  t.after(f.cleanup);
+  const fd0 = openSync(f.path, 'r');
+  t.after(() => closeSync(fd0));
+  const files = ring.files;
+  const before: [string, () => unknown, RegExp][] = [
+    ['register()', () => (files.register as any)(), /^files\.register\(\) takes one argument/],
+    ['register("x")', () => files.register('x' as any), /^files\.register\(\): "fds" must be an array of fds/],
+    ['register(null)', () => files.register(null as any), /"fds" must be an array/],
+    ['register([])', () => files.register([]), /"fds" must hold 1 to 1048576 entries/],
+    ['register([1.5])', () => files.register([1.5]), /"fds"\[0\] must be an fd \(integer\), null or -1/],
+    ['register([-2])', () => files.register([-2]), /"fds"\[0\] must be an fd in \[0, 2147483647\] or -1/],
+    ['register([2**31])', () => files.register([2 ** 31]), /"fds"\[0\] must be an fd in/],
+    ['register({sparse: 0})', () => files.register({ sparse: 0 }), /"sparse" must be in \[1, 1048576\]/],
+    ['register({sparse: 2**21})', () => files.register({ sparse: 2 ** 21 }), /"sparse" must be in \[0, 1048576\]/],
+    ['register({sparse: "1"})', () => files.register({ sparse: '1' as any }), /"sparse" must be an integer/],
+    ['register({sparse: 1, x: 1})', () => files.register({ sparse: 1, x: 1 } as any), /"x" is not an option; it takes \{ sparse \}/],
+    ['update before register', () => files.update(0, [fd0]), /^files\.update\(\): the ring has no file table/],
+    ['update(-1, fds)', () => files.update(-1, [fd0]), /^files\.update\(\): "offset" must be in \[0, 1048575\]/],
+    ['update(0, [-3])', () => files.update(0, [-3]), /"fds"\[0\] must be an fd in \[0, 2147483647\], -1 \(empty\) or FILES_SKIP \(-2\)/],
+    ['update(0)', () => (files.update as any)(0), /takes offset, fds; got 1/],
+    ['unregister before register', () => files.unregister(), /^files\.unregister\(\): the ring has no file table/],
+    ['unregister(1)', () => (files.unregister as any)(1), /takes no arguments/],
+    ['allocRange(0, "1")', () => files.allocRange(0, '1' as any), /^files\.allocRange\(\): "length" must be an integer/],
+    ['allocRange before register', () => files.allocRange(0, 1), /no file table/],
+    ['slot before register', () => files.slot(0), /^files\.slot\(\): the ring has no file table/],
+    ['slot(1.5)', () => files.slot(1.5), /"index" must be an integer/],
+    ['allowFd(fixed(0)) without a table', () => ring.allowFd(fixed(0)), /^allowFd\(fixed\(0\)\): the ring's file table has 0 slots/],
+    ['allowFd(fixed(0), "yes")', () => ring.allowFd(fixed(0), 'yes' as any), /allow must be a boolean/],
+  ];
+  for (const [label, fn, re] of before) refuses(fn, re, label);
+  assert.equal(files.size, 0, 'no table was registered by a refused call');
+  files.register([fd0, null]);
+  const after: [string, () => unknown, RegExp][] = [
+    ['update past the table', () => files.update(1, [fd0, fd0]), /slots 1\.\.2 are past the table \(2 slots\)/],
+    ['allocRange past the table', () => files.allocRange(1, 2), /past the table/],
+    ['slot(2)', () => files.slot(2), /"index" must be in \[0, 1\]/],
+    ['allowFd(fixed(2))', () => ring.allowFd(fixed(2)), /file table has 2 slots/],
+    ['allowFd(fixed(1)): a hole', () => ring.allowFd(fixed(1)), /slot 1 holds no file ringflow knows of/],
+  ];
+  for (const [label, fn, re] of after) refuses(fn, re, label);
+  assert.equal(ring.stats().sqesSubmitted, 0);
+  const b = Buffer.alloc(1);
+  assert.equal(await ring.read(files.slot(0), b, 0), 1, 'the table still works');
 });
 
 test('sweep: new Ring(options) refuses before anything is created (no fd leaks)', () => {

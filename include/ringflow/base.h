@@ -310,4 +310,40 @@ enum io_uring_op {
 #define RF_ETIME 62
 #define RF_ECANCELED 125
 
+/* Bytes 0..39 of struct io_uring_sqe, the same in every layout (the 2021 trees differ only in
+ * bytes 40..63: ringflow/prototype.h and ringflow/liburing_bpf.h). */
+#define RF_IO_URING_SQE_HEAD \
+  __u8 opcode;  /* IORING_OP_* */                           \
+  __u8 flags;   /* IOSQE_* */                               \
+  __u16 ioprio;                                             \
+  __s32 fd;                                                 \
+  union {                                                   \
+    __u64 off;                                              \
+    __u64 addr2;                                            \
+  };                                                        \
+  union {                                                   \
+    __u64 addr;                                             \
+    __u64 splice_off_in;                                    \
+  };                                                        \
+  __u32 len;                                                \
+  union {                                                   \
+    __kernel_rwf_t rw_flags;                                \
+    __u32 fsync_flags;                                      \
+    __u16 poll_events;                                      \
+    __u32 poll32_events;                                    \
+    __u32 sync_range_flags;                                 \
+    __u32 msg_flags;                                        \
+    __u32 timeout_flags;                                    \
+    __u32 accept_flags;                                     \
+    __u32 cancel_flags;                                     \
+    __u32 open_flags;                                       \
+    __u32 statx_flags;                                      \
+    __u32 fadvise_advice;                                   \
+    __u32 splice_flags;                                     \
+    __u32 rename_flags;                                     \
+    __u32 unlink_flags;                                     \
+    __u32 hardlink_flags;                                   \
+  };                                                        \
+  __u64 user_data;
+
 #endif /* RINGFLOW_BASE_H */

@@ -21,37 +21,7 @@
 /* The submission queue entry as the ebpf_v2 kernel declared it: the tail (bytes 40..63) is both
  * the named fields, cq_idx included, and __pad2[3], which its programs zero as a whole. */
 struct io_uring_sqe {
-  __u8 opcode;
-  __u8 flags;
-  __u16 ioprio;
-  __s32 fd;
-  union {
-    __u64 off;
-    __u64 addr2;
-  };
-  union {
-    __u64 addr;
-    __u64 splice_off_in;
-  };
-  __u32 len;
-  union {
-    __kernel_rwf_t rw_flags;
-    __u32 fsync_flags;
-    __u16 poll_events;
-    __u32 poll32_events;
-    __u32 sync_range_flags;
-    __u32 msg_flags;
-    __u32 timeout_flags;
-    __u32 accept_flags;
-    __u32 cancel_flags;
-    __u32 open_flags;
-    __u32 statx_flags;
-    __u32 fadvise_advice;
-    __u32 splice_flags;
-    __u32 rename_flags;
-    __u32 unlink_flags;
-  };
-  __u64 user_data;
+  RF_IO_URING_SQE_HEAD
   union {
     struct {
       union {

@@ -7,10 +7,13 @@ import type { Sqe } from '../ops/sqe.js';
 import { SqeFlags } from './abi.js';
 import { RingError, RingClosedError, errno as errnoOf } from '../errors.js';
 import { abortError } from './aborts.js';
+import { lackingFlags } from './kernel-probe.js';
 
 const ECANCELED = errnoOf('ECANCELED');
 const EINTR = errnoOf('EINTR');
 const ETIME = errnoOf('ETIME');
+const EINVAL = errnoOf('EINVAL');
+const EOPNOTSUPP = errnoOf('EOPNOTSUPP');
 
 /** Per-request state from submission to its (last) CQE. */
 export class Pending {
@@ -96,7 +99,9 @@ export function deliver(p: Pending, sqe: Sqe, res: number, closing: boolean): vo
   if (res < 0) {
     if ((res === -ECANCELED || res === -EINTR) && p.signal?.aborted) return p.reject(abortError(p.signal));
     if (closing && res === -ECANCELED) return p.reject(new RingClosedError('ring closed while the request was in flight; it'));
-    return p.reject(new RingError(res, 'io_uring_enter', { op: opd.name, fixedFile: (sqe.flags & SqeFlags.FIXED_FILE) !== 0 }));
+    // a kernel refuses a flag it does not know with EINVAL (EOPNOTSUPP for RWF_*): say which, if so
+    const lacking = res === -EINVAL || res === -EOPNOTSUPP ? lackingFlags(sqe) : undefined;
+    return p.reject(new RingError(res, 'io_uring_enter', { op: opd.name, fixedFile: (sqe.flags & SqeFlags.FIXED_FILE) !== 0, ...(lacking?.length ? { lacking } : {}) }));
   }
   if (sqe.parse) return p.resolve(sqe.parse(res));
   p.resolve(opd.result === 'void' ? undefined : res);

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync, readdirSync } from 'node:fs';
 import { Ring, SetupFlags, RingError } from '../src/index.js';
-import { ringFor } from './helpers.js';
+import { ringFor, tagged } from './helpers.js';
 
 test('default ring: sizes, features, NO_SQARRAY and the fast profile', async (t) => {
   const ring = ringFor(t);
@@ -42,7 +42,7 @@ for (const [name, opts] of variants) {
   test(`setup: ${name}`, async (t) => {
     const ring = ringFor(t, opts);
     const ps = [];
-    for (let i = 0; i < 100; i++) ps.push(ring.nop({ injectResult: i }));
+    for (let i = 0; i < 100; i++) ps.push(tagged(ring, i));
     assert.deepEqual(await Promise.all(ps), [...Array(100).keys()]);
     assert.equal(await ring.timeout(2), true);
     if (name.startsWith('entries 8')) assert.equal(ring.cqEntries, 16);
@@ -120,7 +120,7 @@ test('more rings than a thread has registered-ring slots (16): all work, and clo
   const before = fds();
   for (let round = 0; round < 2; round++) {
     const rings = Array.from({ length: 40 }, () => new Ring({ entries: 8 }));
-    const got = await Promise.all(rings.map((r, i) => r.nop({ injectResult: i })));
+    const got = await Promise.all(rings.map((r, i) => tagged(r, i)));
     assert.deepEqual(got, rings.map((_, i) => i));
     for (const r of rings) assert.equal(r.stats().enterCalls, 1);
     await Promise.all(rings.map((r) => r.close()));

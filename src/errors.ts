@@ -97,7 +97,9 @@ function hintFor(code: string, syscall: string, op?: string, fixedFile?: boolean
   switch (code) {
     case 'ENOMEM':
       if (syscall === 'io_uring_setup' || syscall === 'io_uring_register')
-        return 'io_uring ring memory and registered buffers count against RLIMIT_MEMLOCK on 6.x kernels: raise it (ulimit -l, LimitMEMLOCK= in systemd, --ulimit memlock in docker) or use fewer/smaller rings';
+        return syscall === 'io_uring_setup'
+          ? 'the ring memory counts against RLIMIT_MEMLOCK for users without CAP_IPC_LOCK on Linux 6.14+ (and before 5.12): raise it (ulimit -l, LimitMEMLOCK= in systemd, --ulimit memlock in docker) or use fewer/smaller rings'
+          : 'registered buffers (and, on Linux 6.14+, ring memory) count against RLIMIT_MEMLOCK for users without CAP_IPC_LOCK: raise it (ulimit -l, LimitMEMLOCK= in systemd, --ulimit memlock in docker) or register less';
       return undefined;
     case 'EPERM':
       if (syscall === 'io_uring_setup')

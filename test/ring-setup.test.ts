@@ -1,7 +1,6 @@
-/** Ring setup: every setup flag a user may want, features, probe, bad options, memlock failure. */
+/** Ring setup: every setup flag a user may want, features, probe, bad options (memlock: memlock.test.ts). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync, readdirSync } from 'node:fs';
 import { Ring, SetupFlags, RingError } from '../src/index.js';
 import { ringFor, tagged } from './helpers.js';
@@ -79,19 +78,6 @@ test('invalid setup is a RingError EINVAL with a hint, or a RangeError before th
   assert.throws(() => new Ring({ taskrunFlag: true }), { code: 'EINVAL' }, 'TASKRUN_FLAG alone');
   assert.throws(() => new Ring({ sqpoll: true, coopTaskrun: true }), { code: 'EINVAL' });
   assert.throws(() => new Ring(null as any), TypeError);
-});
-
-test('RLIMIT_MEMLOCK exhausted (unprivileged uid, memlock 0): RingError ENOMEM telling to raise memlock', (t) => {
-  if (process.getuid?.() !== 0) return t.skip('needs root to drop to uid 65534 with memlock 0');
-  const script = `import('${new URL('../src/index.js', import.meta.url).href}').then(({ Ring }) => {
-    try { new Ring({ entries: 8 }); console.log('created'); } catch (e) { console.log(JSON.stringify({ name: e.name, code: e.code, hint: e.hint })); }
-  });`;
-  const r = spawnSync('prlimit', ['--memlock=0:0', 'setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '--input-type=module', '-e', script], { encoding: 'utf8' });
-  if (r.error || /not found|Operation not permitted/.test(r.stderr)) return t.skip(`prlimit/setpriv unavailable: ${String(r.error ?? r.stderr)}`);
-  const out = JSON.parse(r.stdout.trim());
-  assert.equal(out.name, 'RingError');
-  assert.equal(out.code, 'ENOMEM');
-  assert.match(out.hint, /RLIMIT_MEMLOCK/);
 });
 
 test('kernel.io_uring_disabled = 2: RingError EPERM naming the sysctl', (t) => {

@@ -17,7 +17,8 @@ export type { RingOptions } from './ring/setup.js';
 export { RingError, RingClosedError, errnoName } from './errors.js';
 export { Sqe, FixedFile, fixed, type Fd } from './ops/sqe.js';
 export { op, type Builders, type StatxResult, type Timespec, type BufferLike } from './ops/build.js';
-export { OPS, opByName, opByCode, type OpDesc } from './ops/table.js';
+export { OPS, opByName, opByCode, type OpDesc, type FlagSince } from './ops/table.js';
+export { probeOpFlags, type FlagProbe } from './ring/kernel-probe.js';
 export {
   SetupFlags,
   Features,

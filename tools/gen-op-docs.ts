@@ -37,7 +37,7 @@ export function renderOpDocs(): string {
   );
   for (const o of OPS)
     for (const [flag, d] of Object.entries(o.flagSince ?? {}))
-      lines.push(`| \`${o.name}\` | ${flag} | ${d.since} | ${d.probe ? `a request with it${d.probe.file ? ` on ${d.probe.file}` : ''} gets res ${d.probe.expect}` : `not probed: ${d.noProbe}`} |`);
+      lines.push(`| \`${o.name}\` | ${flag} | ${d.since} | ${d.probe ? `a request with it${d.probe.file ? ` on ${d.probe.file}` : ''}${d.probe.expect !== undefined ? ` gets res ${d.probe.expect}` : ` is not refused (res ${d.probe.refused})`}` : `not probed: ${d.noProbe}`} |`);
   lines.push('', '## Parameters', '');
   for (const o of OPS.filter((x) => x.params)) {
     lines.push(`### ${o.name}`, '', o.doc, '');

@@ -78,10 +78,11 @@ export interface FlagSince {
   readonly since: string;
   /**
    * A request that uses the flag: builder arguments, raw SQE fields set after building (`set`) and
-   * an fd opened for the probe (`file`, put in the SQE's fd). The kernel has the flag when the
-   * request's res is `expect`; an older kernel refuses it (EINVAL, EOPNOTSUPP) or ignores it.
+   * an fd opened for the probe (`file`, put in the SQE's fd). A kernel without the flag refuses the
+   * request with res `refused` (-EINVAL; -EOPNOTSUPP for RWF_*); with `expect`, the kernel has the
+   * flag only when res is exactly that (for flags whose effect is visible in res).
    */
-  readonly probe?: { readonly args: readonly unknown[]; readonly set?: { readonly fd?: number; readonly len?: number }; readonly file?: string; readonly expect: number };
+  readonly probe?: { readonly args: readonly unknown[]; readonly set?: { readonly fd?: number; readonly len?: number }; readonly file?: string; readonly refused: number; readonly expect?: number };
   /** Why no request on a ringflow ring can tell (the kernel is then not asked). */
   readonly noProbe?: string;
 }
@@ -200,7 +201,7 @@ function rwUse(vectored: boolean, into: boolean): SqeUse {
  *  8-byte read or write of /dev/null asks the kernel (kiocb_set_rw_flags refuses unknown bits with
  *  EOPNOTSUPP). ATOMIC and DONTCACHE also need a file that supports them: /dev/null cannot tell. */
 function rwSince(vectored: boolean, into: boolean): Readonly<Record<string, FlagSince>> {
-  const probe = (rwFlags: number) => ({ args: [0, vectored ? [new Uint8Array(8)] : new Uint8Array(8), -1, { rwFlags }], file: '/dev/null', expect: into ? 0 : 8 });
+  const probe = (rwFlags: number) => ({ args: [0, vectored ? [new Uint8Array(8)] : new Uint8Array(8), -1, { rwFlags }], file: '/dev/null', refused: -95 /* EOPNOTSUPP */, expect: into ? 0 : 8 });
   return {
     NOAPPEND: { since: '6.9', probe: probe(RWF_FLAGS.NOAPPEND) },
     ATOMIC: { since: '6.11', noProbe: 'needs a file opened with O_DIRECT on a filesystem with atomic writes' },
@@ -262,14 +263,16 @@ export const OPS: readonly OpDesc[] = [
       },
     },
     program: { flags: { opFlags: NOP_FLAGS.INJECT_RESULT }, tolerate: ['fd'] },
-    // io_uring/nop.c history: INJECT_RESULT 6.10 (before it, nop_flags other than 0 are EINVAL);
-    // FILE, FIXED_FILE, FIXED_BUFFER 6.13; TW 6.16; CQE32 6.18 (with CQE_MIXED)
+    // io_uring/nop.c history: INJECT_RESULT 6.10 (before it, nop_flags other than 0 are EINVAL;
+    // liburing synced it "with 6.10"); FILE, FIXED_FILE, FIXED_BUFFER 6.13 (posted 2024-10-29; the
+    // res of a failed lookup was the injected result there, -EBADF/-EFAULT by 6.18, so only EINVAL
+    // tells); TW 6.17 (posted 2025-06-16, after the 6.16 merge window); CQE32 6.18 (with CQE_MIXED)
     flagSince: {
-      INJECT_RESULT: { since: '6.10', probe: { args: [{ injectResult: 7 }], expect: 7 } },
-      FILE: { since: '6.13', probe: { args: [{ nopFlags: NOP_FLAGS.FILE }], set: { fd: -1 }, expect: -9 /* EBADF */ } },
-      FIXED_FILE: { since: '6.13', probe: { args: [{ nopFlags: NOP_FLAGS.FILE | NOP_FLAGS.FIXED_FILE }], set: { fd: 0 }, expect: -9 /* EBADF: no file table */ } },
-      FIXED_BUFFER: { since: '6.13', probe: { args: [{ nopFlags: NOP_FLAGS.FIXED_BUFFER }], expect: -14 /* EFAULT: no buffer table */ } },
-      TW: { since: '6.16', probe: { args: [{ nopFlags: NOP_FLAGS.TW | NOP_FLAGS.INJECT_RESULT, injectResult: 7 }], expect: 7 } },
+      INJECT_RESULT: { since: '6.10', probe: { args: [{ injectResult: 7 }], refused: -22, expect: 7 } },
+      FILE: { since: '6.13', probe: { args: [{ nopFlags: NOP_FLAGS.FILE }], set: { fd: -1 }, refused: -22 } },
+      FIXED_FILE: { since: '6.13', probe: { args: [{ nopFlags: NOP_FLAGS.FILE | NOP_FLAGS.FIXED_FILE }], set: { fd: 0 }, refused: -22 } },
+      FIXED_BUFFER: { since: '6.13', probe: { args: [{ nopFlags: NOP_FLAGS.FIXED_BUFFER }], refused: -22 } },
+      TW: { since: '6.17', probe: { args: [{ nopFlags: NOP_FLAGS.TW | NOP_FLAGS.INJECT_RESULT, injectResult: 7 }], refused: -22, expect: 7 } },
       CQE32: { since: '6.18', noProbe: 'needs a CQE32 or CQE_MIXED ring, which ringflow does not drive' },
     },
     doc: 'Does nothing; completes with res 0. Measures ring overhead.',
@@ -327,7 +330,7 @@ export const OPS: readonly OpDesc[] = [
     sqe: timeoutUse(false),
     program: { flags: { opFlags: allBits(TIMEOUT_FLAGS) }, tolerate: ['fd'] },
     // a 1 ms multishot timer of one shot fires once (-ETIME); before 6.4 MULTISHOT is EINVAL
-    flagSince: { MULTISHOT: { since: '6.4', probe: { args: [1, { count: 1, timeoutFlags: TIMEOUT_FLAGS.MULTISHOT }], expect: -62 /* ETIME */ } } },
+    flagSince: { MULTISHOT: { since: '6.4', probe: { args: [1, { count: 1, timeoutFlags: TIMEOUT_FLAGS.MULTISHOT }], refused: -22, expect: -62 /* ETIME */ } } },
     doc: 'A timer. The kernel completes it with -ETIME when it fires (ring.timeout() resolves true) or 0 when `count` other completions happened first (resolves false).',
   },
   {
@@ -377,9 +380,9 @@ export const OPS: readonly OpDesc[] = [
     program: { flags: { opFlags: CANCEL_FLAGS.ALL | CANCEL_FLAGS.USERDATA }, tolerate: ['fd'] },
     // io_uring/cancel.c history: FD_FIXED 6.0, USERDATA and OP 6.6; a kernel without one says EINVAL
     flagSince: {
-      FD_FIXED: { since: '6.0', probe: { args: [0, { cancelFlags: CANCEL_FLAGS.FD | CANCEL_FLAGS.FD_FIXED }], expect: -9 /* EBADF: no file table */ } },
-      USERDATA: { since: '6.6', probe: { args: [0x7e57n, { cancelFlags: CANCEL_FLAGS.USERDATA }], expect: -2 /* ENOENT */ } },
-      OP: { since: '6.6', probe: { args: [0, { cancelFlags: CANCEL_FLAGS.OP }], set: { len: 0 /* IORING_OP_NOP */ }, expect: -2 /* ENOENT */ } },
+      FD_FIXED: { since: '6.0', probe: { args: [0, { cancelFlags: CANCEL_FLAGS.FD | CANCEL_FLAGS.FD_FIXED }], refused: -22 /* else EBADF: no file table */ } },
+      USERDATA: { since: '6.6', probe: { args: [0x7e57n, { cancelFlags: CANCEL_FLAGS.USERDATA }], refused: -22 /* else ENOENT */ } },
+      OP: { since: '6.6', probe: { args: [0, { cancelFlags: CANCEL_FLAGS.OP }], set: { len: 0 /* IORING_OP_NOP */ }, refused: -22 /* else ENOENT */ } },
     },
     doc: 'Cancels an in-flight request by user_data; res 0 found, -ENOENT not found, -EALREADY running.',
   },

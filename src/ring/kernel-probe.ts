@@ -2,8 +2,9 @@
  * Kernel feature probes for what is newer than ringflow's oldest kernel (5.19), beyond the opcode
  * probe (IORING_REGISTER_PROBE) and the features word: per-op flags. Each flag's probe is declared
  * in the opcode table (`flagSince` of src/ops/table.ts): a request using the flag, run here on a
- * private scratch ring (2 entries, no task-run flags) and waited for synchronously; the kernel has
- * the flag when the request's res is the one declared. Answers are cached for the environment (the
+ * private scratch ring (2 entries, no task-run flags) and waited for synchronously; the kernel
+ * lacks the flag when it refuses the request with the declared res (or, where one is declared,
+ * does not answer with the expected res). Answers are cached for the environment (the
  * running kernel does not change under a process). `ring.supports(op, { flag })`, `ringflow info`,
  * the tests' skip guards and the hint of a request the kernel refused read them.
  */
@@ -109,7 +110,9 @@ function ask(op: OpDesc, d: FlagSince): { supported: boolean | null; why?: strin
     if (d.probe.file !== undefined) sqe.fd = fd = openSync(d.probe.file, 'r+');
     const res = runOnScratchRing(sqe);
     if (typeof res === 'string') return { supported: null, why: res };
-    return res === d.probe.expect ? { supported: true } : { supported: false, why: `the probe request got res ${res}, not ${d.probe.expect}` };
+    const { expect, refused } = d.probe;
+    if (expect !== undefined ? res === expect : res !== refused) return { supported: true };
+    return { supported: false, why: res === refused ? `the kernel refused the probe request (res ${res})` : `the probe request got res ${res}, not ${expect}` };
   } finally {
     if (fd >= 0) closeSync(fd);
   }

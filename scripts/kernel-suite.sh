@@ -94,6 +94,7 @@ set -e
 
 # --- summary
 echo "kernel-suite: guest $(cat "$out/uname.txt" 2>/dev/null || echo '?'), QEMU exit $qrc, $(( $(date +%s) - t0 )) s"
+[ -f "$out/info.txt" ] && echo "kernel-suite: ringflow info of the guest in $out/info.txt"
 [ -f "$out/bench.txt" ] && { echo "--- npm start (bench --quick)"; cat "$out/bench.txt"; }
 if [ ! -s "$out/suite.tap" ] || ! grep -q '^# tests' "$out/suite.tap"; then
   echo "kernel-suite: the suite did not finish in the guest; last console lines:" >&2

@@ -4,6 +4,7 @@
 cd /tmp/p || exit 1
 uname -r > /tmp/out/uname.txt
 echo "=== guest: $(uname -r), $(nproc) cpus, node $(node --version)"
+node dist/tools/cli.js info > /tmp/out/info.txt 2>&1
 if [ -n "${rffiles:-}" ]; then files=${rffiles//,/ }; else files=$(find dist/test -name '*.test.js' | sort); fi
 t0=$(date +%s)
 # shellcheck disable=SC2086

@@ -91,11 +91,15 @@ const describe: Record<string, string> = {
   ENAMETOOLONG: 'file name too long',
 };
 
-function hintFor(code: string, syscall: string, op?: string, fixedFile?: boolean): string | undefined {
+function hintFor(code: string, syscall: string, op?: string, fixedFile?: boolean, lacking?: readonly { flag: string; since: string }[]): string | undefined {
+  if (op && lacking?.length)
+    return `this kernel lacks ${lacking.map((l) => `${op}'s ${l.flag} flag (Linux ${l.since}+)`).join(' and ')}: ring.supports('${op}', { flag: '${lacking[0].flag}' }) is false`;
   switch (code) {
     case 'ENOMEM':
       if (syscall === 'io_uring_setup' || syscall === 'io_uring_register')
-        return 'io_uring ring memory and registered buffers count against RLIMIT_MEMLOCK on 6.x kernels: raise it (ulimit -l, LimitMEMLOCK= in systemd, --ulimit memlock in docker) or use fewer/smaller rings';
+        return syscall === 'io_uring_setup'
+          ? 'the ring memory counts against RLIMIT_MEMLOCK for users without CAP_IPC_LOCK on Linux 6.14+ (and before 5.12): raise it (ulimit -l, LimitMEMLOCK= in systemd, --ulimit memlock in docker) or use fewer/smaller rings'
+          : 'registered buffers (and, on Linux 6.14+, ring memory) count against RLIMIT_MEMLOCK for users without CAP_IPC_LOCK: raise it (ulimit -l, LimitMEMLOCK= in systemd, --ulimit memlock in docker) or register less';
       return undefined;
     case 'EPERM':
       if (syscall === 'io_uring_setup')
@@ -139,6 +143,8 @@ export interface RingErrorOptions {
   detail?: string;
   /** The request named a registered file slot (IOSQE_FIXED_FILE), not a process fd. */
   fixedFile?: boolean;
+  /** Flags of the request the kernel's probe says it lacks (src/ring/kernel-probe.ts). */
+  lacking?: readonly { flag: string; since: string }[];
 }
 
 /**
@@ -158,7 +164,7 @@ export class RingError extends Error {
     if (options === null || typeof options !== 'object') throw new TypeError(`new RingError(): "options" must be an object, got ${describeValue(options)}`);
     const code = errnoName(e);
     const what = options.op ? `${options.op}` : syscall;
-    const hint = hintFor(code, syscall, options.op, options.fixedFile);
+    const hint = hintFor(code, syscall, options.op, options.fixedFile, options.lacking);
     const text = describe[code] ?? 'failed';
     super(`${what}: ${code} (${text})${options.detail ? ` [${options.detail}]` : ''}${hint ? `: ${hint}` : ''}`);
     this.name = 'RingError';

@@ -19,7 +19,8 @@ export { Sqe, FixedFile, fixed, type Fd } from './ops/sqe.js';
 export { FileTable, FixedFdInstallFlags } from './ring/files.js';
 export { FILES_SKIP, FILE_INDEX_ALLOC, type FdEntry } from './ops/fd-list.js';
 export { op, type Builders, type StatxResult, type Timespec, type BufferLike } from './ops/build.js';
-export { OPS, opByName, opByCode, type OpDesc } from './ops/table.js';
+export { OPS, opByName, opByCode, type OpDesc, type FlagSince } from './ops/table.js';
+export { probeOpFlags, type FlagProbe } from './ring/kernel-probe.js';
 export {
   SetupFlags,
   Features,

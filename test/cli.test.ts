@@ -10,6 +10,7 @@ import { release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ring } from '../src/index.js';
+import { lacksFlag } from './helpers.js';
 
 const here = dirname(fileURLToPath(import.meta.url)); // dist/test
 const cli = join(here, '..', 'tools', 'cli.js');
@@ -50,19 +51,29 @@ test('ringflow info --json is machine-readable', { skip: noRing }, () => {
   assert.ok(j.setupFlags.some((f) => f.name === 'SQPOLL'));
 });
 
-test('ringflow bench --quick runs end to end and prints the tables', { skip: noRing, timeout: 60_000 }, () => {
+// a few seconds natively; minutes in an emulated guest (scripts/kernel-suite.sh runs QEMU/TCG)
+test('ringflow bench --quick runs end to end and prints the tables', { skip: noRing, timeout: 600_000 }, () => {
   const before = existsSync(docs) ? statSync(docs).mtimeMs : undefined;
-  const r = run(['bench', '--quick', '--no-write', '--seconds', '0.2', '--warmup', '0.05', '--size', '16']);
+  const r = run(['bench', '--quick', '--no-write', '--seconds', '0.2', '--warmup', '0.05', '--size', '16'], 600_000);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /4 KiB random reads, 16 MiB file/);
   assert.match(r.stdout, /^QD\s+node:fs\/promises\s+ringflow\s+ringflow ÷ fs/m);
-  assert.match(r.stdout, /^1\s+[\d.]+ k\s+[\d.]+ k\s+[\d.]+×/m);
-  assert.match(r.stdout, /^64\s+[\d.]+ k\s+[\d.]+ k\s+[\d.]+×/m);
-  assert.match(r.stdout, /ringflow batched \(256 nops, then await all\)\s+[\d.]+ [kM]/);
+  // rates: "1.2 k", "3.4 M", or plain counts below 1000 (an emulated guest is that slow)
+  const rate = String.raw`[\d.]+(?: [kM])?`;
+  assert.match(r.stdout, new RegExp(String.raw`^1\s+${rate}\s+${rate}\s+[\d.]+×`, 'm'));
+  assert.match(r.stdout, new RegExp(String.raw`^64\s+${rate}\s+${rate}\s+[\d.]+×`, 'm'));
+  assert.match(r.stdout, new RegExp(String.raw`ringflow batched \(256 nops, then await all\)\s+${rate}\s`));
   assert.match(r.stderr, /\[\d+\/15\] NOP C raw ring/); // one progress line per cell when not a TTY
   assert.match(r.stdout, /Dependent chains/);
-  assert.match(r.stdout, /64 NOPs, the same/);
-  assert.match(r.stdout, /^\s+program\s+[\d.]+ [kM]\s+[\d.]+\s+[\d.]+×/m);
+  const noInject = lacksFlag('nop', 'INJECT_RESULT');
+  if (noInject) {
+    // NOP chains inject each step's result: the kernel's probe says it cannot, and the table says so
+    assert.match(r.stdout, /skipped: this kernel lacks IORING_NOP_INJECT_RESULT \(Linux 6\.10\+\)/);
+    assert.doesNotMatch(r.stdout + r.stderr, /FAILED/);
+  } else {
+    assert.match(r.stdout, /64 NOPs, the same/);
+    assert.match(r.stdout, new RegExp(String.raw`^\s+program\s+${rate}\s+[\d.]+\s+[\d.]+×`, 'm'));
+  }
   assert.equal(existsSync(docs) ? statSync(docs).mtimeMs : undefined, before, '--no-write must leave docs/benchmarks.md alone');
 });
 

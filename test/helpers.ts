@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import type { TestContext } from 'node:test';
 import { Ring, type RingOptions } from '../src/index.js';
+import { opByName } from '../src/ops/table.js';
+import { opFlagSupported } from '../src/ring/kernel-probe.js';
 
 const base = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
 
@@ -44,6 +46,39 @@ export function requireOp(t: TestContext, ring: Ring, op: string): boolean {
   if (ring.supports(op)) return true;
   t.skip(`kernel probe (IORING_REGISTER_PROBE) says ${op} is not supported`);
   return false;
+}
+
+/**
+ * For a test's `{ skip }` option: false when the kernel has flag `flag` of op `op` (the probe the
+ * opcode table declares, as ring.supports(op, { flag }) asks it), else the reason to skip.
+ */
+export function lacksFlag(op: string, flag: string): false | string {
+  const d = opByName(op);
+  if (!d) throw new RangeError(`lacksFlag(): no op ${op}`);
+  const has = opFlagSupported(d, flag);
+  if (has) return false;
+  const since = d.flagSince?.[flag]?.since ?? d.since;
+  return `kernel probe: ${has === null ? 'cannot ask this kernel for' : 'this kernel lacks'} ${op}'s ${flag} flag (Linux ${since}+)`;
+}
+
+/** Skips (with the probe's reason) unless the kernel has flag `flag` of `op`. Returns false when skipped. */
+export function requireFlag(t: TestContext, ring: Ring, op: string, flag: string): boolean {
+  if (ring.supports(op, { flag })) return true;
+  t.skip(lacksFlag(op, flag) || `ring.supports('${op}', { flag: '${flag}' }) is false`);
+  return false;
+}
+
+let devNull: number | undefined;
+const zeros = Buffer.alloc(65536);
+/**
+ * A request that resolves to `v` (0..65535), for tests that need each request to carry its own
+ * result: NOP with INJECT_RESULT where the kernel has it (6.10+), else a write of `v` bytes to
+ * /dev/null (its res is the byte count).
+ */
+export function tagged(ring: Ring, v: number): Promise<number> {
+  if (!lacksFlag('nop', 'INJECT_RESULT')) return ring.nop({ injectResult: v });
+  devNull ??= openSync('/dev/null', 'w');
+  return ring.write(devNull, zeros, -1, { length: v });
 }
 
 /**

@@ -1,7 +1,7 @@
 /** Automatic batching, explicit submit, backpressure on a full SQ / in-flight limit, CQ overflow. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ringFor } from './helpers.js';
+import { ringFor, tagged } from './helpers.js';
 import { op } from '../src/index.js';
 
 test('requests issued in the same tick go to the kernel in one io_uring_enter', async (t) => {
@@ -30,7 +30,7 @@ test('continuations that issue new requests in a batch callback are batched too'
 
 test('autoSubmit false: nothing reaches the kernel until submit()', async (t) => {
   const ring = ringFor(t, { autoSubmit: false });
-  const p = ring.nop({ injectResult: 7 });
+  const p = tagged(ring, 7);
   await new Promise((r) => setTimeout(r, 20));
   assert.equal(ring.stats().sqesSubmitted, 0);
   assert.equal(ring.pending, 1);
@@ -41,7 +41,7 @@ test('autoSubmit false: nothing reaches the kernel until submit()', async (t) =>
 test('a full SQ never throws: 10 000 requests through a 4-entry ring all complete', async (t) => {
   const ring = ringFor(t, { entries: 4, cqEntries: 8 });
   const ps = [];
-  for (let i = 0; i < 10_000; i++) ps.push(ring.nop({ injectResult: i & 0xffff }));
+  for (let i = 0; i < 10_000; i++) ps.push(tagged(ring, i & 0xffff));
   const rs = await Promise.all(ps);
   rs.forEach((r, i) => assert.equal(r, i & 0xffff));
   assert.equal(ring.pending, 0);
@@ -51,7 +51,8 @@ test('requests beyond the in-flight limit (CQ size) wait in JS, then all complet
   const ring = ringFor(t, { entries: 4, cqEntries: 8 });
   const ps = [];
   for (let i = 0; i < 200; i++) {
-    ps.push(ring.timeout(1));
+    // 20 ms: long enough that none fires while the loop runs, even under emulation (QEMU/TCG)
+    ps.push(ring.timeout(20));
     assert.ok(ring.stats().inflight <= 8, 'never more in flight than the CQ holds');
   }
   assert.ok(ring.stats().backlogged > 0);

@@ -4,9 +4,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
 
+import { lacksFlag } from './helpers.js';
+
 const index = new URL('../src/index.js', import.meta.url).href;
 
-test('rings in worker threads, terminated with a request in flight', async () => {
+test('rings in worker threads, terminated with a request in flight', { skip: lacksFlag('nop', 'INJECT_RESULT') }, async () => {
   const code = `
     const { Ring, Program } = await import(${JSON.stringify(index)});
     const { parentPort } = await import('node:worker_threads');

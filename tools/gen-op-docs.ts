@@ -24,6 +24,20 @@ export function renderOpDocs(): string {
       : '— (not yet)';
     lines.push(`| ${o.code} | \`${o.name}\` | ${o.constant} | ${o.since} | ${o.liburing ?? ''} | ${params} | ${o.result ?? ''} | ${o.doc.replace(/\|/g, '\\|')} |`);
   }
+  lines.push(
+    '',
+    '## Op flags newer than the op',
+    '',
+    'Flags (of the op-flags word) that arrived after Linux 5.19, from the table\'s `flagSince`. `ring.supports(op, { flag })`',
+    'asks the running kernel with the probe request each declares; `ringflow info` lists the answers. A request',
+    'using a flag the kernel lacks fails with EINVAL (EOPNOTSUPP for RWF_*), and its hint names the flag.',
+    '',
+    '| op | flag | since | how it is probed |',
+    '|---|---|---|---|',
+  );
+  for (const o of OPS)
+    for (const [flag, d] of Object.entries(o.flagSince ?? {}))
+      lines.push(`| \`${o.name}\` | ${flag} | ${d.since} | ${d.probe ? `a request with it${d.probe.file ? ` on ${d.probe.file}` : ''}${d.probe.expect !== undefined ? ` gets res ${d.probe.expect}` : ` is not refused (res ${d.probe.refused})`}` : `not probed: ${d.noProbe}`} |`);
   lines.push('', '## Parameters', '');
   for (const o of OPS.filter((x) => x.params)) {
     lines.push(`### ${o.name}`, '', o.doc, '');

@@ -82,6 +82,26 @@ export interface ParamDesc {
   doc: string;
 }
 
+/**
+ * A bit of an op's flag word (`opFlags`) newer than the op, or than ringflow's oldest kernel
+ * (5.19): when it arrived and how to ask a kernel whether it has it (src/ring/kernel-probe.ts runs
+ * the probe request on a scratch ring; `ring.supports(op, { flag })` and the hint of a refused
+ * request read the answer).
+ */
+export interface FlagSince {
+  /** First mainline kernel with the flag. */
+  readonly since: string;
+  /**
+   * A request that uses the flag: builder arguments, raw SQE fields set after building (`set`) and
+   * an fd opened for the probe (`file`, put in the SQE's fd). A kernel without the flag refuses the
+   * request with res `refused` (-EINVAL; -EOPNOTSUPP for RWF_*); with `expect`, the kernel has the
+   * flag only when res is exactly that (for flags whose effect is visible in res).
+   */
+  readonly probe?: { readonly args: readonly unknown[]; readonly set?: { readonly fd?: number; readonly len?: number }; readonly file?: string; readonly refused: number; readonly expect?: number };
+  /** Why no request on a ringflow ring can tell (the kernel is then not asked). */
+  readonly noProbe?: string;
+}
+
 export interface OpDesc {
   /** API name (camelCase), used by builders, promise methods and ring.supports(). */
   name: string;
@@ -116,6 +136,9 @@ export interface OpDesc {
   /** What a completion program may submit of this op; absent: refused. The program policy is
    *  derived from `sqe` and this (src/ops/policy.ts). */
   program?: ProgramPermit;
+  /** Bits of the op's flag word (kernel names, as in its `sqe` flag space) newer than ringflow's
+   *  oldest kernel, with their probes. Bits not named here are as old as the op or older than 5.19. */
+  flagSince?: Readonly<Record<string, FlagSince>>;
   doc: string;
 }
 
@@ -190,6 +213,18 @@ function rwUse(vectored: boolean, into: boolean): SqeUse {
     },
   };
 }
+/** RWF_* bits newer than 5.19 (include/uapi/linux/fs.h history) for READ/WRITE/READV/WRITEV: an
+ *  8-byte read or write of /dev/null asks the kernel (kiocb_set_rw_flags refuses unknown bits with
+ *  EOPNOTSUPP). ATOMIC and DONTCACHE also need a file that supports them: /dev/null cannot tell. */
+function rwSince(vectored: boolean, into: boolean): Readonly<Record<string, FlagSince>> {
+  const probe = (rwFlags: number) => ({ args: [0, vectored ? [new Uint8Array(8)] : new Uint8Array(8), -1, { rwFlags }], file: '/dev/null', refused: -95 /* EOPNOTSUPP */, expect: into ? 0 : 8 });
+  return {
+    NOAPPEND: { since: '6.9', probe: probe(RWF_FLAGS.NOAPPEND) },
+    ATOMIC: { since: '6.11', noProbe: 'needs a file opened with O_DIRECT on a filesystem with atomic writes' },
+    DONTCACHE: { since: '6.14', noProbe: 'needs a file whose filesystem supports uncached buffered I/O' },
+    NOSIGNAL: { since: '6.18', probe: probe(RWF_FLAGS.NOSIGNAL) },
+  };
+}
 const rwPermit: ProgramPermit = { flags: { opFlags: allBits(RWF_FLAGS), attrTypeMask: RW_ATTR_FLAGS.PI }, zero: ['ioprio', 'fileIndex'] };
 
 /** TIMEOUT / LINK_TIMEOUT (timeout.c __io_timeout_prep). */
@@ -229,7 +264,7 @@ export const OPS: readonly OpDesc[] = [
     name: 'nop', code: 0, constant: 'NOP', since: '5.1', liburing: 'io_uring_prep_nop', result: 'number',
     params: [
       { name: 'nopFlags', kind: 'u32', field: 'opFlags', optional: true, default: 0, doc: 'IORING_NOP_* flags; INJECT_RESULT (1) makes res = injectResult' },
-      { name: 'injectResult', kind: 'i32', field: 'len', optional: true, default: 0, impliesOpFlags: 1, doc: 'result to inject with IORING_NOP_INJECT_RESULT (6.15)' },
+      { name: 'injectResult', kind: 'i32', field: 'len', optional: true, default: 0, impliesOpFlags: 1, doc: 'result to inject with IORING_NOP_INJECT_RESULT (6.10; ring.supports(\'nop\', { flag: \'INJECT_RESULT\' }))' },
     ],
     sqe: {
       source: 'io_uring/nop.c io_nop_prep (6.18, raspberrypi/linux @656a52a8)',
@@ -244,6 +279,18 @@ export const OPS: readonly OpDesc[] = [
       },
     },
     program: { flags: { opFlags: NOP_FLAGS.INJECT_RESULT }, tolerate: ['fd'] },
+    // io_uring/nop.c history: INJECT_RESULT 6.10 (before it, nop_flags other than 0 are EINVAL;
+    // liburing synced it "with 6.10"); FILE, FIXED_FILE, FIXED_BUFFER 6.13 (posted 2024-10-29; the
+    // res of a failed lookup was the injected result there, -EBADF/-EFAULT by 6.18, so only EINVAL
+    // tells); TW 6.17 (posted 2025-06-16, after the 6.16 merge window); CQE32 6.18 (with CQE_MIXED)
+    flagSince: {
+      INJECT_RESULT: { since: '6.10', probe: { args: [{ injectResult: 7 }], refused: -22, expect: 7 } },
+      FILE: { since: '6.13', probe: { args: [{ nopFlags: NOP_FLAGS.FILE }], set: { fd: -1 }, refused: -22 } },
+      FIXED_FILE: { since: '6.13', probe: { args: [{ nopFlags: NOP_FLAGS.FILE | NOP_FLAGS.FIXED_FILE }], set: { fd: 0 }, refused: -22 } },
+      FIXED_BUFFER: { since: '6.13', probe: { args: [{ nopFlags: NOP_FLAGS.FIXED_BUFFER }], refused: -22 } },
+      TW: { since: '6.17', probe: { args: [{ nopFlags: NOP_FLAGS.TW | NOP_FLAGS.INJECT_RESULT, injectResult: 7 }], refused: -22, expect: 7 } },
+      CQE32: { since: '6.18', noProbe: 'needs a CQE32 or CQE_MIXED ring, which ringflow does not drive' },
+    },
     doc: 'Does nothing; completes with res 0. Measures ring overhead.',
   },
   {
@@ -251,6 +298,7 @@ export const OPS: readonly OpDesc[] = [
     params: [fd, { name: 'buffers', kind: 'iovecs', field: 'addr', positional: true, doc: 'buffers filled in order' }, position, rwFlags],
     sqe: rwUse(true, true),
     program: rwPermit,
+    flagSince: rwSince(true, true),
     doc: 'preadv2(2): scatter read into several buffers; res = bytes read.',
   },
   {
@@ -258,6 +306,7 @@ export const OPS: readonly OpDesc[] = [
     params: [fd, { name: 'buffers', kind: 'iovecs', field: 'addr', positional: true, doc: 'buffers written in order' }, position, rwFlags],
     sqe: rwUse(true, false),
     program: rwPermit,
+    flagSince: rwSince(true, false),
     doc: 'pwritev2(2): gather write from several buffers; res = bytes written.',
   },
   {
@@ -297,6 +346,8 @@ export const OPS: readonly OpDesc[] = [
     fixed: { len: 1 },
     sqe: timeoutUse(false),
     program: { flags: { opFlags: allBits(TIMEOUT_FLAGS) }, tolerate: ['fd'] },
+    // a 1 ms multishot timer of one shot fires once (-ETIME); before 6.4 MULTISHOT is EINVAL
+    flagSince: { MULTISHOT: { since: '6.4', probe: { args: [1, { count: 1, timeoutFlags: TIMEOUT_FLAGS.MULTISHOT }], refused: -22, expect: -62 /* ETIME */ } } },
     doc: 'A timer. The kernel completes it with -ETIME when it fires (ring.timeout() resolves true) or 0 when `count` other completions happened first (resolves false).',
   },
   {
@@ -344,6 +395,12 @@ export const OPS: readonly OpDesc[] = [
     },
     // no cancel by fd, op or any: a program cancels only requests it names
     program: { flags: { opFlags: CANCEL_FLAGS.ALL | CANCEL_FLAGS.USERDATA }, tolerate: ['fd'] },
+    // io_uring/cancel.c history: FD_FIXED 6.0, USERDATA and OP 6.6; a kernel without one says EINVAL
+    flagSince: {
+      FD_FIXED: { since: '6.0', probe: { args: [0, { cancelFlags: CANCEL_FLAGS.FD | CANCEL_FLAGS.FD_FIXED }], refused: -22 /* else EBADF: no file table */ } },
+      USERDATA: { since: '6.6', probe: { args: [0x7e57n, { cancelFlags: CANCEL_FLAGS.USERDATA }], refused: -22 /* else ENOENT */ } },
+      OP: { since: '6.6', probe: { args: [0, { cancelFlags: CANCEL_FLAGS.OP }], set: { len: 0 /* IORING_OP_NOP */ }, refused: -22 /* else ENOENT */ } },
+    },
     doc: 'Cancels an in-flight request by user_data; res 0 found, -ENOENT not found, -EALREADY running.',
   },
   {
@@ -467,6 +524,7 @@ export const OPS: readonly OpDesc[] = [
     params: [fd, { name: 'buffer', kind: 'buffer', field: 'addr', positional: true, doc: 'destination' }, position, rwFlags],
     sqe: rwUse(false, true),
     program: rwPermit,
+    flagSince: rwSince(false, true),
     doc: 'pread(2) into one buffer; res = bytes read (0 at EOF).',
   },
   {
@@ -474,6 +532,7 @@ export const OPS: readonly OpDesc[] = [
     params: [fd, { name: 'buffer', kind: 'buffer', field: 'addr', positional: true, doc: 'source' }, position, rwFlags],
     sqe: rwUse(false, false),
     program: rwPermit,
+    flagSince: rwSince(false, false),
     doc: 'pwrite(2) from one buffer; res = bytes written.',
   },
   { name: 'fadvise', code: 24, constant: 'FADVISE', since: '5.6', liburing: 'io_uring_prep_fadvise', doc: 'posix_fadvise(2)' },

@@ -187,7 +187,7 @@ export const CancelFlags = {
   USERDATA: 1 << 4, // 6.6
   OP: 1 << 5, // 6.6
 } as const;
-export const NopFlags = { INJECT_RESULT: 1 << 0 } as const; // 6.15 (INJECT_RESULT)
+export const NopFlags = { INJECT_RESULT: 1 << 0 } as const; // 6.10 (probe: ring.supports('nop', { flag: 'INJECT_RESULT' }))
 
 /** `IO_URING_OP_SUPPORTED` in io_uring_probe_op.flags (5.6). */
 export const PROBE_OP_SUPPORTED = 1;

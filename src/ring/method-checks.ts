@@ -46,7 +46,7 @@ export function checkChainOptions(options: unknown, argCount: number): void {
 
 /** ring.supports(op): an op name, an IORING_OP constant, or an opcode number in [0, 255]. */
 export function checkOpArg(op: unknown, argCount: number): void {
-  if (argCount !== 1) throw new TypeError(`ring.supports() takes one argument (op), got ${argCount}`);
+  if (argCount !== 1 && argCount !== 2) throw new TypeError(`ring.supports() takes op and optionally { flag }, got ${argCount} arguments`);
   if (typeof op === 'string') return;
   if (typeof op !== 'number' || !Number.isInteger(op))
     throw new TypeError(`ring.supports(): "op" must be an op name ('read'), an IORING_OP constant ('READ') or an opcode number, got ${describeValue(op)}`);

@@ -7,10 +7,13 @@ import type { Sqe } from '../ops/sqe.js';
 import { SqeFlags } from './abi.js';
 import { RingError, RingClosedError, errno as errnoOf } from '../errors.js';
 import { abortError } from './aborts.js';
+import { lackingFlags } from './kernel-probe.js';
 
 const ECANCELED = errnoOf('ECANCELED');
 const EINTR = errnoOf('EINTR');
 const ETIME = errnoOf('ETIME');
+const EINVAL = errnoOf('EINVAL');
+const EOPNOTSUPP = errnoOf('EOPNOTSUPP');
 
 /** Per-request state from submission to its (last) CQE. */
 export class Pending {
@@ -98,7 +101,9 @@ export function deliver(p: Pending, sqe: Sqe, res: number, closing: boolean): vo
     if (closing && res === -ECANCELED) return p.reject(new RingClosedError('ring closed while the request was in flight; it'));
     // a slot is named by IOSQE_FIXED_FILE, or by file_index (CLOSE of a slot, a direct open)
     const slot = (sqe.flags & SqeFlags.FIXED_FILE) !== 0 || (sqe.fileIndex !== 0 && opd.sqe?.slotEffect === 'fileIndex');
-    return p.reject(new RingError(res, 'io_uring_enter', { op: opd.name, fixedFile: slot }));
+    // a kernel refuses a flag it does not know with EINVAL (EOPNOTSUPP for RWF_*): say which, if so
+    const lacking = res === -EINVAL || res === -EOPNOTSUPP ? lackingFlags(sqe) : undefined;
+    return p.reject(new RingError(res, 'io_uring_enter', { op: opd.name, fixedFile: slot, ...(lacking?.length ? { lacking } : {}) }));
   }
   if (sqe.parse) return p.resolve(sqe.parse(res));
   p.resolve(opd.result === 'void' ? undefined : res);

@@ -8,6 +8,7 @@ import { binding } from '../native.js';
 import { RingError, RingClosedError, errno as errnoOf } from '../errors.js';
 import { SetupFlags, Features, SqeFlags, CqeFlags, SqRingFlags, EnterFlags, RegisterOp, CancelFlags, SQE_SIZE } from './abi.js';
 import { setupRing, ringOffsets, probeOps, checkRingOptions, type RingOptions } from './setup.js';
+import { checkFlagQuery, opFlagSupported } from './kernel-probe.js';
 import { checkNoArgs, checkRunOptions, checkChainOptions, checkOpArg, checkFeatureName, checkRegisterArgs } from './method-checks.js';
 import { Sqe, FixedFile } from '../ops/sqe.js';
 import { FileTable } from './files.js';
@@ -307,14 +308,19 @@ export class Ring {
 
   // ---------------------------------------------------------------- introspection
 
-  /** Does the kernel support this operation ('read', 'READ', or an opcode number)? (IORING_REGISTER_PROBE) */
-  supports(op: string | number): boolean {
+  /**
+   * Does the kernel support this operation ('read', 'READ', or an opcode number)? (IORING_REGISTER_PROBE)
+   * With `{ flag }`, one of the op's flags ('INJECT_RESULT' of nop): asked with the probe request the
+   * opcode table declares (src/ring/kernel-probe.ts); false also when the kernel cannot be asked.
+   */
+  supports(op: string | number, options?: { flag?: string }): boolean {
     checkOpArg(op, arguments.length);
+    const q = arguments.length > 1 ? checkFlagQuery(op, options) : undefined;
     if (!this.#ops) this.#assertOpen();
     this.#ops ??= probeOps(this.fd);
-    if (typeof op === 'number') return this.#ops.has(op);
-    const d = opByName(op);
-    return d !== undefined && this.#ops.has(d.code);
+    const code = typeof op === 'number' ? op : opByName(op)?.code;
+    if (code === undefined || !this.#ops.has(code)) return false;
+    return q === undefined || opFlagSupported(q.desc, q.flag) === true;
   }
 
   /** Has the kernel a feature (IORING_FEAT_*)? e.g. ring.hasFeature('NODROP'). */

@@ -132,7 +132,7 @@ test('sweep: Ring methods outside completion programs', async (t) => {
   const ring = ringFor(t);
   const nop = () => op.nop();
   const cases: [string, (r: Ring) => unknown, RegExp][] = [
-    ['supports()', (r) => (r.supports as any)(), /^ring\.supports\(\) takes one argument/],
+    ['supports()', (r) => (r.supports as any)(), /^ring\.supports\(\) takes op and optionally \{ flag \}/],
     ['supports(null)', (r) => r.supports(null as any), /"op" must be an op name/],
     ['supports({})', (r) => r.supports({} as any), /"op" must be an op name/],
     ['supports(1.5)', (r) => r.supports(1.5), /"op" must be an op name/],
@@ -140,7 +140,10 @@ test('sweep: Ring methods outside completion programs', async (t) => {
     ['supports(-1)', (r) => r.supports(-1), /"op" as an opcode number must be in \[0, 255\]/],
     ['supports(256)', (r) => r.supports(256), /\[0, 255\]/],
     ['supports(5n)', (r) => r.supports(5n as any), /"op"/],
-    ['supports extra', (r) => (r.supports as any)('nop', 1), /takes one argument/],
+    ['supports extra', (r) => (r.supports as any)('nop', {}, 1), /takes op and optionally \{ flag \}, got 3 arguments/],
+    ['supports(op, 1)', (r) => (r.supports as any)('nop', 1), /"options" must be an object such as \{ flag: 'INJECT_RESULT' \}/],
+    ['supports(op, { flag: 1 })', (r) => (r.supports as any)('nop', { flag: 1 }), /"flag" must be a flag name/],
+    ['supports(op, unknown flag)', (r) => r.supports('nop', { flag: 'NOPE' }), /nop has no flag "NOPE"; its flags are INJECT_RESULT/],
     ['hasFeature("BOGUS")', (r) => r.hasFeature('BOGUS' as any), /^ring\.hasFeature\(\): "name" must be one of SINGLE_MMAP, NODROP/],
     ['hasFeature(null)', (r) => r.hasFeature(null as any), /"name"/],
     ['hasFeature("toString")', (r) => r.hasFeature('toString' as any), /"name"/],

@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { Ring, RingClosedError, Program } from '../../src/index.js';
 import { engineAvailable } from '../../src/programs/index.js';
 import { within } from '../ring-programs-util.js';
+import { lacksFlag } from '../helpers.js';
 
 const skip = engineAvailable() ? false : 'native eBPF engine not built';
 const index = new URL('../../src/index.js', import.meta.url).href;
@@ -69,7 +70,7 @@ for (const jit of [true, false]) {
     assert.equal(ring.pending, 0);
   });
 
-  test(`submit(), run() and runProgram() from onCompletion: everything settles, each CQE once (${mode})`, { skip }, async (t) => {
+  test(`submit(), run() and runProgram() from onCompletion: everything settles, each CQE once (${mode})`, { skip: skip || lacksFlag('nop', 'INJECT_RESULT') }, async (t) => {
     const ring = new Ring({ cqs: [] });
     t.after(() => within(ring.close(), 2000, 'close()'));
     const first = ring.registerProgram(emitter(8, 100, jit));
@@ -117,7 +118,7 @@ for (const jit of [true, false]) {
   });
 }
 
-test('close() from an abort listener with other requests in flight (listener before and after the ring\'s)', async () => {
+test('close() from an abort listener with other requests in flight (listener before and after the ring\'s)', { skip: lacksFlag('nop', 'INJECT_RESULT') }, async () => {
   for (const userFirst of [true, false]) {
     const ring = new Ring();
     const ac = new AbortController();
@@ -140,7 +141,7 @@ test('close() from an abort listener with other requests in flight (listener bef
   }
 });
 
-test('close() twice at once with requests in flight: one close, every request settled once', async () => {
+test('close() twice at once with requests in flight: one close, every request settled once', { skip: lacksFlag('nop', 'INJECT_RESULT') }, async () => {
   const ring = new Ring();
   const settled = new Map<string, string[]>();
   const note = (name: string) => (v: unknown) => settled.set(name, [...(settled.get(name) ?? []), v instanceof RingClosedError ? 'closed' : String(v)]);

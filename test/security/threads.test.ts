@@ -10,6 +10,7 @@ import { Ring, Program } from '../../src/index.js';
 import { binding } from '../../src/native.js';
 import { engineAvailable } from '../../src/programs/index.js';
 import { within } from '../ring-programs-util.js';
+import { lacksFlag, tagged } from '../helpers.js';
 
 const index = new URL('../../src/index.js', import.meta.url).href;
 
@@ -43,9 +44,9 @@ const nextMessage = (w: Worker) => new Promise((resolve) => w.once('message', re
 
 /** Requests on `ring` that must all still work: NOPs, a short timeout, and a read of /proc/self/stat. */
 async function exercise(ring: Ring, tag: number): Promise<void> {
-  assert.equal(await ring.nop({ injectResult: tag }), tag);
+  assert.equal(await tagged(ring, tag), tag);
   assert.equal(await ring.timeout(1), true);
-  const batch = await Promise.all(Array.from({ length: 32 }, (_, i) => ring.nop({ injectResult: i })));
+  const batch = await Promise.all(Array.from({ length: 32 }, (_, i) => tagged(ring, i)));
   assert.deepEqual(batch, Array.from({ length: 32 }, (_, i) => i));
 }
 
@@ -63,7 +64,7 @@ test('a worker that only imports ringflow and exits leaves the main thread\'s ri
   await Promise.all(rings.map((r) => r.close()));
 });
 
-test('several workers with rings (and program engines) exit in any order; each closes only its own rings', async (t) => {
+test('several workers with rings (and program engines) exit in any order; each closes only its own rings', { skip: lacksFlag('nop', 'INJECT_RESULT') }, async (t) => {
   const main = new Ring({ cqs: engineAvailable() ? [4] : undefined });
   const mainTimer = main.timeout(500);
   const N = 4;
@@ -127,7 +128,7 @@ test('a worker terminated with requests in flight (reads, timeouts, a program en
   await main.close();
 });
 
-test('handles do not cross environments: a ring handle from a worker is refused on the main thread (and back)', async () => {
+test('handles do not cross environments: a ring handle from a worker is refused on the main thread (and back)', { skip: lacksFlag('nop', 'INJECT_RESULT') }, async () => {
   // a Ring itself cannot be posted (it has private state); its fd number means nothing to another
   // env's handle table: the main thread's ring list only holds its own rings
   const ring = new Ring();

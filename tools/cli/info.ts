@@ -10,6 +10,7 @@ import { Ring, RingError, OPS, errnoName } from '../../src/index.js';
 import { SETUP_FLAGS } from '../../src/ring/abi.js';
 import { setupRing, probeOps, featureNames, setupFlagNames, kernelAcceptsSetup, type RingOptions } from '../../src/ring/setup.js';
 import { binding } from '../../src/native.js';
+import { probeOpFlags, type FlagProbe } from '../../src/ring/kernel-probe.js';
 
 export interface FlagCheck {
   /** The combination, as IORING_SETUP_* names. */
@@ -32,6 +33,8 @@ export interface Info {
   unsupported: { name: string; code: number; since: string }[];
   /** Opcode numbers the probe reports that our table does not name. */
   unknownCodes: number[];
+  /** Op flags newer than 5.19 (the opcode table's flagSince), as the kernel answered their probes. */
+  opFlags: FlagProbe[];
 }
 
 interface Combo {
@@ -124,6 +127,7 @@ export async function gatherInfo(): Promise<Info> {
     ops: [],
     unsupported: [],
     unknownCodes: [],
+    opFlags: [],
   };
   let ring: Ring | undefined;
   try {
@@ -147,6 +151,7 @@ export async function gatherInfo(): Promise<Info> {
     info.setupFlags.push({ name: c.name, kernel, ring: kernel === true ? await ringNop(c.options) : null });
   }
   info.setupFlags.push(...unsupportedFlagChecks());
+  info.opFlags = probeOpFlags();
   return info;
 }
 
@@ -172,5 +177,13 @@ export function formatInfo(i: Info): string {
   for (let k = 0; k < cells.length; k += 3) L.push(`  ${cells.slice(k, k + 3).join('   ').trimEnd()}`);
   if (i.unsupported.length) L.push(`not supported here: ${i.unsupported.map((o) => `${o.name} (${o.code}, ${o.since})`).join(', ')}`);
   if (i.unknownCodes.length) L.push(`probe also reports opcodes ringflow does not name: ${i.unknownCodes.join(', ')}`);
+  if (i.opFlags.length) {
+    L.push('', 'op flags newer than 5.19 (asked with the probe request the opcode table declares)');
+    const fw = Math.max(...i.opFlags.map((f) => f.op.length + f.flag.length + 1));
+    for (const f of i.opFlags) {
+      const a = f.supported === true ? 'yes' : f.supported === false ? 'no' : `? (${f.why})`;
+      L.push(`  ${`${f.op}.${f.flag}`.padEnd(fw)}  ${f.since.padEnd(5)}  ${a}`);
+    }
+  }
   return L.join('\n') + '\n';
 }

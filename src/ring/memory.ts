@@ -8,9 +8,12 @@
  *
  * An ArrayBuffer handed to the kernel is marked untransferable (worker_threads.markAsUntransferable,
  * as Node does for its Buffer pool), once: ArrayBuffer.prototype.transfer() and transfer lists
- * would otherwise move or free its memory while the kernel still reads or writes it (Node 22+
- * refuses them; Node 20 clones instead of transferring). Its memory stays where the kernel was
- * told it is for as long as the buffer lives.
+ * would otherwise move or free its memory while the kernel still reads or writes it. Node 24 and
+ * 26 refuse both; Node 20 has no transfer() and clones instead of transferring; Node 22 refuses
+ * transfer lists but its transfer() detaches a marked buffer all the same: where a probe finds
+ * that, transfer() and transferToFixedLength() are guarded to refuse the buffers lent to the
+ * kernel as the newer lines do (guardTransfer). Its memory stays where the kernel was told it is
+ * for as long as the buffer lives.
  */
 import { markAsUntransferable } from 'node:worker_threads';
 import { binding } from '../native.js';
@@ -33,11 +36,48 @@ export function bufferAddress(ab: ArrayBufferLike): number {
     if (base < 0) throw new TypeError('ringflow: cannot take the address of this buffer');
     // A zero-length buffer may have no memory yet (address 0): ask again next time.
     if (base !== 0) {
-      if (!isSharedArrayBuffer(ab)) markAsUntransferable(ab);
+      if (!isSharedArrayBuffer(ab)) {
+        markAsUntransferable(ab);
+        if (!transferGuarded) guardTransfer();
+      }
       bases.set(ab, base);
     }
   }
   return base;
+}
+
+let transferGuarded = false;
+
+/**
+ * Makes ArrayBuffer.prototype.transfer() and transferToFixedLength() refuse the buffers lent to
+ * the kernel, on runtimes whose own transfer() detaches a buffer marked untransferable (Node 22;
+ * found by trying it on a probe buffer, not by version). Elsewhere it changes nothing.
+ */
+function guardTransfer(): void {
+  transferGuarded = true;
+  const proto = ArrayBuffer.prototype as unknown as Record<string, unknown>;
+  const transfer = proto.transfer as ((this: ArrayBuffer, n?: number) => ArrayBuffer) | undefined;
+  if (typeof transfer !== 'function') return; // no transfer() (Node 20)
+  const probe = new ArrayBuffer(8);
+  markAsUntransferable(probe);
+  try {
+    transfer.call(probe);
+  } catch {
+    return; // the runtime refuses it itself
+  }
+  for (const name of ['transfer', 'transferToFixedLength']) {
+    const original = proto[name] as ((this: ArrayBuffer, ...a: unknown[]) => ArrayBuffer) | undefined;
+    const desc = Object.getOwnPropertyDescriptor(proto, name);
+    if (typeof original !== 'function' || !desc) continue;
+    const guarded = {
+      [name](this: ArrayBuffer, ...args: unknown[]): ArrayBuffer {
+        if (bases.has(this)) throw new TypeError(`ArrayBuffer is not detachable: ringflow lent its memory to io_uring (${name}() would move or free it under the kernel)`);
+        return original.apply(this, args);
+      },
+    }[name]!;
+    Object.defineProperty(guarded, 'length', { value: original.length });
+    Object.defineProperty(proto, name, { ...desc, value: guarded });
+  }
 }
 
 /** Address of the first byte of a view. */

@@ -107,9 +107,12 @@ test('a buffer the kernel is reading into cannot be transferred away: the read l
   const buf = Buffer.alloc(64 * 1024); // its own ArrayBuffer (not the pool)
   const read = ring.read(fd, buf, -1);
   const ab = buf.buffer as ArrayBuffer;
-  // Node 22+: transfer() and transfer lists refuse the buffer; Node 20 clones it instead
+  // transfer() (Node 24+ itself; Node 22 through ringflow's guard) and transfer lists refuse the buffer; Node 20 has no transfer() and clones
   const transfer = (ab as unknown as { transfer?: () => ArrayBuffer }).transfer;
   if (transfer) assert.throws(() => transfer.call(ab), TypeError);
+  const toFixed = (ab as unknown as { transferToFixedLength?: () => ArrayBuffer }).transferToFixedLength;
+  if (toFixed) assert.throws(() => toFixed.call(ab), TypeError);
+  if (transfer) assert.equal(transfer.call(new ArrayBuffer(8)).byteLength, 8, 'buffers never lent to the kernel transfer as usual');
   try {
     structuredClone(ab, { transfer: [ab] });
   } catch (e) {

@@ -1,5 +1,5 @@
 /** Test helpers: temp files on tmpfs, a ring per test, probe guards that say why they skip. */
-import { mkdtempSync, rmSync, writeFileSync, existsSync, openSync, closeSync, writeSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, existsSync, openSync, closeSync, writeSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -9,6 +9,19 @@ import { opByName } from '../src/ops/table.js';
 import { opFlagSupported } from '../src/ring/kernel-probe.js';
 
 const base = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
+
+/**
+ * Factor for wall-clock and CPU-time bounds: 20 when the CPU itself is emulated (QEMU's TCG, named
+ * in /proc/cpuinfo's model name: scripts/kernel-suite.sh runs the suite there, 10-30 times slower),
+ * else 1. Bounds that guard against runaway work stay meaningful; they just allow for the emulator.
+ */
+export const CPU_TIME_SCALE = (() => {
+  try {
+    return /^model name\s*:.*\bTCG\b/m.test(readFileSync('/proc/cpuinfo', 'utf8')) ? 20 : 1;
+  } catch {
+    return 1;
+  }
+})();
 
 /** A fresh temp dir (removed by the returned cleanup). */
 export function tempDir(): { dir: string; cleanup: () => void } {

@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseObject, loadObject, ProgramError, engineAvailable, MAX_INSNS } from '../../src/programs/index.js';
 import { LOADER_LIMITS } from '../../src/programs/loader-bytes.js';
+import { CPU_TIME_SCALE } from '../helpers.js';
 import { loadFixtures, put, get, SHDR, SYM, REL, BTF_HDR, type ElfLayout } from '../../tools/elf-layout.js';
 import { buildElf, insn, concat, rels, symtabIndex } from '../../tools/elf-build.js';
 import { runIsolated } from '../../tools/fuzz-elf-runner.js';
@@ -35,7 +36,7 @@ function eelf(b: Uint8Array, re: RegExp, load: (b: Uint8Array) => unknown = pars
       return true;
     },
   );
-  assert.ok(performance.now() - t0 < 3000, `took ${performance.now() - t0} ms`);
+  assert.ok(performance.now() - t0 < 3000 * CPU_TIME_SCALE, `took ${performance.now() - t0} ms`);
 }
 
 test('the seed fixtures load and verify (the fuzzer starts from valid objects)', { skip: noEngine }, () => {
@@ -247,7 +248,7 @@ test('huge counts: linked instructions, maps, programs are capped by LOADER_LIMI
   eelf(buildElf([{ name: 'iouring/f', type: 1, flags: 6, data: code }], fsyms), /section 1 \(iouring\/f\)\+0: target instruction 101 is outside section 1 \(iouring\/f\) \(4 instructions\)/);
 });
 
-test('fuzz: 2,500 mutated objects in a heap-capped child, every outcome a ProgramError or a load', { timeout: 120_000 }, async () => {
+test('fuzz: 2,500 mutated objects in a heap-capped child, every outcome a ProgramError or a load', { timeout: 120_000 * CPU_TIME_SCALE }, async () => {
   const r = await runIsolated({ seed: 20251126, count: 2500, heapMb: 192, timeLimitMs: 5000 });
   assert.deepEqual(r.findings, []);
   assert.equal(r.stats.cases, 2500);

@@ -38,7 +38,7 @@ function child(body: string, env: Record<string, string> = {}): { code: number |
   const t0 = Date.now();
   const r = spawnSync(process.execPath, ['--expose-gc', '--no-warnings', '--input-type=module', '-e', prelude + body], {
     encoding: 'utf8',
-    timeout: 30_000,
+    timeout: 30_000 * CPU_TIME_SCALE,
     env: { ...process.env, ...env },
   });
   const out = r.stdout + r.stderr;
@@ -173,7 +173,7 @@ for (const jit of [true, false]) {
         let ran, cq1;
         await (async () => {
           const ring = new Ring({ cqs: [4] });
-          const ts = new BigInt64Array([2n, 0n]); // 2 s: the GC rounds below must end before it fires, also on a loaded machine
+          const ts = new BigInt64Array([${2 * CPU_TIME_SCALE}n, 0n]); // 2 s (x CPU_TIME_SCALE): the GC rounds below end before it fires, also on a loaded or emulated machine
           const region = ring.registerRegion(ts, { writable: false });
           obj.maps.get('args').view(0).setBigUint64(0, BigInt(region.address), true);
           const idx = ring.registerProgram(prog);
@@ -184,7 +184,7 @@ for (const jit of [true, false]) {
         await collect();
         const during = { ioUring: ringFds(), warnings: warned.length, cq1: cq1.ready };
         // the timer keeps this process alive while the program's TIMEOUT is in the kernel
-        while (cq1.ready === 0 && Date.now() - t0 < 8000) { await sleep(20); gc(); }
+        while (cq1.ready === 0 && Date.now() - t0 < ${8000 * CPU_TIME_SCALE}) { await sleep(20); gc(); }
         const fired = cq1.drain();
         await collect();
         out({ ran, jitBytes: prog.jitBytes > 0, during, fired: fired.map((c) => [Number(c.userData), c.res]), after: { ioUring: ringFds(), warnings: warned.length } });

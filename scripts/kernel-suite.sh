@@ -48,7 +48,8 @@ pkg=${KERNEL_PKG:-$(apt-cache search --names-only "$pattern" | awk '{print $1}' 
 [ -n "$pkg" ] || { echo "kernel-suite: no package matches $pattern in the apt index" >&2; exit 1; }
 ( cd "$KQ/deb" && { ls "${pkg}"_*.deb >/dev/null 2>&1 || apt-get download "$pkg" >/dev/null 2>&1; } )
 deb=$(ls "$KQ/deb/${pkg}"_*.deb | head -1)
-kd=$KQ/k-$pkg
+# the initramfs is cached per kernel package and version of our /init
+kd=$KQ/k-$pkg-$(md5sum "$here/initramfs-init.sh" | cut -c1-8)
 if [ ! -f "$kd/initrd.gz" ]; then
   rm -rf "$kd"; mkdir -p "$kd"
   dpkg-deb -x "$deb" "$kd"
@@ -79,7 +80,7 @@ out=$KQ/out-$series; rm -rf "$out"; mkdir -p "$out"
 ACCEL=${ACCEL:-tcg}
 if [ "$ACCEL" = kvm ]; then acc=(-enable-kvm -cpu host); else acc=(-accel tcg,thread=multi -cpu max); fi
 files=${RF_FILES:-}
-append="console=ttyS0 loglevel=4 panic=-1 rfproj=$root rfscript=$here/guest.sh rfbench=$bench"
+append="console=ttyS0 loglevel=4 panic=-1 rfproj=$root rfbench=$bench"
 [ -n "$files" ] && append+=" rffiles=${files// /,}"
 echo "kernel-suite: $pkg ($(basename "$kernel")), accel $ACCEL, checkout $root, output $out"
 set +e

@@ -1,7 +1,8 @@
 #!/bin/sh
 # /init of the busybox initramfs scripts/kernel-suite.sh builds. Kernel command line key=value
-# pairs arrive as environment: rfproj (host path of the built checkout), rfscript (the guest script,
-# read from the host's / over 9p), rfbench, rffiles.
+# pairs arrive as environment: rfproj (host path of the built checkout), rfbench, rffiles. The guest
+# script is the copy's scripts/kernel-suite/guest.sh (the host's /tmp, where a checkout may sit, is
+# hidden under the guest's own /tmp once the copy is made).
 export PATH=/bin
 /bin/busybox mount -t proc proc /proc
 /bin/busybox --install -s /bin
@@ -30,7 +31,7 @@ mount -t 9p -o trans=virtio,version=9p2000.L out /newroot/tmp/out || echo "init:
 ifconfig lo 127.0.0.1 up 2>/dev/null
 ip -6 addr add ::1/128 dev lo 2>/dev/null
 export HOME=/tmp PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin TERM=dumb
-chroot /newroot /bin/bash "$rfscript"
+chroot /newroot /bin/bash /tmp/p/scripts/kernel-suite/guest.sh
 echo "init: guest script exited rc=$?"
 umount /newroot/tmp/out 2>/dev/null
 sync

@@ -55,7 +55,8 @@ test('ringflow bench --quick with only node on PATH: every cell has a number, no
     assert.match(c.outcome, /^[\d.]+ [kM]? ?ops\/s$/, `${c.title}: ${c.outcome}`);
   }
   assert.doesNotMatch(r.stdout + r.stderr, /FAILED|failed|clang/);
-  assert.match(r.stdout, /^\s+program\s+[\d.]+(?: [kM])?\s+[\d.]+\s+[\d.]+×/m, 'the program rows of the chain table have numbers');
+  // (the quick run's chains are NOP chains: none to show where the kernel lacks INJECT_RESULT)
+  if (!noInject) assert.match(r.stdout, /^\s+program\s+[\d.]+(?: [kM])?\s+[\d.]+\s+[\d.]+×/m, 'the program rows of the chain table have numbers');
 });
 
 test('examples/program-read-open with only node on PATH reads the file through the shipped program', { skip: noRing || noEngine }, (t) => {

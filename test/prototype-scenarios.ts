@@ -12,7 +12,7 @@ import { openSync, closeSync, readFileSync } from 'node:fs';
 import type { TestContext } from 'node:test';
 import * as ringflow from '../src/index.js';
 import { ArrayMap, type LoadedObject } from '../src/programs/index.js';
-import { ringFor, tempDir } from './helpers.js';
+import { ringFor, tempDir, CPU_TIME_SCALE } from './helpers.js';
 import { addr, within } from './ring-programs-util.js';
 
 /** The geometry of the write_file example (its uring.h). */
@@ -50,7 +50,7 @@ export async function scenarioTest(t: TestContext, obj: LoadedObject): Promise<v
   const cq0: { userData: bigint; res: number }[] = [];
   ring.onCompletion((c) => cq0.push({ userData: c.userData, res: c.res }));
   const runs0 = runs(ring);
-  assert.equal(await within(ring.runProgram(0, { userData: addr(secret) }), 5000, 'test'), 0, 'the request completes with 0');
+  assert.equal(await within(ring.runProgram(0, { userData: addr(secret) }), 5000 * CPU_TIME_SCALE, 'test'), 0, 'the request completes with 0');
   assert.equal(runs(ring) - runs0, 2, 'run once, waited for a CQE on CQ 0, run again');
   assert.deepEqual(cq0, [{ userData: 3n, res: 13 }, { userData: 2n, res: 0 }], 'CQ 0: the emitted CQE, then the NOP');
   assert.deepEqual([0, 1, 2, 3, 4, 5, 10].map((k) => slot(obj, k)), [11n, 4n, 5n, 21n, addr(secret), 29n, 1n], 'arr: 11, user_data 4 and 5 reaped, NOP queued, user_data, secret read');
@@ -65,7 +65,7 @@ export async function scenarioCounting(t: TestContext, obj: LoadedObject, period
   new DataView(ctx.bytes.buffer, ctx.bytes.byteOffset, 16).setBigInt64(8, BigInt(periodMs) * 1_000_000n, true);
   const runs0 = runs(ring);
   const t0 = performance.now();
-  assert.equal(await within(ring.runProgram(1, { userData: addr(ctx) }), 20 * periodMs + 5000, 'counting'), 0);
+  assert.equal(await within(ring.runProgram(1, { userData: addr(ctx) }), (20 * periodMs + 5000) * CPU_TIME_SCALE, 'counting'), 0);
   const ms = performance.now() - t0;
   assert.ok(ms >= 11 * periodMs - 5, `11 timeouts of ${periodMs} ms one after another took ${ms.toFixed(0)} ms`);
   assert.equal(runs(ring) - runs0, 12, '12 runs: 11 submit a timeout, the last one ends');
@@ -83,7 +83,7 @@ export async function scenarioPingpong(t: TestContext, obj: LoadedObject): Promi
   const b = ring.runProgram(2, { userData: addr(ctx, 4) });
   // the host's NOP on CQ 1 with user_data 0 starts the game (the `cq` option of JS requests)
   const k = ring.nop({ cq: 1, userData: 0 });
-  assert.deepEqual(await within(Promise.all([a, b, k]), 5000, 'pingpong'), [0, 0, 0], 'both players finish');
+  assert.deepEqual(await within(Promise.all([a, b, k]), 5000 * CPU_TIME_SCALE, 'pingpong'), [0, 0, 0], 'both players finish');
   assert.deepEqual([0, 1, 5, 6].map((i) => slot(obj, i)), [1n, 1n, 20n, 21n], 'arr: both started; player 0 stopped at 20, player 1 at 21');
   assert.equal(ring.cq(1).ready, 1, 'player 1\'s last answer (22) is left on CQ 1');
   assert.equal(ring.cq(2).ready, 0, 'CQ 2 was reaped to the end');
@@ -117,7 +117,7 @@ export async function scenarioWriteFile(t: TestContext, obj: LoadedObject): Prom
   const size = FILL.BLOCKS * FILL.BLOCK_SIZE;
   const buf = ring.registerRegion(Buffer.alloc(size, 0xae), { writable: false });
   const runs0 = runs(ring);
-  assert.equal(await within(ring.runProgram(3, { userData: addr(buf) }), 10000, 'write_file'), 0);
+  assert.equal(await within(ring.runProgram(3, { userData: addr(buf) }), 10000 * CPU_TIME_SCALE, 'write_file'), 0);
   assert.equal(runs(ring) - runs0, FILL.BLOCKS / FILL.QD + 1, 'one run per 4 writes, and one that ends');
   assert.deepEqual([0, 1].map((k) => slot(obj, k)), [0n, 16n], 'arr: nothing in flight, 16 blocks written');
   const data = readFileSync(path);

@@ -249,7 +249,7 @@ test('huge counts: linked instructions, maps, programs are capped by LOADER_LIMI
 });
 
 test('fuzz: 2,500 mutated objects in a heap-capped child, every outcome a ProgramError or a load', { timeout: 120_000 * CPU_TIME_SCALE }, async () => {
-  const r = await runIsolated({ seed: 20251126, count: 2500, heapMb: 192, timeLimitMs: 5000 });
+  const r = await runIsolated({ seed: 20251126, count: 2500, heapMb: 192, timeLimitMs: 5000 * CPU_TIME_SCALE, hangMs: 30_000 * CPU_TIME_SCALE });
   assert.deepEqual(r.findings, []);
   assert.equal(r.stats.cases, 2500);
   assert.ok(r.stats.elfRejected > 1000, `EELF ${r.stats.elfRejected}`);

@@ -1,5 +1,6 @@
 /**
- * Kernel feature probes for what is newer than ringflow's oldest kernel (5.19), beyond the opcode
+ * Kernel feature probes for what is newer than 5.19 (the baseline of the tables; README names 6.1,
+ * the oldest kernel tested, as the minimum), beyond the opcode
  * probe (IORING_REGISTER_PROBE) and the features word: per-op flags. Each flag's probe is declared
  * in the opcode table (`flagSince` of src/ops/table.ts): a request using the flag, run here on a
  * private scratch ring (2 entries, no task-run flags) and waited for synchronously; the kernel

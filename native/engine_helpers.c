@@ -73,9 +73,10 @@ int rf_engine_helper(rf_bpf_run *run, uint32_t id, const uint64_t a[5], uint64_t
       *r0 = (uint64_t)(int64_t)cq_post(e, (uint32_t)a[1], a[2], (int32_t)a[3], (uint32_t)a[4]);
       return RF_BPF_OK;
     case 166: {
-      if (!charge(run, CHARGE_CQE)) { *r0 = 0; return RF_BPF_OK; }
       /* out is zeroed whatever happens (the prototype zeroes it on error), so a program may read
-       * it without checking the result, as the prototype's examples do */
+       * it without checking the result, as the prototype's examples do: all `len` bytes the
+       * verifier now takes as written, which the charge covers like a copy's */
+      if (!charge(run, CHARGE_CQE + rf_bpf_bytes_cost(a[3]))) { *r0 = 0; return RF_BPF_OK; }
       rf_cqe *out = rf_bpf_check(run, a[2], a[3], true);
       if (!out) return rf_bpf_fault(run, a[2]);
       memset(out, 0, a[3]);

@@ -212,3 +212,26 @@ test('worst-case CPU time of one run under the default budget, helper by helper 
   // (× CPU_TIME_SCALE under CPU emulation)
   for (const r of work) assert.ok(r.ms <= 10 * CPU_TIME_SCALE, line(r));
 });
+
+test('reap_cqe zeroes its whole `len` and is charged for it: a loop reaping into a 32 MiB map value stops at its first call, before writing', { skip }, async (t) => {
+  const { ringFor } = await import('../helpers.js');
+  for (const e of ENGINES) {
+    const ring = ringFor(t, { cqs: [4] });
+    const big = new ArrayMap({ valueSize: 32 * MiB, maxEntries: 1 });
+    big.value(0).fill(0xab);
+    // reap_cqe(ctx, 1, &value, 32 MiB) in a loop: the output is zeroed whatever the result
+    const p = Program.fromAssembly(`mov %r6, %r1
+      lddw %r7, map_value_by_idx(0)
+      loop:
+      mov %r1, %r6
+      mov %r2, 1
+      mov %r3, %r7
+      lddw %r4, ${32 * MiB}
+      call 166
+      ja loop`, { kind: 'iouring.s', maps: [big], jit: e.jit });
+    await assert.rejects(ring.runProgram(ring.registerProgram(p)), (err: { code?: string }) => err.code === 'ELOOP', `${e.name}: budget stop`);
+    assert.equal(big.value(0).findIndex((b) => b !== 0xab), -1, `${e.name}: the charge stopped the run before the helper zeroed anything`);
+    assert.equal(ring.stats().budgetStops, 1, `${e.name}: stopped by the budget`);
+    await ring.close();
+  }
+});

@@ -5,11 +5,11 @@ cd /tmp/p || exit 1
 uname -r > /tmp/out/uname.txt
 echo "=== guest: $(uname -r), $(nproc) cpus, node $(node --version)"
 node dist/tools/cli.js info > /tmp/out/info.txt 2>&1
-if [ -n "${rffiles:-}" ]; then files=${rffiles//,/ }; else files=$(find dist/test -name '*.test.js' | sort); fi
 t0=$(date +%s)
+# npm test's runner (tools/run-tests.ts: every dist/test file, one at a time), reporting TAP to the host
 # shellcheck disable=SC2086
-node --test --test-concurrency=1 --test-reporter=tap --test-reporter-destination=/tmp/out/suite.tap \
-     --test-reporter=dot --test-reporter-destination=stdout $files
+node dist/tools/run-tests.js --test-reporter=tap --test-reporter-destination=/tmp/out/suite.tap \
+     --test-reporter=dot --test-reporter-destination=stdout ${rffiles//,/ }
 echo "=== suite rc=$? in $(( $(date +%s) - t0 )) s"
 if [ "${rfbench:-0}" = 1 ]; then
   t0=$(date +%s)

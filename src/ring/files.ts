@@ -156,37 +156,35 @@ export class FileTable {
    * `sqe.slotEffect`) take the slots' allowances back first, or throw EBUSY while a program
    * request named one; what they put there is learnt from their results.
    */
-  beforeSubmit(sqes: readonly Sqe[]): void {
-    for (const s of sqes) {
-      // by the opcode the kernel gets (a hand-built Sqe may have changed it)
-      const op = s.opcode === s.op.code ? s.op : opByCode(s.opcode);
-      const effect = op?.sqe?.slotEffect;
-      if (effect === 'fileIndex') {
-        const idx = s.fileIndex >>> 0;
-        if (idx === 0) continue;
-        const opens = op!.sqe!.fdEffect === 'opens';
-        if (idx === FILE_INDEX_ALLOC) {
-          // a free slot only (never an allowed one: those hold files)
-          if (opens) this.#onResult(s, (res) => this.#mark(res, 1));
-          continue;
-        }
-        const slot = idx - 1;
-        this.#change(slot, 1, `${op!.name}() on slot ${slot}`);
-        this.#mark(slot, 0);
-        if (opens) this.#onResult(s, () => this.#mark(slot, 1));
-      } else if (effect === 'update') {
-        const list = fdListOf(s);
-        if (!list) continue;
-        const off = s.offLo >>> 0;
-        if (off === FILE_INDEX_ALLOC) {
-          this.#onResult(s, (res) => {
-            for (let i = 0; i < res; i++) this.#mark(list[i], 1);
-          });
-          continue;
-        }
-        this.#changing(off, list, 'filesUpdate()');
-        this.#onResult(s, (res) => this.#applied(off, list, res));
+  beforeSubmit(s: Sqe): void {
+    // by the opcode the kernel gets (a hand-built Sqe may have changed it)
+    const op = s.opcode === s.op.code ? s.op : opByCode(s.opcode);
+    const effect = op?.sqe?.slotEffect;
+    if (effect === 'fileIndex') {
+      const idx = s.fileIndex >>> 0;
+      if (idx === 0) return;
+      const opens = op!.sqe!.fdEffect === 'opens';
+      if (idx === FILE_INDEX_ALLOC) {
+        // a free slot only (never an allowed one: those hold files)
+        if (opens) this.#onResult(s, (res) => this.#mark(res, 1));
+        return;
       }
+      const slot = idx - 1;
+      this.#change(slot, 1, `${op!.name}() on slot ${slot}`);
+      this.#mark(slot, 0);
+      if (opens) this.#onResult(s, () => this.#mark(slot, 1));
+    } else if (effect === 'update') {
+      const list = fdListOf(s);
+      if (!list) return;
+      const off = s.offLo >>> 0;
+      if (off === FILE_INDEX_ALLOC) {
+        this.#onResult(s, (res) => {
+          for (let i = 0; i < res; i++) this.#mark(list[i], 1);
+        });
+        return;
+      }
+      this.#changing(off, list, 'filesUpdate()');
+      this.#onResult(s, (res) => this.#applied(off, list, res));
     }
   }
 

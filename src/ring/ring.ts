@@ -410,7 +410,7 @@ export class Ring {
     if (sqe.flags & SqeFlags.CQE_SKIP_SUCCESS)
       throw new RangeError('skipSuccess() on a lone request would never settle its promise; use it on earlier members of ring.chain()');
     if (sqe.cq >= 0) this.#checkCqTarget(sqe);
-    this.#files?.beforeSubmit([sqe]);
+    this.#files?.beforeSubmit(sqe);
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(abortError(signal));
     let p!: Pending;
@@ -435,7 +435,7 @@ export class Ring {
     if (sqes[sqes.length - 1].flags & SqeFlags.CQE_SKIP_SUCCESS)
       throw new RangeError('skipSuccess() on the last request of a chain would never settle its promise');
     for (const s of sqes) if (s.cq >= 0) this.#checkCqTarget(s);
-    this.#files?.beforeSubmit(sqes);
+    if (this.#files) for (const s of sqes) this.#files.beforeSubmit(s);
     if (options?.link) for (let i = 0; i < sqes.length - 1; i++) sqes[i].link();
     const signal = options?.signal;
     if (signal?.aborted) return sqes.map(() => Promise.reject(abortError(signal)));

@@ -1,0 +1,159 @@
+/**
+ * The shape of the opcode catalogue (src/ops/table.ts) and the parameters its groups share. Each
+ * group of opcodes lives in its own file (ops-core, ops-files, ops-net, ops-buffers); table.ts
+ * puts them together in opcode order.
+ */
+import type { SqeUse, ProgramPermit } from './sqe-fields.js';
+import { IGNORED, PERSONALITY } from './sqe-fields.js';
+
+/** SQE fields a parameter can land in. 64-bit: off, addr, addr3, user. 32-bit: fd, len, opFlags, fileIndex. 16-bit: ioprio, bufIndex, personality. */
+export type SqeField =
+  | 'ioprio'
+  | 'fd'
+  | 'off'
+  | 'addr'
+  | 'len'
+  | 'opFlags'
+  | 'bufIndex'
+  | 'personality'
+  | 'fileIndex'
+  | 'addr3';
+
+/**
+ * How a builder argument is validated and encoded.
+ * - fd: number (process fd) or FixedFile: sets IOSQE_FIXED_FILE with the slot in `fd` where the
+ *   op's `sqe.fixedFile` says the kernel takes one ('slot', 'required'), or file_index = slot + 1
+ *   where the param says `fixed: 'fileIndex'` (CLOSE); a TypeError where the kernel refuses it
+ * - direct: a registered-file-table slot (number) or 'auto' (IORING_FILE_INDEX_ALLOC) → file_index
+ *   = slot + 1 or ~0; the promise resolves the FixedFile the request filled
+ * - fdList: array of process fds, null / -1 (empty slot), FILES_SKIP (-2, leave the slot) →
+ *   addr = __s32 array, len = count (kept alive until the CQE)
+ * - slotOffset: a slot number or 'auto' (IORING_FILE_INDEX_ALLOC, ~0) → u32
+ * - dirfd: number, default AT_FDCWD
+ * - u32/i32/u16: integers in range
+ * - position: number | bigint | undefined → s64, undefined/-1 = current file position
+ * - u64: number | bigint
+ * - buffer: ArrayBufferView | ArrayBuffer → addr = its address, len = its byteLength (kept alive until the CQE)
+ * - iovecs: array of buffers → addr = iovec array, len = count (all kept alive)
+ * - path: string | Buffer → addr = NUL-terminated copy
+ * - timespec: milliseconds (number) or { sec, nsec } or bigint nanoseconds → addr = struct __kernel_timespec
+ * - statx: output area of 256 bytes at addr3-style field, parsed into a StatxResult
+ * - userData: bigint | number → 64-bit target user_data (async cancel)
+ */
+export type ParamKind =
+  | 'fd'
+  | 'dirfd'
+  | 'u32'
+  | 'i32'
+  | 'u16'
+  | 'position'
+  | 'u64'
+  | 'buffer'
+  | 'iovecs'
+  | 'path'
+  | 'timespec'
+  | 'statx'
+  | 'userData'
+  | 'direct'
+  | 'fdList'
+  | 'slotOffset';
+
+export interface ParamDesc {
+  name: string;
+  kind: ParamKind;
+  field: SqeField;
+  /** Positional arguments come first, in order; the rest are read from the trailing options object. */
+  positional?: boolean;
+  optional?: boolean;
+  /** Value used when the argument is omitted. */
+  default?: number;
+  /** Bits OR'd into the op flags when the caller gives this argument and does not set the op flags itself. */
+  impliesOpFlags?: number;
+  /** Op-flag bits the kernel refuses together with this argument: dropped from the op's
+   *  alwaysOpFlags and refused (RangeError) in the caller's when the argument is given. */
+  excludesOpFlags?: number;
+  /** kind 'fd': a FixedFile is encoded as file_index = slot + 1 with fd 0 (CLOSE), not IOSQE_FIXED_FILE. */
+  fixed?: 'fileIndex';
+  doc: string;
+}
+
+/**
+ * A bit of an op's flag word (`opFlags`) newer than the op, or than ringflow's oldest kernel
+ * (5.19): when it arrived and how to ask a kernel whether it has it (src/ring/kernel-probe.ts runs
+ * the probe request on a scratch ring; `ring.supports(op, { flag })` and the hint of a refused
+ * request read the answer).
+ */
+export interface FlagSince {
+  /** First mainline kernel with the flag. */
+  readonly since: string;
+  /**
+   * A request that uses the flag: builder arguments, raw SQE fields set after building (`set`) and
+   * an fd opened for the probe (`file`, put in the SQE's fd). A kernel without the flag refuses the
+   * request with res `refused` (-EINVAL; -EOPNOTSUPP for RWF_*); with `expect`, the kernel has the
+   * flag only when res is exactly that (for flags whose effect is visible in res).
+   */
+  readonly probe?: { readonly args: readonly unknown[]; readonly set?: { readonly fd?: number; readonly len?: number }; readonly file?: string; readonly refused: number; readonly expect?: number };
+  /** Why no request on a ringflow ring can tell (the kernel is then not asked). */
+  readonly noProbe?: string;
+}
+
+export interface OpDesc {
+  /** API name (camelCase), used by builders, promise methods and ring.supports(). */
+  name: string;
+  /** IORING_OP_* number (enum io_uring_op, 6.18 BTF). */
+  code: number;
+  /** IORING_OP_* constant name. */
+  constant: string;
+  /** First mainline kernel with the opcode. */
+  since: string;
+  /** The liburing helper this builder matches. */
+  liburing?: string;
+  /** Builder parameters; absent when no builder exists yet. */
+  params?: ParamDesc[];
+  /** Constant field values every SQE of this op carries. */
+  fixed?: Partial<Record<SqeField, number>>;
+  /** Op-flag bits every SQE of this op carries on top of the caller's (openat: O_CLOEXEC). */
+  alwaysOpFlags?: number;
+  /** What the promise resolves to. */
+  /**
+   * What the promise resolves to: number (res), void, statx (parsed buffer), timer (true when it
+   * fired, -ETIME; false when `count` completions came first, 0), linkTimer (true when it fired;
+   * false when the request it guards finished first, -ECANCELED).
+   */
+  result?: 'number' | 'void' | 'statx' | 'timer' | 'linkTimer';
+  /** AbortSignal cancels it (ASYNC_CANCEL by user_data). */
+  cancellable?: boolean;
+  /** A `len` smaller than the buffer, taken from this option. */
+  lengthOption?: boolean;
+  /** What the kernel does with every SQE field (src/ops/sqe-fields.ts); declared for the ops a
+   *  completion program may submit and the ones they become (OPENAT → OPENAT2). */
+  sqe?: SqeUse;
+  /** What a completion program may submit of this op; absent: refused. The program policy is
+   *  derived from `sqe` and this (src/ops/policy.ts). */
+  program?: ProgramPermit;
+  /** Bits of the op's flag word (kernel names, as in its `sqe` flag space) newer than ringflow's
+   *  oldest kernel, with their probes. Bits not named here are as old as the op or older than 5.19. */
+  flagSince?: Readonly<Record<string, FlagSince>>;
+  doc: string;
+}
+
+export const fd: ParamDesc = { name: 'fd', kind: 'fd', field: 'fd', positional: true, doc: 'file descriptor or FixedFile slot' };
+export const position: ParamDesc = {
+  name: 'position',
+  kind: 'position',
+  field: 'off',
+  positional: true,
+  optional: true,
+  default: -1,
+  doc: 'file offset; omitted or -1 = the current file position (pipes, sockets, sequential I/O)',
+};
+export const rwFlags: ParamDesc = { name: 'rwFlags', kind: 'i32', field: 'opFlags', optional: true, default: 0, doc: 'RWF_* flags (preadv2)' };
+export const dirfd: ParamDesc = { name: 'dirfd', kind: 'dirfd', field: 'fd', optional: true, default: -100, doc: 'directory fd for relative paths; default AT_FDCWD' };
+
+// ------------------------------------------------------------------ what the kernel does with each field
+// Sources (Linux 6.18): io_uring/nop.c, openclose.c, rw.c of the 6.18.y trees (raspberrypi/linux
+// @656a52a8, RSBAC/rsbac-6.18.y @037f1ff2); timeout.c, cancel.c, sync.c, statx.c of 6.15+ trees
+// matching 6.18 in the parts used here; flag spaces probed on 6.18.44 (test/security/policy.test.ts).
+
+/** Fields no op-specific prep reads (the generic io_init_req reads personality). */
+export const UNUSED = { ioprio: IGNORED, bufIndex: IGNORED, personality: PERSONALITY, fileIndex: IGNORED, addr3: IGNORED, attrTypeMask: IGNORED };

@@ -11,6 +11,7 @@
  */
 export { Ring, type RingStats, type RunOptions } from './ring/ring.js';
 import './ring/methods.js'; // installs ring.read(), ring.openat(), … from the opcode table
+import './ring/ring-programs.js'; // installs ring.registerProgram(), allowFd(), … (completion programs)
 export { OP_BPF, type ProgramStats, type Region } from './ring/programs.js';
 export { CompletionQueue, type Cqe } from './ring/cq.js';
 export type { RingOptions } from './ring/setup.js';

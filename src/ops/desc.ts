@@ -114,13 +114,13 @@ export interface OpDesc {
   fixed?: Partial<Record<SqeField, number>>;
   /** Op-flag bits every SQE of this op carries on top of the caller's (openat: O_CLOEXEC). */
   alwaysOpFlags?: number;
-  /** What the promise resolves to. */
   /**
    * What the promise resolves to: number (res), void, statx (parsed buffer), timer (true when it
    * fired, -ETIME; false when `count` completions came first, 0), linkTimer (true when it fired;
-   * false when the request it guards finished first, -ECANCELED).
+   * false when the request it guards finished first, -ECANCELED), zeroCopy (two CQEs: the bytes
+   * sent, settled at the notification that releases the buffer; src/ring/multi.ts).
    */
-  result?: 'number' | 'void' | 'statx' | 'timer' | 'linkTimer';
+  result?: 'number' | 'void' | 'statx' | 'timer' | 'linkTimer' | 'zeroCopy';
   /** AbortSignal cancels it (ASYNC_CANCEL by user_data). */
   cancellable?: boolean;
   /** A `len` smaller than the buffer, taken from this option. */

@@ -90,8 +90,10 @@ export class Sqe {
   addr3Hi = 0;
   /** Memory kept reachable until the CQE (buffers, iovec arrays, paths, timespecs). */
   keep: object[] | undefined;
-  /** Turns a successful res into the promise's value (statx parses its buffer). */
-  parse: ((res: number) => unknown) | undefined;
+  /** Turns a successful res (and the CQE's flags: a provided buffer's id) into the promise's value (statx parses its buffer). */
+  parse: ((res: number, flags: number) => unknown) | undefined;
+  /** Posts a CQE per event (IORING_CQE_F_MORE): submitted with ring.runMulti() or an iterator, not ring.run(). */
+  multishot = false;
   /** Requested transfer length for read/write family ops (a short result breaks a link). */
   expect = -1;
   /** The `cq` option: the engine CQ that also gets this request's completion (-1: none). */

@@ -242,9 +242,9 @@ export class FileTable {
   #onResult(s: Sqe, f: (res: number) => void): void {
     const inner = s.parse;
     const op = s.op;
-    s.parse = (res) => {
+    s.parse = (res, flags) => {
       f(res);
-      return inner ? inner(res) : op.result === 'void' ? undefined : res;
+      return inner ? inner(res, flags) : op.result === 'void' ? undefined : res;
     };
   }
 }

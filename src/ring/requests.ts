@@ -8,6 +8,7 @@ import { SqeFlags } from './abi.js';
 import { RingError, RingClosedError, errno as errnoOf } from '../errors.js';
 import { abortError } from './aborts.js';
 import { lackingFlags } from './kernel-probe.js';
+import type { CqeSink } from './multi.js';
 
 const ECANCELED = errnoOf('ECANCELED');
 const EINTR = errnoOf('EINTR');
@@ -23,6 +24,8 @@ export class Pending {
   signal: AbortSignal | undefined;
   /** Members of the same submitted chain (for CQE_SKIP_SUCCESS bookkeeping). */
   chain: Pending[] | undefined;
+  /** The owner of a request with more than one CQE (src/ring/multi.ts); its reject is multi.fail. */
+  multi: CqeSink | undefined = undefined;
   slot = -1;
   gen = 0;
   constructor(sqe: Sqe, resolve: (v: unknown) => void, reject: (e: unknown) => void) {
@@ -89,7 +92,7 @@ export class RequestTable {
 }
 
 /** Settles p from its CQE's result, as its op's table entry says (number, void, timer, parsed). */
-export function deliver(p: Pending, sqe: Sqe, res: number, closing: boolean): void {
+export function deliver(p: Pending, sqe: Sqe, res: number, flags: number, closing: boolean): void {
   const opd = sqe.op;
   if (opd.result === 'timer' || opd.result === 'linkTimer') {
     // a timer firing is the expected outcome: resolve true (fired) / false (count reached or request finished first)
@@ -105,6 +108,6 @@ export function deliver(p: Pending, sqe: Sqe, res: number, closing: boolean): vo
     const lacking = res === -EINVAL || res === -EOPNOTSUPP ? lackingFlags(sqe) : undefined;
     return p.reject(new RingError(res, 'io_uring_enter', { op: opd.name, fixedFile: slot, ...(lacking?.length ? { lacking } : {}) }));
   }
-  if (sqe.parse) return p.resolve(sqe.parse(res));
+  if (sqe.parse) return p.resolve(sqe.parse(res, flags));
   p.resolve(opd.result === 'void' ? undefined : res);
 }

@@ -10,15 +10,15 @@ import { SetupFlags, Features, SqeFlags, CqeFlags, SqRingFlags, EnterFlags, Regi
 import { setupRing, ringOffsets, probeOps, checkRingOptions, type RingOptions } from './setup.js';
 import { checkFlagQuery, opFlagSupported } from './kernel-probe.js';
 import { checkNoArgs, checkRunOptions, checkChainOptions, checkOpArg, checkFeatureName, checkRegisterArgs } from './method-checks.js';
-import { Sqe, FixedFile } from '../ops/sqe.js';
+import { Sqe } from '../ops/sqe.js';
 import { FileTable } from './files.js';
 import { buildSqe, op as builders, type Builders } from '../ops/build.js';
 import { opByName } from '../ops/table.js';
-import { CQ_HEADER, type CompletionQueue, type Cqe } from './cq.js';
-import { ProgramEngine, programSqe, type ProgramStats, type Region } from './programs.js';
-import type { Program } from '../programs/program.js';
+import { CQ_HEADER } from './cq.js';
+import { ProgramEngine, type ProgramStats } from './programs.js';
 import { Pending, RequestTable, deliver } from './requests.js';
 import { AbortWatch, abortError } from './aborts.js';
+import { MultiRequest, ZeroCopySink, type CqeSink } from './multi.js';
 import * as grants from './grants.js';
 
 const ECANCELED = errnoOf('ECANCELED');
@@ -27,6 +27,8 @@ const EAGAIN = errnoOf('EAGAIN');
 const EBUSY = errnoOf('EBUSY');
 
 const OP_ASYNC_CANCEL = opByName('asyncCancel')!;
+/** IORING_SEND_ZC_REPORT_USAGE (6.2), in a zero-copy send's ioprio. */
+const SEND_ZC_REPORT_USAGE = 1 << 3;
 
 /** user_data high word tagging ringflow's own internal requests (cancels at close/abort). */
 const INTERNAL_TAG = 0xffffffff;
@@ -67,6 +69,18 @@ export interface RingStats {
 export interface RunOptions {
   signal?: AbortSignal;
 }
+
+/** What the Ring's companion modules (ring-programs.ts) reach inside it. */
+export interface RingInternals {
+  readonly handle: unknown;
+  readonly engine: ProgramEngine | undefined;
+  /** Switches completion handling to the native engine (once) and returns it. */
+  enableEngine(): ProgramEngine;
+  assertOpen(): void;
+}
+let internalsOf!: (ring: Ring) => RingInternals;
+/** The internals of a Ring, for its companion modules only (not exported from the package). */
+export const ringInternals = (ring: Ring): RingInternals => internalsOf(ring);
 
 export class Ring {
   /** The ring's file descriptor. */
@@ -207,6 +221,23 @@ export class Ring {
 
   // ---------------------------------------------------------------- completion programs
 
+  static {
+    internalsOf = (r) => ({
+      handle: r.#handle,
+      engine: r.#engine,
+      enableEngine: () => r.#enableEngine(),
+      assertOpen: () => r.#assertOpen(),
+    });
+  }
+
+  /** The ring's registered file table (register, update, unregister, allocRange, slot). */
+  get files(): FileTable {
+    return (this.#files ??= new FileTable({
+      register: (opcode, arg, nr) => this.#register(opcode, arg, nr),
+      slotsChange: (start, count) => (this.#engine ? grants.slotsChange(this.#handle, start, count) : 0),
+    }));
+  }
+
   /** Switches completion handling to the native engine (extra CQs, program requests). */
   #enableEngine(): ProgramEngine {
     if (this.#engine) return this.#engine;
@@ -221,89 +252,6 @@ export class Ring {
     this.#cqesW = CQ_HEADER >> 2;
     this.#engine = e;
     return e;
-  }
-
-  /** Adds a completion queue (size: power of two, 1..65536) that programs can post to and reap from; returns its index (≥ 1). */
-  createCq(size: number): number {
-    ProgramEngine.checkCqSize(size);
-    return this.#enableEngine().createCq(size);
-  }
-  /** Completion queue `index` (≥ 1), to read from JS. */
-  cq(index: number): CompletionQueue {
-    const q = this.#engine?.cqs.get(index);
-    if (!q) throw new RangeError(`ring has no completion queue ${index} (CQ 0 is read through promises; create others with createCq)`);
-    return q;
-  }
-  /** Puts a loaded program (kind 'iouring' or 'iouring.s') into the ring's table; returns its index. */
-  registerProgram(program: Program): number {
-    this.#assertOpen();
-    ProgramEngine.checkProgram(program);
-    return this.#enableEngine().registerProgram(program);
-  }
-  /**
-   * Allocates memory programs may read (and write, unless writable: false) and name in SQEs: a
-   * size in bytes, or initial contents to copy in. The engine owns it; `region.bytes` is JS's
-   * view of it. (A JS ArrayBuffer can be transferred or resized away while a program uses it, so
-   * the ring never lends programs JS memory.)
-   */
-  registerRegion(sizeOrContents: number | ArrayBufferView, options: { writable?: boolean } = {}): Region {
-    this.#assertOpen();
-    ProgramEngine.regionLength(sizeOrContents);
-    if (options === null || typeof options !== 'object') throw new TypeError('registerRegion(): options must be an object');
-    if (options.writable !== undefined && typeof options.writable !== 'boolean')
-      throw new TypeError(`registerRegion(): "writable" must be a boolean, got ${typeof options.writable}`);
-    return this.#enableEngine().registerRegion(sizeOrContents, options.writable ?? true);
-  }
-  /**
-   * Lets programs name this process fd in the SQEs they submit (false: take it back). The ring
-   * holds its own dup of the file: programs naming `fd` reach that file even after JS closes `fd`.
-   * A FixedFile: programs may name that slot of `ring.files` with IOSQE_FIXED_FILE (src/ring/files.ts).
-   */
-  allowFd(fd: number | FixedFile, allow = true): void {
-    this.#assertOpen();
-    if (fd instanceof FixedFile) {
-      grants.checkAllowArg(allow);
-      if (allow) this.files.checkAllow(fd.index);
-      this.#enableEngine();
-      grants.allowSlot(this.#handle, fd.index, allow);
-      return;
-    }
-    grants.checkFd(fd);
-    this.#enableEngine();
-    grants.allowFd(this.#handle, fd, allow);
-  }
-  /** The ring's registered file table (register, update, unregister, allocRange, slot). */
-  get files(): FileTable {
-    return (this.#files ??= new FileTable({
-      register: (opcode, arg, nr) => this.#register(opcode, arg, nr),
-      slotsChange: (start, count) => (this.#engine ? grants.slotsChange(this.#handle, start, count) : 0),
-    }));
-  }
-  /**
-   * Grants programs the files beneath directory `path` (read only, or `write: true`); returns the
-   * dirfd programs put in OPENAT/OPENAT2. Resolution stays beneath it: no absolute paths, no `..`
-   * out, no magic links (/proc/self/fd/N), no other mounts (docs/security.md).
-   */
-  allowDir(path: string | Buffer, options: grants.DirGrantOptions = {}): number {
-    this.#assertOpen();
-    this.#enableEngine();
-    return grants.allowDir(this.#handle, path, options);
-  }
-  /** What the program policy says about an SQE, without submitting it (`modern`: as helper 1000
-   *  submits it, default true): 0 or the -errno a program would get, and the rewritten SQE. */
-  checkProgramSqe(sqe: Uint8Array, options: { modern?: boolean } = {}): grants.SqeVerdict {
-    this.#assertOpen();
-    this.#enableEngine();
-    return grants.checkProgramSqe(this.#handle, sqe, options);
-  }
-  /** Runs registered program `index` as a request; resolves with its result (0). */
-  runProgram(index: number, options: { userData?: bigint | number; cq?: number; signal?: AbortSignal } = {}): Promise<number> {
-    return this.run(programSqe(index, options), options);
-  }
-  /** Receives CQ 0 completions that belong to no JS request (emitted by programs). */
-  onCompletion(handler: ((cqe: Cqe) => void) | undefined): void {
-    if (handler !== undefined && typeof handler !== 'function') throw new TypeError('onCompletion() takes a function');
-    this.#enableEngine().onCompletion = handler;
   }
 
   // ---------------------------------------------------------------- introspection
@@ -409,6 +357,7 @@ export class Ring {
     checkRunOptions(options, arguments.length);
     if (sqe.flags & SqeFlags.CQE_SKIP_SUCCESS)
       throw new RangeError('skipSuccess() on a lone request would never settle its promise; use it on earlier members of ring.chain()');
+    if (sqe.multishot) throw new TypeError(`ring.run(): a multishot ${sqe.op.name} posts a CQE per event; submit it with ring.runMulti(sqe, sink) (or the socket iterators)`);
     if (sqe.cq >= 0) this.#checkCqTarget(sqe);
     this.#files?.beforeSubmit(sqe);
     const signal = options?.signal;
@@ -417,9 +366,60 @@ export class Ring {
     const promise = new Promise<T>((resolve, reject) => {
       p = new Pending(sqe, resolve as (v: unknown) => void, reject);
     });
+    if (sqe.op.result === 'zeroCopy') this.#zeroCopy(p, signal);
     if (signal) this.#aborts.watch(p, signal);
     this.#enqueue([p]);
     return promise;
+  }
+
+  /** A zero-copy send settles at its notification, not at its result (src/ring/multi.ts). */
+  #zeroCopy(p: Pending, signal: AbortSignal | undefined): void {
+    const sink = new ZeroCopySink(p.sqe, p.resolve, p.reject, (p.sqe.ioprio & SEND_ZC_REPORT_USAGE) !== 0);
+    sink.signal = signal;
+    p.multi = sink;
+  }
+
+  /**
+   * Submits a request that may post more than one CQE (multishot, zero-copy): `sink` gets every
+   * CQE in order and exactly one end() (the CQE without F_MORE) or fail() (src/ring/multi.ts).
+   * The request keeps its memory until its end. The returned handle cancels it; so does `signal`.
+   */
+  runMulti(sqe: Sqe, sink: CqeSink, options?: RunOptions): MultiRequest {
+    this.#assertOpen();
+    if (!(sqe instanceof Sqe)) throw new TypeError('ring.runMulti(): "sqe" must be an Sqe built with ring.op.* / op.*');
+    if (sink === null || typeof sink !== 'object' || typeof sink.more !== 'function' || typeof sink.end !== 'function' || typeof sink.fail !== 'function')
+      throw new TypeError('ring.runMulti(): "sink" must be an object with more(res, flags), end(res, flags) and fail(err) methods');
+    checkRunOptions(options, arguments.length - 1);
+    if (sqe.flags & SqeFlags.CQE_SKIP_SUCCESS) throw new RangeError('ring.runMulti(): skipSuccess() would hide the CQEs the sink waits for');
+    if (sqe.cq >= 0) this.#checkCqTarget(sqe);
+    this.#files?.beforeSubmit(sqe);
+    const signal = options?.signal;
+    let p!: Pending;
+    const handle = new MultiRequest(() => {
+      if (this.#closed || this.#isClosing) return;
+      if (p.slot < 0) this.#abort(p, undefined);
+      else if (this.#requests.holds(p)) this.#submitInternal(this.#cancelSqe(p.slot, p.gen, 0));
+    });
+    const owner: CqeSink = {
+      more: (res, flags) => sink.more(res, flags),
+      end: (res, flags) => {
+        handle.markEnded();
+        sink.end(res, flags);
+      },
+      fail: (err) => {
+        handle.markEnded();
+        sink.fail(err);
+      },
+    };
+    p = new Pending(sqe, () => {}, owner.fail as (e: unknown) => void);
+    p.multi = owner;
+    if (signal?.aborted) {
+      queueMicrotask(() => owner.fail(abortError(signal)));
+      return handle;
+    }
+    if (signal) this.#aborts.watch(p, signal);
+    this.#enqueue([p]);
+    return handle;
   }
 
   /**
@@ -431,6 +431,7 @@ export class Ring {
     if (!Array.isArray(sqes) || sqes.length === 0) throw new TypeError('ring.chain() takes a non-empty array of Sqe');
     if (sqes.length > this.sqEntries) throw new RangeError(`ring.chain(): ${sqes.length} requests do not fit in one submission (SQ has ${this.sqEntries} entries)`);
     for (const s of sqes) if (!(s instanceof Sqe)) throw new TypeError('ring.chain() takes Sqe objects built with ring.op.*');
+    for (const s of sqes) if (s.multishot) throw new TypeError(`ring.chain(): a multishot ${s.op.name} cannot be linked; submit it with ring.runMulti()`);
     checkChainOptions(options, arguments.length);
     if (sqes[sqes.length - 1].flags & SqeFlags.CQE_SKIP_SUCCESS)
       throw new RangeError('skipSuccess() on the last request of a chain would never settle its promise');
@@ -448,6 +449,7 @@ export class Ring {
     );
     for (const p of group) {
       p.chain = group;
+      if (p.sqe.op.result === 'zeroCopy') this.#zeroCopy(p, signal);
       if (signal) this.#aborts.watch(p, signal);
     }
     this.#enqueue(group);
@@ -651,12 +653,19 @@ export class Ring {
     // JS's CQ 0 holds only completions the kernel produced for JS's requests (programs' CQEs go
     // to the programs' CQ 0, read by onCompletion); one no request waits for is stale
     if (!p) return;
-    if (flags & CqeFlags.MORE) return; // multishot / zero-copy: more CQEs follow (later issues)
-    this.#inflight--;
     const sqe = p.sqe;
     if (sqe.cq >= 0) this.#engine!.post(sqe.cq, sqe.cqUserData, res, flags); // its `cq` option
+    const multi = p.multi;
+    if (flags & CqeFlags.MORE) {
+      // the request goes on (multishot, zero-copy before its notification): it keeps its slot and
+      // memory; a single-shot owner waits for the end (a raw multishot SQE through run())
+      multi?.more(res, flags);
+      return;
+    }
+    this.#inflight--;
     if (p.chain) this.#chainProgress(p, res);
-    this.#settle(p, () => deliver(p, sqe, res, this.#isClosing));
+    if (multi) this.#settle(p, () => multi.end(res, flags));
+    else this.#settle(p, () => deliver(p, sqe, res, flags, this.#isClosing));
   }
 
   /** Frees the slot and drops references, then runs `then` (resolve/reject). */
@@ -696,7 +705,7 @@ export class Ring {
   /** One abort listener per signal for all of this ring's requests that use it. */
   #aborts = new AbortWatch((p, signal) => this.#abort(p, signal));
 
-  #abort(p: Pending, signal: AbortSignal): void {
+  #abort(p: Pending, signal: AbortSignal | undefined): void {
     if (p.slot < 0) {
       // still in the backlog: drop it without involving the kernel
       for (let i = this.#backlogHead; i < this.#backlog.length; i++) {
@@ -705,7 +714,8 @@ export class Ring {
         if (idx >= 0) {
           g.splice(idx, 1);
           this.#backlogLen--;
-          p.reject(abortError(signal));
+          this.#aborts.unwatch(p);
+          p.reject(signal ? abortError(signal) : new RingError(-ECANCELED, 'io_uring_enter', { op: p.sqe.op.name, detail: 'cancelled before it was submitted' }));
           this.#updateRef();
           return;
         }

@@ -1,0 +1,225 @@
+/**
+ * A multishot request as an async iterator, with backpressure and a clean end: the owner of
+ * multishot accept / recv / recvmsg for the socket layer.
+ *
+ * - Each CQE with data becomes an item in a queue the consumer pulls from (`for await`).
+ * - Backpressure: when `highWater` items wait unread, the request is cancelled (the kernel stops
+ *   producing); it is re-armed when the consumer has read down to `lowWater`. For recv with
+ *   provided buffers the buffer group is the natural bound too: items hold buffers, and the kernel
+ *   ends the multishot with -ENOBUFS when none is left.
+ * - A multishot that the kernel ends (a CQE without F_MORE: CQ overflow, -ENOBUFS, our own
+ *   cancel) is re-armed, after buffers come back for -ENOBUFS: never silently lost. An error the
+ *   source does not treat as recoverable ends the iteration with that error, after the items
+ *   already queued.
+ * - The end: the source says END (recv of 0 bytes: the peer closed), close() or a `break` out of
+ *   the loop (the request is cancelled; queued items are disposed of, e.g. buffers released,
+ *   accepted fds closed), or the ring closing.
+ */
+import type { Ring } from '../ring/ring.js';
+import type { Sqe } from '../ops/sqe.js';
+import type { MultiRequest } from '../ring/multi.js';
+import { RingError, RingClosedError, errno as errnoOf } from '../errors.js';
+
+const ECANCELED = errnoOf('ECANCELED');
+const ENOBUFS = errnoOf('ENOBUFS');
+
+/** Returned by a source's item() for a CQE that ends the stream (recv: the peer closed). */
+export const END: unique symbol = Symbol('end of stream');
+
+export interface StreamSource<T> {
+  /** A fresh multishot SQE (called at every arm). */
+  sqe(): Sqe;
+  /** A successful CQE (res ≥ 0) → an item, END, or undefined (nothing to deliver). */
+  item(res: number, flags: number): T | typeof END | undefined;
+  /** Gives back an item nobody will read (stream closed with items queued). */
+  dispose(item: T): void;
+  /** -ENOBUFS: resolves when buffers are back (re-arm then). Absent: -ENOBUFS is an error. */
+  refilled?(): Promise<void>;
+  /** Turns a final error res into the error the consumer sees. */
+  error?(res: number): Error;
+}
+
+export interface StreamOptions {
+  /** Items waiting unread at which the request is cancelled (default 256). */
+  highWater?: number;
+  /** Items waiting at which a paused request is re-armed (default highWater / 4). */
+  lowWater?: number;
+  signal?: AbortSignal;
+}
+
+export class MultishotStream<T> implements AsyncIterableIterator<T> {
+  readonly #ring: Ring;
+  readonly #src: StreamSource<T>;
+  readonly #high: number;
+  readonly #low: number;
+  #queue: T[] = [];
+  #head = 0;
+  #req: MultiRequest | undefined;
+  /** The request is running (armed, not ended). */
+  #armed = false;
+  /** Cancelled by us for backpressure: re-arm at lowWater. */
+  #paused = false;
+  /** Waiting for buffers after -ENOBUFS. */
+  #starved = false;
+  #done = false;
+  #error: Error | undefined;
+  #waiter: { resolve: (r: IteratorResult<T>) => void; reject: (e: unknown) => void } | undefined;
+  #signal: AbortSignal | undefined;
+  #onAbort = () => this.close();
+  /** Times the stream re-armed its request (kernel ends, ENOBUFS, backpressure). */
+  rearms = 0;
+
+  constructor(ring: Ring, source: StreamSource<T>, options: StreamOptions = {}) {
+    this.#ring = ring;
+    this.#src = source;
+    this.#high = options.highWater ?? 256;
+    this.#low = options.lowWater ?? Math.max(0, Math.floor(this.#high / 4));
+    this.#signal = options.signal;
+    if (this.#signal?.aborted) {
+      this.#done = true;
+      return;
+    }
+    this.#signal?.addEventListener('abort', this.#onAbort, { once: true });
+    this.#arm();
+  }
+
+  /** Items received and not yet read. */
+  get buffered(): number {
+    return this.#queue.length - this.#head;
+  }
+  /** Has the stream ended (END, close(), an error, the ring closing)? */
+  get done(): boolean {
+    return this.#done;
+  }
+
+  #arm(): void {
+    if (this.#done || this.#armed) return;
+    if (this.#ring.closed) return this.#finish(undefined);
+    this.#armed = true;
+    this.#paused = false;
+    this.#req = this.#ring.runMulti(this.#src.sqe(), {
+      more: (res, flags) => this.#cqe(res, flags),
+      end: (res, flags) => {
+        this.#armed = false;
+        this.#cqe(res, flags);
+        this.#ended(res);
+      },
+      fail: (err) => {
+        this.#armed = false;
+        this.#finish(err instanceof RingClosedError ? undefined : err);
+      },
+    });
+  }
+
+  #cqe(res: number, flags: number): void {
+    if (res < 0) return;
+    const it = this.#src.item(res, flags);
+    if (it === undefined) return;
+    if (it === END) return this.#finish(undefined);
+    if (this.#done) return this.#src.dispose(it);
+    if (this.#waiter) {
+      const w = this.#waiter;
+      this.#waiter = undefined;
+      w.resolve({ value: it, done: false });
+    } else {
+      this.#queue.push(it);
+      if (this.buffered >= this.#high && this.#armed && !this.#paused) {
+        this.#paused = true;
+        this.#req?.cancel();
+      }
+    }
+  }
+
+  /** The request ended (its CQE without F_MORE): re-arm, wait for buffers, or finish. */
+  #ended(res: number): void {
+    if (this.#done) return;
+    if (this.#ring.closed) return this.#finish(undefined);
+    if (res === -ENOBUFS && this.#src.refilled) {
+      this.#starved = true;
+      this.#src.refilled().then(
+        () => {
+          this.#starved = false;
+          this.rearms++;
+          this.#arm();
+        },
+        (e) => this.#finish(e as Error),
+      );
+      return;
+    }
+    if (res === -ECANCELED && this.#paused) {
+      if (this.buffered <= this.#low) {
+        this.rearms++;
+        this.#arm();
+      }
+      return;
+    }
+    if (res < 0) return this.#finish(this.#src.error?.(res) ?? new RingError(res, 'io_uring_enter', { op: 'multishot' }));
+    // the kernel ended a multishot that had no reason to end (CQ overflow, a final data CQE): again
+    this.rearms++;
+    this.#arm();
+  }
+
+  #finish(err: Error | undefined): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#error = err;
+    this.#signal?.removeEventListener('abort', this.#onAbort);
+    if (this.#armed) this.#req?.cancel();
+    const w = this.#waiter;
+    if (w && this.buffered === 0) {
+      this.#waiter = undefined;
+      if (err) w.reject(err);
+      else w.resolve({ value: undefined, done: true });
+    }
+  }
+
+  next(): Promise<IteratorResult<T>> {
+    if (this.#head < this.#queue.length) {
+      const v = this.#queue[this.#head];
+      this.#queue[this.#head++] = undefined as T;
+      if (this.#head === this.#queue.length) {
+        this.#queue = [];
+        this.#head = 0;
+      }
+      if (this.#paused && !this.#armed && !this.#done && !this.#starved && this.buffered <= this.#low) {
+        this.rearms++;
+        this.#arm();
+      }
+      return Promise.resolve({ value: v, done: false });
+    }
+    if (this.#done) {
+      if (this.#error) {
+        const e = this.#error;
+        this.#error = undefined; // reported once
+        return Promise.reject(e);
+      }
+      return Promise.resolve({ value: undefined, done: true });
+    }
+    if (this.#waiter) return Promise.reject(new TypeError('MultishotStream: next() called again before the previous next() settled'));
+    return new Promise((resolve, reject) => {
+      this.#waiter = { resolve, reject };
+      if (this.#paused && !this.#armed && !this.#starved) {
+        this.rearms++;
+        this.#arm();
+      }
+    });
+  }
+
+  /** Stops the request and disposes of the items nobody will read. */
+  close(): void {
+    this.#finish(undefined);
+    const rest = this.#queue.slice(this.#head);
+    this.#queue = [];
+    this.#head = 0;
+    for (const it of rest) this.#src.dispose(it);
+  }
+
+  return(): Promise<IteratorResult<T>> {
+    this.close();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+}

@@ -7,6 +7,7 @@
 import { Ring, type RunOptions } from './ring.js';
 import { OPS, type OpDesc } from '../ops/table.js';
 import { buildSqe, type Builders, type StatxResult } from '../ops/build.js';
+import { postsManyCqes } from '../ops/build-net.js';
 import { describeValue } from '../errors.js';
 import type { FixedFile } from '../ops/sqe.js';
 
@@ -57,10 +58,13 @@ const CHAIN_ONLY = new Set(['linkTimeout']);
 
 const proto = Ring.prototype as unknown as Record<string, unknown>;
 for (const o of OPS) {
-  if (!o.params || CHAIN_ONLY.has(o.name)) continue;
+  // requests with more than one CQE (zero-copy send) go to the multi-CQE model, not a promise
+  if (!o.params || CHAIN_ONLY.has(o.name) || o.multiCqe) continue;
   const options = o.params.filter((p) => p.positional).length; // index of the options argument
   proto[methodName(o)] = function (this: Ring, ...args: unknown[]) {
-    return this.run(buildSqe(o, args), args[options] as RunOptions | undefined);
+    const sqe = buildSqe(o, args);
+    if (postsManyCqes(sqe)) throw new TypeError(`ring.${methodName(o)}(): multishot and bundle requests post more than one completion; build them with op.${o.name}() for the multi-completion request model`);
+    return this.run(sqe, args[options] as RunOptions | undefined);
   };
 }
 const FSYNC = OPS.find((o) => o.name === 'fsync')!;

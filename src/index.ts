@@ -12,6 +12,12 @@
 export { Ring, type RingStats, type RunOptions } from './ring/ring.js';
 import './ring/methods.js'; // installs ring.read(), ring.openat(), … from the opcode table
 import './ring/ring-programs.js'; // installs ring.registerProgram(), allowFd(), … (completion programs)
+import './ring/methods-net.js'; // socket and buffer builder/method types; ring.getsockopt(), …
+export type { SocketDomain, SocketType, SocketCommand, Accepted, AcceptOptions, SendOptions, RecvOptions, SendZcOptions, SockoptOptions } from './ring/methods-net.js';
+export { AF, SOCK, IPPROTO, MSG, SHUT, SOL, SO, TCP, RECVSEND, ACCEPT, NOTIF_USAGE_ZC_COPIED, SOCKET_URING_OP } from './ops/net-abi.js';
+export { encodeSockaddr, parseSockaddr, type SockAddr, type SockAddrInput, type SockAddrIn, type SockAddrIn6, type SockAddrUn } from './ops/sockaddr.js';
+export type { SendMsg, RecvMsg, Received } from './ops/msghdr.js';
+export { postsManyCqes, releaseProvidedBuffers } from './ops/build-net.js';
 export { OP_BPF, type ProgramStats, type Region } from './ring/programs.js';
 export { CompletionQueue, type Cqe } from './ring/cq.js';
 export type { RingOptions } from './ring/setup.js';

@@ -10,7 +10,7 @@ import type { Ring } from '../src/index.js';
 import type { LoadedObject } from '../src/programs/index.js';
 
 const skip = skipReason;
-const OP = { NOP: 0, READV: 1, WRITEV: 2, FSYNC: 3, TIMEOUT: 11, ACCEPT: 13, OPENAT: 18, CLOSE: 19, STATX: 21, READ: 22, WRITE: 23, SEND: 26 } as const;
+const OP = { NOP: 0, READV: 1, WRITEV: 2, FSYNC: 3, TIMEOUT: 11, ACCEPT: 13, OPENAT: 18, CLOSE: 19, STATX: 21, READ: 22, WRITE: 23, SEND: 26, SENDMSG: 9, SOCKET: 45 } as const;
 const IOSQE = { FIXED_FILE: 1, IO_LINK: 4, BUFFER_SELECT: 32 } as const;
 
 interface Sub {
@@ -99,8 +99,8 @@ for (const modern of [false, true]) {
 
   test(`${h}: opcodes programs may not submit, FIXED_FILE and BUFFER_SELECT → -EINVAL`, { skip }, async (t) => {
     for (const s of [
-      { op: OP.ACCEPT, fd: 0 },
-      { op: OP.SEND, fd: 0 },
+      { op: OP.SENDMSG, fd: 0 },
+      { op: OP.SOCKET, fd: 2 },
       { op: 0x7f },
       { op: 0xa1 },
       { op: OP.NOP, flags: IOSQE.FIXED_FILE },

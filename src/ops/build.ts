@@ -10,6 +10,7 @@ import { applySlotParam, type FdEntry } from './fd-list.js';
 import { SqeFlags, Statx, TIMESPEC_SIZE, AT_FDCWD } from '../ring/abi.js';
 import { viewAddress, spanAddress, refusalOf, type ByteSpan } from '../ring/memory.js';
 import { describeValue as describe } from '../errors.js';
+import { applyNetParam } from './build-net.js';
 
 /** Timeout argument: milliseconds, {sec, nsec}, or bigint nanoseconds. */
 export type Timespec = number | bigint | { sec: number; nsec?: number };
@@ -259,7 +260,7 @@ const LEN_MAX = 0xffffffff;
 function applyParam(op: OpDesc, s: Sqe, p: ParamDesc, v: unknown, opts: Record<string, unknown>): void {
   if (v === undefined) {
     if (!p.optional) throw new TypeError(`${where(op, p.name)} is required`);
-    if (p.kind === 'statx') {
+    if (p.kind === 'statx' || p.internal) {
       v = undefined;
     } else if (p.default !== undefined) {
       v = p.default;
@@ -393,6 +394,8 @@ function applyParam(op: OpDesc, s: Sqe, p: ParamDesc, v: unknown, opts: Record<s
       s.parse = () => parseStatx(b);
       return;
     }
+    default: // socket and buffer kinds (src/ops/build-net.ts)
+      applyNetParam(op, s, p, v, opts, w, (kind, x) => applyParam(op, s, { ...p, kind }, x, opts));
   }
 }
 
@@ -421,8 +424,8 @@ function shapeOf(op: OpDesc, params: ParamDesc[]): OpShape {
       positionalNames: positional.map((p) => p.name),
       optionKeys: new Set([
         // 'statx' params are result areas ringflow allocates, not caller input
-        ...params.filter((p) => !p.positional && p.kind !== 'statx').map((p) => p.name),
-        ...(params.some((p) => p.kind === 'buffer') ? WINDOW_OPTIONS : []),
+        ...params.filter((p) => !p.positional && p.kind !== 'statx' && !p.internal).map((p) => p.name),
+        ...(params.some((p) => p.kind === 'buffer' || p.kind === 'dataBuffer') ? WINDOW_OPTIONS : []),
         ...Object.keys(COMMON_OPTIONS),
       ]),
       fixed: Object.entries(op.fixed ?? {}) as [ParamDesc['field'], number][],

@@ -39,6 +39,26 @@ export type SqeField =
  * - timespec: milliseconds (number) or { sec, nsec } or bigint nanoseconds → addr = struct __kernel_timespec
  * - statx: output area of 256 bytes at addr3-style field, parsed into a StatxResult
  * - userData: bigint | number → 64-bit target user_data (async cancel)
+ * Socket and buffer kinds (encoded by src/ops/build-net.ts):
+ * - sockaddr: an address object or struct sockaddr bytes → `field` = a copy, `lengthField` = its length
+ * - sockaddrOut: internal; a sockaddr_storage area at `field` and its socklen_t at `lengthField`;
+ *   the promise resolves { fd, address } (accept)
+ * - msghdr: { buffers, address, control } → struct msghdr at `field` (sendmsg: the address sent
+ *   to; recvmsg: areas the kernel fills, parsed into { bytes, address, flags, controlLength })
+ * - msgFlags: MSG_* bits (u32); a short transfer fails a link only with MSG_WAITALL
+ * - flag: boolean option → `bit` OR'd into `field` (ioprio modifiers: multishot, bundle, …)
+ * - bufferGroup: provided-buffer group id (u16) → buf_group, sets IOSQE_BUFFER_SELECT
+ * - fixedBuffer: registered-buffer index (u16) → buf_index (`bit` OR'd into ioprio: FIXED_BUF)
+ * - dataBuffer: like buffer, or null with `bufferGroup` (the kernel picks; len = `length` option)
+ * - choice: a name of `values` or one of their numbers
+ * - bitmask: an integer made of the bits of `values`
+ * - sockType: SOCK_* type (number or 'stream' | 'dgram' | 'seqpacket' | 'raw') | NONBLOCK; SOCK_CLOEXEC
+ *   is added unless `direct` is given
+ * - optname: u32 in the upper half of addr (sqe->optname @20; level is the lower half)
+ * - bufferPool: buffer whose `count` slices of `size` bytes are lent to the kernel (PROVIDE_BUFFERS)
+ * - bufferCount: number of buffers (fd field), checked against the pool's size
+ * - poolGroup: the group a bufferPool is lent to (u16 → buf_group; the pool stays reachable)
+ * - optval: buffer → `field` = its address, `lengthField` = its length (socket option value)
  */
 export type ParamKind =
   | 'fd'
@@ -56,7 +76,23 @@ export type ParamKind =
   | 'userData'
   | 'direct'
   | 'fdList'
-  | 'slotOffset';
+  | 'slotOffset'
+  | 'sockaddr'
+  | 'sockaddrOut'
+  | 'msghdr'
+  | 'msgFlags'
+  | 'flag'
+  | 'bufferGroup'
+  | 'fixedBuffer'
+  | 'dataBuffer'
+  | 'choice'
+  | 'bitmask'
+  | 'sockType'
+  | 'optname'
+  | 'bufferPool'
+  | 'bufferCount'
+  | 'optval'
+  | 'poolGroup';
 
 export interface ParamDesc {
   name: string;
@@ -74,6 +110,20 @@ export interface ParamDesc {
   excludesOpFlags?: number;
   /** kind 'fd': a FixedFile is encoded as file_index = slot + 1 with fd 0 (CLOSE), not IOSQE_FIXED_FILE. */
   fixed?: 'fileIndex';
+  /** kinds 'sockaddr', 'sockaddrOut': the field that gets the length (or the socklen_t pointer). */
+  lengthField?: SqeField;
+  /** kinds 'flag', 'fixedBuffer': the bit set in `field` (ioprio). */
+  bit?: number;
+  /** kinds 'choice', 'bitmask': the accepted names and their values. */
+  values?: Readonly<Record<string, number>>;
+  /** kind 'choice': options each value needs (getsockopt: level, optname, optval). */
+  needs?: Readonly<Record<string, readonly string[]>>;
+  /** The option that must be given with this one (multishot recv: bufferGroup). */
+  requires?: string;
+  /** Given (true), the request posts more than one CQE (F_MORE): multishot, bundles. */
+  multi?: boolean;
+  /** A result area ringflow allocates, not caller input (statx's, accept's address). */
+  internal?: boolean;
   doc: string;
 }
 
@@ -117,10 +167,13 @@ export interface OpDesc {
   /**
    * What the promise resolves to: number (res), void, statx (parsed buffer), timer (true when it
    * fired, -ETIME; false when `count` completions came first, 0), linkTimer (true when it fired;
-   * false when the request it guards finished first, -ECANCELED), zeroCopy (two CQEs: the bytes
-   * sent, settled at the notification that releases the buffer; src/ring/multi.ts).
+   * false when the request it guards finished first, -ECANCELED), accepted ({ fd, address }),
+   * received (recvmsg: { bytes, address, flags, controlLength }).
    */
-  result?: 'number' | 'void' | 'statx' | 'timer' | 'linkTimer' | 'zeroCopy';
+  result?: 'number' | 'void' | 'statx' | 'timer' | 'linkTimer' | 'accepted' | 'received';
+  /** Zero-copy send: the result CQE (F_MORE), then the notification (F_NOTIF) that releases the
+   *  buffer; the promise settles with the result at the notification (src/ring/multi.ts). */
+  multiCqe?: boolean;
   /** AbortSignal cancels it (ASYNC_CANCEL by user_data). */
   cancellable?: boolean;
   /** A `len` smaller than the buffer, taken from this option. */

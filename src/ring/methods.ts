@@ -60,7 +60,9 @@ for (const o of OPS) {
   if (!o.params || CHAIN_ONLY.has(o.name)) continue;
   const options = o.params.filter((p) => p.positional).length; // index of the options argument
   proto[methodName(o)] = function (this: Ring, ...args: unknown[]) {
-    return this.run(buildSqe(o, args), args[options] as RunOptions | undefined);
+    const sqe = buildSqe(o, args);
+    if (sqe.multishot) throw new TypeError(`ring.${methodName(o)}(): multishot and bundle requests post more than one completion; build them with op.${o.name}() for the multi-completion request model`);
+    return this.run(sqe, args[options] as RunOptions | undefined);
   };
 }
 const FSYNC = OPS.find((o) => o.name === 'fsync')!;

@@ -366,7 +366,7 @@ export class Ring {
     const promise = new Promise<T>((resolve, reject) => {
       p = new Pending(sqe, resolve as (v: unknown) => void, reject);
     });
-    if (sqe.op.result === 'zeroCopy') this.#zeroCopy(p, signal);
+    if (sqe.op.multiCqe) this.#zeroCopy(p, signal);
     if (signal) this.#aborts.watch(p, signal);
     this.#enqueue([p]);
     return promise;
@@ -449,7 +449,7 @@ export class Ring {
     );
     for (const p of group) {
       p.chain = group;
-      if (p.sqe.op.result === 'zeroCopy') this.#zeroCopy(p, signal);
+      if (p.sqe.op.multiCqe) this.#zeroCopy(p, signal);
       if (signal) this.#aborts.watch(p, signal);
     }
     this.#enqueue(group);

@@ -60,15 +60,37 @@ const BAD: Record<ParamKind, unknown[]> = {
   direct: [-1, 2 ** 20, 'Auto', 'x', 1.5, NaN, null, {}, 1n, fixed(0)],
   fdList: ['x', 5, null, {}, [], new Array(2 ** 20 + 1), [1.5], ['1'], [-3], [2 ** 31], [{}], [1n], { length: -1 }, { length: 1.5 }],
   slotOffset: [-1, 2 ** 20, 'x', 'AUTO', 1.5, NaN, null, {}, 1n],
+  sockaddr: [null, 5, 'x', {}, [], { address: 'nope', port: 1 }, { address: '127.0.0.1' }, { address: '127.0.0.1', port: 65536 }, { address: '127.0.0.1', port: -1 }, { address: '127.0.0.1', port: 1.5 },
+    { address: '127.0.0.1', port: 1, extra: 1 }, { family: 'ipx', address: '1.2.3.4', port: 1 }, { family: 'ipv4', address: '::1', port: 1 }, { family: 'ipv6', address: '1.2.3.4', port: 1 },
+    { family: 'ipv6', address: 'fe80::1%eth0', port: 1 }, { family: 'unix', address: 'x'.repeat(108) }, { family: 'unix', address: 5 }, { path: 'a\0b' }, { path: 5 }, Buffer.alloc(129), Buffer.alloc(1), detached()],
+  sockaddrOut: [],
+  msghdr: ['x', 5, null, [], {}, { buffers: 'x' }, { buffers: [] }, { bogus: 1 }, { buffers: [null] }, { buffers: [detached()] }, { buffers: [Buffer.alloc(1)], control: 5 }, { buffers: new Array(1025).fill(Buffer.alloc(1)) }],
+  msgFlags: [-1, 2 ** 32, ...INTEGERISH],
+  flag: [1, 0, 'true', null, {}],
+  bufferGroup: [-1, 65536, ...INTEGERISH],
+  fixedBuffer: [-1, 65536, ...INTEGERISH],
+  dataBuffer: ['abc', 5, null, {}, [1, 2], true, detached(), new Uint8Array(rab()), rab()],
+  choice: ['nope', -1, 99, 1.5, NaN, null, {}, true, 1n],
+  bitmask: [-1, 0x10, 2 ** 31, ...INTEGERISH],
+  sockType: ['nope', 'STREAM', -1, 0x10, 2 ** 31, 1.5, null, {}, true],
+  optname: [-1, 2 ** 32, ...INTEGERISH],
+  bufferPool: ['abc', 5, null, {}, Buffer.alloc(0), detached(), new Uint8Array(rab())],
+  bufferCount: [0, -1, 65537, ...INTEGERISH],
+  optval: ['abc', 5, null, {}, true, detached(), new Uint8Array(rab())],
+  poolGroup: [-1, 65536, ...INTEGERISH],
 };
 
 let fd = -1;
 /** A valid value per kind (a real file for fds), so only the bad argument can be refused. */
 const GOOD = (k: ParamKind): unknown =>
-  ({ fd, dirfd: -100, u32: 0, i32: 0, u16: 0, position: 0, u64: 0, userData: 0, buffer: Buffer.alloc(8), iovecs: [Buffer.alloc(8)], path: 'no-such-file', timespec: 1, statx: undefined, direct: 0, fdList: [fd], slotOffset: 0 })[k];
+  ({
+    fd, dirfd: -100, u32: 0, i32: 0, u16: 0, position: 0, u64: 0, userData: 0, buffer: Buffer.alloc(8), iovecs: [Buffer.alloc(8)], path: 'no-such-file', timespec: 1, statx: undefined, direct: 0, fdList: [fd], slotOffset: 0,
+    sockaddr: { address: '127.0.0.1', port: 0 }, sockaddrOut: undefined, msghdr: { buffers: [Buffer.alloc(8)] }, msgFlags: 0, flag: false, bufferGroup: 0, fixedBuffer: 0, dataBuffer: Buffer.alloc(8),
+    choice: undefined, bitmask: 0, sockType: 'stream', optname: 0, bufferPool: Buffer.alloc(64), bufferCount: 1, optval: Buffer.alloc(4), poolGroup: 0,
+  })[k];
 
 /** A valid value for parameter `q` of `o`: an fd parameter of an op that takes only slots gets a FixedFile. */
-const goodFor = (o: OpDesc, q: ParamDesc): unknown => (q.kind === 'fd' && o.sqe?.fixedFile === 'required' ? fixed(0) : GOOD(q.kind));
+const goodFor = (o: OpDesc, q: ParamDesc): unknown => (q.kind === 'fd' && o.sqe?.fixedFile === 'required' ? fixed(0) : q.kind === 'choice' ? Object.keys(q.values!)[0] : GOOD(q.kind));
 
 /** Builder arguments for `o` with `bad` in parameter `p`'s place (positional, or in the options object). */
 function argsWith(o: OpDesc, p: ParamDesc | undefined, bad: unknown, extraOptions: Record<string, unknown> = {}): unknown[] {

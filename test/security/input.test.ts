@@ -145,8 +145,8 @@ test('item 12: a builder\'s unknown option is a TypeError naming the op and the 
     const positional = o.params.filter((p) => p.positional).length;
     const args: unknown[] = [];
     const want = [
-      ...o.params.filter((p) => !p.positional && p.kind !== 'statx').map((p) => p.name),
-      ...(o.params.some((p) => p.kind === 'buffer') ? ['offset', 'length'] : []),
+      ...o.params.filter((p) => !p.positional && p.kind !== 'statx' && !p.internal).map((p) => p.name),
+      ...(o.params.some((p) => p.kind === 'buffer' || p.kind === 'dataBuffer') ? ['offset', 'length'] : []),
       ...common,
     ];
     args[positional] = { bogus: 1 };

@@ -19,7 +19,7 @@ import { PolicyFuzzEnv, fuzzPolicy } from '../../tools/fuzz-policy.js';
 import { Submitter, makeRegion, sqeBytes, setSlot } from './util.js';
 
 const skip = noEngine; // assembler programs only: no clang needed
-const PROGRAM_OPS = ['nop', 'readv', 'writev', 'fsync', 'timeout', 'timeoutRemove', 'asyncCancel', 'linkTimeout', 'openat', 'close', 'statx', 'read', 'write', 'openat2', 'program'];
+const PROGRAM_OPS = ['nop', 'readv', 'writev', 'fsync', 'timeout', 'timeoutRemove', 'asyncCancel', 'linkTimeout', 'openat', 'close', 'statx', 'read', 'write', 'openat2', 'program', 'accept', 'connect', 'send', 'recv', 'shutdown'];
 const permitted = (): Pick<OpDesc, 'name' | 'code' | 'sqe' | 'program'>[] => [...OPS, PROGRAM_REQUEST].filter((o) => o.program);
 
 // ------------------------------------------------------------------ the declaration itself

@@ -1,0 +1,102 @@
+/**
+ * Socket setup shared by the TCP and UDP layers: addresses in node:net's shape, a socket bound
+ * (and listening) through the ring where the kernel has the ops (IORING_OP_BIND/LISTEN, 6.11),
+ * through the syscalls otherwise (native/net.c), and adopting node:net's fds.
+ */
+import { binding } from '../native.js';
+import { RingError } from '../errors.js';
+import { encodeSockaddr, parseSockaddr, type SockAddr } from '../ops/sockaddr.js';
+import { AF, SOCK, SOL, SO } from '../ops/net-abi.js';
+import { isIP } from 'node:net';
+import type { Ring } from '../ring/ring.js';
+
+/** An address as node:net reports it (server.address(), socket.remoteAddress/remotePort). */
+export interface AddressInfo {
+  address: string;
+  family: 'IPv4' | 'IPv6';
+  port: number;
+}
+
+export function toAddressInfo(a: SockAddr | null): AddressInfo | null {
+  if (!a || !('port' in a)) return null;
+  return { address: a.address, family: a.family === 'ipv6' ? 'IPv6' : 'IPv4', port: a.port };
+}
+
+/** Reads the local (or peer) address of a socket; null when it has none. */
+export function socketName(fd: number, peer: boolean): AddressInfo | null {
+  const out = Buffer.alloc(128);
+  const n = binding.sockName(fd, peer ? 1 : 0, out) as number;
+  if (n < 0) return null;
+  return toAddressInfo(parseSockaddr(out, n));
+}
+
+export function checkPort(where: string, port: unknown): number {
+  if (typeof port !== 'number' || !Number.isInteger(port)) throw new TypeError(`${where}: "port" must be an integer, got ${typeof port}`);
+  if (port < 0 || port > 65535) throw new RangeError(`${where}: "port" must be in [0, 65535], got ${port}`);
+  return port;
+}
+
+export function checkHost(where: string, host: unknown): { host: string; family: 'ipv4' | 'ipv6' } {
+  if (typeof host !== 'string') throw new TypeError(`${where}: "host" must be an IP address string, got ${typeof host}`);
+  const h = host === 'localhost' ? '127.0.0.1' : host;
+  const v = isIP(h);
+  if (v === 0) throw new TypeError(`${where}: "host" must be a numeric IPv4 or IPv6 address (or 'localhost'); ringflow does not resolve names, got ${JSON.stringify(host)}`);
+  return { host: h, family: v === 6 ? 'ipv6' : 'ipv4' };
+}
+
+function check(r: number, syscall: string, detail?: string): number {
+  if (r < 0) throw new RingError(r, syscall, detail ? { detail } : {});
+  return r;
+}
+
+/**
+ * A socket of `type` bound to host:port (and listening with `backlog` for streams), through the
+ * ring where it has the ops. Closes the socket when a step fails.
+ */
+export async function boundSocket(
+  ring: Ring,
+  where: string,
+  type: 'stream' | 'dgram',
+  host: string,
+  family: 'ipv4' | 'ipv6',
+  port: number,
+  opts: { backlog?: number; reuseAddr?: boolean; reusePort?: boolean },
+): Promise<number> {
+  const fd = check(binding.sockCreate(family === 'ipv6' ? AF.INET6 : AF.INET, type === 'stream' ? SOCK.STREAM : SOCK.DGRAM, 0) as number, 'socket');
+  try {
+    if (opts.reuseAddr ?? type === 'stream') check(binding.sockSetInt(fd, SOL.SOCKET, SO.REUSEADDR, 1) as number, 'setsockopt', 'SO_REUSEADDR');
+    if (opts.reusePort) check(binding.sockSetInt(fd, SOL.SOCKET, SO.REUSEPORT, 1) as number, 'setsockopt', 'SO_REUSEPORT');
+    const addr = { family, address: host, port };
+    if (ring.supports('bind')) await ring.bind(fd, addr);
+    else check(binding.sockBind(fd, encodeSockaddr(() => where, addr)) as number, 'bind', `${host}:${port}`);
+    if (type === 'stream') {
+      const backlog = opts.backlog ?? 511;
+      if (ring.supports('listen')) await ring.listen(fd, backlog);
+      else check(binding.sockListen(fd, backlog) as number, 'listen');
+    }
+    return fd;
+  } catch (e) {
+    binding.closeFd(fd);
+    throw e;
+  }
+}
+
+/** A handle with an fd (node:net's Socket and Server keep theirs in `_handle.fd`). */
+export function nodeFd(where: string, obj: unknown): number {
+  const h = (obj as { _handle?: { fd?: unknown } } | null)?._handle;
+  const fd = h?.fd;
+  if (typeof fd !== 'number' || fd < 0)
+    throw new TypeError(`${where}: expected a connected node:net Socket or a listening node:net Server (one with an fd), got ${obj === null ? 'null' : typeof obj}`);
+  return fd;
+}
+
+/** A dup of `fd` the ring owns (blocking: the ring waits by polling, not by O_NONBLOCK). */
+export function adoptFd(fd: number): number {
+  const dup = check(binding.dupFd(fd) as number, 'fcntl', 'F_DUPFD_CLOEXEC');
+  const r = binding.setBlocking(dup, 1) as number;
+  if (r < 0) {
+    binding.closeFd(dup);
+    check(r, 'fcntl', 'F_SETFL');
+  }
+  return dup;
+}

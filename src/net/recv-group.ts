@@ -1,0 +1,46 @@
+/**
+ * What the socket layer needs of a provided-buffer group: its id for IOSQE_BUFFER_SELECT, a way
+ * to turn a CQE into the chunk it names, and a signal when buffers come back after -ENOBUFS.
+ * `defaultGroup(ring)` is the ring's shared group for sockets that were given none.
+ */
+import type { Ring } from '../ring/ring.js';
+
+/** Received bytes in a buffer the kernel picked; back to the group with release(). */
+export interface RecvChunk {
+  /** The provided buffer's id. */
+  readonly id: number;
+  /** Exactly the bytes received (detached once released). */
+  readonly bytes: Uint8Array;
+  release(): void;
+  [Symbol.dispose](): void;
+}
+
+export interface RecvGroup {
+  /** The buffer group id (buf_group). */
+  readonly id: number;
+  /** The chunk a CQE's res/flags name (IORING_CQE_F_BUFFER, id in the upper 16 bits). */
+  take(res: number, flags: number): RecvChunk;
+  /** Resolves when a buffer is given back (for re-arming after -ENOBUFS). */
+  refilled(): Promise<void>;
+}
+
+/** Default group of a ring: 1024 buffers of 4 KiB, made on first use. */
+export const DEFAULT_GROUP = { count: 1024, size: 4096 } as const;
+
+const defaults = new WeakMap<Ring, RecvGroup>();
+let makeGroup: ((ring: Ring) => RecvGroup) | undefined;
+
+/** Installs the factory of default groups (src/buffers registers BufferGroup). */
+export function setDefaultGroupFactory(f: (ring: Ring) => RecvGroup): void {
+  makeGroup = f;
+}
+
+export function defaultGroup(ring: Ring): RecvGroup {
+  let g = defaults.get(ring);
+  if (!g) {
+    if (!makeGroup) throw new Error('ringflow: no buffer-group implementation loaded (import ringflow, not its internals)');
+    g = makeGroup(ring);
+    defaults.set(ring, g);
+  }
+  return g;
+}

@@ -1,0 +1,305 @@
+/**
+ * TCP on the ring, with node:net's names where they fit: TcpServer (listen, multishot accept as
+ * an async iterator) and TcpSocket (connect, write, multishot recv into provided buffers as an
+ * async iterator, end, close). Each socket fd has one owner, the TcpSocket/TcpServer, and one
+ * end, close(): it stops the socket's multishot requests, waits for them to end, then closes the
+ * fd through the ring.
+ */
+import type { Ring } from '../ring/ring.js';
+import { binding } from '../native.js';
+import { RingError, describeValue, errno as errnoOf } from '../errors.js';
+import { SOL, TCP as TCP_OPT, SO } from '../ops/net-abi.js';
+import { MultishotStream, END, type StreamOptions } from './stream.js';
+import { boundSocket, checkHost, checkPort, socketName, nodeFd, adoptFd, type AddressInfo } from './addr.js';
+import { defaultGroup, type RecvChunk, type RecvGroup } from './recv-group.js';
+
+const ECONNRESET = errnoOf('ECONNRESET');
+const EPIPE = errnoOf('EPIPE');
+
+export interface ListenOptions {
+  port?: number;
+  /** Numeric address; default '127.0.0.1' ('::' for all interfaces, v4 and v6). */
+  host?: string;
+  backlog?: number;
+  reusePort?: boolean;
+  /** Provided buffers the server's sockets receive into (default: the ring's default group). */
+  group?: RecvGroup;
+}
+
+export interface ConnectOptions {
+  port: number;
+  host?: string;
+  group?: RecvGroup;
+  noDelay?: boolean;
+}
+
+function checkOptions(where: string, o: unknown): Record<string, unknown> {
+  if (o === undefined) return {};
+  if (o === null || typeof o !== 'object' || Array.isArray(o)) throw new TypeError(`${where}: options must be an object, got ${describeValue(o)}`);
+  return o as Record<string, unknown>;
+}
+
+export class TcpServer implements AsyncIterable<TcpSocket> {
+  readonly ring: Ring;
+  /** The listening socket (owned by this server; closed by close()). */
+  readonly fd: number;
+  readonly #group: RecvGroup | undefined;
+  #streams = new Set<MultishotStream<TcpSocket>>();
+  #closed = false;
+
+  private constructor(ring: Ring, fd: number, group: RecvGroup | undefined) {
+    this.ring = ring;
+    this.fd = fd;
+    this.#group = group;
+  }
+
+  /** socket + SO_REUSEADDR + bind + listen (through the ring on 6.11+); resolves once listening. */
+  static async listen(ring: Ring, options?: ListenOptions): Promise<TcpServer> {
+    const o = checkOptions('TcpServer.listen()', options);
+    const port = checkPort('TcpServer.listen()', o.port ?? 0);
+    const { host, family } = checkHost('TcpServer.listen()', o.host ?? '127.0.0.1');
+    const fd = await boundSocket(ring, 'TcpServer.listen()', 'stream', host, family, port, { backlog: o.backlog as number | undefined, reusePort: o.reusePort === true });
+    return new TcpServer(ring, fd, o.group as RecvGroup | undefined);
+  }
+
+  /** Takes over a listening node:net Server's socket (a dup; the node server is closed). */
+  static adopt(ring: Ring, server: unknown, options: { group?: RecvGroup } = {}): TcpServer {
+    const fd = adoptFd(nodeFd('TcpServer.adopt()', server));
+    (server as { close(): void }).close();
+    return new TcpServer(ring, fd, options.group);
+  }
+
+  /** { address, family, port } as node:net's server.address(). */
+  address(): AddressInfo | null {
+    return this.#closed ? null : socketName(this.fd, false);
+  }
+
+  get listening(): boolean {
+    return !this.#closed;
+  }
+
+  /** Accepts one connection. */
+  async accept(options?: { signal?: AbortSignal }): Promise<TcpSocket> {
+    this.#assertOpen('accept');
+    const a = (await this.ring.accept(this.fd, { signal: options?.signal })) as { fd: number };
+    return new TcpSocket(this.ring, a.fd, this.#group);
+  }
+
+  /**
+   * Connections as they arrive, from one multishot accept (5.19; re-armed if the kernel ends it).
+   * Backpressure: at `highWater` connections accepted and not taken, accepting pauses (the kernel
+   * queues them in the listen backlog). Breaking out of the loop closes the ones not taken.
+   */
+  connections(options?: StreamOptions): MultishotStream<TcpSocket> {
+    this.#assertOpen('connections');
+    const s = new MultishotStream<TcpSocket>(
+      this.ring,
+      {
+        sqe: () => this.ring.op.accept(this.fd, { multishot: true }),
+        item: (res) => new TcpSocket(this.ring, res, this.#group),
+        dispose: (sock) => void sock.close(),
+      },
+      { highWater: 512, ...options },
+    );
+    this.#streams.add(s);
+    return s;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<TcpSocket> {
+    return this.connections();
+  }
+
+  /** Stops accepting and closes the listening socket (connections already accepted stay open). */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const s of this.#streams) s.close();
+    this.#streams.clear();
+    if (!this.ring.closed) await this.ring.closeFd(this.fd).catch(() => binding.closeFd(this.fd));
+    else binding.closeFd(this.fd);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  #assertOpen(m: string): void {
+    if (this.#closed) throw new RingError(-9 /* EBADF */, m, { detail: 'the server is closed' });
+  }
+}
+
+export class TcpSocket implements AsyncIterable<Buffer> {
+  readonly ring: Ring;
+  /** The connection's fd (owned by this socket; closed by close()). */
+  readonly fd: number;
+  #group: RecvGroup | undefined;
+  #streams = new Set<MultishotStream<RecvChunk>>();
+  #closing: Promise<void> | undefined;
+  /** Bytes written / read so far (node:net's names). */
+  bytesWritten = 0;
+  bytesRead = 0;
+
+  /** @internal made by TcpServer, connect() or adopt() */
+  constructor(ring: Ring, fd: number, group: RecvGroup | undefined) {
+    this.ring = ring;
+    this.fd = fd;
+    this.#group = group;
+  }
+
+  static async connect(ring: Ring, options: ConnectOptions): Promise<TcpSocket> {
+    const o = checkOptions('TcpSocket.connect()', options);
+    const port = checkPort('TcpSocket.connect()', o.port);
+    const { host, family } = checkHost('TcpSocket.connect()', o.host ?? '127.0.0.1');
+    const fd = await ring.socket(family, 'stream');
+    try {
+      await ring.connect(fd, { family, address: host, port });
+    } catch (e) {
+      await ring.closeFd(fd).catch(() => {});
+      throw e;
+    }
+    const s = new TcpSocket(ring, fd, o.group as RecvGroup | undefined);
+    if (o.noDelay) s.setNoDelay(true);
+    return s;
+  }
+
+  /** Takes over a connected node:net Socket (a dup; the node socket is destroyed). */
+  static adopt(ring: Ring, socket: unknown, options: { group?: RecvGroup } = {}): TcpSocket {
+    const ns = socket as { pause(): void; destroy(): void };
+    ns.pause?.();
+    const fd = adoptFd(nodeFd('TcpSocket.adopt()', socket));
+    ns.destroy();
+    return new TcpSocket(ring, fd, options.group);
+  }
+
+  get remoteAddress(): string | undefined {
+    return socketName(this.fd, true)?.address;
+  }
+  get remotePort(): number | undefined {
+    return socketName(this.fd, true)?.port;
+  }
+  get remoteFamily(): string | undefined {
+    return socketName(this.fd, true)?.family;
+  }
+  address(): AddressInfo | null {
+    return socketName(this.fd, false);
+  }
+  get closed(): boolean {
+    return this.#closing !== undefined;
+  }
+
+  /** TCP_NODELAY. */
+  setNoDelay(noDelay = true): this {
+    this.#sockopt(SOL.TCP, TCP_OPT.NODELAY, noDelay ? 1 : 0, 'TCP_NODELAY');
+    return this;
+  }
+  /** SO_KEEPALIVE. */
+  setKeepAlive(enable = true): this {
+    this.#sockopt(SOL.SOCKET, SO.KEEPALIVE, enable ? 1 : 0, 'SO_KEEPALIVE');
+    return this;
+  }
+  #sockopt(level: number, name: number, v: number, what: string): void {
+    this.#assertOpen('setsockopt');
+    const r = binding.sockSetInt(this.fd, level, name, v) as number;
+    if (r < 0) throw new RingError(r, 'setsockopt', { detail: what });
+  }
+
+  /** One send(2); resolves the bytes the kernel took (may be fewer than asked). */
+  async send(data: Uint8Array, options?: { signal?: AbortSignal }): Promise<number> {
+    this.#assertOpen('send');
+    const n = await this.ring.send(this.fd, data, 0, { signal: options?.signal });
+    this.bytesWritten += n;
+    return n;
+  }
+
+  /** Writes all of `data` (repeating short sends); resolves when the kernel has taken it all. */
+  async write(data: Uint8Array | string, options?: { signal?: AbortSignal }): Promise<void> {
+    let b = typeof data === 'string' ? Buffer.from(data) : data;
+    if (!(b instanceof Uint8Array)) throw new TypeError(`TcpSocket.write(): "data" must be a string or a Uint8Array, got ${describeValue(data)}`);
+    while (b.byteLength > 0) {
+      const n = await this.send(b, options);
+      if (n === 0) throw new RingError(-EPIPE, 'send', { detail: 'the connection took no bytes' });
+      b = b.subarray(n);
+    }
+  }
+
+  /** Reads once into `buffer`; resolves the bytes read (0: the peer closed its side). */
+  async read(buffer: Uint8Array, options?: { signal?: AbortSignal }): Promise<number> {
+    this.#assertOpen('read');
+    const n = await this.ring.recv(this.fd, buffer, 0, { signal: options?.signal });
+    this.bytesRead += n;
+    return n;
+  }
+
+  /**
+   * What arrives, as provided buffers the kernel chose (one multishot recv, 6.0): each chunk is
+   * a view of exactly the bytes received; give it back with release() (or `using`) — until then
+   * it is out of the group. Ends when the peer closes its side; an error (ECONNRESET) ends the
+   * loop with that error. Re-armed when the group ran dry (-ENOBUFS) once buffers come back.
+   */
+  chunks(options?: StreamOptions): MultishotStream<RecvChunk> {
+    this.#assertOpen('chunks');
+    const group = (this.#group ??= defaultGroup(this.ring));
+    const s = new MultishotStream<RecvChunk>(
+      this.ring,
+      {
+        sqe: () => this.ring.op.recv(this.fd, null, 0, { bufferGroup: group.id, multishot: true }),
+        item: (res, flags) => {
+          if (res === 0) return END;
+          this.bytesRead += res;
+          return group.take(res, flags);
+        },
+        dispose: (c) => c.release(),
+        refilled: () => group.refilled(),
+        error: (res) => new RingError(res, 'recv', { op: 'recv', detail: res === -ECONNRESET ? 'the peer reset the connection' : undefined }),
+      },
+      { highWater: 64, ...options },
+    );
+    this.#streams.add(s);
+    return s;
+  }
+
+  /** What arrives, copied into Buffers (the provided buffers go back at once). */
+  async *[Symbol.asyncIterator](): AsyncIterator<Buffer> {
+    const s = this.chunks();
+    try {
+      for await (const c of s) {
+        const b = Buffer.from(c.bytes);
+        c.release();
+        yield b;
+      }
+    } finally {
+      s.close();
+    }
+  }
+
+  /** shutdown(SHUT_WR): the peer reads end-of-stream after what was written. */
+  async end(data?: Uint8Array | string): Promise<void> {
+    if (data !== undefined) await this.write(data);
+    this.#assertOpen('end');
+    await this.ring.shutdown(this.fd, 'write');
+  }
+
+  /** Stops this socket's requests and closes the fd (once; later calls get the same promise). */
+  close(): Promise<void> {
+    return (this.#closing ??= this.#close());
+  }
+  destroy(): Promise<void> {
+    return this.close();
+  }
+  async #close(): Promise<void> {
+    for (const s of this.#streams) s.close();
+    this.#streams.clear();
+    if (this.ring.closed) {
+      binding.closeFd(this.fd);
+      return;
+    }
+    await this.ring.closeFd(this.fd).catch(() => binding.closeFd(this.fd));
+  }
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  #assertOpen(m: string): void {
+    if (this.#closing) throw new RingError(-9 /* EBADF */, m, { detail: 'the socket is closed' });
+  }
+}

@@ -9,6 +9,7 @@ import { cpus, release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { isSkip, repoRoot } from './drivers.js';
 import { fmtOps, PROFILES, type CellResult, type SuiteResult } from './suite.js';
+import { netTables } from './net/report-net.js';
 
 export interface Machine {
   date: string;
@@ -60,7 +61,7 @@ export function tables(s: SuiteResult): Table[] {
   const R = s.results;
   const out: Table[] = [];
   const skipNotes = new Set<string>();
-  for (const r of R.values()) if (isSkip(r)) skipNotes.add(r.skipped);
+  for (const [k, r] of R) if (isSkip(r) && !k.startsWith('net:')) skipNotes.add(r.skipped); // net tables note their own
 
   if (s.options.groups.has('read')) {
     const rows = s.options.qds.map((qd) => {
@@ -154,6 +155,7 @@ export function tables(s: SuiteResult): Table[] {
     });
   }
   if (skipNotes.size) out[out.length - 1]?.notes.push(...[...skipNotes].map((n) => `skipped: ${n}`));
+  out.push(...netTables(s));
   return out;
 }
 

@@ -115,3 +115,15 @@ export function netTables(s: SuiteResult): NetTable[] {
   }
   return out;
 }
+
+/** The history line's networking part: echo ping-pong 64 B at 100 connections, per server CPU-second against node:net. */
+export function netHeadline(s: SuiteResult): string {
+  const key = (id: string) => echoKey('pingpong', 64, 100, id);
+  const base = ok(s.results.get(key(baselineOf('echo'))));
+  if (!base?.perServerCpuSecond) return '';
+  const parts = SERVERS.filter((x) => x.protocol === 'echo' && !x.baseline).map((x) => {
+    const r = ok(s.results.get(key(x.id)));
+    return `${x.label} ${r?.perServerCpuSecond ? `${(r.perServerCpuSecond / base.perServerCpuSecond!).toFixed(2)}×` : '–'}`;
+  });
+  return `; echo ping-pong 64 B x100 per server CPU-s vs node:net: ${parts.join(', ')}`;
+}

@@ -87,7 +87,7 @@ export interface RunningServer {
  * Starts a server on a free port and waits for `ready <port>`; resolves a Skip when it says
  * `unavailable: <reason>` (exit 3); rejects when it dies or stays silent for `timeoutMs`.
  */
-export function startServer(argv: string[], timeoutMs = 15_000): Promise<RunningServer | Skip> {
+export function startServer(argv: string[], timeoutMs = 60_000): Promise<RunningServer | Skip> {
   const full = [...placement().serverPrefix, ...argv, '0'];
   return new Promise((resolve, reject) => {
     const child = spawn(full[0], full.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });

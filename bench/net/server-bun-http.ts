@@ -4,7 +4,6 @@
  */
 export {};
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 declare const Bun: any;
 
 const port = Number(process.argv[2] ?? '0');

@@ -6,7 +6,6 @@
  */
 export {};
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 declare const Bun: any;
 interface BunSocket {
   data: { pending: Uint8Array[] };

@@ -30,6 +30,20 @@
       "sources": ["bench/c/nop_loop.c"],
       "cflags!": ["-O3"],
       "cflags": ["-O2"]
+    },
+    {
+      "target_name": "echo_uring",
+      "type": "executable",
+      "sources": ["bench/c/echo_uring.c"],
+      "cflags!": ["-O3"],
+      "cflags": ["-O2"]
+    },
+    {
+      "target_name": "echo_client",
+      "type": "executable",
+      "sources": ["bench/c/echo_client.c"],
+      "cflags!": ["-O3"],
+      "cflags": ["-O2"]
     }
   ]
 }

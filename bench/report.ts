@@ -9,6 +9,7 @@ import { cpus, release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { isSkip, repoRoot } from './drivers.js';
 import { fmtOps, PROFILES, type CellResult, type SuiteResult } from './suite.js';
+import { netHeadline, netTables } from './net/report-net.js';
 
 export interface Machine {
   date: string;
@@ -60,7 +61,7 @@ export function tables(s: SuiteResult): Table[] {
   const R = s.results;
   const out: Table[] = [];
   const skipNotes = new Set<string>();
-  for (const r of R.values()) if (isSkip(r)) skipNotes.add(r.skipped);
+  for (const [k, r] of R) if (isSkip(r) && !k.startsWith('net:')) skipNotes.add(r.skipped); // net tables note their own
 
   if (s.options.groups.has('read')) {
     const rows = s.options.qds.map((qd) => {
@@ -154,6 +155,7 @@ export function tables(s: SuiteResult): Table[] {
     });
   }
   if (skipNotes.size) out[out.length - 1]?.notes.push(...[...skipNotes].map((n) => `skipped: ${n}`));
+  out.push(...netTables(s));
   return out;
 }
 
@@ -220,7 +222,7 @@ function historyLine(s: SuiteResult): string {
   const qd64 = ratio(R.get('read:64:ringflow:fast'), R.get('read:64:fs'));
   const fio64 = ratio(R.get('read:64:ringflow:fast'), R.get('read:64:fio'), true);
   const nop = ratio(R.get('nop:batched:fast'), R.get(`nop:c:${s.options.nopBatch}`), true);
-  return `- ${m.date}, Linux ${m.kernel}, Node ${m.node}, ${m.cpu}${s.options.quick ? ', quick' : ''}: read QD64 ringflow ${rate(ok(R.get('read:64:ringflow:fast')))} = ${qd64} node:fs/promises, ${fio64} of fio; NOP batched ${nop} of the C loop`;
+  return `- ${m.date}, Linux ${m.kernel}, Node ${m.node}, ${m.cpu}${s.options.quick ? ', quick' : ''}: read QD64 ringflow ${rate(ok(R.get('read:64:ringflow:fast')))} = ${qd64} node:fs/promises, ${fio64} of fio; NOP batched ${nop} of the C loop${netHeadline(s)}`;
 }
 
 function replaceBlock(doc: string, [b, e]: string[], body: string, append: boolean): string {

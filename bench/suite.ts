@@ -22,12 +22,17 @@ import {
 } from './drivers.js';
 import type { ReadArgs } from './read.js';
 import type { NopArgs } from './nop.js';
+import { netCells } from './net/cells.js';
 
 export type Profile = 'fast' | 'coop' | 'plain';
 export const PROFILES: readonly Profile[] = ['fast', 'coop', 'plain'];
 /** IORING_SETUP_* bits of each profile, for the C loop (SINGLE_ISSUER 1<<12, DEFER_TASKRUN 1<<13, COOP 1<<8, TASKRUN_FLAG 1<<9, NO_SQARRAY 1<<16). */
 /** The C loop's setup flags per profile, the same as Ring's (NO_SQARRAY 0x10000 in all). */
 const C_PROFILE_FLAGS: Record<Profile, number> = { fast: 0x13200, coop: 0x11300, plain: 0x10000 };
+
+/** Trial groups: reads, NOPs, dependent chains, networking (TCP echo + zero-copy slot), HTTP (bench/net/). */
+export type Group = 'read' | 'nop' | 'chain' | 'net' | 'http';
+export const GROUPS: readonly Group[] = ['read', 'nop', 'chain', 'net', 'http'];
 
 export interface SuiteOptions {
   quick: boolean;
@@ -47,7 +52,7 @@ export interface SuiteOptions {
   nopBatch: number;
   /** Measure profiles 'coop' and 'plain' beside the default 'fast'. */
   profiles: boolean;
-  groups: Set<'read' | 'nop' | 'chain'>;
+  groups: Set<Group>;
   seed: number;
 }
 
@@ -62,7 +67,8 @@ export function defaultOptions(quick: boolean): SuiteOptions {
     nopQd: 64,
     nopBatch: 256,
     profiles: !quick,
-    groups: new Set(['read', 'nop', 'chain']),
+    // --quick: a small echo subset (bench/net/cells.ts), no HTTP (autocannon would be fetched)
+    groups: new Set<Group>(quick ? ['read', 'nop', 'chain', 'net'] : ['read', 'nop', 'chain', 'net', 'http']),
     seed: 0x5eed,
   };
 }
@@ -98,7 +104,11 @@ export function stderrProgress(): Progress {
   let total = 0;
   const t0 = Date.now();
   const describe = (r: Outcome | Error) =>
-    r instanceof Error ? `FAILED: ${r.message.split('\n')[0]}` : isSkip(r) ? `skipped: ${r.skipped}` : `${fmtOps(r.opsPerSec)} ops/s`;
+    r instanceof Error
+      ? `FAILED: ${r.message.split('\n')[0]}`
+      : isSkip(r)
+        ? `skipped: ${r.skipped}`
+        : `${fmtOps(r.opsPerSec)} ops/s${'perServerCpuSecond' in r && typeof r.perServerCpuSecond === 'number' ? `, ${fmtOps(r.perServerCpuSecond)} per server CPU-s` : ''}`;
   return {
     start(n) {
       total = n;
@@ -200,6 +210,8 @@ export async function runSuite(o: SuiteOptions, progress: Progress = stderrProgr
       if (o.groups.has('nop')) cells.push(nopCell('perop', p), nopCell('batched', p), cCell(o.nopBatch, p));
     }
   }
+
+  cells.push(...netCells(o));
 
   const runs = new Map<string, Outcome[]>();
   const onSignal = () => {

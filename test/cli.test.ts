@@ -63,7 +63,9 @@ test('ringflow bench --quick runs end to end and prints the tables', { skip: noR
   assert.match(r.stdout, new RegExp(String.raw`^1\s+${rate}\s+${rate}\s+[\d.]+×`, 'm'));
   assert.match(r.stdout, new RegExp(String.raw`^64\s+${rate}\s+${rate}\s+[\d.]+×`, 'm'));
   assert.match(r.stdout, new RegExp(String.raw`ringflow batched \(256 nops, then await all\)\s+${rate}\s`));
-  assert.match(r.stderr, /\[\d+\/15\] NOP C raw ring/); // one progress line per cell when not a TTY
+  assert.match(r.stderr, /\[\d+\/\d+\] NOP C raw ring/); // one progress line per cell when not a TTY
+  assert.match(r.stdout, /TCP echo over loopback, ping-pong, 64 B messages/); // the quick networking subset (bench/net/)
+  assert.match(r.stdout, new RegExp(String.raw`^node:net\s+${rate}\s+${rate}, \d+ %$`, 'm'));
   assert.match(r.stdout, /Dependent chains/);
   const noInject = lacksFlag('nop', 'INJECT_RESULT');
   if (noInject) {

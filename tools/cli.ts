@@ -11,21 +11,28 @@ const USAGE = `usage: ringflow <command> [options]
 
 commands:
   info [--json]           kernel, io_uring features, accepted setup flags, supported opcodes
-  bench [options]         benchmark suite: ringflow beside node:fs/promises, fio and a C loop
+  bench [options]         benchmark suite: ringflow beside node:fs/promises, fio, C loops,
+                          node:net, Bun and node:http (networking: bench/net/)
   help                    this text
 
 bench options:
-  --quick                 subset (reads at QD 1 and 64, NOP trials), ~1 s per cell
+  --quick                 subset (reads at QD 1 and 64, NOP trials, TCP echo ping-pong 64 B x100),
+                          ~1 s per cell; fetches nothing
   --write / --no-write    update docs/benchmarks.md (default: write for a full run, not for --quick)
   --seconds <s>           measured seconds per cell (default 2.5, quick 1)
   --warmup <s>            warm-up seconds per cell (default 0.5, quick 0.3)
   --repeat <n>            runs per cell, interleaved; the median is reported (default 1)
   --size <MiB>            size of the read file on /dev/shm (default 256)
   --qd <list>             read queue depths, e.g. 1,16,64,256
-  --only <read|nop|chain> run one trial group
+  --only <group>          run one trial group: read, nop, chain, net (TCP echo), http
   --profiles / --no-profiles
                           also measure setup profiles coop and plain (default: full run only)
   --json                  print the results as JSON instead of the table
+  --markdown              print the tables as Markdown (as docs/benchmarks.md has them)
+
+environment: RINGFLOW_BUN=<path> (a bun binary), RINGFLOW_BENCH_FETCH=0 (never fetch Bun or
+autocannon from npm), RINGFLOW_BENCH_CACHE=<dir> (default ~/.cache/ringflow-bench),
+RINGFLOW_BENCH_PIN=0 (do not pin servers and load generators to CPUs)
 `;
 
 class UsageError extends Error {}
@@ -74,6 +81,7 @@ async function bench(argv: string[]): Promise<number> {
         profiles: { type: 'boolean' },
         'no-profiles': { type: 'boolean' },
         json: { type: 'boolean' },
+        markdown: { type: 'boolean' },
       },
     }));
   } catch (e) {
@@ -81,6 +89,7 @@ async function bench(argv: string[]): Promise<number> {
   }
   if (values.write && values['no-write']) usage('--write and --no-write together');
   if (values.profiles && values['no-profiles']) usage('--profiles and --no-profiles together');
+  if (values.json && values.markdown) usage('--json and --markdown together');
   let suite: typeof import('../bench/suite.js');
   let report: typeof import('../bench/report.js');
   try {
@@ -101,20 +110,22 @@ async function bench(argv: string[]): Promise<number> {
     o.qds = [...new Set(qds)];
   }
   if (values.only !== undefined) {
-    if (values.only !== 'read' && values.only !== 'nop' && values.only !== 'chain') usage(`--only must be "read", "nop" or "chain", got "${values.only}"`);
-    o.groups = new Set([values.only]);
+    const g = suite.GROUPS.find((x) => x === values.only);
+    if (!g) usage(`--only must be one of ${suite.GROUPS.map((x) => `"${x}"`).join(', ')}, got "${values.only}"`);
+    o.groups = new Set([g]);
   }
   if (values.profiles) o.profiles = true;
   if (values['no-profiles']) o.profiles = false;
   if (o.profiles && o.groups.has('read') && !o.qds.includes(64)) o.qds.push(64); // the profile table compares QD64
   const write = values['no-write'] ? false : values.write ? true : !quick;
-  if (quick) process.stderr.write(`bench --quick: reads at QD ${o.qds.join(', ')} and the NOP trials, ${o.seconds} s per cell (full suite: ringflow bench)\n`);
+  if (quick) process.stderr.write(`bench --quick: reads at QD ${o.qds.join(', ')}, the NOP trials and TCP echo ping-pong, ${o.seconds} s per cell (full suite: ringflow bench)\n`);
 
   const res = await suite.runSuite(o);
   if (values.json) {
     const results = Object.fromEntries(res.results);
     process.stdout.write(JSON.stringify({ machine: report.machine(res.startedAt), options: { ...o, groups: [...o.groups] }, results }, null, 2) + '\n');
-  } else process.stdout.write(report.textReport(res));
+  } else if (values.markdown) process.stdout.write(report.markdownReport(res));
+  else process.stdout.write(report.textReport(res));
   if (write) process.stderr.write(`bench: results written to ${report.writeDocs(res)}\n`);
   const failed = [...res.results.values()].some((r) => 'skipped' in r && r.skipped.startsWith('failed'));
   return failed ? 1 : 0;

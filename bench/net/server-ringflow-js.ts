@@ -1,11 +1,31 @@
 /**
- * Slot: ringflow TCP echo server written in JS on ringflow's sockets API (issue 11: multishot
- * accept, multishot recv from a BufferGroup, send of what arrived). The harness starts it like
- * every other server (contract: serve-cli.ts): `node dist/bench/net/server-ringflow-js.js <port>`,
- * pinned to its own core; it must print `ready <port>` and echo every byte in order.
- *
- * Until the sockets API exists this stub says so and the cell is recorded as skipped.
+ * ringflow TCP echo server in JS on ringflow's sockets API: one multishot accept, a multishot
+ * recv per connection from the ring's provided-buffer group, each chunk sent back from the buffer
+ * the kernel filled and then released (no copy). Contract: serve-cli.ts.
  */
-import { unavailable } from './serve-cli.js';
+import { Ring, TcpServer, type TcpSocket } from '../../src/index.js';
+import { BACKLOG, portArg, ready } from './serve-cli.js';
 
-unavailable("ringflow's sockets API (issue 11) is not built yet: bench/net/server-ringflow-js.ts is a slot for its echo server");
+const ring = new Ring({ entries: 1024 });
+const server = await TcpServer.listen(ring, { port: portArg(), backlog: BACKLOG });
+
+async function echo(sock: TcpSocket): Promise<void> {
+  sock.setNoDelay(true);
+  try {
+    for await (const chunk of sock.chunks()) {
+      try {
+        await sock.write(chunk.bytes);
+      } finally {
+        chunk.release();
+      }
+    }
+  } catch {
+    // a peer that resets ends its own connection only
+  } finally {
+    await sock.close();
+  }
+}
+
+ready(server.address()!.port);
+process.on('SIGTERM', () => process.exit(0));
+for await (const sock of server) void echo(sock);

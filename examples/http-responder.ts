@@ -1,0 +1,51 @@
+/**
+ * A minimal keep-alive HTTP/1.1 responder on the ring: every request (GET/HEAD, no body) on a
+ * connection gets "200 hello world"; requests pipelined in one chunk get their answers in one
+ * send. Not a full HTTP parser: it shows the ring's request path (multishot accept, multishot
+ * recv into provided buffers, one send per batch of answers).
+ * Run: node dist/examples/http-responder.js [port]
+ */
+import { fileURLToPath } from 'node:url';
+import { Ring, TcpServer, type TcpSocket } from '../src/index.js';
+
+const BODY = 'hello world';
+const RESPONSE = Buffer.from(`HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: ${BODY.length}\r\nConnection: keep-alive\r\n\r\n${BODY}`);
+const END = Buffer.from('\r\n\r\n');
+
+export async function serveHttp(sock: TcpSocket): Promise<void> {
+  let carry = Buffer.alloc(0);
+  try {
+    for await (const chunk of sock.chunks()) {
+      // count complete request heads; keep a partial one for the next chunk
+      const data = carry.length ? Buffer.concat([carry, chunk.bytes]) : Buffer.from(chunk.bytes.buffer, chunk.bytes.byteOffset, chunk.bytes.byteLength);
+      let n = 0;
+      let at = 0;
+      for (let i = data.indexOf(END, at); i >= 0; i = data.indexOf(END, at)) {
+        n++;
+        at = i + 4;
+      }
+      carry = Buffer.from(data.subarray(at)); // a copy: the chunk goes back to the kernel now
+      chunk.release();
+      if (carry.length > 16384) break; // a head that never ends
+      if (n === 1) await sock.write(RESPONSE);
+      else if (n > 1) await sock.write(Buffer.concat(Array.from({ length: n }, () => RESPONSE)));
+    }
+  } catch {
+    // reset by the peer
+  } finally {
+    await sock.close();
+  }
+}
+
+export async function serveHttpServer(server: TcpServer): Promise<void> {
+  for await (const sock of server) void serveHttp(sock.setNoDelay(true));
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const ring = new Ring();
+  const server = await TcpServer.listen(ring, { port: Number(process.argv[2] ?? 0), backlog: 4096 });
+  console.log(`http on port ${server.address()!.port}`);
+  process.on('SIGINT', () => void server.close().then(() => ring.close()));
+  process.on('SIGTERM', () => process.exit(0));
+  await serveHttpServer(server);
+}

@@ -1,10 +1,13 @@
 /**
- * Slot: ringflow's minimal keep-alive HTTP/1.1 responder (issue 11, examples). Started like every
- * other server (contract: serve-cli.ts): `node dist/bench/net/server-ringflow-http.js <port>`; it
- * must answer each keep-alive `GET /` with 200 and a short body ("hello world").
- *
- * Until the sockets API exists this stub says so and the cell is recorded as skipped.
+ * ringflow's minimal keep-alive HTTP/1.1 responder (examples/http-responder.ts): multishot accept,
+ * multishot recv into provided buffers, one send per batch of answers. Contract: serve-cli.ts.
  */
-import { unavailable } from './serve-cli.js';
+import { Ring, TcpServer } from '../../src/index.js';
+import { serveHttpServer } from '../../examples/http-responder.js';
+import { BACKLOG, portArg, ready } from './serve-cli.js';
 
-unavailable("ringflow's HTTP responder (issue 11) is not built yet: bench/net/server-ringflow-http.ts is a slot for it");
+const ring = new Ring({ entries: 1024 });
+const server = await TcpServer.listen(ring, { port: portArg(), backlog: BACKLOG });
+ready(server.address()!.port);
+process.on('SIGTERM', () => process.exit(0));
+await serveHttpServer(server);

@@ -113,7 +113,14 @@ export class MultishotStream<T> implements AsyncIterableIterator<T> {
 
   #cqe(res: number, flags: number): void {
     if (res < 0) return;
-    const it = this.#src.item(res, flags);
+    let it: T | typeof END | undefined;
+    try {
+      it = this.#src.item(res, flags);
+    } catch (e) {
+      // a CQE the source refuses (a buffer id the group did not hand out): end with that error,
+      // never throw into the ring's completion path
+      return this.#finish(e as Error);
+    }
     if (it === undefined) return;
     if (it === END) return this.#finish(undefined);
     if (this.#done) return this.#src.dispose(it);

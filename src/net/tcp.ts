@@ -14,6 +14,10 @@ import { boundSocket, checkHost, checkPort, socketName, nodeFd, adoptFd, type Ad
 import { defaultGroup, type RecvChunk, type RecvGroup } from './recv-group.js';
 
 const ECONNRESET = errnoOf('ECONNRESET');
+/** Payload size from which write() uses zero-copy send: the crossover bench/net/zc.ts measured here (docs/networking.md). */
+export const ZERO_COPY_THRESHOLD = 16384;
+/** Rings that have IORING_OP_SEND_ZC (6.0), asked once per ring. */
+const zcRings = new WeakMap<Ring, boolean>();
 const EPIPE = errnoOf('EPIPE');
 
 export interface ListenOptions {
@@ -135,6 +139,12 @@ export class TcpSocket implements AsyncIterable<Buffer> {
   #group: RecvGroup | undefined;
   #streams = new Set<MultishotStream<RecvChunk>>();
   #closing: Promise<void> | undefined;
+  /**
+   * write() sends payloads of at least this many bytes with IORING_OP_SEND_ZC (the kernel sends
+   * from the buffer; the write settles when it lets go of it). Default ZERO_COPY_THRESHOLD, measured
+   * in bench/net/zc.ts (docs/networking.md); Infinity: never.
+   */
+  zeroCopyThreshold = ZERO_COPY_THRESHOLD;
   /** Bytes written / read so far (node:net's names). */
   bytesWritten = 0;
   bytesRead = 0;
@@ -211,15 +221,31 @@ export class TcpSocket implements AsyncIterable<Buffer> {
     return n;
   }
 
-  /** Writes all of `data` (repeating short sends); resolves when the kernel has taken it all. */
+  /**
+   * Writes all of `data` (repeating short sends); resolves when the kernel has taken it all and
+   * let go of `data` (from zeroCopyThreshold bytes on, a zero-copy send that settles at its
+   * notification), so the caller may reuse the buffer then.
+   */
   async write(data: Uint8Array | string, options?: { signal?: AbortSignal }): Promise<void> {
     let b = typeof data === 'string' ? Buffer.from(data) : data;
     if (!(b instanceof Uint8Array)) throw new TypeError(`TcpSocket.write(): "data" must be a string or a Uint8Array, got ${describeValue(data)}`);
     while (b.byteLength > 0) {
-      const n = await this.send(b, options);
+      const n = b.byteLength >= this.zeroCopyThreshold && this.#zeroCopy() ? await this.#sendZc(b, options) : await this.send(b, options);
       if (n === 0) throw new RingError(-EPIPE, 'send', { detail: 'the connection took no bytes' });
       b = b.subarray(n);
     }
+  }
+
+  #zeroCopy(): boolean {
+    let z = zcRings.get(this.ring);
+    if (z === undefined) zcRings.set(this.ring, (z = this.ring.supports('sendZc')));
+    return z;
+  }
+  async #sendZc(b: Uint8Array, options?: { signal?: AbortSignal }): Promise<number> {
+    this.#assertOpen('send');
+    const n = await this.ring.sendZc(this.fd, b, 0, { signal: options?.signal });
+    this.bytesWritten += n;
+    return n;
   }
 
   /** Reads once into `buffer`; resolves the bytes read (0: the peer closed its side). */

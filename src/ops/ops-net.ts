@@ -334,7 +334,7 @@ export const NET_OPS: readonly OpDesc[] = [
       { name: 'bufIndex', kind: 'fixedBuffer', field: 'bufIndex', bit: RECVSEND.FIXED_BUF, optional: true, doc: 'registered buffer index (IORING_RECVSEND_FIXED_BUF): `buffer` is a view inside that registered buffer' },
     ],
     sqe: sendUse(true),
-    doc: 'zero-copy send(2): a result CQE (F_MORE) then a notification CQE (F_NOTIF) when the buffer is free again; builder only (ring.runMulti).',
+    doc: 'zero-copy send(2): a result CQE (F_MORE) then a notification CQE (F_NOTIF) when the buffer is free again; ring.sendZc() settles with the bytes sent at the notification (reportUsage: { bytes, copied }).',
   },
   {
     name: 'sendmsgZc', code: 48, constant: 'SENDMSG_ZC', since: '6.1', liburing: 'io_uring_prep_sendmsg_zc', multiCqe: true,
@@ -346,7 +346,7 @@ export const NET_OPS: readonly OpDesc[] = [
       { name: 'reportUsage', kind: 'flag', field: 'ioprio', bit: RECVSEND.SEND_ZC_REPORT_USAGE, optional: true, doc: 'IORING_SEND_ZC_REPORT_USAGE (6.2)' },
     ],
     sqe: msgUse('sendmsgZc'),
-    doc: 'zero-copy sendmsg(2): result CQE then notification CQE; builder only (ring.runMulti).',
+    doc: 'zero-copy sendmsg(2): result CQE then notification CQE; ring.sendmsgZc() settles at the notification.',
   },
   {
     name: 'bind', code: 56, constant: 'BIND', since: '6.11', liburing: 'io_uring_prep_bind', result: 'void',

@@ -68,3 +68,5 @@ export {
   BUILTIN_OBJECTS,
 } from './programs/index.js';
 export type { ProgramKind, LoadedObject, RunResult, VerifyResult, BuiltinObjectName } from './programs/index.js';
+// Programs that serve connections: echo and relay run by the shipped completion programs.
+export { serveEcho, EchoServerProgram, ECHO_MAX_CONNECTIONS, RELAY_MAX_PAIRS, relay, RelayProgram, RelayPair, type ServeEchoOptions, type EchoStats, type SocketLike, type RelayOptions, type RelayPairStats } from './net/programs.js';

@@ -47,6 +47,8 @@ export class RelayProgram {
   readonly bufferSize: number;
   readonly programIndex: number;
   readonly region: Region;
+  /** The program runs compiled (JIT), not interpreted. */
+  readonly compiled: boolean;
   readonly #pairs: ArrayMap;
   readonly #free: number[] = [];
   readonly #cqs: number[] = [];
@@ -61,7 +63,9 @@ export class RelayProgram {
       throw new RangeError(`RelayProgram(): 2 × maxPairs × bufferSize is ${2 * this.maxPairs * this.bufferSize} bytes; a region holds at most 2^32`);
     const obj = loadShipped('relay', o['jit'] as boolean | undefined, { args: 16, pairs: 96 });
     this.#pairs = obj.maps.get('pairs') as ArrayMap;
-    this.programIndex = ring.registerProgram(obj.program('relay'));
+    const program = obj.program('relay');
+    this.compiled = program.jitBytes > 0;
+    this.programIndex = ring.registerProgram(program);
     this.region = ring.registerRegion(2 * this.maxPairs * this.bufferSize);
     const args = (obj.maps.get('args') as ArrayMap).view(0);
     args.setBigUint64(0, BigInt(this.region.address), true);
@@ -156,7 +160,10 @@ export class RelayPair {
     if (!this.#stopping) {
       const ring = this.relay.ring;
       const post = ring.closed ? Promise.resolve(0) : ring.nop({ cq: this.cq, userData: STOP_TAG }).catch(() => 0);
-      this.#stopping = post.then(() => this.done);
+      this.#stopping = post.then(() => this.done).catch((err: unknown) => {
+        if (!ring.closed) throw err;
+        return this.stats(); // the ring closed under the pair: it has ended
+      });
     }
     return this.#stopping;
   }

@@ -77,6 +77,8 @@ export class EchoServerProgram {
   readonly cq: number;
   readonly programIndex: number;
   readonly region: Region;
+  /** The program runs compiled (JIT), not interpreted. */
+  readonly compiled: boolean;
   /** Settles when the program request ends: after close(), or with its error (the ring closed: EAGAIN). */
   readonly done: Promise<void>;
   readonly #state: DataView;
@@ -94,7 +96,9 @@ export class EchoServerProgram {
     const obj = loadShipped('echo', o['jit'] as boolean | undefined, { args: 32, state: 112, conns: 32 });
     this.#state = (obj.maps.get('state') as ArrayMap).view(0);
     this.#conns = obj.maps.get('conns') as ArrayMap;
-    this.programIndex = ring.registerProgram(obj.program('echo'));
+    const program = obj.program('echo');
+    this.compiled = program.jitBytes > 0;
+    this.programIndex = ring.registerProgram(program);
     this.region = ring.registerRegion(ECHO_HEADER + this.maxConnections * this.bufferSize);
     // every connection has one request in flight (+ its cancel at stop); ACCEPT, its cancel, a refusal, a back-off, STOP
     this.cq = ring.createCq(pow2(2 * this.maxConnections + 8));
@@ -138,11 +142,18 @@ export class EchoServerProgram {
     };
   }
 
-  /** Stops accepting, cancels every connection's request, closes the connections and the program's dup of the listening socket; resolves when the program request has ended. */
+  /**
+   * Stops accepting, cancels every connection's request, closes the connections and the program's
+   * dup of the listening socket (JS's listening fd stays open); resolves when the program request
+   * has ended (also when the ring closed under it), rejects with the program's error otherwise.
+   */
   close(): Promise<void> {
     if (!this.#stopping) {
       const post = this.ring.closed ? Promise.resolve(0) : this.ring.nop({ cq: this.cq, userData: STOP_TAG }).catch(() => 0);
-      this.#stopping = post.then(() => this.done);
+      // a ring that closed under the program ended it too: that is a close, not a failure
+      this.#stopping = post.then(() => this.done).catch((err: unknown) => {
+        if (!this.ring.closed) throw err;
+      });
     }
     return this.#stopping;
   }

@@ -77,3 +77,5 @@ export type { RecvGroup, RecvChunk } from './net/recv-group.js';
 import './net/legacy-group.js'; // the default provided-buffer group of sockets
 export type { AddressInfo } from './net/addr.js';
 export { MultiRequest, type CqeSink, type ZeroCopyResult } from './ring/multi.js';
+// Programs that serve connections: echo and relay run by the shipped completion programs.
+export { serveEcho, EchoServerProgram, ECHO_MAX_CONNECTIONS, RELAY_MAX_PAIRS, relay, RelayProgram, RelayPair, type ServeEchoOptions, type EchoStats, type SocketLike, type RelayOptions, type RelayPairStats } from './net/programs.js';

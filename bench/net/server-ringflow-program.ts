@@ -1,10 +1,13 @@
 /**
- * Slot: ringflow TCP echo served by a completion program (issue 11, "programs that serve
- * connections": the echo pattern, no JS wakeup per message). Started like every other server
- * (contract: serve-cli.ts): `node dist/bench/net/server-ringflow-program.js <port>`.
- *
- * Until program socket ops exist this stub says so and the cell is recorded as skipped.
+ * ringflow TCP echo as a completion program (programs/echo.bpf.c through src/net/programs.ts): the
+ * program accepts connections itself and loops recv → send per connection on the ring, without
+ * waking JavaScript per message. Contract: serve-cli.ts.
  */
-import { unavailable } from './serve-cli.js';
+import { Ring, TcpServer, serveEcho } from '../../src/index.js';
+import { BACKLOG, portArg, ready } from './serve-cli.js';
 
-unavailable('completion programs cannot submit socket ops yet (issue 11): bench/net/server-ringflow-program.ts is a slot for the program echo server');
+const ring = new Ring();
+const server = await TcpServer.listen(ring, { port: portArg(), backlog: BACKLOG });
+const echo = serveEcho(ring, server, { maxConnections: 4096, bufferSize: 16384 });
+ready(server.address()!.port);
+process.once('SIGTERM', () => void echo.close().then(() => ring.close()).then(() => process.exit(0)));

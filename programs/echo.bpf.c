@@ -1,0 +1,303 @@
+/* programs/echo.bpf.c: a TCP echo server run by a completion program (shipped prebuilt as
+ * echo.bpf.o; src/net/programs.ts serveEcho(), examples/echo-program.ts).
+ *
+ * One program request serves a listening socket JS allowed (ring.allowFd) and every connection it
+ * accepts, with no JavaScript per connection or per message. It runs as an event loop on its own
+ * completion queue (args.cq): each run reaps the CQEs there, dispatches them by user_data, submits
+ * what follows, and waits for the next CQE.
+ *
+ *   ACCEPT (single-shot, re-armed by the program)  → a free connection slot, RECV into its buffer
+ *   RECV n > 0  → SEND the n bytes; a short SEND sends the rest; then RECV again
+ *   RECV 0 (peer closed), RECV/SEND < 0 (reset, EPIPE…) → CLOSE that connection only
+ *   no free slot → the new connection is accepted and closed at once (refused, counted); the next
+ *                  ACCEPT is armed when that CLOSE completes
+ *   a CQE with KIND_STOP (JS: a NOP that names the CQ) → stop accepting, cancel every request,
+ *                  close every connection and the listening dup; the request then completes (res 0)
+ *
+ * user_data = kind << 56 | generation << 24 | slot: per-connection state lives in the `conns` map
+ * at index `slot`; the generation tells a CQE of an earlier occupant of the slot from the current
+ * one. Each connection has exactly one request in flight (RECV, SEND or CLOSE), so the CQ never
+ * holds more than 2 × max_conns + 8 CQEs (with the cancels of a stop): JS sizes it so.
+ * Accepted fds are the program's own (the engine allows them to it; its CLOSE takes that back).
+ *
+ * Buffers: connection `slot` uses [args.buf + slot × buf_size, + buf_size) of a registered region.
+ */
+#include <ringflow/bpf.h>
+
+#define MAX_CONNS 4096 /* entries of `conns`: the most args.max_conns may say */
+#define MAX_REAP 256   /* CQEs handled per run; more: the wait for 1 is met at once, the next run goes on */
+
+#define KIND_ACCEPT 1ull
+#define KIND_RECV 2ull
+#define KIND_SEND 3ull
+#define KIND_CLOSE 4ull
+#define KIND_REFUSE 5ull  /* CLOSE of a connection refused for want of a slot */
+#define KIND_CANCEL 6ull
+#define KIND_BACKOFF 7ull /* TIMEOUT before re-arming ACCEPT after EMFILE/ENFILE/ENOBUFS/ENOMEM */
+#define KIND_STOP 8ull    /* from JS */
+#define KIND_LCLOSE 9ull  /* CLOSE of the listening socket's dup at the end */
+
+#define S_FREE 0
+#define S_RECV 1
+#define S_SEND 2
+#define S_CLOSING 3
+
+#define SOCK_CLOEXEC 02000000
+#define E_INTR 4
+#define E_AGAIN 11
+#define E_NOMEM 12
+#define E_NFILE 23
+#define E_MFILE 24
+#define E_PROTO 71
+#define E_CONNABORTED 103
+#define E_NOBUFS 105
+#define E_CANCELED 125
+
+struct args {
+  __u64 buf;        /* first connection buffer (writable registered region) */
+  __u64 backoff_ts; /* struct __kernel_timespec inside a registered region */
+  __s32 listen_fd;  /* allowed with ring.allowFd */
+  __u32 buf_size;
+  __u32 max_conns;  /* <= MAX_CONNS, and the region holds max_conns buffers */
+  __u32 cq;         /* this server's completion queue */
+};
+
+struct conn {
+  __s32 fd;
+  __u32 state;
+  __u32 gen;
+  __u32 len; /* bytes in the buffer (last RECV) */
+  __u32 off; /* of them, sent */
+  __u32 next_free; /* free list (JS links it before the first run) */
+  __u64 bytes;     /* echoed on this connection */
+};
+
+struct state {
+  __u32 started, stopping, accepting, accept_armed;
+  __u32 inflight, free_head, active, listen_closed;
+  __u64 accepted, refused, closed, errors;
+  __u64 bytes, messages, short_sends, accept_errors;
+  __s64 last_error;
+  __u64 runs;
+};
+
+RF_ARRAY_MAP(args, struct args, 1);
+RF_ARRAY_MAP(state, struct state, 1);
+RF_ARRAY_MAP(conns, struct conn, MAX_CONNS);
+
+static __always_inline __u64 tag(__u64 kind, __u32 gen, __u32 slot) {
+  return (kind << 56) | ((__u64)(gen & 0xffffffffu) << 24) | (slot & 0xffffffu);
+}
+
+/* Queues an SQE on the server's CQ. Accepted or refused by the policy, one CQE with `ud` comes
+ * back (a refusal is an error CQE), so both count as in flight. Below 0: the ring is closing. */
+static __always_inline long submit(struct io_uring_bpf_ctx *ctx, struct state *s, struct args *a, struct io_uring_sqe *sqe, __u64 ud) {
+  sqe->user_data = ud;
+  sqe->cq_idx = (__u16)a->cq;
+  long r = iouring_queue_sqe(ctx, sqe, sizeof(*sqe));
+  if (r >= 0)
+    s->inflight++;
+  return r;
+}
+
+static __always_inline void arm_accept(struct io_uring_bpf_ctx *ctx, struct state *s, struct args *a) {
+  struct io_uring_sqe sqe;
+  if (s->stopping || !s->accepting || s->accept_armed)
+    return;
+  rf_prep_rw(&sqe, IORING_OP_ACCEPT, a->listen_fd, 0, 0, 0);
+  sqe.accept_flags = SOCK_CLOEXEC;
+  if (submit(ctx, s, a, &sqe, tag(KIND_ACCEPT, 0, 0)) >= 0)
+    s->accept_armed = 1;
+}
+
+static __always_inline void conn_recv(struct io_uring_bpf_ctx *ctx, struct state *s, struct args *a, struct conn *c, __u32 slot) {
+  struct io_uring_sqe sqe;
+  c->state = S_RECV;
+  rf_prep_rw(&sqe, IORING_OP_RECV, c->fd, a->buf + (__u64)slot * a->buf_size, a->buf_size, 0);
+  submit(ctx, s, a, &sqe, tag(KIND_RECV, c->gen, slot));
+}
+
+static __always_inline void conn_send(struct io_uring_bpf_ctx *ctx, struct state *s, struct args *a, struct conn *c, __u32 slot) {
+  struct io_uring_sqe sqe;
+  c->state = S_SEND;
+  rf_prep_rw(&sqe, IORING_OP_SEND, c->fd, a->buf + (__u64)slot * a->buf_size + c->off, c->len - c->off, 0);
+  submit(ctx, s, a, &sqe, tag(KIND_SEND, c->gen, slot));
+}
+
+static __always_inline void conn_close(struct io_uring_bpf_ctx *ctx, struct state *s, struct args *a, struct conn *c, __u32 slot) {
+  struct io_uring_sqe sqe;
+  c->state = S_CLOSING;
+  rf_prep_close(&sqe, c->fd);
+  submit(ctx, s, a, &sqe, tag(KIND_CLOSE, c->gen, slot));
+}
+
+static __always_inline void cancel(struct io_uring_bpf_ctx *ctx, struct state *s, struct args *a, __u64 target) {
+  struct io_uring_sqe sqe;
+  rf_prep_rw(&sqe, IORING_OP_ASYNC_CANCEL, -1, target, 0, 0);
+  submit(ctx, s, a, &sqe, tag(KIND_CANCEL, 0, 0));
+}
+
+/* A new connection: a free slot and its first RECV, or refused (closed at once). */
+static __always_inline void accepted(struct io_uring_bpf_ctx *ctx, struct state *s, struct args *a, __s32 fd) {
+  struct io_uring_sqe sqe;
+  __u32 slot = s->free_head;
+  struct conn *c = slot < a->max_conns ? bpf_map_lookup_elem(&conns, &slot) : 0;
+  s->accepted++;
+  if (!c || s->stopping) {
+    s->refused++;
+    rf_prep_close(&sqe, fd);
+    submit(ctx, s, a, &sqe, tag(KIND_REFUSE, 0, 0));
+    return; /* the next ACCEPT is armed when this CLOSE completes */
+  }
+  s->free_head = c->next_free;
+  s->active++;
+  c->fd = fd;
+  c->gen++;
+  c->len = c->off = 0;
+  c->bytes = 0;
+  conn_recv(ctx, s, a, c, slot);
+  arm_accept(ctx, s, a);
+}
+
+static __always_inline void accept_failed(struct io_uring_bpf_ctx *ctx, struct state *s, struct args *a, __s32 res) {
+  struct io_uring_sqe sqe;
+  if (s->stopping || res == -E_CANCELED)
+    return;
+  s->accept_errors++;
+  s->last_error = res;
+  if (res == -E_CONNABORTED || res == -E_INTR || res == -E_AGAIN || res == -E_PROTO) {
+    arm_accept(ctx, s, a); /* that connection went away before it was accepted */
+  } else if (res == -E_MFILE || res == -E_NFILE || res == -E_NOBUFS || res == -E_NOMEM) {
+    /* out of fds or memory: retry after a pause rather than spin */
+    rf_prep_timeout(&sqe, a->backoff_ts, 0, 0);
+    submit(ctx, s, a, &sqe, tag(KIND_BACKOFF, 0, 0));
+  } else {
+    s->accepting = 0; /* the listening socket is gone or refuses: keep serving the connections */
+  }
+}
+
+static __always_inline void stop(struct io_uring_bpf_ctx *ctx, struct state *s, struct args *a) {
+  if (s->stopping)
+    return;
+  s->stopping = 1;
+  if (s->accept_armed)
+    cancel(ctx, s, a, tag(KIND_ACCEPT, 0, 0));
+  for (__u32 i = 0; i < MAX_CONNS && i < a->max_conns; i++) {
+    __u32 k = i;
+    struct conn *c = bpf_map_lookup_elem(&conns, &k);
+    if (!c)
+      break;
+    if (c->state == S_RECV)
+      cancel(ctx, s, a, tag(KIND_RECV, c->gen, i));
+    else if (c->state == S_SEND)
+      cancel(ctx, s, a, tag(KIND_SEND, c->gen, i));
+  }
+}
+
+static __always_inline void handle(struct io_uring_bpf_ctx *ctx, struct state *s, struct args *a, struct io_uring_cqe *cqe) {
+  __u64 kind = cqe->user_data >> 56;
+  __u32 gen = (__u32)(cqe->user_data >> 24);
+  __u32 slot = (__u32)cqe->user_data & 0xffffffu;
+  __s32 res = cqe->res;
+  if (kind == KIND_STOP) { /* JS's request, not one of ours: not in flight */
+    stop(ctx, s, a);
+    return;
+  }
+  if (s->inflight)
+    s->inflight--;
+  switch (kind) {
+  case KIND_ACCEPT:
+    s->accept_armed = 0;
+    if (res >= 0)
+      accepted(ctx, s, a, res);
+    else
+      accept_failed(ctx, s, a, res);
+    return;
+  case KIND_REFUSE:
+  case KIND_BACKOFF:
+    arm_accept(ctx, s, a);
+    return;
+  case KIND_LCLOSE:
+    s->listen_closed = 1;
+    return;
+  case KIND_RECV:
+  case KIND_SEND:
+  case KIND_CLOSE:
+    break;
+  default: /* KIND_CANCEL: its target's own CQE says what happened */
+    return;
+  }
+  struct conn *c = slot < a->max_conns ? bpf_map_lookup_elem(&conns, &slot) : 0;
+  if (!c || c->gen != gen)
+    return;
+  if (kind == KIND_CLOSE) {
+    c->state = S_FREE;
+    c->fd = -1;
+    c->next_free = s->free_head;
+    s->free_head = slot;
+    s->active--;
+    s->closed++;
+    return;
+  }
+  if (res < 0 || (kind == KIND_SEND && res == 0)) {
+    if (res != -E_CANCELED || !s->stopping) {
+      s->errors++;
+      s->last_error = res;
+    }
+    conn_close(ctx, s, a, c, slot);
+    return;
+  }
+  if (s->stopping || res == 0) { /* res 0 on RECV: the peer closed */
+    conn_close(ctx, s, a, c, slot);
+    return;
+  }
+  if (kind == KIND_RECV) {
+    s->messages++;
+    c->len = (__u32)res;
+    c->off = 0;
+    conn_send(ctx, s, a, c, slot);
+    return;
+  }
+  /* SEND: the rest of a short send, or the next RECV */
+  c->off += (__u32)res;
+  c->bytes += (__u32)res;
+  s->bytes += (__u32)res;
+  if (c->off < c->len) {
+    s->short_sends++;
+    conn_send(ctx, s, a, c, slot);
+  } else {
+    conn_recv(ctx, s, a, c, slot);
+  }
+}
+
+SEC("iouring.s/echo")
+int echo(struct io_uring_bpf_ctx *ctx) {
+  __u32 key = 0;
+  struct args *a = bpf_map_lookup_elem(&args, &key);
+  struct state *s = bpf_map_lookup_elem(&state, &key);
+  struct io_uring_cqe cqe;
+  if (!a || !s)
+    return IORING_BPF_OK;
+  s->runs++;
+  if (!s->started) {
+    s->started = 1;
+    s->accepting = 1;
+    arm_accept(ctx, s, a);
+  }
+  for (int i = 0; i < MAX_REAP; i++) {
+    if (iouring_reap_cqe(ctx, a->cq, &cqe, sizeof(cqe)) != 0)
+      break;
+    handle(ctx, s, a, &cqe);
+  }
+  if (s->stopping && s->inflight == 0) {
+    if (s->listen_closed)
+      return IORING_BPF_OK; /* everything closed: the request completes */
+    struct io_uring_sqe sqe;
+    rf_prep_close(&sqe, a->listen_fd);
+    if (submit(ctx, s, a, &sqe, tag(KIND_LCLOSE, 0, 0)) < 0)
+      return IORING_BPF_OK;
+  }
+  ctx->wait_idx = a->cq;
+  ctx->wait_nr = 1;
+  return IORING_BPF_WAIT;
+}

@@ -1,0 +1,46 @@
+/** What the connection-serving programs' JS side shares (src/net/programs.ts, src/net/program-relay.ts). */
+import { errnoName } from '../errors.js';
+import { loadObject, type LoadedObject } from '../programs/program.js';
+import { ArrayMap } from '../programs/maps.js';
+import { builtinObject, type BuiltinObjectName } from '../programs/builtin.js';
+
+/** A listening or connected socket: its fd, or an object that has one (a TcpServer or TcpSocket). */
+export type SocketLike = number | { readonly fd: number };
+
+/** The stop tag both programs know (KIND_STOP << 56). */
+export const STOP_TAG = 8n << 56n;
+
+export function fdOf(what: string, s: unknown): number {
+  const fd = typeof s === 'object' && s !== null && 'fd' in s ? (s as { fd: unknown }).fd : s;
+  if (typeof fd !== 'number' || !Number.isInteger(fd) || fd < 0 || fd >= 1 << 22)
+    throw new TypeError(`${what} must be a socket fd (an integer in [0, 2^22)) or an object with one in "fd", got ${typeof fd === 'number' ? fd : typeof fd}`);
+  return fd;
+}
+
+export function intOption(where: string, o: Record<string, unknown>, name: string, dflt: number, min: number, max: number): number {
+  const v = o[name] ?? dflt;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
+    throw new RangeError(`${where}: option "${name}" must be an integer in [${min}, ${max}], got ${String(v)}`);
+  return v;
+}
+
+export function checkOptions(where: string, options: unknown, accepted: readonly string[]): Record<string, unknown> {
+  if (options === null || typeof options !== 'object') throw new TypeError(`${where}: options must be an object`);
+  const o = options as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (!accepted.includes(k)) throw new TypeError(`${where}: unknown option "${k}" (accepted: ${accepted.join(', ')})`);
+  if (o['jit'] !== undefined && typeof o['jit'] !== 'boolean') throw new TypeError(`${where}: option "jit" must be a boolean`);
+  return o;
+}
+
+/** Loads a shipped object (fresh maps) and checks that its maps have the layout this module writes. */
+export function loadShipped(name: BuiltinObjectName, jit: boolean | undefined, layout: Record<string, number>): LoadedObject {
+  const obj = loadObject(builtinObject(name), jit === undefined ? {} : { jit });
+  for (const [map, size] of Object.entries(layout)) {
+    const m = obj.maps.get(map);
+    if (!(m instanceof ArrayMap) || m.valueSize !== size) throw new Error(`programs/${name}.bpf.o: map "${map}" is not the ${size}-byte array this module expects (rebuild with npm run build:programs)`);
+  }
+  return obj;
+}
+
+export const pow2 = (n: number): number => 2 ** Math.ceil(Math.log2(Math.max(2, n)));
+export const errName = (res: number): string | undefined => (res < 0 ? errnoName(-res) : undefined);

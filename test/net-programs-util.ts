@@ -1,0 +1,113 @@
+/** Shared by the tests of the connection-serving programs (test/net-programs.test.ts, test/security/net-isolation.test.ts). */
+import net from 'node:net';
+import { readdirSync } from 'node:fs';
+import { localPort } from './net-helpers.js';
+import { SOL, SO, type Ring } from '../src/index.js';
+
+/** Program tests run both ways: compiled and interpreted. */
+export const MODES = [{ jit: true, name: 'JIT' }, { jit: false, name: 'interpreter' }] as const;
+
+/** A TCP listener on 127.0.0.1 at a kernel-chosen port, made through the ring. */
+export async function listener(ring: Ring, backlog = 128): Promise<{ fd: number; port: number }> {
+  const fd = await ring.socket('ipv4', 'stream');
+  await ring.setsockopt(fd, SOL.SOCKET, SO.REUSEADDR, 1);
+  await ring.bind(fd, { address: '127.0.0.1', port: 0 });
+  await ring.listen(fd, backlog);
+  return { fd, port: localPort(fd) };
+}
+
+/** A node:net client that collects what it receives. */
+export class Client {
+  readonly socket: net.Socket;
+  received = Buffer.alloc(0);
+  ended = false;
+  closed: Promise<void>;
+  #waiters: Array<() => void> = [];
+
+  private constructor(socket: net.Socket) {
+    this.socket = socket;
+    socket.on('data', (d: Buffer) => {
+      this.received = Buffer.concat([this.received, d]);
+      for (const w of this.#waiters.splice(0)) w();
+    });
+    socket.on('end', () => {
+      this.ended = true;
+      for (const w of this.#waiters.splice(0)) w();
+    });
+    socket.on('error', () => undefined); // resets are part of some tests
+    this.closed = new Promise((r) => socket.once('close', () => r()));
+  }
+
+  static connect(port: number): Promise<Client> {
+    return new Promise((resolve, reject) => {
+      const s = net.connect(port, '127.0.0.1');
+      s.once('connect', () => resolve(new Client(s)));
+      s.once('error', reject);
+    });
+  }
+
+  /** Resolves once `n` bytes in all were received (rejects on end or after `ms`). */
+  until(n: number, ms = 10_000): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out with ${this.received.length} of ${n} bytes`)), ms);
+      const check = (): void => {
+        if (this.received.length >= n) {
+          clearTimeout(timer);
+          resolve();
+        } else if (this.ended) {
+          clearTimeout(timer);
+          reject(new Error(`ended with ${this.received.length} of ${n} bytes`));
+        } else this.#waiters.push(check);
+      };
+      check();
+    });
+  }
+
+  /** Resolves once the peer has ended (EOF) or the socket closed. */
+  untilEnd(ms = 10_000): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no end from the peer')), ms);
+      const check = (): void => {
+        if (this.ended || this.socket.destroyed) {
+          clearTimeout(timer);
+          resolve();
+        } else this.#waiters.push(check);
+      };
+      this.socket.once('close', check);
+      check();
+    });
+  }
+
+  /** Writes and waits until the echo of everything written so far is back. */
+  async echo(data: Buffer, total: number): Promise<void> {
+    this.socket.write(data);
+    await this.until(total);
+  }
+}
+
+/** A connected TCP pair: `ring` accepts `inner` (a ring-side fd) for a node:net client `outer`. */
+export async function acceptedPair(ring: Ring, l: { fd: number; port: number }): Promise<{ fd: number; client: Client }> {
+  const [a, client] = await Promise.all([ring.accept(l.fd), Client.connect(l.port)]);
+  return { fd: a.fd as number, client };
+}
+
+/** The number of fds this process has open. */
+export function openFds(): number {
+  return readdirSync('/proc/self/fd').length;
+}
+
+/** Polls `cond` every few ms until true (or throws after `ms`). */
+export async function eventually(cond: () => boolean, ms = 5000, what = 'condition'): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** A pattern of `n` bytes that differs per `seed`. */
+export function bytes(n: number, seed: number): Buffer {
+  const b = Buffer.alloc(n);
+  for (let i = 0; i < n; i++) b[i] = (i * 31 + seed * 7 + (i >> 8)) & 0xff;
+  return b;
+}

@@ -13,6 +13,7 @@
         "native/engine_helpers.c",
         "native/engine_napi.c",
         "native/mem.c",
+        "native/buffers.c",
         "native/bpf/interp.c",
         "native/bpf/jit.c",
         "native/bpf/check.c",

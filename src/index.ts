@@ -12,6 +12,10 @@
 export { Ring, type RingStats, type RunOptions } from './ring/ring.js';
 import './ring/methods.js'; // installs ring.read(), ring.openat(), … from the opcode table
 import './ring/ring-programs.js'; // installs ring.registerProgram(), allowFd(), … (completion programs)
+import './buffers/install.js'; // installs ring.buffers (registered buffers) and ring.bufferGroup() (provided buffers)
+export { RegisteredBuffers, RegisteredBuffer, MAX_REGISTERED_BUFFERS, MAX_REGISTERED_BUFFER_SIZE, type BufferEntry, type FixedSpan } from './ring/registered-buffers.js';
+export { BufferGroup, MAX_GROUP_BUFFERS, MAX_BUFFER_SIZE, type BufferGroupKind, type BufferGroupOptions } from './buffers/buffer-group.js';
+export { ProvidedBuffer, BufferStateError, BufferGroupEmptyError } from './buffers/provided-buffer.js';
 export { OP_BPF, type ProgramStats, type Region } from './ring/programs.js';
 export { CompletionQueue, type Cqe } from './ring/cq.js';
 export type { RingOptions } from './ring/setup.js';

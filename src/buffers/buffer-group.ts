@@ -78,8 +78,8 @@ export class BufferGroup implements BufferOwner {
   readonly ready: Promise<void>;
 
   #slab: NativeBlock;
-  /** A view of the buffers' memory held by requests that may write into it (and by the group until close). */
-  #keeper: ArrayBuffer | undefined;
+  /** A view of the buffers' memory held by requests that may write into it. */
+  #keeper: ArrayBuffer;
   #backend: GroupBackend;
   #state: Uint8Array;
   /** Pieces handed to JS and not released, per buffer. */
@@ -166,9 +166,9 @@ export class BufferGroup implements BufferOwner {
     this.ready.catch(() => {}); // a failure also shows in available; awaiting ready is optional
   }
 
-  /** Buffers the kernel holds (given to it, not yet named by a CQE JS has taken). */
+  /** Buffers the kernel holds (given to it, not yet named by a CQE JS has taken); 0 once closed. */
   get available(): number {
-    return this.#available;
+    return this.closed ? 0 : this.#available;
   }
 
   /** Buffers (or pieces of them) JS holds and has not released. */
@@ -192,8 +192,15 @@ export class BufferGroup implements BufferOwner {
   /** @internal sqe.selectBuffer(group) calls this. */
   selectedBy(sqe: Sqe): void {
     if (this.closed) throw new RangeError(`buffer group ${this.id} is closed: a request cannot select from it`);
-    sqe.hold(this.#keeper!);
-    sqe.parse = (res, flags) => (BUNDLE_OPS.has(sqe.opcode) && sqe.ioprio & RECVSEND_BUNDLE ? this.takeBundle(res, flags) : this.take(res, flags));
+    sqe.hold(this.#keeper);
+    sqe.parse = (res, flags) => {
+      // a refusal rejects the request's promise (parse runs inside the ring's reap: it must not throw)
+      try {
+        return BUNDLE_OPS.has(sqe.opcode) && sqe.ioprio & RECVSEND_BUNDLE ? this.takeBundle(res, flags) : this.take(res, flags);
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    };
   }
 
   /**
@@ -256,8 +263,11 @@ export class BufferGroup implements BufferOwner {
 
   /**
    * Takes the group back from the kernel (UNREGISTER_PBUF_RING, or REMOVE_BUFFERS for legacy) and
-   * frees its id. Buffers JS holds stay readable until released; the memory is freed once no
-   * ProvidedBuffer, and no request in flight that selected from the group, can reach it.
+   * frees its id. Buffers JS holds stay readable until released. A request in flight may still
+   * complete with a buffer it had selected before (legacy groups select when the request starts):
+   * take() hands it out as before, and its release() only detaches the view. The memory is freed
+   * once no ProvidedBuffer, no request in flight that selected from the group, and the group
+   * itself can reach it (the requests hold it: their parse and `keep`).
    */
   close(): Promise<void> {
     this.#closing ??= (async () => {
@@ -265,13 +275,10 @@ export class BufferGroup implements BufferOwner {
         await this.#backend.close();
       } finally {
         idsInUse.get(this.ring)?.delete(this.id);
-        this.#slab.release();
-        this.#keeper = undefined;
         const err = new RingClosedError(`buffer group ${this.id}`);
         for (const w of this.#refillWaiters.splice(0)) w.reject(err);
         this.#refillListeners.clear();
-        this.#state.fill(0);
-        this.#available = 0;
+        // buffer states stay: a request in flight may still deliver one the kernel had selected
       }
     })();
     return this.#closing;
@@ -323,7 +330,7 @@ export class BufferGroup implements BufferOwner {
   /** Hands `n` bytes of buffer `bid` (from where the kernel is in it) to JS; `done`: the kernel has finished with the buffer. */
   #piece(bid: number, n: number, done: boolean): ProvidedBuffer {
     const off = this.#offset[bid];
-    const bytes = this.#slab.released ? Buffer.alloc(0) : this.#slab.bytes(bid * this.size + off, n);
+    const bytes = this.#slab.bytes(bid * this.size + off, n);
     this.#held[bid]++;
     this.#outstanding++;
     if (done) {

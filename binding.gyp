@@ -14,6 +14,7 @@
         "native/engine_napi.c",
         "native/mem.c",
         "native/net.c",
+        "native/buffers.c",
         "native/bpf/interp.c",
         "native/bpf/jit.c",
         "native/bpf/check.c",

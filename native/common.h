@@ -79,6 +79,8 @@ struct rf_ring *rf_ring_from_js(napi_env env, napi_value v);
 void rf_ring_register(napi_env env, napi_value exports, rf_env_data *d);
 void rf_bpf_register(napi_env env, napi_value exports);
 void rf_net_register(napi_env env, napi_value exports);
+/* Native memory lent to the kernel: registered buffers, provided-buffer groups (buffers.c). */
+void rf_buffers_register(napi_env env, napi_value exports);
 /* The eBPF program behind a JS program handle (napi external), or NULL (native/bpf/napi_bpf.c).
  * Borrowed: take a reference with rf_bpf_prog_get() to keep it. */
 typedef struct rf_bpf_prog rf_bpf_prog;

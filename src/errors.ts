@@ -145,6 +145,8 @@ export interface RingErrorOptions {
   fixedFile?: boolean;
   /** Flags of the request the kernel's probe says it lacks (src/ring/kernel-probe.ts). */
   lacking?: readonly { flag: string; since: string }[];
+  /** A hint that knows more than the errno's usual one (memory the caller asked to lock, a buffer group). */
+  hint?: string;
 }
 
 /**
@@ -164,7 +166,7 @@ export class RingError extends Error {
     if (options === null || typeof options !== 'object') throw new TypeError(`new RingError(): "options" must be an object, got ${describeValue(options)}`);
     const code = errnoName(e);
     const what = options.op ? `${options.op}` : syscall;
-    const hint = hintFor(code, syscall, options.op, options.fixedFile, options.lacking);
+    const hint = options.hint ?? hintFor(code, syscall, options.op, options.fixedFile, options.lacking);
     const text = describe[code] ?? 'failed';
     super(`${what}: ${code} (${text})${options.detail ? ` [${options.detail}]` : ''}${hint ? `: ${hint}` : ''}`);
     this.name = 'RingError';

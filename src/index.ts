@@ -18,6 +18,10 @@ export { AF, SOCK, IPPROTO, MSG, SHUT, SOL, SO, TCP, RECVSEND, ACCEPT, NOTIF_USA
 export { encodeSockaddr, parseSockaddr, type SockAddr, type SockAddrInput, type SockAddrIn, type SockAddrIn6, type SockAddrUn } from './ops/sockaddr.js';
 export type { SendMsg, RecvMsg, Received } from './ops/msghdr.js';
 export { postsManyCqes, releaseProvidedBuffers } from './ops/build-net.js';
+import './buffers/install.js'; // installs ring.buffers (registered buffers) and ring.bufferGroup() (provided buffers)
+export { RegisteredBuffers, RegisteredBuffer, MAX_REGISTERED_BUFFERS, MAX_REGISTERED_BUFFER_SIZE, type BufferEntry, type FixedSpan } from './ring/registered-buffers.js';
+export { BufferGroup, MAX_GROUP_BUFFERS, MAX_BUFFER_SIZE, type BufferGroupKind, type BufferGroupOptions } from './buffers/buffer-group.js';
+export { ProvidedBuffer, BufferStateError, BufferGroupEmptyError } from './buffers/provided-buffer.js';
 export { OP_BPF, type ProgramStats, type Region } from './ring/programs.js';
 export { CompletionQueue, type Cqe } from './ring/cq.js';
 export type { RingOptions } from './ring/setup.js';

@@ -12,15 +12,15 @@ export const NOBODY = 65534;
 /** The outcome: the body's JSON output, or why it could not run. */
 export type Unprivileged = { out: unknown } | { skip: string };
 
-function asNobody(args: string[]): ReturnType<typeof spawnSync> {
-  return spawnSync('prlimit', ['--memlock=0:0', 'setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', process.execPath, ...args], { encoding: 'utf8' });
+function asNobody(args: string[], memlock = 0): ReturnType<typeof spawnSync> {
+  return spawnSync('prlimit', [`--memlock=${memlock}:${memlock}`, 'setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', process.execPath, ...args], { encoding: 'utf8' });
 }
 
 /**
  * `files`: paths (or file: URLs) the body needs to read; `body`: an ES module body that ends by
- * printing one JSON line. Needs root (to drop to uid 65534) and util-linux's prlimit and setpriv.
+ * printing one JSON line; `memlock`: the RLIMIT_MEMLOCK it runs with, in bytes (default 0). Needs root (to drop to uid 65534) and util-linux's prlimit and setpriv.
  */
-export function runUnprivileged(files: readonly (string | URL)[], body: string): Unprivileged {
+export function runUnprivileged(files: readonly (string | URL)[], body: string, memlock = 0): Unprivileged {
   if (process.getuid?.() !== 0) return { skip: `needs root to drop to uid ${NOBODY} with RLIMIT_MEMLOCK 0` };
   const paths = files.map((f) => (f instanceof URL || f.startsWith('file:') ? fileURLToPath(f) : f));
   const check = asNobody(['-e', `
@@ -34,7 +34,7 @@ export function runUnprivileged(files: readonly (string | URL)[], body: string):
   const denied = JSON.parse(String(check.stdout).trim() || '{}') as { path?: string; code?: string };
   if (denied.path)
     return { skip: `uid ${NOBODY} cannot read ${denied.path} (${denied.code}): the checkout sits in a directory other users cannot read, so an unprivileged process cannot load ringflow from it` };
-  const r = asNobody(['--input-type=module', '-e', body]);
+  const r = asNobody(['--input-type=module', '-e', body], memlock);
   const line = String(r.stdout).trim().split('\n').pop() ?? '';
   try {
     return { out: JSON.parse(line) };

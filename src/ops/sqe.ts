@@ -167,6 +167,21 @@ export class Sqe {
     [this.addr3Lo, this.addr3Hi] = split64(check64('setAddr3', 'addr3', v));
     return this;
   }
+  /**
+   * IOSQE_BUFFER_SELECT from provided-buffer group `group` (its id, sets buf_group): the kernel
+   * picks the buffer. A BufferGroup (ring.bufferGroup()) also holds its memory until the last CQE
+   * and makes the result a ProvidedBuffer (src/buffers/buffer-group.ts).
+   */
+  selectBuffer(group: number | { readonly id: number; selectedBy(sqe: Sqe): void }): this {
+    if (arguments.length !== 1) throw new TypeError(`selectBuffer() takes one argument (a group id or BufferGroup), got ${arguments.length}`);
+    const id = typeof group === 'object' && group !== null ? group.id : group;
+    if (typeof id !== 'number' || !Number.isInteger(id)) throw new TypeError(`selectBuffer(): "group" must be a group id (an integer) or a BufferGroup, got ${describeValue(group)}`);
+    if (id < 0 || id > 0xffff) throw new RangeError(`selectBuffer(): the group id must be in [0, 65535], got ${id}`);
+    if (typeof group === 'object') group.selectedBy(this);
+    this.flags |= SqeFlags.BUFFER_SELECT;
+    this.bufIndex = id;
+    return this;
+  }
   /** Keeps `value` reachable until the CQE. */
   hold(value: object): this {
     if (arguments.length !== 1) throw new TypeError(`hold() takes one argument, got ${arguments.length}`);

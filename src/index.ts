@@ -78,7 +78,6 @@ export { TcpServer, TcpSocket, type ListenOptions, type ConnectOptions } from '.
 export { UdpSocket, type Datagram } from './net/udp.js';
 export { MultishotStream, type StreamOptions, type StreamSource } from './net/stream.js';
 export type { RecvGroup, RecvChunk } from './net/recv-group.js';
-import './net/legacy-group.js'; // the default provided-buffer group of sockets
 export type { AddressInfo } from './net/addr.js';
 export { MultiRequest, type CqeSink, type ZeroCopyResult } from './ring/multi.js';
 // Programs that serve connections: echo and relay run by the shipped completion programs.

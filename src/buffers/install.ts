@@ -7,6 +7,7 @@
 import { Ring } from '../ring/ring.js';
 import { registeredBuffersOf, type RegisteredBuffers } from '../ring/registered-buffers.js';
 import { BufferGroup, type BufferGroupOptions } from './buffer-group.js';
+import { setDefaultGroupFactory, DEFAULT_GROUP } from '../net/recv-group.js';
 
 declare module '../ring/ring.js' {
   interface Ring {
@@ -29,3 +30,6 @@ Ring.prototype.bufferGroup = function (this: Ring, options: BufferGroupOptions):
   if (arguments.length !== 1) throw new TypeError(`ring.bufferGroup() takes one argument (options), got ${arguments.length}`);
   return new BufferGroup(this, options);
 };
+
+// the sockets' default group (src/net/tcp.ts): a ring-mapped group where the kernel has one
+setDefaultGroupFactory((ring) => new BufferGroup(ring, { ...DEFAULT_GROUP }));

@@ -18,19 +18,19 @@ export interface RecvChunk {
 export interface RecvGroup {
   /** The buffer group id (buf_group). */
   readonly id: number;
-  /** The chunk a CQE's res/flags name (IORING_CQE_F_BUFFER, id in the upper 16 bits). */
-  take(res: number, flags: number): RecvChunk;
+  /** The chunk a CQE's res/flags name (IORING_CQE_F_BUFFER, id in the upper 16 bits); null when it used none. */
+  take(res: number, flags: number): RecvChunk | null;
   /** Resolves when a buffer is given back (for re-arming after -ENOBUFS). */
   refilled(): Promise<void>;
 }
 
-/** Default group of a ring: 1024 buffers of 4 KiB, made on first use. */
-export const DEFAULT_GROUP = { count: 1024, size: 4096 } as const;
+/** Default group of a ring's sockets: 1024 buffers of 16 KiB (16 MiB), made on first use. */
+export const DEFAULT_GROUP = { count: 1024, size: 16384 } as const;
 
 const defaults = new WeakMap<Ring, RecvGroup>();
 let makeGroup: ((ring: Ring) => RecvGroup) | undefined;
 
-/** Installs the factory of default groups (src/buffers registers BufferGroup). */
+/** Installs the factory of default groups (src/buffers/install.ts: a BufferGroup). */
 export function setDefaultGroupFactory(f: (ring: Ring) => RecvGroup): void {
   makeGroup = f;
 }

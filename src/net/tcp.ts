@@ -272,7 +272,7 @@ export class TcpSocket implements AsyncIterable<Buffer> {
         item: (res, flags) => {
           if (res === 0) return END;
           this.bytesRead += res;
-          return group.take(res, flags);
+          return group.take(res, flags) ?? undefined;
         },
         dispose: (c) => c.release(),
         refilled: () => group.refilled(),

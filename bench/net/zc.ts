@@ -43,7 +43,7 @@ export async function runZc(a: ZcArgs): Promise<Outcome> {
     if (!ring.supports('sendZc')) return { skipped: 'this kernel lacks IORING_OP_SEND_ZC (6.0)' };
     const server = await TcpServer.listen(ring);
     const accepted = server.accept();
-    const sender = await TcpSocket.connect(ring, { port: server.address()!.port });
+    const sender = await TcpSocket.connect(ring, { port: server.address()!.port, noDelay: true }); // no Nagle: small sends would wait for ACKs
     const receiver = await accepted;
     // the receiver drains into one 1 MiB buffer (a plain recv loop: the receiving side is not what is measured)
     const sink = Buffer.alloc(1 << 20);

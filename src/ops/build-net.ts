@@ -37,6 +37,30 @@ function int(w: () => string, v: unknown, min: number, max: number): number {
   return v;
 }
 
+/** A registered buffer (ring.buffers) or its span(): the part of it a fixed op uses. */
+interface SpanLike {
+  readonly buffer: object;
+  readonly index: number;
+  readonly address: number;
+  readonly length: number;
+}
+/** The registered buffer index a fixed op's buffer argument named (read by its bufIndex param). */
+const spanIndex = new WeakMap<Sqe, number>();
+function fixedSpanOf(w: () => string, v: unknown, opts: Record<string, unknown>): SpanLike | undefined {
+  if (v === null || typeof v !== 'object' || ArrayBuffer.isView(v)) return undefined;
+  const o = v as { span?: unknown; index?: unknown; address?: unknown; length?: unknown; buffer?: unknown };
+  if (typeof o.span === 'function') {
+    // a RegisteredBuffer: the offset/length window options pick the part (range-checked by span())
+    const off = opts.offset === undefined ? 0 : opts.offset;
+    return (o.span as (offset?: unknown, length?: unknown) => SpanLike).call(v, off, opts.length);
+  }
+  if (typeof o.index === 'number' && typeof o.address === 'number' && typeof o.length === 'number' && o.buffer !== null && typeof o.buffer === 'object') {
+    if (opts.offset !== undefined || opts.length !== undefined) throw new TypeError(`${w()} is a span already: the offset/length options apply to views and RegisteredBuffers`);
+    return o as SpanLike;
+  }
+  return undefined;
+}
+
 /** Sqes whose request posts more than one CQE (multishot, bundles), beyond ops that always do. */
 const manyCqes = new WeakSet<Sqe>();
 /** Does this Sqe's request post more than one CQE (F_MORE)? Such requests need ring.runMulti. */
@@ -141,10 +165,28 @@ export function applyNetParam(op: OpDesc, s: Sqe, p: ParamDesc, v: unknown, opts
       }
       return;
     }
-    case 'fixedBuffer':
-      s.bufIndex = int(w, v, 0, 0xffff);
+    case 'fixedBuffer': {
+      const own = spanIndex.get(s);
+      if (v === -1) {
+        if (own === undefined) throw new TypeError(`${w()} is required when the buffer is a plain view (or pass a RegisteredBuffer of ring.buffers, or its span(), which names its index)`);
+        s.bufIndex = own;
+      } else {
+        s.bufIndex = int(w, v, 0, 0xffff);
+        if (own !== undefined && own !== s.bufIndex) throw new RangeError(`${w()} is ${s.bufIndex}, but the buffer given is registered buffer ${own}`);
+      }
       if (p.bit) s.ioprio |= p.bit;
       return;
+    }
+    case 'fixedData': {
+      const span = fixedSpanOf(w, v, opts);
+      if (!span) return as('buffer', v);
+      setField(s, p.field, span.address);
+      s.len = span.length;
+      s.expect = span.length;
+      s.hold(span.buffer);
+      spanIndex.set(s, span.index);
+      return;
+    }
     case 'dataBuffer': {
       const selected = opts.bufferGroup !== undefined;
       if (selected) int(() => `${op.name}(): "bufferGroup"`, opts.bufferGroup, 0, 0xffff); // its own error first

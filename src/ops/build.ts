@@ -425,7 +425,7 @@ function shapeOf(op: OpDesc, params: ParamDesc[]): OpShape {
       optionKeys: new Set([
         // 'statx' params are result areas ringflow allocates, not caller input
         ...params.filter((p) => !p.positional && p.kind !== 'statx' && !p.internal).map((p) => p.name),
-        ...(params.some((p) => p.kind === 'buffer' || p.kind === 'dataBuffer') ? WINDOW_OPTIONS : []),
+        ...(params.some((p) => p.kind === 'buffer' || p.kind === 'dataBuffer' || p.kind === 'fixedData') ? WINDOW_OPTIONS : []),
         ...Object.keys(COMMON_OPTIONS),
       ]),
       fixed: Object.entries(op.fixed ?? {}) as [ParamDesc['field'], number][],

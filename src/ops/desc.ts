@@ -85,6 +85,7 @@ export type ParamKind =
   | 'bufferGroup'
   | 'fixedBuffer'
   | 'dataBuffer'
+  | 'fixedData'
   | 'choice'
   | 'bitmask'
   | 'sockType'

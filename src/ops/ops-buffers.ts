@@ -18,6 +18,15 @@ const bufIndex: ParamDesc = {
   name: 'bufIndex', kind: 'fixedBuffer', field: 'bufIndex', positional: true,
   doc: 'registered buffer index (IORING_REGISTER_BUFFERS); `buffer` must be a view inside that buffer',
 };
+/** READ_FIXED/WRITE_FIXED: the index may come from the buffer argument (a RegisteredBuffer or its span()). */
+const bufIndexOrOwn: ParamDesc = {
+  ...bufIndex, optional: true, default: -1,
+  doc: 'registered buffer index; omitted (-1) when `buffer` is a RegisteredBuffer of ring.buffers or its span(), which name it',
+};
+const fixedData = (what: string): ParamDesc => ({
+  name: 'buffer', kind: 'fixedData', field: 'addr', positional: true,
+  doc: `${what}: a RegisteredBuffer (ring.buffers.at(i)), its span(offset, length), or a view inside registered buffer bufIndex`,
+});
 
 /** READ_FIXED / WRITE_FIXED / READV_FIXED / WRITEV_FIXED (rw.c __io_prep_rw, io_prep_rw_fixed, 6.18). */
 function fixedUse(vectored: boolean): SqeUse {
@@ -46,13 +55,13 @@ const group: ParamDesc = { name: 'group', kind: 'poolGroup', field: 'bufIndex', 
 export const BUFFER_OPS: readonly OpDesc[] = [
   {
     name: 'readFixed', code: 4, constant: 'READ_FIXED', since: '5.1', liburing: 'io_uring_prep_read_fixed', result: 'number', cancellable: true, lengthOption: true,
-    params: [fd, { name: 'buffer', kind: 'buffer', field: 'addr', positional: true, doc: 'destination: a view inside registered buffer bufIndex' }, position, bufIndex, rwFlags],
+    params: [fd, fixedData('destination'), position, bufIndexOrOwn, rwFlags],
     sqe: fixedUse(false),
     doc: 'pread(2) into a registered buffer; res = bytes read.',
   },
   {
     name: 'writeFixed', code: 5, constant: 'WRITE_FIXED', since: '5.1', liburing: 'io_uring_prep_write_fixed', result: 'number', cancellable: true, lengthOption: true,
-    params: [fd, { name: 'buffer', kind: 'buffer', field: 'addr', positional: true, doc: 'source: a view inside registered buffer bufIndex' }, position, bufIndex, rwFlags],
+    params: [fd, fixedData('source'), position, bufIndexOrOwn, rwFlags],
     sqe: fixedUse(false),
     doc: 'pwrite(2) from a registered buffer; res = bytes written.',
   },

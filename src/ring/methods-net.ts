@@ -12,8 +12,11 @@ import type { SockAddr, SockAddrInput } from '../ops/sockaddr.js';
 import type { SendMsg, RecvMsg, Received } from '../ops/msghdr.js';
 import { describeValue } from '../errors.js';
 import type { ZeroCopyResult } from './multi.js';
+import type { RegisteredBuffer, FixedSpan } from './registered-buffers.js';
 
 type PositionArg = number | bigint | null | undefined;
+/** What a fixed read/write names: a registered buffer, a part of one, or a view inside one (then with bufIndex). */
+export type FixedData = BufferLike | RegisteredBuffer | FixedSpan;
 /** socket(2) domain: a name or AF_* number. */
 export type SocketDomain = 'ipv4' | 'ipv6' | 'unix' | number;
 /** socket(2) type: a name, or SOCK_* | SOCK.NONBLOCK. */
@@ -95,10 +98,10 @@ declare module '../ops/build.js' {
     sendZc(fd: Fd, buffer: BufferLike, flags?: number, options?: CommonOptions & BufferWindow & SendZcOptions): Sqe;
     /** IORING_OP_SENDMSG_ZC (6.1): two CQEs. */
     sendmsgZc(fd: Fd, msg: SendMsg, flags?: number, options?: CommonOptions & { pollFirst?: boolean; reportUsage?: boolean }): Sqe;
-    /** IORING_OP_READ_FIXED: `buffer` is a view inside registered buffer `bufIndex`. */
-    readFixed(fd: Fd, buffer: BufferLike, position: PositionArg, bufIndex: number, options?: CommonOptions & BufferWindow & { rwFlags?: number }): Sqe;
-    /** IORING_OP_WRITE_FIXED. */
-    writeFixed(fd: Fd, buffer: BufferLike, position: PositionArg, bufIndex: number, options?: CommonOptions & BufferWindow & { rwFlags?: number }): Sqe;
+    /** IORING_OP_READ_FIXED: into a RegisteredBuffer (ring.buffers), its span(), or a view inside registered buffer `bufIndex`. */
+    readFixed(fd: Fd, buffer: FixedData, position?: PositionArg, bufIndex?: number, options?: CommonOptions & BufferWindow & { rwFlags?: number }): Sqe;
+    /** IORING_OP_WRITE_FIXED: from a RegisteredBuffer, its span(), or a view inside registered buffer `bufIndex`. */
+    writeFixed(fd: Fd, buffer: FixedData, position?: PositionArg, bufIndex?: number, options?: CommonOptions & BufferWindow & { rwFlags?: number }): Sqe;
     /** IORING_OP_READV_FIXED (6.15). */
     readvFixed(fd: Fd, buffers: BufferLike[], position: PositionArg, bufIndex: number, options?: CommonOptions & { rwFlags?: number }): Sqe;
     /** IORING_OP_WRITEV_FIXED (6.15). */

@@ -70,6 +70,7 @@ const BAD: Record<ParamKind, unknown[]> = {
   bufferGroup: [-1, 65536, ...INTEGERISH],
   fixedBuffer: [-1, 65536, ...INTEGERISH],
   dataBuffer: ['abc', 5, null, {}, [1, 2], true, detached(), new Uint8Array(rab()), rab()],
+  fixedData: ['abc', 5, null, {}, [1, 2], true, detached(), new Uint8Array(rab()), rab(), { index: 0, address: 1, length: 1, buffer: null }],
   choice: ['nope', -1, 99, 1.5, NaN, null, {}, true, 1n],
   bitmask: [-1, 0x10, 2 ** 31, ...INTEGERISH],
   sockType: ['nope', 'STREAM', -1, 0x10, 2 ** 31, 1.5, null, {}, true],
@@ -85,7 +86,7 @@ let fd = -1;
 const GOOD = (k: ParamKind): unknown =>
   ({
     fd, dirfd: -100, u32: 0, i32: 0, u16: 0, position: 0, u64: 0, userData: 0, buffer: Buffer.alloc(8), iovecs: [Buffer.alloc(8)], path: 'no-such-file', timespec: 1, statx: undefined, direct: 0, fdList: [fd], slotOffset: 0,
-    sockaddr: { address: '127.0.0.1', port: 0 }, sockaddrOut: undefined, msghdr: { buffers: [Buffer.alloc(8)] }, msgFlags: 0, flag: false, bufferGroup: 0, fixedBuffer: 0, dataBuffer: Buffer.alloc(8),
+    sockaddr: { address: '127.0.0.1', port: 0 }, sockaddrOut: undefined, msghdr: { buffers: [Buffer.alloc(8)] }, msgFlags: 0, flag: false, bufferGroup: 0, fixedBuffer: 0, dataBuffer: Buffer.alloc(8), fixedData: Buffer.alloc(8),
     choice: undefined, bitmask: 0, sockType: 'stream', optname: 0, bufferPool: Buffer.alloc(64), bufferCount: 1, optval: Buffer.alloc(4), poolGroup: 0,
   })[k];
 
@@ -95,7 +96,8 @@ const goodFor = (o: OpDesc, q: ParamDesc): unknown => (q.kind === 'fd' && o.sqe?
 /** Builder arguments for `o` with `bad` in parameter `p`'s place (positional, or in the options object). */
 function argsWith(o: OpDesc, p: ParamDesc | undefined, bad: unknown, extraOptions: Record<string, unknown> = {}): unknown[] {
   const positional = o.params!.filter((q) => q.positional);
-  const args = positional.map((q) => (q === p ? bad : q.optional ? undefined : goodFor(o, q)));
+  // a fixed op's bufIndex is optional only with a RegisteredBuffer; the baseline passes a plain view
+  const args = positional.map((q) => (q === p ? bad : q.optional && q.kind !== 'fixedBuffer' ? undefined : goodFor(o, q)));
   const opts: Record<string, unknown> = { ...extraOptions };
   if (p && !p.positional) opts[p.name] = bad;
   return [...args, opts];

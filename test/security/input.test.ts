@@ -146,7 +146,7 @@ test('item 12: a builder\'s unknown option is a TypeError naming the op and the 
     const args: unknown[] = [];
     const want = [
       ...o.params.filter((p) => !p.positional && p.kind !== 'statx' && !p.internal).map((p) => p.name),
-      ...(o.params.some((p) => p.kind === 'buffer' || p.kind === 'dataBuffer') ? ['offset', 'length'] : []),
+      ...(o.params.some((p) => p.kind === 'buffer' || p.kind === 'dataBuffer' || p.kind === 'fixedData') ? ['offset', 'length'] : []),
       ...common,
     ];
     args[positional] = { bogus: 1 };

@@ -12,17 +12,12 @@
 import net from 'node:net';
 import { closeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Ring, serveEcho, RelayProgram, SOL, SO } from '../src/index.js'; // from 'ringflow' in your project
-import { socketAddress } from '../src/net/sockname.js'; // (a TcpServer does all of listen() for you)
+import { Ring, TcpServer, serveEcho, RelayProgram } from '../src/index.js'; // from 'ringflow' in your project
 
-/** A listening TCP socket on 127.0.0.1 (port 0: any), made through the ring; resolves its fd and port. */
-async function listen(ring: Ring): Promise<{ fd: number; port: number }> {
-  const fd = await ring.socket('ipv4', 'stream');
-  await ring.setsockopt(fd, SOL.SOCKET, SO.REUSEADDR, 1);
-  await ring.bind(fd, { address: '127.0.0.1', port: 0 });
-  await ring.listen(fd);
-  const { port } = socketAddress(fd) as { port: number }; // the port the kernel picked
-  return { fd, port };
+/** A listening TCP socket on 127.0.0.1 (port 0: any): its fd and the port the kernel picked. */
+async function listen(ring: Ring): Promise<{ fd: number; port: number; server: TcpServer }> {
+  const server = await TcpServer.listen(ring); // bind/listen through the ring on 6.11+, the syscalls before
+  return { fd: server.fd, port: server.address()!.port, server };
 }
 
 /** Runs `connections` clients that each send `messages` lines through relay → echo; returns what it saw. */
@@ -50,8 +45,8 @@ export async function echoThroughPrograms(connections = 10, messages = 100): Pro
   const ends = await Promise.all(pairs);
   const stats = echo.stats();
   await echo.close();
-  closeSync(echoL.fd);
-  closeSync(frontL.fd);
+  await echoL.server.close();
+  await frontL.server.close();
   return { bytes: results.reduce((a, b) => a + b, 0), messages: stats.messages, wakeups, relayed: ends.reduce((n, e) => n + e.aToB + e.bToA, 0) };
 }
 

@@ -2,17 +2,15 @@
 import net from 'node:net';
 import { readdirSync } from 'node:fs';
 import { localPort } from './net-helpers.js';
-import { SOL, SO, type Ring } from '../src/index.js';
+import type { Ring } from '../src/index.js';
+import { boundSocket } from '../src/net/addr.js';
 
 /** Program tests run both ways: compiled and interpreted. */
 export const MODES = [{ jit: true, name: 'JIT' }, { jit: false, name: 'interpreter' }] as const;
 
-/** A TCP listener on 127.0.0.1 at a kernel-chosen port, made through the ring. */
+/** A TCP listener on 127.0.0.1 at a kernel-chosen port (bind/listen through the ring on 6.11+, the syscalls before). */
 export async function listener(ring: Ring, backlog = 128): Promise<{ fd: number; port: number }> {
-  const fd = await ring.socket('ipv4', 'stream');
-  await ring.setsockopt(fd, SOL.SOCKET, SO.REUSEADDR, 1);
-  await ring.bind(fd, { address: '127.0.0.1', port: 0 });
-  await ring.listen(fd, backlog);
+  const fd = await boundSocket(ring, 'listener()', 'stream', '127.0.0.1', 'ipv4', 0, { backlog });
   return { fd, port: localPort(fd) };
 }
 

@@ -214,3 +214,34 @@ test('bad input and closed sockets: clear errors', async (t) => {
   await s2.close();
   assert.throws(() => s2.connections(), /the server is closed/);
 });
+
+test('recv bundles: one completion fills several buffers of the group, yielded in order', async (t) => {
+  const ring = ringFor(t);
+  if (!ring.hasFeature('RECVSEND_BUNDLE')) return t.skip('this kernel lacks IORING_FEAT_RECVSEND_BUNDLE (6.10)');
+  const group = ring.bufferGroup({ count: 256, size: 1024 });
+  const server = await TcpServer.listen(ring, { group });
+  const acc = server.accept();
+  const c = await TcpSocket.connect(ring, { port: server.address()!.port });
+  const s = await acc;
+  const data = Buffer.alloc(200_000);
+  for (let i = 0; i < data.length; i++) data[i] = (i * 7) & 0xff;
+  const before = ring.stats().cqesReaped;
+  const got: Buffer[] = [];
+  let chunks = 0;
+  const reading = (async () => {
+    let n = 0;
+    for await (const ch of s.chunks({ bundle: true })) {
+      got.push(Buffer.from(ch.bytes));
+      ch.release();
+      chunks++;
+      if ((n += got[got.length - 1].length) === data.length) break;
+    }
+  })();
+  await c.write(data);
+  await reading;
+  assert.ok(Buffer.concat(got).equals(data));
+  const cqes = ring.stats().cqesReaped - before;
+  assert.ok(chunks > cqes, `${chunks} chunks from ${cqes} CQEs: bundles took several buffers per completion`);
+  await Promise.all([c.close(), s.close(), server.close()]);
+  await group.close();
+});

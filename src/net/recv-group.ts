@@ -20,6 +20,10 @@ export interface RecvGroup {
   readonly id: number;
   /** The chunk a CQE's res/flags name (IORING_CQE_F_BUFFER, id in the upper 16 bits); null when it used none. */
   take(res: number, flags: number): RecvChunk | null;
+  /** The chunks of a bundle CQE (IORING_RECVSEND_BUNDLE), in order; absent: the group cannot do bundles. */
+  takeBundle?(res: number, flags: number): readonly RecvChunk[];
+  /** 'ring' / 'incremental' / 'legacy' (BufferGroup.kind): bundles need the kernel's buffer order. */
+  readonly kind?: string;
   /** Resolves when a buffer is given back (for re-arming after -ENOBUFS). */
   refilled(): Promise<void>;
 }

@@ -29,8 +29,8 @@ export const END: unique symbol = Symbol('end of stream');
 export interface StreamSource<T> {
   /** A fresh multishot SQE (called at every arm). */
   sqe(): Sqe;
-  /** A successful CQE (res ≥ 0) → an item, END, or undefined (nothing to deliver). */
-  item(res: number, flags: number): T | typeof END | undefined;
+  /** A successful CQE (res ≥ 0) → an item, several in order (a bundle), END, or undefined (nothing to deliver). */
+  item(res: number, flags: number): T | readonly T[] | typeof END | undefined;
   /** Gives back an item nobody will read (stream closed with items queued). */
   dispose(item: T): void;
   /** -ENOBUFS: resolves when buffers are back (re-arm then). Absent: -ENOBUFS is an error. */
@@ -113,7 +113,7 @@ export class MultishotStream<T> implements AsyncIterableIterator<T> {
 
   #cqe(res: number, flags: number): void {
     if (res < 0) return;
-    let it: T | typeof END | undefined;
+    let it: T | readonly T[] | typeof END | undefined;
     try {
       it = this.#src.item(res, flags);
     } catch (e) {
@@ -123,6 +123,11 @@ export class MultishotStream<T> implements AsyncIterableIterator<T> {
     }
     if (it === undefined) return;
     if (it === END) return this.#finish(undefined);
+    if (Array.isArray(it)) for (const one of it as readonly T[]) this.#deliver(one);
+    else this.#deliver(it as T);
+  }
+
+  #deliver(it: T): void {
     if (this.#done) return this.#src.dispose(it);
     if (this.#waiter) {
       const w = this.#waiter;

@@ -261,24 +261,30 @@ export class TcpSocket implements AsyncIterable<Buffer> {
    * a view of exactly the bytes received; give it back with release() (or `using`) — until then
    * it is out of the group. Ends when the peer closes its side; an error (ECONNRESET) ends the
    * loop with that error. Re-armed when the group ran dry (-ENOBUFS) once buffers come back.
+   * `bundle: true`: each completion may fill several buffers (IORING_RECVSEND_BUNDLE, 6.10), yielded
+   * in order (plain multishot recv where the kernel or the group cannot).
    */
-  chunks(options?: StreamOptions): MultishotStream<RecvChunk> {
+  chunks(options?: StreamOptions & { bundle?: boolean }): MultishotStream<RecvChunk> {
     this.#assertOpen('chunks');
     const group = (this.#group ??= defaultGroup(this.ring));
+    const { bundle: wantBundle, ...streamOptions } = options ?? {};
+    if (wantBundle !== undefined && typeof wantBundle !== 'boolean') throw new TypeError(`TcpSocket.chunks(): "bundle" must be a boolean, got ${describeValue(wantBundle)}`);
+    // a bundle takes every buffer the data fills in one CQE (6.10; FEAT_RECVSEND_BUNDLE): asked for, and possible here
+    const bundle = wantBundle === true && group.takeBundle !== undefined && this.ring.hasFeature('RECVSEND_BUNDLE');
     const s = new MultishotStream<RecvChunk>(
       this.ring,
       {
-        sqe: () => this.ring.op.recv(this.fd, null, 0, { bufferGroup: group.id, multishot: true }),
+        sqe: () => this.ring.op.recv(this.fd, null, 0, { bufferGroup: group.id, multishot: true, bundle }),
         item: (res, flags) => {
           if (res === 0) return END;
           this.bytesRead += res;
-          return group.take(res, flags) ?? undefined;
+          return bundle ? group.takeBundle!(res, flags) : (group.take(res, flags) ?? undefined);
         },
         dispose: (c) => c.release(),
         refilled: () => group.refilled(),
         error: (res) => new RingError(res, 'recv', { op: 'recv', detail: res === -ECONNRESET ? 'the peer reset the connection' : undefined }),
       },
-      { highWater: 64, ...options },
+      { highWater: 64, ...streamOptions },
     );
     this.#streams.add(s);
     return s;

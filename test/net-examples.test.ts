@@ -17,6 +17,19 @@ import { serveUdpEcho } from '../examples/udp-echo.js';
 import { serveProxy } from '../examples/tcp-proxy.js';
 import { serveHttpServer } from '../examples/http-responder.js';
 
+/** IORING_SEND_ZC_REPORT_USAGE is 6.2: a kernel without it refuses the request (EINVAL). */
+async function probeReportUsage(ring: import('../src/index.js').Ring): Promise<boolean> {
+  const fd = await ring.socket('ipv4', 'dgram');
+  try {
+    await ring.sendZc(fd, Buffer.alloc(1), 0, { reportUsage: true, to: { address: '127.0.0.1', port: 9 } });
+    return true;
+  } catch (e) {
+    return !(e instanceof RingError && e.code === 'EINVAL');
+  } finally {
+    await ring.closeFd(fd);
+  }
+}
+
 async function readAll(s: TcpSocket): Promise<Buffer> {
   const parts: Buffer[] = [];
   for await (const b of s) parts.push(b);
@@ -95,11 +108,23 @@ test('examples/zc-sender runs: zero-copy sends, each settled at its notification
 
 test('send_zc: the result CQE (F_MORE) then the notification (F_NOTIF); the request holds its buffer until the notification', async (t) => {
   const ring = ringFor(t);
+  const reportUsage = await probeReportUsage(ring);
   await using server = await TcpServer.listen(ring);
   const accepted = server.accept();
   await using c = await TcpSocket.connect(ring, { port: server.address()!.port });
   await using peer = await accepted;
   const buf = Buffer.alloc(100_000, 3);
+  // the peer reads all along: where the kernel really sends from the buffer over loopback (6.1), the
+  // notification comes only once the receiver has consumed the data
+  const reading = (async () => {
+    let got = 0;
+    for await (const ch of peer.chunks()) {
+      got += ch.bytes.length;
+      ch.release();
+      if (got === 101_000 + (reportUsage ? 10 : 0)) break;
+    }
+    return got;
+  })();
   const seen: [string, number, number, number][] = [];
   await new Promise<void>((done, fail) => {
     ring.runMulti(ring.op.sendZc(c.fd, buf), {
@@ -114,19 +139,17 @@ test('send_zc: the result CQE (F_MORE) then the notification (F_NOTIF); the requ
   assert.equal(seen.length, 2);
   assert.equal(seen[0][1], 100_000);
   assert.ok(seen[0][2] & CqeFlags.MORE);
-  assert.equal(seen[0][3], 1, 'still in flight (buffer held) between the result and the notification');
+  assert.ok(seen[0][3] >= 1, 'still in flight (buffer held) between the result and the notification');
   assert.ok(seen[1][2] & CqeFlags.NOTIF);
   assert.equal(seen[1][2] & CqeFlags.MORE, 0);
-  // the promise form resolves the bytes at the notification; reportUsage says loopback copied
+  // the promise form resolves the bytes at the notification; reportUsage (6.2) says whether it copied
   assert.equal(await ring.sendZc(c.fd, buf.subarray(0, 1000)), 1000);
-  assert.deepEqual(await ring.sendZc(c.fd, buf.subarray(0, 10), 0, { reportUsage: true }), { bytes: 10, copied: true });
-  let got = 0;
-  for await (const ch of peer.chunks()) {
-    got += ch.bytes.length;
-    ch.release();
-    if (got === 101_010) break;
+  if (reportUsage) {
+    const r = await ring.sendZc(c.fd, buf.subarray(0, 10), 0, { reportUsage: true });
+    assert.equal(r.bytes, 10);
+    assert.equal(typeof r.copied, 'boolean');
   }
-  assert.equal(got, 101_010);
+  assert.equal(await reading, 101_000 + (reportUsage ? 10 : 0));
 });
 
 test('send_zc that fails still waits for its notification, then rejects', async (t) => {

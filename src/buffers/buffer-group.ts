@@ -202,6 +202,12 @@ export class BufferGroup implements BufferOwner {
     return { owned: this.#table.programOwned, returned: this.#table.programReturned, granted: this.#revoke !== undefined };
   }
 
+  /** Address of buffer 0 (buffer `bid` starts at address + bid × size): what a completion program
+   *  granted the group computes a buffer's address from. */
+  get address(): number {
+    return this.#slab.address;
+  }
+
   /** Buffers (or pieces of them) JS holds and has not released. */
   get outstanding(): number {
     return this.#outstanding;

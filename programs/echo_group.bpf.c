@@ -16,6 +16,7 @@
  * Accepting, refusing beyond max_conns, stopping and the user_data layout are echo.bpf.c's.
  */
 #include <ringflow/bpf.h>
+#include <ringflow/buffers.h>
 
 #define MAX_CONNS 4096
 #define MAX_REAP 256

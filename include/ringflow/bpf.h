@@ -90,12 +90,4 @@ static __always_inline long rf_submit_and_wait(struct io_uring_bpf_ctx *ctx, str
   return r;
 }
 
-/* Provided buffers of a group JS granted (ring.allowBufferGroup): a RECV with IOSQE_BUFFER_SELECT
- * and buf_group = the group's id gets a buffer the kernel picks; the CQE names it (flags >> 16,
- * IORING_CQE_F_BUFFER) and it is the programs' until rf_buf_return gives it back (the engine writes
- * the ring entry). rf_buf_read copies bytes out of a buffer programs hold; a SEND may name one. */
-static long (*rf_buf_return)(void *ctx, __u32 group, __u32 bid) = (void *)1001;
-static long (*rf_buf_read)(void *dst, __u32 size, __u32 group, __u32 bid, __u32 offset) = (void *)1002;
-#define RF_CQE_BUFFER_SHIFT 16
-
 #endif /* RINGFLOW_BPF_H */

@@ -67,18 +67,6 @@ int rf_group_grant(rf_engine *e, uint16_t bgid, rf_mem *bufs, rf_mem *ring, rf_m
   return 0;
 }
 
-int rf_group_revoke(rf_engine *e, uint16_t bgid) {
-  for (uint32_t i = 0; i < e->ngroups; i++) {
-    rf_group *g = e->groups[i];
-    if (g->bgid != bgid) continue;
-    if (g->nsel || g->npins) return -EBUSY;
-    e->groups[i] = e->groups[--e->ngroups];
-    group_free(g);
-    return 0;
-  }
-  return -ENOENT;
-}
-
 void rf_group_free_all(rf_engine *e) {
   for (uint32_t i = 0; i < e->ngroups; i++) group_free(e->groups[i]);
   free(e->groups);
@@ -107,6 +95,24 @@ static void give_to_kernel(rf_group *g, uint32_t bid) {
   *hdr(g, 0) = t + 1;
   (*hdr(g, 4))++;
   __atomic_store_n((uint16_t *)(void *)(g->ring + 14), (uint16_t)(t + 1), __ATOMIC_RELEASE);
+}
+
+int rf_group_revoke(rf_engine *e, uint16_t bgid) {
+  for (uint32_t i = 0; i < e->ngroups; i++) {
+    rf_group *g = e->groups[i];
+    if (g->bgid != bgid) continue;
+    if (g->nsel || g->npins) return -EBUSY;
+    /* programs lose reach of the group with its grant: what they still hold goes back to the kernel */
+    for (uint32_t bid = 0; bid < g->count; bid++) {
+      if (state_of(g)[bid] != RF_BUF_PROGRAM) continue;
+      (*hdr(g, 8))--;
+      give_to_kernel(g, bid);
+    }
+    e->groups[i] = e->groups[--e->ngroups];
+    group_free(g);
+    return 0;
+  }
+  return -ENOENT;
 }
 
 void rf_group_cqe(rf_engine *e, uint16_t bgid, int32_t res, uint32_t flags, bool skipped) {

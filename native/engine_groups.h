@@ -46,7 +46,8 @@ size_t rf_group_table_size(uint32_t count, uint32_t entries);
 int rf_group_grant(struct rf_engine *e, uint16_t bgid, struct rf_mem *bufs, struct rf_mem *ring, struct rf_mem *table,
                    uint32_t count, uint32_t size, uint32_t entries, bool incremental);
 /* Takes the grant back: 0, -ENOENT (not granted), -EBUSY (a live program request selected from it
- * or uses one of its buffers). */
+ * or uses one of its buffers). Buffers programs still hold go back to the kernel (no program can
+ * reach the group any more). */
 int rf_group_revoke(struct rf_engine *e, uint16_t bgid);
 rf_group *rf_group_of(struct rf_engine *e, uint32_t bgid);
 /* Engine teardown: drops every grant. */

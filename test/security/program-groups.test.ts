@@ -196,6 +196,14 @@ for (const { name, jit } of ENGINES) {
     const again = await receive(s, 'x'.repeat(200));
     assert.equal((await calls.read(group.id, again)).res, 0);
     assert.equal(await calls.giveBack(group.id, again), 0);
+    // taking the grant back gives back what programs still hold (they cannot reach the group any more)
+    const kept = await receive(s, 'kept');
+    assert.equal(group.programs.owned, 1);
+    const before = group.available;
+    ring.allowBufferGroup(group, false);
+    assert.equal(group.programs.owned, 0);
+    assert.equal(group.available, before + 1);
+    assert.equal(await calls.giveBack(group.id, kept), E.ENOENT, 'no longer granted');
   });
 
   test(`reading and sending: only from a buffer programs hold, inside it (${name})`, { skip: noEngine }, async (t) => {

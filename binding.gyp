@@ -11,6 +11,7 @@
         "native/policy.c",
         "native/policy_napi.c",
         "native/engine_helpers.c",
+        "native/engine_groups.c",
         "native/engine_napi.c",
         "native/mem.c",
         "native/net.c",

@@ -42,6 +42,11 @@ static buf_block *block_of(napi_env env, napi_value v) {
   return p;
 }
 
+struct rf_mem *rf_buf_block_mem(napi_env env, napi_value v) {
+  buf_block *b = block_of(env, v);
+  return b ? b->m : NULL;
+}
+
 static void view_finalize(napi_env env, void *data, void *hint) {
   (void)env; (void)data;
   rf_mem_put(hint);

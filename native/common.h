@@ -81,6 +81,8 @@ void rf_bpf_register(napi_env env, napi_value exports);
 void rf_net_register(napi_env env, napi_value exports);
 /* Native memory lent to the kernel: registered buffers, provided-buffer groups (buffers.c). */
 void rf_buffers_register(napi_env env, napi_value exports);
+/* buffers.c: the memory behind a block handle made by bufMemAlloc (NULL if v is none, or released). */
+struct rf_mem *rf_buf_block_mem(napi_env env, napi_value v);
 /* The eBPF program behind a JS program handle (napi external), or NULL (native/bpf/napi_bpf.c).
  * Borrowed: take a reference with rf_bpf_prog_get() to keep it. */
 typedef struct rf_bpf_prog rf_bpf_prog;

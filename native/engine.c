@@ -31,7 +31,7 @@ static uint32_t req_alloc(rf_engine *e) {
 }
 static void req_free(rf_engine *e, uint32_t idx) {
   rf_req *q = &e->reqs[idx];
-  if (q->owner) prog_req_end(e, q->sqe_flags);
+  if (q->owner) prog_req_end(e, q->sqe_flags, q->bgid, q->pin);
   scratch_free(e, q->scratch);
   if (q->defer) {
     for (uint32_t i = 0; i < q->ndefer; i++) scratch_free(e, q->defer[i].scratch);
@@ -138,7 +138,7 @@ static void wake_waiters(rf_engine *e, uint32_t cq) {
 static void stage_sqe(rf_engine *e, const staged_sqe *s) {
   if (!grow((void **)&e->staged, &e->capstaged, e->nstaged + 1, sizeof(staged_sqe))) {
     scratch_free(e, s->scratch);
-    if (s->owner) prog_req_end(e, s->sqe[1]);
+    if (s->owner) prog_sqe_end(e, s->sqe, s->pin);
     cq_post_req(e, s->cq, s->owner, rd64(s->sqe, 32), -ENOMEM, 0);
     return;
   }
@@ -156,7 +156,7 @@ static void prog_complete(rf_engine *e, uint32_t idx, int32_t res) {
       stage_sqe(e, d);
     } else {
       cq_post_req(e, d->cq, d->owner, rd64(d->sqe, 32), -ECANCELED, 0);
-      if (d->owner) prog_req_end(e, d->sqe[1]);
+      if (d->owner) prog_sqe_end(e, d->sqe, d->pin);
       scratch_free(e, d->scratch);
     }
     d->scratch = NULL;
@@ -262,7 +262,7 @@ typedef struct {
 } walk_state;
 
 /* Rewrites one SQE that sits in the SQ. Returns false when it was diverted (not submitted now). */
-static bool prepare_one(rf_engine *e, uint8_t *sqe, uint32_t cq, uint32_t owner, void *scratch, walk_state *w) {
+static bool prepare_one(rf_engine *e, uint8_t *sqe, uint32_t cq, uint32_t owner, void *scratch, uint64_t pin, walk_state *w) {
   uint8_t fl = sqe[1];
   bool links = (fl & (F_LINK | F_HARDLINK)) != 0;
   if (w->divert) {
@@ -273,9 +273,10 @@ static bool prepare_one(rf_engine *e, uint8_t *sqe, uint32_t cq, uint32_t owner,
       d->cq = cq;
       d->owner = owner;
       d->scratch = scratch;
+      d->pin = pin;
     } else {
       cq_post_req(e, cq, owner, rd64(sqe, 32), -ENOMEM, 0);
-      if (owner) prog_req_end(e, fl);
+      if (owner) prog_sqe_end(e, sqe, pin);
       scratch_free(e, scratch);
     }
     if (!links) w->divert = 0;
@@ -285,7 +286,7 @@ static bool prepare_one(rf_engine *e, uint8_t *sqe, uint32_t cq, uint32_t owner,
   if (idx == UINT32_MAX) {
     /* no memory for bookkeeping: submit a NOP that fails the slot's place in the ring */
     scratch_free(e, scratch);
-    if (owner) prog_req_end(e, fl);
+    if (owner) prog_sqe_end(e, sqe, pin);
     memset(sqe, 0, 64);
     return true;
   }
@@ -297,6 +298,8 @@ static bool prepare_one(rf_engine *e, uint8_t *sqe, uint32_t cq, uint32_t owner,
   q->fd = (int32_t)rd32(sqe, 4);
   q->sqe_flags = fl;
   q->scratch = scratch;
+  q->pin = pin;
+  q->bgid = rd16(sqe, 40);
   if (sqe[0] == RF_OP_BPF) {
     q->kind = K_STANDIN;
     q->prog = (uint32_t)rd64(sqe, 8);
@@ -346,7 +349,7 @@ uint32_t rf_engine_prepare(rf_engine *e, uint32_t from, uint32_t to, bool append
   for (uint32_t i = from; i != to; i++) {
     uint8_t *dst = sqes + (size_t)(out & mask) * 64;
     if (out != i) memcpy(dst, sqes + (size_t)(i & mask) * 64, 64);
-    if (prepare_one(e, dst, 0, 0, NULL, &w)) out++;
+    if (prepare_one(e, dst, 0, 0, NULL, 0, &w)) out++;
   }
   if (!append || e->closing) return out;
   /* staged program requests, in order, while the SQ has room */
@@ -359,7 +362,7 @@ uint32_t rf_engine_prepare(rf_engine *e, uint32_t from, uint32_t to, bool append
     staged_sqe *s = &e->staged[i];
     uint8_t *dst = sqes + (size_t)(out & mask) * 64; /* free slot: overwritten if diverted */
     memcpy(dst, s->sqe, 64);
-    if (prepare_one(e, dst, s->cq, s->owner, s->scratch, &w)) out++;
+    if (prepare_one(e, dst, s->cq, s->owner, s->scratch, s->pin, &w)) out++;
     e->ctl->sqes_submitted++;
   }
   if (i) {
@@ -427,7 +430,10 @@ static uint32_t reap_kernel(rf_engine *e) {
     if (q->kind != K_KERNEL) continue;
     if (q->owner && res >= 0) rf_policy_completed(e, q->opcode, q->fd, res); /* opens allow, closes revoke */
     /* CQE_SKIP_SUCCESS (taken off the SQE at submission): a success ends the request silently */
-    if (!((q->sqe_flags & F_SKIP) && res >= 0 && !(flags & CQE_F_MORE))) cq_post_req(e, q->cq, q->owner, q->user_data, res, flags);
+    bool skip = (q->sqe_flags & F_SKIP) && res >= 0 && !(flags & CQE_F_MORE);
+    /* a program's request that selected a buffer: the buffer is the programs' from here on */
+    if (q->owner && (q->sqe_flags & F_BUFFER_SELECT) && (flags & RF_CQE_F_BUFFER)) rf_group_cqe(e, q->bgid, res, flags, skip);
+    if (!skip) cq_post_req(e, q->cq, q->owner, q->user_data, res, flags);
     if (!(flags & CQE_F_MORE)) req_free(e, idx);
   }
   if (n) __atomic_store_n(r->cq_head, head, __ATOMIC_RELEASE);
@@ -526,7 +532,7 @@ void rf_engine_shutdown(rf_engine *e) {
   for (uint32_t i = 0; i < e->nstaged; i++) {
     staged_sqe *st = &e->staged[i];
     cq_post_req(e, st->cq, st->owner, rd64(st->sqe, 32), -ECANCELED, 0);
-    if (st->owner) prog_req_end(e, st->sqe[1]);
+    if (st->owner) prog_sqe_end(e, st->sqe, st->pin);
     scratch_free(e, st->scratch);
   }
   e->nstaged = 0;
@@ -591,6 +597,7 @@ void rf_engine_destroy(rf_engine *e) {
   free(e->runnable);
   free(e->waiting);
   free(e->fdbits);
+  rf_group_free_all(e); /* after the requests: their ends count down the groups' holders */
   rf_policy_free(e);
   free(e);
 }

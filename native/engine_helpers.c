@@ -1,5 +1,6 @@
 /* The ring helpers a completion program calls (164 submit, 165 emit, 166 reap, 167/148 copy to
- * and from user memory, 1000 submit to a CQ): rf_bpf_run.helper of every program run. What a
+ * and from user memory, 1000 submit to a CQ, 1001/1002 give back and read a provided buffer
+ * programs own: engine_groups.c): rf_bpf_run.helper of every program run. What a
  * submitted SQE may contain is decided by the policy (engine_policy.c). */
 #include "engine_internal.h"
 #include "policy.h"
@@ -38,7 +39,8 @@ static long prog_submit(rf_engine *e, rf_bpf_run *run, uint64_t sqe_addr, uint64
     s->cq = cq;
     s->owner = e->cur_owner;
     s->scratch = NULL;
-    rc = rf_engine_check_sqe(e, s->sqe, cq_arg >= 0, &s->scratch);
+    s->pin = 0;
+    rc = rf_engine_check_sqe_pin(e, s->sqe, cq_arg >= 0, &s->scratch, &s->pin);
   }
   if (rc) {
     cq_post(e, cq, ud, rc, 0);
@@ -52,6 +54,9 @@ static long prog_submit(rf_engine *e, rf_bpf_run *run, uint64_t sqe_addr, uint64
     e->nprog_fixed++;
     rf_policy_slot_named(e, (int32_t)rd32(s->sqe, 4));
   }
+  /* the group stays granted, and the buffer stays the programs', until this request ends */
+  if (s->sqe[1] & F_BUFFER_SELECT) rf_group_select(e, rd16(s->sqe, 40), +1);
+  rf_group_pin(e, s->pin, +1);
   e->ctl->program_sqes++;
   e->progress = true;
   return 1;
@@ -107,6 +112,22 @@ int rf_engine_helper(rf_bpf_run *run, uint32_t id, const uint64_t a[5], uint64_t
       void *dst = rf_bpf_check(run, a[0], a[1], true);
       if (!dst) return rf_bpf_fault(run, a[0]);
       if (!src) { memset(dst, 0, a[1]); *r0 = (uint64_t)-EFAULT; return RF_BPF_OK; }
+      memmove(dst, src, a[1]);
+      *r0 = 0;
+      return RF_BPF_OK;
+    }
+    case 1001: /* rf_buf_return(ctx, group, bid) */
+      if (!charge(run, CHARGE_CQE)) { *r0 = 0; return RF_BPF_OK; }
+      *r0 = (uint64_t)rf_group_return(e, (uint32_t)a[1], (uint32_t)a[2]);
+      if (!(int64_t)*r0) e->progress = true;
+      return RF_BPF_OK;
+    case 1002: { /* rf_buf_read(dst, size, group, bid, offset) */
+      if (!charge(run, CHARGE_CQE + rf_bpf_bytes_cost(a[1]))) { *r0 = 0; return RF_BPF_OK; }
+      void *dst = rf_bpf_check(run, a[0], a[1], true);
+      if (!dst) return rf_bpf_fault(run, a[0]);
+      long err = a[2] > 0xffff ? -ENOENT : -EINVAL;
+      const void *src = a[2] <= 0xffff && a[3] <= 0xffff ? rf_group_readable(e, (uint32_t)a[2], (uint32_t)a[3], a[4], a[1], &err) : NULL;
+      if (!src) { memset(dst, 0, a[1]); *r0 = (uint64_t)err; return RF_BPF_OK; }
       memmove(dst, src, a[1]);
       *r0 = 0;
       return RF_BPF_OK;

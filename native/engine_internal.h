@@ -9,6 +9,7 @@
 #include "mem.h"
 #include "bpf/bpf.h"
 #include "grow.h"
+#include "engine_groups.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -40,7 +41,7 @@ static inline uint64_t req_tag(uint32_t idx, uint16_t gen) { return ((uint64_t)T
 /* What the engine itself reads of SQEs and CQEs (6.18 uapi). What a program may put in an SQE is
  * not here: the policy derives it from the opcode table (src/ops/table.ts, native/policy.c). */
 enum { OP_TIMEOUT_REMOVE = 12, OP_ASYNC_CANCEL = 14 };   /* their targets are translated (engine.c) */
-enum { F_FIXED_FILE = 1, F_DRAIN = 2, F_LINK = 4, F_HARDLINK = 8, F_ASYNC = 16, F_SKIP = 64 }; /* IOSQE_* */
+enum { F_FIXED_FILE = 1, F_DRAIN = 2, F_LINK = 4, F_HARDLINK = 8, F_ASYNC = 16, F_BUFFER_SELECT = 32, F_SKIP = 64 }; /* IOSQE_* */
 #define CANCEL_FD (1u << 1)       /* IORING_ASYNC_CANCEL_*: cancels that name no user_data */
 #define CANCEL_ANY (1u << 2)
 #define CANCEL_FD_FIXED (1u << 3)
@@ -55,6 +56,7 @@ typedef struct {
   uint32_t cq;
   uint32_t owner; /* 0: JS; else 1 + the index of the program whose run submitted it */
   void *scratch; /* engine-owned copies the SQE points into */
+  uint64_t pin;  /* a program-owned group buffer the kernel uses for it (engine_groups.h), + 1; 0: none */
 } staged_sqe;
 
 typedef struct {
@@ -86,6 +88,8 @@ typedef struct {
   staged_sqe *defer;   /* requests linked after this program request */
   uint32_t ndefer, capdefer;
   void *scratch;
+  uint64_t pin;   /* as staged_sqe.pin */
+  uint16_t bgid;  /* buf_group as submitted (IOSQE_BUFFER_SELECT) */
   uint32_t next_free;
 } rf_req;
 
@@ -149,6 +153,9 @@ struct rf_engine {
   void *hook_data;
   /* the program policy, its grants and fd dups (native/policy.h; loaded by src/ring/grants.ts at enable) */
   struct rf_policy *policy;
+  /* provided-buffer groups granted to programs (engine_groups.c) */
+  struct rf_group **groups;
+  uint32_t ngroups, capgroups;
 };
 
 /* ------------------------------------------------------------------ small utilities */
@@ -166,11 +173,18 @@ static inline bool fd_allowed(rf_engine *e, int64_t fd) {
 void fd_set_allowed(rf_engine *e, int64_t fd, bool on);
 
 /* A program-submitted request ends (however: completed, cancelled, refused, dropped at close):
- * one fewer alive, and one fewer holding a slot of the registered file table frozen (policy.h
- * rf_policy_slots_change). */
-static inline void prog_req_end(rf_engine *e, uint8_t sqe_flags) {
+ * one fewer alive, one fewer holding a slot of the registered file table frozen (policy.h
+ * rf_policy_slots_change), and one fewer holding a granted buffer group or one of its buffers
+ * (engine_groups.h). */
+static inline void prog_req_end(rf_engine *e, uint8_t sqe_flags, uint16_t bgid, uint64_t pin) {
   e->nprog_reqs--;
   if (sqe_flags & F_FIXED_FILE) e->nprog_fixed--;
+  if (sqe_flags & F_BUFFER_SELECT) rf_group_select(e, bgid, -1);
+  rf_group_pin(e, pin, -1);
+}
+/* The same for an SQE that never became a request (staged, held back behind a program request). */
+static inline void prog_sqe_end(rf_engine *e, const uint8_t *sqe, uint64_t pin) {
+  prog_req_end(e, sqe[1], rd16(sqe, 40), pin);
 }
 
 /* Engine memory for a request's submission-time copies, counted against MAX_PROG_SCRATCH: NULL
@@ -197,6 +211,8 @@ uint64_t uregion_span(rf_engine *e, uint64_t addr);
 
 /* engine_policy.c: validates an SQE built by a program (copies what the kernel reads at submission). */
 int rf_engine_check_sqe(rf_engine *e, uint8_t *sqe, bool modern, void **scratch_out);
+/* The same, also saying which program-owned group buffer the request would use (*pin, 0: none). */
+int rf_engine_check_sqe_pin(rf_engine *e, uint8_t *sqe, bool modern, void **scratch_out, uint64_t *pin_out);
 /* engine_helpers.c: the ring helpers, rf_bpf_run.helper of every program run */
 int rf_engine_helper(rf_bpf_run *run, uint32_t id, const uint64_t a[5], uint64_t *r0);
 

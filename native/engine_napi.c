@@ -6,6 +6,7 @@
 #include "ring.h"
 #include "mem.h"
 #include "bpf/bpf.h"
+#include "engine_groups.h"
 
 #include <stdlib.h>
 #include <uv.h>
@@ -189,7 +190,34 @@ static napi_value js_pass(napi_env env, napi_callback_info info) {
   return rf_int(env, rf_engine_pass(e) ? 1 : 0);
 }
 
+/* engineGrantGroup(ring, bgid, bufs, bufRing, table, count, size, entries, incremental) -> 0 | -errno:
+ * programs may select from group bgid and hold its buffers (engine_groups.h); the three block
+ * handles come from bufMemAlloc (src/buffers/native-memory.ts) and the engine keeps a reference
+ * to each until the grant is taken back or the engine goes */
+static napi_value js_grant_group(napi_env env, napi_callback_info info) {
+  RF_ARGS(9);
+  rf_engine *e = engine_of(env, argv[0]);
+  uint32_t bgid, count, size, entries;
+  bool inc = false;
+  struct rf_mem *bufs = rf_buf_block_mem(env, argv[2]), *ring = rf_buf_block_mem(env, argv[3]), *table = rf_buf_block_mem(env, argv[4]);
+  if (!e || !rf_get_u32(env, argv[1], &bgid) || bgid > 0xffff || !rf_get_u32(env, argv[5], &count) || !rf_get_u32(env, argv[6], &size) ||
+      !rf_get_u32(env, argv[7], &entries) || !rf_get_bool(env, argv[8], &inc))
+    return rf_int(env, -EINVAL);
+  return rf_int(env, rf_group_grant(e, (uint16_t)bgid, bufs, ring, table, count, size, entries, inc));
+}
+
+/* engineRevokeGroup(ring, bgid) -> 0 | -ENOENT | -EBUSY */
+static napi_value js_revoke_group(napi_env env, napi_callback_info info) {
+  RF_ARGS(2);
+  rf_engine *e = engine_of(env, argv[0]);
+  uint32_t bgid;
+  if (!e || !rf_get_u32(env, argv[1], &bgid) || bgid > 0xffff) return rf_int(env, -EINVAL);
+  return rf_int(env, rf_group_revoke(e, (uint16_t)bgid));
+}
+
 void rf_engine_register(napi_env env, napi_value exports) {
+  rf_export(env, exports, "engineGrantGroup", js_grant_group);
+  rf_export(env, exports, "engineRevokeGroup", js_revoke_group);
   rf_export(env, exports, "engineEnable", js_enable);
   rf_export(env, exports, "engineCreateCq", js_create_cq);
   rf_export(env, exports, "engineRegisterProgram", js_register_program);

@@ -157,8 +157,14 @@ static int open_beneath(const rf_policy *p, const rf_policy_op *op, const rf_gra
  * the kernel). On success the SQE is rewritten (copies, fd dups, OPENAT2) and *scratch_out holds
  * the engine memory it points into (freed with the request). */
 int rf_engine_check_sqe(rf_engine *e, uint8_t *sqe, bool modern, void **scratch_out) {
+  uint64_t pin;
+  return rf_engine_check_sqe_pin(e, sqe, modern, scratch_out, &pin);
+}
+
+int rf_engine_check_sqe_pin(rf_engine *e, uint8_t *sqe, bool modern, void **scratch_out, uint64_t *pin_out) {
   const rf_policy *p = e->policy;
   *scratch_out = NULL;
+  *pin_out = 0;
   if (!p) return -EPERM;
   if (p->by_opcode[sqe[0]] < 0) return -EINVAL;
   const rf_policy_op *op = &p->ops[p->by_opcode[sqe[0]]];
@@ -197,6 +203,10 @@ int rf_engine_check_sqe(rf_engine *e, uint8_t *sqe, bool modern, void **scratch_
       case RF_RULE_PROGRAM:
         if (v >= e->nprogs || !e->progs[v]) return -EINVAL;
         break;
+      case RF_RULE_GROUP:
+        /* a provided-buffer group JS granted (ring.allowBufferGroup) */
+        if (!rf_group_of(e, (uint32_t)v)) return -EACCES;
+        break;
     }
   }
   /* pointers: sizes and regions; what the kernel reads at submission is planned for copying */
@@ -210,7 +220,14 @@ int rf_engine_check_sqe(rf_engine *e, uint8_t *sqe, bool modern, void **scratch_
     uint64_t addr = slot_val(p, sqe, r->slot);
     int64_t n = mem_size(e, p, m, sqe, NULL, addr);
     if (n < 0) return (int)n;
-    if (!in_region(e, addr, (uint64_t)n, m->access)) return -EFAULT;
+    if (!in_region(e, addr, (uint64_t)n, m->access)) {
+      /* or, for what the kernel uses while the request runs, one buffer programs own now (one per
+       * SQE): pinned until the request ends, so it cannot be given back under the kernel */
+      uint64_t pin;
+      if (m->when != RF_MEM_COMPLETE || *pin_out || rf_group_reach(e, addr, (uint64_t)n, (m->access & RF_MEM_WRITE) != 0, &pin))
+        return -EFAULT;
+      *pin_out = pin;
+    }
     if (m->when != RF_MEM_SUBMIT) continue;
     if (nplan == MAX_MEMS) return -E2BIG;
     plan[nplan++] = (copy_plan){r->slot, (uint16_t)r->arg, addr, (size_t)n, total};

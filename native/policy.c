@@ -29,7 +29,10 @@ static bool valid_rule(const rf_policy *p, const rf_policy_rule *r, bool top) {
   if (r->cond_slot != RF_NO_SLOT && (!top || r->cond_slot >= p->nslots)) return false;
   if (top) {
     if (r->slot >= p->nslots || r->kind == RF_RULE_ZERO_TAIL) return false;
+    /* the IOSQE_* byte is tested by conditions, never the subject of a rule */
+    if (p->slots[r->slot].offset == RF_SQE_FLAGS_OFFSET) return false;
     uint8_t w = p->slots[r->slot].width;
+    if (r->kind == RF_RULE_GROUP && (w != 2 || r->arg)) return false;
     if ((r->kind == RF_RULE_FD || r->kind == RF_RULE_GRANT || r->kind == RF_RULE_FD_OR_GRANT) && w != 4) return false;
     if (r->kind == RF_RULE_FD && r->arg & ~(uint64_t)RF_FD_SLOT) return false;
     /* a pointer in the SQE is sized by a constant, an SQE field or its NUL, never by a field of
@@ -94,17 +97,23 @@ static bool valid_mem(const rf_policy *p, const rf_policy_mem *m) {
 static bool valid_op(const rf_policy *p, const rf_policy_op *o) {
   if (o->action > RF_ACTION_OPEN_BENEATH || o->effect > RF_EFFECT_CLOSES) return false;
   if ((uint32_t)o->first_rule + o->nrules > p->nrules) return false;
-  bool has_how = false, has_slot = false;
+  bool has_how = false, has_slot = false, has_group = false;
   uint32_t nmem = 0;
   for (uint32_t k = 0; k < o->nrules; k++) {
     const rf_policy_rule *r = &p->rules[o->first_rule + k];
     if (!valid_rule(p, r, true)) return false;
     if (r->kind == RF_RULE_FD && r->arg & RF_FD_SLOT && r->cond_slot == RF_NO_SLOT) has_slot = true;
+    /* a group rule that applies exactly when IOSQE_BUFFER_SELECT is set */
+    if (r->kind == RF_RULE_GROUP && r->cond_slot != RF_NO_SLOT && p->slots[r->cond_slot].offset == RF_SQE_FLAGS_OFFSET &&
+        !r->cond_neg && r->cond_bits == RF_IOSQE_BUFFER_SELECT)
+      has_group = true;
     if (r->kind == RF_RULE_MEM && ++nmem > RF_POLICY_MAX_MEMS) return false;
     if (r->kind == RF_RULE_MEM && r->arg == o->how_mem) has_how = true;
   }
   /* IOSQE_FIXED_FILE only where an fd rule checks the slot it then names */
   if ((o->sqe_flags & RF_IOSQE_FIXED_FILE) && !has_slot) return false;
+  /* IOSQE_BUFFER_SELECT only where a group rule checks the group it then names */
+  if ((o->sqe_flags & RF_IOSQE_BUFFER_SELECT) && !has_group) return false;
   if (o->action != RF_ACTION_OPEN_BENEATH) return o->how_mem == RF_NO_MEM;
   if (o->how_mem != RF_NO_MEM) {
     /* the struct open_how a program gave: copied, with flags, mode and resolve inside it */
@@ -133,8 +142,10 @@ static bool parse(rf_policy *p, const uint8_t *b, size_t len) {
   p->nslots = (uint8_t)nslots;
   for (uint32_t i = 0; i < nslots; i++) {
     uint8_t off = s[2 * i], w = s[2 * i + 1];
-    /* not the opcode, the IOSQE flags or user_data, and inside the 64 bytes */
-    if (!width_ok(w) || off < 2 || off + w > 64 || off % w || (off < 40 && off + w > 32)) return false;
+    /* not the opcode or user_data, and inside the 64 bytes; the IOSQE flags byte only as itself
+     * (conditions may test it: valid_rule keeps rules off it) */
+    if (!width_ok(w) || off < 1 || off + w > 64 || off % w || (off < 40 && off + w > 32)) return false;
+    if (off == RF_SQE_FLAGS_OFFSET && w != 1) return false;
     p->slots[i].offset = off;
     p->slots[i].width = w;
   }

@@ -27,7 +27,7 @@ struct rf_engine;
 #define RF_POLICY_MAX_MEMS 8
 
 enum { RF_RULE_ANY = 0, RF_RULE_ZERO, RF_RULE_EQ, RF_RULE_MASK, RF_RULE_REQUIRE, RF_RULE_FD, RF_RULE_GRANT,
-       RF_RULE_FD_OR_GRANT, RF_RULE_PROGRAM, RF_RULE_MEM, RF_RULE_ZERO_TAIL, RF_RULE_KINDS };
+       RF_RULE_FD_OR_GRANT, RF_RULE_PROGRAM, RF_RULE_MEM, RF_RULE_ZERO_TAIL, RF_RULE_GROUP, RF_RULE_KINDS };
 enum { RF_SIZE_BYTES = 0, RF_SIZE_SLOT, RF_SIZE_FIELD, RF_SIZE_CSTRING };
 enum { RF_MEM_READ = 1, RF_MEM_WRITE = 2 };
 enum { RF_MEM_SUBMIT = 0, RF_MEM_COMPLETE = 1 };
@@ -36,6 +36,9 @@ enum { RF_ACTION_NONE = 0, RF_ACTION_OPEN_BENEATH = 1 };
 /* RF_RULE_FD's arg: with IOSQE_FIXED_FILE the field names a registered-file-table slot */
 #define RF_FD_SLOT 1u
 #define RF_IOSQE_FIXED_FILE 1u
+#define RF_IOSQE_BUFFER_SELECT 32u
+/* the slot table may name the IOSQE_* byte (offset 1, width 1), for conditions only */
+#define RF_SQE_FLAGS_OFFSET 1
 enum { RF_EFFECT_NONE = 0, RF_EFFECT_OPENS = 1, RF_EFFECT_CLOSES = 2 };
 
 typedef struct {

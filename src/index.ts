@@ -19,6 +19,7 @@ export { encodeSockaddr, parseSockaddr, type SockAddr, type SockAddrInput, type 
 export type { SendMsg, RecvMsg, Received } from './ops/msghdr.js';
 export { postsManyCqes, releaseProvidedBuffers } from './ops/build-net.js';
 import './buffers/install.js'; // installs ring.buffers (registered buffers) and ring.bufferGroup() (provided buffers)
+import './buffers/program-groups.js'; // installs ring.allowBufferGroup() (provided buffers for completion programs)
 export { RegisteredBuffers, RegisteredBuffer, MAX_REGISTERED_BUFFERS, MAX_REGISTERED_BUFFER_SIZE, type BufferEntry, type FixedSpan } from './ring/registered-buffers.js';
 export { BufferGroup, MAX_GROUP_BUFFERS, MAX_BUFFER_SIZE, type BufferGroupKind, type BufferGroupOptions } from './buffers/buffer-group.js';
 export { ProvidedBuffer, BufferStateError, BufferGroupEmptyError } from './buffers/provided-buffer.js';
@@ -82,3 +83,4 @@ export type { AddressInfo } from './net/addr.js';
 export { MultiRequest, type CqeSink, type ZeroCopyResult } from './ring/multi.js';
 // Programs that serve connections: echo and relay run by the shipped completion programs.
 export { serveEcho, EchoServerProgram, ECHO_MAX_CONNECTIONS, RELAY_MAX_PAIRS, relay, RelayProgram, RelayPair, type ServeEchoOptions, type EchoStats, type SocketLike, type RelayOptions, type RelayPairStats } from './net/programs.js';
+export { serveEchoFromGroup, EchoGroupServerProgram, type ServeEchoGroupOptions, type EchoGroupStats } from './net/program-echo-group.js';

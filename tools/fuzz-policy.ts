@@ -42,6 +42,8 @@ export class PolicyFuzzEnv {
   readonly grantFds: number[] = [];
   /** Registered-file-table slots programs may name (IOSQE_FIXED_FILE); slot 2 is an empty one they may not. */
   readonly slotNames = [0, 1, 2];
+  /** Buffer groups granted to programs. */
+  readonly groupIds: number[] = [];
   #cleanup: (() => void)[] = [];
 
   constructor(readonly ring: Ring) {
@@ -70,8 +72,17 @@ export class PolicyFuzzEnv {
       this.grantFds.push(g);
       grants.set(g, write);
     }
+    // a provided-buffer group granted to programs (none where the kernel has no ring-mapped groups)
+    const group = ring.bufferGroup({ count: 4, size: 256 });
+    const groups = new Set<number>();
+    if (group.kind !== 'legacy') {
+      ring.allowBufferGroup(group);
+      groups.add(group.id);
+      this.groupIds.push(group.id);
+    }
     const regions = this.regions.map((r) => ({ base: r.base, length: BigInt(r.length), writable: r.writable }));
-    this.state = { regions, fds, grants, programs: new Set([sub.index]), slots: new Set([0, 1]), read: (a, n) => this.read(a, n) };
+    // no buffer is the programs' (none was received): pointers into the group are refused like any outside a region
+    this.state = { regions, fds, grants, programs: new Set([sub.index]), slots: new Set([0, 1]), groups, owned: [], read: (a, n) => this.read(a, n) };
   }
 
   /** The engine's dup of an allowed fd, as a READ of it is rewritten. */
@@ -170,6 +181,7 @@ function slotValue(env: PolicyFuzzEnv, r: () => number, kind: number, arg: bigin
     case Rule.GRANT: return BigInt(chance(r, 0.9) ? pick(r, env.grantFds) : pick(r, [...env.fdNames, -100]));
     case Rule.FD_OR_GRANT: return BigInt(pick(r, [...env.fdNames, ...env.grantFds]));
     case Rule.PROGRAM: return pick(r, [...env.state.programs].map(BigInt));
+    case Rule.GROUP: return chance(r, 0.8) && env.groupIds.length ? BigInt(pick(r, env.groupIds)) : BigInt(Math.floor(r() * 8));
     default: return wild();
   }
 }

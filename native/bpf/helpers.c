@@ -447,7 +447,7 @@ rf_helper_impl rf_helper_find(uint32_t set, int32_t id, enum rf_kind *kind) {
   }
   if (set == RF_BPF_HELPERS_RING) {
     switch (id) {
-      case 148: case 164: case 165: case 166: case 167: case 1000: return h_embedder;
+      case 148: case 164: case 165: case 166: case 167: case 1000: case 1001: case 1002: return h_embedder;
       default: break;
     }
   } else if (set != RF_BPF_HELPERS_STANDARD) {

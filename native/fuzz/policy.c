@@ -1,6 +1,6 @@
 /* libFuzzer target: the program policy's native side (native/policy.c, native/engine_policy.c)
  * under ASan/UBSan, without Node. Built and run by scripts/fuzz-native.sh (npm run fuzz:native).
- * fuzz-sources: native/policy.c native/engine_policy.c
+ * fuzz-sources: native/policy.c native/engine_policy.c native/engine_groups.c native/mem.c
  *
  * The policy is the one src/ops/policy.ts derives from the opcode table, read from the file
  * $RF_POLICY (node dist/tools/fuzz-policy.js --emit-policy FILE). Regions are mmap'd with a

@@ -26,6 +26,7 @@ import type { Sqe } from '../ops/sqe.js';
 import { NativeBlock } from './native-memory.js';
 import { ProvidedBuffer, BufferStateError, BufferGroupEmptyError, type BufferOwner } from './provided-buffer.js';
 import { BufferRing, LegacyBuffers, PBUF_RING_INC, type GroupBackend } from './buffer-ring.js';
+import { GroupState, Owner } from './group-state.js';
 
 export type BufferGroupKind = 'ring' | 'incremental' | 'legacy';
 
@@ -51,11 +52,26 @@ const RECVSEND_BUNDLE = 1 << 4;
 /** Opcodes whose ioprio carries RECVSEND_BUNDLE: sendmsg 9, recvmsg 10, send 26, recv 27. */
 const BUNDLE_OPS = new Set([9, 10, 26, 27]);
 
-const KERNEL = 1;
-const USER = 2;
+const KERNEL = Owner.KERNEL;
+const USER = Owner.JS;
+const PROGRAM = Owner.PROGRAM;
+
+/** What ring.allowBufferGroup() hands the engine (src/buffers/program-groups.ts). */
+export interface GroupGrant {
+  buffers: NativeBlock;
+  ring: NativeBlock;
+  table: NativeBlock;
+  entries: number;
+  incremental: boolean;
+}
 
 /** Group ids in use per ring (by BufferGroups of this process). */
-const idsInUse = new WeakMap<Ring, Set<number>>();
+const idsInUse = new WeakMap<Ring, Map<number, BufferGroup>>();
+
+/** The open BufferGroup of `ring` with group id `id`, if any. */
+export function groupOf(ring: Ring, id: number): BufferGroup | undefined {
+  return idsInUse.get(ring)?.get(id);
+}
 
 function checkInt(what: string, v: unknown, min: number, max: number): number {
   if (typeof v !== 'number' || !Number.isInteger(v)) throw new TypeError(`${what} must be an integer, got ${describe(v)}`);
@@ -81,6 +97,8 @@ export class BufferGroup implements BufferOwner {
   /** A view of the buffers' memory held by requests that may write into it. */
   #keeper: ArrayBuffer;
   #backend: GroupBackend;
+  /** Who holds each buffer, the kernel's order and tail: shared with the engine (group-state.ts). */
+  #table: GroupState;
   #state: Uint8Array;
   /** Pieces handed to JS and not released, per buffer. */
   #held: Uint32Array;
@@ -90,9 +108,9 @@ export class BufferGroup implements BufferOwner {
   #order: Uint16Array;
   #pos: Uint32Array;
   #mask: number;
-  #tail = 0;
-  #available = 0;
   #outstanding = 0;
+  /** Set while the group is granted to completion programs: takes the grant back (throws EBUSY while a program request uses it). */
+  #revoke: (() => void) | undefined;
   #closing: Promise<void> | undefined;
   #refillWaiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
   #refillListeners = new Set<() => void>();
@@ -112,7 +130,7 @@ export class BufferGroup implements BufferOwner {
     if (count * size > 2 ** 40) throw new RangeError(`new BufferGroup(): count × size is ${count * size} bytes, more than 1 TiB`);
     if (!ring || typeof ring.register !== 'function') throw new TypeError(`new BufferGroup(): "ring" must be a Ring, got ${describe(ring)}`);
     if (ring.closed) throw new RingClosedError();
-    const used = idsInUse.get(ring) ?? new Set<number>();
+    const used = idsInUse.get(ring) ?? new Map<number, BufferGroup>();
     let id: number;
     if (options.id === undefined) {
       id = 0;
@@ -130,11 +148,17 @@ export class BufferGroup implements BufferOwner {
     this.#keeper = this.#slab.view(0, count * size);
     const cap = nextPow2(count);
     this.#mask = cap - 1;
-    this.#order = new Uint16Array(cap);
-    this.#pos = new Uint32Array(count);
-    this.#state = new Uint8Array(count);
+    try {
+      this.#table = new GroupState(id, count, cap);
+    } catch (e) {
+      this.#slab.release();
+      throw e;
+    }
+    this.#order = this.#table.order;
+    this.#pos = this.#table.pos;
+    this.#state = this.#table.state;
     this.#held = new Uint32Array(count);
-    this.#offset = new Uint32Array(count);
+    this.#offset = this.#table.offset;
     let backend: GroupBackend | undefined;
     let got: BufferGroupKind = 'legacy';
     try {
@@ -154,21 +178,34 @@ export class BufferGroup implements BufferOwner {
       backend ??= new LegacyBuffers(ring, id, size, count, this.#keeper, (bids, err) => this.#provideFailed(bids, err));
     } catch (e) {
       this.#slab.release();
+      this.#table.block.release();
       throw e;
     }
     this.kind = got;
     this.#backend = backend;
-    used.add(id);
+    used.set(id, this);
     idsInUse.set(ring, used);
     for (let bid = 0; bid < count; bid++) this.#put(bid);
-    this.#backend.publish(this.#tail);
+    this.#backend.publish(this.#table.tail);
     this.ready = this.#backend instanceof LegacyBuffers ? this.#backend.settled() : Promise.resolve();
     this.ready.catch(() => {}); // a failure also shows in available; awaiting ready is optional
   }
 
   /** Buffers the kernel holds (given to it, not yet named by a CQE JS has taken); 0 once closed. */
   get available(): number {
-    return this.closed ? 0 : this.#available;
+    return this.closed ? 0 : this.#table.available;
+  }
+
+  /** Buffers completion programs hold now (selected by their requests, not given back), and the
+   *  number they gave back so far (ring.allowBufferGroup; docs/completion-programs.md). */
+  get programs(): { owned: number; returned: number; granted: boolean } {
+    return { owned: this.#table.programOwned, returned: this.#table.programReturned, granted: this.#revoke !== undefined };
+  }
+
+  /** Address of buffer 0 (buffer `bid` starts at address + bid × size): what a completion program
+   *  granted the group computes a buffer's address from. */
+  get address(): number {
+    return this.#slab.address;
   }
 
   /** Buffers (or pieces of them) JS holds and has not released. */
@@ -192,6 +229,7 @@ export class BufferGroup implements BufferOwner {
   /** @internal sqe.selectBuffer(group) calls this. */
   selectedBy(sqe: Sqe): void {
     if (this.closed) throw new RangeError(`buffer group ${this.id} is closed: a request cannot select from it`);
+    if (this.#revoke) throw new RangeError(`buffer group ${this.id} is granted to completion programs (ring.allowBufferGroup): JS requests cannot select from it until ring.allowBufferGroup(group, false)`);
     sqe.hold(this.#keeper);
     sqe.parse = (res, flags) => {
       // a refusal rejects the request's promise (parse runs inside the ring's reap: it must not throw)
@@ -250,7 +288,7 @@ export class BufferGroup implements BufferOwner {
    */
   refilled(): Promise<void> {
     if (this.closed) return Promise.reject(new RingClosedError(`buffer group ${this.id}`));
-    if (this.#available > 0) return Promise.resolve();
+    if (this.#table.available > 0) return Promise.resolve();
     return new Promise((resolve, reject) => this.#refillWaiters.push({ resolve, reject }));
   }
 
@@ -270,6 +308,14 @@ export class BufferGroup implements BufferOwner {
    * itself can reach it (the requests hold it: their parse and `keep`).
    */
   close(): Promise<void> {
+    if (!this.#closing && this.#revoke && !this.ring.closed) {
+      // programs first: EBUSY while a program request selected from the group or uses a buffer
+      try {
+        this.#revoke();
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    }
     this.#closing ??= (async () => {
       try {
         await this.#backend.close();
@@ -288,6 +334,28 @@ export class BufferGroup implements BufferOwner {
     await this.close();
   }
 
+  // ---------------------------------------------------------------- programs (program-groups.ts)
+
+  /**
+   * @internal ring.allowBufferGroup(): the memory the engine keeps while the group is granted (its
+   * buffers, its buffer ring, the ownership table), and the function that takes the grant back
+   * (close() calls it first). Only ring-mapped groups: a legacy group's buffers go back through
+   * PROVIDE_BUFFERS requests, which a program helper does not submit.
+   */
+  grantTo(revoke: () => void): GroupGrant {
+    if (this.closed) throw new RangeError(`buffer group ${this.id} is closed: it cannot be granted to programs`);
+    if (!(this.#backend instanceof BufferRing))
+      throw new RangeError(`buffer group ${this.id} is a legacy group (PROVIDE_BUFFERS): programs can be granted only ring-mapped groups (kind 'ring' or 'incremental'), whose buffers they give back through the ring`);
+    const grant = { buffers: this.#slab, ring: this.#backend.memory, table: this.#table.block, entries: this.#mask + 1, incremental: this.kind === 'incremental' };
+    this.#revoke = revoke;
+    return grant;
+  }
+
+  /** @internal the grant was taken back. */
+  revoked(): void {
+    this.#revoke = undefined;
+  }
+
   // ---------------------------------------------------------------- BufferOwner
 
   /** @internal a ProvidedBuffer (or piece) of buffer `bid` was released. */
@@ -298,8 +366,8 @@ export class BufferGroup implements BufferOwner {
     if (this.closed) return;
     for (const b of this.#unprovided.splice(0)) this.#put(b);
     this.#put(bid);
-    this.#backend.publish(this.#tail);
-    if (this.#available === 1) this.#refill();
+    this.#backend.publish(this.#table.tail);
+    if (this.#table.available === 1) this.#refill();
   }
 
   // ---------------------------------------------------------------- internals
@@ -322,7 +390,7 @@ export class BufferGroup implements BufferOwner {
     if (bid >= this.count || this.#state[bid] !== KERNEL)
       throw new BufferStateError(
         'ERR_BUFFER_NOT_KERNELS',
-        `a CQE names buffer ${bid}${at ? ` (buffer ${at} of a bundle)` : ''} of group ${this.id}, which ${bid >= this.count ? `does not exist (${this.count} buffers)` : this.#state[bid] === USER ? 'JS holds (handed out already and not released)' : 'the group has not given the kernel'}: refused, never handed out twice`,
+        `a CQE names buffer ${bid}${at ? ` (buffer ${at} of a bundle)` : ''} of group ${this.id}, which ${bid >= this.count ? `does not exist (${this.count} buffers)` : this.#state[bid] === USER ? 'JS holds (handed out already and not released)' : this.#state[bid] === PROGRAM ? 'completion programs hold (their request selected it; they give it back with rf_buf_return)' : 'the group has not given the kernel'}: refused, never handed out twice`,
       );
     if (this.#offset[bid] + n > this.size) throw new BufferStateError('ERR_BUFFER_NOT_KERNELS', `a CQE of ${n} bytes in buffer ${bid} of group ${this.id} is past its ${this.size} bytes`);
   }
@@ -336,20 +404,21 @@ export class BufferGroup implements BufferOwner {
     if (done) {
       this.#state[bid] = USER;
       this.#offset[bid] = 0;
-      this.#available--;
+      this.#table.available--;
     } else this.#offset[bid] = off + n;
     return new ProvidedBuffer(this, bid, off, bytes, !done);
   }
 
   /** Gives buffer `bid` (whole) to the kernel at the end of its order. */
   #put(bid: number): void {
+    const tail = this.#table.tail;
     this.#state[bid] = KERNEL;
     this.#offset[bid] = 0;
-    this.#pos[bid] = this.#tail;
-    this.#order[this.#tail & this.#mask] = bid;
-    this.#backend.put(this.#tail, bid, this.#slab.address + bid * this.size);
-    this.#tail = (this.#tail + 1) >>> 0;
-    this.#available++;
+    this.#pos[bid] = tail;
+    this.#order[tail & this.#mask] = bid;
+    this.#backend.put(tail, bid, this.#slab.address + bid * this.size);
+    this.#table.tail = tail + 1;
+    this.#table.available++;
   }
 
   /** A legacy PROVIDE_BUFFERS failed: the kernel does not have these buffers; the group keeps them until the next give-back. */
@@ -357,7 +426,7 @@ export class BufferGroup implements BufferOwner {
     for (const bid of bids) {
       if (this.#state[bid] !== KERNEL) continue;
       this.#state[bid] = 0; // held by the group: given again with the next buffer returned
-      this.#available--;
+      this.#table.available--;
       this.#unprovided.push(bid);
     }
   }
@@ -367,7 +436,7 @@ export class BufferGroup implements BufferOwner {
     this.#refillQueued = true;
     queueMicrotask(() => {
       this.#refillQueued = false;
-      if (this.#available === 0 || this.closed) return;
+      if (this.#table.available === 0 || this.closed) return;
       for (const w of this.#refillWaiters.splice(0)) w.resolve();
       for (const l of this.#refillListeners) l();
     });

@@ -76,6 +76,11 @@ export class BufferRing implements GroupBackend {
     }
   }
 
+  /** @internal the ring's memory (ring.allowBufferGroup hands it to the engine, which writes entries for buffers programs give back). */
+  get memory(): NativeBlock {
+    return this.#mem;
+  }
+
   put(pos: number, bid: number, address: number): void {
     const w = (pos & this.#mask) * (ENTRY_SIZE >> 2);
     this.#u32[w] = address % 0x1_0000_0000;

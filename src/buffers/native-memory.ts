@@ -42,6 +42,11 @@ export class NativeBlock {
     return length === 0 ? Buffer.alloc(0) : Buffer.from(this.view(offset, length), 0, length);
   }
 
+  /** @internal the native handle (undefined once released): the engine takes its own reference through it (ring.allowBufferGroup). */
+  get handle(): unknown {
+    return this.#handle;
+  }
+
   /** Drops the block's own reference (the kernel let go); views made from it keep theirs. Idempotent. */
   release(): void {
     if (this.#handle === undefined) return;

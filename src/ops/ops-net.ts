@@ -11,13 +11,14 @@
  *
  * Programs (completion programs, docs/completion-programs.md) may submit send, recv, accept,
  * connect and shutdown on fds they were given (ring.allowFd) or accepted themselves (accept's fd
- * becomes theirs, as an openat's does). Not: socket and bind (ambient network authority: no fd
+ * becomes theirs, as an openat's does); recv may select its buffer from a group JS granted
+ * (ring.allowBufferGroup; the buffer is the program's from the CQE on, src/buffers/program-groups.ts). Not: socket and bind (ambient network authority: no fd
  * names what they reach), listen (set up by JS), sendmsg/recvmsg (the msghdr's iovec array is a
  * second level of memory read at submission, which the policy model cannot copy), send_zc and
- * multishot forms (more than one CQE per request), buffer selection (needs a buffer-group grant),
- * sendto addresses and accept's peer address (pointers sized by memory, not by the SQE).
+ * multishot forms (more than one CQE per request), buffer selection for sends (the kernel would
+ * send whatever buffer of the group it holds next, not one the program owns), sendto addresses and accept's peer address (pointers sized by memory, not by the SQE).
  */
-import { type SqeUse, type FieldUse, ZERO, IGNORED, scalar, flags, when, mem, allBits } from './sqe-fields.js';
+import { IOSQE, type SqeUse, type FieldUse, ZERO, IGNORED, scalar, flags, when, mem, allBits, bufGroup } from './sqe-fields.js';
 import { type OpDesc, type ParamDesc, fd, UNUSED } from './desc.js';
 import { MSG, SOCK, RECVSEND, ACCEPT, SHUT, SOCKET_URING_OP, SOCKADDR_STORAGE, MSGHDR_SIZE } from './net-abi.js';
 
@@ -42,10 +43,10 @@ const PROGRAM_RECV_MSG = MSG.DONTWAIT | MSG.WAITALL | MSG.PEEK | MSG.TRUNC | MSG
 
 // ------------------------------------------------------------------ shared declarations
 
-/** buf_index under IOSQE_BUFFER_SELECT: the provided-buffer group (io_init_req). The SQE flag
- *  byte is no slot a `when` can test: declared ignored, which the policy turns into "must be 0";
- *  programs cannot set BUFFER_SELECT (a group grant would be needed first). */
-const BUF_GROUP: FieldUse = IGNORED;
+/** buf_index under IOSQE_BUFFER_SELECT: the provided-buffer group (io_init_req) the kernel fills a
+ *  buffer of (receives) or sends one of (sends); otherwise unused. */
+const RECV_GROUP: FieldUse = bufGroup('write', IGNORED);
+const SEND_GROUP: FieldUse = bufGroup('read', IGNORED);
 /** A struct sockaddr read while the request is prepared (move_addr_to_kernel: at most 128 bytes, else -EINVAL). */
 const sockaddrIn = (lengthSlot: 'off' | 'fileIndex'): FieldUse => mem({ what: 'struct sockaddr', access: 'read', when: 'submit', size: { slot: lengthSlot, times: 1, max: SOCKADDR_STORAGE } });
 const sendBuffer: FieldUse = mem({ what: 'buffer', access: 'read', when: 'complete', size: { slot: 'len', times: 1 } });
@@ -87,7 +88,7 @@ function sendUse(zc: boolean): SqeUse {
       addr: when('ioprio', vectorized, sendIovecs, sendBuffer),
       len: scalar('bytes to send (iovec count with SEND_VECTORIZED; with buffer select: 0 or a cap)'),
       opFlags: flags(MSG_FLAGS),
-      bufIndex: zc ? when('ioprio', ZC_IOPRIO.FIXED_BUF, scalar('registered buffer index'), IGNORED) : BUF_GROUP,
+      bufIndex: zc ? when('ioprio', ZC_IOPRIO.FIXED_BUF, scalar('registered buffer index'), IGNORED) : SEND_GROUP,
       fileIndex: scalar('addr_len (u16) of the destination; __pad3 (upper 16 bits) must be 0'),
       addr3: zc ? ZERO : IGNORED,
     },
@@ -103,10 +104,11 @@ const recvUse: SqeUse = {
     ioprio: flags(RECV_IOPRIO),
     fd: { use: 'fd', doc: 'socket to receive from' },
     off: ZERO, // addr2: -EINVAL
-    addr: recvBuffer,
+    // with buffer select the kernel receives into the buffer it picks (io_recv_buf_select)
+    addr: when('sqeFlags', IOSQE.BUFFER_SELECT, IGNORED, recvBuffer),
     len: scalar('buffer length (with buffer select: a cap, 0 = the buffer)'),
     opFlags: flags(MSG_FLAGS),
-    bufIndex: BUF_GROUP,
+    bufIndex: RECV_GROUP,
     fileIndex: ZERO,
   },
 };
@@ -125,7 +127,7 @@ function msgUse(op: 'sendmsg' | 'recvmsg' | 'sendmsgZc'): SqeUse {
       addr: msghdr(recv),
       len: scalar('with buffer select: a cap on the bytes (from the one iovec otherwise)'),
       opFlags: flags(MSG_FLAGS),
-      bufIndex: op === 'sendmsgZc' ? when('ioprio', ZC_IOPRIO.FIXED_BUF, scalar('registered buffer index'), IGNORED) : BUF_GROUP,
+      bufIndex: op === 'sendmsgZc' ? when('ioprio', ZC_IOPRIO.FIXED_BUF, scalar('registered buffer index'), IGNORED) : recv ? RECV_GROUP : SEND_GROUP,
       fileIndex: ZERO,
       addr3: op === 'sendmsgZc' ? ZERO : IGNORED,
     },

@@ -4,7 +4,7 @@
  * The differential fuzzer (tools/fuzz-policy.ts) and test/security/policy.test.ts compare it
  * with native/engine_policy.c; it is not used on the submission path.
  */
-import { SQE_SLOTS, SLOT_NAMES } from './sqe-fields.js';
+import { POLICY_SLOTS, slotLayout } from './sqe-fields.js';
 import { Rule, Size, MEM_EMPTY, NO_SLOT, NO_MEM, FD_SLOT, type CompiledPolicy, type CompiledRule, type CompiledMem } from './policy.js';
 
 /** What the engine holds, as the model sees it. */
@@ -19,6 +19,11 @@ export interface PolicyState {
   programs: Set<number>;
   /** Registered-file-table slots programs may name with IOSQE_FIXED_FILE (absent: none). */
   slots?: Set<number>;
+  /** Buffer groups programs may select from (ring.allowBufferGroup; absent: none). */
+  groups?: Set<number>;
+  /** Buffers of granted groups that programs own now: what the kernel uses while a request runs
+   *  may lie in one of them too (writable: the kernel may write there). */
+  owned?: { base: bigint; length: bigint; writable: boolean }[];
   /** Reads `n` bytes of process memory at `addr` (the model never reads outside a region). */
   read(addr: bigint, n: number): Uint8Array;
 }
@@ -47,7 +52,7 @@ function rd(b: Uint8Array, off: number, width: number): bigint {
 function wr(b: Uint8Array, off: number, width: number, v: bigint): void {
   for (let i = 0; i < width; i++) b[off + i] = Number((v >> BigInt(8 * i)) & 0xffn);
 }
-const slotAt = (i: number) => SQE_SLOTS[SLOT_NAMES[i]!];
+const slotAt = (i: number) => slotLayout(POLICY_SLOTS[i]!);
 const slotVal = (sqe: Uint8Array, i: number) => rd(sqe, slotAt(i).offset, slotAt(i).width);
 const s32 = (v: bigint) => Number(BigInt.asIntN(32, v));
 
@@ -175,6 +180,9 @@ export function modelCheck(p: CompiledPolicy, input: Uint8Array, st: PolicyState
         case Rule.PROGRAM:
           if (v > 0xffffffffn || !st.programs.has(Number(v))) refuse(E.EINVAL);
           break;
+        case Rule.GROUP:
+          if (!st.groups?.has(Number(v))) refuse(E.EACCES);
+          break;
       }
     }
     const copied = new Map<number, Uint8Array>(); // mem index → copy
@@ -183,11 +191,12 @@ export function modelCheck(p: CompiledPolicy, input: Uint8Array, st: PolicyState
       const m = p.mems[Number(r.arg)]!;
       const addr = slotVal(sqe, r.slot);
       const n = memSize(m, sqe, undefined, 0, addr, st);
-      if (!inRegion(st, addr, n, m.access)) refuse(E.EFAULT);
+      const inOwned = () => m.when === 1 && (st.owned ?? []).some((g) => addr >= g.base && n <= g.length && addr - g.base <= g.length - n && (!(m.access & 2) || g.writable));
+      if (!inRegion(st, addr, n, m.access) && !inOwned()) refuse(E.EFAULT);
       if (m.when === 0) {
         const bytes = n ? st.read(addr, Number(n)) : new Uint8Array(0);
         copied.set(Number(r.arg), bytes);
-        copies.push({ slot: SLOT_NAMES[r.slot]!, bytes });
+        copies.push({ slot: POLICY_SLOTS[r.slot]!, bytes });
       }
     }
     for (const [i, bytes] of copied) checkSubs(p, p.mems[i]!, bytes, st);

@@ -11,9 +11,11 @@
  *      bits -EINVAL; required flag bits -EACCES; fd not allowed -EBADF (with IOSQE_FIXED_FILE, on
  *      ops whose declaration says `fixedFile: 'slot'`: a registered-file-table slot JS did not
  *      allow with ring.allowFd(fixed(i)) -EBADF); dirfd not a grant -EACCES;
- *      program index not registered -EINVAL
+ *      program index not registered -EINVAL; a buffer group (IOSQE_BUFFER_SELECT) JS did not
+ *      grant with ring.allowBufferGroup() -EACCES
  *   5. each pointer: its size (out of range -EINVAL, more than ringflow copies -E2BIG), its bytes
- *      inside one registered region with the access the kernel needs (-EFAULT; a path longer than
+ *      inside one registered region with the access the kernel needs, or inside one buffer of a
+ *      granted group that programs own now (pinned until the request ends) (-EFAULT; a path longer than
  *      PATH_MAX -ENAMETOOLONG; a non-empty path where only "" is permitted -EACCES); what the
  *      kernel reads at submission is copied into engine memory and the SQE points there
  *   6. fields inside copied structs and arrays (reserved -EINVAL, extensible tail -E2BIG, their own
@@ -24,14 +26,14 @@
  */
 import { OPS, PROGRAM_REQUEST, opByName, type OpDesc } from './table.js';
 import {
-  SQE_SLOTS, SLOT_NAMES, IOSQE, OPEN_FLAGS, RESOLVE_FLAGS, allBits,
-  type SqeSlot, type FieldUse, type MemUse, type ProgramPermit,
+  SLOT_NAMES, POLICY_SLOTS, slotLayout, IOSQE, OPEN_FLAGS, RESOLVE_FLAGS, allBits,
+  type SqeSlot, type CondSlot, type FieldUse, type MemUse, type ProgramPermit,
 } from './sqe-fields.js';
 
 /** Rule kinds (native/policy.h RF_RULE_*). */
 /** RF_RULE_FD's arg bit: with IOSQE_FIXED_FILE the fd field is a registered-file-table slot. */
 export const FD_SLOT = 1;
-export const Rule = { ANY: 0, ZERO: 1, EQ: 2, MASK: 3, REQUIRE: 4, FD: 5, GRANT: 6, FD_OR_GRANT: 7, PROGRAM: 8, MEM: 9, ZERO_TAIL: 10 } as const;
+export const Rule = { ANY: 0, ZERO: 1, EQ: 2, MASK: 3, REQUIRE: 4, FD: 5, GRANT: 6, FD_OR_GRANT: 7, PROGRAM: 8, MEM: 9, ZERO_TAIL: 10, GROUP: 11 } as const;
 export type RuleKind = (typeof Rule)[keyof typeof Rule];
 /** Mem size kinds and flags (native/policy.h). */
 export const Size = { BYTES: 0, SLOT: 1, FIELD: 2, CSTRING: 3 } as const;
@@ -98,9 +100,10 @@ export interface CompiledPolicy {
   cap: OpenCapability;
 }
 
-/** IOSQE bits a program may set unless its op says otherwise: not BUFFER_SELECT (no provided
- *  buffers); FIXED_FILE only on ops whose `fd` field then names a slot of the registered file
- *  table (`sqe.fixedFile: 'slot'`), checked against the slots JS allowed. */
+/** IOSQE bits a program may set unless its op says otherwise. Also: FIXED_FILE only on ops whose
+ *  `fd` field then names a slot of the registered file table (`sqe.fixedFile: 'slot'`), checked
+ *  against the slots JS allowed; BUFFER_SELECT only on ops whose declaration makes buf_group a
+ *  group the kernel fills ('bufGroup', access 'write'), checked against the groups JS granted. */
 export const PROGRAM_SQE_FLAGS = IOSQE.IO_LINK | IOSQE.IO_HARDLINK | IOSQE.IO_DRAIN | IOSQE.ASYNC | IOSQE.CQE_SKIP_SUCCESS;
 
 const O = OPEN_FLAGS;
@@ -124,7 +127,7 @@ export const OPEN_CAPABILITY: OpenCapability = {
   createFlags: BigInt(O.CREAT | O.__O_TMPFILE),
 };
 
-const slotIndex = (s: SqeSlot): number => SLOT_NAMES.indexOf(s);
+const slotIndex = (s: CondSlot): number => POLICY_SLOTS.indexOf(s);
 
 class Compiler {
   rules: CompiledRule[] = [];
@@ -170,6 +173,12 @@ class Compiler {
         return [this.rule(permit.dirfd === 'grant' ? Rule.GRANT : Rule.FD_OR_GRANT, i, 0, cond)];
       case 'program':
         return [this.rule(Rule.PROGRAM, i, 0, cond)];
+      case 'bufGroup':
+        // a group the kernel fills a buffer of: one JS granted (the buffer is then the program's);
+        // never one it sends from (the kernel would pick a buffer the program does not own)
+        if (slot !== 'bufIndex') this.fail(`${slot}: a buffer group lives in buf_group`);
+        if (!cond || POLICY_SLOTS[cond.slot] !== 'sqeFlags' || cond.bits !== IOSQE.BUFFER_SELECT) this.fail('a buffer group applies under IOSQE_BUFFER_SELECT');
+        return [this.rule(use.access === 'write' && !cond.neg ? Rule.GROUP : Rule.ZERO, i, 0, cond)];
       case 'mem':
         return [this.rule(Rule.MEM, i, this.mem(use.mem, permit, true), cond)];
       case 'when': {
@@ -229,7 +238,9 @@ export function compilePolicy(ops: readonly Pick<OpDesc, 'name' | 'code' | 'sqe'
     const top: CompiledRule[] = [];
     for (const slot of SLOT_NAMES) top.push(...cc.slotRules(slot, sqe.fields[slot], permit));
     const c: CompiledOp = {
-      code: op.code, name: op.name, sqeFlags: permit.sqeFlags ?? PROGRAM_SQE_FLAGS | (sqe.fixedFile === 'slot' ? IOSQE.FIXED_FILE : 0), action: permit.open ? 1 : 0,
+      code: op.code, name: op.name,
+      sqeFlags: permit.sqeFlags ?? PROGRAM_SQE_FLAGS | (sqe.fixedFile === 'slot' ? IOSQE.FIXED_FILE : 0) | (top.some((r) => r.kind === Rule.GROUP) ? IOSQE.BUFFER_SELECT : 0),
+      action: permit.open ? 1 : 0,
       effect: sqe.fdEffect === 'opens' ? 1 : sqe.fdEffect === 'closes' ? 2 : 0,
       firstRule: out.rules.length, nrules: top.length, howMem: NO_MEM, openFlagsSlot: NO_SLOT, openModeSlot: NO_SLOT,
     };
@@ -260,7 +271,7 @@ export const MEM_SIZE = 32;
 
 /** The bytes native/engine_policy.c loads: header, slot table, ops, rules, mems (little-endian). */
 export function serialisePolicy(p: CompiledPolicy): Uint8Array {
-  const nslots = SLOT_NAMES.length;
+  const nslots = POLICY_SLOTS.length;
   const slotBytes = (nslots * 2 + 7) & ~7;
   const total = HEADER_SIZE + slotBytes + p.ops.length * OP_SIZE + p.rules.length * RULE_SIZE + p.mems.length * MEM_SIZE;
   const buf = new Uint8Array(total);
@@ -277,9 +288,9 @@ export function serialisePolicy(p: CompiledPolicy): Uint8Array {
   const cap = [p.cap.readFlags, p.cap.writeFlags, p.cap.forcedFlags, p.cap.requiredResolve, p.cap.allowedResolve, p.cap.modeMask, p.cap.createFlags];
   cap.forEach((x, i) => v.setBigUint64(24 + i * 8, x, true));
   let o = HEADER_SIZE;
-  for (const s of SLOT_NAMES) {
-    v.setUint8(o++, SQE_SLOTS[s].offset);
-    v.setUint8(o++, SQE_SLOTS[s].width);
+  for (const s of POLICY_SLOTS) {
+    v.setUint8(o++, slotLayout(s).offset);
+    v.setUint8(o++, slotLayout(s).width);
   }
   o = HEADER_SIZE + slotBytes;
   for (const op of p.ops) {

@@ -27,6 +27,17 @@ export const SQE_SLOTS = {
 export type SqeSlot = keyof typeof SQE_SLOTS;
 export const SLOT_NAMES = Object.keys(SQE_SLOTS) as SqeSlot[];
 
+/** Bytes a `when` may test that are no field of their own: the IOSQE_* byte @1 (what
+ *  IOSQE_BUFFER_SELECT turns buf_index into, for example). No rule is ever on them. */
+export const COND_SLOTS = { sqeFlags: { offset: 1, width: 1 } } as const;
+export type CondSlot = SqeSlot | keyof typeof COND_SLOTS;
+/** The policy's slot table (src/ops/policy.ts serialises it): the field slots, then the condition-only ones. */
+export const POLICY_SLOTS: readonly CondSlot[] = [...SLOT_NAMES, ...(Object.keys(COND_SLOTS) as (keyof typeof COND_SLOTS)[])];
+/** Offset and width of a slot or a condition-only byte. */
+export function slotLayout(s: CondSlot): { offset: number; width: number } {
+  return s in SQE_SLOTS ? SQE_SLOTS[s as SqeSlot] : COND_SLOTS[s as keyof typeof COND_SLOTS];
+}
+
 /** How many bytes a pointer names. */
 export type MemSize =
   /** a struct of fixed size */
@@ -91,8 +102,12 @@ export type FieldUse =
   | { use: 'program' }
   /** a pointer the kernel follows */
   | { use: 'mem'; mem: MemUse }
-  /** depends on flag bits of another field: `then` when any of `bits` is set there */
-  | { use: 'when'; slot: SqeSlot; bits: number; then: FieldUse; else: FieldUse };
+  /** a provided-buffer group (buf_group under IOSQE_BUFFER_SELECT): the kernel picks a buffer of
+   *  it and names it in the CQE. 'write': it fills the buffer (recv, read); 'read': it sends what
+   *  a buffer holds (send). Programs: 'write' only, from a group JS granted (ring.allowBufferGroup) */
+  | { use: 'bufGroup'; access: 'read' | 'write' }
+  /** depends on flag bits of another field (or of the IOSQE_* byte, 'sqeFlags'): `then` when any of `bits` is set there */
+  | { use: 'when'; slot: CondSlot; bits: number; then: FieldUse; else: FieldUse };
 
 /** An op's declaration: the use of every SQE slot, with its source. */
 export interface SqeUse {
@@ -186,8 +201,10 @@ export const ZERO: FieldUse = { use: 'zero' };
 export const IGNORED: FieldUse = { use: 'ignored' };
 export const scalar = (doc: string): FieldUse => ({ use: 'scalar', doc });
 export const flags = (bits: Readonly<Record<string, number>>): FieldUse => ({ use: 'flags', bits });
-export const when = (slot: SqeSlot, bits: number, then: FieldUse, otherwise: FieldUse): FieldUse => ({ use: 'when', slot, bits, then, else: otherwise });
+export const when = (slot: CondSlot, bits: number, then: FieldUse, otherwise: FieldUse): FieldUse => ({ use: 'when', slot, bits, then, else: otherwise });
 export const mem = (m: MemUse): FieldUse => ({ use: 'mem', mem: m });
+/** buf_group under IOSQE_BUFFER_SELECT (io_init_req reads it then; otherwise the field is `otherwise`). */
+export const bufGroup = (access: 'read' | 'write', otherwise: FieldUse): FieldUse => when('sqeFlags', IOSQE.BUFFER_SELECT, { use: 'bufGroup', access }, otherwise);
 /** personality: registered credentials the request runs with (io_init_req, every op). */
 export const PERSONALITY: FieldUse = scalar('registered credentials id (io_init_req)');
 

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 /** The prebuilt objects (one per programs/<name>.bpf.c). */
-export const BUILTIN_OBJECTS = ['chain', 'echo', 'read_open', 'relay'] as const;
+export const BUILTIN_OBJECTS = ['chain', 'echo', 'echo_group', 'read_open', 'relay'] as const;
 export type BuiltinObjectName = (typeof BUILTIN_OBJECTS)[number];
 
 /** The package's programs/ directory (dist/src/programs/ → ../../../programs/). */

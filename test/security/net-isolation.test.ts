@@ -147,7 +147,8 @@ test('socket SQEs a program may not submit: slots not allowed, buffer select, ad
   assert.equal(ring.checkProgramSqe(sqe(SEND, 1, { flags: 1, addr: at, len: 16 })).res, EBADF, 'slot 1 still not');
   assert.equal(ring.checkProgramSqe(sqe(13, 1, { flags: 1, opFlags: 0o2000000 })).res, EBADF, 'accept on a slot not allowed');
   // shapes refused whatever the fd
-  assert.equal(ring.checkProgramSqe(sqe(RECV, A.fd, { flags: 32, len: 16 })).res, EINVAL, 'IOSQE_BUFFER_SELECT: no buffer-group grant exists');
+  assert.equal(ring.checkProgramSqe(sqe(RECV, A.fd, { flags: 32, len: 16 })).res, -13, 'IOSQE_BUFFER_SELECT on RECV: group 0 was not granted (ring.allowBufferGroup; test/security/program-groups.test.ts)');
+  assert.equal(ring.checkProgramSqe(sqe(SEND, A.fd, { flags: 32, len: 16 })).res, EINVAL, 'IOSQE_BUFFER_SELECT on SEND: never (the kernel would send a buffer the program does not hold)');
   assert.equal(ring.checkProgramSqe(sqe(RECV, A.fd, { ioprio: 2, addr: at, len: 16 })).res, EINVAL, 'multishot recv');
   assert.equal(ring.checkProgramSqe(sqe(SEND, A.fd, { off: at, addr: at, len: 16 })).res, EINVAL, 'sendto address');
   assert.equal(ring.checkProgramSqe(sqe(SEND, A.fd, { addr: at, len: 16, opFlags: 0x4000000 })).res, EINVAL, 'MSG_ZEROCOPY');

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { OPS, PROGRAM_REQUEST, opByName, type OpDesc } from '../../src/ops/table.js';
-import { SLOT_NAMES, SQE_SLOTS, allBits, type FieldUse, type MemUse, type SqeSlot } from '../../src/ops/sqe-fields.js';
+import { SLOT_NAMES, SQE_SLOTS, POLICY_SLOTS, slotLayout, allBits, type FieldUse, type MemUse, type SqeSlot } from '../../src/ops/sqe-fields.js';
 import { compilePolicy, programPolicy, Rule, Size, MEM_EMPTY, NO_SLOT, type CompiledMem, type CompiledOp } from '../../src/ops/policy.js';
 import { modelCheck } from '../../src/ops/policy-model.js';
 import { Sqe } from '../../src/ops/sqe.js';
@@ -51,7 +51,7 @@ function walkUse(where: string, u: FieldUse, mems: { where: string; mem: MemUse 
       assert.ok(u.doc.length > 3, `${where}: says what it is`);
       break;
     default:
-      assert.ok(['zero', 'ignored', 'fixed', 'dirfd', 'program'].includes(u.use), `${where}: known use ${u.use}`);
+      assert.ok(['zero', 'ignored', 'fixed', 'dirfd', 'program', 'bufGroup'].includes(u.use), `${where}: known use ${u.use}`);
   }
 }
 
@@ -79,7 +79,7 @@ test('the declaration: every op a program may submit has every SQE field account
     }
     for (const s of p.tolerate ?? []) {
       const u = sqe.fields[s];
-      const ignoredUnlessUnpermitted = u.use === 'ignored' || (u.use === 'when' && u.else.use === 'ignored' && ((p.flags?.[u.slot] ?? 0) & u.bits) === 0);
+      const ignoredUnlessUnpermitted = u.use === 'ignored' || (u.use === 'when' && u.else.use === 'ignored' && ((p.flags?.[u.slot as SqeSlot] ?? 0) & u.bits) === 0);
       assert.ok(ignoredUnlessUnpermitted, `${op.name}: tolerates ${s}, which the kernel must ignore`);
     }
     for (const s of p.zero ?? []) assert.ok(!['zero', 'ignored'].includes(sqe.fields[s].use), `${op.name}: zero override on a used field (${s})`);
@@ -198,7 +198,7 @@ test('every op-flag bit the running 6.18 kernel accepts for these ops is declare
 
 /** The use of a slot once the flags of the SQE are known. */
 function useUnder(u: FieldUse, flags: Partial<Record<SqeSlot, number>>): FieldUse {
-  return u.use === 'when' ? useUnder(((flags[u.slot] ?? 0) & u.bits) !== 0 ? u.then : u.else, flags) : u;
+  return u.use === 'when' ? useUnder(((flags[u.slot as SqeSlot] ?? 0) & u.bits) !== 0 ? u.then : u.else, flags) : u;
 }
 
 test('the kernel follows exactly the declared pointers: a bad address there gives -EFAULT, in any other 64-bit field it does not (probed per permitted flag)', { skip }, async (t) => {
@@ -294,7 +294,7 @@ function validSqe(env: PolicyFuzzEnv, op: CompiledOp, bits: Map<number, bigint>)
   for (const [s, b] of bits) setSlot(sqe, slot(s), BigInt(sqe[SQE_SLOTS[slot(s)].offset]!) | b);
   const applies = (r: { condSlot: number; condNeg: boolean; condBits: bigint }) => {
     if (r.condSlot === NO_SLOT) return true;
-    const off = SQE_SLOTS[slot(r.condSlot)];
+    const off = slotLayout(POLICY_SLOTS[r.condSlot]!);
     let x = 0n;
     for (let i = off.width - 1; i >= 0; i--) x = (x << 8n) | BigInt(sqe[off.offset + i]!);
     return ((x & r.condBits) !== 0n) !== r.condNeg;

@@ -1,0 +1,338 @@
+/* programs/echo_group.bpf.c: the TCP echo server of echo.bpf.c with its receive buffers chosen by
+ * the kernel from a provided-buffer group JS granted (ring.allowBufferGroup; shipped prebuilt as
+ * echo_group.bpf.o; src/net/program-echo-group.ts serveEchoFromGroup()).
+ *
+ * Instead of one buffer per connection, a connection holds a buffer only between a RECV that
+ * brought data and the SEND that echoed it:
+ *
+ *   RECV (IOSQE_BUFFER_SELECT, buf_group = args.group) n > 0: the CQE names buffer bid
+ *        (flags >> 16), which is the programs' from then on → SEND the n bytes straight out of it
+ *        (group base + bid × size: the policy lets a SEND name a buffer programs hold, and keeps
+ *        it theirs until that SEND ends); a short SEND sends the rest
+ *   SEND done → rf_buf_return(bid): the engine writes the ring entry; then RECV again
+ *   RECV -ENOBUFS (every buffer held): a short TIMEOUT, then RECV again
+ *   RECV 0, errors → give back the buffer if one is held, CLOSE
+ *
+ * Accepting, refusing beyond max_conns, stopping and the user_data layout are echo.bpf.c's.
+ */
+#include <ringflow/bpf.h>
+#include <ringflow/buffers.h>
+
+#define MAX_CONNS 4096
+#define MAX_REAP 256
+
+#define KIND_ACCEPT 1ull
+#define KIND_RECV 2ull
+#define KIND_SEND 3ull
+#define KIND_CLOSE 4ull
+#define KIND_REFUSE 5ull
+#define KIND_CANCEL 6ull
+#define KIND_BACKOFF 7ull
+#define KIND_STOP 8ull
+#define KIND_LCLOSE 9ull
+#define KIND_RETRY 10ull /* TIMEOUT before a RECV that found no buffer */
+
+#define S_FREE 0
+#define S_RECV 1
+#define S_SEND 2
+#define S_CLOSING 3
+#define S_RETRY 4
+
+#define NO_BUF 0xffffffffu
+#define SOCK_CLOEXEC 02000000
+#define E_INTR 4
+#define E_AGAIN 11
+#define E_NOMEM 12
+#define E_NFILE 23
+#define E_MFILE 24
+#define E_PROTO 71
+#define E_CONNABORTED 103
+#define E_NOBUFS 105
+#define E_CANCELED 125
+#define E_TIME 62
+
+struct args {
+  __u64 group_base; /* the group's first buffer */
+  __u64 backoff_ts; /* struct __kernel_timespec inside a registered region */
+  __s32 listen_fd;
+  __u32 buf_size;   /* the group's buffer size */
+  __u32 max_conns;
+  __u32 cq;
+  __u32 group;      /* the group id (bgid) */
+  __u32 nbufs;      /* buffers in the group */
+};
+
+struct conn {
+  __s32 fd;
+  __u32 state;
+  __u32 gen;
+  __u32 len;
+  __u32 off;
+  __u32 next_free;
+  __u64 bytes;
+  __u32 bid; /* the buffer this connection holds, or NO_BUF */
+  __u32 _pad;
+};
+
+struct state {
+  __u32 started, stopping, accepting, accept_armed;
+  __u32 inflight, free_head, active, listen_closed;
+  __u64 accepted, refused, closed, errors;
+  __u64 bytes, messages, short_sends, accept_errors;
+  __s64 last_error;
+  __u64 runs;
+  __u64 returned, nobufs, return_errors;
+};
+
+RF_ARRAY_MAP(args, struct args, 1);
+RF_ARRAY_MAP(state, struct state, 1);
+RF_ARRAY_MAP(conns, struct conn, MAX_CONNS);
+
+static __always_inline __u64 tag(__u64 kind, __u32 gen, __u32 slot) {
+  return (kind << 56) | ((__u64)(gen & 0xffffffffu) << 24) | (slot & 0xffffffu);
+}
+
+static __always_inline long submit(struct io_uring_bpf_ctx *ctx, struct state *s, struct args *a, struct io_uring_sqe *sqe, __u64 ud) {
+  sqe->user_data = ud;
+  sqe->cq_idx = (__u16)a->cq;
+  long r = iouring_queue_sqe(ctx, sqe, sizeof(*sqe));
+  if (r >= 0)
+    s->inflight++;
+  return r;
+}
+
+static __always_inline void arm_accept(struct io_uring_bpf_ctx *ctx, struct state *s, struct args *a) {
+  struct io_uring_sqe sqe;
+  if (s->stopping || !s->accepting || s->accept_armed)
+    return;
+  rf_prep_rw(&sqe, IORING_OP_ACCEPT, a->listen_fd, 0, 0, 0);
+  sqe.accept_flags = SOCK_CLOEXEC;
+  if (submit(ctx, s, a, &sqe, tag(KIND_ACCEPT, 0, 0)) >= 0)
+    s->accept_armed = 1;
+}
+
+/* Gives the connection's buffer back to the group (the engine writes the ring entry). */
+static __always_inline void give_back(struct io_uring_bpf_ctx *ctx, struct state *s, struct args *a, struct conn *c) {
+  if (c->bid == NO_BUF)
+    return;
+  if (rf_buf_return(ctx, a->group, c->bid) == 0)
+    s->returned++;
+  else
+    s->return_errors++;
+  c->bid = NO_BUF;
+}
+
+static __always_inline void conn_recv(struct io_uring_bpf_ctx *ctx, struct state *s, struct args *a, struct conn *c, __u32 slot) {
+  struct io_uring_sqe sqe;
+  c->state = S_RECV;
+  rf_prep_rw(&sqe, IORING_OP_RECV, c->fd, 0, 0, 0); /* the kernel picks the buffer: addr 0, len 0 = all of it */
+  sqe.flags = IOSQE_BUFFER_SELECT;
+  sqe.buf_group = (__u16)a->group;
+  submit(ctx, s, a, &sqe, tag(KIND_RECV, c->gen, slot));
+}
+
+static __always_inline void conn_send(struct io_uring_bpf_ctx *ctx, struct state *s, struct args *a, struct conn *c, __u32 slot) {
+  struct io_uring_sqe sqe;
+  c->state = S_SEND;
+  rf_prep_rw(&sqe, IORING_OP_SEND, c->fd, a->group_base + (__u64)c->bid * a->buf_size + c->off, c->len - c->off, 0);
+  submit(ctx, s, a, &sqe, tag(KIND_SEND, c->gen, slot));
+}
+
+static __always_inline void conn_close(struct io_uring_bpf_ctx *ctx, struct state *s, struct args *a, struct conn *c, __u32 slot) {
+  struct io_uring_sqe sqe;
+  give_back(ctx, s, a, c);
+  c->state = S_CLOSING;
+  rf_prep_close(&sqe, c->fd);
+  submit(ctx, s, a, &sqe, tag(KIND_CLOSE, c->gen, slot));
+}
+
+static __always_inline void cancel(struct io_uring_bpf_ctx *ctx, struct state *s, struct args *a, __u64 target) {
+  struct io_uring_sqe sqe;
+  rf_prep_rw(&sqe, IORING_OP_ASYNC_CANCEL, -1, target, 0, 0);
+  submit(ctx, s, a, &sqe, tag(KIND_CANCEL, 0, 0));
+}
+
+static __always_inline void accepted(struct io_uring_bpf_ctx *ctx, struct state *s, struct args *a, __s32 fd) {
+  struct io_uring_sqe sqe;
+  __u32 slot = s->free_head;
+  struct conn *c = slot < a->max_conns ? bpf_map_lookup_elem(&conns, &slot) : 0;
+  s->accepted++;
+  if (!c || s->stopping) {
+    s->refused++;
+    rf_prep_close(&sqe, fd);
+    submit(ctx, s, a, &sqe, tag(KIND_REFUSE, 0, 0));
+    return;
+  }
+  s->free_head = c->next_free;
+  s->active++;
+  c->fd = fd;
+  c->gen++;
+  c->len = c->off = 0;
+  c->bytes = 0;
+  c->bid = NO_BUF;
+  conn_recv(ctx, s, a, c, slot);
+  arm_accept(ctx, s, a);
+}
+
+static __always_inline void accept_failed(struct io_uring_bpf_ctx *ctx, struct state *s, struct args *a, __s32 res) {
+  struct io_uring_sqe sqe;
+  if (s->stopping || res == -E_CANCELED)
+    return;
+  s->accept_errors++;
+  s->last_error = res;
+  if (res == -E_CONNABORTED || res == -E_INTR || res == -E_AGAIN || res == -E_PROTO) {
+    arm_accept(ctx, s, a);
+  } else if (res == -E_MFILE || res == -E_NFILE || res == -E_NOBUFS || res == -E_NOMEM) {
+    rf_prep_timeout(&sqe, a->backoff_ts, 0, 0);
+    submit(ctx, s, a, &sqe, tag(KIND_BACKOFF, 0, 0));
+  } else {
+    s->accepting = 0;
+  }
+}
+
+static __always_inline void stop(struct io_uring_bpf_ctx *ctx, struct state *s, struct args *a) {
+  if (s->stopping)
+    return;
+  s->stopping = 1;
+  if (s->accept_armed)
+    cancel(ctx, s, a, tag(KIND_ACCEPT, 0, 0));
+  for (__u32 i = 0; i < MAX_CONNS && i < a->max_conns; i++) {
+    __u32 k = i;
+    struct conn *c = bpf_map_lookup_elem(&conns, &k);
+    if (!c)
+      break;
+    if (c->state == S_RECV)
+      cancel(ctx, s, a, tag(KIND_RECV, c->gen, i));
+    else if (c->state == S_SEND)
+      cancel(ctx, s, a, tag(KIND_SEND, c->gen, i));
+    else if (c->state == S_RETRY)
+      cancel(ctx, s, a, tag(KIND_RETRY, c->gen, i));
+  }
+}
+
+static __always_inline void handle(struct io_uring_bpf_ctx *ctx, struct state *s, struct args *a, struct io_uring_cqe *cqe) {
+  __u64 kind = cqe->user_data >> 56;
+  __u32 gen = (__u32)(cqe->user_data >> 24);
+  __u32 slot = (__u32)cqe->user_data & 0xffffffu;
+  __s32 res = cqe->res;
+  if (kind == KIND_STOP) {
+    stop(ctx, s, a);
+    return;
+  }
+  if (s->inflight)
+    s->inflight--;
+  switch (kind) {
+  case KIND_ACCEPT:
+    s->accept_armed = 0;
+    if (res >= 0)
+      accepted(ctx, s, a, res);
+    else
+      accept_failed(ctx, s, a, res);
+    return;
+  case KIND_REFUSE:
+  case KIND_BACKOFF:
+    arm_accept(ctx, s, a);
+    return;
+  case KIND_LCLOSE:
+    s->listen_closed = 1;
+    return;
+  case KIND_RECV:
+  case KIND_SEND:
+  case KIND_CLOSE:
+  case KIND_RETRY:
+    break;
+  default:
+    return;
+  }
+  struct conn *c = slot < a->max_conns ? bpf_map_lookup_elem(&conns, &slot) : 0;
+  if (!c || c->gen != gen)
+    return;
+  if (kind == KIND_CLOSE) {
+    c->state = S_FREE;
+    c->fd = -1;
+    c->next_free = s->free_head;
+    s->free_head = slot;
+    s->active--;
+    s->closed++;
+    return;
+  }
+  if (kind == KIND_RETRY) { /* the pause after -ENOBUFS is over (-ETIME) or was cancelled */
+    if (s->stopping || (res < 0 && res != -E_TIME))
+      conn_close(ctx, s, a, c, slot);
+    else
+      conn_recv(ctx, s, a, c, slot);
+    return;
+  }
+  /* a RECV's CQE may name a buffer even at EOF: it is ours to give back */
+  if (kind == KIND_RECV && (cqe->flags & IORING_CQE_F_BUFFER))
+    c->bid = cqe->flags >> RF_CQE_BUFFER_SHIFT;
+  if (kind == KIND_RECV && res == -E_NOBUFS && !s->stopping) {
+    struct io_uring_sqe sqe;
+    s->nobufs++;
+    c->state = S_RETRY;
+    rf_prep_timeout(&sqe, a->backoff_ts, 0, 0);
+    submit(ctx, s, a, &sqe, tag(KIND_RETRY, c->gen, slot));
+    return;
+  }
+  if (res < 0 || (kind == KIND_SEND && res == 0)) {
+    if (res != -E_CANCELED || !s->stopping) {
+      s->errors++;
+      s->last_error = res;
+    }
+    conn_close(ctx, s, a, c, slot);
+    return;
+  }
+  if (s->stopping || res == 0 || c->bid >= a->nbufs) {
+    conn_close(ctx, s, a, c, slot);
+    return;
+  }
+  if (kind == KIND_RECV) {
+    s->messages++;
+    c->len = (__u32)res;
+    c->off = 0;
+    conn_send(ctx, s, a, c, slot);
+    return;
+  }
+  c->off += (__u32)res;
+  c->bytes += (__u32)res;
+  s->bytes += (__u32)res;
+  if (c->off < c->len) {
+    s->short_sends++;
+    conn_send(ctx, s, a, c, slot);
+  } else {
+    give_back(ctx, s, a, c);
+    conn_recv(ctx, s, a, c, slot);
+  }
+}
+
+SEC("iouring.s/echo_group")
+int echo_group(struct io_uring_bpf_ctx *ctx) {
+  __u32 key = 0;
+  struct args *a = bpf_map_lookup_elem(&args, &key);
+  struct state *s = bpf_map_lookup_elem(&state, &key);
+  struct io_uring_cqe cqe;
+  if (!a || !s)
+    return IORING_BPF_OK;
+  s->runs++;
+  if (!s->started) {
+    s->started = 1;
+    s->accepting = 1;
+    arm_accept(ctx, s, a);
+  }
+  for (int i = 0; i < MAX_REAP; i++) {
+    if (iouring_reap_cqe(ctx, a->cq, &cqe, sizeof(cqe)) != 0)
+      break;
+    handle(ctx, s, a, &cqe);
+  }
+  if (s->stopping && s->inflight == 0) {
+    if (s->listen_closed)
+      return IORING_BPF_OK;
+    struct io_uring_sqe sqe;
+    rf_prep_close(&sqe, a->listen_fd);
+    if (submit(ctx, s, a, &sqe, tag(KIND_LCLOSE, 0, 0)) < 0)
+      return IORING_BPF_OK;
+  }
+  ctx->wait_idx = a->cq;
+  ctx->wait_nr = 1;
+  return IORING_BPF_WAIT;
+}

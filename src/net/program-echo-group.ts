@@ -1,0 +1,146 @@
+/**
+ * The echo server of src/net/programs.ts with its receive buffers chosen by the kernel from a
+ * provided-buffer group (programs/echo_group.bpf.c; docs/completion-programs.md, "Provided buffers
+ * in programs"): a connection holds a buffer only from the RECV that filled it until its echo has
+ * been sent, so N connections need far fewer than N buffers. JS grants the group to programs
+ * (ring.allowBufferGroup) for the server's life and takes it back when the program has ended.
+ */
+import { closeSync } from 'node:fs';
+import type { Ring } from '../ring/ring.js';
+import type { Region } from '../ring/programs.js';
+import { ArrayMap } from '../programs/maps.js';
+import { BufferGroup } from '../buffers/buffer-group.js';
+import { STOP_TAG, fdOf, intOption, checkOptions, loadShipped, pow2, errName, type SocketLike } from './program-common.js';
+import { ECHO_MAX_CONNECTIONS, type EchoStats } from './programs.js';
+
+const BACKOFF_NS = 10_000_000n;
+
+/** Options of serveEchoFromGroup(). */
+export interface ServeEchoGroupOptions {
+  /** The group the kernel picks receive buffers from: a ring-mapped BufferGroup of this ring (granted to programs until the server ends). */
+  group: BufferGroup;
+  /** Connections served at once (default 256, at most 4096). */
+  maxConnections?: number;
+  /** Compile the program (default: RINGFLOW_JIT != 0) or interpret it. */
+  jit?: boolean;
+}
+
+/** EchoStats plus what the program did with the group's buffers. */
+export interface EchoGroupStats extends EchoStats {
+  /** Buffers the program gave back (rf_buf_return), and give-backs refused (never, when it works). */
+  returned: number;
+  returnErrors: number;
+  /** RECVs that found no buffer in the group (-ENOBUFS), each retried after 10 ms. */
+  noBuffers: number;
+}
+
+export function serveEchoFromGroup(ring: Ring, listen: SocketLike, options: ServeEchoGroupOptions): EchoGroupServerProgram {
+  return new EchoGroupServerProgram(ring, listen, options);
+}
+
+export class EchoGroupServerProgram {
+  readonly ring: Ring;
+  readonly group: BufferGroup;
+  readonly maxConnections: number;
+  readonly cq: number;
+  readonly programIndex: number;
+  /** The back-off timespec (programs name only registered memory). */
+  readonly region: Region;
+  readonly compiled: boolean;
+  /** Settles when the program request ends (and the group's grant was taken back). */
+  readonly done: Promise<void>;
+  readonly #state: DataView;
+  readonly #conns: ArrayMap;
+  #stopping: Promise<void> | undefined;
+
+  constructor(ring: Ring, listen: SocketLike, options: ServeEchoGroupOptions) {
+    const o = checkOptions('serveEchoFromGroup()', options, ['group', 'maxConnections', 'jit']);
+    const fd = fdOf('serveEchoFromGroup(listen)', listen);
+    const group = o['group'];
+    if (!(group instanceof BufferGroup)) throw new TypeError('serveEchoFromGroup(): option "group" must be a BufferGroup');
+    this.ring = ring;
+    this.group = group;
+    this.maxConnections = intOption('serveEchoFromGroup()', o, 'maxConnections', 256, 1, ECHO_MAX_CONNECTIONS);
+    const obj = loadShipped('echo_group', o['jit'] as boolean | undefined, { args: 40, state: 136, conns: 40 });
+    this.#state = (obj.maps.get('state') as ArrayMap).view(0);
+    this.#conns = obj.maps.get('conns') as ArrayMap;
+    const program = obj.program('echo_group');
+    this.compiled = program.jitBytes > 0;
+    ring.allowBufferGroup(group); // throws for a legacy group, another ring's, a closed one
+    this.programIndex = ring.registerProgram(program);
+    this.region = ring.registerRegion(64);
+    this.cq = ring.createCq(pow2(3 * this.maxConnections + 8));
+    this.region.bytes.writeBigInt64LE(BACKOFF_NS / 1_000_000_000n, 0);
+    this.region.bytes.writeBigInt64LE(BACKOFF_NS % 1_000_000_000n, 8);
+    const args = (obj.maps.get('args') as ArrayMap).view(0);
+    args.setBigUint64(0, BigInt(group.address), true);
+    args.setBigUint64(8, BigInt(this.region.address), true);
+    args.setInt32(16, fd, true);
+    args.setUint32(20, group.size, true);
+    args.setUint32(24, this.maxConnections, true);
+    args.setUint32(28, this.cq, true);
+    args.setUint32(32, group.id, true);
+    args.setUint32(36, group.count, true);
+    for (let i = 0; i < this.maxConnections; i++) {
+      const c = this.#conns.view(i);
+      c.setInt32(0, -1, true);
+      c.setUint32(20, i + 1, true);
+      c.setUint32(32, 0xffffffff, true);
+    }
+    ring.allowFd(fd);
+    const end = (): void => {
+      if (!ring.closed) ring.allowBufferGroup(group, false);
+    };
+    this.done = ring.runProgram(this.programIndex).then(
+      () => end(),
+      (err: unknown) => {
+        if (ring.closed) this.#closeLeftovers();
+        else end();
+        throw err;
+      },
+    );
+    this.done.catch(() => undefined);
+  }
+
+  stats(): EchoGroupStats {
+    const s = this.#state;
+    const n = (at: number): number => Number(s.getBigUint64(at, true));
+    return {
+      accepted: n(32), refused: n(40), active: s.getUint32(24, true), closed: n(48), errors: n(56),
+      bytes: n(64), messages: n(72), shortSends: n(80), acceptErrors: n(88),
+      accepting: s.getUint32(8, true) === 1 && s.getUint32(4, true) === 0,
+      lastError: errName(Number(s.getBigInt64(96, true))), runs: n(104),
+      returned: n(112), noBuffers: n(120), returnErrors: n(128),
+    };
+  }
+
+  close(): Promise<void> {
+    if (!this.#stopping) {
+      const post = this.ring.closed ? Promise.resolve(0) : this.ring.nop({ cq: this.cq, userData: STOP_TAG }).catch(() => 0);
+      this.#stopping = post.then(() => this.done).catch((err: unknown) => {
+        if (!this.ring.closed) throw err;
+      });
+    }
+    return this.#stopping;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close().catch(() => undefined);
+  }
+
+  #closeLeftovers(): void {
+    for (let i = 0; i < this.maxConnections; i++) {
+      const c = this.#conns.view(i);
+      const fd = c.getInt32(0, true);
+      if (c.getUint32(4, true) !== 0 && fd >= 0) {
+        try {
+          closeSync(fd);
+        } catch {
+          // already gone
+        }
+        c.setInt32(0, -1, true);
+        c.setUint32(4, 0, true);
+      }
+    }
+  }
+}

@@ -7,7 +7,7 @@
  *    that env's cleanup hook closes only its own rings, so a worker ending touches nothing else;
  *  - GC: the watcher's JS callback (a closure over the Ring) is held weakly, so a dropped idle
  *    ring is collected and the external's finalizer closes its fds. A ring with JS requests in
- *    flight is held by JS itself (src/ring/ring.ts, busyRings); one whose program engine has work
+ *    flight is held by JS itself (src/ring/liveness.ts, busyRings); one whose program engine has work
  *    of its own while JS is idle is held here (the callback's reference turns strong until the
  *    engine is idle again).
  *

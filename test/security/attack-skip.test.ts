@@ -40,7 +40,7 @@ for (const { name, jit } of ENGINES) {
 
 // The same fault without any program: when a CQE_SKIP_SUCCESS member of a chain fails, the kernel
 // posts its CQE and suppresses the CQEs of the rest of the chain (REQ_F_SKIP_LINK_CQES). JS settles
-// those members itself (src/ring/ring.ts #chainProgress), but on an engine ring their request
+// those members itself (src/ring/completion.ts #chainProgress), but on an engine ring their request
 // entries stay K_KERNEL, and close() waits for them forever.
 test('a JS chain whose skipSuccess() member fails does not keep close() from resolving on an engine ring', { skip: noEngine || noInject, timeout: 20_000 }, async (t) => {
   const ring = new Ring({ cqs: [4] });

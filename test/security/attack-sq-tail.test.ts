@@ -1,6 +1,6 @@
 // Attack: the engine appends program SQEs to the SQ in passes that JS does not see (the idle
 // hook's rf_engine_turn, native/engine_napi.c on_idle), moving the SQ tail. JS re-reads the tail
-// only after its own submit or on an eventfd wake-up (src/ring/ring.ts #flush, #onReadable), so
+// only after its own submit or on an eventfd wake-up (src/ring/submission.ts enter, syncTail), so
 // its next request is encoded at a stale index, and rf_engine_submit (native/engine.c) sees a
 // tail behind its own, "hands over nothing" and still reports the SQE as submitted
 // (native/ring_napi.c returns to_submit). The JS request is lost: its promise never settles,

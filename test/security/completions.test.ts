@@ -11,7 +11,7 @@ const OP = { NOP: 0, TIMEOUT: 11, TIMEOUT_REMOVE: 12, ASYNC_CANCEL: 14 } as cons
 const ENOENT = 2;
 const ECANCELED = 125;
 const TAG_HI = 0xa5a5a5a5n << 32n; // the engine's request tags (native/engine_internal.h)
-const INTERNAL = 0xffffffffn << 32n; // ringflow's own requests (src/ring/ring.ts)
+const INTERNAL = 0xffffffffn << 32n; // ringflow's own requests (src/ring/submission.ts INTERNAL_TAG)
 
 /** Tracks whether a promise has settled (without awaiting it). */
 function watch<T>(p: Promise<T>): { settled: () => boolean; promise: Promise<T> } {

@@ -1,0 +1,214 @@
+/**
+ * The completion side of a Ring: reads CQEs from the mapped CQ (once the program engine runs,
+ * from the engine's CQ 0 for JS instead) and hands each to what waits for it: a request's promise
+ * or multi-CQE sink (src/ring/multi.ts), the CQE_SKIP_SUCCESS members of its chain, ringflow's own
+ * cancels, resource tags (registered buffers), and a copy to the CQ a request's `cq` option names.
+ * The Ring decides when to reap (src/ring/ring.ts).
+ */
+import { binding } from '../native.js';
+import { RingError, errno as errnoOf } from '../errors.js';
+import { CqeFlags, SqeFlags, EnterFlags } from './abi.js';
+import type { ringOffsets } from './setup.js';
+import { CQ_HEADER } from './cq.js';
+import { deliver, type Pending, type RequestTable } from './requests.js';
+import type { AbortWatch } from './aborts.js';
+import type { ProgramEngine } from './programs.js';
+import type { SubmissionQueue } from './submission.js';
+import type { RingStats } from './introspection.js';
+import { INTERNAL_TAG } from './submission.js';
+
+const ECANCELED = errnoOf('ECANCELED');
+
+/** user_data high word of resource tags (registered buffers' tags, src/ring/registered-buffers.ts):
+ *  the CQE the kernel posts when it lets go of a tagged resource. Request generations are 31-bit. */
+export const RESOURCE_TAG = 0xfffffffe;
+
+/** Who hears of resource-tag CQEs, and of the ring's end (after which none comes). */
+export interface ResourceTagHandler {
+  tag(low: number, res: number): void;
+  closed(): void;
+}
+
+export class CompletionDispatch {
+  readonly #handle: unknown;
+  readonly #sq: SubmissionQueue;
+  readonly #requests: RequestTable;
+  readonly #aborts: AbortWatch;
+  /** The ring's counters: this side adds cqesReaped. */
+  readonly #stats: RingStats;
+  #cq32: Uint32Array;
+  #cqI32: Int32Array;
+  #headW: number;
+  #tailW: number;
+  #mask: number;
+  #cqesW: number;
+  #engine: ProgramEngine | undefined;
+  #resourceTags: ResourceTagHandler | undefined;
+  /** A reap is running: nested reaps (from user code it calls) leave the CQ to it. */
+  #reaping = false;
+  /** The ring is gone: the CQ's memory is not touched again. */
+  #ended = false;
+  /** The ring is closing: a cancelled request fails with RingClosedError. */
+  #closing = false;
+
+  constructor(
+    handle: unknown,
+    cqRing: ArrayBuffer,
+    off: ReturnType<typeof ringOffsets>,
+    sq: SubmissionQueue,
+    requests: RequestTable,
+    aborts: AbortWatch,
+    stats: RingStats,
+  ) {
+    this.#handle = handle;
+    this.#sq = sq;
+    this.#requests = requests;
+    this.#aborts = aborts;
+    this.#stats = stats;
+    this.#cq32 = new Uint32Array(cqRing);
+    this.#cqI32 = new Int32Array(cqRing);
+    this.#headW = off.cqHead >> 2;
+    this.#tailW = off.cqTail >> 2;
+    this.#mask = this.#cq32[off.cqMask >> 2];
+    this.#cqesW = off.cqes >> 2;
+  }
+
+  /** Reads JS's completions from the engine's CQ 0 from now on (reap everything first). */
+  useEngine(e: ProgramEngine): void {
+    this.#cq32 = new Uint32Array(e.cq0);
+    this.#cqI32 = new Int32Array(e.cq0);
+    this.#headW = 0;
+    this.#tailW = 1;
+    this.#mask = e.cq0Size - 1;
+    this.#cqesW = CQ_HEADER >> 2;
+    this.#engine = e;
+  }
+
+  /** Routes CQEs whose user_data high word is RESOURCE_TAG to `handler` (one per ring). */
+  setResourceTags(handler: ResourceTagHandler): void {
+    this.#resourceTags = handler;
+  }
+
+  get reaping(): boolean {
+    return this.#reaping;
+  }
+
+  /** The ring began closing (cancelled requests read as closed ones). */
+  closing(): void {
+    this.#closing = true;
+  }
+
+  /** The ring is destroyed: no CQ reads from now on. */
+  end(): void {
+    this.#ended = true;
+  }
+
+  /** The ring's fds are closed: the resource-tag handler hears that no tag will come. */
+  closed(): void {
+    this.#resourceTags?.closed();
+  }
+
+  /**
+   * Consumes every CQE in the CQ; false if it did not run (a reap is running already, or the ring
+   * is gone). Each CQE is taken off the CQ (head published) before it is delivered, so the user
+   * code a delivery reaches (onCompletion) may call any method: a reap nested in it returns at
+   * once and this one goes on with what is left; after a close() from there, the CQ's memory is
+   * not touched again.
+   */
+  reap(): boolean {
+    if (this.#reaping || this.#ended) return false;
+    this.#reaping = true;
+    let n = 0;
+    try {
+      for (;;) {
+        const cq32 = this.#cq32;
+        let head = cq32[this.#headW];
+        const tail = cq32[this.#tailW];
+        if (head === tail && !this.#engine) break;
+        while (head !== tail) {
+          const w = this.#cqesW + ((head & this.#mask) << 2);
+          const lo = cq32[w];
+          const hi = cq32[w + 1];
+          const res = this.#cqI32[w + 2];
+          const flags = cq32[w + 3];
+          head = (head + 1) >>> 0;
+          cq32[this.#headW] = head;
+          n++;
+          this.#complete(lo, hi, res, flags);
+          if (this.#ended) break;
+        }
+        if (this.#ended) break;
+        // CQEs the kernel could not post (CQ full) wait in its overflow list (IORING_FEAT_NODROP):
+        // an enter with GETEVENTS flushes them into the CQ; go round again. (The engine does this itself.)
+        if (this.#engine) {
+          // the programs' CQ 0 goes to onCompletion (each CQE taken off before the handler runs;
+          // requests the handler makes are reaped by this loop, a nested reap returns at once)
+          const delivered = this.#engine.onCompletion ? this.#engine.deliverProgramCq0() : 0;
+          if (this.#ended) break;
+          if (!this.#engine.pass() && delivered === 0) break;
+        } else if (this.#sq.cqOverflowed()) binding.ringEnter(this.#handle, 0, 0, EnterFlags.GETEVENTS);
+      }
+    } finally {
+      this.#reaping = false;
+    }
+    this.#stats.cqesReaped += n;
+    return true;
+  }
+
+  #complete(slot: number, gen: number, res: number, flags: number): void {
+    if (gen > 0x7fffffff) {
+      if (gen === INTERNAL_TAG) this.#sq.retire(); // our own cancel requests
+      else if (gen === RESOURCE_TAG) this.#resourceTags?.tag(slot, res); // not a request: not in flight
+      return;
+    }
+    const p = this.#requests.get(slot, gen);
+    // JS's CQ 0 holds only completions the kernel produced for JS's requests (programs' CQEs go
+    // to the programs' CQ 0, read by onCompletion); one no request waits for is stale
+    if (!p) return;
+    const sqe = p.sqe;
+    if (sqe.cq >= 0) this.#engine!.post(sqe.cq, sqe.cqUserData, res, flags); // its `cq` option
+    const multi = p.multi;
+    if (flags & CqeFlags.MORE) {
+      // the request goes on (multishot, zero-copy before its notification): it keeps its slot and
+      // memory; a single-shot owner waits for the end (a raw multishot SQE through run())
+      multi?.more(res, flags);
+      return;
+    }
+    this.#sq.retire();
+    if (p.chain) this.#chainProgress(p, res);
+    if (multi) this.settle(p, () => multi.end(res, flags));
+    else this.settle(p, () => deliver(p, sqe, res, flags, this.#closing));
+  }
+
+  /** Frees the slot and drops references, then runs `then` (resolve/reject). */
+  settle(p: Pending, then: () => void): void {
+    this.#requests.release(p);
+    this.#aborts.unwatch(p);
+    then();
+  }
+
+  /** CQE_SKIP_SUCCESS members get no CQE on success: settle them from their neighbours' CQEs. */
+  #chainProgress(p: Pending, res: number): void {
+    const chain = p.chain!;
+    const k = chain.indexOf(p);
+    for (let j = 0; j < k; j++) {
+      const q = chain[j];
+      if (this.#requests.holds(q) && q.sqe.flags & SqeFlags.CQE_SKIP_SUCCESS) {
+        this.#sq.retire();
+        this.settle(q, () => q.resolve(undefined));
+      }
+    }
+    const failed = res < 0 || (p.sqe.expect >= 0 && res !== p.sqe.expect);
+    const hard = (p.sqe.flags & SqeFlags.IO_HARDLINK) !== 0;
+    if (failed && !hard && p.sqe.flags & SqeFlags.CQE_SKIP_SUCCESS) {
+      // the kernel suppresses the CQEs of the rest of the chain
+      for (let j = k + 1; j < chain.length; j++) {
+        const q = chain[j];
+        if (this.#requests.holds(q)) {
+          this.#sq.retire();
+          this.settle(q, () => q.reject(new RingError(-ECANCELED, 'io_uring_enter', { op: q.sqe.op.name })));
+        }
+      }
+    }
+  }
+}

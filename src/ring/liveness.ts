@@ -1,0 +1,87 @@
+/**
+ * What keeps a Ring alive. A busy ring (requests queued, in flight, or closing) is held here, so
+ * a Ring the program dropped stays alive while the kernel may still use its requests' memory, and
+ * keeps Node's event loop alive unless unref()'d. An idle ring is held only by its users (and by
+ * the native side while its program engine has work of its own); one dropped without close() is
+ * reported when collected.
+ */
+import { binding } from '../native.js';
+
+/** The holds of busy rings (each holds its ring); an array with swap-remove: a Set cost ~10 % at QD 1. */
+const busyRings: LoopHold[] = [];
+
+/**
+ * Rings dropped without close(): the native handle's finalizer closes the ring's fds when the
+ * Ring is collected (only possible while it is idle); this registry says so once per ring, as
+ * Node does for a FileHandle.
+ */
+export const droppedRings = new FinalizationRegistry<number>((fd) => {
+  process.emitWarning(`ringflow: closing io_uring fd ${fd} on garbage collection (a Ring was dropped without close())`, {
+    code: 'RINGFLOW_RING_GC',
+    detail: 'Call ring.close() (or use `await using`) when done with a ring.',
+  });
+});
+
+/** One ring's hold on itself (against GC) and on the event loop (ringRef's loopRef). */
+export class LoopHold {
+  /** The ring this hold keeps alive while it is in busyRings. */
+  readonly ring: object;
+  readonly #handle: unknown;
+  /** The event loop is kept alive for this ring. */
+  #refd = false;
+  /** In busyRings (alive whatever holds it): requests queued, in flight, or closing. */
+  #held = false;
+  /** Its index in busyRings while #held. */
+  #busyIndex = -1;
+  #userUnref = false;
+
+  constructor(ring: object, handle: unknown) {
+    this.ring = ring;
+    this.#handle = handle;
+  }
+
+  get held(): boolean {
+    return this.#held;
+  }
+
+  /** ring.unref() (true) / ring.ref() (false); update() applies it. */
+  setUnref(unref: boolean): void {
+    this.#userUnref = unref;
+  }
+
+  /**
+   * Busy: the ring is kept alive against GC, and keeps the event loop alive unless unref()'d.
+   * Idle: only its users hold it (and the native side, while the program engine has work of its
+   * own: told on every change when the ring has an `engine`).
+   */
+  update(busy: boolean, engine: boolean): void {
+    const want = busy && !this.#userUnref;
+    const heldChanged = busy !== this.#held;
+    if (heldChanged) {
+      this.#held = busy;
+      if (busy) this.#busyIndex = busyRings.push(this) - 1;
+      else this.#leaveBusy();
+    }
+    if (want !== this.#refd || (heldChanged && engine)) {
+      this.#refd = want;
+      binding.ringRef(this.#handle, want, busy);
+    }
+  }
+
+  /** The ring is destroyed: it leaves busyRings for good. */
+  release(): void {
+    this.#leaveBusy();
+    this.#held = false;
+  }
+
+  #leaveBusy(): void {
+    const i = this.#busyIndex;
+    if (i < 0) return;
+    const last = busyRings.pop()!;
+    if (last !== this) {
+      busyRings[i] = last;
+      last.#busyIndex = i;
+    }
+    this.#busyIndex = -1;
+  }
+}

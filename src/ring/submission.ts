@@ -1,0 +1,288 @@
+/**
+ * The submission side of a Ring: the mapped SQ (SQEs are encoded by TypeScript straight into the
+ * SQE array), the SQEs written but not yet handed to the kernel, the JS backlog of requests that
+ * wait because the SQ or the in-flight limit is full, and the count of requests in flight. It
+ * enters the kernel (one native call per batch) but never reaps: when to flush, and what to do
+ * when a submission fails, is the Ring's (src/ring/ring.ts).
+ */
+import { binding } from '../native.js';
+import { SetupFlags, SqRingFlags, SQE_SIZE } from './abi.js';
+import type { ringOffsets } from './setup.js';
+import type { Sqe } from '../ops/sqe.js';
+import { buildSqe } from '../ops/build.js';
+import { opByName } from '../ops/table.js';
+import type { Pending, RequestTable } from './requests.js';
+import type { ProgramEngine } from './programs.js';
+import type { RingStats } from './introspection.js';
+
+/** user_data high word tagging ringflow's own internal requests (cancels at close/abort). */
+export const INTERNAL_TAG = 0xffffffff;
+
+const OP_ASYNC_CANCEL = opByName('asyncCancel')!;
+
+/** SQE size in 32-bit words. */
+const SQE_WORDS = SQE_SIZE >> 2;
+
+export class SubmissionQueue {
+  readonly #handle: unknown;
+  readonly #entries: number;
+  readonly #sq32: Uint32Array;
+  readonly #sqe32: Uint32Array;
+  readonly #headW: number;
+  readonly #tailW: number;
+  readonly #flagsW: number;
+  readonly #mask: number;
+  readonly #maxInflight: number;
+  readonly #requests: RequestTable;
+  /** The ring's counters: this side adds enterCalls, sqesSubmitted and backlogged. */
+  readonly #stats: RingStats;
+  #engine: ProgramEngine | undefined;
+  /** JS's idea of the SQ tail (published to the kernel by the native submit). */
+  #tail: number;
+  /** SQEs written past the published tail. */
+  #toSubmit = 0;
+  /** Requests handed to the kernel whose last CQE has not come (ringflow's own cancels too). */
+  #inflight = 0;
+  #backlog: Pending[][] = [];
+  /** Requests in #backlog (kept as a count: ref/unref and stats ask on every flush). */
+  #backlogLen = 0;
+  #backlogHead = 0;
+
+  constructor(
+    handle: unknown,
+    sqRing: ArrayBuffer,
+    sqes: ArrayBuffer,
+    off: ReturnType<typeof ringOffsets>,
+    ring: { entries: number; setupFlags: number; maxInflight: number },
+    requests: RequestTable,
+    stats: RingStats,
+  ) {
+    this.#handle = handle;
+    this.#entries = ring.entries;
+    this.#maxInflight = ring.maxInflight;
+    this.#requests = requests;
+    this.#stats = stats;
+    this.#sq32 = new Uint32Array(sqRing);
+    this.#sqe32 = new Uint32Array(sqes);
+    this.#headW = off.sqHead >> 2;
+    this.#tailW = off.sqTail >> 2;
+    this.#flagsW = off.sqFlags >> 2;
+    this.#mask = this.#sq32[off.sqMask >> 2];
+    this.#tail = this.#sq32[this.#tailW];
+    if (!(ring.setupFlags & SetupFlags.NO_SQARRAY)) {
+      // identity index array, filled once (liburing does the same)
+      const arrW = off.sqArray >> 2;
+      for (let i = 0; i < ring.entries; i++) this.#sq32[arrW + i] = i;
+    }
+  }
+
+  /** The program engine appends its programs' SQEs to this SQ from now on. */
+  useEngine(engine: ProgramEngine): void {
+    this.#engine = engine;
+  }
+
+  /** SQEs written but not yet handed to the kernel. */
+  get toSubmit(): number {
+    return this.#toSubmit;
+  }
+  /** Requests in flight (submitted, last CQE not yet reaped). */
+  get inflight(): number {
+    return this.#inflight;
+  }
+  /** Requests waiting in the JS backlog. */
+  get backlogged(): number {
+    return this.#backlogLen;
+  }
+  get hasBacklog(): boolean {
+    return this.#backlogHead < this.#backlog.length;
+  }
+  /** Requests JS holds that the kernel has not seen: unsubmitted SQEs and the backlog. */
+  get queued(): number {
+    return this.#toSubmit + this.#backlogLen;
+  }
+
+  /** One request (or ringflow's own) in flight has posted its last CQE. */
+  retire(): void {
+    this.#inflight--;
+  }
+
+  /** Has the kernel CQEs it could not post (CQ full) in its overflow list? (IORING_FEAT_NODROP) */
+  cqOverflowed(): boolean {
+    return (this.#sq32[this.#flagsW] & SqRingFlags.CQ_OVERFLOW) !== 0;
+  }
+
+  /**
+   * On an engine ring the engine appends programs' SQEs itself (on its own loop turns, between
+   * JS's submits), so JS's idea of the tail is stale whenever it holds no unsubmitted SQE: take the
+   * published one before writing. (While JS holds some, the engine appends nothing: markPending.)
+   */
+  syncTail(): void {
+    if (this.#engine && this.#toSubmit === 0) this.#tail = this.#sq32[this.#tailW];
+  }
+
+  #free(): number {
+    this.syncTail();
+    return this.#entries - ((this.#tail - this.#sq32[this.#headW]) >>> 0);
+  }
+
+  /** A group of `n` does not fit while the backlog is empty, and handing what is queued to the kernel would make room. */
+  needsRoom(n: number): boolean {
+    return this.#backlogHead >= this.#backlog.length && this.#free() < n && this.#toSubmit > 0;
+  }
+
+  /** Writes a group into the SQ, or queues it behind the backlog (whose order it keeps) when it does not fit now. */
+  add(group: Pending[]): void {
+    if (this.#backlogHead < this.#backlog.length || !this.#place(group)) {
+      this.#backlog.push(group);
+      this.#backlogLen += group.length;
+      this.#stats.backlogged += group.length;
+    }
+  }
+
+  /** Writes a group into the SQ if it fits (SQ space and the in-flight limit); false otherwise. */
+  #place(group: Pending[]): boolean {
+    const n = group.length;
+    if (this.#free() < n) return false;
+    if (this.#inflight + this.#toSubmit + n > this.#maxInflight && this.#inflight + this.#toSubmit > 0) return false;
+    const sqe32 = this.#sqe32;
+    for (let i = 0; i < n; i++) {
+      const p = group[i];
+      this.#requests.add(p);
+      p.sqe.encode(sqe32, (this.#tail & this.#mask) * SQE_WORDS, p.slot, p.gen);
+      this.#tail = (this.#tail + 1) >>> 0;
+    }
+    this.#toSubmit += n;
+    this.#engine?.markPending(); // the engine must not append behind SQEs JS has not handed over
+    return true;
+  }
+
+  /** Writes a ringflow-internal request (no promise; its CQE is counted and dropped) at the tail. */
+  addInternal(sqe: Sqe): void {
+    this.syncTail();
+    sqe.encode(this.#sqe32, (this.#tail & this.#mask) * SQE_WORDS, 0, INTERNAL_TAG);
+    this.#tail = (this.#tail + 1) >>> 0;
+    this.#toSubmit++;
+  }
+
+  /** Has room appeared for an internal request? (false: flush first) */
+  hasRoom(): boolean {
+    return this.#free() >= 1;
+  }
+
+  /**
+   * Publishes the tail and enters the kernel once for every SQE written: the number it consumed,
+   * now in flight, or -errno (nothing consumed; the SQEs stay written).
+   */
+  enter(): number {
+    const r = binding.ringSubmit(this.#handle, this.#tail, this.#toSubmit, 0, 0) as number;
+    this.#stats.enterCalls++;
+    if (r < 0) return r;
+    this.#toSubmit -= r;
+    this.#inflight += r;
+    this.#stats.sqesSubmitted += r;
+    if (this.#engine && this.#toSubmit === 0) this.#tail = this.#sq32[this.#tailW]; // programs' requests were added
+    return r;
+  }
+
+  /** Moves backlogged groups into the SQ, in order, while they fit; true if any moved. */
+  moveBacklog(): boolean {
+    let moved = false;
+    while (this.#backlogHead < this.#backlog.length && this.#place(this.#backlog[this.#backlogHead])) {
+      this.#backlogLen -= this.#backlog[this.#backlogHead].length;
+      this.#backlog[this.#backlogHead++] = undefined as unknown as Pending[];
+      moved = true;
+    }
+    if (this.#backlogHead === this.#backlog.length && this.#backlogHead > 0) {
+      this.#backlog.length = 0;
+      this.#backlogHead = 0;
+    }
+    return moved;
+  }
+
+  /**
+   * Takes back the SQEs the kernel has not consumed (a failed submission, or close): rewinds the
+   * tail over them and returns the request slots their user_data names, for the caller to settle.
+   */
+  takeBackUnsubmitted(): Set<number> {
+    const head = this.#sq32[this.#headW];
+    const unconsumed = (this.#tail - head) >>> 0;
+    this.#tail = head;
+    this.#toSubmit = 0;
+    const slots = new Set<number>();
+    for (let i = 0; i < unconsumed; i++) {
+      // slots of the rewound SQEs: read back user_data from the SQE memory
+      slots.add(this.#sqe32[((head + i) & this.#mask) * SQE_WORDS + 8]);
+    }
+    return slots;
+  }
+
+  /** Removes a request from the backlog (cancelled before it was submitted); false if it is not there. */
+  dropBacklogged(p: Pending): boolean {
+    for (let i = this.#backlogHead; i < this.#backlog.length; i++) {
+      const g = this.#backlog[i];
+      const idx = g.indexOf(p);
+      if (idx >= 0) {
+        g.splice(idx, 1);
+        this.#backlogLen--;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Empties the backlog (close): `each` gets every request in it, in order, those added meanwhile too. */
+  clearBacklog(each: (p: Pending) => void): void {
+    for (let i = this.#backlogHead; i < this.#backlog.length; i++) for (const p of this.#backlog[i]) each(p);
+    this.#backlog.length = 0;
+    this.#backlogHead = 0;
+    this.#backlogLen = 0;
+  }
+}
+
+/**
+ * autoSubmit: requests queued in one tick are flushed together at its end (process.nextTick).
+ * Requests that complete inline (NOPs, cached reads) resolve inside the flush, and a loop of
+ * `await ring.op()` would otherwise chain flushes forever without letting timers and I/O run:
+ * after 64 flushes in one turn of the event loop, the next one waits for the check phase.
+ */
+export class FlushSchedule {
+  readonly #flush: () => void;
+  #scheduled = false;
+  /** Flushes since the event loop last got a turn. */
+  #turnFlushes = 0;
+  #turnResetScheduled = false;
+  #turnReset = () => {
+    this.#turnResetScheduled = false;
+    this.#turnFlushes = 0;
+  };
+  #tick = () => {
+    this.#scheduled = false;
+    if (!this.#turnResetScheduled) {
+      this.#turnResetScheduled = true;
+      setImmediate(this.#turnReset);
+    }
+    this.#turnFlushes++;
+    this.#flush();
+  };
+
+  constructor(flush: () => void) {
+    this.#flush = flush;
+  }
+
+  /** Flushes once soon, however many requests are queued before then. */
+  schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    if (this.#turnFlushes < 64) process.nextTick(this.#tick);
+    else setImmediate(this.#tick);
+  }
+}
+
+/** An IORING_OP_ASYNC_CANCEL naming request (slot, gen) by its user_data, with IORING_ASYNC_CANCEL_* `flags`. */
+export function cancelSqe(slot: number, gen: number, flags: number): Sqe {
+  const s = buildSqe(OP_ASYNC_CANCEL, [0]);
+  s.addrLo = slot;
+  s.addrHi = gen;
+  s.opFlags = flags;
+  return s;
+}

@@ -27,6 +27,9 @@ export const RESOURCE_TAG = 0xfffffffe;
 export interface ResourceTagHandler {
   tag(low: number, res: number): void;
   closed(): void;
+  /** Tags the kernel still owes for resources JS let go of: while any, the ring stays busy (its
+   *  loop reference, like a request in flight), or a `released` promise could outlive the loop. */
+  readonly owed: number;
 }
 
 export class CompletionDispatch {
@@ -87,6 +90,10 @@ export class CompletionDispatch {
   /** Routes CQEs whose user_data high word is RESOURCE_TAG to `handler` (one per ring). */
   setResourceTags(handler: ResourceTagHandler): void {
     this.#resourceTags = handler;
+  }
+  /** Resource tags the kernel still owes (see ResourceTagHandler.owed). */
+  get tagsOwed(): number {
+    return this.#resourceTags?.owed ?? 0;
   }
 
   get reaping(): boolean {

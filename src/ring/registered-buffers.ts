@@ -121,24 +121,39 @@ export class RegisteredBuffers {
   /** Tagged buffers the kernel has not let go of yet, by tag (low word). */
   #byTag = new Map<number, RegisteredBuffer>();
   #nextTag = 1;
+  /** Tagged buffers JS unregistered or replaced whose tag CQE has not come: the ring stays busy for them. */
+  #owed = 0;
 
   /** @internal use `ring.buffers` */
   constructor(ring: Ring) {
     this.#ring = ring;
+    const self = this;
     ringInternals(ring).setResourceTags({
       tag: (low) => {
         const b = this.#byTag.get(low);
         if (!b) return;
         this.#byTag.delete(low);
+        if (!b.registered) this.#owed--;
         b.kernelReleased();
       },
       closed: () => {
         for (const b of this.#byTag.values()) b.kernelReleased();
         this.#byTag.clear();
+        this.#owed = 0;
         this.#slots = [];
         this.#size = 0;
       },
+      get owed() {
+        return self.#owed;
+      },
     });
+  }
+
+  /** A tagged buffer left the table: its tag CQE is owed (the ring stays busy until it comes). */
+  #letGo(b: RegisteredBuffer | undefined): void {
+    if (!b || !b.registered) return;
+    b.unregistered();
+    this.#owed++; // every buffer in the table is tagged (#prepare)
   }
 
   /** Slots in the table (0: none registered). */
@@ -207,10 +222,11 @@ export class RegisteredBuffers {
     up.writeUInt32LE(entries.length, 24);
     const done = this.#call(RegisterOp.REGISTER_BUFFERS_UPDATE, up, 'buffers.update()', made);
     for (let i = 0; i < done; i++) {
-      this.#slots[offset + i]?.unregistered();
+      this.#letGo(this.#slots[offset + i]);
       this.#slots[offset + i] = made.buffers[i];
     }
     this.#track(made, done);
+    ringInternals(this.#ring).updateRef();
     return made.buffers.slice(0, done);
   }
 
@@ -220,9 +236,10 @@ export class RegisteredBuffers {
     ringInternals(this.#ring).assertOpen();
     if (this.#size === 0) throw new RangeError('buffers.unregister(): the ring has no buffer table (buffers.register() first)');
     this.#ring.register(RegisterOp.UNREGISTER_BUFFERS, null, 0);
-    for (const b of this.#slots) b?.unregistered();
+    for (const b of this.#slots) this.#letGo(b);
     this.#slots = [];
     this.#size = 0;
+    ringInternals(this.#ring).updateRef();
   }
 
   // ---------------------------------------------------------------- internals

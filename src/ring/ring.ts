@@ -55,6 +55,8 @@ export interface RingInternals {
   assertOpen(): void;
   /** Routes CQEs whose user_data high word is RESOURCE_TAG to `handler` (one per ring). */
   setResourceTags(handler: ResourceTagHandler): void;
+  /** Re-evaluates whether the ring is busy (after a change in resource tags owed). */
+  updateRef(): void;
 }
 let internalsOf!: (ring: Ring) => RingInternals;
 /** The internals of a Ring, for its companion modules only (not exported from the package). */
@@ -161,6 +163,7 @@ export class Ring {
       enableEngine: () => r.#enableEngine(),
       assertOpen: () => r.#assertOpen(),
       setResourceTags: (h) => r.#cq.setResourceTags(h),
+      updateRef: () => r.#updateRef(),
     });
   }
 
@@ -216,7 +219,7 @@ export class Ring {
   #updateRef(): void {
     if (this.#closed) return;
     const sq = this.#sq;
-    this.#hold.update(sq.inflight > 0 || sq.toSubmit > 0 || sq.backlogged > 0 || this.#isClosing, this.#engine !== undefined);
+    this.#hold.update(sq.inflight > 0 || sq.toSubmit > 0 || sq.backlogged > 0 || this.#isClosing || this.#cq.tagsOwed > 0, this.#engine !== undefined);
   }
 
   // ---------------------------------------------------------------- submission
@@ -386,8 +389,8 @@ export class Ring {
   /** A submission error the kernel reported for the batch as a whole: fail what has not been consumed. */
   #failQueued(err: Error): void {
     // SQEs past the kernel's head were not consumed: the SQ rewinds over them
-    for (const slot of this.#sq.takeBackUnsubmitted()) {
-      const p = this.#requests.at(slot);
+    for (const [slot, gen] of this.#sq.takeBackUnsubmitted()) {
+      const p = this.#requests.get(slot, gen);
       if (p) this.#cq.settle(p, () => p.reject(err));
     }
     this.#updateRef();

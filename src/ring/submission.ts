@@ -201,19 +201,21 @@ export class SubmissionQueue {
 
   /**
    * Takes back the SQEs the kernel has not consumed (a failed submission, or close): rewinds the
-   * tail over them and returns the request slots their user_data names, for the caller to settle.
+   * tail over them and returns the user_data (slot, generation) of each, for the caller to settle.
    */
-  takeBackUnsubmitted(): Set<number> {
+  takeBackUnsubmitted(): [slot: number, gen: number][] {
     const head = this.#sq32[this.#headW];
     const unconsumed = (this.#tail - head) >>> 0;
     this.#tail = head;
     this.#toSubmit = 0;
-    const slots = new Set<number>();
+    const taken: [number, number][] = [];
     for (let i = 0; i < unconsumed; i++) {
-      // slots of the rewound SQEs: read back user_data from the SQE memory
-      slots.add(this.#sqe32[((head + i) & this.#mask) * SQE_WORDS + 8]);
+      // the rewound SQEs' user_data, read back from the SQE memory: slot and generation (an
+      // internal request's tag names no request, and must not fail the one holding its slot)
+      const w = ((head + i) & this.#mask) * SQE_WORDS + 8;
+      taken.push([this.#sqe32[w], this.#sqe32[w + 1]]);
     }
-    return slots;
+    return taken;
   }
 
   /** Removes a request from the backlog (cancelled before it was submitted); false if it is not there. */

@@ -28,8 +28,8 @@ export interface RecvGroup {
   refilled(): Promise<void>;
 }
 
-/** Default group of a ring's sockets: 1024 buffers of 16 KiB (16 MiB), made on first use. */
-export const DEFAULT_GROUP = { count: 1024, size: 16384 } as const;
+/** Default group of a ring's sockets: 4096 buffers of 16 KiB (64 MiB of address space, touched as used), made on first use. */
+export const DEFAULT_GROUP = { count: 4096, size: 16384 } as const;
 
 const defaults = new WeakMap<Ring, RecvGroup>();
 let makeGroup: ((ring: Ring) => RecvGroup) | undefined;

@@ -14,8 +14,8 @@ import { boundSocket, checkHost, checkPort, socketName, nodeFd, adoptFd, type Ad
 import { defaultGroup, type RecvChunk, type RecvGroup } from './recv-group.js';
 
 const ECONNRESET = errnoOf('ECONNRESET');
-/** Payload size from which write() uses zero-copy send: the crossover bench/net/zc.ts measured here (docs/networking.md). */
-export const ZERO_COPY_THRESHOLD = 16384;
+/** Payload size from which write() uses zero-copy send: where the bulk trial (bench/net/zc.ts) and the echo server measured here agree (docs/networking.md). */
+export const ZERO_COPY_THRESHOLD = 65536;
 /** Rings that have IORING_OP_SEND_ZC (6.0), asked once per ring. */
 const zcRings = new WeakMap<Ring, boolean>();
 const EPIPE = errnoOf('EPIPE');

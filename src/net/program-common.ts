@@ -1,4 +1,6 @@
 /** What the connection-serving programs' JS side shares (src/net/programs.ts, src/net/program-relay.ts). */
+import { closeSync } from 'node:fs';
+import type { Ring } from '../ring/ring.js';
 import { errnoName } from '../errors.js';
 import { loadObject, type LoadedObject } from '../programs/program.js';
 import { ArrayMap } from '../programs/maps.js';
@@ -44,3 +46,31 @@ export function loadShipped(name: BuiltinObjectName, jit: boolean | undefined, l
 
 export const pow2 = (n: number): number => 2 ** Math.ceil(Math.log2(Math.max(2, n)));
 export const errName = (res: number): string | undefined => (res < 0 ? errnoName(-res) : undefined);
+
+/**
+ * Asks a serving program to stop (a NOP posting STOP_TAG to its CQ) and resolves when its request
+ * has ended; a ring that closed under the program ended it too: that is a stop, not a failure.
+ */
+export function stopProgram(ring: Ring, cq: number, done: Promise<void>): Promise<void> {
+  const post = ring.closed ? Promise.resolve(0) : ring.nop({ cq, userData: STOP_TAG }).catch(() => 0);
+  return post.then(() => done).catch((err: unknown) => {
+    if (!ring.closed) throw err;
+  });
+}
+
+/** Closes the connections a program left in its `conns` map (entry: fd s32 @0, generation u32 @4; live when non-zero). */
+export function closeLeftoverConns(conns: ArrayMap, n: number): void {
+  for (let i = 0; i < n; i++) {
+    const c = conns.view(i);
+    const fd = c.getInt32(0, true);
+    if (c.getUint32(4, true) !== 0 && fd >= 0) {
+      try {
+        closeSync(fd);
+      } catch {
+        // already gone
+      }
+      c.setInt32(0, -1, true);
+      c.setUint32(4, 0, true);
+    }
+  }
+}

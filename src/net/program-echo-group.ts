@@ -5,12 +5,11 @@
  * been sent, so N connections need far fewer than N buffers. JS grants the group to programs
  * (ring.allowBufferGroup) for the server's life and takes it back when the program has ended.
  */
-import { closeSync } from 'node:fs';
 import type { Ring } from '../ring/ring.js';
 import type { Region } from '../ring/programs.js';
 import { ArrayMap } from '../programs/maps.js';
 import { BufferGroup } from '../buffers/buffer-group.js';
-import { STOP_TAG, fdOf, intOption, checkOptions, loadShipped, pow2, errName, type SocketLike } from './program-common.js';
+import { stopProgram, closeLeftoverConns, fdOf, intOption, checkOptions, loadShipped, pow2, errName, type SocketLike } from './program-common.js';
 import { ECHO_MAX_CONNECTIONS, type EchoStats } from './programs.js';
 
 const BACKOFF_NS = 10_000_000n;
@@ -115,13 +114,7 @@ export class EchoGroupServerProgram {
   }
 
   close(): Promise<void> {
-    if (!this.#stopping) {
-      const post = this.ring.closed ? Promise.resolve(0) : this.ring.nop({ cq: this.cq, userData: STOP_TAG }).catch(() => 0);
-      this.#stopping = post.then(() => this.done).catch((err: unknown) => {
-        if (!this.ring.closed) throw err;
-      });
-    }
-    return this.#stopping;
+    return (this.#stopping ??= stopProgram(this.ring, this.cq, this.done));
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -129,18 +122,6 @@ export class EchoGroupServerProgram {
   }
 
   #closeLeftovers(): void {
-    for (let i = 0; i < this.maxConnections; i++) {
-      const c = this.#conns.view(i);
-      const fd = c.getInt32(0, true);
-      if (c.getUint32(4, true) !== 0 && fd >= 0) {
-        try {
-          closeSync(fd);
-        } catch {
-          // already gone
-        }
-        c.setInt32(0, -1, true);
-        c.setUint32(4, 0, true);
-      }
-    }
+    closeLeftoverConns(this.#conns, this.maxConnections);
   }
 }

@@ -9,11 +9,10 @@
  * when the program has closed everything it owns; JS asks for that with a NOP whose completion is
  * posted to the program's queue with a stop tag (close() / stop()).
  */
-import { closeSync } from 'node:fs';
 import type { Ring } from '../ring/ring.js';
 import type { Region } from '../ring/programs.js';
 import { ArrayMap } from '../programs/maps.js';
-import { STOP_TAG, fdOf, intOption, checkOptions, loadShipped, pow2, errName, type SocketLike } from './program-common.js';
+import { stopProgram, closeLeftoverConns, fdOf, intOption, checkOptions, loadShipped, pow2, errName, type SocketLike } from './program-common.js';
 
 export type { SocketLike } from './program-common.js';
 /** Entries of the programs' maps (MAX_CONNS in echo.bpf.c, MAX_PAIRS in relay.bpf.c). */
@@ -148,14 +147,7 @@ export class EchoServerProgram {
    * has ended (also when the ring closed under it), rejects with the program's error otherwise.
    */
   close(): Promise<void> {
-    if (!this.#stopping) {
-      const post = this.ring.closed ? Promise.resolve(0) : this.ring.nop({ cq: this.cq, userData: STOP_TAG }).catch(() => 0);
-      // a ring that closed under the program ended it too: that is a close, not a failure
-      this.#stopping = post.then(() => this.done).catch((err: unknown) => {
-        if (!this.ring.closed) throw err;
-      });
-    }
-    return this.#stopping;
+    return (this.#stopping ??= stopProgram(this.ring, this.cq, this.done));
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -163,19 +155,7 @@ export class EchoServerProgram {
   }
 
   #closeLeftovers(): void {
-    for (let i = 0; i < this.maxConnections; i++) {
-      const c = this.#conns.view(i);
-      const fd = c.getInt32(0, true);
-      if (c.getUint32(4, true) !== 0 && fd >= 0) {
-        try {
-          closeSync(fd);
-        } catch {
-          // already gone
-        }
-        c.setInt32(0, -1, true);
-        c.setUint32(4, 0, true);
-      }
-    }
+    closeLeftoverConns(this.#conns, this.maxConnections);
   }
 }
 

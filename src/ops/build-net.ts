@@ -4,32 +4,16 @@
  * buffers, provided-buffer pools. build.ts calls applyNetParam for every kind it does not encode
  * itself; each check throws ringflow's TypeError/RangeError naming the argument.
  */
-import type { OpDesc, ParamDesc, ParamKind, SqeField } from './desc.js';
-import { type Sqe, split64 } from './sqe.js';
+import type { OpDesc, ParamDesc, ParamKind } from './desc.js';
+import type { Sqe } from './sqe.js';
 import { SqeFlags } from '../ring/abi.js';
 import { spanAddress, viewAddress, type ByteSpan } from '../ring/memory.js';
 import { describeValue as describe } from '../errors.js';
-import { bufferSpan } from './build.js';
+import { bufferSpan, setField } from './build.js';
 import { encodeSockaddr, parseSockaddr, sockaddrArea, type SockAddr } from './sockaddr.js';
 import { encodeMsghdr } from './msghdr.js';
 import { MSG, SOCK, SOCK_TYPE_MASK, MAX_BIDS_PER_BGID } from './net-abi.js';
 
-/** Writes one SQE field (64-bit fields as lo/hi words). */
-function setField(s: Sqe, field: SqeField, v: number): void {
-  switch (field) {
-    case 'off':
-      [s.offLo, s.offHi] = split64(v);
-      return;
-    case 'addr':
-      [s.addrLo, s.addrHi] = split64(v);
-      return;
-    case 'addr3':
-      [s.addr3Lo, s.addr3Hi] = split64(v);
-      return;
-    default:
-      (s as unknown as Record<string, number>)[field] = v;
-  }
-}
 
 function int(w: () => string, v: unknown, min: number, max: number): number {
   if (typeof v !== 'number' || !Number.isInteger(v)) throw new TypeError(`${w()} must be an integer, got ${describe(v)}`);

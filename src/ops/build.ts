@@ -169,7 +169,8 @@ function parseStatx(b: Buffer): StatxResult {
   };
 }
 
-function setField(s: Sqe, field: ParamDesc['field'], v: number | bigint): void {
+/** Writes one SQE field (64-bit fields as lo/hi words). */
+export function setField(s: Sqe, field: ParamDesc['field'], v: number | bigint): void {
   switch (field) {
     case 'off':
       [s.offLo, s.offHi] = split64(v);

@@ -121,8 +121,8 @@ export class RegisteredBuffers {
   /** Tagged buffers the kernel has not let go of yet, by tag (low word). */
   #byTag = new Map<number, RegisteredBuffer>();
   #nextTag = 1;
-  /** Tagged buffers JS unregistered or replaced whose tag CQE has not come: the ring stays busy for them. */
-  #owed = 0;
+  /** Buffers an update() replaced whose tag CQE has not come: the ring stays busy for them. */
+  #owed = new Set<RegisteredBuffer>();
 
   /** @internal use `ring.buffers` */
   constructor(ring: Ring) {
@@ -133,27 +133,27 @@ export class RegisteredBuffers {
         const b = this.#byTag.get(low);
         if (!b) return;
         this.#byTag.delete(low);
-        if (!b.registered) this.#owed--;
+        this.#owed.delete(b);
         b.kernelReleased();
       },
       closed: () => {
         for (const b of this.#byTag.values()) b.kernelReleased();
         this.#byTag.clear();
-        this.#owed = 0;
+        this.#owed.clear();
         this.#slots = [];
         this.#size = 0;
       },
       get owed() {
-        return self.#owed;
+        return self.#owed.size;
       },
     });
   }
 
-  /** A tagged buffer left the table: its tag CQE is owed (the ring stays busy until it comes). */
+  /** An update() replaced a tagged buffer: its tag CQE is owed (the ring stays busy until it comes). */
   #letGo(b: RegisteredBuffer | undefined): void {
     if (!b || !b.registered) return;
     b.unregistered();
-    this.#owed++; // every buffer in the table is tagged (#prepare)
+    this.#owed.add(b); // every buffer in the table is tagged (#prepare)
   }
 
   /** Slots in the table (0: none registered). */
@@ -236,7 +236,19 @@ export class RegisteredBuffers {
     ringInternals(this.#ring).assertOpen();
     if (this.#size === 0) throw new RangeError('buffers.unregister(): the ring has no buffer table (buffers.register() first)');
     this.#ring.register(RegisterOp.UNREGISTER_BUFFERS, null, 0);
-    for (const b of this.#slots) this.#letGo(b);
+    if (this.#ring.pending === 0) {
+      // no request can be using them (programs cannot name registered buffers): the kernel has let
+      // go now. Free them without waiting for tags, which 6.1 does not post for an unregistered
+      // table (6.18 does; a tag that still comes finds nothing to release).
+      const gone = new Set(this.#slots.filter((b) => b?.registered));
+      for (const [low, t] of this.#byTag) if (gone.has(t)) this.#byTag.delete(low);
+      for (const b of gone) b!.kernelReleased();
+    } else {
+      // requests in flight may use them (6.18 posts each tag when the last one ends; 6.1 waited for
+      // them inside the unregister and posts none): `released` resolves at a tag or at ring close,
+      // without holding the event loop for tags that may never come
+      for (const b of this.#slots) b?.unregistered();
+    }
     this.#slots = [];
     this.#size = 0;
     ringInternals(this.#ring).updateRef();

@@ -14,7 +14,7 @@ import { MODES, listener, Client, acceptedPair, openFds, eventually, bytes } fro
 import { serveEcho, relay, RelayProgram, RelayPair, type Ring } from '../src/index.js';
 
 function needSockets(t: import('node:test').TestContext, ring: Ring): boolean {
-  return requireOp(t, ring, 'socket') && requireOp(t, ring, 'bind') && requireOp(t, ring, 'listen');
+  return requireOp(t, ring, 'socket'); // listeners bind and listen through the syscalls where the ring lacks the ops (before 6.11)
 }
 
 /** The SQE a program would submit to accept on `fd`, for ring.checkProgramSqe(). */

@@ -14,7 +14,7 @@ import { MODES, listener, Client, bytes, eventually } from './net-programs-util.
 import { serveEchoFromGroup, BufferGroup, type Ring } from '../src/index.js';
 
 function needSockets(t: import('node:test').TestContext, ring: Ring): boolean {
-  return requireOp(t, ring, 'socket') && requireOp(t, ring, 'bind') && requireOp(t, ring, 'listen');
+  return requireOp(t, ring, 'socket'); // listeners bind and listen through the syscalls where the ring lacks the ops (before 6.11)
 }
 
 /** A ring-mapped group, or a skip where the kernel has none (PBUF_RING: 5.19). */

@@ -226,14 +226,29 @@ export class TcpSocket implements AsyncIterable<Buffer> {
    * let go of `data` (from zeroCopyThreshold bytes on, a zero-copy send that settles at its
    * notification), so the caller may reuse the buffer then.
    */
-  async write(data: Uint8Array | string, options?: { signal?: AbortSignal }): Promise<void> {
-    let b = typeof data === 'string' ? Buffer.from(data) : data;
-    if (!(b instanceof Uint8Array)) throw new TypeError(`TcpSocket.write(): "data" must be a string or a Uint8Array, got ${describeValue(data)}`);
-    while (b.byteLength > 0) {
-      const n = b.byteLength >= this.zeroCopyThreshold && this.#zeroCopy() ? await this.#sendZc(b, options) : await this.send(b, options);
-      if (n === 0) throw new RingError(-EPIPE, 'send', { detail: 'the connection took no bytes' });
-      b = b.subarray(n);
+  write(data: Uint8Array | string, options?: { signal?: AbortSignal }): Promise<void> {
+    const b = typeof data === 'string' ? Buffer.from(data) : data;
+    if (!(b instanceof Uint8Array)) return Promise.reject(new TypeError(`TcpSocket.write(): "data" must be a string or a Uint8Array, got ${describeValue(data)}`));
+    if (b.byteLength === 0) return this.#closing ? Promise.reject(this.#closedError('write')) : Promise.resolve();
+    return this.#writeRest(b, options?.signal);
+  }
+
+  /** One send of what is left; again for the rest of a short send (no async function: it is the hot path). */
+  #writeRest(b: Uint8Array, signal: AbortSignal | undefined): Promise<void> {
+    if (this.#closing) return Promise.reject(this.#closedError('write'));
+    let sent: Promise<number>;
+    try {
+      const o = signal ? { signal } : undefined;
+      sent = b.byteLength >= this.zeroCopyThreshold && this.#zeroCopy() ? this.ring.sendZc(this.fd, b, 0, o) : this.ring.send(this.fd, b, 0, o);
+    } catch (e) {
+      return Promise.reject(e);
     }
+    return sent.then((n) => {
+      this.bytesWritten += n;
+      if (n === b.byteLength) return;
+      if (n === 0) throw new RingError(-EPIPE, 'send', { detail: 'the connection took no bytes' });
+      return this.#writeRest(b.subarray(n), signal);
+    });
   }
 
   #zeroCopy(): boolean {
@@ -241,13 +256,6 @@ export class TcpSocket implements AsyncIterable<Buffer> {
     if (z === undefined) zcRings.set(this.ring, (z = this.ring.supports('sendZc')));
     return z;
   }
-  async #sendZc(b: Uint8Array, options?: { signal?: AbortSignal }): Promise<number> {
-    this.#assertOpen('send');
-    const n = await this.ring.sendZc(this.fd, b, 0, { signal: options?.signal });
-    this.bytesWritten += n;
-    return n;
-  }
-
   /** Reads once into `buffer`; resolves the bytes read (0: the peer closed its side). */
   async read(buffer: Uint8Array, options?: { signal?: AbortSignal }): Promise<number> {
     this.#assertOpen('read');
@@ -332,6 +340,9 @@ export class TcpSocket implements AsyncIterable<Buffer> {
   }
 
   #assertOpen(m: string): void {
-    if (this.#closing) throw new RingError(-9 /* EBADF */, m, { detail: 'the socket is closed' });
+    if (this.#closing) throw this.#closedError(m);
+  }
+  #closedError(m: string): RingError {
+    return new RingError(-9 /* EBADF */, m, { detail: 'the socket is closed' });
   }
 }

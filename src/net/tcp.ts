@@ -5,6 +5,7 @@
  * end, close(): it stops the socket's multishot requests, waits for them to end, then closes the
  * fd through the ring.
  */
+import type { SendQueue } from '../buffers/send-queue.js';
 import type { Ring } from '../ring/ring.js';
 import { binding } from '../native.js';
 import { RingError, describeValue, errno as errnoOf } from '../errors.js';
@@ -145,6 +146,8 @@ export class TcpSocket implements AsyncIterable<Buffer> {
    * in bench/net/zc.ts (docs/networking.md); Infinity: never.
    */
   zeroCopyThreshold = ZERO_COPY_THRESHOLD;
+  /** When set, write() copies into this queue's provided buffers and sends them (bundles; src/buffers/send-queue.ts). One queue per socket. */
+  sendQueue: SendQueue | undefined;
   /** Bytes written / read so far (node:net's names). */
   bytesWritten = 0;
   bytesRead = 0;
@@ -229,6 +232,11 @@ export class TcpSocket implements AsyncIterable<Buffer> {
   async write(data: Uint8Array | string, options?: { signal?: AbortSignal }): Promise<void> {
     let b = typeof data === 'string' ? Buffer.from(data) : data;
     if (!(b instanceof Uint8Array)) throw new TypeError(`TcpSocket.write(): "data" must be a string or a Uint8Array, got ${describeValue(data)}`);
+    if (this.sendQueue) {
+      this.#assertOpen('write');
+      this.bytesWritten += await this.sendQueue.write(this.fd, b);
+      return;
+    }
     while (b.byteLength > 0) {
       const n = b.byteLength >= this.zeroCopyThreshold && this.#zeroCopy() ? await this.#sendZc(b, options) : await this.send(b, options);
       if (n === 0) throw new RingError(-EPIPE, 'send', { detail: 'the connection took no bytes' });

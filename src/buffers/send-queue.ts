@@ -149,8 +149,8 @@ export class SendQueue {
   #writes: Promise<unknown> = Promise.resolve();
   #inflight: MultiRequest | undefined;
   #closing: Promise<void> | undefined;
-  /** Counters: send requests, their CQEs with bytes, buffers used up, bytes sent. */
-  readonly stats = { sends: 0, cqes: 0, buffersSent: 0, bytesSent: 0 };
+  /** Counters: send requests, their CQEs, buffers used up, bytes sent, CQEs that ended inside a buffer. */
+  readonly stats = { sends: 0, cqes: 0, buffersSent: 0, bytesSent: 0, partial: 0 };
 
   constructor(ring: Ring, options: SendQueueOptions) {
     if (options === null || typeof options !== 'object') throw new TypeError(`new SendQueue(): "options" must be an object { count, size, id?, bundle?, incremental? }, got ${describe(options)}`);
@@ -422,6 +422,7 @@ export class SendQueue {
       if (this.#off[bid]! + n < this.#len[bid]!) {
         // partly sent: an incremental ring keeps the rest at its head; a plain ring moved past it
         this.#off[bid] += n;
+        this.stats.partial++;
         if (this.kind === 'ring') this.#khead++;
         break;
       }

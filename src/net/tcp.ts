@@ -234,7 +234,8 @@ export class TcpSocket implements AsyncIterable<Buffer> {
     if (!(b instanceof Uint8Array)) throw new TypeError(`TcpSocket.write(): "data" must be a string or a Uint8Array, got ${describeValue(data)}`);
     if (this.sendQueue) {
       this.#assertOpen('write');
-      this.bytesWritten += await this.sendQueue.write(this.fd, b);
+      const n = await this.sendQueue.write(this.fd, b);
+      this.bytesWritten += n;
       return;
     }
     while (b.byteLength > 0) {

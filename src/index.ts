@@ -24,6 +24,7 @@ import './buffers/program-groups.js'; // installs ring.allowBufferGroup() (provi
 export { RegisteredBuffers, RegisteredBuffer, MAX_REGISTERED_BUFFERS, MAX_REGISTERED_BUFFER_SIZE, type BufferEntry, type FixedSpan } from './ring/registered-buffers.js';
 export { BufferGroup, MAX_GROUP_BUFFERS, MAX_BUFFER_SIZE, type BufferGroupKind, type BufferGroupOptions } from './buffers/buffer-group.js';
 export { ProvidedBuffer, BufferStateError, BufferGroupEmptyError } from './buffers/provided-buffer.js';
+export { SendQueue, SendBuffer, SendQueueEmptyError, SendQueueFullError, type SendQueueOptions } from './buffers/send-queue.js';
 export { OP_BPF, type ProgramStats, type Region } from './ring/programs.js';
 export { CompletionQueue, type Cqe } from './ring/cq.js';
 export type { RingOptions } from './ring/setup.js';

@@ -65,12 +65,32 @@ export interface GroupGrant {
   incremental: boolean;
 }
 
-/** Group ids in use per ring (by BufferGroups of this process). */
-const idsInUse = new WeakMap<Ring, Map<number, BufferGroup>>();
+/** Group ids in use per ring (by BufferGroups and SendQueues of this process). */
+const idsInUse = new WeakMap<Ring, Map<number, object>>();
 
 /** The open BufferGroup of `ring` with group id `id`, if any. */
 export function groupOf(ring: Ring, id: number): BufferGroup | undefined {
-  return idsInUse.get(ring)?.get(id);
+  const g = idsInUse.get(ring)?.get(id);
+  return g instanceof BufferGroup ? g : undefined;
+}
+
+/** @internal Reserves a group id of `ring` for `owner` (a SendQueue): `id`, or the lowest free one. Throws RangeError if taken. */
+export function reserveGroupId(ring: Ring, owner: object, id: number | undefined, what: string): number {
+  const used = idsInUse.get(ring) ?? new Map<number, object>();
+  if (id === undefined) {
+    id = 0;
+    while (used.has(id)) id++;
+    if (id > 0xffff) throw new RangeError(`${what}: every group id (0..65535) of this ring is in use`);
+  } else if (used.has(id)) throw new RangeError(`${what}: group id ${id} is in use by another buffer group of this ring (close() it first, or leave "id" out to get a free one)`);
+  used.set(id, owner);
+  idsInUse.set(ring, used);
+  return id;
+}
+
+/** @internal Frees a group id reserveGroupId() gave `owner`. */
+export function freeGroupId(ring: Ring, owner: object, id: number): void {
+  const used = idsInUse.get(ring);
+  if (used?.get(id) === owner) used.delete(id);
 }
 
 function checkInt(what: string, v: unknown, min: number, max: number): number {
@@ -130,7 +150,7 @@ export class BufferGroup implements BufferOwner {
     if (count * size > 2 ** 40) throw new RangeError(`new BufferGroup(): count × size is ${count * size} bytes, more than 1 TiB`);
     if (!ring || typeof ring.register !== 'function') throw new TypeError(`new BufferGroup(): "ring" must be a Ring, got ${describe(ring)}`);
     if (ring.closed) throw new RingClosedError();
-    const used = idsInUse.get(ring) ?? new Map<number, BufferGroup>();
+    const used = idsInUse.get(ring) ?? new Map<number, object>();
     let id: number;
     if (options.id === undefined) {
       id = 0;

@@ -81,11 +81,12 @@ export class BufferRing implements GroupBackend {
     return this.#mem;
   }
 
-  put(pos: number, bid: number, address: number): void {
+  /** `length`: bytes of the entry (a send queue's filled part); default the whole buffer. */
+  put(pos: number, bid: number, address: number, length = this.#size): void {
     const w = (pos & this.#mask) * (ENTRY_SIZE >> 2);
     this.#u32[w] = address % 0x1_0000_0000;
     this.#u32[w + 1] = Math.floor(address / 0x1_0000_0000);
-    this.#u32[w + 2] = this.#size;
+    this.#u32[w + 2] = length;
     this.#u16[w * 2 + 6] = bid; // bid at byte 12; byte 14 of entry 0 is the tail, left alone
   }
 

@@ -5,6 +5,7 @@
  * end, close(): it stops the socket's multishot requests, waits for them to end, then closes the
  * fd through the ring.
  */
+import type { SendQueue } from '../buffers/send-queue.js';
 import type { Ring } from '../ring/ring.js';
 import { binding } from '../native.js';
 import { RingError, describeValue, errno as errnoOf } from '../errors.js';
@@ -145,6 +146,8 @@ export class TcpSocket implements AsyncIterable<Buffer> {
    * in bench/net/zc.ts (docs/networking.md); Infinity: never.
    */
   zeroCopyThreshold = ZERO_COPY_THRESHOLD;
+  /** When set, write() copies into this queue's provided buffers and sends them (bundles; src/buffers/send-queue.ts). One queue per socket. */
+  sendQueue: SendQueue | undefined;
   /** Bytes written / read so far (node:net's names). */
   bytesWritten = 0;
   bytesRead = 0;
@@ -229,8 +232,15 @@ export class TcpSocket implements AsyncIterable<Buffer> {
   write(data: Uint8Array | string, options?: { signal?: AbortSignal }): Promise<void> {
     const b = typeof data === 'string' ? Buffer.from(data) : data;
     if (!(b instanceof Uint8Array)) return Promise.reject(new TypeError(`TcpSocket.write(): "data" must be a string or a Uint8Array, got ${describeValue(data)}`));
+    if (this.sendQueue) return this.#writeQueued(b);
     if (b.byteLength === 0) return this.#closing ? Promise.reject(this.#closedError('write')) : Promise.resolve();
     return this.#writeRest(b, options?.signal);
+  }
+
+  async #writeQueued(b: Uint8Array): Promise<void> {
+    this.#assertOpen('write');
+    const n = await this.sendQueue!.write(this.fd, b); // (`x += await` would read x before the wait)
+    this.bytesWritten += n;
   }
 
   /** One send of what is left; again for the rest of a short send (no async function: it is the hot path). */

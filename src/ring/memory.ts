@@ -20,6 +20,14 @@ import { binding } from '../native.js';
 
 const bases = new WeakMap<ArrayBufferLike, number>();
 
+/**
+ * ArrayBuffers over memory ringflow allocated natively and reference counts (registered buffers,
+ * buffer groups: src/buffers/native-memory.ts): a transfer() moves the same memory, which stays
+ * valid, so they are not marked here (on Node 24+ a mark is a V8 detach key, after which neither
+ * ringflow's own detach nor Node's teardown of a worker can detach them: a fatal error).
+ */
+export const nativelyOwned = new WeakSet<ArrayBuffer>();
+
 const hasSab = typeof SharedArrayBuffer !== 'undefined';
 
 /** Is `v` a SharedArrayBuffer (growable or not)? */
@@ -36,7 +44,7 @@ export function bufferAddress(ab: ArrayBufferLike): number {
     if (base < 0) throw new TypeError('ringflow: cannot take the address of this buffer');
     // A zero-length buffer may have no memory yet (address 0): ask again next time.
     if (base !== 0) {
-      if (!isSharedArrayBuffer(ab)) {
+      if (!isSharedArrayBuffer(ab) && !nativelyOwned.has(ab as ArrayBuffer)) {
         markAsUntransferable(ab);
         if (!transferGuarded) guardTransfer();
       }

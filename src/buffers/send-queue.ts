@@ -21,7 +21,7 @@
  *    used only on incremental rings.
  */
 import { RingError, RingClosedError, describeValue as describe, errno as errnoOf } from '../errors.js';
-import { CqeFlags } from '../ring/abi.js';
+import { CqeFlags, Features } from '../ring/abi.js';
 import type { Ring } from '../ring/ring.js';
 import { op } from '../ops/build.js';
 import type { Fd } from '../ops/sqe.js';
@@ -159,6 +159,9 @@ export class SendQueue {
     const size = checkInt('new SendQueue(): "size"', options.size, 1, MAX_BUFFER_SIZE);
     for (const k of ['bundle', 'incremental'] as const)
       if (options[k] !== undefined && typeof options[k] !== 'boolean') throw new TypeError(`new SendQueue(): "${k}" must be a boolean, got ${describe(options[k])}`);
+    // SEND selecting provided buffers came with bundles (6.10; IORING_FEAT_RECVSEND_BUNDLE): 6.1 fails each send with EOPNOTSUPP
+    if (!(ring.features & Features.RECVSEND_BUNDLE))
+      throw new RingError(-errnoOf('EOPNOTSUPP'), 'io_uring_enter', { op: 'send', detail: 'new SendQueue(): sending from provided buffers needs Linux 6.10 (IORING_FEAT_RECVSEND_BUNDLE); this kernel lacks it' });
     if (options.id !== undefined) checkInt('new SendQueue(): "id"', options.id, 0, 0xffff);
     if (count * size > 2 ** 40) throw new RangeError(`new SendQueue(): count × size is ${count * size} bytes, more than 1 TiB`);
     if (!ring || typeof ring.register !== 'function') throw new TypeError(`new SendQueue(): "ring" must be a Ring, got ${describe(ring)}`);

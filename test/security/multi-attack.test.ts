@@ -1,0 +1,139 @@
+// Issue #11 — requests with several CQEs and the memory they hold, attacked. A hostile program
+// cannot cancel, feed or end a JS multishot request (its user_data is JS's: the program's cancels
+// find nothing, its posted CQEs reach only program CQs); a careless caller who drops a ring with
+// provided-buffer groups and registered buffers, or lets a worker exit with sockets, groups and
+// multishot streams open, loses nothing and crashes nothing. docs/security.md, "Multi-CQE requests".
+// Program attacks run under the JIT and the interpreter.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { Worker } from 'node:worker_threads';
+import { ringFor, CPU_TIME_SCALE } from '../helpers.js';
+import { TcpServer, TcpSocket } from '../../src/index.js';
+import { ENGINES, noEngine, ringProgram, submitAsm, emitAsm } from './asm-programs.js';
+
+const ASYNC_CANCEL = 14;
+const MORE = 2;
+const index = new URL('../../src/index.js', import.meta.url).href;
+
+for (const { name, jit } of ENGINES) {
+  test(`a program can neither cancel nor feed a JS multishot accept: its cancels find nothing, its CQEs go to program CQs (${name})`, { skip: noEngine }, async (t) => {
+    const ring = ringFor(t, { cqs: [256] });
+    const server = await TcpServer.listen(ring);
+    const port = server.address()!.port;
+    const accepted: TcpSocket[] = [];
+    const stream = server.connections();
+    const taking = (async () => {
+      for await (const s of stream) accepted.push(s);
+    })();
+    await TcpSocket.connect(ring, { port }).then((c) => c.close());
+    while (accepted.length < 1) await new Promise((r) => setTimeout(r, 2));
+    // every user_data JS could be using (slot 0..15 × generation 1..4): cancel it, and post a CQE
+    // with F_MORE under it to CQ 0 (the programs' own CQ 0, never JS's)
+    let code = 'mov %r6, %r1\n';
+    let n = 0;
+    for (let slot = 0n; slot < 16n; slot++)
+      for (let gen = 1n; gen <= 4n; gen++) {
+        const target = (gen << 32n) | slot;
+        code += submitAsm({ opcode: ASYNC_CANCEL, fd: 0, addr: target, userData: BigInt(n++), cq: 1 }) + '\n';
+        // helper 165 (emit): r2 cq, r3 user_data, r4 res, r5 flags
+        code += emitAsm(0, target, 5).replace('mov %r5, 0', `mov %r5, ${MORE}`) + '\n';
+      }
+    code += 'mov %r0, 0\nexit';
+    const seenByJs: bigint[] = [];
+    ring.onCompletion((c) => seenByJs.push(c.userData));
+    assert.equal(await ring.runProgram(ring.registerProgram(ringProgram(code, jit))), 0);
+    const deadline = Date.now() + 2000 * CPU_TIME_SCALE;
+    while (ring.cq(1).ready < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
+    const got = ring.cq(1).drain();
+    assert.equal(got.length, n);
+    for (const c of got) assert.equal(c.res, -2, `cancel ${c.userData} found nothing`);
+    assert.equal(seenByJs.length, 64, 'the forged CQEs went to the programs\' CQ 0 (onCompletion), not to the JS request');
+    // the multishot accept is still armed and still JS's: a new connection is accepted, once
+    await TcpSocket.connect(ring, { port }).then((c) => c.close());
+    while (accepted.length < 2) await new Promise((r) => setTimeout(r, 2));
+    assert.equal(accepted.length, 2);
+    assert.equal(stream.rearms, 0, 'never cancelled, never re-armed');
+    await Promise.all(accepted.map((s) => s.close()));
+    await server.close();
+    await taking;
+  });
+}
+
+/** Runs `body` in a child with --expose-gc; its last stdout line is JSON. */
+function child(body: string): { code: number | null; result: Record<string, unknown>; out: string } {
+  const r = spawnSync(process.execPath, ['--expose-gc', '--no-warnings', '--input-type=module', '-e', `import { Ring, TcpServer, TcpSocket } from '${index}';\n${body}`], {
+    encoding: 'utf8',
+    timeout: 30_000 * CPU_TIME_SCALE,
+  });
+  const line = r.stdout.split('\n').find((l) => l.startsWith('RESULT '));
+  return { code: r.status, result: line ? JSON.parse(line.slice(7)) : {}, out: r.stdout + r.stderr };
+}
+
+test('rings dropped without close() with buffer groups, registered buffers and a received chunk held: collected, no crash', () => {
+  const r = child(`
+    const warned = [];
+    process.on('warning', (w) => { if (w.code === 'RINGFLOW_RING_GC') warned.push(w.message); });
+    let kept;
+    for (let i = 0; i < 20; i++) {
+      const ring = new Ring();
+      ring.buffers.register([65536, 4096]);
+      const group = ring.bufferGroup({ count: 16, size: 4096 });
+      const server = await TcpServer.listen(ring);
+      const acc = server.accept();
+      const c = await TcpSocket.connect(ring, { port: server.address().port });
+      const s = await acc;
+      await c.write('dropped');
+      const chunks = s.chunks();
+      const { value } = await chunks.next();
+      chunks.close();          // its request ends: the ring goes idle
+      if (i === 0) kept = value; // a chunk JS still holds when its ring is gone
+      await Promise.all([c.close(), s.close(), server.close()]);
+      void group;
+    }
+    for (let i = 0; i < 8; i++) { gc(); await new Promise((r) => setImmediate(r)); await new Promise((r) => setTimeout(r, 5)); }
+    console.log('RESULT ' + JSON.stringify({ warned: warned.length, kept: Buffer.from(kept.bytes).toString() }));
+  `);
+  assert.equal(r.code, 0, r.out);
+  assert.ok((r.result.warned as number) >= 15, `dropped rings collected and warned about: ${r.result.warned} of 20 (GC takes most, not always the last)`);
+  assert.equal(r.result.kept, 'dropped', 'a chunk held past its ring still reads its bytes (the memory is reference counted)');
+});
+
+test('a worker that exits with a listening server, a multishot recv, a buffer group and registered buffers open: no crash, the main ring unaffected', async (t) => {
+  const ring = ringFor(t);
+  const server = await TcpServer.listen(ring);
+  const port = server.address()!.port;
+  const acc = server.accept();
+  const w = new Worker(
+    `import('${index}').then(async ({ Ring, TcpServer, TcpSocket }) => {
+      const { parentPort, workerData } = await import('node:worker_threads');
+      const ring = new Ring();
+      ring.buffers.register([65536]);
+      const own = await TcpServer.listen(ring);
+      const c = await TcpSocket.connect(ring, { port: workerData });
+      const chunks = c.chunks();
+      chunks.next();             // a multishot recv in flight when the worker goes
+      void own.connections().next();
+      parentPort.postMessage('ready');
+    });`,
+    { eval: true, workerData: port },
+  );
+  await new Promise<void>((res, rej) => {
+    w.once('message', () => res());
+    w.once('error', rej);
+  });
+  const s = await acc;
+  const code = await w.terminate();
+  assert.equal(typeof code, 'number');
+  // the worker's ring went with it (its requests ended by the ring's teardown); this ring goes on.
+  // (The worker's socket fds are process fds: they stay open until closed — see docs/networking.md.)
+  const acc2 = server.accept();
+  const c2 = await TcpSocket.connect(ring, { port });
+  const s2 = await acc2;
+  await c2.write('still');
+  const got = Buffer.alloc(5);
+  assert.equal(await s2.read(got), 5);
+  assert.equal(got.toString(), 'still');
+  await Promise.all([c2.close(), s2.close(), s.close()]);
+  await server.close();
+});

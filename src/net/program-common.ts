@@ -74,3 +74,23 @@ export function closeLeftoverConns(conns: ArrayMap, n: number): void {
     }
   }
 }
+
+/** A program request serving connections on its own CQ (echo servers): stopped by close(), once. */
+export abstract class ServingProgram {
+  abstract readonly ring: Ring;
+  abstract readonly cq: number;
+  /** Settles when the program request ends. */
+  abstract readonly done: Promise<void>;
+  #stopping: Promise<void> | undefined;
+  /**
+   * Stops accepting, cancels every connection's request, closes the connections and the program's
+   * dup of the listening socket (JS's listening fd stays open); resolves when the program request
+   * has ended (also when the ring closed under it), rejects with the program's error otherwise.
+   */
+  close(): Promise<void> {
+    return (this.#stopping ??= stopProgram(this.ring, this.cq, this.done));
+  }
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close().catch(() => undefined);
+  }
+}

@@ -9,7 +9,7 @@ import type { Ring } from '../ring/ring.js';
 import type { Region } from '../ring/programs.js';
 import { ArrayMap } from '../programs/maps.js';
 import { BufferGroup } from '../buffers/buffer-group.js';
-import { stopProgram, closeLeftoverConns, fdOf, intOption, checkOptions, loadShipped, pow2, errName, type SocketLike } from './program-common.js';
+import { ServingProgram, closeLeftoverConns, fdOf, intOption, checkOptions, loadShipped, pow2, errName, type SocketLike } from './program-common.js';
 import { ECHO_MAX_CONNECTIONS, type EchoStats } from './programs.js';
 
 const BACKOFF_NS = 10_000_000n;
@@ -37,7 +37,7 @@ export function serveEchoFromGroup(ring: Ring, listen: SocketLike, options: Serv
   return new EchoGroupServerProgram(ring, listen, options);
 }
 
-export class EchoGroupServerProgram {
+export class EchoGroupServerProgram extends ServingProgram {
   readonly ring: Ring;
   readonly group: BufferGroup;
   readonly maxConnections: number;
@@ -50,9 +50,9 @@ export class EchoGroupServerProgram {
   readonly done: Promise<void>;
   readonly #state: DataView;
   readonly #conns: ArrayMap;
-  #stopping: Promise<void> | undefined;
 
   constructor(ring: Ring, listen: SocketLike, options: ServeEchoGroupOptions) {
+    super();
     const o = checkOptions('serveEchoFromGroup()', options, ['group', 'maxConnections', 'jit']);
     const fd = fdOf('serveEchoFromGroup(listen)', listen);
     const group = o['group'];
@@ -113,13 +113,6 @@ export class EchoGroupServerProgram {
     };
   }
 
-  close(): Promise<void> {
-    return (this.#stopping ??= stopProgram(this.ring, this.cq, this.done));
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close().catch(() => undefined);
-  }
 
   #closeLeftovers(): void {
     closeLeftoverConns(this.#conns, this.maxConnections);

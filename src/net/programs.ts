@@ -12,7 +12,7 @@
 import type { Ring } from '../ring/ring.js';
 import type { Region } from '../ring/programs.js';
 import { ArrayMap } from '../programs/maps.js';
-import { stopProgram, closeLeftoverConns, fdOf, intOption, checkOptions, loadShipped, pow2, errName, type SocketLike } from './program-common.js';
+import { ServingProgram, closeLeftoverConns, fdOf, intOption, checkOptions, loadShipped, pow2, errName, type SocketLike } from './program-common.js';
 
 export type { SocketLike } from './program-common.js';
 /** Entries of the programs' maps (MAX_CONNS in echo.bpf.c, MAX_PAIRS in relay.bpf.c). */
@@ -68,7 +68,7 @@ export function serveEcho(ring: Ring, listen: SocketLike, options: ServeEchoOpti
   return new EchoServerProgram(ring, listen, options);
 }
 
-export class EchoServerProgram {
+export class EchoServerProgram extends ServingProgram {
   readonly ring: Ring;
   readonly maxConnections: number;
   readonly bufferSize: number;
@@ -82,9 +82,9 @@ export class EchoServerProgram {
   readonly done: Promise<void>;
   readonly #state: DataView;
   readonly #conns: ArrayMap;
-  #stopping: Promise<void> | undefined;
 
   constructor(ring: Ring, listen: SocketLike, options: ServeEchoOptions = {}) {
+    super();
     const o = checkOptions('serveEcho()', options, ['maxConnections', 'bufferSize', 'jit']);
     const fd = fdOf('serveEcho(listen)', listen);
     this.ring = ring;
@@ -141,18 +141,6 @@ export class EchoServerProgram {
     };
   }
 
-  /**
-   * Stops accepting, cancels every connection's request, closes the connections and the program's
-   * dup of the listening socket (JS's listening fd stays open); resolves when the program request
-   * has ended (also when the ring closed under it), rejects with the program's error otherwise.
-   */
-  close(): Promise<void> {
-    return (this.#stopping ??= stopProgram(this.ring, this.cq, this.done));
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close().catch(() => undefined);
-  }
 
   #closeLeftovers(): void {
     closeLeftoverConns(this.#conns, this.maxConnections);

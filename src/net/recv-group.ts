@@ -22,8 +22,6 @@ export interface RecvGroup {
   take(res: number, flags: number): RecvChunk | null;
   /** The chunks of a bundle CQE (IORING_RECVSEND_BUNDLE), in order; absent: the group cannot do bundles. */
   takeBundle?(res: number, flags: number): readonly RecvChunk[];
-  /** 'ring' / 'incremental' / 'legacy' (BufferGroup.kind): bundles need the kernel's buffer order. */
-  readonly kind?: string;
   /** Resolves when a buffer is given back (for re-arming after -ENOBUFS). */
   refilled(): Promise<void>;
 }

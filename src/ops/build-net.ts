@@ -45,11 +45,9 @@ function fixedSpanOf(w: () => string, v: unknown, opts: Record<string, unknown>)
   return undefined;
 }
 
-/** Sqes whose request posts more than one CQE (multishot, bundles), beyond ops that always do. */
-const manyCqes = new WeakSet<Sqe>();
 /** Does this Sqe's request post more than one CQE (F_MORE)? Such requests need ring.runMulti. */
 export function postsManyCqes(s: Sqe): boolean {
-  return s.op.multiCqe === true || manyCqes.has(s);
+  return s.op.multiCqe === true || s.multishot;
 }
 
 /**
@@ -127,7 +125,6 @@ export function applyNetParam(op: OpDesc, s: Sqe, p: ParamDesc, v: unknown, opts
       if (p.requires && opts[p.requires] === undefined) throw new TypeError(`${w()} needs "${p.requires}" too (the kernel refuses it alone)`);
       (s as unknown as Record<string, number>)[p.field] |= p.bit!;
       if (p.multi) {
-        manyCqes.add(s);
         s.multishot = true;
       }
       return;

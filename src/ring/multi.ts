@@ -12,6 +12,7 @@
  * ZeroCopySink and settles their promise at the notification.
  */
 import { CqeFlags } from './abi.js';
+import { NOTIF_USAGE_ZC_COPIED } from '../ops/net-abi.js';
 import { RingError, errno as errnoOf } from '../errors.js';
 import { abortError } from './aborts.js';
 import type { Sqe } from '../ops/sqe.js';
@@ -57,11 +58,6 @@ export class MultiRequest {
   }
 }
 
-/** Do the CQE flags say more CQEs follow for this request? */
-export const hasMore = (flags: number): boolean => (flags & CqeFlags.MORE) !== 0;
-
-/** IORING_NOTIF_USAGE_ZC_COPIED: in a notification's res (with IORING_SEND_ZC_REPORT_USAGE), data was copied. */
-export const NOTIF_USAGE_ZC_COPIED = 0x80000000 | 0;
 
 /** What a zero-copy send resolves with when `reportUsage` was asked. */
 export interface ZeroCopyResult {

@@ -16,6 +16,7 @@ import { ProgramEngine } from './programs.js';
 import { Pending, RequestTable } from './requests.js';
 import { AbortWatch, abortError } from './aborts.js';
 import { MultiRequest, ZeroCopySink, type CqeSink } from './multi.js';
+import { RECVSEND } from '../ops/net-abi.js';
 import * as grants from './grants.js';
 import { SubmissionQueue, FlushSchedule, cancelSqe } from './submission.js';
 import { CompletionDispatch, type ResourceTagHandler } from './completion.js';
@@ -30,8 +31,6 @@ const EINTR = errnoOf('EINTR');
 const EAGAIN = errnoOf('EAGAIN');
 const EBUSY = errnoOf('EBUSY');
 
-/** IORING_SEND_ZC_REPORT_USAGE (6.2), in a zero-copy send's ioprio. */
-const SEND_ZC_REPORT_USAGE = 1 << 3;
 
 /** Options of a single request submitted through a promise method or ring.run(). */
 export interface RunOptions {
@@ -252,7 +251,7 @@ export class Ring {
 
   /** A zero-copy send settles at its notification, not at its result (src/ring/multi.ts). */
   #zeroCopy(p: Pending, signal: AbortSignal | undefined): void {
-    const sink = new ZeroCopySink(p.sqe, p.resolve, p.reject, (p.sqe.ioprio & SEND_ZC_REPORT_USAGE) !== 0);
+    const sink = new ZeroCopySink(p.sqe, p.resolve, p.reject, (p.sqe.ioprio & RECVSEND.SEND_ZC_REPORT_USAGE) !== 0);
     sink.signal = signal;
     p.multi = sink;
   }

@@ -5,11 +5,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ringFor, tempFile, pattern } from './helpers.js';
+import { ringFor, requireOp, exercised, tempFile, pattern } from './helpers.js';
 import { O, TcpServer, TcpSocket } from '../src/index.js';
 
 test('readFixed/writeFixed with a RegisteredBuffer, its span() and the offset/length window', async (t) => {
   const ring = ringFor(t);
+  if (!requireOp(t, ring, 'readFixed') || !requireOp(t, ring, 'writeFixed')) return;
   const data = pattern(16384);
   const f = tempFile(data);
   t.after(f.cleanup);
@@ -48,8 +49,10 @@ test('readvFixed/writevFixed and send_zc from registered memory', async (t) => {
     rb.bytes.fill(0, 0, 1000);
     assert.equal(await ring.readvFixed(fd, [rb.bytes.subarray(0, 20)], 0, rb.index), 20);
     assert.ok(rb.bytes.subarray(0, 20).equals(Buffer.alloc(20, 0x42)));
+    exercised('writevFixed');
+    exercised('readvFixed');
     await ring.closeFd(fd);
-  } else t.diagnostic('readv/writev fixed skipped: the kernel lacks IORING_OP_READV_FIXED (6.15)');
+  } else t.diagnostic('readv/writev fixed skipped: the kernel probe says it lacks IORING_OP_READV_FIXED (6.15)');
   await using server = await TcpServer.listen(ring);
   const acc = server.accept();
   await using c = await TcpSocket.connect(ring, { port: server.address()!.port });

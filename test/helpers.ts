@@ -1,5 +1,5 @@
 /** Test helpers: temp files on tmpfs, a ring per test, probe guards that say why they skip. */
-import { mkdtempSync, rmSync, writeFileSync, existsSync, openSync, closeSync, writeSync, readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, existsSync, openSync, closeSync, writeSync, readFileSync, appendFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -54,10 +54,35 @@ export function ringFor(t: TestContext, options?: RingOptions): Ring {
   return ring;
 }
 
-/** Skips (with the probe's reason) unless the kernel supports `op`. Returns false when skipped. */
+/**
+ * The opcode ledger: `npm test` (tools/run-tests.ts) names a file in RF_OP_LEDGER and prints, after
+ * the run, how many opcodes of the table ran against the kernel in a test, which the probe skipped,
+ * and which no test ran. Each requireOp() call is one line: op, 'ran' or 'skipped', the reason.
+ */
+function ledger(op: string, outcome: 'ran' | 'skipped', reason = ''): void {
+  const file = process.env.RF_OP_LEDGER;
+  if (file) appendFileSync(file, `${op}\t${outcome}\t${reason}\n`);
+}
+
+/** Records in the opcode ledger that a test ran `op` against the kernel (where requireOp() cannot be the guard). */
+export function exercised(op: string): void {
+  if (!opByName(op)) throw new RangeError(`exercised(): no op ${op} in the opcode table`);
+  ledger(op, 'ran');
+}
+
+/**
+ * Skips (with the probe's reason) unless the kernel supports `op`; returns false when skipped. Call
+ * it at the start of a test that runs `op` against the kernel: the suite's opcode ledger counts it.
+ */
 export function requireOp(t: TestContext, ring: Ring, op: string): boolean {
-  if (ring.supports(op)) return true;
-  t.skip(`kernel probe (IORING_REGISTER_PROBE) says ${op} is not supported`);
+  if (!opByName(op)) throw new RangeError(`requireOp(): no op ${op} in the opcode table`);
+  if (ring.supports(op)) {
+    ledger(op, 'ran');
+    return true;
+  }
+  const reason = `kernel probe (IORING_REGISTER_PROBE) says ${op} is not supported`;
+  ledger(op, 'skipped', reason);
+  t.skip(reason);
   return false;
 }
 

@@ -54,7 +54,7 @@ test('read_fixed / write_fixed against buffers registered with ring.register(REG
 
 test('provide_buffers / remove_buffers and a read with buffer select: the kernel picks a buffer; its id is in the CQE flags (not visible to a promise yet)', async (t) => {
   const ring = ringFor(t);
-  if (!requireOp(t, ring, 'provideBuffers')) return;
+  if (!requireOp(t, ring, 'provideBuffers') || !requireOp(t, ring, 'removeBuffers')) return;
   const f = tempFile(pattern(64));
   t.after(f.cleanup);
   const fd = openSync(f.path, 'r');

@@ -9,7 +9,7 @@ import { ringFor, requireOp, tempDir } from './helpers.js';
 
 test('readv / writev scatter-gather', async (t) => {
   const ring = ringFor(t);
-  if (!requireOp(t, ring, 'readv')) return;
+  if (!requireOp(t, ring, 'readv') || !requireOp(t, ring, 'writev')) return;
   const d = tempDir();
   t.after(d.cleanup);
   const fd = await ring.openat(join(d.dir, 'v'), O.CREAT | O.RDWR, 0o600);

@@ -21,6 +21,7 @@ function needBindListen(t: import('node:test').TestContext, ring: Ring): boolean
 test('TCP over loopback: socket, bind to port 0, listen, connect, accept (peer address), send, recv, shutdown, close', async (t) => {
   const ring = ringFor(t);
   if (!needBindListen(t, ring)) return;
+  for (const op of ['accept', 'connect', 'send', 'recv', 'shutdown', 'close']) if (!requireOp(t, ring, op)) return;
   const l = await listener(ring);
   t.after(() => closeSync(l.fd));
   assert.ok(l.port > 0, 'the kernel picked a port');
@@ -93,7 +94,7 @@ test('TCP over IPv6 loopback', async (t) => {
 
 test('UDP sendmsg/recvmsg with addresses (IPv4 and IPv6), sendto via send({ to })', async (t) => {
   const ring = ringFor(t);
-  if (!requireOp(t, ring, 'socket') || !requireOp(t, ring, 'bind')) return;
+  if (!requireOp(t, ring, 'socket') || !requireOp(t, ring, 'bind') || !requireOp(t, ring, 'sendmsg') || !requireOp(t, ring, 'recvmsg')) return;
   for (const [family, address] of [['ipv4', '127.0.0.1'], ['ipv6', '::1']] as const) {
     const a = await ring.socket(family, 'dgram');
     const b = await ring.socket(family, 'dgram');
@@ -123,6 +124,51 @@ test('UDP sendmsg/recvmsg with addresses (IPv4 and IPv6), sendto via send({ to }
     assert.ok(small.flags & MSG.TRUNC);
     assert.equal(small.address, null, 'no address area asked for');
   }
+});
+
+test('zero-copy sends against the kernel: sendZc over TCP and sendmsgZc of a datagram with its address; bytes at the notification, usage reported', async (t) => {
+  const ring = ringFor(t);
+  if (!needBindListen(t, ring) || !requireOp(t, ring, 'sendZc') || !requireOp(t, ring, 'sendmsgZc')) return;
+  const l = await listener(ring);
+  t.after(() => closeSync(l.fd));
+  const c = await ring.socket('ipv4', 'stream');
+  t.after(() => closeSync(c));
+  const [accepted] = await Promise.all([ring.accept(l.fd), ring.connect(c, { address: '127.0.0.1', port: l.port })]);
+  t.after(() => closeSync(accepted.fd));
+  const data = Buffer.alloc(100_000, 7);
+  const reading = (async () => {
+    const into = Buffer.alloc(data.length);
+    let got = 0;
+    while (got < data.length) got += await ring.recv(accepted.fd, into, 0, { offset: got, length: into.length - got });
+    return into;
+  })();
+  let sent = 0;
+  while (sent < data.length) sent += await ring.sendZc(c, data.subarray(sent));
+  assert.equal(sent, data.length);
+  assert.deepEqual(await reading, data, 'every byte arrived');
+  const usage = await ring.sendZc(c, Buffer.from('usage'), 0, { reportUsage: true });
+  assert.equal(usage.bytes, 5);
+  assert.equal(typeof usage.copied, 'boolean', 'the notification says whether the kernel copied (loopback: it does)');
+  assert.equal(await ring.recv(accepted.fd, Buffer.alloc(8)), 5);
+  // a datagram: sendmsgZc with the destination address, the receiver sees the sender's port
+  const a = await ring.socket('ipv4', 'dgram');
+  const b = await ring.socket('ipv4', 'dgram');
+  t.after(() => { closeSync(a); closeSync(b); });
+  await ring.bind(a, { address: '127.0.0.1', port: 0 });
+  await ring.bind(b, { address: '127.0.0.1', port: 0 });
+  const n = await ring.sendmsgZc(a, { buffers: [Buffer.from('zero'), Buffer.from('-copy')], address: { address: '127.0.0.1', port: localPort(b) } });
+  assert.equal(n, 9);
+  const into = Buffer.alloc(16);
+  const r = await ring.recvmsg(b, { buffers: [into] });
+  assert.equal(into.toString('utf8', 0, r.bytes), 'zero-copy');
+  assert.equal((r.address as { port: number }).port, localPort(a));
+  const u = await ring.sendmsgZc(a, { buffers: [Buffer.from('u')], address: { address: '127.0.0.1', port: localPort(b) } }, 0, { reportUsage: true });
+  assert.equal(u.bytes, 1);
+  assert.equal(typeof u.copied, 'boolean');
+  // a refused send still settles once, after its notification: an unconnected TCP socket
+  const lone = await ring.socket('ipv4', 'stream');
+  t.after(() => closeSync(lone));
+  await assert.rejects(ring.sendZc(lone, Buffer.from('x')), (e: unknown) => e instanceof RingError && (e.code === 'EPIPE' || e.code === 'ENOTCONN'));
 });
 
 test('unix sockets: stream over a path and the abstract namespace, datagrams with the sender path', async (t) => {

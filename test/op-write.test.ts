@@ -4,11 +4,12 @@ import assert from 'node:assert/strict';
 import { closeSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { O } from '../src/index.js';
-import { ringFor, tempDir } from './helpers.js';
+import { ringFor, requireOp, tempDir } from './helpers.js';
 
 
 test('write then read back; append via current position', async (t) => {
   const ring = ringFor(t);
+  if (!requireOp(t, ring, 'write')) return;
   const d = tempDir();
   t.after(d.cleanup);
   const path = join(d.dir, 'w');

@@ -5,10 +5,16 @@
  * ("Cannot find module .../dist/test"), and Node 20 has no glob patterns. Listing the files here
  * works on every line. Arguments are passed to `node --test` (e.g. `--test-reporter=tap`);
  * arguments naming test files or directories replace the default dist/test.
+ *
+ * Tests that run an opcode against the kernel call requireOp() (test/helpers.ts), which writes a
+ * line to the ledger file named by RF_OP_LEDGER; after the run this prints, as TAP comments, how
+ * many of the table's opcodes ran, which the kernel's probe skipped, and which no test ran.
  */
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, statSync, mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { OPS } from '../src/ops/table.js';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
@@ -32,6 +38,30 @@ if (files.length === 0) {
   console.error('run-tests: no *.test.js files found (run `npx tsc -p .` first)');
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', ...options, ...files.map((f) => relative(process.cwd(), f) || f)], { stdio: 'inherit' });
+const ledgerDir = mkdtempSync(join(tmpdir(), 'ringflow-ledger-'));
+const ledger = join(ledgerDir, 'ops.tsv');
+const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', ...options, ...files.map((f) => relative(process.cwd(), f) || f)], {
+  stdio: 'inherit',
+  env: { ...process.env, RF_OP_LEDGER: ledger },
+});
 if (r.error) throw r.error;
+report(existsSync(ledger) ? readFileSync(ledger, 'utf8') : '');
+rmSync(ledgerDir, { recursive: true, force: true });
 process.exit(r.status ?? 1);
+
+/** The opcode ledger as TAP comments: ran against the kernel / skipped by the probe / not run by any test. */
+function report(lines: string): void {
+  const ran = new Set<string>();
+  const skipped = new Map<string, string>();
+  for (const line of lines.split('\n')) {
+    const [op, outcome, reason] = line.split('\t');
+    if (outcome === 'ran') ran.add(op);
+    else if (outcome === 'skipped') skipped.set(op, reason);
+  }
+  for (const op of ran) skipped.delete(op);
+  const untested = OPS.filter((o) => !ran.has(o.name) && !skipped.has(o.name)).map((o) => o.name);
+  const partial = targets.length > 0 ? ' (these test files only)' : '';
+  console.log(`# opcodes${partial}: ${ran.size} of ${OPS.length} ran against the kernel, ${skipped.size} skipped by the kernel's probe, ${untested.length} not run by a test`);
+  for (const [op, why] of skipped) console.log(`#   skipped ${op}: ${why}`);
+  if (untested.length) console.log(`#   not run: ${untested.join(', ')}`);
+}

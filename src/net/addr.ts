@@ -10,6 +10,26 @@ import { AF, SOCK, SOL, SO } from '../ops/net-abi.js';
 import { isIP } from 'node:net';
 import type { Ring } from '../ring/ring.js';
 
+/**
+ * A socket object (TcpSocket, TcpServer, UdpSocket) takes ownership of its process fd: registered
+ * with this environment's owned-fd set (native/owned_fds.c), whose cleanup hook closes it if the
+ * thread ends first (a worker that exits with a socket open leaves no fd and no connection behind).
+ */
+export function ownSocketFd(fd: number): void {
+  binding.fdOwn(fd);
+}
+
+/**
+ * Closes a socket object's fd once: out of the owned-fd set first (the number may be reused as soon
+ * as the close runs), then through the ring (IORING_OP_CLOSE), or close(2) when the ring is closed or
+ * refuses.
+ */
+export async function closeSocketFd(ring: Ring, fd: number): Promise<void> {
+  binding.fdDisown(fd);
+  if (ring.closed) binding.closeFd(fd);
+  else await ring.closeFd(fd).catch(() => binding.closeFd(fd));
+}
+
 /** An address as node:net reports it (server.address(), socket.remoteAddress/remotePort). */
 export interface AddressInfo {
   address: string;

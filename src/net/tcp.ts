@@ -11,7 +11,7 @@ import { binding } from '../native.js';
 import { RingError, describeValue, errno as errnoOf } from '../errors.js';
 import { SOL, TCP as TCP_OPT, SO } from '../ops/net-abi.js';
 import { MultishotStream, END, type StreamOptions } from './stream.js';
-import { boundSocket, checkHost, checkPort, socketName, nodeFd, adoptFd, type AddressInfo } from './addr.js';
+import { boundSocket, checkHost, checkPort, socketName, nodeFd, adoptFd, ownSocketFd, closeSocketFd, type AddressInfo } from './addr.js';
 import { defaultGroup, type RecvChunk, type RecvGroup } from './recv-group.js';
 
 const ECONNRESET = errnoOf('ECONNRESET');
@@ -56,6 +56,7 @@ export class TcpServer implements AsyncIterable<TcpSocket> {
     this.ring = ring;
     this.fd = fd;
     this.#group = group;
+    ownSocketFd(fd);
   }
 
   /** socket + SO_REUSEADDR + bind + listen (through the ring on 6.11+); resolves once listening. */
@@ -120,8 +121,7 @@ export class TcpServer implements AsyncIterable<TcpSocket> {
     this.#closed = true;
     for (const s of this.#streams) s.close();
     this.#streams.clear();
-    if (!this.ring.closed) await this.ring.closeFd(this.fd).catch(() => binding.closeFd(this.fd));
-    else binding.closeFd(this.fd);
+    await closeSocketFd(this.ring, this.fd);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -157,6 +157,7 @@ export class TcpSocket implements AsyncIterable<Buffer> {
     this.ring = ring;
     this.fd = fd;
     this.#group = group;
+    ownSocketFd(fd);
   }
 
   static async connect(ring: Ring, options: ConnectOptions): Promise<TcpSocket> {
@@ -339,11 +340,7 @@ export class TcpSocket implements AsyncIterable<Buffer> {
   async #close(): Promise<void> {
     for (const s of this.#streams) s.close();
     this.#streams.clear();
-    if (this.ring.closed) {
-      binding.closeFd(this.fd);
-      return;
-    }
-    await this.ring.closeFd(this.fd).catch(() => binding.closeFd(this.fd));
+    await closeSocketFd(this.ring, this.fd);
   }
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();

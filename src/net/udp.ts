@@ -4,9 +4,8 @@
  * one owner, the UdpSocket, and one end, close().
  */
 import type { Ring } from '../ring/ring.js';
-import { binding } from '../native.js';
 import { RingError, describeValue } from '../errors.js';
-import { boundSocket, checkHost, checkPort, socketName, type AddressInfo, toAddressInfo } from './addr.js';
+import { boundSocket, checkHost, checkPort, socketName, ownSocketFd, closeSocketFd, type AddressInfo, toAddressInfo } from './addr.js';
 
 export interface Datagram {
   /** The message (a copy: yours to keep). */
@@ -33,6 +32,7 @@ export class UdpSocket implements AsyncIterable<Datagram> {
     this.fd = fd;
     this.#family = family;
     this.#max = maxMessage;
+    ownSocketFd(fd);
   }
 
   /** A datagram socket bound to host:port (port 0: any). `maxMessage`: receive size, default 65535. */
@@ -88,8 +88,7 @@ export class UdpSocket implements AsyncIterable<Datagram> {
   close(): Promise<void> {
     return (this.#closing ??= (async () => {
       this.#aborter.abort();
-      if (this.ring.closed) binding.closeFd(this.fd);
-      else await this.ring.closeFd(this.fd).catch(() => binding.closeFd(this.fd));
+      await closeSocketFd(this.ring, this.fd);
     })());
   }
   async [Symbol.asyncDispose](): Promise<void> {

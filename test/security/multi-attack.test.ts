@@ -8,8 +8,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
+import { readlinkSync, closeSync } from 'node:fs';
 import { ringFor, CPU_TIME_SCALE } from '../helpers.js';
-import { TcpServer, TcpSocket } from '../../src/index.js';
+import { TcpServer, TcpSocket, RingError } from '../../src/index.js';
 import { ENGINES, noEngine, ringProgram, submitAsm, emitAsm } from './asm-programs.js';
 
 const ASYNC_CANCEL = 14;
@@ -99,34 +100,47 @@ test('rings dropped without close() with buffer groups, registered buffers and a
   assert.equal(r.result.kept, 'dropped', 'a chunk held past its ring still reads its bytes (the memory is reference counted)');
 });
 
-test('a worker that exits with a listening server, a multishot recv, a buffer group and registered buffers open: no crash, the main ring unaffected', async (t) => {
+test('a worker that exits with a listening server, a multishot recv, a buffer group and registered buffers open: no crash, its socket fds closed, the main ring unaffected', async (t) => {
   const ring = ringFor(t);
   const server = await TcpServer.listen(ring);
   const port = server.address()!.port;
   const acc = server.accept();
   const w = new Worker(
-    `import('${index}').then(async ({ Ring, TcpServer, TcpSocket }) => {
+    `import('${index}').then(async ({ Ring, TcpServer, TcpSocket, UdpSocket }) => {
       const { parentPort, workerData } = await import('node:worker_threads');
+      const { readlinkSync } = await import('node:fs');
       const ring = new Ring();
       ring.buffers.register([65536]);
       const own = await TcpServer.listen(ring);
       const c = await TcpSocket.connect(ring, { port: workerData });
+      const u = await UdpSocket.bind(ring);
       const chunks = c.chunks();
       chunks.next();             // a multishot recv in flight when the worker goes
       void own.connections().next();
-      parentPort.postMessage('ready');
+      const fds = [own.fd, c.fd, u.fd].map((fd) => ({ fd, file: readlinkSync('/proc/self/fd/' + fd) }));
+      parentPort.postMessage({ fds, port: own.address().port });
     });`,
     { eval: true, workerData: port },
   );
-  await new Promise<void>((res, rej) => {
-    w.once('message', () => res());
+  const info = await new Promise<{ fds: { fd: number; file: string }[]; port: number }>((res, rej) => {
+    w.once('message', res);
     w.once('error', rej);
   });
   const s = await acc;
   const code = await w.terminate();
   assert.equal(typeof code, 'number');
-  // the worker's ring went with it (its requests ended by the ring's teardown); this ring goes on.
-  // (The worker's socket fds are process fds: they stay open until closed — see docs/networking.md.)
+  // the worker's environment cleanup closed the fds its sockets owned: no fd and no connection left
+  for (const { fd, file } of info.fds) {
+    let now: string | null = null;
+    try {
+      now = readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {}
+    assert.notEqual(now, file, `fd ${fd} (${file}) of the worker's socket is closed`);
+  }
+  const eof = Buffer.alloc(8);
+  assert.equal(await s.read(eof), 0, "the peer of the worker's connection sees it closed");
+  await assert.rejects(TcpSocket.connect(ring, { port: info.port }), (e: unknown) => e instanceof RingError && e.code === 'ECONNREFUSED', "the worker's listening port is free");
+  // the worker's ring went with it (its requests ended by the ring's teardown); this ring goes on
   const acc2 = server.accept();
   const c2 = await TcpSocket.connect(ring, { port });
   const s2 = await acc2;
@@ -136,4 +150,34 @@ test('a worker that exits with a listening server, a multishot recv, a buffer gr
   assert.equal(got.toString(), 'still');
   await Promise.all([c2.close(), s2.close(), s.close()]);
   await server.close();
+});
+
+test("a socket's fd closed behind its back and reused by another file: the worker's teardown leaves that file open", async () => {
+  const w = new Worker(
+    `import('${index}').then(async ({ Ring, UdpSocket }) => {
+      const { parentPort } = await import('node:worker_threads');
+      const { closeSync, openSync, readlinkSync } = await import('node:fs');
+      const ring = new Ring();
+      const u = await UdpSocket.bind(ring);
+      const fd = u.fd;
+      closeSync(fd);                                  // the user closes the socket's fd directly
+      const other = openSync('/dev/null', 'r');       // the lowest free number: the same one
+      parentPort.postMessage({ fd, other, file: readlinkSync('/proc/self/fd/' + other) });
+      setInterval(() => {}, 1000);                    // alive until terminate()
+    });`,
+    // Node closes the fds a worker opened with fs.open*() when it exits (trackUnmanagedFds): off,
+    // so that only ringflow's teardown could close the file
+    { eval: true, trackUnmanagedFds: false },
+  );
+  const r = await new Promise<{ fd: number; other: number; file: string }>((res, rej) => {
+    w.once('message', res);
+    w.once('error', rej);
+  });
+  await w.terminate();
+  assert.equal(r.other, r.fd, 'the file took the socket\'s old number (the case this guards)');
+  try {
+    assert.equal(readlinkSync(`/proc/self/fd/${r.other}`), '/dev/null', 'the file that took the number is still open after the teardown');
+  } finally {
+    closeSync(r.other);
+  }
 });

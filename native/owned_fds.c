@@ -1,0 +1,106 @@
+/*
+ * Process fds owned by one Node environment's socket objects (TcpSocket, TcpServer, UdpSocket in
+ * src/net/). An fd is a process resource: a worker that exits with a socket open would leave the
+ * fd (and the connection) open in the process. The socket layer registers each fd it owns here
+ * and unregisters it when it starts closing it; the environment's cleanup hook (worker exit,
+ * main-thread teardown) closes the fds still registered.
+ *
+ * An fd number can be reused once closed. If user code closed a socket's fd behind its back and
+ * the number now names another file, closing it at teardown would close someone else's file: each
+ * entry keeps the (st_dev, st_ino) of the file it was registered with, and the hook closes the fd
+ * only while it still names that file.
+ *
+ * fdOwn(fd) -> 0 | -errno (fstat's), fdDisown(fd) -> 1 if it was registered, else 0. Each
+ * environment gets its own set, passed to its functions as their data: nothing is process-global.
+ */
+#include "common.h"
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+typedef struct {
+  int fd;
+  dev_t dev;
+  ino_t ino;
+} owned_fd;
+
+typedef struct {
+  owned_fd *items;
+  size_t len, cap;
+} owned_set;
+
+static napi_value js_own(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  owned_set *s = NULL;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, (void **)&s) != napi_ok || !s || argc < 1) return rf_int(env, -EINVAL);
+  int32_t fd;
+  if (!rf_get_i32(env, argv[0], &fd) || fd < 0) return rf_int(env, -EINVAL);
+  struct stat st;
+  if (fstat(fd, &st) < 0) return rf_int(env, -errno);
+  for (size_t i = 0; i < s->len; i++)
+    if (s->items[i].fd == fd) { /* the number was reused after a close we were not told of */
+      s->items[i].dev = st.st_dev;
+      s->items[i].ino = st.st_ino;
+      return rf_int(env, 0);
+    }
+  if (s->len == s->cap) {
+    size_t cap = s->cap ? s->cap * 2 : 16;
+    owned_fd *n = realloc(s->items, cap * sizeof *n);
+    if (!n) return rf_int(env, -ENOMEM);
+    s->items = n;
+    s->cap = cap;
+  }
+  s->items[s->len++] = (owned_fd){ fd, st.st_dev, st.st_ino };
+  return rf_int(env, 0);
+}
+
+static napi_value js_disown(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  owned_set *s = NULL;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, (void **)&s) != napi_ok || !s || argc < 1) return rf_int(env, -EINVAL);
+  int32_t fd;
+  if (!rf_get_i32(env, argv[0], &fd)) return rf_int(env, -EINVAL);
+  for (size_t i = 0; i < s->len; i++)
+    if (s->items[i].fd == fd) {
+      s->items[i] = s->items[--s->len];
+      return rf_int(env, 1);
+    }
+  return rf_int(env, 0);
+}
+
+static napi_value js_owned_count(napi_env env, napi_callback_info info) {
+  owned_set *s = NULL;
+  size_t argc = 0;
+  if (napi_get_cb_info(env, info, &argc, NULL, NULL, (void **)&s) != napi_ok || !s) return rf_int(env, -EINVAL);
+  return rf_int(env, (int64_t)s->len);
+}
+
+/* The environment is going away: close what its sockets still own, if it is still theirs. */
+static void owned_cleanup(void *arg) {
+  owned_set *s = arg;
+  for (size_t i = 0; i < s->len; i++) {
+    struct stat st;
+    if (fstat(s->items[i].fd, &st) == 0 && st.st_dev == s->items[i].dev && st.st_ino == s->items[i].ino) close(s->items[i].fd);
+  }
+  free(s->items);
+  free(s);
+}
+
+static void export_with(napi_env env, napi_value exports, const char *name, napi_callback fn, owned_set *s) {
+  napi_value f;
+  if (napi_create_function(env, name, NAPI_AUTO_LENGTH, fn, s, &f) == napi_ok) napi_set_named_property(env, exports, name, f);
+}
+
+void rf_owned_fds_register(napi_env env, napi_value exports) {
+  owned_set *s = calloc(1, sizeof *s);
+  if (!s) return;
+  if (napi_add_env_cleanup_hook(env, owned_cleanup, s) != napi_ok) {
+    free(s);
+    return;
+  }
+  export_with(env, exports, "fdOwn", js_own, s);
+  export_with(env, exports, "fdDisown", js_disown, s);
+  export_with(env, exports, "fdOwnedCount", js_owned_count, s);
+}

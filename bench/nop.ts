@@ -2,15 +2,16 @@
  * Trial: IORING_OP_NOP round trips through JS.
  *   perop    N async loops, each `await ring.nop()` (autoSubmit gathers the loops' SQEs per tick)
  *   batched  queue `batch` nops in one tick (one io_uring_enter via autoSubmit), await them all
+ *   bulk     push `batch` nops into ring.bulk() (no promise per request), submit, one wait, take()
  * Every NOP's result is checked (res must be 0).
  * Arguments (JSON in argv[2]): { mode, qd, batch, seconds, warmup, profile? }.
  */
-import { Ring } from '../src/index.js';
+import { Ring, op, BulkCompletions } from '../src/index.js';
 import { setupFlagNames } from '../src/ring/setup.js';
 import { Window, runTrial, statsDelta, trialArgs } from './common.js';
 
 export interface NopArgs {
-  mode: 'perop' | 'batched';
+  mode: 'perop' | 'batched' | 'bulk';
   /** perop: concurrent loops. */
   qd: number;
   /** batched: NOPs per batch. */
@@ -40,6 +41,18 @@ runTrial(async () => {
       for (let i = 0; i < a.batch; i++) ps[i] = ring.nop();
       const rs = await Promise.all(ps);
       for (let i = 0; i < rs.length; i++) if (rs[i] !== 0) bad++;
+    } while (w.done(a.batch));
+  } else if (a.mode === 'bulk') {
+    const bulk = ring.bulk({ depth: a.batch });
+    const nop = op.nop();
+    const out = new BulkCompletions(a.batch);
+    do {
+      for (let i = 0; i < a.batch; i++) bulk.push(nop, i);
+      bulk.submit();
+      if (bulk.ready < a.batch) await bulk.wait(a.batch);
+      const n = bulk.take(out);
+      if (n !== a.batch) bad += a.batch - n;
+      for (let i = 0; i < n; i++) if (out.res[i] !== 0) bad++;
     } while (w.done(a.batch));
   } else throw new Error(`unknown nop mode ${String(a.mode)}`);
   if (bad) throw new Error(`${bad} NOPs completed with a non-zero result`);

@@ -90,6 +90,7 @@ export function tables(s: SuiteResult): Table[] {
     };
     add(`ringflow per-op (${o.nopQd} loops of await ring.nop())`, 'nop:perop:fast');
     add(`ringflow batched (${o.nopBatch} nops, then await all)`, 'nop:batched:fast');
+    add(`ringflow bulk (ring.bulk(): ${o.nopBatch} pushes, one wait, take())`, 'nop:bulk:fast');
     add(`C raw ring, batch 1`, 'nop:c:1');
     add(`C raw ring, batch ${o.nopQd}`, `nop:c:${o.nopQd}`);
     add(`C raw ring, batch ${o.nopBatch} (the limit)`, `nop:c:${o.nopBatch}`);
@@ -222,7 +223,8 @@ function historyLine(s: SuiteResult): string {
   const qd64 = ratio(R.get('read:64:ringflow:fast'), R.get('read:64:fs'));
   const fio64 = ratio(R.get('read:64:ringflow:fast'), R.get('read:64:fio'), true);
   const nop = ratio(R.get('nop:batched:fast'), R.get(`nop:c:${s.options.nopBatch}`), true);
-  return `- ${m.date}, Linux ${m.kernel}, Node ${m.node}, ${m.cpu}${s.options.quick ? ', quick' : ''}: read QD64 ringflow ${rate(ok(R.get('read:64:ringflow:fast')))} = ${qd64} node:fs/promises, ${fio64} of fio; NOP batched ${nop} of the C loop${netHeadline(s)}`;
+  const bulk = ratio(R.get('nop:bulk:fast'), R.get(`nop:c:${s.options.nopBatch}`), true);
+  return `- ${m.date}, Linux ${m.kernel}, Node ${m.node}, ${m.cpu}${s.options.quick ? ', quick' : ''}: read QD64 ringflow ${rate(ok(R.get('read:64:ringflow:fast')))} = ${qd64} node:fs/promises, ${fio64} of fio; NOP batched ${nop} (bulk ${bulk}) of the C loop${netHeadline(s)}`;
 }
 
 function replaceBlock(doc: string, [b, e]: string[], body: string, append: boolean): string {

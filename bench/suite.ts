@@ -157,9 +157,9 @@ export async function runSuite(o: SuiteOptions, progress: Progress = stderrProgr
     title: `read QD${qd} ${driver === 'fs' ? 'node:fs/promises' : `ringflow${profile && profile !== 'fast' ? ` (${profile})` : ''}`}`,
     run: () => runNodeTrial('read', { driver, file, qd, seed: o.seed, profile, ...common } satisfies ReadArgs, trialTimeout),
   });
-  const nopCell = (mode: 'perop' | 'batched', profile: Profile): Cell => ({
+  const nopCell = (mode: 'perop' | 'batched' | 'bulk', profile: Profile): Cell => ({
     key: `nop:${mode}:${profile}`,
-    title: `NOP ${mode === 'perop' ? `per-op x${o.nopQd}` : `batched ${o.nopBatch}`} ringflow${profile !== 'fast' ? ` (${profile})` : ''}`,
+    title: `NOP ${mode === 'perop' ? `per-op x${o.nopQd}` : `${mode} ${o.nopBatch}`} ringflow${profile !== 'fast' ? ` (${profile})` : ''}`,
     run: () => runNodeTrial('nop', { mode, qd: o.nopQd, batch: o.nopBatch, profile, ...common } satisfies NopArgs, trialTimeout),
   });
   let cloop: ReturnType<typeof buildCLoop> | undefined;
@@ -179,7 +179,7 @@ export async function runSuite(o: SuiteOptions, progress: Progress = stderrProgr
       cells.push({ key: `read:${qd}:fio`, title: `read QD${qd} fio io_uring`, run: () => runFio(file, qd, o.seconds, o.warmup) });
     }
   if (o.groups.has('nop')) {
-    cells.push(nopCell('perop', 'fast'), nopCell('batched', 'fast'));
+    cells.push(nopCell('perop', 'fast'), nopCell('batched', 'fast'), nopCell('bulk', 'fast'));
     const batches = o.quick ? [o.nopBatch] : [1, o.nopQd, o.nopBatch];
     for (const b of [...new Set(batches)]) cells.push(cCell(b));
   }

@@ -83,6 +83,7 @@ export { MultishotStream, type StreamOptions, type StreamSource } from './net/st
 export type { RecvGroup, RecvChunk } from './net/recv-group.js';
 export type { AddressInfo } from './net/addr.js';
 export { MultiRequest, type CqeSink, type ZeroCopyResult } from './ring/multi.js';
+export { BulkQueue, BulkCompletions, type BulkOptions } from './ring/bulk.js';
 // Programs that serve connections: echo and relay run by the shipped completion programs.
 export { serveEcho, EchoServerProgram, ECHO_MAX_CONNECTIONS, RELAY_MAX_PAIRS, relay, RelayProgram, RelayPair, type ServeEchoOptions, type EchoStats, type SocketLike, type RelayOptions, type RelayPairStats } from './net/programs.js';
 export { serveEchoFromGroup, EchoGroupServerProgram, type ServeEchoGroupOptions, type EchoGroupStats } from './net/program-echo-group.js';

@@ -58,14 +58,23 @@ function range64(min: number, signed: boolean): string {
 
 /** Validates a buffer argument: the byte range it names, over memory the kernel may use until the CQE. */
 export function bufferSpan(what: string | (() => string), v: unknown): ByteSpan {
-  const name = (): string => (typeof what === 'string' ? what : what()); // only for an error message
+  return spanOf(what, undefined, v);
+}
+
+/** bufferSpan() naming `op`'s parameter `param` in its errors (no closure per call: the builders' hot path). */
+/** The name of a buffer argument in an error message. */
+function spanName(what: string | (() => string) | OpDesc, param: string | undefined): string {
+  return typeof what === 'string' ? what : typeof what === 'function' ? what() : where(what, param!);
+}
+
+function spanOf(what: string | (() => string) | OpDesc, param: string | undefined, v: unknown): ByteSpan {
   const view = ArrayBuffer.isView(v);
   if (!view && !types.isAnyArrayBuffer(v))
-    throw new TypeError(`${name()} must be a Buffer, TypedArray, DataView, ArrayBuffer or SharedArrayBuffer, got ${describe(v)}`);
+    throw new TypeError(`${spanName(what, param)} must be a Buffer, TypedArray, DataView, ArrayBuffer or SharedArrayBuffer, got ${describe(v)}`);
   const buffer = (view ? v.buffer : v) as ArrayBuffer | SharedArrayBuffer;
   // before reading the view's extent: a DataView over a detached buffer throws on byteOffset
   const why = refusalOf(buffer);
-  if (why) throw new TypeError(`${name()} ${why}`);
+  if (why) throw new TypeError(`${spanName(what, param)} ${why}`);
   return view ? { buffer, offset: v.byteOffset, length: v.byteLength } : { buffer, offset: 0, length: buffer.byteLength };
 }
 
@@ -171,20 +180,47 @@ function parseStatx(b: Buffer): StatxResult {
 
 /** Writes one SQE field (64-bit fields as lo/hi words). */
 export function setField(s: Sqe, field: ParamDesc['field'], v: number | bigint): void {
+  // one property store per case (a keyed store on a computed name is megamorphic: this is the hot path)
   switch (field) {
     case 'off':
-      [s.offLo, s.offHi] = split64(v);
+      if (typeof v === 'number' && v >= 0) {
+        s.offLo = v >>> 0;
+        s.offHi = Math.floor(v / TWO32) >>> 0;
+      } else [s.offLo, s.offHi] = split64(v);
       return;
     case 'addr':
-      [s.addrLo, s.addrHi] = split64(v);
+      if (typeof v === 'number' && v >= 0) {
+        s.addrLo = v >>> 0;
+        s.addrHi = Math.floor(v / TWO32) >>> 0;
+      } else [s.addrLo, s.addrHi] = split64(v);
       return;
     case 'addr3':
       [s.addr3Lo, s.addr3Hi] = split64(v);
       return;
-    default:
-      (s as unknown as Record<string, number>)[field] = Number(v);
+    case 'fd':
+      s.fd = Number(v);
+      return;
+    case 'len':
+      s.len = Number(v);
+      return;
+    case 'opFlags':
+      s.opFlags = Number(v);
+      return;
+    case 'ioprio':
+      s.ioprio = Number(v);
+      return;
+    case 'bufIndex':
+      s.bufIndex = Number(v);
+      return;
+    case 'personality':
+      s.personality = Number(v);
+      return;
+    case 'fileIndex':
+      s.fileIndex = Number(v);
+      return;
   }
 }
+const TWO32 = 0x1_0000_0000;
 
 /** Options every builder accepts besides its own. */
 export interface CommonOptions {
@@ -267,7 +303,7 @@ function applyParam(op: OpDesc, s: Sqe, p: ParamDesc, v: unknown, opts: Record<s
       v = p.default;
     } else return;
   }
-  const w = (): string => where(op, p.name); // built only for an error message
+  // error messages name the argument: where(op, p.name); the kinds that hand a namer on build it themselves
   switch (p.kind) {
     case 'fd': {
       // what IOSQE_FIXED_FILE does for this op comes from its kernel declaration
@@ -280,11 +316,11 @@ function applyParam(op: OpDesc, s: Sqe, p: ParamDesc, v: unknown, opts: Record<s
           s.fd = v.index;
           s.flags |= SqeFlags.FIXED_FILE;
         } else {
-          throw new TypeError(`${w()} cannot be a FixedFile: IORING_OP_${op.constant} takes process fds only`);
+          throw new TypeError(`${where(op, p.name)} cannot be a FixedFile: IORING_OP_${op.constant} takes process fds only`);
         }
       } else {
-        if (fixedUse === 'required') throw new TypeError(`${w()} must be a FixedFile (a slot of the ring's registered file table), got ${describe(v)}`);
-        if (typeof v !== 'number' || !Number.isInteger(v)) throw new TypeError(`${w()} must be an integer (a process fd) or a FixedFile, got ${describe(v)}`);
+        if (fixedUse === 'required') throw new TypeError(`${where(op, p.name)} must be a FixedFile (a slot of the ring's registered file table), got ${describe(v)}`);
+        if (typeof v !== 'number' || !Number.isInteger(v)) throw new TypeError(`${where(op, p.name)} must be an integer (a process fd) or a FixedFile, got ${describe(v)}`);
         s.fd = int(op, p.name, v, 0, 0x7fffffff);
       }
       return;
@@ -292,12 +328,12 @@ function applyParam(op: OpDesc, s: Sqe, p: ParamDesc, v: unknown, opts: Record<s
     case 'direct':
     case 'slotOffset':
     case 'fdList':
-      applySlotParam(p.kind, s, w, v, (x) => setField(s, p.field, x));
+      applySlotParam(p.kind, s, () => where(op, p.name), v, (x) => setField(s, p.field, x));
       return;
     case 'dirfd':
-      if (v instanceof FixedFile) throw new TypeError(`${w()} cannot be a FixedFile`);
-      if (typeof v !== 'number' || !Number.isInteger(v)) throw new TypeError(`${w()} must be an integer (a directory fd or AT_FDCWD), got ${describe(v)}`);
-      if (v !== AT_FDCWD && (v < 0 || v > 0x7fffffff)) throw new RangeError(`${w()} must be AT_FDCWD (${AT_FDCWD}) or in [0, 2147483647], got ${describe(v)}`);
+      if (v instanceof FixedFile) throw new TypeError(`${where(op, p.name)} cannot be a FixedFile`);
+      if (typeof v !== 'number' || !Number.isInteger(v)) throw new TypeError(`${where(op, p.name)} must be an integer (a directory fd or AT_FDCWD), got ${describe(v)}`);
+      if (v !== AT_FDCWD && (v < 0 || v > 0x7fffffff)) throw new RangeError(`${where(op, p.name)} must be AT_FDCWD (${AT_FDCWD}) or in [0, 2147483647], got ${describe(v)}`);
       s.fd = v;
       return;
     case 'u32':
@@ -311,29 +347,29 @@ function applyParam(op: OpDesc, s: Sqe, p: ParamDesc, v: unknown, opts: Record<s
       return;
     case 'position':
       if (typeof v === 'bigint') {
-        if (v < -1n || v > 0x7fffffffffffffffn) throw new RangeError(`${w()} must be ${range64(-1, true)}, got ${describe(v)}`);
+        if (v < -1n || v > 0x7fffffffffffffffn) throw new RangeError(`${where(op, p.name)} must be ${range64(-1, true)}, got ${describe(v)}`);
       } else if (v === null) {
         v = -1;
       } else if (typeof v !== 'number' || !Number.isInteger(v)) {
-        throw new TypeError(`${w()} must be an integer or bigint, got ${describe(v)}`);
+        throw new TypeError(`${where(op, p.name)} must be an integer or bigint, got ${describe(v)}`);
       } else if (v < -1 || v > Number.MAX_SAFE_INTEGER) {
-        throw new RangeError(`${w()} must be ${range64(-1, true)}, got ${describe(v)}`);
+        throw new RangeError(`${where(op, p.name)} must be ${range64(-1, true)}, got ${describe(v)}`);
       }
       setField(s, p.field, v as number | bigint);
       return;
     case 'u64':
     case 'userData':
       if (typeof v === 'bigint') {
-        if (v < 0n || v > 0xffffffffffffffffn) throw new RangeError(`${w()} must be ${range64(0, false)}, got ${describe(v)}`);
+        if (v < 0n || v > 0xffffffffffffffffn) throw new RangeError(`${where(op, p.name)} must be ${range64(0, false)}, got ${describe(v)}`);
       } else if (typeof v !== 'number' || !Number.isInteger(v)) {
-        throw new TypeError(`${w()} must be a non-negative integer or bigint, got ${describe(v)}`);
+        throw new TypeError(`${where(op, p.name)} must be a non-negative integer or bigint, got ${describe(v)}`);
       } else if (v < 0 || v > Number.MAX_SAFE_INTEGER) {
-        throw new RangeError(`${w()} must be ${range64(0, false)}, got ${describe(v)}`);
+        throw new RangeError(`${where(op, p.name)} must be ${range64(0, false)}, got ${describe(v)}`);
       }
       setField(s, p.field, v as number | bigint);
       return;
     case 'buffer': {
-      const span = bufferSpan(w, v);
+      const span = spanOf(op, p.name, v);
       const size = span.length;
       const win = opts as BufferWindow;
       const off = win.offset === undefined ? 0 : win.offset;
@@ -353,9 +389,9 @@ function applyParam(op: OpDesc, s: Sqe, p: ParamDesc, v: unknown, opts: Record<s
       return;
     }
     case 'iovecs': {
-      if (!Array.isArray(v)) throw new TypeError(`${w()} must be an array of buffers, got ${describe(v)}`);
-      if (v.length === 0 || v.length > IOV_MAX) throw new RangeError(`${w()} must hold 1 to ${IOV_MAX} buffers (IOV_MAX), got ${v.length}`);
-      const spans = v.map((b, i) => bufferSpan(() => `${w()}[${i}]`, b));
+      if (!Array.isArray(v)) throw new TypeError(`${where(op, p.name)} must be an array of buffers, got ${describe(v)}`);
+      if (v.length === 0 || v.length > IOV_MAX) throw new RangeError(`${where(op, p.name)} must hold 1 to ${IOV_MAX} buffers (IOV_MAX), got ${v.length}`);
+      const spans = v.map((b, i) => bufferSpan(() => `${where(op, p.name)}[${i}]`, b));
       const iov = Buffer.alloc(IOVEC_SIZE * spans.length);
       let total = 0;
       for (let i = 0; i < spans.length; i++) {
@@ -396,7 +432,7 @@ function applyParam(op: OpDesc, s: Sqe, p: ParamDesc, v: unknown, opts: Record<s
       return;
     }
     default: // socket and buffer kinds (src/ops/build-net.ts)
-      applyNetParam(op, s, p, v, opts, w, (kind, x) => applyParam(op, s, { ...p, kind }, x, opts));
+      applyNetParam(op, s, p, v, opts, () => where(op, p.name), (kind, x) => applyParam(op, s, { ...p, kind }, x, opts));
   }
 }
 
@@ -442,6 +478,9 @@ export function builderOptionKeys(op: OpDesc): readonly string[] {
   return op.params ? [...shapeOf(op, op.params).optionKeys] : [];
 }
 
+/** The options of a call without an options object (read-only: nothing writes to options). */
+const NO_OPTIONS: Record<string, unknown> = Object.freeze({});
+
 /** Builds an Sqe for `op` from builder arguments (positional, then options). */
 export function buildSqe(op: OpDesc, args: readonly unknown[]): Sqe {
   const params = op.params;
@@ -451,7 +490,7 @@ export function buildSqe(op: OpDesc, args: readonly unknown[]): Sqe {
     throw new TypeError(`${op.name}(): too many arguments (${args.length}); it takes ${[...shape.positionalNames, 'options'].join(', ')}`);
   const s = new Sqe(op);
   let i = 0;
-  let opts: Record<string, unknown> = {};
+  let opts: Record<string, unknown> = NO_OPTIONS;
   const last = args[shape.positional];
   if (last !== undefined) {
     if (last === null || typeof last !== 'object' || ArrayBuffer.isView(last) || Array.isArray(last) || types.isAnyArrayBuffer(last) || last instanceof AbortSignal)
@@ -472,7 +511,8 @@ export function buildSqe(op: OpDesc, args: readonly unknown[]): Sqe {
       excluded |= p.excludesOpFlags;
     }
   }
-  for (const [f, v] of shape.fixed) setField(s, f, v);
+  const fixedFields = shape.fixed;
+  for (let k = 0; k < fixedFields.length; k++) setField(s, fixedFields[k][0], fixedFields[k][1]);
   if (op.alwaysOpFlags) s.opFlags |= op.alwaysOpFlags & ~excluded;
   if (implied && (shape.opFlagsParam === undefined || opts[shape.opFlagsParam] === undefined)) s.opFlags |= implied;
   if (last !== undefined)

@@ -23,6 +23,17 @@ const ECANCELED = errnoOf('ECANCELED');
  *  the CQE the kernel posts when it lets go of a tagged resource. Request generations are 31-bit. */
 export const RESOURCE_TAG = 0xfffffffe;
 
+/** user_data high word of bulk requests (src/ring/bulk.ts); the low word names the bulk slot and its generation. */
+export const BULK_TAG = 0xfffffffc;
+
+/** Where bulk requests' CQEs go (the ring's BulkQueue). */
+export interface BulkHandler {
+  /** A CQE for bulk slot word `low`. */
+  complete(low: number, res: number, flags: number): void;
+  /** The ring is gone: no CQE comes any more. */
+  ringClosed(): void;
+}
+
 /** Who hears of resource-tag CQEs, and of the ring's end (after which none comes). */
 export interface ResourceTagHandler {
   tag(low: number, res: number): void;
@@ -47,6 +58,7 @@ export class CompletionDispatch {
   #cqesW: number;
   #engine: ProgramEngine | undefined;
   #resourceTags: ResourceTagHandler | undefined;
+  #bulk: BulkHandler | undefined;
   /** A reap is running: nested reaps (from user code it calls) leave the CQ to it. */
   #reaping = false;
   /** The ring is gone: the CQ's memory is not touched again. */
@@ -91,6 +103,10 @@ export class CompletionDispatch {
   setResourceTags(handler: ResourceTagHandler): void {
     this.#resourceTags = handler;
   }
+  /** Routes CQEs whose user_data high word is BULK_TAG to `handler` (one per ring). */
+  setBulk(handler: BulkHandler): void {
+    this.#bulk = handler;
+  }
   /** Resource tags the kernel still owes (see ResourceTagHandler.owed). */
   get tagsOwed(): number {
     return this.#resourceTags?.owed ?? 0;
@@ -113,6 +129,7 @@ export class CompletionDispatch {
   /** The ring's fds are closed: the resource-tag handler hears that no tag will come. */
   closed(): void {
     this.#resourceTags?.closed();
+    this.#bulk?.ringClosed();
   }
 
   /**
@@ -164,7 +181,9 @@ export class CompletionDispatch {
 
   #complete(slot: number, gen: number, res: number, flags: number): void {
     if (gen > 0x7fffffff) {
-      if (gen === INTERNAL_TAG) this.#sq.retire(); // our own cancel requests
+      if (gen === BULK_TAG) {
+        if (this.#bulk) this.#bulk.complete(slot, res, flags); // retires its request (unless F_MORE)
+      } else if (gen === INTERNAL_TAG) this.#sq.retire(); // our own cancel requests
       else if (gen === RESOURCE_TAG) this.#resourceTags?.tag(slot, res); // not a request: not in flight
       return;
     }
@@ -183,8 +202,10 @@ export class CompletionDispatch {
     }
     this.#sq.retire();
     if (p.chain) this.#chainProgress(p, res);
-    if (multi) this.settle(p, () => multi.end(res, flags));
-    else this.settle(p, () => deliver(p, sqe, res, flags, this.#closing));
+    this.#requests.release(p);
+    this.#aborts.unwatch(p);
+    if (multi) multi.end(res, flags);
+    else deliver(p, sqe, res, flags, this.#closing);
   }
 
   /** Frees the slot and drops references, then runs `then` (resolve/reject). */

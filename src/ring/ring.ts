@@ -19,7 +19,8 @@ import { MultiRequest, ZeroCopySink, type CqeSink } from './multi.js';
 import { RECVSEND } from '../ops/net-abi.js';
 import * as grants from './grants.js';
 import { SubmissionQueue, FlushSchedule, cancelSqe } from './submission.js';
-import { CompletionDispatch, type ResourceTagHandler } from './completion.js';
+import { CompletionDispatch, BULK_TAG, type ResourceTagHandler } from './completion.js';
+import { BulkQueue, type BulkOptions } from './bulk.js';
 import { LoopHold, droppedRings } from './liveness.js';
 import type { RingStats } from './introspection.js';
 
@@ -87,6 +88,8 @@ export class Ring {
   #budget: number;
   /** autoSubmit's end-of-tick flush; undefined with autoSubmit: false. */
   #autoFlush: FlushSchedule | undefined;
+  /** The ring's bulk queue, once ring.bulk() made it. */
+  #bulk: BulkQueue | undefined;
   /** The event-loop watcher's callback (the native side holds it weakly while the ring is idle). */
   #wake = (status: number) => this.#onReadable(status);
   #closed = false;
@@ -245,7 +248,7 @@ export class Ring {
     });
     if (sqe.op.multiCqe) this.#zeroCopy(p, signal);
     if (signal) this.#aborts.watch(p, signal);
-    this.#enqueue([p]);
+    this.#enqueueOne(p);
     return promise;
   }
 
@@ -340,11 +343,45 @@ export class Ring {
       throw new RangeError(`${sqe.op.name}(): "cq" ${sqe.cq} is not a completion queue of this ring (create extra CQs with new Ring({ cqs }) or ring.createCq(); 0 is the programs' CQ 0)`);
   }
 
+  /**
+   * The ring's BulkQueue (made on first call): requests pushed with a tag, completions read in
+   * batches into typed arrays, no promise per request (src/ring/bulk.ts).
+   */
+  bulk(options?: BulkOptions): BulkQueue {
+    this.#assertOpen();
+    if (this.#bulk) {
+      if (options !== undefined) throw new TypeError('ring.bulk(): the ring\'s BulkQueue exists already; options apply only to the first call');
+      return this.#bulk;
+    }
+    const q = new BulkQueue(
+      {
+        assertOpen: () => this.#assertOpen(),
+        place: (sqe, lo, hi) => this.#sq.placeTagged(sqe, lo, hi),
+        beforeSubmit: (sqe) => this.#files?.beforeSubmit(sqe),
+        retire: () => this.#sq.retire(),
+        submit: () => this.#flush(),
+        reap: () => this.#reap(),
+        updateRef: () => this.#updateRef(),
+      },
+      options,
+    );
+    this.#cq.setBulk(q);
+    return (this.#bulk = q);
+  }
+
   /** Submits what is queued now (for autoSubmit: false, or to not wait for the end of the tick). Returns SQEs submitted. */
   submit(): number {
     checkNoArgs('submit', arguments.length);
     this.#assertOpen();
     return this.#flush();
+  }
+
+  /** #enqueue of a lone request: no group array when it fits at once (the promise methods' path). */
+  #enqueueOne(p: Pending): void {
+    const sq = this.#sq;
+    if (!sq.addOne(p)) return this.#enqueue([p]);
+    if (!this.#hold.held) this.#updateRef();
+    this.#autoFlush?.schedule();
   }
 
   #enqueue(group: Pending[]): void {
@@ -389,6 +426,10 @@ export class Ring {
   #failQueued(err: Error): void {
     // SQEs past the kernel's head were not consumed: the SQ rewinds over them
     for (const [slot, gen] of this.#sq.takeBackUnsubmitted()) {
+      if (gen === BULK_TAG) {
+        this.#bulk?.failUnsubmitted(slot, err instanceof RingError ? -err.errno : -EAGAIN);
+        continue;
+      }
       const p = this.#requests.get(slot, gen);
       if (p) this.#cq.settle(p, () => p.reject(err));
     }

@@ -139,6 +139,18 @@ export class SubmissionQueue {
     }
   }
 
+  /** Writes one request into the SQ if it fits now and nothing waits in the backlog; false otherwise (then use add()). */
+  addOne(p: Pending): boolean {
+    if (this.#backlogHead < this.#backlog.length || this.#free() < 1) return false;
+    if (this.#inflight + this.#toSubmit + 1 > this.#maxInflight && this.#inflight + this.#toSubmit > 0) return false;
+    this.#requests.add(p);
+    p.sqe.encode(this.#sqe32, (this.#tail & this.#mask) * SQE_WORDS, p.slot, p.gen);
+    this.#tail = (this.#tail + 1) >>> 0;
+    this.#toSubmit++;
+    this.#engine?.markPending();
+    return true;
+  }
+
   /** Writes a group into the SQ if it fits (SQ space and the in-flight limit); false otherwise. */
   #place(group: Pending[]): boolean {
     const n = group.length;
@@ -153,6 +165,20 @@ export class SubmissionQueue {
     }
     this.#toSubmit += n;
     this.#engine?.markPending(); // the engine must not append behind SQEs JS has not handed over
+    return true;
+  }
+
+  /**
+   * Writes one SQE with the given user_data words if it fits now (SQ space and the in-flight
+   * limit); false otherwise. For requests without a Pending (bulk requests, src/ring/bulk.ts).
+   */
+  placeTagged(sqe: Sqe, userLo: number, userHi: number): boolean {
+    if (this.#free() < 1) return false;
+    if (this.#inflight + this.#toSubmit + 1 > this.#maxInflight && this.#inflight + this.#toSubmit > 0) return false;
+    sqe.encode(this.#sqe32, (this.#tail & this.#mask) * SQE_WORDS, userLo, userHi);
+    this.#tail = (this.#tail + 1) >>> 0;
+    this.#toSubmit++;
+    this.#engine?.markPending();
     return true;
   }
 

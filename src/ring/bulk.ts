@@ -1,0 +1,245 @@
+/**
+ * Completions in bulk: for throughput over convenience. A BulkQueue writes SQEs straight into the
+ * ring with a 32-bit tag of the caller's, and gathers their completions (tag, res, flags) into
+ * typed arrays the caller reads in batches: no promise, no closure and no object per request; one
+ * promise per wait.
+ *
+ *   const bulk = ring.bulk({ depth: 4096 });
+ *   const nop = op.nop();                       // an Sqe can be pushed any number of times
+ *   for (let i = 0; i < 256; i++) bulk.push(nop, i);
+ *   bulk.submit();                              // one io_uring_enter
+ *   await bulk.wait(256);                       // resolves once 256 completions are ready
+ *   const out = new BulkCompletions(256);
+ *   const n = bulk.take(out);                   // out.tag[i], out.res[i], out.flags[i] for i < n
+ *
+ * Ownership: each pushed request holds a slot of the queue (its tag, and the memory its Sqe keeps:
+ * buffers, paths) from push() to its CQE; the CQE frees the slot and puts (tag, res, flags) in the
+ * ready list, which take() empties. The user_data is BULK_TAG over the slot and a generation, so a
+ * bulk CQE never settles a promise request and a stale one (a slot reused) is dropped. `depth`
+ * bounds requests in flight plus completions not yet taken: push() returns false when it is
+ * reached (take() or wait first), or when the SQ is full (submit first). Requests that post more
+ * than one CQE (multishot, zero-copy) and CQE_SKIP_SUCCESS (no CQE) are refused: their ends are
+ * the promise and multi-CQE models' (ring.run, ring.runMulti).
+ */
+import { RingClosedError, errno as errnoOf, describeValue } from '../errors.js';
+import { Sqe } from '../ops/sqe.js';
+import { SqeFlags, CqeFlags } from './abi.js';
+import type { BulkHandler } from './completion.js';
+import { BULK_TAG } from './completion.js';
+
+const ECANCELED = errnoOf('ECANCELED');
+/** A free slot's memory entry (a slot in use holds its Sqe's keep list, possibly undefined). */
+const FREED: object[] = Object.freeze([]) as unknown as object[];
+
+/** What a BulkQueue reaches inside its ring (given by Ring.bulk()). */
+export interface BulkRingHooks {
+  assertOpen(): void;
+  /** Writes an SQE with these user_data words if it fits now. */
+  place(sqe: Sqe, lo: number, hi: number): boolean;
+  /** Fixed-file bookkeeping of the ring's file table before an SQE is submitted. */
+  beforeSubmit(sqe: Sqe): void;
+  /** One bulk request ended (its final CQE): no longer in flight. */
+  retire(): void;
+  /** Enters the kernel for everything written; returns SQEs submitted. */
+  submit(): number;
+  /** Reaps the CQ now (completions the kernel posted inline). */
+  reap(): void;
+  /** Re-evaluates the ring's event-loop reference. */
+  updateRef(): void;
+}
+
+/** Arrays a batch of completions is copied into (allocate once, reuse for every take()). */
+export class BulkCompletions {
+  readonly tag: Uint32Array;
+  readonly res: Int32Array;
+  readonly flags: Uint32Array;
+  /** Completions in the arrays after the last take(). */
+  count = 0;
+  constructor(capacity: number) {
+    if (typeof capacity !== 'number' || !Number.isInteger(capacity) || capacity < 1 || capacity > 1 << 24)
+      throw new RangeError(`new BulkCompletions(): "capacity" must be an integer in [1, 16777216], got ${describeValue(capacity)}`);
+    this.tag = new Uint32Array(capacity);
+    this.res = new Int32Array(capacity);
+    this.flags = new Uint32Array(capacity);
+  }
+  get capacity(): number {
+    return this.tag.length;
+  }
+}
+
+export interface BulkOptions {
+  /** Requests in flight plus completions not taken yet, at most (1..65536; default 4096). */
+  depth?: number;
+}
+
+export class BulkQueue implements BulkHandler {
+  readonly depth: number;
+  readonly #ring: BulkRingHooks;
+  /** Per slot: the caller's tag, a 16-bit generation, the memory its Sqe keeps. */
+  readonly #slotTag: Uint32Array;
+  readonly #slotGen: Uint16Array;
+  readonly #slotKeep: (object[] | undefined)[];
+  readonly #free: Int32Array;
+  #freeTop: number;
+  /** Completions not taken yet: a ring buffer of depth entries. */
+  readonly #readyTag: Uint32Array;
+  readonly #readyRes: Int32Array;
+  readonly #readyFlags: Uint32Array;
+  #readyHead = 0;
+  #ready = 0;
+  #inflight = 0;
+  #waitMin = 0;
+  #waitResolve: ((n: number) => void) | undefined;
+  #waitReject: ((e: Error) => void) | undefined;
+  #closed = false;
+
+  /** @internal made by ring.bulk() */
+  constructor(ring: BulkRingHooks, options: BulkOptions = {}) {
+    if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new TypeError(`ring.bulk(): options must be an object, got ${describeValue(options)}`);
+    for (const k of Object.keys(options)) if (k !== 'depth') throw new TypeError(`ring.bulk(): "${k}" is not an option; it accepts depth`);
+    const depth = options.depth ?? 4096;
+    if (typeof depth !== 'number' || !Number.isInteger(depth)) throw new TypeError(`ring.bulk(): "depth" must be an integer, got ${describeValue(depth)}`);
+    if (depth < 1 || depth > 65536) throw new RangeError(`ring.bulk(): "depth" must be in [1, 65536], got ${depth}`);
+    this.depth = depth;
+    this.#ring = ring;
+    this.#slotTag = new Uint32Array(depth);
+    this.#slotGen = new Uint16Array(depth);
+    this.#slotKeep = new Array(depth).fill(FREED);
+    this.#free = new Int32Array(depth);
+    for (let i = 0; i < depth; i++) this.#free[i] = depth - 1 - i;
+    this.#freeTop = depth;
+    this.#readyTag = new Uint32Array(depth);
+    this.#readyRes = new Int32Array(depth);
+    this.#readyFlags = new Uint32Array(depth);
+  }
+
+  /** Requests pushed whose CQE has not arrived. */
+  get inflight(): number {
+    return this.#inflight;
+  }
+  /** Completions waiting for take(). */
+  get ready(): number {
+    return this.#ready;
+  }
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Writes `sqe` into the ring with `tag` (u32, returned with its completion). False when the
+   * queue's depth is used up (take completions) or the SQ is full (submit). The Sqe may be pushed
+   * again (its memory is kept per push).
+   */
+  push(sqe: Sqe, tag: number): boolean {
+    if (this.#closed) throw new RingClosedError();
+    if (!(sqe instanceof Sqe)) throw new TypeError(`bulk.push(): "sqe" must be an Sqe built with op.*, got ${describeValue(sqe)}`);
+    if ((tag >>> 0) !== tag) throw new TypeError(`bulk.push(): "tag" must be an integer in [0, 2^32 - 1], got ${describeValue(tag)}`);
+    if (sqe.multishot || sqe.op.multiCqe) throw new TypeError(`bulk.push(): ${sqe.op.name} posts more than one CQE; use ring.runMulti()`);
+    if (sqe.flags & SqeFlags.CQE_SKIP_SUCCESS) throw new RangeError('bulk.push(): skipSuccess() posts no CQE on success, so its slot would never come back');
+    if (sqe.cq >= 0) throw new RangeError('bulk.push(): the "cq" option is for promise requests (ring.run)');
+    if (this.#freeTop === 0 || this.#inflight + this.#ready >= this.depth) return false;
+    const slot = this.#free[this.#freeTop - 1];
+    const gen = this.#slotGen[slot];
+    this.#ring.beforeSubmit(sqe);
+    if (!this.#ring.place(sqe, (gen << 16) | slot, BULK_TAG)) return false;
+    this.#freeTop--;
+    this.#slotTag[slot] = tag;
+    this.#slotKeep[slot] = sqe.keep;
+    this.#inflight++;
+    return true;
+  }
+
+  /** Hands every SQE written to the kernel (one io_uring_enter; the ring's promise requests too). */
+  submit(): number {
+    if (this.#closed) throw new RingClosedError();
+    const n = this.#ring.submit();
+    this.#ring.updateRef();
+    return n;
+  }
+
+  /** Copies up to out.capacity ready completions into `out` (oldest first); returns how many. */
+  take(out: BulkCompletions): number {
+    if (!(out instanceof BulkCompletions)) throw new TypeError(`bulk.take(): "out" must be a BulkCompletions, got ${describeValue(out)}`);
+    if (!this.#closed && this.#ready < out.capacity) this.#ring.reap();
+    const n = Math.min(this.#ready, out.capacity);
+    const d = this.depth;
+    let h = this.#readyHead;
+    const tag = out.tag, res = out.res, flags = out.flags;
+    for (let i = 0; i < n; i++) {
+      tag[i] = this.#readyTag[h];
+      res[i] = this.#readyRes[h];
+      flags[i] = this.#readyFlags[h];
+      if (++h === d) h = 0;
+    }
+    this.#readyHead = h;
+    this.#ready -= n;
+    out.count = n;
+    return n;
+  }
+
+  /**
+   * Resolves with the number of ready completions once at least `min` are ready (submitting what
+   * was pushed first). One wait at a time. Rejects with RingClosedError if the ring closes first.
+   */
+  wait(min = 1): Promise<number> {
+    if (this.#closed) return Promise.reject(new RingClosedError());
+    if (typeof min !== 'number' || !Number.isInteger(min)) return Promise.reject(new TypeError(`bulk.wait(): "min" must be an integer, got ${describeValue(min)}`));
+    if (min < 1 || min > this.depth) return Promise.reject(new RangeError(`bulk.wait(): "min" must be in [1, ${this.depth}] (the queue's depth), got ${min}`));
+    if (this.#waitResolve) return Promise.reject(new TypeError('bulk.wait(): a wait is already pending; one at a time'));
+    if (this.#ready >= min) return Promise.resolve(this.#ready);
+    if (this.#ready + this.#inflight < min)
+      return Promise.reject(new RangeError(`bulk.wait(${min}): only ${this.#ready + this.#inflight} requests were pushed and not taken; it would never resolve`));
+    this.submit();
+    if (this.#ready >= min) return Promise.resolve(this.#ready);
+    return new Promise<number>((resolve, reject) => {
+      this.#waitMin = min;
+      this.#waitResolve = resolve;
+      this.#waitReject = reject;
+    });
+  }
+
+  /** @internal a CQE for slot word `low` (src/ring/completion.ts). */
+  complete(low: number, res: number, flags: number): void {
+    const slot = low & 0xffff;
+    const gen = low >>> 16;
+    if (slot >= this.depth || this.#slotGen[slot] !== gen || this.#slotKeep[slot] === FREED) return; // stale: not this slot's request
+    if (flags & CqeFlags.MORE) return; // refused at push; a hand-built SQE's extra CQEs are not this queue's
+    this.#finish(slot, res, flags);
+    this.#ring.retire();
+  }
+
+  #finish(slot: number, res: number, flags: number): void {
+    this.#slotGen[slot] = (this.#slotGen[slot] + 1) & 0xffff;
+    this.#slotKeep[slot] = FREED;
+    this.#free[this.#freeTop++] = slot;
+    this.#inflight--;
+    let t = this.#readyHead + this.#ready;
+    if (t >= this.depth) t -= this.depth;
+    this.#readyTag[t] = this.#slotTag[slot];
+    this.#readyRes[t] = res;
+    this.#readyFlags[t] = flags;
+    this.#ready++;
+    if (this.#waitResolve && this.#ready >= this.#waitMin) {
+      const r = this.#waitResolve;
+      this.#waitResolve = this.#waitReject = undefined;
+      r(this.#ready);
+    }
+  }
+
+  /** @internal SQEs the kernel did not consume (a failed io_uring_enter): they complete with its error. */
+  failUnsubmitted(low: number, res: number): void {
+    const slot = low & 0xffff;
+    if (slot >= this.depth || this.#slotGen[slot] !== low >>> 16 || this.#slotKeep[slot] === FREED) return;
+    this.#finish(slot, res, 0);
+  }
+
+  /** @internal the ring is gone: what was in flight ended with it (-ECANCELED), the wait fails. */
+  ringClosed(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (let slot = 0; slot < this.depth && this.#inflight > 0; slot++) if (this.#slotKeep[slot] !== FREED) this.#finish(slot, -ECANCELED, 0);
+    const reject = this.#waitReject;
+    this.#waitResolve = this.#waitReject = undefined;
+    reject?.(new RingClosedError());
+  }
+}

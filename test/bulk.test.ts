@@ -125,6 +125,8 @@ test('bad input: options, tags, multishot and skip-success requests, waits that 
   assert.throws(() => bulk.push(op.nop().skipSuccess(), 1), { name: 'RangeError', message: /skipSuccess/ });
   assert.throws(() => bulk.push(op.nop({ cq: 1 }), 1), { name: 'RangeError', message: /"cq"/ });
   assert.throws(() => bulk.push(op.sendZc(0, Buffer.alloc(1)), 1), { name: 'TypeError', message: /sendZc posts more than one CQE/ });
+  assert.throws(() => bulk.push(op.openat('/dev/null', 0, 0, { direct: 'auto' }), 1), { name: 'TypeError', message: /changes the registered file table/ });
+  assert.throws(() => bulk.push(op.filesUpdate([0]), 1), { name: 'TypeError', message: /changes the registered file table/ });
   await assert.rejects(bulk.wait(1), { name: 'RangeError', message: /would never resolve/ });
   await assert.rejects(bulk.wait(9), { name: 'RangeError', message: /"min" must be in \[1, 8\]/ });
   assert.throws(() => bulk.take(new Uint32Array(4) as never), { name: 'TypeError', message: /BulkCompletions/ });

@@ -36,8 +36,6 @@ export interface BulkRingHooks {
   assertOpen(): void;
   /** Writes an SQE with these user_data words if it fits now. */
   place(sqe: Sqe, lo: number, hi: number): boolean;
-  /** Fixed-file bookkeeping of the ring's file table before an SQE is submitted. */
-  beforeSubmit(sqe: Sqe): void;
   /** One bulk request ended (its final CQE): no longer in flight. */
   retire(): void;
   /** Enters the kernel for everything written; returns SQEs submitted. */
@@ -137,10 +135,12 @@ export class BulkQueue implements BulkHandler {
     if (sqe.multishot || sqe.op.multiCqe) throw new TypeError(`bulk.push(): ${sqe.op.name} posts more than one CQE; use ring.runMulti()`);
     if (sqe.flags & SqeFlags.CQE_SKIP_SUCCESS) throw new RangeError('bulk.push(): skipSuccess() posts no CQE on success, so its slot would never come back');
     if (sqe.cq >= 0) throw new RangeError('bulk.push(): the "cq" option is for promise requests (ring.run)');
+    const effect = sqe.op.sqe?.slotEffect;
+    if ((effect === 'fileIndex' && sqe.fileIndex !== 0) || effect === 'update')
+      throw new TypeError(`bulk.push(): this ${sqe.op.name} changes the registered file table, which ringflow tracks from its result; run it with ring.run()`);
     if (this.#freeTop === 0 || this.#inflight + this.#ready >= this.depth) return false;
     const slot = this.#free[this.#freeTop - 1];
     const gen = this.#slotGen[slot];
-    this.#ring.beforeSubmit(sqe);
     if (!this.#ring.place(sqe, (gen << 16) | slot, BULK_TAG)) return false;
     this.#freeTop--;
     this.#slotTag[slot] = tag;

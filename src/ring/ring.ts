@@ -357,7 +357,6 @@ export class Ring {
       {
         assertOpen: () => this.#assertOpen(),
         place: (sqe, lo, hi) => this.#sq.placeTagged(sqe, lo, hi),
-        beforeSubmit: (sqe) => this.#files?.beforeSubmit(sqe),
         retire: () => this.#sq.retire(),
         submit: () => this.#flush(),
         reap: () => this.#reap(),

@@ -101,7 +101,7 @@ function checkSqes(method: string, ring: Ring, sqes: unknown): asserts sqes is S
     throw new RangeError(`ring.${method}(): ${sqes.length} requests do not fit in one submission (SQ has ${ring.sqEntries} entries)`);
   for (let i = 0; i < sqes.length; i++) {
     const s: unknown = sqes[i];
-    if (!(s instanceof Sqe)) throw new TypeError(`ring.${method}(): "sqes"[${i}] must be an Sqe built with ring.op.*, got ${describeValue(s)}`);
+    if (!(s instanceof Sqe)) throw new TypeError(`ring.${method}() takes Sqe objects built with ring.op.*; "sqes"[${i}] is ${describeValue(s)}`);
     if (s.multishot) throw new TypeError(`ring.${method}(): a multishot ${s.op.name} cannot be linked; submit it with ring.runMulti()`);
   }
   if (sqes[sqes.length - 1].flags & SqeFlags.CQE_SKIP_SUCCESS)

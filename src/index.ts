@@ -13,6 +13,10 @@ export { Ring, type RingStats, type RunOptions } from './ring/ring.js';
 import './ring/methods.js'; // installs ring.read(), ring.openat(), … from the opcode table
 import './ring/ring-programs.js'; // installs ring.registerProgram(), allowFd(), … (completion programs)
 import './ring/introspection.js'; // installs ring.supports(), hasFeature(), stats(), register(), enable()
+import './ring/chain.js'; // installs ring.chain() and ring.link() (chains that say what broke)
+export type { ChainOptions, LinkOptions, ChainOutcome, StepOutcome, BreakReason } from './ring/chain.js';
+import './ring/cancel.js'; // installs ring.cancel() (by fd, op, user_data, any; one or all)
+export type { CancelTarget, CancelOptions } from './ring/cancel.js';
 import './ring/methods-net.js'; // socket and buffer builder/method types; ring.getsockopt(), …
 export type { SocketDomain, SocketType, SocketCommand, Accepted, AcceptOptions, SendOptions, RecvOptions, SendZcOptions, SockoptOptions } from './ring/methods-net.js';
 export { AF, SOCK, IPPROTO, MSG, SHUT, SOL, SO, TCP, RECVSEND, ACCEPT, NOTIF_USAGE_ZC_COPIED, SOCKET_URING_OP } from './ops/net-abi.js';

@@ -32,18 +32,6 @@ export function checkRunOptions(options: unknown, argCount: number): void {
   optionsObject('run', options);
 }
 
-const CHAIN_OPTIONS = ['signal', 'link'];
-
-/** ring.chain(sqes, options): options hold `signal` and `link` only. */
-export function checkChainOptions(options: unknown, argCount: number): void {
-  if (argCount > 2) throw new TypeError(`ring.chain() takes sqes, options; got ${argCount} arguments`);
-  const o = optionsObject('chain', options);
-  if (!o) return;
-  for (const k of Object.keys(o))
-    if (!CHAIN_OPTIONS.includes(k)) throw new TypeError(`ring.chain(): "${k}" is not an option of chain(); it accepts ${CHAIN_OPTIONS.join(', ')}`);
-  if (o.link !== undefined && typeof o.link !== 'boolean') throw new TypeError(`ring.chain(): "link" must be a boolean, got ${describeValue(o.link)}`);
-}
-
 /** ring.supports(op): an op name, an IORING_OP constant, or an opcode number in [0, 255]. */
 export function checkOpArg(op: unknown, argCount: number): void {
   if (argCount !== 1 && argCount !== 2) throw new TypeError(`ring.supports() takes op and optionally { flag }, got ${argCount} arguments`);

@@ -8,7 +8,7 @@ import { binding } from '../native.js';
 import { RingError, RingClosedError, errno as errnoOf } from '../errors.js';
 import { SetupFlags, SqeFlags, CancelFlags } from './abi.js';
 import { setupRing, ringOffsets, checkRingOptions, type RingOptions } from './setup.js';
-import { checkNoArgs, checkRunOptions, checkChainOptions } from './method-checks.js';
+import { checkNoArgs, checkRunOptions } from './method-checks.js';
 import { Sqe } from '../ops/sqe.js';
 import { FileTable } from './files.js';
 import { op as builders, type Builders } from '../ops/build.js';
@@ -57,6 +57,10 @@ export interface RingInternals {
   setResourceTags(handler: ResourceTagHandler): void;
   /** Re-evaluates whether the ring is busy (after a change in resource tags owed). */
   updateRef(): void;
+  /** The checks ring.run() makes of a request before it is queued (its `cq` target, the file table's). */
+  prepare(sqe: Sqe): void;
+  /** Queues requests as one group, in one submission, in order (ring.chain(), ring.link(): src/ring/chain.ts). */
+  submitGroup(group: Pending[], signal: AbortSignal | undefined): void;
 }
 let internalsOf!: (ring: Ring) => RingInternals;
 /** The internals of a Ring, for its companion modules only (not exported from the package). */
@@ -166,6 +170,11 @@ export class Ring {
       assertOpen: () => r.#assertOpen(),
       setResourceTags: (h) => r.#cq.setResourceTags(h),
       updateRef: () => r.#updateRef(),
+      prepare: (sqe) => {
+        if (sqe.cq >= 0) r.#checkCqTarget(sqe);
+        r.#files?.beforeSubmit(sqe);
+      },
+      submitGroup: (group, signal) => r.#submitGroup(group, signal),
     });
   }
 
@@ -302,38 +311,13 @@ export class Ring {
     return handle;
   }
 
-  /**
-   * Submits requests together, in order, in one io_uring_enter (so IOSQE_IO_LINK chains hold).
-   * Returns one promise per request. With `link: true` every request but the last gets link().
-   */
-  chain(sqes: Sqe[], options?: RunOptions & { link?: boolean }): Promise<unknown>[] {
-    this.#assertOpen();
-    if (!Array.isArray(sqes) || sqes.length === 0) throw new TypeError('ring.chain() takes a non-empty array of Sqe');
-    if (sqes.length > this.sqEntries) throw new RangeError(`ring.chain(): ${sqes.length} requests do not fit in one submission (SQ has ${this.sqEntries} entries)`);
-    for (const s of sqes) if (!(s instanceof Sqe)) throw new TypeError('ring.chain() takes Sqe objects built with ring.op.*');
-    for (const s of sqes) if (s.multishot) throw new TypeError(`ring.chain(): a multishot ${s.op.name} cannot be linked; submit it with ring.runMulti()`);
-    checkChainOptions(options, arguments.length);
-    if (sqes[sqes.length - 1].flags & SqeFlags.CQE_SKIP_SUCCESS)
-      throw new RangeError('skipSuccess() on the last request of a chain would never settle its promise');
-    for (const s of sqes) if (s.cq >= 0) this.#checkCqTarget(s);
-    if (this.#files) for (const s of sqes) this.#files.beforeSubmit(s);
-    if (options?.link) for (let i = 0; i < sqes.length - 1; i++) sqes[i].link();
-    const signal = options?.signal;
-    if (signal?.aborted) return sqes.map(() => Promise.reject(abortError(signal)));
-    const group: Pending[] = [];
-    const promises = sqes.map(
-      (sqe) =>
-        new Promise<unknown>((resolve, reject) => {
-          group.push(new Pending(sqe, resolve, reject));
-        }),
-    );
+  /** Queues a group (a chain: src/ring/chain.ts) in one submission; each request settles as run()'s would. */
+  #submitGroup(group: Pending[], signal: AbortSignal | undefined): void {
     for (const p of group) {
-      p.chain = group;
       if (p.sqe.op.multiCqe) this.#zeroCopy(p, signal);
       if (signal) this.#aborts.watch(p, signal);
     }
     this.#enqueue(group);
-    return promises;
   }
 
   /** A request's `cq` option names a CQ of this ring (CQ 0, the programs', starts the engine). */

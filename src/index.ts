@@ -14,6 +14,7 @@ import './ring/methods.js'; // installs ring.read(), ring.openat(), … from the
 import './ring/ring-programs.js'; // installs ring.registerProgram(), allowFd(), … (completion programs)
 import './ring/introspection.js'; // installs ring.supports(), hasFeature(), stats(), register(), enable()
 import './ring/chain.js'; // installs ring.chain() and ring.link() (chains that say what broke)
+import './ring/bulk.js'; // installs ring.bulk() (completions in bulk)
 export type { ChainOptions, LinkOptions, ChainOutcome, StepOutcome, BreakReason } from './ring/chain.js';
 import './ring/cancel.js'; // installs ring.cancel() (by fd, op, user_data, any; one or all)
 export type { CancelTarget, CancelOptions } from './ring/cancel.js';

@@ -26,14 +26,14 @@ import { Sqe } from '../ops/sqe.js';
 import { SqeFlags, CqeFlags } from './abi.js';
 import type { BulkHandler } from './completion.js';
 import { BULK_TAG } from './completion.js';
+import { Ring, ringInternals } from './ring.js';
 
 const ECANCELED = errnoOf('ECANCELED');
 /** A free slot's memory entry (a slot in use holds its Sqe's keep list, possibly undefined). */
 const FREED: object[] = Object.freeze([]) as unknown as object[];
 
-/** What a BulkQueue reaches inside its ring (given by Ring.bulk()). */
+/** What a BulkQueue reaches inside its ring (src/ring/ring.ts, RingInternals.bulkHooks). */
 export interface BulkRingHooks {
-  assertOpen(): void;
   /** Writes an SQE with these user_data words if it fits now. */
   place(sqe: Sqe, lo: number, hi: number): boolean;
   /** One bulk request ended (its final CQE): no longer in flight. */
@@ -243,3 +243,28 @@ export class BulkQueue implements BulkHandler {
     reject?.(new RingClosedError());
   }
 }
+
+declare module './ring.js' {
+  interface Ring {
+    /**
+     * The ring's BulkQueue (made on the first call, with `options`): requests pushed with a tag,
+     * completions read in batches into typed arrays, no promise per request.
+     */
+    bulk(options?: BulkOptions): BulkQueue;
+  }
+}
+
+const queues = new WeakMap<Ring, BulkQueue>();
+(Ring.prototype as unknown as { bulk: (this: Ring, options?: BulkOptions) => BulkQueue }).bulk = function (this: Ring, options?: BulkOptions): BulkQueue {
+  const internals = ringInternals(this);
+  internals.assertOpen();
+  const existing = queues.get(this);
+  if (existing) {
+    if (options !== undefined) throw new TypeError("ring.bulk(): the ring's BulkQueue exists already; options apply only to the first call");
+    return existing;
+  }
+  const q = new BulkQueue(internals.bulkHooks(), options);
+  internals.setBulk(q);
+  queues.set(this, q);
+  return q;
+};

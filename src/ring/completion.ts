@@ -32,6 +32,8 @@ export interface BulkHandler {
   complete(low: number, res: number, flags: number): void;
   /** The ring is gone: no CQE comes any more. */
   ringClosed(): void;
+  /** An SQE of slot word `low` the kernel did not consume (a failed io_uring_enter): it ends with `res`. */
+  failUnsubmitted(low: number, res: number): void;
 }
 
 /** Who hears of resource-tag CQEs, and of the ring's end (after which none comes). */
@@ -106,6 +108,10 @@ export class CompletionDispatch {
   /** Routes CQEs whose user_data high word is BULK_TAG to `handler` (one per ring). */
   setBulk(handler: BulkHandler): void {
     this.#bulk = handler;
+  }
+  /** A bulk SQE the kernel did not consume ends with the submission's error. */
+  failBulk(low: number, res: number): void {
+    this.#bulk?.failUnsubmitted(low, res);
   }
   /** Resource tags the kernel still owes (see ResourceTagHandler.owed). */
   get tagsOwed(): number {

@@ -19,8 +19,8 @@ import { MultiRequest, ZeroCopySink, type CqeSink } from './multi.js';
 import { RECVSEND } from '../ops/net-abi.js';
 import * as grants from './grants.js';
 import { SubmissionQueue, FlushSchedule, cancelSqe } from './submission.js';
-import { CompletionDispatch, BULK_TAG, type ResourceTagHandler } from './completion.js';
-import { BulkQueue, type BulkOptions } from './bulk.js';
+import { CompletionDispatch, BULK_TAG, type ResourceTagHandler, type BulkHandler } from './completion.js';
+import type { BulkRingHooks } from './bulk.js';
 import { LoopHold, droppedRings } from './liveness.js';
 import type { RingStats } from './introspection.js';
 
@@ -61,6 +61,9 @@ export interface RingInternals {
   prepare(sqe: Sqe): void;
   /** Queues requests as one group, in one submission, in order (ring.chain(), ring.link(): src/ring/chain.ts). */
   submitGroup(group: Pending[], signal: AbortSignal | undefined): void;
+  /** What a BulkQueue reaches (src/ring/bulk.ts), and where its CQEs go from now on. */
+  bulkHooks(): BulkRingHooks;
+  setBulk(handler: BulkHandler): void;
 }
 let internalsOf!: (ring: Ring) => RingInternals;
 /** The internals of a Ring, for its companion modules only (not exported from the package). */
@@ -92,8 +95,6 @@ export class Ring {
   #budget: number;
   /** autoSubmit's end-of-tick flush; undefined with autoSubmit: false. */
   #autoFlush: FlushSchedule | undefined;
-  /** The ring's bulk queue, once ring.bulk() made it. */
-  #bulk: BulkQueue | undefined;
   /** The event-loop watcher's callback (the native side holds it weakly while the ring is idle). */
   #wake = (status: number) => this.#onReadable(status);
   #closed = false;
@@ -175,6 +176,14 @@ export class Ring {
         r.#files?.beforeSubmit(sqe);
       },
       submitGroup: (group, signal) => r.#submitGroup(group, signal),
+      bulkHooks: () => ({
+        place: (sqe, lo, hi) => r.#sq.placeTagged(sqe, lo, hi),
+        retire: () => r.#sq.retire(),
+        submit: () => r.#flush(),
+        reap: () => r.#reap(),
+        updateRef: () => r.#updateRef(),
+      }),
+      setBulk: (h) => r.#cq.setBulk(h),
     });
   }
 
@@ -327,31 +336,6 @@ export class Ring {
       throw new RangeError(`${sqe.op.name}(): "cq" ${sqe.cq} is not a completion queue of this ring (create extra CQs with new Ring({ cqs }) or ring.createCq(); 0 is the programs' CQ 0)`);
   }
 
-  /**
-   * The ring's BulkQueue (made on first call): requests pushed with a tag, completions read in
-   * batches into typed arrays, no promise per request (src/ring/bulk.ts).
-   */
-  bulk(options?: BulkOptions): BulkQueue {
-    this.#assertOpen();
-    if (this.#bulk) {
-      if (options !== undefined) throw new TypeError('ring.bulk(): the ring\'s BulkQueue exists already; options apply only to the first call');
-      return this.#bulk;
-    }
-    const q = new BulkQueue(
-      {
-        assertOpen: () => this.#assertOpen(),
-        place: (sqe, lo, hi) => this.#sq.placeTagged(sqe, lo, hi),
-        retire: () => this.#sq.retire(),
-        submit: () => this.#flush(),
-        reap: () => this.#reap(),
-        updateRef: () => this.#updateRef(),
-      },
-      options,
-    );
-    this.#cq.setBulk(q);
-    return (this.#bulk = q);
-  }
-
   /** Submits what is queued now (for autoSubmit: false, or to not wait for the end of the tick). Returns SQEs submitted. */
   submit(): number {
     checkNoArgs('submit', arguments.length);
@@ -410,7 +394,7 @@ export class Ring {
     // SQEs past the kernel's head were not consumed: the SQ rewinds over them
     for (const [slot, gen] of this.#sq.takeBackUnsubmitted()) {
       if (gen === BULK_TAG) {
-        this.#bulk?.failUnsubmitted(slot, err instanceof RingError ? -err.errno : -EAGAIN);
+        this.#cq.failBulk(slot, err instanceof RingError ? -err.errno : -EAGAIN);
         continue;
       }
       const p = this.#requests.get(slot, gen);

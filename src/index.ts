@@ -14,6 +14,9 @@ import './ring/methods.js'; // installs ring.read(), ring.openat(), … from the
 import './ring/ring-programs.js'; // installs ring.registerProgram(), allowFd(), … (completion programs)
 import './ring/introspection.js'; // installs ring.supports(), hasFeature(), stats(), register(), enable()
 import './ring/methods-net.js'; // socket and buffer builder/method types; ring.getsockopt(), …
+import './ring/methods-files.js'; // file and path builder/method types (splice, xattrs, renameat, pipe, …)
+export type { OpenHow, SpliceOptions, PipeOptions, FadviseAdvice, MadviseAdvice } from './ring/methods-files.js';
+export { SPLICE_F, FALLOC_FL, POSIX_FADV, MADV, SYNC_FILE_RANGE, RENAME, AT_REMOVEDIR, AT_SYMLINK_FOLLOW, LINKAT_FLAGS, XATTR, XATTR_SIZE_MAX, PIPE_FLAGS, RESOLVE } from './ops/file-abi.js';
 export type { SocketDomain, SocketType, SocketCommand, Accepted, AcceptOptions, SendOptions, RecvOptions, SendZcOptions, SockoptOptions } from './ring/methods-net.js';
 export { AF, SOCK, IPPROTO, MSG, SHUT, SOL, SO, TCP, RECVSEND, ACCEPT, NOTIF_USAGE_ZC_COPIED, SOCKET_URING_OP } from './ops/net-abi.js';
 export { encodeSockaddr, parseSockaddr, type SockAddr, type SockAddrInput, type SockAddrIn, type SockAddrIn6, type SockAddrUn } from './ops/sockaddr.js';

@@ -123,11 +123,12 @@ function hintFor(code: string, syscall: string, op?: string, fixedFile?: boolean
     case 'ETIME':
       return 'the timeout expired';
     case 'EEXIST':
-      if (syscall === 'io_uring_enter') return 'SINGLE_ISSUER ring used from a thread other than its creator';
+      // a request's own EEXIST (mkdirat, XATTR_CREATE, RENAME_NOREPLACE, …) is the file system's answer
+      if (syscall === 'io_uring_enter' && !op) return 'SINGLE_ISSUER ring used from a thread other than its creator';
       return undefined;
     case 'EBUSY':
     case 'EAGAIN':
-      if (syscall === 'io_uring_enter') return 'the completion queue is full; ringflow retries after reaping';
+      if (syscall === 'io_uring_enter' && !op) return 'the completion queue is full; ringflow retries after reaping';
       return undefined;
     case 'ENOBUFS':
       return 'the provided-buffer group is empty: return buffers to it or provide more';

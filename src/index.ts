@@ -19,6 +19,9 @@ export type { ChainOptions, LinkOptions, ChainOutcome, StepOutcome, BreakReason 
 import './ring/cancel.js'; // installs ring.cancel() (by fd, op, user_data, any; one or all)
 export type { CancelTarget, CancelOptions } from './ring/cancel.js';
 import './ring/methods-net.js'; // socket and buffer builder/method types; ring.getsockopt(), …
+import './ring/methods-files.js'; // file and path builder/method types (splice, xattrs, renameat, pipe, …)
+export type { OpenHow, SpliceOptions, PipeOptions, FadviseAdvice, MadviseAdvice } from './ring/methods-files.js';
+export { SPLICE_F, FALLOC_FL, POSIX_FADV, MADV, SYNC_FILE_RANGE, RENAME, AT_REMOVEDIR, AT_SYMLINK_FOLLOW, LINKAT_FLAGS, XATTR, XATTR_SIZE_MAX, PIPE_FLAGS, RESOLVE } from './ops/file-abi.js';
 export type { SocketDomain, SocketType, SocketCommand, Accepted, AcceptOptions, SendOptions, RecvOptions, SendZcOptions, SockoptOptions } from './ring/methods-net.js';
 export { AF, SOCK, IPPROTO, MSG, SHUT, SOL, SO, TCP, RECVSEND, ACCEPT, NOTIF_USAGE_ZC_COPIED, SOCKET_URING_OP } from './ops/net-abi.js';
 export { encodeSockaddr, parseSockaddr, type SockAddr, type SockAddrInput, type SockAddrIn, type SockAddrIn6, type SockAddrUn } from './ops/sockaddr.js';

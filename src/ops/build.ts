@@ -11,6 +11,7 @@ import { SqeFlags, Statx, TIMESPEC_SIZE, AT_FDCWD } from '../ring/abi.js';
 import { viewAddress, spanAddress, refusalOf, type ByteSpan } from '../ring/memory.js';
 import { describeValue as describe } from '../errors.js';
 import { applyNetParam } from './build-net.js';
+import { FILE_KINDS, applyFileParam } from './build-files.js';
 
 /** Timeout argument: milliseconds, {sec, nsec}, or bigint nanoseconds. */
 export type Timespec = number | bigint | { sec: number; nsec?: number };
@@ -334,7 +335,7 @@ function applyParam(op: OpDesc, s: Sqe, p: ParamDesc, v: unknown, opts: Record<s
       if (v instanceof FixedFile) throw new TypeError(`${where(op, p.name)} cannot be a FixedFile`);
       if (typeof v !== 'number' || !Number.isInteger(v)) throw new TypeError(`${where(op, p.name)} must be an integer (a directory fd or AT_FDCWD), got ${describe(v)}`);
       if (v !== AT_FDCWD && (v < 0 || v > 0x7fffffff)) throw new RangeError(`${where(op, p.name)} must be AT_FDCWD (${AT_FDCWD}) or in [0, 2147483647], got ${describe(v)}`);
-      s.fd = v;
+      setField(s, p.field, v); // fd, or len (renameat/linkat's newDirfd)
       return;
     case 'u32':
       setField(s, p.field, int(op, p.name, v, 0, 0xffffffff));
@@ -431,7 +432,8 @@ function applyParam(op: OpDesc, s: Sqe, p: ParamDesc, v: unknown, opts: Record<s
       s.parse = () => parseStatx(b);
       return;
     }
-    default: // socket and buffer kinds (src/ops/build-net.ts)
+    default: // socket and buffer kinds (src/ops/build-net.ts), file and path kinds (src/ops/build-files.ts)
+      if (FILE_KINDS.has(p.kind)) return applyFileParam(op, s, p, v, opts, () => where(op, p.name));
       applyNetParam(op, s, p, v, opts, () => where(op, p.name), (kind, x) => applyParam(op, s, { ...p, kind }, x, opts));
   }
 }

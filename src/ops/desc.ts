@@ -93,7 +93,8 @@ export type ParamKind =
   | 'bufferPool'
   | 'bufferCount'
   | 'optval'
-  | 'poolGroup';
+  | 'poolGroup'
+  | 'offset' | 'length64' | 'byteCount' | 'openHow' | 'xattrName' | 'xattrValue' | 'xattrOut' | 'pipeFds' | 'spliceFdIn' | 'pageRange'; // file and path kinds: src/ops/build-files.ts
 
 export interface ParamDesc {
   name: string;

@@ -2,6 +2,14 @@
 import { type SqeUse, type ProgramPermit, type FieldUse, ZERO, IGNORED, PERSONALITY, PATH_MEM, UIO_MAXIOV, scalar, flags, when, mem, allBits, RWF_FLAGS, FSYNC_FLAGS, OPEN_FLAGS, RESOLVE_FLAGS, STATX_FLAGS, RW_ATTR_FLAGS } from './sqe-fields.js';
 import { type OpDesc, type FlagSince, fd, position, rwFlags, dirfd, UNUSED } from './desc.js';
 import { O } from '../ring/abi.js';
+import { SYNC_FILE_RANGE, POSIX_FADV, MADV, SPLICE_F, SPLICE_F_FD_IN_FIXED, PIPE_FLAGS } from './file-abi.js';
+
+/** splice/tee: flags and the input fd (splice.c __io_splice_prep, 6.18; buf_index is not read). */
+const SPLICE_FIELDS = {
+  opFlags: flags({ ...SPLICE_F, FD_IN_FIXED: SPLICE_F_FD_IN_FIXED }),
+  fileIndex: when('opFlags', SPLICE_F_FD_IN_FIXED, scalar('fd_in: a registered file slot'), { use: 'fd', doc: 'fd_in' }),
+  bufIndex: IGNORED,
+} satisfies Partial<SqeUse['fields']>;
 
 /** struct io_uring_attr_pi (6.15): read at prep by io_prep_rw_pi; its integrity buffer is used while the I/O runs. */
 const attrPi = (access: 'read' | 'write'): FieldUse =>
@@ -118,8 +126,6 @@ export const FILE_OPS: readonly OpDesc[] = [
     program: { flags: { opFlags: FSYNC_FLAGS.DATASYNC } },
     doc: 'fsync(2), or fdatasync(2) with IORING_FSYNC_DATASYNC.',
   },
-  { name: 'syncFileRange', code: 8, constant: 'SYNC_FILE_RANGE', since: '5.2', liburing: 'io_uring_prep_sync_file_range', doc: 'sync_file_range(2)' },
-  { name: 'fallocate', code: 17, constant: 'FALLOCATE', since: '5.6', liburing: 'io_uring_prep_fallocate', doc: 'fallocate(2)' },
   {
     name: 'openat', code: 18, constant: 'OPENAT', since: '5.6', liburing: 'io_uring_prep_openat', result: 'number', cancellable: true,
     params: [
@@ -217,10 +223,17 @@ export const FILE_OPS: readonly OpDesc[] = [
     flagSince: rwSince(false, false),
     doc: 'pwrite(2) from one buffer; res = bytes written.',
   },
-  { name: 'fadvise', code: 24, constant: 'FADVISE', since: '5.6', liburing: 'io_uring_prep_fadvise', doc: 'posix_fadvise(2)' },
-  { name: 'madvise', code: 25, constant: 'MADVISE', since: '5.6', liburing: 'io_uring_prep_madvise', doc: 'madvise(2)' },
   {
-    name: 'openat2', code: 28, constant: 'OPENAT2', since: '5.6', liburing: 'io_uring_prep_openat2',
+    name: 'openat2', code: 28, constant: 'OPENAT2', since: '5.6', liburing: 'io_uring_prep_openat2', result: 'number', cancellable: true,
+    params: [
+      { name: 'path', kind: 'path', field: 'addr', positional: true, doc: 'path (relative to dirfd)' },
+      {
+        name: 'how', kind: 'openHow', field: 'off', positional: true, optional: true, default: 0,
+        doc: 'struct open_how: { flags, mode, resolve } (O_*, permissions for O_CREAT/O_TMPFILE, RESOLVE.*), or just the O_* flags; O_CLOEXEC is added (not with `direct`)',
+      },
+      dirfd,
+      { name: 'direct', kind: 'direct', field: 'fileIndex', optional: true, doc: "open into this slot of the registered file table, or 'auto'; resolves the FixedFile (no O_CLOEXEC)" },
+    ],
     sqe: {
       source: 'io_uring/openclose.c io_openat2_prep (6.18, raspberrypi/linux @656a52a8)',
       fields: {
@@ -238,20 +251,119 @@ export const FILE_OPS: readonly OpDesc[] = [
       slotEffect: 'fileIndex',
     },
     program: { dirfd: 'grant', open: { how: 'off' }, zero: ['fileIndex'] },
-    doc: 'openat2(2)',
+    doc: 'openat2(2): open with struct open_how (RESOLVE_* flags); res = the new fd (with `direct`: the FixedFile slot it filled).',
   },
-  { name: 'splice', code: 30, constant: 'SPLICE', since: '5.7', liburing: 'io_uring_prep_splice', doc: 'splice(2)' },
-  { name: 'tee', code: 33, constant: 'TEE', since: '5.8', liburing: 'io_uring_prep_tee', doc: 'tee(2)' },
-  { name: 'renameat', code: 35, constant: 'RENAMEAT', since: '5.11', liburing: 'io_uring_prep_renameat', doc: 'renameat2(2)' },
-  { name: 'unlinkat', code: 36, constant: 'UNLINKAT', since: '5.11', liburing: 'io_uring_prep_unlinkat', doc: 'unlinkat(2)' },
-  { name: 'mkdirat', code: 37, constant: 'MKDIRAT', since: '5.15', liburing: 'io_uring_prep_mkdirat', doc: 'mkdirat(2)' },
-  { name: 'symlinkat', code: 38, constant: 'SYMLINKAT', since: '5.15', liburing: 'io_uring_prep_symlinkat', doc: 'symlinkat(2)' },
-  { name: 'linkat', code: 39, constant: 'LINKAT', since: '5.15', liburing: 'io_uring_prep_linkat', doc: 'linkat(2)' },
-  { name: 'fsetxattr', code: 41, constant: 'FSETXATTR', since: '5.19', liburing: 'io_uring_prep_fsetxattr', doc: 'fsetxattr(2)' },
-  { name: 'setxattr', code: 42, constant: 'SETXATTR', since: '5.19', liburing: 'io_uring_prep_setxattr', doc: 'setxattr(2)' },
-  { name: 'fgetxattr', code: 43, constant: 'FGETXATTR', since: '5.19', liburing: 'io_uring_prep_fgetxattr', doc: 'fgetxattr(2)' },
-  { name: 'getxattr', code: 44, constant: 'GETXATTR', since: '5.19', liburing: 'io_uring_prep_getxattr', doc: 'getxattr(2)' },
   { name: 'readMultishot', code: 49, constant: 'READ_MULTISHOT', since: '6.7', liburing: 'io_uring_prep_read_multishot', doc: 'multishot read (pollable files)' },
-  { name: 'ftruncate', code: 55, constant: 'FTRUNCATE', since: '6.9', liburing: 'io_uring_prep_ftruncate', doc: 'ftruncate(2)' },
-  { name: 'pipe', code: 62, constant: 'PIPE', since: '6.16', liburing: 'io_uring_prep_pipe', doc: 'pipe2(2) (direct descriptors too)' },
+  {
+    name: 'syncFileRange', code: 8, constant: 'SYNC_FILE_RANGE', since: '5.2', liburing: 'io_uring_prep_sync_file_range', result: 'void',
+    params: [
+      fd,
+      { name: 'offset', kind: 'offset', field: 'off', positional: true, doc: 'start of the range' },
+      { name: 'length', kind: 'u32', field: 'len', positional: true, doc: 'bytes in the range; 0 = to the end of the file' },
+      { name: 'flags', kind: 'bitmask', field: 'opFlags', positional: true, values: SYNC_FILE_RANGE, doc: 'SYNC_FILE_RANGE.WAIT_BEFORE | WRITE | WAIT_AFTER (0 does nothing)' },
+    ],
+    sqe: fdOp('io_uring/sync.c io_sfr_prep (6.18)', { off: scalar('range start'), addr: ZERO, len: scalar('range length (0 = to the end)'), opFlags: flags(SYNC_FILE_RANGE) }),
+    doc: 'sync_file_range(2): start and/or wait for writeback of a range.',
+  },
+  {
+    name: 'fallocate', code: 17, constant: 'FALLOCATE', since: '5.6', liburing: 'io_uring_prep_fallocate', result: 'void',
+    params: [
+      fd,
+      { name: 'offset', kind: 'offset', field: 'off', positional: true, doc: 'start of the range' },
+      { name: 'length', kind: 'offset', field: 'addr', positional: true, doc: 'bytes in the range (> 0)' },
+      { name: 'mode', kind: 'u32', field: 'len', positional: true, optional: true, default: 0, doc: 'FALLOC_FL_* (0: allocate, growing the file)' },
+    ],
+    sqe: fdOp('io_uring/sync.c io_fallocate_prep (6.18)', { off: scalar('offset'), addr: scalar('length (64-bit)'), len: scalar('FALLOC_FL_* mode'), opFlags: ZERO }),
+    doc: 'fallocate(2): allocate, punch or zero a range of a file.',
+  },
+  {
+    name: 'fadvise', code: 24, constant: 'FADVISE', since: '5.6', liburing: 'io_uring_prep_fadvise', result: 'void',
+    params: [
+      fd,
+      { name: 'offset', kind: 'offset', field: 'off', positional: true, doc: 'start of the range' },
+      { name: 'length', kind: 'length64', field: 'len', lengthField: 'addr', positional: true, doc: 'bytes in the range; 0 = to the end of the file (over 4 GiB: Linux 6.11+)' },
+      { name: 'advice', kind: 'choice', field: 'opFlags', positional: true, values: POSIX_FADV, doc: "POSIX_FADV_*: 'normal', 'random', 'sequential', 'willneed', 'dontneed', 'noreuse'" },
+    ],
+    sqe: fdOp('io_uring/advise.c io_fadvise_prep (6.11+: addr = 64-bit length)', { off: scalar('offset'), addr: scalar('64-bit length (6.11; 0: len)'), len: scalar('length'), opFlags: scalar('POSIX_FADV_* advice') }),
+    doc: 'posix_fadvise(2): declare an access pattern for a range of a file.',
+  },
+  {
+    name: 'madvise', code: 25, constant: 'MADVISE', since: '5.6', liburing: 'io_uring_prep_madvise', result: 'void',
+    params: [
+      {
+        name: 'memory', kind: 'pageRange', field: 'addr', lengthField: 'off', positional: true,
+        doc: 'whole pages of JS memory: a view that starts on a page boundary and spans whole pages (the kernel rounds the length up)',
+      },
+      { name: 'advice', kind: 'choice', field: 'opFlags', positional: true, values: MADV, doc: "MADV_*: 'willneed', 'dontneed', 'cold', 'pageout', 'hugepage', … (not the ones that make pages fault)" },
+    ],
+    sqe: {
+      source: 'io_uring/advise.c io_madvise_prep (6.11+: off = 64-bit length)',
+      fields: { ...UNUSED, fd: IGNORED, off: scalar('64-bit length (6.11; 0: len)'), addr: scalar('start address (page-aligned)'), len: scalar('length'), opFlags: scalar('MADV_* advice'), bufIndex: ZERO, fileIndex: ZERO },
+    },
+    doc: 'madvise(2) on memory of this process (a view over whole pages).',
+  },
+  {
+    name: 'splice', code: 30, constant: 'SPLICE', since: '5.7', liburing: 'io_uring_prep_splice', result: 'number', cancellable: true,
+    params: [
+      { name: 'fdIn', kind: 'spliceFdIn', field: 'fileIndex', positional: true, doc: 'source: a process fd or a FixedFile (SPLICE_F_FD_IN_FIXED)' },
+      { ...fd, name: 'fdOut', doc: 'destination: a process fd or a FixedFile' },
+      { name: 'length', kind: 'byteCount', field: 'len', positional: true, doc: 'bytes to move; fewer fail the request (a short splice breaks a link)' },
+      { ...position, name: 'offIn', field: 'addr', positional: false, doc: 'offset in fdIn; omitted or -1 = its file position (a pipe takes none)' },
+      { ...position, name: 'offOut', positional: false, doc: 'offset in fdOut; omitted or -1 = its file position (a pipe takes none)' },
+      { name: 'flags', kind: 'bitmask', field: 'opFlags', optional: true, default: 0, values: SPLICE_F, doc: 'SPLICE_F.MOVE | NONBLOCK | MORE | GIFT' },
+    ],
+    sqe: fdOp('io_uring/splice.c io_splice_prep (6.18)', { off: scalar('off_out; -1 = file position'), addr: scalar('off_in; -1 = file position'), len: scalar('bytes'), ...SPLICE_FIELDS }),
+    doc: 'splice(2): move bytes between a pipe and a file or socket; res = bytes moved.',
+  },
+  {
+    name: 'tee', code: 33, constant: 'TEE', since: '5.8', liburing: 'io_uring_prep_tee', result: 'number', cancellable: true,
+    params: [
+      { name: 'fdIn', kind: 'spliceFdIn', field: 'fileIndex', positional: true, doc: 'source pipe: a process fd or a FixedFile' },
+      { ...fd, name: 'fdOut', doc: 'destination pipe: a process fd or a FixedFile' },
+      { name: 'length', kind: 'byteCount', field: 'len', positional: true, doc: 'bytes to duplicate; fewer fail the request' },
+      { name: 'flags', kind: 'bitmask', field: 'opFlags', optional: true, default: 0, values: SPLICE_F, doc: 'SPLICE_F.NONBLOCK, …' },
+    ],
+    sqe: fdOp('io_uring/splice.c io_tee_prep (6.18)', { off: ZERO, addr: ZERO, len: scalar('bytes'), ...SPLICE_FIELDS }),
+    doc: 'tee(2): duplicate bytes of one pipe into another without consuming them; res = bytes.',
+  },
+  {
+    name: 'ftruncate', code: 55, constant: 'FTRUNCATE', since: '6.9', liburing: 'io_uring_prep_ftruncate', result: 'void',
+    params: [fd, { name: 'length', kind: 'offset', field: 'off', positional: true, doc: 'the new file size' }],
+    sqe: fdOp('io_uring/truncate.c io_ftruncate_prep (6.9)', { off: scalar('new length'), addr: ZERO, len: ZERO, opFlags: ZERO, addr3: ZERO }),
+    doc: 'ftruncate(2).',
+  },
+  {
+    name: 'pipe', code: 62, constant: 'PIPE', since: '6.16', liburing: 'io_uring_prep_pipe', result: 'void',
+    params: [
+      { name: 'flags', kind: 'bitmask', field: 'opFlags', optional: true, values: PIPE_FLAGS, doc: 'PIPE_FLAGS.NONBLOCK | DIRECT | NOTIFICATION_PIPE; O_CLOEXEC is added (not with `direct`)' },
+      {
+        name: 'direct', kind: 'direct', field: 'fileIndex', optional: true, excludesOpFlags: O.CLOEXEC,
+        doc: "put the ends into slots of the registered file table: slot n (read end) and n + 1 (write end), or 'auto' (two free ones); resolves two FixedFile",
+      },
+      { name: 'fds', kind: 'pipeFds', field: 'addr', optional: true, internal: true, doc: 'internal: the int[2] the kernel fills' },
+    ],
+    alwaysOpFlags: O.CLOEXEC,
+    sqe: {
+      source: 'io_uring/openclose.c io_pipe_prep, io_pipe (6.18, raspberrypi/linux @656a52a8)',
+      fields: {
+        ...UNUSED,
+        fd: ZERO,
+        off: ZERO,
+        addr: mem({ what: 'int fds[2]', access: 'write', when: 'complete', size: { bytes: 8 } }),
+        len: IGNORED,
+        opFlags: flags({ CLOEXEC: O.CLOEXEC, ...PIPE_FLAGS }),
+        fileIndex: scalar('direct descriptor slot + 1 of the read end (the write end: the next), or IORING_FILE_INDEX_ALLOC'),
+        addr3: ZERO,
+      },
+      fdEffect: 'opens',
+      slotEffect: 'fileIndex',
+      slots: 2,
+    },
+    doc: 'pipe2(2); resolves [readFd, writeFd] (with `direct`: two FixedFile).',
+  },
 ];
+
+/** SQE fields of an op on the file in `fd` (a process fd or, with IOSQE_FIXED_FILE, a slot). */
+function fdOp(source: string, f: Partial<SqeUse['fields']>): SqeUse {
+  return { source, fixedFile: 'slot', fields: { ...UNUSED, fd: { use: 'fd', doc: 'the file' }, bufIndex: ZERO, fileIndex: ZERO, off: ZERO, addr: ZERO, len: ZERO, opFlags: ZERO, ...f } };
+}

@@ -130,6 +130,8 @@ export interface SqeUse {
    * `len` slots from `off` (FILES_UPDATE).
    */
   slotEffect?: 'fileIndex' | 'update';
+  /** slotEffect 'fileIndex': consecutive slots a request fills from file_index - 1 (PIPE: 2, the read end then the write end); default 1. */
+  slots?: number;
 }
 
 /** What a completion program may submit of an op. Ops without one are refused (-EINVAL). */

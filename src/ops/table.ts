@@ -9,13 +9,14 @@ import type { OpDesc } from './desc.js';
 import { ZERO, IGNORED } from './sqe-fields.js';
 import { CORE_OPS } from './ops-core.js';
 import { FILE_OPS } from './ops-files.js';
+import { PATH_OPS } from './ops-paths.js';
 import { NET_OPS } from './ops-net.js';
 import { BUFFER_OPS } from './ops-buffers.js';
 
 export type { SqeField, ParamKind, ParamDesc, FlagSince, OpDesc } from './desc.js';
 
 /** All io_uring opcodes of Linux 6.18, in opcode order. */
-export const OPS: readonly OpDesc[] = [...CORE_OPS, ...FILE_OPS, ...NET_OPS, ...BUFFER_OPS].sort((a, b) => a.code - b.code);
+export const OPS: readonly OpDesc[] = [...CORE_OPS, ...FILE_OPS, ...PATH_OPS, ...NET_OPS, ...BUFFER_OPS].sort((a, b) => a.code - b.code);
 
 /** IORING_OP_LAST on 6.18. */
 export const OP_LAST = 63;

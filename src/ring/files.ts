@@ -164,15 +164,16 @@ export class FileTable {
       const idx = s.fileIndex >>> 0;
       if (idx === 0) return;
       const opens = op!.sqe!.fdEffect === 'opens';
+      const count = op!.sqe!.slots ?? 1;
       if (idx === FILE_INDEX_ALLOC) {
-        // a free slot only (never an allowed one: those hold files)
-        if (opens) this.#onResult(s, (res) => this.#mark(res, 1));
+        // free slots only (never an allowed one: those hold files); with several, the request resolves them (PIPE)
+        if (opens) this.#onResult(s, (res, value) => (Array.isArray(value) ? value.forEach((f: FixedFile) => this.#mark(f.index, 1)) : this.#mark(res, 1)));
         return;
       }
       const slot = idx - 1;
-      this.#change(slot, 1, `${op!.name}() on slot ${slot}`);
-      this.#mark(slot, 0);
-      if (opens) this.#onResult(s, () => this.#mark(slot, 1));
+      this.#change(slot, count, `${op!.name}() on slot ${count === 1 ? slot : `${slot}..${slot + count - 1}`}`);
+      for (let i = 0; i < count; i++) this.#mark(slot + i, 0);
+      if (opens) this.#onResult(s, () => { for (let i = 0; i < count; i++) this.#mark(slot + i, 1); });
     } else if (effect === 'update') {
       const list = fdListOf(s);
       if (!list) return;
@@ -238,13 +239,14 @@ export class FileTable {
     if (slot >= 0 && slot < this.#filled.length) this.#filled[slot] = filled;
   }
 
-  /** Runs `f` on the request's successful result, before its promise resolves. */
-  #onResult(s: Sqe, f: (res: number) => void): void {
+  /** Runs `f` on the request's successful result (and the value it resolves), before its promise resolves. */
+  #onResult(s: Sqe, f: (res: number, value: unknown) => void): void {
     const inner = s.parse;
     const op = s.op;
     s.parse = (res, flags) => {
-      f(res);
-      return inner ? inner(res, flags) : op.result === 'void' ? undefined : res;
+      const value = inner ? inner(res, flags) : op.result === 'void' ? undefined : res;
+      f(res, value);
+      return value;
     };
   }
 }

@@ -14,6 +14,8 @@ import { Ring, Sqe, FixedFile, fixed, op, OPS, RingError, RingClosedError, errno
 import type { ParamDesc, ParamKind } from '../../src/ops/table.js';
 import { methodName } from '../../src/ring/methods.js';
 import { describeValue } from '../../src/errors.js';
+import { viewAddress } from '../../src/ring/memory.js';
+import { systemPageSize } from '../../src/ops/build-files.js';
 
 type Thrower = () => unknown;
 
@@ -79,15 +81,34 @@ const BAD: Record<ParamKind, unknown[]> = {
   bufferCount: [0, -1, 65537, ...INTEGERISH],
   optval: ['abc', 5, null, {}, true, detached(), new Uint8Array(rab())],
   poolGroup: [-1, 65536, ...INTEGERISH],
+  // file and path kinds (src/ops/build-files.ts)
+  offset: [-1, 2 ** 53, -1n, 2n ** 63n, ...INTEGERISH.filter((v) => typeof v !== 'bigint')],
+  length64: [-1, 2 ** 53, -1n, 2n ** 63n, ...INTEGERISH.filter((v) => typeof v !== 'bigint')],
+  byteCount: [-1, 2 ** 32, ...INTEGERISH],
+  openHow: [-1, 2 ** 32, 1.5, 'x', null, [], true, { bogus: 1 }, { flags: -1 }, { mode: 0o10000 }, { mode: '1' }, { resolve: 0x40 }],
+  xattrName: [42, null, {}, '', 'a\0b', 'x'.repeat(256), 'é'.repeat(128), '\uD800', Buffer.alloc(0), Buffer.from('a\0b'), detached()],
+  xattrValue: ['abc', 5, null, {}, true, detached(), Buffer.alloc(65537)],
+  xattrOut: [-1, 65537, 1.5, NaN, 'abc', null, {}, true, detached(), new Uint8Array(rab())],
+  pipeFds: [],
+  spliceFdIn: [-1, 2 ** 31, { index: 1 }, ...INTEGERISH],
+  pageRange: ['abc', 5, null, {}, Buffer.alloc(8), Buffer.alloc(0), detached()],
 };
 
 let fd = -1;
+/** One whole page of JS memory (madvise's pageRange). */
+const onePage = (() => {
+  const page = systemPageSize();
+  const ab = new ArrayBuffer(3 * page);
+  const at = (page - (viewAddress(new Uint8Array(ab)) % page)) % page;
+  return new Uint8Array(ab, at, page);
+})();
 /** A valid value per kind (a real file for fds), so only the bad argument can be refused. */
 const GOOD = (k: ParamKind): unknown =>
   ({
     fd, dirfd: -100, u32: 0, i32: 0, u16: 0, position: 0, u64: 0, userData: 0, buffer: Buffer.alloc(8), iovecs: [Buffer.alloc(8)], path: 'no-such-file', timespec: 1, statx: undefined, direct: 0, fdList: [fd], slotOffset: 0,
     sockaddr: { address: '127.0.0.1', port: 0 }, sockaddrOut: undefined, msghdr: { buffers: [Buffer.alloc(8)] }, msgFlags: 0, flag: false, bufferGroup: 0, fixedBuffer: 0, dataBuffer: Buffer.alloc(8), fixedData: Buffer.alloc(8),
     choice: undefined, bitmask: 0, sockType: 'stream', optname: 0, bufferPool: Buffer.alloc(64), bufferCount: 1, optval: Buffer.alloc(4), poolGroup: 0,
+    offset: 0, length64: 0, byteCount: 0, openHow: 0, xattrName: 'user.x', xattrValue: Buffer.alloc(1), xattrOut: 0, pipeFds: undefined, spliceFdIn: fd, pageRange: onePage,
   })[k];
 
 /** A valid value for parameter `q` of `o`: an fd parameter of an op that takes only slots gets a FixedFile. */

@@ -123,4 +123,15 @@ test('a linked chain: mkdirat → symlinkat → renameat → unlinkat; the path 
   assert.equal((after[0] as PromiseRejectedResult).reason.code, 'EEXIST');
   assert.equal(after[1].status, 'fulfilled', 'the kernel ran the next step');
   assert.equal(readlinkSync(join(d, 'next')), 'x');
+  // ring.link() reads it the same way (the table's errorKeepsLink): the failed step is 'failed',
+  // nothing is 'broken', the next step ran
+  const outcome = await ring.link([op.mkdirat(d), op.nop()]);
+  assert.equal(outcome.ok, false);
+  assert.equal(outcome.broken, undefined, 'an mkdirat error breaks no link');
+  assert.equal(outcome.steps[0].status, 'failed');
+  assert.deepEqual(outcome.steps[1], { status: 'ok', value: 0 });
+  // a CQE_SKIP_SUCCESS member whose error fails no link: the kernel skips its error CQE as well,
+  // so ringflow refuses the flag for such ops instead of losing the error
+  assert.throws(() => op.mkdirat(d).skipSuccess(), { name: 'TypeError', message: /skipSuccess\(\) would hide its errors too/ });
+  assert.throws(() => op.unlinkat(d, { sqeFlags: 64 }), { name: 'TypeError', message: /would hide its errors too/ });
 });

@@ -5,7 +5,7 @@
  */
 import { OPS, type OpDesc, type ParamDesc } from './table.js';
 import { types } from 'node:util';
-import { Sqe, FixedFile, split64, checkCqTarget, type Fd } from './sqe.js';
+import { Sqe, FixedFile, split64, checkCqTarget, skipRefusal, type Fd } from './sqe.js';
 import { applySlotParam, type FdEntry } from './fd-list.js';
 import { SqeFlags, Statx, TIMESPEC_SIZE, AT_FDCWD } from '../ring/abi.js';
 import { viewAddress, spanAddress, refusalOf, type ByteSpan } from '../ring/memory.js';
@@ -260,6 +260,7 @@ const SQE_FLAGS_SETTABLE_MASK = SQE_FLAGS_SETTABLE.reduce((m, [, v]) => m | v, 0
 function sqeFlagsOption(op: OpDesc, v: unknown): number {
   const w = (): string => where(op, 'sqeFlags');
   const f = int(op, 'sqeFlags', v, 0, 0xff);
+  if (f & SqeFlags.CQE_SKIP_SUCCESS && op.errorKeepsLink) throw new TypeError(skipRefusal(op.name));
   for (const [k, why] of Object.entries(SQE_FLAGS_FROM_ARGUMENTS))
     if (f & SqeFlags[k as keyof typeof SqeFlags]) throw new RangeError(`${w()} must not include ${k}: ${why}`);
   if (f & ~SQE_FLAGS_SETTABLE_MASK)

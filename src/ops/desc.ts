@@ -176,6 +176,13 @@ export interface OpDesc {
   /** Zero-copy send: the result CQE (F_MORE), then the notification (F_NOTIF) that releases the
    *  buffer; the promise settles with the result at the notification (src/ring/multi.ts). */
   multiCqe?: boolean;
+  /**
+   * The kernel completes this op's errors without failing its link (no req_set_fail: io_uring/fs.c,
+   * xattr.c, sync.c, truncate.c, statx.c in 6.18): an IOSQE_IO_LINK chain goes on after it failed,
+   * and a CQE_SKIP_SUCCESS member that failed does not suppress the rest. Measured on 6.18.44
+   * (test/op-paths.test.ts, test/chain-outcome.test.ts).
+   */
+  errorKeepsLink?: true;
   /** AbortSignal cancels it (ASYNC_CANCEL by user_data). */
   cancellable?: boolean;
   /** A `len` smaller than the buffer, taken from this option. */

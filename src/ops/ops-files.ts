@@ -181,7 +181,7 @@ export const FILE_OPS: readonly OpDesc[] = [
     doc: 'close(2) a process fd (or a direct descriptor slot via FixedFile).',
   },
   {
-    name: 'statx', code: 21, constant: 'STATX', since: '5.6', liburing: 'io_uring_prep_statx', result: 'statx',
+    name: 'statx', code: 21, constant: 'STATX', since: '5.6', liburing: 'io_uring_prep_statx', result: 'statx', errorKeepsLink: true,
     params: [
       { name: 'path', kind: 'path', field: 'addr', positional: true, doc: 'path; "" with AT_EMPTY_PATH and dirfd = the fd to stat' },
       { name: 'statxFlags', kind: 'i32', field: 'opFlags', optional: true, default: 0, doc: 'AT_* flags (AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH, AT_STATX_*)' },
@@ -255,7 +255,7 @@ export const FILE_OPS: readonly OpDesc[] = [
   },
   { name: 'readMultishot', code: 49, constant: 'READ_MULTISHOT', since: '6.7', liburing: 'io_uring_prep_read_multishot', doc: 'multishot read (pollable files)' },
   {
-    name: 'syncFileRange', code: 8, constant: 'SYNC_FILE_RANGE', since: '5.2', liburing: 'io_uring_prep_sync_file_range', result: 'void',
+    name: 'syncFileRange', code: 8, constant: 'SYNC_FILE_RANGE', since: '5.2', liburing: 'io_uring_prep_sync_file_range', result: 'void', errorKeepsLink: true,
     params: [
       fd,
       { name: 'offset', kind: 'offset', field: 'off', positional: true, doc: 'start of the range' },
@@ -266,7 +266,7 @@ export const FILE_OPS: readonly OpDesc[] = [
     doc: 'sync_file_range(2): start and/or wait for writeback of a range.',
   },
   {
-    name: 'fallocate', code: 17, constant: 'FALLOCATE', since: '5.6', liburing: 'io_uring_prep_fallocate', result: 'void',
+    name: 'fallocate', code: 17, constant: 'FALLOCATE', since: '5.6', liburing: 'io_uring_prep_fallocate', result: 'void', errorKeepsLink: true,
     params: [
       fd,
       { name: 'offset', kind: 'offset', field: 'off', positional: true, doc: 'start of the range' },
@@ -327,7 +327,7 @@ export const FILE_OPS: readonly OpDesc[] = [
     doc: 'tee(2): duplicate bytes of one pipe into another without consuming them; res = bytes.',
   },
   {
-    name: 'ftruncate', code: 55, constant: 'FTRUNCATE', since: '6.9', liburing: 'io_uring_prep_ftruncate', result: 'void',
+    name: 'ftruncate', code: 55, constant: 'FTRUNCATE', since: '6.9', liburing: 'io_uring_prep_ftruncate', result: 'void', errorKeepsLink: true,
     params: [fd, { name: 'length', kind: 'offset', field: 'off', positional: true, doc: 'the new file size' }],
     sqe: fdOp('io_uring/truncate.c io_ftruncate_prep (6.9)', { off: scalar('new length'), addr: ZERO, len: ZERO, opFlags: ZERO, addr3: ZERO }),
     doc: 'ftruncate(2).',

@@ -52,13 +52,13 @@ const file: ParamDesc = { name: 'fd', kind: 'fd', field: 'fd', positional: true,
 
 export const PATH_OPS: readonly OpDesc[] = [
   {
-    name: 'renameat', code: 35, constant: 'RENAMEAT', since: '5.11', liburing: 'io_uring_prep_renameat', result: 'void',
+    name: 'renameat', code: 35, constant: 'RENAMEAT', since: '5.11', liburing: 'io_uring_prep_renameat', result: 'void', errorKeepsLink: true,
     params: [oldPath, newPath, oldDirfd, newDirfd, { name: 'flags', kind: 'bitmask', field: 'opFlags', optional: true, default: 0, values: RENAME, doc: 'RENAME.NOREPLACE | EXCHANGE | WHITEOUT' }],
     sqe: pathOp('io_uring/fs.c io_renameat_prep', { off: PATH_MEM, len: { use: 'dirfd' }, opFlags: flags(RENAME) }),
     doc: 'renameat2(2).',
   },
   {
-    name: 'unlinkat', code: 36, constant: 'UNLINKAT', since: '5.11', liburing: 'io_uring_prep_unlinkat', result: 'void',
+    name: 'unlinkat', code: 36, constant: 'UNLINKAT', since: '5.11', liburing: 'io_uring_prep_unlinkat', result: 'void', errorKeepsLink: true,
     params: [
       { name: 'path', kind: 'path', field: 'addr', positional: true, doc: 'path (relative to dirfd)' },
       dirfd,
@@ -68,7 +68,7 @@ export const PATH_OPS: readonly OpDesc[] = [
     doc: 'unlinkat(2): unlink a file, or rmdir with removeDir.',
   },
   {
-    name: 'mkdirat', code: 37, constant: 'MKDIRAT', since: '5.15', liburing: 'io_uring_prep_mkdirat', result: 'void',
+    name: 'mkdirat', code: 37, constant: 'MKDIRAT', since: '5.15', liburing: 'io_uring_prep_mkdirat', result: 'void', errorKeepsLink: true,
     params: [
       { name: 'path', kind: 'path', field: 'addr', positional: true, doc: 'path (relative to dirfd)' },
       { name: 'mode', kind: 'u32', field: 'len', positional: true, optional: true, default: 0o777, doc: 'permissions (before the umask); default 0o777' },
@@ -78,7 +78,7 @@ export const PATH_OPS: readonly OpDesc[] = [
     doc: 'mkdirat(2).',
   },
   {
-    name: 'symlinkat', code: 38, constant: 'SYMLINKAT', since: '5.15', liburing: 'io_uring_prep_symlinkat', result: 'void',
+    name: 'symlinkat', code: 38, constant: 'SYMLINKAT', since: '5.15', liburing: 'io_uring_prep_symlinkat', result: 'void', errorKeepsLink: true,
     params: [
       { name: 'target', kind: 'path', field: 'addr', positional: true, doc: 'what the link points to (stored as is)' },
       { name: 'linkPath', kind: 'path', field: 'off', positional: true, doc: 'the link to create (relative to dirfd)' },
@@ -88,31 +88,31 @@ export const PATH_OPS: readonly OpDesc[] = [
     doc: 'symlinkat(2).',
   },
   {
-    name: 'linkat', code: 39, constant: 'LINKAT', since: '5.15', liburing: 'io_uring_prep_linkat', result: 'void',
+    name: 'linkat', code: 39, constant: 'LINKAT', since: '5.15', liburing: 'io_uring_prep_linkat', result: 'void', errorKeepsLink: true,
     params: [oldPath, newPath, oldDirfd, newDirfd, { name: 'flags', kind: 'bitmask', field: 'opFlags', optional: true, default: 0, values: LINKAT_FLAGS, doc: 'AT_SYMLINK_FOLLOW, AT_EMPTY_PATH' }],
     sqe: pathOp('io_uring/fs.c io_linkat_prep', { off: PATH_MEM, len: { use: 'dirfd' }, opFlags: flags(LINKAT_FLAGS) }),
     doc: 'linkat(2): a hard link.',
   },
   {
-    name: 'fsetxattr', code: 41, constant: 'FSETXATTR', since: '5.19', liburing: 'io_uring_prep_fsetxattr', result: 'void',
+    name: 'fsetxattr', code: 41, constant: 'FSETXATTR', since: '5.19', liburing: 'io_uring_prep_fsetxattr', result: 'void', errorKeepsLink: true,
     params: [file, name, setValue, setFlags],
     sqe: xattrOp('io_uring/xattr.c io_fsetxattr_prep', false, true),
     doc: 'fsetxattr(2).',
   },
   {
-    name: 'setxattr', code: 42, constant: 'SETXATTR', since: '5.19', liburing: 'io_uring_prep_setxattr', result: 'void',
+    name: 'setxattr', code: 42, constant: 'SETXATTR', since: '5.19', liburing: 'io_uring_prep_setxattr', result: 'void', errorKeepsLink: true,
     params: [filePath, name, setValue, setFlags],
     sqe: xattrOp('io_uring/xattr.c io_setxattr_prep', true, true),
     doc: 'setxattr(2) (symlinks followed).',
   },
   {
-    name: 'fgetxattr', code: 43, constant: 'FGETXATTR', since: '5.19', liburing: 'io_uring_prep_fgetxattr', result: 'number',
+    name: 'fgetxattr', code: 43, constant: 'FGETXATTR', since: '5.19', liburing: 'io_uring_prep_fgetxattr', result: 'number', errorKeepsLink: true,
     params: [file, name, getValue],
     sqe: xattrOp('io_uring/xattr.c io_fgetxattr_prep', false, false),
     doc: 'fgetxattr(2); resolves the value (a Buffer), its length read into a given buffer, or its size (value 0).',
   },
   {
-    name: 'getxattr', code: 44, constant: 'GETXATTR', since: '5.19', liburing: 'io_uring_prep_getxattr', result: 'number',
+    name: 'getxattr', code: 44, constant: 'GETXATTR', since: '5.19', liburing: 'io_uring_prep_getxattr', result: 'number', errorKeepsLink: true,
     params: [filePath, name, getValue],
     sqe: xattrOp('io_uring/xattr.c io_getxattr_prep', true, false),
     doc: 'getxattr(2) (symlinks followed); resolves the value (a Buffer), its length read into a given buffer, or its size (value 0).',

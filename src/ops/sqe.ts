@@ -24,6 +24,11 @@ export type Fd = number | FixedFile;
 
 const TWO32 = 0x1_0000_0000;
 
+/** Why CQE_SKIP_SUCCESS is refused for an op whose errors fail no link (OpDesc.errorKeepsLink). */
+export function skipRefusal(op: string): string {
+  return `${op}(): skipSuccess() would hide its errors too: the kernel completes a failed ${op} without failing it, so CQE_SKIP_SUCCESS suppresses its error CQE (6.18); leave it off`;
+}
+
 /** Methods without parameters refuse arguments: `sqe.link(false)` must not quietly link. */
 function noArgs(method: string, n: number): void {
   if (n !== 0) throw new TypeError(`${method}() takes no arguments, got ${n}`);
@@ -137,6 +142,7 @@ export class Sqe {
   /** IOSQE_CQE_SKIP_SUCCESS: post no CQE on success (5.17). Its promise resolves with undefined once a later request of the chain completes. */
   skipSuccess(): this {
     noArgs('skipSuccess', arguments.length);
+    if (this.op.errorKeepsLink) throw new TypeError(skipRefusal(this.op.name));
     this.flags |= SqeFlags.CQE_SKIP_SUCCESS;
     return this;
   }

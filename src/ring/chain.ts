@@ -190,7 +190,8 @@ export function outcomeOf(sqes: readonly Sqe[], rs: readonly PromiseSettledResul
     if (broken !== undefined) continue;
     // a hard-linked step that ran and failed or came short does not break the chain (the last
     // step's failure ends it whatever its flags)
-    const hard = (sqe.flags & SqeFlags.IO_HARDLINK) !== 0 && i < sqes.length - 1;
+    // a step whose op fails no link on error (the table's errorKeepsLink) does not break it either
+    const hard = ((sqe.flags & SqeFlags.IO_HARDLINK) !== 0 || sqe.op.errorKeepsLink === true) && i < sqes.length - 1;
     if (hard && (step.status === 'failed' || step.status === 'short')) continue;
     broken = breakOf(i, sqe, step);
   }

@@ -232,7 +232,9 @@ export class CompletionDispatch {
         this.settle(q, () => q.resolve(undefined));
       }
     }
-    const failed = res < 0 || (p.sqe.expect >= 0 && res !== p.sqe.expect);
+    // the kernel fails the link on an error (and on a short transfer where a length was asked),
+    // except for ops whose errors leave their link alone (the table's errorKeepsLink)
+    const failed = p.sqe.op.errorKeepsLink ? false : res < 0 || (p.sqe.expect >= 0 && res !== p.sqe.expect);
     const hard = (p.sqe.flags & SqeFlags.IO_HARDLINK) !== 0;
     if (failed && !hard && p.sqe.flags & SqeFlags.CQE_SKIP_SUCCESS) {
       // the kernel suppresses the CQEs of the rest of the chain

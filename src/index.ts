@@ -14,6 +14,9 @@ import './ring/methods.js'; // installs ring.read(), ring.openat(), … from the
 import './ring/ring-programs.js'; // installs ring.registerProgram(), allowFd(), … (completion programs)
 import './ring/introspection.js'; // installs ring.supports(), hasFeature(), stats(), register(), enable()
 import './ring/methods-net.js'; // socket and buffer builder/method types; ring.getsockopt(), …
+import './ring/messages.js'; // installs ring.handle(), sendMessage(), sendFile(), onMessage(), messages() (msg_ring between rings)
+export type { RingHandle, RingMessage, DataMessage, FileMessage, MessageListener, MessageTarget, MessageSpec, DataMessageSpec, FileMessageSpec, SendMessageOptions, SendFileOptions, MessagesOptions } from './ring/messages.js';
+export { MSG_RING_COMMANDS, MSG_RING_FLAGS, MESSAGE_TAG } from './ops/msg-ring-abi.js';
 export type { SocketDomain, SocketType, SocketCommand, Accepted, AcceptOptions, SendOptions, RecvOptions, SendZcOptions, SockoptOptions } from './ring/methods-net.js';
 export { AF, SOCK, IPPROTO, MSG, SHUT, SOL, SO, TCP, RECVSEND, ACCEPT, NOTIF_USAGE_ZC_COPIED, SOCKET_URING_OP } from './ops/net-abi.js';
 export { encodeSockaddr, parseSockaddr, type SockAddr, type SockAddrInput, type SockAddrIn, type SockAddrIn6, type SockAddrUn } from './ops/sockaddr.js';

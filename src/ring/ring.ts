@@ -22,6 +22,7 @@ import { SubmissionQueue, FlushSchedule, cancelSqe } from './submission.js';
 import { CompletionDispatch, type ResourceTagHandler } from './completion.js';
 import { LoopHold, droppedRings } from './liveness.js';
 import type { RingStats } from './introspection.js';
+import type { MessageInbox } from './message-inbox.js';
 
 export { RESOURCE_TAG, type ResourceTagHandler } from './completion.js';
 export type { RingStats } from './introspection.js';
@@ -54,8 +55,10 @@ export interface RingInternals {
   assertOpen(): void;
   /** Routes CQEs whose user_data high word is RESOURCE_TAG to `handler` (one per ring). */
   setResourceTags(handler: ResourceTagHandler): void;
-  /** Re-evaluates whether the ring is busy (after a change in resource tags owed). */
+  /** Re-evaluates whether the ring is busy (after a change in resource tags owed or message subscriptions). */
   updateRef(): void;
+  /** The ring's message inbox (src/ring/message-inbox.ts). */
+  readonly inbox: MessageInbox;
 }
 let internalsOf!: (ring: Ring) => RingInternals;
 /** The internals of a Ring, for its companion modules only (not exported from the package). */
@@ -163,6 +166,9 @@ export class Ring {
       assertOpen: () => r.#assertOpen(),
       setResourceTags: (h) => r.#cq.setResourceTags(h),
       updateRef: () => r.#updateRef(),
+      get inbox() {
+        return r.#cq.inbox;
+      },
     });
   }
 
@@ -218,7 +224,7 @@ export class Ring {
   #updateRef(): void {
     if (this.#closed) return;
     const sq = this.#sq;
-    this.#hold.update(sq.inflight > 0 || sq.toSubmit > 0 || sq.backlogged > 0 || this.#isClosing || this.#cq.tagsOwed > 0, this.#engine !== undefined);
+    this.#hold.update(sq.inflight > 0 || sq.toSubmit > 0 || sq.backlogged > 0 || this.#isClosing || this.#cq.keepsBusy, this.#engine !== undefined);
   }
 
   // ---------------------------------------------------------------- submission

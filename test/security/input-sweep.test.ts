@@ -79,6 +79,9 @@ const BAD: Record<ParamKind, unknown[]> = {
   bufferCount: [0, -1, 65537, ...INTEGERISH],
   optval: ['abc', 5, null, {}, true, detached(), new Uint8Array(rab())],
   poolGroup: [-1, 65536, ...INTEGERISH],
+  ringTarget: [-1, 2 ** 31, NaN, Infinity, 1.5, '1', 1n, null, {}, [], true, { fd: 1 }, { fd: 1, ino: 1, state: new ArrayBuffer(4) }, { fd: -1, ino: 1, state: new SharedArrayBuffer(4) }, { handle: () => 5 }],
+  ringMessage: [null, 5, 'x', [], {}, { data: -1 }, { data: 2 ** 31 }, { data: 1.5 }, { data: '1' }, { data: 0, value: 2 ** 31 }, { data: 0, value: -(2 ** 31) - 1 }, { data: 0, flags: -1 }, { data: 0, flags: 2 ** 32 },
+    { data: 0, bogus: 1 }, { file: -1 }, { file: 2 ** 20 }, { file: 'x' }, { file: {} }, { file: 0, slot: -1 }, { file: 0, slot: 2 ** 20 }, { file: 0, slot: 'AUTO' }, { file: 0, skipCqe: 1 }, { file: 0, data: 0 }],
 };
 
 let fd = -1;
@@ -88,6 +91,7 @@ const GOOD = (k: ParamKind): unknown =>
     fd, dirfd: -100, u32: 0, i32: 0, u16: 0, position: 0, u64: 0, userData: 0, buffer: Buffer.alloc(8), iovecs: [Buffer.alloc(8)], path: 'no-such-file', timespec: 1, statx: undefined, direct: 0, fdList: [fd], slotOffset: 0,
     sockaddr: { address: '127.0.0.1', port: 0 }, sockaddrOut: undefined, msghdr: { buffers: [Buffer.alloc(8)] }, msgFlags: 0, flag: false, bufferGroup: 0, fixedBuffer: 0, dataBuffer: Buffer.alloc(8), fixedData: Buffer.alloc(8),
     choice: undefined, bitmask: 0, sockType: 'stream', optname: 0, bufferPool: Buffer.alloc(64), bufferCount: 1, optval: Buffer.alloc(4), poolGroup: 0,
+    ringTarget: 0, ringMessage: { data: 0 },
   })[k];
 
 /** A valid value for parameter `q` of `o`: an fd parameter of an op that takes only slots gets a FixedFile. */

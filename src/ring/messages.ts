@@ -16,7 +16,7 @@
 import { Ring, ringInternals, type RunOptions } from './ring.js';
 import { opByName } from '../ops/table.js';
 import { buildSqe } from '../ops/build.js';
-import { RingClosedError, describeValue } from '../errors.js';
+import { RingError, RingClosedError, describeValue } from '../errors.js';
 import { FixedFile } from '../ops/sqe.js';
 import { HandleState, type RingHandle } from './ring-handle.js';
 import { abortError } from './aborts.js';
@@ -105,6 +105,22 @@ function renamed<T>(method: string, names: Record<string, string>, f: () => T): 
   }
 }
 
+/** What a failed message means, by errno (io_uring/msg_ring.c, 6.18). */
+const MESSAGE_HINTS: Record<string, string> = {
+  EBADF: 'the target fd is not open (its ring was closed), or the source slot of this ring\'s file table is empty',
+  EBADFD: 'the target fd is not an io_uring fd, or the target ring is disabled (R_DISABLED) until ring.enable()',
+  ENXIO: 'the target ring has no registered file table: it must call ring.files.register() before it can receive files',
+  EINVAL: 'a file cannot be sent to the ring it is in (use its slot directly), and a target slot must be inside the target\'s table',
+  EOWNERDEAD: 'the thread that owns the target ring (SINGLE_ISSUER / DEFER_TASKRUN) has exited',
+  EOVERFLOW: 'the kernel could not post the target CQE (its CQ and overflow list are full); for a file, the target has the file but no message of it',
+  ENFILE: 'the target\'s file table has no free slot for \'auto\'',
+};
+/** A message request's RingError with the hint of its errno. */
+function messageError(e: unknown): never {
+  if (e instanceof RingError && e.op === 'msgRing' && MESSAGE_HINTS[e.code]) throw new RingError(-e.errno, 'io_uring_enter', { op: 'msgRing', hint: MESSAGE_HINTS[e.code] });
+  throw e;
+}
+
 proto.handle = function (this: Ring): RingHandle {
   if (arguments.length !== 0) throw new TypeError(`handle() takes no arguments, got ${arguments.length}`);
   if (this.closed) throw new RingClosedError();
@@ -120,7 +136,7 @@ proto.sendMessage = function (this: Ring, target: unknown, data: unknown, value?
   const sqe = renamed('sendMessage', { '"message".data': '"data"', '"message".value': '"value"', '"message".flags': '"flags"' }, () =>
     buildSqe(MSG_RING, [target, message, o.signal === undefined ? undefined : { signal: o.signal }]),
   );
-  return this.run<number>(sqe, o.signal === undefined ? undefined : { signal: o.signal as AbortSignal }).then(() => undefined);
+  return this.run<number>(sqe, o.signal === undefined ? undefined : { signal: o.signal as AbortSignal }).then(() => undefined, messageError);
 };
 
 proto.sendFile = function (this: Ring, target: unknown, file: unknown, slot?: unknown, options?: unknown): Promise<number> {
@@ -132,7 +148,7 @@ proto.sendFile = function (this: Ring, target: unknown, file: unknown, slot?: un
     buildSqe(MSG_RING, [target, message, o.signal === undefined ? undefined : { signal: o.signal }]),
   );
   const explicit = typeof slot === 'number' ? slot : -1;
-  return this.run<number>(sqe, o.signal === undefined ? undefined : { signal: o.signal as AbortSignal }).then((res) => (explicit >= 0 ? explicit : res));
+  return this.run<number>(sqe, o.signal === undefined ? undefined : { signal: o.signal as AbortSignal }).then((res) => (explicit >= 0 ? explicit : res), messageError);
 };
 
 proto.onMessage = function (this: Ring, listener: unknown): () => void {

@@ -22,6 +22,9 @@ import './ring/methods-net.js'; // socket and buffer builder/method types; ring.
 import './ring/methods-files.js'; // file and path builder/method types (splice, xattrs, renameat, pipe, …)
 export type { OpenHow, SpliceOptions, PipeOptions, FadviseAdvice, MadviseAdvice } from './ring/methods-files.js';
 export { SPLICE_F, FALLOC_FL, POSIX_FADV, MADV, SYNC_FILE_RANGE, RENAME, AT_REMOVEDIR, AT_SYMLINK_FOLLOW, LINKAT_FLAGS, XATTR, XATTR_SIZE_MAX, PIPE_FLAGS, RESOLVE } from './ops/file-abi.js';
+import './ring/messages.js'; // installs ring.handle(), sendMessage(), sendFile(), onMessage(), messages() (msg_ring between rings)
+export type { RingHandle, RingMessage, DataMessage, FileMessage, MessageListener, MessageTarget, MessageSpec, DataMessageSpec, FileMessageSpec, SendMessageOptions, SendFileOptions, MessagesOptions } from './ring/messages.js';
+export { MSG_RING_COMMANDS, MSG_RING_FLAGS, MESSAGE_TAG } from './ops/msg-ring-abi.js';
 export type { SocketDomain, SocketType, SocketCommand, Accepted, AcceptOptions, SendOptions, RecvOptions, SendZcOptions, SockoptOptions } from './ring/methods-net.js';
 export { AF, SOCK, IPPROTO, MSG, SHUT, SOL, SO, TCP, RECVSEND, ACCEPT, NOTIF_USAGE_ZC_COPIED, SOCKET_URING_OP } from './ops/net-abi.js';
 export { encodeSockaddr, parseSockaddr, type SockAddr, type SockAddrInput, type SockAddrIn, type SockAddrIn6, type SockAddrUn } from './ops/sockaddr.js';

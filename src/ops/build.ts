@@ -12,6 +12,7 @@ import { viewAddress, spanAddress, refusalOf, type ByteSpan } from '../ring/memo
 import { describeValue as describe } from '../errors.js';
 import { applyNetParam } from './build-net.js';
 import { FILE_KINDS, applyFileParam } from './build-files.js';
+import { applyMsgParam } from './build-msg.js';
 
 /** Timeout argument: milliseconds, {sec, nsec}, or bigint nanoseconds. */
 export type Timespec = number | bigint | { sec: number; nsec?: number };
@@ -433,6 +434,9 @@ function applyParam(op: OpDesc, s: Sqe, p: ParamDesc, v: unknown, opts: Record<s
       s.parse = () => parseStatx(b);
       return;
     }
+    case 'ringTarget':
+    case 'ringMessage':
+      return applyMsgParam(op, s, p, v, () => where(op, p.name)); // src/ops/build-msg.ts
     default: // socket and buffer kinds (src/ops/build-net.ts), file and path kinds (src/ops/build-files.ts)
       if (FILE_KINDS.has(p.kind)) return applyFileParam(op, s, p, v, opts, () => where(op, p.name));
       applyNetParam(op, s, p, v, opts, () => where(op, p.name), (kind, x) => applyParam(op, s, { ...p, kind }, x, opts));

@@ -59,6 +59,10 @@ export type SqeField =
  * - bufferCount: number of buffers (fd field), checked against the pool's size
  * - poolGroup: the group a bufferPool is lent to (u16 → buf_group; the pool stays reachable)
  * - optval: buffer → `field` = its address, `lengthField` = its length (socket option value)
+ * Message kinds (encoded by src/ops/build-msg.ts):
+ * - ringTarget: the ring a message goes to (RingHandle, Ring, FixedFile holding a ring, ring fd) → fd
+ * - ringMessage: { data, value?, flags? } or { file, slot?, skipCqe? } → addr (command), off
+ *   (user_data in ringflow's message space), len, addr3, file_index, msg_ring_flags
  */
 export type ParamKind =
   | 'fd'
@@ -94,7 +98,9 @@ export type ParamKind =
   | 'bufferCount'
   | 'optval'
   | 'poolGroup'
-  | 'offset' | 'length64' | 'byteCount' | 'openHow' | 'xattrName' | 'xattrValue' | 'xattrOut' | 'pipeFds' | 'spliceFdIn' | 'pageRange'; // file and path kinds: src/ops/build-files.ts
+  | 'offset' | 'length64' | 'byteCount' | 'openHow' | 'xattrName' | 'xattrValue' | 'xattrOut' | 'pipeFds' | 'spliceFdIn' | 'pageRange' // file and path kinds: src/ops/build-files.ts
+  | 'ringTarget'
+  | 'ringMessage';
 
 export interface ParamDesc {
   name: string;

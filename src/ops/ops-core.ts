@@ -1,6 +1,7 @@
 /** Opcodes about the ring itself and its requests: nop, timeouts, cancellation, the file table, msg_ring, poll, futex, waitid, epoll. */
 import { type SqeUse, ZERO, IGNORED, TIMESPEC_MEM, scalar, flags, when, allBits, NOP_FLAGS, TIMEOUT_FLAGS, TIMEOUT_REMOVE_FLAGS, CANCEL_FLAGS, FIXED_FD_INSTALL_FLAGS, mem } from './sqe-fields.js';
 import { type OpDesc, fd, UNUSED } from './desc.js';
+import { MSG_RING_COMMANDS, MSG_RING_FLAGS } from './msg-ring-abi.js';
 
 /** TIMEOUT / LINK_TIMEOUT (timeout.c __io_timeout_prep). */
 function timeoutUse(link: boolean): SqeUse {
@@ -155,7 +156,37 @@ export const CORE_OPS: readonly OpDesc[] = [
     doc: 'Puts files into registered-file-table slots from the ring (IORING_REGISTER_FILES_UPDATE as a request); res = slots updated.',
   },
   { name: 'epollCtl', code: 29, constant: 'EPOLL_CTL', since: '5.6', liburing: 'io_uring_prep_epoll_ctl', doc: 'epoll_ctl(2)' },
-  { name: 'msgRing', code: 40, constant: 'MSG_RING', since: '5.18', liburing: 'io_uring_prep_msg_ring', doc: 'post a CQE to another ring (send fd 6.0)' },
+  {
+    name: 'msgRing', code: 40, constant: 'MSG_RING', since: '5.18', liburing: 'io_uring_prep_msg_ring', result: 'number',
+    params: [
+      { name: 'target', kind: 'ringTarget', field: 'fd', positional: true, doc: 'the ring that gets the message: a RingHandle (ring.handle(), postMessage-able), a Ring, a FixedFile slot holding a ring, or a raw ring fd' },
+      { name: 'message', kind: 'ringMessage', field: 'addr', positional: true, doc: '{ data, value?, flags? } (IORING_MSG_DATA) or { file, slot?, skipCqe? } (IORING_MSG_SEND_FD, 6.0); the target CQE\'s user_data is always in ringflow\'s message space' },
+    ],
+    sqe: {
+      source: 'io_uring/msg_ring.c io_msg_ring_prep, io_msg_ring_data, io_msg_send_fd (6.13+, unchanged in 6.18)',
+      fields: {
+        ...UNUSED,
+        fd: { use: 'fd', doc: 'the target ring (IOSQE_FIXED_FILE: a slot of this ring holding it); not a ring: -EBADFD' },
+        off: scalar('user_data of the target CQE'),
+        addr: scalar('command: IORING_MSG_DATA 0, IORING_MSG_SEND_FD 1 (else -EINVAL)'),
+        len: when('addr', MSG_RING_COMMANDS.SEND_FD, ZERO, scalar('res of the target CQE')),
+        opFlags: flags(MSG_RING_FLAGS),
+        bufIndex: ZERO, // io_msg_ring_prep: -EINVAL
+        personality: ZERO, // io_msg_ring_prep: -EINVAL
+        fileIndex: when('addr', MSG_RING_COMMANDS.SEND_FD, scalar('target slot + 1, or IORING_FILE_INDEX_ALLOC'), when('opFlags', MSG_RING_FLAGS.FLAGS_PASS, scalar('flags of the target CQE'), ZERO)),
+        addr3: when('addr', MSG_RING_COMMANDS.SEND_FD, scalar("source slot of this ring's file table"), ZERO),
+      },
+      fixedFile: 'slot',
+    },
+    // io_uring/msg_ring.c history: SEND_FD and CQE_SKIP 6.0 (before, a nonzero addr or flag is
+    // EINVAL at prep); FLAGS_PASS 6.3. A kernel with the flag passes prep and fails the lookup of
+    // fd -1 (EBADF); one without refuses the flag at prep (EINVAL).
+    flagSince: {
+      CQE_SKIP: { since: '6.0', probe: { args: [0, { file: 0, slot: 0, skipCqe: true }], set: { fd: -1 }, refused: -22 } },
+      FLAGS_PASS: { since: '6.3', probe: { args: [0, { data: 0, flags: 0 }], set: { fd: -1 }, refused: -22 } },
+    },
+    doc: 'Posts a CQE to another ring (a message: data and value the sender chose) or passes it a file from this ring\'s registered table (6.0). Used between rings of different threads (docs/threads.md).',
+  },
   { name: 'waitid', code: 50, constant: 'WAITID', since: '6.7', liburing: 'io_uring_prep_waitid', doc: 'waitid(2)' },
   { name: 'futexWait', code: 51, constant: 'FUTEX_WAIT', since: '6.7', liburing: 'io_uring_prep_futex_wait', doc: 'futex wait' },
   { name: 'futexWake', code: 52, constant: 'FUTEX_WAKE', since: '6.7', liburing: 'io_uring_prep_futex_wake', doc: 'futex wake' },

@@ -16,6 +16,8 @@ import type { ProgramEngine } from './programs.js';
 import type { SubmissionQueue } from './submission.js';
 import type { RingStats } from './introspection.js';
 import { INTERNAL_TAG } from './submission.js';
+import { MESSAGE_TAG } from '../ops/msg-ring-abi.js';
+import { MessageInbox } from './message-inbox.js';
 
 const ECANCELED = errnoOf('ECANCELED');
 
@@ -61,6 +63,8 @@ export class CompletionDispatch {
   #engine: ProgramEngine | undefined;
   #resourceTags: ResourceTagHandler | undefined;
   #bulk: BulkHandler | undefined;
+  /** Messages from other rings (user_data high word MESSAGE_TAG), made at the first one or the first subscription. */
+  #inbox: MessageInbox | undefined;
   /** A reap is running: nested reaps (from user code it calls) leave the CQ to it. */
   #reaping = false;
   /** The ring is gone: the CQ's memory is not touched again. */
@@ -118,6 +122,18 @@ export class CompletionDispatch {
     return this.#resourceTags?.owed ?? 0;
   }
 
+  /** The ring's message inbox (src/ring/message-inbox.ts). */
+  get inbox(): MessageInbox {
+    const box = (this.#inbox ??= new MessageInbox());
+    if (this.#closing) box.end();
+    return box;
+  }
+
+  /** Keeps the ring busy besides its requests: resource tags owed, or a message subscription open. */
+  get keepsBusy(): boolean {
+    return (this.#resourceTags?.owed ?? 0) > 0 || this.#inbox?.listening === true;
+  }
+
   get reaping(): boolean {
     return this.#reaping;
   }
@@ -125,6 +141,7 @@ export class CompletionDispatch {
   /** The ring began closing (cancelled requests read as closed ones). */
   closing(): void {
     this.#closing = true;
+    this.#inbox?.end(); // no message is delivered once close() began
   }
 
   /** The ring is destroyed: no CQ reads from now on. */
@@ -191,6 +208,7 @@ export class CompletionDispatch {
         if (this.#bulk) this.#bulk.complete(slot, res, flags); // retires its request (unless F_MORE)
       } else if (gen === INTERNAL_TAG) this.#sq.retire(); // our own cancel requests
       else if (gen === RESOURCE_TAG) this.#resourceTags?.tag(slot, res); // not a request: not in flight
+      else if (gen === MESSAGE_TAG) this.inbox.receive(slot, res, flags); // another ring's message: not a request
       return;
     }
     const p = this.#requests.get(slot, gen);

@@ -23,6 +23,7 @@ import { CompletionDispatch, BULK_TAG, type ResourceTagHandler, type BulkHandler
 import type { BulkRingHooks } from './bulk.js';
 import { LoopHold, droppedRings } from './liveness.js';
 import type { RingStats } from './introspection.js';
+import type { MessageInbox } from './message-inbox.js';
 
 export { RESOURCE_TAG, type ResourceTagHandler } from './completion.js';
 export type { RingStats } from './introspection.js';
@@ -55,7 +56,7 @@ export interface RingInternals {
   assertOpen(): void;
   /** Routes CQEs whose user_data high word is RESOURCE_TAG to `handler` (one per ring). */
   setResourceTags(handler: ResourceTagHandler): void;
-  /** Re-evaluates whether the ring is busy (after a change in resource tags owed). */
+  /** Re-evaluates whether the ring is busy (after a change in resource tags owed or message subscriptions). */
   updateRef(): void;
   /** The checks ring.run() makes of a request before it is queued (its `cq` target, the file table's). */
   prepare(sqe: Sqe): void;
@@ -64,6 +65,8 @@ export interface RingInternals {
   /** What a BulkQueue reaches (src/ring/bulk.ts), and where its CQEs go from now on. */
   bulkHooks(): BulkRingHooks;
   setBulk(handler: BulkHandler): void;
+  /** The ring's message inbox (src/ring/message-inbox.ts). */
+  readonly inbox: MessageInbox;
 }
 let internalsOf!: (ring: Ring) => RingInternals;
 /** The internals of a Ring, for its companion modules only (not exported from the package). */
@@ -184,6 +187,9 @@ export class Ring {
         updateRef: () => r.#updateRef(),
       }),
       setBulk: (h) => r.#cq.setBulk(h),
+      get inbox() {
+        return r.#cq.inbox;
+      },
     });
   }
 
@@ -239,7 +245,7 @@ export class Ring {
   #updateRef(): void {
     if (this.#closed) return;
     const sq = this.#sq;
-    this.#hold.update(sq.inflight > 0 || sq.toSubmit > 0 || sq.backlogged > 0 || this.#isClosing || this.#cq.tagsOwed > 0, this.#engine !== undefined);
+    this.#hold.update(sq.inflight > 0 || sq.toSubmit > 0 || sq.backlogged > 0 || this.#isClosing || this.#cq.keepsBusy, this.#engine !== undefined);
   }
 
   // ---------------------------------------------------------------- submission

@@ -7,6 +7,7 @@ import { binding } from '../native.js';
 import { RingError, describeValue } from '../errors.js';
 import { Params, SqOff, CqOff, SetupFlags, SETUP_FLAGS, KNOWN_SETUP_FLAGS, Features, RegisterOp, Probe, PROBE_OP_SUPPORTED, PARAMS_SIZE } from './abi.js';
 import { ProgramEngine } from './programs.js';
+import { checkAttachWq } from './attach-wq.js';
 
 export interface RingOptions {
   /** SQ entries (rounded up to a power of two by the kernel; 1..32768). Default 256. */
@@ -196,6 +197,7 @@ export function setupRing(o: RingOptions, profileFlags: number): SetupResult {
   let flags = setupFlags(o, profileFlags) | SetupFlags.CQSIZE;
   const wantNoSqArray = o.noSqArray ?? true;
   if (wantNoSqArray) flags |= SetupFlags.NO_SQARRAY;
+  if (o.attachWq !== undefined) checkAttachWq(typeof o.attachWq === 'number' ? o.attachWq : o.attachWq.fd, !!o.sqpoll); // src/ring/attach-wq.ts
   const attempt = (fl: number) => {
     const p = Buffer.alloc(PARAMS_SIZE);
     p.writeUInt32LE(cq, Params.cq_entries);

@@ -92,6 +92,9 @@ const BAD: Record<ParamKind, unknown[]> = {
   pipeFds: [],
   spliceFdIn: [-1, 2 ** 31, { index: 1 }, ...INTEGERISH],
   pageRange: ['abc', 5, null, {}, Buffer.alloc(8), Buffer.alloc(0), detached()],
+  ringTarget: [-1, 2 ** 31, NaN, Infinity, 1.5, '1', 1n, null, {}, [], true, { fd: 1 }, { fd: 1, ino: 1, state: new ArrayBuffer(4) }, { fd: -1, ino: 1, state: new SharedArrayBuffer(4) }, { handle: () => 5 }],
+  ringMessage: [null, 5, 'x', [], {}, { data: -1 }, { data: 2 ** 31 }, { data: 1.5 }, { data: '1' }, { data: 0, value: 2 ** 31 }, { data: 0, value: -(2 ** 31) - 1 }, { data: 0, flags: -1 }, { data: 0, flags: 2 ** 32 },
+    { data: 0, bogus: 1 }, { file: -1 }, { file: 2 ** 20 }, { file: 'x' }, { file: {} }, { file: 0, slot: -1 }, { file: 0, slot: 2 ** 20 }, { file: 0, slot: 'AUTO' }, { file: 0, skipCqe: 1 }, { file: 0, data: 0 }],
 };
 
 let fd = -1;
@@ -109,6 +112,7 @@ const GOOD = (k: ParamKind): unknown =>
     sockaddr: { address: '127.0.0.1', port: 0 }, sockaddrOut: undefined, msghdr: { buffers: [Buffer.alloc(8)] }, msgFlags: 0, flag: false, bufferGroup: 0, fixedBuffer: 0, dataBuffer: Buffer.alloc(8), fixedData: Buffer.alloc(8),
     choice: undefined, bitmask: 0, sockType: 'stream', optname: 0, bufferPool: Buffer.alloc(64), bufferCount: 1, optval: Buffer.alloc(4), poolGroup: 0,
     offset: 0, length64: 0, byteCount: 0, openHow: 0, xattrName: 'user.x', xattrValue: Buffer.alloc(1), xattrOut: 0, pipeFds: undefined, spliceFdIn: fd, pageRange: onePage,
+    ringTarget: 0, ringMessage: { data: 0 },
   })[k];
 
 /** A valid value for parameter `q` of `o`: an fd parameter of an op that takes only slots gets a FixedFile. */

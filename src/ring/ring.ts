@@ -7,7 +7,7 @@
 import { binding } from '../native.js';
 import { RingError, RingClosedError, errno as errnoOf } from '../errors.js';
 import { SetupFlags, SqeFlags, CancelFlags } from './abi.js';
-import { setupRing, ringOffsets, checkRingOptions, type RingOptions } from './setup.js';
+import { setupRing, ringOffsets, checkRingOptions, refuseEngineOnBigRing, type RingOptions } from './setup.js';
 import { checkNoArgs, checkRunOptions, checkChainOptions } from './method-checks.js';
 import { Sqe } from '../ops/sqe.js';
 import { FileTable } from './files.js';
@@ -121,7 +121,7 @@ export class Ring {
     const off = ringOffsets(s.params);
     const maxInflight = options.maxInflight ?? s.cqEntries;
     this.#sq = new SubmissionQueue(handle, sqRing, sqes, off, { entries: s.sqEntries, setupFlags: s.flags, maxInflight }, this.#requests, this.#stats);
-    this.#cq = new CompletionDispatch(handle, cqRing, off, this.#sq, this.#requests, this.#aborts, this.#stats);
+    this.#cq = new CompletionDispatch(handle, cqRing, off, this.#sq, this.#requests, this.#aborts, this.#stats, s.flags);
     this.#hold = new LoopHold(this, handle);
     this.#budget = options.programBudget ?? 1_000_000;
     if (options.autoSubmit ?? true)
@@ -178,6 +178,7 @@ export class Ring {
   #enableEngine(): ProgramEngine {
     if (this.#engine) return this.#engine;
     this.#assertOpen();
+    refuseEngineOnBigRing(this.setupFlags);
     this.#reap(); // JS has read everything the kernel posted so far
     const e = new ProgramEngine(this.#handle, this.cqEntries, this.#budget);
     this.#cq.useEngine(e);
@@ -235,6 +236,7 @@ export class Ring {
     if (sqe.flags & SqeFlags.CQE_SKIP_SUCCESS)
       throw new RangeError('skipSuccess() on a lone request would never settle its promise; use it on earlier members of ring.chain()');
     if (sqe.multishot) throw new TypeError(`ring.run(): a multishot ${sqe.op.name} posts a CQE per event; submit it with ring.runMulti(sqe, sink) (or the socket iterators)`);
+    this.#sq.checkEntry(sqe, 'ring.run()');
     if (sqe.cq >= 0) this.#checkCqTarget(sqe);
     this.#files?.beforeSubmit(sqe);
     const signal = options?.signal;
@@ -268,6 +270,7 @@ export class Ring {
       throw new TypeError('ring.runMulti(): "sink" must be an object with more(res, flags), end(res, flags) and fail(err) methods');
     checkRunOptions(options, arguments.length - 1);
     if (sqe.flags & SqeFlags.CQE_SKIP_SUCCESS) throw new RangeError('ring.runMulti(): skipSuccess() would hide the CQEs the sink waits for');
+    this.#sq.checkEntry(sqe, 'ring.runMulti()');
     if (sqe.cq >= 0) this.#checkCqTarget(sqe);
     this.#files?.beforeSubmit(sqe);
     const signal = options?.signal;
@@ -309,6 +312,7 @@ export class Ring {
     if (sqes.length > this.sqEntries) throw new RangeError(`ring.chain(): ${sqes.length} requests do not fit in one submission (SQ has ${this.sqEntries} entries)`);
     for (const s of sqes) if (!(s instanceof Sqe)) throw new TypeError('ring.chain() takes Sqe objects built with ring.op.*');
     for (const s of sqes) if (s.multishot) throw new TypeError(`ring.chain(): a multishot ${s.op.name} cannot be linked; submit it with ring.runMulti()`);
+    for (const s of sqes) this.#sq.checkEntry(s, 'ring.chain()');
     checkChainOptions(options, arguments.length);
     if (sqes[sqes.length - 1].flags & SqeFlags.CQE_SKIP_SUCCESS)
       throw new RangeError('skipSuccess() on the last request of a chain would never settle its promise');

@@ -59,6 +59,11 @@ export type SqeField =
  * - bufferCount: number of buffers (fd field), checked against the pool's size
  * - poolGroup: the group a bufferPool is lent to (u16 → buf_group; the pool stays reachable)
  * - optval: buffer → `field` = its address, `lengthField` = its length (socket option value)
+ * Big-entry kinds (encoded by src/ops/build-big.ts):
+ * - cmdArea: a uring_cmd command area, up to 80 bytes copied into the SQE from byte 48 (`field`
+ *   addr3); more than 16 bytes need a 128-byte SQE (a ring with sqe128), checked at submission
+ * - zcrxIfq: a zcrx interface queue id (u32 → `field`, zcrx_ifq_idx); makes the request multishot
+ *   (IORING_RECV_MULTISHOT in ioprio): RECV_ZC posts a CQE per received chunk
  */
 export type ParamKind =
   | 'fd'
@@ -93,7 +98,9 @@ export type ParamKind =
   | 'bufferPool'
   | 'bufferCount'
   | 'optval'
-  | 'poolGroup';
+  | 'poolGroup'
+  | 'cmdArea'
+  | 'zcrxIfq';
 
 export interface ParamDesc {
   name: string;
@@ -141,9 +148,17 @@ export interface FlagSince {
    * A request that uses the flag: builder arguments, raw SQE fields set after building (`set`) and
    * an fd opened for the probe (`file`, put in the SQE's fd). A kernel without the flag refuses the
    * request with res `refused` (-EINVAL; -EOPNOTSUPP for RWF_*); with `expect`, the kernel has the
-   * flag only when res is exactly that (for flags whose effect is visible in res).
+   * flag only when res is exactly that (for flags whose effect is visible in res). `ring`: what the
+   * scratch ring needs besides its defaults (nop's CQE32 flag: a CQE32 ring).
    */
-  readonly probe?: { readonly args: readonly unknown[]; readonly set?: { readonly fd?: number; readonly len?: number }; readonly file?: string; readonly refused: number; readonly expect?: number };
+  readonly probe?: {
+    readonly args: readonly unknown[];
+    readonly set?: { readonly fd?: number; readonly len?: number };
+    readonly file?: string;
+    readonly refused: number;
+    readonly expect?: number;
+    readonly ring?: { readonly cqe32?: boolean };
+  };
   /** Why no request on a ringflow ring can tell (the kernel is then not asked). */
   readonly noProbe?: string;
 }

@@ -79,6 +79,8 @@ const BAD: Record<ParamKind, unknown[]> = {
   bufferCount: [0, -1, 65537, ...INTEGERISH],
   optval: ['abc', 5, null, {}, true, detached(), new Uint8Array(rab())],
   poolGroup: [-1, 65536, ...INTEGERISH],
+  cmdArea: ['abc', 5, null, {}, [1, 2], true, Buffer.alloc(81), detached(), new Uint8Array(rab())],
+  zcrxIfq: [-1, 2 ** 32, ...INTEGERISH],
 };
 
 let fd = -1;
@@ -88,6 +90,7 @@ const GOOD = (k: ParamKind): unknown =>
     fd, dirfd: -100, u32: 0, i32: 0, u16: 0, position: 0, u64: 0, userData: 0, buffer: Buffer.alloc(8), iovecs: [Buffer.alloc(8)], path: 'no-such-file', timespec: 1, statx: undefined, direct: 0, fdList: [fd], slotOffset: 0,
     sockaddr: { address: '127.0.0.1', port: 0 }, sockaddrOut: undefined, msghdr: { buffers: [Buffer.alloc(8)] }, msgFlags: 0, flag: false, bufferGroup: 0, fixedBuffer: 0, dataBuffer: Buffer.alloc(8), fixedData: Buffer.alloc(8),
     choice: undefined, bitmask: 0, sockType: 'stream', optname: 0, bufferPool: Buffer.alloc(64), bufferCount: 1, optval: Buffer.alloc(4), poolGroup: 0,
+    cmdArea: Buffer.alloc(8), zcrxIfq: 0,
   })[k];
 
 /** A valid value for parameter `q` of `o`: an fd parameter of an op that takes only slots gets a FixedFile. */
@@ -297,7 +300,11 @@ test('sweep: new Ring(options) refuses before anything is created (no fd leaks)'
     [[{ attachWq: { fd: -1 } }], /"attachWq\.fd" must be in/],
     [[{ flags: -1 }], /"flags" must be in \[0, 4294967295\]/],
     [[{ flags: 1.5 }], /"flags" must be an integer/],
-    [[{ flags: 1 << 10 }], /SetupFlags\.SQE128, which ringflow does not support yet/],
+    [[{ flags: 1 << 19 }], /SetupFlags\.SQE_MIXED, which ringflow does not support yet/],
+    [[{ sqe128: 1 }], /^ring option "sqe128" must be a boolean, got 1/],
+    [[{ cqe32: 'yes' }], /^ring option "cqe32" must be a boolean/],
+    [[{ cqeMixed: null }], /^ring option "cqeMixed" must be a boolean, got null/],
+    [[{ cqe32: true, cqs: [4] }], /^ring option "cqs" needs the completion-program engine, which a ring with CQE32 cannot have/],
     [[{ maxInflight: 0 }], /"maxInflight" must be in \[1, /],
     [[{ programBudget: 0 }], /"programBudget" must be in \[1, /],
     [[{ programBudget: Infinity }], /"programBudget" must be an integer/],

@@ -114,3 +114,15 @@ test('nop with IORING_NOP_CQE32 (6.18): extra1 from off, extra2 from addr', () =
   eq(op.nop({ nopFlags: 32 }).setOff(0x1122334455667788n).setAddr(2n ** 64n - 1n).toBytes(), sqe(64, { opcode: 0, opFlags: 32, off: 0x1122334455667788n, addr: 2n ** 64n - 1n }));
   eq(op.nop({ nopFlags: 33, injectResult: 5 }).toBytes(), sqe(64, { opcode: 0, opFlags: 33, len: 5 }));
 });
+
+test('a 128-byte SQE slot reused by a shorter request keeps no stale command bytes (zeros past byte 48)', () => {
+  const slot = new Uint32Array(32);
+  const first = op.uringCmdRaw(0, 0, new Uint8Array(80).fill(0xee));
+  first.encode(slot, 0, 1, 2);
+  first.encodeTail(slot, 0);
+  assert.ok(slot.subarray(12).every((w) => w === 0xeeeeeeee));
+  const second = op.nop();
+  second.encode(slot, 0, 3, 4);
+  second.encodeTail(slot, 0);
+  eq(new Uint8Array(slot.buffer), sqe(128, { opcode: 0, user: (4n << 32n) | 3n }), 'the nop wrote its zeros over the whole area');
+});

@@ -126,7 +126,7 @@ test('runBig: bad input is a TypeError/RangeError naming what is accepted', asyn
   assert.throws(() => ring.runBig(op.nop().skipSuccess()), { name: 'RangeError', message: /skipSuccess\(\) on a lone request/ });
   const s = op.nop({ injectResult: 4 });
   assert.throws(() => ring.runBig(s, 5 as any), { name: 'TypeError', message: /"options" must be an object/ });
-  assert.equal(s.bigCqe, false, 'a refused runBig leaves the Sqe as it was');
+  assert.equal(s.bigCqe, undefined, 'a refused runBig leaves the Sqe as it was');
   assert.equal(await ring.run(s), 4);
   assert.equal(ring.pending, 0);
 });

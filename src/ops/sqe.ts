@@ -107,10 +107,8 @@ export class Sqe {
    */
   cmd: Uint32Array | undefined = undefined;
   cmdBytes = 0;
-  /** ring.runBig(): the request resolves its whole 32-byte CQE; the completion stores big_cqe[0..1] here first. */
-  bigCqe = false;
-  extra1 = 0n;
-  extra2 = 0n;
+  /** ring.runBig(): where the completion stores big_cqe[0..1] before the promise settles (undefined: not asked). */
+  bigCqe: { extra1: bigint; extra2: bigint } | undefined = undefined;
 
   constructor(op: OpDesc) {
     if (op === null || typeof op !== 'object' || typeof op.name !== 'string')

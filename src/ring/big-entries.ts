@@ -47,13 +47,14 @@ proto.runBig = function (this: Ring, sqe: Sqe, options?: RunOptions): Promise<Bi
   const r = sqe.op.result;
   if (sqe.parse || sqe.op.multiCqe || r === 'timer' || r === 'linkTimer' || r === 'statx' || r === 'accepted' || r === 'received')
     throw new TypeError(`ring.runBig(): ${sqe.op.name} resolves a result of its own, not its CQE; use ring.run()`);
-  if (sqe.bigCqe) return this.run<BigCompletion>(sqe, options);
-  sqe.bigCqe = true;
-  sqe.parse = (res, flags) => ({ res, flags, extra1: sqe.extra1, extra2: sqe.extra2 });
+  if (sqe.bigCqe !== undefined) return this.run<BigCompletion>(sqe, options); // submitted with runBig before
+  const extras = { extra1: 0n, extra2: 0n };
+  sqe.bigCqe = extras;
+  sqe.parse = (res, flags) => ({ res, flags, extra1: extras.extra1, extra2: extras.extra2 });
   try {
     return this.run<BigCompletion>(sqe, options);
   } catch (e) {
-    sqe.bigCqe = false;
+    sqe.bigCqe = undefined;
     sqe.parse = undefined;
     throw e;
   }

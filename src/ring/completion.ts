@@ -16,7 +16,6 @@ import type { ProgramEngine } from './programs.js';
 import type { SubmissionQueue } from './submission.js';
 import type { RingStats } from './introspection.js';
 import { INTERNAL_TAG } from './submission.js';
-import type { Sqe } from '../ops/sqe.js';
 
 const ECANCELED = errnoOf('ECANCELED');
 
@@ -197,7 +196,7 @@ export class CompletionDispatch {
     // to the programs' CQ 0, read by onCompletion); one no request waits for is stale
     if (!p) return;
     const sqe = p.sqe;
-    if (sqe.bigCqe) this.#takeExtras(sqe, big);
+    if (sqe.bigCqe !== undefined) this.#takeExtras(sqe.bigCqe, big);
     if (sqe.cq >= 0) this.#engine!.post(sqe.cq, sqe.cqUserData, res, flags); // its `cq` option
     const multi = p.multi;
     if (flags & CqeFlags.MORE) {
@@ -213,10 +212,10 @@ export class CompletionDispatch {
   }
 
   /** ring.runBig(): the CQE's big_cqe[0..1] (0 for a 16-byte CQE of a mixed CQ) onto its request. */
-  #takeExtras(sqe: Sqe, big: boolean): void {
+  #takeExtras(into: { extra1: bigint; extra2: bigint }, big: boolean): void {
     const x = this.#extra;
-    sqe.extra1 = big ? (BigInt(x[1]) << 32n) | BigInt(x[0]) : 0n;
-    sqe.extra2 = big ? (BigInt(x[3]) << 32n) | BigInt(x[2]) : 0n;
+    into.extra1 = big ? (BigInt(x[1]) << 32n) | BigInt(x[0]) : 0n;
+    into.extra2 = big ? (BigInt(x[3]) << 32n) | BigInt(x[2]) : 0n;
   }
 
   /** Frees the slot and drops references, then runs `then` (resolve/reject). */

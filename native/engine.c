@@ -552,6 +552,12 @@ static int xcq_init(xcq *q, uint32_t entries) {
 }
 
 rf_engine *rf_engine_create(rf_ring *r, uint32_t cq0_entries, uint64_t budget, int *err) {
+  /* the engine reads 16-byte CQEs (reap_kernel) and writes 64-byte SQEs (prepare_one): not for
+   * SQE128, CQE32 or CQE_MIXED rings (src/ring/setup.ts refuses them first, with the reason) */
+  if (r->sqe_size != RF_SQE_SIZE || r->cqe_size != RF_CQE_SIZE || (r->setup_flags & RF_SETUP_CQE_MIXED)) {
+    *err = -EOPNOTSUPP;
+    return NULL;
+  }
   rf_engine *e = calloc(1, sizeof *e);
   int rc = -ENOMEM;
   if (!e) goto fail;

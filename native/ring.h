@@ -107,7 +107,9 @@ void rf_ring_poll_work(rf_ring *r);
 static inline uint32_t rf_ring_cq_ready(const rf_ring *r) {
   return __atomic_load_n(r->cq_tail, __ATOMIC_ACQUIRE) - *r->cq_head;
 }
-/* The CQE `i` entries past the head (i < rf_ring_cq_ready()). */
+/* The CQE `i` slots past the head (i < rf_ring_cq_ready()); cqe_size bytes apart (32 with CQE32,
+ * whose big_cqe[2] follows the 16 bytes read here). On a CQE_MIXED ring (6.18) slots are 16 bytes:
+ * an entry with IORING_CQE_F_32 takes two, and one with IORING_CQE_F_SKIP is padding to step over. */
 static inline const rf_ring_cqe *rf_ring_cqe_at(const rf_ring *r, uint32_t i) {
   return (const rf_ring_cqe *)(r->cqes + (size_t)((*r->cq_head + i) & r->cq_mask) * r->cqe_size);
 }

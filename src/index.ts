@@ -25,6 +25,8 @@ export { SPLICE_F, FALLOC_FL, POSIX_FADV, MADV, SYNC_FILE_RANGE, RENAME, AT_REMO
 import './ring/messages.js'; // installs ring.handle(), sendMessage(), sendFile(), onMessage(), messages() (msg_ring between rings)
 export type { RingHandle, RingMessage, DataMessage, FileMessage, MessageListener, MessageTarget, MessageSpec, DataMessageSpec, FileMessageSpec, SendMessageOptions, SendFileOptions, MessagesOptions } from './ring/messages.js';
 export { MSG_RING_COMMANDS, MSG_RING_FLAGS, MESSAGE_TAG } from './ops/msg-ring-abi.js';
+import './ring/big-entries.js'; // installs ring.runBig() (32-byte CQEs), ring.uringCmdRaw(); op.uringCmdRaw
+export { URING_CMD_RAW, BLOCK_URING_CMD } from './ops/uring-cmd-raw.js';
 export type { SocketDomain, SocketType, SocketCommand, Accepted, AcceptOptions, SendOptions, RecvOptions, SendZcOptions, SockoptOptions } from './ring/methods-net.js';
 export { AF, SOCK, IPPROTO, MSG, SHUT, SOL, SO, TCP, RECVSEND, ACCEPT, NOTIF_USAGE_ZC_COPIED, SOCKET_URING_OP } from './ops/net-abi.js';
 export { encodeSockaddr, parseSockaddr, type SockAddr, type SockAddrInput, type SockAddrIn, type SockAddrIn6, type SockAddrUn } from './ops/sockaddr.js';
@@ -37,7 +39,7 @@ export { BufferGroup, MAX_GROUP_BUFFERS, MAX_BUFFER_SIZE, type BufferGroupKind, 
 export { ProvidedBuffer, BufferStateError, BufferGroupEmptyError } from './buffers/provided-buffer.js';
 export { SendQueue, SendBuffer, SendQueueEmptyError, SendQueueFullError, type SendQueueOptions } from './buffers/send-queue.js';
 export { OP_BPF, type ProgramStats, type Region } from './ring/programs.js';
-export { CompletionQueue, type Cqe } from './ring/cq.js';
+export { CompletionQueue, type Cqe, type BigCompletion } from './ring/cq.js';
 export type { RingOptions } from './ring/setup.js';
 export { RingError, RingClosedError, errnoName } from './errors.js';
 export { Sqe, FixedFile, fixed, type Fd } from './ops/sqe.js';

@@ -6,8 +6,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openSync, closeSync } from 'node:fs';
-import { ringFor, tempFile, pattern } from './helpers.js';
+import { ringFor, tempFile, pattern, requireFlag } from './helpers.js';
 import { op, BulkCompletions, BulkQueue, RingClosedError, Ring } from '../src/index.js';
+import { NOP_FLAGS } from '../src/ops/sqe-fields.js';
 import { errno } from '../src/errors.js';
 
 test('10,000 NOPs in batches of 256: every tag comes back exactly once with res 0', async (t) => {
@@ -136,4 +137,23 @@ test('bad input: options, tags, multishot and skip-success requests, waits that 
   await assert.rejects(bulk.wait(1), { name: 'TypeError', message: /one at a time/ });
   assert.equal(await w, 1);
   assert.equal(bulk.take(new BulkCompletions(1)), 1);
+});
+
+test('a CQE32 ring: BulkCompletions with { extras } get each completion\'s big_cqe words (nop CQE32: off and addr)', async (t) => {
+  const ring = ringFor(t, { cqe32: true });
+  if (!requireFlag(t, ring, 'nop', 'CQE32')) return;
+  const bulk = ring.bulk({ depth: 16 });
+  for (let i = 0; i < 8; i++) bulk.push(op.nop({ nopFlags: NOP_FLAGS.CQE32 }).setOff(1000n + BigInt(i)).setAddr(2n ** 40n + BigInt(i)), i);
+  bulk.push(op.nop(), 8); // without the flag the kernel zeroes big_cqe
+  await bulk.wait(9);
+  const out = new BulkCompletions(16, { extras: true });
+  assert.equal(bulk.take(out), 9);
+  for (let i = 0; i < 9; i++) {
+    const tag = out.tag[i];
+    assert.equal(out.res[i], 0);
+    if (tag === 8) assert.deepEqual([out.extras![2 * i], out.extras![2 * i + 1]], [0n, 0n]);
+    else assert.deepEqual([out.extras![2 * i], out.extras![2 * i + 1]], [1000n + BigInt(tag), 2n ** 40n + BigInt(tag)]);
+  }
+  assert.equal(new BulkCompletions(4).extras, undefined, 'no extras unless asked for');
+  assert.throws(() => new BulkCompletions(4, { extras: 1 } as never), { name: 'TypeError', message: /"extras" must be a boolean/ });
 });

@@ -204,6 +204,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   r.cq_tail = &K.cq_tail;
   r.cq_mask = CQ_N - 1;
   r.cqes = K.cqes;
+  r.sqe_size = RF_SQE_SIZE; /* a plain ring: the engine refuses SQE128/CQE32 rings */
+  r.cqe_size = RF_CQE_SIZE;
   int err = 0;
   rf_engine *e = rf_engine_create(&r, 64, 20000, &err);
   if (!e) return 0;

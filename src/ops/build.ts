@@ -13,6 +13,7 @@ import { describeValue as describe } from '../errors.js';
 import { applyNetParam } from './build-net.js';
 import { FILE_KINDS, applyFileParam } from './build-files.js';
 import { applyMsgParam } from './build-msg.js';
+import { applyBigParam } from './build-big.js';
 
 /** Timeout argument: milliseconds, {sec, nsec}, or bigint nanoseconds. */
 export type Timespec = number | bigint | { sec: number; nsec?: number };
@@ -434,6 +435,9 @@ function applyParam(op: OpDesc, s: Sqe, p: ParamDesc, v: unknown, opts: Record<s
       s.parse = () => parseStatx(b);
       return;
     }
+    case 'cmdArea':
+    case 'zcrxIfq':
+      return applyBigParam(s, p, v, () => where(op, p.name)); // src/ops/build-big.ts
     case 'ringTarget':
     case 'ringMessage':
       return applyMsgParam(op, s, p, v, () => where(op, p.name)); // src/ops/build-msg.ts

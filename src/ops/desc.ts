@@ -63,6 +63,11 @@ export type SqeField =
  * - ringTarget: the ring a message goes to (RingHandle, Ring, FixedFile holding a ring, ring fd) → fd
  * - ringMessage: { data, value?, flags? } or { file, slot?, skipCqe? } → addr (command), off
  *   (user_data in ringflow's message space), len, addr3, file_index, msg_ring_flags
+ * Big-entry kinds (encoded by src/ops/build-big.ts):
+ * - cmdArea: a uring_cmd command area, up to 80 bytes copied into the SQE from byte 48 (`field`
+ *   addr3); more than 16 bytes need a 128-byte SQE (a ring with sqe128), checked at submission
+ * - zcrxIfq: a zcrx interface queue id (u32 → `field`, zcrx_ifq_idx); makes the request multishot
+ *   (IORING_RECV_MULTISHOT in ioprio): RECV_ZC posts a CQE per received chunk
  */
 export type ParamKind =
   | 'fd'
@@ -100,7 +105,9 @@ export type ParamKind =
   | 'poolGroup'
   | 'offset' | 'length64' | 'byteCount' | 'openHow' | 'xattrName' | 'xattrValue' | 'xattrOut' | 'pipeFds' | 'spliceFdIn' | 'pageRange' // file and path kinds: src/ops/build-files.ts
   | 'ringTarget'
-  | 'ringMessage';
+  | 'ringMessage'
+  | 'cmdArea'
+  | 'zcrxIfq';
 
 export interface ParamDesc {
   name: string;
@@ -148,9 +155,17 @@ export interface FlagSince {
    * A request that uses the flag: builder arguments, raw SQE fields set after building (`set`) and
    * an fd opened for the probe (`file`, put in the SQE's fd). A kernel without the flag refuses the
    * request with res `refused` (-EINVAL; -EOPNOTSUPP for RWF_*); with `expect`, the kernel has the
-   * flag only when res is exactly that (for flags whose effect is visible in res).
+   * flag only when res is exactly that (for flags whose effect is visible in res). `ring`: what the
+   * scratch ring needs besides its defaults (nop's CQE32 flag: a CQE32 ring).
    */
-  readonly probe?: { readonly args: readonly unknown[]; readonly set?: { readonly fd?: number; readonly len?: number }; readonly file?: string; readonly refused: number; readonly expect?: number };
+  readonly probe?: {
+    readonly args: readonly unknown[];
+    readonly set?: { readonly fd?: number; readonly len?: number };
+    readonly file?: string;
+    readonly refused: number;
+    readonly expect?: number;
+    readonly ring?: { readonly cqe32?: boolean };
+  };
   /** Why no request on a ringflow ring can tell (the kernel is then not asked). */
   readonly noProbe?: string;
 }

@@ -50,7 +50,7 @@ export const CORE_OPS: readonly OpDesc[] = [
       FIXED_FILE: { since: '6.13', probe: { args: [{ nopFlags: NOP_FLAGS.FILE | NOP_FLAGS.FIXED_FILE }], set: { fd: 0 }, refused: -22 } },
       FIXED_BUFFER: { since: '6.13', probe: { args: [{ nopFlags: NOP_FLAGS.FIXED_BUFFER }], refused: -22 } },
       TW: { since: '6.17', probe: { args: [{ nopFlags: NOP_FLAGS.TW | NOP_FLAGS.INJECT_RESULT, injectResult: 7 }], refused: -22, expect: 7 } },
-      CQE32: { since: '6.18', noProbe: 'needs a CQE32 or CQE_MIXED ring, which ringflow does not drive' },
+      CQE32: { since: '6.18', probe: { args: [{ nopFlags: NOP_FLAGS.CQE32 }], ring: { cqe32: true }, refused: -22 } },
     },
     doc: 'Does nothing; completes with res 0. Measures ring overhead.',
   },

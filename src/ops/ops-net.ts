@@ -370,6 +370,34 @@ export const NET_OPS: readonly OpDesc[] = [
     },
     doc: 'listen(2).',
   },
-  { name: 'recvZc', code: 58, constant: 'RECV_ZC', since: '6.15', liburing: 'io_uring_prep_recv_zc', doc: 'zero-copy receive (zcrx; needs NIC support, CQE32 and DEFER_TASKRUN: no builder)' },
+  {
+    // io_uring/net.c io_recvzc_prep (6.15+; ifq lookup by zcrx_ifq_idx since 6.15's xarray of zcrx
+    // contexts): off, addr, addr3 and msg_flags must be 0; ioprio takes POLL_FIRST | RECV_MULTISHOT;
+    // len ~0 is EINVAL. Every CQE of it is 32 bytes (io_uring_zcrx_cqe in big_cqe), so the ring needs
+    // cqe32 or cqeMixed, and DEFER_TASKRUN; the queue comes from IORING_REGISTER_ZCRX_IFQ.
+    name: 'recvZc', code: 58, constant: 'RECV_ZC', since: '6.15', liburing: 'io_uring_prep_recv_zc', cancellable: true,
+    params: [
+      fd,
+      { name: 'ifq', kind: 'zcrxIfq', field: 'fileIndex', positional: true, doc: 'zcrx interface queue: the zcrx_id IORING_REGISTER_ZCRX_IFQ returned (sets IORING_RECV_MULTISHOT: a CQE per received chunk; ring.runMulti)' },
+      { name: 'length', kind: 'u32', field: 'len', optional: true, default: 0, doc: 'bytes to receive before the request ends (0: until cancelled or the peer closes; 4294967295 is refused by the kernel)' },
+      pollFirst,
+    ],
+    sqe: {
+      source: 'io_uring/net.c io_recvzc_prep (6.15+)',
+      fixedFile: 'slot',
+      fields: {
+        ...UNUSED,
+        ioprio: flags({ POLL_FIRST: RECVSEND.POLL_FIRST, RECV_MULTISHOT: RECVSEND.RECV_MULTISHOT }),
+        fd: { use: 'fd', doc: 'TCP socket whose flow the NIC steers to the zcrx queue' },
+        off: ZERO,
+        addr: ZERO,
+        len: scalar('bytes to receive (0: no limit)'),
+        opFlags: ZERO,
+        fileIndex: scalar('zcrx_ifq_idx'),
+        addr3: ZERO,
+      },
+    },
+    doc: 'zero-copy receive into a zcrx area (6.15): 32-byte CQEs whose big_cqe locates the data in the area; needs a NIC with header split and flow steering (not loopback), a ring with cqe32 or cqeMixed and DEFER_TASKRUN, and IORING_REGISTER_ZCRX_IFQ.',
+  },
 ];
 

@@ -105,6 +105,15 @@ export class Sqe {
   cq = -1;
   /** The user_data of that copy. */
   cqUserData = 0n;
+  /**
+   * A uring_cmd command area (op.uringCmdRaw): 20 words (80 bytes) from SQE byte 48, zero-padded;
+   * `cmdBytes` of them were given. Its first 16 bytes replace addr3 and the pad after it; the rest
+   * needs 128-byte SQEs (an sqe128 ring). undefined: bytes 48..63 are addr3 and 0.
+   */
+  cmd: Uint32Array | undefined = undefined;
+  cmdBytes = 0;
+  /** ring.runBig(): where the completion stores big_cqe[0..1] before the promise settles (undefined: not asked). */
+  bigCqe: { extra1: bigint; extra2: bigint } | undefined = undefined;
 
   constructor(op: OpDesc) {
     if (op === null || typeof op !== 'object' || typeof op.name !== 'string')
@@ -197,7 +206,12 @@ export class Sqe {
     return this;
   }
 
-  /** Writes the 64 bytes at word index `w` (= byte offset / 4) of `u32`. */
+  /** Bytes of SQE this request needs: 128 when its uring_cmd area is longer than the 16 bytes a 64-byte SQE holds. */
+  get entrySize(): 64 | 128 {
+    return this.cmdBytes > 16 ? 128 : 64;
+  }
+
+  /** Writes the first 64 bytes at word index `w` (= byte offset / 4) of `u32`. */
   encode(u32: Uint32Array, w: number, userLo: number, userHi: number): void {
     u32[w] = this.opcode | (this.flags << 8) | (this.ioprio << 16);
     u32[w + 1] = this.fd;
@@ -211,20 +225,39 @@ export class Sqe {
     u32[w + 9] = userHi;
     u32[w + 10] = this.bufIndex | (this.personality << 16);
     u32[w + 11] = this.fileIndex;
-    u32[w + 12] = this.addr3Lo;
-    u32[w + 13] = this.addr3Hi;
-    u32[w + 14] = 0;
-    u32[w + 15] = 0;
+    const cmd = this.cmd;
+    if (cmd === undefined) {
+      u32[w + 12] = this.addr3Lo;
+      u32[w + 13] = this.addr3Hi;
+      u32[w + 14] = 0;
+      u32[w + 15] = 0;
+    } else {
+      u32[w + 12] = cmd[0];
+      u32[w + 13] = cmd[1];
+      u32[w + 14] = cmd[2];
+      u32[w + 15] = cmd[3];
+    }
   }
 
-  /** The 64 SQE bytes with a given user_data (for tests and inspection). */
-  toBytes(userData: number | bigint = 0): Uint8Array {
-    if (arguments.length > 1) throw new TypeError(`toBytes() takes at most one argument, got ${arguments.length}`);
+  /** Writes bytes 64..127 of a 128-byte SQE (an sqe128 ring) at word index `w`: the rest of the
+   *  uring_cmd area, or zeros (no stale bytes of an earlier request reach a driver). */
+  encodeTail(u32: Uint32Array, w: number): void {
+    const cmd = this.cmd;
+    if (cmd === undefined) u32.fill(0, w + 16, w + 32);
+    else u32.set(cmd.subarray(4, 20), w + 16);
+  }
+
+  /** The SQE bytes with a given user_data (for tests and inspection): 64, or 128 as an sqe128 ring holds it. */
+  toBytes(userData: number | bigint = 0, size: 64 | 128 = 64): Uint8Array {
+    if (arguments.length > 2) throw new TypeError(`toBytes() takes at most two arguments (userData, size), got ${arguments.length}`);
     const ud = check64('toBytes', 'userData', userData);
     if (ud < 0) throw new RangeError(`toBytes(): "userData" must not be negative, got ${describeValue(userData)}`);
-    const u32 = new Uint32Array(16);
+    if (size !== 64 && size !== 128) throw new RangeError(`toBytes(): "size" must be 64 or 128 (an sqe128 ring's entries), got ${describeValue(size)}`);
+    if (size < this.entrySize) throw new RangeError(`toBytes(): this ${this.op.name}'s command area of ${this.cmdBytes} bytes needs a 128-byte SQE (at most 16 bytes fit in 64)`);
+    const u32 = new Uint32Array(size >> 2);
     const [lo, hi] = split64(ud);
     this.encode(u32, 0, lo, hi);
+    if (size === 128) this.encodeTail(u32, 0);
     return new Uint8Array(u32.buffer);
   }
 }

@@ -48,16 +48,19 @@ export const SETUP_FLAGS = [
   { name: 'SUBMIT_ALL', bit: 7, since: '5.18', support: 'supported', option: 'submitAll' },
   { name: 'COOP_TASKRUN', bit: 8, since: '5.19', support: 'supported', option: 'coopTaskrun' },
   { name: 'TASKRUN_FLAG', bit: 9, since: '5.19', support: 'supported', option: 'taskrunFlag', needs: ['COOP_TASKRUN'] },
-  { name: 'SQE128', bit: 10, since: '5.19', support: 'unsupported', why: 'ringflow writes 64-byte SQEs' },
-  { name: 'CQE32', bit: 11, since: '5.19', support: 'unsupported', why: 'ringflow reads 16-byte CQEs' },
+  { name: 'SQE128', bit: 10, since: '5.19', support: 'supported', option: 'sqe128' },
+  { name: 'CQE32', bit: 11, since: '5.19', support: 'supported', option: 'cqe32' },
   { name: 'SINGLE_ISSUER', bit: 12, since: '6.0', support: 'supported', option: 'singleIssuer' },
   { name: 'DEFER_TASKRUN', bit: 13, since: '6.1', support: 'supported', option: 'deferTaskrun', needs: ['SINGLE_ISSUER'] },
   { name: 'NO_MMAP', bit: 14, since: '6.5', support: 'unsupported', why: 'ringflow maps the ring memory the kernel allocates', noProbe: 'needs ring memory from the caller' },
   { name: 'REGISTERED_FD_ONLY', bit: 15, since: '6.5', support: 'unsupported', why: 'ringflow enters the ring through its fd', needs: ['NO_MMAP'], noProbe: 'needs ring memory from the caller' },
   { name: 'NO_SQARRAY', bit: 16, since: '6.6', support: 'supported', option: 'noSqArray' },
   { name: 'HYBRID_IOPOLL', bit: 17, since: '6.13', support: 'unsupported', why: 'a mode of IOPOLL, which ringflow does not drive', needs: ['IOPOLL'] },
-  { name: 'CQE_MIXED', bit: 18, since: '6.18', support: 'unsupported', why: 'ringflow reads 16-byte CQEs only' },
-  { name: 'SQE_MIXED', bit: 19, since: '6.19', support: 'unsupported', why: 'ringflow writes 64-byte SQEs only' },
+  { name: 'CQE_MIXED', bit: 18, since: '6.18', support: 'supported', option: 'cqeMixed' },
+  {
+    name: 'SQE_MIXED', bit: 19, since: '6.19', support: 'unsupported',
+    why: 'Linux 6.19 (6.18 refuses bit 19 with EINVAL): a 128-byte entry in a mixed SQ takes two slots and needs the 6.19 opcodes NOP128 and URING_CMD128, which a 6.18 opcode table cannot name or test; use sqe128 for 128-byte entries',
+  },
 ] as const satisfies readonly SetupFlagDesc[];
 
 /** io_uring_setup flags (`io_uring_params.flags`) by name, from SETUP_FLAGS. */
@@ -195,6 +198,10 @@ export const PROBE_OP_SUPPORTED = 1;
 /** struct sizes pinned by tests. */
 export const SQE_SIZE = 64;
 export const CQE_SIZE = 16;
+/** Entry sizes of big-entry rings: SQE128 (5.19; bytes 48..127 are the uring_cmd area), CQE32 (5.19;
+ *  big_cqe[2] at 16), and a CQE_MIXED ring's IORING_CQE_F_32 entries (6.18), which take two 16-byte slots. */
+export const SQE128_SIZE = 128;
+export const CQE32_SIZE = 32;
 export const PARAMS_SIZE = 120;
 
 /** struct io_uring_params field offsets. */

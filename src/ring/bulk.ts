@@ -44,6 +44,8 @@ export interface BulkRingHooks {
   reap(): void;
   /** Re-evaluates the ring's event-loop reference. */
   updateRef(): void;
+  /** The ring has 32-byte CQEs (CQE32 or CQE_MIXED): completions carry big_cqe[0..1]. */
+  readonly bigCqes: boolean;
 }
 
 /** Arrays a batch of completions is copied into (allocate once, reuse for every take()). */
@@ -51,14 +53,28 @@ export class BulkCompletions {
   readonly tag: Uint32Array;
   readonly res: Int32Array;
   readonly flags: Uint32Array;
+  /**
+   * With `{ extras: true }`: the two u64 extras of each 32-byte CQE (CQE32 / CQE_MIXED rings):
+   * extras[2i] = big_cqe[0] (extra1), extras[2i + 1] = big_cqe[1] (extra2); 0 for a 16-byte CQE.
+   */
+  readonly extras: BigUint64Array | undefined;
+  /** @internal the extras as u32 words (what take() copies: no BigInt per CQE). */
+  readonly extraWords: Uint32Array | undefined;
   /** Completions in the arrays after the last take(). */
   count = 0;
-  constructor(capacity: number) {
+  constructor(capacity: number, options: { extras?: boolean } = {}) {
     if (typeof capacity !== 'number' || !Number.isInteger(capacity) || capacity < 1 || capacity > 1 << 24)
       throw new RangeError(`new BulkCompletions(): "capacity" must be an integer in [1, 16777216], got ${describeValue(capacity)}`);
+    if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new TypeError(`new BulkCompletions(): options must be an object, got ${describeValue(options)}`);
+    for (const k of Object.keys(options)) if (k !== 'extras') throw new TypeError(`new BulkCompletions(): "${k}" is not an option; it accepts extras`);
+    if (options.extras !== undefined && typeof options.extras !== 'boolean') throw new TypeError(`new BulkCompletions(): "extras" must be a boolean, got ${describeValue(options.extras)}`);
     this.tag = new Uint32Array(capacity);
     this.res = new Int32Array(capacity);
     this.flags = new Uint32Array(capacity);
+    if (options.extras) {
+      this.extras = new BigUint64Array(capacity * 2);
+      this.extraWords = new Uint32Array(this.extras.buffer);
+    }
   }
   get capacity(): number {
     return this.tag.length;
@@ -83,6 +99,8 @@ export class BulkQueue implements BulkHandler {
   readonly #readyTag: Uint32Array;
   readonly #readyRes: Int32Array;
   readonly #readyFlags: Uint32Array;
+  /** big_cqe[0..1] of each ready completion as four u32 words (32-byte CQE rings only). */
+  readonly #readyExtra: Uint32Array | undefined;
   #readyHead = 0;
   #ready = 0;
   #inflight = 0;
@@ -109,6 +127,7 @@ export class BulkQueue implements BulkHandler {
     this.#readyTag = new Uint32Array(depth);
     this.#readyRes = new Int32Array(depth);
     this.#readyFlags = new Uint32Array(depth);
+    if (ring.bigCqes) this.#readyExtra = new Uint32Array(depth * 4);
   }
 
   /** Requests pushed whose CQE has not arrived. */
@@ -165,10 +184,15 @@ export class BulkQueue implements BulkHandler {
     const d = this.depth;
     let h = this.#readyHead;
     const tag = out.tag, res = out.res, flags = out.flags;
+    const from = this.#readyExtra, to = out.extraWords;
     for (let i = 0; i < n; i++) {
       tag[i] = this.#readyTag[h];
       res[i] = this.#readyRes[h];
       flags[i] = this.#readyFlags[h];
+      if (to !== undefined) {
+        if (from !== undefined) to.set(from.subarray(h * 4, h * 4 + 4), i * 4);
+        else to.fill(0, i * 4, i * 4 + 4);
+      }
       if (++h === d) h = 0;
     }
     this.#readyHead = h;
@@ -199,16 +223,16 @@ export class BulkQueue implements BulkHandler {
   }
 
   /** @internal a CQE for slot word `low` (src/ring/completion.ts). */
-  complete(low: number, res: number, flags: number): void {
+  complete(low: number, res: number, flags: number, extra: Uint32Array | undefined): void {
     const slot = low & 0xffff;
     const gen = low >>> 16;
     if (slot >= this.depth || this.#slotGen[slot] !== gen || this.#slotKeep[slot] === FREED) return; // stale: not this slot's request
     if (flags & CqeFlags.MORE) return; // refused at push; a hand-built SQE's extra CQEs are not this queue's
-    this.#finish(slot, res, flags);
+    this.#finish(slot, res, flags, extra);
     this.#ring.retire();
   }
 
-  #finish(slot: number, res: number, flags: number): void {
+  #finish(slot: number, res: number, flags: number, extra?: Uint32Array): void {
     this.#slotGen[slot] = (this.#slotGen[slot] + 1) & 0xffff;
     this.#slotKeep[slot] = FREED;
     this.#free[this.#freeTop++] = slot;
@@ -218,6 +242,11 @@ export class BulkQueue implements BulkHandler {
     this.#readyTag[t] = this.#slotTag[slot];
     this.#readyRes[t] = res;
     this.#readyFlags[t] = flags;
+    const x = this.#readyExtra;
+    if (x !== undefined) {
+      if (extra !== undefined) x.set(extra, t * 4);
+      else x.fill(0, t * 4, t * 4 + 4);
+    }
     this.#ready++;
     if (this.#waitResolve && this.#ready >= this.#waitMin) {
       const r = this.#waitResolve;

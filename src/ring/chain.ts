@@ -103,6 +103,7 @@ function checkSqes(method: string, ring: Ring, sqes: unknown): asserts sqes is S
     const s: unknown = sqes[i];
     if (!(s instanceof Sqe)) throw new TypeError(`ring.${method}() takes Sqe objects built with ring.op.*; "sqes"[${i}] is ${describeValue(s)}`);
     if (s.multishot) throw new TypeError(`ring.${method}(): a multishot ${s.op.name} cannot be linked; submit it with ring.runMulti()`);
+    ringInternals(ring).checkEntry(s, `ring.${method}()`);
   }
   if (sqes[sqes.length - 1].flags & SqeFlags.CQE_SKIP_SUCCESS)
     throw new RangeError(`ring.${method}(): skipSuccess() on the last request of a chain would never settle its promise`);

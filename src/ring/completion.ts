@@ -7,7 +7,7 @@
  */
 import { binding } from '../native.js';
 import { RingError, errno as errnoOf } from '../errors.js';
-import { CqeFlags, SqeFlags, EnterFlags } from './abi.js';
+import { CqeFlags, SqeFlags, EnterFlags, SetupFlags } from './abi.js';
 import type { ringOffsets } from './setup.js';
 import { CQ_HEADER } from './cq.js';
 import { deliver, type Pending, type RequestTable } from './requests.js';
@@ -31,7 +31,8 @@ export const BULK_TAG = 0xfffffffc;
 /** Where bulk requests' CQEs go (the ring's BulkQueue). */
 export interface BulkHandler {
   /** A CQE for bulk slot word `low`. */
-  complete(low: number, res: number, flags: number): void;
+  /** A CQE for bulk slot word `low`; `extra`: big_cqe[0..1] as four u32 words (32-byte CQEs), else undefined. */
+  complete(low: number, res: number, flags: number, extra: Uint32Array | undefined): void;
   /** The ring is gone: no CQE comes any more. */
   ringClosed(): void;
   /** An SQE of slot word `low` the kernel did not consume (a failed io_uring_enter): it ends with `res`. */
@@ -60,6 +61,12 @@ export class CompletionDispatch {
   #tailW: number;
   #mask: number;
   #cqesW: number;
+  /** CQE size as a shift of 32-bit words: 2 (16 bytes; CQE_MIXED slots too) or 3 (CQE32). */
+  #cqeShift: number;
+  /** 0: 16-byte CQEs only; CQE32: every CQE is 32 bytes; CQE_MIXED: F_32 entries take two slots, F_SKIP ones are padding. */
+  #bigCqes: number;
+  /** big_cqe[0..1] of the CQE being delivered (copied before its slot is released). */
+  #extra = new Uint32Array(4);
   #engine: ProgramEngine | undefined;
   #resourceTags: ResourceTagHandler | undefined;
   #bulk: BulkHandler | undefined;
@@ -80,6 +87,7 @@ export class CompletionDispatch {
     requests: RequestTable,
     aborts: AbortWatch,
     stats: RingStats,
+    setupFlags = 0,
   ) {
     this.#handle = handle;
     this.#sq = sq;
@@ -92,6 +100,8 @@ export class CompletionDispatch {
     this.#tailW = off.cqTail >> 2;
     this.#mask = this.#cq32[off.cqMask >> 2];
     this.#cqesW = off.cqes >> 2;
+    this.#bigCqes = setupFlags & (SetupFlags.CQE32 | SetupFlags.CQE_MIXED);
+    this.#cqeShift = setupFlags & SetupFlags.CQE32 ? 3 : 2;
   }
 
   /** Reads JS's completions from the engine's CQ 0 from now on (reap everything first). */
@@ -173,15 +183,29 @@ export class CompletionDispatch {
         const tail = cq32[this.#tailW];
         if (head === tail && !this.#engine) break;
         while (head !== tail) {
-          const w = this.#cqesW + ((head & this.#mask) << 2);
+          const w = this.#cqesW + ((head & this.#mask) << this.#cqeShift);
           const lo = cq32[w];
           const hi = cq32[w + 1];
           const res = this.#cqI32[w + 2];
           const flags = cq32[w + 3];
-          head = (head + 1) >>> 0;
+          let big = false;
+          let step = 1;
+          let skip = false;
+          if (this.#bigCqes !== 0) {
+            // CQE32: every CQE carries big_cqe[2]. CQE_MIXED: an F_32 CQE takes two slots; an F_SKIP
+            // one is padding the kernel posts at the end of the CQ so that no 32-byte CQE wraps.
+            big = this.#bigCqes === SetupFlags.CQE32 || (flags & CqeFlags.F_32) !== 0;
+            if (big) this.#extra.set(cq32.subarray(w + 4, w + 8)); // before the slot is released
+            if (this.#bigCqes === SetupFlags.CQE_MIXED) {
+              if (big) step = 2;
+              else skip = (flags & CqeFlags.SKIP) !== 0;
+            }
+          }
+          head = (head + step) >>> 0;
           cq32[this.#headW] = head;
+          if (skip) continue;
           n++;
-          this.#complete(lo, hi, res, flags);
+          this.#complete(lo, hi, res, flags, big);
           if (this.#ended) break;
         }
         if (this.#ended) break;
@@ -202,10 +226,10 @@ export class CompletionDispatch {
     return true;
   }
 
-  #complete(slot: number, gen: number, res: number, flags: number): void {
+  #complete(slot: number, gen: number, res: number, flags: number, big: boolean): void {
     if (gen > 0x7fffffff) {
       if (gen === BULK_TAG) {
-        if (this.#bulk) this.#bulk.complete(slot, res, flags); // retires its request (unless F_MORE)
+        if (this.#bulk) this.#bulk.complete(slot, res, flags, big ? this.#extra : undefined); // retires its request (unless F_MORE)
       } else if (gen === INTERNAL_TAG) this.#sq.retire(); // our own cancel requests
       else if (gen === RESOURCE_TAG) this.#resourceTags?.tag(slot, res); // not a request: not in flight
       else if (gen === MESSAGE_TAG) this.inbox.receive(slot, res, flags); // another ring's message: not a request
@@ -216,6 +240,7 @@ export class CompletionDispatch {
     // to the programs' CQ 0, read by onCompletion); one no request waits for is stale
     if (!p) return;
     const sqe = p.sqe;
+    if (sqe.bigCqe !== undefined) this.#takeExtras(sqe.bigCqe, big);
     if (sqe.cq >= 0) this.#engine!.post(sqe.cq, sqe.cqUserData, res, flags); // its `cq` option
     const multi = p.multi;
     if (flags & CqeFlags.MORE) {
@@ -230,6 +255,13 @@ export class CompletionDispatch {
     this.#aborts.unwatch(p);
     if (multi) multi.end(res, flags);
     else deliver(p, sqe, res, flags, this.#closing);
+  }
+
+  /** ring.runBig(): the CQE's big_cqe[0..1] (0 for a 16-byte CQE of a mixed CQ) onto its request. */
+  #takeExtras(into: { extra1: bigint; extra2: bigint }, big: boolean): void {
+    const x = this.#extra;
+    into.extra1 = big ? (BigInt(x[1]) << 32n) | BigInt(x[0]) : 0n;
+    into.extra2 = big ? (BigInt(x[3]) << 32n) | BigInt(x[2]) : 0n;
   }
 
   /** Frees the slot and drops references, then runs `then` (resolve/reject). */

@@ -11,6 +11,18 @@ export interface Cqe {
   flags: number;
 }
 
+/**
+ * A request's 32-byte completion (a ring with cqe32, or a cqeMixed ring's IORING_CQE_F_32
+ * entries): res, flags and big_cqe[0..1], which the op defines (a nop with its CQE32 flag: the
+ * SQE's off and addr; a uring_cmd: the driver's second result in extra1). ring.runBig() resolves it.
+ */
+export interface BigCompletion {
+  res: number;
+  flags: number;
+  extra1: bigint;
+  extra2: bigint;
+}
+
 export const CQ_HEADER = 64;
 
 /** One completion queue of a ring (index ≥ 1), readable from JS. */

@@ -47,10 +47,10 @@ function flagBits(op: OpDesc): Readonly<Record<string, number>> {
  * no scratch ring could be made (ENOMEM where ring memory counts against RLIMIT_MEMLOCK, EPERM where
  * io_uring is disabled).
  */
-function runOnScratchRing(sqe: Sqe): number | string {
+function runOnScratchRing(sqe: Sqe, ring: { cqe32?: boolean } = {}): number | string {
   let s;
   try {
-    s = setupRing({ entries: 2, profile: 'plain' }, 0);
+    s = setupRing({ entries: 2, profile: 'plain', ...ring }, 0);
   } catch (e) {
     return `no scratch ring: ${(e as Error).message}`;
   }
@@ -74,7 +74,8 @@ function runOnScratchRing(sqe: Sqe): number | string {
       if (r < 0 && r !== -EINTR) return `io_uring_enter failed (${r})`;
       r = binding.ringEnter(handle, 0, 1, EnterFlags.GETEVENTS) as number;
     }
-    const res = new Int32Array(cqRing)[(off.cqes >> 2) + (head & cq32[off.cqMask >> 2]) * 4 + 2];
+    const cqeWords = s.flags & SetupFlags.CQE32 ? 8 : 4;
+    const res = new Int32Array(cqRing)[(off.cqes >> 2) + (head & cq32[off.cqMask >> 2]) * cqeWords + 2];
     cq32[off.cqHead >> 2] = (head + 1) >>> 0;
     return res;
   } finally {
@@ -109,7 +110,7 @@ function ask(op: OpDesc, d: FlagSince): { supported: boolean | null; why?: strin
   let fd = -1;
   try {
     if (d.probe.file !== undefined) sqe.fd = fd = openSync(d.probe.file, 'r+');
-    const res = runOnScratchRing(sqe);
+    const res = runOnScratchRing(sqe, d.probe.ring);
     if (typeof res === 'string') return { supported: null, why: res };
     const { expect, refused } = d.probe;
     if (expect !== undefined ? res === expect : res !== refused) return { supported: true };

@@ -7,7 +7,7 @@
 import { binding } from '../native.js';
 import { RingError, RingClosedError, errno as errnoOf } from '../errors.js';
 import { SetupFlags, SqeFlags, CancelFlags } from './abi.js';
-import { setupRing, ringOffsets, checkRingOptions, type RingOptions } from './setup.js';
+import { setupRing, ringOffsets, checkRingOptions, refuseEngineOnBigRing, type RingOptions } from './setup.js';
 import { checkNoArgs, checkRunOptions } from './method-checks.js';
 import { Sqe } from '../ops/sqe.js';
 import { FileTable } from './files.js';
@@ -60,6 +60,8 @@ export interface RingInternals {
   updateRef(): void;
   /** The checks ring.run() makes of a request before it is queued (its `cq` target, the file table's). */
   prepare(sqe: Sqe): void;
+  /** Refuses a request whose entry does not fit this ring's SQEs (a command area of more than 16 bytes needs sqe128). */
+  checkEntry(sqe: Sqe, method: string): void;
   /** Queues requests as one group, in one submission, in order (ring.chain(), ring.link(): src/ring/chain.ts). */
   submitGroup(group: Pending[], signal: AbortSignal | undefined): void;
   /** What a BulkQueue reaches (src/ring/bulk.ts), and where its CQEs go from now on. */
@@ -132,7 +134,7 @@ export class Ring {
     const off = ringOffsets(s.params);
     const maxInflight = options.maxInflight ?? s.cqEntries;
     this.#sq = new SubmissionQueue(handle, sqRing, sqes, off, { entries: s.sqEntries, setupFlags: s.flags, maxInflight }, this.#requests, this.#stats);
-    this.#cq = new CompletionDispatch(handle, cqRing, off, this.#sq, this.#requests, this.#aborts, this.#stats);
+    this.#cq = new CompletionDispatch(handle, cqRing, off, this.#sq, this.#requests, this.#aborts, this.#stats, s.flags);
     this.#hold = new LoopHold(this, handle);
     this.#budget = options.programBudget ?? 1_000_000;
     if (options.autoSubmit ?? true)
@@ -178,6 +180,7 @@ export class Ring {
         if (sqe.cq >= 0) r.#checkCqTarget(sqe);
         r.#files?.beforeSubmit(sqe);
       },
+      checkEntry: (sqe, method) => r.#sq.checkEntry(sqe, method),
       submitGroup: (group, signal) => r.#submitGroup(group, signal),
       bulkHooks: () => ({
         place: (sqe, lo, hi) => r.#sq.placeTagged(sqe, lo, hi),
@@ -185,6 +188,7 @@ export class Ring {
         submit: () => r.#flush(),
         reap: () => r.#reap(),
         updateRef: () => r.#updateRef(),
+        bigCqes: (r.setupFlags & (SetupFlags.CQE32 | SetupFlags.CQE_MIXED)) !== 0,
       }),
       setBulk: (h) => r.#cq.setBulk(h),
       get inbox() {
@@ -205,6 +209,7 @@ export class Ring {
   #enableEngine(): ProgramEngine {
     if (this.#engine) return this.#engine;
     this.#assertOpen();
+    refuseEngineOnBigRing(this.setupFlags);
     this.#reap(); // JS has read everything the kernel posted so far
     const e = new ProgramEngine(this.#handle, this.cqEntries, this.#budget);
     this.#cq.useEngine(e);
@@ -262,6 +267,7 @@ export class Ring {
     if (sqe.flags & SqeFlags.CQE_SKIP_SUCCESS)
       throw new RangeError('skipSuccess() on a lone request would never settle its promise; use it on earlier members of ring.chain()');
     if (sqe.multishot) throw new TypeError(`ring.run(): a multishot ${sqe.op.name} posts a CQE per event; submit it with ring.runMulti(sqe, sink) (or the socket iterators)`);
+    this.#sq.checkEntry(sqe, 'ring.run()');
     if (sqe.cq >= 0) this.#checkCqTarget(sqe);
     this.#files?.beforeSubmit(sqe);
     const signal = options?.signal;
@@ -295,6 +301,7 @@ export class Ring {
       throw new TypeError('ring.runMulti(): "sink" must be an object with more(res, flags), end(res, flags) and fail(err) methods');
     checkRunOptions(options, arguments.length - 1);
     if (sqe.flags & SqeFlags.CQE_SKIP_SUCCESS) throw new RangeError('ring.runMulti(): skipSuccess() would hide the CQEs the sink waits for');
+    this.#sq.checkEntry(sqe, 'ring.runMulti()');
     if (sqe.cq >= 0) this.#checkCqTarget(sqe);
     this.#files?.beforeSubmit(sqe);
     const signal = options?.signal;

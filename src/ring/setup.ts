@@ -34,6 +34,21 @@ export interface RingOptions {
   attachWq?: { fd: number } | number;
   /** IORING_SETUP_R_DISABLED: create disabled; call ring.enable() before use (5.10). */
   disabled?: boolean;
+  /**
+   * IORING_SETUP_SQE128 (5.19): 128-byte SQEs, whose bytes 48..127 are an 80-byte uring_cmd area
+   * (op.uringCmdRaw). No completion programs or extra CQs on such a ring (the engine writes 64-byte SQEs).
+   */
+  sqe128?: boolean;
+  /**
+   * IORING_SETUP_CQE32 (5.19): 32-byte CQEs with two extra u64s (ring.runBig() resolves them).
+   * Not with cqeMixed; no completion programs or extra CQs (the engine reads 16-byte CQEs).
+   */
+  cqe32?: boolean;
+  /**
+   * IORING_SETUP_CQE_MIXED (6.18): 16-byte CQEs, and 32-byte ones (IORING_CQE_F_32, two slots) from
+   * requests that post them (nop's CQE32 flag, uring_cmd, recvZc). Not with cqe32; no completion programs.
+   */
+  cqeMixed?: boolean;
   /** Extra raw IORING_SETUP_* bits, OR'd in as given. Unknown bits and flags SETUP_FLAGS (abi.ts) marks unsupported are a RangeError. */
   flags?: number;
   /**
@@ -127,6 +142,9 @@ const RING_OPTIONS = {
     u32opt('attachWq.fd', (v as { fd?: unknown }).fd, 0, 0x7fffffff);
   },
   disabled: (v) => bool('disabled', v),
+  sqe128: (v) => bool('sqe128', v),
+  cqe32: (v) => bool('cqe32', v),
+  cqeMixed: (v) => bool('cqeMixed', v),
   flags: (v) => checkSetupFlags('flags', u32opt('flags', v, 0, 0xffffffff)),
   profile: (v) => {
     if (typeof v !== 'string' || !Object.hasOwn(PROFILES, v))
@@ -134,8 +152,10 @@ const RING_OPTIONS = {
   },
   eventfd: (v) => bool('eventfd', v),
   maxInflight: (v) => void u32opt('maxInflight', v, 1, 0xffffffff),
-  cqs: (v) => {
+  cqs: (v, o) => {
     if (!Array.isArray(v)) throw new TypeError(`ring option "cqs" must be an array of completion-queue sizes, got ${describeValue(v)}`);
+    const big = bigEntryFlagNames(o);
+    if (big.length) throw new RangeError(`ring option "cqs" needs the completion-program engine, which a ring with ${big.join(' and ')} cannot have: ${BIG_ENTRY_ENGINE_WHY}`);
     if (v.length > 1024) throw new RangeError(`ring option "cqs" must hold at most 1024 sizes, got ${v.length}`);
     for (const size of v) ProgramEngine.checkCqSize(size);
   },
@@ -165,6 +185,30 @@ export function checkRingOptions(options: unknown, argCount = 1): { profile: Pro
   return { profile, profileFlags: PROFILES[profile] };
 }
 
+/** Setup flags that change the size of SQ or CQ entries. */
+export const BIG_ENTRY_FLAGS = SetupFlags.SQE128 | SetupFlags.CQE32 | SetupFlags.CQE_MIXED;
+
+/** Why a big-entry ring has no completion-program engine (the `cqs` option, programs, the `cq` option). */
+export const BIG_ENTRY_ENGINE_WHY =
+  'the engine (native/engine.c) reads 16-byte CQEs and writes 64-byte SQEs; use a ring without sqe128, cqe32 and cqeMixed for programs and extra CQs';
+
+/** Refuses the completion-program engine on a big-entry ring (programs, ring.createCq(), the `cq` option). */
+export function refuseEngineOnBigRing(setupFlags: number): void {
+  if (!(setupFlags & BIG_ENTRY_FLAGS)) return;
+  const names = setupFlagNames(setupFlags & BIG_ENTRY_FLAGS).join(' and ');
+  throw new RangeError(`completion programs and extra completion queues need the program engine, which this ring (set up with ${names}) cannot have: ${BIG_ENTRY_ENGINE_WHY}`);
+}
+
+/** The big-entry flags options ask for (the options, or raw `flags`), by IORING_SETUP_* name. */
+function bigEntryFlagNames(o: RingOptions): string[] {
+  const raw = typeof o.flags === 'number' ? o.flags : 0;
+  const out: string[] = [];
+  if (o.sqe128 || raw & SetupFlags.SQE128) out.push('SQE128');
+  if (o.cqe32 || raw & SetupFlags.CQE32) out.push('CQE32');
+  if (o.cqeMixed || raw & SetupFlags.CQE_MIXED) out.push('CQE_MIXED');
+  return out;
+}
+
 /** Computes IORING_SETUP_* flags from options (pure; exported for tests and `ringflow info`). */
 export function setupFlags(o: RingOptions, profileFlags: number): number {
   let f = 0;
@@ -183,6 +227,9 @@ export function setupFlags(o: RingOptions, profileFlags: number): number {
   if (o.submitAll) f |= SetupFlags.SUBMIT_ALL;
   if (o.attachWq !== undefined) f |= SetupFlags.ATTACH_WQ;
   if (o.disabled) f |= SetupFlags.R_DISABLED;
+  if (o.sqe128) f |= SetupFlags.SQE128;
+  if (o.cqe32) f |= SetupFlags.CQE32;
+  if (o.cqeMixed) f |= SetupFlags.CQE_MIXED;
   if (o.flags !== undefined) f |= u32opt('flags', o.flags, 0, 0xffffffff);
   return f >>> 0;
 }

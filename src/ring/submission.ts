@@ -6,7 +6,7 @@
  * when a submission fails, is the Ring's (src/ring/ring.ts).
  */
 import { binding } from '../native.js';
-import { SetupFlags, SqRingFlags, SQE_SIZE } from './abi.js';
+import { SetupFlags, SqRingFlags, SQE_SIZE, SQE128_SIZE } from './abi.js';
 import type { ringOffsets } from './setup.js';
 import type { Sqe } from '../ops/sqe.js';
 import { buildSqe } from '../ops/build.js';
@@ -20,8 +20,6 @@ export const INTERNAL_TAG = 0xffffffff;
 
 const OP_ASYNC_CANCEL = opByName('asyncCancel')!;
 
-/** SQE size in 32-bit words. */
-const SQE_WORDS = SQE_SIZE >> 2;
 
 export class SubmissionQueue {
   readonly #handle: unknown;
@@ -32,6 +30,9 @@ export class SubmissionQueue {
   readonly #tailW: number;
   readonly #flagsW: number;
   readonly #mask: number;
+  /** SQE size in 32-bit words: 16, or 32 on an sqe128 ring (whose bytes 64..127 encodeTail writes). */
+  readonly #sqeWords: number;
+  readonly #sqe128: boolean;
   readonly #maxInflight: number;
   readonly #requests: RequestTable;
   /** The ring's counters: this side adds enterCalls, sqesSubmitted and backlogged. */
@@ -68,12 +69,25 @@ export class SubmissionQueue {
     this.#tailW = off.sqTail >> 2;
     this.#flagsW = off.sqFlags >> 2;
     this.#mask = this.#sq32[off.sqMask >> 2];
+    this.#sqe128 = (ring.setupFlags & SetupFlags.SQE128) !== 0;
+    this.#sqeWords = (this.#sqe128 ? SQE128_SIZE : SQE_SIZE) >> 2;
     this.#tail = this.#sq32[this.#tailW];
     if (!(ring.setupFlags & SetupFlags.NO_SQARRAY)) {
       // identity index array, filled once (liburing does the same)
       const arrW = off.sqArray >> 2;
       for (let i = 0; i < ring.entries; i++) this.#sq32[arrW + i] = i;
     }
+  }
+
+  /** SQE size of this ring in bytes (64, or 128 with SQE128). */
+  get entrySize(): 64 | 128 {
+    return this.#sqe128 ? 128 : 64;
+  }
+
+  /** Refuses (RangeError, before anything is queued) a request whose entry does not fit this ring's SQEs. */
+  checkEntry(sqe: Sqe, method: string): void {
+    if (sqe.entrySize > this.entrySize)
+      throw new RangeError(`${method}: the ${sqe.op.name} command area of ${sqe.cmdBytes} bytes needs 128-byte SQEs (at most 16 bytes fit in a 64-byte SQE); create the ring with { sqe128: true }`);
   }
 
   /** The program engine appends its programs' SQEs to this SQ from now on. */
@@ -144,7 +158,9 @@ export class SubmissionQueue {
     if (this.#backlogHead < this.#backlog.length || this.#free() < 1) return false;
     if (this.#inflight + this.#toSubmit + 1 > this.#maxInflight && this.#inflight + this.#toSubmit > 0) return false;
     this.#requests.add(p);
-    p.sqe.encode(this.#sqe32, (this.#tail & this.#mask) * SQE_WORDS, p.slot, p.gen);
+    const w = (this.#tail & this.#mask) * this.#sqeWords;
+    p.sqe.encode(this.#sqe32, w, p.slot, p.gen);
+    if (this.#sqe128) p.sqe.encodeTail(this.#sqe32, w);
     this.#tail = (this.#tail + 1) >>> 0;
     this.#toSubmit++;
     this.#engine?.markPending();
@@ -160,7 +176,9 @@ export class SubmissionQueue {
     for (let i = 0; i < n; i++) {
       const p = group[i];
       this.#requests.add(p);
-      p.sqe.encode(sqe32, (this.#tail & this.#mask) * SQE_WORDS, p.slot, p.gen);
+      const w = (this.#tail & this.#mask) * this.#sqeWords;
+      p.sqe.encode(sqe32, w, p.slot, p.gen);
+      if (this.#sqe128) p.sqe.encodeTail(sqe32, w);
       this.#tail = (this.#tail + 1) >>> 0;
     }
     this.#toSubmit += n;
@@ -173,9 +191,12 @@ export class SubmissionQueue {
    * limit); false otherwise. For requests without a Pending (bulk requests, src/ring/bulk.ts).
    */
   placeTagged(sqe: Sqe, userLo: number, userHi: number): boolean {
+    this.checkEntry(sqe, 'bulk.push()');
     if (this.#free() < 1) return false;
     if (this.#inflight + this.#toSubmit + 1 > this.#maxInflight && this.#inflight + this.#toSubmit > 0) return false;
-    sqe.encode(this.#sqe32, (this.#tail & this.#mask) * SQE_WORDS, userLo, userHi);
+    const w = (this.#tail & this.#mask) * this.#sqeWords;
+    sqe.encode(this.#sqe32, w, userLo, userHi);
+    if (this.#sqe128) sqe.encodeTail(this.#sqe32, w);
     this.#tail = (this.#tail + 1) >>> 0;
     this.#toSubmit++;
     this.#engine?.markPending();
@@ -185,7 +206,9 @@ export class SubmissionQueue {
   /** Writes a ringflow-internal request (no promise; its CQE is counted and dropped) at the tail. */
   addInternal(sqe: Sqe): void {
     this.syncTail();
-    sqe.encode(this.#sqe32, (this.#tail & this.#mask) * SQE_WORDS, 0, INTERNAL_TAG);
+    const w = (this.#tail & this.#mask) * this.#sqeWords;
+    sqe.encode(this.#sqe32, w, 0, INTERNAL_TAG);
+    if (this.#sqe128) sqe.encodeTail(this.#sqe32, w);
     this.#tail = (this.#tail + 1) >>> 0;
     this.#toSubmit++;
   }
@@ -238,7 +261,7 @@ export class SubmissionQueue {
     for (let i = 0; i < unconsumed; i++) {
       // the rewound SQEs' user_data, read back from the SQE memory: slot and generation (an
       // internal request's tag names no request, and must not fail the one holding its slot)
-      const w = ((head + i) & this.#mask) * SQE_WORDS + 8;
+      const w = ((head + i) & this.#mask) * this.#sqeWords + 8;
       taken.push([this.#sqe32[w], this.#sqe32[w + 1]]);
     }
     return taken;

@@ -95,6 +95,8 @@ const BAD: Record<ParamKind, unknown[]> = {
   ringTarget: [-1, 2 ** 31, NaN, Infinity, 1.5, '1', 1n, null, {}, [], true, { fd: 1 }, { fd: 1, ino: 1, state: new ArrayBuffer(4) }, { fd: -1, ino: 1, state: new SharedArrayBuffer(4) }, { handle: () => 5 }],
   ringMessage: [null, 5, 'x', [], {}, { data: -1 }, { data: 2 ** 31 }, { data: 1.5 }, { data: '1' }, { data: 0, value: 2 ** 31 }, { data: 0, value: -(2 ** 31) - 1 }, { data: 0, flags: -1 }, { data: 0, flags: 2 ** 32 },
     { data: 0, bogus: 1 }, { file: -1 }, { file: 2 ** 20 }, { file: 'x' }, { file: {} }, { file: 0, slot: -1 }, { file: 0, slot: 2 ** 20 }, { file: 0, slot: 'AUTO' }, { file: 0, skipCqe: 1 }, { file: 0, data: 0 }],
+  cmdArea: ['abc', 5, null, {}, [1, 2], true, Buffer.alloc(81), detached(), new Uint8Array(rab())],
+  zcrxIfq: [-1, 2 ** 32, ...INTEGERISH],
 };
 
 let fd = -1;
@@ -113,6 +115,7 @@ const GOOD = (k: ParamKind): unknown =>
     choice: undefined, bitmask: 0, sockType: 'stream', optname: 0, bufferPool: Buffer.alloc(64), bufferCount: 1, optval: Buffer.alloc(4), poolGroup: 0,
     offset: 0, length64: 0, byteCount: 0, openHow: 0, xattrName: 'user.x', xattrValue: Buffer.alloc(1), xattrOut: 0, pipeFds: undefined, spliceFdIn: fd, pageRange: onePage,
     ringTarget: 0, ringMessage: { data: 0 },
+    cmdArea: Buffer.alloc(8), zcrxIfq: 0,
   })[k];
 
 /** A valid value for parameter `q` of `o`: an fd parameter of an op that takes only slots gets a FixedFile. */
@@ -322,7 +325,11 @@ test('sweep: new Ring(options) refuses before anything is created (no fd leaks)'
     [[{ attachWq: { fd: -1 } }], /"attachWq\.fd" must be in/],
     [[{ flags: -1 }], /"flags" must be in \[0, 4294967295\]/],
     [[{ flags: 1.5 }], /"flags" must be an integer/],
-    [[{ flags: 1 << 10 }], /SetupFlags\.SQE128, which ringflow does not support yet/],
+    [[{ flags: 1 << 19 }], /SetupFlags\.SQE_MIXED, which ringflow does not support yet/],
+    [[{ sqe128: 1 }], /^ring option "sqe128" must be a boolean, got 1/],
+    [[{ cqe32: 'yes' }], /^ring option "cqe32" must be a boolean/],
+    [[{ cqeMixed: null }], /^ring option "cqeMixed" must be a boolean, got null/],
+    [[{ cqe32: true, cqs: [4] }], /^ring option "cqs" needs the completion-program engine, which a ring with CQE32 cannot have/],
     [[{ maxInflight: 0 }], /"maxInflight" must be in \[1, /],
     [[{ programBudget: 0 }], /"programBudget" must be in \[1, /],
     [[{ programBudget: Infinity }], /"programBudget" must be an integer/],
@@ -359,7 +366,8 @@ test('sweep: Sqe methods, new Sqe, FixedFile and the error helpers', () => {
     ['toBytes(-1)', () => s().toBytes(-1), /^toBytes\(\): "userData" must not be negative/],
     ['toBytes("x")', () => s().toBytes('x' as any), /"userData" must be an integer or bigint/],
     ['toBytes(2n**64n)', () => s().toBytes(2n ** 64n), /"userData" as a bigint/],
-    ['toBytes(1, 2)', () => (s().toBytes as any)(1, 2), /takes at most one argument/],
+    ['toBytes(1, 2)', () => (s().toBytes as any)(1, 2), /^toBytes\(\): "size" must be 64 or 128/],
+    ['toBytes(1, 64, 3)', () => (s().toBytes as any)(1, 64, 3), /takes at most two arguments \(userData, size\)/],
     ['new Sqe(null)', () => new Sqe(null as any), /^new Sqe\(\): "op" must be an entry of the opcode table/],
     ['new Sqe({})', () => new Sqe({} as any), /"op" must be an entry/],
     ['new Sqe(code 300)', () => new Sqe({ ...OPS[0], code: 300 }), /"op"\.code must be an opcode in \[0, 255\]/],

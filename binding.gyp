@@ -15,6 +15,7 @@
         "native/engine_napi.c",
         "native/mem.c",
         "native/net.c",
+        "native/wait.c",
         "native/buffers.c",
         "native/bpf/interp.c",
         "native/bpf/jit.c",

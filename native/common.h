@@ -79,6 +79,7 @@ struct rf_ring *rf_ring_from_js(napi_env env, napi_value v);
 void rf_ring_register(napi_env env, napi_value exports, rf_env_data *d);
 void rf_bpf_register(napi_env env, napi_value exports);
 void rf_net_register(napi_env env, napi_value exports);
+void rf_wait_register(napi_env env, napi_value exports); /* epoll fds, test children (wait.c) */
 /* Native memory lent to the kernel: registered buffers, provided-buffer groups (buffers.c). */
 void rf_buffers_register(napi_env env, napi_value exports);
 /* buffers.c: the memory behind a block handle made by bufMemAlloc (NULL if v is none, or released). */

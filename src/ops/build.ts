@@ -11,6 +11,7 @@ import { SqeFlags, Statx, TIMESPEC_SIZE, AT_FDCWD } from '../ring/abi.js';
 import { viewAddress, spanAddress, refusalOf, type ByteSpan } from '../ring/memory.js';
 import { describeValue as describe } from '../errors.js';
 import { applyNetParam } from './build-net.js';
+import { applyWaitParam, WAIT_KINDS } from './build-wait.js';
 
 /** Timeout argument: milliseconds, {sec, nsec}, or bigint nanoseconds. */
 export type Timespec = number | bigint | { sec: number; nsec?: number };
@@ -395,8 +396,8 @@ function applyParam(op: OpDesc, s: Sqe, p: ParamDesc, v: unknown, opts: Record<s
       s.parse = () => parseStatx(b);
       return;
     }
-    default: // socket and buffer kinds (src/ops/build-net.ts)
-      applyNetParam(op, s, p, v, opts, w, (kind, x) => applyParam(op, s, { ...p, kind }, x, opts));
+    default: // socket and buffer kinds (src/ops/build-net.ts), waiting kinds (src/ops/build-wait.ts)
+      (WAIT_KINDS.has(p.kind) ? applyWaitParam : applyNetParam)(op, s, p, v, opts, w, (kind, x) => applyParam(op, s, { ...p, kind }, x, opts));
   }
 }
 

@@ -93,7 +93,9 @@ export type ParamKind =
   | 'bufferPool'
   | 'bufferCount'
   | 'optval'
-  | 'poolGroup';
+  | 'poolGroup'
+  // waiting kinds (src/ops/build-wait.ts explains each)
+  | 'pollMask' | 'pollUpdate' | 'newUserData' | 'target' | 'timerSpec' | 'timerUpdate' | 'futexWord' | 'futexIndex' | 'futexValue' | 'futexShared' | 'futexCount' | 'futexWaitv' | 'epollEvent' | 'epollEvents' | 'siginfo' | 'nopFile' | 'mshotGroup';
 
 export interface ParamDesc {
   name: string;

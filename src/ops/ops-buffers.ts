@@ -110,4 +110,14 @@ export const BUFFER_OPS: readonly OpDesc[] = [
     sqe: fixedUse(true),
     doc: 'pwritev2(2) from registered-buffer ranges (6.15); res = bytes written.',
   },
+  {
+    // io_uring/rw.c io_read_mshot_prep (6.18): needs IOSQE_BUFFER_SELECT (else -EINVAL), addr 0;
+    // pollable files only (a regular file: -EBADFD); EOF (a pipe's writers gone) ends it with res 0
+    name: 'readMultishot', code: 49, constant: 'READ_MULTISHOT', since: '6.7', liburing: 'io_uring_prep_read_multishot', result: 'number', cancellable: true,
+    params: [
+      { ...fd, doc: 'a pollable file: pipe, FIFO, socket, eventfd, tty' },
+      { name: 'group', kind: 'mshotGroup', field: 'bufIndex', positional: true, doc: 'the provided-buffer group each read takes a buffer from: a BufferGroup (ring.bufferGroup()), or its id' },
+    ],
+    doc: 'Multishot read: a CQE per read, each into a buffer of the group; builder only (ring.readMultishot() iterates the buffers).',
+  },
 ];

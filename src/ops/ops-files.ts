@@ -251,7 +251,6 @@ export const FILE_OPS: readonly OpDesc[] = [
   { name: 'setxattr', code: 42, constant: 'SETXATTR', since: '5.19', liburing: 'io_uring_prep_setxattr', doc: 'setxattr(2)' },
   { name: 'fgetxattr', code: 43, constant: 'FGETXATTR', since: '5.19', liburing: 'io_uring_prep_fgetxattr', doc: 'fgetxattr(2)' },
   { name: 'getxattr', code: 44, constant: 'GETXATTR', since: '5.19', liburing: 'io_uring_prep_getxattr', doc: 'getxattr(2)' },
-  { name: 'readMultishot', code: 49, constant: 'READ_MULTISHOT', since: '6.7', liburing: 'io_uring_prep_read_multishot', doc: 'multishot read (pollable files)' },
   { name: 'ftruncate', code: 55, constant: 'FTRUNCATE', since: '6.9', liburing: 'io_uring_prep_ftruncate', doc: 'ftruncate(2)' },
   { name: 'pipe', code: 62, constant: 'PIPE', since: '6.16', liburing: 'io_uring_prep_pipe', doc: 'pipe2(2) (direct descriptors too)' },
 ];

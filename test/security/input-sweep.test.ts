@@ -79,6 +79,25 @@ const BAD: Record<ParamKind, unknown[]> = {
   bufferCount: [0, -1, 65537, ...INTEGERISH],
   optval: ['abc', 5, null, {}, true, detached(), new Uint8Array(rab())],
   poolGroup: [-1, 65536, ...INTEGERISH],
+  // waiting kinds (src/ops/build-wait.ts)
+  pollMask: [-1, 2 ** 32, ['bogus'], [1], ['in', null], ...INTEGERISH.filter((v) => !Array.isArray(v))],
+  pollUpdate: [-1, 2 ** 32, ['bogus'], [1], ...INTEGERISH.filter((v) => !Array.isArray(v))],
+  newUserData: [-1, 2 ** 53, -1n, 2n ** 64n, ...INTEGERISH.filter((v) => typeof v !== 'bigint')],
+  target: [-1, 2 ** 53, -1n, 2n ** 64n, new Sqe(OPS[0]), Promise.resolve(0), ...INTEGERISH.filter((v) => typeof v !== 'bigint')],
+  timerSpec: [-1, NaN, Infinity, -1n, 2n ** 63n, '1s', null, [], { sec: -1 }, { sec: 1, nsec: 1e9 }],
+  timerUpdate: [-1, NaN, Infinity, -1n, '1s', null, [], { sec: 1.5 }],
+  futexWord: [Buffer.alloc(4), new Uint8Array(4), new Float64Array(1), new Int16Array(2), 5, 'x', null, {}, [], new Int32Array(rab())],
+  futexIndex: [-1, 2, 2 ** 32, ...INTEGERISH],
+  futexValue: [2 ** 32, -(2 ** 31) - 1, ...INTEGERISH],
+  futexShared: [1, 0, 'true', null, {}],
+  futexCount: [-1, 2 ** 31, ...INTEGERISH],
+  futexWaitv: ['x', 5, null, {}, [], new Array(129).fill({ word: new Int32Array(1), expected: 0 }), [null], [{ word: 5, expected: 0 }], [{ word: new Int32Array(1), expected: 1.5 }],
+    [{ word: new Int32Array(1), expected: 0, bogus: 1 }], [{ word: new Int32Array(1), index: 1, expected: 0 }], [{ word: new Int32Array(1), expected: 0, shared: 1 }]],
+  epollEvent: ['x', 5, null, [], {}, { events: -1 }, { events: ['bogus'] }, { events: 1, data: -1 }, { events: 1, data: 1.5 }, { events: 1, data: 2n ** 64n }, { events: 1, bogus: 1 }],
+  epollEvents: [0, -1, 2 ** 31, ...INTEGERISH],
+  siginfo: [],
+  nopFile: [-1, 2 ** 31, ...INTEGERISH],
+  mshotGroup: [-1, 65536, ...INTEGERISH],
 };
 
 let fd = -1;
@@ -88,6 +107,8 @@ const GOOD = (k: ParamKind): unknown =>
     fd, dirfd: -100, u32: 0, i32: 0, u16: 0, position: 0, u64: 0, userData: 0, buffer: Buffer.alloc(8), iovecs: [Buffer.alloc(8)], path: 'no-such-file', timespec: 1, statx: undefined, direct: 0, fdList: [fd], slotOffset: 0,
     sockaddr: { address: '127.0.0.1', port: 0 }, sockaddrOut: undefined, msghdr: { buffers: [Buffer.alloc(8)] }, msgFlags: 0, flag: false, bufferGroup: 0, fixedBuffer: 0, dataBuffer: Buffer.alloc(8), fixedData: Buffer.alloc(8),
     choice: undefined, bitmask: 0, sockType: 'stream', optname: 0, bufferPool: Buffer.alloc(64), bufferCount: 1, optval: Buffer.alloc(4), poolGroup: 0,
+    pollMask: 1, pollUpdate: 1, newUserData: 0, target: 0, timerSpec: 1, timerUpdate: 1, futexWord: new Int32Array(new SharedArrayBuffer(8)), futexIndex: 0, futexValue: 0,
+    futexShared: false, futexCount: 1, futexWaitv: [{ word: new Int32Array(2), expected: 0 }], epollEvent: { events: 1 }, epollEvents: 1, siginfo: undefined, nopFile: fd, mshotGroup: 0,
   })[k];
 
 /** A valid value for parameter `q` of `o`: an fd parameter of an op that takes only slots gets a FixedFile. */

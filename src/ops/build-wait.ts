@@ -93,8 +93,8 @@ function pollMask(w: () => string, v: unknown): number {
     return m;
   }
   if (typeof v !== 'number' || !Number.isInteger(v)) throw new TypeError(`${w()} must be a POLL.* mask (an integer) or an array of event names such as ['in', 'out'], got ${describe(v)}`);
-  // poll32_events: the low 16 bits are the events, the high ones EPOLLEXCLUSIVE and the like
-  return int(w, v, 0, 0xffffffff) >>> 0;
+  // poll32_events: the low 16 bits are the events, the high ones EPOLLET and the like (EPOLL.ET | EPOLL.IN is a negative int32 in JS)
+  return int(w, v, -0x80000000, 0xffffffff) >>> 0;
 }
 
 /** A futex word: the typed array it lives in (addr = its base until futexIndex adds the element). */

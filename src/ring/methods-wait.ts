@@ -162,10 +162,12 @@ proto.pollStream = function (this: Ring, fd: unknown, events: unknown, options?:
 };
 
 const READ_MULTISHOT = opByName('readMultishot')!;
-proto.readMultishot = function (this: Ring, fd: unknown, group: unknown, options?: unknown) {
-  if (arguments.length < 2 || arguments.length > 3) throw new TypeError(`readMultishot(): takes fd, group, options; got ${arguments.length} arguments`);
-  const { highWater, lowWater, ...rest } = (options ?? {}) as Record<string, unknown>;
-  buildSqe(READ_MULTISHOT, [fd, group, ...(options === undefined ? [] : [rest])]); // the builder's own errors first
+proto.readMultishot = function (this: Ring, ...args: unknown[]) {
+  const [fd, group, options] = args;
+  // the stream's own options (highWater, lowWater) out of what the builder checks; its errors come first
+  const plain = options !== null && typeof options === 'object' && Object.getPrototypeOf(options) === Object.prototype;
+  const { highWater, lowWater, ...rest } = (plain ? options : {}) as Record<string, unknown>;
+  buildSqe(READ_MULTISHOT, plain ? [fd, group, rest, ...args.slice(3)] : args);
   const g = group as BufferGroup;
   if (group === null || typeof group !== 'object' || typeof g.take !== 'function')
     throw new TypeError(`readMultishot(): "group" must be a BufferGroup (ring.bufferGroup()): its buffers become the items; got ${describeValue(group)} (a group id works with op.readMultishot() and ring.runMulti())`);

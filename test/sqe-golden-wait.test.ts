@@ -59,7 +59,7 @@ test('pollRemove naming a poll Sqe: addr is the user_data that Sqe was written w
   assert.throws(() => op.pollRemove(op.nop()), /^TypeError: pollRemove\(\): "target": this nop Sqe cannot be named/);
 });
 
-test('timeoutRemove with time: the new timespec in off, UPDATE (timeout) or LINK_TIMEOUT_UPDATE (linkTimeout)', () => {
+test('timeoutRemove with time: the new timespec in off, UPDATE (timeout) or UPDATE | LINK_TIMEOUT_UPDATE (linkTimeout)', () => {
   const t = op.timeout(60_000);
   const u = op.timeoutRemove(t, { time: { sec: 2, nsec: 5 } });
   const b = Buffer.from(u.toBytes());
@@ -68,7 +68,7 @@ test('timeoutRemove with time: the new timespec in off, UPDATE (timeout) or LINK
   const lt = op.linkTimeout(100);
   lt.toBytes(0x500000003n);
   const lb = Buffer.from(op.timeoutRemove(lt, { time: 10 }).toBytes());
-  eq(lb, sqe({ opcode: 12, addr: 0x500000003n, off: lb.readBigUInt64LE(8), opFlags: 0x10 }));
+  eq(lb, sqe({ opcode: 12, addr: 0x500000003n, off: lb.readBigUInt64LE(8), opFlags: 0x12 }));
   const raw = Buffer.from(op.timeoutRemove(42, { time: 1, timeoutFlags: 0x3 }).toBytes());
   eq(raw, sqe({ opcode: 12, addr: 42n, off: raw.readBigUInt64LE(8), opFlags: 0x3 })); // explicit timeoutFlags win
 });

@@ -225,9 +225,11 @@ export function applyWaitParam(op: OpDesc, s: Sqe, p: ParamDesc, v: unknown, opt
       remember(s);
       return;
     case 'timerUpdate': {
-      // the new time of TIMEOUT_REMOVE's update (addr2): UPDATE, or LINK_TIMEOUT_UPDATE for a link timeout
+      // the new time of TIMEOUT_REMOVE's update (addr2): IORING_TIMEOUT_UPDATE (0x2), plus
+      // IORING_LINK_TIMEOUT_UPDATE (0x10) for a link timeout (io_timeout_remove treats a request
+      // without UPDATE as a removal whatever else it says, and removal never finds link timeouts)
       as('timespec', v);
-      if (opts.timeoutFlags === undefined) s.opFlags |= targets.get(s)?.op.name === 'linkTimeout' ? 0x10 : 0x2;
+      if (opts.timeoutFlags === undefined) s.opFlags |= targets.get(s)?.op.name === 'linkTimeout' ? 0x12 : 0x2;
       return;
     }
     case 'futexWord': {

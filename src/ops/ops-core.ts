@@ -100,7 +100,7 @@ export const CORE_OPS: readonly OpDesc[] = [
     params: [
       { name: 'target', kind: 'target', field: 'addr', positional: true, doc: 'the timeout: its Sqe (a linkTimeout too), the promise of ring.timeout(), or its user_data' },
       { name: 'timeoutFlags', kind: 'u32', field: 'opFlags', optional: true, default: 0, doc: 'IORING_TIMEOUT_UPDATE etc.' },
-      { name: 'time', kind: 'timerUpdate', field: 'off', optional: true, doc: 'update instead of remove: the new time (sets IORING_TIMEOUT_UPDATE, or IORING_LINK_TIMEOUT_UPDATE for a linkTimeout Sqe, unless timeoutFlags are given)' },
+      { name: 'time', kind: 'timerUpdate', field: 'off', optional: true, doc: 'update instead of remove: the new time (sets IORING_TIMEOUT_UPDATE, with IORING_LINK_TIMEOUT_UPDATE for a linkTimeout Sqe, unless timeoutFlags are given; a link timeout can be updated, not removed)' },
     ],
     sqe: {
       source: 'io_uring/timeout.c io_timeout_remove_prep (6.15+, unchanged in 6.18)',

@@ -9,6 +9,22 @@
  * promise of ring.pollAdd() / ring.timeout()): a poll or timer Sqe remembers the user_data it was
  * submitted with, and the naming request reads it when it is written into the SQ — after the
  * request it names, which was queued first (the SQ and the JS backlog keep order).
+ *
+ * Kinds:
+ * - pollMask: POLL.* mask (an int32 or u32: EPOLL.ET | EPOLL.IN is negative in JS) or event names → u32; the Sqe can be named
+ * - pollUpdate: like pollMask, and IORING_POLL_UPDATE_EVENTS in len (POLL_REMOVE)
+ * - newUserData: u64 → off, and IORING_POLL_UPDATE_USER_DATA in len (POLL_REMOVE)
+ * - target: a user_data (number | bigint), or a nameable Sqe / its promise → addr, resolved at submission
+ * - timerSpec: a timespec (as build.ts's) whose Sqe can be named (TIMEOUT, LINK_TIMEOUT)
+ * - timerUpdate: the new timespec of TIMEOUT_REMOVE → off, and UPDATE (| LINK_TIMEOUT_UPDATE for a linkTimeout target)
+ * - futexWord: Int32Array / Uint32Array (BigInt64Array / BigUint64Array: FUTEX2_SIZE_U64) → addr, FUTEX2_* | PRIVATE → fd
+ * - futexIndex: element index, added to addr; futexValue: expected value / mask of the word's size; futexShared: clears PRIVATE
+ * - futexCount: waiters to wake, [0, INT_MAX]; futexWaitv: struct futex_waitv array → addr, count → len
+ * - epollEvent: { events, data = fd } → struct epoll_event (12 bytes, packed) at addr; null with EPOLL_CTL_DEL
+ * - epollEvents: maxevents → len and an events array at addr, parsed into [{ events, data }]
+ * - siginfo: internal: a siginfo_t at `field`, parsed into { pid, uid, code, status } (null: nothing to report)
+ * - nopFile: a process fd, or a FixedFile (also `bit`: IORING_NOP_FIXED_FILE) → fd
+ * - mshotGroup: a provided-buffer group (a BufferGroup, or its id) with IOSQE_BUFFER_SELECT; marks the Sqe multishot
  */
 import type { OpDesc, ParamDesc, ParamKind } from './desc.js';
 import { Sqe, FixedFile } from './sqe.js';

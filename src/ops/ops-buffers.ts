@@ -1,5 +1,5 @@
 /**
- * Opcodes on registered and provided buffers: read/write (v) fixed, provide/remove buffers.
+ * Opcodes on registered and provided buffers: read/write (v) fixed, provide/remove buffers, multishot read.
  *
  * Kernel facts (Linux 6.18): io_uring/rw.c (__io_prep_rw reads buf_index; io_init_rw_fixed /
  * io_import_reg_buf check that [addr, addr + len) lies inside registered buffer buf_index, else

@@ -1,7 +1,7 @@
 /** Opcodes about the ring itself and its requests: nop, timeouts, cancellation, the file table, msg_ring, poll, futex, waitid, epoll. */
 import { type SqeUse, ZERO, IGNORED, TIMESPEC_MEM, scalar, flags, when, allBits, NOP_FLAGS, TIMEOUT_FLAGS, TIMEOUT_REMOVE_FLAGS, CANCEL_FLAGS, FIXED_FD_INSTALL_FLAGS, mem } from './sqe-fields.js';
 import { type OpDesc, fd, UNUSED } from './desc.js';
-import { POLL_FLAGS, POLL, EPOLL_CTL, FUTEX_BITSET_MATCH_ANY, P, W } from './wait-abi.js';
+import { POLL_FLAGS, EPOLL_CTL, FUTEX_BITSET_MATCH_ANY, P, W } from './wait-abi.js';
 
 /** TIMEOUT / LINK_TIMEOUT (timeout.c __io_timeout_prep). */
 function timeoutUse(link: boolean): SqeUse {
@@ -66,8 +66,9 @@ export const CORE_OPS: readonly OpDesc[] = [
       { name: 'multishot', kind: 'flag', field: 'len', bit: POLL_FLAGS.ADD_MULTI, multi: true, optional: true, doc: 'IORING_POLL_ADD_MULTI (5.13): a CQE per event; builder only (ring.pollStream())' },
       { name: 'level', kind: 'flag', field: 'len', bit: POLL_FLAGS.ADD_LEVEL, optional: true, doc: 'IORING_POLL_ADD_LEVEL: level-triggered (5.19; refused again since 6.0)' },
     ],
-    // 5.19 added ADD_LEVEL; 6.0 refused it again at prep ("disable it at prep time", io_uring/poll.c): EINVAL on 6.18.44
-    flagSince: { ADD_LEVEL: { since: '5.19', probe: { args: [0, POLL.IN, { level: true }], file: '/dev/null', refused: -22 } } },
+    // 5.19 added ADD_LEVEL; 6.0 refused it again at prep ("disable it at prep time", io_uring/poll.c):
+    // EINVAL on 6.18.44. Not a `flagSince` entry: the probe machinery reads flags from the op-flags
+    // word, and POLL_ADD's are in len (test/op-poll.test.ts asks the kernel directly)
     doc: 'poll(2) one fd: resolves the revents mask (POLL.*) when it is ready. Multishot (a CQE per event): ring.pollStream().',
   },
   {

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { closeSync, readSync } from 'node:fs';
 import { ringFor, requireOp, fifo } from './helpers.js';
-import { epollCreate, EPOLL } from '../src/index.js';
+import { epollCreate, EPOLL, fixed } from '../src/index.js';
 
 const tick = (ms = 10) => new Promise((r) => setTimeout(r, ms));
 
@@ -50,6 +50,18 @@ test('epollWait resolves the ready events, with the data given to epollCtl (defa
   assert.equal((await ring.epollWait(ep, 1)).length, 1, 'maxEvents caps the answer');
   readSync(a.fd, Buffer.alloc(8));
   readSync(b.fd, Buffer.alloc(8));
+});
+
+test('epollWait on a registered epoll fd (FixedFile)', async (t) => {
+  const ring = ringFor(t);
+  if (!requireOp(t, ring, 'epollCtl') || !requireOp(t, ring, 'epollWait')) return;
+  const ep = epoll(t);
+  const f = fifo(t);
+  await ring.epollCtl(ep, 'add', f.fd, { events: ['in'], data: 5 });
+  ring.files.register([null, ep]);
+  f.write('x');
+  assert.deepEqual(await ring.epollWait(fixed(1), 4), [{ events: EPOLL.IN, data: 5n }]);
+  assert.throws(() => ring.epollCtl(fixed(1) as never, 'del', f.fd, null), /^TypeError: epollCtl\(\): "epfd" cannot be a FixedFile/);
 });
 
 test('an epollWait cancelled by AbortSignal settles once', async (t) => {

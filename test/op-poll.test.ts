@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readSync, openSync, closeSync, constants } from 'node:fs';
 import { ringFor, requireOp, fifo } from './helpers.js';
-import { POLL, RingError, op } from '../src/index.js';
+import { POLL, RingError, op, fixed } from '../src/index.js';
 
 const tick = (ms = 10) => new Promise((r) => setTimeout(r, ms));
 
@@ -31,6 +31,18 @@ test('pollAdd resolves the revents mask: at once for a ready fd, later when the 
   f.write('x');
   assert.equal(await p, POLL.IN);
   assert.equal(ring.pending, 0);
+});
+
+test('pollAdd on a registered file (FixedFile: IOSQE_FIXED_FILE)', async (t) => {
+  const ring = ringFor(t);
+  if (!requireOp(t, ring, 'pollAdd')) return;
+  const f = fifo(t);
+  ring.files.register([f.fd]);
+  const p = ring.pollAdd(fixed(0), ['in']);
+  await tick();
+  f.write('x');
+  assert.equal(await p, POLL.IN);
+  await assert.rejects(ring.pollAdd(fixed(3), ['in']), { code: 'EBADF', message: /FixedFile slot/ });
 });
 
 test('pollRemove removes an armed poll by its promise (it rejects ECANCELED) and says ENOENT for none', async (t) => {

@@ -66,6 +66,19 @@ export const CORE_OPS: readonly OpDesc[] = [
       { name: 'multishot', kind: 'flag', field: 'len', bit: POLL_FLAGS.ADD_MULTI, multi: true, optional: true, doc: 'IORING_POLL_ADD_MULTI (5.13): a CQE per event; builder only (ring.pollStream())' },
       { name: 'level', kind: 'flag', field: 'len', bit: POLL_FLAGS.ADD_LEVEL, optional: true, doc: 'IORING_POLL_ADD_LEVEL: level-triggered (5.19; refused again since 6.0)' },
     ],
+    sqe: {
+      source: 'io_uring/poll.c io_poll_add_prep (6.18)',
+      fields: {
+        ...UNUSED,
+        fd: { use: 'fd', doc: 'file to poll' },
+        off: ZERO,
+        addr: ZERO,
+        len: flags({ ADD_MULTI: POLL_FLAGS.ADD_MULTI }),
+        opFlags: scalar('poll32_events: the events to wait for'),
+        bufIndex: ZERO,
+      },
+      fixedFile: 'slot',
+    },
     // 5.19 added ADD_LEVEL; 6.0 refused it again at prep ("disable it at prep time", io_uring/poll.c):
     // EINVAL on 6.18.44. Not a `flagSince` entry: the probe machinery reads flags from the op-flags
     // word, and POLL_ADD's are in len (test/op-poll.test.ts asks the kernel directly)
@@ -272,6 +285,20 @@ export const CORE_OPS: readonly OpDesc[] = [
       { name: 'epfd', kind: 'fd', field: 'fd', positional: true, doc: 'the epoll instance' },
       { name: 'maxEvents', kind: 'epollEvents', field: 'addr', positional: true, optional: true, default: 64, doc: 'most events to return (default 64)' },
     ],
+    sqe: {
+      source: 'io_uring/epoll.c io_epoll_wait_prep (6.18)',
+      fields: {
+        ...UNUSED,
+        fd: { use: 'fd', doc: 'the epoll instance' },
+        off: ZERO,
+        addr: mem({ what: 'struct epoll_event array', access: 'write', when: 'complete', size: { slot: 'len', times: 12 } }),
+        len: scalar('maxevents'),
+        opFlags: ZERO,
+        bufIndex: ZERO,
+        fileIndex: ZERO,
+      },
+      fixedFile: 'slot',
+    },
     doc: 'epoll_wait(2) through the ring: resolves the ready events [{ events, data }] once there is at least one.',
   },
 ];

@@ -57,7 +57,7 @@ declare module '../ops/build.js' {
     /** IORING_OP_NOP with a file (IORING_NOP_FILE, a FixedFile: NOP_FIXED_FILE) or registered buffer (NOP_FIXED_BUFFER) to look up (6.13). */
     nop(options?: CommonOptions & { injectResult?: number; nopFlags?: number; file?: Fd; bufIndex?: number }): Sqe;
     /** IORING_OP_POLL_ADD: res = revents; `multishot` (IORING_POLL_ADD_MULTI) posts a CQE per event. */
-    pollAdd(fd: number, events: PollEvents, options?: CommonOptions & { multishot?: boolean; level?: boolean }): Sqe;
+    pollAdd(fd: Fd, events: PollEvents, options?: CommonOptions & { multishot?: boolean; level?: boolean }): Sqe;
     /** IORING_OP_POLL_REMOVE: removes the poll `target`, or updates its events / user_data in place. */
     pollRemove(target: RequestTarget, options?: CommonOptions & { updateEvents?: PollEvents; newUserData?: number | bigint }): Sqe;
     /** IORING_OP_TIMEOUT_REMOVE: removes a timeout, or with `time` re-arms it (UPDATE; LINK_TIMEOUT_UPDATE for a linkTimeout Sqe). */
@@ -65,7 +65,7 @@ declare module '../ops/build.js' {
     /** IORING_OP_EPOLL_CTL. */
     epollCtl(epfd: number, op: EpollOp, fd: number, event: EpollEventInput | null, options?: CommonOptions): Sqe;
     /** IORING_OP_EPOLL_WAIT (6.15). */
-    epollWait(epfd: number, maxEvents?: number, options?: CommonOptions): Sqe;
+    epollWait(epfd: Fd, maxEvents?: number, options?: CommonOptions): Sqe;
     /** IORING_OP_WAITID (6.7). */
     waitid(idtype: WaitIdType, id?: number, waitOptions?: number, options?: CommonOptions): Sqe;
     /** IORING_OP_FUTEX_WAIT (6.7). */
@@ -82,13 +82,13 @@ declare module '../ops/build.js' {
 declare module './ring.js' {
   interface Ring {
     /** poll(2) one fd: resolves the revents mask (POLL.*). The promise names the poll for pollUpdate()/pollRemove(). */
-    pollAdd(fd: number, events: PollEvents, options?: CommonOptions & { level?: boolean }): Promise<number>;
+    pollAdd(fd: Fd, events: PollEvents, options?: CommonOptions & { level?: boolean }): Promise<number>;
     /** Removes a poll (it rejects ECANCELED); rejects ENOENT when none is armed under that name. */
     pollRemove(target: RequestTarget, options?: CommonOptions & { updateEvents?: PollEvents; newUserData?: number | bigint }): Promise<void>;
     /** Changes the events of an armed poll in place (IORING_POLL_UPDATE_EVENTS). */
     pollUpdate(target: RequestTarget, events: PollEvents, options?: RunOptions): Promise<void>;
     /** Multishot poll (IORING_POLL_ADD_MULTI) as an async iterator of revents masks. */
-    pollStream(fd: number, events: PollEvents, options?: StreamOptions): PollStream;
+    pollStream(fd: Fd, events: PollEvents, options?: StreamOptions): PollStream;
     /** Removes a timeout (its promise rejects ECANCELED), or with `time` re-arms it. */
     timeoutRemove(target: RequestTarget, options?: CommonOptions & { timeoutFlags?: number; time?: Timespec }): Promise<void>;
     /**
@@ -99,7 +99,7 @@ declare module './ring.js' {
     timeoutUpdate(target: RequestTarget, time: Timespec, options?: RunOptions & { timeoutFlags?: number }): Promise<void>;
     epollCtl(epfd: number, op: EpollOp, fd: number, event: EpollEventInput | null, options?: CommonOptions): Promise<void>;
     /** Resolves the ready events once at least one is (6.15). */
-    epollWait(epfd: number, maxEvents?: number, options?: CommonOptions): Promise<EpollEvent[]>;
+    epollWait(epfd: Fd, maxEvents?: number, options?: CommonOptions): Promise<EpollEvent[]>;
     /** Resolves the child's state change (null with W.NOHANG and nothing to report) (6.7). */
     waitid(idtype: WaitIdType, id?: number, waitOptions?: number, options?: CommonOptions): Promise<WaitidResult | null>;
     /** Resolves when woken; rejects EAGAIN when the word does not hold `expected` (6.7). */
@@ -158,7 +158,7 @@ proto.timeoutUpdate = function (this: Ring, target: unknown, time: unknown, opti
 proto.pollStream = function (this: Ring, fd: unknown, events: unknown, options?: unknown) {
   if (arguments.length < 2 || arguments.length > 3) throw new TypeError(`pollStream(): takes fd, events, options; got ${arguments.length} arguments`);
   runOptions('pollStream', options, ['highWater', 'lowWater']);
-  return new PollStream(this, fd as number, events as PollEvents, options as StreamOptions | undefined);
+  return new PollStream(this, fd as Fd, events as PollEvents, options as StreamOptions | undefined);
 };
 
 const READ_MULTISHOT = opByName('readMultishot')!;

@@ -6,7 +6,7 @@
  * in place (IORING_OP_POLL_REMOVE with IORING_POLL_UPDATE_EVENTS) and for every later re-arm.
  */
 import type { Ring } from './ring.js';
-import type { Sqe } from '../ops/sqe.js';
+import type { Sqe, Fd } from '../ops/sqe.js';
 import { MultishotStream, type StreamOptions } from '../net/stream.js';
 import { RingError } from '../errors.js';
 
@@ -18,7 +18,7 @@ export class PollStream extends MultishotStream<number> {
   readonly #state: { events: PollEvents; current: Sqe | undefined };
 
   /** @internal ring.pollStream() makes it. */
-  constructor(ring: Ring, fd: number, events: PollEvents, options?: StreamOptions) {
+  constructor(ring: Ring, fd: Fd, events: PollEvents, options?: StreamOptions) {
     ring.op.pollAdd(fd, events, { multishot: true }); // the arguments' errors, before anything runs
     const state: { events: PollEvents; current: Sqe | undefined } = { events, current: undefined };
     super(

@@ -16,6 +16,7 @@
         "native/mem.c",
         "native/net.c",
         "native/owned_fds.c",
+        "native/wait.c",
         "native/buffers.c",
         "native/bpf/interp.c",
         "native/bpf/jit.c",

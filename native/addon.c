@@ -70,6 +70,7 @@ static napi_value init(napi_env env, napi_value exports) {
   rf_bpf_register(env, exports);
   rf_net_register(env, exports);
   rf_owned_fds_register(env, exports);
+  rf_wait_register(env, exports);
   rf_buffers_register(env, exports);
   return exports;
 }

@@ -81,6 +81,7 @@ void rf_bpf_register(napi_env env, napi_value exports);
 void rf_net_register(napi_env env, napi_value exports);
 /* Process fds the env's socket objects own, closed by its cleanup hook (owned_fds.c). */
 void rf_owned_fds_register(napi_env env, napi_value exports);
+void rf_wait_register(napi_env env, napi_value exports); /* epoll fds, test children (wait.c) */
 /* Native memory lent to the kernel: registered buffers, provided-buffer groups (buffers.c). */
 void rf_buffers_register(napi_env env, napi_value exports);
 /* buffers.c: the memory behind a block handle made by bufMemAlloc (NULL if v is none, or released). */

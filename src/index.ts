@@ -31,6 +31,10 @@ export type { SocketDomain, SocketType, SocketCommand, Accepted, AcceptOptions, 
 export { AF, SOCK, IPPROTO, MSG, SHUT, SOL, SO, TCP, RECVSEND, ACCEPT, NOTIF_USAGE_ZC_COPIED, SOCKET_URING_OP } from './ops/net-abi.js';
 export { encodeSockaddr, parseSockaddr, type SockAddr, type SockAddrInput, type SockAddrIn, type SockAddrIn6, type SockAddrUn } from './ops/sockaddr.js';
 export type { SendMsg, RecvMsg, Received } from './ops/msghdr.js';
+import './ring/methods-wait.js'; // poll, epoll, futex, waitid, multishot read: types, ring.pollStream(), ring.timeoutUpdate(), …
+export { epollCreate, type RequestTarget, type FutexWord, type FutexWaiter, type EpollEventInput, type EpollEvent, type EpollOp, type WaitIdType, type WaitidResult } from './ring/methods-wait.js';
+export { PollStream, type PollEvents } from './ring/poll-stream.js';
+export { POLL, POLL_FLAGS, EPOLL, EPOLL_CTL, FUTEX2, FUTEX_BITSET_MATCH_ANY, P, W, CLD } from './ops/wait-abi.js';
 export { postsManyCqes, releaseProvidedBuffers } from './ops/build-net.js';
 import './buffers/install.js'; // installs ring.buffers (registered buffers) and ring.bufferGroup() (provided buffers)
 import './buffers/program-groups.js'; // installs ring.allowBufferGroup() (provided buffers for completion programs)

@@ -14,6 +14,7 @@ import { applyNetParam } from './build-net.js';
 import { FILE_KINDS, applyFileParam } from './build-files.js';
 import { applyMsgParam } from './build-msg.js';
 import { applyBigParam } from './build-big.js';
+import { applyWaitParam, WAIT_KINDS } from './build-wait.js';
 
 /** Timeout argument: milliseconds, {sec, nsec}, or bigint nanoseconds. */
 export type Timespec = number | bigint | { sec: number; nsec?: number };
@@ -441,9 +442,9 @@ function applyParam(op: OpDesc, s: Sqe, p: ParamDesc, v: unknown, opts: Record<s
     case 'ringTarget':
     case 'ringMessage':
       return applyMsgParam(op, s, p, v, () => where(op, p.name)); // src/ops/build-msg.ts
-    default: // socket and buffer kinds (src/ops/build-net.ts), file and path kinds (src/ops/build-files.ts)
+    default: // socket and buffer kinds (src/ops/build-net.ts), file and path kinds (build-files.ts), waiting kinds (build-wait.ts)
       if (FILE_KINDS.has(p.kind)) return applyFileParam(op, s, p, v, opts, () => where(op, p.name));
-      applyNetParam(op, s, p, v, opts, () => where(op, p.name), (kind, x) => applyParam(op, s, { ...p, kind }, x, opts));
+      (WAIT_KINDS.has(p.kind) ? applyWaitParam : applyNetParam)(op, s, p, v, opts, () => where(op, p.name), (kind, x) => applyParam(op, s, { ...p, kind }, x, opts));
   }
 }
 

@@ -107,7 +107,9 @@ export type ParamKind =
   | 'ringTarget'
   | 'ringMessage'
   | 'cmdArea'
-  | 'zcrxIfq';
+  | 'zcrxIfq'
+  // waiting kinds (src/ops/build-wait.ts explains each)
+  | 'pollMask' | 'pollUpdate' | 'newUserData' | 'target' | 'timerSpec' | 'timerUpdate' | 'futexWord' | 'futexIndex' | 'futexValue' | 'futexShared' | 'futexCount' | 'futexWaitv' | 'epollEvent' | 'epollEvents' | 'siginfo' | 'nopFile' | 'mshotGroup';
 
 export interface ParamDesc {
   name: string;

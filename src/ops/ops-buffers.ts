@@ -1,5 +1,5 @@
 /**
- * Opcodes on registered and provided buffers: read/write (v) fixed, provide/remove buffers.
+ * Opcodes on registered and provided buffers: read/write (v) fixed, provide/remove buffers, multishot read.
  *
  * Kernel facts (Linux 6.18): io_uring/rw.c (__io_prep_rw reads buf_index; io_init_rw_fixed /
  * io_import_reg_buf check that [addr, addr + len) lies inside registered buffer buf_index, else
@@ -109,5 +109,15 @@ export const BUFFER_OPS: readonly OpDesc[] = [
     params: [fd, { name: 'buffers', kind: 'iovecs', field: 'addr', positional: true, doc: 'views inside registered buffer bufIndex, written in order' }, position, bufIndex, rwFlags],
     sqe: fixedUse(true),
     doc: 'pwritev2(2) from registered-buffer ranges (6.15); res = bytes written.',
+  },
+  {
+    // io_uring/rw.c io_read_mshot_prep (6.18): needs IOSQE_BUFFER_SELECT (else -EINVAL), addr 0;
+    // pollable files only (a regular file: -EBADFD); EOF (a pipe's writers gone) ends it with res 0
+    name: 'readMultishot', code: 49, constant: 'READ_MULTISHOT', since: '6.7', liburing: 'io_uring_prep_read_multishot', result: 'number', cancellable: true,
+    params: [
+      { ...fd, doc: 'a pollable file: pipe, FIFO, socket, eventfd, tty' },
+      { name: 'group', kind: 'mshotGroup', field: 'bufIndex', positional: true, doc: 'the provided-buffer group each read takes a buffer from: a BufferGroup (ring.bufferGroup()), or its id' },
+    ],
+    doc: 'Multishot read: a CQE per read, each into a buffer of the group; builder only (ring.readMultishot() iterates the buffers).',
   },
 ];

@@ -2,6 +2,7 @@
 import { type SqeUse, ZERO, IGNORED, TIMESPEC_MEM, scalar, flags, when, allBits, NOP_FLAGS, TIMEOUT_FLAGS, TIMEOUT_REMOVE_FLAGS, CANCEL_FLAGS, FIXED_FD_INSTALL_FLAGS, mem } from './sqe-fields.js';
 import { type OpDesc, fd, UNUSED } from './desc.js';
 import { MSG_RING_COMMANDS, MSG_RING_FLAGS } from './msg-ring-abi.js';
+import { POLL_FLAGS, EPOLL_CTL, FUTEX_BITSET_MATCH_ANY, P, W } from './wait-abi.js';
 
 /** TIMEOUT / LINK_TIMEOUT (timeout.c __io_timeout_prep). */
 function timeoutUse(link: boolean): SqeUse {
@@ -26,6 +27,8 @@ export const CORE_OPS: readonly OpDesc[] = [
     params: [
       { name: 'nopFlags', kind: 'u32', field: 'opFlags', optional: true, default: 0, doc: 'IORING_NOP_* flags; INJECT_RESULT (1) makes res = injectResult' },
       { name: 'injectResult', kind: 'i32', field: 'len', optional: true, default: 0, impliesOpFlags: 1, doc: 'result to inject with IORING_NOP_INJECT_RESULT (6.10; ring.supports(\'nop\', { flag: \'INJECT_RESULT\' }))' },
+      { name: 'file', kind: 'nopFile', field: 'fd', optional: true, impliesOpFlags: NOP_FLAGS.FILE, bit: NOP_FLAGS.FIXED_FILE, doc: 'a file to look up (IORING_NOP_FILE, 6.13): a process fd, or a FixedFile slot (adds IORING_NOP_FIXED_FILE); a bad one fails with EBADF' },
+      { name: 'bufIndex', kind: 'u16', field: 'bufIndex', optional: true, impliesOpFlags: NOP_FLAGS.FIXED_BUFFER, doc: 'a registered buffer to look up (IORING_NOP_FIXED_BUFFER, 6.13); an index with no buffer fails with EFAULT' },
     ],
     sqe: {
       source: 'io_uring/nop.c io_nop_prep (6.18, raspberrypi/linux @656a52a8)',
@@ -54,12 +57,49 @@ export const CORE_OPS: readonly OpDesc[] = [
     },
     doc: 'Does nothing; completes with res 0. Measures ring overhead.',
   },
-  { name: 'pollAdd', code: 6, constant: 'POLL_ADD', since: '5.1', liburing: 'io_uring_prep_poll_add', doc: 'poll(2) one fd (multishot 5.13)' },
-  { name: 'pollRemove', code: 7, constant: 'POLL_REMOVE', since: '5.1', liburing: 'io_uring_prep_poll_remove', doc: 'remove or update a poll request' },
+  {
+    // io_uring/poll.c io_poll_add_prep (6.18): buf_index, off, addr must be 0; len = IORING_POLL_ADD_MULTI
+    // (ADD_LEVEL is refused since 6.0); poll32_events in the op-flags word; res = the revents mask
+    name: 'pollAdd', code: 6, constant: 'POLL_ADD', since: '5.1', liburing: 'io_uring_prep_poll_add', result: 'number', cancellable: true,
+    params: [
+      { ...fd, doc: 'file descriptor to poll' },
+      { name: 'events', kind: 'pollMask', field: 'opFlags', positional: true, doc: "POLL.* mask or event names (['in', 'out', 'rdhup', …]); ERR and HUP are always reported" },
+      { name: 'multishot', kind: 'flag', field: 'len', bit: POLL_FLAGS.ADD_MULTI, multi: true, optional: true, doc: 'IORING_POLL_ADD_MULTI (5.13): a CQE per event; builder only (ring.pollStream())' },
+      { name: 'level', kind: 'flag', field: 'len', bit: POLL_FLAGS.ADD_LEVEL, optional: true, doc: 'IORING_POLL_ADD_LEVEL: level-triggered (5.19; refused again since 6.0)' },
+    ],
+    sqe: {
+      source: 'io_uring/poll.c io_poll_add_prep (6.18)',
+      fields: {
+        ...UNUSED,
+        fd: { use: 'fd', doc: 'file to poll' },
+        off: ZERO,
+        addr: ZERO,
+        len: flags({ ADD_MULTI: POLL_FLAGS.ADD_MULTI }),
+        opFlags: scalar('poll32_events: the events to wait for'),
+        bufIndex: ZERO,
+      },
+      fixedFile: 'slot',
+    },
+    // 5.19 added ADD_LEVEL; 6.0 refused it again at prep ("disable it at prep time", io_uring/poll.c):
+    // EINVAL on 6.18.44. Not a `flagSince` entry: the probe machinery reads flags from the op-flags
+    // word, and POLL_ADD's are in len (test/op-poll.test.ts asks the kernel directly)
+    doc: 'poll(2) one fd: resolves the revents mask (POLL.*) when it is ready. Multishot (a CQE per event): ring.pollStream().',
+  },
+  {
+    // io_uring/poll.c io_poll_remove_prep (6.18): buf_index, splice_fd_in 0; len = UPDATE_EVENTS |
+    // UPDATE_USER_DATA (| ADD_MULTI with an update); addr = the poll's user_data; off = new user_data
+    name: 'pollRemove', code: 7, constant: 'POLL_REMOVE', since: '5.1', liburing: 'io_uring_prep_poll_remove', result: 'void',
+    params: [
+      { name: 'target', kind: 'target', field: 'addr', positional: true, doc: 'the poll: its Sqe, the promise of ring.pollAdd(), or its user_data' },
+      { name: 'updateEvents', kind: 'pollUpdate', field: 'opFlags', optional: true, doc: 'IORING_POLL_UPDATE_EVENTS (5.13): re-arm the poll with these events instead of removing it' },
+      { name: 'newUserData', kind: 'newUserData', field: 'off', optional: true, doc: 'IORING_POLL_UPDATE_USER_DATA (5.13): the poll posts its CQEs with this user_data from now on (raw rings only: a ringflow request keeps its own)' },
+    ],
+    doc: 'Removes a poll (it completes with ECANCELED), or updates its events / user_data in place; rejects ENOENT when no such poll is armed.',
+  },
   {
     name: 'timeout', code: 11, constant: 'TIMEOUT', since: '5.4', liburing: 'io_uring_prep_timeout', result: 'timer', cancellable: true,
     params: [
-      { name: 'time', kind: 'timespec', field: 'addr', positional: true, doc: 'milliseconds, { sec, nsec }, or bigint nanoseconds' },
+      { name: 'time', kind: 'timerSpec', field: 'addr', positional: true, doc: 'milliseconds, { sec, nsec }, or bigint nanoseconds (ring.timeoutUpdate() can change it)' },
       { name: 'count', kind: 'u32', field: 'off', optional: true, default: 0, doc: 'also complete after this many other completions (0 = pure timer)' },
       { name: 'timeoutFlags', kind: 'u32', field: 'opFlags', optional: true, default: 0, doc: 'IORING_TIMEOUT_* (ABS, BOOTTIME, REALTIME, ETIME_SUCCESS, MULTISHOT)' },
     ],
@@ -73,8 +113,9 @@ export const CORE_OPS: readonly OpDesc[] = [
   {
     name: 'timeoutRemove', code: 12, constant: 'TIMEOUT_REMOVE', since: '5.5', liburing: 'io_uring_prep_timeout_remove', result: 'void',
     params: [
-      { name: 'target', kind: 'userData', field: 'addr', positional: true, doc: 'user_data of the timeout to remove' },
+      { name: 'target', kind: 'target', field: 'addr', positional: true, doc: 'the timeout: its Sqe (a linkTimeout too), the promise of ring.timeout(), or its user_data' },
       { name: 'timeoutFlags', kind: 'u32', field: 'opFlags', optional: true, default: 0, doc: 'IORING_TIMEOUT_UPDATE etc.' },
+      { name: 'time', kind: 'timerUpdate', field: 'off', optional: true, doc: 'update instead of remove: the new time (sets IORING_TIMEOUT_UPDATE, with IORING_LINK_TIMEOUT_UPDATE for a linkTimeout Sqe, unless timeoutFlags are given; a link timeout can be updated, not removed)' },
     ],
     sqe: {
       source: 'io_uring/timeout.c io_timeout_remove_prep (6.15+, unchanged in 6.18)',
@@ -125,7 +166,7 @@ export const CORE_OPS: readonly OpDesc[] = [
   {
     name: 'linkTimeout', code: 15, constant: 'LINK_TIMEOUT', since: '5.5', liburing: 'io_uring_prep_link_timeout', result: 'linkTimer',
     params: [
-      { name: 'time', kind: 'timespec', field: 'addr', positional: true, doc: 'milliseconds, { sec, nsec }, or bigint nanoseconds' },
+      { name: 'time', kind: 'timerSpec', field: 'addr', positional: true, doc: 'milliseconds, { sec, nsec }, or bigint nanoseconds (ring.timeoutUpdate() can change it)' },
       { name: 'timeoutFlags', kind: 'u32', field: 'opFlags', optional: true, default: 0, doc: 'IORING_TIMEOUT_* flags' },
     ],
     fixed: { len: 1 },
@@ -155,7 +196,18 @@ export const CORE_OPS: readonly OpDesc[] = [
     },
     doc: 'Puts files into registered-file-table slots from the ring (IORING_REGISTER_FILES_UPDATE as a request); res = slots updated.',
   },
-  { name: 'epollCtl', code: 29, constant: 'EPOLL_CTL', since: '5.6', liburing: 'io_uring_prep_epoll_ctl', doc: 'epoll_ctl(2)' },
+  {
+    // io_uring/epoll.c io_epoll_ctl_prep (6.18): buf_index, splice_fd_in 0; fd = epfd (a process fd:
+    // the op has no needs_file), len = op, off = fd, addr = struct epoll_event (copied at prep)
+    name: 'epollCtl', code: 29, constant: 'EPOLL_CTL', since: '5.6', liburing: 'io_uring_prep_epoll_ctl', result: 'void',
+    params: [
+      { name: 'epfd', kind: 'fd', field: 'fd', positional: true, doc: 'the epoll instance (epollCreate())' },
+      { name: 'op', kind: 'choice', field: 'len', positional: true, values: { add: EPOLL_CTL.ADD, del: EPOLL_CTL.DEL, mod: EPOLL_CTL.MOD }, doc: "'add', 'del', 'mod' (EPOLL_CTL_*)" },
+      { name: 'fd', kind: 'u32', field: 'off', positional: true, doc: 'the file descriptor to add, change or remove' },
+      { name: 'event', kind: 'epollEvent', field: 'addr', positional: true, doc: "{ events, data? } (data defaults to fd); null with 'del'" },
+    ],
+    doc: 'epoll_ctl(2) through the ring.',
+  },
   {
     name: 'msgRing', code: 40, constant: 'MSG_RING', since: '5.18', liburing: 'io_uring_prep_msg_ring', result: 'number',
     params: [
@@ -187,10 +239,51 @@ export const CORE_OPS: readonly OpDesc[] = [
     },
     doc: 'Posts a CQE to another ring (a message: data and value the sender chose) or passes it a file from this ring\'s registered table (6.0). Used between rings of different threads (docs/threads.md).',
   },
-  { name: 'waitid', code: 50, constant: 'WAITID', since: '6.7', liburing: 'io_uring_prep_waitid', doc: 'waitid(2)' },
-  { name: 'futexWait', code: 51, constant: 'FUTEX_WAIT', since: '6.7', liburing: 'io_uring_prep_futex_wait', doc: 'futex wait' },
-  { name: 'futexWake', code: 52, constant: 'FUTEX_WAKE', since: '6.7', liburing: 'io_uring_prep_futex_wake', doc: 'futex wake' },
-  { name: 'futexWaitv', code: 53, constant: 'FUTEX_WAITV', since: '6.7', liburing: 'io_uring_prep_futex_waitv', doc: 'futex_waitv(2)' },
+  {
+    // io_uring/waitid.c io_waitid_prep (6.18): addr, buf_index, addr3, waitid_flags 0; len = idtype,
+    // fd = id, file_index = options, addr2 = siginfo_t written at completion
+    name: 'waitid', code: 50, constant: 'WAITID', since: '6.7', liburing: 'io_uring_prep_waitid', result: 'number', cancellable: true,
+    params: [
+      { name: 'idtype', kind: 'choice', field: 'len', positional: true, values: { all: P.ALL, pid: P.PID, pgid: P.PGID, pidfd: P.PIDFD }, doc: "'pid', 'pgid', 'pidfd' or 'all' (P_*)" },
+      { name: 'id', kind: 'i32', field: 'fd', positional: true, optional: true, default: 0, doc: 'the pid, process group, or pidfd (ignored for all)' },
+      { name: 'waitOptions', kind: 'bitmask', field: 'fileIndex', positional: true, optional: true, default: W.EXITED, values: W, doc: 'W.EXITED (default), STOPPED, CONTINUED, NOHANG, NOWAIT' },
+      { name: 'info', kind: 'siginfo', field: 'off', optional: true, internal: true, doc: 'siginfo_t the kernel fills, parsed into { pid, uid, code, status }' },
+    ],
+    doc: 'waitid(2): resolves { pid, uid, code: CLD.*, status } when a child changes state (null with W.NOHANG and nothing to report).',
+  },
+  {
+    // io_uring/futex.c io_futex_prep (6.18): len, futex_flags, buf_index, file_index 0; fd = FUTEX2_*,
+    // addr = the word, addr2 = expected value, addr3 = mask
+    name: 'futexWait', code: 51, constant: 'FUTEX_WAIT', since: '6.7', liburing: 'io_uring_prep_futex_wait', result: 'void', cancellable: true,
+    params: [
+      { name: 'word', kind: 'futexWord', field: 'addr', positional: true, doc: 'Int32Array / Uint32Array holding the futex word (a SharedArrayBuffer to share it with workers)' },
+      { name: 'index', kind: 'futexIndex', field: 'addr', positional: true, doc: 'element index of the word' },
+      { name: 'expected', kind: 'futexValue', field: 'off', positional: true, doc: 'sleep only while the word holds this value (else EAGAIN)' },
+      { name: 'mask', kind: 'futexValue', field: 'addr3', optional: true, default: FUTEX_BITSET_MATCH_ANY, doc: 'wake bitset (default FUTEX_BITSET_MATCH_ANY)' },
+      { name: 'shared', kind: 'futexShared', field: 'fd', optional: true, doc: 'true: a shared futex (other processes); default private (FUTEX2_PRIVATE: this process, its threads)' },
+    ],
+    doc: 'Waits on a futex word until futexWake (or FUTEX_WAKE from any thread of the process); rejects EAGAIN when the word is not `expected`.',
+  },
+  {
+    name: 'futexWake', code: 52, constant: 'FUTEX_WAKE', since: '6.7', liburing: 'io_uring_prep_futex_wake', result: 'number',
+    params: [
+      { name: 'word', kind: 'futexWord', field: 'addr', positional: true, doc: 'Int32Array / Uint32Array holding the futex word' },
+      { name: 'index', kind: 'futexIndex', field: 'addr', positional: true, doc: 'element index of the word' },
+      { name: 'count', kind: 'futexCount', field: 'off', positional: true, optional: true, default: 1, doc: 'most waiters to wake (default 1)' },
+      { name: 'mask', kind: 'futexValue', field: 'addr3', optional: true, default: FUTEX_BITSET_MATCH_ANY, doc: 'wake waiters whose bitset meets this mask' },
+      { name: 'shared', kind: 'futexShared', field: 'fd', optional: true, doc: 'true: wake shared-futex waiters; default private' },
+    ],
+    doc: 'Wakes up to `count` waiters of a futex word; resolves how many it woke.',
+  },
+  {
+    // io_uring/futex.c io_futexv_prep (6.18): fd, buf_index, file_index, addr2, futex_flags, addr3 0;
+    // addr = struct futex_waitv array, len = count (1..FUTEX_WAITV_MAX)
+    name: 'futexWaitv', code: 53, constant: 'FUTEX_WAITV', since: '6.7', liburing: 'io_uring_prep_futex_waitv', result: 'number', cancellable: true,
+    params: [
+      { name: 'waiters', kind: 'futexWaitv', field: 'addr', positional: true, doc: 'up to 128 { word, index, expected, shared? }' },
+    ],
+    doc: 'futex_waitv(2): waits on several futex words; resolves the index of the one woken.',
+  },
   {
     name: 'fixedFdInstall', code: 54, constant: 'FIXED_FD_INSTALL', since: '6.8', liburing: 'io_uring_prep_fixed_fd_install', result: 'number',
     params: [
@@ -215,5 +308,28 @@ export const CORE_OPS: readonly OpDesc[] = [
     },
     doc: 'Installs the file of a registered-file-table slot as a new process fd (O_CLOEXEC unless IORING_FIXED_FD_NO_CLOEXEC); res = the fd.',
   },
-  { name: 'epollWait', code: 59, constant: 'EPOLL_WAIT', since: '6.15', liburing: 'io_uring_prep_epoll_wait', doc: 'epoll_wait(2)' },
+  {
+    // io_uring/epoll.c io_epoll_wait_prep (6.18): off, rw_flags, buf_index, splice_fd_in 0; fd = epfd
+    // (needs_file), addr = struct epoll_event array, len = maxevents; no events yet: armed on the epfd's poll
+    name: 'epollWait', code: 59, constant: 'EPOLL_WAIT', since: '6.15', liburing: 'io_uring_prep_epoll_wait', result: 'number', cancellable: true,
+    params: [
+      { name: 'epfd', kind: 'fd', field: 'fd', positional: true, doc: 'the epoll instance' },
+      { name: 'maxEvents', kind: 'epollEvents', field: 'addr', positional: true, optional: true, default: 64, doc: 'most events to return (default 64)' },
+    ],
+    sqe: {
+      source: 'io_uring/epoll.c io_epoll_wait_prep (6.18)',
+      fields: {
+        ...UNUSED,
+        fd: { use: 'fd', doc: 'the epoll instance' },
+        off: ZERO,
+        addr: mem({ what: 'struct epoll_event array', access: 'write', when: 'complete', size: { slot: 'len', times: 12 } }),
+        len: scalar('maxevents'),
+        opFlags: ZERO,
+        bufIndex: ZERO,
+        fileIndex: ZERO,
+      },
+      fixedFile: 'slot',
+    },
+    doc: 'epoll_wait(2) through the ring: resolves the ready events [{ events, data }] once there is at least one.',
+  },
 ];

@@ -253,7 +253,6 @@ export const FILE_OPS: readonly OpDesc[] = [
     program: { dirfd: 'grant', open: { how: 'off' }, zero: ['fileIndex'] },
     doc: 'openat2(2): open with struct open_how (RESOLVE_* flags); res = the new fd (with `direct`: the FixedFile slot it filled).',
   },
-  { name: 'readMultishot', code: 49, constant: 'READ_MULTISHOT', since: '6.7', liburing: 'io_uring_prep_read_multishot', doc: 'multishot read (pollable files)' },
   {
     name: 'syncFileRange', code: 8, constant: 'SYNC_FILE_RANGE', since: '5.2', liburing: 'io_uring_prep_sync_file_range', result: 'void', errorKeepsLink: true,
     params: [

@@ -97,6 +97,25 @@ const BAD: Record<ParamKind, unknown[]> = {
     { data: 0, bogus: 1 }, { file: -1 }, { file: 2 ** 20 }, { file: 'x' }, { file: {} }, { file: 0, slot: -1 }, { file: 0, slot: 2 ** 20 }, { file: 0, slot: 'AUTO' }, { file: 0, skipCqe: 1 }, { file: 0, data: 0 }],
   cmdArea: ['abc', 5, null, {}, [1, 2], true, Buffer.alloc(81), detached(), new Uint8Array(rab())],
   zcrxIfq: [-1, 2 ** 32, ...INTEGERISH],
+  // waiting kinds (src/ops/build-wait.ts)
+  pollMask: [-(2 ** 31) - 1, 2 ** 32, ['bogus'], [1], ['in', null], ...INTEGERISH.filter((v) => !Array.isArray(v))],
+  pollUpdate: [-(2 ** 31) - 1, 2 ** 32, ['bogus'], [1], ...INTEGERISH.filter((v) => !Array.isArray(v))],
+  newUserData: [-1, 2 ** 53, -1n, 2n ** 64n, ...INTEGERISH.filter((v) => typeof v !== 'bigint')],
+  target: [-1, 2 ** 53, -1n, 2n ** 64n, new Sqe(OPS[0]), Promise.resolve(0), ...INTEGERISH.filter((v) => typeof v !== 'bigint')],
+  timerSpec: [-1, NaN, Infinity, -1n, 2n ** 63n, '1s', null, [], { sec: -1 }, { sec: 1, nsec: 1e9 }],
+  timerUpdate: [-1, NaN, Infinity, -1n, '1s', null, [], { sec: 1.5 }],
+  futexWord: [Buffer.alloc(4), new Uint8Array(4), new Float64Array(1), new Int16Array(2), 5, 'x', null, {}, [], new Int32Array(rab())],
+  futexIndex: [-1, 2, 2 ** 32, ...INTEGERISH],
+  futexValue: [2 ** 32, -(2 ** 31) - 1, ...INTEGERISH],
+  futexShared: [1, 0, 'true', null, {}],
+  futexCount: [-1, 2 ** 31, ...INTEGERISH],
+  futexWaitv: ['x', 5, null, {}, [], new Array(129).fill({ word: new Int32Array(1), expected: 0 }), [null], [{ word: 5, expected: 0 }], [{ word: new Int32Array(1), expected: 1.5 }],
+    [{ word: new Int32Array(1), expected: 0, bogus: 1 }], [{ word: new Int32Array(1), index: 1, expected: 0 }], [{ word: new Int32Array(1), expected: 0, shared: 1 }]],
+  epollEvent: ['x', 5, null, [], {}, { events: 2 ** 32 }, { events: ['bogus'] }, { events: 1, data: -1 }, { events: 1, data: 1.5 }, { events: 1, data: 2n ** 64n }, { events: 1, bogus: 1 }],
+  epollEvents: [0, -1, 2 ** 31, ...INTEGERISH],
+  siginfo: [],
+  nopFile: [-1, 2 ** 31, ...INTEGERISH],
+  mshotGroup: [-1, 65536, ...INTEGERISH],
 };
 
 let fd = -1;
@@ -116,6 +135,8 @@ const GOOD = (k: ParamKind): unknown =>
     offset: 0, length64: 0, byteCount: 0, openHow: 0, xattrName: 'user.x', xattrValue: Buffer.alloc(1), xattrOut: 0, pipeFds: undefined, spliceFdIn: fd, pageRange: onePage,
     ringTarget: 0, ringMessage: { data: 0 },
     cmdArea: Buffer.alloc(8), zcrxIfq: 0,
+    pollMask: 1, pollUpdate: 1, newUserData: 0, target: 0, timerSpec: 1, timerUpdate: 1, futexWord: new Int32Array(new SharedArrayBuffer(8)), futexIndex: 0, futexValue: 0,
+    futexShared: false, futexCount: 1, futexWaitv: [{ word: new Int32Array(2), expected: 0 }], epollEvent: { events: 1 }, epollEvents: 1, siginfo: undefined, nopFile: fd, mshotGroup: 0,
   })[k];
 
 /** A valid value for parameter `q` of `o`: an fd parameter of an op that takes only slots gets a FixedFile. */

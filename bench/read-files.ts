@@ -1,7 +1,7 @@
 /**
  * The read trial's files, one per file system a user may read from:
- *   tmpfs  /dev/shm: on 6.18 a buffered 4 KiB read from shmem cannot complete with NOWAIT, so
- *          io_uring hands every read to an io-wq worker thread;
+ *   tmpfs  /dev/shm: on this 6.18 kernel a buffered 4 KiB read from tmpfs does not complete
+ *          inline: io_uring hands every read to an io-wq worker thread (read.ts counts them);
  *   disk   the OS temp dir when it is a disk file system (ext4 here), else the bench cache, else
  *          $RINGFLOW_BENCH_DISK_DIR: a page-cached read completes inline during io_uring_enter.
  * Each file holds the block pattern of common.ts, is fsync'd (no writeback during the cells),

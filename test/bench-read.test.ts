@@ -80,9 +80,10 @@ function measured(r: Outcome | undefined, what: string): ReadResult {
   return x;
 }
 
-test('every read driver on both file systems, with Bun missing as a clean skip', { skip: noRing, timeout: 120_000 }, async () => {
-  const files = (await withEnv('RINGFLOW_BENCH_DISK_DIR', undefined, () => planReadFiles(['tmpfs', 'disk'], 4, `cells-${process.pid}`))).filter((f) => !f.skipped);
-  assert.ok(files.length > 0, 'neither file system can be measured here');
+test('every read driver on both file systems, with Bun missing as a clean skip', { skip: noRing, timeout: 120_000 }, async (t) => {
+  const planned = await withEnv('RINGFLOW_BENCH_DISK_DIR', undefined, () => planReadFiles(['tmpfs', 'disk'], 4, `cells-${process.pid}`));
+  const files = planned.filter((f) => !f.skipped);
+  if (files.length === 0) return t.skip(planned.map((f) => f.skipped).join('; '));
   const results = new Map<string, CellResult>();
   try {
     for (const f of files) createReadFile(f);

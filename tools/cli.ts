@@ -134,7 +134,7 @@ async function bench(argv: string[]): Promise<number> {
   const res = await suite.runSuite(o);
   if (values.json) {
     const results = Object.fromEntries(res.results);
-    process.stdout.write(JSON.stringify({ machine: report.machine(res.startedAt), options: { ...o, groups: [...o.groups] }, results }, null, 2) + '\n');
+    process.stdout.write(JSON.stringify({ machine: report.machine(res.startedAt), options: { ...o, groups: [...o.groups] }, files: res.files, results }, null, 2) + '\n');
   } else if (values.markdown) process.stdout.write(report.markdownReport(res));
   else process.stdout.write(report.textReport(res));
   if (write) process.stderr.write(`bench: results written to ${report.writeDocs(res)}\n`);

@@ -22,12 +22,6 @@ export const repoRoot = join(here, '..', '..');
 
 // ---------------------------------------------------------------- the pattern file
 
-/** Where the bench file goes: tmpfs at /dev/shm when present (else the OS temp dir, noted). */
-export function benchDir(): { dir: string; tmpfs: boolean } {
-  if (existsSync('/dev/shm')) return { dir: '/dev/shm', tmpfs: true };
-  return { dir: tmpdir(), tmpfs: false };
-}
-
 /** Writes `mib` MiB of the block pattern (see common.ts) to a new file; returns its path. */
 export function createPatternFile(path: string, mib: number): void {
   const chunk = Buffer.alloc(1 << 20);
@@ -54,10 +48,15 @@ export function removeQuietly(path: string): void {
 // ---------------------------------------------------------------- Node trials in a fresh process
 
 /** Runs dist/bench/<name>.js in a fresh `node` with JSON args; parses its one JSON line. */
-export function runNodeTrial(name: string, args: object, timeoutMs: number): Promise<TrialResult> {
+export function runNodeTrial<T extends TrialResult = TrialResult>(name: string, args: object, timeoutMs: number): Promise<T> {
+  return runTrialIn<T>(process.execPath, name, args, timeoutMs);
+}
+
+/** Runs dist/bench/<name>.js under the JavaScript runtime `exe` (node, bun) with JSON args; parses its one JSON line. */
+export function runTrialIn<T extends TrialResult = TrialResult>(exe: string, name: string, args: object, timeoutMs: number): Promise<T> {
   const file = join(here, `${name}.js`);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [file, JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(exe, [file, JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
@@ -71,7 +70,7 @@ export function runNodeTrial(name: string, args: object, timeoutMs: number): Pro
       clearTimeout(timer);
       if (code !== 0) return reject(new Error(`${name} trial exited ${signal ?? code}: ${err.trim() || out.trim()}`));
       try {
-        resolve(JSON.parse(out.trim().split('\n').pop()!) as TrialResult);
+        resolve(JSON.parse(out.trim().split('\n').pop()!) as T);
       } catch {
         reject(new Error(`${name} trial printed no JSON result: ${out.trim()} ${err.trim()}`));
       }
@@ -86,8 +85,14 @@ export function fioVersion(): string | undefined {
   return r.status === 0 ? r.stdout.trim() : undefined;
 }
 
-/** fio --ioengine=io_uring random 4 KiB reads at `qd` over the same file; IOPS from its JSON. */
-export function runFio(file: string, qd: number, seconds: number, warmup: number): Promise<Outcome> {
+/** fio engines the read trial uses: io_uring (the C reference) and psync (one synchronous pread at a time). */
+export type FioEngine = 'io_uring' | 'psync';
+
+/**
+ * fio random 4 KiB reads over the same file, one job, buffered; IOPS from its JSON. io_uring at
+ * depth `qd`; psync is synchronous (depth 1 whatever `qd` says).
+ */
+export function runFio(file: string, qd: number, seconds: number, warmup: number, engine: FioEngine = 'io_uring'): Promise<Outcome> {
   if (!fioVersion()) return Promise.resolve({ skipped: 'fio not installed (scripts/ensure-deps.sh installs it)' });
   const size = statSync(file).size;
   const ms = (s: number) => `${Math.max(1, Math.round(s * 1000))}ms`;
@@ -96,8 +101,8 @@ export function runFio(file: string, qd: number, seconds: number, warmup: number
     `--filename=${file}`,
     '--rw=randread',
     '--bs=4k',
-    '--ioengine=io_uring',
-    `--iodepth=${qd}`,
+    `--ioengine=${engine}`,
+    `--iodepth=${engine === 'psync' ? 1 : qd}`,
     `--size=${size}`,
     '--direct=0',
     '--invalidate=0',
@@ -119,7 +124,7 @@ export function runFio(file: string, qd: number, seconds: number, warmup: number
       try {
         const j = JSON.parse(out.slice(out.indexOf('{'))) as { jobs: { read: { iops: number; total_ios: number; runtime: number } }[] };
         const rd = j.jobs[0].read;
-        resolve({ opsPerSec: rd.iops, ops: rd.total_ios, seconds: rd.runtime / 1000, note: 'fio --ioengine=io_uring --direct=0' });
+        resolve({ opsPerSec: rd.iops, ops: rd.total_ios, seconds: rd.runtime / 1000, note: `fio --ioengine=${engine} --direct=0` });
       } catch (e) {
         resolve({ skipped: `fio output not understood: ${(e as Error).message}` });
       }

@@ -1,6 +1,6 @@
 /**
  * Turns a SuiteResult into tables: plain text for the terminal, Markdown for docs/benchmarks.md.
- * Ratios: ringflow ÷ node:fs/promises and ringflow ÷ fio for reads; % of the C raw-ring loop for
+ * Ratios: ringflow ÷ node:fs/promises, ÷ Bun and % of fio for reads on each file system (report-read.ts); % of the C raw-ring loop for
  * NOPs. docs/benchmarks.md keeps hand-written sections; `--write` replaces only the block between
  * the "latest" markers and adds a line to the history block.
  */
@@ -8,7 +8,10 @@ import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { cpus, release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { isSkip, repoRoot } from './drivers.js';
-import { fmtOps, PROFILES, type CellResult, type SuiteResult } from './suite.js';
+import { PROFILES, type Profile, type SuiteResult } from './suite.js';
+import { ios, ok, rate, ratio, type Row, type Table } from './report-format.js';
+import { readHeadline, readTables } from './report-read.js';
+import { readKey } from './read-cells.js';
 import { netHeadline, netTables } from './net/report-net.js';
 
 export interface Machine {
@@ -30,56 +33,13 @@ export function machine(at: Date = new Date()): Machine {
   return { date: at.toISOString().replace(/\.\d+Z$/, 'Z'), kernel: release(), node: process.version, cpu, cores: cpus().length };
 }
 
-type Row = string[];
-interface Table {
-  title: string;
-  head: Row;
-  rows: Row[];
-  notes: string[];
-}
-
-const ok = (r: CellResult | undefined) => (r && !isSkip(r) ? r : undefined);
-const rate = (r: CellResult | undefined) => {
-  if (!r) return '—';
-  if (isSkip(r)) return `skipped`;
-  const spread = r.runs && r.runs.length > 1 ? ` (${fmtOps(Math.min(...r.runs))}–${fmtOps(Math.max(...r.runs))})` : '';
-  return `${fmtOps(r.opsPerSec)}${spread}`;
-};
-const ratio = (a: CellResult | undefined, b: CellResult | undefined, pct = false) => {
-  const x = ok(a);
-  const y = ok(b);
-  if (!x || !y || y.opsPerSec === 0) return '—';
-  const q = x.opsPerSec / y.opsPerSec;
-  return pct ? `${(q * 100).toFixed(0)} %` : `${q.toFixed(2)}×`;
-};
-const ios = (r: CellResult | undefined) => {
-  const x = ok(r);
-  return x?.iosPerCall !== undefined && x.enterCalls ? x.iosPerCall.toFixed(1) : '—';
-};
-
 export function tables(s: SuiteResult): Table[] {
   const R = s.results;
   const out: Table[] = [];
   const skipNotes = new Set<string>();
-  for (const [k, r] of R) if (isSkip(r) && !k.startsWith('net:')) skipNotes.add(r.skipped); // net tables note their own
+  for (const [k, r] of R) if (isSkip(r) && !k.startsWith('net:') && !k.startsWith('read:')) skipNotes.add(r.skipped); // read and net tables note their own
 
-  if (s.options.groups.has('read')) {
-    const rows = s.options.qds.map((qd) => {
-      const fs = R.get(`read:${qd}:fs`);
-      const rf = R.get(`read:${qd}:ringflow:fast`);
-      const fio = R.get(`read:${qd}:fio`);
-      return [String(qd), rate(fs), rate(rf), ratio(rf, fs), rate(fio), ratio(rf, fio, true), ios(rf)];
-    });
-    out.push({
-      title: `4 KiB random reads, ${s.file.sizeMiB} MiB file on ${s.file.tmpfs ? 'tmpfs' : 'NOT tmpfs'} (${s.file.dir}), IOPS`,
-      head: ['QD', 'node:fs/promises', 'ringflow', 'ringflow ÷ fs', 'fio io_uring', 'ringflow ÷ fio', 'ringflow IOS/call'],
-      rows,
-      notes: [
-        'ringflow: QD concurrent loops of `await ring.read(fd, buf, pos)` (profile fast); node:fs/promises: QD loops of `await handle.read(buf, 0, 4096, pos)`.',
-        'Every completed read is checked against the file pattern in both Node drivers; fio: --direct=0 --norandommap, its own random offsets.',
-      ],
-    });
-  }
+  if (s.options.groups.has('read')) out.push(...readTables(s));
   if (s.options.groups.has('nop')) {
     const o = s.options;
     const limit = R.get(`nop:c:${o.nopBatch}`);
@@ -142,7 +102,7 @@ export function tables(s: SuiteResult): Table[] {
         }),
       ]);
     };
-    if (s.options.groups.has('read')) prof('read QD64 (ringflow)', (p) => `read:64:ringflow:${p}`);
+    if (s.options.groups.has('read')) for (const f of s.files) if (!f.skipped) prof(`read QD64 ${f.fsType} (ringflow)`, (p) => readKey(f.kind, 64, 'ringflow', p as Profile));
     if (s.options.groups.has('nop')) {
       prof(`NOP per-op x${s.options.nopQd}`, (p) => `nop:perop:${p}`);
       prof(`NOP batched ${s.options.nopBatch}`, (p) => `nop:batched:${p}`);
@@ -220,11 +180,10 @@ export const docsPath = () => join(repoRoot, 'docs', 'benchmarks.md');
 function historyLine(s: SuiteResult): string {
   const m = machine(s.startedAt);
   const R = s.results;
-  const qd64 = ratio(R.get('read:64:ringflow:fast'), R.get('read:64:fs'));
-  const fio64 = ratio(R.get('read:64:ringflow:fast'), R.get('read:64:fio'), true);
+  const reads = readHeadline(s);
   const nop = ratio(R.get('nop:batched:fast'), R.get(`nop:c:${s.options.nopBatch}`), true);
   const bulk = ratio(R.get('nop:bulk:fast'), R.get(`nop:c:${s.options.nopBatch}`), true);
-  return `- ${m.date}, Linux ${m.kernel}, Node ${m.node}, ${m.cpu}${s.options.quick ? ', quick' : ''}: read QD64 ringflow ${rate(ok(R.get('read:64:ringflow:fast')))} = ${qd64} node:fs/promises, ${fio64} of fio; NOP batched ${nop} (bulk ${bulk}) of the C loop${netHeadline(s)}`;
+  return `- ${m.date}, Linux ${m.kernel}, Node ${m.node}, ${m.cpu}${s.options.quick ? ', quick' : ''}: ${reads ? `${reads}; ` : ''}NOP batched ${nop} (bulk ${bulk}) of the C loop${netHeadline(s)}`;
 }
 
 function replaceBlock(doc: string, [b, e]: string[], body: string, append: boolean): string {

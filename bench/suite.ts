@@ -1,26 +1,15 @@
-import { tmpdir } from 'node:os';
 /**
  * The benchmark suite: builds the list of cells (trial × driver × parameter), runs each in a fresh
  * process (repeats interleaved, median kept), shows progress on stderr and returns the results
  * for bench/report.ts. Used by `ringflow bench` (tools/cli.ts).
  */
-import { join } from 'node:path';
+import { tmpdir } from 'node:os';
 import { BLOCK } from './common.js';
 import { opByName } from '../src/ops/table.js';
 import { opFlagSupported } from '../src/ring/kernel-probe.js';
-import {
-  benchDir,
-  buildCLoop,
-  createPatternFile,
-  fioVersion,
-  isSkip,
-  removeQuietly,
-  runCLoop,
-  runFio,
-  runNodeTrial,
-  type Outcome,
-} from './drivers.js';
-import type { ReadArgs } from './read.js';
+import { buildCLoop, fioVersion, isSkip, runCLoop, runNodeTrial, type Outcome } from './drivers.js';
+import { FS_KINDS, createReadFile, planReadFiles, removeReadFiles, type FsKind, type ReadFile } from './read-files.js';
+import { readCells } from './read-cells.js';
 import type { NopArgs } from './nop.js';
 import { netCells } from './net/cells.js';
 
@@ -46,6 +35,8 @@ export interface SuiteOptions {
   sizeMiB: number;
   /** Queue depths of the read trial. */
   qds: number[];
+  /** File systems of the read trial: tmpfs (/dev/shm, io-wq) and disk (page-cached, inline). */
+  fs: FsKind[];
   /** Concurrent loops of the NOP per-op trial. */
   nopQd: number;
   /** NOPs per batch in the batched trial (and the C loop's batch). */
@@ -64,6 +55,7 @@ export function defaultOptions(quick: boolean): SuiteOptions {
     repeat: 1,
     sizeMiB: 256,
     qds: quick ? [1, 64] : [1, 16, 64, 256],
+    fs: [...FS_KINDS],
     nopQd: 64,
     nopBatch: 256,
     profiles: !quick,
@@ -80,9 +72,10 @@ export interface SuiteResult {
   options: SuiteOptions;
   startedAt: Date;
   elapsedS: number;
-  file: { dir: string; tmpfs: boolean; sizeMiB: number };
+  /** The read trial's files, one per file system (read-files.ts). */
+  files: ReadFile[];
   fio: string | undefined;
-  /** Keyed `read:<qd>:<driver>[:<profile>]`, `nop:<mode>:<profile>`, `nop:c:<batch>[:<profile>]`. */
+  /** Keyed `read:<fs>:<qd>:<driver>[:<profile>]` and `read:<fs>:psync` (read-cells.ts), `nop:<mode>:<profile>`, `nop:c:<batch>[:<profile>]`. */
   results: Map<string, CellResult>;
 }
 
@@ -143,20 +136,14 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-/** Runs the suite. Creates (and always removes) the pattern file. */
+/** Runs the suite. Creates (and always removes) the read trial's pattern files. */
 export async function runSuite(o: SuiteOptions, progress: Progress = stderrProgress()): Promise<SuiteResult> {
   const startedAt = new Date();
-  const { dir, tmpfs } = benchDir();
-  const file = join(dir, `ringflow-bench-${process.pid}.dat`);
+  const files = o.groups.has('read') ? planReadFiles(o.fs, o.sizeMiB) : [];
   const cells: Cell[] = [];
   const trialTimeout = (o.warmup + o.seconds) * 1000 + 30_000;
   const common = { seconds: o.seconds, warmup: o.warmup };
 
-  const readCell = (qd: number, driver: 'ringflow' | 'fs', profile?: Profile): Cell => ({
-    key: `read:${qd}:${driver}${profile ? `:${profile}` : ''}`,
-    title: `read QD${qd} ${driver === 'fs' ? 'node:fs/promises' : `ringflow${profile && profile !== 'fast' ? ` (${profile})` : ''}`}`,
-    run: () => runNodeTrial('read', { driver, file, qd, seed: o.seed, profile, ...common } satisfies ReadArgs, trialTimeout),
-  });
   const nopCell = (mode: 'perop' | 'batched' | 'bulk', profile: Profile): Cell => ({
     key: `nop:${mode}:${profile}`,
     title: `NOP ${mode === 'perop' ? `per-op x${o.nopQd}` : `${mode} ${o.nopBatch}`} ringflow${profile !== 'fast' ? ` (${profile})` : ''}`,
@@ -173,11 +160,7 @@ export async function runSuite(o: SuiteOptions, progress: Progress = stderrProgr
     },
   });
 
-  if (o.groups.has('read'))
-    for (const qd of o.qds) {
-      cells.push(readCell(qd, 'fs'), readCell(qd, 'ringflow', 'fast'));
-      cells.push({ key: `read:${qd}:fio`, title: `read QD${qd} fio io_uring`, run: () => runFio(file, qd, o.seconds, o.warmup) });
-    }
+  if (o.groups.has('read')) cells.push(...readCells(o, files, o.profiles ? PROFILES : []));
   if (o.groups.has('nop')) {
     cells.push(nopCell('perop', 'fast'), nopCell('batched', 'fast'), nopCell('bulk', 'fast'));
     const batches = o.quick ? [o.nopBatch] : [1, o.nopQd, o.nopBatch];
@@ -206,7 +189,6 @@ export async function runSuite(o: SuiteOptions, progress: Progress = stderrProgr
   }
   if (o.profiles) {
     for (const p of PROFILES.filter((x) => x !== 'fast')) {
-      if (o.groups.has('read')) cells.push(readCell(64, 'ringflow', p));
       if (o.groups.has('nop')) cells.push(nopCell('perop', p), nopCell('batched', p), cCell(o.nopBatch, p));
     }
   }
@@ -215,15 +197,19 @@ export async function runSuite(o: SuiteOptions, progress: Progress = stderrProgr
 
   const runs = new Map<string, Outcome[]>();
   const onSignal = () => {
-    removeQuietly(file);
+    removeReadFiles(files);
     process.exit(130);
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    if (o.groups.has('read')) {
-      process.stderr.write(`bench: writing ${o.sizeMiB} MiB pattern file ${file}${tmpfs ? ' (tmpfs)' : ' (NOT tmpfs: /dev/shm missing)'}\n`);
-      createPatternFile(file, o.sizeMiB);
+    for (const f of files) {
+      if (f.skipped) {
+        process.stderr.write(`bench: no ${f.kind} read cells: ${f.skipped}\n`);
+        continue;
+      }
+      process.stderr.write(`bench: writing ${f.sizeMiB} MiB pattern file ${f.path} (${f.fsType}), fsync, reading it once\n`);
+      createReadFile(f);
     }
     progress.start(cells.length * o.repeat);
     let done = 0;
@@ -249,7 +235,7 @@ export async function runSuite(o: SuiteOptions, progress: Progress = stderrProgr
       }
     progress.end();
   } finally {
-    removeQuietly(file);
+    removeReadFiles(files);
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
   }
@@ -269,7 +255,7 @@ export async function runSuite(o: SuiteOptions, progress: Progress = stderrProgr
     options: o,
     startedAt,
     elapsedS: (Date.now() - startedAt.getTime()) / 1000,
-    file: { dir, tmpfs, sizeMiB: o.sizeMiB },
+    files,
     fio: fioVersion(),
     results,
   };

@@ -77,7 +77,7 @@ test('quick plan and report: the echo table shows the measured cell and the skip
   const results = new Map<string, Outcome>();
   results.set(key, await runEcho({ server: 'node', mode: 'pingpong', size: 64, connections: 100, ...tiny }));
   results.set(echoKey('pingpong', 64, 100, 'ringflow-js'), { skipped: 'not built yet' });
-  const s: SuiteResult = { options: o, startedAt: new Date(), elapsedS: 1, file: { dir: '/dev/shm', tmpfs: true, sizeMiB: 0 }, fio: undefined, results };
+  const s: SuiteResult = { options: o, startedAt: new Date(), elapsedS: 1, files: [], fio: undefined, results };
   const text = textReport(s);
   assert.match(text, /TCP echo over loopback, ping-pong, 64 B messages/);
   assert.match(text, /^node:net\s+[\d.]+(?: [kM])?\s+[\d.]+(?: [kM])?, \d+ %$/m);

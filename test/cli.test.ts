@@ -56,12 +56,16 @@ test('ringflow bench --quick runs end to end and prints the tables', { skip: noR
   const before = existsSync(docs) ? statSync(docs).mtimeMs : undefined;
   const r = run(['bench', '--quick', '--no-write', '--seconds', '0.2', '--warmup', '0.05', '--size', '16'], 600_000);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /4 KiB random reads, 16 MiB file/);
-  assert.match(r.stdout, /^QD\s+node:fs\/promises\s+ringflow\s+ringflow ÷ fs/m);
-  // rates: "1.2 k", "3.4 M", or plain counts below 1000 (an emulated guest is that slow)
+  // one read table per file system, labelled with it and with how ringflow's reads completed
+  assert.match(r.stdout, /4 KiB random reads, tmpfs \((?:io-wq|inline)\): 16 MiB file in \/dev\/shm, IOPS/);
+  assert.match(r.stdout, /4 KiB random reads, (?:[\w/]+, page cache \((?:io-wq|inline)\): 16 MiB file in \S+, IOPS|disk: not measured)/);
+  assert.match(r.stdout, /^QD\s+node:fs\/promises\s+Bun\s+ringflow\s+fio io_uring\s+fio psync\s+ringflow ÷ fs\s+ringflow ÷ Bun\s+ringflow ÷ fio/m);
+  // rates: "1.2 k", "3.4 M", or plain counts below 1000 (an emulated guest is that slow); Bun: a rate or a skip (--quick fetches nothing)
   const rate = String.raw`[\d.]+(?: [kM])?`;
-  assert.match(r.stdout, new RegExp(String.raw`^1\s+${rate}\s+${rate}\s+[\d.]+×`, 'm'));
-  assert.match(r.stdout, new RegExp(String.raw`^64\s+${rate}\s+${rate}\s+[\d.]+×`, 'm'));
+  const row = (qd: number) => new RegExp(String.raw`^${qd}\s+${rate}\s+(?:${rate}|skipped)\s+${rate}\s+(?:${rate}|skipped)\s+(?:${rate}|skipped|—)\s+[\d.]+×`, 'm');
+  assert.match(r.stdout, row(1));
+  assert.match(r.stdout, row(64));
+  assert.match(r.stdout, /io-wq worker threads in ringflow's process when its window closed: QD1: \d+, QD64: \d+/);
   assert.match(r.stdout, new RegExp(String.raw`ringflow batched \(256 nops, then await all\)\s+${rate}\s`));
   assert.match(r.stderr, /\[\d+\/\d+\] NOP C raw ring/); // one progress line per cell when not a TTY
   assert.match(r.stdout, /TCP echo over loopback, ping-pong, 64 B messages/); // the quick networking subset (bench/net/)
@@ -79,8 +83,17 @@ test('ringflow bench --quick runs end to end and prints the tables', { skip: noR
   assert.equal(existsSync(docs) ? statSync(docs).mtimeMs : undefined, before, '--no-write must leave docs/benchmarks.md alone');
 });
 
+test('ringflow bench --only read --fs disk reads the page-cached disk file alone', { skip: noRing, timeout: 120_000 }, () => {
+  const r = run(['bench', '--only', 'read', '--fs', 'disk', '--qd', '1', '--no-profiles', '--no-write', '--seconds', '0.1', '--warmup', '0', '--size', '4'], 120_000);
+  assert.equal(r.code, 0, r.stderr);
+  assert.doesNotMatch(r.stdout, /tmpfs/);
+  assert.match(r.stdout, /4 KiB random reads, (?:[\w/]+, page cache \((?:io-wq|inline)\): 4 MiB file in \S+, IOPS|disk: not measured)/);
+  if (!/disk: not measured/.test(r.stdout)) assert.match(r.stderr, /\] read disk \([\w/]+\) QD1 fio psync: /);
+  assert.doesNotMatch(r.stdout + r.stderr, /FAILED|NOP|chain/);
+});
+
 test('bad arguments print the usage and exit 2', () => {
-  for (const args of [[], ['frobnicate'], ['bench', '--frobnicate'], ['bench', '--seconds', 'abc'], ['bench', '--only', 'disk'], ['info', 'extra'], ['bench', '--write', '--no-write']]) {
+  for (const args of [[], ['frobnicate'], ['bench', '--frobnicate'], ['bench', '--seconds', 'abc'], ['bench', '--only', 'disk'], ['bench', '--fs', 'floppy'], ['info', 'extra'], ['bench', '--write', '--no-write']]) {
     const r = run(args);
     assert.equal(r.code, 2, `ringflow ${args.join(' ')} → ${r.code}: ${r.stderr}`);
     assert.match(r.stderr, /usage: ringflow <command>/);

@@ -11,19 +11,22 @@ const USAGE = `usage: ringflow <command> [options]
 
 commands:
   info [--json]           kernel, io_uring features, accepted setup flags, supported opcodes
-  bench [options]         benchmark suite: ringflow beside node:fs/promises, fio, C loops,
-                          node:net, Bun and node:http (networking: bench/net/)
+  bench [options]         benchmark suite: ringflow beside node:fs/promises, Bun, fio, C loops,
+                          node:net and node:http (networking: bench/net/)
   help                    this text
 
 bench options:
-  --quick                 subset (reads at QD 1 and 64, NOP trials, TCP echo ping-pong 64 B x100),
-                          ~1 s per cell; fetches nothing
+  --quick                 subset (reads at QD 1 and 64 on both file systems, NOP trials, TCP echo
+                          ping-pong 64 B x100), ~1 s per cell; fetches nothing
   --write / --no-write    update docs/benchmarks.md (default: write for a full run, not for --quick)
   --seconds <s>           measured seconds per cell (default 2.5, quick 1)
   --warmup <s>            warm-up seconds per cell (default 0.5, quick 0.3)
   --repeat <n>            runs per cell, interleaved; the median is reported (default 1)
-  --size <MiB>            size of the read file on /dev/shm (default 256)
+  --size <MiB>            size of each read file (default 256)
   --qd <list>             read queue depths, e.g. 1,16,64,256
+  --fs <tmpfs|disk|both>  file systems of the read trial (default both): tmpfs is /dev/shm (reads
+                          go through io-wq), disk a page-cached file in the temp dir (ext4 and
+                          the like: reads complete inline)
   --only <group>          run one trial group: read, nop, chain, net (TCP echo), http
   --profiles / --no-profiles
                           also measure setup profiles coop and plain (default: full run only)
@@ -32,7 +35,9 @@ bench options:
 
 environment: RINGFLOW_BUN=<path> (a bun binary), RINGFLOW_BENCH_FETCH=0 (never fetch Bun or
 autocannon from npm), RINGFLOW_BENCH_CACHE=<dir> (default ~/.cache/ringflow-bench),
-RINGFLOW_BENCH_PIN=0 (do not pin servers and load generators to CPUs)
+RINGFLOW_BENCH_PIN=0 (do not pin servers and load generators to CPUs),
+RINGFLOW_BENCH_DISK_DIR=<dir> (where the disk read file goes; default the temp dir, else the
+bench cache, whichever is not tmpfs)
 `;
 
 class UsageError extends Error {}
@@ -78,6 +83,7 @@ async function bench(argv: string[]): Promise<number> {
         size: { type: 'string' },
         qd: { type: 'string' },
         only: { type: 'string' },
+        fs: { type: 'string' },
         profiles: { type: 'boolean' },
         'no-profiles': { type: 'boolean' },
         json: { type: 'boolean' },
@@ -114,16 +120,21 @@ async function bench(argv: string[]): Promise<number> {
     if (!g) usage(`--only must be one of ${suite.GROUPS.map((x) => `"${x}"`).join(', ')}, got "${values.only}"`);
     o.groups = new Set([g]);
   }
+  if (values.fs !== undefined) {
+    const kinds = { tmpfs: ['tmpfs'], disk: ['disk'], both: ['tmpfs', 'disk'] } as const;
+    if (!Object.hasOwn(kinds, values.fs)) usage(`--fs must be one of "tmpfs", "disk", "both", got "${values.fs}"`);
+    o.fs = [...kinds[values.fs as keyof typeof kinds]];
+  }
   if (values.profiles) o.profiles = true;
   if (values['no-profiles']) o.profiles = false;
   if (o.profiles && o.groups.has('read') && !o.qds.includes(64)) o.qds.push(64); // the profile table compares QD64
   const write = values['no-write'] ? false : values.write ? true : !quick;
-  if (quick) process.stderr.write(`bench --quick: reads at QD ${o.qds.join(', ')}, the NOP trials and TCP echo ping-pong, ${o.seconds} s per cell (full suite: ringflow bench)\n`);
+  if (quick) process.stderr.write(`bench --quick: reads at QD ${o.qds.join(', ')} (${o.fs.join(', ')}), the NOP trials and TCP echo ping-pong, ${o.seconds} s per cell (full suite: ringflow bench)\n`);
 
   const res = await suite.runSuite(o);
   if (values.json) {
     const results = Object.fromEntries(res.results);
-    process.stdout.write(JSON.stringify({ machine: report.machine(res.startedAt), options: { ...o, groups: [...o.groups] }, results }, null, 2) + '\n');
+    process.stdout.write(JSON.stringify({ machine: report.machine(res.startedAt), options: { ...o, groups: [...o.groups] }, files: res.files, results }, null, 2) + '\n');
   } else if (values.markdown) process.stdout.write(report.markdownReport(res));
   else process.stdout.write(report.textReport(res));
   if (write) process.stderr.write(`bench: results written to ${report.writeDocs(res)}\n`);

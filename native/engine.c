@@ -416,7 +416,13 @@ static uint32_t reap_kernel(rf_engine *e) {
     head++;
     n++;
     if (!tagged) {
-      cq_post_req(e, 0, 0, ud, res, flags); /* JS submitted it before the engine was enabled */
+      /* a file another ring put into a slot of this ring's table (msg_ring SEND_FD; user_data as
+       * src/ops/msg-ring-abi.ts builds it): the slot no longer holds what programs were given */
+      if ((uint32_t)(ud >> 32) == RF_MESSAGE_TAG && (ud & RF_FILE_MESSAGE_BIT) && res >= 0) {
+        uint32_t low = (uint32_t)ud & 0x7fffffffu;
+        rf_policy_slot_replaced(e, low ? low - 1 : (uint32_t)res);
+      }
+      cq_post_req(e, 0, 0, ud, res, flags); /* JS's (submitted before the engine was enabled, or a message) */
       continue;
     }
     if (!q || q->kind == K_FREE) continue; /* no live request carries this tag: nobody's */

@@ -19,6 +19,10 @@
  * bits 32-47 (a slot's next occupant has another, so a CQE the kernel produced for one request can
  * never be taken for the next), the slot in bits 0-31. */
 #define TAG_MARK 0xA5A5u
+/* user_data of messages from other rings (src/ops/msg-ring-abi.ts): MESSAGE_TAG high word; bit 31 of
+ * the low word marks a file message (bits 0-30: target slot + 1, or 0 when the kernel picked it: res) */
+#define RF_MESSAGE_TAG 0xfffffffdu
+#define RF_FILE_MESSAGE_BIT 0x80000000ull
 static inline uint64_t req_tag(uint32_t idx, uint16_t gen) { return ((uint64_t)TAG_MARK << 48) | ((uint64_t)gen << 32) | idx; }
 #define MAX_CQS 1025u /* CQ 0 + IO_MAX_CQRINGS (1024) extra, as in the prototype */
 #define MAX_PROGS 100u /* IORING_MAX_BPF_PROGS */

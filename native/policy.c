@@ -319,6 +319,11 @@ int rf_policy_slots_change(rf_engine *e, uint32_t start, uint32_t count) {
   return 0;
 }
 
+void rf_policy_slot_replaced(rf_engine *e, uint32_t slot) {
+  rf_policy *p = e->policy;
+  if (p && slot < p->slotcap) p->slot_allowed[slot >> 6] &= ~(1ull << (slot & 63));
+}
+
 void rf_policy_completed(rf_engine *e, uint8_t opcode, int32_t fd, int32_t res) {
   rf_policy *p = e->policy;
   if (!p || res < 0 || p->by_opcode[opcode] < 0) return;

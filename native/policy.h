@@ -117,6 +117,9 @@ void rf_policy_slot_named(struct rf_engine *e, int32_t slot);
 /* JS is about to change slots [start, start + count) of the table (count UINT32_MAX: all of it):
  * -EBUSY while a live program request named one of them; else their allowances are taken back. */
 int rf_policy_slots_change(struct rf_engine *e, uint32_t start, uint32_t count);
+/* The kernel put another file into `slot` behind JS's back (another ring's msg_ring SEND_FD into a
+ * slot it named): programs lose the slot's grant, whatever requests named it. */
+void rf_policy_slot_replaced(struct rf_engine *e, uint32_t slot);
 /* A program's request completed: an open's new fd becomes allowed, a close's fd stops being. */
 void rf_policy_completed(struct rf_engine *e, uint8_t opcode, int32_t fd, int32_t res);
 

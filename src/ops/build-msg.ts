@@ -22,7 +22,7 @@ import { SqeFlags } from '../ring/abi.js';
 import { describeValue as describe } from '../errors.js';
 import { FILE_INDEX_ALLOC, MAX_FIXED_FILES } from './fd-list.js';
 import { MSG_RING_COMMANDS, MSG_RING_FLAGS, MESSAGE_DATA_MAX, dataMessageWords, fileMessageWords } from './msg-ring-abi.js';
-import { isRingHandle, targetFd, type RingHandle } from '../ring/ring-handle.js';
+import { isRingHandle, targetFd, guardsSlots, type RingHandle } from '../ring/ring-handle.js';
 
 /** What a message is sent to (the `target` of msgRing, sendMessage, sendFile). */
 export type MessageTarget = RingHandle | { handle(): RingHandle } | FixedFile | number;
@@ -84,7 +84,11 @@ function applyTarget(op: OpDesc, s: Sqe, v: unknown, w: () => string): void {
   if (!isRingHandle(h))
     throw new TypeError(`${w()} must be a RingHandle (ring.handle()), a Ring, a FixedFile holding a ring, or a ring fd, got ${describe(v)}`);
   s.fd = targetFd(w(), h);
+  if (guardsSlots(h)) slotGuarded.add(s);
 }
+
+/** Sqes whose target's programs hold slots of its file table (applyTarget runs before applyMessage). */
+const slotGuarded = new WeakSet<Sqe>();
 
 function applyMessage(op: OpDesc, s: Sqe, v: unknown, w: () => string): void {
   if (v === null || typeof v !== 'object' || Array.isArray(v))
@@ -112,6 +116,10 @@ function applyMessage(op: OpDesc, s: Sqe, v: unknown, w: () => string): void {
   const slot = m.slot ?? 'auto';
   const dst = slot === 'auto' ? -1 : int(w, 'slot', slot, 0, MAX_FIXED_FILES - 1);
   if (m.skipCqe !== undefined && typeof m.skipCqe !== 'boolean') throw new TypeError(`${w()}.skipCqe must be a boolean, got ${describe(m.skipCqe)}`);
+  if (slotGuarded.has(s) && (dst >= 0 || m.skipCqe))
+    throw new RangeError(
+      `${w()}: the target ring lets its completion programs use slots of its file table, so a file may go there only into a slot the kernel picks (slot 'auto') with a CQE (no skipCqe): a named slot would replace a file a program was given`,
+    );
   s.addrLo = MSG_RING_COMMANDS.SEND_FD;
   [s.addr3Lo, s.addr3Hi] = [src, 0];
   s.fileIndex = dst < 0 ? FILE_INDEX_ALLOC : dst + 1;

@@ -47,6 +47,14 @@ export class MessageInbox {
   received = 0;
   /** The ring's handle (ring.handle()), marked closed when the ring begins closing. */
   handleState: HandleState | undefined;
+  /** The ring's programs were granted slots of its file table (handles say so to senders). */
+  programSlots = false;
+
+  /** ring.allowFd(fixed(i)): from now on senders put files only into slots the kernel picks. */
+  slotsGranted(): void {
+    this.programSlots = true;
+    this.handleState?.programSlots();
+  }
 
   /** A subscription is open: the ring is busy (see the file comment). */
   get listening(): boolean {

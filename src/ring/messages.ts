@@ -125,7 +125,7 @@ proto.handle = function (this: Ring): RingHandle {
   if (arguments.length !== 0) throw new TypeError(`handle() takes no arguments, got ${arguments.length}`);
   if (this.closed) throw new RingClosedError();
   const inbox = ringInternals(this).inbox;
-  inbox.handleState ??= new HandleState(this.fd);
+  inbox.handleState ??= new HandleState(this.fd, inbox.programSlots);
   return inbox.handleState.handle;
 };
 

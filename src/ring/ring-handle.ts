@@ -20,26 +20,47 @@ export interface RingHandle {
   readonly fd: number;
   /** The inode of the ring's file when the handle was made (its identity). */
   readonly ino: number;
-  /** Int32Array view [0]: 1 while the ring is open, 0 once its close() began. */
+  /** Int32Array view [0]: bit 0 (OPEN) while the ring is open, cleared once its close() began;
+   *  bit 1 (PROGRAM_SLOTS) once its completion programs were granted slots of its file table. */
   readonly state: SharedArrayBuffer;
 }
+
+/** state bit: the ring is open. */
+export const HANDLE_OPEN = 1;
+/**
+ * state bit: completion programs of the ring may use slots of its file table (ring.allowFd(fixed(i))).
+ * A file message into a slot the sender names would replace a file a program was given (the
+ * kernel installs it over whatever the slot holds); senders then send files only into a slot the
+ * kernel picks (a free one) with a CQE (the engine sees it). docs/threads.md, docs/security.md.
+ */
+export const HANDLE_PROGRAM_SLOTS = 2;
 
 /** The owning ring's side of its handle: made once, marked closed when close() begins. */
 export class HandleState {
   readonly handle: RingHandle;
   readonly #flag: Int32Array;
 
-  constructor(fd: number) {
+  constructor(fd: number, programSlots: boolean) {
     const state = new SharedArrayBuffer(4);
     this.#flag = new Int32Array(state);
-    this.#flag[0] = 1;
+    this.#flag[0] = HANDLE_OPEN | (programSlots ? HANDLE_PROGRAM_SLOTS : 0);
     this.handle = Object.freeze({ fd, ino: fstatSync(fd).ino, state });
   }
 
   /** The ring is closing: handles everywhere see it at their next send. */
   close(): void {
-    Atomics.store(this.#flag, 0, 0);
+    Atomics.and(this.#flag, 0, ~HANDLE_OPEN);
   }
+
+  /** Its programs were granted a slot: senders see it at their next file message. */
+  programSlots(): void {
+    Atomics.or(this.#flag, 0, HANDLE_PROGRAM_SLOTS);
+  }
+}
+
+/** Does the ring a handle names let its programs use slots of its file table? (HANDLE_PROGRAM_SLOTS) */
+export function guardsSlots(h: RingHandle): boolean {
+  return (Atomics.load(new Int32Array(h.state, 0, 1), 0) & HANDLE_PROGRAM_SLOTS) !== 0;
 }
 
 /** Is `v` shaped like a RingHandle (as it arrives from postMessage: a plain object)? */
@@ -56,7 +77,7 @@ export function isRingHandle(v: unknown): v is RingHandle {
 export function targetFd(where: string, h: RingHandle): number {
   if (!Number.isInteger(h.fd) || h.fd < 0 || h.fd > 0x7fffffff) throw new RangeError(`${where}: the handle's fd must be in [0, 2147483647], got ${describeValue(h.fd)}`);
   if (h.state.byteLength < 4) throw new TypeError(`${where}: the handle's state must be the 4-byte SharedArrayBuffer of ring.handle()`);
-  if (Atomics.load(new Int32Array(h.state, 0, 1), 0) !== 1) throw new RingClosedError(`${where}: the target ring (fd ${h.fd})`);
+  if ((Atomics.load(new Int32Array(h.state, 0, 1), 0) & HANDLE_OPEN) === 0) throw new RingClosedError(`${where}: the target ring (fd ${h.fd})`);
   let ino: number;
   try {
     ino = fstatSync(h.fd).ino;

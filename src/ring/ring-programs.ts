@@ -83,6 +83,7 @@ proto.allowFd = function (this: Ring, fd: number | FixedFile, allow = true): voi
     if (allow) this.files.checkAllow(fd.index);
     internals(this).enableEngine();
     grants.allowSlot(internals(this).handle, fd.index, allow);
+    if (allow) internals(this).inbox.slotsGranted(); // file messages from other rings: 'auto' slots only
     return;
   }
   grants.checkFd(fd);

@@ -203,6 +203,11 @@ test('send_zc: zc flags in ioprio, registered buffer index in buf_index with FIX
   const buf = Buffer.alloc(64);
   eq(op.sendZc(3, buf, 0, { reportUsage: true }).toBytes(), sqe({ opcode: 47, fd: 3, addr: addr(buf), len: 64, ioprio: 8 }));
   eq(op.sendZc(3, buf.subarray(8), 0x40, { bufIndex: 2 }).toBytes(), sqe({ opcode: 47, fd: 3, addr: addr(buf) + 8n, len: 56, opFlags: 0x40, ioprio: 4, bufIndex: 2 }));
+  // sendmsg_zc: the msghdr of sendmsg, the zc flags in ioprio (io_uring_prep_sendmsg_zc)
+  const m = op.sendmsgZc(4, { buffers: [buf] }, 0x40, { reportUsage: true });
+  const mb = Buffer.from(m.toBytes());
+  eq(mb, sqe({ opcode: 48, fd: 4, addr: ptr(mb, 16), opFlags: 0x40, ioprio: 8 }));
+  assert.equal(heldBytes(m, ptr(mb, 16), 56).readBigUInt64LE(24), 1n, 'msg_iovlen');
 });
 
 test('sendmsg / recvmsg: struct msghdr (name, iov, control) pointed to by addr (io_uring_prep_sendmsg / _recvmsg)', () => {
@@ -237,6 +242,8 @@ test('read_fixed / write_fixed / readv_fixed: buf_index, the view\'s address; pr
   eq(op.writeFixed(3, reg, undefined, 1, { rwFlags: 2 }).toBytes(), sqe({ opcode: 5, fd: 3, addr: addr(reg), len: 4096, off: -1n, bufIndex: 1, opFlags: 2 }));
   const v = Buffer.from(op.readvFixed(3, [reg.subarray(0, 8)], 64, 2).toBytes());
   eq(v, sqe({ opcode: 60, fd: 3, addr: ptr(v, 16), len: 1, off: 64n, bufIndex: 2 }));
+  const wv = Buffer.from(op.writevFixed(3, [reg.subarray(0, 8), reg.subarray(64, 80)], 0, 2).toBytes());
+  eq(wv, sqe({ opcode: 61, fd: 3, addr: ptr(wv, 16), len: 2, off: 0n, bufIndex: 2 }));
   eq(op.provideBuffers(reg, 1024, 4, 7, 100).toBytes(), sqe({ opcode: 31, fd: 4, addr: addr(reg), len: 1024, off: 100n, bufIndex: 7 }));
   eq(op.removeBuffers(4, 7).toBytes(), sqe({ opcode: 32, fd: 4, bufIndex: 7 }));
 });

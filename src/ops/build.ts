@@ -11,6 +11,7 @@ import { SqeFlags, Statx, TIMESPEC_SIZE, AT_FDCWD } from '../ring/abi.js';
 import { viewAddress, spanAddress, refusalOf, type ByteSpan } from '../ring/memory.js';
 import { describeValue as describe } from '../errors.js';
 import { applyNetParam } from './build-net.js';
+import { planOf, type PlanStep } from './build-plan.js';
 import { FILE_KINDS, applyFileParam } from './build-files.js';
 import { applyMsgParam } from './build-msg.js';
 import { applyBigParam } from './build-big.js';
@@ -462,6 +463,8 @@ interface OpShape {
   fixed: [ParamDesc['field'], number][];
   /** The param that writes the op flags, if any (its explicit use suppresses impliesOpFlags). */
   opFlagsParam: string | undefined;
+  /** Per parameter: its fast encoder and what an omitted argument does (src/ops/build-plan.ts). */
+  plan: PlanStep[];
 }
 const shapes = new WeakMap<OpDesc, OpShape>();
 function shapeOf(op: OpDesc, params: ParamDesc[]): OpShape {
@@ -479,6 +482,7 @@ function shapeOf(op: OpDesc, params: ParamDesc[]): OpShape {
       ]),
       fixed: Object.entries(op.fixed ?? {}) as [ParamDesc['field'], number][],
       opFlagsParam: params.find((p) => p.field === 'opFlags')?.name,
+      plan: planOf(op, params),
     };
     shapes.set(op, sh);
   }
@@ -513,10 +517,19 @@ export function buildSqe(op: OpDesc, args: readonly unknown[]): Sqe {
   }
   let implied = 0;
   let excluded = 0;
-  for (const p of params) {
-    const v = p.positional ? args[i++] : opts[p.name];
-    applyParam(op, s, p, v, opts);
-    if (p.impliesOpFlags && v !== undefined) implied |= p.impliesOpFlags;
+  const plan = shape.plan;
+  for (let k = 0; k < plan.length; k++) {
+    const step = plan[k];
+    const p = step.p;
+    // no options object: no keyed load by a parameter name (megamorphic; most calls pass none)
+    const v = p.positional ? args[i++] : opts === NO_OPTIONS ? undefined : opts[p.name];
+    if (v === undefined) {
+      if (step.skipWhenOmitted) continue;
+      if (!step.fastDefault || !step.fast!(s, p.default)) applyParam(op, s, p, v, opts);
+      continue;
+    }
+    if (step.fast === undefined || !step.fast(s, v)) applyParam(op, s, p, v, opts);
+    if (p.impliesOpFlags) implied |= p.impliesOpFlags;
     if (p.excludesOpFlags && v !== undefined) {
       if (s.opFlags & p.excludesOpFlags)
         throw new RangeError(`${op.name}(): "${p.name}" cannot be combined with op flags 0x${(s.opFlags & p.excludesOpFlags).toString(16)} (the kernel refuses them together)`);

@@ -34,10 +34,8 @@ const FREED: object[] = Object.freeze([]) as unknown as object[];
 
 /** What a BulkQueue reaches inside its ring (src/ring/ring.ts, RingInternals.bulkHooks). */
 export interface BulkRingHooks {
-  /** Writes an SQE with these user_data words if it fits now. */
-  place(sqe: Sqe, lo: number, hi: number): boolean;
-  /** One bulk request ended (its final CQE): no longer in flight. */
-  retire(): void;
+  /** The ring's submission queue: placeTagged() writes an SQE with given user_data words if it fits now. */
+  readonly sq: { placeTagged(sqe: Sqe, lo: number, hi: number): boolean; retire(): void };
   /** Enters the kernel for everything written; returns SQEs submitted. */
   submit(): number;
   /** Reaps the CQ now (completions the kernel posted inline). */
@@ -89,6 +87,7 @@ export interface BulkOptions {
 export class BulkQueue implements BulkHandler {
   readonly depth: number;
   readonly #ring: BulkRingHooks;
+  readonly #sq: BulkRingHooks['sq'];
   /** Per slot: the caller's tag, a 16-bit generation, the memory its Sqe keeps. */
   readonly #slotTag: Uint32Array;
   readonly #slotGen: Uint16Array;
@@ -118,6 +117,7 @@ export class BulkQueue implements BulkHandler {
     if (depth < 1 || depth > 65536) throw new RangeError(`ring.bulk(): "depth" must be in [1, 65536], got ${depth}`);
     this.depth = depth;
     this.#ring = ring;
+    this.#sq = ring.sq;
     this.#slotTag = new Uint32Array(depth);
     this.#slotGen = new Uint16Array(depth);
     this.#slotKeep = new Array(depth).fill(FREED);
@@ -160,7 +160,7 @@ export class BulkQueue implements BulkHandler {
     if (this.#freeTop === 0 || this.#inflight + this.#ready >= this.depth) return false;
     const slot = this.#free[this.#freeTop - 1];
     const gen = this.#slotGen[slot];
-    if (!this.#ring.place(sqe, (gen << 16) | slot, BULK_TAG)) return false;
+    if (!this.#sq.placeTagged(sqe, (gen << 16) | slot, BULK_TAG)) return false;
     this.#freeTop--;
     this.#slotTag[slot] = tag;
     this.#slotKeep[slot] = sqe.keep;
@@ -229,7 +229,7 @@ export class BulkQueue implements BulkHandler {
     if (slot >= this.depth || this.#slotGen[slot] !== gen || this.#slotKeep[slot] === FREED) return; // stale: not this slot's request
     if (flags & CqeFlags.MORE) return; // refused at push; a hand-built SQE's extra CQEs are not this queue's
     this.#finish(slot, res, flags, extra);
-    this.#ring.retire();
+    this.#sq.retire();
   }
 
   #finish(slot: number, res: number, flags: number, extra?: Uint32Array): void {

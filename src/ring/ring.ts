@@ -183,8 +183,7 @@ export class Ring {
       checkEntry: (sqe, method) => r.#sq.checkEntry(sqe, method),
       submitGroup: (group, signal) => r.#submitGroup(group, signal),
       bulkHooks: () => ({
-        place: (sqe, lo, hi) => r.#sq.placeTagged(sqe, lo, hi),
-        retire: () => r.#sq.retire(),
+        sq: r.#sq,
         submit: () => r.#flush(),
         reap: () => r.#reap(),
         updateRef: () => r.#updateRef(),

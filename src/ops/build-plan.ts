@@ -1,0 +1,104 @@
+/**
+ * The builders' fast path: per parameter of an op, chosen once from the opcode table, a small
+ * encoder for the values nearly every call passes (an in-range integer for an integer kind, a
+ * process fd, a non-negative position) that writes its SQE field and says it did. Anything else
+ * (a FixedFile, a bigint, a value out of range, a wrong type) returns false, and buildSqe hands
+ * the argument to applyParam (src/ops/build.ts), which encodes it or throws the error naming it:
+ * the fast path decides nothing applyParam would decide differently.
+ *
+ * Why: buildSqe's per-parameter switch over every kind of the table is large and megamorphic;
+ * on a NOP promise round trip it was a third of the JS time (docs/benchmarks.md, "Where the time
+ * goes").
+ */
+import type { OpDesc, ParamDesc } from './desc.js';
+import type { Sqe } from './sqe.js';
+
+/** Writes `v` if it is a value this path handles; false: use applyParam. */
+export type FastEncoder = (s: Sqe, v: unknown) => boolean;
+
+const TWO32 = 0x1_0000_0000;
+
+/** A setter for a 32-bit (or narrower) SQE field; undefined for the 64-bit ones. */
+function setter32(field: ParamDesc['field']): ((s: Sqe, v: number) => void) | undefined {
+  switch (field) {
+    case 'fd':
+      return (s, v) => (s.fd = v);
+    case 'len':
+      return (s, v) => (s.len = v);
+    case 'opFlags':
+      return (s, v) => (s.opFlags = v);
+    case 'ioprio':
+      return (s, v) => (s.ioprio = v);
+    case 'bufIndex':
+      return (s, v) => (s.bufIndex = v);
+    case 'personality':
+      return (s, v) => (s.personality = v);
+    case 'fileIndex':
+      return (s, v) => (s.fileIndex = v);
+    default:
+      return undefined;
+  }
+}
+
+function intIn(set: (s: Sqe, v: number) => void, min: number, max: number): FastEncoder {
+  return (s, v) => {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) return false;
+    set(s, v);
+    return true;
+  };
+}
+
+/** The fast encoder of `p`, or undefined where every value goes through applyParam. */
+export function fastEncoder(op: OpDesc, p: ParamDesc): FastEncoder | undefined {
+  const set = setter32(p.field);
+  switch (p.kind) {
+    case 'u32':
+      return set && intIn(set, 0, 0xffffffff);
+    case 'i32':
+      return set && intIn(set, -0x80000000, 0x7fffffff);
+    case 'u16':
+      return set && intIn(set, 0, 0xffff);
+    case 'fd':
+      // a process fd; a FixedFile, and ops that take slots only, go through applyParam
+      if (!set || p.fixed !== undefined || op.sqe?.fixedFile === 'required') return undefined;
+      return intIn(set, 0, 0x7fffffff);
+    case 'position':
+      if (p.field !== 'off') return undefined;
+      return (s, v) => {
+        if (typeof v !== 'number' || !Number.isInteger(v) || v < -1 || v > Number.MAX_SAFE_INTEGER) return false;
+        if (v === -1) {
+          s.offLo = 0xffffffff;
+          s.offHi = 0xffffffff;
+        } else {
+          s.offLo = v >>> 0;
+          s.offHi = Math.floor(v / TWO32) >>> 0;
+        }
+        return true;
+      };
+    default:
+      return undefined;
+  }
+}
+
+/** One parameter of an op's plan: how buildSqe treats its argument. */
+export interface PlanStep {
+  readonly p: ParamDesc;
+  readonly fast: FastEncoder | undefined;
+  /** Omitted, it writes nothing (optional, no default, not a result area ringflow allocates). */
+  readonly skipWhenOmitted: boolean;
+  /** Omitted, the fast encoder writes the default. */
+  readonly fastDefault: boolean;
+}
+
+export function planOf(op: OpDesc, params: readonly ParamDesc[]): PlanStep[] {
+  return params.map((p) => {
+    const fast = fastEncoder(op, p);
+    const allocated = p.kind === 'statx' || p.internal === true;
+    return {
+      p,
+      fast,
+      skipWhenOmitted: p.optional === true && !allocated && p.default === undefined,
+      fastDefault: fast !== undefined && p.optional === true && !allocated && p.default !== undefined,
+    };
+  });
+}

@@ -4,30 +4,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { expectSqe, eq, type SqeFieldsExpected } from './golden.js';
 import { op, fixed, SqeFlags, Sqe, URING_CMD_RAW, BLOCK_URING_CMD, opByName } from '../src/index.js';
 
 /** Expected SQE (64 or 128 bytes): fields by name, `cmd` from byte 48, everything else zero. */
-function sqe(size: 64 | 128, f: {
-  opcode: number; flags?: number; ioprio?: number; fd?: number; off?: bigint; addr?: bigint; len?: number;
-  opFlags?: number; user?: bigint; bufIndex?: number; fileIndex?: number; addr3?: bigint; cmd?: Uint8Array;
-}): Buffer {
-  const b = Buffer.alloc(size);
-  b.writeUInt8(f.opcode, 0);
-  b.writeUInt8(f.flags ?? 0, 1);
-  b.writeUInt16LE(f.ioprio ?? 0, 2);
-  b.writeInt32LE(f.fd ?? 0, 4);
-  b.writeBigUInt64LE(f.off ?? 0n, 8);
-  b.writeBigUInt64LE(f.addr ?? 0n, 16);
-  b.writeUInt32LE(f.len ?? 0, 24);
-  b.writeUInt32LE(f.opFlags ?? 0, 28);
-  b.writeBigUInt64LE(f.user ?? 0n, 32);
-  b.writeUInt16LE(f.bufIndex ?? 0, 40);
-  b.writeUInt32LE(f.fileIndex ?? 0, 44);
-  b.writeBigUInt64LE(f.addr3 ?? 0n, 48);
-  if (f.cmd) b.set(f.cmd, 48);
-  return b;
-}
-const eq = (got: Uint8Array, want: Buffer, why?: string) => assert.equal(Buffer.from(got).toString('hex'), want.toString('hex'), why);
+const sqe = (size: 64 | 128, f: SqeFieldsExpected): Buffer => expectSqe(f, size);
 const bytes = (n: number, from = 1) => Uint8Array.from({ length: n }, (_, i) => (from + i) & 0xff);
 
 test('uringCmdRaw: cmd_op in off, the command area from byte 48 (16 bytes in a 64-byte SQE)', () => {

@@ -1,28 +1,11 @@
 /** Golden SQE bytes for the file and path builders (issue #12 item 1): the whole 64 bytes. No kernel. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { expectSqe as sqe, eq } from './golden.js';
 import { op, fixed, O, AT_FDCWD, SqeFlags, SPLICE_F, FALLOC_FL, RENAME, AT_REMOVEDIR, LINKAT_FLAGS, XATTR, PIPE_FLAGS, RESOLVE, SYNC_FILE_RANGE, type Sqe } from '../src/index.js';
 import { viewAddress } from '../src/ring/memory.js';
 import { systemPageSize } from '../src/ops/build-files.js';
 
-/** Expected SQE as a map of field → value, everything else zero. */
-function sqe(f: {
-  opcode: number; flags?: number; fd?: number; off?: bigint; addr?: bigint; len?: number;
-  opFlags?: number; fileIndex?: number; addr3?: bigint;
-}): Buffer {
-  const b = Buffer.alloc(64);
-  b.writeUInt8(f.opcode, 0);
-  b.writeUInt8(f.flags ?? 0, 1);
-  b.writeInt32LE(f.fd ?? 0, 4);
-  b.writeBigUInt64LE(BigInt.asUintN(64, f.off ?? 0n), 8);
-  b.writeBigUInt64LE(BigInt.asUintN(64, f.addr ?? 0n), 16);
-  b.writeUInt32LE((f.len ?? 0) >>> 0, 24);
-  b.writeUInt32LE((f.opFlags ?? 0) >>> 0, 28);
-  b.writeUInt32LE((f.fileIndex ?? 0) >>> 0, 44);
-  b.writeBigUInt64LE(f.addr3 ?? 0n, 48);
-  return b;
-}
-const eq = (got: Uint8Array, want: Buffer) => assert.equal(Buffer.from(got).toString('hex'), want.toString('hex'));
 const bytes = (s: Sqe) => Buffer.from(s.toBytes());
 /** The NUL-terminated string at a 64-bit address field of the SQE (kept alive by the Sqe). */
 function cstringAt(s: Sqe, at: number): string {

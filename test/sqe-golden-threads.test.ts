@@ -1,23 +1,11 @@
 /** Golden SQE bytes of msgRing (IORING_OP_MSG_RING = 40): data and file messages, targets, flags. No kernel. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { expectSqe, eq, type SqeFieldsExpected } from './golden.js';
 import { op, fixed, SqeFlags, MESSAGE_TAG, MSG_RING_FLAGS, FILE_INDEX_ALLOC } from '../src/index.js';
 
-function sqe(f: { flags?: number; fd?: number; off?: bigint; addr?: bigint; len?: number; opFlags?: number; user?: bigint; fileIndex?: number; addr3?: bigint }): Buffer {
-  const b = Buffer.alloc(64);
-  b.writeUInt8(40, 0);
-  b.writeUInt8(f.flags ?? 0, 1);
-  b.writeInt32LE(f.fd ?? 0, 4);
-  b.writeBigUInt64LE(f.off ?? 0n, 8);
-  b.writeBigUInt64LE(f.addr ?? 0n, 16);
-  b.writeUInt32LE(f.len ?? 0, 24);
-  b.writeUInt32LE((f.opFlags ?? 0) >>> 0, 28);
-  b.writeBigUInt64LE(f.user ?? 0n, 32);
-  b.writeUInt32LE(f.fileIndex ?? 0, 44);
-  b.writeBigUInt64LE(f.addr3 ?? 0n, 48);
-  return b;
-}
-const eq = (got: Uint8Array, want: Buffer) => assert.deepEqual(Buffer.from(got).toString('hex'), want.toString('hex'));
+/** A MSG_RING SQE (opcode 40) with these fields. */
+const sqe = (f: Omit<SqeFieldsExpected, 'opcode'>): Buffer => expectSqe({ opcode: 40, ...f });
 /** user_data of the target CQE: MESSAGE_TAG in the high word. */
 const tagged = (low: number) => (BigInt(MESSAGE_TAG) << 32n) | BigInt(low >>> 0);
 

@@ -1,32 +1,10 @@
 /** Golden SQE bytes of the waiting opcodes (poll, epoll, futex, waitid, timeout update, multishot read, nop's lookups). No kernel. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { expectSqe as sqe, addr, eq } from './golden.js';
 import { op, fixed, SqeFlags, POLL, POLL_FLAGS, EPOLL, FUTEX2, W, P } from '../src/index.js';
 import { viewAddress } from '../src/ring/memory.js';
 
-/** Expected SQE as a map of field → value, everything else zero. */
-function sqe(f: {
-  opcode: number; flags?: number; ioprio?: number; fd?: number; off?: bigint; addr?: bigint; len?: number;
-  opFlags?: number; user?: bigint; bufIndex?: number; personality?: number; fileIndex?: number; addr3?: bigint;
-}): Buffer {
-  const b = Buffer.alloc(64);
-  b.writeUInt8(f.opcode, 0);
-  b.writeUInt8(f.flags ?? 0, 1);
-  b.writeUInt16LE(f.ioprio ?? 0, 2);
-  b.writeInt32LE(f.fd ?? 0, 4);
-  b.writeBigUInt64LE(BigInt.asUintN(64, f.off ?? 0n), 8);
-  b.writeBigUInt64LE(f.addr ?? 0n, 16);
-  b.writeUInt32LE(f.len ?? 0, 24);
-  b.writeUInt32LE((f.opFlags ?? 0) >>> 0, 28);
-  b.writeBigUInt64LE(f.user ?? 0n, 32);
-  b.writeUInt16LE(f.bufIndex ?? 0, 40);
-  b.writeUInt16LE(f.personality ?? 0, 42);
-  b.writeUInt32LE(f.fileIndex ?? 0, 44);
-  b.writeBigUInt64LE(f.addr3 ?? 0n, 48);
-  return b;
-}
-const addr = (v: ArrayBufferView) => BigInt(viewAddress(v));
-const eq = (got: Uint8Array, want: Buffer) => assert.deepEqual(Buffer.from(got).toString('hex'), want.toString('hex'));
 /** The kept buffer an SQE's 64-bit field points at. */
 function kept(s: { keep?: object[] }, at: bigint): Buffer {
   const k = s.keep!.find((x) => x instanceof ArrayBuffer && BigInt(viewAddress(new Uint8Array(x))) === at) as ArrayBuffer;

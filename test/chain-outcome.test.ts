@@ -86,7 +86,7 @@ test('link: hard links go on past an error and past a short read; the outcome na
   assert.deepEqual(view(mixed), { steps: ['failed:EBADF', 'failed:EBADF', 'cancelled:ECANCELED'], broken: '1:fsync:error' });
 });
 
-test('link timeout fires: its CQE (-ETIME) comes first, then the request (-ECANCELED); the rest are cancelled', async (t) => {
+test('link timeout fires: the timeout (-ETIME) and the request (-ECANCELED) both complete, the timeout first on 6.18 (the request first on 6.1); the rest are cancelled', async (t) => {
   const ring = ringFor(t);
   if (!requireOp(t, ring, 'linkTimeout')) return;
   const order: string[] = [];
@@ -99,7 +99,10 @@ test('link timeout fires: its CQE (-ETIME) comes first, then the request (-ECANC
     lt.then((v) => order.push(`timeout ${v ? 'fired' : 'not fired'}`)),
   ]);
   await seen;
-  assert.deepEqual(order, ['timeout fired', 'request ECANCELED']);
+  // 6.18: io_req_task_link_timeout posts the timeout's CQE before the cancelled request's; Debian's
+  // 6.1 posted them the other way round (scripts/kernel-suite.sh 61): ring.link() reads either
+  assert.deepEqual([...order].sort(), ['request ECANCELED', 'timeout fired']);
+  if (order[0] !== 'timeout fired') t.diagnostic(`this kernel posts the cancelled request's CQE before its link timeout's: ${order.join(', ')}`);
   const o = await ring.link([op.timeout(5_000), op.linkTimeout(20), op.nop()]);
   assert.deepEqual(view(o), { steps: ['timedOut:ECANCELED', 'ok:true', 'cancelled:ECANCELED'], broken: '0:timeout:timeout' });
   assert.equal(o.broken!.timeoutIndex, 1);
@@ -175,14 +178,18 @@ test('skipSuccess: no CQE for members that succeed; a failing one posts its CQE 
   assert.equal(ring.stats().cqesReaped - before, 3);
 });
 
-test('drain: a drained request starts after everything before it completed, and later ones wait for it', async (t) => {
+test('drain: a drained request starts after everything before it completed (on 6.18 later ones wait for it too)', async (t) => {
   const ring = ringFor(t);
   const order: string[] = [];
   const slow = ring.timeout(30).then(() => order.push('timeout'));
   const drained = ring.run(op.nop().drain()).then(() => order.push('drained nop'));
   const after = ring.nop().then(() => order.push('later nop'));
   await Promise.all([slow, drained, after]);
-  assert.deepEqual(order, ['timeout', 'drained nop', 'later nop']);
+  assert.equal(order[0], 'timeout', 'nothing drained or later ran before the request submitted before the drain');
+  assert.deepEqual([...order].sort(), ['drained nop', 'later nop', 'timeout']);
+  // 6.18 holds requests submitted after a drain until it completed; Debian's 6.1 ran the later nop
+  // first (scripts/kernel-suite.sh 61)
+  if (order[1] !== 'drained nop') t.diagnostic(`this kernel did not hold the request after the drain: ${order.join(', ')}`);
 });
 
 test('drain after skipSuccess on the same ring fails at submission with EOPNOTSUPP (ctx->drain_disabled)', async (t) => {

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
-import { ringFor, requireOp, tempFile } from './helpers.js';
+import { ringFor, requireOp, tempFile, CPU_TIME_SCALE } from './helpers.js';
 import { Ring, RingClosedError, type RingHandle, type RingMessage } from '../src/index.js';
 
 const index = JSON.stringify(new URL('../src/index.js', import.meta.url).href);
@@ -124,7 +124,7 @@ test('liveness: a worker whose ring listens for messages stays alive until one c
   ]) {
     const w = worker(body);
     t.after(() => w.terminate());
-    const code = await Promise.race([once<number>(w, 'exit'), new Promise((r) => setTimeout(() => r('still running'), 3000))]);
+    const code = await Promise.race([once<number>(w, 'exit'), new Promise((r) => setTimeout(() => r('still running'), 3000 * CPU_TIME_SCALE))]);
     assert.equal(code, 0, `${body}: exits on its own`);
   }
 });

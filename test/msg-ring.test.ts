@@ -82,7 +82,9 @@ test('ownership: a message never settles a request of the target, whatever its d
   const target = ringFor(t);
   // requests in flight on the target: slots 0..7, generation 1 (user_data = 1 << 32 | slot)
   let settled = 0;
-  const timers = Array.from({ length: 8 }, () => target.timeout(150).then(() => settled++));
+  // long enough to outlast the messages on any CPU (an emulated one too); removed below
+  const pending = Array.from({ length: 8 }, () => target.timeout(60_000));
+  const timers = pending.map((p) => p.then(() => settled++, () => settled++));
   await tick();
   assert.equal(target.pending, 8);
   const got = collect(target, 24);
@@ -97,6 +99,7 @@ test('ownership: a message never settles a request of the target, whatever its d
   assert.equal(messages.length, 24);
   assert.equal(settled, 0, 'no timer settled early');
   assert.equal(target.pending, 8, 'all 8 requests still in flight');
+  for (const p of pending) await target.timeoutRemove(p);
   await Promise.all(timers);
   assert.equal(settled, 8);
 });

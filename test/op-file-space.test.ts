@@ -83,7 +83,12 @@ test('fadvise declares access patterns; ESPIPE on a pipe', async (t) => {
   if (!requireOp(t, ring, 'fadvise')) return;
   const f = fileWith(t, pattern(65536));
   for (const advice of ['sequential', 'random', 'willneed', 'dontneed', 'noreuse', 'normal'] as const) assert.equal(await ring.fadvise(f.fd, 0, 0, advice), undefined, advice);
-  await ring.fadvise(f.fd, 4096, 2n ** 33n, 3); // a length past 32 bits (6.11+ puts it in addr)
+  // a length past 32 bits: 6.11+ reads it from addr; before, the kernel refuses a nonzero addr
+  // (EINVAL, seen on 6.1): the builder cannot tell, the kernel says so
+  await ring.fadvise(f.fd, 4096, 2n ** 33n, 3).catch((e: unknown) => {
+    if (!(e instanceof RingError && e.code === 'EINVAL')) throw e;
+    t.diagnostic('this kernel refuses fadvise lengths over 4 GiB (sqe->addr is 6.11+)');
+  });
   const b = Buffer.alloc(100);
   assert.equal(await ring.read(f.fd, b, 0), 100, 'the file reads the same after DONTNEED');
   assert.deepEqual(b, pattern(100));

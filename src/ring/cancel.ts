@@ -9,6 +9,13 @@
  * Matching (io_uring/cancel.c io_cancel_req_match, 6.18): every criterion given must hold; ANY
  * matches every request of the ring (and implies ALL); a cancel by fd never matches a timeout (it
  * has no file). Installed on Ring.prototype when the package entry loads.
+ *
+ * By opcode, ringflow matches itself: it knows the op of each of its promise requests, picks those
+ * (and, with fd, those on that file: a FixedFile slot or a process fd as the request names it) and
+ * cancels each by its user_data. IORING_ASYNC_CANCEL_OP is never sent: Debian's 6.1 accepts the flag
+ * (the 6.6 cancel flags are backported) but did not apply it — a cancel by opcode and fd cancelled a
+ * read when asked for readv, and found no timeouts (scripts/kernel-suite.sh 61). So `op` reaches
+ * promise requests only (not bulk or completion-program requests) and works on every kernel.
  */
 import { Ring } from './ring.js';
 import { CancelFlags } from './abi.js';
@@ -17,6 +24,8 @@ import { describeValue } from '../errors.js';
 import { FixedFile, type Fd } from '../ops/sqe.js';
 import { op as builders } from '../ops/build.js';
 import { opByName, opByCode } from '../ops/table.js';
+import { ringInternals } from './ring.js';
+import { SqeFlags } from './abi.js';
 
 /** What ring.cancel() looks for. Criteria combine (fd and op: requests on that file with that opcode). */
 export type CancelTarget =
@@ -116,8 +125,36 @@ export function cancelSpec(target: unknown, options: unknown, argCount: number):
   return spec;
 }
 
+/** Cancels `ud` by its user_data: 1 if the kernel found it (running or not), 0 if it had completed. */
+function cancelOne(ring: Ring, ud: bigint): Promise<number> {
+  return ring.run<number>(builders.asyncCancel(ud)).then(
+    () => 1,
+    (e: unknown) => {
+      if (e instanceof RingError && e.code === 'ENOENT') return 0;
+      if (e instanceof RingError && e.code === 'EALREADY') return 1;
+      throw e;
+    },
+  );
+}
+
+/** ring.cancel({ op, fd?, userData? }): matched against ringflow's own requests (see the file comment). */
+function cancelByOp(ring: Ring, spec: CancelSpec): Promise<number> {
+  const all = (spec.flags & CancelFlags.ALL) !== 0;
+  const byFd = (spec.flags & CancelFlags.FD) !== 0;
+  const fixedFd = (spec.flags & CancelFlags.FD_FIXED) !== 0;
+  const ud = spec.flags & CancelFlags.USERDATA ? BigInt(spec.userData) : undefined;
+  const picked = ringInternals(ring).selectRequests((p) => {
+    const s = p.sqe;
+    if (s.opcode !== spec.opcode) return false;
+    if (byFd && (s.fd !== spec.fd || ((s.flags & SqeFlags.FIXED_FILE) !== 0) !== fixedFd)) return false;
+    return ud === undefined || (BigInt(p.gen) << 32n | BigInt(p.slot)) === ud;
+  }, all ? Infinity : 1);
+  return Promise.all(picked.map((u) => cancelOne(ring, u))).then((found) => found.reduce((a, b) => a + b, 0));
+}
+
 Ring.prototype.cancel = function (this: Ring, target: CancelTarget, options?: CancelOptions): Promise<number> {
   const spec = cancelSpec(target, options, arguments.length);
+  if (spec.flags & CancelFlags.OP) return cancelByOp(this, spec);
   const sqe = builders.asyncCancel(spec.userData, { cancelFlags: spec.flags });
   sqe.fd = spec.fd; // cancel.c reads sqe->fd with CANCEL_FD
   sqe.len = spec.opcode; // and sqe->len with CANCEL_OP

@@ -81,6 +81,16 @@ export class RequestTable {
     }
   }
 
+  /** The user_data of every waiting request `match` picks (submitted or queued), oldest slot first; at most `max`. */
+  select(match: (p: Pending) => boolean, max: number): bigint[] {
+    const out: bigint[] = [];
+    for (const p of this.#slots) {
+      if (out.length >= max) break;
+      if (p !== undefined && match(p)) out.push((BigInt(p.gen) << 32n) | BigInt(p.slot));
+    }
+    return out;
+  }
+
   /** Takes every waiting request out of the table (teardown). */
   drain(): Pending[] {
     const out = this.#slots.filter((p): p is Pending => p !== undefined);

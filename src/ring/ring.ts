@@ -64,6 +64,8 @@ export interface RingInternals {
   checkEntry(sqe: Sqe, method: string): void;
   /** Queues requests as one group, in one submission, in order (ring.chain(), ring.link(): src/ring/chain.ts). */
   submitGroup(group: Pending[], signal: AbortSignal | undefined): void;
+  /** user_data of the ring's promise requests in flight that `match` picks (ring.cancel({ op })). */
+  selectRequests(match: (p: Pending) => boolean, max: number): bigint[];
   /** What a BulkQueue reaches (src/ring/bulk.ts), and where its CQEs go from now on. */
   bulkHooks(): BulkRingHooks;
   setBulk(handler: BulkHandler): void;
@@ -181,6 +183,7 @@ export class Ring {
         r.#files?.beforeSubmit(sqe);
       },
       checkEntry: (sqe, method) => r.#sq.checkEntry(sqe, method),
+      selectRequests: (match, max) => r.#requests.select(match, max),
       submitGroup: (group, signal) => r.#submitGroup(group, signal),
       bulkHooks: () => ({
         sq: r.#sq,

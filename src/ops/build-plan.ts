@@ -13,6 +13,9 @@
 import type { OpDesc, ParamDesc } from './desc.js';
 import type { Sqe } from './sqe.js';
 
+/** @internal tests only (test/build-fast-path.test.ts): false sends every argument through applyParam. */
+export const fastPath = { enabled: true };
+
 /** Writes `v` if it is a value this path handles; false: use applyParam. */
 export type FastEncoder = (s: Sqe, v: unknown) => boolean;
 

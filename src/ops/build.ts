@@ -11,7 +11,7 @@ import { SqeFlags, Statx, TIMESPEC_SIZE, AT_FDCWD } from '../ring/abi.js';
 import { viewAddress, spanAddress, refusalOf, type ByteSpan } from '../ring/memory.js';
 import { describeValue as describe } from '../errors.js';
 import { applyNetParam } from './build-net.js';
-import { planOf, type PlanStep } from './build-plan.js';
+import { planOf, fastPath, type PlanStep } from './build-plan.js';
 import { FILE_KINDS, applyFileParam } from './build-files.js';
 import { applyMsgParam } from './build-msg.js';
 import { applyBigParam } from './build-big.js';
@@ -518,6 +518,7 @@ export function buildSqe(op: OpDesc, args: readonly unknown[]): Sqe {
   let implied = 0;
   let excluded = 0;
   const plan = shape.plan;
+  const fastOn = fastPath.enabled;
   for (let k = 0; k < plan.length; k++) {
     const step = plan[k];
     const p = step.p;
@@ -525,10 +526,10 @@ export function buildSqe(op: OpDesc, args: readonly unknown[]): Sqe {
     const v = p.positional ? args[i++] : opts === NO_OPTIONS ? undefined : opts[p.name];
     if (v === undefined) {
       if (step.skipWhenOmitted) continue;
-      if (!step.fastDefault || !step.fast!(s, p.default)) applyParam(op, s, p, v, opts);
+      if (!step.fastDefault || !fastOn || !step.fast!(s, p.default)) applyParam(op, s, p, v, opts);
       continue;
     }
-    if (step.fast === undefined || !step.fast(s, v)) applyParam(op, s, p, v, opts);
+    if (step.fast === undefined || !fastOn || !step.fast(s, v)) applyParam(op, s, p, v, opts);
     if (p.impliesOpFlags) implied |= p.impliesOpFlags;
     if (p.excludesOpFlags && v !== undefined) {
       if (s.opFlags & p.excludesOpFlags)

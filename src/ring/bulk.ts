@@ -23,6 +23,7 @@
  */
 import { RingClosedError, errno as errnoOf, describeValue } from '../errors.js';
 import { Sqe } from '../ops/sqe.js';
+import { opByCode } from '../ops/table.js';
 import { SqeFlags, CqeFlags } from './abi.js';
 import type { BulkHandler } from './completion.js';
 import { BULK_TAG } from './completion.js';
@@ -151,12 +152,14 @@ export class BulkQueue implements BulkHandler {
     if (this.#closed) throw new RingClosedError();
     if (!(sqe instanceof Sqe)) throw new TypeError(`bulk.push(): "sqe" must be an Sqe built with op.*, got ${describeValue(sqe)}`);
     if ((tag >>> 0) !== tag) throw new TypeError(`bulk.push(): "tag" must be an integer in [0, 2^32 - 1], got ${describeValue(tag)}`);
-    if (sqe.multishot || sqe.op.multiCqe) throw new TypeError(`bulk.push(): ${sqe.op.name} posts more than one CQE; use ring.runMulti()`);
+    // by the opcode the kernel gets (a hand-built Sqe may have changed it), as files.beforeSubmit reads it
+    const op = sqe.opcode === sqe.op.code ? sqe.op : opByCode(sqe.opcode) ?? sqe.op;
+    if (sqe.multishot || sqe.op.multiCqe || op.multiCqe) throw new TypeError(`bulk.push(): ${op.name} posts more than one CQE; use ring.runMulti()`);
     if (sqe.flags & SqeFlags.CQE_SKIP_SUCCESS) throw new RangeError('bulk.push(): skipSuccess() posts no CQE on success, so its slot would never come back');
     if (sqe.cq >= 0) throw new RangeError('bulk.push(): the "cq" option is for promise requests (ring.run)');
-    const effect = sqe.op.sqe?.slotEffect;
+    const effect = op.sqe?.slotEffect;
     if ((effect === 'fileIndex' && sqe.fileIndex !== 0) || effect === 'update')
-      throw new TypeError(`bulk.push(): this ${sqe.op.name} changes the registered file table, which ringflow tracks from its result; run it with ring.run()`);
+      throw new TypeError(`bulk.push(): this ${op.name} changes the registered file table, which ringflow tracks from its result; run it with ring.run()`);
     if (this.#freeTop === 0 || this.#inflight + this.#ready >= this.depth) return false;
     const slot = this.#free[this.#freeTop - 1];
     const gen = this.#slotGen[slot];

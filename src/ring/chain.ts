@@ -191,12 +191,24 @@ export function outcomeOf(sqes: readonly Sqe[], rs: readonly PromiseSettledResul
     if (broken !== undefined) continue;
     // a hard-linked step that ran and failed or came short does not break the chain (the last
     // step's failure ends it whatever its flags)
-    // a step whose op fails no link on error (the table's errorKeepsLink) does not break it either
-    const hard = ((sqe.flags & SqeFlags.IO_HARDLINK) !== 0 || sqe.op.errorKeepsLink === true) && i < sqes.length - 1;
+    // a step whose op fails no link on error (the table's errorKeepsLink) does not break it either,
+    // unless the error came before its issue function (an fd lookup's EBADF, a prep error: the
+    // kernel fails the request the generic way, req_set_fail), which the next step shows
+    const keeps = sqe.op.errorKeepsLink === true && !cancelledAfter(sqes, rs, i);
+    const hard = ((sqe.flags & SqeFlags.IO_HARDLINK) !== 0 || keeps) && i < sqes.length - 1;
     if (hard && (step.status === 'failed' || step.status === 'short')) continue;
     broken = breakOf(i, sqe, step);
   }
   return broken === undefined ? { ok, steps } : { ok, steps, broken };
+}
+
+/** Did the kernel cancel the step after step i (past a link timeout guarding step i, disarmed either way)? */
+function cancelledAfter(sqes: readonly Sqe[], rs: readonly PromiseSettledResult<unknown>[], i: number): boolean {
+  let j = i + 1;
+  if (j < sqes.length && sqes[j].op.result === 'linkTimer') j++;
+  if (j >= sqes.length) return false;
+  const r = rs[j];
+  return r.status === 'rejected' && codeOf(r.reason) === 'ECANCELED';
 }
 
 type Broken = { -readonly [K in keyof NonNullable<ChainOutcome['broken']>]: NonNullable<ChainOutcome['broken']>[K] };

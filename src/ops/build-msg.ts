@@ -84,11 +84,14 @@ function applyTarget(op: OpDesc, s: Sqe, v: unknown, w: () => string): void {
   if (!isRingHandle(h))
     throw new TypeError(`${w()} must be a RingHandle (ring.handle()), a Ring, a FixedFile holding a ring, or a ring fd, got ${describe(v)}`);
   s.fd = targetFd(w(), h);
-  if (guardsSlots(h)) slotGuarded.add(s);
+  handleTargets.set(s, h);
 }
 
-/** Sqes whose target's programs hold slots of its file table (applyTarget runs before applyMessage). */
-const slotGuarded = new WeakSet<Sqe>();
+/** The handle a message Sqe was built for (applyTarget runs before applyMessage). */
+const handleTargets = new WeakMap<Sqe, RingHandle>();
+
+const slotRefusal = (where: string): string =>
+  `${where}: the target ring lets its completion programs use slots of its file table, so a file may go there only into a slot the kernel picks (slot 'auto') with a CQE (no skipCqe): a named slot would replace a file a program was given`;
 
 function applyMessage(op: OpDesc, s: Sqe, v: unknown, w: () => string): void {
   if (v === null || typeof v !== 'object' || Array.isArray(v))
@@ -116,10 +119,14 @@ function applyMessage(op: OpDesc, s: Sqe, v: unknown, w: () => string): void {
   const slot = m.slot ?? 'auto';
   const dst = slot === 'auto' ? -1 : int(w, 'slot', slot, 0, MAX_FIXED_FILES - 1);
   if (m.skipCqe !== undefined && typeof m.skipCqe !== 'boolean') throw new TypeError(`${w()}.skipCqe must be a boolean, got ${describe(m.skipCqe)}`);
-  if (slotGuarded.has(s) && (dst >= 0 || m.skipCqe))
-    throw new RangeError(
-      `${w()}: the target ring lets its completion programs use slots of its file table, so a file may go there only into a slot the kernel picks (slot 'auto') with a CQE (no skipCqe): a named slot would replace a file a program was given`,
-    );
+  const h = handleTargets.get(s);
+  if (h !== undefined && (dst >= 0 || m.skipCqe)) {
+    if (guardsSlots(h)) throw new RangeError(slotRefusal(w()));
+    // the target's programs may be granted slots between now and the submission: asked again then
+    s.submitCheck = (method) => {
+      if (guardsSlots(h)) throw new RangeError(slotRefusal(method));
+    };
+  }
   s.addrLo = MSG_RING_COMMANDS.SEND_FD;
   [s.addr3Lo, s.addr3Hi] = [src, 0];
   s.fileIndex = dst < 0 ? FILE_INDEX_ALLOC : dst + 1;

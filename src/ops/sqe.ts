@@ -112,6 +112,9 @@ export class Sqe {
    */
   cmd: Uint32Array | undefined = undefined;
   cmdBytes = 0;
+  /** A check every submission path makes before queueing this SQE (a file message to a ring whose
+   *  programs may since have been granted slots: src/ops/build-msg.ts); throws to refuse. */
+  submitCheck: ((method: string) => void) | undefined = undefined;
   /** ring.runBig(): where the completion stores big_cqe[0..1] before the promise settles (undefined: not asked). */
   bigCqe: { extra1: bigint; extra2: bigint } | undefined = undefined;
 

@@ -86,6 +86,7 @@ export class SubmissionQueue {
 
   /** Refuses (RangeError, before anything is queued) a request whose entry does not fit this ring's SQEs. */
   checkEntry(sqe: Sqe, method: string): void {
+    sqe.submitCheck?.(method);
     if (sqe.entrySize > this.entrySize)
       throw new RangeError(`${method}: the ${sqe.op.name} command area of ${sqe.cmdBytes} bytes needs 128-byte SQEs (at most 16 bytes fit in a 64-byte SQE); create the ring with { sqe128: true }`);
   }

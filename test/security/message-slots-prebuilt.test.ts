@@ -1,8 +1,8 @@
-// The handle guard of file messages (src/ops/build-msg.ts, HANDLE_PROGRAM_SLOTS) is read when the
-// Sqe is built. An Sqe built for a handle before the target's programs were granted slots, and
-// submitted after, names a slot with skipCqe: the kernel replaces the granted file and posts no
-// CQE, so the engine's revocation (reap_kernel) never sees it either. Programs then read a file
-// nobody gave them. Runs under the JIT and the interpreter.
+// The handle guard of file messages (src/ops/build-msg.ts, HANDLE_PROGRAM_SLOTS) is asked when the
+// Sqe is built and again when it is submitted (Sqe.submitCheck, called by every submission path). An
+// Sqe built for a handle before the target's programs were granted slots and submitted after would
+// name a slot with skipCqe: the kernel would replace the granted file and post no CQE, so the
+// engine's revocation (reap_kernel) would never see it. Runs under the JIT and the interpreter.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { openSync, closeSync, writeFileSync } from 'node:fs';
@@ -53,6 +53,8 @@ for (const { name, jit } of ENGINES) {
     buf.bytes.fill(0);
     const after = await read0();
     const text = Buffer.from(buf.bytes.subarray(0, 11)).toString();
-    assert.ok(refused || !(after.accepted && text === 'SECRET DATA'), `the program read the file the message put into its granted slot (${JSON.stringify(after)}, "${text}")`);
+    assert.equal(refused, true, 'the prebuilt message is refused at submission (RangeError) now that the target guards its slots');
+    assert.deepEqual(after, { accepted: true, res: 11 });
+    assert.equal(text, 'public data', 'the granted slot still names the file programs were given');
   });
 }

@@ -10,10 +10,10 @@
  * process (-EPERM). A ring of another worker thread of this process qualifies (its fd is the same
  * number here: pass its RingHandle).
  *
- * Whether the named ring has an SQ thread is not checked here: /proc/self/fdinfo's SqThread is -1
- * for an SQPOLL ring on 6.1 (it reports the thread only while it runs in some kernels), so the
- * kernel decides, and an EINVAL of io_uring_setup for an SQPOLL ring with attachWq carries
- * SQPOLL_ATTACH_HINT (src/ring/setup.ts).
+ * Whether the named ring has an SQ thread is not checked here: /proc/self/fdinfo's SqThread is no
+ * witness (on Debian's 6.1 it says -1 for an SQPOLL ring whenever fdinfo cannot take the ring's or
+ * the SQ thread's lock, e.g. while the thread polls), so the kernel decides, and an EINVAL of
+ * io_uring_setup for an SQPOLL ring with attachWq carries SQPOLL_ATTACH_HINT (src/ring/setup.ts).
  */
 import { readlinkSync, existsSync } from 'node:fs';
 import { RingError } from '../errors.js';

@@ -9,15 +9,20 @@
  * shares the SQ thread of the ring it names, which must be an SQPOLL ring (-EINVAL) of the same
  * process (-EPERM). A ring of another worker thread of this process qualifies (its fd is the same
  * number here: pass its RingHandle).
+ *
+ * Whether the named ring has an SQ thread is not checked here: /proc/self/fdinfo's SqThread is no
+ * witness (on Debian's 6.1 it says -1 for an SQPOLL ring whenever fdinfo cannot take the ring's or
+ * the SQ thread's lock, e.g. while the thread polls), so the kernel decides, and an EINVAL of
+ * io_uring_setup for an SQPOLL ring with attachWq carries SQPOLL_ATTACH_HINT (src/ring/setup.ts).
  */
-import { readlinkSync, readFileSync, existsSync } from 'node:fs';
+import { readlinkSync, existsSync } from 'node:fs';
 import { RingError } from '../errors.js';
 
 const ENXIO = -6;
 const EINVAL = -22;
 
-/** Throws RingError (ENXIO / EINVAL, with what is wrong) when `fd` cannot be attached to. No check without /proc. */
-export function checkAttachWq(fd: number, sqpoll: boolean): void {
+/** Throws RingError (ENXIO / EINVAL, with what is wrong) when `fd` is not an open io_uring fd. No check without /proc. */
+export function checkAttachWq(fd: number): void {
   if (!existsSync('/proc/self/fd')) return;
   let link: string;
   try {
@@ -27,15 +32,8 @@ export function checkAttachWq(fd: number, sqpoll: boolean): void {
   }
   if (link !== 'anon_inode:[io_uring]')
     throw new RingError(EINVAL, 'io_uring_setup', { detail: `attachWq: fd ${fd} is ${link}`, hint: 'attachWq must name an io_uring fd (a Ring, its handle(), or its fd)' });
-  if (!sqpoll) return;
-  let sqThread = -1;
-  try {
-    const m = /^SqThread:\s*(-?\d+)/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'));
-    if (!m) return; // a kernel that does not say: let it decide
-    sqThread = Number(m[1]);
-  } catch {
-    return;
-  }
-  if (sqThread < 0)
-    throw new RingError(EINVAL, 'io_uring_setup', { detail: `attachWq: fd ${fd} has no SQ thread`, hint: 'an SQPOLL ring can only attach to another SQPOLL ring (it shares its SQ thread); drop sqpoll or attach to an SQPOLL ring' });
 }
+
+/** The hint of an io_uring_setup EINVAL for an SQPOLL ring with attachWq (the fd itself was checked: it is a ring). */
+export const SQPOLL_ATTACH_HINT =
+  'an SQPOLL ring can only attach to another SQPOLL ring (it shares its SQ thread): drop sqpoll or attach to an SQPOLL ring; or this kernel rejects the other setup flags (ringflow info lists what it accepts)';

@@ -7,7 +7,7 @@ import { binding } from '../native.js';
 import { RingError, describeValue } from '../errors.js';
 import { Params, SqOff, CqOff, SetupFlags, SETUP_FLAGS, KNOWN_SETUP_FLAGS, Features, RegisterOp, Probe, PROBE_OP_SUPPORTED, PARAMS_SIZE } from './abi.js';
 import { ProgramEngine } from './programs.js';
-import { checkAttachWq } from './attach-wq.js';
+import { checkAttachWq, SQPOLL_ATTACH_HINT } from './attach-wq.js';
 
 export interface RingOptions {
   /** SQ entries (rounded up to a power of two by the kernel; 1..32768). Default 256. */
@@ -244,7 +244,8 @@ export function setupRing(o: RingOptions, profileFlags: number): SetupResult {
   let flags = setupFlags(o, profileFlags) | SetupFlags.CQSIZE;
   const wantNoSqArray = o.noSqArray ?? true;
   if (wantNoSqArray) flags |= SetupFlags.NO_SQARRAY;
-  if (o.attachWq !== undefined) checkAttachWq(typeof o.attachWq === 'number' ? o.attachWq : o.attachWq.fd, !!o.sqpoll); // src/ring/attach-wq.ts
+  const wqFd = o.attachWq === undefined ? undefined : typeof o.attachWq === 'number' ? o.attachWq : o.attachWq.fd;
+  if (wqFd !== undefined) checkAttachWq(wqFd); // src/ring/attach-wq.ts
   const attempt = (fl: number) => {
     const p = Buffer.alloc(PARAMS_SIZE);
     p.writeUInt32LE(cq, Params.cq_entries);
@@ -253,10 +254,7 @@ export function setupRing(o: RingOptions, profileFlags: number): SetupResult {
       if (o.sqpoll.cpu !== undefined) p.writeUInt32LE(u32opt('sqpoll.cpu', o.sqpoll.cpu, 0, 4095), Params.sq_thread_cpu);
       if (o.sqpoll.idle !== undefined) p.writeUInt32LE(u32opt('sqpoll.idle', o.sqpoll.idle, 0, 0xffffffff), Params.sq_thread_idle);
     }
-    if (o.attachWq !== undefined) {
-      const wq = typeof o.attachWq === 'number' ? o.attachWq : o.attachWq.fd;
-      p.writeUInt32LE(u32opt('attachWq', wq, 0, 0x7fffffff), Params.wq_fd);
-    }
+    if (wqFd !== undefined) p.writeUInt32LE(u32opt('attachWq', wqFd, 0, 0x7fffffff), Params.wq_fd);
     const fd = binding.ringSetup(entries, p) as number;
     return { fd, p };
   };
@@ -266,7 +264,12 @@ export function setupRing(o: RingOptions, profileFlags: number): SetupResult {
     flags &= ~SetupFlags.NO_SQARRAY;
     ({ fd, p } = attempt(flags));
   }
-  if (fd < 0) throw new RingError(fd, 'io_uring_setup', { detail: `entries=${entries} cq=${cq} flags=0x${flags.toString(16)}` });
+  if (fd < 0) {
+    const detail = `entries=${entries} cq=${cq} flags=0x${flags.toString(16)}`;
+    // an SQPOLL ring shares the SQ thread of the ring it attaches to, which must be an SQPOLL ring (EINVAL)
+    const sqpollAttach = fd === -22 && (flags & SetupFlags.SQPOLL) !== 0 && (flags & SetupFlags.ATTACH_WQ) !== 0;
+    throw new RingError(fd, 'io_uring_setup', sqpollAttach ? { detail: `${detail} wq_fd=${wqFd ?? 0}`, hint: SQPOLL_ATTACH_HINT } : { detail });
+  }
   return {
     fd,
     flags: p.readUInt32LE(Params.flags),

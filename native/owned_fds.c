@@ -29,13 +29,18 @@ typedef struct {
   size_t len, cap;
 } owned_set;
 
-static napi_value js_own(napi_env env, napi_callback_info info) {
+/* The set a call's function was made for, and its fd argument (>= 0); false on bad input. */
+static bool set_and_fd(napi_env env, napi_callback_info info, owned_set **s, int32_t *fd) {
   size_t argc = 1;
   napi_value argv[1];
-  owned_set *s = NULL;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, (void **)&s) != napi_ok || !s || argc < 1) return rf_int(env, -EINVAL);
+  *s = NULL;
+  return napi_get_cb_info(env, info, &argc, argv, NULL, (void **)s) == napi_ok && *s && argc >= 1 && rf_get_i32(env, argv[0], fd) && *fd >= 0;
+}
+
+static napi_value js_own(napi_env env, napi_callback_info info) {
+  owned_set *s;
   int32_t fd;
-  if (!rf_get_i32(env, argv[0], &fd) || fd < 0) return rf_int(env, -EINVAL);
+  if (!set_and_fd(env, info, &s, &fd)) return rf_int(env, -EINVAL);
   struct stat st;
   if (fstat(fd, &st) < 0) return rf_int(env, -errno);
   for (size_t i = 0; i < s->len; i++)
@@ -56,12 +61,9 @@ static napi_value js_own(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_disown(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  owned_set *s = NULL;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, (void **)&s) != napi_ok || !s || argc < 1) return rf_int(env, -EINVAL);
+  owned_set *s;
   int32_t fd;
-  if (!rf_get_i32(env, argv[0], &fd)) return rf_int(env, -EINVAL);
+  if (!set_and_fd(env, info, &s, &fd)) return rf_int(env, -EINVAL);
   for (size_t i = 0; i < s->len; i++)
     if (s->items[i].fd == fd) {
       s->items[i] = s->items[--s->len];

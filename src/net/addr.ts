@@ -4,7 +4,7 @@
  * through the syscalls otherwise (native/net.c), and adopting node:net's fds.
  */
 import { binding } from '../native.js';
-import { RingError } from '../errors.js';
+import { RingError, RingClosedError } from '../errors.js';
 import { encodeSockaddr, parseSockaddr, type SockAddr } from '../ops/sockaddr.js';
 import { AF, SOCK, SOL, SO } from '../ops/net-abi.js';
 import { isIP } from 'node:net';
@@ -21,13 +21,17 @@ export function ownSocketFd(fd: number): void {
 
 /**
  * Closes a socket object's fd once: out of the owned-fd set first (the number may be reused as soon
- * as the close runs), then through the ring (IORING_OP_CLOSE), or close(2) when the ring is closed or
- * refuses.
+ * as the close runs), then through the ring (IORING_OP_CLOSE), or close(2) when the ring is closed
+ * or closing. A close the kernel ran and failed (EIO, EINTR) has released the fd all the same: it is
+ * not closed again (its number may already name another file).
  */
 export async function closeSocketFd(ring: Ring, fd: number): Promise<void> {
   binding.fdDisown(fd);
   if (ring.closed) binding.closeFd(fd);
-  else await ring.closeFd(fd).catch(() => binding.closeFd(fd));
+  else
+    await ring.closeFd(fd).catch((e: unknown) => {
+      if (e instanceof RingClosedError) binding.closeFd(fd); // the ring went away before the close ran
+    });
 }
 
 /** An address as node:net reports it (server.address(), socket.remoteAddress/remotePort). */

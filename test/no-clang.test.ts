@@ -46,7 +46,9 @@ test('ringflow bench --quick with only node on PATH: every cell has a number, no
   assert.ok(cells.length >= 15, `one progress line per cell:\n${r.stderr}`);
   const titles = cells.map((c) => c.title);
   for (const want of ['chain nop program', 'chain nop64 program', 'NOP C raw ring batch 256', 'read tmpfs QD1 ringflow', 'NOP batched 256 ringflow']) assert.ok(titles.includes(want), `cell ${want} ran`);
-  assert.ok(titles.some((x) => /^read disk \(.+\) QD1 ringflow$/.test(x)), 'the page-cached disk file was read too');
+  // the page-cached disk file was read too, unless the machine has no disk file system (the QEMU
+  // guests of scripts/kernel-suite.sh: /tmp is tmpfs there), which the report says
+  assert.ok(titles.some((x) => /^read disk \(.+\) QD1 ringflow$/.test(x)) || /random reads, disk: not measured/.test(r.stdout), 'the page-cached disk file was read too');
   // NOP chains pick each next step by NOP's injected result: where the kernel's probe says it
   // lacks IORING_NOP_INJECT_RESULT (before 6.10) those cells say so instead of measuring
   const noInject = lacksFlag('nop', 'INJECT_RESULT');

@@ -21,6 +21,10 @@ const VALUES: unknown[] = [
   0, 1, 2, 3, -0, -1, -2, -100, 255, 256, 0x7fff, 0x8000, 0xffff, 0x10000, 0x7fffffff, 0x80000000, -0x80000000, -0x80000001, 0xffffffff, 0x100000000,
   2 ** 52, 2 ** 53 - 1, 2 ** 53, -(2 ** 53), 1.5, -0.5, NaN, Infinity, -Infinity, '1', '', null, true, {}, [], 0n, 1n, -1n, 2n ** 32n, 2n ** 63n,
   fixed(0), fixed(3), undefined,
+  // buffers: whole views (the fast path takes those over memory handed to the kernel before), a
+  // window, other views and an ArrayBuffer (applyParam's), a detached one
+  Buffer.alloc(64), Buffer.alloc(64).subarray(8, 40), new Uint8Array(16), new Uint8Array(0), new Uint16Array(8), new DataView(new ArrayBuffer(8)), new ArrayBuffer(8),
+  new Uint8Array(new SharedArrayBuffer(16)), (() => { const b = new ArrayBuffer(8); structuredClone(b, { transfer: [b] }); return new Uint8Array(0); })(),
 ];
 
 let fd = -1;

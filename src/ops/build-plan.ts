@@ -12,12 +12,13 @@
  */
 import type { OpDesc, ParamDesc } from './desc.js';
 import type { Sqe } from './sqe.js';
+import { knownBase } from '../ring/memory.js';
 
 /** @internal tests only (test/build-fast-path.test.ts): false sends every argument through applyParam. */
 export const fastPath = { enabled: true };
 
-/** Writes `v` if it is a value this path handles; false: use applyParam. */
-export type FastEncoder = (s: Sqe, v: unknown) => boolean;
+/** Writes `v` if it is a value this path handles; false: use applyParam. `opts`: the call's options object. */
+export type FastEncoder = (s: Sqe, v: unknown, opts: Record<string, unknown>) => boolean;
 
 const TWO32 = 0x1_0000_0000;
 
@@ -65,6 +66,24 @@ export function fastEncoder(op: OpDesc, p: ParamDesc): FastEncoder | undefined {
       // a process fd; a FixedFile, and ops that take slots only, go through applyParam
       if (!set || p.fixed !== undefined || op.sqe?.fixedFile === 'required') return undefined;
       return intIn(set, 0, 0x7fffffff);
+    case 'buffer':
+      // a Uint8Array (a Buffer) over memory handed to the kernel before, whole (no offset/length
+      // window): its address, length and the buffer kept until the CQE, as applyParam writes them
+      if (p.field !== 'addr') return undefined;
+      return (s, v, opts) => {
+        if (!(v instanceof Uint8Array) || opts.offset !== undefined || opts.length !== undefined) return false;
+        const ab = v.buffer;
+        const base = knownBase(ab);
+        const len = v.byteLength;
+        if (base === undefined || len > 0xffffffff) return false;
+        const a = base + v.byteOffset;
+        s.addrLo = a >>> 0;
+        s.addrHi = Math.floor(a / TWO32) >>> 0;
+        s.len = len;
+        s.expect = len;
+        (s.keep ??= []).push(ab);
+        return true;
+      };
     case 'position':
       if (p.field !== 'off') return undefined;
       return (s, v) => {

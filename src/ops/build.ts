@@ -526,10 +526,10 @@ export function buildSqe(op: OpDesc, args: readonly unknown[]): Sqe {
     const v = p.positional ? args[i++] : opts === NO_OPTIONS ? undefined : opts[p.name];
     if (v === undefined) {
       if (step.skipWhenOmitted) continue;
-      if (!step.fastDefault || !fastOn || !step.fast!(s, p.default)) applyParam(op, s, p, v, opts);
+      if (!step.fastDefault || !fastOn || !step.fast!(s, p.default, opts)) applyParam(op, s, p, v, opts);
       continue;
     }
-    if (step.fast === undefined || !fastOn || !step.fast(s, v)) applyParam(op, s, p, v, opts);
+    if (step.fast === undefined || !fastOn || !step.fast(s, v, opts)) applyParam(op, s, p, v, opts);
     if (p.impliesOpFlags) implied |= p.impliesOpFlags;
     if (p.excludesOpFlags && v !== undefined) {
       if (s.opFlags & p.excludesOpFlags)

@@ -35,6 +35,18 @@ export function isSharedArrayBuffer(v: unknown): v is SharedArrayBuffer {
   return hasSab && v instanceof SharedArrayBuffer;
 }
 
+/**
+ * The cached base address of an ArrayBuffer ringflow has handed to the kernel before, when it can
+ * neither move nor shrink since (marked untransferable, not resizable: checked when it was cached;
+ * not natively owned memory, which ringflow detaches on release); undefined otherwise. The builders'
+ * fast path (src/ops/build-plan.ts) takes a view over such a buffer without the checks again.
+ */
+export function knownBase(ab: ArrayBufferLike): number | undefined {
+  const base = bases.get(ab);
+  if (base === undefined || nativelyOwned.has(ab as ArrayBuffer) || isSharedArrayBuffer(ab)) return undefined;
+  return base;
+}
+
 /** Base address of an ArrayBuffer or SharedArrayBuffer (cached). */
 export function bufferAddress(ab: ArrayBufferLike): number {
   let base = bases.get(ab);

@@ -3,7 +3,9 @@
 // (ring.allowFd(fixed(i))) must not start naming a file nobody gave them (docs/security.md,
 // "Messages from other rings"). ringflow senders put files into such a ring only into slots the
 // kernel picks (free ones) with a CQE; a raw sender that names a granted slot makes the engine take
-// the grant back when it sees the message's CQE. Every case runs under the JIT and the interpreter.
+// the grant back when it sees the message's CQE. The guard is asked when a message is built and again
+// when it is submitted (an Sqe built before the grant, run after it). Every case runs under the JIT
+// and the interpreter.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { openSync, closeSync, writeFileSync } from 'node:fs';
@@ -79,5 +81,33 @@ for (const { name, jit } of ENGINES) {
     const after = await read0();
     assert.deepEqual(after, { accepted: false, res: -EBADF }, 'the grant of slot 0 was taken back: programs never read the file another ring put there');
     assert.equal(Buffer.from(buf.bytes.subarray(0, 11)).toString(), 'public data', 'and nothing of the new file reached the region');
+  });
+
+  test(`a file message built before the grant and submitted after it cannot put a file into a granted slot (${name})`, { skip: noEngine }, async (t) => {
+    const target = ringFor(t, { cqs: [16] });
+    if (!requireOp(t, target, 'msgRing')) return;
+    const f = twoFiles(t);
+    const sender = ringFor(t);
+    target.files.register([f.pubFd, null]);
+    sender.files.register([f.secretFd]);
+    const handle = target.handle();
+    const early = op.msgRing(handle, { file: 0, slot: 0, skipCqe: true }); // no grant yet: accepted
+    target.allowFd(fixed(0));
+    const sub = new Submitter(target, { jit });
+    const buf = makeRegion(target, 64);
+    const read0 = () => sub.submit(sqeBytes(READ, { fd: 0, addr: buf.base, len: 32, off: 0n }, FIXED_FILE));
+    assert.deepEqual(await read0(), { accepted: true, res: 11 });
+    let refused = false;
+    try {
+      await sender.run(early);
+    } catch (e) {
+      refused = e instanceof RangeError;
+    }
+    buf.bytes.fill(0);
+    const after = await read0();
+    const text = Buffer.from(buf.bytes.subarray(0, 11)).toString();
+    assert.equal(refused, true, 'the prebuilt message is refused at submission (RangeError) now that the target guards its slots');
+    assert.deepEqual(after, { accepted: true, res: 11 });
+    assert.equal(text, 'public data', 'the granted slot still names the file programs were given');
   });
 }

@@ -9,13 +9,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openSync, closeSync } from 'node:fs';
 import { fixed, OPS, type OpDesc, Sqe } from '../src/index.js';
-import type { ParamDesc, ParamKind } from '../src/ops/table.js';
+import type { ParamDesc } from '../src/ops/table.js';
 import { buildSqe } from '../src/ops/build.js';
 import { fastEncoder, fastPath } from '../src/ops/build-plan.js';
 import { describeValue } from '../src/errors.js';
-import { systemPageSize } from '../src/ops/build-files.js';
-import { viewAddress } from '../src/ring/memory.js';
 import { tempFile, pattern } from './helpers.js';
+import { goodFor } from './good-values.js';
 
 const VALUES: unknown[] = [
   0, 1, 2, 3, -0, -1, -2, -100, 255, 256, 0x7fff, 0x8000, 0xffff, 0x10000, 0x7fffffff, 0x80000000, -0x80000000, -0x80000001, 0xffffffff, 0x100000000,
@@ -28,28 +27,10 @@ const VALUES: unknown[] = [
 ];
 
 let fd = -1;
-const onePage = (): Uint8Array => {
-  const page = systemPageSize();
-  const ab = new ArrayBuffer(3 * page);
-  const at = (page - (viewAddress(new Uint8Array(ab)) % page)) % page;
-  return new Uint8Array(ab, at, page);
-};
-/** A valid value per kind, so that only the parameter under test decides (as test/security/input-sweep.test.ts). */
-const GOOD = (k: ParamKind): unknown =>
-  ({
-    fd, dirfd: -100, u32: 0, i32: 0, u16: 0, position: 0, u64: 0, userData: 0, buffer: Buffer.alloc(8), iovecs: [Buffer.alloc(8)], path: 'no-such-file', timespec: 1, statx: undefined, direct: 0, fdList: [fd], slotOffset: 0,
-    sockaddr: { address: '127.0.0.1', port: 0 }, sockaddrOut: undefined, msghdr: { buffers: [Buffer.alloc(8)] }, msgFlags: 0, flag: false, bufferGroup: 0, fixedBuffer: 0, dataBuffer: Buffer.alloc(8), fixedData: Buffer.alloc(8),
-    choice: undefined, bitmask: 0, sockType: 'stream', optname: 0, bufferPool: Buffer.alloc(64), bufferCount: 1, optval: Buffer.alloc(4), poolGroup: 0,
-    offset: 0, length64: 0, byteCount: 0, openHow: 0, xattrName: 'user.x', xattrValue: Buffer.alloc(1), xattrOut: 0, pipeFds: undefined, spliceFdIn: fd, pageRange: onePage(),
-    ringTarget: 0, ringMessage: { data: 0 }, cmdArea: Buffer.alloc(8), zcrxIfq: 0,
-    pollMask: 1, pollUpdate: 1, newUserData: 0, target: 0, timerSpec: 1, timerUpdate: 1, futexWord: new Int32Array(new SharedArrayBuffer(8)), futexIndex: 0, futexValue: 0,
-    futexShared: false, futexCount: 1, futexWaitv: [{ word: new Int32Array(2), expected: 0 }], epollEvent: { events: 1 }, epollEvents: 1, siginfo: undefined, nopFile: fd, mshotGroup: 0,
-  })[k as string];
-const goodFor = (o: OpDesc, q: ParamDesc): unknown => (q.kind === 'fd' && o.sqe?.fixedFile === 'required' ? fixed(0) : q.kind === 'choice' ? Object.keys(q.values!)[0] : GOOD(q.kind));
 
 function argsWith(o: OpDesc, p: ParamDesc, v: unknown, omit: boolean): unknown[] {
   const positional = o.params!.filter((q) => q.positional);
-  const args = positional.map((q) => (q === p ? v : q.optional && q.kind !== 'fixedBuffer' ? undefined : goodFor(o, q)));
+  const args = positional.map((q) => (q === p ? v : q.optional && q.kind !== 'fixedBuffer' ? undefined : goodFor(o, q, fd)));
   const opts: Record<string, unknown> = {};
   if (!p.positional && !omit) opts[p.name] = v;
   return [...args, opts];

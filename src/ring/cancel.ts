@@ -125,16 +125,16 @@ export function cancelSpec(target: unknown, options: unknown, argCount: number):
   return spec;
 }
 
+/** A cancel of one request that the kernel refused: ENOENT found nothing (0), EALREADY found it running (1: signalled, it completes on its own). */
+function oneFound(e: unknown): number {
+  if (e instanceof RingError && e.code === 'ENOENT') return 0;
+  if (e instanceof RingError && e.code === 'EALREADY') return 1;
+  throw e;
+}
+
 /** Cancels `ud` by its user_data: 1 if the kernel found it (running or not), 0 if it had completed. */
 function cancelOne(ring: Ring, ud: bigint): Promise<number> {
-  return ring.run<number>(builders.asyncCancel(ud)).then(
-    () => 1,
-    (e: unknown) => {
-      if (e instanceof RingError && e.code === 'ENOENT') return 0;
-      if (e instanceof RingError && e.code === 'EALREADY') return 1;
-      throw e;
-    },
-  );
+  return ring.run<number>(builders.asyncCancel(ud)).then(() => 1, oneFound);
 }
 
 /** ring.cancel({ op, fd?, userData? }): matched against ringflow's own requests (see the file comment). */
@@ -142,12 +142,12 @@ function cancelByOp(ring: Ring, spec: CancelSpec): Promise<number> {
   const all = (spec.flags & CancelFlags.ALL) !== 0;
   const byFd = (spec.flags & CancelFlags.FD) !== 0;
   const fixedFd = (spec.flags & CancelFlags.FD_FIXED) !== 0;
-  const ud = spec.flags & CancelFlags.USERDATA ? BigInt(spec.userData) : undefined;
+  const ud = spec.flags & CancelFlags.USERDATA ? BigInt.asUintN(64, BigInt(spec.userData)) : undefined;
   const picked = ringInternals(ring).selectRequests((p) => {
     const s = p.sqe;
     if (s.opcode !== spec.opcode) return false;
     if (byFd && (s.fd !== spec.fd || ((s.flags & SqeFlags.FIXED_FILE) !== 0) !== fixedFd)) return false;
-    return ud === undefined || (BigInt(p.gen) << 32n | BigInt(p.slot)) === ud;
+    return ud === undefined || (p.slot === Number(ud & 0xffffffffn) && p.gen === Number(ud >> 32n));
   }, all ? Infinity : 1);
   return Promise.all(picked.map((u) => cancelOne(ring, u))).then((found) => found.reduce((a, b) => a + b, 0));
 }
@@ -157,17 +157,7 @@ Ring.prototype.cancel = function (this: Ring, target: CancelTarget, options?: Ca
   if (spec.flags & CancelFlags.OP) return cancelByOp(this, spec);
   const sqe = builders.asyncCancel(spec.userData, { cancelFlags: spec.flags });
   sqe.fd = spec.fd; // cancel.c reads sqe->fd with CANCEL_FD
-  sqe.len = spec.opcode; // and sqe->len with CANCEL_OP
   const many = (spec.flags & (CancelFlags.ALL | CancelFlags.ANY)) !== 0;
-  return this.run<number>(sqe).then(
-    // with ALL or ANY the kernel answers the count; with neither, 0 for the one it found
-    (res) => (many ? res : 1),
-    (e: unknown) => {
-      if (!many && e instanceof RingError) {
-        if (e.code === 'ENOENT') return 0; // nothing matched
-        if (e.code === 'EALREADY') return 1; // found running: signalled, completes on its own
-      }
-      throw e;
-    },
-  );
+  // with ALL or ANY the kernel answers the count (and its errors are errors); with neither, 0 for the one it found
+  return many ? this.run<number>(sqe) : this.run<number>(sqe).then(() => 1, oneFound);
 };

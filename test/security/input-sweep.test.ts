@@ -10,12 +10,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openSync, closeSync, readdirSync } from 'node:fs';
 import { ringFor, tempFile, pattern } from '../helpers.js';
+import { goodFor } from '../good-values.js';
 import { Ring, Sqe, FixedFile, fixed, op, OPS, RingError, RingClosedError, errnoName, RegisterOp, type OpDesc } from '../../src/index.js';
 import type { ParamDesc, ParamKind } from '../../src/ops/table.js';
 import { methodName } from '../../src/ring/methods.js';
 import { describeValue } from '../../src/errors.js';
-import { viewAddress } from '../../src/ring/memory.js';
-import { systemPageSize } from '../../src/ops/build-files.js';
 
 type Thrower = () => unknown;
 
@@ -119,34 +118,12 @@ const BAD: Record<ParamKind, unknown[]> = {
 };
 
 let fd = -1;
-/** One whole page of JS memory (madvise's pageRange). */
-const onePage = (() => {
-  const page = systemPageSize();
-  const ab = new ArrayBuffer(3 * page);
-  const at = (page - (viewAddress(new Uint8Array(ab)) % page)) % page;
-  return new Uint8Array(ab, at, page);
-})();
-/** A valid value per kind (a real file for fds), so only the bad argument can be refused. */
-const GOOD = (k: ParamKind): unknown =>
-  ({
-    fd, dirfd: -100, u32: 0, i32: 0, u16: 0, position: 0, u64: 0, userData: 0, buffer: Buffer.alloc(8), iovecs: [Buffer.alloc(8)], path: 'no-such-file', timespec: 1, statx: undefined, direct: 0, fdList: [fd], slotOffset: 0,
-    sockaddr: { address: '127.0.0.1', port: 0 }, sockaddrOut: undefined, msghdr: { buffers: [Buffer.alloc(8)] }, msgFlags: 0, flag: false, bufferGroup: 0, fixedBuffer: 0, dataBuffer: Buffer.alloc(8), fixedData: Buffer.alloc(8),
-    choice: undefined, bitmask: 0, sockType: 'stream', optname: 0, bufferPool: Buffer.alloc(64), bufferCount: 1, optval: Buffer.alloc(4), poolGroup: 0,
-    offset: 0, length64: 0, byteCount: 0, openHow: 0, xattrName: 'user.x', xattrValue: Buffer.alloc(1), xattrOut: 0, pipeFds: undefined, spliceFdIn: fd, pageRange: onePage,
-    ringTarget: 0, ringMessage: { data: 0 },
-    cmdArea: Buffer.alloc(8), zcrxIfq: 0,
-    pollMask: 1, pollUpdate: 1, newUserData: 0, target: 0, timerSpec: 1, timerUpdate: 1, futexWord: new Int32Array(new SharedArrayBuffer(8)), futexIndex: 0, futexValue: 0,
-    futexShared: false, futexCount: 1, futexWaitv: [{ word: new Int32Array(2), expected: 0 }], epollEvent: { events: 1 }, epollEvents: 1, siginfo: undefined, nopFile: fd, mshotGroup: 0,
-  })[k];
-
-/** A valid value for parameter `q` of `o`: an fd parameter of an op that takes only slots gets a FixedFile. */
-const goodFor = (o: OpDesc, q: ParamDesc): unknown => (q.kind === 'fd' && o.sqe?.fixedFile === 'required' ? fixed(0) : q.kind === 'choice' ? Object.keys(q.values!)[0] : GOOD(q.kind));
 
 /** Builder arguments for `o` with `bad` in parameter `p`'s place (positional, or in the options object). */
 function argsWith(o: OpDesc, p: ParamDesc | undefined, bad: unknown, extraOptions: Record<string, unknown> = {}): unknown[] {
   const positional = o.params!.filter((q) => q.positional);
   // a fixed op's bufIndex is optional only with a RegisteredBuffer; the baseline passes a plain view
-  const args = positional.map((q) => (q === p ? bad : q.optional && q.kind !== 'fixedBuffer' ? undefined : goodFor(o, q)));
+  const args = positional.map((q) => (q === p ? bad : q.optional && q.kind !== 'fixedBuffer' ? undefined : goodFor(o, q, fd)));
   const opts: Record<string, unknown> = { ...extraOptions };
   if (p && !p.positional) opts[p.name] = bad;
   return [...args, opts];

@@ -12,7 +12,7 @@
  */
 import type { OpDesc, ParamDesc } from './desc.js';
 import type { Sqe } from './sqe.js';
-import { knownBase } from '../ring/memory.js';
+import { knownView } from '../ring/memory.js';
 
 /** @internal tests only (test/build-fast-path.test.ts): false sends every argument through applyParam. */
 export const fastPath = { enabled: true };
@@ -71,17 +71,16 @@ export function fastEncoder(op: OpDesc, p: ParamDesc): FastEncoder | undefined {
       // window): its address, length and the buffer kept until the CQE, as applyParam writes them
       if (p.field !== 'addr') return undefined;
       return (s, v, opts) => {
-        if (!(v instanceof Uint8Array) || opts.offset !== undefined || opts.length !== undefined) return false;
-        const ab = v.buffer;
-        const base = knownBase(ab);
-        const len = v.byteLength;
-        if (base === undefined || len > 0xffffffff) return false;
-        const a = base + v.byteOffset;
+        if (opts.offset !== undefined || opts.length !== undefined) return false;
+        const span = knownView(v);
+        if (span === undefined || span.length > 0xffffffff) return false;
+        const a = span.address;
+        const len = span.length;
         s.addrLo = a >>> 0;
         s.addrHi = Math.floor(a / TWO32) >>> 0;
         s.len = len;
         s.expect = len;
-        (s.keep ??= []).push(ab);
+        (s.keep ??= []).push(v as Uint8Array); // the view keeps its buffer (the memory) reachable
         return true;
       };
     case 'position':

@@ -8,7 +8,7 @@ import { types } from 'node:util';
 import { Sqe, FixedFile, split64, checkCqTarget, skipRefusal, type Fd } from './sqe.js';
 import { applySlotParam, type FdEntry } from './fd-list.js';
 import { SqeFlags, Statx, TIMESPEC_SIZE, AT_FDCWD } from '../ring/abi.js';
-import { viewAddress, spanAddress, refusalOf, type ByteSpan } from '../ring/memory.js';
+import { viewAddress, spanAddress, refusalOf, viewExtent, viewBuffer, bufferByteLength, type ByteSpan } from '../ring/memory.js';
 import { describeValue as describe } from '../errors.js';
 import { applyNetParam } from './build-net.js';
 import { planOf, fastPath, type PlanStep } from './build-plan.js';
@@ -76,11 +76,11 @@ function spanOf(what: string | (() => string) | OpDesc, param: string | undefine
   const view = ArrayBuffer.isView(v);
   if (!view && !types.isAnyArrayBuffer(v))
     throw new TypeError(`${spanName(what, param)} must be a Buffer, TypedArray, DataView, ArrayBuffer or SharedArrayBuffer, got ${describe(v)}`);
-  const buffer = (view ? v.buffer : v) as ArrayBuffer | SharedArrayBuffer;
+  const buffer = view ? viewBuffer(v) : (v as ArrayBuffer | SharedArrayBuffer);
   // before reading the view's extent: a DataView over a detached buffer throws on byteOffset
   const why = refusalOf(buffer);
   if (why) throw new TypeError(`${spanName(what, param)} ${why}`);
-  return view ? { buffer, offset: v.byteOffset, length: v.byteLength } : { buffer, offset: 0, length: buffer.byteLength };
+  return view ? viewExtent(v) : { buffer, offset: 0, length: bufferByteLength(buffer) };
 }
 
 /** Validates a buffer argument and returns a Uint8Array view over it (not a copy). */

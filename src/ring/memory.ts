@@ -16,6 +16,7 @@
  * for as long as the buffer lives.
  */
 import { markAsUntransferable } from 'node:worker_threads';
+import { types } from 'node:util';
 import { binding } from '../native.js';
 
 const bases = new WeakMap<ArrayBufferLike, number>();
@@ -28,11 +29,52 @@ const bases = new WeakMap<ArrayBufferLike, number>();
  */
 export const nativelyOwned = new WeakSet<ArrayBuffer>();
 
-const hasSab = typeof SharedArrayBuffer !== 'undefined';
-
-/** Is `v` a SharedArrayBuffer (growable or not)? */
+/** Is `v` a SharedArrayBuffer (growable or not)? (Asked of the engine: a prototype swapped by setPrototypeOf cannot pass an ArrayBuffer off as one.) */
 export function isSharedArrayBuffer(v: unknown): v is SharedArrayBuffer {
-  return hasSab && v instanceof SharedArrayBuffer;
+  return types.isSharedArrayBuffer(v);
+}
+
+// The engine's own accessors of views and buffers. What ringflow hands the kernel (an address and
+// a length) is read through these, never through `v.byteLength` and friends, which a subclass or an
+// own property can redefine: a view must not be able to name memory past the end of its buffer.
+type Getter = (this: unknown) => unknown;
+const getterOf = (proto: object, key: PropertyKey): Getter => Object.getOwnPropertyDescriptor(proto, key)!.get as Getter;
+const TypedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as object;
+const taTag = getterOf(TypedArrayPrototype, Symbol.toStringTag);
+const taBuffer = getterOf(TypedArrayPrototype, 'buffer');
+const taByteOffset = getterOf(TypedArrayPrototype, 'byteOffset');
+const taByteLength = getterOf(TypedArrayPrototype, 'byteLength');
+const dvBuffer = getterOf(DataView.prototype, 'buffer');
+const dvByteOffset = getterOf(DataView.prototype, 'byteOffset');
+const dvByteLength = getterOf(DataView.prototype, 'byteLength');
+const abByteLength = getterOf(ArrayBuffer.prototype, 'byteLength');
+const optionalGetter = (key: string): Getter | undefined => Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, key)?.get as Getter | undefined;
+const abDetached = optionalGetter('detached'); // Node 22+
+const abResizable = optionalGetter('resizable'); // resizable ArrayBuffers (V8 11.1+)
+const sabByteLength = typeof SharedArrayBuffer !== 'undefined' ? getterOf(SharedArrayBuffer.prototype, 'byteLength') : abByteLength;
+
+/** The engine's name of a typed array's kind ('Uint8Array', ...); undefined for anything else (a DataView too). */
+export function typedArrayKind(v: unknown): string | undefined {
+  return taTag.call(v) as string | undefined;
+}
+
+/**
+ * The buffer and byte range of a view (TypedArray or DataView, as ArrayBuffer.isView says), read
+ * with the engine's accessors. A DataView over a detached buffer throws (as its getters do).
+ */
+export function viewExtent(v: ArrayBufferView): { buffer: ArrayBuffer | SharedArrayBuffer; offset: number; length: number } {
+  if (taTag.call(v) !== undefined) return { buffer: taBuffer.call(v) as ArrayBuffer, offset: taByteOffset.call(v) as number, length: taByteLength.call(v) as number };
+  return { buffer: dvBuffer.call(v) as ArrayBuffer, offset: dvByteOffset.call(v) as number, length: dvByteLength.call(v) as number };
+}
+
+/** The buffer of a view (TypedArray or DataView), read with the engine's accessor. */
+export function viewBuffer(v: ArrayBufferView): ArrayBuffer | SharedArrayBuffer {
+  return (taTag.call(v) !== undefined ? taBuffer : dvBuffer).call(v) as ArrayBuffer;
+}
+
+/** The byte length of an ArrayBuffer or SharedArrayBuffer, read with the engine's accessor. */
+export function bufferByteLength(ab: ArrayBufferLike): number {
+  return (types.isSharedArrayBuffer(ab) ? sabByteLength : abByteLength).call(ab) as number;
 }
 
 /**
@@ -45,6 +87,28 @@ export function knownBase(ab: ArrayBufferLike): number | undefined {
   const base = bases.get(ab);
   if (base === undefined || nativelyOwned.has(ab as ArrayBuffer) || isSharedArrayBuffer(ab)) return undefined;
   return base;
+}
+
+/**
+ * The address and length of each Uint8Array the builders' fast path has taken, over memory
+ * knownBase() accepts. Such a view's buffer can neither move, shrink nor be detached (see
+ * knownBase), so its extent stays what it was: a view used again (a buffer read into again and
+ * again) costs one lookup instead of its buffer, byteOffset and byteLength (slow getters on some
+ * Node lines) and two lookups keyed by the buffer.
+ */
+const viewSpans = new WeakMap<object, { readonly address: number; readonly length: number }>();
+
+/** The address and length of `v` if it is a Uint8Array over memory knownBase() accepts; undefined otherwise. */
+export function knownView(v: unknown): { readonly address: number; readonly length: number } | undefined {
+  // WeakMap.get of a primitive is undefined (no type check needed for a hit)
+  const cached = viewSpans.get(v as object);
+  if (cached !== undefined) return cached;
+  if (taTag.call(v) !== 'Uint8Array') return undefined;
+  const base = knownBase(taBuffer.call(v) as ArrayBuffer);
+  if (base === undefined) return undefined;
+  const span = { address: base + (taByteOffset.call(v) as number), length: taByteLength.call(v) as number };
+  viewSpans.set(v as Uint8Array, span);
+  return span;
 }
 
 /** Base address of an ArrayBuffer or SharedArrayBuffer (cached). */
@@ -107,10 +171,10 @@ export function viewAddress(view: ArrayBufferView): number {
 
 /** Is this a detached ArrayBuffer (transferred away)? Its memory must not be handed to the kernel. */
 export function isDetached(ab: ArrayBufferLike): boolean {
+  if (isSharedArrayBuffer(ab)) return false; // never detached
   // `detached` exists from Node 22; before, a detached buffer reports byteLength 0 and refuses views.
-  const d = (ab as { detached?: boolean }).detached;
-  if (d !== undefined) return d;
-  if (ab.byteLength !== 0 || isSharedArrayBuffer(ab)) return false;
+  if (abDetached !== undefined) return abDetached.call(ab) as boolean;
+  if (abByteLength.call(ab) !== 0) return false;
   try {
     new Uint8Array(ab);
     return false;
@@ -121,7 +185,7 @@ export function isDetached(ab: ArrayBufferLike): boolean {
 
 /** Is this a resizable ArrayBuffer (`new ArrayBuffer(n, { maxByteLength })`)? It can shrink under the kernel. */
 export function isResizable(ab: ArrayBufferLike): boolean {
-  return !isSharedArrayBuffer(ab) && (ab as { resizable?: boolean }).resizable === true;
+  return !isSharedArrayBuffer(ab) && abResizable !== undefined && abResizable.call(ab) === true;
 }
 
 /** Why the memory of `ab` cannot be lent to the kernel, or undefined when it can. */

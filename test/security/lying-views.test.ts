@@ -1,0 +1,122 @@
+/**
+ * A view or buffer that misreports its extent (a subclass's getter, an own property defined on
+ * the instance, a swapped prototype) must not make ringflow hand the kernel memory past the end of
+ * the real buffer, nor pass off memory that can shrink or be transferred: ringflow reads extents
+ * with the engine's own accessors (src/ring/memory.ts), on the builders' fast path (a view seen
+ * before) and on the first sight of a view alike.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { openSync, closeSync } from 'node:fs';
+import { ringFor, tempFile, pattern } from '../helpers.js';
+import { op } from '../../src/index.js';
+
+const FILE = 64 * 1024;
+
+/** A 64-byte buffer laid out as [guard 16][window 16][guard 32]; the window is a view over its middle. */
+function guarded(): { whole: Uint8Array; window: Uint8Array } {
+  const whole = new Uint8Array(64).fill(0xee);
+  return { whole, window: whole.subarray(16, 32) };
+}
+
+function checkGuards(whole: Uint8Array, what: string): void {
+  for (let i = 0; i < 16; i++) assert.equal(whole[i], 0xee, `${what}: byte ${i} before the window was written`);
+  for (let i = 32; i < 64; i++) assert.equal(whole[i], 0xee, `${what}: byte ${i} after the window was written`);
+}
+
+test('a Uint8Array subclass whose byteLength/length/byteOffset getters lie reads only its real 16 bytes', async (t) => {
+  const f = tempFile(pattern(FILE));
+  t.after(f.cleanup);
+  const fd = openSync(f.path, 'r');
+  t.after(() => closeSync(fd));
+  const ring = ringFor(t);
+  class Liar extends Uint8Array {
+    override get byteLength(): number {
+      return 4096;
+    }
+    override get length(): number {
+      return 4096;
+    }
+    override get byteOffset(): number {
+      return 0;
+    }
+  }
+  const ab = new ArrayBuffer(64);
+  const whole = new Uint8Array(ab).fill(0xee);
+  const liar = new Liar(ab, 16, 16);
+  for (let round = 0; round < 3; round++) {
+    // round 0: first sight of the view (slow path); later rounds: the builders' cached fast path
+    assert.equal(await ring.read(fd, liar, 0), 16, `round ${round}`);
+    checkGuards(whole, `round ${round}`);
+    assert.deepEqual(Buffer.from(whole.subarray(16, 32)), pattern(16));
+    whole.fill(0xee);
+  }
+});
+
+test('an own byteLength/length property defined on a Buffer after it was used changes nothing the kernel sees', async (t) => {
+  const f = tempFile(pattern(FILE));
+  t.after(f.cleanup);
+  const fd = openSync(f.path, 'r');
+  t.after(() => closeSync(fd));
+  const ring = ringFor(t);
+  const { whole, window } = guarded();
+  assert.equal(await ring.read(fd, window, 0), 16); // cached now
+  whole.fill(0xee);
+  for (const key of ['byteLength', 'length', 'byteOffset']) Object.defineProperty(window, key, { get: () => (key === 'byteOffset' ? 0 : 4096) });
+  assert.equal(await ring.read(fd, window, 0), 16);
+  checkGuards(whole, 'after defineProperty');
+  // and a fresh view lying from its first use
+  const { whole: whole2, window: window2 } = guarded();
+  Object.defineProperty(window2, 'byteLength', { get: () => 4096 });
+  Object.defineProperty(window2, 'length', { get: () => 4096 });
+  assert.equal(await ring.read(fd, window2, 0), 16);
+  checkGuards(whole2, 'lying from the start');
+  // the builder's SQE says 16 too
+  const sqe = op.read(fd, window2, 0);
+  assert.equal(sqe.len, 16);
+});
+
+test('a DataView subclass whose extent getters lie is read through the engine accessors', async (t) => {
+  const f = tempFile(pattern(FILE));
+  t.after(f.cleanup);
+  const fd = openSync(f.path, 'r');
+  t.after(() => closeSync(fd));
+  const ring = ringFor(t);
+  class LyingView extends (DataView as new (buffer: ArrayBuffer, offset: number, length: number) => DataView) {
+    override get byteLength(): number {
+      return 4096;
+    }
+    override get byteOffset(): number {
+      return 0;
+    }
+  }
+  const ab = new ArrayBuffer(64);
+  const whole = new Uint8Array(ab).fill(0xee);
+  assert.equal(await ring.read(fd, new LyingView(ab, 16, 16), 0), 16);
+  checkGuards(whole, 'DataView');
+});
+
+test('a resizable ArrayBuffer whose "resizable" getter lies is still refused; a swapped prototype does not make an ArrayBuffer shared', async (t) => {
+  const ring = ringFor(t);
+  const Ctor = ArrayBuffer as unknown as new (n: number, o?: { maxByteLength: number }) => ArrayBuffer;
+  const rab = new Ctor(64, { maxByteLength: 128 });
+  if ((rab as { resizable?: boolean }).resizable !== true) return t.skip('this Node has no resizable ArrayBuffers');
+  Object.defineProperty(rab, 'resizable', { get: () => false });
+  assert.throws(() => op.read(0, new Uint8Array(rab, 0, 16), 0), (e: unknown) => e instanceof TypeError && /resizable ArrayBuffer/.test((e as Error).message));
+  // an ArrayBuffer posing as a SharedArrayBuffer is lent as what it is: marked untransferable like any other ArrayBuffer
+  if (typeof SharedArrayBuffer === 'undefined') return;
+  const f = tempFile(pattern(FILE));
+  t.after(f.cleanup);
+  const fd = openSync(f.path, 'r');
+  t.after(() => closeSync(fd));
+  const ab = new ArrayBuffer(32);
+  Object.setPrototypeOf(ab, SharedArrayBuffer.prototype);
+  assert.equal(await ring.read(fd, new Uint8Array(ab), 0), 32);
+  Object.setPrototypeOf(ab, ArrayBuffer.prototype);
+  try {
+    structuredClone(ab, { transfer: [ab] }); // refused (Node 22+) or cloned (Node 20): never moved
+  } catch {
+    /* refused */
+  }
+  assert.equal(ab.byteLength, 32, 'a buffer lent to the kernel is not transferred away');
+});

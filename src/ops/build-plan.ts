@@ -115,11 +115,18 @@ export function planOf(op: OpDesc, params: readonly ParamDesc[]): PlanStep[] {
   return params.map((p) => {
     const fast = fastEncoder(op, p);
     const allocated = p.kind === 'statx' || p.internal === true;
+    const omittable = p.optional === true && !allocated;
+    // a default of 0 for an integer kind the fast path writes into a 32-bit field: the field of a
+    // new Sqe is 0 already (the fast encoder would write exactly that)
+    const zeroDefault = fast !== undefined && p.default === 0 && INT_KINDS.has(p.kind) && setter32(p.field) !== undefined;
     return {
       p,
       fast,
-      skipWhenOmitted: p.optional === true && !allocated && p.default === undefined,
-      fastDefault: fast !== undefined && p.optional === true && !allocated && p.default !== undefined,
+      skipWhenOmitted: omittable && (p.default === undefined || zeroDefault),
+      fastDefault: fast !== undefined && omittable && p.default !== undefined && !zeroDefault,
     };
   });
 }
+
+/** Kinds whose fast encoder writes the value itself into a 32-bit field (intIn). */
+const INT_KINDS: ReadonlySet<ParamDesc['kind']> = new Set(['u32', 'i32', 'u16', 'fd']);

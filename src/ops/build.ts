@@ -501,7 +501,17 @@ const NO_OPTIONS: Record<string, unknown> = Object.freeze({});
 export function buildSqe(op: OpDesc, args: readonly unknown[]): Sqe {
   const params = op.params;
   if (!params) throw new TypeError(`ringflow: no builder for ${op.name} (IORING_OP_${op.constant}) yet`);
-  const shape = shapeOf(op, params);
+  return buildWith(op, shapeOf(op, params), args);
+}
+
+/** buildSqe() for one op, its shape looked up once (the builders and the promise methods). */
+export function builderOf(op: OpDesc): (args: readonly unknown[]) => Sqe {
+  if (!op.params) throw new TypeError(`ringflow: no builder for ${op.name} (IORING_OP_${op.constant}) yet`);
+  const shape = shapeOf(op, op.params);
+  return (args) => buildWith(op, shape, args);
+}
+
+function buildWith(op: OpDesc, shape: OpShape, args: readonly unknown[]): Sqe {
   if (args.length > shape.positional + 1)
     throw new TypeError(`${op.name}(): too many arguments (${args.length}); it takes ${[...shape.positionalNames, 'options'].join(', ')}`);
   const s = new Sqe(op);
@@ -578,6 +588,9 @@ export interface Builders {
 
 /** Low-level builders: `op.read(fd, buf, 0).link()` → an Sqe to pass to ring.submit(). */
 export const op: Builders = Object.fromEntries(
-  OPS.filter((o) => o.params).map((o) => [o.name, (...args: unknown[]) => buildSqe(o, args)]),
+  OPS.filter((o) => o.params).map((o) => {
+    const build = builderOf(o);
+    return [o.name, (...args: unknown[]) => build(args)];
+  }),
 ) as unknown as Builders;
 

@@ -6,7 +6,7 @@
  */
 import { Ring, type RunOptions } from './ring.js';
 import { OPS, type OpDesc } from '../ops/table.js';
-import { buildSqe, type Builders, type StatxResult } from '../ops/build.js';
+import { buildSqe, builderOf, type Builders, type StatxResult } from '../ops/build.js';
 import { describeValue } from '../errors.js';
 import type { FixedFile } from '../ops/sqe.js';
 
@@ -59,8 +59,9 @@ const proto = Ring.prototype as unknown as Record<string, unknown>;
 for (const o of OPS) {
   if (!o.params || CHAIN_ONLY.has(o.name)) continue;
   const options = o.params.filter((p) => p.positional).length; // index of the options argument
+  const build = builderOf(o);
   proto[methodName(o)] = function (this: Ring, ...args: unknown[]) {
-    const sqe = buildSqe(o, args);
+    const sqe = build(args);
     if (sqe.multishot) throw new TypeError(`ring.${methodName(o)}(): multishot and bundle requests post more than one completion; build them with op.${o.name}() for the multi-completion request model`);
     return this.run(sqe, args[options] as RunOptions | undefined);
   };

@@ -72,6 +72,14 @@ export interface RingInternals {
   /** The ring's message inbox (src/ring/message-inbox.ts). */
   readonly inbox: MessageInbox;
 }
+/** The settle functions of the promise run() just made (one executor for every request: no closure per request). */
+let capturedResolve!: (v: unknown) => void;
+let capturedReject!: (e: unknown) => void;
+const captureSettlers = (resolve: (v: never) => void, reject: (e: unknown) => void): void => {
+  capturedResolve = resolve as (v: unknown) => void;
+  capturedReject = reject;
+};
+
 let internalsOf!: (ring: Ring) => RingInternals;
 /** The internals of a Ring, for its companion modules only (not exported from the package). */
 export const ringInternals = (ring: Ring): RingInternals => internalsOf(ring);
@@ -276,10 +284,8 @@ export class Ring {
     this.#files?.beforeSubmit(sqe);
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(abortError(signal));
-    let p!: Pending;
-    const promise = new Promise<T>((resolve, reject) => {
-      p = new Pending(sqe, resolve as (v: unknown) => void, reject);
-    });
+    const promise = new Promise<T>(captureSettlers);
+    const p = new Pending(sqe, capturedResolve, capturedReject);
     if (sqe.op.multiCqe) this.#zeroCopy(p, signal);
     if (signal) this.#aborts.watch(p, signal);
     this.#enqueueOne(p);

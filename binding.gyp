@@ -18,6 +18,7 @@
         "native/owned_fds.c",
         "native/wait.c",
         "native/buffers.c",
+        "native/bulk.c",
         "native/bpf/interp.c",
         "native/bpf/jit.c",
         "native/bpf/check.c",

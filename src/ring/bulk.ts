@@ -28,15 +28,16 @@ import { SqeFlags, CqeFlags } from './abi.js';
 import type { BulkHandler } from './completion.js';
 import { BULK_TAG } from './completion.js';
 import { Ring, ringInternals } from './ring.js';
+import { binding } from '../native.js';
+import { BulkWord, bulkState, type BulkState } from './bulk-state.js';
 
 const ECANCELED = errnoOf('ECANCELED');
-/** A free slot's memory entry (a slot in use holds its Sqe's keep list, possibly undefined). */
-const FREED: object[] = Object.freeze([]) as unknown as object[];
+const { FREE_TOP, READY_HEAD, READY, INFLIGHT, FINISHED } = BulkWord;
 
 /** What a BulkQueue reaches inside its ring (src/ring/ring.ts, RingInternals.bulkHooks). */
 export interface BulkRingHooks {
   /** The ring's submission queue: placeTagged() writes an SQE with given user_data words if it fits now. */
-  readonly sq: { placeTagged(sqe: Sqe, lo: number, hi: number): boolean; retire(): void };
+  readonly sq: { placeTagged(sqe: Sqe, lo: number, hi: number): boolean; retire(count?: number): void };
   /** Enters the kernel for everything written; returns SQEs submitted. */
   submit(): number;
   /** Reaps the CQ now (completions the kernel posted inline). */
@@ -89,21 +90,18 @@ export class BulkQueue implements BulkHandler {
   readonly depth: number;
   readonly #ring: BulkRingHooks;
   readonly #sq: BulkRingHooks['sq'];
-  /** Per slot: the caller's tag, a 16-bit generation, the memory its Sqe keeps. */
-  readonly #slotTag: Uint32Array;
-  readonly #slotGen: Uint16Array;
+  /**
+   * The queue's state: counters and per-slot arrays in one block of u32 words that the native
+   * reap (native/bulk.c) reads and writes too (layout: src/ring/bulk-state.ts). Per slot: the
+   * caller's tag, a 16-bit generation, whether it is in flight; the free-slot stack; the ready
+   * list (completions not taken yet, a ring buffer of depth entries).
+   */
+  readonly #s: BulkState;
+  readonly #st: Uint32Array;
+  /** Per slot: the memory its Sqe keeps, from push() to the CQE (JS objects: not in the shared block). */
   readonly #slotKeep: (object[] | undefined)[];
-  readonly #free: Int32Array;
-  #freeTop: number;
-  /** Completions not taken yet: a ring buffer of depth entries. */
-  readonly #readyTag: Uint32Array;
-  readonly #readyRes: Int32Array;
-  readonly #readyFlags: Uint32Array;
   /** big_cqe[0..1] of each ready completion as four u32 words (32-byte CQE rings only). */
   readonly #readyExtra: Uint32Array | undefined;
-  #readyHead = 0;
-  #ready = 0;
-  #inflight = 0;
   #waitMin = 0;
   #waitResolve: ((n: number) => void) | undefined;
   #waitReject: ((e: Error) => void) | undefined;
@@ -119,25 +117,19 @@ export class BulkQueue implements BulkHandler {
     this.depth = depth;
     this.#ring = ring;
     this.#sq = ring.sq;
-    this.#slotTag = new Uint32Array(depth);
-    this.#slotGen = new Uint16Array(depth);
-    this.#slotKeep = new Array(depth).fill(FREED);
-    this.#free = new Int32Array(depth);
-    for (let i = 0; i < depth; i++) this.#free[i] = depth - 1 - i;
-    this.#freeTop = depth;
-    this.#readyTag = new Uint32Array(depth);
-    this.#readyRes = new Int32Array(depth);
-    this.#readyFlags = new Uint32Array(depth);
+    this.#s = bulkState(depth);
+    this.#st = this.#s.words;
+    this.#slotKeep = new Array(depth).fill(undefined);
     if (ring.bigCqes) this.#readyExtra = new Uint32Array(depth * 4);
   }
 
   /** Requests pushed whose CQE has not arrived. */
   get inflight(): number {
-    return this.#inflight;
+    return this.#st[INFLIGHT];
   }
   /** Completions waiting for take(). */
   get ready(): number {
-    return this.#ready;
+    return this.#st[READY];
   }
   get closed(): boolean {
     return this.#closed;
@@ -160,14 +152,18 @@ export class BulkQueue implements BulkHandler {
     const effect = op.sqe?.slotEffect;
     if ((effect === 'fileIndex' && sqe.fileIndex !== 0) || effect === 'update')
       throw new TypeError(`bulk.push(): this ${op.name} changes the registered file table, which ringflow tracks from its result; run it with ring.run()`);
-    if (this.#freeTop === 0 || this.#inflight + this.#ready >= this.depth) return false;
-    const slot = this.#free[this.#freeTop - 1];
-    const gen = this.#slotGen[slot];
+    const st = this.#st;
+    const freeTop = st[FREE_TOP];
+    if (freeTop === 0 || st[INFLIGHT] + st[READY] >= this.depth) return false;
+    const s = this.#s;
+    const slot = s.free[freeTop - 1];
+    const gen = s.slotGen[slot];
     if (!this.#sq.placeTagged(sqe, (gen << 16) | slot, BULK_TAG)) return false;
-    this.#freeTop--;
-    this.#slotTag[slot] = tag;
+    st[FREE_TOP] = freeTop - 1;
+    s.slotTag[slot] = tag;
+    s.slotUsed[slot] = 1;
     this.#slotKeep[slot] = sqe.keep;
-    this.#inflight++;
+    st[INFLIGHT]++;
     return true;
   }
 
@@ -182,24 +178,27 @@ export class BulkQueue implements BulkHandler {
   /** Copies up to out.capacity ready completions into `out` (oldest first); returns how many. */
   take(out: BulkCompletions): number {
     if (!(out instanceof BulkCompletions)) throw new TypeError(`bulk.take(): "out" must be a BulkCompletions, got ${describeValue(out)}`);
-    if (!this.#closed && this.#ready < out.capacity) this.#ring.reap();
-    const n = Math.min(this.#ready, out.capacity);
+    const st = this.#st;
+    if (!this.#closed && st[READY] < out.capacity) this.#ring.reap();
+    const n = Math.min(st[READY], out.capacity);
     const d = this.depth;
-    let h = this.#readyHead;
+    let h = st[READY_HEAD];
     const tag = out.tag, res = out.res, flags = out.flags;
+    const s = this.#s;
+    const readyTag = s.readyTag, readyRes = s.readyRes, readyFlags = s.readyFlags;
     const from = this.#readyExtra, to = out.extraWords;
     for (let i = 0; i < n; i++) {
-      tag[i] = this.#readyTag[h];
-      res[i] = this.#readyRes[h];
-      flags[i] = this.#readyFlags[h];
+      tag[i] = readyTag[h];
+      res[i] = readyRes[h];
+      flags[i] = readyFlags[h];
       if (to !== undefined) {
         if (from !== undefined) to.set(from.subarray(h * 4, h * 4 + 4), i * 4);
         else to.fill(0, i * 4, i * 4 + 4);
       }
       if (++h === d) h = 0;
     }
-    this.#readyHead = h;
-    this.#ready -= n;
+    st[READY_HEAD] = h;
+    st[READY] -= n;
     out.count = n;
     return n;
   }
@@ -213,11 +212,12 @@ export class BulkQueue implements BulkHandler {
     if (typeof min !== 'number' || !Number.isInteger(min)) return Promise.reject(new TypeError(`bulk.wait(): "min" must be an integer, got ${describeValue(min)}`));
     if (min < 1 || min > this.depth) return Promise.reject(new RangeError(`bulk.wait(): "min" must be in [1, ${this.depth}] (the queue's depth), got ${min}`));
     if (this.#waitResolve) return Promise.reject(new TypeError('bulk.wait(): a wait is already pending; one at a time'));
-    if (this.#ready >= min) return Promise.resolve(this.#ready);
-    if (this.#ready + this.#inflight < min)
-      return Promise.reject(new RangeError(`bulk.wait(${min}): only ${this.#ready + this.#inflight} requests were pushed and not taken; it would never resolve`));
+    const st = this.#st;
+    if (st[READY] >= min) return Promise.resolve(st[READY]);
+    if (st[READY] + st[INFLIGHT] < min)
+      return Promise.reject(new RangeError(`bulk.wait(${min}): only ${st[READY] + st[INFLIGHT]} requests were pushed and not taken; it would never resolve`));
     this.submit();
-    if (this.#ready >= min) return Promise.resolve(this.#ready);
+    if (st[READY] >= min) return Promise.resolve(st[READY]);
     return new Promise<number>((resolve, reject) => {
       this.#waitMin = min;
       this.#waitResolve = resolve;
@@ -229,47 +229,79 @@ export class BulkQueue implements BulkHandler {
   complete(low: number, res: number, flags: number, extra: Uint32Array | undefined): void {
     const slot = low & 0xffff;
     const gen = low >>> 16;
-    if (slot >= this.depth || this.#slotGen[slot] !== gen || this.#slotKeep[slot] === FREED) return; // stale: not this slot's request
+    const s = this.#s;
+    if (slot >= this.depth || s.slotGen[slot] !== gen || s.slotUsed[slot] === 0) return; // stale: not this slot's request
     if (flags & CqeFlags.MORE) return; // refused at push; a hand-built SQE's extra CQEs are not this queue's
     this.#finish(slot, res, flags, extra);
     this.#sq.retire();
+    this.#wake();
+  }
+
+  /**
+   * @internal Reaps the run of bulk CQEs at the head of the CQ in C (native/bulk.c), the ring's
+   * handle given by the completion dispatch: the CQEs consumed, or -errno when the native reap
+   * does not apply (a program engine's CQ, 32-byte CQEs): then the JS path delivers them.
+   */
+  reapNative(handle: unknown): number {
+    const k = binding.bulkReap(handle, this.#st, BULK_TAG) as number;
+    const st = this.#st;
+    const fin = st[FINISHED];
+    if (fin > 0) {
+      // the finished slots' memory is the kernel's no more
+      const finished = this.#s.finished;
+      for (let i = 0; i < fin; i++) this.#slotKeep[finished[i]] = undefined;
+      st[FINISHED] = 0;
+      this.#sq.retire(fin);
+      this.#wake();
+    }
+    return k;
   }
 
   #finish(slot: number, res: number, flags: number, extra?: Uint32Array): void {
-    this.#slotGen[slot] = (this.#slotGen[slot] + 1) & 0xffff;
-    this.#slotKeep[slot] = FREED;
-    this.#free[this.#freeTop++] = slot;
-    this.#inflight--;
-    let t = this.#readyHead + this.#ready;
+    const s = this.#s;
+    const st = this.#st;
+    s.slotGen[slot] = (s.slotGen[slot] + 1) & 0xffff;
+    s.slotUsed[slot] = 0;
+    this.#slotKeep[slot] = undefined;
+    s.free[st[FREE_TOP]++] = slot;
+    st[INFLIGHT]--;
+    let t = st[READY_HEAD] + st[READY];
     if (t >= this.depth) t -= this.depth;
-    this.#readyTag[t] = this.#slotTag[slot];
-    this.#readyRes[t] = res;
-    this.#readyFlags[t] = flags;
+    s.readyTag[t] = s.slotTag[slot];
+    s.readyRes[t] = res;
+    s.readyFlags[t] = flags;
     const x = this.#readyExtra;
     if (x !== undefined) {
       if (extra !== undefined) x.set(extra, t * 4);
       else x.fill(0, t * 4, t * 4 + 4);
     }
-    this.#ready++;
-    if (this.#waitResolve && this.#ready >= this.#waitMin) {
+    st[READY]++;
+  }
+
+  /** Resolves the pending wait once enough completions are ready. */
+  #wake(): void {
+    if (this.#waitResolve && this.#st[READY] >= this.#waitMin) {
       const r = this.#waitResolve;
       this.#waitResolve = this.#waitReject = undefined;
-      r(this.#ready);
+      r(this.#st[READY]);
     }
   }
 
   /** @internal SQEs the kernel did not consume (a failed io_uring_enter): they complete with its error. */
   failUnsubmitted(low: number, res: number): void {
     const slot = low & 0xffff;
-    if (slot >= this.depth || this.#slotGen[slot] !== low >>> 16 || this.#slotKeep[slot] === FREED) return;
+    const s = this.#s;
+    if (slot >= this.depth || s.slotGen[slot] !== low >>> 16 || s.slotUsed[slot] === 0) return;
     this.#finish(slot, res, 0);
+    this.#wake();
   }
 
   /** @internal the ring is gone: what was in flight ended with it (-ECANCELED), the wait fails. */
   ringClosed(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (let slot = 0; slot < this.depth && this.#inflight > 0; slot++) if (this.#slotKeep[slot] !== FREED) this.#finish(slot, -ECANCELED, 0);
+    const used = this.#s.slotUsed;
+    for (let slot = 0; slot < this.depth && this.#st[INFLIGHT] > 0; slot++) if (used[slot] !== 0) this.#finish(slot, -ECANCELED, 0);
     const reject = this.#waitReject;
     this.#waitResolve = this.#waitReject = undefined;
     reject?.(new RingClosedError());

@@ -30,9 +30,10 @@ export const BULK_TAG = 0xfffffffc;
 
 /** Where bulk requests' CQEs go (the ring's BulkQueue). */
 export interface BulkHandler {
-  /** A CQE for bulk slot word `low`. */
   /** A CQE for bulk slot word `low`; `extra`: big_cqe[0..1] as four u32 words (32-byte CQEs), else undefined. */
   complete(low: number, res: number, flags: number, extra: Uint32Array | undefined): void;
+  /** Reaps the run of bulk CQEs at the CQ's head natively: CQEs consumed, or -errno (then deliver them here one by one). */
+  reapNative(handle: unknown): number;
   /** The ring is gone: no CQE comes any more. */
   ringClosed(): void;
   /** An SQE of slot word `low` the kernel did not consume (a failed io_uring_enter): it ends with `res`. */
@@ -177,15 +178,28 @@ export class CompletionDispatch {
     this.#reaping = true;
     let n = 0;
     try {
+      // a run of bulk CQEs is reaped in C (native/bulk.c) on a plain ring with 16-byte CQEs
+      let nativeBulk = this.#bulk !== undefined && !this.#engine && this.#bigCqes === 0;
       for (;;) {
         const cq32 = this.#cq32;
         let head = cq32[this.#headW];
-        const tail = cq32[this.#tailW];
+        let tail = cq32[this.#tailW];
         if (head === tail && !this.#engine) break;
         while (head !== tail) {
           const w = this.#cqesW + ((head & this.#mask) << this.#cqeShift);
           const lo = cq32[w];
           const hi = cq32[w + 1];
+          if (nativeBulk && hi === BULK_TAG) {
+            const k = this.#bulk!.reapNative(this.#handle);
+            if (k > 0) {
+              n += k;
+              if (this.#ended) break;
+              head = cq32[this.#headW]; // the native reap moved the head (and may have read a newer tail)
+              tail = cq32[this.#tailW];
+              continue;
+            }
+            nativeBulk = false; // it does not apply here: the JS path
+          }
           const res = this.#cqI32[w + 2];
           const flags = cq32[w + 3];
           let big = false;

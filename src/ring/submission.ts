@@ -116,9 +116,9 @@ export class SubmissionQueue {
     return this.#toSubmit + this.#backlogLen;
   }
 
-  /** One request (or ringflow's own) in flight has posted its last CQE. */
-  retire(): void {
-    this.#inflight--;
+  /** One request (or ringflow's own) in flight has posted its last CQE (`count` of them: bulk completions reaped natively). */
+  retire(count = 1): void {
+    this.#inflight -= count;
   }
 
   /** Has the kernel CQEs it could not post (CQ full) in its overflow list? (IORING_FEAT_NODROP) */

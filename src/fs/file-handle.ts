@@ -16,6 +16,7 @@ import {
   validatePosition, validateStringAfterView, modeOf, optionsOf, type FsOptions,
 } from './args.js';
 import { statsFromStatx } from './stats.js';
+import { positionNodeAccepts } from './line-probes.js';
 import { readFileHandle, writeFileHandle } from './read-write-file.js';
 import { createReadStream, createWriteStream, readLines, readableWebStream, type ReadStreamOptions, type WriteStreamOptions } from './streams.js';
 
@@ -159,7 +160,13 @@ export class FileHandle extends EventEmitter {
     else validateInteger(offset, 'offset', 0);
     length ??= buffer.byteLength - (offset as number);
     let pos: number | bigint = -1;
-    if (position != null) pos = validatePosition(position, 'position', length as number);
+    if (position != null) {
+      try {
+        pos = validatePosition(position, 'position', length as number);
+      } catch (e) {
+        pos = await positionNodeAccepts(position, length as number, e);
+      }
+    }
     if (length === 0) return { __proto__: null, bytesRead: 0, buffer } as ReadResult<ArrayBufferView>;
     if (buffer.byteLength === 0) throw invalidArgValue('buffer', buffer, 'is empty and cannot be written');
     validateOffsetLengthRead(offset as number, length as number, buffer.byteLength);

@@ -11,7 +11,8 @@
 import * as nodeFsp from 'node:fs/promises';
 import type { Ring } from '../ring/ring.js';
 import { AT_SYMLINK_NOFOLLOW } from '../ring/abi.js';
-import { nodeError, checkAborted } from './errors.js';
+import { nodeError, checkAborted, errnoError } from './errors.js';
+import { readFileErrorNamesPath } from './line-probes.js';
 import { validatedPath, flagsOf, modeOf, optionsOf, validateObject, validateAbortSignal, validateBoolean, type FsOptions } from './args.js';
 import { FileHandle } from './file-handle.js';
 import { statsFromStatx } from './stats.js';
@@ -167,7 +168,13 @@ export function pathOps(ringOf: () => Ring) {
     checkAborted(o.signal);
     const ring = ringOf();
     const fd = await openFd(ring, p, flags, 0o666);
-    return thenClose(ring, fd, readAllFd(ring, fd, o));
+    try {
+      return await thenClose(ring, fd, readAllFd(ring, fd, o));
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      if (err.syscall === 'read' && err.errno !== undefined && err.path === undefined && (await readFileErrorNamesPath())) throw errnoError(err.errno, 'read', p);
+      throw e;
+    }
   }
 
   async function writeFile(path: unknown, data: unknown, options?: unknown, defaultFlag = 'w'): Promise<void> {

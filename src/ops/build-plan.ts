@@ -22,26 +22,21 @@ export type FastEncoder = (s: Sqe, v: unknown, opts: Record<string, unknown>) =>
 
 const TWO32 = 0x1_0000_0000;
 
-/** A setter for a 32-bit (or narrower) SQE field; undefined for the 64-bit ones. */
-function setter32(field: ParamDesc['field']): ((s: Sqe, v: number) => void) | undefined {
-  switch (field) {
-    case 'fd':
-      return (s, v) => (s.fd = v);
-    case 'len':
-      return (s, v) => (s.len = v);
-    case 'opFlags':
-      return (s, v) => (s.opFlags = v);
-    case 'ioprio':
-      return (s, v) => (s.ioprio = v);
-    case 'bufIndex':
-      return (s, v) => (s.bufIndex = v);
-    case 'personality':
-      return (s, v) => (s.personality = v);
-    case 'fileIndex':
-      return (s, v) => (s.fileIndex = v);
-    default:
-      return undefined;
-  }
+type Setter32 = (s: Sqe, v: number) => void;
+/** A store into each 32-bit (or narrower) SQE field, one property per function (no keyed store on a computed name). */
+const SETTERS_32: Readonly<Partial<Record<ParamDesc['field'], Setter32>>> = {
+  fd: (s, v) => (s.fd = v),
+  len: (s, v) => (s.len = v),
+  opFlags: (s, v) => (s.opFlags = v),
+  ioprio: (s, v) => (s.ioprio = v),
+  bufIndex: (s, v) => (s.bufIndex = v),
+  personality: (s, v) => (s.personality = v),
+  fileIndex: (s, v) => (s.fileIndex = v),
+};
+
+/** The setter of a 32-bit (or narrower) SQE field; undefined for the 64-bit ones (off, addr, addr3). */
+export function setter32(field: ParamDesc['field']): Setter32 | undefined {
+  return SETTERS_32[field];
 }
 
 function intIn(set: (s: Sqe, v: number) => void, min: number, max: number): FastEncoder {

@@ -11,7 +11,7 @@ import { SqeFlags, Statx, TIMESPEC_SIZE, AT_FDCWD } from '../ring/abi.js';
 import { viewAddress, spanAddress, refusalOf, viewExtent, viewBuffer, bufferByteLength, type ByteSpan } from '../ring/memory.js';
 import { describeValue as describe } from '../errors.js';
 import { applyNetParam } from './build-net.js';
-import { planOf, fastPath, type PlanStep } from './build-plan.js';
+import { planOf, fastPath, setter32, type PlanStep } from './build-plan.js';
 import { FILE_KINDS, applyFileParam } from './build-files.js';
 import { applyMsgParam } from './build-msg.js';
 import { applyBigParam } from './build-big.js';
@@ -185,7 +185,6 @@ function parseStatx(b: Buffer): StatxResult {
 
 /** Writes one SQE field (64-bit fields as lo/hi words). */
 export function setField(s: Sqe, field: ParamDesc['field'], v: number | bigint): void {
-  // one property store per case (a keyed store on a computed name is megamorphic: this is the hot path)
   switch (field) {
     case 'off':
       if (typeof v === 'number' && v >= 0) {
@@ -202,27 +201,8 @@ export function setField(s: Sqe, field: ParamDesc['field'], v: number | bigint):
     case 'addr3':
       [s.addr3Lo, s.addr3Hi] = split64(v);
       return;
-    case 'fd':
-      s.fd = Number(v);
-      return;
-    case 'len':
-      s.len = Number(v);
-      return;
-    case 'opFlags':
-      s.opFlags = Number(v);
-      return;
-    case 'ioprio':
-      s.ioprio = Number(v);
-      return;
-    case 'bufIndex':
-      s.bufIndex = Number(v);
-      return;
-    case 'personality':
-      s.personality = Number(v);
-      return;
-    case 'fileIndex':
-      s.fileIndex = Number(v);
-      return;
+    default:
+      setter32(field)?.(s, Number(v)); // the 32-bit fields: the builders' fast path stores them the same way
   }
 }
 const TWO32 = 0x1_0000_0000;

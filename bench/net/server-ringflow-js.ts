@@ -1,31 +1,29 @@
 /**
  * ringflow TCP echo server in JS on ringflow's sockets API: one multishot accept, a multishot
- * recv per connection from the ring's provided-buffer group, each chunk sent back from the buffer
- * the kernel filled and then released (no copy). Contract: serve-cli.ts.
+ * recv per connection from the ring's provided-buffer group in callback mode (listen(): no
+ * promise and no iterator step per message), each chunk sent back from the buffer the kernel
+ * filled and released when the send completes (no copy). Contract: serve-cli.ts.
  */
-import { Ring, TcpServer, type TcpSocket } from '../../src/index.js';
+import { Ring, TcpServer, type TcpSocket, type RecvChunk } from '../../src/index.js';
 import { BACKLOG, portArg, ready } from './serve-cli.js';
 
 const ring = new Ring({ entries: 1024 });
 const server = await TcpServer.listen(ring, { port: portArg(), backlog: BACKLOG });
 
-async function echo(sock: TcpSocket): Promise<void> {
+function echo(sock: TcpSocket): void {
   sock.setNoDelay(true);
-  try {
-    for await (const chunk of sock.chunks()) {
-      try {
-        await sock.write(chunk.bytes);
-      } finally {
+  const close = (): void => void sock.close();
+  sock.chunks().listen((chunk: RecvChunk) => {
+    sock.write(chunk.bytes).then(
+      () => chunk.release(),
+      () => {
         chunk.release();
-      }
-    }
-  } catch {
-    // a peer that resets ends its own connection only
-  } finally {
-    await sock.close();
-  }
+        close(); // a peer that resets ends its own connection only
+      },
+    );
+  }, close);
 }
 
 ready(server.address()!.port);
 process.on('SIGTERM', () => process.exit(0));
-for await (const sock of server) void echo(sock);
+server.connections().listen(echo);

@@ -10,7 +10,7 @@
  * any view may touch it. Views are marked untransferable (no transfer lists, no postMessage moves).
  */
 import { markAsUntransferable } from 'node:worker_threads';
-import { nativelyOwned } from '../ring/memory.js';
+import { noteNativeBase } from '../ring/memory.js';
 import { binding } from '../native.js';
 import { RingError, errno as errnoOf } from '../errors.js';
 
@@ -38,7 +38,7 @@ export class NativeBlock {
     // can still detach). Node 24+: a mark would be a detach key (see canDetachMarked), and their
     // transfer lists refuse a Node-API external buffer anyway; transfer() moves the same memory.
     if (canDetachMarked()) markAsUntransferable(ab);
-    nativelyOwned.add(ab);
+    noteNativeBase(ab, this.address + offset);
     return ab;
   }
 

@@ -66,6 +66,11 @@ export class MultishotStream<T> implements AsyncIterableIterator<T> {
   #waiter: { resolve: (r: IteratorResult<T>) => void; reject: (e: unknown) => void } | undefined;
   #signal: AbortSignal | undefined;
   #onAbort = () => this.close();
+  /** listen(): each item goes to this callback as its CQE is reaped (no queue, no promise). */
+  #listener: ((item: T) => void) | undefined;
+  #onDone: ((err: Error | undefined) => void) | undefined;
+  /** pause() was called (no re-arm until resume()). */
+  #held = false;
   /** Times the stream re-armed its request (kernel ends, ENOBUFS, backpressure). */
   rearms = 0;
 
@@ -95,6 +100,10 @@ export class MultishotStream<T> implements AsyncIterableIterator<T> {
   #arm(): void {
     if (this.#done || this.#armed) return;
     if (this.#ring.closed) return this.#finish(undefined);
+    if (this.#held) {
+      this.#paused = true; // resume() arms it
+      return;
+    }
     this.#armed = true;
     this.#paused = false;
     this.#req = this.#ring.runMulti(this.#src.sqe(), {
@@ -129,6 +138,14 @@ export class MultishotStream<T> implements AsyncIterableIterator<T> {
 
   #deliver(it: T): void {
     if (this.#done) return this.#src.dispose(it);
+    if (this.#listener) {
+      try {
+        this.#listener(it);
+      } catch (e) {
+        this.#finish(e instanceof Error ? e : new Error(String(e))); // never thrown into the ring's completion path
+      }
+      return;
+    }
     if (this.#waiter) {
       const w = this.#waiter;
       this.#waiter = undefined;
@@ -159,7 +176,7 @@ export class MultishotStream<T> implements AsyncIterableIterator<T> {
       return;
     }
     if (res === -ECANCELED && this.#paused) {
-      if (this.buffered <= this.#low) {
+      if (!this.#held && this.buffered <= this.#low) {
         this.rearms++;
         this.#arm();
       }
@@ -177,6 +194,12 @@ export class MultishotStream<T> implements AsyncIterableIterator<T> {
     this.#error = err;
     this.#signal?.removeEventListener('abort', this.#onAbort);
     if (this.#armed) this.#req?.cancel();
+    const done = this.#onDone;
+    if (done) {
+      this.#onDone = undefined;
+      this.#error = undefined; // reported to the callback
+      queueMicrotask(() => done(err));
+    }
     const w = this.#waiter;
     if (w && this.buffered === 0) {
       this.#waiter = undefined;
@@ -208,6 +231,7 @@ export class MultishotStream<T> implements AsyncIterableIterator<T> {
       return Promise.resolve({ value: undefined, done: true });
     }
     if (this.#waiter) return Promise.reject(new TypeError('MultishotStream: next() called again before the previous next() settled'));
+    if (this.#listener) return Promise.reject(new TypeError('MultishotStream: next() on a stream in callback mode (listen())'));
     return new Promise((resolve, reject) => {
       this.#waiter = { resolve, reject };
       if (this.#paused && !this.#armed && !this.#starved) {
@@ -215,6 +239,58 @@ export class MultishotStream<T> implements AsyncIterableIterator<T> {
         this.#arm();
       }
     });
+  }
+
+  /**
+   * Callback mode, for servers that want no promise per item: `onItem` gets each item as its CQE
+   * is reaped (items already queued first, in order), `onDone` once at the end (undefined: END,
+   * close() or the ring closing; else the error). Backpressure is the caller's: pause() stops the
+   * request (the kernel stops producing), resume() re-arms it. An exception from `onItem` ends the
+   * stream with it. Not combined with iteration (next() refuses afterwards).
+   */
+  listen(onItem: (item: T) => void, onDone?: (err: Error | undefined) => void): this {
+    if (typeof onItem !== 'function') throw new TypeError(`MultishotStream.listen(): "onItem" must be a function, got ${typeof onItem}`);
+    if (onDone !== undefined && typeof onDone !== 'function') throw new TypeError(`MultishotStream.listen(): "onDone" must be a function, got ${typeof onDone}`);
+    if (this.#listener) throw new TypeError('MultishotStream.listen(): already listening');
+    if (this.#waiter) throw new TypeError('MultishotStream.listen(): a next() is pending; iterate or listen, not both');
+    this.#listener = onItem;
+    this.#onDone = onDone;
+    const queued = this.#queue.slice(this.#head);
+    this.#queue = [];
+    this.#head = 0;
+    for (const it of queued) this.#deliver(it);
+    if (this.#done) {
+      // ended before listen(): report it once
+      const err = this.#error;
+      this.#error = undefined;
+      this.#onDone = undefined;
+      if (onDone) queueMicrotask(() => onDone(err));
+    } else if (this.#paused && !this.#armed && !this.#starved) {
+      this.rearms++;
+      this.#arm();
+    }
+    return this;
+  }
+
+  /** Callback mode: stop the request until resume() (items already posted still arrive). */
+  pause(): void {
+    if (this.#done || this.#held) return;
+    this.#held = true;
+    if (this.#armed && !this.#paused) {
+      this.#paused = true;
+      this.#req?.cancel();
+    }
+  }
+
+  /** Callback mode: go on after pause(). */
+  resume(): void {
+    if (this.#done || !this.#held) return;
+    this.#held = false;
+    // still armed: its cancel's CQE comes and #ended re-arms; starved: the refill re-arms
+    if (!this.#armed && !this.#starved) {
+      this.rearms++;
+      this.#arm();
+    }
   }
 
   /** Stops the request and disposes of the items nobody will read. */

@@ -164,6 +164,16 @@ function guardTransfer(): void {
   }
 }
 
+/**
+ * Records the base address of an ArrayBuffer ringflow made over native memory it owns
+ * (src/buffers/native-memory.ts: the address is known when it is made), so that handing it to the
+ * kernel asks native code for nothing. Such a buffer is in `nativelyOwned`: not marked here.
+ */
+export function noteNativeBase(ab: ArrayBuffer, base: number): void {
+  nativelyOwned.add(ab);
+  bases.set(ab, base);
+}
+
 /** Address of the first byte of a view. */
 export function viewAddress(view: ArrayBufferView): number {
   return bufferAddress(view.buffer) + view.byteOffset;

@@ -2,9 +2,8 @@
  * Valid and edge-case calls of every function of node:fs/promises (FileHandle methods are in
  * cases-filehandle.ts, generated invalid arguments in cases-invalid.ts).
  */
-import { renameSync } from 'node:fs';
 import type { Case, SideCtx } from './harness.js';
-import { normalise } from './describe.js';
+import { settleMkdtemp, maskMkdtempSuffix } from './mkdtemp-shape.js';
 
 type Form = 'str' | 'buf' | 'url';
 const FORMS: Form[] = ['str', 'buf', 'url'];
@@ -190,19 +189,10 @@ export function functionCases(): Case[] {
     add(`mkdir mode ${String(mode)}`, (fs, c) => fs.mkdir(c.p('m'), mode));
     add(`mkdir {mode: ${String(mode)}, recursive}`, (fs, c) => fs.mkdir(c.p('m/n'), { mode, recursive: true }));
   }
-  // mkdtemp's random suffix differs: the result is reduced to its shape and the directory renamed
-  // to a fixed name (with node:fs, outside the implementation) so the trees stay comparable.
-  const settle = (c: SideCtx, r: unknown, enc?: BufferEncoding) => {
-    const path = Buffer.isBuffer(r) ? r.toString() : enc === 'hex' && typeof r === 'string' ? Buffer.from(r, 'hex').toString() : String(r);
-    renameSync(path, c.p('made-by-mkdtemp'));
-    return [typeof r, Buffer.isBuffer(r), r && normalise(path.slice(0, -6), c.root), /^[A-Za-z0-9]{6}$/.test(path.slice(-6))];
-  };
+  const settle = settleMkdtemp;
   add('mkdtemp', async (fs, c) => settle(c, await fs.mkdtemp(c.p('tmp-'))));
   add('mkdtemp in dir', async (fs, c) => settle(c, await fs.mkdtemp(c.p('dir/x'))));
-  add('mkdtemp missing parent', async (fs, c) => {
-    const r = await c.step(() => fs.mkdtemp(c.p('missing/x')));
-    return JSON.parse(JSON.stringify(r).replace(/missing\/x[A-Za-z0-9]{6}/g, 'missing/xXXXXXX'));
-  });
+  add('mkdtemp missing parent', (fs, c) => fs.mkdtemp(c.p('missing/x')), { project: maskMkdtempSuffix });
   add('mkdtemp Buffer prefix', async (fs, c) => settle(c, await fs.mkdtemp(c.b('t'))));
   add('mkdtemp encoding buffer', async (fs, c) => settle(c, await fs.mkdtemp(c.p('t'), 'buffer')));
   add('mkdtemp {encoding: hex}', async (fs, c) => settle(c, await fs.mkdtemp(c.p('t'), { encoding: 'hex' }), 'hex'));

@@ -17,10 +17,22 @@ export interface DescribeOptions {
   exactStats: boolean;
 }
 
-/** The root (as text, or hex-encoded as in `encoding: 'hex'` results) replaced by '<root>' in `s`. */
+const rootForms = new Map<string, [string, string][]>();
+
+/**
+ * The root replaced by '<root>' in `s`: as text, hex-encoded (`encoding: 'hex'` results) and as
+ * the comma-separated bytes String(Uint8Array) gives (node's cp() message for a Uint8Array path).
+ */
 export function normalise(s: string, root: string): string {
   if (!root) return s;
-  return s.split(root).join('<root>').split(Buffer.from(root).toString('hex')).join('<root-hex>');
+  let forms = rootForms.get(root);
+  if (!forms) {
+    const b = Buffer.from(root);
+    forms = [[root, '<root>'], [b.toString('hex'), '<root-hex>'], [Array.from(b).join(','), '<root-bytes>']];
+    rootForms.set(root, forms);
+  }
+  for (const [form, mark] of forms) if (s.includes(form)) s = s.split(form).join(mark);
+  return s;
 }
 
 const STAT_TIMES = ['atime', 'mtime', 'ctime', 'birthtime'] as const;
@@ -149,7 +161,11 @@ export type Outcome =
   | { how: 'threw synchronously'; error: unknown }
   | { how: 'rejected'; error: unknown }
   | { how: 'resolved'; value: unknown }
-  | { how: 'returned a non-promise'; value: unknown };
+  | { how: 'returned a non-promise'; value: unknown }
+  | { how: 'still pending'; after: string };
+
+/** How long a call may stay unsettled before its outcome is 'still pending' (a hang on that side). */
+export const PENDING_MS = 1000;
 
 /** Calls `fn` and records how it ended, without throwing. */
 export async function capture(fn: () => unknown, o: DescribeOptions): Promise<Outcome> {
@@ -162,9 +178,15 @@ export async function capture(fn: () => unknown, o: DescribeOptions): Promise<Ou
   if (!(r instanceof Promise) && !(r && typeof (r as any).then === 'function')) {
     return { how: 'returned a non-promise', value: describe(r, o) };
   }
+  let timer: NodeJS.Timeout | undefined;
+  const pending = new Promise<'pending'>((res) => (timer = setTimeout(() => res('pending'), PENDING_MS)));
   try {
-    return { how: 'resolved', value: describe(await r, o) };
+    const v = await Promise.race([r, pending]);
+    if (v === 'pending') return { how: 'still pending', after: `${PENDING_MS} ms` };
+    return { how: 'resolved', value: describe(v, o) };
   } catch (e) {
     return { how: 'rejected', error: describeError(e, o) };
+  } finally {
+    clearTimeout(timer);
   }
 }

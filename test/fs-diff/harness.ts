@@ -53,6 +53,8 @@ export interface Case {
   empty?: boolean;
   /** Relative paths whose atime/mtime must match after the case (set explicitly by it). */
   times?: string[];
+  /** Masks what legitimately differs between the sides (mkdtemp's random suffix) in the outcome. */
+  project?: (outcome: Outcome) => Outcome;
   /** A probe on node:fs/promises: a reason to skip (e.g. the function is absent on this line). */
   skipUnless?: (node: FsModule) => string | undefined;
 }
@@ -86,7 +88,8 @@ export async function runSide(kase: Case, impl: Impl, root: string, shared: stri
     },
     defer: (fn) => cleanups.push(fn),
   };
-  const outcome = await capture(() => kase.run(impl.fs, c), o);
+  const raw = await capture(() => kase.run(impl.fs, c), o);
+  const outcome = kase.project ? kase.project(raw) : raw;
   for (const fn of cleanups.reverse()) {
     try {
       await fn();

@@ -64,9 +64,14 @@ export class TempArea {
     fillFixture(this.shared);
   }
 
-  /** Two fresh roots of equal length with identical fixture contents (or empty when `empty`). */
+  /**
+   * Two fresh roots of equal length with identical fixture contents (or empty when `empty`). The
+   * letter telling them apart comes after the 64th character, so messages that show a path cut
+   * short (util.inspect of a Buffer or a long string in a validation error) read the same.
+   */
   pair(empty = false): [string, string] {
-    const dir = join(this.base, `c${String(++this.n).padStart(5, '0')}`);
+    const name = `c${String(++this.n).padStart(5, '0')}-`;
+    const dir = join(this.base, name.padEnd(Math.max(name.length, 64 - this.base.length), 'x'));
     const a = join(dir, 'a');
     const b = join(dir, 'b');
     if (empty) {

@@ -7,6 +7,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import type { Case, SideCtx } from './harness.js';
+import { nodeKillingCases } from './node-crash-probe.js';
 import { settleMkdtemp, maskMkdtempSuffix } from './mkdtemp-shape.js';
 
 let opendirProbe: boolean | undefined;
@@ -156,12 +157,12 @@ async function settle(r: unknown): Promise<unknown> {
     await x.return?.();
     return first;
   }
-  if (x && typeof x.on === 'function' && typeof x.read === 'function') {
+  if (x && typeof x.on === 'function' && (typeof x.read === 'function' || typeof x.setPrompt === 'function')) {
     // A stream (createReadStream) or a readline Interface (readLines): collect or take its error.
     return new Promise((res, rej) => {
       const chunks: unknown[] = [];
       x.on('error', rej);
-      if (typeof x.pause === 'function' && typeof x.setPrompt === 'function') {
+      if (typeof x.setPrompt === 'function') {
         x.on('line', (l: string) => chunks.push(l));
         x.on('close', () => res(chunks));
       } else {
@@ -208,6 +209,10 @@ export function invalidMethodCases(): Case[] {
     for (const [label, makers] of variants(params)) {
       cases.push({
         name: `fh.${key} ${label}`,
+        skipUnless: () => {
+          const death = nodeKillingCases('invalidMethodCases').get(`fh.${key} ${label}`);
+          return death && `node:fs/promises itself kills the process with this call on this line (${death})`;
+        },
         run: async (fs, c) => {
           const h = await c.track(fs.open(c.p('file.txt'), 'r+'));
           const args = makers.map((m) => m(c));

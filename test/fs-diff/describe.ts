@@ -4,6 +4,7 @@
  * strings kept apart, Stats/Dirent/FileHandle/Error reduced to the fields that must match.
  */
 import { Stats } from 'node:fs';
+import { createHash } from 'node:crypto';
 
 export interface DescribeOptions {
   /** The side's tree root (replaced by '<root>'). */
@@ -44,21 +45,35 @@ function className(v: object): string {
   return proto.constructor?.name ?? 'anonymous';
 }
 
-function protoChain(v: object): string[] {
-  const names: string[] = [];
-  for (let p = Object.getPrototypeOf(v); p && p !== Object.prototype; p = Object.getPrototypeOf(p)) {
-    names.push(Object.prototype.hasOwnProperty.call(p, 'constructor') ? p.constructor?.name : '?');
-  }
-  return names;
+const BUILTIN_ERRORS: [string, Function][] = [
+  ['Error', Error], ['TypeError', TypeError], ['RangeError', RangeError], ['SyntaxError', SyntaxError],
+  ['ReferenceError', ReferenceError], ['URIError', URIError], ['EvalError', EvalError], ['AggregateError', AggregateError],
+  ['DOMException', DOMException],
+];
+
+/**
+ * The built-in error classes `e` is an instance of. Node's own validation errors are instances
+ * of internal subclasses (NodeError, one or more levels deep, not reachable by user code); what
+ * code can observe and test is `instanceof TypeError` etc. and the class name, compared here.
+ */
+function errorKinds(e: object): string[] {
+  return BUILTIN_ERRORS.filter(([, C]) => e instanceof C).map(([n]) => n);
 }
 
+/** Bytes as latin1 text (root normalised); beyond 256 bytes: length, sha1 and the first 64. */
 function bytesText(view: ArrayBufferView | ArrayBuffer, root: string): string {
   const u8 = view instanceof ArrayBuffer ? new Uint8Array(view) : new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
-  return normalise(Buffer.from(u8).toString('latin1'), root);
+  const text = normalise(Buffer.from(u8).toString('latin1'), root);
+  if (text.length <= 256) return text;
+  return `${text.length} bytes, sha1 ${createHash('sha1').update(text, 'latin1').digest('hex')}, starting ${JSON.stringify(text.slice(0, 64))}`;
 }
 
 function isStats(v: any): boolean {
   return v instanceof Stats || (typeof v === 'object' && v !== null && typeof v.isFile === 'function' && 'ino' in v && 'mode' in v);
+}
+
+function isStatFs(v: any): boolean {
+  return typeof v === 'object' && v !== null && 'bavail' in v && 'bfree' in v && 'bsize' in v;
 }
 
 function isDirent(v: any): boolean {
@@ -109,7 +124,7 @@ export function describeError(e: any, o: DescribeOptions): Record<string, unknow
   if (typeof e !== 'object' || e === null) return { thrownNonObject: describe(e, o) };
   const out: Record<string, unknown> = {
     class: className(e),
-    chain: protoChain(e),
+    instanceOf: errorKinds(e),
     name: e.name,
     message: typeof e.message === 'string' ? normalise(e.message, o.root) : e.message,
     keys: Object.keys(e).sort(),
@@ -144,6 +159,12 @@ export function describe(v: unknown, o: DescribeOptions, depth = 0): unknown {
   if (obj instanceof Date) return wrap({ Date: obj.getTime() });
   if (obj instanceof URL) return wrap({ URL: normalise(obj.href, o.root) });
   if (isStats(obj)) return wrap(describeStats(obj, o));
+  if (isStatFs(obj)) {
+    // Free blocks and inodes move with everything else writing to the disk between the two calls.
+    const d = describe({ ...obj }, o, depth + 1) as Record<string, unknown>;
+    for (const k of ['bfree', 'bavail', 'ffree']) d[k] = typeof obj[k];
+    return wrap({ '<class>': className(obj), ...d });
+  }
   if (isDirent(obj)) return wrap(describeDirent(obj, o));
   if (isFileHandle(obj)) return wrap({ FileHandle: className(obj), fd: typeof obj.fd });
   if (isDir(obj)) return wrap({ Dir: className(obj), path: describe(obj.path, o, depth + 1) });
@@ -151,6 +172,8 @@ export function describe(v: unknown, o: DescribeOptions, depth = 0): unknown {
   if (typeof obj.then === 'function') return wrap({ thenable: className(obj) });
   const out: Record<string, unknown> = {};
   const cls = className(obj);
+  // Objects of other classes (streams, readline interfaces) by class only: their internals differ.
+  if (cls !== 'Object' && cls !== 'null-prototype') return wrap({ '<class>': cls });
   if (cls !== 'Object') out['<class>'] = cls;
   for (const k of Object.keys(obj)) out[k] = describe(obj[k], o, depth + 1);
   return wrap(out);

@@ -90,21 +90,16 @@ export async function runSide(kase: Case, impl: Impl, root: string, shared: stri
   };
   const raw = await capture(() => kase.run(impl.fs, c), o);
   const outcome = kase.project ? kase.project(raw) : raw;
-  for (const fn of cleanups.reverse()) {
-    try {
-      await fn();
-    } catch {
-      /* cleanup of a side that already failed */
-    }
-  }
-  for (const h of handles) {
-    try {
-      await (h as any)?.close?.();
-    } catch {
-      /* already closed by the case */
-    }
-  }
-  return { outcome, tree: snapshot(root, kase.times) };
+  // Cleanups and closes are bounded: a close that never settles (a handle still locked by a
+  // stream) is recorded as part of the outcome instead of hanging the suite.
+  const hung: string[] = [];
+  const bounded = async (what: string, fn: () => unknown) => {
+    const r = await capture(fn, o);
+    if (r.how === 'still pending') hung.push(what);
+  };
+  for (const fn of cleanups.reverse()) await bounded('a cleanup', fn);
+  for (const h of handles) await bounded('FileHandle.close() after the case', () => (h as any)?.close?.());
+  return { outcome: hung.length ? ({ ...outcome, hung } as unknown as Outcome) : outcome, tree: snapshot(root, kase.times) };
 }
 
 /**

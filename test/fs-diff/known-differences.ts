@@ -22,9 +22,23 @@ export const KNOWN_DIFFERENCES: Record<string, string> = {
   'readv empty list': "node 20: FileHandle.readv([]) rejects EINVAL 'EINVAL: invalid argument, read' (errno -22, syscall read); ringflow/fs resolves { bytesRead: 0, buffers: [] }",
   'fs fn on closed FileHandle':
     "readFile/writeFile/appendFile(closedHandle): node rejects RangeError ERR_OUT_OF_RANGE 'The value of \"fd\" is out of range… Received -1' (readFile) and Error EBADF 'EBADF: bad file descriptor, write' with errno -9 (writeFile/appendFile); ringflow/fs rejects Error { code: 'EBADF', syscall: 'readFile'|'writeFile', message: 'file closed' } without errno",
+  readableWebStream:
+    "node 24/26: FileHandle.readableWebStream() on ringflow/fs rejects TypeError 'ArrayBuffer is not detachable and could not be cloned.' while reading, and the handle's close() then never settles; node yields the file's bytes (passes on 20 and 22)",
   'mkdir options.recursive=null': "node 20: mkdir(path, { recursive: null }) rejects ERR_INVALID_ARG_TYPE 'The \"options.recursive\" property must be of type boolean. Received null'; ringflow/fs creates the directory",
   'fh.read(options) options.buffer=null': "node 20: FileHandle.read({ buffer: null }) rejects TypeError \"Cannot read properties of null (reading 'byteLength')\"; ringflow/fs reads into a fresh 16 KiB buffer",
 };
+const NODE26_READ_LENGTH =
+  "node 26: FileHandle.read with a non-integer length (1.5, 'x', NaN) resolves (reads trunc(length) bytes, 0 for 'x'/NaN); ringflow/fs rejects TypeError 'read(): \"length\" must be an integer, got …' without a code (on 20/22/24 node itself aborts: skipped)";
+for (const m of ['fh.read', 'fh.read(options) options.', 'fh.read(buffer, options) options.']) {
+  for (const v of ['1.5', "'x'", 'NaN']) KNOWN_DIFFERENCES[`${m}${m.endsWith('.') ? '' : ' '}length=${v}`] = NODE26_READ_LENGTH;
+  KNOWN_DIFFERENCES[`${m}${m.endsWith('.') ? '' : ' '}length=2**31`] =
+    "node 26: length 2**31 rejects RangeError 'The value of \"length\" is out of range. It must be >= 0. Received -2147483648'; ringflow/fs: '… It must be <= 16. Received 2147483648'";
+}
+for (const v of ['123', 'true', "'bogus'", 'Symbol', 'function']) {
+  KNOWN_DIFFERENCES[`fh.stat options=${v}`] = "node 26: FileHandle.stat(non-object options) rejects ERR_INVALID_ARG_TYPE 'The \"options\" argument must be of type object…'; ringflow/fs resolves with Stats";
+}
+KNOWN_DIFFERENCES['fh.createReadStream options.highWaterMark=2**32'] =
+  'node 26: FileHandle.createReadStream({ highWaterMark: 2**32 }) ends with no data; the ringflow/fs stream neither ends nor errors (still pending after 1 s) (on 20/22/24 node itself aborts: skipped)';
 for (const m of ['fh.readv', 'fh.write', 'fh.write(buffer, options) options.', 'fh.write(string)', 'fh.writev']) {
   for (const v of ['-2', '1.5', '2**53', 'NaN', 'Infinity']) {
     KNOWN_DIFFERENCES[`${m}${m.endsWith('.') ? '' : ' '}position=${v}`] = NODE20_LENIENT_POSITION;

@@ -185,6 +185,7 @@ export function invalidFunctionCases(): Case[] {
           const args = makers.map((m) => m(c));
           const r = fs[fn](...args);
           if (fn === 'watch') return settle(r);
+          if (fn === 'open') return c.track(r); // a handle opened by an accepted call gets closed
           if (fn === 'mkdtemp') return (r as Promise<unknown>).then((v) => settleMkdtemp(c, v, typeof args[1] === 'string' ? args[1] : (args[1] as any)?.encoding));
           return r;
         },

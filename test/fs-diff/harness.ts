@@ -64,6 +64,13 @@ export interface SideResult {
   tree: ReturnType<typeof snapshot>;
 }
 
+/**
+ * Every handle a case opened stays reachable until the process exits: one whose close() did not
+ * take (still referenced by a stream on node's side) would otherwise be closed by GC, which
+ * Node 26 turns into an uncaught error after the tests.
+ */
+const closeNeverSettled: unknown[] = [];
+
 /** Runs `kase` on one side, in `root`, and returns its outcome and the tree afterwards. */
 export async function runSide(kase: Case, impl: Impl, root: string, shared: string): Promise<SideResult> {
   const refs = new Map<object, string>();
@@ -82,8 +89,9 @@ export async function runSide(kase: Case, impl: Impl, root: string, shared: stri
     ref: (label, v) => (refs.set(v, label), v),
     step: (fn) => capture(fn, o),
     track: (h) => {
-      if (h && typeof (h as any).then === 'function') (h as any).then((x: unknown) => handles.push(x), () => {});
-      else handles.push(h);
+      const keep = (x: unknown) => (handles.push(x), closeNeverSettled.push(x));
+      if (h && typeof (h as any).then === 'function') (h as any).then(keep, () => {});
+      else keep(h);
       return h;
     },
     defer: (fn) => cleanups.push(fn),
@@ -98,7 +106,9 @@ export async function runSide(kase: Case, impl: Impl, root: string, shared: stri
     if (r.how === 'still pending') hung.push(what);
   };
   for (const fn of cleanups.reverse()) await bounded('a cleanup', fn);
-  for (const h of handles) await bounded('FileHandle.close() after the case', () => (h as any)?.close?.());
+  for (const h of handles) {
+    await bounded('FileHandle.close() after the case', () => (h as any)?.close?.());
+  }
   return { outcome: hung.length ? ({ ...outcome, hung } as unknown as Outcome) : outcome, tree: snapshot(root, kase.times) };
 }
 

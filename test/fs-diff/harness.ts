@@ -139,7 +139,14 @@ export function diffSuite(title: string, cases: Case[] | (() => Case[])): void {
     const { impl, reason } = await loadImplUnderTest();
     if (reason) t.diagnostic(reason);
     const area = new TempArea();
-    t.after(() => area.cleanup());
+    // Relative paths some bad arguments amount to (a file: URL passed as a string, which cp()
+    // creates parent directories for) land in the temp area, not in the checkout.
+    const cwd = process.cwd();
+    process.chdir(area.base);
+    t.after(() => {
+      process.chdir(cwd);
+      area.cleanup();
+    });
     const list = typeof cases === 'function' ? cases() : cases;
     const seen = new Set<string>();
     for (const kase of list) {

@@ -2,7 +2,7 @@
  * The child of node-crash-probe.ts: runs the node side of the cases of one list from an index on,
  * writing `start <index> <name>` before each and `done` at the end (so a death names its case).
  *
- *   node dist/test/fs-diff/node-crash-probe-child.js invalidMethodCases 0
+ *   node dist/test/fs-diff/node-crash-probe-child.js invalidMethodCases 0 [parent dir of the temp area]
  */
 import { writeSync } from 'node:fs';
 import { TempArea } from './tree.js';
@@ -12,9 +12,9 @@ import { invalidFunctionCases, invalidMethodCases } from './cases-invalid.js';
 
 const LISTS: Record<string, () => Case[]> = { invalidMethodCases, invalidFunctionCases };
 
-async function child(list: string, from: number): Promise<void> {
+async function child(list: string, from: number, parent?: string): Promise<void> {
   const cases = LISTS[list]();
-  const area = new TempArea();
+  const area = new TempArea(parent);
   try {
     let [root] = area.pair();
     for (let i = from; i < cases.length; i++) {
@@ -28,4 +28,4 @@ async function child(list: string, from: number): Promise<void> {
   writeSync(1, 'done\n');
 }
 
-await child(process.argv[2], Number(process.argv[3] ?? 0));
+await child(process.argv[2], Number(process.argv[3] ?? 0), process.argv[4]);

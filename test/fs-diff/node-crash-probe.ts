@@ -6,6 +6,9 @@
  * cases kill node; the suite skips exactly those, saying why.
  */
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 const childEntry = fileURLToPath(new URL('./node-crash-probe-child.js', import.meta.url));
@@ -17,8 +20,11 @@ export function nodeKillingCases(list: string): Map<string, string> {
   if (found) return found;
   found = new Map();
   let from = 0;
+  // The children's temp areas go under one directory removed here: a child that dies cannot clean up.
+  const parent = mkdtempSync(join(tmpdir(), 'rf-fs-diff-probe-'));
+  try {
   for (let attempt = 0; attempt < 50; attempt++) {
-    const r = spawnSync(process.execPath, [childEntry, list, String(from)], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    const r = spawnSync(process.execPath, [childEntry, list, String(from), parent], { encoding: 'utf8', maxBuffer: 64 << 20 });
     const lines = r.stdout.split('\n').filter(Boolean);
     if (r.status === 0 && lines.at(-1) === 'done') break;
     const last = lines.filter((l) => l.startsWith('start ')).at(-1);
@@ -28,6 +34,9 @@ export function nodeKillingCases(list: string): Map<string, string> {
     const detail = /Assertion failed: .*|CHECK.*failed.*/.exec(r.stderr)?.[0] ?? r.stderr.trim().split('\n')[0] ?? '';
     found.set(name, `${how}${detail ? `: ${detail}` : ''}`);
     from = Number(index) + 1;
+  }
+  } finally {
+    rmSync(parent, { recursive: true, force: true });
   }
   cache.set(list, found);
   return found;

@@ -58,8 +58,9 @@ export class TempArea {
   readonly shared: string;
   private n = 0;
 
-  constructor() {
-    this.base = mkdtempSync(join(tmpdir(), 'rf-fs-diff-'));
+  /** `parent`: where to create the area (os.tmpdir() unless given). */
+  constructor(parent = tmpdir()) {
+    this.base = mkdtempSync(join(parent, 'rf-fs-diff-'));
     this.shared = join(this.base, 'shared');
     fillFixture(this.shared);
   }

@@ -19,6 +19,7 @@
         "native/wait.c",
         "native/buffers.c",
         "native/bulk.c",
+        "native/cached_stat.c",
         "native/bpf/interp.c",
         "native/bpf/jit.c",
         "native/bpf/check.c",

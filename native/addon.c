@@ -73,6 +73,7 @@ static napi_value init(napi_env env, napi_value exports) {
   rf_wait_register(env, exports);
   rf_buffers_register(env, exports);
   rf_bulk_register(env, exports);
+  rf_cached_stat_register(env, exports);
   return exports;
 }
 

@@ -85,6 +85,7 @@ void rf_wait_register(napi_env env, napi_value exports); /* epoll fds, test chil
 /* Native memory lent to the kernel: registered buffers, provided-buffer groups (buffers.c). */
 void rf_buffers_register(napi_env env, napi_value exports);
 void rf_bulk_register(napi_env env, napi_value exports); /* completions in bulk reaped in C (bulk.c) */
+void rf_cached_stat_register(napi_env env, napi_value exports); /* stat from the kernel's caches (cached_stat.c) */
 /* buffers.c: the memory behind a block handle made by bufMemAlloc (NULL if v is none, or released). */
 struct rf_mem *rf_buf_block_mem(napi_env env, napi_value v);
 /* The eBPF program behind a JS program handle (napi external), or NULL (native/bpf/napi_bpf.c).

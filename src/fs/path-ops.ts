@@ -16,6 +16,7 @@ import { readFileErrorNamesPath } from './line-probes.js';
 import { validatedPath, flagsOf, modeOf, optionsOf, validateObject, validateAbortSignal, validateBoolean, type FsOptions } from './args.js';
 import { FileHandle } from './file-handle.js';
 import { statsFromStatx } from './stats.js';
+import { cachedStatx } from './cached-stat.js';
 import { readAllFd, writeAllFd, writeData, thenClose, openFd } from './read-write-file.js';
 
 type AnyFn = (...args: never[]) => unknown;
@@ -56,6 +57,9 @@ export function pathOps(ringOf: () => Ring) {
       return viaNode(name, args);
     }
     checkAborted(o.signal);
+    // from the kernel's caches on this thread when it can answer without blocking (cached-stat.ts)
+    const cached = cachedStatx(p, name === 'lstat');
+    if (cached !== undefined) return statsFromStatx(cached, o.bigint === true);
     try {
       const x = await ringOf().statx(p, { statxFlags: name === 'lstat' ? AT_SYMLINK_NOFOLLOW : 0, mask: STATX_ALL, signal: o.signal });
       return statsFromStatx(x, o.bigint === true);

@@ -154,7 +154,7 @@ function pathBytes(op: OpDesc, name: string, v: unknown): Buffer {
   return b;
 }
 
-function parseStatx(b: Buffer): StatxResult {
+export function parseStatx(b: Buffer): StatxResult {
   const ts = (o: number) => b.readBigInt64LE(o) * 1_000_000_000n + BigInt(b.readUInt32LE(o + 8));
   const mode = b.readUInt16LE(Statx.mode);
   const fmt = mode & 0o170000;

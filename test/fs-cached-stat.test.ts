@@ -1,0 +1,74 @@
+/**
+ * ringflow/fs stat/lstat from the kernel's caches (src/fs/cached-stat.ts, native/cached_stat.c):
+ * openat2(O_PATH, RESOLVE_CACHED) + statx of the fd on the JS thread, io_uring's STATX otherwise.
+ * The cached answer must be the one io_uring gives; whatever the cache cannot answer (a missing
+ * path, a path whose lookup would need revalidation) goes to io_uring and ends as node's answer.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { symlinkSync, writeFileSync, statSync, lstatSync } from 'node:fs';
+import { join } from 'node:path';
+import * as nodeFsp from 'node:fs/promises';
+import { ringFor, tempDir } from './helpers.js';
+import { cachedStatx } from '../src/fs/cached-stat.js';
+import fs from '../src/fs/index.js';
+import { AT_SYMLINK_NOFOLLOW } from '../src/ring/abi.js';
+import { binding } from '../src/native.js';
+import { errno } from '../src/errors.js';
+
+const strip = (x: object) => Object.fromEntries(Object.entries(x).filter(([k, v]) => typeof v !== 'function' && k !== 'atimeNs'));
+
+test('a cached stat is the statx io_uring answers (file, directory, a symlink itself with nofollow, Buffer path)', async (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const ring = ringFor(t);
+  const f = join(dir, 'f');
+  writeFileSync(f, 'x'.repeat(1234));
+  const l = join(dir, 'l');
+  symlinkSync('f', l);
+  const probe = binding.statCached('/', false, Buffer.alloc(256)) as number;
+  if (probe === -errno('EINVAL') || probe === -errno('ENOSYS')) return t.skip(`the kernel refuses openat2 RESOLVE_CACHED (5.12): ${probe}`);
+  for (const [path, nofollow] of [[f, false], [dir, false], [l, true]] as const) {
+    const cached = cachedStatx(path, nofollow);
+    assert.ok(cached !== undefined, `${path} answered from the caches`);
+    const viaRing = await ring.statx(path, { statxFlags: nofollow ? AT_SYMLINK_NOFOLLOW : 0, mask: 0xfff });
+    assert.deepEqual(strip(cached), strip(viaRing), `${path} nofollow=${nofollow}`);
+  }
+  assert.equal(cachedStatx(l, true)!.isSymbolicLink(), true);
+  // following a link: the kernel (6.18) refuses it under RESOLVE_CACHED (EAGAIN), io_uring answers; a later kernel may answer it
+  const followed = cachedStatx(l, false);
+  assert.ok(followed === undefined || followed.isFile());
+  assert.equal(Number(cachedStatx(Buffer.from(f), false)!.size), 1234);
+});
+
+test('what the cache cannot answer is undefined (io_uring answers): a missing path, a dangling link followed', (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  symlinkSync('nowhere', join(dir, 'dangling'));
+  assert.equal(cachedStatx(join(dir, 'missing'), false), undefined);
+  assert.equal(cachedStatx(join(dir, 'dangling'), false), undefined);
+  assert.equal(cachedStatx(join(dir, 'dangling'), true)?.isSymbolicLink(), cachedStatx('/', false) ? true : undefined);
+});
+
+test('fs.stat/lstat give node\'s Stats on the cached path and node\'s errors past it', async (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const f = join(dir, 'f');
+  writeFileSync(f, 'hello');
+  symlinkSync('f', join(dir, 'l'));
+  const mine = await fs.stat(f);
+  const theirs = statSync(f);
+  for (const k of ['dev', 'ino', 'mode', 'nlink', 'uid', 'gid', 'rdev', 'size', 'blksize', 'blocks', 'mtimeMs', 'ctimeMs', 'birthtimeMs'] as const) assert.equal(mine[k], theirs[k], k);
+  assert.equal((await fs.lstat(join(dir, 'l'))).isSymbolicLink(), lstatSync(join(dir, 'l')).isSymbolicLink());
+  const big = await fs.stat(f, { bigint: true });
+  assert.equal(big.ino, statSync(f, { bigint: true }).ino);
+  const missing = join(dir, 'missing');
+  const [a, b] = await Promise.allSettled([fs.stat(missing), nodeFsp.stat(missing)]);
+  assert.equal(a.status, 'rejected');
+  assert.equal(b.status, 'rejected');
+  const ea = (a as PromiseRejectedResult).reason as NodeJS.ErrnoException;
+  const eb = (b as PromiseRejectedResult).reason as NodeJS.ErrnoException;
+  assert.deepEqual([ea.message, ea.code, ea.errno, ea.syscall, ea.path], [eb.message, eb.code, eb.errno, eb.syscall, eb.path]);
+  // /proc/self revalidates its dentries: not answered from the cache, io_uring answers it
+  assert.equal((await fs.stat('/proc/self/status')).isFile(), true);
+});

@@ -31,6 +31,7 @@ export class SlotPool {
   #free: number[];
   #waiters: ((slot: number) => void)[] = [];
   #inUse = new Uint8Array(0);
+  #idle: (() => void)[] = [];
 
   private constructor(offset: number, size: number) {
     this.offset = offset;
@@ -105,6 +106,13 @@ export class SlotPool {
     if (w) return w(slot);
     this.#inUse[i] = 0;
     this.#free.push(slot);
+    if (this.#free.length === this.size) for (const f of this.#idle.splice(0)) f();
+  }
+
+  /** Resolves once every slot is back (the closes queued after the last reads have completed). */
+  idle(): Promise<void> {
+    if (this.#free.length === this.size) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
   }
 
   /** The slot as the FixedFile an op takes. */

@@ -27,6 +27,7 @@ import type { Ring } from '../../ring/ring.js';
 import { op } from '../../ops/build.js';
 import { FixedFile } from '../../ops/sqe.js';
 import { SlotPool } from './slots.js';
+import { settleAll, type Settled } from './settle.js';
 import { aborted, asNodeSyscall, fileTooLarge, IO_MAX_LENGTH } from './errors.js';
 
 export interface ReadWholeFileOptions {
@@ -122,26 +123,26 @@ function firstReads(fd: FixedFile | number, scratch: Buffer) {
  * (the scratch then holds what was read: see readRest).
  */
 async function firstRound(ring: Ring, file: OpenFile, path: string | Uint8Array, flags: number, mode: number, signal: AbortSignal | undefined, scratch: Buffer): Promise<number> {
-  let r: PromiseSettledResult<unknown>[];
+  let r: Settled[];
   if (file.fd instanceof FixedFile) {
     const slot = file.fd.index;
-    r = await Promise.allSettled(ring.chain([op.openat(path, flags, mode, { direct: slot }).link(), ...firstReads(file.fd, scratch)], { signal }));
+    r = await settleAll(ring.chain([op.openat(path, flags, mode, { direct: slot }).link(), ...firstReads(file.fd, scratch)], { signal }));
   } else {
     try {
       file.fd = await ring.openat(path, flags, mode, { signal });
     } catch (e) {
       throw signal?.aborted ? aborted(signal) : asNodeSyscall(e, 'open');
     }
-    r = [{ status: 'fulfilled', value: file.fd }, ...(await Promise.allSettled(ring.chain(firstReads(file.fd, scratch), { signal })))];
+    r = [{ ok: true, value: file.fd }, ...(await settleAll(ring.chain(firstReads(file.fd, scratch), { signal })))];
   }
   const [open, r1, r2] = r;
   if (signal?.aborted) throw aborted(signal);
-  if (open.status === 'rejected') {
+  if (!open.ok) {
     file.failed = true;
-    throw asNodeSyscall(open.reason, 'open');
+    throw asNodeSyscall(open.error, 'open');
   }
-  if (r1.status === 'rejected') throw asNodeSyscall(r1.reason, 'read');
-  if (r2.status === 'rejected') throw asNodeSyscall(r2.reason, 'read');
+  if (!r1.ok) throw asNodeSyscall(r1.error, 'read');
+  if (!r2.ok) throw asNodeSyscall(r2.error, 'read');
   const n1 = r1.value as number;
   const n2 = r2.value as number;
   if (n2 === 0) return n1;

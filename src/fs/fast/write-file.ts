@@ -15,6 +15,7 @@ import type { Ring } from '../../ring/ring.js';
 import { op } from '../../ops/build.js';
 import { FixedFile } from '../../ops/sqe.js';
 import { SlotPool } from './slots.js';
+import { settleAll, type Settled } from './settle.js';
 import { aborted, asNodeSyscall } from './errors.js';
 
 export interface WriteWholeFileOptions {
@@ -78,8 +79,8 @@ async function roundDirect(ring: Ring, pool: SlotPool, path: string | Uint8Array
   try {
     const f = new FixedFile(slot);
     const sqes = [op.openat(path, flags, mode, { direct: slot }).link(), op.write(f, chunk, at).hardlink(), op.close(f)];
-    const [open, write, close] = await Promise.allSettled(ring.chain(sqes, { signal }));
-    if (close.status !== 'fulfilled' && !ring.closed) await ring.closeFd(f).catch(() => {});
+    const [open, write, close] = await settleAll(ring.chain(sqes, { signal }));
+    if (!close.ok && !ring.closed) await ring.closeFd(f).catch(() => {});
     return outcome(open, write, close, signal);
   } finally {
     pool.give(slot);
@@ -93,15 +94,15 @@ async function roundFd(ring: Ring, path: string | Uint8Array, flags: number, mod
   } catch (e) {
     throw signal?.aborted ? aborted(signal) : asNodeSyscall(e, 'open');
   }
-  const [write, close] = await Promise.allSettled(ring.chain([op.write(fd, chunk, at).hardlink(), op.close(fd)]));
-  if (close.status !== 'fulfilled' && !ring.closed) await ring.closeFd(fd).catch(() => {});
-  return outcome({ status: 'fulfilled', value: fd }, write, close, signal);
+  const [write, close] = await settleAll(ring.chain([op.write(fd, chunk, at).hardlink(), op.close(fd)]));
+  if (!close.ok && !ring.closed) await ring.closeFd(fd).catch(() => {});
+  return outcome({ ok: true, value: fd }, write, close, signal);
 }
 
-function outcome(open: PromiseSettledResult<unknown>, write: PromiseSettledResult<unknown>, close: PromiseSettledResult<unknown>, signal: AbortSignal | undefined): number {
+function outcome(open: Settled, write: Settled, close: Settled, signal: AbortSignal | undefined): number {
   if (signal?.aborted) throw aborted(signal);
-  if (open.status === 'rejected') throw asNodeSyscall(open.reason, 'open');
-  if (write.status === 'rejected') throw asNodeSyscall(write.reason, 'write');
-  if (close.status === 'rejected') throw asNodeSyscall(close.reason, 'close');
+  if (!open.ok) throw asNodeSyscall(open.error, 'open');
+  if (!write.ok) throw asNodeSyscall(write.error, 'write');
+  if (!close.ok) throw asNodeSyscall(close.error, 'close');
   return write.value as number;
 }

@@ -34,6 +34,8 @@ export interface FsTrialResult extends TrialResult {
   wakeupsPerOp?: number;
   /** io_uring_enter calls per call (ringflow, when its ring is known). */
   entersPerOp?: number;
+  /** CPU time of the whole process (every thread: libuv's pool, Bun's, io-wq workers are the kernel's) per call, µs. */
+  cpuUsPerOp?: number;
 }
 
 interface Handle {
@@ -94,11 +96,19 @@ runTrial(async (): Promise<FsTrialResult> => {
   const impl = a.api === 'ringflow' ? await ringflowImpl() : nodeImpl();
   let s0: { enterCalls: number; wakeups: number } | undefined;
   let s1: typeof s0;
+  let c0: NodeJS.CpuUsage | undefined;
+  let c1: NodeJS.CpuUsage | undefined;
   const w = new Window(
     a.warmup * 1000,
     a.seconds * 1000,
-    () => (s0 = impl.stats?.()),
-    () => (s1 = impl.stats?.()),
+    () => {
+      s0 = impl.stats?.();
+      c0 = process.cpuUsage();
+    },
+    () => {
+      s1 = impl.stats?.();
+      c1 = process.cpuUsage(c0);
+    },
   );
   let next = 0;
   let loop: (i: number) => Promise<void>;
@@ -141,6 +151,7 @@ runTrial(async (): Promise<FsTrialResult> => {
   await Promise.all(Array.from({ length: a.conc }, (_, k) => loop(k)));
   await done();
   const r: FsTrialResult = { ...w.result(), verified: w.ops, note: impl.note };
+  if (c1 && r.ops > 0) r.cpuUsPerOp = (c1.user + c1.system) / r.ops;
   if (s0 && s1 && r.ops > 0) {
     r.wakeupsPerOp = (s1.wakeups - s0.wakeups) / r.ops;
     r.entersPerOp = (s1.enterCalls - s0.enterCalls) / r.ops;

@@ -54,10 +54,14 @@ const giveScratch = (b: Buffer): void => {
   if (scratches.length < SCRATCH_KEEP) scratches.push(b);
 };
 
-/** The file's bytes as readFile returns them: a Buffer of its own (as Node's), or a string. */
+/**
+ * The file's bytes as readFile returns them: a Buffer of its own length, or a string. Small ones
+ * come from Node's buffer pool (Buffer.allocUnsafe, as fs.readFileSync's do): allocUnsafeSlow's
+ * ArrayBuffer per call was 7 % of a 1 KiB readFile's CPU profile.
+ */
 function resultOf(scratch: Buffer, n: number, encoding: BufferEncoding | null | undefined): Buffer | string {
   if (encoding) return scratch.toString(encoding, 0, n);
-  const out = Buffer.allocUnsafeSlow(n);
+  const out = Buffer.allocUnsafe(n);
   scratch.copy(out, 0, 0, n);
   return out;
 }

@@ -1,0 +1,338 @@
+/**
+ * FileHandle of ringflow/fs: node:fs/promises' FileHandle whose reads, writes, syncs, stat,
+ * truncate and close are requests on a ring. chmod/chown/utimes (no io_uring op) go to node:fs's
+ * fchmod/fchown/futimes on the same fd. Reference counting follows Node's fsCall: an operation
+ * holds the handle, close() waits for the operations in flight, 'close' is emitted when close()
+ * is called, and methods of a closed handle reject with Error('file closed') code EBADF.
+ */
+import { EventEmitter } from 'node:events';
+import { fchmod, fchown, futimes, ftruncate as ftruncateCb, closeSync } from 'node:fs';
+import { promisify } from 'node:util';
+import type { Ring } from '../ring/ring.js';
+import { AT_EMPTY_PATH } from '../ring/abi.js';
+import { nodeError, fileClosedError, invalidArgValue } from './errors.js';
+import {
+  validateObject, validateInteger, validateBuffer, validateBufferArray, validateOffsetLengthRead, validateOffsetLengthWrite,
+  validatePosition, validateStringAfterView, modeOf, optionsOf, type FsOptions,
+} from './args.js';
+import { statsFromStatx } from './stats.js';
+import { positionNodeAccepts } from './line-probes.js';
+import { readFileHandle, writeFileHandle } from './read-write-file.js';
+import { createReadStream, createWriteStream, readLines, readableWebStream, type ReadStreamOptions, type WriteStreamOptions } from './streams.js';
+
+const STATX_ALL = 0xfff; // STATX_BASIC_STATS | STATX_BTIME, as libuv asks
+const kMaxUserId = 2 ** 32 - 1;
+const fchmodP = promisify(fchmod);
+const fchownP = promisify(fchown);
+const futimesP = promisify(futimes);
+const ftruncateP = promisify(ftruncateCb);
+
+/** Handles dropped without close(): their fd is closed at collection, with Node's warning. */
+const unclosed = new FinalizationRegistry<number>((fd) => {
+  try {
+    closeSync(fd);
+  } catch {
+    return;
+  }
+  process.emitWarning(`Closing file descriptor ${fd} on garbage collection`);
+});
+
+export interface ReadResult<T> {
+  bytesRead: number;
+  buffer: T;
+}
+
+export class FileHandle extends EventEmitter {
+  readonly #ring: Ring;
+  #fd: number;
+  #refs = 1;
+  #closePromise: Promise<void> | null | undefined = null;
+  #closeResolve: (() => void) | undefined;
+  #closeReject: ((e: unknown) => void) | undefined;
+
+  /** A handle on `fd` (opened by `ring` or any other way); its I/O goes through `ring`. */
+  constructor(ring: Ring, fd: number) {
+    super();
+    this.#ring = ring;
+    this.#fd = fd;
+    unclosed.register(this, fd, this);
+  }
+
+  /** The ring this handle's requests go to. */
+  get ring(): Ring {
+    return this.#ring;
+  }
+
+  get fd(): number {
+    return this.#fd;
+  }
+
+  /** Node returns the async id of its native handle; this handle has none. */
+  getAsyncId(): number {
+    return -1;
+  }
+
+  /** Node's fsCall: refuse on a closed handle, hold the handle while `fn` runs. */
+  async #call<T>(syscall: string, fn: () => Promise<T>): Promise<T> {
+    if (this.#fd === -1) throw fileClosedError(syscall);
+    try {
+      this.#refs++;
+      return await fn();
+    } finally {
+      this.#unref();
+    }
+  }
+
+  /** Holds the handle open (streams reading from it); release with unrefHandle(). */
+  refHandle(): void {
+    this.#refs++;
+  }
+
+  unrefHandle(): void {
+    this.#unref();
+  }
+
+  #unref(): void {
+    if (--this.#refs === 0) {
+      const fd = this.#fd;
+      this.#fd = -1;
+      this.#closeFd(fd).then(this.#closeResolve, this.#closeReject);
+    }
+  }
+
+  #closeFd(fd: number): Promise<void> {
+    unclosed.unregister(this);
+    return this.#ring.closeFd(fd).catch((e: unknown) => {
+      throw nodeError(e, 'close');
+    });
+  }
+
+  close = (): Promise<void> => {
+    if (this.#fd === -1) return Promise.resolve();
+    if (this.#closePromise) return this.#closePromise;
+    this.#refs--;
+    if (this.#refs === 0) {
+      const fd = this.#fd;
+      this.#fd = -1;
+      this.#closePromise = this.#closeFd(fd).finally(() => {
+        this.#closePromise = undefined;
+      });
+    } else {
+      this.#closePromise = new Promise<void>((resolve, reject) => {
+        this.#closeResolve = resolve;
+        this.#closeReject = reject;
+      }).finally(() => {
+        this.#closePromise = undefined;
+        this.#closeResolve = undefined;
+        this.#closeReject = undefined;
+      });
+    }
+    this.emit('close');
+    return this.#closePromise;
+  };
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  read<T extends ArrayBufferView = Buffer>(buffer?: T | (FsReadOptions<T> | null), offset?: number | null | FsReadOptions<T>, length?: number | null, position?: number | bigint | null): Promise<ReadResult<T>> {
+    return this.#call('read', () => this.#read(buffer, offset, length, position)) as Promise<ReadResult<T>>;
+  }
+
+  async #read(bufferOrParams: unknown, offset: unknown, length: unknown, position: unknown): Promise<ReadResult<ArrayBufferView>> {
+    let buffer = bufferOrParams as ArrayBufferView;
+    if (!ArrayBuffer.isView(bufferOrParams)) {
+      if (bufferOrParams !== undefined) validateObject(bufferOrParams, 'options', true);
+      const p = (bufferOrParams ?? {}) as FsReadOptions<ArrayBufferView>;
+      buffer = p.buffer ?? Buffer.alloc(16384);
+      offset = p.offset ?? 0;
+      length = p.length ?? buffer.byteLength - (offset as number);
+      position = p.position ?? null;
+      validateBuffer(buffer);
+    }
+    if (offset !== null && typeof offset === 'object') {
+      const o = offset as FsReadOptions<ArrayBufferView>;
+      offset = o.offset ?? 0;
+      length = o.length ?? buffer.byteLength - (offset as number);
+      position = o.position ?? null;
+    }
+    if (offset == null) offset = 0;
+    else validateInteger(offset, 'offset', 0);
+    length ??= buffer.byteLength - (offset as number);
+    let pos: number | bigint = -1;
+    if (position != null) {
+      try {
+        pos = validatePosition(position, 'position', length as number);
+      } catch (e) {
+        pos = await positionNodeAccepts(position, length as number, e);
+      }
+    }
+    if (length === 0) return { __proto__: null, bytesRead: 0, buffer } as ReadResult<ArrayBufferView>;
+    if (buffer.byteLength === 0) throw invalidArgValue('buffer', buffer, 'is empty and cannot be written');
+    validateOffsetLengthRead(offset as number, length as number, buffer.byteLength);
+    let bytesRead: number;
+    try {
+      bytesRead = await this.#ring.read(this.#fd, buffer, pos, { offset: offset as number, length: length as number });
+    } catch (e) {
+      throw nodeError(e, 'read');
+    }
+    return { __proto__: null, bytesRead, buffer } as ReadResult<ArrayBufferView>;
+  }
+
+  readv<T extends readonly ArrayBufferView[]>(buffers: T, position?: number | null): Promise<{ bytesRead: number; buffers: T }> {
+    return this.#call('readv', async () => {
+      validateBufferArray(buffers);
+      const pos = typeof position === 'number' ? position : -1;
+      let bytesRead = 0;
+      if (buffers.length > 0) {
+        try {
+          bytesRead = await this.#ring.readv(this.#fd, buffers as unknown as ArrayBufferView[], pos);
+        } catch (e) {
+          throw nodeError(e, 'read');
+        }
+      }
+      return { __proto__: null, bytesRead, buffers } as { bytesRead: number; buffers: T };
+    });
+  }
+
+  write<T extends ArrayBufferView | string>(buffer: T, offsetOrOptions?: unknown, length?: unknown, position?: unknown): Promise<{ bytesWritten: number; buffer: T }> {
+    return this.#call('write', () => this.#write(buffer, offsetOrOptions, length, position)) as Promise<{ bytesWritten: number; buffer: T }>;
+  }
+
+  async #write(buffer: unknown, offsetOrOptions: unknown, length: unknown, position: unknown): Promise<{ bytesWritten: number; buffer: unknown }> {
+    if ((buffer as ArrayBufferView | undefined)?.byteLength === 0) return { __proto__: null, bytesWritten: 0, buffer } as { bytesWritten: number; buffer: unknown };
+    let bytes: ArrayBufferView;
+    let offset = 0;
+    let len: number;
+    let pos: number;
+    if (ArrayBuffer.isView(buffer)) {
+      let o = offsetOrOptions;
+      if (typeof o === 'object') {
+        const opts = (o ?? {}) as { offset?: number; length?: number; position?: number | null };
+        o = opts.offset ?? 0;
+        length = opts.length ?? buffer.byteLength - (o as number);
+        position = opts.position ?? null;
+      }
+      if (o == null) offset = 0;
+      else offset = validateInteger(o, 'offset', 0);
+      len = typeof length === 'number' ? length : buffer.byteLength - offset;
+      pos = typeof position === 'number' ? position : -1;
+      validateOffsetLengthWrite(offset, len, buffer.byteLength);
+      bytes = buffer;
+    } else {
+      // write(string, position, encoding)
+      validateStringAfterView(buffer, 'buffer');
+      const encoding = typeof length === 'string' && Buffer.isEncoding(length) ? length : 'utf8';
+      if (encoding === 'hex' && buffer.length % 2 !== 0) throw invalidArgValue('encoding', length, `is invalid for data of length ${buffer.length}`);
+      bytes = Buffer.from(buffer, encoding);
+      len = bytes.byteLength;
+      pos = typeof offsetOrOptions === 'number' ? offsetOrOptions : -1;
+    }
+    let bytesWritten: number;
+    try {
+      bytesWritten = len === 0 ? 0 : await this.#ring.write(this.#fd, bytes, pos, { offset, length: len });
+    } catch (e) {
+      throw nodeError(e, 'write');
+    }
+    return { __proto__: null, bytesWritten, buffer } as { bytesWritten: number; buffer: unknown };
+  }
+
+  writev<T extends readonly ArrayBufferView[]>(buffers: T, position?: number | null): Promise<{ bytesWritten: number; buffers: T }> {
+    return this.#call('writev', async () => {
+      validateBufferArray(buffers);
+      const pos = typeof position === 'number' ? position : -1;
+      let bytesWritten = 0;
+      if (buffers.length > 0) {
+        try {
+          bytesWritten = await this.#ring.writev(this.#fd, buffers as unknown as ArrayBufferView[], pos);
+        } catch (e) {
+          throw nodeError(e, 'write');
+        }
+      }
+      return { __proto__: null, bytesWritten, buffers } as { bytesWritten: number; buffers: T };
+    });
+  }
+
+  readFile(options?: unknown): Promise<string | Buffer> {
+    return this.#call('readFile', () => readFileHandle(this, optionsOf(options, { flag: 'r' })));
+  }
+
+  writeFile(data: unknown, options?: unknown): Promise<void> {
+    return this.#call('writeFile', () => writeFileHandle(this, data, optionsOf(options, { encoding: 'utf8', mode: 0o666, flag: 'w' })));
+  }
+
+  appendFile(data: unknown, options?: unknown): Promise<void> {
+    return this.#call('writeFile', () => writeFileHandle(this, data, optionsOf(options, { encoding: 'utf8', mode: 0o666, flag: 'a' })));
+  }
+
+  stat(options?: { bigint?: boolean; signal?: AbortSignal }): Promise<import('node:fs').Stats | import('node:fs').BigIntStats> {
+    return this.#call('fstat', async () => {
+      const bigint = (options as FsOptions | undefined)?.bigint === true;
+      try {
+        const x = await this.#ring.statx('', { dirfd: this.#fd, statxFlags: AT_EMPTY_PATH, mask: STATX_ALL });
+        return statsFromStatx(x, bigint);
+      } catch (e) {
+        throw nodeError(e, 'fstat');
+      }
+    });
+  }
+
+  truncate(len: unknown = 0): Promise<void> {
+    return this.#call('ftruncate', async () => {
+      const n = Math.max(0, validateInteger(len, 'len'));
+      if (!this.#ring.supports('ftruncate')) return ftruncateP(this.#fd, n); // before 6.9: node:fs on the same fd
+      try {
+        await this.#ring.ftruncate(this.#fd, n);
+      } catch (e) {
+        throw nodeError(e, 'ftruncate');
+      }
+    });
+  }
+
+  sync(): Promise<void> {
+    return this.#call('fsync', () => this.#ring.fsync(this.#fd).catch((e: unknown) => Promise.reject(nodeError(e, 'fsync'))));
+  }
+
+  datasync(): Promise<void> {
+    return this.#call('fdatasync', () => this.#ring.fdatasync(this.#fd).catch((e: unknown) => Promise.reject(nodeError(e, 'fdatasync'))));
+  }
+
+  chmod(mode: unknown): Promise<void> {
+    return this.#call('fchmod', async () => fchmodP(this.#fd, modeOf(mode, 'mode')));
+  }
+
+  chown(uid: unknown, gid: unknown): Promise<void> {
+    return this.#call('fchown', async () => {
+      validateInteger(uid, 'uid', -1, kMaxUserId);
+      validateInteger(gid, 'gid', -1, kMaxUserId);
+      return fchownP(this.#fd, uid as number, gid as number);
+    });
+  }
+
+  utimes(atime: string | number | Date, mtime: string | number | Date): Promise<void> {
+    return this.#call('futimes', () => futimesP(this.#fd, atime, mtime));
+  }
+
+  createReadStream(options?: ReadStreamOptions): ReturnType<typeof createReadStream> {
+    return createReadStream(this, options);
+  }
+
+  createWriteStream(options?: WriteStreamOptions): ReturnType<typeof createWriteStream> {
+    return createWriteStream(this, options);
+  }
+
+  readLines(options?: ReadStreamOptions): ReturnType<typeof readLines> {
+    return readLines(this, options);
+  }
+
+  readableWebStream(options?: { type?: 'bytes' }): ReturnType<typeof readableWebStream> {
+    return readableWebStream(this, options);
+  }
+}
+
+export interface FsReadOptions<T> {
+  buffer?: T;
+  offset?: number | null;
+  length?: number | null;
+  position?: number | bigint | null;
+}

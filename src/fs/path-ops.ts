@@ -1,0 +1,207 @@
+/**
+ * The ring-backed functions of ringflow/fs taking paths, bound to a ring getter (the thread's
+ * default ring, or the one given to createFs()).
+ *
+ * Arguments are checked with Node's rules (args.ts). When a check fails, the call is handed to
+ * node:fs/promises with the caller's own arguments: node then throws its error for them (or, on a
+ * Node line more lenient than the check, does the call), so invalid input is answered exactly as
+ * node:fs/promises answers it on the running line. Nothing has been done to the file system at
+ * that point.
+ */
+import * as nodeFsp from 'node:fs/promises';
+import type { Ring } from '../ring/ring.js';
+import { AT_SYMLINK_NOFOLLOW } from '../ring/abi.js';
+import { nodeError, checkAborted, errnoError } from './errors.js';
+import { readFileErrorNamesPath } from './line-probes.js';
+import { validatedPath, flagsOf, modeOf, optionsOf, validateObject, validateAbortSignal, validateBoolean, type FsOptions } from './args.js';
+import { FileHandle } from './file-handle.js';
+import { statsFromStatx } from './stats.js';
+import { readAllFd, writeAllFd, writeData, thenClose, openFd } from './read-write-file.js';
+
+type AnyFn = (...args: never[]) => unknown;
+const node = nodeFsp as unknown as Record<string, AnyFn>;
+const STATX_ALL = 0xfff;
+
+/** Hands an invalid call to node:fs/promises (see the file comment). */
+function viaNode(name: string, args: unknown[]): Promise<never> {
+  return (node[name] as unknown as (...a: unknown[]) => Promise<never>)(...args);
+}
+
+/** A handle another library made (node's own FileHandle): node:fs/promises serves it. */
+const isForeignHandle = (v: unknown): boolean =>
+  v !== null && typeof v === 'object' && !(v instanceof FileHandle) && typeof (v as { fd?: unknown }).fd === 'number' && typeof (v as { readFile?: unknown }).readFile === 'function';
+
+export function pathOps(ringOf: () => Ring) {
+  async function open(path: unknown, flags?: unknown, mode?: unknown): Promise<FileHandle> {
+    let p, f, m;
+    try {
+      p = validatedPath(path);
+      f = flagsOf(flags);
+      m = modeOf(mode, 'mode', 0o666);
+    } catch {
+      return viaNode('open', [path, flags, mode]);
+    }
+    const ring = ringOf();
+    return new FileHandle(ring, await openFd(ring, p, f, m));
+  }
+
+  async function statLike(name: 'stat' | 'lstat', path: unknown, options: unknown, args: unknown[]) {
+    let p, o: FsOptions;
+    try {
+      o = (options ?? {}) as FsOptions;
+      validateObject(o, 'options');
+      validateAbortSignal(o.signal, 'options.signal');
+      p = validatedPath(path);
+    } catch {
+      return viaNode(name, args);
+    }
+    checkAborted(o.signal);
+    try {
+      const x = await ringOf().statx(p, { statxFlags: name === 'lstat' ? AT_SYMLINK_NOFOLLOW : 0, mask: STATX_ALL, signal: o.signal });
+      return statsFromStatx(x, o.bigint === true);
+    } catch (e) {
+      const err = nodeError(e, name, p);
+      if (name === 'stat' && o.throwIfNoEntry === false && ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR')) return undefined;
+      throw err;
+    }
+  }
+  const stat = (path: unknown, options?: unknown) => statLike('stat', path, options, [path, options]);
+  const lstat = (path: unknown, options?: unknown) => statLike('lstat', path, options, [path, options]);
+
+  async function rename(oldPath: unknown, newPath: unknown): Promise<void> {
+    let a, b;
+    try {
+      a = validatedPath(oldPath, 'oldPath');
+      b = validatedPath(newPath, 'newPath');
+    } catch {
+      return viaNode('rename', [oldPath, newPath]);
+    }
+    await ringOf().renameat(a, b).catch((e: unknown) => Promise.reject(nodeError(e, 'rename', a, b)));
+  }
+
+  async function link(existingPath: unknown, newPath: unknown): Promise<void> {
+    let a, b;
+    try {
+      a = validatedPath(existingPath, 'existingPath');
+      b = validatedPath(newPath, 'newPath');
+    } catch {
+      return viaNode('link', [existingPath, newPath]);
+    }
+    await ringOf().linkat(a, b).catch((e: unknown) => Promise.reject(nodeError(e, 'link', a, b)));
+  }
+
+  async function symlink(target: unknown, path: unknown, type?: unknown): Promise<void> {
+    let t, p;
+    try {
+      if (!['dir', 'file', 'junction', null, undefined].includes(type as string)) throw new Error('type');
+      t = validatedPath(target, 'target');
+      p = validatedPath(path);
+    } catch {
+      return viaNode('symlink', [target, path, type]);
+    }
+    await ringOf().symlinkat(t, p).catch((e: unknown) => Promise.reject(nodeError(e, 'symlink', t, p)));
+  }
+
+  async function unlink(path: unknown): Promise<void> {
+    let p;
+    try {
+      p = validatedPath(path);
+    } catch {
+      return viaNode('unlink', [path]);
+    }
+    await ringOf().unlinkat(p).catch((e: unknown) => Promise.reject(nodeError(e, 'unlink', p)));
+  }
+
+  async function rmdir(path: unknown, options?: unknown): Promise<void> {
+    let p;
+    try {
+      if (options !== undefined) throw new Error('options'); // recursive (deprecated) and its retries: node's
+      p = validatedPath(path);
+    } catch {
+      return viaNode('rmdir', [path, options]);
+    }
+    await ringOf().unlinkat(p, { removeDir: true }).catch((e: unknown) => Promise.reject(nodeError(e, 'rmdir', p)));
+  }
+
+  async function mkdir(path: unknown, options?: unknown): Promise<string | undefined> {
+    let p, m;
+    try {
+      const o = (typeof options === 'number' || typeof options === 'string' ? { mode: options } : (options ?? {})) as FsOptions;
+      if (validateBoolean(o.recursive ?? false, 'options.recursive')) throw new Error('recursive'); // composed by node
+      p = validatedPath(path);
+      m = modeOf(o.mode, 'mode', 0o777);
+    } catch {
+      return viaNode('mkdir', [path, options]);
+    }
+    await ringOf().mkdirat(p, m).catch((e: unknown) => Promise.reject(nodeError(e, 'mkdir', p)));
+    return undefined;
+  }
+
+  async function truncate(path: unknown, len: unknown = 0): Promise<void> {
+    const fh = await open(path, 'r+');
+    let error: unknown;
+    try {
+      await fh.truncate(len as number);
+    } catch (e) {
+      error = e;
+    }
+    try {
+      await fh.close();
+    } catch (e) {
+      error ??= e;
+    }
+    if (error !== undefined) throw error;
+  }
+
+  async function readFile(path: unknown, options?: unknown): Promise<string | Buffer> {
+    if (isForeignHandle(path)) return viaNode('readFile', [path, options]);
+    let o: FsOptions, p, flags;
+    try {
+      o = optionsOf(options, { flag: 'r' });
+      if (path instanceof FileHandle) return await path.readFile(o);
+      p = validatedPath(path);
+      flags = flagsOf(o.flag || 'r');
+    } catch (e) {
+      if (path instanceof FileHandle) throw e;
+      return viaNode('readFile', [path, options]);
+    }
+    checkAborted(o.signal);
+    const ring = ringOf();
+    const fd = await openFd(ring, p, flags, 0o666);
+    try {
+      return await thenClose(ring, fd, readAllFd(ring, fd, o));
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      if (err.syscall === 'read' && err.errno !== undefined && err.path === undefined && (await readFileErrorNamesPath())) throw errnoError(err.errno, 'read', p);
+      throw e;
+    }
+  }
+
+  async function writeFile(path: unknown, data: unknown, options?: unknown, defaultFlag = 'w'): Promise<void> {
+    const name = defaultFlag === 'a' ? 'appendFile' : 'writeFile';
+    if (isForeignHandle(path)) return viaNode(name, [path, data, options]);
+    let o: FsOptions, bytes, p, flags, mode;
+    try {
+      o = optionsOf(options, { encoding: 'utf8', mode: 0o666, flag: defaultFlag, flush: false });
+      if (o.flush !== undefined) validateBoolean(o.flush, 'options.flush');
+      modeOf(o.mode, 'mode', 0o666);
+      bytes = writeData(data, o.encoding);
+      if (!(path instanceof FileHandle)) {
+        p = validatedPath(path);
+        flags = flagsOf(o.flag || defaultFlag);
+        mode = modeOf(o.mode, 'mode', 0o666);
+      }
+    } catch {
+      return viaNode(name, [path, data, options]);
+    }
+    if (path instanceof FileHandle) return path[defaultFlag === 'a' ? 'appendFile' : 'writeFile'](data, o);
+    checkAborted(o.signal);
+    const ring = ringOf();
+    const fd = await openFd(ring, p!, flags!, mode!);
+    const flush = o.flush === true;
+    return thenClose(ring, fd, writeAllFd(ring, fd, bytes, o).then(() => (flush ? ring.fsync(fd).catch((e: unknown) => Promise.reject(nodeError(e, 'fsync'))) : undefined)));
+  }
+  const appendFile = (path: unknown, data: unknown, options?: unknown) => writeFile(path, data, options, 'a');
+
+  return { open, stat, lstat, rename, link, symlink, unlink, rmdir, mkdir, truncate, readFile, writeFile: (p: unknown, d: unknown, o?: unknown) => writeFile(p, d, o), appendFile };
+}

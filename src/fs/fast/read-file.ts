@@ -41,6 +41,9 @@ export interface ReadWholeFileOptions {
 }
 
 
+/** O_CLOEXEC: the kernel refuses it for a direct descriptor (which no child process inherits anyway). */
+const O_CLOEXEC = 0o2000000;
+
 /** Bytes the one-submission path reads: a file up to this size needs one submission. */
 export const FIRST_READ = 64 * 1024;
 
@@ -145,7 +148,7 @@ async function firstRound(ring: Ring, file: OpenFile, path: string | Uint8Array,
   let r: Settled[];
   if (file.fd instanceof FixedFile) {
     const slot = file.fd.index;
-    r = await settleAll(ring.chain([op.openat(path, flags, mode, { direct: slot }).link(), ...firstReads(file.fd, target, scratch)], { signal }));
+    r = await settleAll(ring.chain([op.openat(path, flags & ~O_CLOEXEC, mode, { direct: slot }).link(), ...firstReads(file.fd, target, scratch)], { signal }));
   } else {
     try {
       file.fd = await ring.openat(path, flags, mode, { signal });

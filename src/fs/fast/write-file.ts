@@ -33,6 +33,8 @@ const O_CREAT = 0o100;
 const O_EXCL = 0o200;
 const O_TRUNC = 0o1000;
 const O_APPEND = 0o2000;
+/** The kernel refuses O_CLOEXEC for a direct descriptor (which no child process inherits anyway). */
+const O_CLOEXEC = 0o2000000;
 /** Linux's MAX_RW_COUNT (INT_MAX & PAGE_MASK): the most one write moves. */
 const MAX_WRITE = 0x7ffff000;
 /** Node's writeAll gives up after this many writes in a row that moved nothing. */
@@ -78,7 +80,7 @@ async function roundDirect(ring: Ring, pool: SlotPool, path: string | Uint8Array
   if (slot < 0) slot = await pool.take();
   try {
     const f = new FixedFile(slot);
-    const sqes = [op.openat(path, flags, mode, { direct: slot }).link(), op.write(f, chunk, at).hardlink(), op.close(f)];
+    const sqes = [op.openat(path, flags & ~O_CLOEXEC, mode, { direct: slot }).link(), op.write(f, chunk, at).hardlink(), op.close(f)];
     const [open, write, close] = await settleAll(ring.chain(sqes, { signal }));
     if (!close.ok && !ring.closed) await ring.closeFd(f).catch(() => {});
     return outcome(open, write, close, signal);

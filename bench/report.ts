@@ -13,6 +13,7 @@ import { ios, ok, rate, ratio, type Row, type Table } from './report-format.js';
 import { readHeadline, readTables } from './report-read.js';
 import { readKey } from './read-cells.js';
 import { netHeadline, netTables } from './net/report-net.js';
+import { fsHeadline, fsTables } from './report-fs.js';
 
 export interface Machine {
   date: string;
@@ -37,7 +38,7 @@ export function tables(s: SuiteResult): Table[] {
   const R = s.results;
   const out: Table[] = [];
   const skipNotes = new Set<string>();
-  for (const [k, r] of R) if (isSkip(r) && !k.startsWith('net:') && !k.startsWith('read:')) skipNotes.add(r.skipped); // read and net tables note their own
+  for (const [k, r] of R) if (isSkip(r) && !k.startsWith('net:') && !k.startsWith('read:') && !k.startsWith('fs:')) skipNotes.add(r.skipped); // read, net and fs tables note their own
 
   if (s.options.groups.has('read')) out.push(...readTables(s));
   if (s.options.groups.has('nop')) {
@@ -117,6 +118,7 @@ export function tables(s: SuiteResult): Table[] {
   }
   if (skipNotes.size) out[out.length - 1]?.notes.push(...[...skipNotes].map((n) => `skipped: ${n}`));
   out.push(...netTables(s));
+  if (s.options.groups.has('fs')) out.push(...fsTables(s));
   return out;
 }
 
@@ -183,7 +185,7 @@ function historyLine(s: SuiteResult): string {
   const reads = readHeadline(s);
   const nop = ratio(R.get('nop:batched:fast'), R.get(`nop:c:${s.options.nopBatch}`), true);
   const bulk = ratio(R.get('nop:bulk:fast'), R.get(`nop:c:${s.options.nopBatch}`), true);
-  return `- ${m.date}, Linux ${m.kernel}, Node ${m.node}, ${m.cpu}${s.options.quick ? ', quick' : ''}: ${reads ? `${reads}; ` : ''}NOP batched ${nop} (bulk ${bulk}) of the C loop${netHeadline(s)}`;
+  return `- ${m.date}, Linux ${m.kernel}, Node ${m.node}, ${m.cpu}${s.options.quick ? ', quick' : ''}: ${reads ? `${reads}; ` : ''}NOP batched ${nop} (bulk ${bulk}) of the C loop${netHeadline(s)}${fsHeadline(s)}`;
 }
 
 function replaceBlock(doc: string, [b, e]: string[], body: string, append: boolean): string {

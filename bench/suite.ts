@@ -12,6 +12,8 @@ import { FS_KINDS, createReadFile, planReadFiles, removeReadFiles, type FsKind, 
 import { readCells } from './read-cells.js';
 import type { NopArgs } from './nop.js';
 import { netCells } from './net/cells.js';
+import { fsCells } from './fs-cells.js';
+import { createFsFiles, planFsFiles, removeFsFiles, type FsFileSet } from './fs-files.js';
 
 export type Profile = 'fast' | 'coop' | 'plain';
 export const PROFILES: readonly Profile[] = ['fast', 'coop', 'plain'];
@@ -19,9 +21,9 @@ export const PROFILES: readonly Profile[] = ['fast', 'coop', 'plain'];
 /** The C loop's setup flags per profile, the same as Ring's (NO_SQARRAY 0x10000 in all). */
 const C_PROFILE_FLAGS: Record<Profile, number> = { fast: 0x13200, coop: 0x11300, plain: 0x10000 };
 
-/** Trial groups: reads, NOPs, dependent chains, networking (TCP echo + zero-copy slot), HTTP (bench/net/). */
-export type Group = 'read' | 'nop' | 'chain' | 'net' | 'http';
-export const GROUPS: readonly Group[] = ['read', 'nop', 'chain', 'net', 'http'];
+/** Trial groups: reads, NOPs, dependent chains, networking (TCP echo + zero-copy slot), HTTP (bench/net/), ringflow/fs against node:fs/promises and Bun (bench/fs-*.ts). */
+export type Group = 'read' | 'nop' | 'chain' | 'net' | 'http' | 'fs';
+export const GROUPS: readonly Group[] = ['read', 'nop', 'chain', 'net', 'http', 'fs'];
 
 export interface SuiteOptions {
   quick: boolean;
@@ -45,6 +47,8 @@ export interface SuiteOptions {
   profiles: boolean;
   groups: Set<Group>;
   seed: number;
+  /** Files of each size in the fs trial (10,000; --quick 2,000). */
+  fsCount: number;
 }
 
 export function defaultOptions(quick: boolean): SuiteOptions {
@@ -60,7 +64,8 @@ export function defaultOptions(quick: boolean): SuiteOptions {
     nopBatch: 256,
     profiles: !quick,
     // --quick: a small echo subset (bench/net/cells.ts), no HTTP (autocannon would be fetched)
-    groups: new Set<Group>(quick ? ['read', 'nop', 'chain', 'net'] : ['read', 'nop', 'chain', 'net', 'http']),
+    groups: new Set<Group>(quick ? ['read', 'nop', 'chain', 'net', 'fs'] : ['read', 'nop', 'chain', 'net', 'http', 'fs']),
+    fsCount: quick ? 2000 : 10_000,
     seed: 0x5eed,
   };
 }
@@ -74,6 +79,8 @@ export interface SuiteResult {
   elapsedS: number;
   /** The read trial's files, one per file system (read-files.ts). */
   files: ReadFile[];
+  /** The fs trial's file set (bench/fs-files.ts), when the fs group ran. */
+  fsFiles?: FsFileSet;
   fio: string | undefined;
   /** Keyed `read:<fs>:<qd>:<driver>[:<profile>]` and `read:<fs>:psync` (read-cells.ts), `nop:<mode>:<profile>`, `nop:c:<batch>[:<profile>]`. */
   results: Map<string, CellResult>;
@@ -140,6 +147,7 @@ function median(xs: number[]): number {
 export async function runSuite(o: SuiteOptions, progress: Progress = stderrProgress()): Promise<SuiteResult> {
   const startedAt = new Date();
   const files = o.groups.has('read') ? planReadFiles(o.fs, o.sizeMiB) : [];
+  const fsFiles = o.groups.has('fs') ? planFsFiles(o.fsCount, o.quick ? 16 : 64) : undefined;
   const cells: Cell[] = [];
   const trialTimeout = (o.warmup + o.seconds) * 1000 + 30_000;
   const common = { seconds: o.seconds, warmup: o.warmup };
@@ -194,10 +202,12 @@ export async function runSuite(o: SuiteOptions, progress: Progress = stderrProgr
   }
 
   cells.push(...netCells(o));
+  if (fsFiles) cells.push(...fsCells(o, fsFiles));
 
   const runs = new Map<string, Outcome[]>();
   const onSignal = () => {
     removeReadFiles(files);
+    if (fsFiles) removeFsFiles(fsFiles);
     process.exit(130);
   };
   process.once('SIGINT', onSignal);
@@ -210,6 +220,11 @@ export async function runSuite(o: SuiteOptions, progress: Progress = stderrProgr
       }
       process.stderr.write(`bench: writing ${f.sizeMiB} MiB pattern file ${f.path} (${f.fsType}), fsync, reading it once\n`);
       createReadFile(f);
+    }
+    if (fsFiles?.skipped) process.stderr.write(`bench: no fs cells: ${fsFiles.skipped}\n`);
+    else if (fsFiles) {
+      process.stderr.write(`bench: writing ${fsFiles.count} files of 1 KiB and of 64 KiB and a ${fsFiles.randomMiB} MiB file in ${fsFiles.dir} (${fsFiles.fsType}), sync\n`);
+      createFsFiles(fsFiles);
     }
     progress.start(cells.length * o.repeat);
     let done = 0;
@@ -236,6 +251,7 @@ export async function runSuite(o: SuiteOptions, progress: Progress = stderrProgr
     progress.end();
   } finally {
     removeReadFiles(files);
+    if (fsFiles) removeFsFiles(fsFiles);
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
   }
@@ -256,6 +272,7 @@ export async function runSuite(o: SuiteOptions, progress: Progress = stderrProgr
     startedAt,
     elapsedS: (Date.now() - startedAt.getTime()) / 1000,
     files,
+    ...(fsFiles ? { fsFiles } : {}),
     fio: fioVersion(),
     results,
   };

@@ -17,7 +17,7 @@ commands:
 
 bench options:
   --quick                 subset (reads at QD 1 and 64 on both file systems, NOP trials, TCP echo
-                          ping-pong 64 B x100), ~1 s per cell; fetches nothing
+                          ping-pong 64 B x100, ringflow/fs at 64 in flight), ~1 s per cell; fetches nothing
   --write / --no-write    update docs/benchmarks.md (default: write for a full run, not for --quick)
   --seconds <s>           measured seconds per cell (default 2.5, quick 1)
   --warmup <s>            warm-up seconds per cell (default 0.5, quick 0.3)
@@ -27,7 +27,8 @@ bench options:
   --fs <tmpfs|disk|both>  file systems of the read trial (default both): tmpfs is /dev/shm (reads
                           go through io-wq), disk a page-cached file in the temp dir (ext4 and
                           the like: reads complete inline)
-  --only <group>          run one trial group: read, nop, chain, net (TCP echo), http
+  --only <group>          run one trial group: read, nop, chain, net (TCP echo), http, fs (ringflow/fs
+                          against node:fs/promises and Bun: readFile, stat, FileHandle random reads)
   --profiles / --no-profiles
                           also measure setup profiles coop and plain (default: full run only)
   --json                  print the results as JSON instead of the table
@@ -129,7 +130,7 @@ async function bench(argv: string[]): Promise<number> {
   if (values['no-profiles']) o.profiles = false;
   if (o.profiles && o.groups.has('read') && !o.qds.includes(64)) o.qds.push(64); // the profile table compares QD64
   const write = values['no-write'] ? false : values.write ? true : !quick;
-  if (quick) process.stderr.write(`bench --quick: reads at QD ${o.qds.join(', ')} (${o.fs.join(', ')}), the NOP trials and TCP echo ping-pong, ${o.seconds} s per cell (full suite: ringflow bench)\n`);
+  if (quick) process.stderr.write(`bench --quick: reads at QD ${o.qds.join(', ')} (${o.fs.join(', ')}), the NOP trials, TCP echo ping-pong and ringflow/fs at 64 in flight, ${o.seconds} s per cell (full suite: ringflow bench)\n`);
 
   const res = await suite.runSuite(o);
   if (values.json) {

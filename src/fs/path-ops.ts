@@ -17,7 +17,9 @@ import { validatedPath, flagsOf, modeOf, optionsOf, validateObject, validateAbor
 import { FileHandle } from './file-handle.js';
 import { statsFromStatx } from './stats.js';
 import { cachedStatx } from './cached-stat.js';
-import { readAllFd, writeAllFd, writeData, thenClose, openFd } from './read-write-file.js';
+import { writeAllFd, writeData, thenClose, openFd } from './read-write-file.js';
+import { readWholeFile, writeWholeFile } from './fast/index.js';
+import { RingError } from '../errors.js';
 
 type AnyFn = (...args: never[]) => unknown;
 const node = nodeFsp as unknown as Record<string, AnyFn>;
@@ -171,13 +173,14 @@ export function pathOps(ringOf: () => Ring) {
     }
     checkAborted(o.signal);
     const ring = ringOf();
-    const fd = await openFd(ring, p, flags, 0o666);
+    // fs-fast: open + read + read in one submission on a direct descriptor (src/fs/fast/read-file.ts)
     try {
-      return await thenClose(ring, fd, readAllFd(ring, fd, o));
+      return await readWholeFile(ring, p, { flags, signal: o.signal, encoding: o.encoding && o.encoding !== 'buffer' ? (o.encoding as BufferEncoding) : null });
     } catch (e) {
-      const err = e as NodeJS.ErrnoException;
-      if (err.syscall === 'read' && err.errno !== undefined && err.path === undefined && (await readFileErrorNamesPath())) throw errnoError(err.errno, 'read', p);
-      throw e;
+      if (!(e instanceof RingError)) throw nodeError(e, '');
+      if (e.syscall === 'open') throw nodeError(e, 'open', p);
+      if (e.syscall === 'read' && (await readFileErrorNamesPath())) throw errnoError(e.errno, 'read', p);
+      throw nodeError(e, e.syscall);
     }
   }
 
@@ -201,8 +204,17 @@ export function pathOps(ringOf: () => Ring) {
     if (path instanceof FileHandle) return path[defaultFlag === 'a' ? 'appendFile' : 'writeFile'](data, o);
     checkAborted(o.signal);
     const ring = ringOf();
-    const fd = await openFd(ring, p!, flags!, mode!);
     const flush = o.flush === true;
+    if (!flush && ArrayBuffer.isView(bytes)) {
+      // fs-fast: open + write + close in one submission on a direct descriptor (src/fs/fast/write-file.ts)
+      try {
+        return await writeWholeFile(ring, p!, bytes, { flags: flags!, mode: mode!, signal: o.signal });
+      } catch (e) {
+        if (!(e instanceof RingError)) throw nodeError(e, '');
+        throw e.syscall === 'open' ? nodeError(e, 'open', p) : nodeError(e, e.syscall);
+      }
+    }
+    const fd = await openFd(ring, p!, flags!, mode!);
     return thenClose(ring, fd, writeAllFd(ring, fd, bytes, o).then(() => (flush ? ring.fsync(fd).catch((e: unknown) => Promise.reject(nodeError(e, 'fsync'))) : undefined)));
   }
   const appendFile = (path: unknown, data: unknown, options?: unknown) => writeFile(path, data, options, 'a');

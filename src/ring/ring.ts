@@ -175,14 +175,33 @@ export class Ring {
 
   // ---------------------------------------------------------------- completion programs
 
+  /** The companion modules' view of this ring (made once: ring.chain() and others reach it per call). */
+  #internals: RingInternals | undefined;
+
   static {
-    internalsOf = (r) => ({
-      handle: r.#handle,
-      engine: r.#engine,
-      files: r.#files,
-      stats: r.#stats,
-      inflight: r.#sq.inflight,
-      queued: r.#sq.queued,
+    internalsOf = (r) => (r.#internals ??= Ring.#makeInternals(r));
+  }
+
+  static #makeInternals(r: Ring): RingInternals {
+    return {
+      get handle() {
+        return r.#handle;
+      },
+      get engine() {
+        return r.#engine;
+      },
+      get files() {
+        return r.#files;
+      },
+      get stats() {
+        return r.#stats;
+      },
+      get inflight() {
+        return r.#sq.inflight;
+      },
+      get queued() {
+        return r.#sq.queued;
+      },
       register: (opcode, arg, nr) => r.#register(opcode, arg, nr),
       enableEngine: () => r.#enableEngine(),
       assertOpen: () => r.#assertOpen(),
@@ -206,7 +225,7 @@ export class Ring {
       get inbox() {
         return r.#cq.inbox;
       },
-    });
+    };
   }
 
   /** The ring's registered file table (register, update, unregister, allocRange, slot). */

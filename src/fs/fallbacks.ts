@@ -13,11 +13,11 @@ export interface BackendEntry {
 
 export const BACKENDS: Readonly<Record<string, BackendEntry>> = {
   open: { via: 'ring', how: 'IORING_OP_OPENAT' },
-  readFile: { via: 'ring', how: 'OPENAT, STATX, READ…, CLOSE' },
-  writeFile: { via: 'ring', how: 'OPENAT, WRITE…, (FSYNC with flush), CLOSE' },
+  readFile: { via: 'ring', how: 'OPENAT into a direct descriptor + READ 64 KiB + READ 1 byte in one submission (more READs for a longer file), CLOSE with the next submission' },
+  writeFile: { via: 'ring', how: 'OPENAT + WRITE + CLOSE linked in one submission (with flush: OPENAT, WRITE…, FSYNC, CLOSE)' },
   appendFile: { via: 'ring', how: 'as writeFile, flag "a"' },
-  stat: { via: 'ring', how: 'STATX' },
-  lstat: { via: 'ring', how: 'STATX with AT_SYMLINK_NOFOLLOW' },
+  stat: { via: 'ring', how: 'from the kernel\'s caches on the JS thread when it can answer without blocking (openat2 O_PATH + RESOLVE_CACHED, statx of that fd), else STATX' },
+  lstat: { via: 'ring', how: 'as stat, with O_NOFOLLOW / AT_SYMLINK_NOFOLLOW' },
   rename: { via: 'ring', how: 'RENAMEAT' },
   unlink: { via: 'ring', how: 'UNLINKAT' },
   rmdir: { via: 'ring', how: 'UNLINKAT with AT_REMOVEDIR (an options argument: node:fs/promises)' },

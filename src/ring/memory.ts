@@ -90,13 +90,16 @@ export function knownBase(ab: ArrayBufferLike): number | undefined {
 }
 
 /**
- * The address and length of each Uint8Array the builders' fast path has taken, over memory
- * knownBase() accepts. Such a view's buffer can neither move, shrink nor be detached (see
- * knownBase), so its extent stays what it was: a view used again (a buffer read into again and
- * again) costs one lookup instead of its buffer, byteOffset and byteLength (slow getters on some
- * Node lines) and two lookups keyed by the buffer.
+ * The address and length of each Uint8Array the builders' fast path has taken that spans a whole
+ * ArrayBuffer knownBase() accepts. Such a view's buffer can neither move, shrink nor be detached
+ * (see knownBase), so its extent stays what it was: a buffer read into again and again costs one
+ * lookup instead of its buffer, byteOffset and byteLength (slow getters on some Node lines) and
+ * two lookups keyed by the buffer. A view over part of a buffer (a slice of Node's Buffer pool, often
+ * used once) is not remembered: adding it would cost more than the lookups it saves.
  */
 const viewSpans = new WeakMap<object, { readonly address: number; readonly length: number }>();
+/** knownView()'s answer for a view it does not remember (valid until the next call). */
+const scratchSpan = { address: 0, length: 0 };
 
 /** The address and length of `v` if it is a Uint8Array over memory knownBase() accepts; undefined otherwise. */
 export function knownView(v: unknown): { readonly address: number; readonly length: number } | undefined {
@@ -104,11 +107,19 @@ export function knownView(v: unknown): { readonly address: number; readonly leng
   const cached = viewSpans.get(v as object);
   if (cached !== undefined) return cached;
   if (taTag.call(v) !== 'Uint8Array') return undefined;
-  const base = knownBase(taBuffer.call(v) as ArrayBuffer);
+  const ab = taBuffer.call(v) as ArrayBuffer;
+  const base = knownBase(ab);
   if (base === undefined) return undefined;
-  const span = { address: base + (taByteOffset.call(v) as number), length: taByteLength.call(v) as number };
-  viewSpans.set(v as Uint8Array, span);
-  return span;
+  const offset = taByteOffset.call(v) as number;
+  const length = taByteLength.call(v) as number;
+  if (offset === 0 && length === (abByteLength.call(ab) as number)) {
+    const span = { address: base, length };
+    viewSpans.set(v as Uint8Array, span);
+    return span;
+  }
+  scratchSpan.address = base + offset;
+  scratchSpan.length = length;
+  return scratchSpan;
 }
 
 /** Base address of an ArrayBuffer or SharedArrayBuffer (cached). */

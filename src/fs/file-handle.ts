@@ -27,6 +27,13 @@ const fchownP = promisify(fchown);
 const futimesP = promisify(futimes);
 const ftruncateP = promisify(ftruncateCb);
 
+/**
+ * The file offset node's binding takes from a position (node_file.cc GetOffset): a safe-integer
+ * number as is, anything else -1; libuv then reads/writes at the file position for any offset < 0.
+ * So -2, 1.5, 2**53, NaN, Infinity, a string or a bigint all mean "the current position" there.
+ */
+const fileOffsetOf = (position: unknown): number => (typeof position === 'number' && Number.isSafeInteger(position) && position >= 0 ? position : -1);
+
 /** Handles dropped without close(): their fd is closed at collection, with Node's warning. */
 const unclosed = new FinalizationRegistry<number>((fd) => {
   try {
@@ -182,7 +189,7 @@ export class FileHandle extends EventEmitter {
   readv<T extends readonly ArrayBufferView[]>(buffers: T, position?: number | null): Promise<{ bytesRead: number; buffers: T }> {
     return this.#call('readv', async () => {
       validateBufferArray(buffers);
-      const pos = typeof position === 'number' ? position : -1;
+      const pos = fileOffsetOf(position);
       let bytesRead = 0;
       if (buffers.length > 0) {
         try {
@@ -216,7 +223,7 @@ export class FileHandle extends EventEmitter {
       if (o == null) offset = 0;
       else offset = validateInteger(o, 'offset', 0);
       len = typeof length === 'number' ? length : buffer.byteLength - offset;
-      pos = typeof position === 'number' ? position : -1;
+      pos = fileOffsetOf(position);
       validateOffsetLengthWrite(offset, len, buffer.byteLength);
       bytes = buffer;
     } else {
@@ -226,7 +233,7 @@ export class FileHandle extends EventEmitter {
       if (encoding === 'hex' && buffer.length % 2 !== 0) throw invalidArgValue('encoding', length, `is invalid for data of length ${buffer.length}`);
       bytes = Buffer.from(buffer, encoding);
       len = bytes.byteLength;
-      pos = typeof offsetOrOptions === 'number' ? offsetOrOptions : -1;
+      pos = fileOffsetOf(offsetOrOptions);
     }
     let bytesWritten: number;
     try {
@@ -240,7 +247,7 @@ export class FileHandle extends EventEmitter {
   writev<T extends readonly ArrayBufferView[]>(buffers: T, position?: number | null): Promise<{ bytesWritten: number; buffers: T }> {
     return this.#call('writev', async () => {
       validateBufferArray(buffers);
-      const pos = typeof position === 'number' ? position : -1;
+      const pos = fileOffsetOf(position);
       let bytesWritten = 0;
       if (buffers.length > 0) {
         try {

@@ -12,8 +12,6 @@ export const KNOWN_DIFFERENCES: Record<string, string> = {
   'surface: named export keys':
     "node 20, 22: ringflow/fs's module namespace has `glob` and `mkdtempDisposable` (value undefined: ESM exports are static) where node:fs/promises has no such keys; `'glob' in fs` is true on ringflow only",
   'stat options undefined/null': "node 20-26: stat(path, null) rejects with TypeError \"Cannot read properties of null (reading 'bigint')\"; ringflow/fs resolves with Stats",
-  'readFile encoding buffer': "node 20-26: readFile(path, 'buffer') rejects ERR_UNKNOWN_ENCODING 'Unknown encoding: buffer'; ringflow/fs resolves with a Buffer",
-  'readFile {encoding: buffer}': "node 20-26: readFile(path, { encoding: 'buffer' }) rejects ERR_UNKNOWN_ENCODING; ringflow/fs resolves with a Buffer",
   'read position 3n': NODE20_BIGINT_POSITION,
   'read position 0n': NODE20_BIGINT_POSITION,
   'read options {position: bigint}': NODE20_BIGINT_POSITION,

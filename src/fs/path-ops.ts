@@ -48,7 +48,7 @@ export function pathOps(ringOf: () => Ring) {
   async function statLike(name: 'stat' | 'lstat', path: unknown, options: unknown, args: unknown[]) {
     let p, o: FsOptions;
     try {
-      o = (options ?? {}) as FsOptions;
+      o = (options === undefined ? {} : options) as FsOptions; // null: node's own error (reading 'bigint' of null, or 26's validateObject)
       validateObject(o, 'options');
       validateAbortSignal(o.signal, 'options.signal');
       p = validatedPath(path);

@@ -11,7 +11,6 @@ const NODE20_BIGINT_POSITION =
 export const KNOWN_DIFFERENCES: Record<string, string> = {
   'surface: named export keys':
     "node 20, 22: ringflow/fs's module namespace has `glob` and `mkdtempDisposable` (value undefined: ESM exports are static) where node:fs/promises has no such keys; `'glob' in fs` is true on ringflow only",
-  'stat options undefined/null': "node 20-26: stat(path, null) rejects with TypeError \"Cannot read properties of null (reading 'bigint')\"; ringflow/fs resolves with Stats",
   'read position 3n': NODE20_BIGINT_POSITION,
   'read position 0n': NODE20_BIGINT_POSITION,
   'read options {position: bigint}': NODE20_BIGINT_POSITION,

@@ -126,10 +126,11 @@ export function pathOps(ringOf: () => Ring) {
   async function mkdir(path: unknown, options?: unknown): Promise<string | undefined> {
     let p, m;
     try {
-      const o = (typeof options === 'number' || typeof options === 'string' ? { mode: options } : (options ?? {})) as FsOptions;
-      if (validateBoolean(o.recursive ?? false, 'options.recursive')) throw new Error('recursive'); // composed by node
+      // node's defaults apply to undefined only: { recursive: null } is refused by validateBoolean
+      const { recursive = false, mode = 0o777 } = (typeof options === 'number' || typeof options === 'string' ? { mode: options } : options || {}) as FsOptions;
+      if (validateBoolean(recursive, 'options.recursive')) throw new Error('recursive'); // composed by node
       p = validatedPath(path);
-      m = modeOf(o.mode, 'mode', 0o777);
+      m = modeOf(mode, 'mode', 0o777);
     } catch {
       return viaNode('mkdir', [path, options]);
     }

@@ -19,7 +19,6 @@ export const KNOWN_DIFFERENCES: Record<string, string> = {
     "node 20-26: readFile/writeFile/appendFile(closedHandle): node rejects RangeError ERR_OUT_OF_RANGE 'The value of \"fd\" is out of range… Received -1' (readFile) and Error EBADF 'EBADF: bad file descriptor, write' with errno -9 (writeFile/appendFile); ringflow/fs rejects Error { code: 'EBADF', syscall: 'readFile'|'writeFile', message: 'file closed' } without errno",
   readableWebStream:
     "node 24/26: FileHandle.readableWebStream() on ringflow/fs rejects TypeError 'ArrayBuffer is not detachable and could not be cloned.' while reading, and the handle's close() then never settles; node yields the file's bytes (passes on 20 and 22)",
-  'mkdir options.recursive=null': "node 20-26: mkdir(path, { recursive: null }) rejects ERR_INVALID_ARG_TYPE 'The \"options.recursive\" property must be of type boolean. Received null'; ringflow/fs creates the directory",
   'fh.read(options) options.buffer=null': "node 20-26: FileHandle.read({ buffer: null }) rejects TypeError \"Cannot read properties of null (reading 'byteLength')\"; ringflow/fs reads into a fresh 16 KiB buffer",
 };
 const NODE26_READ_LENGTH =

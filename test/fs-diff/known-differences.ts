@@ -11,8 +11,6 @@ export const KNOWN_DIFFERENCES: Record<string, string> = {
     "node 20, 22: ringflow/fs's module namespace has `glob` and `mkdtempDisposable` (value undefined: ESM exports are static) where node:fs/promises has no such keys; `'glob' in fs` is true on ringflow only",
   'fs fn on closed FileHandle':
     "node 20-26: readFile/writeFile/appendFile(closedHandle): node rejects RangeError ERR_OUT_OF_RANGE 'The value of \"fd\" is out of range… Received -1' (readFile) and Error EBADF 'EBADF: bad file descriptor, write' with errno -9 (writeFile/appendFile); ringflow/fs rejects Error { code: 'EBADF', syscall: 'readFile'|'writeFile', message: 'file closed' } without errno",
-  readableWebStream:
-    "node 24/26: FileHandle.readableWebStream() on ringflow/fs rejects TypeError 'ArrayBuffer is not detachable and could not be cloned.' while reading, and the handle's close() then never settles; node yields the file's bytes (passes on 20 and 22)",
 };
 for (const v of ['123', 'true', "'bogus'", 'Symbol', 'function']) {
   KNOWN_DIFFERENCES[`fh.stat options=${v}`] = "node 26: FileHandle.stat(non-object options) rejects ERR_INVALID_ARG_TYPE 'The \"options\" argument must be of type object…'; ringflow/fs resolves with Stats";

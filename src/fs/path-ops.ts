@@ -15,6 +15,7 @@ import { nodeError, checkAborted, errnoError } from './errors.js';
 import { readFileErrorNamesPath } from './line-probes.js';
 import { validatedPath, flagsOf, modeOf, optionsOf, validateObject, validateAbortSignal, validateBoolean, type FsOptions } from './args.js';
 import { FileHandle } from './file-handle.js';
+import { callOnClosedHandle } from './closed-handle.js';
 import { statsFromStatx } from './stats.js';
 import { readAllFd, writeAllFd, writeData, thenClose, openFd } from './read-write-file.js';
 
@@ -156,6 +157,7 @@ export function pathOps(ringOf: () => Ring) {
 
   async function readFile(path: unknown, options?: unknown): Promise<string | Buffer> {
     if (isForeignHandle(path)) return viaNode('readFile', [path, options]);
+    if (path instanceof FileHandle && path.fd === -1) return callOnClosedHandle('readFile', [options]);
     let o: FsOptions, p, flags;
     try {
       o = optionsOf(options, { flag: 'r' });
@@ -181,6 +183,7 @@ export function pathOps(ringOf: () => Ring) {
   async function writeFile(path: unknown, data: unknown, options?: unknown, defaultFlag = 'w'): Promise<void> {
     const name = defaultFlag === 'a' ? 'appendFile' : 'writeFile';
     if (isForeignHandle(path)) return viaNode(name, [path, data, options]);
+    if (path instanceof FileHandle && path.fd === -1) return callOnClosedHandle(name, [data, options]);
     let o: FsOptions, bytes, p, flags, mode;
     try {
       o = optionsOf(options, { encoding: 'utf8', mode: 0o666, flag: defaultFlag, flush: false });

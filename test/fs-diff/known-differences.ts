@@ -5,12 +5,9 @@
  * case passes. Each text names the Node lines where it was seen (20.20.2, 22.23.3, 24.21.0,
  * 26.12.1); on a line where the case passes, node:test reports a passing todo.
  */
-
 export const KNOWN_DIFFERENCES: Record<string, string> = {
   'surface: named export keys':
     "node 20, 22: ringflow/fs's module namespace has `glob` and `mkdtempDisposable` (value undefined: ESM exports are static) where node:fs/promises has no such keys; `'glob' in fs` is true on ringflow only",
-  'fs fn on closed FileHandle':
-    "node 20-26: readFile/writeFile/appendFile(closedHandle): node rejects RangeError ERR_OUT_OF_RANGE 'The value of \"fd\" is out of range… Received -1' (readFile) and Error EBADF 'EBADF: bad file descriptor, write' with errno -9 (writeFile/appendFile); ringflow/fs rejects Error { code: 'EBADF', syscall: 'readFile'|'writeFile', message: 'file closed' } without errno",
 };
 for (const v of ['123', 'true', "'bogus'", 'Symbol', 'function']) {
   KNOWN_DIFFERENCES[`fh.stat options=${v}`] = "node 26: FileHandle.stat(non-object options) rejects ERR_INVALID_ARG_TYPE 'The \"options\" argument must be of type object…'; ringflow/fs resolves with Stats";

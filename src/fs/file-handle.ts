@@ -10,13 +10,13 @@ import { fchmod, fchown, futimes, ftruncate as ftruncateCb, closeSync } from 'no
 import { promisify } from 'node:util';
 import type { Ring } from '../ring/ring.js';
 import { AT_EMPTY_PATH } from '../ring/abi.js';
-import { nodeError, errnoError, fileClosedError, invalidArgValue } from './errors.js';
+import { nodeError, errnoError, fileClosedError, invalidArgValue, checkAborted } from './errors.js';
 import {
   validateObject, validateInteger, validateBuffer, validateBufferArray, validateOffsetLengthRead, validateOffsetLengthWrite,
-  validatePosition, validateStringAfterView, modeOf, optionsOf, type FsOptions,
+  validatePosition, validateStringAfterView, validateAbortSignal, modeOf, optionsOf,
 } from './args.js';
 import { statsFromStatx } from './stats.js';
-import { readRules, type ReadRules } from './line-probes.js';
+import { readRules, fstatChecksOptions, type ReadRules } from './line-probes.js';
 import { readFileHandle, writeFileHandle } from './read-write-file.js';
 import { createReadStream, createWriteStream, readLines, readableWebStream, type ReadStreamOptions, type WriteStreamOptions } from './streams.js';
 
@@ -278,7 +278,16 @@ export class FileHandle extends EventEmitter {
 
   stat(options?: { bigint?: boolean; signal?: AbortSignal }): Promise<import('node:fs').Stats | import('node:fs').BigIntStats> {
     return this.#call('fstat', async () => {
-      const bigint = (options as FsOptions | undefined)?.bigint === true;
+      let bigint = false;
+      if (options !== undefined) {
+        if (await fstatChecksOptions()) {
+          validateObject(options, 'options');
+          const { signal } = options;
+          if (signal !== undefined) validateAbortSignal(signal, 'options.signal');
+          checkAborted(signal);
+        }
+        bigint = options.bigint === true; // null: node's TypeError (reading 'bigint') where options are not checked
+      }
       try {
         const x = await this.#ring.statx('', { dirfd: this.#fd, statxFlags: AT_EMPTY_PATH, mask: STATX_ALL });
         return statsFromStatx(x, bigint);

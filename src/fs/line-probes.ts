@@ -58,3 +58,25 @@ export function readRules(): Promise<ReadRules> {
   })();
   return readRulesPromise;
 }
+
+let fstatChecks: Promise<boolean> | undefined;
+
+/**
+ * Does node's FileHandle.stat(options) check its options (Node 26: validateObject, options.signal,
+ * an aborted signal)? Earlier lines only read `options.bigint`. Asked of node's own handle on
+ * /dev/null with a number for options.
+ */
+export function fstatChecksOptions(): Promise<boolean> {
+  fstatChecks ??= (async () => {
+    const h = await nodeFsp.open('/dev/null', 'r');
+    try {
+      return await h.stat(123 as never).then(
+        () => false,
+        () => true,
+      );
+    } finally {
+      await h.close();
+    }
+  })();
+  return fstatChecks;
+}

@@ -9,8 +9,5 @@ export const KNOWN_DIFFERENCES: Record<string, string> = {
   'surface: named export keys':
     "node 20, 22: ringflow/fs's module namespace has `glob` and `mkdtempDisposable` (value undefined: ESM exports are static) where node:fs/promises has no such keys; `'glob' in fs` is true on ringflow only",
 };
-for (const v of ['123', 'true', "'bogus'", 'Symbol', 'function']) {
-  KNOWN_DIFFERENCES[`fh.stat options=${v}`] = "node 26: FileHandle.stat(non-object options) rejects ERR_INVALID_ARG_TYPE 'The \"options\" argument must be of type object…'; ringflow/fs resolves with Stats";
-}
 KNOWN_DIFFERENCES['fh.createReadStream options.highWaterMark=2**32'] =
   'node 26: FileHandle.createReadStream({ highWaterMark: 2**32 }) ends with no data; the ringflow/fs stream neither ends nor errors (still pending after 1 s) (on 20/22/24 node itself aborts: skipped)';

@@ -7,7 +7,7 @@
 import { createReadStream as nodeReadStream, createWriteStream as nodeWriteStream, type ReadStream, type WriteStream } from 'node:fs';
 import { createInterface, type Interface } from 'node:readline';
 import { ReadableStream, type ReadableByteStreamController } from 'node:stream/web';
-import { nodeError, invalidState } from './errors.js';
+import { invalidState } from './errors.js';
 import { validateObject, validateBoolean, validateOffsetLengthRead } from './args.js';
 import type { FileHandle } from './file-handle.js';
 
@@ -31,34 +31,30 @@ export interface WriteStreamOptions {
 }
 
 type Cb<T> = (err: Error | null, v?: T) => void;
-const posOf = (p: unknown): number | bigint => (typeof p === 'number' || typeof p === 'bigint' ? p : -1);
 
-/** The `fs` option of node's streams, routed to the handle's ring. */
+/**
+ * The `fs` option of node's streams: as node's FileHandle streams (FileHandleOperations), each
+ * call is the handle's own method (so its argument rules and errors), a request on its ring.
+ */
 function ringFsFor(fh: FileHandle) {
-  const ring = fh.ring;
-  const settle = <T>(p: Promise<T>, syscall: string, cb: Cb<T>) =>
-    p.then(
-      (v) => cb(null, v),
-      (e: unknown) => cb(nodeError(e, syscall)),
-    );
   return {
     open: (_p: unknown, _f: unknown, _m: unknown, cb: Cb<number>) => cb(null, fh.fd),
-    read: (fd: number, buf: ArrayBufferView, offset: number, length: number, position: unknown, cb: (err: Error | null, n?: number, b?: ArrayBufferView) => void) =>
-      ring.read(fd, buf, posOf(position), { offset, length }).then(
-        (n) => cb(null, n, buf),
-        (e: unknown) => cb(nodeError(e, 'read')),
+    read: (_fd: number, buf: ArrayBufferView, offset: number, length: number, position: unknown, cb: (err: Error | null, n?: number, b?: ArrayBufferView) => void) =>
+      fh.read(buf, offset, length, position as number | null).then(
+        (r) => cb(null, r.bytesRead, r.buffer),
+        (e: Error) => cb(e, 0, buf),
       ),
-    write: (fd: number, buf: ArrayBufferView, offset: number, length: number, position: unknown, cb: (err: Error | null, n?: number, b?: ArrayBufferView) => void) =>
-      ring.write(fd, buf, posOf(position), { offset, length }).then(
-        (n) => cb(null, n, buf),
-        (e: unknown) => cb(nodeError(e, 'write')),
+    write: (_fd: number, buf: ArrayBufferView, offset: number, length: number, position: unknown, cb: (err: Error | null, n?: number, b?: ArrayBufferView) => void) =>
+      fh.write(buf, offset, length, position).then(
+        (r) => cb(null, r.bytesWritten, r.buffer),
+        (e: Error) => cb(e, 0, buf),
       ),
-    writev: (fd: number, chunks: ArrayBufferView[], position: unknown, cb: (err: Error | null, n?: number, b?: ArrayBufferView[]) => void) =>
-      ring.writev(fd, chunks, posOf(position)).then(
-        (n) => cb(null, n, chunks),
-        (e: unknown) => cb(nodeError(e, 'write')),
+    writev: (_fd: number, chunks: ArrayBufferView[], position: unknown, cb: (err: Error | null, n?: number, b?: ArrayBufferView[]) => void) =>
+      fh.writev(chunks, position as number | null).then(
+        (r) => cb(null, r.bytesWritten, r.buffers),
+        (e: Error) => cb(e, 0, chunks),
       ),
-    fsync: (fd: number, cb: Cb<void>) => settle(ring.fsync(fd), 'fsync', cb),
+    fsync: (_fd: number, cb: Cb<void>) => fh.sync().then(() => cb(null), (e: Error) => cb(e)),
     close: (_fd: number, cb: Cb<void>) => fh.close().then(() => cb(null), (e: Error) => cb(e)),
   };
 }

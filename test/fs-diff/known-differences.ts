@@ -9,5 +9,3 @@ export const KNOWN_DIFFERENCES: Record<string, string> = {
   'surface: named export keys':
     "node 20, 22: ringflow/fs's module namespace has `glob` and `mkdtempDisposable` (value undefined: ESM exports are static) where node:fs/promises has no such keys; `'glob' in fs` is true on ringflow only",
 };
-KNOWN_DIFFERENCES['fh.createReadStream options.highWaterMark=2**32'] =
-  'node 26: FileHandle.createReadStream({ highWaterMark: 2**32 }) ends with no data; the ringflow/fs stream neither ends nor errors (still pending after 1 s) (on 20/22/24 node itself aborts: skipped)';

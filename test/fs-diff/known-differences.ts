@@ -6,6 +6,4 @@
  * 26.12.1); on a line where the case passes, node:test reports a passing todo.
  */
 export const KNOWN_DIFFERENCES: Record<string, string> = {
-  'surface: named export keys':
-    "node 20, 22: ringflow/fs's module namespace has `glob` and `mkdtempDisposable` (value undefined: ESM exports are static) where node:fs/promises has no such keys; `'glob' in fs` is true on ringflow only",
 };

@@ -80,3 +80,29 @@ export function fstatChecksOptions(): Promise<boolean> {
   })();
   return fstatChecks;
 }
+
+let statNoEntry: Promise<boolean> | undefined;
+
+/** Does node's stat(path, { throwIfNoEntry: false }) resolve undefined for a missing entry (24+)? Node 20/22 reject. */
+export function statTakesThrowIfNoEntry(): Promise<boolean> {
+  statNoEntry ??= nodeFsp.stat('/dev/null/x', { throwIfNoEntry: false } as never).then(
+    (v) => v === undefined,
+    () => false,
+  );
+  return statNoEntry;
+}
+
+const statSignal = new Map<'stat' | 'lstat', Promise<boolean>>();
+
+/** Do node's stat/lstat honour options.signal (26: an aborted one rejects)? Earlier lines ignore it. */
+export function statTakesSignal(name: 'stat' | 'lstat'): Promise<boolean> {
+  let p = statSignal.get(name);
+  if (p === undefined) {
+    p = nodeFsp[name]('/', { signal: AbortSignal.abort() } as never).then(
+      () => false,
+      () => true,
+    );
+    statSignal.set(name, p);
+  }
+  return p;
+}

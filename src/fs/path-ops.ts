@@ -12,7 +12,7 @@ import * as nodeFsp from 'node:fs/promises';
 import type { Ring } from '../ring/ring.js';
 import { AT_SYMLINK_NOFOLLOW } from '../ring/abi.js';
 import { nodeError, checkAborted, errnoError } from './errors.js';
-import { readFileErrorNamesPath } from './line-probes.js';
+import { readFileErrorNamesPath, statTakesSignal, statTakesThrowIfNoEntry } from './line-probes.js';
 import { validatedPath, flagsOf, modeOf, optionsOf, validateObject, validateAbortSignal, validateBoolean, type FsOptions } from './args.js';
 import { FileHandle } from './file-handle.js';
 import { callOnClosedHandle } from './closed-handle.js';
@@ -56,13 +56,16 @@ export function pathOps(ringOf: () => Ring) {
     } catch {
       return viaNode(name, args);
     }
-    checkAborted(o.signal);
+    // options.signal and throwIfNoEntry are taken where node's stat/lstat take them (probed)
+    const signal = o.signal !== undefined && (await statTakesSignal(name)) ? o.signal : undefined;
+    checkAborted(signal);
     try {
-      const x = await ringOf().statx(p, { statxFlags: name === 'lstat' ? AT_SYMLINK_NOFOLLOW : 0, mask: STATX_ALL, signal: o.signal });
+      const x = await ringOf().statx(p, { statxFlags: name === 'lstat' ? AT_SYMLINK_NOFOLLOW : 0, mask: STATX_ALL, signal });
       return statsFromStatx(x, o.bigint === true);
     } catch (e) {
       const err = nodeError(e, name, p);
-      if (name === 'stat' && o.throwIfNoEntry === false && ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR')) return undefined;
+      const noEntry = (err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR';
+      if (name === 'stat' && o.throwIfNoEntry === false && noEntry && (await statTakesThrowIfNoEntry())) return undefined;
       throw err;
     }
   }

@@ -52,15 +52,21 @@ test('worker threads: each has its own default ring; the worker exits by itself'
     const fh = await fs.open(workerData.path, 'r');
     const { bytesRead, buffer } = await fh.read({ position: null });
     await fh.close();
+    // all three rings alive at once before their fds are compared (an exited worker's ring fd is reused)
+    const live = new Int32Array(workerData.live);
+    Atomics.add(live, 0, 1);
+    Atomics.notify(live, 0);
+    for (let n; (n = Atomics.load(live, 0)) < 3; ) Atomics.wait(live, 0, n, 10000);
     parentPort.postMessage({ text: buffer.subarray(0, bytesRead).toString(), ringFd: peekDefaultRing().fd });
   `;
+  const live = new SharedArrayBuffer(4);
   const dir = mkdtempSync(join(tmpdir(), 'rf-fs-workers-'));
   try {
     const results = await Promise.all(
       [0, 1, 2].map(
         (i) =>
           new Promise<{ text: string; ringFd: number; exit: number }>((resolve, reject) => {
-            const w = new Worker(code, { eval: true, workerData: { path: join(dir, `w${i}`), i } });
+            const w = new Worker(code, { eval: true, workerData: { path: join(dir, `w${i}`), i, live } });
             let msg: { text: string; ringFd: number };
             w.on('message', (m) => (msg = m));
             w.on('error', reject);

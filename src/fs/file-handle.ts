@@ -10,22 +10,33 @@ import { fchmod, fchown, futimes, ftruncate as ftruncateCb, closeSync } from 'no
 import { promisify } from 'node:util';
 import type { Ring } from '../ring/ring.js';
 import { AT_EMPTY_PATH } from '../ring/abi.js';
-import { nodeError, fileClosedError, invalidArgValue } from './errors.js';
+import { nodeError, errnoError, fileClosedError, invalidArgValue, checkAborted } from './errors.js';
 import {
   validateObject, validateInteger, validateBuffer, validateBufferArray, validateOffsetLengthRead, validateOffsetLengthWrite,
-  validatePosition, validateStringAfterView, modeOf, optionsOf, type FsOptions,
+  validatePosition, validateStringAfterView, validateAbortSignal, modeOf, optionsOf,
 } from './args.js';
 import { statsFromStatx } from './stats.js';
-import { positionNodeAccepts } from './line-probes.js';
+import { readRules, fstatChecksOptions, type ReadRules } from './line-probes.js';
 import { readFileHandle, writeFileHandle } from './read-write-file.js';
 import { createReadStream, createWriteStream, readLines, readableWebStream, type ReadStreamOptions, type WriteStreamOptions } from './streams.js';
 
 const STATX_ALL = 0xfff; // STATX_BASIC_STATS | STATX_BTIME, as libuv asks
 const kMaxUserId = 2 ** 32 - 1;
+const EINVAL = 22;
 const fchmodP = promisify(fchmod);
 const fchownP = promisify(fchown);
 const futimesP = promisify(futimes);
 const ftruncateP = promisify(ftruncateCb);
+
+/**
+ * The file offset node's binding takes from a position (node_file.cc GetOffset): a safe-integer
+ * number as is, anything else -1; libuv then reads/writes at the file position for any offset < 0.
+ * So -2, 1.5, 2**53, NaN, Infinity, a string or a bigint all mean "the current position" there.
+ */
+/** Every line's read() treats an int32 length and a null or safe-integer (≥ -1) position alike. */
+const PLAIN_READ: ReadRules = { truncatesLength: false, validatesPosition: true, positionBeforeEmptyRead: false };
+
+const fileOffsetOf = (position: unknown): number => (typeof position === 'number' && Number.isSafeInteger(position) && position >= 0 ? position : -1);
 
 /** Handles dropped without close(): their fd is closed at collection, with Node's warning. */
 const unclosed = new FinalizationRegistry<number>((fd) => {
@@ -139,40 +150,41 @@ export class FileHandle extends EventEmitter {
     return this.#call('read', () => this.#read(buffer, offset, length, position)) as Promise<ReadResult<T>>;
   }
 
-  async #read(bufferOrParams: unknown, offset: unknown, length: unknown, position: unknown): Promise<ReadResult<ArrayBufferView>> {
-    let buffer = bufferOrParams as ArrayBufferView;
-    if (!ArrayBuffer.isView(bufferOrParams)) {
+  /**
+   * node's read() step by step (lib/internal/fs/promises.js): option defaults apply to undefined
+   * only ({ buffer: null } fails as node's does); the line-dependent steps (length truncation, the
+   * position check and where it runs) follow readRules(), asked only when length or position is
+   * one those steps would treat differently.
+   */
+  async #read(bufferOrParams: unknown, offset: any, length: any, position: any): Promise<ReadResult<ArrayBufferView>> { // eslint-disable-line @typescript-eslint/no-explicit-any
+    let buffer = bufferOrParams as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+    if (!ArrayBuffer.isView(buffer)) {
       if (bufferOrParams !== undefined) validateObject(bufferOrParams, 'options', true);
-      const p = (bufferOrParams ?? {}) as FsReadOptions<ArrayBufferView>;
-      buffer = p.buffer ?? Buffer.alloc(16384);
-      offset = p.offset ?? 0;
-      length = p.length ?? buffer.byteLength - (offset as number);
-      position = p.position ?? null;
+      ({ buffer = Buffer.alloc(16384), offset = 0, length = buffer.byteLength - offset, position = null } = (bufferOrParams ?? {}) as FsReadOptions<ArrayBufferView>);
       validateBuffer(buffer);
     }
-    if (offset !== null && typeof offset === 'object') {
-      const o = offset as FsReadOptions<ArrayBufferView>;
-      offset = o.offset ?? 0;
-      length = o.length ?? buffer.byteLength - (offset as number);
-      position = o.position ?? null;
-    }
+    if (offset !== null && typeof offset === 'object') ({ offset = 0, length = buffer.byteLength - offset, position = null } = offset as FsReadOptions<ArrayBufferView>);
     if (offset == null) offset = 0;
     else validateInteger(offset, 'offset', 0);
-    length ??= buffer.byteLength - (offset as number);
-    let pos: number | bigint = -1;
-    if (position != null) {
-      try {
-        pos = validatePosition(position, 'position', length as number);
-      } catch (e) {
-        pos = await positionNodeAccepts(position, length as number, e);
-      }
-    }
-    if (length === 0) return { __proto__: null, bytesRead: 0, buffer } as ReadResult<ArrayBufferView>;
+    length ??= buffer.byteLength - offset;
+    const plain = Number.isInteger(length) && Math.abs(length) <= 2 ** 31 - 1 && (position == null || (Number.isSafeInteger(position) && position >= -1));
+    const rules = plain ? PLAIN_READ : await readRules();
+    if (rules.truncatesLength) length |= 0;
+    const checkPosition = () => {
+      if (position == null) position = -1;
+      else validatePosition(position, 'position', length);
+    };
+    if (rules.validatesPosition && rules.positionBeforeEmptyRead) checkPosition();
+    if (length === 0) return { __proto__: null, bytesRead: length, buffer } as ReadResult<ArrayBufferView>;
     if (buffer.byteLength === 0) throw invalidArgValue('buffer', buffer, 'is empty and cannot be written');
-    validateOffsetLengthRead(offset as number, length as number, buffer.byteLength);
+    validateOffsetLengthRead(offset, length, buffer.byteLength);
+    if (rules.validatesPosition && !rules.positionBeforeEmptyRead) checkPosition();
+    else if (!rules.validatesPosition && !Number.isSafeInteger(position)) position = -1;
+    // the binding's offset: < 0 (libuv) or -1n is the file position
+    const pos: number | bigint = typeof position === 'bigint' ? (position < 0n ? -1 : position) : position < 0 ? -1 : position;
     let bytesRead: number;
     try {
-      bytesRead = await this.#ring.read(this.#fd, buffer, pos, { offset: offset as number, length: length as number });
+      bytesRead = await this.#ring.read(this.#fd, buffer, pos, { offset, length });
     } catch (e) {
       throw nodeError(e, 'read');
     }
@@ -182,14 +194,13 @@ export class FileHandle extends EventEmitter {
   readv<T extends readonly ArrayBufferView[]>(buffers: T, position?: number | null): Promise<{ bytesRead: number; buffers: T }> {
     return this.#call('readv', async () => {
       validateBufferArray(buffers);
-      const pos = typeof position === 'number' ? position : -1;
-      let bytesRead = 0;
-      if (buffers.length > 0) {
-        try {
-          bytesRead = await this.#ring.readv(this.#fd, buffers as unknown as ArrayBufferView[], pos);
-        } catch (e) {
-          throw nodeError(e, 'read');
-        }
+      const pos = fileOffsetOf(position);
+      if (buffers.length === 0) throw errnoError(EINVAL, 'read'); // libuv's uv_fs_read refuses nbufs 0
+      let bytesRead: number;
+      try {
+        bytesRead = await this.#ring.readv(this.#fd, buffers as unknown as ArrayBufferView[], pos);
+      } catch (e) {
+        throw nodeError(e, 'read');
       }
       return { __proto__: null, bytesRead, buffers } as { bytesRead: number; buffers: T };
     });
@@ -216,7 +227,7 @@ export class FileHandle extends EventEmitter {
       if (o == null) offset = 0;
       else offset = validateInteger(o, 'offset', 0);
       len = typeof length === 'number' ? length : buffer.byteLength - offset;
-      pos = typeof position === 'number' ? position : -1;
+      pos = fileOffsetOf(position);
       validateOffsetLengthWrite(offset, len, buffer.byteLength);
       bytes = buffer;
     } else {
@@ -226,7 +237,7 @@ export class FileHandle extends EventEmitter {
       if (encoding === 'hex' && buffer.length % 2 !== 0) throw invalidArgValue('encoding', length, `is invalid for data of length ${buffer.length}`);
       bytes = Buffer.from(buffer, encoding);
       len = bytes.byteLength;
-      pos = typeof offsetOrOptions === 'number' ? offsetOrOptions : -1;
+      pos = fileOffsetOf(offsetOrOptions);
     }
     let bytesWritten: number;
     try {
@@ -240,7 +251,7 @@ export class FileHandle extends EventEmitter {
   writev<T extends readonly ArrayBufferView[]>(buffers: T, position?: number | null): Promise<{ bytesWritten: number; buffers: T }> {
     return this.#call('writev', async () => {
       validateBufferArray(buffers);
-      const pos = typeof position === 'number' ? position : -1;
+      const pos = fileOffsetOf(position);
       let bytesWritten = 0;
       if (buffers.length > 0) {
         try {
@@ -267,7 +278,16 @@ export class FileHandle extends EventEmitter {
 
   stat(options?: { bigint?: boolean; signal?: AbortSignal }): Promise<import('node:fs').Stats | import('node:fs').BigIntStats> {
     return this.#call('fstat', async () => {
-      const bigint = (options as FsOptions | undefined)?.bigint === true;
+      let bigint = false;
+      if (options !== undefined) {
+        if (await fstatChecksOptions()) {
+          validateObject(options, 'options');
+          const { signal } = options;
+          if (signal !== undefined) validateAbortSignal(signal, 'options.signal');
+          checkAborted(signal);
+        }
+        bigint = options.bigint === true; // null: node's TypeError (reading 'bigint') where options are not checked
+      }
       try {
         const x = await this.#ring.statx('', { dirfd: this.#fd, statxFlags: AT_EMPTY_PATH, mask: STATX_ALL });
         return statsFromStatx(x, bigint);
@@ -325,7 +345,7 @@ export class FileHandle extends EventEmitter {
     return readLines(this, options);
   }
 
-  readableWebStream(options?: { type?: 'bytes' }): ReturnType<typeof readableWebStream> {
+  readableWebStream(options?: { type?: 'bytes'; autoClose?: boolean }): ReturnType<typeof readableWebStream> {
     return readableWebStream(this, options);
   }
 }

@@ -48,8 +48,16 @@ export function createFs(options: CreateFsOptions): FsPromises {
 const fs = surface(defaultRing);
 export default fs;
 
-type Loose = (...args: any[]) => any; // eslint-disable-line @typescript-eslint/no-explicit-any
-const f = fs as unknown as Record<string, Loose | undefined>;
+/*
+ * The named exports. An ES module's export names are fixed when it is parsed, yet node:fs/promises
+ * has different ones on different lines (glob from 22, mkdtempDisposable from 24). So node's own
+ * namespace is re-exported whole (`export *` takes the names node's module has on the running
+ * line, never `default`), and each name ringflow implements is declared here, which takes
+ * precedence over the re-export: the namespace has exactly node's keys (plus createFs), and the
+ * names ringflow does not implement (glob, mkdtempDisposable, ...) are node's functions, as the
+ * default export has them.
+ */
+export * from 'node:fs/promises';
 export const access = fs.access;
 export const appendFile = fs.appendFile;
 export const chmod = fs.chmod;
@@ -57,8 +65,6 @@ export const chown = fs.chown;
 export const constants = fs.constants;
 export const copyFile = fs.copyFile;
 export const cp = fs.cp;
-/** node:fs/promises' glob where the running Node line has it (22+), else undefined. */
-export const glob = f.glob;
 export const lchmod = fs.lchmod;
 export const lchown = fs.lchown;
 export const link = fs.link;
@@ -66,8 +72,6 @@ export const lstat = fs.lstat;
 export const lutimes = fs.lutimes;
 export const mkdir = fs.mkdir;
 export const mkdtemp = fs.mkdtemp;
-/** node:fs/promises' mkdtempDisposable where the running Node line has it (24+), else undefined. */
-export const mkdtempDisposable = f.mkdtempDisposable;
 export const open = fs.open;
 export const opendir = fs.opendir;
 export const readFile = fs.readFile;

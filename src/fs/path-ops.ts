@@ -12,9 +12,10 @@ import * as nodeFsp from 'node:fs/promises';
 import type { Ring } from '../ring/ring.js';
 import { AT_SYMLINK_NOFOLLOW } from '../ring/abi.js';
 import { nodeError, checkAborted, errnoError } from './errors.js';
-import { readFileErrorNamesPath } from './line-probes.js';
+import { readFileErrorNamesPath, statTakesSignal, statTakesThrowIfNoEntry } from './line-probes.js';
 import { validatedPath, flagsOf, modeOf, optionsOf, validateObject, validateAbortSignal, validateBoolean, type FsOptions } from './args.js';
 import { FileHandle } from './file-handle.js';
+import { callOnClosedHandle } from './closed-handle.js';
 import { statsFromStatx } from './stats.js';
 import { cachedStatx } from './cached-stat.js';
 import { writeAllFd, writeData, thenClose, openFd } from './read-write-file.js';
@@ -51,23 +52,26 @@ export function pathOps(ringOf: () => Ring) {
   async function statLike(name: 'stat' | 'lstat', path: unknown, options: unknown, args: unknown[]) {
     let p, o: FsOptions;
     try {
-      o = (options ?? {}) as FsOptions;
+      o = (options === undefined ? {} : options) as FsOptions; // null: node's own error (reading 'bigint' of null, or 26's validateObject)
       validateObject(o, 'options');
       validateAbortSignal(o.signal, 'options.signal');
       p = validatedPath(path);
     } catch {
       return viaNode(name, args);
     }
-    checkAborted(o.signal);
+    // options.signal and throwIfNoEntry are taken where node's stat/lstat take them (probed)
+    const signal = o.signal !== undefined && (await statTakesSignal(name)) ? o.signal : undefined;
+    checkAborted(signal);
     // from the kernel's caches on this thread when it can answer without blocking (cached-stat.ts)
     const cached = cachedStatx(p, name === 'lstat');
     if (cached !== undefined) return statsFromStatx(cached, o.bigint === true);
     try {
-      const x = await ringOf().statx(p, { statxFlags: name === 'lstat' ? AT_SYMLINK_NOFOLLOW : 0, mask: STATX_ALL, signal: o.signal });
+      const x = await ringOf().statx(p, { statxFlags: name === 'lstat' ? AT_SYMLINK_NOFOLLOW : 0, mask: STATX_ALL, signal });
       return statsFromStatx(x, o.bigint === true);
     } catch (e) {
       const err = nodeError(e, name, p);
-      if (name === 'stat' && o.throwIfNoEntry === false && ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR')) return undefined;
+      const noEntry = (err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR';
+      if (name === 'stat' && o.throwIfNoEntry === false && noEntry && (await statTakesThrowIfNoEntry())) return undefined;
       throw err;
     }
   }
@@ -132,10 +136,11 @@ export function pathOps(ringOf: () => Ring) {
   async function mkdir(path: unknown, options?: unknown): Promise<string | undefined> {
     let p, m;
     try {
-      const o = (typeof options === 'number' || typeof options === 'string' ? { mode: options } : (options ?? {})) as FsOptions;
-      if (validateBoolean(o.recursive ?? false, 'options.recursive')) throw new Error('recursive'); // composed by node
+      // node's defaults apply to undefined only: { recursive: null } is refused by validateBoolean
+      const { recursive = false, mode = 0o777 } = (typeof options === 'number' || typeof options === 'string' ? { mode: options } : options || {}) as FsOptions;
+      if (validateBoolean(recursive, 'options.recursive')) throw new Error('recursive'); // composed by node
       p = validatedPath(path);
-      m = modeOf(o.mode, 'mode', 0o777);
+      m = modeOf(mode, 'mode', 0o777);
     } catch {
       return viaNode('mkdir', [path, options]);
     }
@@ -161,6 +166,7 @@ export function pathOps(ringOf: () => Ring) {
 
   async function readFile(path: unknown, options?: unknown): Promise<string | Buffer> {
     if (isForeignHandle(path)) return viaNode('readFile', [path, options]);
+    if (path instanceof FileHandle && path.fd === -1) return callOnClosedHandle('readFile', [options]);
     let o: FsOptions, p, flags;
     try {
       o = optionsOf(options, { flag: 'r' });
@@ -187,6 +193,7 @@ export function pathOps(ringOf: () => Ring) {
   async function writeFile(path: unknown, data: unknown, options?: unknown, defaultFlag = 'w'): Promise<void> {
     const name = defaultFlag === 'a' ? 'appendFile' : 'writeFile';
     if (isForeignHandle(path)) return viaNode(name, [path, data, options]);
+    if (path instanceof FileHandle && path.fd === -1) return callOnClosedHandle(name, [data, options]);
     let o: FsOptions, bytes, p, flags, mode;
     try {
       o = optionsOf(options, { encoding: 'utf8', mode: 0o666, flag: defaultFlag, flush: false });

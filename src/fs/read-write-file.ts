@@ -18,7 +18,12 @@ const kReadFileBufferLength = 512 * 1024;
 const kReadFileUnknownBufferLength = 64 * 1024;
 const kWriteFileMaxChunkSize = 512 * 1024;
 
-const encodeResult = (b: Buffer, encoding: FsOptions['encoding']): string | Buffer => (encoding && encoding !== 'buffer' ? b.toString(encoding) : b);
+/**
+ * node's last step of readFileHandle: `encoding ? buffer.toString(encoding) : buffer`. 'buffer'
+ * passes node's option check (getOptions skips it) but is no encoding, so toString rejects it
+ * with ERR_UNKNOWN_ENCODING, after the file was read (an empty file gives '').
+ */
+const encodeResult = (b: Buffer, encoding: FsOptions['encoding']): string | Buffer => (encoding ? b.toString(encoding as BufferEncoding) : b);
 
 /** Reads the rest of an open file (fd on ring) from its current position: node's readFileHandle. */
 export async function readAllFd(ring: Ring, fd: number, options: FsOptions): Promise<string | Buffer> {

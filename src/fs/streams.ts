@@ -6,9 +6,9 @@
  */
 import { createReadStream as nodeReadStream, createWriteStream as nodeWriteStream, type ReadStream, type WriteStream } from 'node:fs';
 import { createInterface, type Interface } from 'node:readline';
-import { ReadableStream } from 'node:stream/web';
-import { nodeError, invalidState } from './errors.js';
-import { validateObject } from './args.js';
+import { ReadableStream, type ReadableByteStreamController } from 'node:stream/web';
+import { invalidState } from './errors.js';
+import { validateObject, validateBoolean, validateOffsetLengthRead } from './args.js';
 import type { FileHandle } from './file-handle.js';
 
 export interface ReadStreamOptions {
@@ -31,34 +31,30 @@ export interface WriteStreamOptions {
 }
 
 type Cb<T> = (err: Error | null, v?: T) => void;
-const posOf = (p: unknown): number | bigint => (typeof p === 'number' || typeof p === 'bigint' ? p : -1);
 
-/** The `fs` option of node's streams, routed to the handle's ring. */
+/**
+ * The `fs` option of node's streams: as node's FileHandle streams (FileHandleOperations), each
+ * call is the handle's own method (so its argument rules and errors), a request on its ring.
+ */
 function ringFsFor(fh: FileHandle) {
-  const ring = fh.ring;
-  const settle = <T>(p: Promise<T>, syscall: string, cb: Cb<T>) =>
-    p.then(
-      (v) => cb(null, v),
-      (e: unknown) => cb(nodeError(e, syscall)),
-    );
   return {
     open: (_p: unknown, _f: unknown, _m: unknown, cb: Cb<number>) => cb(null, fh.fd),
-    read: (fd: number, buf: ArrayBufferView, offset: number, length: number, position: unknown, cb: (err: Error | null, n?: number, b?: ArrayBufferView) => void) =>
-      ring.read(fd, buf, posOf(position), { offset, length }).then(
-        (n) => cb(null, n, buf),
-        (e: unknown) => cb(nodeError(e, 'read')),
+    read: (_fd: number, buf: ArrayBufferView, offset: number, length: number, position: unknown, cb: (err: Error | null, n?: number, b?: ArrayBufferView) => void) =>
+      fh.read(buf, offset, length, position as number | null).then(
+        (r) => cb(null, r.bytesRead, r.buffer),
+        (e: Error) => cb(e, 0, buf),
       ),
-    write: (fd: number, buf: ArrayBufferView, offset: number, length: number, position: unknown, cb: (err: Error | null, n?: number, b?: ArrayBufferView) => void) =>
-      ring.write(fd, buf, posOf(position), { offset, length }).then(
-        (n) => cb(null, n, buf),
-        (e: unknown) => cb(nodeError(e, 'write')),
+    write: (_fd: number, buf: ArrayBufferView, offset: number, length: number, position: unknown, cb: (err: Error | null, n?: number, b?: ArrayBufferView) => void) =>
+      fh.write(buf, offset, length, position).then(
+        (r) => cb(null, r.bytesWritten, r.buffer),
+        (e: Error) => cb(e, 0, buf),
       ),
-    writev: (fd: number, chunks: ArrayBufferView[], position: unknown, cb: (err: Error | null, n?: number, b?: ArrayBufferView[]) => void) =>
-      ring.writev(fd, chunks, posOf(position)).then(
-        (n) => cb(null, n, chunks),
-        (e: unknown) => cb(nodeError(e, 'write')),
+    writev: (_fd: number, chunks: ArrayBufferView[], position: unknown, cb: (err: Error | null, n?: number, b?: ArrayBufferView[]) => void) =>
+      fh.writev(chunks, position as number | null).then(
+        (r) => cb(null, r.bytesWritten, r.buffers),
+        (e: Error) => cb(e, 0, chunks),
       ),
-    fsync: (fd: number, cb: Cb<void>) => settle(ring.fsync(fd), 'fsync', cb),
+    fsync: (_fd: number, cb: Cb<void>) => fh.sync().then(() => cb(null), (e: Error) => cb(e)),
     close: (_fd: number, cb: Cb<void>) => fh.close().then(() => cb(null), (e: Error) => cb(e)),
   };
 }
@@ -80,39 +76,72 @@ export function readLines(fh: FileHandle, options?: ReadStreamOptions): Interfac
 }
 
 const locked = new WeakSet<FileHandle>();
+const kWebChunk = 16384;
 
-/** A byte ReadableStream over the handle (node's readableWebStream): reads of 16 KiB from the current position. */
-export function readableWebStream(fh: FileHandle, options: { type?: 'bytes' } = {}): ReadableStream<Uint8Array> {
+/**
+ * A byte ReadableStream over the handle (node's readableWebStream): reads of up to 16 KiB from the
+ * current position, each answering the stream's BYOB request. The ring never reads into the
+ * request's view: memory lent to the kernel is marked untransferable (src/ring/memory.ts), and the
+ * stream transfers the view's ArrayBuffer when the request is answered (Node 24+ would refuse it,
+ * erroring the stream). So each read goes into a scratch buffer of the stream's own, copied into
+ * the view. Node's pull calls `read(view, view.byteOffset, view.byteLength)`: its checks are kept.
+ */
+export function readableWebStream(fh: FileHandle, options: { type?: 'bytes'; autoClose?: boolean } = {}): ReadableStream<Uint8Array> {
   if (fh.fd === -1) throw invalidState('The FileHandle is closed');
   if (locked.has(fh)) throw invalidState('The FileHandle is locked');
-  validateObject(options, 'options');
   locked.add(fh);
+  validateObject(options, 'options');
+  const { type = 'bytes', autoClose = false } = options;
+  validateBoolean(autoClose, 'options.autoClose');
+  if (type !== 'bytes') process.emitWarning('A non-"bytes" options.type has no effect. A byte-oriented steam is always created.', 'ExperimentalWarning');
   fh.refHandle();
   let done = false;
-  const finish = () => {
+  const finish = async () => {
     if (done) return;
     done = true;
     fh.unrefHandle();
+    if (autoClose) await fh.close();
   };
+  let scratch = Buffer.allocUnsafeSlow(kWebChunk);
+  let control: ReadableByteStreamController | undefined;
   const stream = new ReadableStream({
     type: 'bytes',
-    autoAllocateChunkSize: 16384,
+    autoAllocateChunkSize: kWebChunk,
+    start(controller) {
+      control = controller;
+    },
     async pull(controller) {
       const req = controller.byobRequest!;
       const view = req.view as Uint8Array;
-      const { bytesRead } = await fh.read(view, 0, view.byteLength);
+      const { byteOffset: offset, byteLength: length } = view;
+      let bytesRead = 0;
+      if (length > 0) {
+        validateOffsetLengthRead(offset, length, view.byteLength);
+        if (scratch.byteLength < length) scratch = Buffer.allocUnsafeSlow(length);
+        ({ bytesRead } = await fh.read(scratch, 0, length));
+        if (done) return; // the handle was closed meanwhile: the stream is closed
+        view.set(scratch.subarray(0, bytesRead));
+      }
       if (bytesRead === 0) {
         controller.close();
-        finish();
+        await finish();
       }
       req.respond(bytesRead);
     },
-    cancel() {
-      finish();
+    async cancel() {
+      await finish();
     },
   });
+  // node cancels the stream from inside (readableStreamCancel), even while a reader holds it: the
+  // reader's reads end with done, the handle is released, so close() completes
   fh.once('close', () => {
-    stream.cancel().catch(() => {});
+    if (done) return;
+    try {
+      control!.close();
+    } catch {
+      // already closed or errored
+    }
+    void finish();
   });
   return stream as ReadableStream<Uint8Array>;
 }

@@ -38,6 +38,9 @@ export function functionCases(): Case[] {
   add('stat bigint', (fs, c) => fs.stat(c.p('big'), { bigint: true }));
   add('lstat bigint symlink', (fs, c) => fs.lstat(c.p('link-file'), { bigint: true }));
   add('stat bigint:false', (fs, c) => fs.stat(c.p('file.txt'), { bigint: false }));
+  add('stat throwIfNoEntry:false missing / under a file', async (fs, c) => [await c.step(() => fs.stat(c.p('missing'), { throwIfNoEntry: false })), await c.step(() => fs.stat(c.p('file.txt/x'), { throwIfNoEntry: false }))]);
+  add('lstat throwIfNoEntry:false missing', (fs, c) => fs.lstat(c.p('missing'), { throwIfNoEntry: false }));
+  add('stat/lstat aborted signal', async (fs, c) => [await c.step(() => fs.stat(c.p('file.txt'), { signal: AbortSignal.abort() })), await c.step(() => fs.lstat(c.p('file.txt'), { signal: AbortSignal.abort('why') }))]);
   add('stat options undefined/null', async (fs, c) => [await c.step(() => fs.stat(c.p('file.txt'), undefined)), await c.step(() => fs.stat(c.p('file.txt'), null))]);
   add('stat shared file (exact)', (fs, c) => fs.stat(c.sh('bin')), { exactStats: true });
   add('stat shared dir bigint (exact)', (fs, c) => fs.stat(c.sh('dir'), { bigint: true }), { exactStats: true });

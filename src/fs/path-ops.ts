@@ -181,7 +181,10 @@ export function pathOps(ringOf: () => Ring) {
     const ring = ringOf();
     // fs-fast: open + read + read in one submission on a direct descriptor (src/fs/fast/read-file.ts)
     try {
-      return await readWholeFile(ring, p, { flags, signal: o.signal, encoding: o.encoding && o.encoding !== 'buffer' ? (o.encoding as BufferEncoding) : null });
+      // decoded inside for an encoding Buffer knows; any other is node's toString() of the bytes (its error, or '' for an empty file)
+      const known = typeof o.encoding === 'string' && Buffer.isEncoding(o.encoding);
+      const r = await readWholeFile(ring, p, { flags, signal: o.signal, encoding: known ? (o.encoding as BufferEncoding) : null });
+      return o.encoding && !known ? (r as Buffer).toString(o.encoding as BufferEncoding) : r;
     } catch (e) {
       if (!(e instanceof RingError)) throw nodeError(e, '');
       if (e.syscall === 'open') throw nodeError(e, 'open', p);

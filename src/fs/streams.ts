@@ -1,8 +1,8 @@
 /**
  * Streams of a ringflow/fs FileHandle, the simple way: node:fs's own ReadStream/WriteStream (so
  * their options, events and errors are Node's) over the handle's fd, with an `fs` option whose
- * read/write/writev/close are this handle's ring requests. One read in flight at a time, as
- * Node's streams do; fs-fast replaces these with streams that read ahead on the ring.
+ * read/write/writev/close are this handle's ring requests. A ReadStream of a regular file reads
+ * its next chunk ahead while the consumer handles the last one (read-ahead.ts).
  */
 import { createReadStream as nodeReadStream, createWriteStream as nodeWriteStream, type ReadStream, type WriteStream } from 'node:fs';
 import { createInterface, type Interface } from 'node:readline';
@@ -10,6 +10,7 @@ import { ReadableStream, type ReadableByteStreamController } from 'node:stream/w
 import { invalidState } from './errors.js';
 import { validateObject, validateBoolean, validateOffsetLengthRead } from './args.js';
 import type { FileHandle } from './file-handle.js';
+import { ReadAhead } from './read-ahead.js';
 
 export interface ReadStreamOptions {
   encoding?: BufferEncoding | null;
@@ -60,7 +61,15 @@ function ringFsFor(fh: FileHandle) {
 }
 
 export function createReadStream(fh: FileHandle, options?: ReadStreamOptions): ReadStream {
-  const stream = nodeReadStream(null as unknown as string, { ...options, fd: fh.fd, fs: ringFsFor(fh) } as never);
+  const fs = ringFsFor(fh);
+  // the next chunk is read while the consumer handles this one (read-ahead.ts)
+  const ahead = new ReadAhead(fh, options?.autoClose !== false);
+  fs.read = (_fd, buf, offset, length, position, cb) =>
+    ahead.read(buf, offset, length, position as number | null).then(
+      (n) => cb(null, n, buf),
+      (e: Error) => cb(e, 0, buf),
+    );
+  const stream = nodeReadStream(null as unknown as string, { ...options, fd: fh.fd, fs } as never);
   fh.once('close', () => stream.close());
   return stream;
 }

@@ -198,7 +198,10 @@ export class CompletionDispatch {
               tail = cq32[this.#tailW];
               continue;
             }
-            nativeBulk = false; // it does not apply here: the JS path
+            nativeBulk = false; // it does not apply here (or stopped at a state it refused): the JS path,
+            head = cq32[this.#headW]; // from wherever the native reap left the head
+            tail = cq32[this.#tailW];
+            continue;
           }
           const res = this.#cqI32[w + 2];
           const flags = cq32[w + 3];

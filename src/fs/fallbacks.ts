@@ -37,7 +37,7 @@ export const BACKENDS: Readonly<Record<string, BackendEntry>> = {
   'FileHandle.sync': { via: 'ring', how: 'FSYNC' },
   'FileHandle.datasync': { via: 'ring', how: 'FSYNC with IORING_FSYNC_DATASYNC' },
   'FileHandle.close': { via: 'ring', how: 'CLOSE' },
-  'FileHandle.createReadStream': { via: 'ring', how: "node:fs ReadStream whose reads are READ requests" },
+  'FileHandle.createReadStream': { via: 'ring', how: 'node:fs ReadStream whose reads are READ requests, the next chunk read ahead (regular files)' },
   'FileHandle.createWriteStream': { via: 'ring', how: 'node:fs WriteStream whose writes are WRITE/WRITEV requests' },
   'FileHandle.readLines': { via: 'ring', how: 'readline over createReadStream' },
   'FileHandle.readableWebStream': { via: 'ring', how: 'byte ReadableStream over FileHandle.read' },

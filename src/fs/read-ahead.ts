@@ -97,7 +97,7 @@ export class ReadAhead {
 
   #startNext(position: number, length: number): void {
     const a = this.#start(position, length);
-    a.done.catch(() => {}); // reported when the stream asks for it; unhandled if it never does
+    a.done.catch(() => {}); // its error goes to the request for that chunk; never an unhandled rejection if none comes
     this.#ahead = a;
   }
 

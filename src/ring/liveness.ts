@@ -35,9 +35,26 @@ export class LoopHold {
   #busyIndex = -1;
   #userUnref = false;
 
-  constructor(ring: object, handle: unknown) {
+  /** Going idle waits for the event loop's check phase (setImmediate) before letting go. */
+  #idleCheckScheduled = false;
+  /** The deferred check is running: going idle applies now. */
+  #settlingIdle = false;
+  /** Asks the ring to re-evaluate (its #updateRef). */
+  readonly #recheck: () => void;
+  readonly #idleCheck = (): void => {
+    this.#idleCheckScheduled = false;
+    this.#settlingIdle = true;
+    try {
+      this.#recheck();
+    } finally {
+      this.#settlingIdle = false;
+    }
+  };
+
+  constructor(ring: object, handle: unknown, recheck: () => void) {
     this.ring = ring;
     this.#handle = handle;
+    this.#recheck = recheck;
   }
 
   get held(): boolean {
@@ -55,6 +72,16 @@ export class LoopHold {
    * own: told on every change when the ring has an `engine`).
    */
   update(busy: boolean, engine: boolean): void {
+    if (!busy && this.#held && !engine && !this.#settlingIdle) {
+      // going idle: stay held (and the loop ref'd) until the event loop's check phase, so that the
+      // next request of a loop at QD 1, made before then, finds the ring busy still: no unref/ref
+      // pair of native calls per request. The immediate keeps the loop turning until it has run.
+      if (!this.#idleCheckScheduled) {
+        this.#idleCheckScheduled = true;
+        setImmediate(this.#idleCheck);
+      }
+      return;
+    }
     const want = busy && !this.#userUnref;
     const heldChanged = busy !== this.#held;
     if (heldChanged) {

@@ -147,7 +147,7 @@ export class Ring {
     const maxInflight = options.maxInflight ?? s.cqEntries;
     this.#sq = new SubmissionQueue(handle, sqRing, sqes, off, { entries: s.sqEntries, setupFlags: s.flags, maxInflight }, this.#requests, this.#stats);
     this.#cq = new CompletionDispatch(handle, cqRing, off, this.#sq, this.#requests, this.#aborts, this.#stats, s.flags);
-    this.#hold = new LoopHold(this, handle);
+    this.#hold = new LoopHold(this, handle, () => this.#updateRef());
     this.#budget = options.programBudget ?? 1_000_000;
     if (options.autoSubmit ?? true)
       this.#autoFlush = new FlushSchedule(() => {

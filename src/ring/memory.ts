@@ -53,11 +53,6 @@ const abDetached = optionalGetter('detached'); // Node 22+
 const abResizable = optionalGetter('resizable'); // resizable ArrayBuffers (V8 11.1+)
 const sabByteLength = typeof SharedArrayBuffer !== 'undefined' ? getterOf(SharedArrayBuffer.prototype, 'byteLength') : abByteLength;
 
-/** The engine's name of a typed array's kind ('Uint8Array', ...); undefined for anything else (a DataView too). */
-export function typedArrayKind(v: unknown): string | undefined {
-  return taTag.call(v) as string | undefined;
-}
-
 /**
  * The buffer and byte range of a view (TypedArray or DataView, as ArrayBuffer.isView says), read
  * with the engine's accessors. A DataView over a detached buffer throws (as its getters do).

@@ -78,27 +78,19 @@ export function pathOps(ringOf: () => Ring) {
   const stat = (path: unknown, options?: unknown) => statLike('stat', path, options, [path, options]);
   const lstat = (path: unknown, options?: unknown) => statLike('lstat', path, options, [path, options]);
 
-  async function rename(oldPath: unknown, newPath: unknown): Promise<void> {
+  /** rename/link: two paths checked by node's rules, one ring request, node's error naming both. */
+  async function twoPaths(name: 'rename' | 'link', from: unknown, to: unknown, fromName: string, run: (ring: Ring, a: string | Buffer, b: string | Buffer) => Promise<unknown>): Promise<void> {
     let a, b;
     try {
-      a = validatedPath(oldPath, 'oldPath');
-      b = validatedPath(newPath, 'newPath');
+      a = validatedPath(from, fromName);
+      b = validatedPath(to, 'newPath');
     } catch {
-      return viaNode('rename', [oldPath, newPath]);
+      return viaNode(name, [from, to]);
     }
-    await ringOf().renameat(a, b).catch((e: unknown) => Promise.reject(nodeError(e, 'rename', a, b)));
+    await run(ringOf(), a, b).catch((e: unknown) => Promise.reject(nodeError(e, name, a, b)));
   }
-
-  async function link(existingPath: unknown, newPath: unknown): Promise<void> {
-    let a, b;
-    try {
-      a = validatedPath(existingPath, 'existingPath');
-      b = validatedPath(newPath, 'newPath');
-    } catch {
-      return viaNode('link', [existingPath, newPath]);
-    }
-    await ringOf().linkat(a, b).catch((e: unknown) => Promise.reject(nodeError(e, 'link', a, b)));
-  }
+  const rename = (oldPath: unknown, newPath: unknown) => twoPaths('rename', oldPath, newPath, 'oldPath', (r, a, b) => r.renameat(a, b));
+  const link = (existingPath: unknown, newPath: unknown) => twoPaths('link', existingPath, newPath, 'existingPath', (r, a, b) => r.linkat(a, b));
 
   async function symlink(target: unknown, path: unknown, type?: unknown): Promise<void> {
     let t, p;

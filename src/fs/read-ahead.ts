@@ -35,6 +35,8 @@ export class ReadAhead {
   /** Bytes of the last chunk served that the request did not take (served first next time). */
   #rest: Buffer | undefined;
   #restPosition = -1;
+  /** A chunk buffer whose bytes were copied out, for the next read ahead. */
+  #spare: Buffer | undefined;
   /** Reads ahead done, for tests. */
   served = 0;
 
@@ -84,13 +86,19 @@ export class ReadAhead {
     if (got > n) {
       this.#rest = a.buffer.subarray(n, got);
       this.#restPosition = pos >= 0 ? pos + n : -1;
-    } else if (got > 0 && fits) this.#startNext(pos >= 0 ? pos + got : -1, length);
+    } else {
+      this.#spare = a.buffer; // copied out whole: the next read ahead may reuse it
+      if (got > 0 && fits) this.#startNext(pos >= 0 ? pos + got : -1, length);
+    }
     if (fromAhead) this.served++;
     return n;
   }
 
   #start(position: number, length: number): Ahead {
-    const buffer = Buffer.allocUnsafeSlow(length);
+    // the last chunk's buffer, its bytes copied out (never shown to the caller): no new buffer per chunk
+    const spare = this.#spare;
+    this.#spare = undefined;
+    const buffer = spare !== undefined && spare.length === length ? spare : Buffer.allocUnsafeSlow(length);
     const done = this.#fh.read(buffer, 0, length, position >= 0 ? position : null).then((r) => r.bytesRead);
     return { position, buffer, done };
   }

@@ -150,3 +150,22 @@ export function statsDelta(
   const sqes = b.sqesSubmitted - a.sqesSubmitted;
   return { enterCalls, iosPerCall: enterCalls > 0 ? sqes / enterCalls : 0, wakeups: b.wakeups - a.wakeups };
 }
+
+/**
+ * One loop of 4 KiB reads at random blocks of a pattern file through a FileHandle-like `read`
+ * (node:fs/promises under Node or Bun, ringflow/fs), each block checked, until `w` is done.
+ */
+export async function randomBlockReads(
+  fh: { read(buf: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number }> },
+  blocks: number,
+  seed: number,
+  w: Window,
+): Promise<void> {
+  const rng = new Rng(seed);
+  const buf = Buffer.allocUnsafe(BLOCK);
+  do {
+    const b = rng.below(blocks);
+    const { bytesRead } = await fh.read(buf, 0, BLOCK, b * BLOCK);
+    if (bytesRead !== BLOCK || !checkBlock(buf, b)) throw new Error(`read of block ${b} returned ${bytesRead} bytes or the wrong content: driver is broken`);
+  } while (w.done());
+}

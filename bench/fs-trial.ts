@@ -11,7 +11,7 @@
  * Arguments (JSON in argv[2]): { api, work, size?, conc, dir, count, seconds, warmup, seed }.
  */
 import * as fsp from 'node:fs/promises';
-import { BLOCK, Rng, Window, checkBlock, runTrial, trialArgs, type TrialResult } from './common.js';
+import { BLOCK, Window, randomBlockReads, runTrial, trialArgs, type TrialResult } from './common.js';
 import { FS_SIZES, checkFile, fsFilePath, randomFilePath, type FsSize } from './fs-layout.js';
 
 export type FsApi = 'ringflow' | 'node';
@@ -137,15 +137,7 @@ runTrial(async (): Promise<FsTrialResult> => {
     const fh = await impl.open(randomFilePath(a.dir));
     const st = await impl.stat(randomFilePath(a.dir));
     const blocks = Math.floor(Number(st.size) / BLOCK);
-    loop = async (k) => {
-      const rng = new Rng(a.seed + k);
-      const buf = Buffer.allocUnsafe(BLOCK);
-      do {
-        const b = rng.below(blocks);
-        const { bytesRead } = await fh.read(buf, 0, BLOCK, b * BLOCK);
-        if (bytesRead !== BLOCK || !checkBlock(buf, b)) throw new Error(`read of block ${b} returned ${bytesRead} bytes or the wrong content: driver is broken`);
-      } while (w.done());
-    };
+    loop = (k) => randomBlockReads(fh, blocks, a.seed + k, w);
     done = () => fh.close();
   }
   await Promise.all(Array.from({ length: a.conc }, (_, k) => loop(k)));

@@ -7,7 +7,7 @@
  * { file, qd, seconds, warmup, seed }.
  */
 import { open } from 'node:fs/promises';
-import { BLOCK, Rng, Window, checkBlock, runTrial, trialArgs, type TrialResult } from './common.js';
+import { BLOCK, Window, randomBlockReads, runTrial, trialArgs, type TrialResult } from './common.js';
 
 export interface FspArgs {
   file: string;
@@ -25,15 +25,7 @@ runTrial(async (): Promise<TrialResult> => {
   const blocks = Math.floor((await fh.stat()).size / BLOCK);
   if (blocks < 1) throw new Error(`${a.file} is smaller than one block`);
   const w = new Window(a.warmup * 1000, a.seconds * 1000);
-  const loop = async (i: number) => {
-    const rng = new Rng(a.seed + i);
-    const buf = Buffer.allocUnsafe(BLOCK);
-    do {
-      const b = rng.below(blocks);
-      const { bytesRead } = await fh.read(buf, 0, BLOCK, b * BLOCK);
-      if (bytesRead !== BLOCK || !checkBlock(buf, b)) throw new Error(`read of block ${b} returned ${bytesRead} bytes or the wrong content: driver is broken`);
-    } while (w.done());
-  };
+  const loop = (i: number) => randomBlockReads(fh, blocks, a.seed + i, w);
   await Promise.all(Array.from({ length: a.qd }, (_, i) => loop(i)));
   await fh.close();
   const note =

@@ -122,3 +122,33 @@ test('a buffer pushed with a read is let go of once its CQE is reaped natively (
   }
   assert.equal(ref!.deref(), undefined, 'the queue keeps no reference after the CQE');
 });
+
+test('careless caller: a worker that exits with bulk requests in flight (a 10 s timeout) ends cleanly; this thread\'s bulk queue goes on', async (t) => {
+  const { Worker } = await import('node:worker_threads');
+  const entry = new URL('../src/index.js', import.meta.url).href;
+  const code = `
+    const { parentPort } = require('node:worker_threads');
+    import(${JSON.stringify(entry)}).then(({ Ring, op }) => {
+      const ring = new Ring();
+      const bulk = ring.bulk({ depth: 8 });
+      for (let i = 0; i < 4; i++) bulk.push(op.timeout(10_000), i);
+      bulk.push(op.nop(), 9);
+      bulk.submit();
+      parentPort.postMessage(bulk.inflight);
+      process.exit(0); // no close(): the environment's teardown takes the ring down
+    });`;
+  const ring = ringFor(t, { entries: 64 });
+  const bulk = ring.bulk({ depth: 16 });
+  const out = new BulkCompletions(16);
+  const w = new Worker(code, { eval: true });
+  const inflight = await new Promise((resolve, reject) => {
+    w.once('message', resolve);
+    w.once('error', reject);
+  });
+  assert.ok(typeof inflight === 'number' && inflight >= 4);
+  assert.equal(await new Promise((r) => w.once('exit', r)), 0);
+  for (let i = 0; i < 16; i++) assert.ok(bulk.push(op.nop(), i));
+  await bulk.wait(16);
+  assert.equal(bulk.take(out), 16);
+  assert.ok([...out.res].every((r) => r === 0));
+});

@@ -153,3 +153,31 @@ test('listen() after items were queued delivers them first, in order; next() the
   c1.destroy();
   c2.destroy();
 });
+
+test('careless caller: ring.close() from inside a listen() callback ends every stream once, without an error, and throws nothing into the ring', async () => {
+  const { Ring } = await import('../src/index.js');
+  const ring = new Ring();
+  const server = await TcpServer.listen(ring, { port: 0 });
+  const done: (Error | undefined)[] = [];
+  let closing: Promise<void> | undefined;
+  server.connections().listen(
+    (sock) => {
+      sock.chunks().listen(
+        (chunk) => {
+          chunk.release();
+          closing ??= ring.close(); // from the completion path, mid-reap
+        },
+        (err) => done.push(err),
+      );
+    },
+    (err) => done.push(err),
+  );
+  const c = await client(server.address()!.port);
+  c.write('x');
+  for (let i = 0; i < 200 && !closing; i++) await new Promise((r) => setTimeout(r, 2));
+  await closing;
+  for (let i = 0; i < 100 && done.length < 2; i++) await new Promise((r) => setTimeout(r, 2));
+  assert.deepEqual(done, [undefined, undefined], 'the connection stream and the accept stream each ended once, cleanly');
+  assert.equal(ring.closed, true);
+  c.destroy();
+});

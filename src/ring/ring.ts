@@ -406,6 +406,9 @@ export class Ring {
     const sq = this.#sq;
     let total = 0;
     for (;;) {
+      // Without IORING_SETUP_SUBMIT_ALL the kernel stops a batch at an SQE that fails before it
+      // is issued (its error CQE is posted) and leaves the rest in the SQ: enter again for them.
+      let partial = false;
       if (sq.toSubmit > 0) {
         const r = sq.enter();
         if (r < 0) {
@@ -421,11 +424,13 @@ export class Ring {
           return total;
         }
         total += r;
+        partial = r > 0 && sq.toSubmit > 0;
       }
       this.#reap();
       if (this.#closed) return total; // closed by a callback the reap reached
       // move backlog into the SQ now that completions may have made room
-      if (!sq.moveBacklog() || sq.toSubmit === 0) break;
+      const moved = sq.moveBacklog();
+      if (sq.toSubmit === 0 || (!moved && !partial)) break;
     }
     this.#updateRef();
     return total;

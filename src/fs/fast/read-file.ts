@@ -4,7 +4,7 @@
  * wakeup before its bytes are there.
  *
  *   openat(path, { direct: slot })  ─link→  read(slot, scratch[0, 64 KiB), pos -1)
- *     ─hardlink→  read(slot, scratch[64 KiB], 1 byte, pos -1)
+ *     ─hardlink→  read(slot, the slot's own byte, 1 byte, pos -1)
  *
  * then close(slot), queued at once and not waited for: it goes to the kernel with the next
  * submission (the next readFile's, in a loop), and the slot returns to the pool at its completion.
@@ -25,9 +25,10 @@
  */
 import type { Ring } from '../../ring/ring.js';
 import { op } from '../../ops/build.js';
-import { FixedFile } from '../../ops/sqe.js';
+import { FixedFile, type Sqe } from '../../ops/sqe.js';
+import { runGroupSettled, runWithCallback, type Settled } from '../../ring/callback-requests.js';
 import { SlotPool } from './slots.js';
-import { settleAll, type Settled } from './settle.js';
+import { settleAll } from './settle.js';
 import { aborted, asNodeSyscall, fileTooLarge, IO_MAX_LENGTH } from './errors.js';
 
 export interface ReadWholeFileOptions {
@@ -49,13 +50,58 @@ export const FIRST_READ = 64 * 1024;
 
 // ---------------------------------------------------------------- scratch buffers
 
-/** Scratch buffers (FIRST_READ + 1 bytes) kept for reuse: one per chain in flight, up to this many kept. */
+/**
+ * Scratch buffers of FIRST_READ bytes, each with the chain's first read built on it once (a hard
+ * link; its slot is set per use): one per chain in flight, up to SCRATCH_KEEP kept for reuse.
+ * Without a pool (plain descriptors) the read is built per call.
+ */
+interface Scratch {
+  readonly buf: Buffer;
+  /** read(slot, buf, position -1), hard-linked; `fd` is the slot of the chain using it. */
+  readonly read: Sqe;
+}
 const SCRATCH_KEEP = 64;
-const scratches: Buffer[] = [];
-const takeScratch = (): Buffer => scratches.pop() ?? Buffer.allocUnsafeSlow(FIRST_READ + 1);
-const giveScratch = (b: Buffer): void => {
-  if (scratches.length < SCRATCH_KEEP) scratches.push(b);
+const scratches: Scratch[] = [];
+const takeScratch = (): Scratch => {
+  const s = scratches.pop();
+  if (s) return s;
+  const buf = Buffer.allocUnsafeSlow(FIRST_READ);
+  return { buf, read: op.read(new FixedFile(0), buf, -1).hardlink() };
 };
+const giveScratch = (s: Scratch): void => {
+  if (scratches.length < SCRATCH_KEEP) scratches.push(s);
+};
+
+/**
+ * What a pool slot's chains reuse, built once per slot: the one-byte read that says whether the
+ * first read reached the end (into the slot's own byte), and the close queued after the reads.
+ */
+interface SlotKit {
+  readonly fixed: FixedFile;
+  readonly byte: Uint8Array;
+  /** read(slot, byte, position -1). */
+  readonly probe: Sqe;
+  /** close(slot). */
+  readonly close: Sqe;
+  /** Gives the slot back to the pool (its file closed). */
+  readonly give: () => void;
+  /** The close's completion: whatever it says, the slot is empty after it. */
+  readonly onClosed: () => void;
+}
+const kitsOf = new WeakMap<SlotPool, SlotKit[]>();
+function slotKit(pool: SlotPool, slot: number): SlotKit {
+  let kits = kitsOf.get(pool);
+  if (kits === undefined) kitsOf.set(pool, (kits = new Array<SlotKit>(pool.size)));
+  const i = slot - pool.offset;
+  let k = kits[i];
+  if (k === undefined) {
+    const byte = new Uint8Array(1);
+    const fixed = new FixedFile(slot);
+    const give = (): void => pool.give(slot);
+    k = kits[i] = { fixed, byte, probe: op.read(fixed, byte, -1), close: op.close(fixed), give, onClosed: give };
+  }
+  return k;
+}
 
 /**
  * Where the first read goes. Small files: a pooled scratch buffer, then the bytes copied into a
@@ -95,15 +141,18 @@ export async function readWholeFile(ring: Ring, path: string | Uint8Array, optio
   if (pool) {
     let slot = pool.tryTake();
     if (slot < 0) slot = await pool.take();
-    file = { fd: new FixedFile(slot), release: (closed) => (closed ? pool.give(slot) : undefined) };
-  } else file = { fd: -1, release: () => {} };
+    file = { fd: -1, kit: slotKit(pool, slot), failed: false };
+    file.fd = file.kit!.fixed;
+  } else file = { fd: -1, kit: undefined, failed: false };
   const scratch = takeScratch();
   const fresh = !encoding && sizeHint > FRESH_ABOVE;
-  const target = fresh ? Buffer.allocUnsafeSlow(FIRST_READ) : scratch.subarray(0, FIRST_READ);
+  const target = fresh ? Buffer.allocUnsafeSlow(FIRST_READ) : scratch.buf;
+  const probe = file.kit?.byte ?? new Uint8Array(1);
   let closing = false;
   try {
-    const [n1, n2] = await firstRound(ring, file, path, flags, mode, signal, target, scratch);
-    if (n2 === 0) {
+    const r = await firstRound(ring, file, path, flags, mode, signal, target, fresh ? undefined : scratch, probe);
+    const n1 = r[1] as number;
+    if (r[2] === 0) {
       const out = resultOf(target, n1, fresh, encoding);
       closing = true;
       closeLater(ring, file);
@@ -111,9 +160,9 @@ export async function readWholeFile(ring: Ring, path: string | Uint8Array, optio
     }
     // not at the end after FIRST_READ + 1 bytes (or a file that answered short): go on reading
     // the same open file until a read returns 0; the byte the second read found follows the first's
-    const prefix = Buffer.allocUnsafe(n1 + n2);
+    const prefix = Buffer.allocUnsafe(n1 + 1);
     target.copy(prefix, 0, 0, n1);
-    prefix[n1] = scratch[FIRST_READ];
+    prefix[n1] = probe[0];
     const rest = await readRest(ring, file.fd, prefix, signal);
     closing = true;
     closeLater(ring, file);
@@ -125,37 +174,42 @@ export async function readWholeFile(ring: Ring, path: string | Uint8Array, optio
   }
 }
 
-/** The descriptor a readWholeFile reads through, and how its slot goes back (closed: the slot is empty). */
+/** The descriptor a readWholeFile reads through. */
 interface OpenFile {
   /** The slot (pool), or the process fd once the open has given it (no pool; -1 before). */
   fd: FixedFile | number;
+  /** The pool slot's reusable requests (undefined: no pool, a plain descriptor). */
+  kit: SlotKit | undefined;
   /** The open failed: nothing to close. */
-  failed?: boolean;
-  release(closed: boolean): void;
+  failed: boolean;
 }
 
-/** The chain's reads: FIRST_READ bytes into `target`, then one more byte (into the scratch) that says whether the first read reached the end. */
-function firstReads(fd: FixedFile | number, target: Buffer, scratch: Buffer) {
-  return [op.read(fd, target, -1).hardlink(), op.read(fd, scratch.subarray(FIRST_READ, FIRST_READ + 1), -1)];
-}
+/** Gives a pool slot back once its file is closed (the slot empty); nothing to do for a plain descriptor. */
+const release = (file: OpenFile): void => file.kit?.give();
 
 /**
  * open → read → read, in one submission on a direct descriptor (without a pool: open first, then
- * the two reads). Returns the bytes each read got: the second got 0 when the first reached the
- * end of the file.
+ * the two reads). The first read fills `target` (through the scratch's prebuilt read when it is
+ * the scratch), the second reads one byte into `probe`. Returns the values of open and the two
+ * reads: the second read got 0 when the first reached the end of the file.
  */
-async function firstRound(ring: Ring, file: OpenFile, path: string | Uint8Array, flags: number, mode: number, signal: AbortSignal | undefined, target: Buffer, scratch: Buffer): Promise<[number, number]> {
+async function firstRound(ring: Ring, file: OpenFile, path: string | Uint8Array, flags: number, mode: number, signal: AbortSignal | undefined, target: Buffer, scratch: Scratch | undefined, probe: Uint8Array): Promise<unknown[]> {
   let r: Settled[];
-  if (file.fd instanceof FixedFile) {
-    const slot = file.fd.index;
-    r = await settleAll(ring.chain([op.openat(path, flags & ~O_CLOEXEC, mode, { direct: slot }).link(), ...firstReads(file.fd, target, scratch)], { signal }));
+  const kit = file.kit;
+  if (kit !== undefined) {
+    let read: Sqe;
+    if (scratch !== undefined) {
+      read = scratch.read;
+      read.fd = kit.fixed.index;
+    } else read = op.read(kit.fixed, target, -1).hardlink();
+    r = await runGroupSettled(ring, [op.openat(path, flags & ~O_CLOEXEC, mode, { direct: kit.fixed.index }).link(), read, kit.probe], signal);
   } else {
     try {
       file.fd = await ring.openat(path, flags, mode, { signal });
     } catch (e) {
       throw signal?.aborted ? aborted(signal) : asNodeSyscall(e, 'open');
     }
-    r = [{ ok: true, value: file.fd }, ...(await settleAll(ring.chain(firstReads(file.fd, target, scratch), { signal })))];
+    r = [{ ok: true, value: file.fd }, ...(await settleAll(ring.chain([op.read(file.fd, target, -1).hardlink(), op.read(file.fd, probe, -1)], { signal })))];
   }
   const [open, r1, r2] = r;
   if (signal?.aborted) throw aborted(signal);
@@ -165,7 +219,7 @@ async function firstRound(ring: Ring, file: OpenFile, path: string | Uint8Array,
   }
   if (!r1.ok) throw asNodeSyscall(r1.error, 'read');
   if (!r2.ok) throw asNodeSyscall(r2.error, 'read');
-  return [r1.value as number, r2.value as number];
+  return [open.value, r1.value, r2.value];
 }
 
 /** Reads the rest of an open file until a read returns 0 (growing chunks); returns everything, `prefix` (what was read already) first. */
@@ -196,23 +250,24 @@ const MAX_CHUNK = 8 << 20;
 
 /** Queues the close without waiting for it; the slot goes back to the pool at its completion. */
 function closeLater(ring: Ring, file: OpenFile): void {
-  const fd = file.fd;
-  if (ring.closed) return file.release(true); // the ring's file table went with it
+  const kit = file.kit;
+  if (ring.closed) return release(file); // the ring's file table went with it
   // a failed close (the ring closing meanwhile) leaves nothing in the slot either
-  ring.closeFd(fd).then(
-    () => file.release(true),
-    () => file.release(true),
+  if (kit !== undefined) return runWithCallback(ring, kit.close, kit.onClosed);
+  ring.closeFd(file.fd).then(
+    () => {},
+    () => {},
   );
 }
 
 /** Closes after an error or an abort (never throws): the slot is empty when this returns. */
 async function closeNow(ring: Ring, file: OpenFile): Promise<void> {
   const fd = file.fd;
-  if (file.failed || fd === -1 || ring.closed) return file.release(true);
+  if (file.failed || fd === -1 || ring.closed) return release(file);
   try {
     await ring.closeFd(fd);
   } catch {
     /* EBADF: the open never filled the slot (an abort before it ran) */
   }
-  file.release(true);
+  release(file);
 }

@@ -3,7 +3,8 @@
  * wrapper promise and no result object per step): the steps of a ring chain settle in order, and
  * the last one settles last, so one await on it is enough once every step has its handlers.
  */
-export type Settled = { ok: true; value: unknown } | { ok: false; error: unknown };
+import type { Settled } from '../../ring/callback-requests.js';
+export type { Settled };
 
 export function settleAll(promises: readonly Promise<unknown>[]): Promise<Settled[]> {
   const out: Settled[] = new Array(promises.length);

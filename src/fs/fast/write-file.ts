@@ -16,6 +16,7 @@ import { op } from '../../ops/build.js';
 import { FixedFile } from '../../ops/sqe.js';
 import { SlotPool } from './slots.js';
 import { settleAll, type Settled } from './settle.js';
+import { runGroupSettled } from '../../ring/callback-requests.js';
 import { aborted, asNodeSyscall } from './errors.js';
 
 export interface WriteWholeFileOptions {
@@ -81,7 +82,7 @@ async function roundDirect(ring: Ring, pool: SlotPool, path: string | Uint8Array
   try {
     const f = new FixedFile(slot);
     const sqes = [op.openat(path, flags & ~O_CLOEXEC, mode, { direct: slot }).link(), op.write(f, chunk, at).hardlink(), op.close(f)];
-    const [open, write, close] = await settleAll(ring.chain(sqes, { signal }));
+    const [open, write, close] = await runGroupSettled(ring, sqes, signal);
     if (!close.ok && !ring.closed) await ring.closeFd(f).catch(() => {});
     return outcome(open, write, close, signal);
   } finally {

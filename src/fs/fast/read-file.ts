@@ -150,9 +150,9 @@ export async function readWholeFile(ring: Ring, path: string | Uint8Array, optio
   const probe = file.kit?.byte ?? new Uint8Array(1);
   let closing = false;
   try {
-    const r = await firstRound(ring, file, path, flags, mode, signal, target, fresh ? undefined : scratch, probe);
-    const n1 = r[1] as number;
-    if (r[2] === 0) {
+    const r = checkFirstRound(file, signal, file.kit !== undefined ? await firstRound(ring, file.kit, path, flags, mode, signal, target, fresh ? undefined : scratch) : await firstRoundPlain(ring, file, path, flags, mode, signal, target, probe));
+    const n1 = r[1].value as number;
+    if (r[2].value === 0) {
       const out = resultOf(target, n1, fresh, encoding);
       closing = true;
       closeLater(ring, file);
@@ -188,29 +188,32 @@ interface OpenFile {
 const release = (file: OpenFile): void => file.kit?.give();
 
 /**
- * open → read → read, in one submission on a direct descriptor (without a pool: open first, then
- * the two reads). The first read fills `target` (through the scratch's prebuilt read when it is
- * the scratch), the second reads one byte into `probe`. Returns the values of open and the two
- * reads: the second read got 0 when the first reached the end of the file.
+ * open → read → read, in one submission on a pool slot's direct descriptor (one promise: the
+ * steps settle by callback). The first read fills `target` (through the scratch's prebuilt read
+ * when it is the scratch), the second reads one byte into the slot's byte: it got 0 when the first
+ * read reached the end of the file.
  */
-async function firstRound(ring: Ring, file: OpenFile, path: string | Uint8Array, flags: number, mode: number, signal: AbortSignal | undefined, target: Buffer, scratch: Scratch | undefined, probe: Uint8Array): Promise<unknown[]> {
-  let r: Settled[];
-  const kit = file.kit;
-  if (kit !== undefined) {
-    let read: Sqe;
-    if (scratch !== undefined) {
-      read = scratch.read;
-      read.fd = kit.fixed.index;
-    } else read = op.read(kit.fixed, target, -1).hardlink();
-    r = await runGroupSettled(ring, [op.openat(path, flags & ~O_CLOEXEC, mode, { direct: kit.fixed.index }).link(), read, kit.probe], signal);
-  } else {
-    try {
-      file.fd = await ring.openat(path, flags, mode, { signal });
-    } catch (e) {
-      throw signal?.aborted ? aborted(signal) : asNodeSyscall(e, 'open');
-    }
-    r = [{ ok: true, value: file.fd }, ...(await settleAll(ring.chain([op.read(file.fd, target, -1).hardlink(), op.read(file.fd, probe, -1)], { signal })))];
+function firstRound(ring: Ring, kit: SlotKit, path: string | Uint8Array, flags: number, mode: number, signal: AbortSignal | undefined, target: Buffer, scratch: Scratch | undefined): Promise<Settled[]> {
+  let read: Sqe;
+  if (scratch !== undefined) {
+    read = scratch.read;
+    read.fd = kit.fixed.index;
+  } else read = op.read(kit.fixed, target, -1).hardlink();
+  return runGroupSettled(ring, [op.openat(path, flags & ~O_CLOEXEC, mode, { direct: kit.fixed.index }).link(), read, kit.probe], signal);
+}
+
+/** Without a pool (the ring's file table is someone else's): open first, then the two reads on the descriptor. */
+async function firstRoundPlain(ring: Ring, file: OpenFile, path: string | Uint8Array, flags: number, mode: number, signal: AbortSignal | undefined, target: Buffer, probe: Uint8Array): Promise<Settled[]> {
+  try {
+    file.fd = await ring.openat(path, flags, mode, { signal });
+  } catch (e) {
+    throw signal?.aborted ? aborted(signal) : asNodeSyscall(e, 'open');
   }
+  return [{ ok: true, value: file.fd }, ...(await settleAll(ring.chain([op.read(file.fd, target, -1).hardlink(), op.read(file.fd, probe, -1)], { signal })))];
+}
+
+/** The first round's outcomes (open, read, read), or its error as Node names it. */
+function checkFirstRound(file: OpenFile, signal: AbortSignal | undefined, r: Settled[]): { ok: true; value: unknown }[] {
   const [open, r1, r2] = r;
   if (signal?.aborted) throw aborted(signal);
   if (!open.ok) {
@@ -219,7 +222,7 @@ async function firstRound(ring: Ring, file: OpenFile, path: string | Uint8Array,
   }
   if (!r1.ok) throw asNodeSyscall(r1.error, 'read');
   if (!r2.ok) throw asNodeSyscall(r2.error, 'read');
-  return [open.value, r1.value, r2.value];
+  return r as { ok: true; value: unknown }[];
 }
 
 /** Reads the rest of an open file until a read returns 0 (growing chunks); returns everything, `prefix` (what was read already) first. */

@@ -5,6 +5,7 @@
  */
 import { Stats } from 'node:fs';
 import { createHash } from 'node:crypto';
+import { CPU_TIME_SCALE } from '../helpers.js';
 
 export interface DescribeOptions {
   /** The side's tree root (replaced by '<root>'). */
@@ -187,8 +188,12 @@ export type Outcome =
   | { how: 'returned a non-promise'; value: unknown }
   | { how: 'still pending'; after: string };
 
-/** How long a call may stay unsettled before its outcome is 'still pending' (a hang on that side). */
-export const PENDING_MS = 1000;
+/**
+ * How long a call may stay unsettled before its outcome is 'still pending' (a hang on that side):
+ * 1 s, times CPU_TIME_SCALE under an emulated CPU (QEMU's TCG: node allocating a 4 GiB stream
+ * buffer there took longer than 1 s while ringflow's side had settled).
+ */
+export const PENDING_MS = 1000 * CPU_TIME_SCALE;
 
 /** Calls `fn` and records how it ended, without throwing. */
 export async function capture(fn: () => unknown, o: DescribeOptions): Promise<Outcome> {

@@ -338,7 +338,7 @@ export class Ring {
     const handle = new MultiRequest(() => {
       if (this.#closed || this.#isClosing) return;
       if (p.slot < 0) this.#abort(p, undefined);
-      else this.#cancelMulti(p);
+      else this.#cancelUntilEnd(p);
     });
     const owner: CqeSink = {
       more: (res, flags) => sink.more(res, flags),
@@ -478,21 +478,22 @@ export class Ring {
       this.#updateRef();
       return;
     }
-    if (p.multi) return this.#cancelMulti(p);
-    this.#submitInternal(cancelSqe(p.slot, p.gen, 0));
+    this.#cancelUntilEnd(p);
   }
 
   /**
-   * Cancels a running multi-CQE request until it ends. A multishot can be between two of its
-   * events when the cancel looks for it (a multishot timeout being re-armed: the cancel finds
-   * nothing, -ENOENT: test/ring-multi hung in 6 of 25 runs on 6.18.44 before this), or running (-EALREADY):
-   * asked again a millisecond later until its last CQE.
+   * Cancels a submitted request until it ends. The cancel can miss it: a multishot between two of
+   * its events (a multishot timeout being re-armed: -ENOENT; test/ring-multi hung in 6 of 25 runs
+   * on 6.18.44 before this), a request still waiting behind the head of its link chain (-ENOENT on
+   * 6.1: it starts once the head ends, and a hard-linked read of an empty FIFO then waits forever;
+   * test/fs-fast-read-file hung there), or one running in io-wq (-EALREADY). It is asked again,
+   * 1 ms later and then less often (up to every 64 ms), until its last CQE has come.
    */
-  #cancelMulti(p: Pending): void {
+  #cancelUntilEnd(p: Pending, delay = 1): void {
     if (this.#closed || this.#isClosing || !this.#requests.holds(p)) return;
     const sqe = cancelSqe(p.slot, p.gen, 0);
     this.run<number>(sqe).catch((e: unknown) => {
-      if (e instanceof RingError && (e.code === 'ENOENT' || e.code === 'EALREADY')) setTimeout(() => this.#cancelMulti(p), 1);
+      if (e instanceof RingError && (e.code === 'ENOENT' || e.code === 'EALREADY')) setTimeout(() => this.#cancelUntilEnd(p, Math.min(delay * 2, 64)), delay);
     });
   }
 

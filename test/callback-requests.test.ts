@@ -85,3 +85,12 @@ test('runWithCallback: the callback gets the result once, from the completion; 1
   assert.equal(sum, 1000);
   assert.equal(ring.pending, 0);
 });
+
+test('a request with more than one CQE (zero-copy send, multishot) is refused before anything is queued', (t) => {
+  const ring = ringFor(t);
+  const before = ring.stats().sqesSubmitted;
+  assert.throws(() => runWithCallback(ring, op.sendZc(0, new Uint8Array(1)), () => {}), TypeError);
+  assert.throws(() => runGroupSettled(ring, [op.nop().link(), op.sendZc(0, new Uint8Array(1))], undefined), TypeError);
+  assert.equal(ring.pending, 0);
+  assert.equal(ring.stats().sqesSubmitted, before);
+});

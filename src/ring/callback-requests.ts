@@ -51,6 +51,11 @@ function stepReject(this: StepPending, error: unknown): void {
   if (--g.left === 0) g.done(g.out);
 }
 
+/** Only requests with one CQE settle here (a zero-copy send or a multishot has a sink of its own: ring.run(), ring.runMulti()). */
+function oneCqe(sqe: Sqe): void {
+  if (sqe.multishot || sqe.op.multiCqe) throw new TypeError(`callback requests take requests with one CQE; ${sqe.op.name} posts more (use ring.run() or ring.runMulti())`);
+}
+
 /**
  * Submits `sqes` as one group in one submission (as ring.chain() does: links the caller set
  * hold) and resolves once every step has settled, with each step's outcome in order. One promise
@@ -59,6 +64,7 @@ function stepReject(this: StepPending, error: unknown): void {
 export function runGroupSettled(ring: Ring, sqes: readonly Sqe[], signal: AbortSignal | undefined): Promise<Settled[]> {
   const r = ringInternals(ring);
   r.assertOpen();
+  for (let i = 0; i < sqes.length; i++) oneCqe(sqes[i]);
   for (let i = 0; i < sqes.length; i++) r.prepare(sqes[i]);
   if (signal?.aborted) {
     const error = abortError(signal);
@@ -80,6 +86,7 @@ export function runGroupSettled(ring: Ring, sqes: readonly Sqe[], signal: AbortS
 export function runWithCallback(ring: Ring, sqe: Sqe, done: (out: Settled[]) => void): void {
   const r = ringInternals(ring);
   r.assertOpen();
+  oneCqe(sqe);
   r.prepare(sqe);
   const p = new StepPending(sqe, new GroupState(1, done), 0);
   r.submitGroup([p], undefined);

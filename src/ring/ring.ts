@@ -486,15 +486,16 @@ export class Ring {
    * its events (a multishot timeout being re-armed: -ENOENT; test/ring-multi hung in 6 of 25 runs
    * on 6.18.44 before this), a request still waiting behind the head of its link chain (-ENOENT on
    * 6.1: it starts once the head ends, and a hard-linked read of an empty FIFO then waits forever;
-   * test/fs-fast-read-file hung there), or one running in io-wq (-EALREADY). It is asked again,
-   * 1 ms later and then less often (up to every 64 ms), until its last CQE has come.
+   * test/abort-linked hung there), or one running in io-wq (-EALREADY). So while the request is
+   * still in flight the cancel is sent again, 1 ms later and then less often (up to every 64 ms).
+   * The cancels are internal requests: they never wait in the backlog behind the requests they
+   * cancel (a ring whose CQ cap is reached by those would never make room for them).
    */
   #cancelUntilEnd(p: Pending, delay = 1): void {
     if (this.#closed || this.#isClosing || !this.#requests.holds(p)) return;
-    const sqe = cancelSqe(p.slot, p.gen, 0);
-    this.run<number>(sqe).catch((e: unknown) => {
-      if (e instanceof RingError && (e.code === 'ENOENT' || e.code === 'EALREADY')) setTimeout(() => this.#cancelUntilEnd(p, Math.min(delay * 2, 64)), delay);
-    });
+    this.#submitInternal(cancelSqe(p.slot, p.gen, 0));
+    if (!this.#requests.holds(p)) return; // ended in that submission
+    setTimeout(() => this.#cancelUntilEnd(p, Math.min(delay * 2, 64)), delay).unref();
   }
 
   /** Queues a ringflow-internal request (no promise); its CQE is counted and dropped. */

@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import type { Case, SideCtx } from './harness.js';
 import { nodeKillingCases } from './node-crash-probe.js';
 import { settleMkdtemp, maskMkdtempSuffix } from './mkdtemp-shape.js';
+import { CPU_TIME_SCALE } from '../helpers.js';
 
 let opendirProbe: boolean | undefined;
 /** Probe (in a child process): does node's opendir reject a bad bufferSize, or crash the process? */
@@ -104,7 +105,7 @@ const FUNCTIONS: Record<string, Param[]> = {
   truncate: [path('file.txt'), of('len', 'len', 3)],
   unlink: [path('file.txt')],
   utimes: [path('file.txt'), of('atime', 'time', 1e9), of('mtime', 'time', 1e9)],
-  watch: [path('dir', 'filename'), opts({ persistent: 'bool', recursive: 'bool', encoding: 'encoding', signal: 'signal' }, () => ({ signal: AbortSignal.timeout(30) }))],
+  watch: [path('dir', 'filename'), opts({ persistent: 'bool', recursive: 'bool', encoding: 'encoding', signal: 'signal' }, () => ({ signal: AbortSignal.timeout(30 * CPU_TIME_SCALE) }))],
   writeFile: [path('new'), of('data', 'data', 'x'), opts({ encoding: 'encoding', mode: 'mode', flag: 'flags', flush: 'bool', signal: 'signal' })],
 };
 
@@ -153,7 +154,7 @@ async function settle(r: unknown): Promise<unknown> {
   const x = r as any;
   if (x && typeof x.next === 'function' && typeof x[Symbol.asyncIterator] === 'function') {
     // watch(): an async iterator; a valid watcher is ended by its timeout signal or by return().
-    const first = await Promise.race([x.next(), new Promise((res) => setTimeout(() => res('still waiting'), 100))]);
+    const first = await Promise.race([x.next(), new Promise((res) => setTimeout(() => res('still waiting'), 100 * CPU_TIME_SCALE))]);
     await x.return?.();
     return first;
   }

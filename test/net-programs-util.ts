@@ -2,6 +2,7 @@
 import net from 'node:net';
 import { readdirSync } from 'node:fs';
 import { localPort } from './net-helpers.js';
+import { CPU_TIME_SCALE } from './helpers.js';
 import type { Ring } from '../src/index.js';
 import { boundSocket } from '../src/net/addr.js';
 
@@ -96,7 +97,7 @@ export function openFds(): number {
 
 /** Polls `cond` every few ms until true (or throws after `ms`). */
 export async function eventually(cond: () => boolean, ms = 5000, what = 'condition'): Promise<void> {
-  const end = Date.now() + ms;
+  const end = Date.now() + ms * CPU_TIME_SCALE; // an emulated CPU (QEMU's TCG) is 10-30 times slower
   while (!cond()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 5));

@@ -64,8 +64,10 @@ function oneCqe(sqe: Sqe): void {
 export function runGroupSettled(ring: Ring, sqes: readonly Sqe[], signal: AbortSignal | undefined): Promise<Settled[]> {
   const r = ringInternals(ring);
   r.assertOpen();
-  for (let i = 0; i < sqes.length; i++) oneCqe(sqes[i]);
-  for (let i = 0; i < sqes.length; i++) r.prepare(sqes[i]);
+  for (let i = 0; i < sqes.length; i++) {
+    oneCqe(sqes[i]);
+    r.prepare(sqes[i]);
+  }
   if (signal?.aborted) {
     const error = abortError(signal);
     return Promise.resolve(sqes.map((): Settled => ({ ok: false, error })));
@@ -73,8 +75,7 @@ export function runGroupSettled(ring: Ring, sqes: readonly Sqe[], signal: AbortS
   return new Promise<Settled[]>((resolve) => {
     const g = new GroupState(sqes.length, resolve);
     const group: Pending[] = new Array(sqes.length);
-    for (let i = 0; i < sqes.length; i++) group[i] = new StepPending(sqes[i], g, i);
-    for (let i = 0; i < group.length; i++) group[i].chain = group;
+    for (let i = 0; i < sqes.length; i++) (group[i] = new StepPending(sqes[i], g, i)).chain = group;
     r.submitGroup(group, signal);
   });
 }

@@ -83,10 +83,8 @@ interface SlotKit {
   readonly probe: Sqe;
   /** close(slot). */
   readonly close: Sqe;
-  /** Gives the slot back to the pool (its file closed). */
+  /** Gives the slot back to the pool (its file closed); also the close's callback: whatever the close answers, the slot is empty after it. */
   readonly give: () => void;
-  /** The close's completion: whatever it says, the slot is empty after it. */
-  readonly onClosed: () => void;
 }
 const kitsOf = new WeakMap<SlotPool, SlotKit[]>();
 function slotKit(pool: SlotPool, slot: number): SlotKit {
@@ -97,8 +95,7 @@ function slotKit(pool: SlotPool, slot: number): SlotKit {
   if (k === undefined) {
     const byte = new Uint8Array(1);
     const fixed = new FixedFile(slot);
-    const give = (): void => pool.give(slot);
-    k = kits[i] = { fixed, byte, probe: op.read(fixed, byte, -1), close: op.close(fixed), give, onClosed: give };
+    k = kits[i] = { fixed, byte, probe: op.read(fixed, byte, -1), close: op.close(fixed), give: () => pool.give(slot) };
   }
   return k;
 }
@@ -141,8 +138,8 @@ export async function readWholeFile(ring: Ring, path: string | Uint8Array, optio
   if (pool) {
     let slot = pool.tryTake();
     if (slot < 0) slot = await pool.take();
-    file = { fd: -1, kit: slotKit(pool, slot), failed: false };
-    file.fd = file.kit!.fixed;
+    const kit = slotKit(pool, slot);
+    file = { fd: kit.fixed, kit, failed: false };
   } else file = { fd: -1, kit: undefined, failed: false };
   const scratch = takeScratch();
   const fresh = !encoding && sizeHint > FRESH_ABOVE;
@@ -256,7 +253,7 @@ function closeLater(ring: Ring, file: OpenFile): void {
   const kit = file.kit;
   if (ring.closed) return release(file); // the ring's file table went with it
   // a failed close (the ring closing meanwhile) leaves nothing in the slot either
-  if (kit !== undefined) return runWithCallback(ring, kit.close, kit.onClosed);
+  if (kit !== undefined) return runWithCallback(ring, kit.close, kit.give);
   ring.closeFd(file.fd).then(
     () => {},
     () => {},

@@ -94,3 +94,15 @@ test('a request with more than one CQE (zero-copy send, multishot) is refused be
   assert.equal(ring.pending, 0);
   assert.equal(ring.stats().sqesSubmitted, before);
 });
+
+test('what ring.chain() refuses is refused here too, before anything is queued: an empty group, skipSuccess() last, an entry too big for the ring', (t) => {
+  const ring = ringFor(t);
+  const before = ring.stats().sqesSubmitted;
+  assert.throws(() => runGroupSettled(ring, [], undefined), TypeError);
+  assert.throws(() => runGroupSettled(ring, [op.nop().link(), op.nop().skipSuccess()], undefined), RangeError);
+  assert.throws(() => runWithCallback(ring, op.nop().skipSuccess(), () => {}), RangeError);
+  const big = op.uringCmdRaw(0, 0, new Uint8Array(32)); // 32 command bytes need a 128-byte SQE
+  assert.throws(() => runWithCallback(ring, big, () => {}), RangeError);
+  assert.equal(ring.pending, 0);
+  assert.equal(ring.stats().sqesSubmitted, before);
+});

@@ -13,6 +13,7 @@ import { ringInternals } from './ring.js';
 import { Pending } from './requests.js';
 import { abortError } from './aborts.js';
 import type { Sqe } from '../ops/sqe.js';
+import { SqeFlags } from './abi.js';
 
 /** How one request of a group ended. */
 export type Settled = { ok: true; value: unknown } | { ok: false; error: unknown };
@@ -51,9 +52,17 @@ function stepReject(this: StepPending, error: unknown): void {
   if (--g.left === 0) g.done(g.out);
 }
 
-/** Only requests with one CQE settle here (a zero-copy send or a multishot has a sink of its own: ring.run(), ring.runMulti()). */
-function oneCqe(sqe: Sqe): void {
+/**
+ * What ring.run() and ring.chain() check of a request, checked here too (these are internal entry
+ * points, but the checks are the ring's, not the caller's): exactly one CQE (a zero-copy send or a
+ * multishot has a sink of its own), a last request that posts it (skipSuccess() would never settle
+ * the group), an entry that fits the ring's SQEs and passes its own submit check. All are checked
+ * before any is prepared (its `cq` target, the file table's slot tracking), as ring.chain() does.
+ */
+function check(r: ReturnType<typeof ringInternals>, sqe: Sqe, last: boolean): void {
   if (sqe.multishot || sqe.op.multiCqe) throw new TypeError(`callback requests take requests with one CQE; ${sqe.op.name} posts more (use ring.run() or ring.runMulti())`);
+  if (last && sqe.flags & SqeFlags.CQE_SKIP_SUCCESS) throw new RangeError('callback requests: skipSuccess() on the last request would never settle it');
+  r.checkEntry(sqe, 'callback request');
 }
 
 /**
@@ -64,10 +73,9 @@ function oneCqe(sqe: Sqe): void {
 export function runGroupSettled(ring: Ring, sqes: readonly Sqe[], signal: AbortSignal | undefined): Promise<Settled[]> {
   const r = ringInternals(ring);
   r.assertOpen();
-  for (let i = 0; i < sqes.length; i++) {
-    oneCqe(sqes[i]);
-    r.prepare(sqes[i]);
-  }
+  if (sqes.length === 0) throw new TypeError('callback requests: a group needs at least one request (an empty one would never settle)');
+  for (let i = 0; i < sqes.length; i++) check(r, sqes[i], i === sqes.length - 1);
+  for (let i = 0; i < sqes.length; i++) r.prepare(sqes[i]);
   if (signal?.aborted) {
     const error = abortError(signal);
     return Promise.resolve(sqes.map((): Settled => ({ ok: false, error })));
@@ -87,7 +95,7 @@ export function runGroupSettled(ring: Ring, sqes: readonly Sqe[], signal: AbortS
 export function runWithCallback(ring: Ring, sqe: Sqe, done: (out: Settled[]) => void): void {
   const r = ringInternals(ring);
   r.assertOpen();
-  oneCqe(sqe);
+  check(r, sqe, true);
   r.prepare(sqe);
   const p = new StepPending(sqe, new GroupState(1, done), 0);
   r.submitGroup([p], undefined);

@@ -10,8 +10,7 @@ import { Ring, TcpServer, type TcpSocket } from '../src/index.js';
 export async function echo(sock: TcpSocket): Promise<void> {
   try {
     for await (const chunk of sock.chunks()) {
-      using c = chunk; // released at the end of the block
-      await sock.write(c.bytes);
+      await sock.write(chunk); // sent from the buffer the kernel filled; back to the group when sent
     }
   } catch {
     // a peer that resets ends its own connection

@@ -12,8 +12,7 @@ import { Ring, TcpServer, TcpSocket } from '../src/index.js';
 async function pipe(from: TcpSocket, to: TcpSocket): Promise<void> {
   try {
     for await (const chunk of from.chunks()) {
-      using c = chunk;
-      await to.write(c.bytes);
+      await to.write(chunk); // sent from the provided buffer, back to its group when sent
     }
     await to.end();
   } catch {

@@ -24,7 +24,7 @@ import { CqeFlags } from '../ring/abi.js';
 import type { Ring } from '../ring/ring.js';
 import type { Sqe } from '../ops/sqe.js';
 import { NativeBlock } from './native-memory.js';
-import { ProvidedBuffer, BufferStateError, BufferGroupEmptyError, type BufferOwner } from './provided-buffer.js';
+import { ProvidedBuffer, BufferStateError, BufferGroupEmptyError, type BufferOwner, type GroupMemory } from './provided-buffer.js';
 import { BufferRing, LegacyBuffers, PBUF_RING_INC, type GroupBackend } from './buffer-ring.js';
 import { GroupState, Owner } from './group-state.js';
 
@@ -116,6 +116,8 @@ export class BufferGroup implements BufferOwner {
   #slab: NativeBlock;
   /** A view of the buffers' memory held by requests that may write into it. */
   #keeper: ArrayBuffer;
+  /** What the group's ProvidedBuffers reach its memory through (views made only when read). */
+  #memory: GroupMemory;
   #backend: GroupBackend;
   /** Who holds each buffer, the kernel's order and tail: shared with the engine (group-state.ts). */
   #table: GroupState;
@@ -166,6 +168,8 @@ export class BufferGroup implements BufferOwner {
     this.size = size;
     this.#slab = new NativeBlock(count * size, `buffer group ${id}: ${count} buffers of ${size} bytes`);
     this.#keeper = this.#slab.view(0, count * size);
+    const slab = this.#slab;
+    this.#memory = { address: slab.address, keeper: this.#keeper, view: (start, length) => slab.bytes(start, length) };
     const cap = nextPow2(count);
     this.#mask = cap - 1;
     try {
@@ -418,7 +422,6 @@ export class BufferGroup implements BufferOwner {
   /** Hands `n` bytes of buffer `bid` (from where the kernel is in it) to JS; `done`: the kernel has finished with the buffer. */
   #piece(bid: number, n: number, done: boolean): ProvidedBuffer {
     const off = this.#offset[bid];
-    const bytes = this.#slab.bytes(bid * this.size + off, n);
     this.#held[bid]++;
     this.#outstanding++;
     if (done) {
@@ -426,7 +429,7 @@ export class BufferGroup implements BufferOwner {
       this.#offset[bid] = 0;
       this.#table.available--;
     } else this.#offset[bid] = off + n;
-    return new ProvidedBuffer(this, bid, off, bytes, !done);
+    return new ProvidedBuffer(this, this.#memory, bid, off, bid * this.size + off, n, !done);
   }
 
   /** Gives buffer `bid` (whole) to the kernel at the end of its order. */

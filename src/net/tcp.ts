@@ -13,13 +13,16 @@ import { SOL, TCP as TCP_OPT, SO } from '../ops/net-abi.js';
 import { MultishotStream, END, type StreamOptions } from './stream.js';
 import { boundSocket, checkHost, checkPort, socketName, nodeFd, adoptFd, ownSocketFd, closeSocketFd, type AddressInfo } from './addr.js';
 import { defaultGroup, type RecvChunk, type RecvGroup } from './recv-group.js';
+import { ProvidedBuffer, lend, type BufferLease } from '../buffers/provided-buffer.js';
+import { SocketWriter } from './writer.js';
 
 const ECONNRESET = errnoOf('ECONNRESET');
+/** A RecvChunk (not a view, not a string)? */
+const isChunk = (d: unknown): d is RecvChunk => typeof d === 'object' && d !== null && !ArrayBuffer.isView(d) && typeof (d as RecvChunk).release === 'function';
 /** Payload size from which write() uses zero-copy send: where the bulk trial (bench/net/zc.ts) and the echo server measured here agree (docs/networking.md). */
 export const ZERO_COPY_THRESHOLD = 65536;
 /** Rings that have IORING_OP_SEND_ZC (6.0), asked once per ring. */
 const zcRings = new WeakMap<Ring, boolean>();
-const EPIPE = errnoOf('EPIPE');
 
 export interface ListenOptions {
   port?: number;
@@ -140,6 +143,8 @@ export class TcpSocket implements AsyncIterable<Buffer> {
   #group: RecvGroup | undefined;
   #streams = new Set<MultishotStream<RecvChunk>>();
   #closing: Promise<void> | undefined;
+  /** Writes in call order, one send in flight (src/net/writer.ts). */
+  readonly #writer: SocketWriter;
   /**
    * write() sends payloads of at least this many bytes with IORING_OP_SEND_ZC (the kernel sends
    * from the buffer; the write settles when it lets go of it). Default ZERO_COPY_THRESHOLD, measured
@@ -157,6 +162,13 @@ export class TcpSocket implements AsyncIterable<Buffer> {
     this.ring = ring;
     this.fd = fd;
     this.#group = group;
+    this.#writer = new SocketWriter({
+      ring,
+      fd,
+      zeroCopy: (n) => n >= this.zeroCopyThreshold && this.#zeroCopy(),
+      closed: () => (this.#closing ? this.#closedError('write') : undefined),
+      sent: (n) => void (this.bytesWritten += n),
+    });
     ownSocketFd(fd);
   }
 
@@ -229,37 +241,66 @@ export class TcpSocket implements AsyncIterable<Buffer> {
    * Writes all of `data` (repeating short sends); resolves when the kernel has taken it all and
    * let go of `data` (from zeroCopyThreshold bytes on, a zero-copy send that settles at its
    * notification), so the caller may reuse the buffer then.
+   *
+   * Writes go out in call order (one send in flight: src/net/writer.ts).
+   *
+   * A received chunk (from chunks(), e.g. an echo or a proxy forwarding what it got) is sent
+   * straight from its provided buffer and handed over: from the call on it counts as released (its
+   * `bytes` and release() throw ERR_BUFFER_RELEASED), and it goes back to its group when the
+   * kernel has sent it all or the write failed. No view of it is made unless JS read `bytes`.
    */
-  write(data: Uint8Array | string, options?: { signal?: AbortSignal }): Promise<void> {
+  write(data: Uint8Array | string | RecvChunk, options?: { signal?: AbortSignal }): Promise<void> {
+    if (isChunk(data) && !(data instanceof ProvidedBuffer)) {
+      // a chunk of a RecvGroup of the caller's own making: its bytes, then back to its group
+      let bytes: Uint8Array;
+      try {
+        bytes = data.bytes;
+      } catch (e) {
+        return Promise.reject(e);
+      }
+      const done = this.write(bytes, options);
+      done.then(
+        () => data.release(),
+        () => data.release(),
+      );
+      return done;
+    }
+    if (data instanceof ProvidedBuffer) {
+      if (this.sendQueue) {
+        // the queue sends in its own order: the bytes join it as a copy
+        let copy: Buffer;
+        try {
+          copy = Buffer.from(data.bytes);
+          data.release();
+        } catch (e) {
+          return Promise.reject(e);
+        }
+        return this.#writeQueued(copy);
+      }
+      let lease: BufferLease;
+      try {
+        lease = lend(data);
+      } catch (e) {
+        return Promise.reject(e);
+      }
+      if (this.#closing) {
+        lease.back();
+        return Promise.reject(this.#closedError('write'));
+      }
+      return this.#writer.write(undefined, lease, options?.signal);
+    }
     const b = typeof data === 'string' ? Buffer.from(data) : data;
-    if (!(b instanceof Uint8Array)) return Promise.reject(new TypeError(`TcpSocket.write(): "data" must be a string or a Uint8Array, got ${describeValue(data)}`));
+    if (!(b instanceof Uint8Array)) return Promise.reject(new TypeError(`TcpSocket.write(): "data" must be a string, a Uint8Array or a received chunk (ProvidedBuffer), got ${describeValue(data)}`));
     if (this.sendQueue) return this.#writeQueued(b);
-    if (b.byteLength === 0) return this.#closing ? Promise.reject(this.#closedError('write')) : Promise.resolve();
-    return this.#writeRest(b, options?.signal);
+    if (this.#closing) return Promise.reject(this.#closedError('write'));
+    if (b.byteLength === 0) return Promise.resolve();
+    return this.#writer.write(b, undefined, options?.signal);
   }
 
   async #writeQueued(b: Uint8Array): Promise<void> {
     this.#assertOpen('write');
     const n = await this.sendQueue!.write(this.fd, b); // (`x += await` would read x before the wait)
     this.bytesWritten += n;
-  }
-
-  /** One send of what is left; again for the rest of a short send (no async function: it is the hot path). */
-  #writeRest(b: Uint8Array, signal: AbortSignal | undefined): Promise<void> {
-    if (this.#closing) return Promise.reject(this.#closedError('write'));
-    let sent: Promise<number>;
-    try {
-      const o = signal ? { signal } : undefined;
-      sent = b.byteLength >= this.zeroCopyThreshold && this.#zeroCopy() ? this.ring.sendZc(this.fd, b, 0, o) : this.ring.send(this.fd, b, 0, o);
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    return sent.then((n) => {
-      this.bytesWritten += n;
-      if (n === b.byteLength) return;
-      if (n === 0) throw new RingError(-EPIPE, 'send', { detail: 'the connection took no bytes' });
-      return this.#writeRest(b.subarray(n), signal);
-    });
   }
 
   #zeroCopy(): boolean {
@@ -326,6 +367,7 @@ export class TcpSocket implements AsyncIterable<Buffer> {
   /** shutdown(SHUT_WR): the peer reads end-of-stream after what was written. */
   async end(data?: Uint8Array | string): Promise<void> {
     if (data !== undefined) await this.write(data);
+    await this.#writer.idle(); // FIN after every write queued before
     this.#assertOpen('end');
     await this.ring.shutdown(this.fd, 'write');
   }

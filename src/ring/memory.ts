@@ -21,13 +21,40 @@ import { binding } from '../native.js';
 
 const bases = new WeakMap<ArrayBufferLike, number>();
 
+/** A base class whose constructor returns the object it is given, so a subclass adds its private fields to that object. */
+const Identity = class {
+  constructor(o: object) {
+    return o;
+  }
+} as new (o: object) => object;
+
 /**
- * ArrayBuffers over memory ringflow allocated natively and reference counts (registered buffers,
- * buffer groups: src/buffers/native-memory.ts): a transfer() moves the same memory, which stays
- * valid, so they are not marked here (on Node 24+ a mark is a V8 detach key, after which neither
- * ringflow's own detach nor Node's teardown of a worker can detach them: a fatal error).
+ * The stamp of an ArrayBuffer over native memory: its base address, in a private field added to
+ * the ArrayBuffer itself (a class whose base constructor returns the object it is given). A
+ * WeakSet/WeakMap entry per buffer made the garbage collector's ephemeron work the largest cost of
+ * a server receiving into provided buffers (one view per received chunk; docs/benchmarks.md).
  */
-export const nativelyOwned = new WeakSet<ArrayBuffer>();
+class NativeStamp extends Identity {
+  #base: number;
+  constructor(ab: ArrayBuffer, base: number) {
+    super(ab);
+    this.#base = base;
+  }
+  static baseOf(o: unknown): number | undefined {
+    return typeof o === 'object' && o !== null && #base in o ? (o as NativeStamp).#base : undefined;
+  }
+}
+
+/**
+ * Was `ab` made over memory ringflow allocated natively and reference counts (registered buffers,
+ * buffer groups: src/buffers/native-memory.ts; noteNativeBase)? A transfer() of one moves the same
+ * memory, which stays valid, so they are not marked untransferable here (on Node 24+ a mark is a
+ * V8 detach key, after which neither ringflow's own detach nor Node's teardown of a worker can
+ * detach them: a fatal error).
+ */
+export function nativelyOwned(ab: ArrayBufferLike): boolean {
+  return NativeStamp.baseOf(ab) !== undefined;
+}
 
 /** Is `v` a SharedArrayBuffer (growable or not)? (Asked of the engine: a prototype swapped by setPrototypeOf cannot pass an ArrayBuffer off as one.) */
 export function isSharedArrayBuffer(v: unknown): v is SharedArrayBuffer {
@@ -80,7 +107,7 @@ export function bufferByteLength(ab: ArrayBufferLike): number {
  */
 export function knownBase(ab: ArrayBufferLike): number | undefined {
   const base = bases.get(ab);
-  if (base === undefined || nativelyOwned.has(ab as ArrayBuffer) || isSharedArrayBuffer(ab)) return undefined;
+  if (base === undefined || isSharedArrayBuffer(ab)) return undefined;
   return base;
 }
 
@@ -119,14 +146,14 @@ export function knownView(v: unknown): { readonly address: number; readonly leng
 
 /** Base address of an ArrayBuffer or SharedArrayBuffer (cached). */
 export function bufferAddress(ab: ArrayBufferLike): number {
-  let base = bases.get(ab);
+  let base = bases.get(ab) ?? NativeStamp.baseOf(ab);
   if (base === undefined) {
     // Node-API has no SharedArrayBuffer accessor; a view's data pointer is the buffer's base.
     base = binding.addressOf(isSharedArrayBuffer(ab) ? new Uint8Array(ab, 0, 0) : ab) as number;
     if (base < 0) throw new TypeError('ringflow: cannot take the address of this buffer');
     // A zero-length buffer may have no memory yet (address 0): ask again next time.
     if (base !== 0) {
-      if (!isSharedArrayBuffer(ab) && !nativelyOwned.has(ab as ArrayBuffer)) {
+      if (!isSharedArrayBuffer(ab)) {
         markAsUntransferable(ab);
         if (!transferGuarded) guardTransfer();
       }
@@ -161,7 +188,7 @@ function guardTransfer(): void {
     if (typeof original !== 'function' || !desc) continue;
     const guarded = {
       [name](this: ArrayBuffer, ...args: unknown[]): ArrayBuffer {
-        if (bases.has(this)) throw new TypeError(`ArrayBuffer is not detachable: ringflow lent its memory to io_uring (${name}() would move or free it under the kernel)`);
+        if (bases.has(this) || nativelyOwned(this)) throw new TypeError(`ArrayBuffer is not detachable: ringflow lent its memory to io_uring (${name}() would move or free it under the kernel)`);
         return original.apply(this, args);
       },
     }[name]!;
@@ -173,11 +200,10 @@ function guardTransfer(): void {
 /**
  * Records the base address of an ArrayBuffer ringflow made over native memory it owns
  * (src/buffers/native-memory.ts: the address is known when it is made), so that handing it to the
- * kernel asks native code for nothing. Such a buffer is in `nativelyOwned`: not marked here.
+ * kernel asks native code for nothing. nativelyOwned() says yes for it: not marked untransferable.
  */
 export function noteNativeBase(ab: ArrayBuffer, base: number): void {
-  nativelyOwned.add(ab);
-  bases.set(ab, base);
+  new NativeStamp(ab, base);
 }
 
 /** Address of the first byte of a view. */

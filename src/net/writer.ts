@@ -1,0 +1,233 @@
+/**
+ * The writes of one stream socket, in call order: TcpSocket.write() hands each one here.
+ *
+ * The kernel does not keep two sends on one socket in order: a send that finds the socket full
+ * waits for space (io_uring arms a poll), and when space comes any waiting send may go first; a
+ * send that is short (no MSG_WAITALL) leaves room for another one to slip in before its rest. So
+ * `write(a); write(b)` could reach the peer as b before a, or a's tail after b (measured here:
+ * eight concurrent 8 MiB writes arrived as A H G B C F D E). node:net keeps them in order; so does
+ * this: one send per socket is in flight at a time, the next write's first send is issued when the
+ * kernel has taken all of the previous write.
+ *
+ * What a write owns, and its end:
+ * - a Uint8Array: the send holds it until its CQE; the write settles when the kernel took it all
+ *   (a zero-copy write at its last notification: the kernel lets go of the bytes only then);
+ * - a received chunk (BufferLease): sent from its provided buffer, the group's memory held by the
+ *   send; back to its group when the write settles, whatever the outcome.
+ * A write aborted before its turn settles at once (nothing of it was sent); one aborted while its
+ * send runs settles when the kernel has ended that send (the cancel's CQE), and may have sent a
+ * part. A failed write does not stop the ones after it: each meets the socket's state itself.
+ */
+import type { Ring } from '../ring/ring.js';
+import type { Sqe } from '../ops/sqe.js';
+import type { CqeSink } from '../ring/multi.js';
+import type { BufferLease } from '../buffers/provided-buffer.js';
+import { CqeFlags } from '../ring/abi.js';
+import { abortError } from '../ring/aborts.js';
+import { RingError, errno as errnoOf } from '../errors.js';
+
+const EPIPE = errnoOf('EPIPE');
+const ECANCELED = errnoOf('ECANCELED');
+/** The placeholder buffer of a send whose address is set afterwards (a lease). */
+const NO_BYTES = new Uint8Array(0);
+
+/** What the writer needs of its socket. */
+export interface WriteTarget {
+  readonly ring: Ring;
+  readonly fd: number;
+  /** Send `length` bytes with SEND_ZC? */
+  zeroCopy(length: number): boolean;
+  /** The error of a write whose turn came after the socket closed; undefined while open. */
+  closed(): Error | undefined;
+  /** The kernel took `n` more bytes. */
+  sent(n: number): void;
+}
+
+class Job {
+  next: Job | undefined = undefined;
+  /** Bytes the kernel has taken so far. */
+  at = 0;
+  /** Sends of this write whose zero-copy notification has not come yet. */
+  notifs = 0;
+  /** All bytes handed over (or the write failed): the next write may start. */
+  issued = false;
+  settled = false;
+  error: unknown = undefined;
+  onAbort: (() => void) | undefined = undefined;
+  constructor(
+    readonly data: Uint8Array | undefined,
+    readonly lease: BufferLease | undefined,
+    readonly length: number,
+    readonly signal: AbortSignal | undefined,
+    readonly resolve: () => void,
+    readonly reject: (e: unknown) => void,
+  ) {}
+}
+
+export class SocketWriter {
+  readonly #t: WriteTarget;
+  #head: Job | undefined = undefined;
+  #tail: Job | undefined = undefined;
+  /** The head's send is in flight. */
+  #busy = false;
+  #idleWaiters: (() => void)[] = [];
+
+  constructor(target: WriteTarget) {
+    this.#t = target;
+  }
+
+  /** Queues `data` (or a lease's bytes); settles as the module comment says. */
+  write(data: Uint8Array | undefined, lease: BufferLease | undefined, signal: AbortSignal | undefined): Promise<void> {
+    const length = lease ? lease.length : data!.byteLength;
+    let resolve!: () => void, reject!: (e: unknown) => void;
+    const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
+    const job = new Job(data, lease, length, signal, resolve, reject);
+    if (signal?.aborted) {
+      this.#settle(job, abortError(signal));
+      return promise;
+    }
+    if (signal) {
+      job.onAbort = () => {
+        // still waiting for its turn: nothing of it went out; running: the ring cancels its send
+        if (!this.#busy || this.#head !== job) {
+          job.issued = true;
+          this.#settle(job, abortError(signal));
+        }
+      };
+      signal.addEventListener('abort', job.onAbort, { once: true });
+    }
+    if (this.#tail) this.#tail.next = job;
+    else this.#head = job;
+    this.#tail = job;
+    if (!this.#busy) this.#pump();
+    return promise;
+  }
+
+  /** Resolves when every write queued so far has been handed to the kernel (end()'s shutdown goes after them). */
+  idle(): Promise<void> {
+    if (!this.#head) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /** Starts the head's next send, skipping writes that are done (aborted while waiting). */
+  #pump(): void {
+    let j = this.#head;
+    while (j && j.issued) j = this.#shift();
+    if (!j) {
+      for (const w of this.#idleWaiters.splice(0)) w();
+      return;
+    }
+    const closed = this.#t.closed();
+    if (closed || j.at === j.length) {
+      j.issued = true;
+      if (closed) j.error ??= closed;
+      this.#finish(j);
+      return this.#pump();
+    }
+    this.#busy = true;
+    const t = this.#t;
+    const n = j.length - j.at;
+    let sqe: Sqe;
+    try {
+      sqe = j.lease
+        ? t.ring.op.send(t.fd, NO_BYTES, 0).setAddr(j.lease.address + j.at).hold(j.lease.keeper)
+        : t.zeroCopy(n)
+          ? t.ring.op.sendZc(t.fd, j.at ? j.data!.subarray(j.at) : j.data!, 0)
+          : t.ring.op.send(t.fd, j.at ? j.data!.subarray(j.at) : j.data!, 0);
+      if (j.lease) sqe.len = n;
+      const o = j.signal ? { signal: j.signal } : undefined;
+      if (sqe.op.multiCqe) {
+        t.ring.runMulti(sqe, new ZeroCopyStep(this, j), o);
+        j.notifs++;
+      } else
+        t.ring.run<number>(sqe, o).then(
+          (r) => this.result(j, r),
+          (e: unknown) => this.failed(j, e),
+        );
+    } catch (e) {
+      this.failed(j, e);
+    }
+  }
+
+  /** @internal a send of `j` took `r` bytes (a zero-copy send's result CQE). */
+  result(j: Job, r: number): void {
+    this.#busy = false;
+    if (r < 0) return this.failed(j, new RingError(r, 'send', { op: 'send' }), true);
+    this.#t.sent(r);
+    j.at += r;
+    if (r === 0 && j.at < j.length) return this.failed(j, new RingError(-EPIPE, 'send', { detail: 'the connection took no bytes' }), true);
+    if (j.at === j.length) {
+      j.issued = true;
+      this.#finish(j);
+    }
+    this.#pump();
+  }
+
+  /** @internal a send of `j` failed (or could not be submitted); the writes after it go on. */
+  failed(j: Job, e: unknown, busyCleared = false): void {
+    if (!busyCleared) this.#busy = false;
+    if (j.signal?.aborted && e instanceof RingError && e.errno === ECANCELED) e = abortError(j.signal);
+    j.error ??= e;
+    j.issued = true;
+    this.#finish(j);
+    this.#pump();
+  }
+
+  /** @internal a zero-copy send of `j` was let go of (its notification, or its end without one). */
+  released(j: Job): void {
+    j.notifs--;
+    this.#finish(j);
+  }
+
+  /** Settles `j` once it is issued and no notification is due. */
+  #finish(j: Job): void {
+    if (j.issued && j.notifs === 0) this.#settle(j, j.error);
+  }
+
+  #settle(j: Job, error: unknown): void {
+    if (j.settled) return;
+    j.settled = true;
+    if (j.onAbort) j.signal!.removeEventListener('abort', j.onAbort);
+    j.lease?.back();
+    if (error === undefined) j.resolve();
+    else j.reject(error);
+  }
+
+  /** Drops the head (issued); returns the new head. */
+  #shift(): Job | undefined {
+    const h = this.#head!;
+    this.#head = h.next;
+    h.next = undefined;
+    if (!this.#head) this.#tail = undefined;
+    return this.#head;
+  }
+}
+
+/** A zero-copy send of a write: its result moves the writer on, its notification lets the write settle. */
+class ZeroCopyStep implements CqeSink {
+  #gotResult = false;
+  constructor(
+    readonly w: SocketWriter,
+    readonly j: Job,
+  ) {}
+  more(res: number, flags: number): void {
+    if (flags & CqeFlags.NOTIF) return;
+    this.#gotResult = true;
+    this.w.result(this.j, res);
+  }
+  end(res: number, flags: number): void {
+    // the notification ends it; a last CQE without F_NOTIF is a result with no notification to follow
+    if (!(flags & CqeFlags.NOTIF) && !this.#gotResult) {
+      this.#gotResult = true;
+      this.w.result(this.j, res);
+    }
+    this.w.released(this.j);
+  }
+  fail(err: Error): void {
+    if (!this.#gotResult) {
+      this.#gotResult = true;
+      this.w.failed(this.j, err);
+    }
+    this.w.released(this.j);
+  }
+}

@@ -201,3 +201,31 @@ test("a ring whose file table belongs to someone else: plain descriptors, the ta
   assert.equal(await ring.read(held, b, 0), 4, 'slot 1 still holds its file');
   assert.equal(ring.files.size, 4);
 });
+
+test("results are Buffers of their own, as node:fs/promises' are: byteOffset 0, transferable (posted to a worker), small and large, on pool slots and plain descriptors", async (t) => {
+  const transferable = (b: Buffer): boolean => {
+    try {
+      structuredClone(b.buffer, { transfer: [b.buffer as ArrayBuffer] });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  for (const plain of [false, true]) {
+    const ring = ringFor(t);
+    if (plain) ring.files.register({ sparse: 8 }); // someone else's table: readWholeFile uses plain descriptors
+    // large files first, then small ones: readWholeFile picks a fresh buffer or the scratch from the sizes it saw
+    for (const size of [200_000, FIRST_READ, 40_000, 40_000, 40_000, 1024, 1024, 1024, 100]) {
+      const path = join(dir, `t${size}`);
+      writeFileSync(path, pattern(size));
+      const want = await readFile(path);
+      const got = (await readWholeFile(ring, path)) as Buffer;
+      assert.deepEqual(got, want, `size ${size}`);
+      assert.equal(got.byteOffset, want.byteOffset, `size ${size}: byteOffset as node's (${want.byteOffset})`);
+      assert.equal(transferable(got), transferable(want), `size ${size}: transferable as node's (${transferable(want)})`);
+      assert.equal(got.length, 0, `size ${size}: the transfer took its memory`);
+    }
+  }
+});

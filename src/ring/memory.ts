@@ -163,6 +163,18 @@ export function bufferAddress(ab: ArrayBufferLike): number {
   return base;
 }
 
+/**
+ * The address of an ArrayBuffer that only the caller can reach until the kernel is done with it
+ * (ringflow/fs's readFile reads into a fresh buffer that it returns only after the read's CQE):
+ * neither marked untransferable nor cached, so the buffer is transferable afterwards, as
+ * node:fs/promises' results are. The caller keeps it reachable until the CQE (sqe.hold).
+ */
+export function privateAddress(ab: ArrayBuffer): number {
+  const base = binding.addressOf(ab) as number;
+  if (!(base > 0)) throw new TypeError('ringflow: cannot take the address of this buffer');
+  return base;
+}
+
 let transferGuarded = false;
 
 /**

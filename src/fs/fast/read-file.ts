@@ -30,6 +30,7 @@ import { runGroupSettled, runWithCallback, type Settled } from '../../ring/callb
 import { SlotPool } from './slots.js';
 import { settleAll } from './settle.js';
 import { aborted, asNodeSyscall, fileTooLarge, IO_MAX_LENGTH } from './errors.js';
+import { privateAddress } from '../../ring/memory.js';
 
 export interface ReadWholeFileOptions {
   /** O_* flags (already normalised from 'r', 'a+', …); default O_RDONLY. */
@@ -116,9 +117,24 @@ function resultOf(target: Buffer, n: number, fresh: boolean, encoding: BufferEnc
   sizeHint = (sizeHint * 3 + n) / 4;
   if (encoding) return target.toString(encoding, 0, n);
   if (fresh && n >= target.length / 2) return target.subarray(0, n);
-  const out = Buffer.allocUnsafe(n);
+  // a buffer of its own, not a slice of Node's pool: transferable, byteOffset 0, as node:fs/promises' results
+  const out = Buffer.allocUnsafeSlow(n);
   target.copy(out, 0, 0, n);
   return out;
+}
+
+const NO_BYTES = new Uint8Array(0);
+
+/**
+ * A hard-linked read of `fd` at the current position into `buf`, a fresh buffer nobody else can
+ * reach until the read's CQE (readFile returns it afterwards): lent to the kernel without being
+ * marked untransferable (privateAddress), so the caller can transfer what readFile returned, as
+ * with node:fs/promises.
+ */
+function privateRead(fd: FixedFile | number, buf: Buffer): Sqe {
+  const sqe = op.read(fd, NO_BYTES, -1).setAddr(privateAddress(buf.buffer as ArrayBuffer) + buf.byteOffset).hold(buf).hardlink();
+  sqe.len = sqe.expect = buf.length;
+  return sqe;
 }
 
 // ---------------------------------------------------------------- readWholeFile
@@ -147,7 +163,7 @@ export async function readWholeFile(ring: Ring, path: string | Uint8Array, optio
   const probe = file.kit?.byte ?? new Uint8Array(1);
   let closing = false;
   try {
-    const r = checkFirstRound(file, signal, file.kit !== undefined ? await firstRound(ring, file.kit, path, flags, mode, signal, target, fresh ? undefined : scratch) : await firstRoundPlain(ring, file, path, flags, mode, signal, target, probe));
+    const r = checkFirstRound(file, signal, file.kit !== undefined ? await firstRound(ring, file.kit, path, flags, mode, signal, target, fresh ? undefined : scratch) : await firstRoundPlain(ring, file, path, flags, mode, signal, target, fresh, probe));
     const n1 = r[1].value as number;
     if (r[2].value === 0) {
       const out = resultOf(target, n1, fresh, encoding);
@@ -195,18 +211,18 @@ function firstRound(ring: Ring, kit: SlotKit, path: string | Uint8Array, flags: 
   if (scratch !== undefined) {
     read = scratch.read;
     read.fd = kit.fixed.index;
-  } else read = op.read(kit.fixed, target, -1).hardlink();
+  } else read = privateRead(kit.fixed, target);
   return runGroupSettled(ring, [op.openat(path, flags & ~O_CLOEXEC, mode, { direct: kit.fixed.index }).link(), read, kit.probe], signal);
 }
 
 /** Without a pool (the ring's file table is someone else's): open first, then the two reads on the descriptor. */
-async function firstRoundPlain(ring: Ring, file: OpenFile, path: string | Uint8Array, flags: number, mode: number, signal: AbortSignal | undefined, target: Buffer, probe: Uint8Array): Promise<Settled[]> {
+async function firstRoundPlain(ring: Ring, file: OpenFile, path: string | Uint8Array, flags: number, mode: number, signal: AbortSignal | undefined, target: Buffer, fresh: boolean, probe: Uint8Array): Promise<Settled[]> {
   try {
     file.fd = await ring.openat(path, flags, mode, { signal });
   } catch (e) {
     throw signal?.aborted ? aborted(signal) : asNodeSyscall(e, 'open');
   }
-  return [{ ok: true, value: file.fd }, ...(await settleAll(ring.chain([op.read(file.fd, target, -1).hardlink(), op.read(file.fd, probe, -1)], { signal })))];
+  return [{ ok: true, value: file.fd }, ...(await settleAll(ring.chain([fresh ? privateRead(file.fd, target) : op.read(file.fd, target, -1).hardlink(), op.read(file.fd, probe, -1)], { signal })))];
 }
 
 /** The first round's outcomes (open, read, read), or its error as Node names it. */

@@ -238,3 +238,20 @@ test("the group closing while write(chunk)'s send waits: the bytes still go out 
   assert.ok(Buffer.from(mine).equals(data.subarray(0, n)), 'the forwarded bytes are the ones received, sent after the group closed');
   await Promise.all([client.close(), peer.close(), server.close()]);
 });
+
+test('close() with writes queued behind a send the peer never lets finish: every write rejects "the socket is closed", no stack grows with 100,000 of them', async (t) => {
+  const ring = ringFor(t);
+  const { group, server, client, peer } = await pair(ring);
+  peer.zeroCopyThreshold = Infinity;
+  const first = peer.write(Buffer.alloc(64 << 20, 1)); // the client reads nothing: this send waits
+  await sleep(50);
+  const small = Buffer.from('x');
+  const queued = Array.from({ length: 100_000 }, () => peer.write(small));
+  const outcomes = Promise.allSettled([first, ...queued]);
+  await peer.close();
+  const all = await outcomes;
+  assert.ok(all.every((o) => o.status === 'rejected' && /the socket is closed/.test(String((o as PromiseRejectedResult).reason))), 'every write rejected as closed');
+  await assert.rejects(peer.write('late'), /the socket is closed/);
+  await Promise.all([client.close(), server.close()]);
+  await group.close();
+});

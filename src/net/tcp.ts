@@ -382,6 +382,9 @@ export class TcpSocket implements AsyncIterable<Buffer> {
   async #close(): Promise<void> {
     for (const s of this.#streams) s.close();
     this.#streams.clear();
+    // a send waiting for room (a peer that does not read) would hold the writes queued behind it
+    // forever: cancel it; it and they reject with "the socket is closed"
+    if (this.#writer.busy && !this.ring.closed) await this.ring.cancel({ fd: this.fd }, { all: true }).catch(() => 0);
     await closeSocketFd(this.ring, this.fd);
   }
   async [Symbol.asyncDispose](): Promise<void> {

@@ -19,7 +19,6 @@
  * part. A failed write does not stop the ones after it: each meets the socket's state itself.
  */
 import type { Ring } from '../ring/ring.js';
-import type { Sqe } from '../ops/sqe.js';
 import type { CqeSink } from '../ring/multi.js';
 import type { BufferLease } from '../buffers/provided-buffer.js';
 import { CqeFlags } from '../ring/abi.js';
@@ -47,6 +46,8 @@ class Job {
   next: Job | undefined = undefined;
   /** Bytes the kernel has taken so far. */
   at = 0;
+  /** A send of it was issued (an abort from now on is the ring's to deliver, through that send). */
+  started = false;
   /** Sends of this write whose zero-copy notification has not come yet. */
   notifs = 0;
   /** All bytes handed over (or the write failed): the next write may start. */
@@ -88,8 +89,9 @@ export class SocketWriter {
     }
     if (signal) {
       job.onAbort = () => {
-        // still waiting for its turn: nothing of it went out; running: the ring cancels its send
-        if (!this.#busy || this.#head !== job) {
+        // still waiting for its turn: nothing of it went out. Started: the ring cancels its send in
+        // flight (or refuses the next one); a zero-copy write waits for its notification regardless.
+        if (!job.started) {
           job.issued = true;
           this.#settle(job, abortError(signal));
         }
@@ -103,74 +105,94 @@ export class SocketWriter {
     return promise;
   }
 
+  /** A send is in flight. */
+  get busy(): boolean {
+    return this.#busy;
+  }
+
   /** Resolves when every write queued so far has been handed to the kernel (end()'s shutdown goes after them). */
   idle(): Promise<void> {
     if (!this.#head) return Promise.resolve();
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
-  /** Starts the head's next send, skipping writes that are done (aborted while waiting). */
+  /** Starts the head's next send, skipping writes that are done (aborted while waiting) or cannot start. */
   #pump(): void {
-    let j = this.#head;
-    while (j && j.issued) j = this.#shift();
-    if (!j) {
-      for (const w of this.#idleWaiters.splice(0)) w();
-      return;
+    for (;;) {
+      let j = this.#head;
+      while (j && j.issued) j = this.#shift();
+      if (!j) {
+        for (const w of this.#idleWaiters.splice(0)) w();
+        return;
+      }
+      const closed = this.#t.closed();
+      if (closed || j.at === j.length) {
+        j.issued = true;
+        if (closed) j.error ??= closed;
+        this.#finish(j);
+        continue;
+      }
+      try {
+        this.#send(j);
+        return;
+      } catch (e) {
+        this.#busy = false;
+        this.#fail(j, e);
+      }
     }
-    const closed = this.#t.closed();
-    if (closed || j.at === j.length) {
-      j.issued = true;
-      if (closed) j.error ??= closed;
-      this.#finish(j);
-      return this.#pump();
-    }
-    this.#busy = true;
+  }
+
+  /** Issues one send of the rest of `j` (throws when it cannot be submitted). */
+  #send(j: Job): void {
     const t = this.#t;
     const n = j.length - j.at;
-    let sqe: Sqe;
-    try {
-      sqe = j.lease
-        ? t.ring.op.send(t.fd, NO_BYTES, 0).setAddr(j.lease.address + j.at).hold(j.lease.keeper)
-        : t.zeroCopy(n)
-          ? t.ring.op.sendZc(t.fd, j.at ? j.data!.subarray(j.at) : j.data!, 0)
-          : t.ring.op.send(t.fd, j.at ? j.data!.subarray(j.at) : j.data!, 0);
-      if (j.lease) sqe.len = n;
-      const o = j.signal ? { signal: j.signal } : undefined;
-      if (sqe.op.multiCqe) {
-        t.ring.runMulti(sqe, new ZeroCopyStep(this, j), o);
-        j.notifs++;
-      } else
-        t.ring.run<number>(sqe, o).then(
-          (r) => this.result(j, r),
-          (e: unknown) => this.failed(j, e),
-        );
-    } catch (e) {
-      this.failed(j, e);
-    }
+    const sqe = j.lease
+      ? t.ring.op.send(t.fd, NO_BYTES, 0).setAddr(j.lease.address + j.at).hold(j.lease.keeper)
+      : t.zeroCopy(n)
+        ? t.ring.op.sendZc(t.fd, j.at ? j.data!.subarray(j.at) : j.data!, 0)
+        : t.ring.op.send(t.fd, j.at ? j.data!.subarray(j.at) : j.data!, 0);
+    if (j.lease) sqe.len = n;
+    const o = j.signal ? { signal: j.signal } : undefined;
+    // (CQEs and failures come later, never inside these calls: a refusal throws)
+    if (sqe.op.multiCqe) {
+      t.ring.runMulti(sqe, new ZeroCopyStep(this, j), o);
+      j.notifs++;
+    } else
+      t.ring.run<number>(sqe, o).then(
+        (r) => this.result(j, r),
+        (e: unknown) => this.failed(j, e),
+      );
+    this.#busy = true;
+    j.started = true;
   }
 
   /** @internal a send of `j` took `r` bytes (a zero-copy send's result CQE). */
   result(j: Job, r: number): void {
+    if (r < 0) return this.failed(j, new RingError(r, 'send', { op: 'send' }));
     this.#busy = false;
-    if (r < 0) return this.failed(j, new RingError(r, 'send', { op: 'send' }), true);
     this.#t.sent(r);
     j.at += r;
-    if (r === 0 && j.at < j.length) return this.failed(j, new RingError(-EPIPE, 'send', { detail: 'the connection took no bytes' }), true);
-    if (j.at === j.length) {
+    if (r === 0 && j.at < j.length) this.#fail(j, new RingError(-EPIPE, 'send', { detail: 'the connection took no bytes' }));
+    else if (j.at === j.length) {
       j.issued = true;
       this.#finish(j);
     }
     this.#pump();
   }
 
-  /** @internal a send of `j` failed (or could not be submitted); the writes after it go on. */
-  failed(j: Job, e: unknown, busyCleared = false): void {
-    if (!busyCleared) this.#busy = false;
-    if (j.signal?.aborted && e instanceof RingError && e.errno === ECANCELED) e = abortError(j.signal);
+  /** @internal a send of `j` failed; the writes after it go on. */
+  failed(j: Job, e: unknown): void {
+    this.#busy = false;
+    this.#fail(j, e);
+    this.#pump();
+  }
+
+  /** `j` ends with `e` (an AbortError when its signal cancelled the send). */
+  #fail(j: Job, e: unknown): void {
+    if (e instanceof RingError && e.errno === ECANCELED) e = j.signal?.aborted ? abortError(j.signal) : (this.#t.closed() ?? e);
     j.error ??= e;
     j.issued = true;
     this.#finish(j);
-    this.#pump();
   }
 
   /** @internal a zero-copy send of `j` was let go of (its notification, or its end without one). */

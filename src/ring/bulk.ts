@@ -145,24 +145,21 @@ export class BulkQueue implements BulkHandler {
     if (!(sqe instanceof Sqe)) throw new TypeError(`bulk.push(): "sqe" must be an Sqe built with op.*, got ${describeValue(sqe)}`);
     if ((tag >>> 0) !== tag) throw new TypeError(`bulk.push(): "tag" must be an integer in [0, 2^32 - 1], got ${describeValue(tag)}`);
     // by the opcode the kernel gets (a hand-built Sqe may have changed it), as files.beforeSubmit reads it
-    const op = sqe.opcode === sqe.op.code ? sqe.op : opByCode(sqe.opcode) ?? sqe.op;
-    if (sqe.multishot || sqe.op.multiCqe || op.multiCqe) throw new TypeError(`bulk.push(): ${op.name} posts more than one CQE; use ring.runMulti()`);
-    if (sqe.flags & SqeFlags.CQE_SKIP_SUCCESS) throw new RangeError('bulk.push(): skipSuccess() posts no CQE on success, so its slot would never come back');
-    if (sqe.cq >= 0) throw new RangeError('bulk.push(): the "cq" option is for promise requests (ring.run)');
-    const effect = op.sqe?.slotEffect;
-    if ((effect === 'fileIndex' && sqe.fileIndex !== 0) || effect === 'update')
-      throw new TypeError(`bulk.push(): this ${op.name} changes the registered file table, which ringflow tracks from its result; run it with ring.run()`);
+    let op = sqe.op;
+    if (sqe.opcode !== op.code) op = opByCode(sqe.opcode) ?? op;
+    // everything push() refuses, in one test on the hot path (refuse() says which)
+    if (sqe.multishot || sqe.op.multiCqe || op.multiCqe || sqe.flags & SqeFlags.CQE_SKIP_SUCCESS || sqe.cq >= 0 || op.sqe?.slotEffect !== undefined) refuse(sqe, op);
     const st = this.#st;
     const freeTop = st[FREE_TOP];
     if (freeTop === 0 || st[INFLIGHT] + st[READY] >= this.depth) return false;
     const s = this.#s;
     const slot = s.free[freeTop - 1];
-    const gen = s.slotGen[slot];
-    if (!this.#sq.placeTagged(sqe, (gen << 16) | slot, BULK_TAG)) return false;
+    if (!this.#sq.placeTagged(sqe, (s.slotGen[slot] << 16) | slot, BULK_TAG)) return false;
     st[FREE_TOP] = freeTop - 1;
     s.slotTag[slot] = tag;
     s.slotUsed[slot] = 1;
-    this.#slotKeep[slot] = sqe.keep;
+    const keep = sqe.keep;
+    if (keep !== undefined) this.#slotKeep[slot] = keep; // (#finish clears it)
     st[INFLIGHT]++;
     return true;
   }
@@ -306,6 +303,16 @@ export class BulkQueue implements BulkHandler {
     this.#waitResolve = this.#waitReject = undefined;
     reject?.(new RingClosedError());
   }
+}
+
+/** Throws what push() says of a request it cannot take; returns for one it can (a slot effect that does not apply). */
+function refuse(sqe: Sqe, op: Sqe['op']): void {
+  if (sqe.multishot || sqe.op.multiCqe || op.multiCqe) throw new TypeError(`bulk.push(): ${op.name} posts more than one CQE; use ring.runMulti()`);
+  if (sqe.flags & SqeFlags.CQE_SKIP_SUCCESS) throw new RangeError('bulk.push(): skipSuccess() posts no CQE on success, so its slot would never come back');
+  if (sqe.cq >= 0) throw new RangeError('bulk.push(): the "cq" option is for promise requests (ring.run)');
+  const effect = op.sqe?.slotEffect;
+  if ((effect === 'fileIndex' && sqe.fileIndex !== 0) || effect === 'update')
+    throw new TypeError(`bulk.push(): this ${op.name} changes the registered file table, which ringflow tracks from its result; run it with ring.run()`);
 }
 
 declare module './ring.js' {

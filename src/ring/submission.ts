@@ -192,7 +192,7 @@ export class SubmissionQueue {
    * limit); false otherwise. For requests without a Pending (bulk requests, src/ring/bulk.ts).
    */
   placeTagged(sqe: Sqe, userLo: number, userHi: number): boolean {
-    this.checkEntry(sqe, 'bulk.push()');
+    if (sqe.submitCheck !== undefined || sqe.cmdBytes > 16) this.checkEntry(sqe, 'bulk.push()');
     if (this.#free() < 1) return false;
     if (this.#inflight + this.#toSubmit + 1 > this.#maxInflight && this.#inflight + this.#toSubmit > 0) return false;
     const w = (this.#tail & this.#mask) * this.#sqeWords;

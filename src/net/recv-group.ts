@@ -26,8 +26,14 @@ export interface RecvGroup {
   refilled(): Promise<void>;
 }
 
-/** Default group of a ring's sockets: 4096 buffers of 16 KiB (64 MiB of address space, touched as used), made on first use. */
-export const DEFAULT_GROUP = { count: 4096, size: 16384 } as const;
+/**
+ * Default group of a ring's sockets: 1024 buffers of 64 KiB (64 MiB of address space, touched as
+ * used), made on first use. One recv takes up to a buffer: 64 KiB buffers doubled the JS echo's 4 KiB
+ * streaming at 100 and 1000 connections against 4096 × 16 KiB (a CQE, a chunk and a send per 64 KiB
+ * instead of per 16 KiB; docs/benchmarks.md). Connections that find the group empty wait in turn
+ * (BufferGroup wakes as many as it has buffers), so more receivers than buffers are served too.
+ */
+export const DEFAULT_GROUP = { count: 1024, size: 65536 } as const;
 
 const defaults = new WeakMap<Ring, RecvGroup>();
 let makeGroup: ((ring: Ring) => RecvGroup) | undefined;

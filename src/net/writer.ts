@@ -22,6 +22,7 @@ import type { Ring } from '../ring/ring.js';
 import type { CqeSink } from '../ring/multi.js';
 import type { BufferLease } from '../buffers/provided-buffer.js';
 import { CqeFlags } from '../ring/abi.js';
+import { MSG } from '../ops/net-abi.js';
 import { abortError } from '../ring/aborts.js';
 import { RingError, errno as errnoOf } from '../errors.js';
 
@@ -29,6 +30,10 @@ const EPIPE = errnoOf('EPIPE');
 const ECANCELED = errnoOf('ECANCELED');
 /** The placeholder buffer of a send whose address is set afterwards (a lease). */
 const NO_BYTES = new Uint8Array(0);
+/** A linked send takes all its bytes or fails. */
+const MSG_WAITALL = MSG.WAITALL;
+/** Writes sent in one linked chain at most. */
+const LINKED_MAX = 64;
 
 /** What the writer needs of its socket. */
 export interface WriteTarget {
@@ -133,13 +138,76 @@ export class SocketWriter {
         continue;
       }
       try {
-        this.#send(j);
+        const run = this.#run(j);
+        if (run.length === 1) this.#send(j);
+        else this.#sendLinked(run);
         return;
       } catch (e) {
         this.#busy = false;
         this.#fail(j, e);
       }
     }
+  }
+
+  /**
+   * The writes from `j` on that can go in one linked chain: whole (not begun), copying (not
+   * zero-copy), without a signal of their own; up to LINKED_MAX. `j` alone otherwise.
+   */
+  #run(j: Job): Job[] {
+    const run = [j];
+    if (!this.#linkable(j)) return run;
+    const max = Math.min(LINKED_MAX, this.#t.ring.sqEntries);
+    for (let n = j.next; n !== undefined && run.length < max; n = n.next) {
+      if (n.issued) continue;
+      if (!this.#linkable(n)) break;
+      run.push(n);
+    }
+    return run;
+  }
+
+  #linkable(j: Job): boolean {
+    return j.at === 0 && j.signal === undefined && (j.lease !== undefined || !this.#t.zeroCopy(j.length));
+  }
+
+  /**
+   * Several queued writes in one submission, each a send with MSG_WAITALL (the kernel sends all of
+   * it or fails: a soft link does not break on a short send without it, which would let the next
+   * send go before the rest), linked so the kernel runs them in order. A step that fails or comes
+   * short breaks the chain: the steps after it end -ECANCELED unsent and go again from the queue.
+   */
+  #sendLinked(run: Job[]): void {
+    const t = this.#t;
+    const sqes = run.map((j) => {
+      const sqe = j.lease ? t.ring.op.send(t.fd, NO_BYTES, MSG_WAITALL).setAddr(j.lease.address).hold(j.lease.keeper) : t.ring.op.send(t.fd, j.data!, MSG_WAITALL);
+      if (j.lease) sqe.len = j.length;
+      return sqe;
+    });
+    const outcomes = Promise.allSettled(t.ring.chain(sqes, { link: true }));
+    this.#busy = true;
+    for (const j of run) j.started = true;
+    outcomes.then((o) => {
+      let broken = false;
+      for (let i = 0; i < run.length; i++) {
+        const j = run[i];
+        const r = o[i];
+        if (r.status === 'fulfilled') {
+          const n = r.value as number;
+          t.sent(n);
+          j.at += n;
+          if (j.at === j.length) {
+            j.issued = true;
+            this.#finish(j);
+          } else broken = true; // short: its rest goes from the queue, first
+        } else if (broken && r.reason instanceof RingError && r.reason.errno === ECANCELED) {
+          j.started = false; // never ran: again from the queue
+        } else {
+          broken = true;
+          this.#fail(j, r.reason);
+        }
+      }
+      this.#busy = false;
+      this.#pump();
+    });
   }
 
   /** Issues one send of the rest of `j` (throws when it cannot be submitted). */

@@ -42,6 +42,13 @@ export class SubmissionQueue {
   #tail: number;
   /** SQEs written past the published tail. */
   #toSubmit = 0;
+  /**
+   * Entries placeTagged() may still write without looking at the kernel's head and the in-flight
+   * limit again: never more than there are (every other writer zeroes it, and room only grows
+   * behind its back: the kernel consuming entries, completions). 0: look. Not used while a program
+   * engine appends SQEs of its own.
+   */
+  #room = 0;
   /** Requests handed to the kernel whose last CQE has not come (ringflow's own cancels too). */
   #inflight = 0;
   #backlog: Pending[][] = [];
@@ -158,6 +165,7 @@ export class SubmissionQueue {
   addOne(p: Pending): boolean {
     if (this.#backlogHead < this.#backlog.length || this.#free() < 1) return false;
     if (this.#inflight + this.#toSubmit + 1 > this.#maxInflight && this.#inflight + this.#toSubmit > 0) return false;
+    this.#room = 0;
     this.#requests.add(p);
     const w = (this.#tail & this.#mask) * this.#sqeWords;
     p.sqe.encode(this.#sqe32, w, p.slot, p.gen);
@@ -173,6 +181,7 @@ export class SubmissionQueue {
     const n = group.length;
     if (this.#free() < n) return false;
     if (this.#inflight + this.#toSubmit + n > this.#maxInflight && this.#inflight + this.#toSubmit > 0) return false;
+    this.#room = 0;
     const sqe32 = this.#sqe32;
     for (let i = 0; i < n; i++) {
       const p = group[i];
@@ -193,8 +202,12 @@ export class SubmissionQueue {
    */
   placeTagged(sqe: Sqe, userLo: number, userHi: number): boolean {
     if (sqe.submitCheck !== undefined || sqe.cmdBytes > 16) this.checkEntry(sqe, 'bulk.push()');
-    if (this.#free() < 1) return false;
-    if (this.#inflight + this.#toSubmit + 1 > this.#maxInflight && this.#inflight + this.#toSubmit > 0) return false;
+    if (this.#room < 1 || this.#engine) {
+      const used = this.#inflight + this.#toSubmit;
+      this.#room = Math.min(this.#free(), used === 0 ? Math.max(1, this.#maxInflight) : this.#maxInflight - used);
+      if (this.#room < 1) return false;
+    }
+    this.#room--;
     const w = (this.#tail & this.#mask) * this.#sqeWords;
     sqe.encode(this.#sqe32, w, userLo, userHi);
     if (this.#sqe128) sqe.encodeTail(this.#sqe32, w);
@@ -207,6 +220,7 @@ export class SubmissionQueue {
   /** Writes a ringflow-internal request (no promise; its CQE is counted and dropped) at the tail. */
   addInternal(sqe: Sqe): void {
     this.syncTail();
+    this.#room = 0;
     const w = (this.#tail & this.#mask) * this.#sqeWords;
     sqe.encode(this.#sqe32, w, 0, INTERNAL_TAG);
     if (this.#sqe128) sqe.encodeTail(this.#sqe32, w);

@@ -20,3 +20,15 @@ export function localPort(fd: number): number {
   }
   throw new Error(`socket inode ${m[1]} not found in /proc/net`);
 }
+
+/** Reads exactly `n` bytes from a TcpSocket (throws at EOF before that). */
+export async function readExactly(s: { read(b: Uint8Array): Promise<number> }, n: number): Promise<Buffer> {
+  const b = Buffer.alloc(n);
+  let got = 0;
+  while (got < n) {
+    const r = await s.read(b.subarray(got));
+    if (r === 0) throw new Error(`EOF after ${got} of ${n} bytes`);
+    got += r;
+  }
+  return b;
+}

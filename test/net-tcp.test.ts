@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import * as net from 'node:net';
 import { ringFor } from './helpers.js';
+import { readExactly } from './net-helpers.js';
 import { TcpServer, TcpSocket, RingError, type Ring } from '../src/index.js';
 
 const openFds = () => readdirSync('/proc/self/fd').length;
@@ -33,17 +34,6 @@ function echoServer(server: TcpServer, errors: Error[] = [], stream = server.con
       })();
     }
   })();
-}
-
-async function readExactly(s: TcpSocket, n: number): Promise<Buffer> {
-  const b = Buffer.alloc(n);
-  let got = 0;
-  while (got < n) {
-    const r = await s.read(b.subarray(got));
-    if (r === 0) throw new Error(`EOF after ${got} of ${n} bytes`);
-    got += r;
-  }
-  return b;
 }
 
 async function listen(ring: Ring): Promise<[TcpServer, number]> {

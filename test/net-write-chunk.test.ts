@@ -7,6 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ringFor } from './helpers.js';
+import { readExactly } from './net-helpers.js';
 import { TcpServer, TcpSocket, BufferStateError, type Ring, type ProvidedBuffer } from '../src/index.js';
 
 async function pair(ring: Ring, count = 16, size = 4096) {
@@ -16,17 +17,6 @@ async function pair(ring: Ring, count = 16, size = 4096) {
   const client = await TcpSocket.connect(ring, { port: server.address()!.port, noDelay: true });
   const peer = await acc;
   return { group, server, client, peer };
-}
-
-async function readExactly(s: TcpSocket, n: number): Promise<Buffer> {
-  const b = Buffer.alloc(n);
-  let got = 0;
-  while (got < n) {
-    const r = await s.read(b.subarray(got));
-    if (r === 0) throw new Error(`EOF after ${got} of ${n} bytes`);
-    got += r;
-  }
-  return b;
 }
 
 /** The next chunk `s` receives (its stream closed after it: what else came is released). */

@@ -6,13 +6,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { symlinkSync, writeFileSync, statSync, lstatSync } from 'node:fs';
+import { symlinkSync, writeFileSync, statSync, lstatSync, Stats } from 'node:fs';
 import { join } from 'node:path';
 import * as nodeFsp from 'node:fs/promises';
 import { ringFor, tempDir } from './helpers.js';
 import { cachedStatx } from '../src/fs/cached-stat.js';
 import fs from '../src/fs/index.js';
-import { AT_SYMLINK_NOFOLLOW } from '../src/ring/abi.js';
+import { AT_SYMLINK_NOFOLLOW, Statx } from '../src/ring/abi.js';
+import { statsFromStatx, statsFromStatxBytes } from '../src/fs/stats.js';
+import { parseStatx } from '../src/ops/build.js';
 import { binding } from '../src/native.js';
 import { errno } from '../src/errors.js';
 
@@ -86,4 +88,51 @@ test('fs.stat/lstat give node\'s Stats on the cached path and node\'s errors pas
   assert.deepEqual([ea.message, ea.code, ea.errno, ea.syscall, ea.path], [eb.message, eb.code, eb.errno, eb.syscall, eb.path]);
   // /proc/self revalidates its dentries: not answered from the cache, io_uring answers it
   assert.equal((await fs.stat('/proc/self/status')).isFile(), true);
+});
+
+test('Stats built from the statx bytes in numbers equal those built through BigInts, edge values included', () => {
+  const b = Buffer.alloc(Statx.size);
+  const cases: ((b: Buffer) => void)[] = [
+    () => {}, // all zero
+    (b) => {
+      b.writeUInt16LE(0o100644, Statx.mode);
+      b.writeUInt32LE(3, Statx.nlink);
+      b.writeUInt32LE(1000, Statx.uid);
+      b.writeUInt32LE(1000, Statx.gid);
+      b.writeUInt32LE(4096, Statx.blksize);
+      b.writeBigUInt64LE(123456789n, Statx.ino);
+      b.writeBigUInt64LE(65536n, Statx.sizeField);
+      b.writeBigUInt64LE(128n, Statx.blocks);
+      b.writeUInt32LE(8, Statx.dev_major);
+      b.writeUInt32LE(1, Statx.dev_minor);
+      for (const [i, o] of [Statx.atime, Statx.mtime, Statx.ctime, Statx.btime].entries()) {
+        b.writeBigInt64LE(1_764_000_000n + BigInt(i), o);
+        b.writeUInt32LE(123_456_789 + i, o + 8);
+      }
+    },
+    (b) => {
+      // u64s past 2^53 (rounded once, as Number(bigint) rounds), huge device numbers, times before 1970
+      b.writeBigUInt64LE(2n ** 64n - 1n, Statx.ino);
+      b.writeBigUInt64LE(2n ** 53n + 1n, Statx.sizeField);
+      b.writeBigUInt64LE(2n ** 60n + 12345n, Statx.blocks);
+      b.writeUInt32LE(0xffffffff, Statx.dev_major);
+      b.writeUInt32LE(0xffffffff, Statx.dev_minor);
+      b.writeUInt32LE(4095, Statx.rdev_major);
+      b.writeUInt32LE(0x12345678, Statx.rdev_minor);
+      b.writeBigInt64LE(-1n, Statx.atime);
+      b.writeUInt32LE(999_999_999, Statx.atime + 8);
+      b.writeBigInt64LE(-(2n ** 40n), Statx.mtime);
+      b.writeBigInt64LE(2n ** 40n, Statx.ctime);
+      b.writeUInt32LE(1, Statx.ctime + 8);
+    },
+  ];
+  for (const [i, fill] of cases.entries()) {
+    b.fill(0);
+    fill(b);
+    const fast = statsFromStatxBytes(b, false);
+    const slow = statsFromStatx(parseStatx(b), false);
+    assert.deepEqual({ ...fast }, { ...slow }, `case ${i}`);
+    assert.ok(fast instanceof Stats);
+    assert.deepEqual({ ...statsFromStatxBytes(b, true) }, { ...statsFromStatx(parseStatx(b), true) }, `case ${i} bigint`);
+  }
 });

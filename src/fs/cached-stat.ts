@@ -20,9 +20,15 @@ const out = Buffer.alloc(256);
 
 /** The statx of `path` (NUL-free string or bytes) from the kernel's caches, or undefined (ask io_uring). */
 export function cachedStatx(path: string | Uint8Array, nofollow: boolean): StatxResult | undefined {
+  const b = cachedStatxBytes(path, nofollow);
+  return b === undefined ? undefined : parseStatx(b);
+}
+
+/** cachedStatx()'s struct statx bytes (valid until the next call: one buffer is reused), or undefined. */
+export function cachedStatxBytes(path: string | Uint8Array, nofollow: boolean): Buffer | undefined {
   if (!available) return undefined;
   const r = binding.statCached(path, nofollow, out) as number;
-  if (r === 0) return parseStatx(out);
+  if (r === 0) return out;
   if (r === -ENOSYS || (r === -EINVAL && probeRefused())) available = false;
   return undefined;
 }

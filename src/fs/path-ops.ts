@@ -16,8 +16,8 @@ import { readFileErrorNamesPath, statTakesSignal, statTakesThrowIfNoEntry } from
 import { validatedPath, flagsOf, modeOf, optionsOf, validateObject, validateAbortSignal, validateBoolean, type FsOptions } from './args.js';
 import { FileHandle } from './file-handle.js';
 import { callOnClosedHandle } from './closed-handle.js';
-import { statsFromStatx } from './stats.js';
-import { cachedStatx } from './cached-stat.js';
+import { statsFromStatx, statsFromStatxBytes } from './stats.js';
+import { cachedStatxBytes } from './cached-stat.js';
 import { writeAllFd, writeData, thenClose, openFd } from './read-write-file.js';
 import { readWholeFile, writeWholeFile } from './fast/index.js';
 import { RingError } from '../errors.js';
@@ -63,8 +63,8 @@ export function pathOps(ringOf: () => Ring) {
     const signal = o.signal !== undefined && (await statTakesSignal(name)) ? o.signal : undefined;
     checkAborted(signal);
     // from the kernel's caches on this thread when it can answer without blocking (cached-stat.ts)
-    const cached = cachedStatx(p, name === 'lstat');
-    if (cached !== undefined) return statsFromStatx(cached, o.bigint === true);
+    const cached = cachedStatxBytes(p, name === 'lstat');
+    if (cached !== undefined) return statsFromStatxBytes(cached, o.bigint === true);
     try {
       const x = await ringOf().statx(p, { statxFlags: name === 'lstat' ? AT_SYMLINK_NOFOLLOW : 0, mask: STATX_ALL, signal });
       return statsFromStatx(x, o.bigint === true);

@@ -10,7 +10,8 @@
  */
 import { Stats, statSync } from 'node:fs';
 import type { BigIntStats } from 'node:fs';
-import type { StatxResult } from '../ops/build.js';
+import { parseStatx, type StatxResult } from '../ops/build.js';
+import { Statx } from '../ring/abi.js';
 
 type Ctor = new (...args: unknown[]) => unknown;
 const StatsCtor = Stats.prototype.constructor as unknown as Ctor;
@@ -58,5 +59,37 @@ export function statsFromStatx(x: StatxResult, bigint = false): Stats | BigIntSt
   const head = [Number(dev), x.mode, x.nlink, x.uid, x.gid, Number(rdev), x.blksize, Number(x.ino), Number(x.size), Number(x.blocks)];
   const ts = times.map(timespec);
   const tail = statsTakesTimespecs ? ts.flatMap(([s, n]) => [Number(s), Number(n)]) : ts.map(msOf);
+  return new StatsCtor(...head, ...tail) as Stats;
+}
+
+const TWO32 = 2 ** 32;
+
+/**
+ * fs.Stats straight from the bytes of a struct statx, in numbers only: the same values as
+ * statsFromStatx(parseStatx(b), false) (a u64 is correctly rounded once, as Number(bigint) is; the
+ * kernel's tv_nsec is already in [0, 1e9)), without the dozen BigInts on the way, which were a
+ * tenth of a cached stat's CPU time. `bigint`: BigIntStats through parseStatx.
+ */
+export function statsFromStatxBytes(b: Buffer, bigint: boolean): Stats | BigIntStats {
+  if (bigint) return statsFromStatx(parseStatx(b), true);
+  const u32 = (o: number): number => b.readUInt32LE(o);
+  const u64 = (o: number): number => b.readUInt32LE(o) + b.readUInt32LE(o + 4) * TWO32;
+  const i64 = (o: number): number => b.readUInt32LE(o) + b.readInt32LE(o + 4) * TWO32;
+  // makedev: bits of minor 0-7, major 8-19, minor 20-43, major 44-63 (disjoint: a sum is the OR)
+  const devOf = (ma: number, mi: number): number => (ma < 4096 ? ((ma << 8) | (mi & 0xff)) + (mi >>> 8) * 2 ** 20 : Number(makedev(ma, mi)));
+  const head = [
+    devOf(u32(Statx.dev_major), u32(Statx.dev_minor)),
+    b.readUInt16LE(Statx.mode),
+    u32(Statx.nlink),
+    u32(Statx.uid),
+    u32(Statx.gid),
+    devOf(u32(Statx.rdev_major), u32(Statx.rdev_minor)),
+    u32(Statx.blksize),
+    u64(Statx.ino),
+    u64(Statx.sizeField),
+    u64(Statx.blocks),
+  ];
+  const at = [Statx.atime, Statx.mtime, Statx.ctime, Statx.btime];
+  const tail = statsTakesTimespecs ? at.flatMap((o) => [i64(o), u32(o + 8)]) : at.map((o) => i64(o) * 1000 + u32(o + 8) / 1e6);
   return new StatsCtor(...head, ...tail) as Stats;
 }

@@ -2,7 +2,10 @@
  * Completion programs written with ringflow's assembler for the security tests (no clang needed),
  * each created twice: compiled by the JIT and interpreted, so every attack runs against both.
  */
+import assert from 'node:assert/strict';
 import { Program, engineAvailable } from '../../src/programs/index.js';
+import type { Ring } from '../../src/index.js';
+import { CPU_TIME_SCALE } from '../helpers.js';
 
 /** Why the program tests skip (false: they run). */
 export const noEngine: string | false = engineAvailable() ? false : 'native eBPF engine not built';
@@ -60,4 +63,32 @@ export function submitAsm(f: SqeFields): string {
 /** Assembler that emits a CQE { data, res } to CQ `cq` with helper 165 (r6 = ctx). */
 export function emitAsm(cq: number, data: bigint, res: number): string {
   return [`mov %r1, %r6`, `mov %r2, ${cq}`, `lddw %r3, ${BigInt.asIntN(64, data)}`, `mov %r4, ${res}`, `mov %r5, 0`, `call 165`].join('\n');
+}
+
+const ASYNC_CANCEL = 14;
+
+/**
+ * Runs a program (JIT or interpreter) on `ring` (which has an extra CQ 1) that, for each of
+ * `targets`, submits an ASYNC_CANCEL naming it and emits a CQE under it with `flags` to the
+ * programs' CQ 0. Asserts what isolation promises: every cancel finds nothing (-ENOENT on CQ 1)
+ * and every forged CQE reaches the programs' CQ 0 (ring.onCompletion), no JS request.
+ */
+export async function cancelAndForge(ring: Ring, targets: readonly bigint[], jit: boolean, flags = 0): Promise<void> {
+  let code = 'mov %r6, %r1\n';
+  let n = 0;
+  for (const target of targets) {
+    code += submitAsm({ opcode: ASYNC_CANCEL, fd: 0, addr: target, userData: BigInt(n++), cq: 1 }) + '\n';
+    // helper 165 (emit): r2 cq, r3 user_data, r4 res, r5 flags
+    code += emitAsm(0, target, 0).replace('mov %r5, 0', `mov %r5, ${flags}`) + '\n';
+  }
+  code += 'mov %r0, 0\nexit';
+  const seenByJs: bigint[] = [];
+  ring.onCompletion((c) => seenByJs.push(c.userData));
+  assert.equal(await ring.runProgram(ring.registerProgram(ringProgram(code, jit))), 0);
+  const deadline = Date.now() + 2000 * CPU_TIME_SCALE;
+  while (ring.cq(1).ready < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
+  const got = ring.cq(1).drain();
+  assert.equal(got.length, n);
+  for (const c of got) assert.equal(c.res, -2, `cancel ${c.userData} found nothing`);
+  assert.equal(seenByJs.length, n, "the forged CQEs went to the programs' CQ 0 (onCompletion), not to a JS request");
 }

@@ -16,9 +16,8 @@ import { ringFor, tempDir, CPU_TIME_SCALE } from '../helpers.js';
 import { op, RingError } from '../../src/index.js';
 import { createFs } from '../../src/fs/index.js';
 import { runGroupSettled, runWithCallback, type Settled } from '../../src/ring/callback-requests.js';
-import { ENGINES, noEngine, ringProgram, submitAsm, emitAsm } from './asm-programs.js';
+import { ENGINES, noEngine, cancelAndForge } from './asm-programs.js';
 
-const ASYNC_CANCEL = 14;
 /** user_data high word of ringflow's own internal requests (src/ring/submission.ts INTERNAL_TAG). */
 const INTERNAL = 0xffffffffn << 32n;
 const index = new URL('../../src/index.js', import.meta.url).href;
@@ -36,24 +35,9 @@ for (const { name, jit } of ENGINES) {
     assert.equal(pending, 3);
     // every user_data JS could be using (slot 0..15 × generation 1..4) and the internal tag's:
     // cancel it, and post a CQE under it to CQ 0 (the programs' own CQ 0, never JS's)
-    let code = 'mov %r6, %r1\n';
-    let n = 0;
     const targets: bigint[] = [INTERNAL, INTERNAL | 1n];
     for (let slot = 0n; slot < 16n; slot++) for (let gen = 1n; gen <= 4n; gen++) targets.push((gen << 32n) | slot);
-    for (const target of targets) {
-      code += submitAsm({ opcode: ASYNC_CANCEL, fd: 0, addr: target, userData: BigInt(n++), cq: 1 }) + '\n';
-      code += emitAsm(0, target, 0) + '\n';
-    }
-    code += 'mov %r0, 0\nexit';
-    const seenByJs: bigint[] = [];
-    ring.onCompletion((c) => seenByJs.push(c.userData));
-    assert.equal(await ring.runProgram(ring.registerProgram(ringProgram(code, jit))), 0);
-    const deadline = Date.now() + 2000 * CPU_TIME_SCALE;
-    while (ring.cq(1).ready < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
-    const got = ring.cq(1).drain();
-    assert.equal(got.length, n);
-    for (const c of got) assert.equal(c.res, -2, `cancel ${c.userData} found nothing`);
-    assert.equal(seenByJs.length, n, "the forged CQEs went to the programs' CQ 0 (onCompletion)");
+    await cancelAndForge(ring, targets, jit);
     await new Promise((r) => setTimeout(r, 20));
     assert.equal(groupOut, undefined, 'the group is still in flight');
     assert.equal(lone.length, 0, 'the lone request is still in flight');

@@ -11,9 +11,8 @@ import { Worker } from 'node:worker_threads';
 import { readlinkSync, closeSync } from 'node:fs';
 import { ringFor, CPU_TIME_SCALE } from '../helpers.js';
 import { TcpServer, TcpSocket, RingError } from '../../src/index.js';
-import { ENGINES, noEngine, ringProgram, submitAsm, emitAsm } from './asm-programs.js';
+import { ENGINES, noEngine, cancelAndForge } from './asm-programs.js';
 
-const ASYNC_CANCEL = 14;
 const MORE = 2;
 const index = new URL('../../src/index.js', import.meta.url).href;
 
@@ -31,25 +30,9 @@ for (const { name, jit } of ENGINES) {
     while (accepted.length < 1) await new Promise((r) => setTimeout(r, 2));
     // every user_data JS could be using (slot 0..15 × generation 1..4): cancel it, and post a CQE
     // with F_MORE under it to CQ 0 (the programs' own CQ 0, never JS's)
-    let code = 'mov %r6, %r1\n';
-    let n = 0;
-    for (let slot = 0n; slot < 16n; slot++)
-      for (let gen = 1n; gen <= 4n; gen++) {
-        const target = (gen << 32n) | slot;
-        code += submitAsm({ opcode: ASYNC_CANCEL, fd: 0, addr: target, userData: BigInt(n++), cq: 1 }) + '\n';
-        // helper 165 (emit): r2 cq, r3 user_data, r4 res, r5 flags
-        code += emitAsm(0, target, 5).replace('mov %r5, 0', `mov %r5, ${MORE}`) + '\n';
-      }
-    code += 'mov %r0, 0\nexit';
-    const seenByJs: bigint[] = [];
-    ring.onCompletion((c) => seenByJs.push(c.userData));
-    assert.equal(await ring.runProgram(ring.registerProgram(ringProgram(code, jit))), 0);
-    const deadline = Date.now() + 2000 * CPU_TIME_SCALE;
-    while (ring.cq(1).ready < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
-    const got = ring.cq(1).drain();
-    assert.equal(got.length, n);
-    for (const c of got) assert.equal(c.res, -2, `cancel ${c.userData} found nothing`);
-    assert.equal(seenByJs.length, 64, 'the forged CQEs went to the programs\' CQ 0 (onCompletion), not to the JS request');
+    const targets: bigint[] = [];
+    for (let slot = 0n; slot < 16n; slot++) for (let gen = 1n; gen <= 4n; gen++) targets.push((gen << 32n) | slot);
+    await cancelAndForge(ring, targets, jit, MORE);
     // the multishot accept is still armed and still JS's: a new connection is accepted, once
     await TcpSocket.connect(ring, { port }).then((c) => c.close());
     while (accepted.length < 2) await new Promise((r) => setTimeout(r, 2));

@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ringFor } from './helpers.js';
 import { readExactly } from './net-helpers.js';
+import { firstChunk, sleep } from './security/write-chunk-util.js';
 import { TcpServer, TcpSocket, BufferStateError, type Ring, type ProvidedBuffer } from '../src/index.js';
 
 async function pair(ring: Ring, count = 16, size = 4096) {
@@ -19,16 +20,7 @@ async function pair(ring: Ring, count = 16, size = 4096) {
   return { group, server, client, peer };
 }
 
-/** The next chunk `s` receives (its stream closed after it: what else came is released). */
-async function firstChunk(s: TcpSocket): Promise<ProvidedBuffer> {
-  const st = s.chunks();
-  const r = await st.next();
-  st.close();
-  assert.equal(r.done, false);
-  return r.value as ProvidedBuffer;
-}
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Raw sends (not through a TcpSocket's writer) until one waits for room; their settled promises. */
 async function fillSocket(ring: Ring, fd: number): Promise<Promise<unknown>[]> {

@@ -20,6 +20,7 @@
  */
 import type { Ring } from '../ring/ring.js';
 import type { CqeSink } from '../ring/multi.js';
+import { NO_BYTES, type Sqe } from '../ops/sqe.js';
 import type { BufferLease } from '../buffers/provided-buffer.js';
 import { CqeFlags } from '../ring/abi.js';
 import { MSG } from '../ops/net-abi.js';
@@ -28,8 +29,6 @@ import { RingError, errno as errnoOf } from '../errors.js';
 
 const EPIPE = errnoOf('EPIPE');
 const ECANCELED = errnoOf('ECANCELED');
-/** The placeholder buffer of a send whose address is set afterwards (a lease). */
-const NO_BYTES = new Uint8Array(0);
 /** A linked send takes all its bytes or fails. */
 const MSG_WAITALL = MSG.WAITALL;
 /** Writes sent in one linked chain at most. */
@@ -177,11 +176,7 @@ export class SocketWriter {
    */
   #sendLinked(run: Job[]): void {
     const t = this.#t;
-    const sqes = run.map((j) => {
-      const sqe = j.lease ? t.ring.op.send(t.fd, NO_BYTES, MSG_WAITALL).setAddr(j.lease.address).hold(j.lease.keeper) : t.ring.op.send(t.fd, j.data!, MSG_WAITALL);
-      if (j.lease) sqe.len = j.length;
-      return sqe;
-    });
+    const sqes = run.map((j) => this.#sqeFor(j, MSG_WAITALL));
     const outcomes = Promise.allSettled(t.ring.chain(sqes, { link: true }));
     this.#busy = true;
     for (const j of run) j.started = true;
@@ -210,16 +205,19 @@ export class SocketWriter {
     });
   }
 
+  /** A send of what is left of `j`: from its lease's provided buffer, or its bytes (zero-copy from the threshold on, unless `flags` are asked: linked sends copy). */
+  #sqeFor(j: Job, flags: number): Sqe {
+    const t = this.#t;
+    const n = j.length - j.at;
+    if (j.lease) return t.ring.op.send(t.fd, NO_BYTES, flags).setBuffer(j.lease.address + j.at, n, j.lease.keeper);
+    const data = j.at ? j.data!.subarray(j.at) : j.data!;
+    return flags === 0 && t.zeroCopy(n) ? t.ring.op.sendZc(t.fd, data, 0) : t.ring.op.send(t.fd, data, flags);
+  }
+
   /** Issues one send of the rest of `j` (throws when it cannot be submitted). */
   #send(j: Job): void {
     const t = this.#t;
-    const n = j.length - j.at;
-    const sqe = j.lease
-      ? t.ring.op.send(t.fd, NO_BYTES, 0).setAddr(j.lease.address + j.at).hold(j.lease.keeper)
-      : t.zeroCopy(n)
-        ? t.ring.op.sendZc(t.fd, j.at ? j.data!.subarray(j.at) : j.data!, 0)
-        : t.ring.op.send(t.fd, j.at ? j.data!.subarray(j.at) : j.data!, 0);
-    if (j.lease) sqe.len = n;
+    const sqe = this.#sqeFor(j, 0);
     const o = j.signal ? { signal: j.signal } : undefined;
     // (CQEs and failures come later, never inside these calls: a refusal throws)
     if (sqe.op.multiCqe) {

@@ -76,6 +76,9 @@ export function split64(v: number | bigint): [lo: number, hi: number] {
  * A prepared request. Fields mirror struct io_uring_sqe; 64-bit fields are kept as lo/hi words.
  * `keep` holds every JS object whose memory the kernel touches, until the request's CQE.
  */
+/** An empty buffer to build a request over before setBuffer() names its memory. */
+export const NO_BYTES = new Uint8Array(0);
+
 export class Sqe {
   readonly op: OpDesc;
   opcode: number;
@@ -199,6 +202,18 @@ export class Sqe {
     this.flags |= SqeFlags.BUFFER_SELECT;
     this.bufIndex = id;
     return this;
+  }
+  /**
+   * Points the request's data buffer at `length` bytes at `address`: memory ringflow owns that
+   * `keeper` keeps alive until the CQE (a provided buffer lent to a send, a fresh buffer readFile
+   * fills). Build the request over NO_BYTES, then set this; the op's short-transfer tracking
+   * (`expect`, when it has one) follows the length.
+   */
+  setBuffer(address: number, length: number, keeper: object): this {
+    this.setAddr(address);
+    this.len = length;
+    if (this.expect >= 0) this.expect = length;
+    return this.hold(keeper);
   }
   /** Keeps `value` reachable until the CQE. */
   hold(value: object): this {

@@ -25,7 +25,7 @@
  */
 import type { Ring } from '../../ring/ring.js';
 import { op } from '../../ops/build.js';
-import { FixedFile, type Sqe } from '../../ops/sqe.js';
+import { FixedFile, NO_BYTES, type Sqe } from '../../ops/sqe.js';
 import { runGroupSettled, runWithCallback, type Settled } from '../../ring/callback-requests.js';
 import { SlotPool } from './slots.js';
 import { settleAll } from './settle.js';
@@ -123,8 +123,6 @@ function resultOf(target: Buffer, n: number, fresh: boolean, encoding: BufferEnc
   return out;
 }
 
-const NO_BYTES = new Uint8Array(0);
-
 /**
  * A hard-linked read of `fd` at the current position into `buf`, a fresh buffer nobody else can
  * reach until the read's CQE (readFile returns it afterwards): lent to the kernel without being
@@ -132,9 +130,7 @@ const NO_BYTES = new Uint8Array(0);
  * with node:fs/promises.
  */
 function privateRead(fd: FixedFile | number, buf: Buffer): Sqe {
-  const sqe = op.read(fd, NO_BYTES, -1).setAddr(privateAddress(buf.buffer as ArrayBuffer) + buf.byteOffset).hold(buf).hardlink();
-  sqe.len = sqe.expect = buf.length;
-  return sqe;
+  return op.read(fd, NO_BYTES, -1).setBuffer(privateAddress(buf.buffer as ArrayBuffer) + buf.byteOffset, buf.length, buf).hardlink();
 }
 
 // ---------------------------------------------------------------- readWholeFile

@@ -15,6 +15,7 @@ import { makeRegion, sqeBytes, type TestRegion } from './util.js';
 import { listener, acceptedPair, Client, eventually } from '../net-programs-util.js';
 import { RingError, BufferGroup, BufferStateError, type Ring, type ProvidedBuffer } from '../../src/index.js';
 import { Sqe } from '../../src/ops/sqe.js';
+import { lend } from '../../src/buffers/provided-buffer.js';
 import { opByName } from '../../src/ops/table.js';
 
 const OP = { SEND: 26, RECV: 27 } as const;
@@ -235,6 +236,29 @@ for (const { name, jit } of ENGINES) {
     assert.equal(await calls.giveBack(group.id, bid), 0);
     assert.equal((await sub.run(sqeBytes(OP.SEND, { fd, addr: at(bid), len: 8 }))).res, E.EFAULT, 'given back: no longer reachable');
     assert.equal((await calls.read(group.id, bid)).res, E.EPERM);
+  });
+
+  test(`a buffer JS handed to a send (write(chunk)'s lend): programs can neither give it back, read it nor send from it; it comes home once (${name})`, { skip: noEngine }, async (t) => {
+    const s = await setup(t, jit);
+    if (!s) return;
+    const { ring, group, calls, sub, fd } = s;
+    const rq = new Sqe(opByName('recv')!);
+    rq.fd = fd;
+    const got = ring.run(group.select(rq)) as Promise<ProvidedBuffer | null>;
+    s.client.socket.write('lent');
+    const chunk = (await got)!;
+    const lease = lend(chunk); // what TcpSocket.write(chunk) does while its send runs
+    ring.allowBufferGroup(group);
+    assert.equal(await calls.giveBack(group.id, chunk.id), E.EPERM, 'lent by JS: not the programs\' to give back');
+    assert.equal((await calls.read(group.id, chunk.id)).res, E.EPERM, 'nor to read');
+    assert.equal((await sub.run(sqeBytes(OP.SEND, { fd, addr: BigInt(lease.address), len: 4 }))).res, E.EFAULT, 'nor to send from');
+    ring.allowBufferGroup(group, false);
+    const before = group.available;
+    lease.back();
+    lease.back(); // a second back() does nothing
+    assert.equal(group.outstanding, 0);
+    assert.equal(group.available, before + 1, 'home once');
+    assert.equal(chunk.released, true);
   });
 
   test(`the group cannot be taken away under a program request: a RECV selecting from it, a SEND from one of its buffers (${name})`, { skip: noEngine }, async (t) => {

@@ -239,3 +239,25 @@ test('ring.close() with write(chunk) sends in flight and a chain queued: every w
   await Promise.all([client.close(), peer.close(), server.close()]);
   assert.ok(fdCount() <= fds0, `no fds left (${fdCount()} vs ${fds0})`);
 });
+
+test('a Uint8Array transferred while its write waits for its turn: that write rejects (the builder refuses a detached buffer when the send is made), the writes around it go whole and in order', async (t) => {
+  const ring = ringFor(t);
+  const group = ring.bufferGroup({ count: 2, size: 4096 });
+  const { server, client, peer } = await pair(ring, group);
+  peer.zeroCopyThreshold = Infinity;
+  const first = peer.write(Buffer.alloc(1 << 20, 0x7e)); // in flight: the next writes queue behind it
+  const victim = Buffer.allocUnsafeSlow(4096).fill(0x62);
+  const w = peer.write(victim);
+  structuredClone(victim.buffer, { transfer: [victim.buffer as ArrayBuffer] }); // moved away before its send exists
+  assert.equal(victim.length, 0);
+  const after = peer.write('after');
+  const got = await readAll(client, (1 << 20) + 5);
+  await first;
+  await assert.rejects(w, (e: unknown) => e instanceof TypeError && /detached/.test((e as Error).message));
+  await after;
+  assert.equal(countByte(got, 0x7e), 1 << 20);
+  assert.equal(countByte(got, 0x62), 0);
+  assert.equal(got.subarray(-5).toString(), 'after', 'nothing of the transferred buffer went out');
+  await Promise.all([client.close(), peer.close(), server.close()]);
+  await group.close();
+});

@@ -296,3 +296,26 @@ test('close() while a chain of chunk writes is in flight, with more queued and o
   await Promise.all([client.close(), server.close()]);
   await group.close();
 });
+
+test('close() from inside a chunk callback, with that chunk and more writes queued: every write settles, the chunk comes home once, no fd left', async (t) => {
+  const ring = ringFor(t);
+  const group = ring.bufferGroup({ count: 4, size: 4096 });
+  const { server, client, peer } = await pair(ring, group);
+  peer.zeroCopyThreshold = Infinity;
+  let writes: Promise<PromiseSettledResult<void>[]> | undefined;
+  const closed = new Promise<void>((resolve) => {
+    peer.chunks().listen((c) => {
+      writes = Promise.allSettled([peer.write(Buffer.alloc(1 << 20, 1)), peer.write(c), peer.write('tail')]);
+      void peer.close().then(resolve);
+    });
+  });
+  await client.write('hello');
+  await closed;
+  const outcomes = await writes!;
+  assert.equal(outcomes.length, 3);
+  for (const o of outcomes) if (o.status === 'rejected') assert.match(String(o.reason), /the socket is closed|ECANCELED|EPIPE|ECONNRESET/);
+  assert.equal(group.outstanding, 0, 'the chunk came home');
+  assert.equal(group.available, 4);
+  await Promise.all([client.close(), server.close()]);
+  await group.close();
+});

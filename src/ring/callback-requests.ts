@@ -90,7 +90,9 @@ export function runGroupSettled(ring: Ring, sqes: readonly Sqe[], signal: AbortS
 
 /**
  * Submits one request whose outcome goes to `done` (called once, from the ring's completion
- * handling: it must not throw). No promise. The ring must be open.
+ * handling: it must not throw). No promise. The ring must be open. Nobody waits for it, so it is
+ * flushed with what is queued next, at the end of the tick (readFile's close rides with the next
+ * file's open), not by a microtask of its own.
  */
 export function runWithCallback(ring: Ring, sqe: Sqe, done: (out: Settled[]) => void): void {
   const r = ringInternals(ring);
@@ -98,5 +100,5 @@ export function runWithCallback(ring: Ring, sqe: Sqe, done: (out: Settled[]) => 
   check(r, sqe, true);
   r.prepare(sqe);
   const p = new StepPending(sqe, new GroupState(1, done), 0);
-  r.submitGroup([p], undefined);
+  r.submitGroup([p], undefined, true);
 }

@@ -12,6 +12,8 @@ import { checkNoArgs, checkRunOptions } from './method-checks.js';
 import { Sqe } from '../ops/sqe.js';
 import { FileTable } from './files.js';
 import { op as builders, type Builders } from '../ops/build.js';
+import { buildSqe } from '../ops/build.js';
+import { opByName } from '../ops/table.js';
 import { ProgramEngine } from './programs.js';
 import { Pending, RequestTable } from './requests.js';
 import { AbortWatch, abortError } from './aborts.js';
@@ -62,8 +64,13 @@ export interface RingInternals {
   prepare(sqe: Sqe): void;
   /** Refuses a request whose entry does not fit this ring's SQEs (a command area of more than 16 bytes needs sqe128). */
   checkEntry(sqe: Sqe, method: string): void;
-  /** Queues requests as one group, in one submission, in order (ring.chain(), ring.link(): src/ring/chain.ts). */
-  submitGroup(group: Pending[], signal: AbortSignal | undefined): void;
+  /**
+   * Queues requests as one group, in one submission, in order (ring.chain(), ring.link():
+   * src/ring/chain.ts). `withNext`: flushed with what is queued next, at the end of the tick
+   * (process.nextTick), as a request queued while completions are delivered is (a close that
+   * rides with the next request: src/ring/submission.ts, FlushSchedule).
+   */
+  submitGroup(group: Pending[], signal: AbortSignal | undefined, withNext?: boolean): void;
   /** user_data of the ring's promise requests in flight that `match` picks (ring.cancel({ op })). */
   selectRequests(match: (p: Pending) => boolean, max: number): bigint[];
   /** What a BulkQueue reaches (src/ring/bulk.ts), and where its CQEs go from now on. */
@@ -80,6 +87,7 @@ const captureSettlers = (resolve: (v: never) => void, reject: (e: unknown) => vo
   capturedReject = reject;
 };
 
+const LEAN_NOP = buildSqe(opByName('nop')!, []);
 let internalsOf!: (ring: Ring) => RingInternals;
 /** The internals of a Ring, for its companion modules only (not exported from the package). */
 export const ringInternals = (ring: Ring): RingInternals => internalsOf(ring);
@@ -213,7 +221,7 @@ export class Ring {
       },
       checkEntry: (sqe, method) => r.#sq.checkEntry(sqe, method),
       selectRequests: (match, max) => r.#requests.select(match, max),
-      submitGroup: (group, signal) => r.#submitGroup(group, signal),
+      submitGroup: (group, signal, withNext) => r.#submitGroup(group, signal, withNext === true),
       bulkHooks: () => ({
         sq: r.#sq,
         submit: () => r.#flush(),
@@ -311,6 +319,15 @@ export class Ring {
     return promise;
   }
 
+  /** EXPERIMENT */
+  nopLean(): Promise<number> {
+    if (this.#closed || this.#isClosing) throw new RingClosedError();
+    const promise = new Promise<number>(captureSettlers);
+    const p = new Pending(LEAN_NOP, capturedResolve, capturedReject);
+    this.#enqueueOne(p);
+    return promise;
+  }
+
   /** A zero-copy send settles at its notification, not at its result (src/ring/multi.ts). */
   #zeroCopy(p: Pending, signal: AbortSignal | undefined): void {
     const sink = new ZeroCopySink(p.sqe, p.resolve, p.reject, (p.sqe.ioprio & RECVSEND.SEND_ZC_REPORT_USAGE) !== 0);
@@ -363,12 +380,12 @@ export class Ring {
   }
 
   /** Queues a group (a chain: src/ring/chain.ts) in one submission; each request settles as run()'s would. */
-  #submitGroup(group: Pending[], signal: AbortSignal | undefined): void {
+  #submitGroup(group: Pending[], signal: AbortSignal | undefined, withNext = false): void {
     for (const p of group) {
       if (p.sqe.op.multiCqe) this.#zeroCopy(p, signal);
       if (signal) this.#aborts.watch(p, signal);
     }
-    this.#enqueue(group);
+    this.#enqueue(group, withNext);
   }
 
   /** A request's `cq` option names a CQ of this ring (CQ 0, the programs', starts the engine). */
@@ -378,7 +395,7 @@ export class Ring {
       throw new RangeError(`${sqe.op.name}(): "cq" ${sqe.cq} is not a completion queue of this ring (create extra CQs with new Ring({ cqs }) or ring.createCq(); 0 is the programs' CQ 0)`);
   }
 
-  /** Submits what is queued now (for autoSubmit: false, or to not wait for the end of the tick). Returns SQEs submitted. */
+  /** Submits what is queued now (for autoSubmit: false, or to not wait for the automatic flush). Returns SQEs submitted. */
   submit(): number {
     checkNoArgs('submit', arguments.length);
     this.#assertOpen();
@@ -390,15 +407,15 @@ export class Ring {
     const sq = this.#sq;
     if (!sq.addOne(p)) return this.#enqueue([p]);
     if (!this.#hold.held) this.#updateRef();
-    this.#autoFlush?.schedule();
+    this.#autoFlush?.schedule(this.#cq.reaping || sq.inflight > 0);
   }
 
-  #enqueue(group: Pending[]): void {
+  #enqueue(group: Pending[], withNext = false): void {
     // a full SQ never throws: hand what is queued to the kernel to make room, or queue in JS
     if (this.#sq.needsRoom(group.length)) this.#flush();
     this.#sq.add(group);
     if (!this.#hold.held) this.#updateRef();
-    this.#autoFlush?.schedule();
+    this.#autoFlush?.schedule(withNext || this.#cq.reaping || this.#sq.inflight > 0);
   }
 
   /** Enters the kernel once for everything queued, reaps inline completions, refills from the backlog. */

@@ -306,10 +306,20 @@ export class SubmissionQueue {
 }
 
 /**
- * autoSubmit: requests queued in one tick are flushed together at its end (process.nextTick).
- * Requests that complete inline (NOPs, cached reads) resolve inside the flush, and a loop of
- * `await ring.op()` would otherwise chain flushes forever without letting timers and I/O run:
- * after 64 flushes in one turn of the event loop, the next one waits for the check phase.
+ * autoSubmit: the requests queued before the flush go to the kernel in one enter. The flush is
+ * scheduled by the first of them, as one of two kinds of job:
+ * - process.nextTick, in general: it runs once the microtask queue is empty, after every
+ *   continuation that can run has run, however many awaits deep, so what they all queue goes in
+ *   one enter (and code that only awaits, a consumer of an iterator, runs before the next batch).
+ * - A microtask, when the ring has nothing in flight and is not delivering completions: the
+ *   latency case, a loop of `await ring.read()` whose request completes inline (a cached read).
+ *   Its flush, the completion and the awaiting code's next request then follow each other inside
+ *   one run of V8's microtask loop instead of a round through Node's tick queue per request
+ *   (+18 % at QD 1, docs/benchmarks.md). Continuations a batch of completions resumed are queued
+ *   before the flush, so their requests still share it.
+ * Requests that complete inline resolve inside the flush, and a loop of `await ring.op()` would
+ * otherwise chain flushes forever without letting timers and I/O run: after 64 flushes in one
+ * turn of the event loop, the next one waits for the check phase.
  */
 export class FlushSchedule {
   readonly #flush: () => void;
@@ -335,12 +345,13 @@ export class FlushSchedule {
     this.#flush = flush;
   }
 
-  /** Flushes once soon, however many requests are queued before then. */
-  schedule(): void {
+  /** Flushes once soon, however many requests are queued before then; `late`: at the end of the tick (nextTick), else by a microtask. */
+  schedule(late: boolean): void {
     if (this.#scheduled) return;
     this.#scheduled = true;
-    if (this.#turnFlushes < 64) process.nextTick(this.#tick);
-    else setImmediate(this.#tick);
+    if (this.#turnFlushes >= 64) setImmediate(this.#tick);
+    else if (late) process.nextTick(this.#tick);
+    else queueMicrotask(this.#tick);
   }
 }
 

@@ -12,8 +12,6 @@ import { checkNoArgs, checkRunOptions } from './method-checks.js';
 import { Sqe } from '../ops/sqe.js';
 import { FileTable } from './files.js';
 import { op as builders, type Builders } from '../ops/build.js';
-import { buildSqe } from '../ops/build.js';
-import { opByName } from '../ops/table.js';
 import { ProgramEngine } from './programs.js';
 import { Pending, RequestTable } from './requests.js';
 import { AbortWatch, abortError } from './aborts.js';
@@ -87,7 +85,6 @@ const captureSettlers = (resolve: (v: never) => void, reject: (e: unknown) => vo
   capturedReject = reject;
 };
 
-const LEAN_NOP = buildSqe(opByName('nop')!, []);
 let internalsOf!: (ring: Ring) => RingInternals;
 /** The internals of a Ring, for its companion modules only (not exported from the package). */
 export const ringInternals = (ring: Ring): RingInternals => internalsOf(ring);
@@ -315,15 +312,6 @@ export class Ring {
     const p = new Pending(sqe, capturedResolve, capturedReject);
     if (sqe.op.multiCqe) this.#zeroCopy(p, signal);
     if (signal) this.#aborts.watch(p, signal);
-    this.#enqueueOne(p);
-    return promise;
-  }
-
-  /** EXPERIMENT */
-  nopLean(): Promise<number> {
-    if (this.#closed || this.#isClosing) throw new RingClosedError();
-    const promise = new Promise<number>(captureSettlers);
-    const p = new Pending(LEAN_NOP, capturedResolve, capturedReject);
     this.#enqueueOne(p);
     return promise;
   }

@@ -28,6 +28,48 @@ test('continuations that issue new requests in a batch callback are batched too'
   assert.ok(d / calls >= 4, `IOS/call ${d / calls} should show batching`);
 });
 
+test('an idle ring flushes by a microtask: a request that completes inline has settled before code queued after it resumes', async (t) => {
+  const ring = ringFor(t);
+  const before = ring.stats();
+  let settled = false;
+  const p = ring.nop().then((v) => ((settled = true), v));
+  await Promise.resolve(); // queued behind the flush
+  assert.equal(ring.stats().enterCalls - before.enterCalls, 1, 'flushed before a continuation queued after the request');
+  assert.equal(await p, 0);
+  assert.ok(settled);
+  // awaits of one request after another on an idle ring never wait for the tick queue: a
+  // nextTick callback queued first runs only after 50 round trips (fewer than the 64 flushes per
+  // turn of the event loop after which a flush waits for the check phase)
+  await new Promise((r) => setImmediate(r));
+  let ticked = -1;
+  let n = 0;
+  process.nextTick(() => (ticked = n));
+  for (; n < 50; n++) assert.equal(await ring.nop(), 0);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(ticked, 50, 'the tick queue ran after the loop, not between its requests');
+});
+
+test('a ring with requests in flight flushes at the end of the tick: what every waiting continuation queues goes in one enter', async (t) => {
+  const ring = ringFor(t);
+  const timer = ring.timeout(60_000, { signal: AbortSignal.timeout(5_000) }).catch(() => false); // keeps the ring busy
+  await new Promise((r) => setImmediate(r));
+  const before = ring.stats();
+  // requests queued three awaits apart, all before the microtask queue empties
+  const deep = async (k: number): Promise<number> => {
+    for (let i = 0; i < k; i++) await Promise.resolve();
+    return ring.nop();
+  };
+  const ps = [ring.nop(), deep(1), deep(3), deep(10)];
+  await Promise.resolve();
+  assert.equal(ring.stats().enterCalls - before.enterCalls, 0, 'nothing flushed while continuations can still queue');
+  assert.deepEqual(await Promise.all(ps), [0, 0, 0, 0]);
+  const after = ring.stats();
+  assert.equal(after.enterCalls - before.enterCalls, 1, 'one enter for all four');
+  assert.equal(after.sqesSubmitted - before.sqesSubmitted, 4);
+  await ring.cancel({ op: 'timeout' }, { all: true }).catch(() => 0);
+  await timer;
+});
+
 test('autoSubmit false: nothing reaches the kernel until submit()', async (t) => {
   const ring = ringFor(t, { autoSubmit: false });
   const p = tagged(ring, 7);

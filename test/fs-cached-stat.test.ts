@@ -134,5 +134,11 @@ test('Stats built from the statx bytes in numbers equal those built through BigI
     assert.deepEqual({ ...fast }, { ...slow }, `case ${i}`);
     assert.ok(fast instanceof Stats);
     assert.deepEqual({ ...statsFromStatxBytes(b, true) }, { ...statsFromStatx(parseStatx(b), true) }, `case ${i} bigint`);
+    // the same bytes 2 bytes into another buffer (not 4-byte aligned), then at its start again
+    const odd = Buffer.alloc(Statx.size + 2).subarray(2);
+    b.copy(odd);
+    assert.deepEqual({ ...statsFromStatxBytes(odd, false) }, { ...slow }, `case ${i} unaligned`);
+    assert.deepEqual({ ...statsFromStatxBytes(b, false) }, { ...slow }, `case ${i} again`);
   }
+  assert.throws(() => statsFromStatxBytes(Buffer.alloc(100), false), RangeError);
 });

@@ -184,7 +184,8 @@ export class FileHandle extends EventEmitter {
     const pos: number | bigint = typeof position === 'bigint' ? (position < 0n ? -1 : position) : position < 0 ? -1 : position;
     let bytesRead: number;
     try {
-      bytesRead = await this.#ring.read(this.#fd, buffer, pos, { offset, length });
+      // the whole view (the usual call) needs no window: no options object for the builder to read
+      bytesRead = await (offset === 0 && length === buffer.byteLength ? this.#ring.read(this.#fd, buffer, pos) : this.#ring.read(this.#fd, buffer, pos, { offset, length }));
     } catch (e) {
       throw nodeError(e, 'read');
     }
@@ -241,7 +242,7 @@ export class FileHandle extends EventEmitter {
     }
     let bytesWritten: number;
     try {
-      bytesWritten = len === 0 ? 0 : await this.#ring.write(this.#fd, bytes, pos, { offset, length: len });
+      bytesWritten = len === 0 ? 0 : await (offset === 0 && len === bytes.byteLength ? this.#ring.write(this.#fd, bytes, pos) : this.#ring.write(this.#fd, bytes, pos, { offset, length: len }));
     } catch (e) {
       throw nodeError(e, 'write');
     }

@@ -100,3 +100,32 @@ test('fast path vs applyParam: same SQE bytes or the same error, every op, every
   assert.ok(compared > 1000);
   assert.deepEqual(differences, [], differences.join('\n'));
 });
+
+test('fast path vs applyParam: buffer windows (offset, length) give the same SQE bytes or the same error, every op with a buffer', (t) => {
+  const f = tempFile(pattern(64));
+  t.after(f.cleanup);
+  fd = openSync(f.path, 'r+');
+  t.after(() => closeSync(fd));
+  const WINDOW_VALUES: unknown[] = [undefined, 0, 1, 7, 31, 32, 33, 64, 65, -1, 1.5, NaN, Infinity, '8', null, 2 ** 32, 2n];
+  let compared = 0;
+  const differences: string[] = [];
+  for (const o of OPS) {
+    const p = o.params?.find((q) => fastEncoder(o, q) && q.kind === 'buffer');
+    if (!p) continue;
+    for (const buf of [Buffer.alloc(32), Buffer.alloc(64).subarray(8, 40)])
+      for (const offset of WINDOW_VALUES)
+        for (const length of WINDOW_VALUES) {
+          const args = argsWith(o, p, buf, false);
+          const opts = args[args.length - 1] as Record<string, unknown>;
+          if (offset !== undefined) opts.offset = offset;
+          if (length !== undefined) opts.length = length;
+          const slow = outcome(o, args, false);
+          const quick = outcome(o, args, true);
+          compared++;
+          if (slow !== quick) differences.push(`${o.name}(offset ${describeValue(offset)}, length ${describeValue(length)}):\n  applyParam: ${slow}\n  fast path:  ${quick}`);
+        }
+  }
+  t.diagnostic(`${compared} builds compared`);
+  assert.ok(compared > 500);
+  assert.deepEqual(differences, [], differences.join('\n'));
+});

@@ -62,20 +62,34 @@ export function fastEncoder(op: OpDesc, p: ParamDesc): FastEncoder | undefined {
       if (!set || p.fixed !== undefined || op.sqe?.fixedFile === 'required') return undefined;
       return intIn(set, 0, 0x7fffffff);
     case 'buffer':
-      // a Uint8Array (a Buffer) over memory handed to the kernel before, whole (no offset/length
-      // window): its address, length and the buffer kept until the CQE, as applyParam writes them
+      // a Uint8Array (a Buffer) over memory handed to the kernel before, whole or through an
+      // offset/length window of in-range integers: its address, length and the buffer kept until
+      // the CQE, as applyParam writes them (anything else, errors included, is applyParam's)
       if (p.field !== 'addr') return undefined;
       return (s, v, opts) => {
-        if (opts.offset !== undefined || opts.length !== undefined) return false;
         const span = knownView(v);
-        if (span === undefined || span.length > 0xffffffff) return false;
-        const a = span.address;
-        const len = span.length;
+        if (span === undefined) return false;
+        const size = span.length;
+        const o = opts.offset;
+        const l = opts.length;
+        let off = 0;
+        if (o !== undefined) {
+          if (typeof o !== 'number' || !Number.isInteger(o) || o < 0 || o > size) return false;
+          off = o;
+        }
+        let len = size - off;
+        if (l !== undefined) {
+          if (typeof l !== 'number' || !Number.isInteger(l) || l < 0 || l > len) return false;
+          len = l;
+        }
+        if (len > 0xffffffff) return false;
+        const a = span.address + off;
         s.addrLo = a >>> 0;
         s.addrHi = Math.floor(a / TWO32) >>> 0;
         s.len = len;
         s.expect = len;
-        (s.keep ??= []).push(v as Uint8Array); // the view keeps its buffer (the memory) reachable
+        if (s.keep === undefined) s.keep = [v as Uint8Array]; // the view keeps its buffer (the memory) reachable
+        else s.keep.push(v as Uint8Array);
         return true;
       };
     case 'position':

@@ -491,19 +491,35 @@ export function builderOf(op: OpDesc): (args: readonly unknown[]) => Sqe {
   return (args) => buildWith(op, shape, args);
 }
 
+/** Is `name` among `keys`? (a loop the compiler inlines; Array.prototype.includes was a builtin call per parameter) */
+function holds(keys: readonly string[], name: string): boolean {
+  for (let k = 0; k < keys.length; k++) if (keys[k] === name) return true;
+  return false;
+}
+
 function buildWith(op: OpDesc, shape: OpShape, args: readonly unknown[]): Sqe {
   if (args.length > shape.positional + 1)
     throw new TypeError(`${op.name}(): too many arguments (${args.length}); it takes ${[...shape.positionalNames, 'options'].join(', ')}`);
   const s = new Sqe(op);
   let i = 0;
   let opts: Record<string, unknown> = NO_OPTIONS;
+  /**
+   * A plain options object's own keys (an object literal, or one without a prototype): an option
+   * not among them is omitted, and is not looked up (a keyed load by a name the object lacks is a
+   * megamorphic miss that walks the prototype chain: a third of a FileHandle read's build).
+   * undefined: every name is read, inherited ones and getters too (a class instance's options).
+   */
+  let own: string[] | undefined;
   const last = args[shape.positional];
   if (last !== undefined) {
     if (last === null || typeof last !== 'object' || ArrayBuffer.isView(last) || Array.isArray(last) || types.isAnyArrayBuffer(last) || last instanceof AbortSignal)
       throw new TypeError(`${op.name}(): options must be an object, got ${describe(last)}${last instanceof AbortSignal ? ' (pass { signal })' : ''}`);
     opts = last as Record<string, unknown>;
-    for (const k of Object.keys(opts))
+    const keys = Object.keys(opts);
+    for (const k of keys)
       if (!shape.optionKeys.has(k)) throw new TypeError(`${op.name}(): "${k}" is not an option of ${op.name}(); it accepts ${[...shape.optionKeys].join(', ')}`);
+    const proto = Object.getPrototypeOf(opts);
+    if (proto === Object.prototype || proto === null) own = keys;
   }
   let implied = 0;
   let excluded = 0;
@@ -513,7 +529,7 @@ function buildWith(op: OpDesc, shape: OpShape, args: readonly unknown[]): Sqe {
     const step = plan[k];
     const p = step.p;
     // no options object: no keyed load by a parameter name (megamorphic; most calls pass none)
-    const v = p.positional ? args[i++] : opts === NO_OPTIONS ? undefined : opts[p.name];
+    const v = p.positional ? args[i++] : opts === NO_OPTIONS || (own !== undefined && !holds(own, p.name)) ? undefined : opts[p.name];
     if (v === undefined) {
       if (step.skipWhenOmitted) continue;
       if (!step.fastDefault || !fastOn || !step.fast!(s, p.default, opts)) applyParam(op, s, p, v, opts);
@@ -533,6 +549,7 @@ function buildWith(op: OpDesc, shape: OpShape, args: readonly unknown[]): Sqe {
   if (implied && (shape.opFlagsParam === undefined || opts[shape.opFlagsParam] === undefined)) s.opFlags |= implied;
   if (last !== undefined)
     for (const [k, check] of COMMON_CHECKS) {
+      if (own !== undefined && !holds(own, k)) continue;
       const v = opts[k];
       if (v !== undefined) check(op, s, v, opts);
     }

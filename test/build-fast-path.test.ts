@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openSync, closeSync } from 'node:fs';
-import { fixed, OPS, type OpDesc, Sqe } from '../src/index.js';
+import { fixed, OPS, opByName, type OpDesc, Sqe } from '../src/index.js';
 import type { ParamDesc } from '../src/ops/table.js';
 import { buildSqe } from '../src/ops/build.js';
 import { fastEncoder, fastPath } from '../src/ops/build-plan.js';
@@ -128,4 +128,26 @@ test('fast path vs applyParam: buffer windows (offset, length) give the same SQE
   t.diagnostic(`${compared} builds compared`);
   assert.ok(compared > 500);
   assert.deepEqual(differences, [], differences.join('\n'));
+});
+
+test('options a class instance gives by getters or inherits still apply; a plain object gives only its own', () => {
+  class Window {
+    get offset() {
+      return 8;
+    }
+  }
+  const buf = Buffer.alloc(32);
+  const words = (s: Sqe) => {
+    const w = new Uint32Array(16);
+    s.encode(w, 0, 0, 0);
+    return w;
+  };
+  const plain = words(buildSqe(opByName('read')!, [0, buf, 0, { offset: 8 }]));
+  const viaGetter = words(buildSqe(opByName('read')!, [0, buf, 0, new Window()]));
+  assert.deepEqual(viaGetter, plain, 'the getter\'s offset applies');
+  assert.equal(plain[6], 24, 'len: the rest of the buffer after the offset');
+  const inherited = words(buildSqe(opByName('read')!, [0, buf, 0, Object.create({ length: 4 })]));
+  assert.equal(inherited[6], 4, 'an inherited length applies');
+  const nullProto = words(buildSqe(opByName('read')!, [0, buf, 0, Object.assign(Object.create(null), { length: 4 })]));
+  assert.equal(nullProto[6], 4, 'a prototype-less object\'s own length applies');
 });

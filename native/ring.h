@@ -78,6 +78,19 @@ void rf_ring_unmap(rf_ring *r);
  * registered-ring slot is per thread). */
 void rf_ring_close(rf_ring *r);
 
+/* ---- a kernel probe */
+
+/* Is the registered eventfd of a DEFER_TASKRUN ring signalled for every completion that waited on
+ * poll (a read of an empty pipe, a recv, a send into a full socket)? On a private ring: two reads
+ * of a pipe, each armed on poll and woken by a write from this thread. 0: each was signalled (at
+ * once from the wakeup, or later, as 6.12.117 defers it through RCU); 1: one never was within
+ * max_wait_ms (6.12.117 defers only the first: the bit it sets for the deferred signal is never
+ * cleared, so later poll-driven completions queue their work silently until the ring is next
+ * entered); -errno: could not tell (-EINVAL: no DEFER_TASKRUN before 6.1; -EAGAIN: a read did not
+ * wait on poll). Waits only on a kernel that defers: one deferred signal, then at most ten times
+ * that delay (capped at max_wait_ms). */
+int rf_probe_poll_wake_eventfd(int max_wait_ms);
+
 /* ---- submission */
 
 /* io_uring_enter on this ring (through its registered index when it has one); -errno on failure */

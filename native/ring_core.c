@@ -11,6 +11,9 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/eventfd.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <time.h>
 
 long rf_ring_setup(unsigned entries, struct rf_params *p) {
   long r = syscall(RF_NR_io_uring_setup, entries, p);
@@ -211,4 +214,119 @@ void rf_ring_notify_js(rf_ring *r, int status) {
 
 void rf_ring_engine_idle(rf_ring *r) {
   if (r->engine_idle && !r->closed) r->engine_idle(r);
+}
+
+/* ---- does the eventfd of a DEFER_TASKRUN ring hear every completion that waited on poll? */
+
+static long long now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+/* poll(fd, POLLIN, ms) through EINTR: 1 readable, 0 not within ms, -errno */
+static int readable_within(int fd, int ms) {
+  long long end = now_ms() + ms;
+  for (;;) {
+    struct pollfd p = {fd, POLLIN, 0};
+    int n = poll(&p, 1, ms);
+    if (n >= 0) return n > 0;
+    if (errno != EINTR) return -errno;
+    ms = (int)(end - now_ms());
+    if (ms < 0) ms = 0;
+  }
+}
+static void drain_eventfd(int e) {
+  uint64_t v;
+  ssize_t n = read(e, &v, sizeof v);
+  (void)n;
+}
+
+int rf_probe_poll_wake_eventfd(int max_wait_ms) {
+  rf_ring r;
+  struct rf_params p;
+  memset(&p, 0, sizeof p);
+  p.flags = RF_SETUP_SINGLE_ISSUER | RF_SETUP_DEFER_TASKRUN | RF_SETUP_TASKRUN_FLAG;
+  int rc = rf_ring_init(&r, 2, &p);
+  if (rc < 0) return rc;
+  int pfd[2] = {-1, -1};
+  int e = rf_ring_use_eventfd(&r);
+  if (e < 0) {
+    rc = e;
+    goto out;
+  }
+  /* a blocking pipe: a read of it waits on poll (an O_NONBLOCK file may be answered -EAGAIN instead) */
+  if (pipe2(pfd, O_CLOEXEC) < 0) {
+    rc = -errno;
+    goto out;
+  }
+  uint32_t tail = *r.sq_tail;
+  uint8_t byte;
+  unsigned pending = 0; /* reads submitted and not reaped */
+  int wait_ms = max_wait_ms;
+  rc = 0;
+  for (uint64_t round = 1; round <= 2; round++) {
+    uint8_t *sqe = rf_ring_sqe(&r, tail);
+    memset(sqe, 0, r.sqe_size);
+    sqe[0] = 22; /* IORING_OP_READ (5.6) of 1 byte at the file position */
+    int32_t fd = pfd[0];
+    uint64_t off = (uint64_t)-1, addr = (uint64_t)(uintptr_t)&byte;
+    uint32_t len = 1;
+    memcpy(sqe + 4, &fd, 4);
+    memcpy(sqe + 8, &off, 8);
+    memcpy(sqe + 16, &addr, 8);
+    memcpy(sqe + 24, &len, 4);
+    memcpy(sqe + 32, &round, 8);
+    tail++;
+    __atomic_store_n(r.sq_tail, tail, __ATOMIC_RELEASE);
+    long n = rf_ring_enter(&r, 1, 0, 0); /* the pipe is empty: the read waits on poll */
+    if (n != 1) {
+      rc = n < 0 ? (int)n : -EIO;
+      break;
+    }
+    pending++;
+    drain_eventfd(e);
+    if (rf_ring_cq_ready(&r) != 0) {
+      rc = -EAGAIN; /* it did not wait on poll: nothing to learn */
+      break;
+    }
+    long long t0 = now_ms();
+    if (write(pfd[1], "x", 1) != 1) { /* its wakeup queues the read's completion work */
+      rc = -errno;
+      break;
+    }
+    int got = readable_within(e, 0);
+    if (got == 1 && round == 1) break; /* signalled from the wakeup itself (6.1, 6.18): nothing deferred to lose */
+    if (got == 0) got = readable_within(e, wait_ms);
+    if (got < 0) {
+      rc = got;
+      break;
+    }
+    if (got == 0) {
+      rc = 1; /* never signalled: a JS thread asleep on the eventfd would not wake */
+      break;
+    }
+    /* signalled later (deferred): the next one must come too, allowing ten times this delay */
+    long long took = now_ms() - t0;
+    if (round == 1) wait_ms = took * 10 + 20 < max_wait_ms ? (int)(took * 10 + 20) : max_wait_ms;
+    drain_eventfd(e);
+    rf_ring_enter(&r, 0, 1, RF_ENTER_GETEVENTS);
+    pending -= rf_ring_cq_ready(&r);
+    rf_ring_cq_advance(&r, rf_ring_cq_ready(&r));
+  }
+  /* no read outlives `byte`: closing the write end readies one still waiting (end of file), and
+   * entering runs its completion work (an unsignalled one included) */
+  close(pfd[1]);
+  pfd[1] = -1;
+  while (pending > 0) {
+    long n = rf_ring_enter(&r, 0, pending, RF_ENTER_GETEVENTS);
+    uint32_t got = rf_ring_cq_ready(&r);
+    rf_ring_cq_advance(&r, got);
+    pending = got < pending ? pending - got : 0;
+    if (n < 0 && n != -EINTR) break;
+  }
+out:
+  if (pfd[0] >= 0) close(pfd[0]);
+  if (pfd[1] >= 0) close(pfd[1]);
+  rf_ring_close(&r);
+  return rc;
 }

@@ -404,6 +404,15 @@ static napi_value js_open_count(napi_env env, napi_callback_info info) {
   return rf_int(env, n);
 }
 
+/* probePollWakeEventfd(maxWaitMs) -> 0 | 1 | -errno: rf_probe_poll_wake_eventfd (ring.h). Blocks
+ * the calling thread (not at all where the kernel signals from the wakeup itself). */
+static napi_value js_probe_poll_wake_eventfd(napi_env env, napi_callback_info info) {
+  RF_ARGS(1);
+  int32_t ms;
+  if (!rf_get_i32(env, argv[0], &ms) || ms < 0) return rf_int(env, -EINVAL);
+  return rf_int(env, rf_probe_poll_wake_eventfd(ms));
+}
+
 void rf_ring_register(napi_env env, napi_value exports, rf_env_data *d) {
   rf_export(env, exports, "ringSetup", js_setup);
   rf_export(env, exports, "ringMap", js_map);
@@ -416,6 +425,7 @@ void rf_ring_register(napi_env env, napi_value exports, rf_env_data *d) {
   rf_export(env, exports, "ringOpenCount", js_open_count);
   rf_export(env, exports, "addressOf", js_address_of);
   rf_export(env, exports, "closeFd", js_close_fd);
+  rf_export(env, exports, "probePollWakeEventfd", js_probe_poll_wake_eventfd);
   napi_add_env_cleanup_hook(env, env_cleanup, d);
   rf_engine_register(env, exports);
 }

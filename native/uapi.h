@@ -41,6 +41,7 @@ _Static_assert(sizeof(struct rf_params) == 120, "io_uring_params is 120 bytes");
 #define RF_SETUP_SQPOLL (1U << 1)        /* 5.1 */
 #define RF_SETUP_SQE128 (1U << 10)       /* 5.19 */
 #define RF_SETUP_CQE32 (1U << 11)        /* 5.19 */
+#define RF_SETUP_SINGLE_ISSUER (1U << 12) /* 6.0 */
 #define RF_SETUP_DEFER_TASKRUN (1U << 13) /* 6.1 */
 #define RF_SETUP_NO_SQARRAY (1U << 16)   /* 6.6 */
 #define RF_SETUP_CQE_MIXED (1U << 18)    /* 6.18: 16-byte CQE slots, IORING_CQE_F_32 entries take two */

@@ -7,7 +7,8 @@
 import { binding } from '../native.js';
 import { RingError, RingClosedError, errno as errnoOf } from '../errors.js';
 import { SetupFlags, SqeFlags, CancelFlags } from './abi.js';
-import { setupRing, ringOffsets, checkRingOptions, refuseEngineOnBigRing, type RingOptions } from './setup.js';
+import { setupRing, setupFlags, PROFILES, ringOffsets, checkRingOptions, refuseEngineOnBigRing, type RingOptions } from './setup.js';
+import { deferTaskrunLosesWakeups, warnDeferTaskrun } from './wake-probe.js';
 import { checkNoArgs, checkRunOptions } from './method-checks.js';
 import { Sqe } from '../ops/sqe.js';
 import { FileTable } from './files.js';
@@ -127,7 +128,14 @@ export class Ring {
   #aborts = new AbortWatch((p, signal) => this.#abort(p, signal));
 
   constructor(options: RingOptions = {}) {
-    const { profile, profileFlags } = checkRingOptions(options, arguments.length); // before anything is created
+    const checked = checkRingOptions(options, arguments.length); // before anything is created
+    const profile = checked.profile;
+    let profileFlags = checked.profileFlags;
+    // DEFER_TASKRUN where the kernel signals its eventfd for every poll-driven completion
+    // (src/ring/wake-probe.ts: Debian's 6.12.117 does not): the default profile goes without it there
+    const asked = setupFlags(options, 0) & SetupFlags.DEFER_TASKRUN;
+    if (!asked && setupFlags(options, profileFlags) & SetupFlags.DEFER_TASKRUN && deferTaskrunLosesWakeups()) profileFlags = PROFILES.coop;
+    else if (asked && deferTaskrunLosesWakeups()) warnDeferTaskrun();
     let s;
     try {
       s = setupRing(options, profileFlags);

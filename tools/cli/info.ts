@@ -11,6 +11,7 @@ import { SETUP_FLAGS } from '../../src/ring/abi.js';
 import { setupRing, probeOps, featureNames, setupFlagNames, kernelAcceptsSetup, type RingOptions } from '../../src/ring/setup.js';
 import { binding } from '../../src/native.js';
 import { probeOpFlags, type FlagProbe } from '../../src/ring/kernel-probe.js';
+import { pollWakeEventfd, type PollWakeProbe } from '../../src/ring/wake-probe.js';
 
 export interface FlagCheck {
   /** The combination, as IORING_SETUP_* names. */
@@ -28,6 +29,8 @@ export interface Info {
   memlock: { soft: string; hard: string };
   features: string[];
   defaultRing: { flags: string[]; sqEntries: number; cqEntries: number } | { error: string };
+  /** Whether a DEFER_TASKRUN ring's eventfd is signalled for every poll-driven completion (src/ring/wake-probe.ts). */
+  pollWake: PollWakeProbe;
   setupFlags: FlagCheck[];
   ops: { name: string; code: number; constant: string; since: string }[];
   unsupported: { name: string; code: number; since: string }[];
@@ -127,6 +130,7 @@ export async function gatherInfo(): Promise<Info> {
     memlock: memlock(),
     features: [],
     defaultRing: { error: 'not created' },
+    pollWake: pollWakeEventfd(),
     setupFlags: [],
     ops: [],
     unsupported: [],
@@ -168,6 +172,15 @@ export function formatInfo(i: Info): string {
   kv('features', i.features.join(' ') || '(none)');
   if ('error' in i.defaultRing) kv('default ring', `cannot be created: ${i.defaultRing.error}`);
   else kv('default ring', `${i.defaultRing.flags.join('|')}, ${i.defaultRing.sqEntries} SQ / ${i.defaultRing.cqEntries} CQ entries`);
+  const w0 = i.pollWake;
+  kv(
+    'poll wakeups',
+    w0.signalled === true
+      ? "a DEFER_TASKRUN ring's eventfd is signalled for every poll-driven completion"
+      : w0.signalled === false
+        ? "LOST: a DEFER_TASKRUN ring's eventfd is not signalled for poll-driven completions after the first; the default ring goes without DEFER_TASKRUN"
+        : `not probed: ${w0.why}`,
+  );
   L.push('', 'setup flags (ringflow always adds CQSIZE, and NO_SQARRAY where the kernel has it)');
   const w = Math.max(...i.setupFlags.map((f) => f.name.length));
   L.push(`  ${'flags'.padEnd(w)}  ${'kernel'.padEnd(11)}  Ring + NOP`);

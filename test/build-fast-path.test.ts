@@ -11,6 +11,7 @@ import { openSync, closeSync } from 'node:fs';
 import { fixed, OPS, opByName, type OpDesc, Sqe } from '../src/index.js';
 import type { ParamDesc } from '../src/ops/table.js';
 import { buildSqe } from '../src/ops/build.js';
+import { NO_BYTES } from '../src/ops/sqe.js';
 import { fastEncoder, fastPath } from '../src/ops/build-plan.js';
 import { describeValue } from '../src/errors.js';
 import { tempFile, pattern } from './helpers.js';
@@ -23,7 +24,7 @@ const VALUES: unknown[] = [
   // buffers: whole views (the fast path takes those over memory handed to the kernel before), a
   // window, other views and an ArrayBuffer (applyParam's), a detached one
   Buffer.alloc(64), Buffer.alloc(64).subarray(8, 40), new Uint8Array(16), new Uint8Array(0), new Uint16Array(8), new DataView(new ArrayBuffer(8)), new ArrayBuffer(8),
-  new Uint8Array(new SharedArrayBuffer(16)), (() => { const b = new ArrayBuffer(8); structuredClone(b, { transfer: [b] }); return new Uint8Array(0); })(),
+  NO_BYTES, new Uint8Array(new SharedArrayBuffer(16)), (() => { const b = new ArrayBuffer(8); structuredClone(b, { transfer: [b] }); return new Uint8Array(0); })(),
 ];
 
 let fd = -1;
@@ -110,9 +111,9 @@ test('fast path vs applyParam: buffer windows (offset, length) give the same SQE
   let compared = 0;
   const differences: string[] = [];
   for (const o of OPS) {
-    const p = o.params?.find((q) => fastEncoder(o, q) && q.kind === 'buffer');
+    const p = o.params?.find((q) => fastEncoder(o, q) && (q.kind === 'buffer' || q.kind === 'dataBuffer'));
     if (!p) continue;
-    for (const buf of [Buffer.alloc(32), Buffer.alloc(64).subarray(8, 40)])
+    for (const buf of [Buffer.alloc(32), Buffer.alloc(64).subarray(8, 40), NO_BYTES])
       for (const offset of WINDOW_VALUES)
         for (const length of WINDOW_VALUES) {
           const args = argsWith(o, p, buf, false);

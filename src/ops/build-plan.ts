@@ -11,8 +11,9 @@
  * goes").
  */
 import type { OpDesc, ParamDesc } from './desc.js';
-import type { Sqe } from './sqe.js';
+import { NO_BYTES, type Sqe } from './sqe.js';
 import { knownView } from '../ring/memory.js';
+import { MSG } from './net-abi.js';
 
 /** @internal tests only (test/build-fast-path.test.ts): false sends every argument through applyParam. */
 export const fastPath = { enabled: true };
@@ -65,31 +66,28 @@ export function fastEncoder(op: OpDesc, p: ParamDesc): FastEncoder | undefined {
       // a Uint8Array (a Buffer) over memory handed to the kernel before, whole or through an
       // offset/length window of in-range integers: its address, length and the buffer kept until
       // the CQE, as applyParam writes them (anything else, errors included, is applyParam's)
+      return p.field === 'addr' ? bufferInto : undefined;
+    case 'dataBuffer':
+      // the same for a socket op's buffer when no group picks it (a null buffer is the group's);
+      // NO_BYTES, the empty view a send over ringflow-owned memory starts from (sqe.setBuffer)
       if (p.field !== 'addr') return undefined;
       return (s, v, opts) => {
-        const span = knownView(v);
-        if (span === undefined) return false;
-        const size = span.length;
-        const o = opts.offset;
-        const l = opts.length;
-        let off = 0;
-        if (o !== undefined) {
-          if (typeof o !== 'number' || !Number.isInteger(o) || o < 0 || o > size) return false;
-          off = o;
-        }
-        let len = size - off;
-        if (l !== undefined) {
-          if (typeof l !== 'number' || !Number.isInteger(l) || l < 0 || l > len) return false;
-          len = l;
-        }
-        if (len > 0xffffffff) return false;
-        const a = span.address + off;
-        s.addrLo = a >>> 0;
-        s.addrHi = Math.floor(a / TWO32) >>> 0;
-        s.len = len;
-        s.expect = len;
-        if (s.keep === undefined) s.keep = [v as Uint8Array]; // the view keeps its buffer (the memory) reachable
-        else s.keep.push(v as Uint8Array);
+        if (opts.bufferGroup !== undefined) return false;
+        if (v !== NO_BYTES) return bufferInto(s, v, opts);
+        if ((opts.offset !== undefined && opts.offset !== 0) || (opts.length !== undefined && opts.length !== 0)) return false;
+        s.expect = 0; // addr 0 (an empty buffer has no memory), len 0: a new Sqe's
+        if (s.keep === undefined) s.keep = [v];
+        else s.keep.push(v);
+        return true;
+      };
+    case 'msgFlags':
+      // MSG_* flags: io_uring fails a short send/recv (and breaks its link) only with MSG_WAITALL
+      if (p.field !== 'opFlags') return undefined;
+      return (s, v, opts) => {
+        if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffffffff) return false;
+        if (v & MSG.WAITALL && opts.multishot === true) return false; // refused: applyParam says why
+        s.opFlags = v;
+        if (!(v & MSG.WAITALL)) s.expect = -1;
         return true;
       };
     case 'position':
@@ -109,6 +107,34 @@ export function fastEncoder(op: OpDesc, p: ParamDesc): FastEncoder | undefined {
       return undefined;
   }
 }
+
+/** The fast encoder of a `buffer` parameter (see fastEncoder). */
+const bufferInto: FastEncoder = (s, v, opts) => {
+  const span = knownView(v);
+  if (span === undefined) return false;
+  const size = span.length;
+  const o = opts.offset;
+  const l = opts.length;
+  let off = 0;
+  if (o !== undefined) {
+    if (typeof o !== 'number' || !Number.isInteger(o) || o < 0 || o > size) return false;
+    off = o;
+  }
+  let len = size - off;
+  if (l !== undefined) {
+    if (typeof l !== 'number' || !Number.isInteger(l) || l < 0 || l > len) return false;
+    len = l;
+  }
+  if (len > 0xffffffff) return false;
+  const a = span.address + off;
+  s.addrLo = a >>> 0;
+  s.addrHi = Math.floor(a / TWO32) >>> 0;
+  s.len = len;
+  s.expect = len;
+  if (s.keep === undefined) s.keep = [v as Uint8Array]; // the view keeps its buffer (the memory) reachable
+  else s.keep.push(v as Uint8Array);
+  return true;
+};
 
 /** One parameter of an op's plan: how buildSqe treats its argument. */
 export interface PlanStep {

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { openSync, closeSync } from 'node:fs';
 import { ringFor } from './helpers.js';
 import { op, RingError } from '../src/index.js';
-import { runGroupSettled, runWithCallback, type Settled } from '../src/ring/callback-requests.js';
+import { runGroupSettled, runWithCallback, runForTarget, type Settled, type SettleTarget } from '../src/ring/callback-requests.js';
 
 const codeOf = (s: Settled): string | undefined => (s.ok ? undefined : (s.error as { code?: string }).code);
 
@@ -105,4 +105,60 @@ test('what ring.chain() refuses is refused here too, before anything is queued: 
   assert.throws(() => runWithCallback(ring, big, () => {}), RangeError);
   assert.equal(ring.pending, 0);
   assert.equal(ring.stats().sqesSubmitted, before);
+});
+
+test('runForTarget: each request settles its target once with its token (value, RingError, abort before and in flight, ring closed)', async (t) => {
+  const ring = ringFor(t, { entries: 16 });
+  const got: [string, number, unknown][] = [];
+  let done: () => void = () => {};
+  const target: SettleTarget<number> = {
+    resolved: (token, value) => {
+      got.push(['resolved', token, value]);
+      done();
+    },
+    rejected: (token, error) => {
+      got.push(['rejected', token, error]);
+      done();
+    },
+  };
+  const until = (n: number) => new Promise<void>((resolve) => (done = () => got.length >= n && resolve()));
+  // 100 NOPs with injected results, through a 16-entry ring: each token once, its own value
+  let wait = until(100);
+  for (let i = 0; i < 100; i++) runForTarget(ring, op.nop({ injectResult: i }), target, i, undefined);
+  await wait;
+  assert.deepEqual(got.map(([k, tok, v]) => [k, tok, v]).sort((a, b) => (a[1] as number) - (b[1] as number)), Array.from({ length: 100 }, (_, i) => ['resolved', i, i]));
+  got.length = 0;
+  // a failure is the ring's RingError
+  wait = until(1);
+  runForTarget(ring, op.close(1 << 30), target, 7, undefined);
+  await wait;
+  assert.equal(got[0][0], 'rejected');
+  assert.ok(got[0][2] instanceof RingError && got[0][2].code === 'EBADF');
+  got.length = 0;
+  // aborted before: rejected on a microtask, not inside the call, nothing submitted
+  const before = ring.stats().sqesSubmitted;
+  wait = until(1);
+  runForTarget(ring, op.nop(), target, 8, AbortSignal.abort());
+  assert.equal(got.length, 0, 'not inside the call');
+  await wait;
+  assert.equal(got[0][0], 'rejected');
+  assert.equal((got[0][2] as Error).name, 'AbortError');
+  assert.equal(ring.stats().sqesSubmitted, before);
+  got.length = 0;
+  // aborted in flight: the ring cancels it
+  const ac = new AbortController();
+  wait = until(1);
+  runForTarget(ring, op.timeout(10_000), target, 9, ac.signal);
+  setTimeout(() => ac.abort(), 10);
+  await wait;
+  assert.deepEqual([got[0][0], got[0][1], (got[0][2] as Error).name], ['rejected', 9, 'AbortError']);
+  got.length = 0;
+  // the ring closing under one: rejected once; a closed ring refuses more
+  wait = until(1);
+  runForTarget(ring, op.timeout(10_000), target, 10, undefined);
+  await ring.close();
+  await wait;
+  assert.equal(got.length, 1);
+  assert.equal(got[0][0], 'rejected');
+  assert.throws(() => runForTarget(ring, op.nop(), target, 11, undefined), { name: 'RingClosedError' });
 });

@@ -26,6 +26,7 @@ import { CqeFlags } from '../ring/abi.js';
 import { MSG } from '../ops/net-abi.js';
 import { abortError } from '../ring/aborts.js';
 import { RingError, errno as errnoOf } from '../errors.js';
+import { runForTarget, type SettleTarget } from '../ring/callback-requests.js';
 
 const EPIPE = errnoOf('EPIPE');
 const ECANCELED = errnoOf('ECANCELED');
@@ -69,7 +70,7 @@ class Job {
   ) {}
 }
 
-export class SocketWriter {
+export class SocketWriter implements SettleTarget<Job> {
   readonly #t: WriteTarget;
   #head: Job | undefined = undefined;
   #tail: Job | undefined = undefined;
@@ -223,13 +224,19 @@ export class SocketWriter {
     if (sqe.op.multiCqe) {
       t.ring.runMulti(sqe, new ZeroCopyStep(this, j), o);
       j.notifs++;
-    } else
-      t.ring.run<number>(sqe, o).then(
-        (r) => this.result(j, r),
-        (e: unknown) => this.failed(j, e),
-      );
+    } else runForTarget(t.ring, sqe, this, j, j.signal); // resolved()/rejected() below, from the ring's completion handling
     this.#busy = true;
     j.started = true;
+  }
+
+  /** @internal runForTarget: the send of `j` took `r` bytes. */
+  resolved(j: Job, r: unknown): void {
+    this.result(j, r as number);
+  }
+
+  /** @internal runForTarget: the send of `j` failed. */
+  rejected(j: Job, e: unknown): void {
+    this.failed(j, e);
   }
 
   /** @internal a send of `j` took `r` bytes (a zero-copy send's result CQE). */

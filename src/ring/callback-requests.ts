@@ -102,3 +102,47 @@ export function runWithCallback(ring: Ring, sqe: Sqe, done: (out: Settled[]) => 
   const p = new StepPending(sqe, new GroupState(1, done), 0);
   r.submitGroup([p], undefined, true);
 }
+
+/** Who hears how a request run by runForTarget() ended (`token`: what the caller passed with it). */
+export interface SettleTarget<T> {
+  resolved(token: T, value: unknown): void;
+  rejected(token: T, error: unknown): void;
+}
+
+class TargetPending<T> extends Pending {
+  readonly target: SettleTarget<T>;
+  readonly token: T;
+  constructor(sqe: Sqe, target: SettleTarget<T>, token: T) {
+    super(sqe, targetResolve as (v: unknown) => void, targetReject as (e: unknown) => void);
+    this.target = target;
+    this.token = token;
+  }
+}
+
+function targetResolve<T>(this: TargetPending<T>, value: unknown): void {
+  this.target.resolved(this.token, value);
+}
+
+function targetReject<T>(this: TargetPending<T>, error: unknown): void {
+  this.target.rejected(this.token, error);
+}
+
+/**
+ * Submits one request whose outcome goes to `target` (resolved or rejected, once, with `token`),
+ * called from the ring's completion handling: no promise, no closure and no microtask per request
+ * (TcpSocket's writer sends with it). It settles as ring.run() would, `signal` included; a signal
+ * aborted already rejects on a microtask, as ring.run()'s promise would. Throws what ring.run()
+ * throws for a ring that is closed or a request it refuses.
+ */
+export function runForTarget<T>(ring: Ring, sqe: Sqe, target: SettleTarget<T>, token: T, signal: AbortSignal | undefined): void {
+  const r = ringInternals(ring);
+  r.assertOpen();
+  check(r, sqe, true);
+  if (signal?.aborted) {
+    const error = abortError(signal);
+    queueMicrotask(() => target.rejected(token, error));
+    return;
+  }
+  r.prepare(sqe);
+  r.submitGroup([new TargetPending(sqe, target, token)], signal);
+}

@@ -47,6 +47,14 @@ export interface WriteTarget {
   sent(n: number): void;
 }
 
+/** The settle functions of the promise write() just made. */
+let capturedResolve!: () => void;
+let capturedReject!: (e: unknown) => void;
+const captureSettlers = (resolve: () => void, reject: (e: unknown) => void): void => {
+  capturedResolve = resolve;
+  capturedReject = reject;
+};
+
 class Job {
   next: Job | undefined = undefined;
   /** Bytes the kernel has taken so far. */
@@ -85,9 +93,8 @@ export class SocketWriter implements SettleTarget<Job> {
   /** Queues `data` (or a lease's bytes); settles as the module comment says. */
   write(data: Uint8Array | undefined, lease: BufferLease | undefined, signal: AbortSignal | undefined): Promise<void> {
     const length = lease ? lease.length : data!.byteLength;
-    let resolve!: () => void, reject!: (e: unknown) => void;
-    const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
-    const job = new Job(data, lease, length, signal, resolve, reject);
+    const promise = new Promise<void>(captureSettlers); // one executor for every write: no closure per write
+    const job = new Job(data, lease, length, signal, capturedResolve, capturedReject);
     if (signal?.aborted) {
       this.#settle(job, abortError(signal));
       return promise;
@@ -127,7 +134,7 @@ export class SocketWriter implements SettleTarget<Job> {
       let j = this.#head;
       while (j && j.issued) j = this.#shift();
       if (!j) {
-        for (const w of this.#idleWaiters.splice(0)) w();
+        if (this.#idleWaiters.length > 0) for (const w of this.#idleWaiters.splice(0)) w(); // (no array per pump)
         return;
       }
       const closed = this.#t.closed();

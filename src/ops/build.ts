@@ -504,8 +504,8 @@ function buildWith(op: OpDesc, shape: OpShape, args: readonly unknown[]): Sqe {
   let i = 0;
   let opts: Record<string, unknown> = NO_OPTIONS;
   /**
-   * A plain options object's own keys (an object literal, or one without a prototype): an option
-   * not among them is omitted, and is not looked up (a keyed load by a name the object lacks is a
+   * A plain options object's own enumerable keys (an object literal, or one without a prototype):
+   * an option not among them is omitted, and is not looked up (a keyed load by a name the object lacks is a
    * megamorphic miss that walks the prototype chain: a third of a FileHandle read's build).
    * undefined: every name is read, inherited ones and getters too (a class instance's options).
    */

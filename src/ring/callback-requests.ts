@@ -1,7 +1,8 @@
 /**
  * Requests settled by a callback instead of a promise each: for ringflow's own fast paths
- * (ringflow/fs's readFile), where the promises of ring.chain() and ring.run() and the .then()
- * handlers gathering them were a fifth of the JS time of a small readFile.
+ * (ringflow/fs's readFile, where the promises of ring.chain() and ring.run() and the .then()
+ * handlers gathering them were a fifth of the JS time of a small readFile; TcpSocket's writer,
+ * whose sends settle it through runForTarget()).
  *
  * A request here is a Pending like any other (same slot, generation, abort, close and CQE rules
  * in src/ring/requests.ts and completion.ts: it settles exactly once); only what its settlement

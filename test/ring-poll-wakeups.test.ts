@@ -8,25 +8,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeSync, openSync, closeSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
-import { ringFor, tempDir, CPU_TIME_SCALE, exercised } from './helpers.js';
+import { writeSync } from 'node:fs';
+import { ringFor, fifo, CPU_TIME_SCALE, exercised } from './helpers.js';
 import { SetupFlags, type Ring } from '../src/index.js';
 import { pollWakeEventfd } from '../src/ring/wake-probe.js';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** A FIFO opened read-write (it never sees EOF, and a write from this thread readies it). */
-function fifoFd(t: { after(fn: () => void): void }): number {
-  const { dir, cleanup } = tempDir();
-  t.after(cleanup);
-  const path = join(dir, 'fifo');
-  execFileSync('mkfifo', [path]);
-  const fd = openSync(path, 'r+');
-  t.after(() => closeSync(fd));
-  return fd;
-}
 
 /**
  * Rounds of: a 1-byte read of the empty FIFO (armed on poll once submitted), then a write from
@@ -62,7 +49,7 @@ test('the default ring: every read that waited on poll completes once its data i
     assert.equal(ring.setupFlags & SetupFlags.DEFER_TASKRUN, 0, 'no DEFER_TASKRUN where its eventfd loses wakeups');
     assert.ok(ring.setupFlags & SetupFlags.COOP_TASKRUN, 'COOP_TASKRUN instead');
   } else if (probe.signalled === true) assert.ok(ring.setupFlags & SetupFlags.DEFER_TASKRUN, 'DEFER_TASKRUN where its eventfd hears every wakeup');
-  const got = await pollDrivenReads(ring, fifoFd(t), 4, 5000 * CPU_TIME_SCALE);
+  const got = await pollDrivenReads(ring, fifo(t).fd, 4, 5000 * CPU_TIME_SCALE);
   assert.deepEqual(got, [true, true, true, true], 'each read completed without another entry into the ring');
 });
 
@@ -77,10 +64,10 @@ test("the probe tells the truth: a DEFER_TASKRUN ring asked for by name hears ev
   assert.ok(ring.setupFlags & SetupFlags.DEFER_TASKRUN);
   ringFor(t, { deferTaskrun: true }); // a second one: no second warning
   if (probe.signalled) {
-    assert.deepEqual(await pollDrivenReads(ring, fifoFd(t), 3, 5000 * CPU_TIME_SCALE), [true, true, true]);
+    assert.deepEqual(await pollDrivenReads(ring, fifo(t).fd, 3, 5000 * CPU_TIME_SCALE), [true, true, true]);
   } else {
     // the first is signalled (late, through RCU); the ones after it are not, until the ring is entered
-    const got = await pollDrivenReads(ring, fifoFd(t), 3, 500 * CPU_TIME_SCALE);
+    const got = await pollDrivenReads(ring, fifo(t).fd, 3, 500 * CPU_TIME_SCALE);
     assert.deepEqual(got.slice(1), [false, false], 'the kernel loses them, as the probe said');
   }
   await sleep(0); // warnings are emitted on the next tick

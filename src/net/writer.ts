@@ -27,6 +27,7 @@ import { MSG } from '../ops/net-abi.js';
 import { abortError } from '../ring/aborts.js';
 import { RingError, errno as errnoOf } from '../errors.js';
 import { runForTarget, type SettleTarget } from '../ring/callback-requests.js';
+import { captureSettlers, capturedResolve, capturedReject } from '../ring/settlers.js';
 
 const EPIPE = errnoOf('EPIPE');
 const ECANCELED = errnoOf('ECANCELED');
@@ -47,14 +48,6 @@ export interface WriteTarget {
   sent(n: number): void;
 }
 
-/** The settle functions of the promise write() just made. */
-let capturedResolve!: () => void;
-let capturedReject!: (e: unknown) => void;
-const captureSettlers = (resolve: () => void, reject: (e: unknown) => void): void => {
-  capturedResolve = resolve;
-  capturedReject = reject;
-};
-
 class Job {
   next: Job | undefined = undefined;
   /** Bytes the kernel has taken so far. */
@@ -73,7 +66,7 @@ class Job {
     readonly lease: BufferLease | undefined,
     readonly length: number,
     readonly signal: AbortSignal | undefined,
-    readonly resolve: () => void,
+    readonly resolve: (v?: unknown) => void,
     readonly reject: (e: unknown) => void,
   ) {}
 }

@@ -72,13 +72,13 @@ export function split64(v: number | bigint): [lo: number, hi: number] {
   return [v >>> 0, Math.floor(v / TWO32) >>> 0];
 }
 
+/** An empty buffer to build a request over before setBuffer() names its memory. */
+export const NO_BYTES = new Uint8Array(0);
+
 /**
  * A prepared request. Fields mirror struct io_uring_sqe; 64-bit fields are kept as lo/hi words.
  * `keep` holds every JS object whose memory the kernel touches, until the request's CQE.
  */
-/** An empty buffer to build a request over before setBuffer() names its memory. */
-export const NO_BYTES = new Uint8Array(0);
-
 export class Sqe {
   readonly op: OpDesc;
   opcode: number;

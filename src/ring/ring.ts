@@ -7,14 +7,15 @@
 import { binding } from '../native.js';
 import { RingError, RingClosedError, errno as errnoOf } from '../errors.js';
 import { SetupFlags, SqeFlags, CancelFlags } from './abi.js';
-import { setupRing, setupFlags, PROFILES, ringOffsets, checkRingOptions, refuseEngineOnBigRing, type RingOptions } from './setup.js';
-import { deferTaskrunLosesWakeups, warnDeferTaskrun } from './wake-probe.js';
+import { setupRing, ringOffsets, checkRingOptions, refuseEngineOnBigRing, type RingOptions } from './setup.js';
+import { profileFlagsHere } from './wake-probe.js';
 import { checkNoArgs, checkRunOptions } from './method-checks.js';
 import { Sqe } from '../ops/sqe.js';
 import { FileTable } from './files.js';
 import { op as builders, type Builders } from '../ops/build.js';
 import { ProgramEngine } from './programs.js';
 import { Pending, RequestTable } from './requests.js';
+import { captureSettlers, capturedResolve, capturedReject } from './settlers.js';
 import { AbortWatch, abortError } from './aborts.js';
 import { MultiRequest, ZeroCopySink, type CqeSink } from './multi.js';
 import { RECVSEND } from '../ops/net-abi.js';
@@ -78,13 +79,6 @@ export interface RingInternals {
   /** The ring's message inbox (src/ring/message-inbox.ts). */
   readonly inbox: MessageInbox;
 }
-/** The settle functions of the promise run() just made (one executor for every request: no closure per request). */
-let capturedResolve!: (v: unknown) => void;
-let capturedReject!: (e: unknown) => void;
-const captureSettlers = (resolve: (v: never) => void, reject: (e: unknown) => void): void => {
-  capturedResolve = resolve as (v: unknown) => void;
-  capturedReject = reject;
-};
 
 let internalsOf!: (ring: Ring) => RingInternals;
 /** The internals of a Ring, for its companion modules only (not exported from the package). */
@@ -130,12 +124,7 @@ export class Ring {
   constructor(options: RingOptions = {}) {
     const checked = checkRingOptions(options, arguments.length); // before anything is created
     const profile = checked.profile;
-    let profileFlags = checked.profileFlags;
-    // DEFER_TASKRUN where the kernel signals its eventfd for every poll-driven completion
-    // (src/ring/wake-probe.ts: Debian's 6.12.117 does not): the default profile goes without it there
-    const asked = setupFlags(options, 0) & SetupFlags.DEFER_TASKRUN;
-    if (!asked && setupFlags(options, profileFlags) & SetupFlags.DEFER_TASKRUN && deferTaskrunLosesWakeups()) profileFlags = PROFILES.coop;
-    else if (asked && deferTaskrunLosesWakeups()) warnDeferTaskrun();
+    const profileFlags = profileFlagsHere(options, checked.profileFlags); // src/ring/wake-probe.ts
     let s;
     try {
       s = setupRing(options, profileFlags);
@@ -163,9 +152,12 @@ export class Ring {
     this.#hold = new LoopHold(this, handle, () => this.#updateRef());
     this.#budget = options.programBudget ?? 1_000_000;
     if (options.autoSubmit ?? true)
-      this.#autoFlush = new FlushSchedule(() => {
-        if (!this.#closed) this.#flush();
-      });
+      this.#autoFlush = new FlushSchedule(
+        () => {
+          if (!this.#closed) this.#flush();
+        },
+        () => this.#cq.reaping || this.#sq.inflight > 0,
+      );
     // DEFER_TASKRUN queues completion work without waking pollers of the ring fd (measured on
     // 6.18.44: a ring-fd watcher never fires); its registered eventfd is signalled, so watch that.
     const useEventfd = options.eventfd === true || (s.flags & SetupFlags.DEFER_TASKRUN) !== 0;
@@ -403,7 +395,7 @@ export class Ring {
     const sq = this.#sq;
     if (!sq.addOne(p)) return this.#enqueue([p]);
     if (!this.#hold.held) this.#updateRef();
-    this.#autoFlush?.schedule(this.#cq.reaping || sq.inflight > 0);
+    this.#autoFlush?.schedule();
   }
 
   #enqueue(group: Pending[], withNext = false): void {
@@ -411,7 +403,7 @@ export class Ring {
     if (this.#sq.needsRoom(group.length)) this.#flush();
     this.#sq.add(group);
     if (!this.#hold.held) this.#updateRef();
-    this.#autoFlush?.schedule(withNext || this.#cq.reaping || this.#sq.inflight > 0);
+    this.#autoFlush?.schedule(withNext);
   }
 
   /** Enters the kernel once for everything queued, reaps inline completions, refills from the backlog. */

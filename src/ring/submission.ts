@@ -323,6 +323,8 @@ export class SubmissionQueue {
  */
 export class FlushSchedule {
   readonly #flush: () => void;
+  /** The ring has requests in flight or is delivering completions (then the flush waits for the tick). */
+  readonly #busy: () => boolean;
   #scheduled = false;
   /** Flushes since the event loop last got a turn. */
   #turnFlushes = 0;
@@ -341,16 +343,20 @@ export class FlushSchedule {
     this.#flush();
   };
 
-  constructor(flush: () => void) {
+  constructor(flush: () => void, busy: () => boolean) {
     this.#flush = flush;
+    this.#busy = busy;
   }
 
-  /** Flushes once soon, however many requests are queued before then; `late`: at the end of the tick (nextTick), else by a microtask. */
-  schedule(late: boolean): void {
+  /**
+   * Flushes once soon, however many requests are queued before then (only the first asks which
+   * kind of job: the rest pay one test). `withNext`: at the end of the tick even on an idle ring.
+   */
+  schedule(withNext = false): void {
     if (this.#scheduled) return;
     this.#scheduled = true;
     if (this.#turnFlushes >= 64) setImmediate(this.#tick);
-    else if (late) process.nextTick(this.#tick);
+    else if (withNext || this.#busy()) process.nextTick(this.#tick);
     else queueMicrotask(this.#tick);
   }
 }

@@ -21,6 +21,8 @@
  */
 import { binding } from '../native.js';
 import { errno, errnoName } from '../errors.js';
+import { SetupFlags } from './abi.js';
+import { setupFlags, PROFILES, type RingOptions } from './setup.js';
 
 /** What the probe found: every poll-driven completion signalled (true), one lost (false), or why it could not tell. */
 export interface PollWakeProbe {
@@ -52,10 +54,23 @@ export function deferTaskrunLosesWakeups(): boolean {
   return pollWakeEventfd().signalled === false;
 }
 
+/**
+ * The flags a ring's profile gives it on this kernel: where DEFER_TASKRUN would lose wakeups, a
+ * profile that would bring it brings the 'coop' flags instead; a ring that asks for it by name
+ * (options) keeps it, with one warning per thread. The probe runs only for rings that would get it.
+ */
+export function profileFlagsHere(options: RingOptions, profileFlags: number): number {
+  if (setupFlags(options, 0) & SetupFlags.DEFER_TASKRUN) {
+    if (deferTaskrunLosesWakeups()) warnDeferTaskrun();
+    return profileFlags;
+  }
+  return setupFlags(options, profileFlags) & SetupFlags.DEFER_TASKRUN && deferTaskrunLosesWakeups() ? PROFILES.coop : profileFlags;
+}
+
 let warned = false;
 
 /** Warns once per thread when a ring was set up with DEFER_TASKRUN by request on a kernel that loses its wakeups. */
-export function warnDeferTaskrun(): void {
+function warnDeferTaskrun(): void {
   if (warned) return;
   warned = true;
   process.emitWarning(

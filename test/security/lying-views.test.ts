@@ -9,7 +9,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openSync, closeSync } from 'node:fs';
 import { ringFor, tempFile, pattern } from '../helpers.js';
-import { op } from '../../src/index.js';
+import { op, TcpServer, TcpSocket } from '../../src/index.js';
+import { readExactly } from '../net-helpers.js';
+import { MSG } from '../../src/ops/net-abi.js';
+
+const MSG_WAITALL = MSG.WAITALL;
 
 const FILE = 64 * 1024;
 
@@ -119,4 +123,61 @@ test('a resizable ArrayBuffer whose "resizable" getter lies is still refused; a 
     /* refused */
   }
   assert.equal(ab.byteLength, 32, 'a buffer lent to the kernel is not transferred away');
+});
+
+test('the fast path\'s buffer windows and socket buffers: a lying view\'s window and a recv into a lying view stay inside the real bytes; a resizable one is refused, a sent one stays put', async (t) => {
+  const f = tempFile(pattern(FILE));
+  t.after(f.cleanup);
+  const fd = openSync(f.path, 'r');
+  t.after(() => closeSync(fd));
+  const ring = ringFor(t);
+  class Liar extends Uint8Array {
+    override get byteLength(): number {
+      return 4096;
+    }
+    override get length(): number {
+      return 4096;
+    }
+  }
+  const ab = new ArrayBuffer(64);
+  const whole = new Uint8Array(ab).fill(0xee);
+  const liar = new Liar(ab, 16, 16);
+  for (let round = 0; round < 3; round++) {
+    // round 0 caches the view; later rounds take the fast path with the window
+    assert.equal(await ring.read(fd, liar, 0, { offset: 4, length: 12 }), 12, `round ${round}`);
+    checkGuards(whole, `window round ${round}`);
+    assert.deepEqual(Buffer.from(whole.subarray(20, 32)), pattern(12));
+    assert.throws(() => op.read(fd, liar, 0, { offset: 4, length: 13 }), RangeError, 'a window past the real 16 bytes');
+    whole.fill(0xee);
+  }
+  // a recv into the lying view over a socket with 100 bytes waiting: 16 arrive, the guards hold
+  const server = await TcpServer.listen(ring, { port: 0 });
+  t.after(() => server.close());
+  const acc = server.accept();
+  const client = await TcpSocket.connect(ring, { port: server.address()!.port });
+  const peer = await acc;
+  t.after(() => Promise.all([client.close(), peer.close()]));
+  for (let round = 0; round < 3; round++) {
+    await peer.write(Buffer.alloc(16, 0x30 + round));
+    assert.equal(await ring.recv(client.fd, liar, MSG_WAITALL), 16, `recv round ${round}`);
+    checkGuards(whole, `recv round ${round}`);
+    assert.deepEqual([...whole.subarray(16, 32)], new Array(16).fill(0x30 + round));
+  }
+  // a resizable buffer is refused by send's fast path as by the table's path, window or not
+  const Ctor = ArrayBuffer as unknown as new (n: number, o?: { maxByteLength: number }) => ArrayBuffer;
+  const rab = new Ctor(64, { maxByteLength: 128 });
+  if ((rab as { resizable?: boolean }).resizable === true)
+    for (const opts of [undefined, { offset: 0, length: 8 }])
+      assert.throws(() => op.send(peer.fd, new Uint8Array(rab), 0, opts), (e: unknown) => e instanceof TypeError && /resizable/.test((e as Error).message));
+  // a Buffer sent twice (the second time on the fast path) cannot be transferred away afterwards
+  const sent = Buffer.alloc(32, 0x41);
+  await peer.write(sent);
+  await peer.write(sent);
+  assert.deepEqual(await readExactly(client, 64), Buffer.alloc(64, 0x41));
+  try {
+    structuredClone(sent.buffer, { transfer: [sent.buffer] }); // refused (Node 22+) or cloned (Node 20)
+  } catch (e) {
+    assert.equal((e as Error).name, 'DataCloneError');
+  }
+  assert.equal(sent.byteLength, 32, 'a buffer lent to the kernel stays attached');
 });

@@ -1,7 +1,7 @@
 /**
- * Summary of a `node --test` TAP file (scripts/kernel-suite.sh): the counts, every failure with its
- * first error line, and the skip reasons with how many tests each skipped. Exits 1 when a test
- * failed or was cancelled, or the file has no totals.
+ * Summary of a `node --test` TAP file (scripts/kernel-suite.sh): the counts, the skip reasons with how
+ * many tests each skipped, and every failure with its first error line (last, where a log cut in the
+ * middle keeps it). Exits 1 when a test failed or was cancelled, or the file has no totals.
  *   usage: node dist/tools/tap-summary.js <suite.tap>
  */
 import { readFileSync } from 'node:fs';
@@ -57,8 +57,11 @@ export function summarizeTap(text: string): TapSummary {
 export function formatTapSummary(s: TapSummary): string {
   const c = s.counts;
   const out = [`tests ${c.tests ?? '?'}: pass ${c.pass ?? '?'}, fail ${c.fail ?? '?'}, skipped ${c.skipped ?? '?'}, cancelled ${c.cancelled ?? '?'} (${((c.duration_ms ?? 0) / 1000).toFixed(0)} s)`];
-  for (const f of s.failures) out.push(`FAIL  ${f.name}${f.error ? `  -- ${f.error.slice(0, 240)}` : ''}`);
   for (const [reason, names] of s.skips) out.push(`SKIP  ${names.length} × ${reason}${names.length <= 3 ? `  [${names.join('; ').slice(0, 200)}]` : ''}`);
+  // Failures last, and the counts once more after them: a log cut in its middle (CI keeps the head
+  // and the tail) still shows what failed.
+  for (const f of s.failures) out.push(`FAIL  ${f.name}${f.error ? `  -- ${f.error.slice(0, 240)}` : ''}`);
+  if (s.failures.length || (c.cancelled ?? 0) > 0) out.push(out[0]!);
   return out.join('\n');
 }
 

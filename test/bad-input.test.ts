@@ -63,3 +63,23 @@ test('kernel-side errors are RingErrors with code, errno, op and syscall', async
   // an injected EINVAL (6.10+) or the kernel refusing INJECT_RESULT (before 6.10): either way the hint points at ring.supports()
   await assert.rejects(ring.nop({ injectResult: -22 }), (e: any) => e.code === 'EINVAL' && /ring\.supports\('nop'/.test(e.hint));
 });
+
+test('a promise method takes `signal` as ring.run() does, inherited ones too: a non-AbortSignal is refused, an aborted one rejects, nothing is submitted', async (t) => {
+  // the promise methods skip run()'s checks the builder already made (src/ring/ring.ts, runBuilt);
+  // the builder reads only an object literal's own keys, so an inherited `signal` is checked there
+  const ring = ringFor(t);
+  Object.defineProperty(Object.prototype, 'signal', { value: 'not a signal', configurable: true, writable: true });
+  try {
+    assert.throws(() => ring.nop({}), { name: 'TypeError', message: /"signal" must be an AbortSignal, got string "not a signal"/ });
+    assert.equal(ring.pending, 0);
+  } finally {
+    delete (Object.prototype as { signal?: unknown }).signal;
+  }
+  const ac = new AbortController();
+  ac.abort();
+  // a class instance's options are read whole, inherited names included (the builder checks them)
+  await assert.rejects(ring.nop(Object.create({ signal: ac.signal })), { name: 'AbortError' });
+  assert.throws(() => ring.nop(Object.create({ signal: 42 })), { name: 'TypeError', message: /"signal" must be an AbortSignal/ });
+  assert.equal(ring.pending, 0);
+  assert.equal(await ring.nop(), 0, 'the ring works on');
+});

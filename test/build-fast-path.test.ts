@@ -102,6 +102,35 @@ test('fast path vs applyParam: same SQE bytes or the same error, every op, every
   assert.deepEqual(differences, [], differences.join('\n'));
 });
 
+test('no options object vs an empty one: same SQE bytes or the same error, every op, every positional value, fast path on and off', (t) => {
+  // a call without an options object runs only the steps that write something when omitted
+  // (src/ops/build.ts, planNoOptions); with `{}` every step runs
+  const f = tempFile(pattern(64));
+  t.after(f.cleanup);
+  fd = openSync(f.path, 'r+');
+  t.after(() => closeSync(fd));
+  let compared = 0;
+  const differences: string[] = [];
+  for (const o of OPS) {
+    if (!o.params) continue;
+    const positional = o.params.filter((q) => q.positional);
+    const cases: unknown[][] = [argsWith(o, o.params[0]!, goodFor(o, o.params[0]!, fd), true)];
+    for (const p of positional) for (const v of VALUES) cases.push(argsWith(o, p, v, false));
+    for (const withOptions of cases) {
+      const without = withOptions.slice(0, -1);
+      for (const fast of [true, false]) {
+        const a = outcome(o, withOptions, fast);
+        const b = outcome(o, without, fast);
+        compared++;
+        if (a !== b) differences.push(`${o.name}(${without.map((v) => describeValue(v)).join(', ')}) fast ${fast}:\n  with {}:    ${a}\n  without:    ${b}`);
+      }
+    }
+  }
+  t.diagnostic(`${compared} build pairs compared`);
+  assert.ok(compared > 1000);
+  assert.deepEqual(differences, [], differences.join('\n'));
+});
+
 test('fast path vs applyParam: buffer windows (offset, length) give the same SQE bytes or the same error, every op with a buffer', (t) => {
   const f = tempFile(pattern(64));
   t.after(f.cleanup);

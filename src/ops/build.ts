@@ -445,6 +445,12 @@ interface OpShape {
   opFlagsParam: string | undefined;
   /** Per parameter: its fast encoder and what an omitted argument does (src/ops/build-plan.ts). */
   plan: PlanStep[];
+  /**
+   * The steps of `plan` a call without an options object runs: the positional parameters and the
+   * options that write something when omitted (a default, a required check), in plan order. An
+   * option that writes nothing when omitted (skipWhenOmitted) is not visited at all.
+   */
+  planNoOptions: PlanStep[];
 }
 const shapes = new WeakMap<OpDesc, OpShape>();
 function shapeOf(op: OpDesc, params: ParamDesc[]): OpShape {
@@ -463,7 +469,9 @@ function shapeOf(op: OpDesc, params: ParamDesc[]): OpShape {
       fixed: Object.entries(op.fixed ?? {}) as [ParamDesc['field'], number][],
       opFlagsParam: params.find((p) => p.field === 'opFlags')?.name,
       plan: planOf(op, params),
+      planNoOptions: [],
     };
+    sh.planNoOptions = sh.plan.filter((step) => step.p.positional || !step.skipWhenOmitted);
     shapes.set(op, sh);
   }
   return sh;
@@ -523,7 +531,8 @@ function buildWith(op: OpDesc, shape: OpShape, args: readonly unknown[]): Sqe {
   }
   let implied = 0;
   let excluded = 0;
-  const plan = shape.plan;
+  // without an options object, the options that write nothing when omitted are not visited
+  const plan = opts === NO_OPTIONS ? shape.planNoOptions : shape.plan;
   const fastOn = fastPath.enabled;
   for (let k = 0; k < plan.length; k++) {
     const step = plan[k];

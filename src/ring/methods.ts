@@ -4,7 +4,7 @@
  * object also carrying `signal`. Installed on Ring.prototype when the package entry loads; the
  * types below are the builders' signatures with promise results.
  */
-import { Ring, type RunOptions } from './ring.js';
+import { Ring, runBuilt, type RunOptions } from './ring.js';
 import { OPS, type OpDesc } from '../ops/table.js';
 import { buildSqe, builderOf, type Builders, type StatxResult } from '../ops/build.js';
 import { describeValue } from '../errors.js';
@@ -63,7 +63,7 @@ for (const o of OPS) {
   proto[methodName(o)] = function (this: Ring, ...args: unknown[]) {
     const sqe = build(args);
     if (sqe.multishot) throw new TypeError(`ring.${methodName(o)}(): multishot and bundle requests post more than one completion; build them with op.${o.name}() for the multi-completion request model`);
-    return this.run(sqe, args[options] as RunOptions | undefined);
+    return runBuilt(this, sqe, args[options] as RunOptions | undefined);
   };
 }
 const FSYNC = OPS.find((o) => o.name === 'fsync')!;

@@ -84,6 +84,16 @@ let internalsOf!: (ring: Ring) => RingInternals;
 /** The internals of a Ring, for its companion modules only (not exported from the package). */
 export const ringInternals = (ring: Ring): RingInternals => internalsOf(ring);
 
+let runBuiltOf!: (ring: Ring, sqe: Sqe, options: RunOptions | undefined) => Promise<unknown>;
+/**
+ * ring.run() for the promise methods (src/ring/methods.ts): `sqe` is an Sqe the op's builder made
+ * in the same call from the same options, so what the builder checked (an Sqe, an options object
+ * whose signal is an AbortSignal) is not checked again; the rest is run()'s, in run()'s order.
+ */
+export const runBuilt = (ring: Ring, sqe: Sqe, options: RunOptions | undefined): Promise<unknown> => runBuiltOf(ring, sqe, options);
+
+const SKIP_ALONE = 'skipSuccess() on a lone request would never settle its promise; use it on earlier members of ring.chain()';
+
 export class Ring {
   /** The ring's file descriptor. */
   readonly fd: number;
@@ -185,6 +195,12 @@ export class Ring {
 
   static {
     internalsOf = (r) => (r.#internals ??= Ring.#makeInternals(r));
+    runBuiltOf = (r, sqe, options) => {
+      const signal = options?.signal;
+      // (the builder read only an options literal's own keys: an inherited `signal` is checked here, as run() would)
+      if (signal !== undefined && !(signal instanceof AbortSignal)) checkRunOptions(options, 2);
+      return r.#start(sqe, signal);
+    };
   }
 
   static #makeInternals(r: Ring): RingInternals {
@@ -300,13 +316,20 @@ export class Ring {
     this.#assertOpen();
     if (!(sqe instanceof Sqe)) throw new TypeError('ring.run() takes an Sqe built with ring.op.* / op.*');
     checkRunOptions(options, arguments.length);
-    if (sqe.flags & SqeFlags.CQE_SKIP_SUCCESS)
-      throw new RangeError('skipSuccess() on a lone request would never settle its promise; use it on earlier members of ring.chain()');
-    if (sqe.multishot) throw new TypeError(`ring.run(): a multishot ${sqe.op.name} posts a CQE per event; submit it with ring.runMulti(sqe, sink) (or the socket iterators)`);
-    this.#sq.checkEntry(sqe, 'ring.run()');
+    if (sqe.multishot) {
+      if (sqe.flags & SqeFlags.CQE_SKIP_SUCCESS) throw new RangeError(SKIP_ALONE);
+      throw new TypeError(`ring.run(): a multishot ${sqe.op.name} posts a CQE per event; submit it with ring.runMulti(sqe, sink) (or the socket iterators)`);
+    }
+    return this.#start(sqe, options?.signal);
+  }
+
+  /** run() once `sqe` and the options are known to be an Sqe and options (the promise methods come here from their builder). */
+  #start<T>(sqe: Sqe, signal: AbortSignal | undefined): Promise<T> {
+    this.#assertOpen();
+    if (sqe.flags & SqeFlags.CQE_SKIP_SUCCESS) throw new RangeError(SKIP_ALONE);
+    if (sqe.submitCheck !== undefined || sqe.cmdBytes > 16) this.#sq.checkEntry(sqe, 'ring.run()');
     if (sqe.cq >= 0) this.#checkCqTarget(sqe);
     this.#files?.beforeSubmit(sqe);
-    const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(abortError(signal));
     const promise = new Promise<T>(captureSettlers);
     const p = new Pending(sqe, capturedResolve, capturedReject);

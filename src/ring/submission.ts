@@ -43,10 +43,10 @@ export class SubmissionQueue {
   /** SQEs written past the published tail. */
   #toSubmit = 0;
   /**
-   * Entries placeTagged() may still write without looking at the kernel's head and the in-flight
-   * limit again: never more than there are (every other writer zeroes it, and room only grows
-   * behind its back: the kernel consuming entries, completions). 0: look. Not used while a program
-   * engine appends SQEs of its own.
+   * Entries placeTagged() and addOne() may still write without looking at the kernel's head and
+   * the in-flight limit again: never more than there are (every other writer zeroes it, and room
+   * only grows behind its back: the kernel consuming entries, completions). 0: look. Not used
+   * while a program engine appends SQEs of its own.
    */
   #room = 0;
   /** Requests handed to the kernel whose last CQE has not come (ringflow's own cancels too). */
@@ -163,9 +163,7 @@ export class SubmissionQueue {
 
   /** Writes one request into the SQ if it fits now and nothing waits in the backlog; false otherwise (then use add()). */
   addOne(p: Pending): boolean {
-    if (this.#backlogHead < this.#backlog.length || this.#free() < 1) return false;
-    if (this.#inflight + this.#toSubmit + 1 > this.#maxInflight && this.#inflight + this.#toSubmit > 0) return false;
-    this.#room = 0;
+    if (this.#backlogHead < this.#backlog.length || !this.#takeRoom()) return false;
     this.#requests.add(p);
     const w = (this.#tail & this.#mask) * this.#sqeWords;
     p.sqe.encode(this.#sqe32, w, p.slot, p.gen);
@@ -202,18 +200,28 @@ export class SubmissionQueue {
    */
   placeTagged(sqe: Sqe, userLo: number, userHi: number): boolean {
     if (sqe.submitCheck !== undefined || sqe.cmdBytes > 16) this.checkEntry(sqe, 'bulk.push()');
-    if (this.#room < 1 || this.#engine) {
-      const used = this.#inflight + this.#toSubmit;
-      this.#room = Math.min(this.#free(), used === 0 ? Math.max(1, this.#maxInflight) : this.#maxInflight - used);
-      if (this.#room < 1) return false;
-    }
-    this.#room--;
+    if (!this.#takeRoom()) return false;
     const w = (this.#tail & this.#mask) * this.#sqeWords;
     sqe.encode(this.#sqe32, w, userLo, userHi);
     if (this.#sqe128) sqe.encodeTail(this.#sqe32, w);
     this.#tail = (this.#tail + 1) >>> 0;
     this.#toSubmit++;
     this.#engine?.markPending();
+    return true;
+  }
+
+  /**
+   * Takes one entry of room for a lone SQE: a free SQ entry and the in-flight limit (which a lone
+   * request may pass when nothing is in flight); false when there is none now. Looks at the
+   * kernel's head only when the room counted last time is used up.
+   */
+  #takeRoom(): boolean {
+    if (this.#room < 1 || this.#engine) {
+      const used = this.#inflight + this.#toSubmit;
+      this.#room = Math.min(this.#free(), used === 0 ? Math.max(1, this.#maxInflight) : this.#maxInflight - used);
+      if (this.#room < 1) return false;
+    }
+    this.#room--;
     return true;
   }
 

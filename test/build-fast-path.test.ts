@@ -5,7 +5,7 @@
  * wrong types), and the parameter omitted, building with the fast path on and off gives the same
  * SQE bytes and Sqe state, or the same error.
  */
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { openSync, closeSync } from 'node:fs';
 import { fixed, OPS, opByName, type OpDesc, Sqe } from '../src/index.js';
@@ -28,6 +28,14 @@ const VALUES: unknown[] = [
 ];
 
 let fd = -1;
+
+/** `fd`: a 64-byte file open for the test (the builders' fd arguments), closed and removed after it. */
+function openScratch(t: TestContext): void {
+  const f = tempFile(pattern(64));
+  t.after(f.cleanup);
+  fd = openSync(f.path, 'r+');
+  t.after(() => closeSync(fd));
+}
 
 function argsWith(o: OpDesc, p: ParamDesc, v: unknown, omit: boolean): unknown[] {
   const positional = o.params!.filter((q) => q.positional);
@@ -76,10 +84,7 @@ function volatileWords(o: OpDesc, args: unknown[]): number[] {
 }
 
 test('fast path vs applyParam: same SQE bytes or the same error, every op, every fast-encoded parameter, many values', (t) => {
-  const f = tempFile(pattern(64));
-  t.after(f.cleanup);
-  fd = openSync(f.path, 'r+');
-  t.after(() => closeSync(fd));
+  openScratch(t);
   let compared = 0;
   const differences: string[] = [];
   for (const o of OPS) {
@@ -105,10 +110,7 @@ test('fast path vs applyParam: same SQE bytes or the same error, every op, every
 test('no options object vs an empty one: same SQE bytes or the same error, every op, every positional value, fast path on and off', (t) => {
   // a call without an options object runs only the steps that write something when omitted
   // (src/ops/build.ts, planNoOptions); with `{}` every step runs
-  const f = tempFile(pattern(64));
-  t.after(f.cleanup);
-  fd = openSync(f.path, 'r+');
-  t.after(() => closeSync(fd));
+  openScratch(t);
   let compared = 0;
   const differences: string[] = [];
   for (const o of OPS) {
@@ -132,10 +134,7 @@ test('no options object vs an empty one: same SQE bytes or the same error, every
 });
 
 test('fast path vs applyParam: buffer windows (offset, length) give the same SQE bytes or the same error, every op with a buffer', (t) => {
-  const f = tempFile(pattern(64));
-  t.after(f.cleanup);
-  fd = openSync(f.path, 'r+');
-  t.after(() => closeSync(fd));
+  openScratch(t);
   const WINDOW_VALUES: unknown[] = [undefined, 0, 1, 7, 31, 32, 33, 64, 65, -1, 1.5, NaN, Infinity, '8', null, 2 ** 32, 2n];
   let compared = 0;
   const differences: string[] = [];

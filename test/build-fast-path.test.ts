@@ -5,16 +5,15 @@
  * wrong types), and the parameter omitted, building with the fast path on and off gives the same
  * SQE bytes and Sqe state, or the same error.
  */
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openSync, closeSync } from 'node:fs';
 import { fixed, OPS, opByName, type OpDesc, Sqe } from '../src/index.js';
 import type { ParamDesc } from '../src/ops/table.js';
 import { buildSqe } from '../src/ops/build.js';
 import { NO_BYTES } from '../src/ops/sqe.js';
 import { fastEncoder, fastPath } from '../src/ops/build-plan.js';
 import { describeValue } from '../src/errors.js';
-import { tempFile, pattern } from './helpers.js';
+import { patternFd } from './helpers.js';
 import { goodFor } from './good-values.js';
 
 const VALUES: unknown[] = [
@@ -29,13 +28,6 @@ const VALUES: unknown[] = [
 
 let fd = -1;
 
-/** `fd`: a 64-byte file open for the test (the builders' fd arguments), closed and removed after it. */
-function openScratch(t: TestContext): void {
-  const f = tempFile(pattern(64));
-  t.after(f.cleanup);
-  fd = openSync(f.path, 'r+');
-  t.after(() => closeSync(fd));
-}
 
 function argsWith(o: OpDesc, p: ParamDesc, v: unknown, omit: boolean): unknown[] {
   const positional = o.params!.filter((q) => q.positional);
@@ -84,7 +76,7 @@ function volatileWords(o: OpDesc, args: unknown[]): number[] {
 }
 
 test('fast path vs applyParam: same SQE bytes or the same error, every op, every fast-encoded parameter, many values', (t) => {
-  openScratch(t);
+  fd = patternFd(t, 64, 'r+');
   let compared = 0;
   const differences: string[] = [];
   for (const o of OPS) {
@@ -110,7 +102,7 @@ test('fast path vs applyParam: same SQE bytes or the same error, every op, every
 test('no options object vs an empty one: same SQE bytes or the same error, every op, every positional value, fast path on and off', (t) => {
   // a call without an options object runs only the steps that write something when omitted
   // (src/ops/build.ts, planNoOptions); with `{}` every step runs
-  openScratch(t);
+  fd = patternFd(t, 64, 'r+');
   let compared = 0;
   const differences: string[] = [];
   for (const o of OPS) {
@@ -134,7 +126,7 @@ test('no options object vs an empty one: same SQE bytes or the same error, every
 });
 
 test('fast path vs applyParam: buffer windows (offset, length) give the same SQE bytes or the same error, every op with a buffer', (t) => {
-  openScratch(t);
+  fd = patternFd(t, 64, 'r+');
   const WINDOW_VALUES: unknown[] = [undefined, 0, 1, 7, 31, 32, 33, 64, 65, -1, 1.5, NaN, Infinity, '8', null, 2 ** 32, 2n];
   let compared = 0;
   const differences: string[] = [];

@@ -1,6 +1,6 @@
 /** Test helpers: temp files on tmpfs, a ring per test, probe guards that say why they skip. */
 import { mkdtempSync, rmSync, writeFileSync, existsSync, openSync, closeSync, writeSync, readFileSync, appendFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import type { TestContext } from 'node:test';
@@ -45,6 +45,30 @@ export function pattern(len: number, start = 0): Buffer {
     b[j - start] = (j * 131 + (j >>> 12)) & 0xff;
   }
   return b;
+}
+
+/** A temp file of `len` pattern() bytes, open for the test (`flags` 'r' by default); closed and removed after it. */
+export function patternFd(t: TestContext, len: number, flags = 'r'): number {
+  const f = tempFile(pattern(len));
+  t.after(f.cleanup);
+  const fd = openSync(f.path, flags);
+  t.after(() => closeSync(fd));
+  return fd;
+}
+
+/**
+ * Runs `source` as an ES module in a fresh node with --expose-gc (a ring dropped, a process that
+ * must exit): its exit code, the JSON it printed after 'RESULT ' ({} if nothing), all it printed.
+ */
+export function gcChild(source: string, env: Record<string, string> = {}): { code: number | null; result: Record<string, unknown>; out: string; ms: number } {
+  const t0 = Date.now();
+  const r = spawnSync(process.execPath, ['--expose-gc', '--no-warnings', '--input-type=module', '-e', source], {
+    encoding: 'utf8',
+    timeout: 30_000 * CPU_TIME_SCALE,
+    env: { ...process.env, ...env },
+  });
+  const line = r.stdout.split('\n').find((l) => l.startsWith('RESULT '));
+  return { code: r.status, result: line ? JSON.parse(line.slice(7)) : {}, out: r.stdout + r.stderr, ms: Date.now() - t0 };
 }
 
 /** A ring closed when the test ends. */

@@ -327,7 +327,7 @@ export class Ring {
   #start<T>(sqe: Sqe, signal: AbortSignal | undefined): Promise<T> {
     this.#assertOpen();
     if (sqe.flags & SqeFlags.CQE_SKIP_SUCCESS) throw new RangeError(SKIP_ALONE);
-    if (sqe.submitCheck !== undefined || sqe.cmdBytes > 16) this.#sq.checkEntry(sqe, 'ring.run()');
+    this.#sq.checkEntry(sqe, 'ring.run()');
     if (sqe.cq >= 0) this.#checkCqTarget(sqe);
     this.#files?.beforeSubmit(sqe);
     if (signal?.aborted) return Promise.reject(abortError(signal));

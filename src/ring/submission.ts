@@ -93,8 +93,9 @@ export class SubmissionQueue {
 
   /** Refuses (RangeError, before anything is queued) a request whose entry does not fit this ring's SQEs. */
   checkEntry(sqe: Sqe, method: string): void {
-    sqe.submitCheck?.(method);
-    if (sqe.entrySize > this.entrySize)
+    // on every request's path: two field tests when there is nothing to check (no getter calls)
+    if (sqe.submitCheck !== undefined) sqe.submitCheck(method);
+    if (sqe.cmdBytes > 16 && !this.#sqe128)
       throw new RangeError(`${method}: the ${sqe.op.name} command area of ${sqe.cmdBytes} bytes needs 128-byte SQEs (at most 16 bytes fit in a 64-byte SQE); create the ring with { sqe128: true }`);
   }
 
@@ -199,7 +200,7 @@ export class SubmissionQueue {
    * limit); false otherwise. For requests without a Pending (bulk requests, src/ring/bulk.ts).
    */
   placeTagged(sqe: Sqe, userLo: number, userHi: number): boolean {
-    if (sqe.submitCheck !== undefined || sqe.cmdBytes > 16) this.checkEntry(sqe, 'bulk.push()');
+    this.checkEntry(sqe, 'bulk.push()');
     if (!this.#takeRoom()) return false;
     const w = (this.#tail & this.#mask) * this.#sqeWords;
     sqe.encode(this.#sqe32, w, userLo, userHi);

@@ -8,11 +8,10 @@
 // run under the JIT and the interpreter.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ringFor, tempDir, CPU_TIME_SCALE } from '../helpers.js';
+import { ringFor, tempDir, gcChild } from '../helpers.js';
 import { op, RingError } from '../../src/index.js';
 import { createFs } from '../../src/fs/index.js';
 import { runGroupSettled, runWithCallback, type Settled } from '../../src/ring/callback-requests.js';
@@ -108,13 +107,7 @@ test('careless caller: a worker exits while an aborted request\'s cancel is bein
 test('careless caller: a ring dropped without close() right after aborting a chained request: the cancel is resent until it ends, then the ring is collected and the process exits', () => {
   const { dir, cleanup } = tempDir();
   try {
-    const r = spawnSync(
-      process.execPath,
-      [
-        '--expose-gc',
-        '--no-warnings',
-        '--input-type=module',
-        '-e',
+    const r = gcChild(
         `import { Ring, op, fixed } from '${index}';
         import { execFileSync } from 'node:child_process';
         import { openSync, closeSync } from 'node:fs';
@@ -135,12 +128,9 @@ test('careless caller: a ring dropped without close() right after aborting a cha
         for (let i = 0; i < 10 && warned === 0; i++) { gc(); await new Promise((r) => setTimeout(r, 10)); }
         closeSync(keep);
         console.log('RESULT ' + JSON.stringify({ settled, warned }));`,
-      ],
-      { encoding: 'utf8', timeout: 30_000 * CPU_TIME_SCALE },
     );
-    assert.equal(r.status, 0, r.stdout + r.stderr);
-    const line = r.stdout.split('\n').find((l) => l.startsWith('RESULT '));
-    assert.deepEqual(JSON.parse(line!.slice(7)), { settled: 3, warned: 1 });
+    assert.equal(r.code, 0, r.out);
+    assert.deepEqual(r.result, { settled: 3, warned: 1 });
   } finally {
     cleanup();
   }

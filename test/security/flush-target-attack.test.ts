@@ -7,9 +7,8 @@
 // "Callback requests and repeated cancels". Program attacks run under the JIT and the interpreter.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
-import { ringFor, CPU_TIME_SCALE } from '../helpers.js';
+import { ringFor, gcChild } from '../helpers.js';
 import { readExactly } from '../net-helpers.js';
 import { op, TcpServer, TcpSocket } from '../../src/index.js';
 import { runForTarget, type SettleTarget } from '../../src/ring/callback-requests.js';
@@ -148,25 +147,14 @@ test('careless caller: a worker queues requests on an idle ring and exits before
 });
 
 test('careless caller: a ring dropped without close() with its first request\'s flush pending: the request completes, then the ring is collected', () => {
-  const r = spawnSync(
-    process.execPath,
-    [
-      '--expose-gc',
-      '--no-warnings',
-      '--input-type=module',
-      '-e',
-      `import { Ring } from '${index}';
-      let warned = 0, value;
-      process.on('warning', (w) => { if (w.code === 'RINGFLOW_RING_GC') warned++; });
-      const p = (() => new Ring().nop())(); // the only reference to the ring is its pending flush
-      gc();
-      value = await p;
-      for (let i = 0; i < 10 && warned === 0; i++) { gc(); await new Promise((r) => setTimeout(r, 10)); }
-      console.log('RESULT ' + JSON.stringify({ value, warned }));`,
-    ],
-    { encoding: 'utf8', timeout: 30_000 * CPU_TIME_SCALE },
-  );
-  assert.equal(r.status, 0, r.stdout + r.stderr);
-  const line = r.stdout.split('\n').find((l) => l.startsWith('RESULT '));
-  assert.deepEqual(JSON.parse(line!.slice(7)), { value: 0, warned: 1 });
+  const r = gcChild(`import { Ring } from '${index}';
+    let warned = 0, value;
+    process.on('warning', (w) => { if (w.code === 'RINGFLOW_RING_GC') warned++; });
+    const p = (() => new Ring().nop())(); // the only reference to the ring is its pending flush
+    gc();
+    value = await p;
+    for (let i = 0; i < 10 && warned === 0; i++) { gc(); await new Promise((r) => setTimeout(r, 10)); }
+    console.log('RESULT ' + JSON.stringify({ value, warned }));`);
+  assert.equal(r.code, 0, r.out);
+  assert.deepEqual(r.result, { value: 0, warned: 1 });
 });

@@ -4,10 +4,9 @@
 // until they settle. Each case runs in a child process with --expose-gc.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { skipReason, compileRing } from '../ring-programs-util.js';
-import { lacksFlag, CPU_TIME_SCALE } from '../helpers.js';
+import { lacksFlag, CPU_TIME_SCALE, gcChild } from '../helpers.js';
 
 /** The in-flight timeout of the dropped-ring test: the GC rounds before it must end first (longer under CPU emulation). */
 const TIMER_MS = 400 * CPU_TIME_SCALE;
@@ -34,17 +33,7 @@ async function collect(rounds = 6) {
 const out = (o) => console.log('RESULT ' + JSON.stringify(o));
 `;
 
-function child(body: string, env: Record<string, string> = {}): { code: number | null; result: Record<string, unknown>; out: string; ms: number } {
-  const t0 = Date.now();
-  const r = spawnSync(process.execPath, ['--expose-gc', '--no-warnings', '--input-type=module', '-e', prelude + body], {
-    encoding: 'utf8',
-    timeout: 30_000 * CPU_TIME_SCALE,
-    env: { ...process.env, ...env },
-  });
-  const out = r.stdout + r.stderr;
-  const line = r.stdout.split('\n').find((l) => l.startsWith('RESULT '));
-  return { code: r.status, result: line ? JSON.parse(line.slice(7)) : {}, out, ms: Date.now() - t0 };
-}
+const child = (body: string, env: Record<string, string> = {}) => gcChild(prelude + body, env);
 
 test('300 dropped idle rings are collected: io_uring fds return to the baseline, one warning per ring naming its fd', { skip: lacksFlag('nop', 'INJECT_RESULT') }, () => {
   const r = child(`

@@ -7,8 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openSync, closeSync } from 'node:fs';
-import { ringFor, tempFile, pattern } from '../helpers.js';
+import { ringFor, pattern, patternFd } from '../helpers.js';
 import { op, TcpServer, TcpSocket } from '../../src/index.js';
 import { readExactly } from '../net-helpers.js';
 import { MSG } from '../../src/ops/net-abi.js';
@@ -29,10 +28,7 @@ function checkGuards(whole: Uint8Array, what: string): void {
 }
 
 test('a Uint8Array subclass whose byteLength/length/byteOffset getters lie reads only its real 16 bytes', async (t) => {
-  const f = tempFile(pattern(FILE));
-  t.after(f.cleanup);
-  const fd = openSync(f.path, 'r');
-  t.after(() => closeSync(fd));
+  const fd = patternFd(t, FILE);
   const ring = ringFor(t);
   class Liar extends Uint8Array {
     override get byteLength(): number {
@@ -58,10 +54,7 @@ test('a Uint8Array subclass whose byteLength/length/byteOffset getters lie reads
 });
 
 test('an own byteLength/length property defined on a Buffer after it was used changes nothing the kernel sees', async (t) => {
-  const f = tempFile(pattern(FILE));
-  t.after(f.cleanup);
-  const fd = openSync(f.path, 'r');
-  t.after(() => closeSync(fd));
+  const fd = patternFd(t, FILE);
   const ring = ringFor(t);
   const { whole, window } = guarded();
   assert.equal(await ring.read(fd, window, 0), 16); // cached now
@@ -81,10 +74,7 @@ test('an own byteLength/length property defined on a Buffer after it was used ch
 });
 
 test('a DataView subclass whose extent getters lie is read through the engine accessors', async (t) => {
-  const f = tempFile(pattern(FILE));
-  t.after(f.cleanup);
-  const fd = openSync(f.path, 'r');
-  t.after(() => closeSync(fd));
+  const fd = patternFd(t, FILE);
   const ring = ringFor(t);
   class LyingView extends (DataView as new (buffer: ArrayBuffer, offset: number, length: number) => DataView) {
     override get byteLength(): number {
@@ -109,10 +99,7 @@ test('a resizable ArrayBuffer whose "resizable" getter lies is still refused; a 
   assert.throws(() => op.read(0, new Uint8Array(rab, 0, 16), 0), (e: unknown) => e instanceof TypeError && /resizable ArrayBuffer/.test((e as Error).message));
   // an ArrayBuffer posing as a SharedArrayBuffer is lent as what it is: marked untransferable like any other ArrayBuffer
   if (typeof SharedArrayBuffer === 'undefined') return;
-  const f = tempFile(pattern(FILE));
-  t.after(f.cleanup);
-  const fd = openSync(f.path, 'r');
-  t.after(() => closeSync(fd));
+  const fd = patternFd(t, FILE);
   const ab = new ArrayBuffer(32);
   Object.setPrototypeOf(ab, SharedArrayBuffer.prototype);
   assert.equal(await ring.read(fd, new Uint8Array(ab), 0), 32);
@@ -126,10 +113,7 @@ test('a resizable ArrayBuffer whose "resizable" getter lies is still refused; a 
 });
 
 test('the fast path\'s buffer windows and socket buffers: a lying view\'s window and a recv into a lying view stay inside the real bytes; a resizable one is refused, a sent one stays put', async (t) => {
-  const f = tempFile(pattern(FILE));
-  t.after(f.cleanup);
-  const fd = openSync(f.path, 'r');
-  t.after(() => closeSync(fd));
+  const fd = patternFd(t, FILE);
   const ring = ringFor(t);
   class Liar extends Uint8Array {
     override get byteLength(): number {

@@ -6,10 +6,9 @@
 // Program attacks run under the JIT and the interpreter.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
 import { readlinkSync, closeSync } from 'node:fs';
-import { ringFor, CPU_TIME_SCALE } from '../helpers.js';
+import { ringFor, gcChild } from '../helpers.js';
 import { TcpServer, TcpSocket, RingError } from '../../src/index.js';
 import { ENGINES, noEngine, cancelAndForge } from './asm-programs.js';
 
@@ -44,15 +43,8 @@ for (const { name, jit } of ENGINES) {
   });
 }
 
-/** Runs `body` in a child with --expose-gc; its last stdout line is JSON. */
-function child(body: string): { code: number | null; result: Record<string, unknown>; out: string } {
-  const r = spawnSync(process.execPath, ['--expose-gc', '--no-warnings', '--input-type=module', '-e', `import { Ring, TcpServer, TcpSocket } from '${index}';\n${body}`], {
-    encoding: 'utf8',
-    timeout: 30_000 * CPU_TIME_SCALE,
-  });
-  const line = r.stdout.split('\n').find((l) => l.startsWith('RESULT '));
-  return { code: r.status, result: line ? JSON.parse(line.slice(7)) : {}, out: r.stdout + r.stderr };
-}
+/** Runs `body` in a child with --expose-gc (test/helpers.ts, gcChild). */
+const child = (body: string) => gcChild(`import { Ring, TcpServer, TcpSocket } from '${index}';\n${body}`);
 
 test('rings dropped without close() with buffer groups, registered buffers and a received chunk held: collected, no crash', () => {
   const r = child(`

@@ -13,12 +13,13 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { existsSync } from 'node:fs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-// dist/src/native.js -> ../../build/Release/ringflow.node
-const candidates = [
-  join(here, '..', '..', 'build', 'Release', 'ringflow.node'),
-  join(here, '..', '..', 'build', 'Debug', 'ringflow.node'),
-];
+/**
+ * The package's root directory: two levels above this module, which is dist/src/native.js, or a
+ * chunk of the bundled entry points in dist/pkg/ (tools/bundle.ts keeps every bundled file at that
+ * depth). Files the package ships are found from here (the addon; programs/ in src/programs/builtin.ts).
+ */
+export const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const candidates = [join(packageRoot, 'build', 'Release', 'ringflow.node'), join(packageRoot, 'build', 'Debug', 'ringflow.node')];
 
 function load(): any {
   const require = createRequire(import.meta.url);

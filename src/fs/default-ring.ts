@@ -10,7 +10,7 @@
  * process exit under a pending readFile, which node:fs/promises never does. The native side closes
  * the ring when the thread's environment ends (its env cleanup hook).
  */
-import { Ring } from '../index.js';
+import { Ring } from '../ring/core.js';
 
 let ring: Ring | undefined;
 

@@ -13,7 +13,7 @@
  */
 import * as nodeFsp from 'node:fs/promises';
 import type { Ring } from '../ring/ring.js';
-import { Ring as RingClass } from '../index.js';
+import { Ring as RingClass } from '../ring/core.js';
 import { defaultRing } from './default-ring.js';
 import { pathOps } from './path-ops.js';
 export type { FileHandle } from './file-handle.js';

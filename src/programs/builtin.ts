@@ -6,14 +6,15 @@
  * present and fails if the bytes differ.
  */
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join, sep } from 'node:path';
+import { packageRoot } from '../native.js';
 
 /** The prebuilt objects (one per programs/<name>.bpf.c). */
 export const BUILTIN_OBJECTS = ['chain', 'echo', 'echo_group', 'read_open', 'relay'] as const;
 export type BuiltinObjectName = (typeof BUILTIN_OBJECTS)[number];
 
-/** The package's programs/ directory (dist/src/programs/ → ../../../programs/). */
-export const builtinObjectDir = fileURLToPath(new URL('../../../programs/', import.meta.url));
+/** The package's programs/ directory, with a trailing separator. */
+export const builtinObjectDir = join(packageRoot, 'programs') + sep;
 
 /**
  * The ELF bytes of a prebuilt object, for loadObject()/loadProgram().

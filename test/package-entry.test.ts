@@ -1,0 +1,118 @@
+/**
+ * The package as users import it: 'ringflow' and 'ringflow/fs' resolve to the bundled entries in
+ * dist/pkg/ (tools/bundle.ts), which must be the same API as dist/src/ (every export, node's fs
+ * surface), share one Ring class between them, find the files the package ships (the addon, the
+ * prebuilt programs) from their own directory, and work in a fresh process and in a worker.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { Worker } from 'node:worker_threads';
+import { readFileSync, existsSync, writeFileSync } from 'node:fs';
+import * as nodeFsp from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { CPU_TIME_SCALE, tempDir } from './helpers.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const entryUrl = import.meta.resolve('ringflow');
+const fsUrl = import.meta.resolve('ringflow/fs');
+
+type Pkg = typeof import('../src/index.js');
+type PkgFs = typeof import('../src/fs/index.js');
+const pkg = (await import('ringflow' as string)) as Pkg;
+const pkgFs = (await import('ringflow/fs' as string)) as PkgFs;
+
+test('the package entries are the bundled files in dist/pkg, beside their shared chunk', () => {
+  assert.equal(fileURLToPath(entryUrl), join(root, 'dist', 'pkg', 'ringflow.js'));
+  assert.equal(fileURLToPath(fsUrl), join(root, 'dist', 'pkg', 'fs.js'));
+  // esbuild present (a devDependency): the entries import a chunk rather than re-exporting dist/src
+  const fsText = readFileSync(fileURLToPath(fsUrl), 'utf8');
+  assert.doesNotMatch(fsText, /from "\.\.\/src\//, 'dist/pkg/fs.js re-exports dist/src: run npm run build:ts with esbuild installed');
+  const chunk = /from "\.\/(chunk-[A-Z0-9]+\.js)"/.exec(fsText);
+  assert.ok(chunk, 'fs.js imports a shared chunk');
+  assert.match(readFileSync(fileURLToPath(entryUrl), 'utf8'), new RegExp(`from "\\./${chunk[1].replace('.', '\\.')}"`), 'both entries import the same chunk');
+});
+
+test("'ringflow' exports exactly what src/index.ts exports, and 'ringflow/fs' what src/fs/index.ts does", async () => {
+  const src = await import('../src/index.js');
+  assert.deepEqual(Object.keys(pkg).sort(), Object.keys(src).sort());
+  const srcFs = await import('../src/fs/index.js');
+  assert.deepEqual(Object.keys(pkgFs).sort(), Object.keys(srcFs).sort());
+  // node's surface: the named exports of node:fs/promises plus createFs, the default's keys in node's order
+  assert.deepEqual(Object.keys(pkgFs).sort(), [...Object.keys(nodeFsp), 'createFs'].filter((k) => k !== 'default').concat('default').sort());
+  assert.deepEqual(Object.keys(pkgFs.default), Object.keys((nodeFsp as unknown as { default: object }).default));
+});
+
+test("a Ring from 'ringflow' is the Ring 'ringflow/fs' takes, with the full API on it", async (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const ring = new pkg.Ring();
+  t.after(() => ring.close());
+  const fs = pkgFs.createFs({ ring });
+  const p = join(dir, 'a.txt');
+  await fs.writeFile(p, 'bundled');
+  assert.equal(await fs.readFile(p, 'utf8'), 'bundled');
+  assert.equal(ring.stats().enterCalls > 0, true, 'the calls went through the ring given');
+  assert.equal(typeof ring.bufferGroup, 'function'); // installed by the package entry (buffers)
+  assert.equal(typeof ring.registerProgram, 'function'); // (completion programs)
+  assert.throws(() => pkgFs.createFs({ ring: {} as never }), /options\.ring must be a Ring/);
+});
+
+test("'ringflow/fs' answers as node:fs/promises does: results, errors, FileHandles", async (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const fs = pkgFs.default;
+  const p = join(dir, 'b.bin');
+  await fs.writeFile(p, Buffer.from([1, 2, 3, 4]));
+  assert.equal((await fs.stat(p)).size, 4);
+  const h = await fs.open(p, 'r');
+  const nh = await nodeFsp.open(p, 'r');
+  const buf = Buffer.alloc(2);
+  assert.deepEqual(await h.read(buf, 0, 2, 2), await nh.read(Buffer.alloc(2), 0, 2, 2)); // { bytesRead, buffer }, null prototype as node's
+  assert.deepEqual([...buf], [3, 4]);
+  await Promise.all([h.close(), nh.close()]);
+  const missing = join(dir, 'missing');
+  const ours = (await fs.readFile(missing).catch((e: unknown) => e)) as NodeJS.ErrnoException;
+  const theirs = (await nodeFsp.readFile(missing).catch((e: unknown) => e)) as NodeJS.ErrnoException;
+  assert.ok(ours instanceof Error);
+  for (const k of ['message', 'code', 'errno', 'syscall', 'path'] as const) assert.equal(ours[k], theirs[k], k);
+  await fs.unlink(p);
+  assert.equal(existsSync(p), false);
+});
+
+test("the bundle finds the files the package ships: the addon and the prebuilt programs", () => {
+  assert.deepEqual(pkg.builtinObject('echo'), readFileSync(join(root, 'programs', 'echo.bpf.o')));
+  const obj = pkg.loadObject(pkg.builtinObject('chain'));
+  assert.ok(obj.programs.length > 0, 'the verifier and loader run from the bundle');
+});
+
+test("a fresh process that imports only 'ringflow/fs' works and exits by itself", (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const p = join(dir, 'c.txt');
+  writeFileSync(p, 'fresh');
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', `import fs from 'ringflow/fs'; console.log('read', await fs.readFile(${JSON.stringify(p)}, 'utf8'));`], {
+    cwd: root, // the package's own name resolves inside it (self-reference through "exports")
+    encoding: 'utf8',
+    timeout: 20_000 * CPU_TIME_SCALE,
+  });
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /read fresh/);
+});
+
+test("'ringflow/fs' in a worker thread: its own default ring, results back to the parent", async (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const p = join(dir, 'w.txt');
+  writeFileSync(p, 'worker');
+  const w = new Worker(
+    `import(${JSON.stringify(fsUrl)}).then(async ({ default: fs }) => {
+       const { parentPort, workerData } = await import('node:worker_threads');
+       parentPort.postMessage(await fs.readFile(workerData, 'utf8'));
+     });`,
+    { eval: true, workerData: p },
+  );
+  const [msg] = await Promise.all([new Promise((resolve, reject) => w.once('message', resolve).once('error', reject)), new Promise((resolve) => w.once('exit', resolve))]);
+  assert.equal(msg, 'worker');
+});

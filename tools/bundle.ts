@@ -1,0 +1,74 @@
+/**
+ * Bundles the package's entry points (what `import 'ringflow'` and `import 'ringflow/fs'` load)
+ * into dist/pkg/, after tsc has written dist/src/. Node's ES module loader spends about half a
+ * millisecond per module file (resolution, package scope lookups, compilation); ringflow/fs is 71
+ * files and the package entry 101, so an application that switched from node:fs/promises paid
+ * ~50-70 ms at startup before its first call. Bundled, both entries load from a few files
+ * (docs/benchmarks.md, "Startup").
+ *
+ *   dist/pkg/ringflow.js   the package entry (src/index.ts)
+ *   dist/pkg/fs.js         ringflow/fs (src/fs/index.ts)
+ *   dist/pkg/chunk-*.js    what both use (the Ring, the opcode table, the addon loader): one
+ *                          copy, so a Ring from 'ringflow' is the class 'ringflow/fs' accepts
+ *
+ * Every file sits at the depth of dist/src/native.js, which finds the package root two levels up
+ * (src/native.ts, packageRoot). Without esbuild (a devDependency: absent after
+ * `npm install --omit=dev` of a git checkout) the entries are written as re-exports of dist/src/,
+ * which work the same and load as many files as before.
+ *
+ * Usage: node dist/tools/bundle.js   (package.json runs it after tsc: prepare, build:ts, pretest)
+ */
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const out = join(root, 'dist', 'pkg');
+
+/** Entry name (file in dist/pkg) → the module tsc wrote, relative to dist/. */
+export const ENTRIES = { ringflow: 'src/index.js', fs: 'src/fs/index.js' } as const;
+
+/** The entries as plain re-exports of dist/src/ (the fallback). */
+function writeReexports(): void {
+  for (const [name, rel] of Object.entries(ENTRIES)) {
+    const spec = JSON.stringify(`../${rel}`);
+    const hasDefault = name === 'fs';
+    writeFileSync(join(out, `${name}.js`), `export * from ${spec};\n${hasDefault ? `export { default } from ${spec};\n` : ''}`);
+  }
+}
+
+async function main(): Promise<void> {
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(out, { recursive: true });
+  let esbuild: typeof import('esbuild') | undefined;
+  try {
+    esbuild = await import('esbuild');
+  } catch {
+    esbuild = undefined;
+  }
+  if (!esbuild) {
+    writeReexports();
+    console.log('bundle: esbuild is not installed; dist/pkg re-exports dist/src (the package loads unbundled)');
+    return;
+  }
+  const entryPoints = Object.fromEntries(Object.entries(ENTRIES).map(([name, rel]) => [name, join(root, 'dist', rel)]));
+  const r = await esbuild.build({
+    entryPoints,
+    outdir: out,
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node', // node: built-ins stay imports
+    target: 'node20',
+    chunkNames: 'chunk-[hash]', // beside the entries: the depth src/native.ts counts on
+    keepNames: true, // classes and functions keep their names (error names, stack traces, constructor.name)
+    sourcemap: 'linked', // through tsc's maps back to src/*.ts
+    legalComments: 'none',
+    logLevel: 'warning',
+    metafile: true,
+  });
+  const files = Object.keys(r.metafile.outputs).filter((f) => f.endsWith('.js'));
+  console.log(`bundle: ${Object.keys(ENTRIES).join(', ')} → ${files.length} files in dist/pkg`);
+}
+
+await main();

@@ -7,7 +7,8 @@ import { runNodeTrial, runTrialIn, type Outcome } from './drivers.js';
 import { bunForReads } from './read-cells.js';
 import type { FsFileSet } from './fs-files.js';
 import type { FsApi, FsTrialArgs, FsWork } from './fs-trial.js';
-import type { FsSize } from './fs-layout.js';
+import { fsFilePath, type FsSize } from './fs-layout.js';
+import type { StartupArgs, StartupDriver } from './fs-startup.js';
 
 export type FsDriver = 'ringflow' | 'fs' | 'bun';
 export const FS_DRIVERS: readonly FsDriver[] = ['fs', 'bun', 'ringflow'];
@@ -71,4 +72,37 @@ export function fsCells(o: FsCellOptions, set: FsFileSet): { key: string; title:
         });
       }
   return cells;
+}
+
+/** The startup trial's drivers (bench/fs-startup.ts), in the table's order. */
+export const STARTUP_DRIVERS: readonly StartupDriver[] = ['fs', 'bun', 'ringflow-src', 'ringflow'];
+/** `fs:startup:<driver>` */
+export const startupKey = (driver: StartupDriver) => `fs:startup:${driver}`;
+/** Fresh processes per driver. */
+export const startupRuns = (quick: boolean): number => (quick ? 10 : 40);
+
+const STARTUP_TITLE: Record<StartupDriver, string> = {
+  fs: 'node:fs/promises',
+  bun: 'Bun node:fs/promises',
+  'ringflow-src': 'ringflow/fs unbundled (dist/src)',
+  ringflow: 'ringflow/fs (the package export, bundled)',
+};
+export const startupTitle = (d: StartupDriver): string => STARTUP_TITLE[d];
+
+/** A fresh process per run that imports the module and reads one 1 KiB file (bench/fs-startup.ts). */
+export function startupCells(o: FsCellOptions, set: FsFileSet): { key: string; title: string; run: () => Promise<Outcome> }[] {
+  const runs = startupRuns(o.quick);
+  let bun: ReturnType<typeof bunForReads> | undefined;
+  return STARTUP_DRIVERS.map((driver) => ({
+    key: startupKey(driver),
+    title: `fs startup ${STARTUP_TITLE[driver]}`,
+    run: (): Promise<Outcome> => {
+      if (set.skipped) return Promise.resolve({ skipped: set.skipped });
+      const args: StartupArgs = { driver, exe: process.execPath, file: fsFilePath(set.dir, 'small', 0), runs };
+      if (driver !== 'bun') return runNodeTrial('fs-startup', args, runs * 30_000);
+      bun ??= bunForReads(o.quick);
+      if ('skipped' in bun) return Promise.resolve(bun);
+      return runNodeTrial('fs-startup', { ...args, exe: bun.exe }, runs * 30_000);
+    },
+  }));
 }

@@ -53,17 +53,19 @@ interface Impl {
 
 declare const Bun: { version: string } | undefined;
 
-/** ringflow/fs: the public module when it is built (dist/src/fs/index.js), else the fast functions on a ring of its own. */
+/** ringflow/fs as the package exports it (dist/pkg/fs.js, bundled), or dist/src/fs/index.js, else the fast functions on a ring of its own. */
 async function ringflowImpl(): Promise<Impl> {
   const dynamicImport = (rel: string) => import(new URL(rel, import.meta.url).href) as Promise<Record<string, unknown>>;
-  try {
-    const m = await dynamicImport('../src/fs/index.js');
-    if (typeof m.readFile === 'function') {
-      const f = m as unknown as typeof fsp;
-      return { readFile: (p) => f.readFile(p), stat: (p) => f.stat(p), open: (p) => f.open(p, 'r'), note: 'ringflow/fs (dist/src/fs/index.js, its default ring)' };
+  for (const rel of ['../pkg/fs.js', '../src/fs/index.js']) {
+    try {
+      const m = await dynamicImport(rel);
+      if (typeof m.readFile === 'function') {
+        const f = m as unknown as typeof fsp;
+        return { readFile: (p) => f.readFile(p), stat: (p) => f.stat(p), open: (p) => f.open(p, 'r'), note: `ringflow/fs (dist/${rel.slice(3)}, its default ring)` };
+      }
+    } catch {
+      /* not built: the next one */
     }
-  } catch {
-    /* not built: the fast functions */
   }
   const { Ring } = (await dynamicImport('../src/index.js')) as unknown as typeof import('../src/index.js');
   const fast = (await dynamicImport('../src/fs/fast/index.js')) as unknown as typeof import('../src/fs/fast/index.js');

@@ -5,8 +5,9 @@
  * per call where its ring is known.
  */
 import { isSkip } from './drivers.js';
-import { FS_WORKLOADS, fsConcurrencies, fsKey, fsWorkloads } from './fs-cells.js';
+import { FS_WORKLOADS, STARTUP_DRIVERS, fsConcurrencies, fsKey, fsWorkloads, startupKey, startupRuns, startupTitle } from './fs-cells.js';
 import type { FsTrialResult } from './fs-trial.js';
+import type { StartupResult } from './fs-startup.js';
 import { ok, rate, ratio, type Row, type Table } from './report-format.js';
 import type { CellResult, SuiteResult } from './suite.js';
 
@@ -41,9 +42,11 @@ export function fsTables(s: SuiteResult): Table[] {
       ]);
     }
   const notes = new Set<string>();
-  for (const [k, r] of R) if (k.startsWith('fs:') && !isSkip(r) && r.note) notes.add(`${k.split(':').pop() === 'ringflow' ? 'ringflow' : k.endsWith(':bun') ? 'Bun' : 'Node'}: ${r.note}`);
-  const skips = new Set([...R].filter(([k, r]) => k.startsWith('fs:') && isSkip(r)).map(([, r]) => (r as { skipped: string }).skipped));
+  const trial = (k: string) => k.startsWith('fs:') && !k.startsWith('fs:startup:'); // (the startup table has its own notes)
+  for (const [k, r] of R) if (trial(k) && !isSkip(r) && r.note) notes.add(`${k.split(':').pop() === 'ringflow' ? 'ringflow' : k.endsWith(':bun') ? 'Bun' : 'Node'}: ${r.note}`);
+  const skips = new Set([...R].filter(([k, r]) => trial(k) && isSkip(r)).map(([, r]) => (r as { skipped: string }).skipped));
   return [
+    startupTable(s),
     {
       title: `ringflow/fs against node:fs/promises and Bun: ${set.count} files of each size in ${set.dir} (${set.fsType}, page cache), calls/s`,
       head: ['call', 'in flight', 'node:fs/promises', 'Bun', 'ringflow/fs', 'ringflow ÷ fs', 'ringflow ÷ Bun', 'CPU µs/call fs / Bun / ringflow', 'ringflow wakeups / enters per call'],
@@ -58,6 +61,27 @@ export function fsTables(s: SuiteResult): Table[] {
   ];
 }
 
+/** A fresh process per run that imports the module and reads one file: ms spawn to exit, and ringflow's cost over node:fs/promises. */
+function startupTable(s: SuiteResult): Table {
+  const R = s.results;
+  const base = ok(R.get(startupKey('fs'))) as StartupResult | undefined;
+  const rows: Row[] = STARTUP_DRIVERS.map((d) => {
+    const r = R.get(startupKey(d));
+    const x = ok(r) as StartupResult | undefined;
+    if (!x) return [startupTitle(d), isSkip(r) ? `skipped: ${(r as { skipped: string }).skipped}` : '—', '—', '—'];
+    return [startupTitle(d), x.medianMs.toFixed(1), x.minMs.toFixed(1), base && d !== 'fs' ? `${x.medianMs - base.medianMs >= 0 ? '+' : ''}${(x.medianMs - base.medianMs).toFixed(1)}` : '—'];
+  });
+  return {
+    title: 'Startup: a fresh process imports the module and reads one 1 KiB file, ms from spawn to exit',
+    head: ['module', 'median ms', 'fastest ms', 'median − node:fs/promises'],
+    rows,
+    notes: [
+      `${startupRuns(s.options.quick)} processes per row, one after another (bench/fs-startup.ts); each checks the 1024 bytes it read. Node rows run the bench's Node; Bun runs \`bun -e\`.`,
+      'The unbundled row is dist/src/fs/index.js, the module files tsc writes; the package exports the bundle tools/bundle.ts makes of them (dist/pkg).',
+    ],
+  };
+}
+
 /** The fs part of the history line: each workload at 64 in flight against node:fs/promises and Bun. */
 export function fsHeadline(s: SuiteResult): string {
   if (!s.fsFiles || s.fsFiles.skipped) return '';
@@ -66,5 +90,8 @@ export function fsHeadline(s: SuiteResult): string {
     const rf = R.get(fsKey(w.tag, 64, 'ringflow'));
     return `${w.tag} x64 ${rate(asFs(rf))} = ${ratio(rf, R.get(fsKey(w.tag, 64, 'fs')))} node:fs/promises, ${ratio(rf, R.get(fsKey(w.tag, 64, 'bun')))} Bun`;
   });
-  return `; fs ${parts.join(', ')}`;
+  const st = (d: 'fs' | 'ringflow') => ok(R.get(startupKey(d))) as StartupResult | undefined;
+  const [sf, sr] = [st('fs'), st('ringflow')];
+  const startup = sf && sr ? `; startup (import + one readFile) ringflow/fs ${sr.medianMs.toFixed(1)} ms, node:fs/promises ${sf.medianMs.toFixed(1)} ms` : '';
+  return `; fs ${parts.join(', ')}${startup}`;
 }

@@ -12,7 +12,7 @@ import { FS_KINDS, createReadFile, planReadFiles, removeReadFiles, type FsKind, 
 import { readCells } from './read-cells.js';
 import type { NopArgs } from './nop.js';
 import { netCells } from './net/cells.js';
-import { fsCells } from './fs-cells.js';
+import { fsCells, startupCells } from './fs-cells.js';
 import { createFsFiles, planFsFiles, removeFsFiles, type FsFileSet } from './fs-files.js';
 
 export type Profile = 'fast' | 'coop' | 'plain';
@@ -202,7 +202,7 @@ export async function runSuite(o: SuiteOptions, progress: Progress = stderrProgr
   }
 
   cells.push(...netCells(o));
-  if (fsFiles) cells.push(...fsCells(o, fsFiles));
+  if (fsFiles) cells.push(...fsCells(o, fsFiles), ...startupCells(o, fsFiles));
 
   const runs = new Map<string, Outcome[]>();
   const onSignal = () => {

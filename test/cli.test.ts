@@ -71,6 +71,10 @@ test('ringflow bench --quick runs end to end and prints the tables', { skip: noR
   assert.match(r.stdout, /TCP echo over loopback, ping-pong, 64 B messages/); // the quick networking subset (bench/net/)
   assert.match(r.stdout, new RegExp(String.raw`^node:net\s+${rate}\s+${rate}, \d+ %$`, 'm'));
   assert.match(r.stdout, /Dependent chains/);
+  // ringflow/fs's startup, fresh processes: the package's bundle and dist/src beside node:fs/promises, each a time in ms
+  assert.match(r.stdout, /Startup: a fresh process imports the module and reads one 1 KiB file/);
+  assert.match(r.stdout, /^ringflow\/fs \(the package export, bundled\)\s+[\d.]+\s+[\d.]+\s+[+-][\d.]+$/m);
+  assert.match(r.stdout, /^node:fs\/promises\s+[\d.]+\s+[\d.]+\s+—$/m);
   const noInject = lacksFlag('nop', 'INJECT_RESULT');
   if (noInject) {
     // NOP chains inject each step's result: the kernel's probe says it cannot, and the table says so

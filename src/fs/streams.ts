@@ -5,8 +5,8 @@
  * its next chunk ahead while the consumer handles the last one (read-ahead.ts).
  */
 import { createReadStream as nodeReadStream, createWriteStream as nodeWriteStream, type ReadStream, type WriteStream } from 'node:fs';
-import { createInterface, type Interface } from 'node:readline';
-import { ReadableStream, type ReadableByteStreamController } from 'node:stream/web';
+import type { Interface } from 'node:readline';
+import type { ReadableStream, ReadableByteStreamController } from 'node:stream/web';
 import { invalidState } from './errors.js';
 import { validateObject, validateBoolean, validateOffsetLengthRead } from './args.js';
 import type { FileHandle } from './file-handle.js';
@@ -81,7 +81,8 @@ export function createWriteStream(fh: FileHandle, options?: WriteStreamOptions):
 }
 
 export function readLines(fh: FileHandle, options?: ReadStreamOptions): Interface {
-  return createInterface({ input: createReadStream(fh, options), crlfDelay: Infinity });
+  // node:readline and node:stream/web load at first use, not with ringflow/fs (~5 ms of startup)
+  return process.getBuiltinModule('node:readline').createInterface({ input: createReadStream(fh, options), crlfDelay: Infinity });
 }
 
 const locked = new WeakSet<FileHandle>();
@@ -113,6 +114,7 @@ export function readableWebStream(fh: FileHandle, options: { type?: 'bytes'; aut
   };
   let scratch = Buffer.allocUnsafeSlow(kWebChunk);
   let control: ReadableByteStreamController | undefined;
+  const { ReadableStream } = process.getBuiltinModule('node:stream/web');
   const stream = new ReadableStream({
     type: 'bytes',
     autoAllocateChunkSize: kWebChunk,

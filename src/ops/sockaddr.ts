@@ -3,11 +3,14 @@
  * include/uapi/linux/in.h, in6.h, un.h). Builders encode what bind/connect/sendto/sendmsg take;
  * accept and recvmsg parse what the kernel wrote back into the same object shape.
  */
-import { isIPv4, isIPv6 } from 'node:net';
 import { types } from 'node:util';
 import { describeValue as describe } from '../errors.js';
 import { refusalOf } from '../ring/memory.js';
 import { AF, SOCKADDR_STORAGE } from './net-abi.js';
+
+let netModule: typeof import('node:net') | undefined;
+/** node:net (its address checks), loaded at the first address parsed rather than with the opcode table. */
+const net = (): typeof import('node:net') => (netModule ??= process.getBuiltinModule('node:net'));
 
 /** An IPv4 address and port (struct sockaddr_in, 16 bytes). */
 export interface SockAddrIn {
@@ -130,14 +133,14 @@ function inetBytes(w: () => string, fam: 4 | 6, o: Record<string, unknown>): Buf
   if (typeof address !== 'string') throw new TypeError(`${w()}.address must be a string, got ${describe(address)}`);
   const p = port(w, o.port);
   if (fam === 4) {
-    if (!isIPv4(address)) throw new RangeError(`${w()}.address must be an IPv4 address (dotted quad) for family ipv4, got ${describe(address)}`);
+    if (!net().isIPv4(address)) throw new RangeError(`${w()}.address must be an IPv4 address (dotted quad) for family ipv4, got ${describe(address)}`);
     const b = Buffer.alloc(16);
     b.writeUInt16LE(AF.INET, 0);
     b.writeUInt16BE(p, 2);
     Buffer.from(ipv4Bytes(address)).copy(b, 4);
     return b;
   }
-  if (!isIPv6(address)) throw new RangeError(`${w()}.address must be an IPv6 address for family ipv6, got ${describe(address)}`);
+  if (!net().isIPv6(address)) throw new RangeError(`${w()}.address must be an IPv6 address for family ipv6, got ${describe(address)}`);
   const { bytes, zone } = ipv6Bytes(w, address);
   const scope = u32(w, 'scopeId', o.scopeId);
   if (zone !== undefined && o.scopeId !== undefined && zone !== scope) throw new RangeError(`${w()}: the address's zone %${zone} and scopeId ${scope} differ`);
@@ -181,8 +184,8 @@ export function encodeSockaddr(w: () => string, v: unknown): Buffer {
   else if (f === 'unix') kind = 'unix';
   else if (f !== undefined) throw new RangeError(`${w()}.family must be ${FAMILIES}, got ${describe(f)}`);
   else if ('path' in o) kind = 'path';
-  else if (typeof o.address === 'string' && isIPv4(o.address)) kind = 'ipv4';
-  else if (typeof o.address === 'string' && isIPv6(o.address)) kind = 'ipv6';
+  else if (typeof o.address === 'string' && net().isIPv4(o.address)) kind = 'ipv4';
+  else if (typeof o.address === 'string' && net().isIPv6(o.address)) kind = 'ipv6';
   else if (typeof o.address === 'string') throw new RangeError(`${w()}.address must be an IPv4 or IPv6 address (or give family 'unix' or { path }), got ${describe(o.address)}`);
   else throw new TypeError(`${w()} needs an address: { family, address, port }, { address, port } or { path }`);
   for (const k of Object.keys(o))

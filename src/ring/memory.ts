@@ -15,9 +15,12 @@
  * kernel as the newer lines do (guardTransfer). Its memory stays where the kernel was told it is
  * for as long as the buffer lives.
  */
-import { markAsUntransferable } from 'node:worker_threads';
 import { types } from 'node:util';
 import { binding } from '../native.js';
+
+let untransferable: ((ab: ArrayBuffer) => void) | undefined;
+/** worker_threads.markAsUntransferable, loaded at the first buffer lent to the kernel rather than with the ring. */
+const markAsUntransferable = (): ((ab: ArrayBuffer) => void) => (untransferable ??= process.getBuiltinModule('node:worker_threads').markAsUntransferable);
 
 const bases = new WeakMap<ArrayBufferLike, number>();
 
@@ -154,7 +157,7 @@ export function bufferAddress(ab: ArrayBufferLike): number {
     // A zero-length buffer may have no memory yet (address 0): ask again next time.
     if (base !== 0) {
       if (!isSharedArrayBuffer(ab)) {
-        markAsUntransferable(ab);
+        markAsUntransferable()(ab);
         if (!transferGuarded) guardTransfer();
       }
       bases.set(ab, base);
@@ -188,7 +191,7 @@ function guardTransfer(): void {
   const transfer = proto.transfer as ((this: ArrayBuffer, n?: number) => ArrayBuffer) | undefined;
   if (typeof transfer !== 'function') return; // no transfer() (Node 20)
   const probe = new ArrayBuffer(8);
-  markAsUntransferable(probe);
+  markAsUntransferable()(probe);
   try {
     transfer.call(probe);
   } catch {

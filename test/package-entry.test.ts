@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
-import { readFileSync, existsSync, writeFileSync } from 'node:fs';
+import { readFileSync, existsSync, writeFileSync, rmSync } from 'node:fs';
 import * as nodeFsp from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
@@ -115,4 +115,18 @@ test("'ringflow/fs' in a worker thread: its own default ring, results back to th
   );
   const [msg] = await Promise.all([new Promise((resolve, reject) => w.once('message', resolve).once('error', reject)), new Promise((resolve) => w.once('exit', resolve))]);
   assert.equal(msg, 'worker');
+});
+
+test('without esbuild the entries re-export dist/src, and the package works the same', async (t) => {
+  const dir = join(root, 'dist', `pkg-fallback-${process.pid}`); // at dist/pkg's depth
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const r = spawnSync(process.execPath, [join(root, 'dist', 'tools', 'bundle.js'), '--out', dir, '--no-esbuild'], { encoding: 'utf8', timeout: 60_000 * CPU_TIME_SCALE });
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /esbuild is not installed/);
+  assert.equal(readFileSync(join(dir, 'fs.js'), 'utf8'), 'export * from "../src/fs/index.js";\nexport { default } from "../src/fs/index.js";\n');
+  const fb = (await import(new URL(`file://${join(dir, 'fs.js')}`).href)) as PkgFs;
+  const fbMain = (await import(new URL(`file://${join(dir, 'ringflow.js')}`).href)) as Pkg;
+  assert.deepEqual(Object.keys(fb).sort(), Object.keys(pkgFs).sort());
+  assert.deepEqual(Object.keys(fbMain).sort(), Object.keys(pkg).sort());
+  assert.equal(fb.default, (await import('../src/fs/index.js')).default, 'the fallback is dist/src itself');
 });

@@ -16,14 +16,19 @@
  * `npm install --omit=dev` of a git checkout) the entries are written as re-exports of dist/src/,
  * which work the same and load as many files as before.
  *
- * Usage: node dist/tools/bundle.js   (package.json runs it after tsc: prepare, build:ts, pretest)
+ * Usage: node dist/tools/bundle.js [--out DIR] [--no-esbuild]
+ *   (package.json runs it after tsc: prepare, build:ts, pretest; --out and --no-esbuild are for
+ *   test/package-entry.test.ts, which builds the fallback elsewhere and imports it)
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const out = join(root, 'dist', 'pkg');
+const args = process.argv.slice(2);
+const outAt = args.indexOf('--out');
+const out = outAt >= 0 && args[outAt + 1] ? resolve(args[outAt + 1]) : join(root, 'dist', 'pkg');
+const noEsbuild = args.includes('--no-esbuild');
 
 /** Entry name (file in dist/pkg) → the module tsc wrote, relative to dist/. */
 export const ENTRIES = { ringflow: 'src/index.js', fs: 'src/fs/index.js' } as const;
@@ -31,7 +36,7 @@ export const ENTRIES = { ringflow: 'src/index.js', fs: 'src/fs/index.js' } as co
 /** The entries as plain re-exports of dist/src/ (the fallback). */
 function writeReexports(): void {
   for (const [name, rel] of Object.entries(ENTRIES)) {
-    const spec = JSON.stringify(`../${rel}`);
+    const spec = JSON.stringify(relative(out, join(root, 'dist', rel)).replace(/^(?!\.)/, './')); // a relative specifier, never a bare one
     const hasDefault = name === 'fs';
     writeFileSync(join(out, `${name}.js`), `export * from ${spec};\n${hasDefault ? `export { default } from ${spec};\n` : ''}`);
   }
@@ -42,7 +47,7 @@ async function main(): Promise<void> {
   mkdirSync(out, { recursive: true });
   let esbuild: typeof import('esbuild') | undefined;
   try {
-    esbuild = await import('esbuild');
+    esbuild = noEsbuild ? undefined : await import('esbuild');
   } catch {
     esbuild = undefined;
   }

@@ -110,6 +110,12 @@ static inline void *rf_ring_sqe(rf_ring *r, uint32_t index) {
 
 /* Does the kernel hold completion work that only an enter with GETEVENTS runs? */
 bool rf_needs_getevents(rf_ring *r);
+/* After an enter that ran deferred task work (DEFER_TASKRUN): if the kernel still flags work
+ * (IORING_SQ_TASKRUN, so TASKRUN_FLAG is needed), signals the ring's own eventfd so the event loop
+ * comes back for it. Linux 6.13+ runs at most 20 task-work items per pass (IO_LOCAL_TW_DEFAULT_MAX)
+ * and keeps the rest in a retry list; the kernel signals the eventfd only when its work list goes
+ * from empty to not empty, so nothing would wake a loop that sleeps with work left there. */
+void rf_ring_rearm(rf_ring *r);
 /* Stop (true) or restart (false) eventfd signals while native code consumes completions itself.
  * Restarting returns true when completion work arrived meanwhile (enter with GETEVENTS then). */
 bool rf_ring_quiet(rf_ring *r, bool quiet);

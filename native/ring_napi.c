@@ -298,7 +298,9 @@ static napi_value js_enter(napi_env env, napi_callback_info info) {
   if (!jr || !rf_get_u32(env, argv[1], &to_submit) || !rf_get_u32(env, argv[2], &min_complete) ||
       !rf_get_u32(env, argv[3], &flags))
     return rf_int(env, -EINVAL);
-  return rf_int(env, rf_ring_enter(&jr->core, to_submit, min_complete, flags));
+  long rc = rf_ring_enter(&jr->core, to_submit, min_complete, flags);
+  if (flags & RF_ENTER_GETEVENTS) rf_ring_rearm(&jr->core);
+  return rf_int(env, rc);
 }
 
 /* ringRegister(fd, opcode, arg: ArrayBufferView | null, nr) -> result | -errno. fd may be -1 (QUERY, SEND_MSG_RING). */

@@ -24,7 +24,7 @@ export interface RingOptions {
   taskrunFlag?: boolean;
   /** IORING_SETUP_SINGLE_ISSUER (6.0). */
   singleIssuer?: boolean;
-  /** IORING_SETUP_DEFER_TASKRUN (6.1; implies singleIssuer). */
+  /** IORING_SETUP_DEFER_TASKRUN (6.1; implies singleIssuer, and ringflow adds taskrunFlag). */
   deferTaskrun?: boolean;
   /** IORING_SETUP_SUBMIT_ALL (5.18): keep submitting a batch past a failed SQE. */
   submitAll?: boolean;
@@ -231,6 +231,10 @@ export function setupFlags(o: RingOptions, profileFlags: number): number {
   if (o.cqe32) f |= SetupFlags.CQE32;
   if (o.cqeMixed) f |= SetupFlags.CQE_MIXED;
   if (o.flags !== undefined) f |= u32opt('flags', o.flags, 0, 0xffffffff);
+  // DEFER_TASKRUN always comes with TASKRUN_FLAG: the flag is how ringflow learns that deferred
+  // completion work is left after an enter (6.13+ runs at most 20 items per enter and does not
+  // signal the eventfd again for the rest: native/ring_core.c, rf_ring_rearm)
+  if (f & SetupFlags.DEFER_TASKRUN) f |= SetupFlags.TASKRUN_FLAG;
   return f >>> 0;
 }
 

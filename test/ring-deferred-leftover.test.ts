@@ -46,32 +46,34 @@ test('256 NOPs through io-wq (IOSQE_ASYNC) all complete, on every profile', asyn
   }
 });
 
-test('64 linked open → read → read chains with IOSQE_ASYNC steps, repeated: none is left waiting in the kernel', async (t) => {
-  const { dir, cleanup } = tempDir();
-  t.after(cleanup);
-  const files = Array.from({ length: 16 }, (_, i) => {
-    const p = join(dir, `f${i}`);
-    writeFileSync(p, Buffer.alloc(1024, i));
-    return p;
+for (const engine of [false, true]) {
+  test(`64 linked open → read → read chains with IOSQE_ASYNC steps, repeated: none is left waiting in the kernel${engine ? ' (program engine on: its reaping pass)' : ''}`, async (t) => {
+    const { dir, cleanup } = tempDir();
+    t.after(cleanup);
+    const files = Array.from({ length: 16 }, (_, i) => {
+      const p = join(dir, `f${i}`);
+      writeFileSync(p, Buffer.alloc(1024, i));
+      return p;
+    });
+    const ring = ringFor(t, { entries: 256, ...(engine ? { cqs: [8] } : {}) });
+    ring.files.register(new Array(64).fill(-1));
+    const one = async (k: number, round: number): Promise<void> => {
+      const buf = Buffer.alloc(4096);
+      const byte = new Uint8Array(1);
+      // the open and the first read go to io-wq; each completion queues the next step as task work
+      const steps = ring.chain([
+        op.openat(files[(k + round) % files.length], 0, 0, { direct: k }).link().async(),
+        op.read(fixed(k), buf, -1).hardlink().async(),
+        op.read(fixed(k), byte, -1),
+      ]);
+      const [slot, n, end] = await Promise.all(steps);
+      assert.equal(slot instanceof Object ? (slot as { index: number }).index : slot, k);
+      assert.equal(n, 1024);
+      assert.equal(end, 0);
+      assert.ok(buf.subarray(0, 1024).every((b) => b === (k + round) % files.length));
+      await ring.closeFd(fixed(k));
+    };
+    for (let round = 0; round < 20; round++) await within(ring, Promise.all(Array.from({ length: 64 }, (_, k) => one(k, round))), 10_000 * CPU_TIME_SCALE);
+    assert.equal(ring.pending, 0);
   });
-  const ring = ringFor(t, { entries: 256 });
-  ring.files.register(new Array(64).fill(-1));
-  const one = async (k: number, round: number): Promise<void> => {
-    const buf = Buffer.alloc(4096);
-    const byte = new Uint8Array(1);
-    // the open and the first read go to io-wq; each completion queues the next step as task work
-    const steps = ring.chain([
-      op.openat(files[(k + round) % files.length], 0, 0, { direct: k }).link().async(),
-      op.read(fixed(k), buf, -1).hardlink().async(),
-      op.read(fixed(k), byte, -1),
-    ]);
-    const [slot, n, end] = await Promise.all(steps);
-    assert.equal(slot instanceof Object ? (slot as { index: number }).index : slot, k);
-    assert.equal(n, 1024);
-    assert.equal(end, 0);
-    assert.ok(buf.subarray(0, 1024).every((b) => b === (k + round) % files.length));
-    await ring.closeFd(fixed(k));
-  };
-  for (let round = 0; round < 20; round++) await within(ring, Promise.all(Array.from({ length: 64 }, (_, k) => one(k, round))), 10_000 * CPU_TIME_SCALE);
-  assert.equal(ring.pending, 0);
-});
+}

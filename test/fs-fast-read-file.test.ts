@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { ringFor, tempDir, pattern, fifo } from './helpers.js';
 import { RingError, FixedFile } from '../src/index.js';
 import { readWholeFile, FIRST_READ, SlotPool } from '../src/fs/fast/index.js';
+import { ASYNC_FROM, readWholeFileCounters } from '../src/fs/fast/read-file.js';
 
 const TMPFS_MAGIC = 0x01021994;
 const O_RDWR = 0o2;
@@ -228,4 +229,47 @@ test("results are Buffers of their own, as node:fs/promises' are: byteOffset 0, 
       assert.equal(got.length, 0, `size ${size}: the transfer took its memory`);
     }
   }
+});
+
+test(`from ${ASYNC_FROM} readFiles in flight a large file's first read goes to io-wq; lone calls and small files never; every byte right, errors in place`, async (t) => {
+  const ring = ringFor(t);
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const big = Array.from({ length: 64 }, (_, i) => {
+    const p = join(dir, `big${i}`);
+    writeFileSync(p, pattern(FIRST_READ, i * 7));
+    return p;
+  });
+  const small = Array.from({ length: 64 }, (_, i) => {
+    const p = join(dir, `small${i}`);
+    writeFileSync(p, pattern(1024, i));
+    return p;
+  });
+  const huge = join(dir, 'huge');
+  writeFileSync(huge, pattern(3 * FIRST_READ + 5, 3));
+  const c = readWholeFileCounters;
+  // a lone call never reaches the threshold (the sizes seen so far make large files read fresh)
+  for (const p of big.slice(0, 4)) assert.deepEqual(await readWholeFile(ring, p), await readFile(p));
+  const seq = c.asyncFirstReads;
+  for (const p of big) assert.deepEqual(await readWholeFile(ring, p), await readFile(p));
+  assert.equal(c.asyncFirstReads, seq, 'no io-wq read for calls one at a time');
+  // 64 at once: past the threshold the fresh first reads are IOSQE_ASYNC, and the bytes are the file's
+  const got = await Promise.all(big.map((p) => readWholeFile(ring, p)));
+  for (let i = 0; i < big.length; i++) assert.deepEqual(got[i], await readFile(big[i]), big[i]);
+  assert.ok(c.asyncFirstReads > seq, `${c.asyncFirstReads - seq} first reads went to io-wq`);
+  assert.equal(c.inFlight, 0);
+  // mixed with a file past the one-submission read, missing files and small ones: each call answers as alone
+  const mixed = await Promise.allSettled([...big.slice(0, 30), huge, join(dir, 'missing'), ...small.slice(0, 30)].map((p) => readWholeFile(ring, p)));
+  for (let i = 0; i < 30; i++) assert.deepEqual(mixed[i], { status: 'fulfilled', value: await readFile(big[i]) });
+  assert.deepEqual(mixed[30], { status: 'fulfilled', value: await readFile(huge) });
+  assert.equal(mixed[31].status, 'rejected');
+  assert.equal(((mixed[31] as PromiseRejectedResult).reason as RingError).code, 'ENOENT');
+  for (let i = 0; i < 30; i++) assert.deepEqual(mixed[32 + i], { status: 'fulfilled', value: await readFile(small[i]) });
+  assert.equal(c.inFlight, 0, 'every call left the count, errors too');
+  // small files read through the scratch buffers: never io-wq, however many at once
+  for (let i = 0; i < 8; i++) await Promise.all(small.map((p) => readWholeFile(ring, p))); // the size hint follows the small files
+  const before = c.asyncFirstReads;
+  const smallGot = await Promise.all(small.map((p) => readWholeFile(ring, p)));
+  for (let i = 0; i < small.length; i++) assert.deepEqual(smallGot[i], await readFile(small[i]));
+  assert.equal(c.asyncFirstReads, before, 'small files stay inline');
 });

@@ -112,6 +112,25 @@ function slotKit(pool: SlotPool, slot: number): SlotKit {
 const FRESH_ABOVE = FIRST_READ / 4;
 let sizeHint = 0;
 
+/**
+ * readWholeFile calls in progress on this thread. From ASYNC_FROM of them on, a first read into a
+ * fresh buffer (a large file) goes to io-wq (IOSQE_ASYNC): its copy out of the page cache, the
+ * bulk of a 64 KiB readFile, runs on a kernel worker on another core while this thread handles the
+ * other calls. Measured (64 KiB files, page cache, 2 cores): +16-20 % calls/s at 32 and 64 in
+ * flight, -4 % with 16 in flight and such a threshold at 16, and -77 % for a lone call, which
+ * never reaches the threshold; 1 KiB files lose 10-20 % with IOSQE_ASYNC on the open or the read at
+ * any concurrency, so they never use it (docs/benchmarks.md, tenth session).
+ */
+let inFlight = 0;
+export const ASYNC_FROM = 24;
+/** What the heuristic above did, for tests: calls in progress now, and first reads sent to io-wq so far. */
+export const readWholeFileCounters = {
+  get inFlight(): number {
+    return inFlight;
+  },
+  asyncFirstReads: 0,
+};
+
 /** The bytes read into `target` as readFile returns them: a Buffer of their own (not more than twice their size), or a string. */
 function resultOf(target: Buffer, n: number, fresh: boolean, encoding: BufferEncoding | null | undefined): Buffer | string {
   sizeHint = (sizeHint * 3 + n) / 4;
@@ -141,6 +160,15 @@ function privateRead(fd: FixedFile | number, buf: Buffer): Sqe {
  * ERR_FS_FILE_TOO_LARGE past 2 GiB.
  */
 export async function readWholeFile(ring: Ring, path: string | Uint8Array, options: ReadWholeFileOptions = {}): Promise<Buffer | string> {
+  inFlight++;
+  try {
+    return await readWholeFileNow(ring, path, options);
+  } finally {
+    inFlight--;
+  }
+}
+
+async function readWholeFileNow(ring: Ring, path: string | Uint8Array, options: ReadWholeFileOptions): Promise<Buffer | string> {
   const flags = options.flags ?? 0;
   const mode = options.mode ?? 0o666;
   const { signal, encoding } = options;
@@ -207,7 +235,13 @@ function firstRound(ring: Ring, kit: SlotKit, path: string | Uint8Array, flags: 
   if (scratch !== undefined) {
     read = scratch.read;
     read.fd = kit.fixed.index;
-  } else read = privateRead(kit.fixed, target);
+  } else {
+    read = privateRead(kit.fixed, target);
+    if (inFlight >= ASYNC_FROM) {
+      read.async(); // the copy on an io-wq worker (ASYNC_FROM)
+      readWholeFileCounters.asyncFirstReads++;
+    }
+  }
   return runGroupSettled(ring, [op.openat(path, flags & ~O_CLOEXEC, mode, { direct: kit.fixed.index }).link(), read, kit.probe], signal);
 }
 

@@ -113,11 +113,11 @@ const FRESH_ABOVE = FIRST_READ / 4;
 let sizeHint = 0;
 
 /**
- * readWholeFile calls in progress on this thread. From ASYNC_FROM of them on, a first read into a
- * fresh buffer (a large file) goes to io-wq (IOSQE_ASYNC): its copy out of the page cache, the
- * bulk of a 64 KiB readFile, runs on a kernel worker on another core while this thread handles the
- * other calls. Measured (64 KiB files, page cache, 2 cores): +16-20 % calls/s at 32 and 64 in
- * flight, -4 % with 16 in flight and such a threshold at 16, and -77 % for a lone call, which
+ * readWholeFile calls on this thread whose reads are under way. From ASYNC_FROM of them on, a first
+ * read into a fresh buffer (a large file) goes to io-wq (IOSQE_ASYNC): its copy out of the page
+ * cache, the bulk of a 64 KiB readFile, runs on a kernel worker on another core while this thread
+ * handles the other calls. Measured (64 KiB files, page cache, 2 cores): +10-27 % calls/s at 32 and
+ * 64 in flight, -4 % with 16 in flight and such a threshold at 16, and -77 % for a lone call, which
  * never reaches the threshold; 1 KiB files lose 10-20 % with IOSQE_ASYNC on the open or the read at
  * any concurrency, so they never use it (docs/benchmarks.md, tenth session).
  */
@@ -160,15 +160,6 @@ function privateRead(fd: FixedFile | number, buf: Buffer): Sqe {
  * ERR_FS_FILE_TOO_LARGE past 2 GiB.
  */
 export async function readWholeFile(ring: Ring, path: string | Uint8Array, options: ReadWholeFileOptions = {}): Promise<Buffer | string> {
-  inFlight++;
-  try {
-    return await readWholeFileNow(ring, path, options);
-  } finally {
-    inFlight--;
-  }
-}
-
-async function readWholeFileNow(ring: Ring, path: string | Uint8Array, options: ReadWholeFileOptions): Promise<Buffer | string> {
   const flags = options.flags ?? 0;
   const mode = options.mode ?? 0o666;
   const { signal, encoding } = options;
@@ -186,6 +177,7 @@ async function readWholeFileNow(ring: Ring, path: string | Uint8Array, options: 
   const target = fresh ? Buffer.allocUnsafeSlow(FIRST_READ) : scratch.buf;
   const probe = file.kit?.byte ?? new Uint8Array(1);
   let closing = false;
+  inFlight++; // (from here to the finally: calls holding a descriptor, the ones whose reads are under way)
   try {
     const r = checkFirstRound(file, signal, file.kit !== undefined ? await firstRound(ring, file.kit, path, flags, mode, signal, target, fresh ? undefined : scratch) : await firstRoundPlain(ring, file, path, flags, mode, signal, target, fresh, probe));
     const n1 = r[1].value as number;
@@ -206,6 +198,7 @@ async function readWholeFileNow(ring: Ring, path: string | Uint8Array, options: 
     sizeHint = (sizeHint * 3 + rest.length) / 4;
     return encoding ? rest.toString(encoding) : rest;
   } finally {
+    inFlight--;
     giveScratch(scratch);
     if (!closing) await closeNow(ring, file);
   }

@@ -13,6 +13,7 @@ import * as nodeFsp from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { CPU_TIME_SCALE, tempDir } from './helpers.js';
+import { unwrapLocalNames } from '../tools/bundle-names.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const entryUrl = import.meta.resolve('ringflow');
@@ -129,4 +130,49 @@ test('without esbuild the entries re-export dist/src, and the package works the 
   assert.deepEqual(Object.keys(fb).sort(), Object.keys(pkgFs).sort());
   assert.deepEqual(Object.keys(fbMain).sort(), Object.keys(pkg).sort());
   assert.equal(fb.default, (await import('../src/fs/index.js')).default, 'the fallback is dist/src itself');
+});
+
+test('every exported function and class of both entries has its source name (keepNames, and no rename leaks: readFile3, _Ring)', async () => {
+  const src = await import('../src/index.js');
+  const srcFs = await import('../src/fs/index.js');
+  const names = (m: Record<string, unknown>) => Object.entries(m).filter(([, v]) => typeof v === 'function').map(([k, v]) => [k, (v as { name: string }).name]);
+  assert.deepEqual(names(pkg as unknown as Record<string, unknown>), names(src as unknown as Record<string, unknown>));
+  assert.deepEqual(names(pkgFs as unknown as Record<string, unknown>), names(srcFs as unknown as Record<string, unknown>));
+  assert.deepEqual(names(pkgFs.default as unknown as Record<string, unknown>), names(srcFs.default as unknown as Record<string, unknown>));
+  // (installed in another order: the bundle evaluates src/ring/core.ts's modules first)
+  const methods = (c: { prototype: object }) => Object.getOwnPropertyNames(c.prototype).sort().map((k) => [k, (Object.getOwnPropertyDescriptor(c.prototype, k)!.value as { name?: string } | undefined)?.name]);
+  assert.deepEqual(methods(pkg.Ring), methods(src.Ring));
+  assert.equal(pkg.Ring.name, 'Ring');
+  assert.equal(new pkg.RingError(-2, 'open').name, 'RingError');
+});
+
+test('the bundle post-pass blanks keepNames wrappers of closures V8 names itself, column for column, and leaves the rest', () => {
+  const W = '/* @__PURE__ */ __name(';
+  const src = [
+    `function f(op2, name2) {`,
+    `  const w = ${W}() => where(op2, name2), "w");`,
+    `  const renamed = ${W}() => 1, "other");`,
+    `  const o = { isFile: ${W}() => fmt === 1, "isFile"), last: ${W}() => 2, "last") };`,
+    `  const finish = ${W}async () => {`,
+    `    if (done) return;`,
+    `  }, "finish");`,
+    `  return { give: ${W}() => pool.give(slot), "give"),`,
+    `    k: 1 };`,
+    `}`,
+    `__name(f, "f");`,
+  ].join('\n');
+  const { text, count } = unwrapLocalNames(src);
+  const out = text.split('\n');
+  assert.equal(count, 2, 'the single-line const and the multi-line const');
+  assert.equal(out[1], `  const w = ${' '.repeat(W.length)}() => where(op2, name2)${' '.repeat(6)};`);
+  assert.equal(out[1].length, src.split('\n')[1].length, 'columns kept');
+  assert.equal(out[2], src.split('\n')[2], 'a wrapper naming something else stays (a rename)');
+  assert.equal(out[3], src.split('\n')[3], 'a line with two wrappers stays');
+  assert.equal(out[4], `  const finish = ${' '.repeat(W.length)}async () => {`);
+  assert.equal(out[6], `  }${' '.repeat(`, "finish")`.length)};`);
+  assert.equal(out[10], `__name(f, "f");`, 'top level: once, kept');
+  // the blanked code runs and V8 gives the closures the same names
+  const run = new Function('where', 'fmt', 'done', 'pool', 'slot', text.replace('__name(f, "f");', 'return f;').replaceAll(W, '((fn, n) => fn)(').replace(/^function f/, 'function f'));
+  const f = run(() => 'at', 1, true, { give: () => 0 }, 0) as (a: unknown, b: unknown) => unknown;
+  assert.equal(typeof f, 'function');
 });

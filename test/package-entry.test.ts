@@ -157,22 +157,28 @@ test('the bundle post-pass blanks keepNames wrappers of closures V8 names itself
     `    if (done) return;`,
     `  }, "finish");`,
     `  return { give: ${W}() => pool.give(slot), "give"),`,
+    `    back: ${W}() => {`,
+    `      out = false;`,
+    `    }, "back"),`,
     `    k: 1 };`,
     `}`,
     `__name(f, "f");`,
   ].join('\n');
   const { text, count } = unwrapLocalNames(src);
   const out = text.split('\n');
-  assert.equal(count, 2, 'the single-line const and the multi-line const');
+  assert.equal(count, 3, 'the single-line const, the multi-line const and the multi-line property');
   assert.equal(out[1], `  const w = ${' '.repeat(W.length)}() => where(op2, name2)${' '.repeat(6)};`);
   assert.equal(out[1].length, src.split('\n')[1].length, 'columns kept');
   assert.equal(out[2], src.split('\n')[2], 'a wrapper naming something else stays (a rename)');
   assert.equal(out[3], src.split('\n')[3], 'a line with two wrappers stays');
   assert.equal(out[4], `  const finish = ${' '.repeat(W.length)}async () => {`);
   assert.equal(out[6], `  }${' '.repeat(`, "finish")`.length)};`);
-  assert.equal(out[10], `__name(f, "f");`, 'top level: once, kept');
+  assert.equal(out[7], src.split('\n')[7], 'a property wrapper on a line that goes on after it stays');
+  assert.equal(out[8], `    back: ${' '.repeat(W.length)}() => {`);
+  assert.equal(out[10], `    }${' '.repeat(`, "back")`.length)},`);
+  assert.equal(out[13], `__name(f, "f");`, 'top level: once, kept');
   // the blanked code runs and V8 gives the closures the same names
-  const run = new Function('where', 'fmt', 'done', 'pool', 'slot', text.replace('__name(f, "f");', 'return f;').replaceAll(W, '((fn, n) => fn)(').replace(/^function f/, 'function f'));
-  const f = run(() => 'at', 1, true, { give: () => 0 }, 0) as (a: unknown, b: unknown) => unknown;
+  const run = new Function('where', 'fmt', 'done', 'pool', 'slot', 'out', text.replace('__name(f, "f");', 'return f;').replaceAll(W, '((fn, n) => fn)(').replace(/^function f/, 'function f'));
+  const f = run(() => 'at', 1, true, { give: () => 0 }, 0, true) as (a: unknown, b: unknown) => unknown;
   assert.equal(typeof f, 'function');
 });

@@ -13,7 +13,8 @@ const WRAP = '/* @__PURE__ */ __name(';
  * `{ isFile: () => ... }` after the binding, so where the wrapper's name is the binding's own the
  * wrapper is blanked out, column for column (the source map stays exact): single-line
  * `  const w = /* @__PURE__ *\/ __name(EXPR, "w");` and `  key: /* @__PURE__ *\/ __name(EXPR, "key"),`,
- * and a multi-line `const` whose wrapper closes with `}, "w");` at the same indentation.
+ * and the same over several lines, the wrapper closing with `}, "w");` or `}, "key"),` at the
+ * line's indentation (a provided buffer's `back` closure, made per received chunk).
  */
 export function unwrapLocalNames(text: string): { text: string; count: number } {
   const lines = text.split('\n');
@@ -36,14 +37,15 @@ export function unwrapLocalNames(text: string): { text: string; count: number } 
       count++;
       continue;
     }
-    if (!decl) continue;
-    // several lines: the wrapper closes at `}, "name");` with the declaration's indentation
-    const close = `${indent}}, "${name}");`;
+    // several lines: the wrapper closes at `}, "name");` (a const) or `}, "name"),` / `}, "name")`
+    // (a property) with the line's indentation
+    const closes = decl ? [`${indent}}, "${name}");`] : [`${indent}}, "${name}"),`, `${indent}}, "${name}")`];
     let j = i + 1;
-    while (j < lines.length && lines[j] !== close && (lines[j].startsWith(indent + ' ') || lines[j] === '')) j++;
-    if (j >= lines.length || lines[j] !== close) continue;
+    while (j < lines.length && !closes.includes(lines[j]) && (lines[j].startsWith(indent + ' ') || lines[j] === '')) j++;
+    if (j >= lines.length || !closes.includes(lines[j])) continue;
+    const after = lines[j].slice(`${indent}}, "${name}")`.length); // ';' or ',' or nothing
     lines[i] = line.slice(0, at) + blank(WRAP) + line.slice(at + WRAP.length);
-    lines[j] = `${indent}}${blank(`, "${name}")`)};`;
+    lines[j] = `${indent}}${blank(`, "${name}")`)}${after}`;
     count++;
   }
   return { text: lines.join('\n'), count };

@@ -7,7 +7,7 @@ import { runNodeTrial, runTrialIn, type Outcome } from './drivers.js';
 import { bunForReads } from './read-cells.js';
 import type { FsFileSet } from './fs-files.js';
 import type { FsApi, FsTrialArgs, FsWork } from './fs-trial.js';
-import { fsFilePath, type FsSize } from './fs-layout.js';
+import type { FsSize } from './fs-layout.js';
 import type { StartupArgs, StartupDriver } from './fs-startup.js';
 
 export type FsDriver = 'ringflow' | 'fs' | 'bun';
@@ -89,16 +89,15 @@ const STARTUP_TITLE: Record<StartupDriver, string> = {
 };
 export const startupTitle = (d: StartupDriver): string => STARTUP_TITLE[d];
 
-/** A fresh process per run that imports the module and reads one 1 KiB file (bench/fs-startup.ts). */
-export function startupCells(o: FsCellOptions, set: FsFileSet): { key: string; title: string; run: () => Promise<Outcome> }[] {
+/** A fresh process per run that imports the module and reads one 1 KiB file (bench/fs-startup.ts; its own file, so also where the fs trial's files are not measured). */
+export function startupCells(o: FsCellOptions): { key: string; title: string; run: () => Promise<Outcome> }[] {
   const runs = startupRuns(o.quick);
   let bun: ReturnType<typeof bunForReads> | undefined;
   return STARTUP_DRIVERS.map((driver) => ({
     key: startupKey(driver),
     title: `fs startup ${STARTUP_TITLE[driver]}`,
     run: (): Promise<Outcome> => {
-      if (set.skipped) return Promise.resolve({ skipped: set.skipped });
-      const args: StartupArgs = { driver, exe: process.execPath, file: fsFilePath(set.dir, 'small', 0), runs };
+      const args: StartupArgs = { driver, exe: process.execPath, runs };
       if (driver !== 'bun') return runNodeTrial('fs-startup', args, runs * 30_000);
       bun ??= bunForReads(o.quick);
       if ('skipped' in bun) return Promise.resolve(bun);

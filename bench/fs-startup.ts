@@ -10,6 +10,9 @@
  * Arguments (JSON in argv[2]): { driver, exe, file, runs }.
  */
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runTrial, trialArgs, type TrialResult } from './common.js';
 
@@ -19,8 +22,8 @@ export interface StartupArgs {
   driver: StartupDriver;
   /** The runtime to spawn (node: process.execPath; bun: its binary). */
   exe: string;
-  /** A 1 KiB file of the fs trial's set. */
-  file: string;
+  /** A 1 KiB file to read; by default one the trial writes in the temp dir (any file system: what is measured is the process's start). */
+  file?: string;
   runs: number;
 }
 
@@ -43,15 +46,22 @@ runTrial(async (): Promise<StartupResult> => {
   const mod = MODULE[a.driver];
   if (mod === undefined) throw new RangeError(`fs-startup: unknown driver ${String(a.driver)}`);
   if (a.driver === 'ringflow') fileURLToPath(mod); // (a file URL: the bundle must exist)
-  const code = `const fs = await import(${JSON.stringify(mod)}); const b = await fs.readFile(${JSON.stringify(a.file)}); if (b.length !== 1024) process.exit(3);`;
+  const own = a.file === undefined ? mkdtempSync(join(tmpdir(), 'ringflow-startup-')) : undefined;
+  const file = a.file ?? join(own!, 'f');
+  if (own) writeFileSync(file, Buffer.alloc(1024, 0x5a));
+  const code = `const fs = await import(${JSON.stringify(mod)}); const b = await fs.readFile(${JSON.stringify(file)}); if (b.length !== 1024) process.exit(3);`;
   const argv = a.driver === 'bun' ? ['-e', code] : ['--input-type=module', '-e', code];
   const ms: number[] = [];
-  for (let i = 0; i < a.runs; i++) {
-    const t0 = performance.now();
-    const r = spawnSync(a.exe, argv, { encoding: 'utf8', timeout: 30_000 });
-    const t = performance.now() - t0;
-    if (r.status !== 0) throw new Error(`fs-startup ${a.driver}: exit ${r.status ?? r.signal}: ${(r.error?.message ?? r.stderr).trim().split('\n').slice(-3).join(' | ')}`);
-    ms.push(t);
+  try {
+    for (let i = 0; i < a.runs; i++) {
+      const t0 = performance.now();
+      const r = spawnSync(a.exe, argv, { encoding: 'utf8', timeout: 30_000 });
+      const t = performance.now() - t0;
+      if (r.status !== 0) throw new Error(`fs-startup ${a.driver}: exit ${r.status ?? r.signal}: ${(r.error?.message ?? r.stderr).trim().split('\n').slice(-3).join(' | ')}`);
+      ms.push(t);
+    }
+  } finally {
+    if (own) rmSync(own, { recursive: true, force: true });
   }
   ms.sort((x, y) => x - y);
   const medianMs = ms[ms.length >> 1];

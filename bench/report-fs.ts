@@ -21,7 +21,7 @@ export function fsTables(s: SuiteResult): Table[] {
   const set = s.fsFiles;
   if (!set) return [];
   const R = s.results;
-  if (set.skipped) return [{ title: 'ringflow/fs against node:fs/promises and Bun: not measured', head: ['why'], rows: [[set.skipped]], notes: [] }];
+  if (set.skipped) return [startupTable(s), { title: 'ringflow/fs against node:fs/promises and Bun: not measured', head: ['why'], rows: [[set.skipped]], notes: [] }];
   const rows: Row[] = [];
   for (const w of fsWorkloads(s.options.quick))
     for (const conc of fsConcurrencies(s.options.quick)) {

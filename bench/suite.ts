@@ -202,7 +202,7 @@ export async function runSuite(o: SuiteOptions, progress: Progress = stderrProgr
   }
 
   cells.push(...netCells(o));
-  if (fsFiles) cells.push(...fsCells(o, fsFiles), ...startupCells(o, fsFiles));
+  if (fsFiles) cells.push(...fsCells(o, fsFiles), ...startupCells(o));
 
   const runs = new Map<string, Outcome[]>();
   const onSignal = () => {

@@ -61,6 +61,7 @@ async function main(): Promise<void> {
   const r = await esbuild.build({
     entryPoints,
     outdir: out,
+    absWorkingDir: root, // (the metafile's paths are relative to it)
     bundle: true,
     splitting: true,
     format: 'esm',

@@ -7,13 +7,13 @@
  *   ringflow-src  ringflow/fs unbundled (dist/src/fs/index.js: 71 module files)
  *   bun           node:fs/promises under Bun (`bun -e`)
  * Every process checks what it read (1024 bytes of the file's stamp) and exits non-zero otherwise.
- * Arguments (JSON in argv[2]): { driver, exe, file, runs }.
+ * The file read is one the trial writes in the temp dir (any file system: what is measured is the
+ * process's start). Arguments (JSON in argv[2]): { driver, exe, runs }.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { runTrial, trialArgs, type TrialResult } from './common.js';
 
 export type StartupDriver = 'fs' | 'ringflow' | 'ringflow-src' | 'bun';
@@ -22,8 +22,6 @@ export interface StartupArgs {
   driver: StartupDriver;
   /** The runtime to spawn (node: process.execPath; bun: its binary). */
   exe: string;
-  /** A 1 KiB file to read; by default one the trial writes in the temp dir (any file system: what is measured is the process's start). */
-  file?: string;
   runs: number;
 }
 
@@ -45,10 +43,9 @@ runTrial(async (): Promise<StartupResult> => {
   const a = trialArgs<StartupArgs>();
   const mod = MODULE[a.driver];
   if (mod === undefined) throw new RangeError(`fs-startup: unknown driver ${String(a.driver)}`);
-  if (a.driver === 'ringflow') fileURLToPath(mod); // (a file URL: the bundle must exist)
-  const own = a.file === undefined ? mkdtempSync(join(tmpdir(), 'ringflow-startup-')) : undefined;
-  const file = a.file ?? join(own!, 'f');
-  if (own) writeFileSync(file, Buffer.alloc(1024, 0x5a));
+  const dir = mkdtempSync(join(tmpdir(), 'ringflow-startup-'));
+  const file = join(dir, 'f');
+  writeFileSync(file, Buffer.alloc(1024, 0x5a));
   const code = `const fs = await import(${JSON.stringify(mod)}); const b = await fs.readFile(${JSON.stringify(file)}); if (b.length !== 1024) process.exit(3);`;
   const argv = a.driver === 'bun' ? ['-e', code] : ['--input-type=module', '-e', code];
   const ms: number[] = [];
@@ -61,7 +58,7 @@ runTrial(async (): Promise<StartupResult> => {
       ms.push(t);
     }
   } finally {
-    if (own) rmSync(own, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true });
   }
   ms.sort((x, y) => x - y);
   const medianMs = ms[ms.length >> 1];

@@ -180,8 +180,8 @@ bool rf_ring_quiet(rf_ring *r, bool quiet) {
 
 void rf_ring_rearm(rf_ring *r) {
   if (r->evfd < 0 || r->closed) return;
-  if ((r->setup_flags & (RF_SETUP_DEFER_TASKRUN | RF_SETUP_TASKRUN_FLAG)) != (RF_SETUP_DEFER_TASKRUN | RF_SETUP_TASKRUN_FLAG)) return;
-  if (!(__atomic_load_n(r->sq_flags, __ATOMIC_ACQUIRE) & RF_SQ_TASKRUN)) return;
+  /* (the kernel sets IORING_SQ_TASKRUN only on rings set up with TASKRUN_FLAG) */
+  if (!(r->setup_flags & RF_SETUP_DEFER_TASKRUN) || !(__atomic_load_n(r->sq_flags, __ATOMIC_ACQUIRE) & RF_SQ_TASKRUN)) return;
   uint64_t one = 1;
   ssize_t n = write(r->evfd, &one, sizeof one);
   (void)n; /* EAGAIN: the counter is full, so it is readable anyway */

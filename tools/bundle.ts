@@ -32,7 +32,7 @@ const out = outAt >= 0 && args[outAt + 1] ? resolve(args[outAt + 1]) : join(root
 const noEsbuild = args.includes('--no-esbuild');
 
 /** Entry name (file in dist/pkg) → the module tsc wrote, relative to dist/. */
-export const ENTRIES = { ringflow: 'src/index.js', fs: 'src/fs/index.js' } as const;
+const ENTRIES = { ringflow: 'src/index.js', fs: 'src/fs/index.js' } as const;
 
 /** The entries as plain re-exports of dist/src/ (the fallback). */
 function writeReexports(): void {

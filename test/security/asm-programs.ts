@@ -26,6 +26,8 @@ export const SQE = { opcode: 0, flags: 1, fd: 4, off: 8, addr: 16, len: 24, opFl
 
 export interface SqeFields {
   opcode: number;
+  /** IOSQE_* bits (byte 1) */
+  flags?: number;
   fd?: number;
   off?: bigint;
   addr?: bigint;
@@ -45,6 +47,7 @@ export function submitAsm(f: SqeFields): string {
   for (let o = 0; o < 64; o += 8) lines.push(`stdw [%r10-${64 - o}], 0`);
   const at = (off: number) => `[%r10-${64 - off}]`;
   lines.push(`stb ${at(SQE.opcode)}, ${f.opcode}`);
+  if (f.flags !== undefined) lines.push(`stb ${at(SQE.flags)}, ${f.flags}`);
   if (f.fd !== undefined) lines.push(`stw ${at(SQE.fd)}, ${f.fd}`);
   const u64 = (off: number, v: bigint | undefined) => {
     if (v === undefined) return;

@@ -127,6 +127,31 @@ test('a dropped ring with many reads in flight keeps their buffers: every read c
   assert.deepEqual(r.result, { ok: 64, ioUring: 0, warnings: 1 });
 });
 
+test('a dropped ring with a burst of io-wq work left for later (IOSQE_ASYNC chains past 20 items per enter): every request completes, then the ring is collected', () => {
+  const r = child(`
+    const { op, fixed } = await import('${index}');
+    const { openSync, writeFileSync, mkdtempSync } = await import('node:fs');
+    const dir = mkdtempSync('/tmp/rf-gc-');
+    writeFileSync(dir + '/f', Buffer.alloc(1024, 7));
+    const results = [];
+    (() => {
+      const ring = new Ring({ entries: 256 });
+      ring.files.register(new Array(64).fill(-1));
+      for (let k = 0; k < 64; k++) {
+        const buf = new Uint8Array(1024);
+        Promise.all(ring.chain([op.openat(dir + '/f', 0, 0, { direct: k }).link().async(), op.read(fixed(k), buf, -1).hardlink().async(), op.nop().async()]))
+          .then(([, n]) => results.push(n === 1024 && buf.every((b) => b === 7)), () => results.push(false));
+      }
+    })();
+    for (let i = 0; i < 20 && results.length < 64; i++) await collect(1);
+    while (results.length < 64) await sleep(5);
+    await collect();
+    out({ ok: results.filter(Boolean).length, ioUring: ringFds(), warnings: warned.length });
+  `);
+  assert.equal(r.code, 0, r.out);
+  assert.deepEqual(r.result, { ok: 64, ioUring: 0, warnings: 1 });
+});
+
 const FIRE_AND_FORGET = `
 #include <ringflow/bpf.h>
 /* Arms one TIMEOUT on CQ 1 and finishes without waiting for it: the program's request stays in

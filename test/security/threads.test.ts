@@ -10,7 +10,9 @@ import { Ring, Program } from '../../src/index.js';
 import { binding } from '../../src/native.js';
 import { engineAvailable } from '../../src/programs/index.js';
 import { within } from '../ring-programs-util.js';
-import { lacksFlag, tagged } from '../helpers.js';
+import { lacksFlag, tagged, tempDir } from '../helpers.js';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 
 const index = new URL('../../src/index.js', import.meta.url).href;
 
@@ -152,4 +154,32 @@ test('handles do not cross environments: a ring handle from a worker is refused 
   assert.equal(binding.ringEnter(null, 0, 0, 0), -22);
   await exercise(ring, 1);
   await ring.close();
+});
+
+test('a worker terminated while io-wq work waits for it (IOSQE_ASYNC NOPs past 20 per enter, reads of an empty pipe blocked on io-wq) leaves the rest of the process working', async () => {
+  const { dir, cleanup } = tempDir();
+  const fifo = join(dir, 'p');
+  execFileSync('mkfifo', [fifo]);
+  const main = new Ring();
+  const fdsBefore = ioUringFds();
+  for (let i = 0; i < 4; i++) {
+    const { worker, exit } = runWorker(`
+      const { op } = await import(${JSON.stringify(index)});
+      const ring = new Ring({ entries: 256 });
+      const { openSync, constants } = await import('node:fs');
+      const r = openSync(${JSON.stringify(fifo)}, constants.O_RDWR); // nothing is ever written: each read blocks on io-wq
+      for (let k = 0; k < 16; k++) ring.run(op.read(r, new Uint8Array(64), -1).async()).catch(() => {});
+      await Promise.all(Array.from({ length: 200 }, () => ring.run(op.nop().async())));
+      parentPort.postMessage('busy');
+      for (;;) await Promise.all(Array.from({ length: 64 }, () => ring.run(op.nop().async())));
+    `);
+    assert.equal(await nextMessage(worker), 'busy');
+    await new Promise((r) => setTimeout(r, 3 * i));
+    assert.equal(await worker.terminate(), 1);
+    assert.equal(await exit, 1);
+    assert.equal(ioUringFds(), fdsBefore, "the terminated worker's ring was closed by its env teardown, its blocked reads cancelled");
+    await exercise(main, 200 + i);
+  }
+  await main.close();
+  cleanup();
 });

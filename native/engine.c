@@ -70,9 +70,11 @@ static int xcq_post(rf_engine *e, xcq *q, uint64_t ud, int32_t res, uint32_t fla
   return 0;
 }
 
-/* CQ `cq` as programs name it: 0 is the programs' CQ 0, never JS's. */
+/* CQ `cq` as programs name it: 0 is the programs' CQ 0, never JS's. A CQ with parked CQEs is
+ * full: what comes now is dropped (park_flush first moves in what fits). */
 int cq_post(rf_engine *e, uint32_t cq, uint64_t ud, int32_t res, uint32_t flags) {
   if (cq >= e->ncq) return -EINVAL;
+  park_flush(e, cq);
   int rc = xcq_post(e, &e->cqs[cq], ud, res, flags);
   if (!rc && e->nwaiting) wake_waiters(e, cq);
   return rc;
@@ -80,6 +82,49 @@ int cq_post(rf_engine *e, uint32_t cq, uint64_t ud, int32_t res, uint32_t flags)
 
 int rf_engine_post(rf_engine *e, uint32_t cq, uint64_t user_data, int32_t res, uint32_t flags) {
   return cq_post(e, cq, user_data, res, flags);
+}
+
+/* A multishot request's CQEs are never dropped: each one holds what only its owner can let go of
+ * (a provided buffer the program now owns, an accepted fd), and its last one ends the request.
+ * One that finds its CQ full waits in the CQ's park, behind those parked before it, and moves in
+ * as the CQ drains (the reap helper, every round of the pass). The park is bounded by what the
+ * kernel can hand out before the owner gives something back: the granted groups' buffers (an
+ * incremental buffer's pieces), RLIMIT_NOFILE's fds, and one last CQE per request. Memory for
+ * it failing drops the CQE and counts it, as a full CQ does for single-shot requests. */
+bool park_flush(rf_engine *e, uint32_t cq) {
+  xcq *q = &e->cqs[cq];
+  if (q->phead == q->ptail) return true;
+  bool moved = false;
+  while (q->phead != q->ptail && xcq_count(q) < q->entries) {
+    rf_cqe *c = &q->park[q->phead++];
+    xcq_post(e, q, c->user_data, c->res, c->flags);
+    moved = true;
+  }
+  if (moved && e->nwaiting) wake_waiters(e, cq);
+  if (q->phead != q->ptail) return false;
+  q->phead = q->ptail = 0;
+  e->nparked--;
+  return true;
+}
+
+static void cq_post_multi(rf_engine *e, uint32_t cq, uint64_t ud, int32_t res, uint32_t flags) {
+  xcq *q = &e->cqs[cq];
+  if (park_flush(e, cq) && xcq_count(q) < q->entries) {
+    cq_post(e, cq, ud, res, flags);
+    return;
+  }
+  if (q->phead && q->ptail == q->pcap) {
+    memmove(q->park, q->park + q->phead, (size_t)(q->ptail - q->phead) * sizeof(rf_cqe));
+    q->ptail -= q->phead;
+    q->phead = 0;
+  }
+  if (!grow((void **)&q->park, &q->pcap, q->ptail + 1, sizeof(rf_cqe))) {
+    cq_post(e, cq, ud, res, flags); /* full: dropped and counted */
+    return;
+  }
+  if (q->phead == q->ptail) e->nparked++;
+  q->park[q->ptail++] = (rf_cqe){ud, res, flags};
+  e->ctl->parked_cqes++;
 }
 
 /* Moves held-back completions into JS's CQ 0 as JS makes room. Returns true when none are left. */
@@ -300,6 +345,7 @@ static bool prepare_one(rf_engine *e, uint8_t *sqe, uint32_t cq, uint32_t owner,
   q->scratch = scratch;
   q->pin = pin;
   q->bgid = rd16(sqe, 40);
+  q->multi = owner && rf_policy_multishot(e->policy, sqe);
   if (sqe[0] == RF_OP_BPF) {
     q->kind = K_STANDIN;
     q->prog = (uint32_t)rd64(sqe, 8);
@@ -439,11 +485,24 @@ static uint32_t reap_kernel(rf_engine *e) {
     bool skip = (q->sqe_flags & F_SKIP) && res >= 0 && !(flags & CQE_F_MORE);
     /* a program's request that selected a buffer: the buffer is the programs' from here on */
     if (q->owner && (q->sqe_flags & F_BUFFER_SELECT) && (flags & RF_CQE_F_BUFFER)) rf_group_cqe(e, q->bgid, res, flags, skip);
-    if (!skip) cq_post_req(e, q->cq, q->owner, q->user_data, res, flags);
+    if (flags & CQE_F_MORE) q->multi = 1;
+    /* a program's multishot request (the policy allows only those whose CQEs each hand over a buffer
+     * or an fd): parked, never dropped. JS's own requests naming a program CQ drop as before. */
+    if (!skip && q->multi && q->owner)
+      cq_post_multi(e, q->cq < e->ncq ? q->cq : 0, q->user_data, res, flags);
+    else if (!skip)
+      cq_post_req(e, q->cq, q->owner, q->user_data, res, flags);
     if (!(flags & CQE_F_MORE)) req_free(e, idx);
   }
   if (n) __atomic_store_n(r->cq_head, head, __ATOMIC_RELEASE);
   return n;
+}
+
+/* Could a park move now (its CQ was drained by a reader outside the pass: JS's onCompletion)? */
+static bool parks_movable(rf_engine *e) {
+  for (uint32_t i = 0; e->nparked && i < e->ncq; i++)
+    if (e->cqs[i].phead != e->cqs[i].ptail && xcq_count(&e->cqs[i]) < e->cqs[i].entries) return true;
+  return false;
 }
 
 /* Does JS have completions to read? Its CQ 0, or the programs' CQ 0 while onCompletion listens. */
@@ -470,6 +529,7 @@ bool rf_engine_pass(rf_engine *e) {
   rf_ring_quiet(r, true);
   for (uint32_t round = 0; round < PASS_ROUNDS; round++) {
     cq0_flush_over(e);
+    for (uint32_t i = 0; e->nparked && i < e->ncq; i++) park_flush(e, i);
     bool worked = reap_kernel(e) > 0;
     while (e->rhead != e->rtail && e->runs_this_turn < RUNS_PER_TURN && e->pass_insns < e->budget) {
       uint32_t idx = e->runnable[e->rhead++ & (e->rcap - 1)];
@@ -510,7 +570,7 @@ bool rf_engine_pass(rf_engine *e) {
    * eventfd stayed quiet for them), so they count as more work */
   bool arrived = rf_ring_quiet(r, false);
   /* more runnable programs than one turn allows: yield to the loop, continue next turn */
-  bool more = arrived || e->rhead != e->rtail || (e->nstaged && !e->ctl->js_pending);
+  bool more = arrived || e->rhead != e->rtail || (e->nstaged && !e->ctl->js_pending) || parks_movable(e);
   if (e->want_turn) e->want_turn(e->hook_data, more);
   e->in_pass = false;
   if (e->closing) {
@@ -599,7 +659,10 @@ void rf_engine_destroy(rf_engine *e) {
   rf_engine_shutdown(e);
   for (uint32_t i = 0; i < e->nreqs; i++) if (e->reqs[i].kind != K_FREE) req_free(e, i);
   for (uint32_t i = 0; i < e->nprogs; i++) if (e->progs[i]) rf_bpf_prog_put(e->progs[i]);
-  for (uint32_t i = 0; i < e->ncq; i++) rf_mem_put(e->cqs[i].m);
+  for (uint32_t i = 0; i < e->ncq; i++) {
+    rf_mem_put(e->cqs[i].m);
+    free(e->cqs[i].park);
+  }
   for (uint32_t i = 0; i < e->nregions; i++) rf_mem_put(e->regions[i].m);
   rf_mem_put(e->js.m);
   rf_mem_put(e->ctl_mem);

@@ -92,6 +92,7 @@ int rf_engine_helper(rf_bpf_run *run, uint32_t id, const uint64_t a[5], uint64_t
       if (head == __atomic_load_n(H_TAIL(q), __ATOMIC_ACQUIRE)) { *r0 = (uint64_t)-ENOENT; return RF_BPF_OK; }
       *out = XCQES(q)[head & q->mask];
       __atomic_store_n(H_HEAD(q), head + 1, __ATOMIC_RELEASE);
+      if (q->phead != q->ptail) park_flush(e, (uint32_t)a[1]); /* the next parked CQE moves in */
       e->progress = true;
       *r0 = 0;
       return RF_BPF_OK;

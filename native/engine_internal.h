@@ -67,6 +67,10 @@ typedef struct {
   uint8_t *mem; /* header + entries, in m */
   uint32_t entries, mask;
   rf_mem *m;    /* the engine's reference; JS's ArrayBuffer over it holds its own */
+  /* CQEs of multishot requests that found the queue full, oldest at phead: moved in, in order, as
+   * the queue drains (engine.c park_flush). Engine memory, never seen by programs or JS. */
+  rf_cqe *park;
+  uint32_t phead, ptail, pcap;
 } xcq;
 /* shared header: head u32 @0, tail u32 @4, mask u32 @8, entries u32 @12, dropped u32 @16, posted u64 @24 */
 #define H_HEAD(q) ((uint32_t *)((q)->mem + 0))
@@ -82,6 +86,7 @@ typedef struct {
   uint32_t cq;
   uint32_t owner; /* 0: JS; else 1 + the index of the program whose run submitted it */
   uint8_t kind, opcode, sqe_flags;
+  uint8_t multi; /* posts more than one CQE: multishot by the policy's declaration, or an F_MORE seen */
   int32_t fail; /* program request known bad at submission: complete with this instead of running */
   uint32_t prog;
   int32_t fd;
@@ -108,6 +113,7 @@ typedef struct {
   uint64_t js_reads_prog_cq0; /* written by JS: 1 while onCompletion wants the programs' CQ 0 */
   uint64_t pass_yields;       /* passes that stopped at their instruction budget and yielded */
   uint64_t in_kernel;         /* while closing: engine requests the kernel still holds (close waits for 0) */
+  uint64_t parked_cqes;       /* multishot CQEs that found their CQ full and waited in its park */
 } engine_ctl;
 
 struct rf_engine {
@@ -121,6 +127,7 @@ struct rf_engine {
   xcq js;
   xcq cqs[MAX_CQS];
   uint32_t ncq;
+  uint32_t nparked; /* CQs whose park holds CQEs */
   rf_bpf_prog *progs[MAX_PROGS];
   uint32_t nprogs;
   uregion regions[MAX_UREGIONS];
@@ -223,6 +230,8 @@ int rf_engine_helper(rf_bpf_run *run, uint32_t id, const uint64_t a[5], uint64_t
 /* engine.c: posts a CQE to a CQ as programs name them (0 = the programs' CQ 0, never JS's); a full
  * CQ drops it and counts (-ENOMEM), a bad index is -EINVAL */
 int cq_post(rf_engine *e, uint32_t cq, uint64_t ud, int32_t res, uint32_t flags);
+/* engine.c: moves a CQ's parked multishot CQEs in while it has room; true when none are left */
+bool park_flush(rf_engine *e, uint32_t cq);
 /* engine.c: a request's completion: to JS's CQ 0 (never dropped) when JS submitted it and it names
  * CQ 0, otherwise to the CQ it names */
 void cq_post_req(rf_engine *e, uint32_t cq, uint32_t owner, uint64_t ud, int32_t res, uint32_t flags);

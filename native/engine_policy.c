@@ -153,6 +153,12 @@ static int open_beneath(const rf_policy *p, const rf_policy_op *op, const rf_gra
   return 0;
 }
 
+bool rf_policy_multishot(const rf_policy *p, const uint8_t *sqe) {
+  if (!p || p->by_opcode[sqe[0]] < 0) return false;
+  const rf_policy_op *op = &p->ops[p->by_opcode[sqe[0]]];
+  return op->multi_slot != RF_NO_SLOT && (slot_val(p, sqe, op->multi_slot) & op->multi_bits) != 0;
+}
+
 /* Validates an SQE a program submits (modern: through helper 1000, which leaves bytes 48..63 to
  * the kernel). On success the SQE is rewritten (copies, fd dups, OPENAT2) and *scratch_out holds
  * the engine memory it points into (freed with the request). */

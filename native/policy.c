@@ -96,6 +96,10 @@ static bool valid_mem(const rf_policy *p, const rf_policy_mem *m) {
 
 static bool valid_op(const rf_policy *p, const rf_policy_op *o) {
   if (o->action > RF_ACTION_OPEN_BENEATH || o->effect > RF_EFFECT_CLOSES) return false;
+  /* multishot bits: in a slot of the SQE (not the IOSQE byte), or none at all */
+  if (o->multi_slot == RF_NO_SLOT ? o->multi_bits != 0
+                                  : o->multi_slot >= p->nslots || !o->multi_bits || p->slots[o->multi_slot].offset == RF_SQE_FLAGS_OFFSET)
+    return false;
   if ((uint32_t)o->first_rule + o->nrules > p->nrules) return false;
   bool has_how = false, has_slot = false, has_group = false;
   uint32_t nmem = 0;
@@ -158,7 +162,7 @@ static bool parse(rf_policy *p, const uint8_t *b, size_t len) {
   p->nmems = nmems;
   const uint8_t *q = s + slot_bytes;
   for (uint32_t i = 0; i < nops; i++, q += RF_POLICY_OP)
-    p->ops[i] = (rf_policy_op){q[0], q[1], q[2], q[3], ld16(q + 4), ld16(q + 6), ld16(q + 8), q[10], q[11]};
+    p->ops[i] = (rf_policy_op){q[0], q[1], q[2], q[3], ld16(q + 4), ld16(q + 6), ld16(q + 8), q[10], q[11], q[12], ld16(q + 14)};
   for (uint32_t i = 0; i < nrules; i++, q += RF_POLICY_RULE)
     p->rules[i] = (rf_policy_rule){q[0], q[1], q[2], q[3], ld16(q + 4), q[6], ld64(q + 8), ld64(q + 16)};
   for (uint32_t i = 0; i < nmems; i++, q += RF_POLICY_MEM)

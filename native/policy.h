@@ -12,7 +12,7 @@ struct rf_engine;
 
 /* serialised form (little-endian), version 1 */
 #define RF_POLICY_MAGIC 0x4c504652u /* 'RFPL' */
-#define RF_POLICY_VERSION 1
+#define RF_POLICY_VERSION 2
 #define RF_POLICY_HEADER 80
 #define RF_POLICY_OP 16
 #define RF_POLICY_RULE 24
@@ -59,6 +59,9 @@ typedef struct {
   uint8_t opcode, sqe_flags, action, effect;
   uint16_t first_rule, nrules, how_mem;
   uint8_t open_flags_slot, open_mode_slot;
+  /* the request posts more than one CQE (multishot) when (slot & multi_bits) != 0 (RF_NO_SLOT: never) */
+  uint8_t multi_slot;
+  uint16_t multi_bits;
 } rf_policy_op;
 
 typedef struct { int fd; bool write; } rf_grant;
@@ -120,6 +123,8 @@ int rf_policy_slots_change(struct rf_engine *e, uint32_t start, uint32_t count);
 /* The kernel put another file into `slot` behind JS's back (another ring's msg_ring SEND_FD into a
  * slot it named): programs lose the slot's grant, whatever requests named it. */
 void rf_policy_slot_replaced(struct rf_engine *e, uint32_t slot);
+/* Is a program's SQE (accepted by the policy) a multishot request, by its op's declaration? */
+bool rf_policy_multishot(const rf_policy *p, const uint8_t *sqe);
 /* A program's request completed: an open's new fd becomes allowed, a close's fd stops being. */
 void rf_policy_completed(struct rf_engine *e, uint8_t opcode, int32_t fd, int32_t res);
 

@@ -32,6 +32,7 @@ export const SERVERS: readonly ServerSpec[] = [
   { id: 'c', label: 'C io_uring (the limit)', protocol: 'echo', runtime: { c: 'echo_uring' } },
   { id: 'ringflow-js', label: 'ringflow (JS)', protocol: 'echo', runtime: { node: 'server-ringflow-js.js' } },
   { id: 'ringflow-program', label: 'ringflow (program)', protocol: 'echo', runtime: { node: 'server-ringflow-program.js' } },
+  { id: 'ringflow-program-multi', label: 'ringflow (program, multishot)', protocol: 'echo', runtime: { node: 'server-ringflow-program-multi.js' } },
   { id: 'node-http', label: 'node:http', protocol: 'http', runtime: { node: 'server-node-http.js' }, baseline: true },
   { id: 'bun-http', label: 'Bun.serve', protocol: 'http', runtime: { bun: 'server-bun-http.js' } },
   { id: 'ringflow-http', label: 'ringflow HTTP responder', protocol: 'http', runtime: { node: 'server-ringflow-http.js' } },

@@ -4,6 +4,10 @@
  * in programs"): a connection holds a buffer only from the RECV that filled it until its echo has
  * been sent, so N connections need far fewer than N buffers. JS grants the group to programs
  * (ring.allowBufferGroup) for the server's life and takes it back when the program has ended.
+ *
+ * `multishot: true` runs programs/echo_multi.bpf.c instead: one multishot ACCEPT and one multishot
+ * RECV per connection, armed once, so the program submits only its SENDs (received buffers queue
+ * per connection and are sent in order).
  */
 import type { Ring } from '../ring/ring.js';
 import type { Region } from '../ring/programs.js';
@@ -20,6 +24,9 @@ export interface ServeEchoGroupOptions {
   group: BufferGroup;
   /** Connections served at once (default 256, at most 4096). */
   maxConnections?: number;
+  /** Multishot ACCEPT and RECV (programs/echo_multi.bpf.c) instead of a request per connection
+   *  and per message (programs/echo_group.bpf.c). Default false. */
+  multishot?: boolean;
   /** Compile the program (default: RINGFLOW_JIT != 0) or interpret it. */
   jit?: boolean;
 }
@@ -29,7 +36,8 @@ export interface EchoGroupStats extends EchoStats {
   /** Buffers the program gave back (rf_buf_return), and give-backs refused (never, when it works). */
   returned: number;
   returnErrors: number;
-  /** RECVs that found no buffer in the group (-ENOBUFS), each retried after 10 ms. */
+  /** RECVs that found no buffer in the group (-ENOBUFS; a multishot RECV ends with it), each
+   *  retried after 10 ms. */
   noBuffers: number;
 }
 
@@ -46,6 +54,8 @@ export class EchoGroupServerProgram extends ServingProgram {
   /** The back-off timespec (programs name only registered memory). */
   readonly region: Region;
   readonly compiled: boolean;
+  /** Multishot ACCEPT and RECV (programs/echo_multi.bpf.c). */
+  readonly multishot: boolean;
   /** Settles when the program request ends (and the group's grant was taken back). */
   readonly done: Promise<void>;
   readonly #state: DataView;
@@ -53,22 +63,29 @@ export class EchoGroupServerProgram extends ServingProgram {
 
   constructor(ring: Ring, listen: SocketLike, options: ServeEchoGroupOptions) {
     super();
-    const o = checkOptions('serveEchoFromGroup()', options, ['group', 'maxConnections', 'jit']);
+    const o = checkOptions('serveEchoFromGroup()', options, ['group', 'maxConnections', 'multishot', 'jit']);
     const fd = fdOf('serveEchoFromGroup(listen)', listen);
     const group = o['group'];
     if (!(group instanceof BufferGroup)) throw new TypeError('serveEchoFromGroup(): option "group" must be a BufferGroup');
     this.ring = ring;
     this.group = group;
     this.maxConnections = intOption('serveEchoFromGroup()', o, 'maxConnections', 256, 1, ECHO_MAX_CONNECTIONS);
-    const obj = loadShipped('echo_group', o['jit'] as boolean | undefined, { args: 40, state: 136, conns: 40 });
+    const multishot = o['multishot'] ?? false;
+    if (typeof multishot !== 'boolean') throw new TypeError('serveEchoFromGroup(): option "multishot" must be a boolean');
+    this.multishot = multishot;
+    const name = multishot ? 'echo_multi' : 'echo_group';
+    const obj = loadShipped(name, o['jit'] as boolean | undefined, multishot ? { args: 40, state: 136, conns: 40, bufs: 8 } : { args: 40, state: 136, conns: 40 });
     this.#state = (obj.maps.get('state') as ArrayMap).view(0);
     this.#conns = obj.maps.get('conns') as ArrayMap;
-    const program = obj.program('echo_group');
+    const program = obj.program(name);
     this.compiled = program.jitBytes > 0;
     ring.allowBufferGroup(group); // throws for a legacy group, another ring's, a closed one
     this.programIndex = ring.registerProgram(program);
     this.region = ring.registerRegion(64);
-    this.cq = ring.createCq(pow2(3 * this.maxConnections + 8));
+    // single-shot: each connection's request and its cancel, and the refusals. Multishot: also
+    // every buffer of the group in a RECV CQE at once (an overflow would only wait in the engine's
+    // park: multishot CQEs are never dropped)
+    this.cq = ring.createCq(pow2(3 * this.maxConnections + 8 + (multishot ? group.count : 0)));
     this.region.bytes.writeBigInt64LE(BACKOFF_NS / 1_000_000_000n, 0);
     this.region.bytes.writeBigInt64LE(BACKOFF_NS % 1_000_000_000n, 8);
     const args = (obj.maps.get('args') as ArrayMap).view(0);
@@ -84,7 +101,7 @@ export class EchoGroupServerProgram extends ServingProgram {
       const c = this.#conns.view(i);
       c.setInt32(0, -1, true);
       c.setUint32(20, i + 1, true);
-      c.setUint32(32, 0xffffffff, true);
+      if (!multishot) c.setUint32(32, 0xffffffff, true);
     }
     ring.allowFd(fd);
     const end = (): void => {

@@ -12,10 +12,13 @@
  * Programs (completion programs, docs/completion-programs.md) may submit send, recv, accept,
  * connect and shutdown on fds they were given (ring.allowFd) or accepted themselves (accept's fd
  * becomes theirs, as an openat's does); recv may select its buffer from a group JS granted
- * (ring.allowBufferGroup; the buffer is the program's from the CQE on, src/buffers/program-groups.ts). Not: socket and bind (ambient network authority: no fd
+ * (ring.allowBufferGroup; the buffer is the program's from the CQE on, src/buffers/program-groups.ts).
+ * Multishot recv (buffer selection only) and multishot accept are open to programs: each CQE holds
+ * a buffer or an fd that only the program can let go of, so the CQEs the engine parks while their
+ * CQ is full are bounded by the group and RLIMIT_NOFILE (docs/completion-programs.md). Not: socket and bind (ambient network authority: no fd
  * names what they reach), listen (set up by JS), sendmsg/recvmsg (the msghdr's iovec array is a
- * second level of memory read at submission, which the policy model cannot copy), send_zc and
- * multishot forms (more than one CQE per request), buffer selection for sends (the kernel would
+ * second level of memory read at submission, which the policy model cannot copy), send_zc (its
+ * notification CQE), bundles, buffer selection for sends (the kernel would
  * send whatever buffer of the group it holds next, not one the program owns), sendto addresses and accept's peer address (pointers sized by memory, not by the SQE).
  */
 import { IOSQE, type SqeUse, type FieldUse, ZERO, IGNORED, scalar, flags, when, mem, allBits, bufGroup } from './sqe-fields.js';
@@ -200,7 +203,8 @@ export const NET_OPS: readonly OpDesc[] = [
       fdEffect: 'opens',
       slotEffect: 'fileIndex',
     },
-    program: { flags: { ioprio: ACCEPT.DONTWAIT | ACCEPT.POLL_FIRST, opFlags: allBits(ACCEPT_FLAGS) }, zero: ['off', 'addr', 'fileIndex'] },
+    // multishot: one CQE per connection, each fd the programs' (as a single accept's)
+    program: { flags: { ioprio: ACCEPT.DONTWAIT | ACCEPT.POLL_FIRST | ACCEPT.MULTISHOT, opFlags: allBits(ACCEPT_FLAGS) }, zero: ['off', 'addr', 'fileIndex'] },
     doc: "accept4(2); resolves { fd, address } (fd: the FixedFile with `direct`); multishot: one CQE per connection.",
   },
   {
@@ -250,7 +254,9 @@ export const NET_OPS: readonly OpDesc[] = [
       { name: 'bundle', kind: 'flag', field: 'ioprio', bit: RECVSEND.BUNDLE, optional: true, requires: 'bufferGroup', multi: true, doc: 'IORING_RECVSEND_BUNDLE (6.10): fill several consecutive buffers of a ring group per CQE (needs bufferGroup)' },
     ],
     sqe: recvUse,
-    program: { flags: { ioprio: RECVSEND.POLL_FIRST, opFlags: PROGRAM_RECV_MSG } },
+    // multishot: the kernel refuses it without IOSQE_BUFFER_SELECT, so every CQE names a buffer of
+    // a granted group (the programs' from that CQE on); no bundles (several buffers per CQE)
+    program: { flags: { ioprio: RECVSEND.POLL_FIRST | RECVSEND.RECV_MULTISHOT, opFlags: PROGRAM_RECV_MSG } },
     doc: 'recv(2) into one buffer; res = bytes received (0: the peer closed).',
   },
   {

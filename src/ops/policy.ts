@@ -81,6 +81,11 @@ export interface CompiledOp {
   howMem: number;
   openFlagsSlot: number;
   openModeSlot: number;
+  /** A request is multishot (more than one CQE: the engine parks its CQEs when their CQ is full
+   *  instead of dropping them) when (slot & multiBits) != 0: the `multi` flag options of the op's
+   *  parameters that the permit allows. NO_SLOT / 0: never. */
+  multiSlot: number;
+  multiBits: number;
 }
 /** The file capability model: what a grant permits an open to ask for. */
 export interface OpenCapability {
@@ -133,7 +138,7 @@ class Compiler {
   rules: CompiledRule[] = [];
   mems: CompiledMem[] = [];
 
-  constructor(readonly op: Pick<OpDesc, 'name' | 'code' | 'program' | 'sqe'>) {}
+  constructor(readonly op: Pick<OpDesc, 'name' | 'code' | 'program' | 'sqe' | 'params'>) {}
 
   fail(msg: string): never {
     throw new Error(`policy: ${this.op.name}: ${msg}`);
@@ -224,8 +229,25 @@ class Compiler {
   }
 }
 
+/** Which permitted flag bits make a request post more than one CQE: the op's `multi` flag options
+ *  (multishot, bundles) whose bits the permit allows, all in one SQE slot. */
+function multishot(cc: Compiler, op: Pick<OpDesc, 'params'>, permit: ProgramPermit): { multiSlot: number; multiBits: number } {
+  let slot: SqeSlot | undefined;
+  let bits = 0;
+  for (const p of op.params ?? []) {
+    if (!p.multi || p.kind !== 'flag' || p.bit === undefined || !p.field) continue;
+    const field = p.field as SqeSlot;
+    if (((permit.flags?.[field] ?? 0) & p.bit) === 0) continue;
+    if (slot !== undefined && slot !== field) cc.fail(`multishot bits in two slots (${slot}, ${field})`);
+    slot = field;
+    bits |= p.bit;
+  }
+  if (bits > 0xffff) cc.fail(`multishot bits 0x${bits.toString(16)} do not fit 16 bits`);
+  return slot === undefined ? { multiSlot: NO_SLOT, multiBits: 0 } : { multiSlot: slotIndex(slot), multiBits: bits };
+}
+
 /** Derives the program policy from the opcode table. */
-export function compilePolicy(ops: readonly Pick<OpDesc, 'name' | 'code' | 'sqe' | 'program'>[] = [...OPS, PROGRAM_REQUEST]): CompiledPolicy {
+export function compilePolicy(ops: readonly Pick<OpDesc, 'name' | 'code' | 'sqe' | 'program' | 'params'>[] = [...OPS, PROGRAM_REQUEST]): CompiledPolicy {
   const out: CompiledPolicy = { ops: [], rules: [], mems: [], cap: OPEN_CAPABILITY };
   for (const op of ops) {
     const permit = op.program;
@@ -243,6 +265,7 @@ export function compilePolicy(ops: readonly Pick<OpDesc, 'name' | 'code' | 'sqe'
       action: permit.open ? 1 : 0,
       effect: sqe.fdEffect === 'opens' ? 1 : sqe.fdEffect === 'closes' ? 2 : 0,
       firstRule: out.rules.length, nrules: top.length, howMem: NO_MEM, openFlagsSlot: NO_SLOT, openModeSlot: NO_SLOT,
+      ...multishot(cc, op, permit),
     };
     out.rules.push(...top);
     const open = permit.open;
@@ -263,7 +286,7 @@ export function compilePolicy(ops: readonly Pick<OpDesc, 'name' | 'code' | 'sqe'
 // ------------------------------------------------------------------ serialised form (native/policy.h)
 
 export const POLICY_MAGIC = 0x4c504652; // 'RFPL'
-export const POLICY_VERSION = 1;
+export const POLICY_VERSION = 2;
 export const HEADER_SIZE = 80;
 export const OP_SIZE = 16;
 export const RULE_SIZE = 24;
@@ -303,6 +326,8 @@ export function serialisePolicy(p: CompiledPolicy): Uint8Array {
     v.setUint16(o + 8, op.howMem, true);
     v.setUint8(o + 10, op.openFlagsSlot);
     v.setUint8(o + 11, op.openModeSlot);
+    v.setUint8(o + 12, op.multiSlot);
+    v.setUint16(o + 14, op.multiBits, true);
     o += OP_SIZE;
   }
   for (const r of p.rules) {

@@ -10,7 +10,7 @@ import { join, sep } from 'node:path';
 import { packageRoot } from '../native.js';
 
 /** The prebuilt objects (one per programs/<name>.bpf.c). */
-export const BUILTIN_OBJECTS = ['chain', 'echo', 'echo_group', 'read_open', 'relay'] as const;
+export const BUILTIN_OBJECTS = ['chain', 'echo', 'echo_group', 'echo_multi', 'read_open', 'relay'] as const;
 export type BuiltinObjectName = (typeof BUILTIN_OBJECTS)[number];
 
 /** The package's programs/ directory, with a trailing separator. */

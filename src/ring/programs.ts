@@ -13,7 +13,7 @@ import { CompletionQueue, type Cqe } from './cq.js';
 import { attachPolicy } from './grants.js';
 
 /** Words of the engine's counters (engine_ctl in native/engine_internal.h). */
-const CTL_WORDS = 15;
+const CTL_WORDS = 16;
 const CTL_IN_KERNEL = 14;
 const CTL_READS_PROG_CQ0 = 12;
 
@@ -56,8 +56,11 @@ export interface ProgramStats {
   livelockStops: number;
   /** Runs stopped by a memory fault or a helper error. */
   programFaults: number;
-  /** CQEs dropped because their CQ was full. */
+  /** CQEs dropped because their CQ was full (single-shot requests and CQEs programs emit). */
   droppedCqes: number;
+  /** CQEs of multishot requests that found their CQ full and waited in the engine until it drained
+   *  (never dropped: each holds a buffer or an fd, or ends its request). */
+  parkedCqes: number;
   /** SQEs programs queued (helpers 164/1000), and those refused with an error CQE. */
   programSqes: number;
   programSqesRejected: number;
@@ -228,6 +231,7 @@ export class ProgramEngine {
       programInsns: Number(c[4]),
       budgetStops: Number(c[5]),
       droppedCqes: Number(c[6]),
+      parkedCqes: Number(c[15]),
       programSqes: Number(c[7]),
       programSqesRejected: Number(c[8]),
       livelockStops: Number(c[9]),

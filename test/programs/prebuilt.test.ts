@@ -68,7 +68,7 @@ test('the prebuilt objects load and verify (no compiler involved)', { skip: noEn
 
 test('builtinObject refuses names it does not ship, naming the ones it does', () => {
   for (const bad of ['nope', '../package', 'chain.bpf', '', 42]) {
-    assert.throws(() => builtinObject(bad as BuiltinObjectName), (e: unknown) => e instanceof TypeError && /name must be one of 'chain', 'echo', 'echo_group', 'read_open', 'relay'/.test(e.message));
+    assert.throws(() => builtinObject(bad as BuiltinObjectName), (e: unknown) => e instanceof TypeError && /name must be one of 'chain', 'echo', 'echo_group', 'echo_multi', 'read_open', 'relay'/.test(e.message));
   }
 });
 

@@ -127,7 +127,9 @@ for (const { jit, name } of MODES) {
   });
 }
 
-test('socket SQEs a program may not submit: slots not allowed, buffer select, addresses, multishot, zero-copy, msg ops, socket(), memory outside regions', { skip: noEngine }, async (t) => {
+const nowhere0 = () => 0x10000n; // an address in no region
+
+test('socket SQEs a program may not submit: slots not allowed, buffer select, addresses, bundles, zero-copy, msg ops, socket(), memory outside regions', { skip: noEngine }, async (t) => {
   const ring = ringFor(t);
   const ps = await pairs(t, ring, 1);
   if (!ps) return;
@@ -149,7 +151,11 @@ test('socket SQEs a program may not submit: slots not allowed, buffer select, ad
   // shapes refused whatever the fd
   assert.equal(ring.checkProgramSqe(sqe(RECV, A.fd, { flags: 32, len: 16 })).res, -13, 'IOSQE_BUFFER_SELECT on RECV: group 0 was not granted (ring.allowBufferGroup; test/security/program-groups.test.ts)');
   assert.equal(ring.checkProgramSqe(sqe(SEND, A.fd, { flags: 32, len: 16 })).res, EINVAL, 'IOSQE_BUFFER_SELECT on SEND: never (the kernel would send a buffer the program does not hold)');
-  assert.equal(ring.checkProgramSqe(sqe(RECV, A.fd, { ioprio: 2, addr: at, len: 16 })).res, EINVAL, 'multishot recv');
+  // multishot recv passes the policy (its memory checked as any recv's); the kernel itself refuses it
+  // without IOSQE_BUFFER_SELECT (test/program-multishot.test.ts runs both)
+  assert.equal(ring.checkProgramSqe(sqe(RECV, A.fd, { ioprio: 2, addr: at, len: 16 })).res, 0, 'multishot recv: the policy leaves it to the kernel');
+  assert.equal(ring.checkProgramSqe(sqe(RECV, A.fd, { ioprio: 2, addr: nowhere0(), len: 16 })).res, EFAULT, 'multishot recv into memory outside the regions');
+  assert.equal(ring.checkProgramSqe(sqe(RECV, A.fd, { ioprio: 16, addr: at, len: 16 })).res, EINVAL, 'recv bundle (several buffers per CQE)');
   assert.equal(ring.checkProgramSqe(sqe(SEND, A.fd, { off: at, addr: at, len: 16 })).res, EINVAL, 'sendto address');
   assert.equal(ring.checkProgramSqe(sqe(SEND, A.fd, { addr: at, len: 16, opFlags: 0x4000000 })).res, EINVAL, 'MSG_ZEROCOPY');
   assert.equal(ring.checkProgramSqe(sqe(13, A.fd, { addr: at, off: at + 128n })).res, EINVAL, 'accept with a peer address');

@@ -25,7 +25,7 @@ test('native re-validates the serialised policy: malformed forms are refused, mu
   bad('truncated', (b) => b.subarray(0, b.length - 1));
   bad('longer than it says', (b) => { const c = new Uint8Array(b.length + 8); c.set(b); return c; });
   bad('magic', (_b, v) => v.setUint32(0, 0x12345678, true));
-  bad('version', (_b, v) => v.setUint16(4, 2, true));
+  bad('version', (_b, v) => v.setUint16(4, 1, true));
   bad('no slots', (_b, v) => v.setUint16(12, 0, true));
   bad('a slot over user_data', (b) => { b[80] = 30; b[81] = 4; });
   bad('a slot of width 3', (b) => { b[81] = 3; });
@@ -33,6 +33,13 @@ test('native re-validates the serialised policy: malformed forms are refused, mu
   bad('an op whose rules run past the table', (_b, v) => v.setUint16(opsAt + 6, 0xffff, true));
   bad('an unknown action', (b) => { b[opsAt + 2] = 7; });
   bad('an unknown rule kind', (b) => { b[rulesAt] = 99; });
+  const multi = p.ops.findIndex((o) => o.multiSlot !== NO_SLOT);
+  const single = p.ops.findIndex((o) => o.multiSlot === NO_SLOT);
+  assert.ok(multi >= 0, 'an op with multishot bits (recv, accept)');
+  bad('multishot bits in no slot', (_b, v) => v.setUint16(opsAt + single * 16 + 14, 2, true));
+  bad('a multishot slot past the slot table', (b) => { b[opsAt + multi * 16 + 12] = SLOT_NAMES.length + 3; });
+  bad('multishot bits in the IOSQE byte (a condition slot, not a field)', (b) => { b[opsAt + multi * 16 + 12] = SLOT_NAMES.length; });
+  bad('a multishot slot with no bits', (_b, v) => v.setUint16(opsAt + multi * 16 + 14, 0, true));
   const memRule = p.rules.findIndex((r) => r.kind === Rule.MEM && r.slot !== NO_SLOT);
   const fdRule = p.rules.findIndex((r) => r.kind === Rule.FD);
   bad('a pointer rule naming no memory', (_b, v) => v.setBigUint64(rulesAt + memRule * 24 + 16, 999n, true));

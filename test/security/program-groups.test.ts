@@ -156,7 +156,9 @@ for (const { name, jit } of ENGINES) {
     for (const other of [group.id + 1, 0xffff]) assert.equal((await sub.run(recvSelect(fd, other))).res, E.EACCES, `group ${other}`);
     assert.equal(ring.checkProgramSqe(recvSelect(fd, group.id, { addr: 0x1000n })).res, E.EINVAL, 'with buffer select the kernel ignores addr: it must be 0');
     assert.equal(ring.checkProgramSqe(sqeBytes(OP.SEND, { fd, bufIndex: group.id }, IOSQE.BUFFER_SELECT)).res, E.EINVAL, 'a SEND would send whatever buffer the kernel holds next');
-    assert.equal(ring.checkProgramSqe(sqeBytes(OP.RECV, { fd, bufIndex: group.id, addr: 0n, len: 0, ioprio: 2 }, IOSQE.BUFFER_SELECT)).res, E.EINVAL, 'no multishot');
+    assert.equal(ring.checkProgramSqe(sqeBytes(OP.RECV, { fd, bufIndex: group.id, addr: 0n, len: 0, ioprio: 2 }, IOSQE.BUFFER_SELECT)).res, 0, 'multishot from a granted group (test/program-multishot.test.ts)');
+    assert.equal(ring.checkProgramSqe(sqeBytes(OP.RECV, { fd, bufIndex: group.id + 1, addr: 0n, len: 0, ioprio: 2 }, IOSQE.BUFFER_SELECT)).res, E.EACCES, 'multishot from a group not granted');
+    assert.equal(ring.checkProgramSqe(sqeBytes(OP.RECV, { fd, bufIndex: group.id, addr: 0n, len: 0, ioprio: 16 }, IOSQE.BUFFER_SELECT)).res, E.EINVAL, 'no bundles');
     ring.allowBufferGroup(group, false);
     assert.equal((await sub.run(recvSelect(fd, group.id))).res, E.EACCES, 'taken back');
     await group.close();

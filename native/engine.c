@@ -12,6 +12,8 @@
 #include "engine_internal.h"
 #include "policy.h"
 
+#include <unistd.h>
+
 /* ------------------------------------------------------------------ request table */
 
 static uint32_t req_alloc(rf_engine *e) {
@@ -107,7 +109,13 @@ bool park_flush(rf_engine *e, uint32_t cq) {
   return true;
 }
 
-static void cq_post_multi(rf_engine *e, uint32_t cq, uint64_t ud, int32_t res, uint32_t flags) {
+/* Is CQ `cq` (as programs name it) full for a new CQE? */
+static bool cq_full(rf_engine *e, uint32_t cq) {
+  xcq *q = &e->cqs[cq];
+  return q->phead != q->ptail || xcq_count(q) >= q->entries;
+}
+
+static void cq_post_multi(rf_engine *e, uint32_t cq, uint64_t ud, int32_t res, uint32_t flags, bool fd) {
   xcq *q = &e->cqs[cq];
   if (park_flush(e, cq) && xcq_count(q) < q->entries) {
     cq_post(e, cq, ud, res, flags);
@@ -120,6 +128,10 @@ static void cq_post_multi(rf_engine *e, uint32_t cq, uint64_t ud, int32_t res, u
   }
   if (!grow((void **)&q->park, &q->pcap, q->ptail + 1, sizeof(rf_cqe))) {
     cq_post(e, cq, ud, res, flags); /* full: dropped and counted */
+    if (fd && res >= 0) {
+      fd_set_allowed(e, res, false); /* nobody will learn of it: not the programs' any more */
+      close(res);
+    }
     return;
   }
   if (q->phead == q->ptail) e->nparked++;
@@ -480,16 +492,24 @@ static uint32_t reap_kernel(rf_engine *e) {
       continue;
     }
     if (q->kind != K_KERNEL) continue;
-    if (q->owner && res >= 0) rf_policy_completed(e, q->opcode, q->fd, res); /* opens allow, closes revoke */
+    if (flags & CQE_F_MORE) q->multi = 1;
     /* CQE_SKIP_SUCCESS (taken off the SQE at submission): a success ends the request silently */
     bool skip = (q->sqe_flags & F_SKIP) && res >= 0 && !(flags & CQE_F_MORE);
-    /* a program's request that selected a buffer: the buffer is the programs' from here on */
-    if (q->owner && (q->sqe_flags & F_BUFFER_SELECT) && (flags & RF_CQE_F_BUFFER)) rf_group_cqe(e, q->bgid, res, flags, skip);
-    if (flags & CQE_F_MORE) q->multi = 1;
+    uint32_t cq = q->cq < e->ncq ? q->cq : 0;
     /* a program's multishot request (the policy allows only those whose CQEs each hand over a buffer
      * or an fd): parked, never dropped. JS's own requests naming a program CQ drop as before. */
-    if (!skip && q->multi && q->owner)
-      cq_post_multi(e, q->cq < e->ncq ? q->cq : 0, q->user_data, res, flags);
+    bool park = q->owner && q->multi;
+    /* a program's CQE that nobody will read (skipped, or dropped by its full CQ): what it hands over
+     * goes back at once, a buffer to its group and an fd closed, instead of nobody's forever */
+    if (q->owner && !park && !skip) park_flush(e, cq); /* so that cq_full says what the post will find */
+    bool lost = q->owner && !park && (skip || cq_full(e, cq));
+    bool opens = q->owner && res >= 0 && rf_policy_opens(e->policy, q->opcode);
+    if (lost && opens) close(res);
+    else if (q->owner && res >= 0) rf_policy_completed(e, q->opcode, q->fd, res); /* opens allow, closes revoke */
+    /* a program's request that selected a buffer: the buffer is the programs' from here on */
+    if (q->owner && (q->sqe_flags & F_BUFFER_SELECT) && (flags & RF_CQE_F_BUFFER)) rf_group_cqe(e, q->bgid, res, flags, lost);
+    if (park)
+      cq_post_multi(e, cq, q->user_data, res, flags, opens);
     else if (!skip)
       cq_post_req(e, q->cq, q->owner, q->user_data, res, flags);
     if (!(flags & CQE_F_MORE)) req_free(e, idx);
@@ -660,6 +680,7 @@ void rf_engine_destroy(rf_engine *e) {
   for (uint32_t i = 0; i < e->nreqs; i++) if (e->reqs[i].kind != K_FREE) req_free(e, i);
   for (uint32_t i = 0; i < e->nprogs; i++) if (e->progs[i]) rf_bpf_prog_put(e->progs[i]);
   for (uint32_t i = 0; i < e->ncq; i++) {
+    /* fds handed over by CQEs still waiting are the programs': rf_policy_free closes them */
     rf_mem_put(e->cqs[i].m);
     free(e->cqs[i].park);
   }
@@ -671,9 +692,9 @@ void rf_engine_destroy(rf_engine *e) {
   free(e->cq0_over);
   free(e->runnable);
   free(e->waiting);
-  free(e->fdbits);
   rf_group_free_all(e); /* after the requests: their ends count down the groups' holders */
-  rf_policy_free(e);
+  rf_policy_free(e);    /* closes the fds programs still own (e->fdbits) */
+  free(e->fdbits);
   free(e);
 }
 

@@ -212,8 +212,20 @@ int rf_policy_validate(const uint8_t *bytes, size_t len) {
   return rc;
 }
 
+static rf_fd_dup *dup_of(rf_policy *p, int32_t name);
+
 void rf_policy_free(rf_engine *e) {
-  release(e->policy);
+  rf_policy *p = e->policy;
+  /* fds programs opened or accepted and did not close (allowed, and not a name JS allowed, whose
+   * dup release() closes): the programs' to close, and no program can any more. Nobody else closes
+   * them (JS never closes a program's fd: src/net/programs.ts) */
+  for (uint32_t w = 0; p && w < e->fdcap / 64; w++) {
+    for (uint64_t bits = e->fdbits[w]; bits; bits &= bits - 1) {
+      int32_t fd = (int32_t)(w * 64 + (uint32_t)__builtin_ctzll(bits));
+      if (!dup_of(p, fd)) close(fd);
+    }
+  }
+  release(p);
   e->policy = NULL;
 }
 

@@ -149,7 +149,7 @@ for (const { jit, name } of MODES) {
 }
 
 /** multi_park.c: its request's CQEs go to `cq`, which only a gate CQE on `gate` makes it read. */
-async function parked(_t: T, ring: Ring, jit: boolean, fd: number, opts: { group?: BufferGroup; accept?: boolean; cqSize: number }) {
+async function parked(_t: T, ring: Ring, jit: boolean, fd: number, opts: { group?: BufferGroup; accept?: boolean; cqSize: number; single?: boolean; skip?: boolean; fill?: boolean }) {
   const obj = loadObject(compileRing('multi_park.c'), { jit });
   const idx = ring.registerProgram(obj.program('multi_park'));
   const cq = ring.createCq(opts.cqSize);
@@ -160,6 +160,10 @@ async function parked(_t: T, ring: Ring, jit: boolean, fd: number, opts: { group
   a.setUint32(8, gate, true);
   a.setUint32(12, opts.group?.id ?? 0, true);
   a.setUint32(16, opts.accept ? 1 : 0, true);
+  a.setUint32(48, opts.single ? 1 : 0, true);
+  a.setUint32(52, opts.skip ? 1 : 0, true);
+  // a CQ already full when the request's CQE comes (JS's NOPs naming it post there too)
+  if (opts.fill) for (let i = 0; i < opts.cqSize; i++) await ring.nop({ cq, userData: 99 });
   const run = ring.runProgram(idx);
   const logged = (): number => Number(a.getBigUint64(24, true));
   const entries = (): { res: number; flags: number; head: bigint }[] =>
@@ -258,5 +262,64 @@ for (const { jit, name } of MODES) {
     for (const c of clients) c.socket.destroy();
     await p.gate(1);
     assert.equal(await p.run, 0);
+  });
+}
+
+for (const { jit, name } of MODES) {
+  test(`what a program's CQE hands over when nobody will read it goes back: a dropped ACCEPT's fd and a skipped one's are closed, a dropped RECV's buffer returns to the group (${name})`, { skip: skipReason }, async (t) => {
+    const ring = setupRing(t);
+    if (!ring) return;
+    const l = await listener(ring);
+    t.after(() => closeSync(l.fd));
+    ring.allowFd(l.fd);
+    for (const how of [{ fill: true }, { skip: true }]) {
+      const fds = openFds();
+      const d0: number = ring.stats().droppedCqes ?? 0;
+      const p = await parked(t, ring, jit, l.fd, { accept: true, single: true, cqSize: 1, ...how });
+      const c = await Client.connect(l.port);
+      await c.untilEnd(); // the engine closed the accepted fd: the client sees EOF
+      assert.ok(openFds() <= fds + 1, `no fd kept: ${openFds()} open, ${fds} before (+1: the client's socket)`);
+      assert.equal((ring.stats().droppedCqes ?? 0) - d0, how.fill ? 1 : 0, 'a dropped CQE is counted, a skipped one is not');
+      c.socket.destroy();
+      await p.gate(1);
+      assert.equal(await p.run, 0);
+      assert.equal(p.logged(), how.fill ? 1 : 0, how.fill ? 'the program read only what filled its CQ' : 'nothing to read');
+    }
+    const group = ringGroup(t, ring, { count: 4, size: 64 });
+    if (!group) return;
+    const { fd, client } = await acceptedPair(ring, l);
+    t.after(() => closeSync(fd));
+    ring.allowFd(fd);
+    ring.allowBufferGroup(group);
+    const p = await parked(t, ring, jit, fd, { group, single: true, cqSize: 1, fill: true });
+    const d0 = ring.stats().droppedCqes ?? 0;
+    client.socket.write(Buffer.alloc(32, 1));
+    await eventually(() => (ring.stats().droppedCqes ?? 0) > d0, 5000, 'the RECV\'s CQE dropped');
+    assert.equal(group.programs.owned, 0, 'the buffer it named is not the programs\'');
+    assert.equal(group.available, 4, 'it went back to the kernel');
+    await p.gate(1);
+    assert.equal(await p.run, 0);
+    ring.allowBufferGroup(group, false);
+    await group.close();
+    client.socket.destroy();
+  });
+
+  test(`fds of ACCEPT CQEs still waiting in the engine when the ring closes are closed with it (${name})`, { skip: skipReason }, async (t) => {
+    const ring = setupRing(t);
+    if (!ring) return;
+    const l = await listener(ring);
+    t.after(() => closeSync(l.fd));
+    ring.allowFd(l.fd);
+    const fds = openFds();
+    const p = await parked(t, ring, jit, l.fd, { accept: true, cqSize: 1 });
+    const clients: Client[] = [];
+    for (let i = 0; i < 6; i++) clients.push(await Client.connect(l.port));
+    await eventually(() => (ring.stats().parkedCqes ?? 0) === 5, 5000, '5 accepted fds waiting');
+    await ring.close();
+    await p.run.catch(() => undefined);
+    // each client sees its server side go (EOF): the accepted fds are closed, the one in the CQ too
+    await Promise.all(clients.map((c) => c.untilEnd()));
+    for (const c of clients) c.socket.destroy();
+    await eventually(() => openFds() <= fds, 2000, 'no accepted fd left open');
   });
 }

@@ -1,5 +1,4 @@
 /** What the connection-serving programs' JS side shares (src/net/programs.ts, src/net/program-relay.ts). */
-import { closeSync } from 'node:fs';
 import type { Ring } from '../ring/ring.js';
 import { errnoName } from '../errors.js';
 import { loadObject, type LoadedObject } from '../programs/program.js';
@@ -56,23 +55,6 @@ export function stopProgram(ring: Ring, cq: number, done: Promise<void>): Promis
   return post.then(() => done).catch((err: unknown) => {
     if (!ring.closed) throw err;
   });
-}
-
-/** Closes the connections a program left in its `conns` map (entry: fd s32 @0, generation u32 @4; live when non-zero). */
-export function closeLeftoverConns(conns: ArrayMap, n: number): void {
-  for (let i = 0; i < n; i++) {
-    const c = conns.view(i);
-    const fd = c.getInt32(0, true);
-    if (c.getUint32(4, true) !== 0 && fd >= 0) {
-      try {
-        closeSync(fd);
-      } catch {
-        // already gone
-      }
-      c.setInt32(0, -1, true);
-      c.setUint32(4, 0, true);
-    }
-  }
 }
 
 /** A program request serving connections on its own CQ (echo servers): stopped by close(), once. */

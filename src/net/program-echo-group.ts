@@ -13,7 +13,7 @@ import type { Ring } from '../ring/ring.js';
 import type { Region } from '../ring/programs.js';
 import { ArrayMap } from '../programs/maps.js';
 import { BufferGroup } from '../buffers/buffer-group.js';
-import { ServingProgram, closeLeftoverConns, fdOf, intOption, checkOptions, loadShipped, pow2, errName, type SocketLike } from './program-common.js';
+import { ServingProgram, fdOf, intOption, checkOptions, loadShipped, pow2, errName, type SocketLike } from './program-common.js';
 import { ECHO_MAX_CONNECTIONS, type EchoStats } from './programs.js';
 
 const BACKOFF_NS = 10_000_000n;
@@ -110,8 +110,7 @@ export class EchoGroupServerProgram extends ServingProgram {
     this.done = ring.runProgram(this.programIndex).then(
       () => end(),
       (err: unknown) => {
-        if (ring.closed) this.#closeLeftovers();
-        else end();
+        end(); // connections left open are the programs' fds: the engine closes them with the ring
         throw err;
       },
     );
@@ -128,10 +127,5 @@ export class EchoGroupServerProgram extends ServingProgram {
       lastError: errName(Number(s.getBigInt64(96, true))), runs: n(104),
       returned: n(112), noBuffers: n(120), returnErrors: n(128),
     };
-  }
-
-
-  #closeLeftovers(): void {
-    closeLeftoverConns(this.#conns, this.maxConnections);
   }
 }

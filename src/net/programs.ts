@@ -12,7 +12,7 @@
 import type { Ring } from '../ring/ring.js';
 import type { Region } from '../ring/programs.js';
 import { ArrayMap } from '../programs/maps.js';
-import { ServingProgram, closeLeftoverConns, fdOf, intOption, checkOptions, loadShipped, pow2, errName, type SocketLike } from './program-common.js';
+import { ServingProgram, fdOf, intOption, checkOptions, loadShipped, pow2, errName, type SocketLike } from './program-common.js';
 
 export type { SocketLike } from './program-common.js';
 /** Entries of the programs' maps (MAX_CONNS in echo.bpf.c, MAX_PAIRS in relay.bpf.c). */
@@ -119,9 +119,9 @@ export class EchoServerProgram extends ServingProgram {
     this.done = ring.runProgram(this.programIndex).then(
       () => undefined,
       (err: unknown) => {
-        // the ring closed under the program (EAGAIN) or it failed: the connections it accepted
-        // are closed here once the ring is gone (no program can name their numbers any more)
-        if (ring.closed) this.#closeLeftovers();
+        // the ring closed under the program (EAGAIN) or it failed: the connections it accepted are
+        // the programs' fds, which the engine closes when the ring closes (native/policy.c
+        // rf_policy_free); JS never closes them (their numbers may name other files by then)
         throw err;
       },
     );
@@ -139,11 +139,6 @@ export class EchoServerProgram extends ServingProgram {
       accepting: s.getUint32(8, true) === 1 && s.getUint32(4, true) === 0,
       lastError: errName(last), runs: n(104),
     };
-  }
-
-
-  #closeLeftovers(): void {
-    closeLeftoverConns(this.#conns, this.maxConnections);
   }
 }
 

@@ -2,7 +2,8 @@
  *
  * First run: arms one multishot RECV on args.fd (buffer selection from group args.group) or, with
  * args.accept, one multishot ACCEPT on it, with its CQEs going to CQ args.cq. Then the program waits
- * on CQ args.gate_cq, not on args.cq: while JS posts nothing there, args.cq fills and the engine
+ * on CQ args.gate_cq, not on args.cq (args.single: a single-shot one; args.skip: with
+ * IOSQE_CQE_SKIP_SUCCESS): while JS posts nothing there, args.cq fills and the engine
  * has to hold what the kernel goes on producing. Each gate CQE: reap everything on args.cq, log each
  * CQE in order (res, flags, the first 8 bytes of its buffer), give the buffer back (an accepted fd is
  * logged and closed). A gate CQE with user_data 1 ends the program; user_data 2 cancels the multishot request.
@@ -24,6 +25,8 @@ struct args {
   __u64 logged;
   __u64 returned;
   __u64 return_errors;
+  __u32 single; /* a single-shot request instead */
+  __u32 skip;   /* with IOSQE_CQE_SKIP_SUCCESS */
 };
 
 struct entry {
@@ -47,13 +50,15 @@ int multi_park(struct io_uring_bpf_ctx *ctx) {
     a->armed = 1;
     if (a->accept) {
       rf_prep_rw(&sqe, IORING_OP_ACCEPT, a->fd, 0, 0, 0);
-      sqe.ioprio = ACCEPT_MULTISHOT;
+      sqe.ioprio = a->single ? 0 : ACCEPT_MULTISHOT;
     } else {
       rf_prep_rw(&sqe, IORING_OP_RECV, a->fd, 0, 0, 0);
       sqe.flags = IOSQE_BUFFER_SELECT;
       sqe.buf_group = (__u16)a->group;
-      sqe.ioprio = RECV_MULTISHOT;
+      sqe.ioprio = a->single ? 0 : RECV_MULTISHOT;
     }
+    if (a->skip)
+      sqe.flags |= IOSQE_CQE_SKIP_SUCCESS;
     sqe.user_data = 7;
     sqe.cq_idx = (__u16)a->cq;
     iouring_queue_sqe(ctx, &sqe, sizeof(sqe));

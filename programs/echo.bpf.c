@@ -24,34 +24,10 @@
  */
 #include <ringflow/bpf.h>
 
-#define MAX_CONNS 4096 /* entries of `conns`: the most args.max_conns may say */
-#define MAX_REAP 256   /* CQEs handled per run; more: the wait for 1 is met at once, the next run goes on */
-
-#define KIND_ACCEPT 1ull
-#define KIND_RECV 2ull
-#define KIND_SEND 3ull
-#define KIND_CLOSE 4ull
-#define KIND_REFUSE 5ull  /* CLOSE of a connection refused for want of a slot */
-#define KIND_CANCEL 6ull
-#define KIND_BACKOFF 7ull /* TIMEOUT before re-arming ACCEPT after EMFILE/ENFILE/ENOBUFS/ENOMEM */
-#define KIND_STOP 8ull    /* from JS */
-#define KIND_LCLOSE 9ull  /* CLOSE of the listening socket's dup at the end */
-
 #define S_FREE 0
 #define S_RECV 1
 #define S_SEND 2
 #define S_CLOSING 3
-
-#define SOCK_CLOEXEC 02000000
-#define E_INTR 4
-#define E_AGAIN 11
-#define E_NOMEM 12
-#define E_NFILE 23
-#define E_MFILE 24
-#define E_PROTO 71
-#define E_CONNABORTED 103
-#define E_NOBUFS 105
-#define E_CANCELED 125
 
 struct args {
   __u64 buf;        /* first connection buffer (writable registered region) */
@@ -72,43 +48,8 @@ struct conn {
   __u64 bytes;     /* echoed on this connection */
 };
 
-struct state {
-  __u32 started, stopping, accepting, accept_armed;
-  __u32 inflight, free_head, active, listen_closed;
-  __u64 accepted, refused, closed, errors;
-  __u64 bytes, messages, short_sends, accept_errors;
-  __s64 last_error;
-  __u64 runs;
-};
-
-RF_ARRAY_MAP(args, struct args, 1);
-RF_ARRAY_MAP(state, struct state, 1);
-RF_ARRAY_MAP(conns, struct conn, MAX_CONNS);
-
-static __always_inline __u64 tag(__u64 kind, __u32 gen, __u32 slot) {
-  return (kind << 56) | ((__u64)(gen & 0xffffffffu) << 24) | (slot & 0xffffffu);
-}
-
-/* Queues an SQE on the server's CQ. Accepted or refused by the policy, one CQE with `ud` comes
- * back (a refusal is an error CQE), so both count as in flight. Below 0: the ring is closing. */
-static __always_inline long submit(struct io_uring_bpf_ctx *ctx, struct state *s, struct args *a, struct io_uring_sqe *sqe, __u64 ud) {
-  sqe->user_data = ud;
-  sqe->cq_idx = (__u16)a->cq;
-  long r = iouring_queue_sqe(ctx, sqe, sizeof(*sqe));
-  if (r >= 0)
-    s->inflight++;
-  return r;
-}
-
-static __always_inline void arm_accept(struct io_uring_bpf_ctx *ctx, struct state *s, struct args *a) {
-  struct io_uring_sqe sqe;
-  if (s->stopping || !s->accepting || s->accept_armed)
-    return;
-  rf_prep_rw(&sqe, IORING_OP_ACCEPT, a->listen_fd, 0, 0, 0);
-  sqe.accept_flags = SOCK_CLOEXEC;
-  if (submit(ctx, s, a, &sqe, tag(KIND_ACCEPT, 0, 0)) >= 0)
-    s->accept_armed = 1;
-}
+#define ECHO_STATE_EXTRA
+#include "echo_common.h"
 
 static __always_inline void conn_recv(struct io_uring_bpf_ctx *ctx, struct state *s, struct args *a, struct conn *c, __u32 slot) {
   struct io_uring_sqe sqe;
@@ -131,49 +72,15 @@ static __always_inline void conn_close(struct io_uring_bpf_ctx *ctx, struct stat
   submit(ctx, s, a, &sqe, tag(KIND_CLOSE, c->gen, slot));
 }
 
-static __always_inline void cancel(struct io_uring_bpf_ctx *ctx, struct state *s, struct args *a, __u64 target) {
-  struct io_uring_sqe sqe;
-  rf_prep_rw(&sqe, IORING_OP_ASYNC_CANCEL, -1, target, 0, 0);
-  submit(ctx, s, a, &sqe, tag(KIND_CANCEL, 0, 0));
-}
-
 /* A new connection: a free slot and its first RECV, or refused (closed at once). */
 static __always_inline void accepted(struct io_uring_bpf_ctx *ctx, struct state *s, struct args *a, __s32 fd) {
-  struct io_uring_sqe sqe;
-  __u32 slot = s->free_head;
-  struct conn *c = slot < a->max_conns ? bpf_map_lookup_elem(&conns, &slot) : 0;
-  s->accepted++;
-  if (!c || s->stopping) {
-    s->refused++;
-    rf_prep_close(&sqe, fd);
-    submit(ctx, s, a, &sqe, tag(KIND_REFUSE, 0, 0));
-    return; /* the next ACCEPT is armed when this CLOSE completes */
-  }
-  s->free_head = c->next_free;
-  s->active++;
-  c->fd = fd;
-  c->gen++;
-  c->len = c->off = 0;
-  c->bytes = 0;
-  conn_recv(ctx, s, a, c, slot);
-  arm_accept(ctx, s, a);
-}
-
-static __always_inline void accept_failed(struct io_uring_bpf_ctx *ctx, struct state *s, struct args *a, __s32 res) {
-  struct io_uring_sqe sqe;
-  if (s->stopping || res == -E_CANCELED)
+  __u32 slot = 0;
+  struct conn *c = take_slot(ctx, s, a, fd, &slot);
+  if (!c)
     return;
-  s->accept_errors++;
-  s->last_error = res;
-  if (res == -E_CONNABORTED || res == -E_INTR || res == -E_AGAIN || res == -E_PROTO) {
-    arm_accept(ctx, s, a); /* that connection went away before it was accepted */
-  } else if (res == -E_MFILE || res == -E_NFILE || res == -E_NOBUFS || res == -E_NOMEM) {
-    /* out of fds or memory: retry after a pause rather than spin */
-    rf_prep_timeout(&sqe, a->backoff_ts, 0, 0);
-    submit(ctx, s, a, &sqe, tag(KIND_BACKOFF, 0, 0));
-  } else {
-    s->accepting = 0; /* the listening socket is gone or refuses: keep serving the connections */
-  }
+  c->len = c->off = 0;
+  conn_recv(ctx, s, a, c, slot);
+  arm_accept(ctx, s, a, 0);
 }
 
 static __always_inline void stop(struct io_uring_bpf_ctx *ctx, struct state *s, struct args *a) {
@@ -211,11 +118,11 @@ static __always_inline void handle(struct io_uring_bpf_ctx *ctx, struct state *s
     if (res >= 0)
       accepted(ctx, s, a, res);
     else
-      accept_failed(ctx, s, a, res);
+      accept_failed(ctx, s, a, res, 0);
     return;
   case KIND_REFUSE:
   case KIND_BACKOFF:
-    arm_accept(ctx, s, a);
+    arm_accept(ctx, s, a, 0);
     return;
   case KIND_LCLOSE:
     s->listen_closed = 1;
@@ -270,34 +177,4 @@ static __always_inline void handle(struct io_uring_bpf_ctx *ctx, struct state *s
   }
 }
 
-SEC("iouring.s/echo")
-int echo(struct io_uring_bpf_ctx *ctx) {
-  __u32 key = 0;
-  struct args *a = bpf_map_lookup_elem(&args, &key);
-  struct state *s = bpf_map_lookup_elem(&state, &key);
-  struct io_uring_cqe cqe;
-  if (!a || !s)
-    return IORING_BPF_OK;
-  s->runs++;
-  if (!s->started) {
-    s->started = 1;
-    s->accepting = 1;
-    arm_accept(ctx, s, a);
-  }
-  for (int i = 0; i < MAX_REAP; i++) {
-    if (iouring_reap_cqe(ctx, a->cq, &cqe, sizeof(cqe)) != 0)
-      break;
-    handle(ctx, s, a, &cqe);
-  }
-  if (s->stopping && s->inflight == 0) {
-    if (s->listen_closed)
-      return IORING_BPF_OK; /* everything closed: the request completes */
-    struct io_uring_sqe sqe;
-    rf_prep_close(&sqe, a->listen_fd);
-    if (submit(ctx, s, a, &sqe, tag(KIND_LCLOSE, 0, 0)) < 0)
-      return IORING_BPF_OK;
-  }
-  ctx->wait_idx = a->cq;
-  ctx->wait_nr = 1;
-  return IORING_BPF_WAIT;
-}
+ECHO_PROGRAM(echo, 0)

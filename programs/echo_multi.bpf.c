@@ -24,20 +24,7 @@
 #include <ringflow/bpf.h>
 #include <ringflow/buffers.h>
 
-#define MAX_CONNS 4096
 #define MAX_BUFS 32768 /* the most a ring-mapped group holds */
-#define MAX_REAP 256
-
-#define KIND_ACCEPT 1ull
-#define KIND_RECV 2ull
-#define KIND_SEND 3ull
-#define KIND_CLOSE 4ull
-#define KIND_REFUSE 5ull
-#define KIND_CANCEL 6ull
-#define KIND_BACKOFF 7ull
-#define KIND_STOP 8ull
-#define KIND_LCLOSE 9ull
-#define KIND_RETRY 10ull
 
 /* connection flags: which of its requests are in the kernel, and how it ends */
 #define C_USED 1u
@@ -50,19 +37,8 @@
 #define C_STARVED 128u /* -ENOBUFS while sending: RECV again once the queue is sent */
 
 #define NO_BUF 0xffffffffu
-#define SOCK_CLOEXEC 02000000
 #define RECV_MULTISHOT (1u << 1)   /* IORING_RECV_MULTISHOT, sqe->ioprio (6.0) */
 #define ACCEPT_MULTISHOT (1u << 0) /* IORING_ACCEPT_MULTISHOT, sqe->ioprio (5.19) */
-#define E_INTR 4
-#define E_AGAIN 11
-#define E_NOMEM 12
-#define E_NFILE 23
-#define E_MFILE 24
-#define E_PROTO 71
-#define E_CONNABORTED 103
-#define E_NOBUFS 105
-#define E_CANCELED 125
-#define E_TIME 62
 
 struct args {
   __u64 group_base;
@@ -88,50 +64,16 @@ struct conn {
   __u64 bytes;
 };
 
+/* the state of echo_group.bpf.c (src/net/program-echo-group.ts reads both) */
+#define ECHO_STATE_EXTRA __u64 returned, nobufs, return_errors;
+#include "echo_common.h"
+
 struct buf {
   __u32 next;
   __u32 len;
 };
 
-/* the same layout as echo_group.bpf.c's (src/net/program-echo-group.ts reads both) */
-struct state {
-  __u32 started, stopping, accepting, accept_armed;
-  __u32 inflight, free_head, active, listen_closed;
-  __u64 accepted, refused, closed, errors;
-  __u64 bytes, messages, short_sends, accept_errors;
-  __s64 last_error;
-  __u64 runs;
-  __u64 returned, nobufs, return_errors;
-};
-
-RF_ARRAY_MAP(args, struct args, 1);
-RF_ARRAY_MAP(state, struct state, 1);
-RF_ARRAY_MAP(conns, struct conn, MAX_CONNS);
 RF_ARRAY_MAP(bufs, struct buf, MAX_BUFS);
-
-static __always_inline __u64 tag(__u64 kind, __u32 gen, __u32 slot) {
-  return (kind << 56) | ((__u64)(gen & 0xffffffffu) << 24) | (slot & 0xffffffu);
-}
-
-static __always_inline long submit(struct io_uring_bpf_ctx *ctx, struct state *s, struct args *a, struct io_uring_sqe *sqe, __u64 ud) {
-  sqe->user_data = ud;
-  sqe->cq_idx = (__u16)a->cq;
-  long r = iouring_queue_sqe(ctx, sqe, sizeof(*sqe));
-  if (r >= 0)
-    s->inflight++;
-  return r;
-}
-
-static __always_inline void arm_accept(struct io_uring_bpf_ctx *ctx, struct state *s, struct args *a) {
-  struct io_uring_sqe sqe;
-  if (s->stopping || !s->accepting || s->accept_armed)
-    return;
-  rf_prep_rw(&sqe, IORING_OP_ACCEPT, a->listen_fd, 0, 0, 0);
-  sqe.accept_flags = SOCK_CLOEXEC;
-  sqe.ioprio = ACCEPT_MULTISHOT;
-  if (submit(ctx, s, a, &sqe, tag(KIND_ACCEPT, 0, 0)) >= 0)
-    s->accept_armed = 1;
-}
 
 static __always_inline void give_back(struct io_uring_bpf_ctx *ctx, struct state *s, struct args *a, __u32 bid) {
   if (rf_buf_return(ctx, a->group, bid) == 0)
@@ -189,7 +131,6 @@ static __always_inline void maybe_close(struct io_uring_bpf_ctx *ctx, struct sta
 }
 
 static __always_inline void fail(struct io_uring_bpf_ctx *ctx, struct state *s, struct args *a, struct conn *c, __u32 slot, __s32 res) {
-  struct io_uring_sqe sqe;
   if (!(c->flags & C_FAILED) && (res != -E_CANCELED || !s->stopping)) {
     s->errors++;
     s->last_error = res;
@@ -198,10 +139,8 @@ static __always_inline void fail(struct io_uring_bpf_ctx *ctx, struct state *s, 
   if (!(c->flags & C_EOF)) {
     c->flags |= C_EOF;
     /* the other requests end too (an armed RECV, a SEND in flight): then the connection closes */
-    if (c->flags & C_RECV) {
-      rf_prep_rw(&sqe, IORING_OP_ASYNC_CANCEL, -1, tag(KIND_RECV, c->gen, slot), 0, 0);
-      submit(ctx, s, a, &sqe, tag(KIND_CANCEL, 0, 0));
-    }
+    if (c->flags & C_RECV)
+      cancel(ctx, s, a, tag(KIND_RECV, c->gen, slot));
   }
   if (!(c->flags & C_SEND))
     drop_queue(ctx, s, a, c);
@@ -209,56 +148,30 @@ static __always_inline void fail(struct io_uring_bpf_ctx *ctx, struct state *s, 
 }
 
 static __always_inline void accepted(struct io_uring_bpf_ctx *ctx, struct state *s, struct args *a, __s32 fd) {
-  struct io_uring_sqe sqe;
-  __u32 slot = s->free_head;
-  struct conn *c = slot < a->max_conns ? bpf_map_lookup_elem(&conns, &slot) : 0;
-  s->accepted++;
-  if (!c || s->stopping) {
-    s->refused++;
-    rf_prep_close(&sqe, fd);
-    submit(ctx, s, a, &sqe, tag(KIND_REFUSE, 0, 0));
+  __u32 slot = 0;
+  struct conn *c = take_slot(ctx, s, a, fd, &slot);
+  if (!c)
     return;
-  }
-  s->free_head = c->next_free;
-  s->active++;
-  c->fd = fd;
-  c->gen++;
   c->flags = C_USED;
   c->qhead = c->qtail = NO_BUF;
   c->off = 0;
-  c->bytes = 0;
   arm_recv(ctx, s, a, c, slot);
 }
 
+/* The multishot ACCEPT ended (its CQE without F_MORE): armed again, or its error handled. */
 static __always_inline void accept_ended(struct io_uring_bpf_ctx *ctx, struct state *s, struct args *a, __s32 res) {
-  struct io_uring_sqe sqe;
-  if (s->stopping || res == -E_CANCELED)
-    return;
-  if (res >= 0) {
-    arm_accept(ctx, s, a);
-    return;
-  }
-  s->accept_errors++;
-  s->last_error = res;
-  if (res == -E_CONNABORTED || res == -E_INTR || res == -E_AGAIN || res == -E_PROTO) {
-    arm_accept(ctx, s, a);
-  } else if (res == -E_MFILE || res == -E_NFILE || res == -E_NOBUFS || res == -E_NOMEM) {
-    rf_prep_timeout(&sqe, a->backoff_ts, 0, 0);
-    submit(ctx, s, a, &sqe, tag(KIND_BACKOFF, 0, 0));
-  } else {
-    s->accepting = 0;
-  }
+  if (res >= 0 && !s->stopping)
+    arm_accept(ctx, s, a, ACCEPT_MULTISHOT);
+  else
+    accept_failed(ctx, s, a, res, ACCEPT_MULTISHOT);
 }
 
 static __always_inline void stop(struct io_uring_bpf_ctx *ctx, struct state *s, struct args *a) {
-  struct io_uring_sqe sqe;
   if (s->stopping)
     return;
   s->stopping = 1;
-  if (s->accept_armed) {
-    rf_prep_rw(&sqe, IORING_OP_ASYNC_CANCEL, -1, tag(KIND_ACCEPT, 0, 0), 0, 0);
-    submit(ctx, s, a, &sqe, tag(KIND_CANCEL, 0, 0));
-  }
+  if (s->accept_armed)
+    cancel(ctx, s, a, tag(KIND_ACCEPT, 0, 0));
   for (__u32 i = 0; i < MAX_CONNS && i < a->max_conns; i++) {
     __u32 k = i;
     struct conn *c = bpf_map_lookup_elem(&conns, &k);
@@ -266,19 +179,13 @@ static __always_inline void stop(struct io_uring_bpf_ctx *ctx, struct state *s, 
       break;
     if (!(c->flags & C_USED))
       continue;
-    /* ASYNC_CANCEL_ALL by user_data would need flags; one cancel per request kind in flight */
-    if (c->flags & C_RECV) {
-      rf_prep_rw(&sqe, IORING_OP_ASYNC_CANCEL, -1, tag(KIND_RECV, c->gen, i), 0, 0);
-      submit(ctx, s, a, &sqe, tag(KIND_CANCEL, 0, 0));
-    }
-    if (c->flags & C_SEND) {
-      rf_prep_rw(&sqe, IORING_OP_ASYNC_CANCEL, -1, tag(KIND_SEND, c->gen, i), 0, 0);
-      submit(ctx, s, a, &sqe, tag(KIND_CANCEL, 0, 0));
-    }
-    if (c->flags & C_RETRY) {
-      rf_prep_rw(&sqe, IORING_OP_ASYNC_CANCEL, -1, tag(KIND_RETRY, c->gen, i), 0, 0);
-      submit(ctx, s, a, &sqe, tag(KIND_CANCEL, 0, 0));
-    }
+    /* one cancel per request of it in the kernel */
+    if (c->flags & C_RECV)
+      cancel(ctx, s, a, tag(KIND_RECV, c->gen, i));
+    if (c->flags & C_SEND)
+      cancel(ctx, s, a, tag(KIND_SEND, c->gen, i));
+    if (c->flags & C_RETRY)
+      cancel(ctx, s, a, tag(KIND_RETRY, c->gen, i));
     maybe_close(ctx, s, a, c, i);
   }
 }
@@ -397,7 +304,7 @@ static __always_inline void handle(struct io_uring_bpf_ctx *ctx, struct state *s
   switch (kind) {
   case KIND_REFUSE:
   case KIND_BACKOFF:
-    arm_accept(ctx, s, a);
+    arm_accept(ctx, s, a, ACCEPT_MULTISHOT);
     return;
   case KIND_LCLOSE:
     s->listen_closed = 1;
@@ -440,34 +347,4 @@ static __always_inline void handle(struct io_uring_bpf_ctx *ctx, struct state *s
     on_send(ctx, s, a, c, slot, res);
 }
 
-SEC("iouring.s/echo_multi")
-int echo_multi(struct io_uring_bpf_ctx *ctx) {
-  __u32 key = 0;
-  struct args *a = bpf_map_lookup_elem(&args, &key);
-  struct state *s = bpf_map_lookup_elem(&state, &key);
-  struct io_uring_cqe cqe;
-  if (!a || !s)
-    return IORING_BPF_OK;
-  s->runs++;
-  if (!s->started) {
-    s->started = 1;
-    s->accepting = 1;
-    arm_accept(ctx, s, a);
-  }
-  for (int i = 0; i < MAX_REAP; i++) {
-    if (iouring_reap_cqe(ctx, a->cq, &cqe, sizeof(cqe)) != 0)
-      break;
-    handle(ctx, s, a, &cqe);
-  }
-  if (s->stopping && s->inflight == 0) {
-    if (s->listen_closed)
-      return IORING_BPF_OK;
-    struct io_uring_sqe sqe;
-    rf_prep_close(&sqe, a->listen_fd);
-    if (submit(ctx, s, a, &sqe, tag(KIND_LCLOSE, 0, 0)) < 0)
-      return IORING_BPF_OK;
-  }
-  ctx->wait_idx = a->cq;
-  ctx->wait_nr = 1;
-  return IORING_BPF_WAIT;
-}
+ECHO_PROGRAM(echo_multi, ACCEPT_MULTISHOT)

@@ -33,6 +33,7 @@ static uint32_t req_alloc(rf_engine *e) {
 }
 static void req_free(rf_engine *e, uint32_t idx) {
   rf_req *q = &e->reqs[idx];
+  if (q->kind == K_PARKED) e->nparked_reqs--;
   if (q->owner) prog_req_end(e, q->sqe_flags, q->bgid, q->pin);
   scratch_free(e, q->scratch);
   if (q->defer) {
@@ -98,15 +99,25 @@ bool park_flush(rf_engine *e, uint32_t cq) {
   if (q->phead == q->ptail) return true;
   bool moved = false;
   while (q->phead != q->ptail && xcq_count(q) < q->entries) {
-    rf_cqe *c = &q->park[q->phead++];
-    xcq_post(e, q, c->user_data, c->res, c->flags);
+    parked_cqe *p = &q->park[q->phead++];
+    xcq_post(e, q, p->c.user_data, p->c.res, p->c.flags);
+    if (p->req) req_free(e, p->req - 1); /* its last CQE is where its owner reads it: it ends */
     moved = true;
   }
+  *H_PARKED(q) = q->ptail - q->phead;
   if (moved && e->nwaiting) wake_waiters(e, cq);
   if (q->phead != q->ptail) return false;
   q->phead = q->ptail = 0;
   e->nparked--;
   return true;
+}
+
+bool rf_engine_flush_park(rf_engine *e, uint32_t cq) {
+  if (cq >= e->ncq || e->in_pass) return false;
+  park_flush(e, cq);
+  bool runnable = e->rhead != e->rtail;
+  if (runnable && e->want_turn) e->want_turn(e->hook_data, true); /* programs it woke run next turn */
+  return runnable;
 }
 
 /* Is CQ `cq` (as programs name it) full for a new CQE? */
@@ -115,28 +126,32 @@ static bool cq_full(rf_engine *e, uint32_t cq) {
   return q->phead != q->ptail || xcq_count(q) >= q->entries;
 }
 
-static void cq_post_multi(rf_engine *e, uint32_t cq, uint64_t ud, int32_t res, uint32_t flags, bool fd) {
+/* Posts a program's multishot CQE, or parks it. `last`: idx + 1 of the request it ends (0: F_MORE);
+ * returns true when that request now waits in the park (freed when its CQE moves in). */
+static bool cq_post_multi(rf_engine *e, uint32_t cq, uint64_t ud, int32_t res, uint32_t flags, bool fd, uint32_t last) {
   xcq *q = &e->cqs[cq];
   if (park_flush(e, cq) && xcq_count(q) < q->entries) {
     cq_post(e, cq, ud, res, flags);
-    return;
+    return false;
   }
   if (q->phead && q->ptail == q->pcap) {
-    memmove(q->park, q->park + q->phead, (size_t)(q->ptail - q->phead) * sizeof(rf_cqe));
+    memmove(q->park, q->park + q->phead, (size_t)(q->ptail - q->phead) * sizeof(parked_cqe));
     q->ptail -= q->phead;
     q->phead = 0;
   }
-  if (!grow((void **)&q->park, &q->pcap, q->ptail + 1, sizeof(rf_cqe))) {
+  if (!grow((void **)&q->park, &q->pcap, q->ptail + 1, sizeof(parked_cqe))) {
     cq_post(e, cq, ud, res, flags); /* full: dropped and counted */
     if (fd && res >= 0) {
       fd_set_allowed(e, res, false); /* nobody will learn of it: not the programs' any more */
       close(res);
     }
-    return;
+    return false;
   }
   if (q->phead == q->ptail) e->nparked++;
-  q->park[q->ptail++] = (rf_cqe){ud, res, flags};
+  q->park[q->ptail++] = (parked_cqe){{ud, res, flags}, last};
+  *H_PARKED(q) = q->ptail - q->phead;
   e->ctl->parked_cqes++;
+  return last != 0;
 }
 
 /* Moves held-back completions into JS's CQ 0 as JS makes room. Returns true when none are left. */
@@ -492,12 +507,12 @@ static uint32_t reap_kernel(rf_engine *e) {
       continue;
     }
     if (q->kind != K_KERNEL) continue;
-    if (flags & CQE_F_MORE) q->multi = 1;
     /* CQE_SKIP_SUCCESS (taken off the SQE at submission): a success ends the request silently */
     bool skip = (q->sqe_flags & F_SKIP) && res >= 0 && !(flags & CQE_F_MORE);
     uint32_t cq = q->cq < e->ncq ? q->cq : 0;
-    /* a program's multishot request (the policy allows only those whose CQEs each hand over a buffer
-     * or an fd): parked, never dropped. JS's own requests naming a program CQ drop as before. */
+    /* a program's multishot request whose CQEs each hand over a buffer or an fd (the policy's
+     * declaration): parked, never dropped. Other multi-CQE requests (a multishot timeout, JS's own
+     * requests naming a program CQ) drop as before. */
     bool park = q->owner && q->multi;
     /* a program's CQE that nobody will read (skipped, or dropped by its full CQ): what it hands over
      * goes back at once, a buffer to its group and an fd closed, instead of nobody's forever */
@@ -508,11 +523,14 @@ static uint32_t reap_kernel(rf_engine *e) {
     else if (q->owner && res >= 0) rf_policy_completed(e, q->opcode, q->fd, res); /* opens allow, closes revoke */
     /* a program's request that selected a buffer: the buffer is the programs' from here on */
     if (q->owner && (q->sqe_flags & F_BUFFER_SELECT) && (flags & RF_CQE_F_BUFFER)) rf_group_cqe(e, q->bgid, res, flags, lost);
-    if (park)
-      cq_post_multi(e, cq, q->user_data, res, flags, opens);
-    else if (!skip)
+    bool last = !(flags & CQE_F_MORE);
+    if (park && cq_post_multi(e, cq, q->user_data, res, flags, opens, last ? idx + 1 : 0)) {
+      q->kind = K_PARKED; /* out of the kernel; it ends when its last CQE moves in */
+      e->nparked_reqs++;
+    } else if (!park && !skip) {
       cq_post_req(e, q->cq, q->owner, q->user_data, res, flags);
-    if (!(flags & CQE_F_MORE)) req_free(e, idx);
+    }
+    if (last && q->kind != K_PARKED) req_free(e, idx);
   }
   if (n) __atomic_store_n(r->cq_head, head, __ATOMIC_RELEASE);
   return n;
@@ -731,5 +749,6 @@ int rf_engine_add_region(rf_engine *e, size_t len, bool writable, rf_mem **mem_o
 }
 
 bool rf_engine_busy(const rf_engine *e) {
-  return e->rhead != e->rtail || e->nwaiting || e->nstaged || e->nover || e->nprog_reqs;
+  /* a request whose last CQE waits in a park is no work: only a program reading its CQ moves it */
+  return e->rhead != e->rtail || e->nwaiting || e->nstaged || e->nover || e->nprog_reqs > e->nparked_reqs;
 }

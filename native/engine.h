@@ -63,6 +63,9 @@ void rf_engine_shutdown(rf_engine *e);
  * the programs waiting on it: the copy of a JS request's completion that asked for one (the `cq`
  * option). 0, -EINVAL (no such CQ), -ENOMEM (the CQ is full: dropped and counted). */
 int rf_engine_post(rf_engine *e, uint32_t cq, uint64_t user_data, int32_t res, uint32_t flags);
+/* JS read CQ `cq` itself (ring.cq(i)): CQEs parked behind it move in. True when that made programs
+ * runnable (they run on the next turn: the bindings' hook is asked for one). */
+bool rf_engine_flush_park(rf_engine *e, uint32_t cq);
 /* Has the engine work that runs without JS asking (program requests alive, runnable or waiting
  * programs, staged SQEs, JS completions held back)? While it has, the bindings keep the ring alive
  * (GC) whatever JS has in flight. O(1). */

@@ -53,6 +53,9 @@ enum { F_FIXED_FILE = 1, F_DRAIN = 2, F_LINK = 4, F_HARDLINK = 8, F_ASYNC = 16, 
 #define CQE_F_MORE (1u << 1)
 
 typedef struct { uint64_t user_data; int32_t res; uint32_t flags; } rf_cqe;
+/* A CQE waiting in a CQ's park; `req`: idx + 1 of the request it ends (which stays alive until
+ * this CQE reaches the CQ, so live requests bound what is parked), 0 for one with F_MORE */
+typedef struct { rf_cqe c; uint32_t req; } parked_cqe;
 
 /* An SQE waiting to enter the SQ: staged by a program, or held back behind a program request. */
 typedef struct {
@@ -69,24 +72,27 @@ typedef struct {
   rf_mem *m;    /* the engine's reference; JS's ArrayBuffer over it holds its own */
   /* CQEs of multishot requests that found the queue full, oldest at phead: moved in, in order, as
    * the queue drains (engine.c park_flush). Engine memory, never seen by programs or JS. */
-  rf_cqe *park;
+  parked_cqe *park;
   uint32_t phead, ptail, pcap;
 } xcq;
-/* shared header: head u32 @0, tail u32 @4, mask u32 @8, entries u32 @12, dropped u32 @16, posted u64 @24 */
+/* shared header: head u32 @0, tail u32 @4, mask u32 @8, entries u32 @12, dropped u32 @16, posted u64 @24,
+ * parked u32 @32 (CQEs waiting in the park now: JS asks for them to move in after reading) */
 #define H_HEAD(q) ((uint32_t *)((q)->mem + 0))
 #define H_TAIL(q) ((uint32_t *)((q)->mem + 4))
 #define H_DROPPED(q) ((uint32_t *)((q)->mem + 16))
 #define H_POSTED(q) ((uint64_t *)((q)->mem + 24))
+#define H_PARKED(q) ((uint32_t *)((q)->mem + 32))
 #define XCQES(q) ((rf_cqe *)((q)->mem + XCQ_HDR))
 
-enum { K_FREE = 0, K_KERNEL, K_STANDIN, K_WAITING, K_RUNNABLE };
+/* K_PARKED: a multishot request the kernel has ended, whose last CQE waits in a park */
+enum { K_FREE = 0, K_KERNEL, K_STANDIN, K_WAITING, K_RUNNABLE, K_PARKED };
 
 typedef struct {
   uint64_t user_data; /* as submitted */
   uint32_t cq;
   uint32_t owner; /* 0: JS; else 1 + the index of the program whose run submitted it */
   uint8_t kind, opcode, sqe_flags;
-  uint8_t multi; /* posts more than one CQE: multishot by the policy's declaration, or an F_MORE seen */
+  uint8_t multi; /* a program's multishot request whose CQEs each hand over a buffer or an fd (the policy's declaration) */
   int32_t fail; /* program request known bad at submission: complete with this instead of running */
   uint32_t prog;
   int32_t fd;
@@ -128,6 +134,7 @@ struct rf_engine {
   xcq cqs[MAX_CQS];
   uint32_t ncq;
   uint32_t nparked; /* CQs whose park holds CQEs */
+  uint32_t nparked_reqs; /* requests the kernel ended whose last CQE is parked (K_PARKED) */
   rf_bpf_prog *progs[MAX_PROGS];
   uint32_t nprogs;
   uregion regions[MAX_UREGIONS];

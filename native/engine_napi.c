@@ -190,6 +190,15 @@ static napi_value js_pass(napi_env env, napi_callback_info info) {
   return rf_int(env, rf_engine_pass(e) ? 1 : 0);
 }
 
+/* engineFlushPark(ring, cq) -> 1 | 0: JS read CQ cq; parked CQEs move in (1: programs woke) */
+static napi_value js_flush_park(napi_env env, napi_callback_info info) {
+  RF_ARGS(2);
+  rf_engine *e = engine_of(env, argv[0]);
+  uint32_t cq;
+  if (!e || !rf_get_u32(env, argv[1], &cq)) return rf_int(env, -EINVAL);
+  return rf_int(env, rf_engine_flush_park(e, cq) ? 1 : 0);
+}
+
 /* engineGrantGroup(ring, bgid, bufs, bufRing, table, count, size, entries, incremental) -> 0 | -errno:
  * programs may select from group bgid and hold its buffers (engine_groups.h); the three block
  * handles come from bufMemAlloc (src/buffers/native-memory.ts) and the engine keeps a reference
@@ -225,5 +234,6 @@ void rf_engine_register(napi_env env, napi_value exports) {
   rf_export(env, exports, "engineShutdown", js_shutdown);
   rf_export(env, exports, "enginePass", js_pass);
   rf_export(env, exports, "enginePost", js_post);
+  rf_export(env, exports, "engineFlushPark", js_flush_park);
   rf_policy_register(env, exports); /* policy_napi.c */
 }

@@ -260,6 +260,9 @@ static void retire(rf_policy *p, int32_t name) {
 int rf_policy_allow_fd(rf_engine *e, int32_t fd, bool on) {
   rf_policy *p = e->policy;
   if (!p || fd < 0 || fd >= (1 << 22)) return -EINVAL;
+  /* an fd programs opened or accepted is theirs until their CLOSE (or the ring's end): JS can
+   * neither take it over nor take it away (either would leave it open for good) */
+  if (fd_allowed(e, fd) && !dup_of(p, fd)) return -EBUSY;
   if (!on) {
     retire(p, fd);
     fd_set_allowed(e, fd, false);

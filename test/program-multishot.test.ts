@@ -304,7 +304,7 @@ for (const { jit, name } of MODES) {
     client.socket.destroy();
   });
 
-  test(`fds of ACCEPT CQEs still waiting in the engine when the ring closes are closed with it (${name})`, { skip: skipReason }, async (t) => {
+  test(`fds of ACCEPT CQEs still waiting in the engine when the ring closes are closed with it; JS cannot take a program's fd over or away (${name})`, { skip: skipReason }, async (t) => {
     const ring = setupRing(t);
     if (!ring) return;
     const l = await listener(ring);
@@ -315,6 +315,15 @@ for (const { jit, name } of MODES) {
     const clients: Client[] = [];
     for (let i = 0; i < 6; i++) clients.push(await Client.connect(l.port));
     await eventually(() => (ring.stats().parkedCqes ?? 0) === 5, 5000, '5 accepted fds waiting');
+    // JS reads the first one itself (the next moves in): the fd stays the programs' — JS can neither
+    // take it over nor take it away (either would leave it open for good)
+    const first = ring.cq(p.cq).shift()!;
+    assert.ok(first.res >= 0 && isOpen(first.res));
+    assert.equal(ring.cq(p.cq).ready, 1, 'the next parked one moved in');
+    assert.equal(ring.cq(p.cq).parked, 4);
+    const theirs = (e: unknown) => (e as { code?: string }).code === 'EBUSY' && /completion programs opened or accepted/.test(String((e as Error).message));
+    assert.throws(() => ring.allowFd(first.res), theirs, 'allowFd of a program\'s fd');
+    assert.throws(() => ring.allowFd(first.res, false), theirs, 'allowFd(fd, false) of a program\'s fd');
     await ring.close();
     await p.run.catch(() => undefined);
     // each client sees its server side go (EOF): the accepted fds are closed, the one in the CQ too

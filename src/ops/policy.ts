@@ -83,7 +83,8 @@ export interface CompiledOp {
   openModeSlot: number;
   /** A request is multishot (more than one CQE: the engine parks its CQEs when their CQ is full
    *  instead of dropping them) when (slot & multiBits) != 0: the `multi` flag options of the op's
-   *  parameters that the permit allows. NO_SLOT / 0: never. */
+   *  parameters that the permit allows, on ops whose every CQE hands over a buffer the kernel
+   *  picked from a group or a new fd. NO_SLOT / 0: never (its CQEs drop with a full CQ). */
   multiSlot: number;
   multiBits: number;
 }
@@ -265,7 +266,9 @@ export function compilePolicy(ops: readonly Pick<OpDesc, 'name' | 'code' | 'sqe'
       action: permit.open ? 1 : 0,
       effect: sqe.fdEffect === 'opens' ? 1 : sqe.fdEffect === 'closes' ? 2 : 0,
       firstRule: out.rules.length, nrules: top.length, howMem: NO_MEM, openFlagsSlot: NO_SLOT, openModeSlot: NO_SLOT,
-      ...multishot(cc, op, permit),
+      // parked only where each CQE hands something over: a buffer of a group the kernel fills, or
+      // a new fd (a multishot timeout's or poll's CQEs hold nothing: they drop with a full CQ)
+      ...(top.some((r) => r.kind === Rule.GROUP) || sqe.fdEffect === 'opens' ? multishot(cc, op, permit) : { multiSlot: NO_SLOT, multiBits: 0 }),
     };
     out.rules.push(...top);
     const open = permit.open;

@@ -1,7 +1,9 @@
 /**
  * Extra completion queues (the 2021 BPF prototype's multiple CQs), kept by the native engine in
  * shared memory that JS reads directly. Layout: head u32 @0, tail u32 @4, mask u32 @8,
- * entries u32 @12, dropped u32 @16, posted u64 @24, CQEs (16 bytes each) from byte 64.
+ * entries u32 @12, dropped u32 @16, posted u64 @24, parked u32 @32, CQEs (16 bytes each) from
+ * byte 64. `parked`: programs' multishot CQEs waiting in the engine for room in this queue
+ * (docs/completion-programs.md, "Multishot requests"); JS reading the queue lets them in.
  */
 
 /** A completion as read from a completion queue. */
@@ -33,9 +35,12 @@ export class CompletionQueue {
   #i32: Int32Array;
   #u64: BigUint64Array;
 
+  readonly #flushPark: (() => unknown) | undefined;
+
   /** @internal */
-  constructor(index: number, memory: ArrayBuffer) {
+  constructor(index: number, memory: ArrayBuffer, flushPark?: () => unknown) {
     this.index = index;
+    this.#flushPark = flushPark;
     this.#u32 = new Uint32Array(memory);
     this.#i32 = new Int32Array(memory);
     this.#u64 = new BigUint64Array(memory);
@@ -50,6 +55,11 @@ export class CompletionQueue {
   get dropped(): number {
     return this.#u32[4];
   }
+  /** CQEs of programs' multishot requests waiting in the engine for room in this queue (they move
+   *  in, in order, as it is read). */
+  get parked(): number {
+    return this.#u32[8];
+  }
   /** CQEs ever posted to this queue. */
   get posted(): number {
     return Number(this.#u64[3]);
@@ -63,6 +73,7 @@ export class CompletionQueue {
     const w = (CQ_HEADER >> 2) + ((head & u32[2]) << 2);
     const c = { userData: (BigInt(u32[w + 1]) << 32n) | BigInt(u32[w]), res: this.#i32[w + 2], flags: u32[w + 3] };
     u32[0] = (head + 1) >>> 0;
+    if (u32[8] !== 0) this.#flushPark?.();
     return c;
   }
 
@@ -80,6 +91,7 @@ export class CompletionQueue {
       head = (head + 1) >>> 0;
     }
     u32[0] = head;
+    if (u32[8] !== 0 && out.length > 0) this.#flushPark?.(); // parked CQEs move into the room made
     return out;
   }
 }

@@ -58,6 +58,8 @@ export function allowFd(handle: unknown, fd: unknown, allow: unknown): void {
   checkFd(fd);
   if (typeof allow !== 'boolean') throw new TypeError(`allowFd(fd, allow): allow must be a boolean, got ${typeof allow}`);
   const r = binding.policyAllowFd(handle, fd, allow) as number;
+  if (r === -16)
+    throw new RingError(r, 'engine', { detail: `allowFd(${fd}, ${allow}): fd ${fd} is one completion programs opened or accepted themselves; it is theirs until their CLOSE of it, or the ring's close` });
   if (r < 0) throw new RingError(r, 'fcntl', { detail: `allowFd(${fd}): F_DUPFD_CLOEXEC` });
 }
 

@@ -78,6 +78,16 @@ export interface ProgramStats {
   cqes: number[];
 }
 
+/** What a CompletionQueue calls after JS read it while CQEs wait in the engine's park: a weak
+ *  reference to the ring's handle, so a queue JS keeps does not keep a dropped ring alive. */
+function flushParkOf(handle: unknown, index: number): () => void {
+  const ref = new WeakRef(handle as object);
+  return () => {
+    const h = ref.deref();
+    if (h !== undefined) binding.engineFlushPark(h, index);
+  };
+}
+
 /** Memory programs may read (and write, if writable) and name in SQEs: allocated and owned by the
  * ring's engine, between guard pages. `bytes` is a view of it; the memory lives as long as the
  * engine or any view of it does, whatever JS does to `bytes.buffer` (transfer, resize attempts). */
@@ -113,7 +123,7 @@ export class ProgramEngine {
     attachPolicy(handle); // what programs may submit (src/ops/policy.ts)
     this.cq0 = cq0;
     this.#ctl = new BigUint64Array(ctl, 0, CTL_WORDS);
-    this.programCq0 = new CompletionQueue(0, progCq0);
+    this.programCq0 = new CompletionQueue(0, progCq0, flushParkOf(handle, 0));
   }
 
   get onCompletion(): ((cqe: Cqe) => void) | undefined {
@@ -187,7 +197,7 @@ export class ProgramEngine {
     const r = binding.engineCreateCq(this.#handle, size);
     if (typeof r === 'number') throw new RingError(r, 'engine', { detail: 'createCq' });
     const [index, mem] = r as [number, ArrayBuffer];
-    this.cqs.set(index, new CompletionQueue(index, mem));
+    this.cqs.set(index, new CompletionQueue(index, mem, flushParkOf(this.#handle, index)));
     return index;
   }
   registerProgram(program: Program): number {

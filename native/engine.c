@@ -87,13 +87,15 @@ int rf_engine_post(rf_engine *e, uint32_t cq, uint64_t user_data, int32_t res, u
   return cq_post(e, cq, user_data, res, flags);
 }
 
-/* A multishot request's CQEs are never dropped: each one holds what only its owner can let go of
- * (a provided buffer the program now owns, an accepted fd), and its last one ends the request.
- * One that finds its CQ full waits in the CQ's park, behind those parked before it, and moves in
- * as the CQ drains (the reap helper, every round of the pass). The park is bounded by what the
- * kernel can hand out before the owner gives something back: the granted groups' buffers (an
- * incremental buffer's pieces), RLIMIT_NOFILE's fds, and one last CQE per request. Memory for
- * it failing drops the CQE and counts it, as a full CQ does for single-shot requests. */
+/* A program's multishot request's CQEs are never dropped: each one holds what only its owner can
+ * let go of (a provided buffer the program now owns, an accepted fd), and its last one ends the
+ * request. One that finds its CQ full waits in the CQ's park, behind those parked before it, and
+ * moves in as the CQ drains (the reap helper, every round of the pass, JS reading the CQ). The park
+ * is bounded by what the kernel can hand out before the owner gives something back: the granted
+ * groups' buffers (an incremental buffer's pieces), RLIMIT_NOFILE's fds, and one last CQE per
+ * request alive (a request whose last CQE waits stays alive, K_PARKED, under MAX_PROG_REQS, until
+ * it moves in). Memory for it failing drops the CQE and counts it, as a full CQ does for
+ * single-shot requests. */
 bool park_flush(rf_engine *e, uint32_t cq) {
   xcq *q = &e->cqs[cq];
   if (q->phead == q->ptail) return true;

@@ -148,6 +148,25 @@ for (const { jit, name } of MODES) {
   });
 }
 
+test('serveEchoFromGroup(): a multishot option that is not a boolean is a TypeError naming it, and nothing is left granted or registered', { skip: noEngine }, async (t) => {
+  const ring = setupRing(t);
+  if (!ring) return;
+  const group = ringGroup(t, ring, { count: 4, size: 64 });
+  if (!group) return;
+  const l = await listener(ring);
+  t.after(() => closeSync(l.fd));
+  for (const bad of ['yes', 1, null]) {
+    assert.throws(() => serveEchoFromGroup(ring, l.fd, { group, multishot: bad as unknown as boolean }), (e: unknown) => e instanceof TypeError && /option "multishot" must be a boolean/.test((e as Error).message));
+  }
+  assert.equal(group.programs.granted, false, 'the group was not granted');
+  const server = serveEchoFromGroup(ring, l.fd, { group, multishot: true });
+  const c = await Client.connect(l.port);
+  await c.echo(bytes(100, 1), 100);
+  c.socket.destroy();
+  await server.close();
+  await group.close();
+});
+
 /** multi_park.c: its request's CQEs go to `cq`, which only a gate CQE on `gate` makes it read. */
 async function parked(_t: T, ring: Ring, jit: boolean, fd: number, opts: { group?: BufferGroup; accept?: boolean; cqSize: number; single?: boolean; skip?: boolean; fill?: boolean }) {
   const obj = loadObject(compileRing('multi_park.c'), { jit });

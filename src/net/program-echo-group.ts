@@ -70,7 +70,7 @@ export class EchoGroupServerProgram extends ServingProgram {
     this.ring = ring;
     this.group = group;
     this.maxConnections = intOption('serveEchoFromGroup()', o, 'maxConnections', 256, 1, ECHO_MAX_CONNECTIONS);
-    const multishot = o['multishot'] ?? false;
+    const multishot = o['multishot'] === undefined ? false : o['multishot'];
     if (typeof multishot !== 'boolean') throw new TypeError('serveEchoFromGroup(): option "multishot" must be a boolean');
     this.multishot = multishot;
     const name = multishot ? 'echo_multi' : 'echo_group';

@@ -12,6 +12,7 @@
         "native/policy_napi.c",
         "native/engine_helpers.c",
         "native/engine_groups.c",
+        "native/engine_park.c",
         "native/engine_napi.c",
         "native/mem.c",
         "native/net.c",

@@ -31,7 +31,7 @@ static uint32_t req_alloc(rf_engine *e) {
   e->reqs[idx].gen = gen;
   return idx;
 }
-static void req_free(rf_engine *e, uint32_t idx) {
+void req_free(rf_engine *e, uint32_t idx) {
   rf_req *q = &e->reqs[idx];
   if (q->kind == K_PARKED) e->nparked_reqs--;
   if (q->owner) prog_req_end(e, q->sqe_flags, q->bgid, q->pin);
@@ -50,14 +50,9 @@ static void req_free(rf_engine *e, uint32_t idx) {
 
 /* ------------------------------------------------------------------ completion queues */
 
-static void wake_waiters(rf_engine *e, uint32_t cq);
-
-static inline uint32_t xcq_count(xcq *q) {
-  return __atomic_load_n(H_TAIL(q), __ATOMIC_RELAXED) - __atomic_load_n(H_HEAD(q), __ATOMIC_ACQUIRE);
-}
 
 /* Posts a CQE to a queue; a full queue drops it and counts (-ENOMEM). */
-static int xcq_post(rf_engine *e, xcq *q, uint64_t ud, int32_t res, uint32_t flags) {
+int xcq_post(rf_engine *e, xcq *q, uint64_t ud, int32_t res, uint32_t flags) {
   uint32_t tail = *H_TAIL(q);
   if (tail - __atomic_load_n(H_HEAD(q), __ATOMIC_ACQUIRE) >= q->entries) {
     (*H_DROPPED(q))++;
@@ -85,75 +80,6 @@ int cq_post(rf_engine *e, uint32_t cq, uint64_t ud, int32_t res, uint32_t flags)
 
 int rf_engine_post(rf_engine *e, uint32_t cq, uint64_t user_data, int32_t res, uint32_t flags) {
   return cq_post(e, cq, user_data, res, flags);
-}
-
-/* A program's multishot request's CQEs are never dropped: each one holds what only its owner can
- * let go of (a provided buffer the program now owns, an accepted fd), and its last one ends the
- * request. One that finds its CQ full waits in the CQ's park, behind those parked before it, and
- * moves in as the CQ drains (the reap helper, every round of the pass, JS reading the CQ). The park
- * is bounded by what the kernel can hand out before the owner gives something back: the granted
- * groups' buffers (an incremental buffer's pieces), RLIMIT_NOFILE's fds, and one last CQE per
- * request alive (a request whose last CQE waits stays alive, K_PARKED, under MAX_PROG_REQS, until
- * it moves in). Memory for it failing drops the CQE and counts it, as a full CQ does for
- * single-shot requests. */
-bool park_flush(rf_engine *e, uint32_t cq) {
-  xcq *q = &e->cqs[cq];
-  if (q->phead == q->ptail) return true;
-  bool moved = false;
-  while (q->phead != q->ptail && xcq_count(q) < q->entries) {
-    parked_cqe *p = &q->park[q->phead++];
-    xcq_post(e, q, p->c.user_data, p->c.res, p->c.flags);
-    if (p->req) req_free(e, p->req - 1); /* its last CQE is where its owner reads it: it ends */
-    moved = true;
-  }
-  *H_PARKED(q) = q->ptail - q->phead;
-  if (moved && e->nwaiting) wake_waiters(e, cq);
-  if (q->phead != q->ptail) return false;
-  q->phead = q->ptail = 0;
-  e->nparked--;
-  return true;
-}
-
-bool rf_engine_flush_park(rf_engine *e, uint32_t cq) {
-  if (cq >= e->ncq || e->in_pass) return false;
-  park_flush(e, cq);
-  bool runnable = e->rhead != e->rtail;
-  if (runnable && e->want_turn) e->want_turn(e->hook_data, true); /* programs it woke run next turn */
-  return runnable;
-}
-
-/* Is CQ `cq` (as programs name it) full for a new CQE? */
-static bool cq_full(rf_engine *e, uint32_t cq) {
-  xcq *q = &e->cqs[cq];
-  return q->phead != q->ptail || xcq_count(q) >= q->entries;
-}
-
-/* Posts a program's multishot CQE, or parks it. `last`: idx + 1 of the request it ends (0: F_MORE);
- * returns true when that request now waits in the park (freed when its CQE moves in). */
-static bool cq_post_multi(rf_engine *e, uint32_t cq, uint64_t ud, int32_t res, uint32_t flags, bool fd, uint32_t last) {
-  xcq *q = &e->cqs[cq];
-  if (park_flush(e, cq) && xcq_count(q) < q->entries) {
-    cq_post(e, cq, ud, res, flags);
-    return false;
-  }
-  if (q->phead && q->ptail == q->pcap) {
-    memmove(q->park, q->park + q->phead, (size_t)(q->ptail - q->phead) * sizeof(parked_cqe));
-    q->ptail -= q->phead;
-    q->phead = 0;
-  }
-  if (!grow((void **)&q->park, &q->pcap, q->ptail + 1, sizeof(parked_cqe))) {
-    cq_post(e, cq, ud, res, flags); /* full: dropped and counted */
-    if (fd && res >= 0) {
-      fd_set_allowed(e, res, false); /* nobody will learn of it: not the programs' any more */
-      close(res);
-    }
-    return false;
-  }
-  if (q->phead == q->ptail) e->nparked++;
-  q->park[q->ptail++] = (parked_cqe){{ud, res, flags}, last};
-  *H_PARKED(q) = q->ptail - q->phead;
-  e->ctl->parked_cqes++;
-  return last != 0;
 }
 
 /* Moves held-back completions into JS's CQ 0 as JS makes room. Returns true when none are left. */
@@ -196,7 +122,7 @@ static void runnable_push(rf_engine *e, uint32_t idx) {
   e->reqs[idx].kind = K_RUNNABLE;
 }
 
-static void wake_waiters(rf_engine *e, uint32_t cq) {
+void wake_waiters(rf_engine *e, uint32_t cq) {
   for (uint32_t i = 0; i < e->nwaiting;) {
     uint32_t idx = e->waiting[i];
     rf_req *q = &e->reqs[idx];
@@ -536,13 +462,6 @@ static uint32_t reap_kernel(rf_engine *e) {
   }
   if (n) __atomic_store_n(r->cq_head, head, __ATOMIC_RELEASE);
   return n;
-}
-
-/* Could a park move now (its CQ was drained by a reader outside the pass: JS's onCompletion)? */
-static bool parks_movable(rf_engine *e) {
-  for (uint32_t i = 0; e->nparked && i < e->ncq; i++)
-    if (e->cqs[i].phead != e->cqs[i].ptail && xcq_count(&e->cqs[i]) < e->cqs[i].entries) return true;
-  return false;
 }
 
 /* Does JS have completions to read? Its CQ 0, or the programs' CQ 0 while onCompletion listens. */

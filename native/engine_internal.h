@@ -237,8 +237,21 @@ int rf_engine_helper(rf_bpf_run *run, uint32_t id, const uint64_t a[5], uint64_t
 /* engine.c: posts a CQE to a CQ as programs name them (0 = the programs' CQ 0, never JS's); a full
  * CQ drops it and counts (-ENOMEM), a bad index is -EINVAL */
 int cq_post(rf_engine *e, uint32_t cq, uint64_t ud, int32_t res, uint32_t flags);
-/* engine.c: moves a CQ's parked multishot CQEs in while it has room; true when none are left */
+static inline uint32_t xcq_count(xcq *q) {
+  return __atomic_load_n(H_TAIL(q), __ATOMIC_RELAXED) - __atomic_load_n(H_HEAD(q), __ATOMIC_ACQUIRE);
+}
+/* engine.c: the request table, a queue's raw post (a full queue drops it and counts, -ENOMEM),
+ * and the programs waiting on a CQ made runnable when it holds what they wait for */
+void req_free(rf_engine *e, uint32_t idx);
+int xcq_post(rf_engine *e, xcq *q, uint64_t ud, int32_t res, uint32_t flags);
+void wake_waiters(rf_engine *e, uint32_t cq);
+/* engine_park.c: moves a CQ's parked multishot CQEs in while it has room (true when none are
+ * left); is the CQ full for a new CQE; posts a program's multishot CQE or parks it (`last`: idx + 1
+ * of the request it ends; true when that request now waits, K_PARKED); could a park move now */
 bool park_flush(rf_engine *e, uint32_t cq);
+bool cq_full(rf_engine *e, uint32_t cq);
+bool cq_post_multi(rf_engine *e, uint32_t cq, uint64_t ud, int32_t res, uint32_t flags, bool fd, uint32_t last);
+bool parks_movable(rf_engine *e);
 /* engine.c: a request's completion: to JS's CQ 0 (never dropped) when JS submitted it and it names
  * CQ 0, otherwise to the CQ it names */
 void cq_post_req(rf_engine *e, uint32_t cq, uint32_t owner, uint64_t ud, int32_t res, uint32_t flags);

@@ -1,6 +1,6 @@
 /* libFuzzer target: the completion-program engine's CQE routing (docs/security.md, "Completions"),
  * with the engine's plain-C API over a fake kernel the input drives.
- * fuzz-sources: native/engine.c native/engine_policy.c native/engine_groups.c native/policy.c native/engine_helpers.c native/mem.c native/bpf/interp.c native/bpf/jit.c native/bpf/check.c native/bpf/helpers.c native/bpf/maps.c
+ * fuzz-sources: native/engine.c native/engine_park.c native/engine_policy.c native/engine_groups.c native/policy.c native/engine_helpers.c native/mem.c native/bpf/interp.c native/bpf/jit.c native/bpf/check.c native/bpf/helpers.c native/bpf/maps.c
  *
  * The input is a script: JS submits requests (NOPs, program requests with a chosen token, links),
  * the "kernel" completes in-flight requests in any order with any result (and F_MORE), JS drains

@@ -51,7 +51,7 @@ struct args {
   __u32 nbufs;
 };
 
-/* 40 bytes; fd @0 and gen @4 as every serving program's map (closeLeftoverConns) */
+/* 40 bytes; fd @0 and gen @4 as in every echo program's map */
 struct conn {
   __s32 fd;
   __u32 gen;

@@ -12,8 +12,6 @@
 #include "engine_internal.h"
 #include "policy.h"
 
-#include <unistd.h>
-
 /* ------------------------------------------------------------------ request table */
 
 static uint32_t req_alloc(rf_engine *e) {
@@ -69,10 +67,9 @@ int xcq_post(rf_engine *e, xcq *q, uint64_t ud, int32_t res, uint32_t flags) {
 }
 
 /* CQ `cq` as programs name it: 0 is the programs' CQ 0, never JS's. A CQ with parked CQEs is
- * full: what comes now is dropped (park_flush first moves in what fits). */
+ * full (engine_park.c): what comes now is dropped. */
 int cq_post(rf_engine *e, uint32_t cq, uint64_t ud, int32_t res, uint32_t flags) {
   if (cq >= e->ncq) return -EINVAL;
-  park_flush(e, cq);
   int rc = xcq_post(e, &e->cqs[cq], ud, res, flags);
   if (!rc && e->nwaiting) wake_waiters(e, cq);
   return rc;
@@ -96,12 +93,13 @@ static bool cq0_flush_over(rf_engine *e) {
 /* A request's completion. JS's requests that name CQ 0 complete on JS's CQ 0, where nothing is
  * dropped (held back while it is full); every other completion goes to the CQ it names (0: the
  * programs' CQ 0), where a full queue drops it and counts, as the prototype does. */
-void cq_post_req(rf_engine *e, uint32_t cq, uint32_t owner, uint64_t ud, int32_t res, uint32_t flags) {
-  if (cq != 0 || owner != 0) { cq_post(e, cq < e->ncq ? cq : 0, ud, res, flags); return; }
+int cq_post_req(rf_engine *e, uint32_t cq, uint32_t owner, uint64_t ud, int32_t res, uint32_t flags) {
+  if (cq != 0 || owner != 0) return cq_post(e, cq < e->ncq ? cq : 0, ud, res, flags);
   xcq *q = &e->js;
-  if (e->nover == 0 && xcq_count(q) < q->entries) { xcq_post(e, q, ud, res, flags); return; }
-  if (!grow((void **)&e->cq0_over, &e->capover, e->nover + 1, sizeof(rf_cqe))) { xcq_post(e, q, ud, res, flags); return; }
+  if (e->nover == 0 && xcq_count(q) < q->entries) return xcq_post(e, q, ud, res, flags);
+  if (!grow((void **)&e->cq0_over, &e->capover, e->nover + 1, sizeof(rf_cqe))) return xcq_post(e, q, ud, res, flags);
   e->cq0_over[e->nover++] = (rf_cqe){ud, res, flags};
+  return 0;
 }
 
 /* ------------------------------------------------------------------ program scheduling */
@@ -437,28 +435,26 @@ static uint32_t reap_kernel(rf_engine *e) {
     if (q->kind != K_KERNEL) continue;
     /* CQE_SKIP_SUCCESS (taken off the SQE at submission): a success ends the request silently */
     bool skip = (q->sqe_flags & F_SKIP) && res >= 0 && !(flags & CQE_F_MORE);
-    uint32_t cq = q->cq < e->ncq ? q->cq : 0;
-    /* a program's multishot request whose CQEs each hand over a buffer or an fd (the policy's
-     * declaration): parked, never dropped. Other multi-CQE requests (a multishot timeout, JS's own
-     * requests naming a program CQ) drop as before. */
-    bool park = q->owner && q->multi;
-    /* a program's CQE that nobody will read (skipped, or dropped by its full CQ): what it hands over
-     * goes back at once, a buffer to its group and an fd closed, instead of nobody's forever */
-    if (q->owner && !park && !skip) park_flush(e, cq); /* so that cq_full says what the post will find */
-    bool lost = q->owner && !park && (skip || cq_full(e, cq));
-    bool opens = q->owner && res >= 0 && rf_policy_opens(e->policy, q->opcode);
-    if (lost && opens) close(res);
-    else if (q->owner && res >= 0) rf_policy_completed(e, q->opcode, q->fd, res); /* opens allow, closes revoke */
-    /* a program's request that selected a buffer: the buffer is the programs' from here on */
-    if (q->owner && (q->sqe_flags & F_BUFFER_SELECT) && (flags & RF_CQE_F_BUFFER)) rf_group_cqe(e, q->bgid, res, flags, lost);
     bool last = !(flags & CQE_F_MORE);
-    if (park && cq_post_multi(e, cq, q->user_data, res, flags, opens, last ? idx + 1 : 0)) {
+    /* a program's multishot request whose CQEs each hand over a buffer or an fd (the policy's
+     * declaration): parked, never dropped (engine_park.c). Other multi-CQE requests (a multishot
+     * timeout, JS's own requests naming a program CQ) drop as any CQE whose CQ is full. */
+    int rc = q->owner && q->multi ? cq_post_multi(e, q->cq < e->ncq ? q->cq : 0, q->user_data, res, flags, last ? idx + 1 : 0)
+             : skip ? -ENOMEM
+             : cq_post_req(e, q->cq, q->owner, q->user_data, res, flags);
+    if (q->owner) {
+      /* nobody will read it (skipped, or dropped by a full CQ): what it hands over goes back at
+       * once, an fd closed and a buffer to its group, instead of nobody's forever */
+      if (res >= 0) rf_policy_completed(e, q->opcode, q->fd, res, rc >= 0); /* opens allow, closes revoke */
+      /* a request that selected a buffer: the buffer is the programs' from here on */
+      if ((q->sqe_flags & F_BUFFER_SELECT) && (flags & RF_CQE_F_BUFFER)) rf_group_cqe(e, q->bgid, res, flags, rc < 0);
+    }
+    if (rc == 1 && last) {
       q->kind = K_PARKED; /* out of the kernel; it ends when its last CQE moves in */
       e->nparked_reqs++;
-    } else if (!park && !skip) {
-      cq_post_req(e, q->cq, q->owner, q->user_data, res, flags);
+    } else if (last) {
+      req_free(e, idx);
     }
-    if (last && q->kind != K_PARKED) req_free(e, idx);
   }
   if (n) __atomic_store_n(r->cq_head, head, __ATOMIC_RELEASE);
   return n;
@@ -488,7 +484,6 @@ bool rf_engine_pass(rf_engine *e) {
   rf_ring_quiet(r, true);
   for (uint32_t round = 0; round < PASS_ROUNDS; round++) {
     cq0_flush_over(e);
-    for (uint32_t i = 0; e->nparked && i < e->ncq; i++) park_flush(e, i);
     bool worked = reap_kernel(e) > 0;
     while (e->rhead != e->rtail && e->runs_this_turn < RUNS_PER_TURN && e->pass_insns < e->budget) {
       uint32_t idx = e->runnable[e->rhead++ & (e->rcap - 1)];
@@ -529,7 +524,7 @@ bool rf_engine_pass(rf_engine *e) {
    * eventfd stayed quiet for them), so they count as more work */
   bool arrived = rf_ring_quiet(r, false);
   /* more runnable programs than one turn allows: yield to the loop, continue next turn */
-  bool more = arrived || e->rhead != e->rtail || (e->nstaged && !e->ctl->js_pending) || parks_movable(e);
+  bool more = arrived || e->rhead != e->rtail || (e->nstaged && !e->ctl->js_pending);
   if (e->want_turn) e->want_turn(e->hook_data, more);
   e->in_pass = false;
   if (e->closing) {

@@ -115,7 +115,7 @@ int rf_group_revoke(rf_engine *e, uint16_t bgid) {
   return -ENOENT;
 }
 
-void rf_group_cqe(rf_engine *e, uint16_t bgid, int32_t res, uint32_t flags, bool skipped) {
+void rf_group_cqe(rf_engine *e, uint16_t bgid, int32_t res, uint32_t flags, bool lost) {
   rf_group *g = rf_group_of(e, bgid);
   uint32_t bid = flags >> RF_CQE_BUFFER_SHIFT;
   if (!g || !(flags & RF_CQE_F_BUFFER)) return;
@@ -145,7 +145,7 @@ void rf_group_cqe(rf_engine *e, uint16_t bgid, int32_t res, uint32_t flags, bool
   }
   st[bid] = RF_BUF_PROGRAM;
   (*hdr(g, 8))++;
-  if (skipped) {
+  if (lost) {
     /* nobody learns the id: it goes back at once */
     st[bid] = RF_BUF_GROUP;
     (*hdr(g, 8))--;

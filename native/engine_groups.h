@@ -56,9 +56,10 @@ void rf_group_free_all(struct rf_engine *e);
 /* A program request that selects from bgid was accepted / ended. */
 void rf_group_select(struct rf_engine *e, uint16_t bgid, int delta);
 /* A program request's CQE names a buffer of bgid (flags has IORING_CQE_F_BUFFER): the buffer
- * becomes the programs' (or, incremental with F_BUF_MORE, a piece of it does). `skipped`: the CQE
- * is dropped (CQE_SKIP_SUCCESS): nobody would learn the id, so the buffer goes back at once. */
-void rf_group_cqe(struct rf_engine *e, uint16_t bgid, int32_t res, uint32_t flags, bool skipped);
+ * becomes the programs' (or, incremental with F_BUF_MORE, a piece of it does). `lost`: the CQE
+ * reaches nobody (CQE_SKIP_SUCCESS, or dropped by a full CQ): nobody would learn the id, so the
+ * buffer goes back at once. */
+void rf_group_cqe(struct rf_engine *e, uint16_t bgid, int32_t res, uint32_t flags, bool lost);
 /* Memory [addr, addr + n) a program request's kernel use may reach: inside one buffer programs
  * own (write: only a whole buffer they hold). 0 with *pin set (0 when n is 0), or -EFAULT. */
 int rf_group_reach(struct rf_engine *e, uint64_t addr, uint64_t n, bool write, uint64_t *pin);

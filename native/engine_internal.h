@@ -71,7 +71,7 @@ typedef struct {
   uint32_t entries, mask;
   rf_mem *m;    /* the engine's reference; JS's ArrayBuffer over it holds its own */
   /* CQEs of multishot requests that found the queue full, oldest at phead: moved in, in order, as
-   * the queue drains (engine.c park_flush). Engine memory, never seen by programs or JS. */
+   * the queue drains (engine_park.c). Engine memory, never seen by programs or JS. */
   parked_cqe *park;
   uint32_t phead, ptail, pcap;
 } xcq;
@@ -133,7 +133,6 @@ struct rf_engine {
   xcq js;
   xcq cqs[MAX_CQS];
   uint32_t ncq;
-  uint32_t nparked; /* CQs whose park holds CQEs */
   uint32_t nparked_reqs; /* requests the kernel ended whose last CQE is parked (K_PARKED) */
   rf_bpf_prog *progs[MAX_PROGS];
   uint32_t nprogs;
@@ -245,16 +244,14 @@ static inline uint32_t xcq_count(xcq *q) {
 void req_free(rf_engine *e, uint32_t idx);
 int xcq_post(rf_engine *e, xcq *q, uint64_t ud, int32_t res, uint32_t flags);
 void wake_waiters(rf_engine *e, uint32_t cq);
-/* engine_park.c: moves a CQ's parked multishot CQEs in while it has room (true when none are
- * left); is the CQ full for a new CQE; posts a program's multishot CQE or parks it (`last`: idx + 1
- * of the request it ends; true when that request now waits, K_PARKED); could a park move now */
-bool park_flush(rf_engine *e, uint32_t cq);
-bool cq_full(rf_engine *e, uint32_t cq);
-bool cq_post_multi(rf_engine *e, uint32_t cq, uint64_t ud, int32_t res, uint32_t flags, bool fd, uint32_t last);
-bool parks_movable(rf_engine *e);
+/* engine_park.c: moves a CQ's parked multishot CQEs in while it has room (each reader calls it
+ * after reading); posts a program's multishot CQE, or parks it: 0 posted, 1 parked, -ENOMEM
+ * dropped (`last`: idx + 1 of the request it ends, freed when it moves in; 0 with F_MORE) */
+void park_flush(rf_engine *e, uint32_t cq);
+int cq_post_multi(rf_engine *e, uint32_t cq, uint64_t ud, int32_t res, uint32_t flags, uint32_t last);
 /* engine.c: a request's completion: to JS's CQ 0 (never dropped) when JS submitted it and it names
  * CQ 0, otherwise to the CQ it names */
-void cq_post_req(rf_engine *e, uint32_t cq, uint32_t owner, uint64_t ud, int32_t res, uint32_t flags);
+int cq_post_req(rf_engine *e, uint32_t cq, uint32_t owner, uint64_t ud, int32_t res, uint32_t flags);
 /* a user_data no request of the engine ever carries (a cancel whose target is not its own) */
 #define TAG_NONE (((uint64_t)TAG_MARK << 48) | 0xFFFFFFFFFFFFull)
 

@@ -153,10 +153,6 @@ static int open_beneath(const rf_policy *p, const rf_policy_op *op, const rf_gra
   return 0;
 }
 
-bool rf_policy_opens(const rf_policy *p, uint8_t opcode) {
-  return p && p->by_opcode[opcode] >= 0 && p->ops[p->by_opcode[opcode]].effect == RF_EFFECT_OPENS;
-}
-
 bool rf_policy_multishot(const rf_policy *p, const uint8_t *sqe) {
   if (!p || p->by_opcode[sqe[0]] < 0) return false;
   const rf_policy_op *op = &p->ops[p->by_opcode[sqe[0]]];

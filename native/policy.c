@@ -343,11 +343,15 @@ void rf_policy_slot_replaced(rf_engine *e, uint32_t slot) {
   if (p && slot < p->slotcap) p->slot_allowed[slot >> 6] &= ~(1ull << (slot & 63));
 }
 
-void rf_policy_completed(rf_engine *e, uint8_t opcode, int32_t fd, int32_t res) {
+void rf_policy_completed(rf_engine *e, uint8_t opcode, int32_t fd, int32_t res, bool delivered) {
   rf_policy *p = e->policy;
   if (!p || res < 0 || p->by_opcode[opcode] < 0) return;
   switch (p->ops[p->by_opcode[opcode]].effect) {
     case RF_EFFECT_OPENS:
+      if (!delivered) {
+        close(res); /* nobody will learn its number: closed, never the programs' */
+        break;
+      }
       /* the number may have named an allowFd dup whose JS fd was closed: the newer file wins */
       retire(p, res);
       fd_set_allowed(e, res, true);

@@ -123,11 +123,10 @@ int rf_policy_slots_change(struct rf_engine *e, uint32_t start, uint32_t count);
 /* The kernel put another file into `slot` behind JS's back (another ring's msg_ring SEND_FD into a
  * slot it named): programs lose the slot's grant, whatever requests named it. */
 void rf_policy_slot_replaced(struct rf_engine *e, uint32_t slot);
-/* Does a program's request of this op hand over a new fd in its res (the op's effect: opens)? */
-bool rf_policy_opens(const rf_policy *p, uint8_t opcode);
 /* Is a program's SQE (accepted by the policy) a multishot request, by its op's declaration? */
 bool rf_policy_multishot(const rf_policy *p, const uint8_t *sqe);
-/* A program's request completed: an open's new fd becomes allowed, a close's fd stops being. */
-void rf_policy_completed(struct rf_engine *e, uint8_t opcode, int32_t fd, int32_t res);
+/* A program's request completed: an open's new fd becomes allowed (closed at once when its CQE is
+ * `delivered` to nobody: dropped by a full CQ or skipped), a close's fd stops being. */
+void rf_policy_completed(struct rf_engine *e, uint8_t opcode, int32_t fd, int32_t res, bool delivered);
 
 #endif

@@ -84,11 +84,8 @@ static __always_inline void accepted(struct io_uring_bpf_ctx *ctx, struct state 
 }
 
 static __always_inline void stop(struct io_uring_bpf_ctx *ctx, struct state *s, struct args *a) {
-  if (s->stopping)
+  if (!begin_stop(ctx, s, a))
     return;
-  s->stopping = 1;
-  if (s->accept_armed)
-    cancel(ctx, s, a, tag(KIND_ACCEPT, 0, 0));
   for (__u32 i = 0; i < MAX_CONNS && i < a->max_conns; i++) {
     __u32 k = i;
     struct conn *c = bpf_map_lookup_elem(&conns, &k);
@@ -112,28 +109,16 @@ static __always_inline void handle(struct io_uring_bpf_ctx *ctx, struct state *s
   }
   if (s->inflight)
     s->inflight--;
-  switch (kind) {
-  case KIND_ACCEPT:
+  if (kind == KIND_ACCEPT) {
     s->accept_armed = 0;
     if (res >= 0)
       accepted(ctx, s, a, res);
     else
       accept_failed(ctx, s, a, res, 0);
     return;
-  case KIND_REFUSE:
-  case KIND_BACKOFF:
-    arm_accept(ctx, s, a, 0);
-    return;
-  case KIND_LCLOSE:
-    s->listen_closed = 1;
-    return;
-  case KIND_RECV:
-  case KIND_SEND:
-  case KIND_CLOSE:
-    break;
-  default: /* KIND_CANCEL: its target's own CQE says what happened */
-    return;
   }
+  if (server_cqe(ctx, s, a, kind, 0) || !conn_kind(kind))
+    return;
   struct conn *c = slot < a->max_conns ? bpf_map_lookup_elem(&conns, &slot) : 0;
   if (!c || c->gen != gen)
     return;

@@ -103,6 +103,37 @@ static __always_inline void accept_failed(struct io_uring_bpf_ctx *ctx, struct s
   }
 }
 
+/* The server's own CQEs that need no connection: a refused connection's CLOSE or an ACCEPT
+ * back-off ended (ACCEPT again), the listening socket's dup closed. True when `kind` was one. */
+static __always_inline int server_cqe(struct io_uring_bpf_ctx *ctx, struct state *s, struct args *a, __u64 kind, __u16 ioprio) {
+  if (kind == KIND_REFUSE || kind == KIND_BACKOFF) {
+    arm_accept(ctx, s, a, ioprio);
+    return 1;
+  }
+  if (kind == KIND_LCLOSE) {
+    s->listen_closed = 1;
+    return 1;
+  }
+  return 0;
+}
+
+/* A CQE of one of a connection's requests (the rest, KIND_CANCEL, say nothing: the target's own
+ * CQE says what happened). */
+static __always_inline int conn_kind(__u64 kind) {
+  return kind == KIND_RECV || kind == KIND_SEND || kind == KIND_CLOSE || kind == KIND_RETRY;
+}
+
+/* The start of a stop: false when already stopping; else the ACCEPT is cancelled, and the caller
+ * cancels its connections' requests. */
+static __always_inline int begin_stop(struct io_uring_bpf_ctx *ctx, struct state *s, struct args *a) {
+  if (s->stopping)
+    return 0;
+  s->stopping = 1;
+  if (s->accept_armed)
+    cancel(ctx, s, a, tag(KIND_ACCEPT, 0, 0));
+  return 1;
+}
+
 /* A connection just accepted: its slot (taken off the free list, a new generation), or NULL when
  * there is none or the server is stopping: then it is closed at once (the next ACCEPT of a
  * single-shot server is armed when that CLOSE completes). */

@@ -167,11 +167,8 @@ static __always_inline void accept_ended(struct io_uring_bpf_ctx *ctx, struct st
 }
 
 static __always_inline void stop(struct io_uring_bpf_ctx *ctx, struct state *s, struct args *a) {
-  if (s->stopping)
+  if (!begin_stop(ctx, s, a))
     return;
-  s->stopping = 1;
-  if (s->accept_armed)
-    cancel(ctx, s, a, tag(KIND_ACCEPT, 0, 0));
   for (__u32 i = 0; i < MAX_CONNS && i < a->max_conns; i++) {
     __u32 k = i;
     struct conn *c = bpf_map_lookup_elem(&conns, &k);
@@ -301,22 +298,8 @@ static __always_inline void handle(struct io_uring_bpf_ctx *ctx, struct state *s
       accept_ended(ctx, s, a, res);
     return;
   }
-  switch (kind) {
-  case KIND_REFUSE:
-  case KIND_BACKOFF:
-    arm_accept(ctx, s, a, ACCEPT_MULTISHOT);
+  if (server_cqe(ctx, s, a, kind, ACCEPT_MULTISHOT) || !conn_kind(kind))
     return;
-  case KIND_LCLOSE:
-    s->listen_closed = 1;
-    return;
-  case KIND_RECV:
-  case KIND_SEND:
-  case KIND_CLOSE:
-  case KIND_RETRY:
-    break;
-  default:
-    return;
-  }
   struct conn *c = slot < a->max_conns ? bpf_map_lookup_elem(&conns, &slot) : 0;
   if (!c || c->gen != gen) {
     /* a buffer the kernel picked for a request of a slot's previous occupant: give it back */

@@ -1,13 +1,29 @@
-/** Shared by the tests of the connection-serving programs (test/net-programs.test.ts, test/security/net-isolation.test.ts). */
+/** Shared by the tests of the connection-serving programs (test/net-programs.test.ts, test/program-groups.test.ts,
+ *  test/program-multishot.test.ts, test/security/net-isolation.test.ts, test/security/multishot-attack.test.ts). */
 import net from 'node:net';
 import { readdirSync } from 'node:fs';
 import { localPort } from './net-helpers.js';
 import { CPU_TIME_SCALE } from './helpers.js';
-import type { Ring } from '../src/index.js';
+import type { TestContext } from 'node:test';
+import type { BufferGroup, Ring } from '../src/index.js';
 import { boundSocket } from '../src/net/addr.js';
 
 /** Program tests run both ways: compiled and interpreted. */
 export const MODES = [{ jit: true, name: 'JIT' }, { jit: false, name: 'interpreter' }] as const;
+
+/** A ring-mapped BufferGroup of `ring` (`incremental`: consuming buffers incrementally), or a skip
+ *  of `t` naming what the kernel lacks (PBUF_RING: 5.19; IOU_PBUF_RING_INC: 6.12). */
+export function ringGroup(t: TestContext, ring: Ring, options: { count: number; size: number; incremental?: boolean }): BufferGroup | undefined {
+  const g = ring.bufferGroup({ ...options, kind: 'auto' });
+  if (g.kind === 'legacy' || (options.incremental && g.kind !== 'incremental')) {
+    t.skip(options.incremental
+      ? 'this kernel has no incremental buffer groups (IOU_PBUF_RING_INC)'
+      : 'this kernel has no ring-mapped buffer groups (IORING_REGISTER_PBUF_RING: the probe fell back to PROVIDE_BUFFERS)');
+    void g.close();
+    return undefined;
+  }
+  return g;
+}
 
 /** A TCP listener on 127.0.0.1 at a kernel-chosen port (bind/listen through the ring on 6.11+, the syscalls before). */
 export async function listener(ring: Ring, backlog = 128): Promise<{ fd: number; port: number }> {

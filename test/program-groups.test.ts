@@ -10,22 +10,11 @@ import assert from 'node:assert/strict';
 import { closeSync } from 'node:fs';
 import { ringFor, requireOp } from './helpers.js';
 import { noEngine } from './ring-programs-util.js';
-import { MODES, listener, Client, bytes, eventually } from './net-programs-util.js';
-import { serveEchoFromGroup, BufferGroup, type Ring } from '../src/index.js';
+import { MODES, listener, Client, bytes, eventually, ringGroup } from './net-programs-util.js';
+import { serveEchoFromGroup, type Ring } from '../src/index.js';
 
 function needSockets(t: import('node:test').TestContext, ring: Ring): boolean {
   return requireOp(t, ring, 'socket'); // listeners bind and listen through the syscalls where the ring lacks the ops (before 6.11)
-}
-
-/** A ring-mapped group, or a skip where the kernel has none (PBUF_RING: 5.19). */
-function ringGroup(t: import('node:test').TestContext, ring: Ring, options: { count: number; size: number; incremental?: boolean }): BufferGroup | undefined {
-  const g = ring.bufferGroup({ ...options, kind: 'auto' });
-  if (g.kind === 'legacy') {
-    t.skip('this kernel has no ring-mapped buffer groups (IORING_REGISTER_PBUF_RING: the probe fell back to PROVIDE_BUFFERS)');
-    void g.close();
-    return undefined;
-  }
-  return g;
 }
 
 for (const { jit, name } of MODES) {

@@ -12,7 +12,7 @@ import { closeSync, fstatSync } from 'node:fs';
 import { ringFor, requireOp } from './helpers.js';
 import { noEngine, skipReason, compileRing, mapView } from './ring-programs-util.js';
 import { loadObject } from '../src/programs/index.js';
-import { MODES, listener, acceptedPair, Client, bytes, eventually, openFds } from './net-programs-util.js';
+import { MODES, listener, acceptedPair, Client, bytes, eventually, openFds, ringGroup } from './net-programs-util.js';
 import { serveEchoFromGroup, type BufferGroup, type Ring } from '../src/index.js';
 
 type T = import('node:test').TestContext;
@@ -22,15 +22,6 @@ function setupRing(t: T): Ring | undefined {
   return requireOp(t, ring, 'socket') ? ring : undefined;
 }
 
-function ringGroup(t: T, ring: Ring, options: { count: number; size: number }): BufferGroup | undefined {
-  const g = ring.bufferGroup({ ...options, kind: 'auto' });
-  if (g.kind === 'legacy') {
-    t.skip('this kernel has no ring-mapped buffer groups (IORING_REGISTER_PBUF_RING: the probe fell back to PROVIDE_BUFFERS)');
-    void g.close();
-    return undefined;
-  }
-  return g;
-}
 
 const isOpen = (fd: number): boolean => {
   try {

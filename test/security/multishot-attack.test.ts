@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { ringFor, requireOp } from '../helpers.js';
 import { skipReason, compileRing, mapView } from '../ring-programs-util.js';
 import { loadObject } from '../../src/programs/index.js';
-import { MODES, listener, acceptedPair, Client, eventually, openFds } from '../net-programs-util.js';
+import { MODES, listener, acceptedPair, Client, eventually, openFds, ringGroup } from '../net-programs-util.js';
 import type { BufferGroup, Ring } from '../../src/index.js';
 
 const F_BUFFER = 1;
@@ -36,20 +36,11 @@ function setup(t: TestContext): Ring | undefined {
   return requireOp(t, ring, 'socket') ? ring : undefined;
 }
 
-function group(t: TestContext, ring: Ring, o: { count: number; size: number; incremental?: boolean }): BufferGroup | undefined {
-  const g = ring.bufferGroup({ ...o, kind: 'auto' });
-  if (g.kind === 'legacy' || (o.incremental && g.kind !== 'incremental')) {
-    t.skip(`this kernel has no ${o.incremental ? 'incremental' : 'ring-mapped'} buffer groups`);
-    void g.close();
-    return undefined;
-  }
-  return g;
-}
 
 /** A ring and a connected pair whose ring-side fd programs may name (and, with `g`, a granted group). */
 async function pair(t: TestContext, g?: { count: number; size: number; incremental?: boolean }) {
   const ring = setup(t);
-  const group_ = ring && g ? group(t, ring, g) : undefined;
+  const group_ = ring && g ? ringGroup(t, ring, g) : undefined;
   if (!ring || (g && !group_)) return undefined;
   const l = await listener(ring);
   t.after(() => closeSync(l.fd));
@@ -236,7 +227,7 @@ for (const { jit, name } of MODES) {
   test(`ring close never closes a JS fd: an fd number the program closed and JS reopened, and JS's own socket a multishot RECV used (${name})`, { skip: skipReason }, async (t) => {
     const ring = setup(t);
     if (!ring) return;
-    const g = group(t, ring, { count: 4, size: 64 });
+    const g = ringGroup(t, ring, { count: 4, size: 64 });
     if (!g) return;
     const l = await listener(ring);
     t.after(() => closeSync(l.fd));

@@ -215,3 +215,53 @@ for (const jit of [true, false]) {
     assert.deepEqual(o.after, { ioUring: 0, warnings: 1 }, 'then the idle ring was collected');
   });
 }
+
+for (const jit of [true, false]) {
+  test(`a dropped ring whose program ended with its multishot ACCEPT's last CQE and fds waiting in the park is collected, and the engine closes those fds (${jit ? 'JIT' : 'interpreter'})`, { skip: skipReason }, async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const elfPath = join(mkdtempSync(join(tmpdir(), 'rf-gc-park-')), 'attack.o');
+    writeFileSync(elfPath, compileRing('attack_multi_flood.c'));
+    const r = child(
+      `
+      const { TcpServer } = await import('${index}');
+      const { loadObject } = await import('${programs}');
+      const net = await import('node:net');
+      const { readFileSync } = await import('node:fs');
+      const ended = [];
+      let parked, ran;
+      await (async () => {
+        const ring = new Ring();
+        const server = await TcpServer.listen(ring, { port: 0, host: '127.0.0.1' });
+        ring.allowFd(server.fd);
+        const obj = loadObject(readFileSync(${JSON.stringify(elfPath)}));
+        const idx = ring.registerProgram(obj.program('attack_multi_flood'));
+        const cq = ring.createCq(1), gate = ring.createCq(64);
+        const a = obj.maps.get('args').view(0);
+        a.setInt32(0, server.fd, true);
+        for (const [at, v] of [[4, cq], [8, gate], [16, 1 /* multishot ACCEPT */], [20, 1], [24, 1]]) a.setUint32(at, v, true);
+        const run = ring.runProgram(idx);
+        while (a.getUint32(108, true) !== 1) await sleep(5);
+        for (let i = 0; i < 3; i++) {
+          const s = net.connect(server.address().port, '127.0.0.1');
+          s.resume();
+          s.on('error', () => {});
+          ended.push(new Promise((r) => s.once('end', () => r(1))));
+          while (ring.cq(cq).ready + ring.cq(cq).parked !== i + 1) await sleep(5);
+        }
+        await ring.nop({ cq: gate, userData: 2 }); // cancel: the ACCEPT's last CQE parks behind its fds
+        while (ring.cq(cq).parked !== 3) await sleep(5);
+        await ring.nop({ cq: gate, userData: 1 }); // the program ends without reading its CQ
+        ran = await run;
+        parked = ring.cq(cq).parked;
+      })();
+      await collect();
+      const ends = await Promise.race([Promise.all(ended), sleep(${5000 * CPU_TIME_SCALE}).then(() => [])]);
+      out({ ran, parked, ioUring: ringFds(), warnings: warned.length, ended: ends.length });
+    `,
+      { RINGFLOW_JIT: jit ? '1' : '0' },
+    );
+    assert.equal(r.code, 0, r.out);
+    assert.deepEqual(r.result, { ran: 0, parked: 3, ioUring: 0, warnings: 1, ended: 3 }, 'a request whose last CQE waits in a park holds no ring alive; the fds waiting are closed with it');
+  });
+}

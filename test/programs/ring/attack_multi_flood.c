@@ -44,6 +44,7 @@ struct args {
   __u32 armed;         /* 108 */
   __u64 read_errors;   /* 112 rf_buf_read failures */
   __u64 ts;            /* 120 kind 4: address of a struct __kernel_timespec in a region */
+  __s64 cancel_res;    /* 128 the res of the last cancel's CQE */
 };
 
 struct entry {
@@ -179,8 +180,10 @@ int attack_multi_flood(struct io_uring_bpf_ctx *ctx) {
         sqe.user_data = 9;
         sqe.cq_idx = (__u16)a->gate;
         iouring_queue_sqe(ctx, &sqe, sizeof(sqe));
-      } else if (ud == 8)
+      } else if (ud == 8) {
         a->cancels++;
+        a->cancel_res = cqe.res;
+      }
       else if (ud == 9)
         a->close_res = cqe.res;
     }

@@ -54,6 +54,9 @@ function outcome(o: OpDesc, args: unknown[], fast: boolean): string {
   }
 }
 
+/** Builds held until the end of the file's tests (see volatileWords). */
+const keepAlive: unknown[] = [];
+
 /** SQE words that differ between two builds of the same arguments through applyParam (addresses of per-build memory). */
 function volatileWords(o: OpDesc, args: unknown[]): number[] {
   const saved = fastPath.enabled;
@@ -61,9 +64,13 @@ function volatileWords(o: OpDesc, args: unknown[]): number[] {
   try {
     const a = new Uint32Array(16);
     const b = new Uint32Array(16);
-    buildSqe(o, args).encode(a, 0, 0, 0);
-    buildSqe(o, args).encode(b, 0, 0, 0);
+    // both builds stay reachable until compared: otherwise the second may get the memory the first
+    // just let go of, at the same address, and the field looks stable (seen once in a full run)
+    const builds = [buildSqe(o, args), buildSqe(o, args)];
+    builds[0]!.encode(a, 0, 0, 0);
+    builds[1]!.encode(b, 0, 0, 0);
     const differ = new Set([...a.keys()].filter((i) => a[i] !== b[i]));
+    keepAlive.push(builds);
     // a 64-bit field holding such an address is volatile whole: two builds' addresses may share a
     // high word and a third's not (the allocator's region), as seen in one run in five
     for (const [lo, hi] of [[2, 3], [4, 5], [12, 13]]) if (differ.has(lo) || differ.has(hi)) differ.add(lo).add(hi);

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs the test suite of this (already built) checkout on one of Debian 12's kernels under QEMU:
-#   scripts/kernel-suite.sh <61|612> [--bench]
+#   scripts/kernel-suite.sh <61|612> [--bench | --prepare]
+# (--prepare: the tools, the kernel and its initramfs only; scripts/kernel-suites.sh runs both
+# series at once after preparing each in turn, so two apt-get runs never meet.)
 # 61 = Debian 12's own 6.1 kernel, 612 = its 6.12 LTS kernel (bookworm carries no other series).
 # Installs what it needs from apt (qemu-system-x86, busybox-static, kmod, xz-utils), downloads the
 # newest matching linux-image package with apt-get download, builds a busybox initramfs that
@@ -9,18 +11,20 @@
 # prints a summary and exits non-zero when a test fails or the guest did not finish.
 #   env: KQ=work dir (default /tmp/ringflow-kernels: packages, unpacked kernels, outputs)
 #        KERNEL_PKG=a linux-image package to use instead of the newest of the series
-#        ACCEL=tcg|kvm (default tcg), SMP=2, MEM=3G, TIMEOUT=6600 (s, the whole QEMU run: the suite
-#        took 57 min under TCG on 2 cores on 2026-11-26, the differential fs suite 11 of them)
+#        ACCEL=tcg|kvm (default tcg), SMP=2, MEM=3G, TIMEOUT=6600 (s, the whole QEMU run: the whole
+#        suite took 57 min under TCG on 2 cores on 2026-11-26; the kernel tier, both series at once,
+#        about 50 on 2026-11-28)
 #        RF_FILES="dist/test/a.test.js ..." (a subset of the suite)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 here=$root/scripts/kernel-suite
-series=${1:-}; bench=0
+series=${1:-}; bench=0; prepare=0
 [ "${2:-}" = --bench ] && bench=1
+[ "${2:-}" = --prepare ] && prepare=1
 case $series in
   61) pattern='^linux-image-6\.1\.0-[0-9]+-amd64$' ;;
   612) pattern='^linux-image-6\.12\.[0-9]+\+deb12-amd64$' ;;
-  *) echo "usage: $0 <61|612> [--bench]" >&2; exit 2 ;;
+  *) echo "usage: $0 <61|612> [--bench | --prepare]" >&2; exit 2 ;;
 esac
 [ -f "$root/dist/test/kernel-probe.test.js" ] && [ -f "$root/build/Release/ringflow.node" ] \
   || { echo "kernel-suite: build the checkout first (npm run build)" >&2; exit 2; }
@@ -75,6 +79,7 @@ if [ ! -f "$kd/initrd.gz" ]; then
   rm -rf "$w"
 fi
 kernel=$(ls "$kd"/boot/vmlinuz-*)
+if [ $prepare = 1 ]; then echo "kernel-suite: $pkg ready ($kd)"; exit 0; fi
 
 # --- boot
 out=$KQ/out-$series; rm -rf "$out"; mkdir -p "$out"

@@ -23,6 +23,15 @@ export const CPU_TIME_SCALE = (() => {
   }
 })();
 
+/**
+ * Iterations of a loop that repeats the same work to show it does not pile up (memory, stack, fds):
+ * all `n` on the host and the Node lines, a fifth (or 1/tcgDivisor) in the QEMU guests (TCG: 10-40 times slower),
+ * where the kernel's part is what is checked and the host has run the long loop already.
+ */
+export function repeats(n: number, tcgDivisor = 5): number {
+  return CPU_TIME_SCALE > 1 ? Math.ceil(n / tcgDivisor) : n;
+}
+
 /** A fresh temp dir (removed by the returned cleanup). */
 export function tempDir(): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(base, 'ringflow-test-'));
@@ -35,6 +44,31 @@ export function tempFile(data: Uint8Array | string): { path: string; cleanup: ()
   const path = join(dir, 'f');
   writeFileSync(path, data);
   return { path, cleanup };
+}
+
+/** A temp file with `data` opened read-only (closed, with its dir, when the test ends). */
+export function fileFd(t: TestContext, data: Uint8Array | string): { path: string; fd: number } {
+  const f = tempFile(data);
+  t.after(f.cleanup);
+  const fd = openSync(f.path, 'r');
+  t.after(() => closeSync(fd));
+  return { path: f.path, fd };
+}
+
+/**
+ * A new ring that got fd number `fd` (the lowest free one, so usually the first made; up to four
+ * tries), closed when the test ends with the others made; undefined if none did.
+ */
+export function ringOnFd(t: TestContext, fd: number): { ring: Ring | undefined; fds: number[] } {
+  const made: Ring[] = [];
+  t.after(() => Promise.all(made.map((r) => r.close())));
+  let ring: Ring | undefined;
+  for (let i = 0; i < 4 && !ring; i++) {
+    const r = new Ring();
+    made.push(r);
+    if (r.fd === fd) ring = r;
+  }
+  return { ring, fds: made.map((r) => r.fd) };
 }
 
 /** Deterministic bytes: byte i of the file = (i * 131 + (i >> 12)) & 0xff. */

@@ -4,7 +4,8 @@
  * Node 20 and 26 accept a directory after `--test`; Node 22 and 24 take it as a module path
  * ("Cannot find module .../dist/test"), and Node 20 has no glob patterns. Listing the files here
  * works on every line. Arguments are passed to `node --test` (e.g. `--test-reporter=tap`);
- * arguments naming test files or directories replace the default dist/test.
+ * arguments naming test files or directories replace the default dist/test. `--tier=kernel` leaves
+ * out the files of tools/test-tiers.ts's HOST_ONLY (the QEMU guests' run).
  *
  * Tests that run an opcode against the kernel call requireOp() (test/helpers.ts), which writes a
  * line to the ledger file named by RF_OP_LEDGER; after the run this prints, as TAP comments, how
@@ -12,9 +13,10 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync, mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { join, relative, resolve, sep } from 'node:path';
 import { tmpdir } from 'node:os';
 import { OPS } from '../src/ops/table.js';
+import { TIERS, inTier, type Tier } from './test-tiers.js';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
@@ -31,9 +33,20 @@ function testFiles(path: string): string[] {
 }
 
 const args = process.argv.slice(2);
-const options = args.filter((a) => a.startsWith('-'));
+const tierArg = args.find((a) => a.startsWith('--tier='));
+const tier = (tierArg?.slice('--tier='.length) ?? 'all') as Tier;
+if (!TIERS.includes(tier)) {
+  console.error(`run-tests: --tier= takes ${TIERS.join(' or ')} (got ${JSON.stringify(tier)})`);
+  process.exit(2);
+}
+const options = args.filter((a) => a.startsWith('-') && a !== tierArg);
 const targets = args.filter((a) => !a.startsWith('-'));
-const files = (targets.length ? targets : [join(root, 'dist', 'test')]).flatMap((t) => testFiles(resolve(t)));
+const testRoot = join(root, 'dist', 'test');
+const found = (targets.length ? targets : [testRoot]).flatMap((t) => testFiles(resolve(t)));
+const files = found.filter((f) => inTier(relative(testRoot, f).split(sep).join('/'), tier));
+if (files.length < found.length) {
+  console.log(`# tier ${tier}: ${found.length - files.length} host-only test files left out (tools/test-tiers.ts: they never reach the kernel)`);
+}
 if (files.length === 0) {
   console.error('run-tests: no *.test.js files found (run `npx tsc -p .` first)');
   process.exit(1);

@@ -6,9 +6,12 @@ uname -r > /tmp/out/uname.txt
 echo "=== guest: $(uname -r), $(nproc) cpus, node $(node --version)"
 node dist/tools/cli.js info > /tmp/out/info.txt 2>&1
 t0=$(date +%s)
-# npm test's runner (tools/run-tests.ts: every dist/test file, one at a time), reporting TAP to the host
+# npm test's runner (tools/run-tests.ts: every dist/test file, one at a time), reporting TAP to the
+# host; the whole suite less the host-only files (tools/test-tiers.ts), or the files asked for
+tier=--tier=kernel
+[ -n "${rffiles:-}" ] && tier=
 # shellcheck disable=SC2086
-node dist/tools/run-tests.js --test-reporter=tap --test-reporter-destination=/tmp/out/suite.tap \
+node dist/tools/run-tests.js $tier --test-reporter=tap --test-reporter-destination=/tmp/out/suite.tap \
      --test-reporter=dot --test-reporter-destination=stdout ${rffiles//,/ }
 echo "=== suite rc=$? in $(( $(date +%s) - t0 )) s"
 if [ "${rfbench:-0}" = 1 ]; then

@@ -17,6 +17,8 @@ export interface DescribeOptions {
    * whole (ino, times). Otherwise ino and times are compared by type and consistency only.
    */
   exactStats: boolean;
+  /** How long a call may stay unsettled before it is 'still pending' (PENDING_MS when absent). */
+  pendingMs?: number;
 }
 
 const rootForms = new Map<string, [string, string][]>();
@@ -207,10 +209,11 @@ export async function capture(fn: () => unknown, o: DescribeOptions): Promise<Ou
     return { how: 'returned a non-promise', value: describe(r, o) };
   }
   let timer: NodeJS.Timeout | undefined;
-  const pending = new Promise<'pending'>((res) => (timer = setTimeout(() => res('pending'), PENDING_MS)));
+  const ms = o.pendingMs ?? PENDING_MS;
+  const pending = new Promise<'pending'>((res) => (timer = setTimeout(() => res('pending'), ms)));
   try {
     const v = await Promise.race([r, pending]);
-    if (v === 'pending') return { how: 'still pending', after: `${PENDING_MS} ms` };
+    if (v === 'pending') return { how: 'still pending', after: `${ms} ms` };
     return { how: 'resolved', value: describe(v, o) };
   } catch (e) {
     return { how: 'rejected', error: describeError(e, o) };

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { capture, type Outcome, type DescribeOptions } from './describe.js';
+import { CPU_TIME_SCALE } from '../helpers.js';
 import { TempArea, snapshot } from './tree.js';
 import { nodeImpl, loadImplUnderTest, type FsModule, type Impl } from './impl.js';
 import { KNOWN_DIFFERENCES } from './known-differences.js';
@@ -55,6 +56,11 @@ export interface Case {
   times?: string[];
   /** Masks what legitimately differs between the sides (mkdtemp's random suffix) in the outcome. */
   project?: (outcome: Outcome) => Outcome;
+  /**
+   * Why node:fs/promises itself never settles this call (ringflow/fs falls back to the same code):
+   * 'still pending' is the outcome on both sides, known after NEVER_SETTLES_MS, not PENDING_MS.
+   */
+  neverSettles?: string;
   /** A probe on node:fs/promises: a reason to skip (e.g. the function is absent on this line). */
   skipUnless?: (node: FsModule) => string | undefined;
 }
@@ -63,6 +69,9 @@ export interface SideResult {
   outcome: Outcome;
   tree: ReturnType<typeof snapshot>;
 }
+
+/** The wait for a call of a case marked neverSettles (PENDING_MS is 20 s under TCG, per side). */
+export const NEVER_SETTLES_MS = 100 * CPU_TIME_SCALE;
 
 /**
  * Every handle a case opened stays reachable until the process exits: one whose close() did not
@@ -74,7 +83,7 @@ const closeNeverSettled: unknown[] = [];
 /** Runs `kase` on one side, in `root`, and returns its outcome and the tree afterwards. */
 export async function runSide(kase: Case, impl: Impl, root: string, shared: string): Promise<SideResult> {
   const refs = new Map<object, string>();
-  const o: DescribeOptions = { root, refs, exactStats: !!kase.exactStats };
+  const o: DescribeOptions = { root, refs, exactStats: !!kase.exactStats, pendingMs: kase.neverSettles ? NEVER_SETTLES_MS : undefined };
   const handles: unknown[] = [];
   const cleanups: (() => unknown)[] = [];
   const c: SideCtx = {

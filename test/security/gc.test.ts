@@ -187,7 +187,7 @@ for (const jit of [true, false]) {
         let ran, cq1;
         await (async () => {
           const ring = new Ring({ cqs: [4] });
-          const ts = new BigInt64Array([${2 * CPU_TIME_SCALE}n, 0n]); // 2 s (x CPU_TIME_SCALE): the GC rounds below end before it fires, also on a loaded or emulated machine
+          const ts = new BigInt64Array([${Math.max(2, CPU_TIME_SCALE / 2)}n, 0n]); // 2 s (10 s under TCG): the GC rounds below end before it fires, also on a loaded or emulated machine
           const region = ring.registerRegion(ts, { writable: false });
           obj.maps.get('args').view(0).setBigUint64(0, BigInt(region.address), true);
           const idx = ring.registerProgram(prog);
@@ -256,7 +256,9 @@ for (const jit of [true, false]) {
         parked = ring.cq(cq).parked;
       })();
       await collect();
-      const ends = await Promise.race([Promise.all(ended), sleep(${5000 * CPU_TIME_SCALE}).then(() => [])]);
+      let timer;
+      const ends = await Promise.race([Promise.all(ended), new Promise((r) => (timer = setTimeout(() => r([]), ${5000 * CPU_TIME_SCALE})))]);
+      clearTimeout(timer); // (left running, it kept this process alive 5 s, 100 s under TCG)
       out({ ran, parked, ioUring: ringFds(), warnings: warned.length, ended: ends.length });
     `,
       { RINGFLOW_JIT: jit ? '1' : '0' },

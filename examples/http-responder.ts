@@ -24,6 +24,9 @@ export function serveHttp(sock: TcpSocket): Promise<void> {
     let carry = Buffer.alloc(0);
     let closing: Promise<void> | undefined;
     const close = (): void => void (closing ??= sock.close().then(resolve, resolve));
+    const written = (err?: unknown): void => {
+      if (err !== undefined) close();
+    };
     const chunks = sock.chunks();
     chunks.listen((chunk) => {
       // count complete request heads; keep a partial one for the next chunk
@@ -38,8 +41,9 @@ export function serveHttp(sock: TcpSocket): Promise<void> {
       carry = at === data.length ? EMPTY : Buffer.from(data.subarray(at)); // a copy: the chunk goes back to the kernel now
       chunk.release();
       if (carry.length > 16384) return void (chunks.close(), close()); // a head that never ends
-      if (n === 1) sock.write(RESPONSE).catch(close);
-      else if (n > 1) sock.write(Buffer.concat(Array.from({ length: n }, () => RESPONSE))).catch(close);
+      // node:net's callback form: no promise per response
+      if (n === 1) sock.write(RESPONSE, written);
+      else if (n > 1) sock.write(Buffer.concat(Array.from({ length: n }, () => RESPONSE)), written);
     }, close); // the peer closed, reset, or the server is going away
   });
 }

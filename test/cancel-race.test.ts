@@ -71,7 +71,7 @@ test(`${RACES} races of abort and cancel against completion: each request settle
     }
   });
 
-  const tally = { read: 0, readAborted: 0, cancelRead: 0, cancelReadCancelled: 0, timer: 0, timerAborted: 0, poll: 0, pollCancelled: 0 };
+  const tally = { read: 0, readAborted: 0, cancelRead: 0, cancelReadCancelled: 0, cancelFoundRunning: 0, timer: 0, timerAborted: 0, poll: 0, pollCancelled: 0 };
   const started = Date.now();
   let races = 0;
   for (let round = 0; races < RACES; round++) {
@@ -123,10 +123,13 @@ test(`${RACES} races of abort and cancel against completion: each request settle
           ).then(async () => {
             if (kind !== 1) return;
             tally.cancelRead++;
-            // ring.cancel is submitted after the read, in order: it found the read iff the read was cancelled
+            // ring.cancel is submitted after the read, in order: a read it cancelled was found (1); a
+            // read that completed was either done first (0) or found running on io-wq (EALREADY,
+            // counted 1: signalled, it may still complete with its data; seen on 6.1 under TCG)
             const c = await cancelCount;
             const cancelled = buffers[i] !== undefined;
-            if (c !== (cancelled ? 1 : 0)) problems.push(`read ${n}: cancel counted ${c}, the read was ${cancelled ? 'cancelled' : 'completed'}`);
+            if (cancelled ? c !== 1 : c !== 0 && c !== 1) problems.push(`read ${n}: cancel counted ${c}, the read was ${cancelled ? 'cancelled' : 'completed'}`);
+            if (!cancelled && c === 1) tally.cancelFoundRunning++;
           }),
         );
       } else if (kind === 2) {
@@ -200,7 +203,7 @@ test(`${RACES} races of abort and cancel against completion: each request settle
   // both sides of each race happened: completions and cancellations of every kind
   // (under an emulated CPU the timing is too coarse for every kind of race to land: there, say so)
   for (const [k, v] of Object.entries(tally))
-    if (k !== 'cancelRead') {
+    if (k !== 'cancelRead' && k !== 'cancelFoundRunning') { // (found running: rare, io-wq only)
       if (CPU_TIME_SCALE === 1) assert.ok(v > 0, `${k}: ${v} (each outcome occurred)`);
       else if (v === 0) t.diagnostic(`${k}: 0 under an emulated CPU (this outcome did not occur)`);
     }

@@ -9,8 +9,9 @@ import { BACKLOG, portArg, ready, unavailable } from './serve-cli.js';
 
 const ring = new Ring();
 const server = await TcpServer.listen(ring, { port: portArg(), backlog: BACKLOG });
-// the C server's receive buffers: a ring of 2048 × 32 KiB (64 MiB)
-const group = ring.bufferGroup({ count: 2048, size: 32768, kind: 'auto' });
+// the C server's receive buffers: a ring of 256 × 64 KiB (16 MiB: warmer in the caches than 64 MiB,
+// docs/benchmarks.md, twelfth session)
+const group = ring.bufferGroup({ count: 256, size: 65536, kind: 'auto' });
 if (group.kind === 'legacy') unavailable('no ring-mapped buffer groups on this kernel (IORING_REGISTER_PBUF_RING, 5.19), which programs select from');
 const echo = serveEchoFromGroup(ring, server, { group, maxConnections: 1024, multishot: true });
 ready(server.address()!.port);

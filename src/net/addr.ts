@@ -8,7 +8,8 @@ import { RingError, RingClosedError } from '../errors.js';
 import { encodeSockaddr, parseSockaddr, type SockAddr } from '../ops/sockaddr.js';
 import { AF, SOCK, SOL, SO } from '../ops/net-abi.js';
 import { isIP } from 'node:net';
-import type { Ring } from '../ring/ring.js';
+import { ringInternals, type Ring } from '../ring/ring.js';
+import { SqeFlags } from '../ring/abi.js';
 
 /**
  * A socket object (TcpSocket, TcpServer, UdpSocket) takes ownership of its process fd: registered
@@ -27,11 +28,20 @@ export function ownSocketFd(fd: number): void {
  */
 export async function closeSocketFd(ring: Ring, fd: number): Promise<void> {
   binding.fdDisown(fd);
-  if (ring.closed) binding.closeFd(fd);
-  else
-    await ring.closeFd(fd).catch((e: unknown) => {
-      if (e instanceof RingClosedError) binding.closeFd(fd); // the ring went away before the close ran
-    });
+  if (ring.closed) return void binding.closeFd(fd);
+  // requests still waiting on the socket (an accept, a recv, a send without room) hold its file:
+  // closing the fd alone would leave them, the bound port and the connection there for good (and
+  // the process alive). They are cancelled first (their owners then answer "the socket is closed").
+  if (waitingOn(ring, fd)) await ring.cancel({ fd }, { all: true }).catch(() => 0);
+  if (ring.closed) return void binding.closeFd(fd);
+  await ring.closeFd(fd).catch((e: unknown) => {
+    if (e instanceof RingClosedError) binding.closeFd(fd); // the ring went away before the close ran
+  });
+}
+
+/** Does one of the ring's JS requests name process fd `fd` (submitted or queued)? */
+function waitingOn(ring: Ring, fd: number): boolean {
+  return ringInternals(ring).selectRequests((p) => p.sqe.fd === fd && (p.sqe.flags & SqeFlags.FIXED_FILE) === 0, 1).length > 0;
 }
 
 /** An address as node:net reports it (server.address(), socket.remoteAddress/remotePort). */

@@ -27,13 +27,19 @@ export interface RecvGroup {
 }
 
 /**
- * Default group of a ring's sockets: 1024 buffers of 64 KiB (64 MiB of address space, touched as
- * used), made on first use. One recv takes up to a buffer: 64 KiB buffers doubled the JS echo's 4 KiB
- * streaming at 100 and 1000 connections against 4096 × 16 KiB (a CQE, a chunk and a send per 64 KiB
- * instead of per 16 KiB; docs/benchmarks.md). Connections that find the group empty wait in turn
- * (BufferGroup wakes as many as it has buffers), so more receivers than buffers are served too.
+ * Default group of a ring's sockets: 256 buffers of 64 KiB (16 MiB of address space, touched as
+ * used), made on first use. One recv takes up to a buffer: 64 KiB buffers doubled the JS echo's
+ * 4 KiB streaming against 4096 × 16 KiB. Not more of them: a buffer ring hands its buffers out in
+ * turn, so the memory the kernel copies into is all of them, and 16 MiB stay warmer in the CPU's
+ * caches than 64 MiB did: against 1024 × 64 KiB, 4 KiB streaming × 1000 connections +30 %, no cell
+ * of the echo bench slower (docs/benchmarks.md, twelfth session). Whole buffers, not incremental
+ * ones: the connections share the group, and an incremental buffer's pieces are placed by the
+ * order of their CQEs, which nothing documented promises to be the order the kernel consumed the
+ * buffer in across requests (docs/buffers.md: one incremental group per stream).
+ * Connections that find the group empty wait in turn (BufferGroup wakes as many as it has
+ * buffers), so more receivers than buffers are served too.
  */
-export const DEFAULT_GROUP = { count: 1024, size: 65536 } as const;
+export const DEFAULT_GROUP = { count: 256, size: 65536 } as const;
 
 const defaults = new WeakMap<Ring, RecvGroup>();
 let makeGroup: ((ring: Ring) => RecvGroup) | undefined;

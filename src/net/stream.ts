@@ -13,7 +13,8 @@
  *   already queued.
  * - The end: the source says END (recv of 0 bytes: the peer closed), close() or a `break` out of
  *   the loop (the request is cancelled; queued items are disposed of, e.g. buffers released,
- *   accepted fds closed), or the ring closing.
+ *   accepted fds closed, or kept by a source that keeps them: a socket's bytes for its next
+ *   reader), or the ring closing. whenIdle() says when the request is out of the kernel too.
  */
 import type { Ring } from '../ring/ring.js';
 import type { Sqe } from '../ops/sqe.js';
@@ -33,6 +34,11 @@ export interface StreamSource<T> {
   item(res: number, flags: number): T | readonly T[] | typeof END | undefined;
   /** Gives back an item nobody will read (stream closed with items queued). */
   dispose(item: T): void;
+  /**
+   * Takes, instead of dispose(), an item nobody read when the stream was closed: queued unread, or
+   * posted before the request's cancel took (a socket keeps such bytes for its next reader).
+   */
+  keep?(item: T): void;
   /** -ENOBUFS: resolves when buffers are back (re-arm then). Absent: -ENOBUFS is an error. */
   refilled?(): Promise<void>;
   /** Turns a final error res into the error the consumer sees. */
@@ -71,10 +77,15 @@ export class MultishotStream<T> implements AsyncIterableIterator<T> {
   #onDone: ((err: Error | undefined) => void) | undefined;
   /** pause() was called (no re-arm until resume()). */
   #held = false;
+  /** Waiting for the constructor's `start`: no request yet. */
+  #gated = false;
+  /** whenIdle() callers. */
+  #idle: (() => void)[] | undefined;
   /** Times the stream re-armed its request (kernel ends, ENOBUFS, backpressure). */
   rearms = 0;
 
-  constructor(ring: Ring, source: StreamSource<T>, options: StreamOptions = {}) {
+  /** `start`: arm only once it settles, delivering the items it gives first (a socket's earlier reader has let go). */
+  constructor(ring: Ring, source: StreamSource<T>, options: StreamOptions = {}, start?: Promise<readonly T[]>) {
     this.#ring = ring;
     this.#src = source;
     this.#high = options.highWater ?? 256;
@@ -85,7 +96,35 @@ export class MultishotStream<T> implements AsyncIterableIterator<T> {
       return;
     }
     this.#signal?.addEventListener('abort', this.#onAbort, { once: true });
-    this.#arm();
+    if (start === undefined) {
+      this.#arm();
+      return;
+    }
+    this.#gated = true;
+    start.then(
+      (items) => {
+        this.#gated = false;
+        for (const it of items) this.#deliver(it);
+        this.#arm();
+      },
+      (e: unknown) => {
+        this.#gated = false;
+        this.#finish(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  }
+
+  /** Resolves once the stream has ended and no request of its own is in the kernel (a later reader of the socket may start). */
+  whenIdle(): Promise<void> {
+    if (this.#done && !this.#armed) return Promise.resolve();
+    return new Promise((resolve) => (this.#idle ??= []).push(resolve));
+  }
+
+  #maybeIdle(): void {
+    if (!this.#done || this.#armed || !this.#idle) return;
+    const waiting = this.#idle;
+    this.#idle = undefined;
+    for (const resolve of waiting) resolve();
   }
 
   /** Items received and not yet read. */
@@ -98,7 +137,7 @@ export class MultishotStream<T> implements AsyncIterableIterator<T> {
   }
 
   #arm(): void {
-    if (this.#done || this.#armed) return;
+    if (this.#done || this.#armed || this.#gated) return;
     if (this.#ring.closed) return this.#finish(undefined);
     if (this.#held) {
       this.#paused = true; // resume() arms it
@@ -112,10 +151,12 @@ export class MultishotStream<T> implements AsyncIterableIterator<T> {
         this.#armed = false;
         this.#cqe(res, flags);
         this.#ended(res);
+        this.#maybeIdle();
       },
       fail: (err) => {
         this.#armed = false;
         this.#finish(err instanceof RingClosedError ? undefined : err);
+        this.#maybeIdle();
       },
     });
   }
@@ -137,7 +178,7 @@ export class MultishotStream<T> implements AsyncIterableIterator<T> {
   }
 
   #deliver(it: T): void {
-    if (this.#done) return this.#src.dispose(it);
+    if (this.#done) return this.#src.keep ? this.#src.keep(it) : this.#src.dispose(it);
     if (this.#listener) {
       try {
         this.#listener(it);
@@ -206,6 +247,7 @@ export class MultishotStream<T> implements AsyncIterableIterator<T> {
       if (err) w.reject(err);
       else w.resolve({ value: undefined, done: true });
     }
+    this.#maybeIdle();
   }
 
   next(): Promise<IteratorResult<T>> {
@@ -299,7 +341,7 @@ export class MultishotStream<T> implements AsyncIterableIterator<T> {
     const rest = this.#queue.slice(this.#head);
     this.#queue = [];
     this.#head = 0;
-    for (const it of rest) this.#src.dispose(it);
+    for (const it of rest) this.#src.keep ? this.#src.keep(it) : this.#src.dispose(it);
   }
 
   return(): Promise<IteratorResult<T>> {

@@ -14,9 +14,20 @@ import { MultishotStream, END, type StreamOptions } from './stream.js';
 import { boundSocket, checkHost, checkPort, socketName, nodeFd, adoptFd, ownSocketFd, closeSocketFd, type AddressInfo } from './addr.js';
 import { defaultGroup, type RecvChunk, type RecvGroup } from './recv-group.js';
 import { ProvidedBuffer, lend, type BufferLease } from '../buffers/provided-buffer.js';
-import { SocketWriter } from './writer.js';
+import { SocketWriter, callBack, type WriteCallback } from './writer.js';
+import { SocketReader } from './socket-reader.js';
+
+export type { WriteCallback } from './writer.js';
 
 const ECONNRESET = errnoOf('ECONNRESET');
+const EPIPE = errnoOf('EPIPE');
+
+/** A write refused before it was queued: the promise rejects, or the callback hears it on a microtask. */
+function refuse(e: unknown, cb: WriteCallback | undefined): Promise<void> | undefined {
+  if (!cb) return Promise.reject(e);
+  queueMicrotask(() => callBack(cb, e));
+  return undefined;
+}
 /** A RecvChunk (not a view, not a string)? */
 const isChunk = (d: unknown): d is RecvChunk => typeof d === 'object' && d !== null && !ArrayBuffer.isView(d) && typeof (d as RecvChunk).release === 'function';
 /** Payload size from which write() uses zero-copy send: where the bulk trial (bench/net/zc.ts) and the echo server measured here agree (docs/networking.md). */
@@ -90,7 +101,13 @@ export class TcpServer implements AsyncIterable<TcpSocket> {
   /** Accepts one connection. */
   async accept(options?: { signal?: AbortSignal }): Promise<TcpSocket> {
     this.#assertOpen('accept');
-    const a = (await this.ring.accept(this.fd, { signal: options?.signal })) as { fd: number };
+    let a: { fd: number };
+    try {
+      a = (await this.ring.accept(this.fd, { signal: options?.signal })) as { fd: number };
+    } catch (e) {
+      this.#assertOpen('accept'); // close() cancelled it
+      throw e;
+    }
     return new TcpSocket(this.ring, a.fd, this.#group);
   }
 
@@ -110,7 +127,7 @@ export class TcpServer implements AsyncIterable<TcpSocket> {
       },
       { highWater: 512, ...options },
     );
-    this.#streams.add(s);
+    addStream(this.#streams, s);
     return s;
   }
 
@@ -142,7 +159,11 @@ export class TcpSocket implements AsyncIterable<Buffer> {
   readonly fd: number;
   #group: RecvGroup | undefined;
   #streams = new Set<MultishotStream<RecvChunk>>();
+  /** One reader at a time; bytes a closed chunks() stream left go to the next (src/net/socket-reader.ts). */
+  readonly #reader = new SocketReader();
   #closing: Promise<void> | undefined;
+  /** end() was called: its promise. */
+  #ending: Promise<void> | undefined;
   /** Writes in call order, one send in flight (src/net/writer.ts). */
   readonly #writer: SocketWriter;
   /**
@@ -197,17 +218,18 @@ export class TcpSocket implements AsyncIterable<Buffer> {
     return new TcpSocket(ring, fd, options.group);
   }
 
+  // (nothing once closing: the fd number may already name another socket)
   get remoteAddress(): string | undefined {
-    return socketName(this.fd, true)?.address;
+    return this.#closing ? undefined : socketName(this.fd, true)?.address;
   }
   get remotePort(): number | undefined {
-    return socketName(this.fd, true)?.port;
+    return this.#closing ? undefined : socketName(this.fd, true)?.port;
   }
   get remoteFamily(): string | undefined {
-    return socketName(this.fd, true)?.family;
+    return this.#closing ? undefined : socketName(this.fd, true)?.family;
   }
   address(): AddressInfo | null {
-    return socketName(this.fd, false);
+    return this.#closing ? null : socketName(this.fd, false);
   }
   get closed(): boolean {
     return this.#closing !== undefined;
@@ -248,17 +270,61 @@ export class TcpSocket implements AsyncIterable<Buffer> {
    * straight from its provided buffer and handed over: from the call on it counts as released (its
    * `bytes` and release() throw ERR_BUFFER_RELEASED), and it goes back to its group when the
    * kernel has sent it all or the write failed. No view of it is made unless JS read `bytes`.
+   *
+   * With a `callback` (node:net's `socket.write(data, cb)`), no promise is made: the callback gets
+   * what the promise would have settled with, `callback()` or `callback(err)`, once, never inside
+   * this call or the caller's abort(); it may write again or close the socket or the ring. What it
+   * throws is thrown again on a microtask (an uncaught exception, as from a node:net write
+   * callback), never into the ring's completion handling.
    */
-  write(data: Uint8Array | string | RecvChunk, options?: { signal?: AbortSignal }): Promise<void> {
+  write(data: Uint8Array | string | RecvChunk, options?: { signal?: AbortSignal }): Promise<void>;
+  write(data: Uint8Array | string | RecvChunk, callback: WriteCallback): void;
+  write(data: Uint8Array | string | RecvChunk, options: { signal?: AbortSignal } | undefined, callback: WriteCallback): void;
+  write(data: Uint8Array | string | RecvChunk, a?: { signal?: AbortSignal } | WriteCallback, b?: WriteCallback): Promise<void> | void {
+    if (typeof a === 'function') {
+      if (b !== undefined) throw new TypeError(`TcpSocket.write(): after a callback nothing more is accepted, got ${describeValue(b)}`);
+      this.#write(data, undefined, a);
+      return;
+    }
+    if (b !== undefined) {
+      if (typeof b !== 'function') throw new TypeError(`TcpSocket.write(): "callback" must be a function, got ${describeValue(b)}`);
+      this.#write(data, a, b);
+      return;
+    }
+    return this.#write(data, a, undefined);
+  }
+
+  /** write()'s body: settles the promise it returns, or (with `cb`) calls cb and returns undefined. */
+  #write(data: Uint8Array | string | RecvChunk, options: { signal?: AbortSignal } | undefined, cb: WriteCallback | undefined): Promise<void> | undefined {
+    const signal = options?.signal;
+    if (this.#ending && !this.#closing) {
+      try {
+        if (isChunk(data)) data.release(); // (back to its group, as a write refused on a closed socket)
+      } catch (e) {
+        return refuse(e, cb);
+      }
+      return refuse(this.#endedError('write'), cb);
+    }
     if (isChunk(data) && !(data instanceof ProvidedBuffer)) {
       // a chunk of a RecvGroup of the caller's own making: its bytes, then back to its group
       let bytes: Uint8Array;
       try {
         bytes = data.bytes;
       } catch (e) {
-        return Promise.reject(e);
+        return refuse(e, cb);
       }
-      const done = this.write(bytes, options);
+      if (cb) {
+        // back to its group, then the callback, whatever release() does (a chunk the caller released already throws: thrown again later, as the promise form's is an unhandled rejection)
+        return this.#write(bytes, options, (err) => {
+          try {
+            data.release();
+          } finally {
+            if (err === undefined) cb();
+            else cb(err);
+          }
+        });
+      }
+      const done = this.#write(bytes, options, undefined)!;
       done.then(
         () => data.release(),
         () => data.release(),
@@ -273,31 +339,41 @@ export class TcpSocket implements AsyncIterable<Buffer> {
           copy = Buffer.from(data.bytes);
           data.release();
         } catch (e) {
-          return Promise.reject(e);
+          return refuse(e, cb);
         }
-        return this.#writeQueued(copy);
+        return this.#writeQueued(copy, cb);
       }
       let lease: BufferLease;
       try {
         lease = lend(data);
       } catch (e) {
-        return Promise.reject(e);
+        return refuse(e, cb);
       }
       if (this.#closing) {
         lease.back();
-        return Promise.reject(this.#closedError('write'));
+        return refuse(this.#closedError('write'), cb);
       }
-      return this.#writer.write(undefined, lease, options?.signal);
+      return this.#writer.write(undefined, lease, signal, cb);
     }
     const b = typeof data === 'string' ? Buffer.from(data) : data;
-    if (!(b instanceof Uint8Array)) return Promise.reject(new TypeError(`TcpSocket.write(): "data" must be a string, a Uint8Array or a received chunk (ProvidedBuffer), got ${describeValue(data)}`));
-    if (this.sendQueue) return this.#writeQueued(b);
-    if (this.#closing) return Promise.reject(this.#closedError('write'));
-    if (b.byteLength === 0) return Promise.resolve();
-    return this.#writer.write(b, undefined, options?.signal);
+    if (!(b instanceof Uint8Array)) return refuse(new TypeError(`TcpSocket.write(): "data" must be a string, a Uint8Array or a received chunk (ProvidedBuffer), got ${describeValue(data)}`), cb);
+    if (this.sendQueue) return this.#writeQueued(b, cb);
+    if (this.#closing) return refuse(this.#closedError('write'), cb);
+    if (b.byteLength === 0) return cb ? void queueMicrotask(() => callBack(cb, undefined)) : Promise.resolve();
+    return this.#writer.write(b, undefined, signal, cb);
   }
 
-  async #writeQueued(b: Uint8Array): Promise<void> {
+  #writeQueued(b: Uint8Array, cb: WriteCallback | undefined): Promise<void> | undefined {
+    const done = this.#writeToQueue(b);
+    if (!cb) return done;
+    done.then(
+      () => callBack(cb, undefined),
+      (e: unknown) => callBack(cb, e),
+    );
+    return undefined;
+  }
+
+  async #writeToQueue(b: Uint8Array): Promise<void> {
     this.#assertOpen('write');
     const n = await this.sendQueue!.write(this.fd, b); // (`x += await` would read x before the wait)
     this.bytesWritten += n;
@@ -311,9 +387,26 @@ export class TcpSocket implements AsyncIterable<Buffer> {
   /** Reads once into `buffer`; resolves the bytes read (0: the peer closed its side). */
   async read(buffer: Uint8Array, options?: { signal?: AbortSignal }): Promise<number> {
     this.#assertOpen('read');
-    const n = await this.ring.recv(this.fd, buffer, 0, { signal: options?.signal });
-    this.bytesRead += n;
-    return n;
+    this.#reader.checkFree('read');
+    this.#reader.reads++;
+    try {
+      if (this.#reader.pending) {
+        const kept = await this.#reader.fromKept(buffer); // (counted in bytesRead when received)
+        if (kept > 0) return kept;
+        this.#assertOpen('read');
+      }
+      let n: number;
+      try {
+        n = await this.ring.recv(this.fd, buffer, 0, { signal: options?.signal });
+      } catch (e) {
+        this.#assertOpen('read'); // close() cancelled it
+        throw e;
+      }
+      this.bytesRead += n;
+      return n;
+    } finally {
+      this.#reader.reads--;
+    }
   }
 
   /**
@@ -326,6 +419,7 @@ export class TcpSocket implements AsyncIterable<Buffer> {
    */
   chunks(options?: StreamOptions & { bundle?: boolean }): MultishotStream<RecvChunk> {
     this.#assertOpen('chunks');
+    this.#reader.checkFree('chunks');
     const group = (this.#group ??= defaultGroup(this.ring));
     const { bundle: wantBundle, ...streamOptions } = options ?? {};
     if (wantBundle !== undefined && typeof wantBundle !== 'boolean') throw new TypeError(`TcpSocket.chunks(): "bundle" must be a boolean, got ${describeValue(wantBundle)}`);
@@ -341,12 +435,17 @@ export class TcpSocket implements AsyncIterable<Buffer> {
           return bundle ? group.takeBundle!(res, flags) : (group.take(res, flags) ?? undefined);
         },
         dispose: (c) => c.release(),
+        keep: (c) => this.#reader.keep(c),
         refilled: () => group.refilled(),
         error: (res) => new RingError(res, 'recv', { op: 'recv', detail: res === -ECONNRESET ? 'the peer reset the connection' : undefined }),
       },
-      { highWater: 64, ...streamOptions },
+      // unread chunks hold buffers of a group the ring's connections share (the default one has 256):
+      // at 16 a connection that stops reading holds at most 16 of them
+      { highWater: 16, ...streamOptions },
+      this.#reader.start(),
     );
-    this.#streams.add(s);
+    this.#reader.reading(s);
+    addStream(this.#streams, s);
     return s;
   }
 
@@ -364,12 +463,21 @@ export class TcpSocket implements AsyncIterable<Buffer> {
     }
   }
 
-  /** shutdown(SHUT_WR): the peer reads end-of-stream after what was written. */
-  async end(data?: Uint8Array | string): Promise<void> {
-    if (data !== undefined) await this.write(data);
+  /** shutdown(SHUT_WR) after what was written: the peer reads end-of-stream. A write() after it is refused (EPIPE); end() again gets the same promise. */
+  end(data?: Uint8Array | string): Promise<void> {
+    if (this.#closing) return Promise.reject(this.#closedError('end'));
+    if (this.#ending) return data === undefined ? this.#ending : Promise.reject(this.#endedError('end'));
+    const last = data === undefined ? undefined : this.write(data);
+    return (this.#ending = this.#end(last));
+  }
+  async #end(last: Promise<void> | undefined): Promise<void> {
+    await last;
     await this.#writer.idle(); // FIN after every write queued before
     this.#assertOpen('end');
     await this.ring.shutdown(this.fd, 'write');
+  }
+  #endedError(m: string): RingError {
+    return new RingError(-EPIPE, m, { detail: 'end() was called: the socket writes no more' });
   }
 
   /** Stops this socket's requests and closes the fd (once; later calls get the same promise). */
@@ -382,9 +490,10 @@ export class TcpSocket implements AsyncIterable<Buffer> {
   async #close(): Promise<void> {
     for (const s of this.#streams) s.close();
     this.#streams.clear();
+    this.#reader.close();
     // a send waiting for room (a peer that does not read) would hold the writes queued behind it
-    // forever: cancel it; it and they reject with "the socket is closed"
-    if (this.#writer.busy && !this.ring.closed) await this.ring.cancel({ fd: this.fd }, { all: true }).catch(() => 0);
+    // forever, a read would wait for good: closeSocketFd cancels what waits on the fd; the
+    // writes reject with "the socket is closed", a read too
     await closeSocketFd(this.ring, this.fd);
   }
   async [Symbol.asyncDispose](): Promise<void> {
@@ -397,4 +506,14 @@ export class TcpSocket implements AsyncIterable<Buffer> {
   #closedError(m: string): RingError {
     return new RingError(-9 /* EBADF */, m, { detail: 'the socket is closed' });
   }
+}
+
+/**
+ * Keeps `s` with its socket's or server's streams (closed with it), first dropping those that have
+ * ended: a long-lived socket whose chunks() or connections() are opened and closed again and again
+ * kept every ended stream until it closed.
+ */
+function addStream<T>(streams: Set<MultishotStream<T>>, s: MultishotStream<T>): void {
+  for (const old of streams) if (old.done) streams.delete(old);
+  streams.add(s);
 }

@@ -47,7 +47,7 @@ export class UdpSocket implements AsyncIterable<Datagram> {
   }
 
   address(): AddressInfo | null {
-    return socketName(this.fd, false);
+    return this.#closing ? null : socketName(this.fd, false); // (once closing, the fd number may name another socket)
   }
 
   /** Sends one datagram to host:port; resolves the bytes sent. */
@@ -64,7 +64,13 @@ export class UdpSocket implements AsyncIterable<Datagram> {
   async receive(options?: { signal?: AbortSignal }): Promise<Datagram> {
     this.#assertOpen('receive');
     const buf = Buffer.allocUnsafe(this.#max);
-    const r = await this.ring.recvmsg(this.fd, { buffers: [buf], address: true }, 0, { signal: options?.signal });
+    let r;
+    try {
+      r = await this.ring.recvmsg(this.fd, { buffers: [buf], address: true }, 0, { signal: options?.signal });
+    } catch (e) {
+      this.#assertOpen('receive'); // close() cancelled it
+      throw e;
+    }
     return { data: Buffer.from(buf.subarray(0, Math.min(r.bytes, this.#max))), address: toAddressInfo(r.address), truncated: (r.flags & MSG_TRUNC) !== 0 };
   }
 

@@ -27,14 +27,32 @@ import { MSG } from '../ops/net-abi.js';
 import { abortError } from '../ring/aborts.js';
 import { RingError, errno as errnoOf } from '../errors.js';
 import { runForTarget, type SettleTarget } from '../ring/callback-requests.js';
-import { captureSettlers, capturedResolve, capturedReject } from '../ring/settlers.js';
+import { captureSettlers, capturedResolve, capturedReject, releaseSettlers } from '../ring/settlers.js';
 
 const EPIPE = errnoOf('EPIPE');
 const ECANCELED = errnoOf('ECANCELED');
+const EBADF = errnoOf('EBADF');
 /** A linked send takes all its bytes or fails. */
 const MSG_WAITALL = MSG.WAITALL;
 /** Writes sent in one linked chain at most. */
 const LINKED_MAX = 64;
+
+/** node:net's write callback: called once, with no argument when the write is done, or with its error. */
+export type WriteCallback = (err?: unknown) => void;
+
+/** Calls a write callback; what it throws is thrown again on a microtask (an uncaught exception, as from node:net), never into the ring's completion handling. */
+export function callBack(cb: WriteCallback, error: unknown): void {
+  try {
+    if (error === undefined) cb();
+    else cb(error);
+  } catch (e) {
+    queueMicrotask(() => {
+      throw e;
+    });
+  }
+}
+
+const NOOP = (): void => {};
 
 /** What the writer needs of its socket. */
 export interface WriteTarget {
@@ -61,6 +79,8 @@ class Job {
   settled = false;
   error: unknown = undefined;
   onAbort: (() => void) | undefined = undefined;
+  /** The next settled write whose callback is due (SocketWriter's list). */
+  dueNext: Job | undefined = undefined;
   constructor(
     readonly data: Uint8Array | undefined,
     readonly lease: BufferLease | undefined,
@@ -68,6 +88,8 @@ class Job {
     readonly signal: AbortSignal | undefined,
     readonly resolve: (v?: unknown) => void,
     readonly reject: (e: unknown) => void,
+    /** A write with a callback instead of a promise (resolve and reject do nothing). */
+    readonly cb: WriteCallback | undefined,
   ) {}
 }
 
@@ -78,18 +100,38 @@ export class SocketWriter implements SettleTarget<Job> {
   /** The head's send is in flight. */
   #busy = false;
   #idleWaiters: (() => void)[] = [];
+  /**
+   * Settled writes with a callback. Their callbacks run at the end of the call that settled them,
+   * once the writer's state is whole again (a callback may write, close the socket or the ring),
+   * and never inside write() or the caller's abort(): from there, on a microtask.
+   */
+  #dueHead: Job | undefined = undefined;
+  #dueTail: Job | undefined = undefined;
+  #calling = false;
+  #dueScheduled = false;
+  /** write() calls under way on this writer (a submission there may reap and settle a write). */
+  #inWrite = 0;
+  /** #leaseSend()'s request (it holds the lease's memory only while its send runs). */
+  #loneSend: Sqe | undefined = undefined;
 
   constructor(target: WriteTarget) {
     this.#t = target;
   }
 
-  /** Queues `data` (or a lease's bytes); settles as the module comment says. */
-  write(data: Uint8Array | undefined, lease: BufferLease | undefined, signal: AbortSignal | undefined): Promise<void> {
+  /** Queues `data` (or a lease's bytes); settles as the module comment says: the promise it returns, or `cb` (then it returns undefined). */
+  write(data: Uint8Array | undefined, lease: BufferLease | undefined, signal: AbortSignal | undefined, cb: WriteCallback | undefined): Promise<void> | undefined {
     const length = lease ? lease.length : data!.byteLength;
-    const promise = new Promise<void>(captureSettlers); // one executor for every write: no closure per write
-    const job = new Job(data, lease, length, signal, capturedResolve, capturedReject);
+    let promise: Promise<void> | undefined;
+    let job: Job;
+    if (cb) job = new Job(data, lease, length, signal, NOOP, NOOP, cb);
+    else {
+      promise = new Promise<void>(captureSettlers); // one executor for every write: no closure per write
+      job = new Job(data, lease, length, signal, capturedResolve, capturedReject, undefined);
+      releaseSettlers();
+    }
     if (signal?.aborted) {
       this.#settle(job, abortError(signal));
+      this.#scheduleDue();
       return promise;
     }
     if (signal) {
@@ -99,6 +141,7 @@ export class SocketWriter implements SettleTarget<Job> {
         if (!job.started) {
           job.issued = true;
           this.#settle(job, abortError(signal));
+          this.#scheduleDue(); // (not inside the caller's abort())
         }
       };
       signal.addEventListener('abort', job.onAbort, { once: true });
@@ -106,8 +149,42 @@ export class SocketWriter implements SettleTarget<Job> {
     if (this.#tail) this.#tail.next = job;
     else this.#head = job;
     this.#tail = job;
-    if (!this.#busy) this.#pump();
+    if (!this.#busy) {
+      this.#inWrite++;
+      try {
+        this.#pump();
+      } finally {
+        this.#inWrite--;
+      }
+    }
+    this.#scheduleDue(); // a write that ended inside this call (refused, or the ring closed by what a reap there reached) tells its callback later
     return promise;
+  }
+
+  /** Calls the callbacks of settled writes, in the order they settled (callBack: what one throws is an uncaught exception later). */
+  #callDue(): void {
+    if (this.#calling || this.#inWrite > 0 || this.#dueHead === undefined) return;
+    this.#calling = true;
+    try {
+      // (a callback that writes again may settle more: they join the end of the list and run here)
+      for (let j: Job | undefined = this.#dueHead; j !== undefined; j = this.#dueHead) {
+        this.#dueHead = j.dueNext;
+        if (this.#dueHead === undefined) this.#dueTail = undefined;
+        j.dueNext = undefined;
+        callBack(j.cb!, j.error);
+      }
+    } finally {
+      this.#calling = false;
+    }
+  }
+
+  #scheduleDue(): void {
+    if (this.#dueHead === undefined || this.#calling || this.#dueScheduled) return;
+    this.#dueScheduled = true;
+    queueMicrotask(() => {
+      this.#dueScheduled = false;
+      this.#callDue();
+    });
   }
 
   /** A send is in flight. */
@@ -138,12 +215,14 @@ export class SocketWriter implements SettleTarget<Job> {
         continue;
       }
       try {
-        const run = this.#run(j);
-        if (run.length === 1) this.#send(j);
+        // (a lone write, the usual case, needs no run array)
+        const run = j.next === undefined ? undefined : this.#run(j);
+        if (run === undefined || run.length === 1) this.#send(j);
         else this.#sendLinked(run);
         return;
       } catch (e) {
         this.#busy = false;
+        this.#loneEnded(); // (refused: nothing of it runs)
         this.#fail(j, e);
       }
     }
@@ -178,9 +257,16 @@ export class SocketWriter implements SettleTarget<Job> {
   #sendLinked(run: Job[]): void {
     const t = this.#t;
     const sqes = run.map((j) => this.#sqeFor(j, MSG_WAITALL));
-    const outcomes = Promise.allSettled(t.ring.chain(sqes, { link: true }));
+    // busy and started before the submission, as in #send()
     this.#busy = true;
     for (const j of run) j.started = true;
+    let outcomes: Promise<PromiseSettledResult<unknown>[]>;
+    try {
+      outcomes = Promise.allSettled(t.ring.chain(sqes, { link: true }));
+    } catch (e) {
+      for (const j of run) j.started = false;
+      throw e;
+    }
     outcomes.then((o) => {
       let broken = false;
       for (let i = 0; i < run.length; i++) {
@@ -203,6 +289,7 @@ export class SocketWriter implements SettleTarget<Job> {
       }
       this.#busy = false;
       this.#pump();
+      this.#callDue();
     });
   }
 
@@ -215,27 +302,55 @@ export class SocketWriter implements SettleTarget<Job> {
     return flags === 0 && t.zeroCopy(n) ? t.ring.op.sendZc(t.fd, data, 0) : t.ring.op.send(t.fd, data, flags);
   }
 
+  /**
+   * The send of what is left of a lease's bytes when it goes alone: one Sqe per socket, pointed
+   * at each lease in turn (one lone send is in flight at a time: the previous one's request has
+   * ended before the next is issued; linked sends are built each).
+   */
+  #leaseSend(j: Job): Sqe {
+    const t = this.#t;
+    const s = (this.#loneSend ??= t.ring.op.send(t.fd, NO_BYTES, 0));
+    s.retarget(j.lease!.address + j.at, j.length - j.at, j.lease!.keeper);
+    return s;
+  }
+
+  /** The lone send ended (or was refused): its request no longer holds the lease's memory. (Only lone lease sends go through runForTarget with a lease; linked ones are chains.) */
+  #loneEnded(): void {
+    if (this.#loneSend) this.#loneSend.keep = undefined;
+  }
+
   /** Issues one send of the rest of `j` (throws when it cannot be submitted). */
   #send(j: Job): void {
     const t = this.#t;
-    const sqe = this.#sqeFor(j, 0);
+    const sqe = j.lease ? this.#leaseSend(j) : this.#sqeFor(j, 0);
     const o = j.signal ? { signal: j.signal } : undefined;
-    // (CQEs and failures come later, never inside these calls: a refusal throws)
-    if (sqe.op.multiCqe) {
-      t.ring.runMulti(sqe, new ZeroCopyStep(this, j), o);
-      j.notifs++;
-    } else runForTarget(t.ring, sqe, this, j, j.signal); // resolved()/rejected() below, from the ring's completion handling
+    // busy and started before the submission: one that finds the SQ full flushes and reaps first,
+    // and what that reaches (another socket's write callback, a recv listener) may write to this
+    // socket, which must queue behind this send, not issue it again. This send's own CQE never
+    // comes inside these calls; a refusal throws.
     this.#busy = true;
     j.started = true;
+    const zc = sqe.op.multiCqe === true;
+    if (zc) j.notifs++;
+    try {
+      if (zc) t.ring.runMulti(sqe, new ZeroCopyStep(this, j), o);
+      else runForTarget(t.ring, sqe, this, j, j.signal); // resolved()/rejected() below, from the ring's completion handling
+    } catch (e) {
+      if (zc) j.notifs--;
+      j.started = false;
+      throw e;
+    }
   }
 
   /** @internal runForTarget: the send of `j` took `r` bytes. */
   resolved(j: Job, r: unknown): void {
+    if (j.lease) this.#loneEnded();
     this.result(j, r as number);
   }
 
   /** @internal runForTarget: the send of `j` failed. */
   rejected(j: Job, e: unknown): void {
+    if (j.lease) this.#loneEnded();
     this.failed(j, e);
   }
 
@@ -251,6 +366,7 @@ export class SocketWriter implements SettleTarget<Job> {
       this.#finish(j);
     }
     this.#pump();
+    this.#endCall(j);
   }
 
   /** @internal a send of `j` failed; the writes after it go on. */
@@ -258,11 +374,23 @@ export class SocketWriter implements SettleTarget<Job> {
     this.#busy = false;
     this.#fail(j, e);
     this.#pump();
+    this.#endCall(j);
+  }
+
+  /**
+   * The end of a call that settled `j`'s send: due callbacks now, or on a microtask when `j`'s
+   * signal fired (the ring may have ended the send inside the caller's abort(), reaping there).
+   */
+  #endCall(j: Job): void {
+    if (j.signal?.aborted) this.#scheduleDue();
+    else this.#callDue();
   }
 
   /** `j` ends with `e` (an AbortError when its signal cancelled the send). */
   #fail(j: Job, e: unknown): void {
     if (e instanceof RingError && e.errno === ECANCELED) e = j.signal?.aborted ? abortError(j.signal) : (this.#t.closed() ?? e);
+    // a send the socket's close() overtook (its fd gone before the kernel issued it) reads as closed
+    else if (e instanceof RingError && e.errno === EBADF) e = this.#t.closed() ?? e;
     j.error ??= e;
     j.issued = true;
     this.#finish(j);
@@ -272,6 +400,7 @@ export class SocketWriter implements SettleTarget<Job> {
   released(j: Job): void {
     j.notifs--;
     this.#finish(j);
+    this.#endCall(j);
   }
 
   /** Settles `j` once it is issued and no notification is due. */
@@ -284,7 +413,12 @@ export class SocketWriter implements SettleTarget<Job> {
     j.settled = true;
     if (j.onAbort) j.signal!.removeEventListener('abort', j.onAbort);
     j.lease?.back();
-    if (error === undefined) j.resolve();
+    if (j.cb !== undefined) {
+      j.error = error; // its callback runs from #callDue() when the call that settled it is done
+      if (this.#dueTail) this.#dueTail.dueNext = j;
+      else this.#dueHead = j;
+      this.#dueTail = j;
+    } else if (error === undefined) j.resolve();
     else j.reject(error);
   }
 

@@ -95,6 +95,36 @@ static void export_with(napi_env env, napi_value exports, const char *name, napi
   if (napi_create_function(env, name, NAPI_AUTO_LENGTH, fn, s, &f) == napi_ok) napi_set_named_property(env, exports, name, f);
 }
 
+/* fdIno(fd) -> the inode number of the file fd names, or -errno (fstat's). What a RingHandle checks
+ * at every submission of a message to it (src/ring/ring-handle.ts): that its fd still names its
+ * ring; fs.fstatSync() builds a Stats object for it, several times the cost of the syscall. */
+static napi_value js_fd_ino(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t fd;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 || !rf_get_i32(env, argv[0], &fd) || fd < 0) return rf_int(env, -EINVAL);
+  struct stat st;
+  if (fstat(fd, &st) < 0) return rf_int(env, -errno);
+  return rf_double(env, (double)st.st_ino);
+}
+
+/* fdSeek(fd, offset, whence) -> the new file offset (lseek(2)), or -errno. ringflow/fs's read-ahead at
+ * the file position (src/fs/read-ahead.ts) reads by explicit offsets and moves the file position by
+ * what it served, as read(2) would have: io_uring has no lseek. */
+static napi_value js_fd_seek(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  int32_t fd, whence;
+  double off;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 3 || !rf_get_i32(env, argv[0], &fd) || fd < 0 ||
+      napi_get_value_double(env, argv[1], &off) != napi_ok || !(off >= 0 && off <= 9007199254740991.0) || !rf_get_i32(env, argv[2], &whence) ||
+      (whence != SEEK_SET && whence != SEEK_CUR))
+    return rf_int(env, -EINVAL);
+  off_t r = lseek(fd, (off_t)off, whence);
+  if (r < 0) return rf_int(env, -errno);
+  return rf_double(env, (double)r);
+}
+
 void rf_owned_fds_register(napi_env env, napi_value exports) {
   owned_set *s = calloc(1, sizeof *s);
   if (!s) return;
@@ -105,4 +135,6 @@ void rf_owned_fds_register(napi_env env, napi_value exports) {
   export_with(env, exports, "fdOwn", js_own, s);
   export_with(env, exports, "fdDisown", js_disown, s);
   export_with(env, exports, "fdOwnedCount", js_owned_count, s);
+  export_with(env, exports, "fdIno", js_fd_ino, NULL);
+  export_with(env, exports, "fdSeek", js_fd_seek, NULL);
 }

@@ -31,7 +31,7 @@ test('ReadAhead at the file position: every chunk after the first comes from a r
   writeFileSync(f, data);
   const fh = await fs.open(f);
   t.after(() => fh.close());
-  const ra = new ReadAhead(ours(fh), true);
+  const ra = new ReadAhead(ours(fh));
   const out: Buffer[] = [];
   for (;;) {
     const b = Buffer.alloc(65536);
@@ -51,7 +51,7 @@ test('ReadAhead at explicit positions with changing lengths, then a jump: the by
   writeFileSync(f, data);
   const fh = await fs.open(f);
   t.after(() => fh.close());
-  const ra = new ReadAhead(ours(fh), false);
+  const ra = new ReadAhead(ours(fh));
   let pos = 1000;
   for (const len of [4096, 4096, 1000, 65536, 7, 65536]) {
     const b = Buffer.alloc(len + 10);
@@ -75,7 +75,7 @@ test('a pipe is not read ahead: a FIFO with one chunk written and the writer sti
   const writer = await nodeOpen(fifo, 'w');
   const fh = await reader;
   await writer.write(Buffer.from('hello'));
-  const ra = new ReadAhead(ours(fh), true);
+  const ra = new ReadAhead(ours(fh));
   const b = Buffer.alloc(100);
   assert.equal(await ra.read(b, 0, 100, null), 5);
   assert.equal(ra.served, 0);

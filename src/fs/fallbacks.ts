@@ -38,7 +38,7 @@ export const BACKENDS: Readonly<Record<string, BackendEntry>> = {
   'FileHandle.datasync': { via: 'ring', how: 'FSYNC with IORING_FSYNC_DATASYNC' },
   'FileHandle.close': { via: 'ring', how: 'CLOSE' },
   'FileHandle.createReadStream': { via: 'ring', how: 'node:fs ReadStream whose reads are READ requests, the next chunk read ahead (regular files)' },
-  'FileHandle.createWriteStream': { via: 'ring', how: 'node:fs WriteStream whose writes are WRITE/WRITEV requests' },
+  'FileHandle.createWriteStream': { via: 'ring', how: "node:fs WriteStream whose writes are WRITE/WRITEV requests; like node's, a stream holds its handle open until it closes, so `fh.close()` under it lets its queued writes finish" },
   'FileHandle.readLines': { via: 'ring', how: 'readline over createReadStream' },
   'FileHandle.readableWebStream': { via: 'ring', how: 'byte ReadableStream over FileHandle.read' },
   'FileHandle.chmod': { via: 'node', how: 'no io_uring op: node:fs fchmod on the fd' },

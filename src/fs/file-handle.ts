@@ -36,6 +36,7 @@ const ftruncateP = promisify(ftruncateCb);
 /** Every line's read() treats an int32 length and a null or safe-integer (≥ -1) position alike. */
 const PLAIN_READ: ReadRules = { truncatesLength: false, validatesPosition: true, positionBeforeEmptyRead: false };
 
+const noop = (): void => {};
 const fileOffsetOf = (position: unknown): number => (typeof position === 'number' && Number.isSafeInteger(position) && position >= 0 ? position : -1);
 
 /** Handles dropped without close(): their fd is closed at collection, with Node's warning. */
@@ -58,6 +59,8 @@ export class FileHandle extends EventEmitter {
   #fd: number;
   #refs = 1;
   #closePromise: Promise<void> | null | undefined = null;
+  /** The last operation at the file position queued (atFilePosition), while one is. */
+  #positionTail: Promise<void> | undefined;
   #closeResolve: (() => void) | undefined;
   #closeReject: ((e: unknown) => void) | undefined;
 
@@ -92,6 +95,28 @@ export class FileHandle extends EventEmitter {
     } finally {
       this.#unref();
     }
+  }
+
+  /**
+   * @internal Runs `fn`, an operation at the file position, after the handle's earlier ones have
+   * ended. io_uring's reads and writes at offset -1 take no f_pos lock (read(2) and write(2) do,
+   * which node's calls go through): two in flight at once could read the same bytes or write over
+   * each other (seen where reads go through io-wq: Debian's 6.1).
+   */
+  atFilePosition<T>(fn: () => Promise<T>): Promise<T> {
+    const prev = this.#positionTail;
+    const run = prev === undefined ? fn() : prev.then(fn);
+    const tail: Promise<void> = run.then(noop, noop);
+    this.#positionTail = tail;
+    void tail.then(() => {
+      if (this.#positionTail === tail) this.#positionTail = undefined;
+    });
+    return run;
+  }
+
+  /** Runs `io` now at an explicit offset, or in the handle's queue at the file position (-1). */
+  #at<T>(pos: number | bigint, io: () => Promise<T>): Promise<T> {
+    return pos === -1 ? this.atFilePosition(io) : io();
   }
 
   /** Holds the handle open (streams reading from it); release with unrefHandle(). */
@@ -147,7 +172,8 @@ export class FileHandle extends EventEmitter {
   }
 
   read<T extends ArrayBufferView = Buffer>(buffer?: T | (FsReadOptions<T> | null), offset?: number | null | FsReadOptions<T>, length?: number | null, position?: number | bigint | null): Promise<ReadResult<T>> {
-    return this.#call('read', () => this.#read(buffer, offset, length, position)) as Promise<ReadResult<T>>;
+    // (#call's work done inside #read: one async function per read, not two and a closure)
+    return this.#read(buffer, offset, length, position) as Promise<ReadResult<T>>;
   }
 
   /**
@@ -157,39 +183,46 @@ export class FileHandle extends EventEmitter {
    * one those steps would treat differently.
    */
   async #read(bufferOrParams: unknown, offset: any, length: any, position: any): Promise<ReadResult<ArrayBufferView>> { // eslint-disable-line @typescript-eslint/no-explicit-any
-    let buffer = bufferOrParams as any; // eslint-disable-line @typescript-eslint/no-explicit-any
-    if (!ArrayBuffer.isView(buffer)) {
-      if (bufferOrParams !== undefined) validateObject(bufferOrParams, 'options', true);
-      ({ buffer = Buffer.alloc(16384), offset = 0, length = buffer.byteLength - offset, position = null } = (bufferOrParams ?? {}) as FsReadOptions<ArrayBufferView>);
-      validateBuffer(buffer);
-    }
-    if (offset !== null && typeof offset === 'object') ({ offset = 0, length = buffer.byteLength - offset, position = null } = offset as FsReadOptions<ArrayBufferView>);
-    if (offset == null) offset = 0;
-    else validateInteger(offset, 'offset', 0);
-    length ??= buffer.byteLength - offset;
-    const plain = Number.isInteger(length) && Math.abs(length) <= 2 ** 31 - 1 && (position == null || (Number.isSafeInteger(position) && position >= -1));
-    const rules = plain ? PLAIN_READ : await readRules();
-    if (rules.truncatesLength) length |= 0;
-    const checkPosition = () => {
-      if (position == null) position = -1;
-      else validatePosition(position, 'position', length);
-    };
-    if (rules.validatesPosition && rules.positionBeforeEmptyRead) checkPosition();
-    if (length === 0) return { __proto__: null, bytesRead: length, buffer } as ReadResult<ArrayBufferView>;
-    if (buffer.byteLength === 0) throw invalidArgValue('buffer', buffer, 'is empty and cannot be written');
-    validateOffsetLengthRead(offset, length, buffer.byteLength);
-    if (rules.validatesPosition && !rules.positionBeforeEmptyRead) checkPosition();
-    else if (!rules.validatesPosition && !Number.isSafeInteger(position)) position = -1;
-    // the binding's offset: < 0 (libuv) or -1n is the file position
-    const pos: number | bigint = typeof position === 'bigint' ? (position < 0n ? -1 : position) : position < 0 ? -1 : position;
-    let bytesRead: number;
+    if (this.#fd === -1) throw fileClosedError('read');
+    this.#refs++;
     try {
-      // the whole view (the usual call) needs no window: no options object for the builder to read
-      bytesRead = await (offset === 0 && length === buffer.byteLength ? this.#ring.read(this.#fd, buffer, pos) : this.#ring.read(this.#fd, buffer, pos, { offset, length }));
-    } catch (e) {
-      throw nodeError(e, 'read');
+      let buffer = bufferOrParams as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+      if (!ArrayBuffer.isView(buffer)) {
+        if (bufferOrParams !== undefined) validateObject(bufferOrParams, 'options', true);
+        ({ buffer = Buffer.alloc(16384), offset = 0, length = buffer.byteLength - offset, position = null } = (bufferOrParams ?? {}) as FsReadOptions<ArrayBufferView>);
+        validateBuffer(buffer);
+      }
+      if (offset !== null && typeof offset === 'object') ({ offset = 0, length = buffer.byteLength - offset, position = null } = offset as FsReadOptions<ArrayBufferView>);
+      if (offset == null) offset = 0;
+      else validateInteger(offset, 'offset', 0);
+      length ??= buffer.byteLength - offset;
+      const plain = Number.isInteger(length) && Math.abs(length) <= 2 ** 31 - 1 && (position == null || (Number.isSafeInteger(position) && position >= -1));
+      const rules = plain ? PLAIN_READ : await readRules();
+      if (rules.truncatesLength) length |= 0;
+      const checkPosition = () => {
+        if (position == null) position = -1;
+        else validatePosition(position, 'position', length);
+      };
+      if (rules.validatesPosition && rules.positionBeforeEmptyRead) checkPosition();
+      if (length === 0) return { __proto__: null, bytesRead: length, buffer } as ReadResult<ArrayBufferView>;
+      if (buffer.byteLength === 0) throw invalidArgValue('buffer', buffer, 'is empty and cannot be written');
+      validateOffsetLengthRead(offset, length, buffer.byteLength);
+      if (rules.validatesPosition && !rules.positionBeforeEmptyRead) checkPosition();
+      else if (!rules.validatesPosition && !Number.isSafeInteger(position)) position = -1;
+      // the binding's offset: < 0 (libuv) or -1n is the file position
+      const pos: number | bigint = typeof position === 'bigint' ? (position < 0n ? -1 : position) : position < 0 ? -1 : position;
+      let bytesRead: number;
+      try {
+        // the whole view (the usual call) needs no window: no options object for the builder to read
+        const fd = this.#fd;
+        bytesRead = await this.#at(pos, () => (offset === 0 && length === buffer.byteLength ? this.#ring.read(fd, buffer, pos) : this.#ring.read(fd, buffer, pos, { offset, length })));
+      } catch (e) {
+        throw nodeError(e, 'read');
+      }
+      return { __proto__: null, bytesRead, buffer } as ReadResult<ArrayBufferView>;
+    } finally {
+      this.#unref();
     }
-    return { __proto__: null, bytesRead, buffer } as ReadResult<ArrayBufferView>;
   }
 
   readv<T extends readonly ArrayBufferView[]>(buffers: T, position?: number | null): Promise<{ bytesRead: number; buffers: T }> {
@@ -199,7 +232,8 @@ export class FileHandle extends EventEmitter {
       if (buffers.length === 0) throw errnoError(EINVAL, 'read'); // libuv's uv_fs_read refuses nbufs 0
       let bytesRead: number;
       try {
-        bytesRead = await this.#ring.readv(this.#fd, buffers as unknown as ArrayBufferView[], pos);
+        const fd = this.#fd;
+        bytesRead = await this.#at(pos, () => this.#ring.readv(fd, buffers as unknown as ArrayBufferView[], pos));
       } catch (e) {
         throw nodeError(e, 'read');
       }
@@ -242,7 +276,8 @@ export class FileHandle extends EventEmitter {
     }
     let bytesWritten: number;
     try {
-      bytesWritten = len === 0 ? 0 : await (offset === 0 && len === bytes.byteLength ? this.#ring.write(this.#fd, bytes, pos) : this.#ring.write(this.#fd, bytes, pos, { offset, length: len }));
+      const fd = this.#fd;
+      bytesWritten = len === 0 ? 0 : await this.#at(pos, () => (offset === 0 && len === bytes.byteLength ? this.#ring.write(fd, bytes, pos) : this.#ring.write(fd, bytes, pos, { offset, length: len })));
     } catch (e) {
       throw nodeError(e, 'write');
     }
@@ -256,7 +291,8 @@ export class FileHandle extends EventEmitter {
       let bytesWritten = 0;
       if (buffers.length > 0) {
         try {
-          bytesWritten = await this.#ring.writev(this.#fd, buffers as unknown as ArrayBufferView[], pos);
+          const fd = this.#fd;
+          bytesWritten = await this.#at(pos, () => this.#ring.writev(fd, buffers as unknown as ArrayBufferView[], pos));
         } catch (e) {
           throw nodeError(e, 'write');
         }

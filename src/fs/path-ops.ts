@@ -35,6 +35,14 @@ function viaNode(name: string, args: unknown[]): Promise<never> {
 const isForeignHandle = (v: unknown): boolean =>
   v !== null && typeof v === 'object' && !(v instanceof FileHandle) && typeof (v as { fd?: unknown }).fd === 'number' && typeof (v as { readFile?: unknown }).readFile === 'function';
 
+/** readFile's errors as node:fs/promises gives them (`p`: the path as validated). */
+async function readFileFailure(e: unknown, p: string | Buffer): Promise<never> {
+  if (!(e instanceof RingError)) throw nodeError(e, '');
+  if (e.syscall === 'open') throw nodeError(e, 'open', p);
+  if (e.syscall === 'read' && (await readFileErrorNamesPath())) throw errnoError(e.errno, 'read', p);
+  throw nodeError(e, e.syscall);
+}
+
 export function pathOps(ringOf: () => Ring) {
   async function open(path: unknown, flags?: unknown, mode?: unknown): Promise<FileHandle> {
     let p, f, m;
@@ -156,32 +164,43 @@ export function pathOps(ringOf: () => Ring) {
     if (error !== undefined) throw error;
   }
 
-  async function readFile(path: unknown, options?: unknown): Promise<string | Buffer> {
-    if (isForeignHandle(path)) return viaNode('readFile', [path, options]);
-    if (path instanceof FileHandle && path.fd === -1) return callOnClosedHandle('readFile', [options]);
-    let o: FsOptions, p, flags;
+  /**
+   * Not an async function: the call's promise is readWholeFile's, which maps its own errors
+   * (`fail`), so a Buffer result resolves one promise, not two (each resolve with a Buffer looks
+   * `then` up its prototype chain), with no await between two async functions.
+   */
+  function readFile(path: unknown, options?: unknown): Promise<string | Buffer> {
     try {
-      o = optionsOf(options, { flag: 'r' });
-      if (path instanceof FileHandle) return await path.readFile(o);
-      p = validatedPath(path);
-      flags = flagsOf(o.flag || 'r');
-    } catch (e) {
-      if (path instanceof FileHandle) throw e;
-      return viaNode('readFile', [path, options]);
-    }
-    checkAborted(o.signal);
-    const ring = ringOf();
-    // fs-fast: open + read + read in one submission on a direct descriptor (src/fs/fast/read-file.ts)
-    try {
+      if (isForeignHandle(path)) return viaNode('readFile', [path, options]);
+      // (instanceof on a string path looks FileHandle[Symbol.hasInstance] up: a path is not an object)
+      const handle = typeof path === 'object' && path instanceof FileHandle;
+      if (handle && path.fd === -1) return callOnClosedHandle('readFile', [options]);
+      let o: FsOptions, p, flags;
+      try {
+        o = optionsOf(options, { flag: 'r' });
+        if (handle) return path.readFile(o);
+        p = validatedPath(path);
+        flags = flagsOf(o.flag || 'r');
+      } catch (e) {
+        if (handle) throw e;
+        return viaNode('readFile', [path, options]);
+      }
+      checkAborted(o.signal);
+      const ring = ringOf();
+      // fs-fast: open + read + read in one submission on a direct descriptor (src/fs/fast/read-file.ts)
       // decoded inside for an encoding Buffer knows; any other is node's toString() of the bytes (its error, or '' for an empty file)
-      const known = typeof o.encoding === 'string' && Buffer.isEncoding(o.encoding);
-      const r = await readWholeFile(ring, p, { flags, signal: o.signal, encoding: known ? (o.encoding as BufferEncoding) : null });
-      return o.encoding && !known ? (r as Buffer).toString(o.encoding as BufferEncoding) : r;
+      const encoding = o.encoding;
+      const known = typeof encoding === 'string' && Buffer.isEncoding(encoding);
+      const target = p;
+      return readWholeFile(ring, p, {
+        flags,
+        signal: o.signal,
+        encoding: known ? (encoding as BufferEncoding) : null,
+        decode: encoding && !known ? (b) => b.toString(encoding as BufferEncoding) : undefined,
+        fail: (e) => readFileFailure(e, target),
+      });
     } catch (e) {
-      if (!(e instanceof RingError)) throw nodeError(e, '');
-      if (e.syscall === 'open') throw nodeError(e, 'open', p);
-      if (e.syscall === 'read' && (await readFileErrorNamesPath())) throw errnoError(e.errno, 'read', p);
-      throw nodeError(e, e.syscall);
+      return Promise.reject(e);
     }
   }
 

@@ -6,8 +6,13 @@
  *
  * Only where an extra read changes nothing the caller can see:
  *  - regular files only (a read ahead on a pipe or a tty could wait forever and hold close());
- *  - reads at explicit positions (the stream's `start`), or at the file position when the stream
- *    closes the file at its end (autoClose): the offset a read ahead moved is then nobody's;
+ *  - every read is at an explicit offset. A stream at the file position (no `start`) takes the
+ *    position when a chunk is asked for (lseek SEEK_CUR, in the handle's queue of operations at the
+ *    file position: FileHandle.atFilePosition), is served at that offset, and moves the position by
+ *    exactly what it served (SEEK_SET), as node's read(2) would have. A chunk read ahead past the
+ *    position stays unseen: a stream paused or left (readLines() and break) leaves the position
+ *    where node leaves it, and a chunk read ahead where the position no longer is (another reader
+ *    of the handle moved it) is dropped;
  *  - sequential requests: one at another position, or a length outside (0, 8 MiB], drops what was
  *    read ahead and goes to the handle's own read() (whose argument rules and errors apply), as
  *    does everything when read-ahead does not apply.
@@ -15,12 +20,17 @@
  * reports its error on the request it was for.
  */
 import type { FileHandle } from './file-handle.js';
+import { binding } from '../native.js';
+import { errnoError, fileClosedError } from './errors.js';
+
+const SEEK_SET = 0;
+const SEEK_CUR = 1;
 
 /** Longest chunk read ahead (a stream's highWaterMark is 64 KiB by default). */
 const MAX_AHEAD = 8 << 20;
 
 interface Ahead {
-  /** Where it was read from: a byte offset, or -1 for the file position. */
+  /** Where it was read from (a byte offset). */
   position: number;
   buffer: Buffer;
   /** Bytes read (resolved) or the read's error. */
@@ -29,7 +39,6 @@ interface Ahead {
 
 export class ReadAhead {
   readonly #fh: FileHandle;
-  readonly #atFilePosition: boolean;
   #regular: Promise<boolean> | undefined;
   #ahead: Ahead | undefined;
   /** Bytes of the last chunk served that the request did not take (served first next time). */
@@ -40,10 +49,8 @@ export class ReadAhead {
   /** Reads ahead done, for tests. */
   served = 0;
 
-  /** `atFilePosition`: may reads at the file position be read ahead (the stream closes the file at its end)? */
-  constructor(fh: FileHandle, atFilePosition: boolean) {
+  constructor(fh: FileHandle) {
     this.#fh = fh;
-    this.#atFilePosition = atFilePosition;
   }
 
   /** The stream's read: `length` bytes at `position` (null/undefined: the file position) into buf[offset...]. */
@@ -51,23 +58,31 @@ export class ReadAhead {
     const explicit = typeof position === 'number' && Number.isSafeInteger(position) && position >= 0;
     const atFile = position === null || position === undefined;
     const fits = Number.isInteger(length) && length > 0 && length <= MAX_AHEAD && Number.isInteger(offset) && offset >= 0 && buf instanceof Uint8Array && offset + length <= buf.length;
-    const pos = explicit ? (position as number) : -1;
-    // bytes read ahead at the file position are past the file offset already: they are served,
-    // never dropped (Node's ReadStream asks for nothing else once it reads this way)
-    const heldAtFile = atFile && (this.#ahead?.position === -1 || (this.#rest !== undefined && this.#restPosition === -1));
-    if (!heldAtFile && (!fits || !(explicit || (atFile && this.#atFilePosition)) || !(await this.#isRegular()))) {
+    if (!fits || !(explicit || atFile) || !(await this.#isRegular())) {
       await this.#drop();
       return (await this.#fh.read(buf as Uint8Array, offset, length, position as number | null)).bytesRead;
     }
-    const target = buf as Uint8Array;
-    const want = fits ? length : Math.max(0, Math.min(length | 0, target.length - offset));
+    if (explicit) return this.#serve(buf as Uint8Array, offset, length, position as number);
+    const fd = this.#fh.fd;
+    return this.#fh.atFilePosition(async () => {
+      if (this.#fh.fd !== fd) throw fileClosedError('read'); // closed while queued: its number may name another file now
+      const at = binding.fdSeek(fd, 0, SEEK_CUR) as number;
+      if (at < 0) throw errnoError(-at, 'read');
+      const n = await this.#serve(buf as Uint8Array, offset, length, at);
+      if (this.#fh.fd === fd) binding.fdSeek(fd, at + n, SEEK_SET);
+      return n;
+    });
+  }
+
+  /** `length` bytes at byte offset `pos` into target[offset...], from what was read ahead where it matches. */
+  async #serve(target: Uint8Array, offset: number, length: number, pos: number): Promise<number> {
     // what the last chunk left over
     if (this.#rest && this.#restPosition === pos) {
-      const n = Math.min(want, this.#rest.length);
+      const n = Math.min(length, this.#rest.length);
       target.set(this.#rest.subarray(0, n), offset);
       this.#rest = n < this.#rest.length ? this.#rest.subarray(n) : undefined;
-      if (pos >= 0) this.#restPosition = this.#rest ? pos + n : -1;
-      if (!this.#rest && fits) this.#startNext(pos >= 0 ? pos + n : -1, length);
+      this.#restPosition = this.#rest ? pos + n : -1;
+      if (!this.#rest) this.#startNext(pos + n, length);
       this.served++;
       return n;
     }
@@ -81,14 +96,14 @@ export class ReadAhead {
     if (!a) a = this.#start(pos, length);
     this.#ahead = undefined;
     const got = await a.done; // its error, if it failed, is this request's
-    const n = Math.min(want, got);
+    const n = Math.min(length, got);
     target.set(a.buffer.subarray(0, n), offset);
     if (got > n) {
       this.#rest = a.buffer.subarray(n, got);
-      this.#restPosition = pos >= 0 ? pos + n : -1;
+      this.#restPosition = pos + n;
     } else {
       this.#spare = a.buffer; // copied out whole: the next read ahead may reuse it
-      if (got > 0 && fits) this.#startNext(pos >= 0 ? pos + got : -1, length);
+      if (got > 0) this.#startNext(pos + got, length);
     }
     if (fromAhead) this.served++;
     return n;
@@ -99,7 +114,7 @@ export class ReadAhead {
     const spare = this.#spare;
     this.#spare = undefined;
     const buffer = spare !== undefined && spare.length === length ? spare : Buffer.allocUnsafeSlow(length);
-    const done = this.#fh.read(buffer, 0, length, position >= 0 ? position : null).then((r) => r.bytesRead);
+    const done = this.#fh.read(buffer, 0, length, position).then((r) => r.bytesRead);
     return { position, buffer, done };
   }
 

@@ -67,7 +67,8 @@ export async function readAllFd(ring: Ring, fd: number, options: FsOptions): Pro
 }
 
 export function readFileHandle(fh: FileHandle, options: FsOptions): Promise<string | Buffer> {
-  return readAllFd(fh.ring, fh.fd, options);
+  const fd = fh.fd;
+  return fh.atFilePosition(() => readAllFd(fh.ring, fd, options));
 }
 
 /** An iterable or async iterable that is not a string or a view (node's isCustomIterable). */
@@ -112,7 +113,9 @@ export async function writeAllFd(ring: Ring, fd: number, data: ArrayBufferView |
 }
 
 export async function writeFileHandle(fh: FileHandle, data: unknown, options: FsOptions): Promise<void> {
-  return writeAllFd(fh.ring, fh.fd, writeData(data, options.encoding), options);
+  const fd = fh.fd;
+  const bytes = writeData(data, options.encoding);
+  return fh.atFilePosition(() => writeAllFd(fh.ring, fd, bytes, options));
 }
 
 /** Closes `fd` after `op`, as node's handleFdClose: the op's error wins, a close error after success is thrown. */

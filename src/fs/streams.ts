@@ -56,26 +56,42 @@ function ringFsFor(fh: FileHandle) {
         (e: Error) => cb(e, 0, chunks),
       ),
     fsync: (_fd: number, cb: Cb<void>) => fh.sync().then(() => cb(null), (e: Error) => cb(e)),
-    close: (_fd: number, cb: Cb<void>) => fh.close().then(() => cb(null), (e: Error) => cb(e)),
+    // the stream's hold on the handle goes first (as node's FileHandleOperations.close): a close()
+    // the user made while the stream still had writes queued closes the fd only now
+    close: (_fd: number, cb: Cb<void>) => {
+      fh.unrefHandle();
+      fh.close().then(() => cb(null), (e: Error) => cb(e));
+    },
   };
+}
+
+/**
+ * The stream holds the handle open until the stream closes (node's importFd: handle[kRef]()), so
+ * fh.close() under a stream lets its queued writes (and reads under way) finish first; then the
+ * stream's close op lets go (unrefHandle) and the handle closes.
+ */
+function holdFor(fh: FileHandle): void {
+  if (fh.fd !== -1) fh.refHandle();
 }
 
 export function createReadStream(fh: FileHandle, options?: ReadStreamOptions): ReadStream {
   const fs = ringFsFor(fh);
   // the next chunk is read while the consumer handles this one (read-ahead.ts)
-  const ahead = new ReadAhead(fh, options?.autoClose !== false);
+  const ahead = new ReadAhead(fh);
   fs.read = (_fd, buf, offset, length, position, cb) =>
     ahead.read(buf, offset, length, position as number | null).then(
       (n) => cb(null, n, buf),
       (e: Error) => cb(e, 0, buf),
     );
   const stream = nodeReadStream(null as unknown as string, { ...options, fd: fh.fd, fs } as never);
+  holdFor(fh);
   fh.once('close', () => stream.close());
   return stream;
 }
 
 export function createWriteStream(fh: FileHandle, options?: WriteStreamOptions): WriteStream {
   const stream = nodeWriteStream(null as unknown as string, { ...options, fd: fh.fd, fs: ringFsFor(fh) } as never);
+  holdFor(fh);
   fh.once('close', () => stream.close());
   return stream;
 }

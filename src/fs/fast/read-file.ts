@@ -24,7 +24,7 @@
  * Whatever happens (an error, an abort), the slot is closed before it goes back to the pool.
  */
 import type { Ring } from '../../ring/ring.js';
-import { op } from '../../ops/build.js';
+import { op, repath } from '../../ops/build.js';
 import { FixedFile, NO_BYTES, type Sqe } from '../../ops/sqe.js';
 import { runGroupSettled, runWithCallback, type Settled } from '../../ring/callback-requests.js';
 import { SlotPool } from './slots.js';
@@ -40,6 +40,14 @@ export interface ReadWholeFileOptions {
   signal?: AbortSignal;
   /** Return a string decoded with this encoding; a Buffer without. */
   encoding?: BufferEncoding | null;
+  /** Applied to the bytes read (a Buffer: no `encoding`) before they are returned; what it throws goes to `fail`. */
+  decode?: (bytes: Buffer) => string;
+  /**
+   * What the call rejects with instead of what it threw (ringflow/fs's Node errors, which name the
+   * path). Given here, not by a caller awaiting this call, so that the call's result resolves one
+   * promise, not two (resolving a promise with a Buffer looks `then` up its whole prototype chain).
+   */
+  fail?: (error: unknown) => Promise<never>;
 }
 
 
@@ -80,6 +88,8 @@ const giveScratch = (s: Scratch): void => {
 interface SlotKit {
   readonly fixed: FixedFile;
   readonly byte: Uint8Array;
+  /** openat(path, { direct: slot }), linked: its path, flags and mode set per use (repath). */
+  readonly open: Sqe;
   /** read(slot, byte, position -1). */
   readonly probe: Sqe;
   /** close(slot). */
@@ -96,7 +106,7 @@ function slotKit(pool: SlotPool, slot: number): SlotKit {
   if (k === undefined) {
     const byte = new Uint8Array(1);
     const fixed = new FixedFile(slot);
-    k = kits[i] = { fixed, byte, probe: op.read(fixed, byte, -1), close: op.close(fixed), give: () => pool.give(slot) };
+    k = kits[i] = { fixed, byte, open: op.openat('/', 0, 0, { direct: slot }).link(), probe: op.read(fixed, byte, -1), close: op.close(fixed), give: () => pool.give(slot) };
   }
   return k;
 }
@@ -160,47 +170,53 @@ function privateRead(fd: FixedFile | number, buf: Buffer): Sqe {
  * ERR_FS_FILE_TOO_LARGE past 2 GiB.
  */
 export async function readWholeFile(ring: Ring, path: string | Uint8Array, options: ReadWholeFileOptions = {}): Promise<Buffer | string> {
-  const flags = options.flags ?? 0;
-  const mode = options.mode ?? 0o666;
-  const { signal, encoding } = options;
-  if (signal?.aborted) throw aborted(signal);
-  const pool = SlotPool.of(ring);
-  let file: OpenFile;
-  if (pool) {
-    let slot = pool.tryTake();
-    if (slot < 0) slot = await pool.take();
-    const kit = slotKit(pool, slot);
-    file = { fd: kit.fixed, kit, failed: false };
-  } else file = { fd: -1, kit: undefined, failed: false };
-  const scratch = takeScratch();
-  const fresh = !encoding && sizeHint > FRESH_ABOVE;
-  const target = fresh ? Buffer.allocUnsafeSlow(FIRST_READ) : scratch.buf;
-  const probe = file.kit?.byte ?? new Uint8Array(1);
-  let closing = false;
-  inFlight++; // (from here to the finally: calls holding a descriptor, the ones whose reads are under way)
+  // one async function (a caller mapping errors by awaiting this one would resolve a second promise: see `fail`)
   try {
-    const r = checkFirstRound(file, signal, file.kit !== undefined ? await firstRound(ring, file.kit, path, flags, mode, signal, target, fresh ? undefined : scratch) : await firstRoundPlain(ring, file, path, flags, mode, signal, target, fresh, probe));
-    const n1 = r[1].value as number;
-    if (r[2].value === 0) {
-      const out = resultOf(target, n1, fresh, encoding);
+    const flags = options.flags ?? 0;
+    const mode = options.mode ?? 0o666;
+    const { signal, encoding } = options;
+    if (signal?.aborted) throw aborted(signal);
+    const pool = SlotPool.of(ring);
+    let file: OpenFile;
+    if (pool) {
+      let slot = pool.tryTake();
+      if (slot < 0) slot = await pool.take();
+      const kit = slotKit(pool, slot);
+      file = { fd: kit.fixed, kit, failed: false };
+    } else file = { fd: -1, kit: undefined, failed: false };
+    const scratch = takeScratch();
+    const fresh = !encoding && sizeHint > FRESH_ABOVE;
+    const target = fresh ? Buffer.allocUnsafeSlow(FIRST_READ) : scratch.buf;
+    const probe = file.kit?.byte ?? new Uint8Array(1);
+    let closing = false;
+    inFlight++; // (from here to the finally: calls holding a descriptor, the ones whose reads are under way)
+    try {
+      const r = checkFirstRound(file, signal, file.kit !== undefined ? await firstRound(ring, file.kit, path, flags, mode, signal, target, fresh ? undefined : scratch) : await firstRoundPlain(ring, file, path, flags, mode, signal, target, fresh, probe));
+      const n1 = r[1].value as number;
+      if (r[2].value === 0) {
+        const out = resultOf(target, n1, fresh, encoding);
+        closing = true;
+        closeLater(ring, file);
+        return options.decode !== undefined ? options.decode(out as Buffer) : out;
+      }
+      // not at the end after FIRST_READ + 1 bytes (or a file that answered short): go on reading
+      // the same open file until a read returns 0; the byte the second read found follows the first's
+      const prefix = Buffer.allocUnsafe(n1 + 1);
+      target.copy(prefix, 0, 0, n1);
+      prefix[n1] = probe[0];
+      const rest = await readRest(ring, file.fd, prefix, signal);
       closing = true;
       closeLater(ring, file);
-      return out;
+      sizeHint = (sizeHint * 3 + rest.length) / 4;
+      return encoding ? rest.toString(encoding) : options.decode !== undefined ? options.decode(rest) : rest;
+    } finally {
+      inFlight--;
+      giveScratch(scratch);
+      if (!closing) await closeNow(ring, file);
     }
-    // not at the end after FIRST_READ + 1 bytes (or a file that answered short): go on reading
-    // the same open file until a read returns 0; the byte the second read found follows the first's
-    const prefix = Buffer.allocUnsafe(n1 + 1);
-    target.copy(prefix, 0, 0, n1);
-    prefix[n1] = probe[0];
-    const rest = await readRest(ring, file.fd, prefix, signal);
-    closing = true;
-    closeLater(ring, file);
-    sizeHint = (sizeHint * 3 + rest.length) / 4;
-    return encoding ? rest.toString(encoding) : rest;
-  } finally {
-    inFlight--;
-    giveScratch(scratch);
-    if (!closing) await closeNow(ring, file);
+  } catch (e) {
+    if (options.fail !== undefined) return options.fail(e);
+    throw e;
   }
 }
 
@@ -235,7 +251,12 @@ function firstRound(ring: Ring, kit: SlotKit, path: string | Uint8Array, flags: 
       readWholeFileCounters.asyncFirstReads++;
     }
   }
-  return runGroupSettled(ring, [op.openat(path, flags & ~O_CLOEXEC, mode, { direct: kit.fixed.index }).link(), read, kit.probe], signal);
+  // the slot's open, pointed at this path (what op.openat(path, flags, mode, { direct }) would build, without building it)
+  const open = kit.open;
+  repath(open, path);
+  open.opFlags = flags & ~O_CLOEXEC;
+  open.len = mode;
+  return runGroupSettled(ring, [open, read, kit.probe], signal);
 }
 
 /** Without a pool (the ring's file table is someone else's): open first, then the two reads on the descriptor. */

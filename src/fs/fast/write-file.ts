@@ -38,6 +38,12 @@ const O_APPEND = 0o2000;
 const O_CLOEXEC = 0o2000000;
 /** Linux's MAX_RW_COUNT (INT_MAX & PAGE_MASK): the most one write moves. */
 const MAX_WRITE = 0x7ffff000;
+/**
+ * With a signal, a round writes at most this much (node's kWriteFileMaxChunkSize) and the signal is
+ * asked between rounds: an abort stops the writing within half a MiB, as node's does, instead of
+ * after the whole file went in one write the kernel does not stop.
+ */
+const ABORTABLE_WRITE = 512 * 1024;
 /** Node's writeAll gives up after this many writes in a row that moved nothing. */
 const MAX_ZERO_WRITES = 5;
 
@@ -66,7 +72,7 @@ export async function writeWholeFile(ring: Ring, path: string | Uint8Array, data
     const f = round === 0 ? flags : flags & ~(O_CREAT | O_EXCL | O_TRUNC);
     // round 0 writes at the file position (-1: 0 for a new descriptor, the end with O_APPEND)
     const at = round === 0 || append ? -1 : done;
-    const chunk = bytes.subarray(done, done + Math.min(bytes.length - done, MAX_WRITE));
+    const chunk = bytes.subarray(done, done + Math.min(bytes.length - done, signal ? ABORTABLE_WRITE : MAX_WRITE));
     const n = pool ? await roundDirect(ring, pool, path, f, mode, chunk, at, signal) : await roundFd(ring, path, f, mode, chunk, at, signal);
     done += n;
     if (done >= bytes.length) return;

@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MessageChannel } from 'node:worker_threads';
 import { ringFor, fifo } from './helpers.js';
+import { unregisterPostsTags } from '../src/ring/tag-probe.js';
 import { runUnprivileged } from './unprivileged.js';
 import { Sqe, opByName, RingError, RegisteredBuffer, type Ring } from '../src/index.js';
 
@@ -80,6 +81,41 @@ test('sparse table, update with tags: a replaced buffer is released by the kerne
   assert.deepEqual(await within(Promise.all([y.released, z!.released]), 2000), [undefined, undefined]);
   assert.equal(y.bytes.toString(), 'yy', 'views stay readable after the kernel let go');
   assert.equal(ring.pending, 0, 'tag CQEs are not requests');
+});
+
+const POSTS_TAGS = unregisterPostsTags();
+
+test('src/ring/tag-probe.ts answers on this kernel, and a table unregistered with only other requests in flight is released once they end', async (t) => {
+  assert.equal(typeof POSTS_TAGS, 'boolean', 'the probe got an answer from a scratch ring');
+  t.diagnostic(`this kernel's unregister ${POSTS_TAGS ? 'posts tags' : 'quiesces and posts no tag'}`);
+  const ring = ringFor(t);
+  const pipe = fifo(t);
+  const waiting = ring.read(pipe.fd, Buffer.alloc(8), -1);
+  await new Promise((r) => setImmediate(r));
+  const [b] = ring.buffers.register([4096]);
+  ring.buffers.unregister();
+  let released = false;
+  void b!.released.then(() => (released = true));
+  pipe.write('x');
+  assert.equal(await waiting, 1);
+  assert.equal(await within(b!.released, 2000), undefined, 'released');
+  assert.equal(released, true);
+});
+
+test('unregister() with a read_fixed into the table waiting (a FIFO): unregister returns, the read finishes into the buffer, then its tag releases it', { skip: POSTS_TAGS === false && "this kernel's unregister quiesces (before 6.13): it would wait in the kernel for the read, whose completion (DEFER_TASKRUN) only this thread can run" }, async (t) => {
+  const ring = ringFor(t);
+  const pipe = fifo(t);
+  const [b] = ring.buffers.register([4096]);
+  const reading = fixedIo(ring, false, pipe.fd, b!, 0, 16);
+  await new Promise((r) => setTimeout(r, 20));
+  ring.buffers.unregister();
+  assert.equal(b!.registered, false);
+  assert.equal(await within(b!.released, 50), 'timeout', 'the kernel still uses it for the read');
+  pipe.write('registered bytes');
+  assert.equal(await reading, 16);
+  assert.equal(Buffer.from(b!.bytes.subarray(0, 16)).toString(), 'registered bytes');
+  assert.equal(await within(b!.released, 2000), undefined, "its tag came: the kernel let go");
+  assert.equal(ring.pending, 0);
 });
 
 test('ring.close() releases every registered buffer', async () => {

@@ -22,7 +22,7 @@
 import { RingError, RingClosedError, describeValue as describe } from '../errors.js';
 import { CqeFlags } from '../ring/abi.js';
 import type { Ring } from '../ring/ring.js';
-import type { Sqe } from '../ops/sqe.js';
+import { SqeRingState, type Sqe } from '../ops/sqe.js';
 import { NativeBlock } from './native-memory.js';
 import { ProvidedBuffer, BufferStateError, BufferGroupEmptyError, type BufferOwner, type GroupMemory } from './provided-buffer.js';
 import { BufferRing, LegacyBuffers, PBUF_RING_INC, type GroupBackend } from './buffer-ring.js';
@@ -255,9 +255,11 @@ export class BufferGroup implements BufferOwner {
 
   /** @internal sqe.selectBuffer(group) calls this. */
   selectedBy(sqe: Sqe): void {
-    if (this.closed) throw new RangeError(`buffer group ${this.id} is closed: a request cannot select from it`);
-    if (this.#revoke) throw new RangeError(`buffer group ${this.id} is granted to completion programs (ring.allowBufferGroup): JS requests cannot select from it until ring.allowBufferGroup(group, false)`);
-    sqe.hold(this.#keeper);
+    this.checkSelect('selectBuffer()');
+    if (!sqe.keep?.includes(this.#keeper)) sqe.hold(this.#keeper); // (once: an Sqe selected again does not pile it up)
+    // asked again at every submission (SubmissionQueue.checkEntry): an Sqe reused after this group
+    // closed would select from whichever group took its id since, and read its buffers as this one's
+    (sqe.ringState ??= new SqeRingState()).selectedFrom = this;
     sqe.parse = (res, flags) => {
       // a refusal rejects the request's promise (parse runs inside the ring's reap: it must not throw)
       try {
@@ -266,6 +268,12 @@ export class BufferGroup implements BufferOwner {
         return Promise.reject(e);
       }
     };
+  }
+
+  /** @internal Throws what refuses a JS request selecting from this group now: closed, or granted to completion programs. */
+  checkSelect(method: string): void {
+    if (this.closed) throw new RangeError(`${method}: buffer group ${this.id} is closed: a request cannot select from it`);
+    if (this.#revoke) throw new RangeError(`${method}: buffer group ${this.id} is granted to completion programs (ring.allowBufferGroup): JS requests cannot select from it until ring.allowBufferGroup(group, false)`);
   }
 
   /**
@@ -391,7 +399,7 @@ export class BufferGroup implements BufferOwner {
     if (--this.#held[bid] > 0 || this.#state[bid] !== USER) return; // pieces still out, or the kernel still uses the rest
     this.#state[bid] = 0;
     if (this.closed) return;
-    for (const b of this.#unprovided.splice(0)) this.#put(b);
+    if (this.#unprovided.length > 0) for (const b of this.#unprovided.splice(0)) this.#put(b); // (no array per return)
     this.#put(bid);
     this.#backend.publish(this.#table.tail);
     if (this.#table.available === 1) this.#refill(true);

@@ -144,18 +144,30 @@ export class ProvidedBuffer {
       const address = b.#mem.address + b.#start;
       const length = b.#length;
       b.#end('was released already (a buffer is handed over or released once)');
-      let out = true;
-      return {
-        address,
-        length,
-        keeper: b.#mem.keeper,
-        back: () => {
-          if (!out) return;
-          out = false;
-          b.#owner.returned(b.id);
-        },
-      };
+      return new Lease(address, length, b.#mem.keeper, b.#owner, b.id);
     };
+  }
+}
+
+/** lend()'s BufferLease: one object per lease (a forwarded chunk per message makes one). */
+class Lease implements BufferLease {
+  readonly address: number;
+  readonly length: number;
+  readonly keeper: object;
+  #owner: BufferOwner | undefined;
+  #id: number;
+  constructor(address: number, length: number, keeper: object, owner: BufferOwner, id: number) {
+    this.address = address;
+    this.length = length;
+    this.keeper = keeper;
+    this.#owner = owner;
+    this.#id = id;
+  }
+  back(): void {
+    const owner = this.#owner;
+    if (owner === undefined) return; // (once)
+    this.#owner = undefined;
+    owner.returned(this.#id);
   }
 }
 

@@ -42,12 +42,23 @@ function flagBits(op: OpDesc): Readonly<Record<string, number>> {
   return u && u.use === 'flags' ? u.bits : {};
 }
 
+/** A private scratch ring, mapped: its fd, native handle, SQ/CQ memory, SQEs and setup flags. */
+export interface ScratchRing {
+  fd: number;
+  handle: unknown;
+  sqRing: ArrayBuffer;
+  cqRing: ArrayBuffer;
+  sqes: ArrayBuffer;
+  flags: number;
+  off: ReturnType<typeof ringOffsets>;
+}
+
 /**
- * Runs one request on a fresh scratch ring and waits for its CQE: its res, or a string saying why
- * no scratch ring could be made (ENOMEM where ring memory counts against RLIMIT_MEMLOCK, EPERM where
- * io_uring is disabled).
+ * Runs `fn` on a fresh scratch ring (2 entries, no task-run flags; closed after), or returns a
+ * string saying why none could be made (ENOMEM where ring memory counts against RLIMIT_MEMLOCK,
+ * EPERM where io_uring is disabled). The kernel probes here and in tag-probe.ts ask on one.
  */
-function runOnScratchRing(sqe: Sqe, ring: { cqe32?: boolean } = {}): number | string {
+export function withScratchRing<T>(fn: (r: ScratchRing) => T, ring: { cqe32?: boolean } = {}): T | string {
   let s;
   try {
     s = setupRing({ entries: 2, profile: 'plain', ...ring }, 0);
@@ -61,12 +72,20 @@ function runOnScratchRing(sqe: Sqe, ring: { cqe32?: boolean } = {}): number | st
   }
   const [handle, sqRing, cqRing, sqes] = mapped;
   try {
-    const off = ringOffsets(s.params);
+    return fn({ fd: s.fd, handle, sqRing, cqRing, sqes, flags: s.flags, off: ringOffsets(s.params) });
+  } finally {
+    binding.ringClose(handle);
+  }
+}
+
+/** Runs one request on a fresh scratch ring and waits for its CQE: its res, or why it could not (withScratchRing). */
+function runOnScratchRing(sqe: Sqe, ring: { cqe32?: boolean } = {}): number | string {
+  return withScratchRing(({ handle, sqRing, cqRing, sqes, flags, off }) => {
     const sq32 = new Uint32Array(sqRing);
     const cq32 = new Uint32Array(cqRing);
     const tail = sq32[off.sqTail >> 2];
     const slot = tail & sq32[off.sqMask >> 2];
-    if (!(s.flags & SetupFlags.NO_SQARRAY)) sq32[(off.sqArray >> 2) + slot] = slot;
+    if (!(flags & SetupFlags.NO_SQARRAY)) sq32[(off.sqArray >> 2) + slot] = slot;
     sqe.encode(new Uint32Array(sqes), slot * 16, 1, 0);
     let r = binding.ringSubmit(handle, (tail + 1) >>> 0, 1, 1, EnterFlags.GETEVENTS) as number;
     const head = cq32[off.cqHead >> 2];
@@ -74,13 +93,11 @@ function runOnScratchRing(sqe: Sqe, ring: { cqe32?: boolean } = {}): number | st
       if (r < 0 && r !== -EINTR) return `io_uring_enter failed (${r})`;
       r = binding.ringEnter(handle, 0, 1, EnterFlags.GETEVENTS) as number;
     }
-    const cqeWords = s.flags & SetupFlags.CQE32 ? 8 : 4;
+    const cqeWords = flags & SetupFlags.CQE32 ? 8 : 4;
     const res = new Int32Array(cqRing)[(off.cqes >> 2) + (head & cq32[off.cqMask >> 2]) * cqeWords + 2];
     cq32[off.cqHead >> 2] = (head + 1) >>> 0;
     return res;
-  } finally {
-    binding.ringClose(handle);
-  }
+  }, ring);
 }
 
 /** The opcodes the kernel supports, asked once on a scratch ring (undefined: no ring could be made). */

@@ -19,6 +19,7 @@ import { RegisterOp, Features } from './abi.js';
 import { ringInternals, type Ring } from './ring.js';
 import { RESOURCE_TAG } from './ring.js';
 import { bufferAddress } from './memory.js';
+import { unregisterPostsTags } from './tag-probe.js';
 import { NativeBlock, memlockError, pagesOf } from '../buffers/native-memory.js';
 
 const EBUSY = errnoOf('EBUSY');
@@ -236,17 +237,17 @@ export class RegisteredBuffers {
     ringInternals(this.#ring).assertOpen();
     if (this.#size === 0) throw new RangeError('buffers.unregister(): the ring has no buffer table (buffers.register() first)');
     this.#ring.register(RegisterOp.UNREGISTER_BUFFERS, null, 0);
-    if (this.#ring.pending === 0) {
-      // no request can be using them (programs cannot name registered buffers): the kernel has let
-      // go now. Free them without waiting for tags, which 6.1 does not post for an unregistered
-      // table (6.18 does; a tag that still comes finds nothing to release).
+    if (this.#ring.pending === 0 || unregisterPostsTags() === false) {
+      // The kernel has let go now: no request can be using them (programs cannot name registered
+      // buffers), or the kernel quiesced the table inside the unregister (before 6.13: Debian's
+      // 6.1 and 6.12), which posts no tag (src/ring/tag-probe.ts). Free them without waiting for
+      // tags (a tag that still comes finds nothing to release).
       const gone = new Set(this.#slots.filter((b) => b?.registered));
       for (const [low, t] of this.#byTag) if (gone.has(t)) this.#byTag.delete(low);
       for (const b of gone) b!.kernelReleased();
     } else {
-      // requests in flight may use them (6.18 posts each tag when the last one ends; 6.1 waited for
-      // them inside the unregister and posts none): `released` resolves at a tag or at ring close,
-      // without holding the event loop for tags that may never come
+      // requests in flight may use them, and this kernel posts each tag when the last one ends:
+      // `released` resolves at the tag or at ring close, without holding the event loop for them
       for (const b of this.#slots) b?.unregistered();
     }
     this.#slots = [];

@@ -12,6 +12,7 @@ import { setupRing, probeOps, featureNames, setupFlagNames, kernelAcceptsSetup, 
 import { binding } from '../../src/native.js';
 import { probeOpFlags, type FlagProbe } from '../../src/ring/kernel-probe.js';
 import { pollWakeEventfd, type PollWakeProbe } from '../../src/ring/wake-probe.js';
+import { unregisterPostsTags } from '../../src/ring/tag-probe.js';
 
 export interface FlagCheck {
   /** The combination, as IORING_SETUP_* names. */
@@ -31,6 +32,8 @@ export interface Info {
   defaultRing: { flags: string[]; sqEntries: number; cqEntries: number } | { error: string };
   /** Whether a DEFER_TASKRUN ring's eventfd is signalled for every poll-driven completion (src/ring/wake-probe.ts). */
   pollWake: PollWakeProbe;
+  /** src/ring/tag-probe.ts */
+  unregisterTags: boolean | null;
   setupFlags: FlagCheck[];
   ops: { name: string; code: number; constant: string; since: string }[];
   unsupported: { name: string; code: number; since: string }[];
@@ -131,6 +134,7 @@ export async function gatherInfo(): Promise<Info> {
     features: [],
     defaultRing: { error: 'not created' },
     pollWake: pollWakeEventfd(),
+    unregisterTags: unregisterPostsTags(),
     setupFlags: [],
     ops: [],
     unsupported: [],
@@ -180,6 +184,14 @@ export function formatInfo(i: Info): string {
       : w0.signalled === false
         ? "LOST: a DEFER_TASKRUN ring's eventfd is not signalled for poll-driven completions after the first; the default ring goes without DEFER_TASKRUN"
         : `not probed: ${w0.why}`,
+  );
+  kv(
+    'buffer tables',
+    i.unregisterTags === true
+      ? "unregister posts each buffer's tag when its last request ends"
+      : i.unregisterTags === false
+        ? 'unregister waits in the kernel until no request holds the table, and posts no tag'
+        : 'not probed: no scratch ring',
   );
   L.push('', 'setup flags (ringflow always adds CQSIZE, and NO_SQARRAY where the kernel has it)');
   const w = Math.max(...i.setupFlags.map((f) => f.name.length));

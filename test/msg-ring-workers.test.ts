@@ -6,8 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
-import { ringFor, requireOp, tempFile, CPU_TIME_SCALE } from './helpers.js';
-import { Ring, RingClosedError, type RingHandle, type RingMessage } from '../src/index.js';
+import { ringFor, requireOp, tempFile, CPU_TIME_SCALE, ringOnFd } from './helpers.js';
+import { RingClosedError, type RingHandle, type RingMessage } from '../src/index.js';
 
 const index = JSON.stringify(new URL('../src/index.js', import.meta.url).href);
 
@@ -144,14 +144,7 @@ test('a worker terminated without close(): its handle is refused (no such fd, or
   assert.equal(Atomics.load(new Int32Array(h.state), 0), 1);
   assert.throws(() => main.sendMessage(h, 1), (e: unknown) => e instanceof RingClosedError && /no such fd now|another file/.test(e.message));
   // a new ring may get the same fd number: the old handle must not reach it
-  const rings: Ring[] = [];
-  t.after(() => Promise.all(rings.map((r) => r.close())));
-  let reused: Ring | undefined;
-  for (let i = 0; i < 4 && !reused; i++) {
-    const r = new Ring();
-    rings.push(r);
-    if (r.fd === h.fd) reused = r;
-  }
+  const { ring: reused } = ringOnFd(t, h.fd);
   t.diagnostic(reused ? `fd ${h.fd} was reused by a new ring` : `fd ${h.fd} was not reused`);
   if (reused) {
     let heard = 0;

@@ -142,7 +142,7 @@ test('runBig: bad input is a TypeError/RangeError naming what is accepted', asyn
   // a plain nop (no INJECT_RESULT, 6.10): what it resolves does not matter here, only that it still runs
   const s = op.nop();
   assert.throws(() => ring.runBig(s, 5 as any), { name: 'TypeError', message: /"options" must be an object/ });
-  assert.equal(s.bigCqe, undefined, 'a refused runBig leaves the Sqe as it was');
+  assert.equal(s.ringState?.big ?? false, false, 'a refused runBig leaves the Sqe as it was');
   assert.equal(await ring.run(s), 0);
   assert.equal(ring.pending, 0);
 });

@@ -7,8 +7,10 @@
  * Requests by name: ringflow owns every request's user_data (slot and generation, src/ring/requests.ts),
  * so a request that names another one (POLL_REMOVE, TIMEOUT_REMOVE) takes the other's Sqe (or the
  * promise of ring.pollAdd() / ring.timeout()): a poll or timer Sqe remembers the user_data it was
- * submitted with, and the naming request reads it when it is written into the SQ — after the
- * request it names, which was queued first (the SQ and the JS backlog keep order).
+ * last submitted with and the ring it went to, and the naming request reads them when it is
+ * written into the SQ — after the request it names, which was queued first (the SQ and the JS
+ * backlog keep order). On another ring than that one it names nothing (ENOENT): a user_data is a
+ * slot and generation of one ring's request table, and on another ring it is some unrelated request's.
  *
  * Kinds:
  * - pollMask: POLL.* mask (an int32 or u32: EPOLL.ET | EPOLL.IN is negative in JS) or event names → u32; the Sqe can be named
@@ -27,7 +29,7 @@
  * - mshotGroup: a provided-buffer group (a BufferGroup, or its id) with IOSQE_BUFFER_SELECT; marks the Sqe multishot
  */
 import type { OpDesc, ParamDesc, ParamKind } from './desc.js';
-import { Sqe, FixedFile } from './sqe.js';
+import { Sqe, FixedFile, isInspection } from './sqe.js';
 import { SqeFlags } from '../ring/abi.js';
 import { spanAddress, viewAddress } from '../ring/memory.js';
 import { describeValue as describe } from '../errors.js';
@@ -48,23 +50,55 @@ function int(w: () => string, v: unknown, min: number, max: number): number {
 
 // ------------------------------------------------------------------ requests by name
 
-/** The user_data each remembered Sqe was last written into an SQ with: [low word, high word]. */
-const submittedAs = new WeakMap<Sqe, [number, number]>();
-/** The Sqe behind a promise of ring.pollAdd() / ring.timeout() (methods-wait.ts registers them). */
+/**
+ * Where a remembered Sqe was last written: `sq`, the SQE array's id (sqIdOf: one per ring; NONE:
+ * not yet; INSPECTED: a toBytes() call, no ring), and the user_data's low and high words. One
+ * record per Sqe, made when it is built and updated in place: nothing is allocated per submission.
+ */
+interface Submitted {
+  sq: number;
+  lo: number;
+  hi: number;
+}
+const NONE = 0;
+const INSPECTED = -1;
+/** The record of each Sqe that can be named (remember()). */
+const submittedAs = new WeakMap<Sqe, Submitted>();
+/** The promise of ring.pollAdd() / ring.timeout() → its Sqe (methods-wait.ts registers them). */
 const promised = new WeakMap<object, Sqe>();
 /** A user_data no ringflow request has (generations are 31-bit; 0xfffffffd is no tag): the kernel answers ENOENT. */
 const UNSUBMITTED_HI = 0xfffffffd;
 const ENCODE = Sqe.prototype.encode;
 
 /**
- * Makes `s` remember the user_data it is submitted with (its encode() records it). toBytes()
- * with a non-zero userData records too; ringflow's own user_data is never (0, 0) in practice
- * (generation 0 comes after 2^31 reuses of slot 0), so toBytes() alone does not.
+ * An id per SQE array written into: a ring's SQE array is one object for the ring's life, so its
+ * id names the ring. Weak, and ids are never reused: a record never holds a ring's (mapped) memory,
+ * and a ring made after another was collected never gets its id.
+ */
+const sqIds = new WeakMap<Uint32Array, number>();
+let lastSqId = 0;
+function sqIdOf(u32: Uint32Array): number {
+  let id = sqIds.get(u32);
+  if (id === undefined) sqIds.set(u32, (id = ++lastSqId));
+  return id;
+}
+
+/**
+ * Makes `s` remember the user_data it is submitted with, and the ring (its encode() records them).
+ * toBytes() with a non-zero userData records too, as an inspection that names nothing on a ring;
+ * ringflow's own user_data is never (0, 0) in practice (generation 0 comes after 2^31 reuses of
+ * slot 0), so toBytes() alone does not.
  */
 function remember(s: Sqe): void {
+  const at: Submitted = { sq: NONE, lo: 0, hi: 0 };
+  submittedAs.set(s, at);
   s.encode = function (this: Sqe, u32: Uint32Array, w: number, lo: number, hi: number) {
     ENCODE.call(this, u32, w, lo, hi);
-    if (lo !== 0 || hi !== 0) submittedAs.set(this, [lo, hi]);
+    if (lo !== 0 || hi !== 0) {
+      at.sq = isInspection(u32) ? INSPECTED : sqIdOf(u32);
+      at.lo = lo;
+      at.hi = hi;
+    }
   };
 }
 
@@ -78,18 +112,24 @@ export function targetSqe(w: () => string, v: unknown): Sqe | undefined {
   if (typeof v === 'number' || typeof v === 'bigint') return undefined;
   const sqe = v instanceof Sqe ? v : v !== null && typeof v === 'object' ? promised.get(v) : undefined;
   if (!sqe) throw new TypeError(`${w()} must be a user_data (number or bigint), or the Sqe or promise of a poll or timeout this ring runs, got ${describe(v)}`);
-  if (!submittedAs.has(sqe) && sqe.encode === ENCODE)
+  if (!submittedAs.has(sqe))
     throw new TypeError(`${w()}: this ${sqe.op.name} Sqe cannot be named (only polls and timeouts built by ringflow's builders remember their user_data)`);
   return sqe;
 }
 
-/** The user_data `target` was submitted with, written into addr when `s` is written into the SQ. */
+/**
+ * The user_data `target` was last submitted with, written into addr when `s` is written into the
+ * SQ — if that submission went into this same SQ (the ring `s` runs on); otherwise (never
+ * submitted, last submitted on another ring, or only inspected) a user_data no request has. In
+ * toBytes() (an inspection), the user_data of its last submission wherever it went.
+ */
 function addressTarget(s: Sqe, target: Sqe): void {
+  const at = submittedAs.get(target)!;
   s.encode = function (this: Sqe, u32: Uint32Array, w: number, lo: number, hi: number) {
     ENCODE.call(this, u32, w, lo, hi);
-    const id = submittedAs.get(target);
-    u32[w + 4] = id ? id[0] : 0;
-    u32[w + 5] = id ? id[1] : UNSUBMITTED_HI;
+    const named = at.sq !== NONE && (at.sq === sqIds.get(u32) || isInspection(u32));
+    u32[w + 4] = named ? at.lo : 0;
+    u32[w + 5] = named ? at.hi : UNSUBMITTED_HI;
   };
 }
 

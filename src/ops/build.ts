@@ -131,28 +131,50 @@ function timespecBytes(op: OpDesc, name: string, v: unknown): Buffer {
 const PATH_MAX = 4096;
 
 function pathBytes(op: OpDesc, name: string, v: unknown): Buffer {
-  const w = (): string => where(op, name); // built only for an error message
-  const tooLong = (n: number) => new RangeError(`${w()} must be at most ${PATH_MAX - 1} bytes (PATH_MAX ${PATH_MAX} with its NUL), got ${n} bytes`);
+  // (no closures for the error messages: this runs for every path a request names)
   let b: Buffer;
   if (typeof v === 'string') {
     // every UTF-16 unit is at least one UTF-8 byte: refuse long strings before encoding them
-    if (v.length >= PATH_MAX) throw tooLong(v.length);
-    if (v.includes('\0')) throw new TypeError(`${w()} must not contain NUL bytes`);
-    if (!(v as string & { isWellFormed(): boolean }).isWellFormed()) throw new TypeError(`${w()} must be well-formed UTF-16 (a lone surrogate would be sent as U+FFFD, another path)`);
+    if (v.length >= PATH_MAX) throw pathTooLong(op, name, v.length);
+    if (v.includes('\0')) throw new TypeError(`${where(op, name)} must not contain NUL bytes`);
+    if (!(v as string & { isWellFormed(): boolean }).isWellFormed()) throw new TypeError(`${where(op, name)} must be well-formed UTF-16 (a lone surrogate would be sent as U+FFFD, another path)`);
     b = Buffer.from(v + '\0', 'utf8');
-    if (b.byteLength > PATH_MAX) throw tooLong(b.byteLength - 1);
+    if (b.byteLength > PATH_MAX) throw pathTooLong(op, name, b.byteLength - 1);
   } else if (v instanceof Uint8Array) {
     const why = refusalOf(v.buffer);
-    if (why) throw new TypeError(`${w()} ${why}`);
-    if (v.byteLength >= PATH_MAX) throw tooLong(v.byteLength);
-    if (v.includes(0)) throw new TypeError(`${w()} must not contain NUL bytes`);
+    if (why) throw new TypeError(`${where(op, name)} ${why}`);
+    if (v.byteLength >= PATH_MAX) throw pathTooLong(op, name, v.byteLength);
+    if (v.includes(0)) throw new TypeError(`${where(op, name)} must not contain NUL bytes`);
     b = Buffer.alloc(v.byteLength + 1);
     b.set(v);
   } else {
-    throw new TypeError(`${w()} must be a string or Buffer, got ${describe(v)}`);
+    throw new TypeError(`${where(op, name)} must be a string or Buffer, got ${describe(v)}`);
   }
   return b;
 }
+
+/** Each op's path parameter, as repath() found it (it runs per readFile). */
+const pathParams = new Map<OpDesc, ParamDesc>();
+
+/**
+ * @internal Points a built request's path parameter at another path, with the builder's checks
+ * and encoding, the new bytes kept in place of the old (ringflow/fs reuses one open per pool slot:
+ * src/fs/fast/read-file.ts). For an op with one path parameter, whose request keeps nothing else.
+ */
+export function repath(s: Sqe, v: unknown): void {
+  let p = pathParams.get(s.op);
+  if (p === undefined) {
+    p = s.op.params?.find((q) => q.kind === 'path');
+    if (p === undefined) throw new TypeError(`repath(): ${s.op.name} has no path parameter`);
+    pathParams.set(s.op, p);
+  }
+  const b = pathBytes(s.op, p.name, v);
+  setField(s, p.field, viewAddress(b));
+  s.keep = [b.buffer];
+}
+
+const pathTooLong = (op: OpDesc, name: string, n: number): RangeError =>
+  new RangeError(`${where(op, name)} must be at most ${PATH_MAX - 1} bytes (PATH_MAX ${PATH_MAX} with its NUL), got ${n} bytes`);
 
 export function parseStatx(b: Buffer): StatxResult {
   const ts = (o: number) => b.readBigInt64LE(o) * 1_000_000_000n + BigInt(b.readUInt32LE(o + 8));

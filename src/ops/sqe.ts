@@ -72,8 +72,37 @@ export function split64(v: number | bigint): [lo: number, hi: number] {
   return [v >>> 0, Math.floor(v / TWO32) >>> 0];
 }
 
+/** The array a toBytes() call is encoding into while it runs (an inspection: no ring's SQ). */
+let inspecting: Uint32Array | undefined;
+/**
+ * Is `u32` the array of a toBytes() call rather than a ring's SQE array? A request that names
+ * another one (src/ops/build-wait.ts) writes, on a ring, only what that request was submitted
+ * with on the same ring; in toBytes() it shows what it would name on the ring the other last ran on.
+ */
+export function isInspection(u32: Uint32Array): boolean {
+  return u32 === inspecting;
+}
+
 /** An empty buffer to build a request over before setBuffer() names its memory. */
 export const NO_BYTES = new Uint8Array(0);
+
+/** @internal What the ring keeps about an Sqe between submissions (Sqe.ringState). */
+export class SqeRingState {
+  /**
+   * What the ring's file table learns from a success (the slots a direct open filled:
+   * src/ring/files.ts), set at each submission, replacing the last one's; each request takes it
+   * when it is made (PendingExtra.hook), so an Sqe submitted again and again does not pile them up.
+   */
+  resultHook: ((res: number, value: unknown) => void) | undefined = undefined;
+  /** The BufferGroup selectBuffer(group) named: asked at every submission whether a request may still select from it. */
+  selectedFrom: { checkSelect(method: string): void } | undefined = undefined;
+  /**
+   * ring.runBig() sets it for the length of its run() call: the request made then resolves its
+   * whole CQE (PendingExtra.big). Never left set: the Sqe run again by ring.run() resolves what
+   * its op resolves.
+   */
+  big = false;
+}
 
 /**
  * A prepared request. Fields mirror struct io_uring_sqe; 64-bit fields are kept as lo/hi words.
@@ -96,7 +125,7 @@ export class Sqe {
   fileIndex = 0;
   addr3Lo = 0;
   addr3Hi = 0;
-  /** Memory kept reachable until the CQE (buffers, iovec arrays, paths, timespecs). */
+  /** Memory the kernel touches (buffers, iovec arrays, paths, timespecs): reachable while the Sqe is, and from each request made of it until that request's last CQE. */
   keep: object[] | undefined;
   /** Turns a successful res (and the CQE's flags: a provided buffer's id) into the promise's value (statx parses its buffer). */
   parse: ((res: number, flags: number) => unknown) | undefined;
@@ -115,11 +144,15 @@ export class Sqe {
    */
   cmd: Uint32Array | undefined = undefined;
   cmdBytes = 0;
-  /** A check every submission path makes before queueing this SQE (a file message to a ring whose
-   *  programs may since have been granted slots: src/ops/build-msg.ts); throws to refuse. */
+  /** A check every submission path makes before queueing this SQE (a message to a ring handle: the
+   *  target still open and its fd still that ring's, and a file message's slot rule:
+   *  src/ops/build-msg.ts); throws to refuse. Set once when the Sqe is built, never wrapped. */
   submitCheck: ((method: string) => void) | undefined = undefined;
-  /** ring.runBig(): where the completion stores big_cqe[0..1] before the promise settles (undefined: not asked). */
-  bigCqe: { extra1: bigint; extra2: bigint } | undefined = undefined;
+  /**
+   * @internal What the ring keeps about this Sqe between submissions, made on first need (most
+   * Sqes never need it: one field, not three, on every request's path). See SqeRingState.
+   */
+  ringState: SqeRingState | undefined = undefined;
 
   constructor(op: OpDesc) {
     if (op === null || typeof op !== 'object' || typeof op.name !== 'string')
@@ -130,7 +163,7 @@ export class Sqe {
     this.opcode = op.code;
   }
 
-  /** IOSQE_IO_LINK: the next request in the same submission starts after this one succeeds. */
+  /** IOSQE_IO_LINK: the next request of the same chain (ring.chain/link) starts after this one succeeds (dropped on a chain's last request and a lone run: docs/chains.md). */
   link(): this {
     noArgs('link', arguments.length);
     this.flags |= SqeFlags.IO_LINK;
@@ -199,6 +232,11 @@ export class Sqe {
     if (typeof id !== 'number' || !Number.isInteger(id)) throw new TypeError(`selectBuffer(): "group" must be a group id (an integer) or a BufferGroup, got ${describeValue(group)}`);
     if (id < 0 || id > 0xffff) throw new RangeError(`selectBuffer(): the group id must be in [0, 65535], got ${id}`);
     if (typeof group === 'object') group.selectedBy(this);
+    else if (this.ringState?.selectedFrom !== undefined) {
+      // by id now: no longer the group's (its parse would read this id's buffers as the group's)
+      this.ringState.selectedFrom = undefined;
+      this.parse = undefined;
+    }
     this.flags |= SqeFlags.BUFFER_SELECT;
     this.bufIndex = id;
     return this;
@@ -215,7 +253,21 @@ export class Sqe {
     if (this.expect >= 0) this.expect = length;
     return this.hold(keeper);
   }
-  /** Keeps `value` reachable until the CQE. */
+  /**
+   * @internal Points this request at other memory: addr and len (and the expected length) set to
+   * `address` and `length`, `keeper` the one object held. For a request its owner issues again and
+   * again over different buffers, one at a time (a socket's sends from provided buffers: the
+   * previous request has ended before the next is issued): the builder runs once.
+   */
+  retarget(address: number, length: number, keeper: object): void {
+    this.addrLo = address >>> 0;
+    this.addrHi = Math.floor(address / 0x100000000);
+    this.len = length;
+    if (this.expect >= 0) this.expect = length;
+    this.keep = [keeper];
+  }
+
+  /** Keeps `value` reachable with the Sqe's memory (see `keep`): while the Sqe lives and until the last CQE of each request made of it; each call adds one entry (hold once per value). */
   hold(value: object): this {
     if (arguments.length !== 1) throw new TypeError(`hold() takes one argument, got ${arguments.length}`);
     if (value === null || (typeof value !== 'object' && typeof value !== 'function'))
@@ -274,7 +326,13 @@ export class Sqe {
     if (size < this.entrySize) throw new RangeError(`toBytes(): this ${this.op.name}'s command area of ${this.cmdBytes} bytes needs a 128-byte SQE (at most 16 bytes fit in 64)`);
     const u32 = new Uint32Array(size >> 2);
     const [lo, hi] = split64(ud);
-    this.encode(u32, 0, lo, hi);
+    const outer = inspecting;
+    inspecting = u32;
+    try {
+      this.encode(u32, 0, lo, hi);
+    } finally {
+      inspecting = outer;
+    }
     if (size === 128) this.encodeTail(u32, 0);
     return new Uint8Array(u32.buffer);
   }

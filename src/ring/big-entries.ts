@@ -6,7 +6,7 @@
  * and completion.ts; the setup options in setup.ts.
  */
 import { Ring, type RunOptions } from './ring.js';
-import { Sqe, type Fd } from '../ops/sqe.js';
+import { Sqe, SqeRingState, type Fd } from '../ops/sqe.js';
 import { SetupFlags } from './abi.js';
 import { buildSqe, type BufferLike, type CommonOptions } from '../ops/build.js';
 import { URING_CMD_RAW } from '../ops/uring-cmd-raw.js';
@@ -47,16 +47,13 @@ proto.runBig = function (this: Ring, sqe: Sqe, options?: RunOptions): Promise<Bi
   const r = sqe.op.result;
   if (sqe.parse || sqe.op.multiCqe || r === 'timer' || r === 'linkTimer' || r === 'statx' || r === 'accepted' || r === 'received')
     throw new TypeError(`ring.runBig(): ${sqe.op.name} resolves a result of its own, not its CQE; use ring.run()`);
-  if (sqe.bigCqe !== undefined) return this.run<BigCompletion>(sqe, options); // submitted with runBig before
-  const extras = { extra1: 0n, extra2: 0n };
-  sqe.bigCqe = extras;
-  sqe.parse = (res, flags) => ({ res, flags, extra1: extras.extra1, extra2: extras.extra2 });
+  // the request made by this run() takes the mark (PendingExtra.big); nothing stays on the Sqe, which may be run again (by either)
+  const rs = (sqe.ringState ??= new SqeRingState());
+  rs.big = true;
   try {
     return this.run<BigCompletion>(sqe, options);
-  } catch (e) {
-    sqe.bigCqe = undefined;
-    sqe.parse = undefined;
-    throw e;
+  } finally {
+    rs.big = false;
   }
 };
 

@@ -101,7 +101,7 @@ export function runWithCallback(ring: Ring, sqe: Sqe, done: (out: Settled[]) => 
   check(r, sqe, true);
   r.prepare(sqe);
   const p = new StepPending(sqe, new GroupState(1, done), 0);
-  r.submitGroup([p], undefined, true);
+  r.submitOne(p, undefined, true);
 }
 
 /** Who hears how a request run by runForTarget() ended (`token`: what the caller passed with it). */
@@ -145,5 +145,5 @@ export function runForTarget<T>(ring: Ring, sqe: Sqe, target: SettleTarget<T>, t
     return;
   }
   r.prepare(sqe);
-  r.submitGroup([new TargetPending(sqe, target, token)], signal);
+  r.submitOne(new TargetPending(sqe, target, token), signal);
 }

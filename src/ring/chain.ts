@@ -11,7 +11,7 @@
  * Installed on Ring.prototype when the package entry loads (like src/ring/introspection.ts).
  */
 import { Ring, ringInternals, type RunOptions } from './ring.js';
-import { Pending } from './requests.js';
+import { Pending, extraOf } from './requests.js';
 import { abortError } from './aborts.js';
 import { SqeFlags } from './abi.js';
 import { Sqe } from '../ops/sqe.js';
@@ -21,7 +21,7 @@ const ECANCELED = errnoOf('ECANCELED');
 
 /** Options of ring.chain(). */
 export interface ChainOptions extends RunOptions {
-  /** Give every request but the last link() (IOSQE_IO_LINK). */
+  /** Link every request but the last (IOSQE_IO_LINK, in the SQEs written: the Sqe objects are not changed). */
   link?: boolean;
 }
 
@@ -125,8 +125,13 @@ function checkOptions(method: string, options: unknown, argCount: number, accept
 
 // ---------------------------------------------------------------- submission
 
-/** Submits `sqes` as one group: one promise per request (pre-aborted: all reject, nothing submitted). */
-function submitGroup(ring: Ring, sqes: Sqe[], signal: AbortSignal | undefined): Promise<unknown>[] {
+/**
+ * Submits `sqes` as one group: one promise per request (pre-aborted: all reject, nothing
+ * submitted). `links[i]`: the IOSQE_IO_LINK / IO_HARDLINK the group gives request i, written into
+ * its SQE only (PendingExtra.linkFlags): the caller's Sqe keeps its own flags, so reusing it elsewhere
+ * links nothing it did not ask for.
+ */
+function submitGroup(ring: Ring, sqes: Sqe[], signal: AbortSignal | undefined, links: readonly number[] | undefined): Promise<unknown>[] {
   const r = ringInternals(ring);
   for (const s of sqes) r.prepare(s);
   if (signal?.aborted) return sqes.map(() => Promise.reject(abortError(signal)));
@@ -137,7 +142,10 @@ function submitGroup(ring: Ring, sqes: Sqe[], signal: AbortSignal | undefined): 
         group.push(new Pending(sqe, resolve, reject));
       }),
   );
-  for (const p of group) p.chain = group;
+  for (let i = 0; i < group.length; i++) {
+    group[i].chain = group;
+    if (links !== undefined && links[i] !== 0) extraOf(group[i]).linkFlags = links[i];
+  }
   r.submitGroup(group, signal);
   return promises;
 }
@@ -148,21 +156,18 @@ proto.chain = function (this: Ring, sqes: Sqe[], options?: ChainOptions): Promis
   ringInternals(this).assertOpen();
   checkSqes('chain', this, sqes);
   const o = checkOptions('chain', options, arguments.length, ['signal', 'link']);
-  if (o?.link) for (let i = 0; i < sqes.length - 1; i++) sqes[i].link();
-  return submitGroup(this, sqes, o?.signal as AbortSignal | undefined);
+  const links = o?.link ? sqes.map((_, i) => (i < sqes.length - 1 ? SqeFlags.IO_LINK : 0)) : undefined;
+  return submitGroup(this, sqes, o?.signal as AbortSignal | undefined, links);
 };
 
 proto.link = function <T extends readonly unknown[] = unknown[]>(this: Ring, sqes: Sqe[], options?: LinkOptions): Promise<ChainOutcome<T>> {
   ringInternals(this).assertOpen();
   checkSqes('link', this, sqes);
   const o = checkOptions('link', options, arguments.length, ['signal', 'hard']);
-  for (let i = 0; i < sqes.length - 1; i++) {
-    if (o?.hard) sqes[i].hardlink();
-    else if (!(sqes[i].flags & SqeFlags.IO_HARDLINK)) sqes[i].link();
-  }
+  const links = sqes.map((s, i) => (i === sqes.length - 1 ? 0 : o?.hard ? SqeFlags.IO_HARDLINK : s.flags & SqeFlags.IO_HARDLINK ? 0 : SqeFlags.IO_LINK));
   const signal = o?.signal as AbortSignal | undefined;
-  const settled = submitGroup(this, sqes, signal);
-  return Promise.allSettled(settled).then((rs) => outcomeOf(sqes, rs) as unknown as ChainOutcome<T>);
+  const settled = submitGroup(this, sqes, signal, links);
+  return Promise.allSettled(settled).then((rs) => outcomeOf(sqes, rs, links) as unknown as ChainOutcome<T>);
 };
 
 // ---------------------------------------------------------------- reading the outcome
@@ -178,7 +183,7 @@ const isAbort = (e: unknown): boolean => e instanceof Error && e.name === 'Abort
  * a step failed, came short, was cut off by its link timeout or was aborted; the first such step
  * on a soft link breaks the chain and every step after it that the kernel cancelled is 'cancelled'.
  */
-export function outcomeOf(sqes: readonly Sqe[], rs: readonly PromiseSettledResult<unknown>[]): ChainOutcome {
+export function outcomeOf(sqes: readonly Sqe[], rs: readonly PromiseSettledResult<unknown>[], links?: readonly number[]): ChainOutcome {
   const steps: StepOutcome[] = [];
   let broken: Broken | undefined;
   let ok = true;
@@ -195,7 +200,7 @@ export function outcomeOf(sqes: readonly Sqe[], rs: readonly PromiseSettledResul
     // unless the error came before its issue function (an fd lookup's EBADF, a prep error: the
     // kernel fails the request the generic way, req_set_fail), which the next step shows
     const keeps = sqe.op.errorKeepsLink === true && !cancelledAfter(sqes, rs, i);
-    const hard = ((sqe.flags & SqeFlags.IO_HARDLINK) !== 0 || keeps) && i < sqes.length - 1;
+    const hard = (((sqe.flags | (links?.[i] ?? 0)) & SqeFlags.IO_HARDLINK) !== 0 || keeps) && i < sqes.length - 1;
     if (hard && (step.status === 'failed' || step.status === 'short')) continue;
     broken = breakOf(i, sqe, step);
   }

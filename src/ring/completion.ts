@@ -257,7 +257,8 @@ export class CompletionDispatch {
     // to the programs' CQ 0, read by onCompletion); one no request waits for is stale
     if (!p) return;
     const sqe = p.sqe;
-    if (sqe.bigCqe !== undefined) this.#takeExtras(sqe.bigCqe, big);
+    const x = p.extra;
+    if (x !== undefined && x.big !== undefined) this.#takeExtras(x.big, big);
     if (sqe.cq >= 0) this.#engine!.post(sqe.cq, sqe.cqUserData, res, flags); // its `cq` option
     const multi = p.multi;
     if (flags & CqeFlags.MORE) {
@@ -302,7 +303,7 @@ export class CompletionDispatch {
     // the kernel fails the link on an error (and on a short transfer where a length was asked),
     // except for ops whose errors leave their link alone (the table's errorKeepsLink)
     const failed = p.sqe.op.errorKeepsLink ? false : res < 0 || (p.sqe.expect >= 0 && res !== p.sqe.expect);
-    const hard = (p.sqe.flags & SqeFlags.IO_HARDLINK) !== 0;
+    const hard = ((p.sqe.flags | (p.extra?.linkFlags ?? 0)) & SqeFlags.IO_HARDLINK) !== 0;
     if (failed && !hard && p.sqe.flags & SqeFlags.CQE_SKIP_SUCCESS) {
       // the kernel suppresses the CQEs of the rest of the chain
       for (let j = k + 1; j < chain.length; j++) {

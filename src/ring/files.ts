@@ -12,7 +12,7 @@
  */
 import { RingError, errno as errnoOf, describeValue as describe } from '../errors.js';
 import { RegisterOp } from './abi.js';
-import { FixedFile, type Sqe } from '../ops/sqe.js';
+import { FixedFile, SqeRingState, type Sqe } from '../ops/sqe.js';
 import { fdArray, fdListOf, FILES_SKIP, FILE_INDEX_ALLOC, MAX_FIXED_FILES, type FdEntry } from '../ops/fd-list.js';
 import { viewAddress } from './memory.js';
 import { opByCode } from '../ops/table.js';
@@ -171,7 +171,7 @@ export class FileTable {
         return;
       }
       const slot = idx - 1;
-      this.#change(slot, count, `${op!.name}() on slot ${count === 1 ? slot : `${slot}..${slot + count - 1}`}`);
+      this.#change(slot, count, op!.name, true);
       for (let i = 0; i < count; i++) this.#mark(slot + i, 0);
       if (opens) this.#onResult(s, () => { for (let i = 0; i < count; i++) this.#mark(slot + i, 1); });
     } else if (effect === 'update') {
@@ -207,8 +207,11 @@ export class FileTable {
     if (this.#size === 0) throw new RangeError(`files.${method}(): the ring has no file table (files.register() first)`);
   }
 
-  #change(start: number, count: number, what: string): void {
+  /** `what`: the method, or (`ofOp`) the name of an op about to change the slots, whose message says which (built only on an error: opens and closes of slots come here per request). */
+  #change(start: number, count: number, what: string, ofOp = false): void {
     const r = this.#host.slotsChange(start, count);
+    if (r >= 0) return;
+    if (ofOp) what = `${what}() on slot ${count === 1 ? start : `${start}..${start + count - 1}`}`;
     if (r === -EBUSY)
       throw new RingError(r, 'io_uring_register', {
         detail: `${what}: a completion program's request that names ${count === 1 ? `slot ${start}` : 'one of these slots'} is still alive; take the slot back with ring.allowFd(fixed(i), false) and wait for the programs' requests`,
@@ -239,14 +242,13 @@ export class FileTable {
     if (slot >= 0 && slot < this.#filled.length) this.#filled[slot] = filled;
   }
 
-  /** Runs `f` on the request's successful result (and the value it resolves), before its promise resolves. */
+  /**
+   * Runs `f` on the request's successful result (and the value it resolves), before its promise
+   * resolves: the Sqe's resultHook, which the request made next takes (replaced, never wrapped: an
+   * Sqe submitted many times once piled a wrapper per submission onto its parse, until a completion
+   * overflowed the stack).
+   */
   #onResult(s: Sqe, f: (res: number, value: unknown) => void): void {
-    const inner = s.parse;
-    const op = s.op;
-    s.parse = (res, flags) => {
-      const value = inner ? inner(res, flags) : op.result === 'void' ? undefined : res;
-      f(res, value);
-      return value;
-    };
+    (s.ringState ??= new SqeRingState()).resultHook = f;
   }
 }

@@ -28,14 +28,35 @@ export class Pending {
   multi: CqeSink | undefined = undefined;
   slot = -1;
   gen = 0;
+  /** What few requests carry besides (made only for them: one field on every request's path). */
+  extra: PendingExtra | undefined;
   constructor(sqe: Sqe, resolve: (v: unknown) => void, reject: (e: unknown) => void) {
     this.sqe = sqe;
     this.resolve = resolve;
     this.reject = reject;
     this.signal = undefined;
     this.chain = undefined;
+    const rs = sqe.ringState;
+    this.extra = rs === undefined || (rs.resultHook === undefined && !rs.big) ? undefined : new PendingExtra(rs.resultHook, rs.big);
   }
 }
+
+/** A request's rarer state (Pending.extra). */
+export class PendingExtra {
+  /** What the file table does with a success of this request (its Sqe's resultHook when the request was made). */
+  readonly hook: ((res: number, value: unknown) => void) | undefined;
+  /** ring.runBig(): the CQE's big_cqe[0..1], stored by the completion before the request settles with its whole CQE. */
+  readonly big: { extra1: bigint; extra2: bigint } | undefined;
+  /** IOSQE_IO_LINK / IO_HARDLINK the request's group gives it (ring.chain/link), on top of its Sqe's flags, in the SQE only. */
+  linkFlags = 0;
+  constructor(hook: ((res: number, value: unknown) => void) | undefined, big: boolean) {
+    this.hook = hook;
+    this.big = big ? { extra1: 0n, extra2: 0n } : undefined;
+  }
+}
+
+/** p's extra state, made if it has none. */
+export const extraOf = (p: Pending): PendingExtra => (p.extra ??= new PendingExtra(undefined, false));
 
 export class RequestTable {
   #slots: (Pending | undefined)[] = [];
@@ -118,6 +139,9 @@ export function deliver(p: Pending, sqe: Sqe, res: number, flags: number, closin
     const lacking = res === -EINVAL || res === -EOPNOTSUPP ? lackingFlags(sqe) : undefined;
     return p.reject(new RingError(res, 'io_uring_enter', { op: opd.name, fixedFile: slot, ...(lacking?.length ? { lacking } : {}) }));
   }
-  if (sqe.parse) return p.resolve(sqe.parse(res, flags));
-  p.resolve(opd.result === 'void' ? undefined : res);
+  const x = p.extra;
+  if (x !== undefined && x.big !== undefined) return p.resolve({ res, flags, extra1: x.big.extra1, extra2: x.big.extra2 });
+  const value = sqe.parse !== undefined ? sqe.parse(res, flags) : opd.result === 'void' ? undefined : res;
+  if (x !== undefined && x.hook !== undefined) x.hook(res, value);
+  p.resolve(value);
 }

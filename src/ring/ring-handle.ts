@@ -11,8 +11,11 @@
  * too. What is left is the window between that check and the kernel's fd lookup at submission:
  * a ring closed in it fails the message with EBADF (fd gone) or EBADFD (fd now another file).
  */
-import { fstatSync } from 'node:fs';
 import { RingClosedError, describeValue } from '../errors.js';
+import { binding } from '../native.js';
+
+/** The inode the fd names (the addon's fstat: no Stats object), or -errno. */
+const inoOf = (fd: number): number => binding.fdIno(fd) as number;
 
 /** A message target that can cross postMessage(): see `ring.handle()`. */
 export interface RingHandle {
@@ -44,7 +47,9 @@ export class HandleState {
     const state = new SharedArrayBuffer(4);
     this.#flag = new Int32Array(state);
     this.#flag[0] = HANDLE_OPEN | (programSlots ? HANDLE_PROGRAM_SLOTS : 0);
-    this.handle = Object.freeze({ fd, ino: fstatSync(fd).ino, state });
+    const ino = inoOf(fd);
+    if (ino < 0) throw new RangeError(`ring.handle(): fstat of the ring's fd ${fd} failed (${ino})`);
+    this.handle = Object.freeze({ fd, ino, state });
   }
 
   /** The ring is closing: handles everywhere see it at their next send. */
@@ -78,12 +83,8 @@ export function targetFd(where: string, h: RingHandle): number {
   if (!Number.isInteger(h.fd) || h.fd < 0 || h.fd > 0x7fffffff) throw new RangeError(`${where}: the handle's fd must be in [0, 2147483647], got ${describeValue(h.fd)}`);
   if (h.state.byteLength < 4) throw new TypeError(`${where}: the handle's state must be the 4-byte SharedArrayBuffer of ring.handle()`);
   if ((Atomics.load(new Int32Array(h.state, 0, 1), 0) & HANDLE_OPEN) === 0) throw new RingClosedError(`${where}: the target ring (fd ${h.fd})`);
-  let ino: number;
-  try {
-    ino = fstatSync(h.fd).ino;
-  } catch {
-    throw new RingClosedError(`${where}: the target ring (fd ${h.fd}: no such fd now)`);
-  }
+  const ino = inoOf(h.fd);
+  if (ino < 0) throw new RingClosedError(`${where}: the target ring (fd ${h.fd}: no such fd now)`);
   if (ino !== h.ino) throw new RingClosedError(`${where}: the target ring (fd ${h.fd} now names another file)`);
   return h.fd;
 }

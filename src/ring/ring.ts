@@ -15,7 +15,7 @@ import { FileTable } from './files.js';
 import { op as builders, type Builders } from '../ops/build.js';
 import { ProgramEngine } from './programs.js';
 import { Pending, RequestTable } from './requests.js';
-import { captureSettlers, capturedResolve, capturedReject } from './settlers.js';
+import { captureSettlers, capturedResolve, capturedReject, releaseSettlers } from './settlers.js';
 import { AbortWatch, abortError } from './aborts.js';
 import { MultiRequest, ZeroCopySink, type CqeSink } from './multi.js';
 import { RECVSEND } from '../ops/net-abi.js';
@@ -71,6 +71,8 @@ export interface RingInternals {
    * rides with the next request: src/ring/submission.ts, FlushSchedule).
    */
   submitGroup(group: Pending[], signal: AbortSignal | undefined, withNext?: boolean): void;
+  /** submitGroup() of a lone request, without a group array when it fits at once. */
+  submitOne(p: Pending, signal: AbortSignal | undefined, withNext?: boolean): void;
   /** user_data of the ring's promise requests in flight that `match` picks (ring.cancel({ op })). */
   selectRequests(match: (p: Pending) => boolean, max: number): bigint[];
   /** What a BulkQueue reaches (src/ring/bulk.ts), and where its CQEs go from now on. */
@@ -230,11 +232,15 @@ export class Ring {
       updateRef: () => r.#updateRef(),
       prepare: (sqe) => {
         if (sqe.cq >= 0) r.#checkCqTarget(sqe);
-        r.#files?.beforeSubmit(sqe);
+        r.#beforeSubmit(sqe);
       },
       checkEntry: (sqe, method) => r.#sq.checkEntry(sqe, method),
       selectRequests: (match, max) => r.#requests.select(match, max),
       submitGroup: (group, signal, withNext) => r.#submitGroup(group, signal, withNext === true),
+      submitOne: (p, signal, withNext) => {
+        r.#attach(p, signal);
+        r.#enqueueOne(p, withNext === true);
+      },
       bulkHooks: () => ({
         sq: r.#sq,
         submit: () => r.#flush(),
@@ -307,6 +313,13 @@ export class Ring {
 
   // ---------------------------------------------------------------- submission
 
+  /** The file table's part in a submission (slots a request takes back or fills); a hook an earlier submission left on the Sqe (maybe on another ring) goes first. */
+  #beforeSubmit(sqe: Sqe): void {
+    const rs = sqe.ringState;
+    if (rs !== undefined) rs.resultHook = undefined;
+    this.#files?.beforeSubmit(sqe);
+  }
+
   #assertOpen(): void {
     if (this.#closed || this.#isClosing) throw new RingClosedError();
   }
@@ -329,12 +342,12 @@ export class Ring {
     if (sqe.flags & SqeFlags.CQE_SKIP_SUCCESS) throw new RangeError(SKIP_ALONE);
     this.#sq.checkEntry(sqe, 'ring.run()');
     if (sqe.cq >= 0) this.#checkCqTarget(sqe);
-    this.#files?.beforeSubmit(sqe);
+    this.#beforeSubmit(sqe);
     if (signal?.aborted) return Promise.reject(abortError(signal));
     const promise = new Promise<T>(captureSettlers);
     const p = new Pending(sqe, capturedResolve, capturedReject);
-    if (sqe.op.multiCqe) this.#zeroCopy(p, signal);
-    if (signal) this.#aborts.watch(p, signal);
+    releaseSettlers();
+    this.#attach(p, signal);
     this.#enqueueOne(p);
     return promise;
   }
@@ -360,7 +373,7 @@ export class Ring {
     if (sqe.flags & SqeFlags.CQE_SKIP_SUCCESS) throw new RangeError('ring.runMulti(): skipSuccess() would hide the CQEs the sink waits for');
     this.#sq.checkEntry(sqe, 'ring.runMulti()');
     if (sqe.cq >= 0) this.#checkCqTarget(sqe);
-    this.#files?.beforeSubmit(sqe);
+    this.#beforeSubmit(sqe);
     const signal = options?.signal;
     let p!: Pending;
     const handle = new MultiRequest(() => {
@@ -392,11 +405,14 @@ export class Ring {
 
   /** Queues a group (a chain: src/ring/chain.ts) in one submission; each request settles as run()'s would. */
   #submitGroup(group: Pending[], signal: AbortSignal | undefined, withNext = false): void {
-    for (const p of group) {
-      if (p.sqe.op.multiCqe) this.#zeroCopy(p, signal);
-      if (signal) this.#aborts.watch(p, signal);
-    }
+    for (const p of group) this.#attach(p, signal);
     this.#enqueue(group, withNext);
+  }
+
+  /** What every submitted request needs before it is queued: a zero-copy one its sink, one with a signal its abort watch. */
+  #attach(p: Pending, signal: AbortSignal | undefined): void {
+    if (p.sqe.op.multiCqe) this.#zeroCopy(p, signal);
+    if (signal) this.#aborts.watch(p, signal);
   }
 
   /** A request's `cq` option names a CQ of this ring (CQ 0, the programs', starts the engine). */
@@ -414,16 +430,26 @@ export class Ring {
   }
 
   /** #enqueue of a lone request: no group array when it fits at once (the promise methods' path). */
-  #enqueueOne(p: Pending): void {
+  #enqueueOne(p: Pending, withNext = false): void {
     const sq = this.#sq;
-    if (!sq.addOne(p)) return this.#enqueue([p]);
+    if (!sq.addOne(p)) return this.#enqueue([p], withNext);
     if (!this.#hold.held) this.#updateRef();
-    this.#autoFlush?.schedule();
+    this.#autoFlush?.schedule(withNext);
   }
 
   #enqueue(group: Pending[], withNext = false): void {
     // a full SQ never throws: hand what is queued to the kernel to make room, or queue in JS
-    if (this.#sq.needsRoom(group.length)) this.#flush();
+    if (this.#sq.needsRoom(group.length)) {
+      this.#flush();
+      if (this.#closed || this.#isClosing) {
+        // a callback that flush's reap reached closed the ring: these never reach the kernel
+        for (const p of group) {
+          this.#aborts.unwatch(p);
+          p.reject(new RingClosedError('ring closed before the request was submitted; it'));
+        }
+        return;
+      }
+    }
     this.#sq.add(group);
     if (!this.#hold.held) this.#updateRef();
     this.#autoFlush?.schedule(withNext);

@@ -6,7 +6,7 @@
  * when a submission fails, is the Ring's (src/ring/ring.ts).
  */
 import { binding } from '../native.js';
-import { SetupFlags, SqRingFlags, SQE_SIZE, SQE128_SIZE } from './abi.js';
+import { SetupFlags, SqRingFlags, SqeFlags, SQE_SIZE, SQE128_SIZE } from './abi.js';
 import type { ringOffsets } from './setup.js';
 import type { Sqe } from '../ops/sqe.js';
 import { buildSqe } from '../ops/build.js';
@@ -14,6 +14,10 @@ import { opByName } from '../ops/table.js';
 import type { Pending, RequestTable } from './requests.js';
 import type { ProgramEngine } from './programs.js';
 import type { RingStats } from './introspection.js';
+
+/** IOSQE_IO_LINK | IOSQE_IO_HARDLINK, and the same bits in an SQE's first word (flags are its byte 1). */
+const LINKS = SqeFlags.IO_LINK | SqeFlags.IO_HARDLINK;
+const LINK_BITS = LINKS << 8;
 
 /** user_data high word tagging ringflow's own internal requests (cancels at close/abort). */
 export const INTERNAL_TAG = 0xffffffff;
@@ -95,6 +99,8 @@ export class SubmissionQueue {
   checkEntry(sqe: Sqe, method: string): void {
     // on every request's path: two field tests when there is nothing to check (no getter calls)
     if (sqe.submitCheck !== undefined) sqe.submitCheck(method);
+    const rs = sqe.ringState;
+    if (rs !== undefined && rs.selectedFrom !== undefined) rs.selectedFrom.checkSelect(method);
     if (sqe.cmdBytes > 16 && !this.#sqe128)
       throw new RangeError(`${method}: the ${sqe.op.name} command area of ${sqe.cmdBytes} bytes needs 128-byte SQEs (at most 16 bytes fit in a 64-byte SQE); create the ring with { sqe128: true }`);
   }
@@ -167,8 +173,10 @@ export class SubmissionQueue {
     if (this.#backlogHead < this.#backlog.length || !this.#takeRoom()) return false;
     this.#requests.add(p);
     const w = (this.#tail & this.#mask) * this.#sqeWords;
-    p.sqe.encode(this.#sqe32, w, p.slot, p.gen);
-    if (this.#sqe128) p.sqe.encodeTail(this.#sqe32, w);
+    const sqe = p.sqe;
+    sqe.encode(this.#sqe32, w, p.slot, p.gen);
+    if (sqe.flags & LINKS) this.#sqe32[w] &= ~LINK_BITS; // a lone request links into nothing (see #place)
+    if (this.#sqe128) sqe.encodeTail(this.#sqe32, w);
     this.#tail = (this.#tail + 1) >>> 0;
     this.#toSubmit++;
     this.#engine?.markPending();
@@ -186,8 +194,15 @@ export class SubmissionQueue {
       const p = group[i];
       this.#requests.add(p);
       const w = (this.#tail & this.#mask) * this.#sqeWords;
-      p.sqe.encode(sqe32, w, p.slot, p.gen);
-      if (this.#sqe128) p.sqe.encodeTail(sqe32, w);
+      const sqe = p.sqe;
+      sqe.encode(sqe32, w, p.slot, p.gen);
+      // the group's own links (ring.chain/link give them per request, leaving the caller's Sqe as
+      // it was); none out of its last request: groups share a submission, and a link from one
+      // into the next would tie unrelated requests together (a failure cancelling someone else's)
+      const links = p.extra === undefined ? 0 : p.extra.linkFlags;
+      if (links !== 0) sqe32[w] |= links << 8;
+      if (i === n - 1 && (sqe.flags | links) & LINKS) sqe32[w] &= ~LINK_BITS;
+      if (this.#sqe128) sqe.encodeTail(sqe32, w);
       this.#tail = (this.#tail + 1) >>> 0;
     }
     this.#toSubmit += n;

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { Program, engineAvailable } from '../../src/programs/index.js';
 import type { Ring } from '../../src/index.js';
+import { ringInternals } from '../../src/ring/ring.js';
 import { CPU_TIME_SCALE } from '../helpers.js';
 
 /** Why the program tests skip (false: they run). */
@@ -69,6 +70,20 @@ export function emitAsm(cq: number, data: bigint, res: number): string {
 }
 
 const ASYNC_CANCEL = 14;
+
+/** Every user_data JS could be using on a young ring: slots 0..31 × generations 1..4. */
+export function jsUserData(): bigint[] {
+  const targets: bigint[] = [];
+  for (let slot = 0n; slot < 32n; slot++) for (let gen = 1n; gen <= 4n; gen++) targets.push((gen << 32n) | slot);
+  return targets;
+}
+
+/** jsUserData() and, since a busy slot's generation climbs past 4, every request of `ring` in flight now and the next three generations of its slot. */
+export function attackTargets(ring: Ring): bigint[] {
+  const all = new Set(jsUserData());
+  for (const u of ringInternals(ring).selectRequests(() => true, 32)) for (let g = 0n; g < 4n; g++) all.add(u + (g << 32n));
+  return [...all];
+}
 
 /**
  * Runs a program (JIT or interpreter) on `ring` (which has an extra CQ 1) that, for each of

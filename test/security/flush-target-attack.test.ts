@@ -14,7 +14,7 @@ import { op, TcpServer, TcpSocket } from '../../src/index.js';
 import { runForTarget, type SettleTarget } from '../../src/ring/callback-requests.js';
 import { binding } from '../../src/native.js';
 import { SOL, SO } from '../../src/ops/net-abi.js';
-import { ENGINES, noEngine, cancelAndForge } from './asm-programs.js';
+import { ENGINES, noEngine, cancelAndForge, attackTargets } from './asm-programs.js';
 
 const index = new URL('../../src/index.js', import.meta.url).href;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -25,12 +25,6 @@ function recorder(): SettleTarget<number> & { got: [string, number, unknown][] }
   return { got, resolved: (token, value) => void got.push(['resolved', token, value]), rejected: (token, error) => void got.push(['rejected', token, error]) };
 }
 
-/** Every user_data JS could be using: slots 0..31 × generations 1..4. */
-function jsUserData(): bigint[] {
-  const targets: bigint[] = [];
-  for (let slot = 0n; slot < 32n; slot++) for (let gen = 1n; gen <= 4n; gen++) targets.push((gen << 32n) | slot);
-  return targets;
-}
 
 for (const { name, jit } of ENGINES) {
   test(`a program can neither cancel nor complete a runForTarget request (${name})`, { skip: noEngine }, async (t) => {
@@ -42,7 +36,7 @@ for (const { name, jit } of ENGINES) {
     await sleep(10);
     const pending = ring.pending;
     assert.equal(pending, 2);
-    await cancelAndForge(ring, jsUserData(), jit);
+    await cancelAndForge(ring, attackTargets(ring), jit);
     await sleep(20);
     assert.equal(target.got.length, 0, 'neither request settled');
     assert.equal(ring.pending, pending);
@@ -70,7 +64,7 @@ for (const { name, jit } of ENGINES) {
     const writing = peer.write(data).then(() => settled++);
     await sleep(20);
     assert.equal(settled, 0, 'the write waits for room');
-    await cancelAndForge(ring, jsUserData(), jit);
+    await cancelAndForge(ring, attackTargets(ring), jit); // (the write's send by its own user_data too)
     await sleep(20);
     assert.equal(settled, 0, 'no forged CQE settled the write');
     assert.deepEqual(await readExactly(client, data.length), data, 'every byte, in order');

@@ -5,6 +5,7 @@
 // write() after end() is refused naming end(), and end() twice is one shutdown.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeSync } from 'node:fs';
 import { ringFor, CPU_TIME_SCALE } from './helpers.js';
 import { readExactly, nodeClientPair } from './net-helpers.js';
 
@@ -65,6 +66,35 @@ test('break out of chunks() with chunks queued and more arriving: the next read(
   }
   assert.ok(Buffer.concat(got).equals(data), 'every byte once, in order');
   assert.equal(peer.bytesRead, total);
+});
+
+test('a chunks() stream closed just as its recv, armed behind kept chunks, finds data waiting: the kept chunks stay ahead of the new data', BOUND, async (t) => {
+  // the next stream yields a kept chunk at once and arms its recv; a break then submits the recv and
+  // its cancel together, and the recv posts the bytes waiting in the socket before the cancel takes:
+  // those arrive inside close(), which must keep the stream's queued (older) chunks first
+  const ring = ringFor(t);
+  const { peer, client } = await nodeClientPair(t, ring);
+  const fd = (client as unknown as { _handle: { fd: number } })._handle.fd;
+  const a = peer.chunks({ highWater: 16 });
+  await sleep(20);
+  for (const ch of 'abcd') {
+    writeSync(fd, ch.repeat(100)); // one CQE each
+    await sleep(20);
+  }
+  const first = (await a.next()).value!;
+  const got = [Buffer.from(first.bytes)];
+  first.release();
+  a.close(); // b, c, d kept
+  await sleep(20);
+  writeSync(fd, 'e'.repeat(100)); // waits in the socket: no recv armed
+  await sleep(20);
+  for await (const c of peer.chunks()) {
+    got.push(Buffer.from(c.bytes));
+    c.release();
+    break;
+  }
+  got.push(await readExactly(peer, 500 - got[0]!.length - got[1]!.length));
+  assert.equal(Buffer.concat(got).toString(), 'abcde'.replace(/./g, (ch) => ch.repeat(100)));
 });
 
 test('write() after end(): refused (EPIPE) naming end(), a chunk goes back to its group; end() twice is the same promise; the peer reads what came before', BOUND, async (t) => {

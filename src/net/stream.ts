@@ -106,22 +106,25 @@ export class MultishotStream<T> implements AsyncIterableIterator<T> {
         this.#gated = false;
         for (const it of items) this.#deliver(it);
         this.#arm();
+        this.#maybeIdle();
       },
       (e: unknown) => {
         this.#gated = false;
         this.#finish(e instanceof Error ? e : new Error(String(e)));
+        this.#maybeIdle();
       },
     );
   }
 
   /** Resolves once the stream has ended and no request of its own is in the kernel (a later reader of the socket may start). */
   whenIdle(): Promise<void> {
-    if (this.#done && !this.#armed) return Promise.resolve();
+    if (this.#done && !this.#armed && !this.#gated) return Promise.resolve();
     return new Promise((resolve) => (this.#idle ??= []).push(resolve));
   }
 
   #maybeIdle(): void {
-    if (!this.#done || this.#armed || !this.#idle) return;
+    // (gated: the items `start` gives are not delivered yet; a stream closed before then keeps them when they come)
+    if (!this.#done || this.#armed || this.#gated || !this.#idle) return;
     const waiting = this.#idle;
     this.#idle = undefined;
     for (const resolve of waiting) resolve();
@@ -335,13 +338,17 @@ export class MultishotStream<T> implements AsyncIterableIterator<T> {
     }
   }
 
-  /** Stops the request and disposes of the items nobody will read. */
+  /**
+   * Stops the request and disposes of the items nobody will read (or gives them to the source's
+   * keep(), in order). The queued ones go first: the cancel #finish() submits may reap at once and
+   * deliver CQEs the kernel posted meanwhile (seen on 6.1), which come after them.
+   */
   close(): void {
-    this.#finish(undefined);
     const rest = this.#queue.slice(this.#head);
     this.#queue = [];
     this.#head = 0;
     for (const it of rest) this.#src.keep ? this.#src.keep(it) : this.#src.dispose(it);
+    this.#finish(undefined);
   }
 
   return(): Promise<IteratorResult<T>> {

@@ -97,6 +97,30 @@ test('a chunks() stream closed just as its recv, armed behind kept chunks, finds
   assert.equal(Buffer.concat(got).toString(), 'abcde'.replace(/./g, (ch) => ch.repeat(100)));
 });
 
+test('a chunks() stream closed before it could start (the chunks it is to yield first still coming): the next read() gets those chunks first', BOUND, async (t) => {
+  const ring = ringFor(t);
+  const { peer, client } = await nodeClientPair(t, ring);
+  const fd = (client as unknown as { _handle: { fd: number } })._handle.fd;
+  const a = peer.chunks({ highWater: 16 });
+  await sleep(20);
+  for (const ch of 'abc') {
+    writeSync(fd, ch.repeat(100));
+    await sleep(20);
+  }
+  const first = (await a.next()).value!;
+  assert.equal(Buffer.from(first.bytes).toString(), 'a'.repeat(100));
+  first.release();
+  a.close(); // b and c kept
+  await sleep(20);
+  peer.chunks().close(); // takes b and c to yield them first, and is closed before it could: it keeps them again
+  const b = Buffer.alloc(1000);
+  const reading = peer.read(b);
+  setTimeout(() => writeSync(fd, 'd'.repeat(100)), 50);
+  const n = await reading;
+  assert.equal(b.subarray(0, n).toString(), 'b'.repeat(100));
+  assert.equal((await readExactly(peer, 200)).toString(), 'c'.repeat(100) + 'd'.repeat(100));
+});
+
 test('write() after end(): refused (EPIPE) naming end(), a chunk goes back to its group; end() twice is the same promise; the peer reads what came before', BOUND, async (t) => {
   const ring = ringFor(t);
   const { peer, client } = await nodeClientPair(t, ring);

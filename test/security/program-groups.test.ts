@@ -291,6 +291,6 @@ for (const { name, jit } of ENGINES) {
     assert.equal(await calls.giveBack(group.id, bid), 0, 'the SEND ended: now it goes back');
     await group.close(); // takes the grant back first
     assert.equal(group.programs.granted, false);
-    await eventually(() => s.client.received.length >= group.size);
+    await eventually(() => s.client.bytes >= group.size);
   });
 }

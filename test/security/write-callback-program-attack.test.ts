@@ -171,38 +171,53 @@ const droppedRingChild = `import { Ring, TcpServer } from '${index}';
   const reset = process.env.MODE === 'reset';
   let warned = 0;
   process.on('warning', (w) => { if (w.code === 'RINGFLOW_RING_GC') warned++; });
-  const calls = {};
-  const cb = (name) => (...a) => void (calls[name] ??= []).push(a.length ? String(a[0]?.message ?? a[0]) : 'ok');
-  const { client, ringRef, want } = await (async () => {
-    const ring = new Ring();
-    const group = ring.bufferGroup({ count: 8, size: 65536 });
-    const server = await TcpServer.listen(ring, { port: 0, group });
-    const acc = server.accept();
-    const client = net.connect(server.address().port, '127.0.0.1');
-    await new Promise((r) => client.once('connect', r));
-    const peer = await acc;
-    client.pause();
-    binding.sockSetInt(peer.fd, SOL.SOCKET, SO.SNDBUF, 4096);
-    binding.sockSetInt(client._handle.fd, SOL.SOCKET, SO.RCVBUF, 4096);
-    const st = peer.chunks();
-    const datas = [], chunks = [];
-    for (let i = 0; i < 3; i++) {
-      datas.push(Buffer.alloc(8000 + i, 65 + i));
-      client.write(datas[i]);
-      chunks.push((await st.next()).value);
-      if (chunks[i].length !== datas[i].length) throw new Error('a chunk came in parts');
-    }
-    st.close();
-    const expected = [Buffer.alloc(await fillUp(ring, peer), 2)];
-    for (let i = 0; i < 3; i++) {
-      expected.push(datas[i], Buffer.from('<' + i + '>'));
-      peer.write(chunks[i], cb('chunk ' + i));
-      peer.write('<' + i + '>', cb('string ' + i));
-    }
-    return { client, ringRef: new WeakRef(ring), want: Buffer.concat(expected) };
-  })();
-  for (let i = 0; i < 5; i++) { gc(); await sleep(10); }
-  const heldWhileBusy = warned === 0 && Object.keys(calls).length === 0;
+  // A try whose sends all went out before the client read found room after all (a slow guest: the
+  // receiver's queue collapsed and its window opened again); that is the setup failing, not the
+  // ring: the try is dropped (its ring, idle, is collected) and made again, up to 5 times.
+  let calls, client, ringRef, want, heldWhileBusy, whileBusy, tries = 0;
+  for (;;) {
+    tries++;
+    calls = {};
+    warned = 0;
+    const cbs = calls;
+    const cb = (name) => (...a) => void (cbs[name] ??= []).push(a.length ? String(a[0]?.message ?? a[0]) : 'ok');
+    ({ client, ringRef, want } = await (async () => {
+      const ring = new Ring();
+      const group = ring.bufferGroup({ count: 8, size: 65536 });
+      const server = await TcpServer.listen(ring, { port: 0, group });
+      const acc = server.accept();
+      const client = net.connect(server.address().port, '127.0.0.1');
+      await new Promise((r) => client.once('connect', r));
+      const peer = await acc;
+      client.pause();
+      binding.sockSetInt(peer.fd, SOL.SOCKET, SO.SNDBUF, 4096);
+      binding.sockSetInt(client._handle.fd, SOL.SOCKET, SO.RCVBUF, 4096);
+      const st = peer.chunks();
+      const datas = [], chunks = [];
+      for (let i = 0; i < 3; i++) {
+        datas.push(Buffer.alloc(8000 + i, 65 + i));
+        client.write(datas[i]);
+        chunks.push((await st.next()).value);
+        if (chunks[i].length !== datas[i].length) throw new Error('a chunk came in parts');
+      }
+      st.close();
+      const expected = [Buffer.alloc(await fillUp(ring, peer), 2)];
+      for (let i = 0; i < 3; i++) {
+        expected.push(datas[i], Buffer.from('<' + i + '>'));
+        peer.write(chunks[i], cb('chunk ' + i));
+        peer.write('<' + i + '>', cb('string ' + i));
+      }
+      return { client, ringRef: new WeakRef(ring), want: Buffer.concat(expected) };
+    })());
+    for (let i = 0; i < 5; i++) { gc(); await sleep(10); }
+    heldWhileBusy = warned === 0 && Object.keys(calls).length === 0;
+    whileBusy = { tries, warned, calls: JSON.stringify(calls) };
+    const roomAfterAll = Object.keys(calls).length === 6 && Object.values(calls).every((c) => c.length === 1 && c[0] === 'ok');
+    if (!roomAfterAll || tries === 5) break;
+    client.destroy();
+    for (let i = 0; i < 200 && ringRef.deref() !== undefined; i++) { gc(); await sleep(10); }
+    await sleep(20); // (its warning, before the next try counts)
+  }
   const parts = [];
   client.on('data', (d) => void parts.push(d));
   client.on('error', () => {});
@@ -220,14 +235,14 @@ const droppedRingChild = `import { Ring, TcpServer } from '${index}';
   await other.close();
   for (let i = 0; i < 50 && warned === 0; i++) { gc(); await sleep(10); }
   client.destroy();
-  console.log('RESULT ' + JSON.stringify({ heldWhileBusy, bytes, calls, warnedIdle, warnedAfterAnotherPromise: warned }));`;
+  console.log('RESULT ' + JSON.stringify({ heldWhileBusy, whileBusy, bytes, calls, warnedIdle, warnedAfterAnotherPromise: warned }));`;
 
 for (const mode of ['read', 'reset'] as const) {
   test(`careless user: a ring dropped without close() while callback writes (chunks, strings) wait behind a lone chunk send with no room, the client then ${mode === 'read' ? 'reads' : 'resets'}: the busy ring is kept, each callback once${mode === 'read' ? '' : ' with the error'}; the idle ring is collected; the process exits`, () => {
     const r = gcChild(droppedRingChild, { MODE: mode });
     assert.equal(r.code, 0, r.out);
-    const { heldWhileBusy, bytes, calls, warnedIdle, warnedAfterAnotherPromise } = r.result;
-    assert.equal(heldWhileBusy, true, 'no callback and no collection while the send waits');
+    const { heldWhileBusy, whileBusy, bytes, calls, warnedIdle, warnedAfterAnotherPromise } = r.result;
+    assert.equal(heldWhileBusy, true, `no callback and no collection while the send waits (then: ${JSON.stringify(whileBusy)})`);
     const names = [0, 1, 2].flatMap((i) => [`chunk ${i}`, `string ${i}`]);
     if (mode === 'read') {
       assert.equal(bytes, true, 'the client read every byte, in call order');

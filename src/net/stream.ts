@@ -341,7 +341,8 @@ export class MultishotStream<T> implements AsyncIterableIterator<T> {
   /**
    * Stops the request and disposes of the items nobody will read (or gives them to the source's
    * keep(), in order). The queued ones go first: the cancel #finish() submits may reap at once and
-   * deliver CQEs the kernel posted meanwhile (seen on 6.1), which come after them.
+   * deliver CQEs that come after them (a recv armed in the same tick and submitted with its cancel
+   * posts what waits in the socket before the cancel takes: test/net-readers.test.ts).
    */
   close(): void {
     const rest = this.#queue.slice(this.#head);

@@ -3,7 +3,7 @@
 // order); a chunks() stream left by break/close() keeps what it had not handed out, and what the
 // kernel posted before the recv's cancel took, for the next reader, in order: no byte lost; a
 // write() after end() is refused naming end(), and end() twice is one shutdown.
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeSync } from 'node:fs';
 import { ringFor, CPU_TIME_SCALE } from './helpers.js';
@@ -13,6 +13,30 @@ import { readExactly, nodeClientPair } from './net-helpers.js';
 const BOUND = { timeout: 30_000 * CPU_TIME_SCALE };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+
+/**
+ * A chunks() stream gets one chunk per letter of `letters` (100 bytes each, written with pauses),
+ * hands out the first and is closed: the rest are kept for the next reader. What it handed out, and
+ * the client's fd (writeSync() puts bytes in the socket at once).
+ */
+async function keptChunks(t: TestContext, letters: string) {
+  const ring = ringFor(t);
+  const { peer, client } = await nodeClientPair(t, ring);
+  const fd = (client as unknown as { _handle: { fd: number } })._handle.fd;
+  const a = peer.chunks({ highWater: 16 });
+  await sleep(20);
+  for (const ch of letters) {
+    writeSync(fd, ch.repeat(100)); // one CQE each
+    await sleep(20);
+  }
+  const first = (await a.next()).value!;
+  const got = [Buffer.from(first.bytes)];
+  first.release();
+  a.close(); // the rest kept
+  await sleep(20);
+  return { peer, fd, got };
+}
+const lettered = (letters: string) => letters.replace(/./g, (ch) => ch.repeat(100));
 
 test('a second chunks() or a read() while a chunks() stream is live: EBUSY, naming what to do; once it is closed, both work', BOUND, async (t) => {
   const ring = ringFor(t);
@@ -72,20 +96,7 @@ test('a chunks() stream closed just as its recv, armed behind kept chunks, finds
   // the next stream yields a kept chunk at once and arms its recv; a break then submits the recv and
   // its cancel together, and the recv posts the bytes waiting in the socket before the cancel takes:
   // those arrive inside close(), which must keep the stream's queued (older) chunks first
-  const ring = ringFor(t);
-  const { peer, client } = await nodeClientPair(t, ring);
-  const fd = (client as unknown as { _handle: { fd: number } })._handle.fd;
-  const a = peer.chunks({ highWater: 16 });
-  await sleep(20);
-  for (const ch of 'abcd') {
-    writeSync(fd, ch.repeat(100)); // one CQE each
-    await sleep(20);
-  }
-  const first = (await a.next()).value!;
-  const got = [Buffer.from(first.bytes)];
-  first.release();
-  a.close(); // b, c, d kept
-  await sleep(20);
+  const { peer, fd, got } = await keptChunks(t, 'abcd'); // b, c, d kept
   writeSync(fd, 'e'.repeat(100)); // waits in the socket: no recv armed
   await sleep(20);
   for await (const c of peer.chunks()) {
@@ -94,31 +105,18 @@ test('a chunks() stream closed just as its recv, armed behind kept chunks, finds
     break;
   }
   got.push(await readExactly(peer, 500 - got[0]!.length - got[1]!.length));
-  assert.equal(Buffer.concat(got).toString(), 'abcde'.replace(/./g, (ch) => ch.repeat(100)));
+  assert.equal(Buffer.concat(got).toString(), lettered('abcde'));
 });
 
 test('a chunks() stream closed before it could start (the chunks it is to yield first still coming): the next read() gets those chunks first', BOUND, async (t) => {
-  const ring = ringFor(t);
-  const { peer, client } = await nodeClientPair(t, ring);
-  const fd = (client as unknown as { _handle: { fd: number } })._handle.fd;
-  const a = peer.chunks({ highWater: 16 });
-  await sleep(20);
-  for (const ch of 'abc') {
-    writeSync(fd, ch.repeat(100));
-    await sleep(20);
-  }
-  const first = (await a.next()).value!;
-  const got = [Buffer.from(first.bytes)];
-  first.release();
-  a.close(); // b and c kept
-  await sleep(20);
+  const { peer, fd, got } = await keptChunks(t, 'abc'); // b and c kept
   peer.chunks().close(); // takes b and c to yield them first, and is closed before it could: it keeps them again
   const b = Buffer.alloc(1000);
   const reading = peer.read(b);
   setTimeout(() => writeSync(fd, 'd'.repeat(100)), 50); // newer bytes: the read must not get these first
   got.push(b.subarray(0, await reading));
   got.push(await readExactly(peer, 400 - got[0]!.length - got[1]!.length));
-  assert.equal(Buffer.concat(got).toString(), 'abcd'.replace(/./g, (ch) => ch.repeat(100)));
+  assert.equal(Buffer.concat(got).toString(), lettered('abcd'));
 });
 
 test('write() after end(): refused (EPIPE) naming end(), a chunk goes back to its group; end() twice is the same promise; the peer reads what came before', BOUND, async (t) => {

@@ -12,7 +12,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as net from 'node:net';
-import { writeFileSync } from 'node:fs';
+import { writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { ringFor, tempDir, gcChild } from '../helpers.js';
 import { Worker } from 'node:worker_threads';
@@ -64,6 +64,42 @@ for (const { name, jit } of ENGINES) {
     }
     assert.ok(Buffer.concat(rest).equals(data.subarray(head.length)), 'every kept and later byte once, in order');
     assert.equal(peer.bytesRead, data.length);
+  });
+
+  test(`a program that cancels and forges under every JS request as a chunks() stream is left in the tick its recv was armed behind kept chunks, with bytes waiting in the socket: the kept chunks stay ahead of the new bytes (${name})`, { skip: noEngine }, async (t) => {
+    const ring = ringFor(t, { cqs: [512] });
+    const { peer, client } = await nodeClientPair(t, ring);
+    const fd = (client as unknown as { _handle: { fd: number } })._handle.fd;
+    const a = peer.chunks({ highWater: 16 });
+    await sleep(20);
+    for (const ch of 'abcd') {
+      writeSync(fd, ch.repeat(100)); // one CQE each
+      await sleep(20);
+    }
+    const first = (await a.next()).value!;
+    const got = [Buffer.from(first.bytes)];
+    first.release();
+    a.close(); // b, c, d kept
+    await sleep(20);
+    writeSync(fd, 'e'.repeat(100)); // waits in the socket
+    await sleep(20);
+    let attack: Promise<void> | undefined;
+    for await (const c of peer.chunks()) {
+      got.push(Buffer.from(c.bytes));
+      c.release();
+      // the new recv is queued: the program aims at it (and every other JS request) as the break cancels it
+      attack = cancelAndForge(ring, [...attackTargets(ring), ...tagTargets()], jit);
+      break;
+    }
+    await attack;
+    while (got.reduce((n, b) => n + b.length, 0) < 500) {
+      const b = Buffer.alloc(1000);
+      const n = await peer.read(b);
+      assert.ok(n > 0, 'no EOF before every byte');
+      got.push(b.subarray(0, n));
+    }
+    assert.equal(Buffer.concat(got).toString(), 'abcde'.replace(/./g, (ch) => ch.repeat(100)), 'every byte once, in order');
+    assert.equal(peer.bytesRead, 500);
   });
 
   test(`a program that forges resource-tag CQEs cannot release a registered buffer: in the table it stays registered and unreleased; unregistered, it is released by the kernel's word alone (${name})`, { skip: noEngine }, async (t) => {

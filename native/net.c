@@ -55,6 +55,17 @@ static napi_value js_set_int(napi_env env, napi_callback_info info) {
   return rf_int(env, setsockopt(fd, level, name, &v, sizeof v) < 0 ? -errno : 0);
 }
 
+/* sockSetLinger(fd, onoff, seconds) -> 0 | -errno: SO_LINGER (struct linger). { 1, 0 } makes the
+ * next close(2) of the socket's last reference reset the connection and drop its send queue. */
+static napi_value js_set_linger(napi_env env, napi_callback_info info) {
+  RF_ARGS(3);
+  int32_t fd, onoff, secs;
+  if (!rf_get_i32(env, argv[0], &fd) || !rf_get_i32(env, argv[1], &onoff) || !rf_get_i32(env, argv[2], &secs))
+    return rf_int(env, -EINVAL);
+  struct linger l = {onoff, secs};
+  return rf_int(env, setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l) < 0 ? -errno : 0);
+}
+
 /* sockCreate(domain, type, protocol) -> fd | -errno (SOCK_CLOEXEC always added) */
 static napi_value js_socket(napi_env env, napi_callback_info info) {
   RF_ARGS(3);
@@ -90,6 +101,7 @@ void rf_net_register(napi_env env, napi_value exports) {
   rf_export(env, exports, "sockListen", js_listen);
   rf_export(env, exports, "sockName", js_name);
   rf_export(env, exports, "sockSetInt", js_set_int);
+  rf_export(env, exports, "sockSetLinger", js_set_linger);
   rf_export(env, exports, "sockCreate", js_socket);
   rf_export(env, exports, "dupFd", js_dup);
   rf_export(env, exports, "setBlocking", js_set_blocking);

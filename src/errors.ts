@@ -89,6 +89,16 @@ const describe: Record<string, string> = {
   ENXIO: 'no such device or address',
   E2BIG: 'argument list too long',
   ENAMETOOLONG: 'file name too long',
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset by peer',
+  ECONNABORTED: 'connection aborted',
+  EADDRINUSE: 'address already in use',
+  EADDRNOTAVAIL: 'address not available',
+  ENETUNREACH: 'network is unreachable',
+  EHOSTUNREACH: 'no route to host',
+  ETIMEDOUT: 'timed out',
+  ENOTCONN: 'socket is not connected',
+  EMSGSIZE: 'message too long',
 };
 
 function hintFor(code: string, syscall: string, op?: string, fixedFile?: boolean, lacking?: readonly { flag: string; since: string }[]): string | undefined {

@@ -26,13 +26,31 @@ export function ownSocketFd(fd: number): void {
  * or closing. A close the kernel ran and failed (EIO, EINTR) has released the fd all the same: it is
  * not closed again (its number may already name another file).
  */
-export async function closeSocketFd(ring: Ring, fd: number): Promise<void> {
+export async function closeSocketFd(ring: Ring, fd: number, reset?: () => boolean): Promise<void> {
   binding.fdDisown(fd);
-  if (ring.closed) return void binding.closeFd(fd);
+  if (ring.closed) return void binding.closeFd(abortive(fd, reset));
   // requests still waiting on the socket (an accept, a recv, a send without room) hold its file:
   // closing the fd alone would leave them, the bound port and the connection there for good (and
   // the process alive). They are cancelled first (their owners then answer "the socket is closed").
   if (waitingOn(ring, fd)) await ring.cancel({ fd }, { all: true }).catch(() => 0);
+  if (ring.closed) return void binding.closeFd(abortive(fd, reset));
+  await ring.closeFd(abortive(fd, reset)).catch((e: unknown) => {
+    if (e instanceof RingClosedError) binding.closeFd(fd); // the ring went away before the close ran
+  });
+}
+
+/**
+ * `fd`, set to reset its connection at close (SO_LINGER 0) when `reset` says so: the kernel keeps a
+ * zero-copy send's pages until the peer has the bytes, and a peer that does not read would keep
+ * them, the write and the ring (whose close waits for them) for good; a reset drops them at once.
+ */
+function abortive(fd: number, reset: (() => boolean) | undefined): number {
+  if (reset?.()) binding.sockSetLinger(fd, 1, 0);
+  return fd;
+}
+
+/** Closes an fd no socket object owns yet (a connect that failed): through the ring, by close(2) once the ring is closed or closing (the ring's close refuses it). */
+export async function closeUnowned(ring: Ring, fd: number): Promise<void> {
   if (ring.closed) return void binding.closeFd(fd);
   await ring.closeFd(fd).catch((e: unknown) => {
     if (e instanceof RingClosedError) binding.closeFd(fd); // the ring went away before the close ran
@@ -101,18 +119,30 @@ export async function boundSocket(
     if (opts.reuseAddr ?? type === 'stream') check(binding.sockSetInt(fd, SOL.SOCKET, SO.REUSEADDR, 1) as number, 'setsockopt', 'SO_REUSEADDR');
     if (opts.reusePort) check(binding.sockSetInt(fd, SOL.SOCKET, SO.REUSEPORT, 1) as number, 'setsockopt', 'SO_REUSEPORT');
     const addr = { family, address: host, port };
-    if (ring.supports('bind')) await ring.bind(fd, addr);
-    else check(binding.sockBind(fd, encodeSockaddr(() => where, addr)) as number, 'bind', `${host}:${port}`);
+    const at = hostPort(host, port);
+    if (ring.supports('bind')) await ring.bind(fd, addr).catch((e: unknown) => Promise.reject(naming(e, at)));
+    else check(binding.sockBind(fd, encodeSockaddr(() => where, addr)) as number, 'bind', at);
     if (type === 'stream') {
       const backlog = opts.backlog ?? 511;
-      if (ring.supports('listen')) await ring.listen(fd, backlog);
-      else check(binding.sockListen(fd, backlog) as number, 'listen');
+      if (ring.supports('listen')) await ring.listen(fd, backlog).catch((e: unknown) => Promise.reject(naming(e, at)));
+      else check(binding.sockListen(fd, backlog) as number, 'listen', at);
     }
     return fd;
   } catch (e) {
     binding.closeFd(fd);
     throw e;
   }
+}
+
+/** host:port as node:net's messages write it ([::1]:80 for IPv6). */
+export function hostPort(host: string, port: number): string {
+  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/** A request's RingError again, naming the address it was about (node:net's "connect ECONNREFUSED 127.0.0.1:1"); anything else as it is. */
+export function naming(e: unknown, address: string, hint?: string): unknown {
+  if (!(e instanceof RingError)) return e;
+  return new RingError(-e.errno, e.op ? 'io_uring_enter' : e.syscall, { ...(e.op ? { op: e.op } : {}), detail: address, ...(hint ? { hint } : {}) });
 }
 
 /** A handle with an fd (node:net's Socket and Server keep theirs in `_handle.fd`). */

@@ -7,8 +7,12 @@
  * read: chunks it had queued unread, and chunks the kernel posted before the recv's cancel took.
  * Both are kept, in order, for the socket's next reader (a chunks() stream yields them first, a
  * read() copies from them), which starts only once the earlier recv is out of the kernel.
+ *
+ * read() calls made while one is under way take turns, in call order: two recvs waiting in the
+ * kernel at once would get the bytes in no order (the kernel wakes the newest waiter first).
  */
 import { RingError, errno as errnoOf } from '../errors.js';
+import { abortError } from '../ring/aborts.js';
 import type { MultishotStream } from './stream.js';
 import type { RecvChunk } from './recv-group.js';
 
@@ -20,6 +24,13 @@ function restOf(bytes: Uint8Array): RecvChunk {
   return chunk;
 }
 
+/** A read() waiting for its turn. */
+interface Turn {
+  resolve: () => void;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
 export class SocketReader {
   /** Chunks an ended reader left unread, in arrival order. */
   #kept: RecvChunk[] = [];
@@ -29,8 +40,44 @@ export class SocketReader {
   #idle: Promise<void> | undefined;
   #closed = false;
 
-  /** read() calls under way. */
+  /** read() calls under way (waiting for their turn too). */
   reads = 0;
+  /** A read() holds the turn (its recv may be in the kernel). */
+  #reading = false;
+  /** read() calls waiting for the turn, oldest first. */
+  #turns: Turn[] = [];
+
+  /** A read()'s turn: undefined when it has it now, else a promise of it (rejected with an AbortError if `signal` fires first). Every turn taken is given back with passTurn(). */
+  turn(signal: AbortSignal | undefined): Promise<void> | undefined {
+    if (!this.#reading) {
+      this.#reading = true;
+      return undefined;
+    }
+    if (signal?.aborted) return Promise.reject(abortError(signal));
+    return new Promise<void>((resolve, reject) => {
+      const t: Turn = { resolve, signal, onAbort: undefined };
+      if (signal) {
+        t.onAbort = () => {
+          const i = this.#turns.indexOf(t);
+          if (i >= 0) this.#turns.splice(i, 1);
+          reject(abortError(signal));
+        };
+        signal.addEventListener('abort', t.onAbort, { once: true });
+      }
+      this.#turns.push(t);
+    });
+  }
+
+  /** The read() holding the turn has settled: the oldest waiting one goes next. */
+  passTurn(): void {
+    const t = this.#turns.shift();
+    if (t === undefined) {
+      this.#reading = false;
+      return;
+    }
+    if (t.onAbort !== undefined) t.signal!.removeEventListener('abort', t.onAbort);
+    t.resolve();
+  }
 
   /** Refuses a second reader while a chunks() stream is live, and a chunks() stream while a read() is under way. */
   checkFree(method: string): void {
@@ -68,6 +115,11 @@ export class SocketReader {
   keep(c: RecvChunk): void {
     if (this.#closed) c.release();
     else this.#kept.push(c);
+  }
+
+  /** Bytes received before this socket had a reader (node:net's, at adopt()): kept for the first one. */
+  carry(bytes: readonly Uint8Array[]): void {
+    for (const b of bytes) if (b.byteLength > 0) this.#kept.push(restOf(b));
   }
 
   /** read()'s first step: waits for the last reader's recv to end; copies kept bytes into `buffer` (0: none kept). */

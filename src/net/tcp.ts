@@ -6,12 +6,12 @@
  * fd through the ring.
  */
 import type { SendQueue } from '../buffers/send-queue.js';
-import type { Ring } from '../ring/ring.js';
+import { ringInternals, type Ring } from '../ring/ring.js';
 import { binding } from '../native.js';
 import { RingError, describeValue, errno as errnoOf } from '../errors.js';
 import { SOL, TCP as TCP_OPT, SO } from '../ops/net-abi.js';
 import { MultishotStream, END, type StreamOptions } from './stream.js';
-import { boundSocket, checkHost, checkPort, socketName, nodeFd, adoptFd, ownSocketFd, closeSocketFd, type AddressInfo } from './addr.js';
+import { boundSocket, checkHost, checkPort, socketName, nodeFd, adoptFd, ownSocketFd, closeSocketFd, closeUnowned, hostPort, naming, type AddressInfo } from './addr.js';
 import { defaultGroup, type RecvChunk, type RecvGroup } from './recv-group.js';
 import { ProvidedBuffer, lend, type BufferLease } from '../buffers/provided-buffer.js';
 import { SocketWriter, callBack, type WriteCallback } from './writer.js';
@@ -21,6 +21,16 @@ export type { WriteCallback } from './writer.js';
 
 const ECONNRESET = errnoOf('ECONNRESET');
 const EPIPE = errnoOf('EPIPE');
+const EBUSY = errnoOf('EBUSY');
+
+/** What adopt() uses of a node:net Socket. */
+interface NodeSocketLike {
+  pause?(): void;
+  destroy(): void;
+  read?(): Uint8Array | string | null;
+  readonly writableLength?: number;
+  readonly readableEncoding?: BufferEncoding | null;
+}
 
 /** A write refused before it was queued: the promise rejects, or the callback hears it on a microtask. */
 function refuse(e: unknown, cb: WriteCallback | undefined): Promise<void> | undefined {
@@ -166,6 +176,8 @@ export class TcpSocket implements AsyncIterable<Buffer> {
   #ending: Promise<void> | undefined;
   /** Writes in call order, one send in flight (src/net/writer.ts). */
   readonly #writer: SocketWriter;
+  /** Unsubscribes #holding()'s hook from the ring's close. */
+  #unhookClosing: (() => void) | undefined;
   /**
    * write() sends payloads of at least this many bytes with IORING_OP_SEND_ZC (the kernel sends
    * from the buffer; the write settles when it lets go of it). Default ZERO_COPY_THRESHOLD, measured
@@ -189,6 +201,7 @@ export class TcpSocket implements AsyncIterable<Buffer> {
       zeroCopy: (n) => n >= this.zeroCopyThreshold && this.#zeroCopy(),
       closed: () => (this.#closing ? this.#closedError('write') : undefined),
       sent: (n) => void (this.bytesWritten += n),
+      holding: (held) => this.#holding(held),
     });
     ownSocketFd(fd);
   }
@@ -201,21 +214,37 @@ export class TcpSocket implements AsyncIterable<Buffer> {
     try {
       await ring.connect(fd, { family, address: host, port });
     } catch (e) {
-      await ring.closeFd(fd).catch(() => {});
-      throw e;
+      await closeUnowned(ring, fd); // no socket object owns it yet
+      throw naming(e, hostPort(host, port));
     }
     const s = new TcpSocket(ring, fd, o.group as RecvGroup | undefined);
     if (o.noDelay) s.setNoDelay(true);
     return s;
   }
 
-  /** Takes over a connected node:net Socket (a dup; the node socket is destroyed). */
+  /**
+   * Takes over a connected node:net Socket (a dup; the node socket is destroyed). Bytes node:net
+   * received and nobody read yet are the new socket's first bytes. Refused (EBUSY, nothing changed)
+   * while node:net still holds bytes written to it that the kernel has not taken: they would be lost.
+   */
   static adopt(ring: Ring, socket: unknown, options: { group?: RecvGroup } = {}): TcpSocket {
-    const ns = socket as { pause(): void; destroy(): void };
+    const nodeSocketFd = nodeFd('TcpSocket.adopt()', socket); // (before anything is changed)
+    const ns = socket as NodeSocketLike;
+    const unsent = ns.writableLength ?? 0;
+    if (unsent > 0)
+      throw new RingError(-EBUSY, 'TcpSocket.adopt()', {
+        detail: `node:net still holds ${unsent} bytes written to this socket that the kernel has not taken; adopt it once they are out (their write callbacks, or 'drain'), or they would be lost`,
+      });
     ns.pause?.();
-    const fd = adoptFd(nodeFd('TcpSocket.adopt()', socket));
+    const fd = adoptFd(nodeSocketFd);
+    // what node:net has read from the kernel and nobody consumed: read() of a paused stream hands
+    // it over (a request for more it may make dies with the destroy, in this same tick)
+    const held: Uint8Array[] = [];
+    for (let b = ns.read?.(); b !== null && b !== undefined; b = ns.read!()) held.push(typeof b === 'string' ? Buffer.from(b, ns.readableEncoding ?? 'utf8') : b);
     ns.destroy();
-    return new TcpSocket(ring, fd, options.group);
+    const s = new TcpSocket(ring, fd, options.group);
+    s.#reader.carry(held);
+    return s;
   }
 
   // (nothing once closing: the fd number may already name another socket)
@@ -384,29 +413,43 @@ export class TcpSocket implements AsyncIterable<Buffer> {
     if (z === undefined) zcRings.set(this.ring, (z = this.ring.supports('sendZc')));
     return z;
   }
-  /** Reads once into `buffer`; resolves the bytes read (0: the peer closed its side). */
+  /**
+   * Reads once into `buffer`; resolves the bytes read (0: the peer closed its side). Reads made
+   * while one is under way wait for it and run in call order, so they get the bytes in that order.
+   */
   async read(buffer: Uint8Array, options?: { signal?: AbortSignal }): Promise<number> {
     this.#assertOpen('read');
     this.#reader.checkFree('read');
+    const signal = options?.signal;
     this.#reader.reads++;
     try {
-      if (this.#reader.pending) {
-        const kept = await this.#reader.fromKept(buffer); // (counted in bytesRead when received)
-        if (kept > 0) return kept;
-        this.#assertOpen('read');
-      }
-      let n: number;
+      const wait = this.#reader.turn(signal);
+      if (wait !== undefined) await wait; // (an abort while waiting rejects here, holding no turn)
       try {
-        n = await this.ring.recv(this.fd, buffer, 0, { signal: options?.signal });
-      } catch (e) {
-        this.#assertOpen('read'); // close() cancelled it
-        throw e;
+        return await this.#readNow(buffer, signal);
+      } finally {
+        this.#reader.passTurn();
       }
-      this.bytesRead += n;
-      return n;
     } finally {
       this.#reader.reads--;
     }
+  }
+  async #readNow(buffer: Uint8Array, signal: AbortSignal | undefined): Promise<number> {
+    this.#assertOpen('read'); // (closed while this read waited for its turn)
+    if (this.#reader.pending) {
+      const kept = await this.#reader.fromKept(buffer); // (counted in bytesRead when received)
+      if (kept > 0) return kept;
+      this.#assertOpen('read');
+    }
+    let n: number;
+    try {
+      n = await this.ring.recv(this.fd, buffer, 0, { signal });
+    } catch (e) {
+      this.#assertOpen('read'); // close() cancelled it
+      throw e;
+    }
+    this.bytesRead += n;
+    return n;
   }
 
   /**
@@ -494,7 +537,17 @@ export class TcpSocket implements AsyncIterable<Buffer> {
     // a send waiting for room (a peer that does not read) would hold the writes queued behind it
     // forever, a read would wait for good: closeSocketFd cancels what waits on the fd; the
     // writes reject with "the socket is closed", a read too
-    await closeSocketFd(this.ring, this.fd);
+    // with zero-copy sends the kernel holds (their peer not reading), the connection is reset:
+    // a graceful close would leave the pages, their writes and the ring's close waiting for the peer
+    await closeSocketFd(this.ring, this.fd, () => this.#writer.zeroCopyHeld > 0);
+  }
+  /** While the kernel holds zero-copy bytes of this socket, closing its ring closes (resets) it: the ring could not finish closing otherwise. */
+  #holding(held: boolean): void {
+    if (held) this.#unhookClosing ??= ringInternals(this.ring).onClosing(() => void this.close());
+    else {
+      this.#unhookClosing?.();
+      this.#unhookClosing = undefined;
+    }
   }
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();

@@ -5,7 +5,7 @@
  */
 import type { Ring } from '../ring/ring.js';
 import { RingError, describeValue } from '../errors.js';
-import { boundSocket, checkHost, checkPort, socketName, ownSocketFd, closeSocketFd, type AddressInfo, toAddressInfo } from './addr.js';
+import { boundSocket, checkHost, checkPort, socketName, ownSocketFd, closeSocketFd, hostPort, naming, type AddressInfo, toAddressInfo } from './addr.js';
 
 export interface Datagram {
   /** The message (a copy: yours to keep). */
@@ -57,7 +57,19 @@ export class UdpSocket implements AsyncIterable<Datagram> {
     if (!(b instanceof Uint8Array)) throw new TypeError(`UdpSocket.send(): "data" must be a string or a Uint8Array, got ${describeValue(data)}`);
     checkPort('UdpSocket.send()', port);
     const h = checkHost('UdpSocket.send()', host);
-    return this.ring.send(this.fd, b, 0, { to: { family: h.family, address: h.host, port } });
+    try {
+      return await this.ring.send(this.fd, b, 0, { to: { family: h.family, address: h.host, port } });
+    } catch (e) {
+      throw naming(e, `to ${hostPort(h.host, port)}`, e instanceof RingError && e.code === 'EINVAL' ? this.#sendHint(h.host) : undefined);
+    }
+  }
+
+  /** Why a send to `to` may be EINVAL: a socket bound to a loopback address cannot reach another host. */
+  #sendHint(to: string): string | undefined {
+    const from = this.address()?.address;
+    const loopback = (a: string): boolean => a === '::1' || a.startsWith('127.');
+    if (from === undefined || !loopback(from) || loopback(to)) return undefined;
+    return `this socket is bound to ${from}, a loopback address, which cannot send to another host: bind it to '0.0.0.0' (or '::') or to an address of the interface that reaches ${to}`;
   }
 
   /** Receives one datagram. */

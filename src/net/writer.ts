@@ -64,6 +64,8 @@ export interface WriteTarget {
   closed(): Error | undefined;
   /** The kernel took `n` more bytes. */
   sent(n: number): void;
+  /** The kernel now holds bytes of a zero-copy send (true), or holds none any more (false). */
+  holding?(held: boolean): void;
 }
 
 class Job {
@@ -111,11 +113,22 @@ export class SocketWriter implements SettleTarget<Job> {
   #dueScheduled = false;
   /** write() calls under way on this writer (a submission there may reap and settle a write). */
   #inWrite = 0;
+  /** Zero-copy sends whose buffer the kernel has not let go of (no notification yet). */
+  #zcHeld = 0;
   /** #leaseSend()'s request (it holds the lease's memory only while its send runs). */
   #loneSend: Sqe | undefined = undefined;
 
   constructor(target: WriteTarget) {
     this.#t = target;
+  }
+
+  /** Zero-copy sends whose notification has not come: the kernel still holds their bytes (a peer that does not read keeps them). */
+  get zeroCopyHeld(): number {
+    return this.#zcHeld;
+  }
+  #hold(d: 1 | -1): void {
+    this.#zcHeld += d;
+    if (this.#zcHeld === (d === 1 ? 1 : 0)) this.#t.holding?.(d === 1);
   }
 
   /** Queues `data` (or a lease's bytes); settles as the module comment says: the promise it returns, or `cb` (then it returns undefined). */
@@ -331,12 +344,18 @@ export class SocketWriter implements SettleTarget<Job> {
     this.#busy = true;
     j.started = true;
     const zc = sqe.op.multiCqe === true;
-    if (zc) j.notifs++;
+    if (zc) {
+      j.notifs++;
+      this.#hold(1);
+    }
     try {
       if (zc) t.ring.runMulti(sqe, new ZeroCopyStep(this, j), o);
       else runForTarget(t.ring, sqe, this, j, j.signal); // resolved()/rejected() below, from the ring's completion handling
     } catch (e) {
-      if (zc) j.notifs--;
+      if (zc) {
+        j.notifs--;
+        this.#hold(-1);
+      }
       j.started = false;
       throw e;
     }
@@ -399,6 +418,7 @@ export class SocketWriter implements SettleTarget<Job> {
   /** @internal a zero-copy send of `j` was let go of (its notification, or its end without one). */
   released(j: Job): void {
     j.notifs--;
+    this.#hold(-1);
     this.#finish(j);
     this.#endCall(j);
   }

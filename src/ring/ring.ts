@@ -78,6 +78,13 @@ export interface RingInternals {
   /** What a BulkQueue reaches (src/ring/bulk.ts), and where its CQEs go from now on. */
   bulkHooks(): BulkRingHooks;
   setBulk(handler: BulkHandler): void;
+  /**
+   * Runs `hook` once when close() begins (after it has refused new requests, before it cancels
+   * what is in flight): for what holds kernel resources a cancel does not end (a socket whose
+   * zero-copy sends the kernel keeps until its peer reads). Returns the unsubscribe; on a closing
+   * ring, nothing is added.
+   */
+  onClosing(hook: () => void): () => void;
   /** The ring's message inbox (src/ring/message-inbox.ts). */
   readonly inbox: MessageInbox;
 }
@@ -130,6 +137,8 @@ export class Ring {
   #closeWaiter: (() => void) | undefined;
   /** close()'s next cancel of everything still in flight (#cancelEverything). */
   #closeRetry: ReturnType<typeof setTimeout> | undefined;
+  /** What runs when close() begins (RingInternals.onClosing). */
+  #closingHooks: Set<() => void> | undefined;
   /** One abort listener per signal for all of this ring's requests that use it. */
   #aborts = new AbortWatch((p, signal) => this.#abort(p, signal));
 
@@ -249,6 +258,12 @@ export class Ring {
         bigCqes: (r.setupFlags & (SetupFlags.CQE32 | SetupFlags.CQE_MIXED)) !== 0,
       }),
       setBulk: (h) => r.#cq.setBulk(h),
+      onClosing: (hook) => {
+        if (r.#closed || r.#isClosing) return () => {};
+        const hooks = (r.#closingHooks ??= new Set());
+        hooks.add(hook);
+        return () => void hooks.delete(hook);
+      },
       get inbox() {
         return r.#cq.inbox;
       },
@@ -590,6 +605,9 @@ export class Ring {
     });
     this.#isClosing = true;
     this.#cq.closing();
+    const hooks = this.#closingHooks;
+    this.#closingHooks = undefined;
+    if (hooks) for (const hook of hooks) hook();
     if (this.#engine) {
       // waiting program requests complete with -EAGAIN (prototype semantics), held-back chains fail
       this.#engine.shutdown();

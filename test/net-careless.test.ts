@@ -1,0 +1,204 @@
+/**
+ * TcpSocket and UdpSocket used the way a careless caller does: reads made before the last one
+ * settled, a ring closed under a connect, node:net sockets adopted with bytes still in them, a
+ * socket (or its ring) closed while the kernel holds its zero-copy sends for a peer that does not
+ * read, and the errors a wrong address gets.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readlinkSync } from 'node:fs';
+import * as net from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { spawn } from 'node:child_process';
+import { ringFor } from './helpers.js';
+import { Ring, TcpServer, TcpSocket, UdpSocket, RingError } from '../src/index.js';
+
+/** The socket fds this process has open. */
+const socketFds = (): string[] =>
+  readdirSync('/proc/self/fd').filter((f) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${f}`).startsWith('socket:');
+    } catch {
+      return false;
+    }
+  });
+
+async function pair(ring: Ring): Promise<{ server: TcpServer; client: TcpSocket; peer: TcpSocket }> {
+  const server = await TcpServer.listen(ring, { port: 0 });
+  const acc = server.accept();
+  const client = await TcpSocket.connect(ring, { port: server.address()!.port, noDelay: true });
+  return { server, client, peer: await acc };
+}
+
+/** Settles with `p`'s outcome, or 'pending' after `ms`. */
+const within = <T>(p: Promise<T>, ms: number): Promise<T | 'pending'> => Promise.race([p, sleep(ms).then(() => 'pending' as const)]);
+
+test('read() calls made before the last one settled take turns: bytes in call order', async (t) => {
+  const ring = ringFor(t);
+  const { server, client, peer } = await pair(ring);
+  for (let i = 0; i < 100; i++) {
+    const first = Buffer.alloc(5);
+    const second = Buffer.alloc(5);
+    const r1 = peer.read(first);
+    const r2 = peer.read(second);
+    await client.write('AAAAA');
+    await new Promise((r) => setImmediate(r));
+    await client.write('BBBBB');
+    assert.deepEqual(await Promise.all([r1, r2]), [5, 5]);
+    // (the kernel wakes the newest of two waiting recvs first: without turns, 100 of 100 reversed)
+    assert.equal(`${first}${second}`, 'AAAAABBBBB', `round ${i}`);
+  }
+  // a read waiting for its turn is aborted at once, holding nothing; the one after it still reads
+  const ac = new AbortController();
+  const b1 = Buffer.alloc(3);
+  const b3 = Buffer.alloc(3);
+  const r1 = peer.read(b1);
+  const r2 = peer.read(Buffer.alloc(3), { signal: ac.signal });
+  const r3 = peer.read(b3);
+  ac.abort();
+  await assert.rejects(r2, { name: 'AbortError' });
+  await client.write('xyzuvw');
+  assert.deepEqual(await Promise.all([r1, r3]), [3, 3]);
+  assert.equal(`${b1}${b3}`, 'xyzuvw');
+  // reads still waiting when the socket closes reject as closed
+  const waiting = [peer.read(Buffer.alloc(1)), peer.read(Buffer.alloc(1)), peer.read(Buffer.alloc(1))];
+  await peer.close();
+  for (const w of waiting) await assert.rejects(w, /the socket is closed/);
+  assert.throws(() => peer.chunks(), /the socket is closed/);
+  await Promise.all([client.close(), server.close()]);
+  assert.equal(ring.pending, 0);
+});
+
+test('chunks() is refused while read() calls wait for their turn (EBUSY)', async (t) => {
+  const ring = ringFor(t);
+  const { server, client, peer } = await pair(ring);
+  const reads = [peer.read(Buffer.alloc(2)), peer.read(Buffer.alloc(2))];
+  assert.throws(() => peer.chunks(), (e: unknown) => e instanceof RingError && e.code === 'EBUSY');
+  await client.write('abcd');
+  assert.deepEqual(await Promise.all(reads), [2, 2]);
+  const s = peer.chunks(); // both settled: a stream may read now
+  await client.write('e');
+  for await (const c of s) {
+    assert.equal(Buffer.from(c.bytes).toString(), 'e');
+    c.release();
+    break;
+  }
+  await Promise.all([client.close(), peer.close(), server.close()]);
+});
+
+test('a ring closed while connect() waits leaves no socket fd behind', async (t) => {
+  // a listener whose accept queue is full (backlog 0, never accepting): SYNs are dropped, connects wait
+  const other = ringFor(t);
+  const full = await TcpServer.listen(other, { port: 0, backlog: 0 });
+  const port = full.address()!.port;
+  const fillers = [0, 1, 2, 3].map(() => net.connect(port, '127.0.0.1').on('error', () => {}));
+  t.after(() => fillers.forEach((f) => f.destroy()));
+  await sleep(200);
+  const before = socketFds();
+  const ring = new Ring();
+  const connecting = TcpSocket.connect(ring, { port });
+  await sleep(200);
+  assert.equal(await within(connecting, 0), 'pending', 'the connect waits (the accept queue is full)');
+  await ring.close();
+  await assert.rejects(connecting, { name: 'RingClosedError' });
+  await sleep(50);
+  assert.deepEqual(socketFds().filter((f) => !before.includes(f)), [], 'the connecting socket was closed');
+  await full.close();
+});
+
+test('adopt(): bytes node:net received are the first bytes read; bytes it has not sent refuse the adoption', async (t) => {
+  const ring = ringFor(t);
+  for (const encoding of [undefined, 'latin1'] as const) {
+    const adopted = new Promise<TcpSocket>((resolve) => {
+      const ns = net.createServer(async (s) => {
+        s.pause();
+        if (encoding) s.setEncoding(encoding);
+        s.once('readable', () => {}); // node:net reads ahead into its buffer
+        while (s.readableLength === 0) await sleep(10);
+        await sleep(50);
+        assert.ok(s.readableLength > 0);
+        resolve(TcpSocket.adopt(ring, s));
+        ns.close();
+      });
+      ns.listen(0, '127.0.0.1', () => {
+        const c = net.connect((ns.address() as net.AddressInfo).port, '127.0.0.1', () => c.end(data));
+        c.on('data', () => {});
+      });
+    });
+    const data = Buffer.alloc(100_000);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 13) & 0xff;
+    const s = await adopted;
+    const got: Buffer[] = [];
+    for await (const b of s) got.push(b);
+    assert.ok(Buffer.concat(got).equals(data), `${encoding ?? 'no'} encoding: every byte once, in order (${Buffer.concat(got).length} of ${data.length})`);
+    await s.close();
+  }
+  // unsent bytes: refused, and the node:net socket is left as it was (still flowing, still open)
+  const ns = net.createServer((s) => {
+    s.write(Buffer.alloc(8 << 20, 1));
+    assert.ok(s.writableLength > 0);
+    assert.throws(() => TcpSocket.adopt(ring, s), (e: unknown) => e instanceof RingError && e.code === 'EBUSY' && /still holds \d+ bytes written/.test(e.message));
+    assert.equal(s.destroyed, false);
+    s.end();
+  });
+  await new Promise<void>((r) => ns.listen(0, '127.0.0.1', r));
+  const c = net.connect((ns.address() as net.AddressInfo).port, '127.0.0.1');
+  let n = 0;
+  c.on('data', (d: Buffer) => (n += d.length));
+  await new Promise((r) => c.on('end', r));
+  assert.equal(n, 8 << 20, 'node:net went on sending everything');
+  c.destroy();
+  ns.close();
+});
+
+/** A node:net server in a child process that accepts and never reads; its port. */
+async function deafPeer(t: { after(fn: () => void): void }): Promise<number> {
+  const code = `const s = require('net').createServer((c) => c.pause()); s.listen(0, '127.0.0.1', () => process.send(s.address().port));`;
+  const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  t.after(() => child.kill());
+  return new Promise((resolve) => child.once('message', (p) => resolve(p as number)));
+}
+
+test('closing a socket whose zero-copy sends a non-reading peer holds resets it: nothing stays in flight', async (t) => {
+  const ring = ringFor(t);
+  if (!ring.supports('sendZc')) return t.skip('this kernel lacks IORING_OP_SEND_ZC (6.0)');
+  const port = await deafPeer(t);
+  const c = await TcpSocket.connect(ring, { port });
+  const w = c.write(Buffer.alloc(16 << 20)); // zero-copy (>= zeroCopyThreshold)
+  await sleep(200);
+  assert.ok(ring.pending > 0, 'the write waits for the peer');
+  await c.close();
+  const outcome = await within(w.then(() => 'ok', (e: Error) => e.message), 2000);
+  assert.match(String(outcome), /the socket is closed/, 'the write ended with the socket (it waited for the peer for good before)');
+  assert.equal(ring.pending, 0, 'the kernel let go of the pages (the connection was reset)');
+});
+
+test('closing the ring of a socket whose zero-copy sends a non-reading peer holds: the close finishes, the socket is closed', async (t) => {
+  const probe = new Ring();
+  const zc = probe.supports('sendZc');
+  await probe.close();
+  if (!zc) return t.skip('this kernel lacks IORING_OP_SEND_ZC (6.0)');
+  const port = await deafPeer(t);
+  const ring = new Ring();
+  const c = await TcpSocket.connect(ring, { port });
+  const w = c.write(Buffer.alloc(16 << 20)).then(() => 'ok', (e: Error) => e.message);
+  await sleep(200);
+  assert.ok(ring.pending > 0);
+  assert.equal(await within(ring.close(), 3000), undefined, 'ring.close() finished (it waited for the peer for good before)');
+  assert.equal(c.closed, true);
+  assert.match(await w, /the socket is closed/);
+  await c.close(); // again: nothing left to do
+});
+
+test('errors about an address name it', async (t) => {
+  const ring = ringFor(t);
+  const server = await TcpServer.listen(ring, { port: 0 });
+  const port = server.address()!.port;
+  await assert.rejects(TcpServer.listen(ring, { port }), (e: unknown) => e instanceof RingError && e.code === 'EADDRINUSE' && e.message.includes(`127.0.0.1:${port}`) && /address already in use/.test(e.message));
+  await server.close();
+  await assert.rejects(TcpSocket.connect(ring, { port }), (e: unknown) => e instanceof RingError && e.code === 'ECONNREFUSED' && e.message.includes(`127.0.0.1:${port}`) && /connection refused/.test(e.message));
+  const u = await UdpSocket.bind(ring, { port: 0 });
+  // from a loopback address to another host: the kernel's EINVAL, and why
+  await assert.rejects(u.send('x', 9, '192.0.2.1'), (e: unknown) => e instanceof RingError && e.code === 'EINVAL' && e.message.includes('to 192.0.2.1:9') && /loopback address, which cannot send to another host/.test(e.message));
+  await u.close();
+});

@@ -10,6 +10,8 @@ import { readdirSync, readlinkSync } from 'node:fs';
 import * as net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn } from 'node:child_process';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { ringFor } from './helpers.js';
 import { Ring, TcpServer, TcpSocket, UdpSocket, RingError } from '../src/index.js';
 
@@ -201,4 +203,54 @@ test('errors about an address name it', async (t) => {
   // from a loopback address to another host: the kernel's EINVAL, and why
   await assert.rejects(u.send('x', 9, '192.0.2.1'), (e: unknown) => e instanceof RingError && e.code === 'EINVAL' && e.message.includes('to 192.0.2.1:9') && /loopback address, which cannot send to another host/.test(e.message));
   await u.close();
+});
+
+test('a socket dropped without close() is closed when collected, with a warning; one closed first is left alone', async (t) => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const ring = ringFor(t);
+  const server = await TcpServer.listen(ring, { port: 0 });
+  const port = server.address()!.port;
+  const warnings: string[] = [];
+  const onWarning = (w: Error & { code?: string }) => void (w.code === 'RINGFLOW_SOCKET_GC' && warnings.push(w.message));
+  process.on('warning', onWarning);
+  t.after(() => void process.off('warning', onWarning));
+  /** What fd `fd` is now ("socket:[inode]"), or '' once closed. */
+  const what = (fd: number): string => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      return '';
+    }
+  };
+  const dropped: [number, string][] = [];
+  const peers: TcpSocket[] = [];
+  let closedFd = -1;
+  await (async () => {
+    for (let i = 0; i < 20; i++) {
+      const acc = server.accept();
+      const fd = (await TcpSocket.connect(ring, { port })).fd; // dropped: never closed
+      dropped.push([fd, what(fd)]);
+      peers.push(await acc);
+    }
+    const acc = server.accept();
+    const kept = await TcpSocket.connect(ring, { port }); // closed properly, then dropped
+    peers.push(await acc);
+    closedFd = kept.fd;
+    await kept.close();
+  })();
+  const peerFiles = peers.map((p) => what(p.fd));
+  for (let i = 0; i < 20 && warnings.length < 20; i++) {
+    gc();
+    await sleep(20);
+  }
+  assert.equal(warnings.length, 20, 'one warning per dropped socket');
+  // (its number was taken while the dropped ones were open: none of theirs)
+  assert.ok(!warnings.some((w) => w.includes(`fd ${closedFd} `)), 'the socket closed before it was dropped gets no warning');
+  for (const [fd, file] of dropped) assert.notEqual(what(fd), file, `fd ${fd} (${file}) is closed`);
+  assert.deepEqual(peers.map((p) => what(p.fd)), peerFiles, "the peers' fds stay open");
+  // the peers see their connections end
+  for (const p of peers.slice(0, 20)) assert.equal(await p.read(Buffer.alloc(1)), 0);
+  await Promise.all(peers.map((p) => p.close()));
+  await server.close();
 });

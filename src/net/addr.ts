@@ -16,9 +16,25 @@ import { SqeFlags } from '../ring/abi.js';
  * with this environment's owned-fd set (native/owned_fds.c), whose cleanup hook closes it if the
  * thread ends first (a worker that exits with a socket open leaves no fd and no connection behind).
  */
-export function ownSocketFd(fd: number): void {
+export function ownSocketFd(fd: number, owner: object): void {
   binding.fdOwn(fd);
+  droppedSockets.register(owner, fd, owner);
 }
+
+/**
+ * Socket objects collected without close() (nothing of theirs was in flight: a request holds its
+ * socket object): their fds are closed, with a warning, as Node does for a FileHandle. A socket
+ * whose peer has gone would otherwise keep its fd, and the connection, until the thread ends.
+ */
+const droppedSockets = new FinalizationRegistry<number>((fd) => {
+  // (close() unregisters first, so the fd is still this object's: never a later socket's number)
+  binding.fdDisown(fd);
+  binding.closeFd(fd);
+  process.emitWarning(`ringflow: closing socket fd ${fd} on garbage collection (a TcpSocket, TcpServer or UdpSocket was dropped without close())`, {
+    code: 'RINGFLOW_SOCKET_GC',
+    detail: 'Call close() (or use `await using`) when done with a socket.',
+  });
+});
 
 /**
  * Closes a socket object's fd once: out of the owned-fd set first (the number may be reused as soon
@@ -26,7 +42,8 @@ export function ownSocketFd(fd: number): void {
  * or closing. A close the kernel ran and failed (EIO, EINTR) has released the fd all the same: it is
  * not closed again (its number may already name another file).
  */
-export async function closeSocketFd(ring: Ring, fd: number, reset?: () => boolean): Promise<void> {
+export async function closeSocketFd(ring: Ring, owner: object, fd: number, reset?: () => boolean): Promise<void> {
+  droppedSockets.unregister(owner);
   binding.fdDisown(fd);
   if (ring.closed) return void binding.closeFd(abortive(fd, reset));
   // requests still waiting on the socket (an accept, a recv, a send without room) hold its file:

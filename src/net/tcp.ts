@@ -80,7 +80,7 @@ export class TcpServer implements AsyncIterable<TcpSocket> {
     this.ring = ring;
     this.fd = fd;
     this.#group = group;
-    ownSocketFd(fd);
+    ownSocketFd(fd, this);
   }
 
   /** socket + SO_REUSEADDR + bind + listen (through the ring on 6.11+); resolves once listening. */
@@ -151,7 +151,7 @@ export class TcpServer implements AsyncIterable<TcpSocket> {
     this.#closed = true;
     for (const s of this.#streams) s.close();
     this.#streams.clear();
-    await closeSocketFd(this.ring, this.fd);
+    await closeSocketFd(this.ring, this, this.fd);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -203,7 +203,7 @@ export class TcpSocket implements AsyncIterable<Buffer> {
       sent: (n) => void (this.bytesWritten += n),
       holding: (held) => this.#holding(held),
     });
-    ownSocketFd(fd);
+    ownSocketFd(fd, this);
   }
 
   static async connect(ring: Ring, options: ConnectOptions): Promise<TcpSocket> {
@@ -539,7 +539,7 @@ export class TcpSocket implements AsyncIterable<Buffer> {
     // writes reject with "the socket is closed", a read too
     // with zero-copy sends the kernel holds (their peer not reading), the connection is reset:
     // a graceful close would leave the pages, their writes and the ring's close waiting for the peer
-    await closeSocketFd(this.ring, this.fd, () => this.#writer.zeroCopyHeld > 0);
+    await closeSocketFd(this.ring, this, this.fd, () => this.#writer.zeroCopyHeld > 0);
   }
   /** While the kernel holds zero-copy bytes of this socket, closing its ring closes (resets) it: the ring could not finish closing otherwise. */
   #holding(held: boolean): void {

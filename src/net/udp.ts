@@ -32,7 +32,7 @@ export class UdpSocket implements AsyncIterable<Datagram> {
     this.fd = fd;
     this.#family = family;
     this.#max = maxMessage;
-    ownSocketFd(fd);
+    ownSocketFd(fd, this);
   }
 
   /** A datagram socket bound to host:port (port 0: any). `maxMessage`: receive size, default 65535. */
@@ -106,7 +106,7 @@ export class UdpSocket implements AsyncIterable<Datagram> {
   close(): Promise<void> {
     return (this.#closing ??= (async () => {
       this.#aborter.abort();
-      await closeSocketFd(this.ring, this.fd);
+      await closeSocketFd(this.ring, this, this.fd);
     })());
   }
   async [Symbol.asyncDispose](): Promise<void> {

@@ -254,3 +254,34 @@ test('a socket dropped without close() is closed when collected, with a warning;
   await Promise.all(peers.map((p) => p.close()));
   await server.close();
 });
+
+test('connect() with a signal gives up when it fires, closing its socket; read() of an empty buffer and writes of any view', async (t) => {
+  const other = ringFor(t);
+  const full = await TcpServer.listen(other, { port: 0, backlog: 0 });
+  const port = full.address()!.port;
+  const fillers = [0, 1, 2, 3].map(() => net.connect(port, '127.0.0.1').on('error', () => {}));
+  t.after(() => fillers.forEach((f) => f.destroy()));
+  await sleep(200);
+  const ring = ringFor(t);
+  const before = socketFds();
+  const ac = new AbortController();
+  const connecting = TcpSocket.connect(ring, { port, signal: ac.signal });
+  await sleep(100);
+  ac.abort();
+  await assert.rejects(connecting, { name: 'AbortError' });
+  assert.deepEqual(socketFds().filter((f) => !before.includes(f)), [], 'the socket made for it is closed');
+  assert.equal(ring.pending, 0);
+  await assert.rejects(TcpSocket.connect(ring, { port, signal: AbortSignal.abort() }), { name: 'AbortError' });
+  await assert.rejects(TcpSocket.connect(ring, { port, signal: 'x' as never }), /"signal" must be an AbortSignal/);
+  await full.close();
+
+  const { server, client, peer } = await pair(ring);
+  await assert.rejects(peer.read(Buffer.alloc(0)), (e: unknown) => e instanceof RangeError && /"buffer" is empty/.test(e.message));
+  await client.write(new Uint16Array([0x6261, 0x6463])); // 'abcd' in little-endian bytes
+  const src = Buffer.from('xyz!');
+  await client.write(new DataView(src.buffer, src.byteOffset, 3));
+  const got = Buffer.alloc(7);
+  for (let n = 0; n < 7; ) n += await peer.read(got.subarray(n));
+  assert.equal(got.toString(), 'abcdxyz');
+  await Promise.all([client.close(), peer.close(), server.close()]);
+});

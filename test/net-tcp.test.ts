@@ -199,7 +199,7 @@ test('bad input and closed sockets: clear errors', async (t) => {
   await c.close();
   await assert.rejects(c.write('x'), /the socket is closed/);
   assert.throws(() => c.chunks(), /the socket is closed/);
-  await assert.rejects(c.write(42 as never), /"data" must be a string, a Uint8Array or a received chunk/);
+  await assert.rejects(c.write(42 as never), /"data" must be a string, a TypedArray, a DataView or a received chunk/);
   await (await acc).close();
   await s2.close();
   assert.throws(() => s2.connections(), /the server is closed/);

@@ -16,6 +16,7 @@ import { defaultGroup, type RecvChunk, type RecvGroup } from './recv-group.js';
 import { ProvidedBuffer, lend, type BufferLease } from '../buffers/provided-buffer.js';
 import { SocketWriter, callBack, type WriteCallback } from './writer.js';
 import { SocketReader } from './socket-reader.js';
+import { abortError } from '../ring/aborts.js';
 
 export type { WriteCallback } from './writer.js';
 
@@ -60,6 +61,8 @@ export interface ConnectOptions {
   host?: string;
   group?: RecvGroup;
   noDelay?: boolean;
+  /** Gives up the connect (AbortError; the socket made for it is closed). */
+  signal?: AbortSignal;
 }
 
 function checkOptions(where: string, o: unknown): Record<string, unknown> {
@@ -210,11 +213,15 @@ export class TcpSocket implements AsyncIterable<Buffer> {
     const o = checkOptions('TcpSocket.connect()', options);
     const port = checkPort('TcpSocket.connect()', o.port);
     const { host, family } = checkHost('TcpSocket.connect()', o.host ?? '127.0.0.1');
+    const signal = o.signal as AbortSignal | undefined;
+    if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError(`TcpSocket.connect(): "signal" must be an AbortSignal, got ${describeValue(signal)}`);
+    if (signal?.aborted) throw abortError(signal);
     const fd = await ring.socket(family, 'stream');
     try {
-      await ring.connect(fd, { family, address: host, port });
+      await ring.connect(fd, { family, address: host, port }, { signal });
     } catch (e) {
       await closeUnowned(ring, fd); // no socket object owns it yet
+      if (signal?.aborted) throw abortError(signal);
       throw naming(e, hostPort(host, port));
     }
     const s = new TcpSocket(ring, fd, o.group as RecvGroup | undefined);
@@ -306,10 +313,10 @@ export class TcpSocket implements AsyncIterable<Buffer> {
    * throws is thrown again on a microtask (an uncaught exception, as from a node:net write
    * callback), never into the ring's completion handling.
    */
-  write(data: Uint8Array | string | RecvChunk, options?: { signal?: AbortSignal }): Promise<void>;
-  write(data: Uint8Array | string | RecvChunk, callback: WriteCallback): void;
-  write(data: Uint8Array | string | RecvChunk, options: { signal?: AbortSignal } | undefined, callback: WriteCallback): void;
-  write(data: Uint8Array | string | RecvChunk, a?: { signal?: AbortSignal } | WriteCallback, b?: WriteCallback): Promise<void> | void {
+  write(data: ArrayBufferView | string | RecvChunk, options?: { signal?: AbortSignal }): Promise<void>;
+  write(data: ArrayBufferView | string | RecvChunk, callback: WriteCallback): void;
+  write(data: ArrayBufferView | string | RecvChunk, options: { signal?: AbortSignal } | undefined, callback: WriteCallback): void;
+  write(data: ArrayBufferView | string | RecvChunk, a?: { signal?: AbortSignal } | WriteCallback, b?: WriteCallback): Promise<void> | void {
     if (typeof a === 'function') {
       if (b !== undefined) throw new TypeError(`TcpSocket.write(): after a callback nothing more is accepted, got ${describeValue(b)}`);
       this.#write(data, undefined, a);
@@ -324,7 +331,7 @@ export class TcpSocket implements AsyncIterable<Buffer> {
   }
 
   /** write()'s body: settles the promise it returns, or (with `cb`) calls cb and returns undefined. */
-  #write(data: Uint8Array | string | RecvChunk, options: { signal?: AbortSignal } | undefined, cb: WriteCallback | undefined): Promise<void> | undefined {
+  #write(data: ArrayBufferView | string | RecvChunk, options: { signal?: AbortSignal } | undefined, cb: WriteCallback | undefined): Promise<void> | undefined {
     const signal = options?.signal;
     if (this.#ending && !this.#closing) {
       try {
@@ -384,8 +391,9 @@ export class TcpSocket implements AsyncIterable<Buffer> {
       }
       return this.#writer.write(undefined, lease, signal, cb);
     }
-    const b = typeof data === 'string' ? Buffer.from(data) : data;
-    if (!(b instanceof Uint8Array)) return refuse(new TypeError(`TcpSocket.write(): "data" must be a string, a Uint8Array or a received chunk (ProvidedBuffer), got ${describeValue(data)}`), cb);
+    // any other view (a Uint16Array, a DataView) goes as its bytes, as node:net takes it
+    const b = typeof data === 'string' ? Buffer.from(data) : ArrayBuffer.isView(data) && !(data instanceof Uint8Array) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : data;
+    if (!(b instanceof Uint8Array)) return refuse(new TypeError(`TcpSocket.write(): "data" must be a string, a TypedArray, a DataView or a received chunk (ProvidedBuffer), got ${describeValue(data)}`), cb);
     if (this.sendQueue) return this.#writeQueued(b, cb);
     if (this.#closing) return refuse(this.#closedError('write'), cb);
     if (b.byteLength === 0) return cb ? void queueMicrotask(() => callBack(cb, undefined)) : Promise.resolve();
@@ -419,6 +427,8 @@ export class TcpSocket implements AsyncIterable<Buffer> {
    */
   async read(buffer: Uint8Array, options?: { signal?: AbortSignal }): Promise<number> {
     this.#assertOpen('read');
+    // (recv's own checks say what else is wrong with it)
+    if (buffer instanceof Uint8Array && buffer.byteLength === 0) throw new RangeError('TcpSocket.read(): "buffer" is empty; a read resolves 0 only when the peer has closed its side, so it needs room for at least one byte');
     this.#reader.checkFree('read');
     const signal = options?.signal;
     this.#reader.reads++;

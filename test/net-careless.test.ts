@@ -13,7 +13,8 @@ import { spawn } from 'node:child_process';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { ringFor } from './helpers.js';
-import { Ring, TcpServer, TcpSocket, UdpSocket, RingError } from '../src/index.js';
+import { Ring, TcpServer, TcpSocket, UdpSocket, RingError, RingClosedError, relay } from '../src/index.js';
+import { noEngine } from './ring-programs-util.js';
 
 /** The socket fds this process has open. */
 const socketFds = (): string[] =>
@@ -285,3 +286,24 @@ test('connect() with a signal gives up when it fires, closing its socket; read()
   assert.equal(got.toString(), 'abcdxyz');
   await Promise.all([client.close(), peer.close(), server.close()]);
 });
+
+test('a relay pair running when its ring closes ends with RingClosedError (not the program\'s EAGAIN)', { skip: noEngine }, async () => {
+  const ring = new Ring();
+  const { server, client, peer } = await pair(ring);
+  const acc = server.accept();
+  const client2 = await TcpSocket.connect(ring, { port: server.address()!.port });
+  const peer2 = await acc;
+  const p = relay(ring, peer, peer2);
+  await client.write('through');
+  assert.equal((await readSome(client2, 7)).toString(), 'through');
+  await ring.close();
+  await assert.rejects(p.done, (e: unknown) => e instanceof RingClosedError && /ring closed while the relay ran/.test(e.message));
+  await Promise.all([client, client2, peer, peer2, server].map((s) => s.close()));
+});
+
+/** Reads until `n` bytes came. */
+async function readSome(s: TcpSocket, n: number): Promise<Buffer> {
+  const b = Buffer.alloc(n);
+  for (let got = 0; got < n; ) got += await s.read(b.subarray(got));
+  return b;
+}

@@ -6,6 +6,7 @@
  * pair is one program request, whose end is the pair's end.
  */
 import type { Ring } from '../ring/ring.js';
+import { RingError, RingClosedError } from '../errors.js';
 import type { Region } from '../ring/programs.js';
 import { ArrayMap } from '../programs/maps.js';
 import { STOP_TAG, fdOf, intOption, checkOptions, loadShipped, errName, type SocketLike } from './program-common.js';
@@ -141,7 +142,12 @@ export class RelayPair {
   ) {
     this.#view = pairs.view(slot);
     const snapshot = (): RelayPairStats => this.stats();
-    this.done = relay.ring.runProgram(relay.programIndex, { userData: BigInt(slot) }).then(snapshot);
+    const ring = relay.ring;
+    // a program waiting when its ring closes ends with -EAGAIN (the prototype's rule): for the pair, the ring closed
+    const closed = (err: unknown): never => {
+      throw ring.closed && err instanceof RingError && err.code === 'EAGAIN' ? new RingClosedError('ring closed while the relay ran; it') : err;
+    };
+    this.done = ring.runProgram(relay.programIndex, { userData: BigInt(slot) }).then(snapshot, closed);
     this.done.catch(() => undefined); // settles unobserved when nobody awaits it
   }
 

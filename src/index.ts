@@ -94,7 +94,8 @@ export {
 export type { ProgramKind, LoadedObject, RunResult, VerifyResult, BuiltinObjectName } from './programs/index.js';
 
 // Networking on the ring (src/net/): TCP and UDP with node:net's names, multishot streams.
-export { TcpServer, TcpSocket, type ListenOptions, type ConnectOptions, type WriteCallback } from './net/tcp.js';
+export { TcpSocket, type ConnectOptions, type WriteCallback } from './net/tcp.js';
+export { TcpServer, type ListenOptions } from './net/tcp-server.js';
 export { UdpSocket, type Datagram } from './net/udp.js';
 export { MultishotStream, type StreamOptions, type StreamSource } from './net/stream.js';
 export type { RecvGroup, RecvChunk } from './net/recv-group.js';

@@ -1,9 +1,8 @@
 /**
- * TCP on the ring, with node:net's names where they fit: TcpServer (listen, multishot accept as
- * an async iterator) and TcpSocket (connect, write, multishot recv into provided buffers as an
- * async iterator, end, close). Each socket fd has one owner, the TcpSocket/TcpServer, and one
- * end, close(): it stops the socket's multishot requests, waits for them to end, then closes the
- * fd through the ring.
+ * TCP on the ring, with node:net's names where they fit: TcpSocket (connect, write, multishot recv
+ * into provided buffers as an async iterator, end, close; TcpServer is src/net/tcp-server.ts).
+ * Each socket fd has one owner, the TcpSocket/TcpServer, and one end, close(): it stops the
+ * socket's multishot requests, waits for them to end, then closes the fd through the ring.
  */
 import type { SendQueue } from '../buffers/send-queue.js';
 import { ringInternals, type Ring } from '../ring/ring.js';
@@ -11,7 +10,7 @@ import { binding } from '../native.js';
 import { RingError, describeValue, errno as errnoOf } from '../errors.js';
 import { SOL, TCP as TCP_OPT, SO } from '../ops/net-abi.js';
 import { MultishotStream, END, type StreamOptions } from './stream.js';
-import { boundSocket, checkHost, checkPort, socketName, nodeFd, adoptFd, ownSocketFd, closeSocketFd, closeUnowned, hostPort, naming, type AddressInfo } from './addr.js';
+import { checkHost, checkPort, socketName, nodeFd, adoptFd, ownSocketFd, closeSocketFd, closeUnowned, hostPort, naming, type AddressInfo } from './addr.js';
 import { defaultGroup, type RecvChunk, type RecvGroup } from './recv-group.js';
 import { ProvidedBuffer, lend, type BufferLease } from '../buffers/provided-buffer.js';
 import { SocketWriter, callBack, type WriteCallback } from './writer.js';
@@ -46,16 +45,6 @@ export const ZERO_COPY_THRESHOLD = 65536;
 /** Rings that have IORING_OP_SEND_ZC (6.0), asked once per ring. */
 const zcRings = new WeakMap<Ring, boolean>();
 
-export interface ListenOptions {
-  port?: number;
-  /** Numeric address; default '127.0.0.1' ('::' for all interfaces, v4 and v6). */
-  host?: string;
-  backlog?: number;
-  reusePort?: boolean;
-  /** Provided buffers the server's sockets receive into (default: the ring's default group). */
-  group?: RecvGroup;
-}
-
 export interface ConnectOptions {
   port: number;
   host?: string;
@@ -65,105 +54,11 @@ export interface ConnectOptions {
   signal?: AbortSignal;
 }
 
-function checkOptions(where: string, o: unknown): Record<string, unknown> {
+/** An options argument: an object, or undefined (as {}). */
+export function checkOptions(where: string, o: unknown): Record<string, unknown> {
   if (o === undefined) return {};
   if (o === null || typeof o !== 'object' || Array.isArray(o)) throw new TypeError(`${where}: options must be an object, got ${describeValue(o)}`);
   return o as Record<string, unknown>;
-}
-
-export class TcpServer implements AsyncIterable<TcpSocket> {
-  readonly ring: Ring;
-  /** The listening socket (owned by this server; closed by close()). */
-  readonly fd: number;
-  readonly #group: RecvGroup | undefined;
-  #streams = new Set<MultishotStream<TcpSocket>>();
-  #closed = false;
-
-  private constructor(ring: Ring, fd: number, group: RecvGroup | undefined) {
-    this.ring = ring;
-    this.fd = fd;
-    this.#group = group;
-    ownSocketFd(fd, this);
-  }
-
-  /** socket + SO_REUSEADDR + bind + listen (through the ring on 6.11+); resolves once listening. */
-  static async listen(ring: Ring, options?: ListenOptions): Promise<TcpServer> {
-    const o = checkOptions('TcpServer.listen()', options);
-    const port = checkPort('TcpServer.listen()', o.port ?? 0);
-    const { host, family } = checkHost('TcpServer.listen()', o.host ?? '127.0.0.1');
-    const fd = await boundSocket(ring, 'TcpServer.listen()', 'stream', host, family, port, { backlog: o.backlog as number | undefined, reusePort: o.reusePort === true });
-    return new TcpServer(ring, fd, o.group as RecvGroup | undefined);
-  }
-
-  /** Takes over a listening node:net Server's socket (a dup; the node server is closed). */
-  static adopt(ring: Ring, server: unknown, options: { group?: RecvGroup } = {}): TcpServer {
-    const fd = adoptFd(nodeFd('TcpServer.adopt()', server));
-    (server as { close(): void }).close();
-    return new TcpServer(ring, fd, options.group);
-  }
-
-  /** { address, family, port } as node:net's server.address(). */
-  address(): AddressInfo | null {
-    return this.#closed ? null : socketName(this.fd, false);
-  }
-
-  get listening(): boolean {
-    return !this.#closed;
-  }
-
-  /** Accepts one connection. */
-  async accept(options?: { signal?: AbortSignal }): Promise<TcpSocket> {
-    this.#assertOpen('accept');
-    let a: { fd: number };
-    try {
-      a = (await this.ring.accept(this.fd, { signal: options?.signal })) as { fd: number };
-    } catch (e) {
-      this.#assertOpen('accept'); // close() cancelled it
-      throw e;
-    }
-    return new TcpSocket(this.ring, a.fd, this.#group);
-  }
-
-  /**
-   * Connections as they arrive, from one multishot accept (5.19; re-armed if the kernel ends it).
-   * Backpressure: at `highWater` connections accepted and not taken, accepting pauses (the kernel
-   * queues them in the listen backlog). Breaking out of the loop closes the ones not taken.
-   */
-  connections(options?: StreamOptions): MultishotStream<TcpSocket> {
-    this.#assertOpen('connections');
-    const s = new MultishotStream<TcpSocket>(
-      this.ring,
-      {
-        sqe: () => this.ring.op.accept(this.fd, { multishot: true }),
-        item: (res) => new TcpSocket(this.ring, res, this.#group),
-        dispose: (sock) => void sock.close(),
-      },
-      { highWater: 512, ...options },
-    );
-    addStream(this.#streams, s);
-    return s;
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<TcpSocket> {
-    return this.connections();
-  }
-
-  /** Stops accepting and closes the listening socket (connections already accepted stay open). */
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    for (const s of this.#streams) s.close();
-    this.#streams.clear();
-    await closeSocketFd(this.ring, this, this.fd);
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close();
-  }
-
-  #assertOpen(m: string): void {
-    if (this.#closed) throw new RingError(-9 /* EBADF */, m, { detail: 'the server is closed' });
-  }
 }
 
 export class TcpSocket implements AsyncIterable<Buffer> {
@@ -576,7 +471,7 @@ export class TcpSocket implements AsyncIterable<Buffer> {
  * ended: a long-lived socket whose chunks() or connections() are opened and closed again and again
  * kept every ended stream until it closed.
  */
-function addStream<T>(streams: Set<MultishotStream<T>>, s: MultishotStream<T>): void {
+export function addStream<T>(streams: Set<MultishotStream<T>>, s: MultishotStream<T>): void {
   for (const old of streams) if (old.done) streams.delete(old);
   streams.add(s);
 }

@@ -6,6 +6,10 @@
  */
 import { getSystemErrorMap, inspect } from 'node:util';
 import { RingError } from '../errors.js';
+import { PATH_TOO_LONG } from '../ops/build.js';
+
+/** ENAMETOOLONG (asm-generic/errno-base.h). */
+const ENAMETOOLONG = 36;
 
 type PathLike = string | Uint8Array | undefined;
 
@@ -45,6 +49,8 @@ export function errnoError(errno: number, syscall: string, path?: PathLike, dest
  */
 export function nodeError(err: unknown, syscall: string, path?: PathLike, dest?: PathLike): Error {
   if (err instanceof RingError) return errnoError(err.errno, syscall, path, dest);
+  // a path the kernel would refuse for its length: its ENAMETOOLONG, as node's call gets it
+  if (err instanceof RangeError && (err as RangeError & { [PATH_TOO_LONG]?: boolean })[PATH_TOO_LONG] === true) return errnoError(ENAMETOOLONG, syscall, path, dest);
   if (err instanceof Error && err.name === 'AbortError' && !(err instanceof AbortError)) return new AbortError(undefined, { cause: err.cause });
   return err as Error;
 }

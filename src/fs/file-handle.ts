@@ -6,11 +6,11 @@
  * is called, and methods of a closed handle reject with Error('file closed') code EBADF.
  */
 import { EventEmitter } from 'node:events';
-import { fchmod, fchown, futimes, ftruncate as ftruncateCb, closeSync } from 'node:fs';
+import { fchmod, fchown, futimes, ftruncate as ftruncateCb, closeSync, fstatSync } from 'node:fs';
 import { promisify } from 'node:util';
 import type { Ring } from '../ring/ring.js';
 import { AT_EMPTY_PATH } from '../ring/abi.js';
-import { nodeError, errnoError, fileClosedError, invalidArgValue, checkAborted } from './errors.js';
+import { nodeError, errnoError, fileClosedError, invalidArgValue, invalidState, checkAborted } from './errors.js';
 import {
   validateObject, validateInteger, validateBuffer, validateBufferArray, validateOffsetLengthRead, validateOffsetLengthWrite,
   validatePosition, validateStringAfterView, validateAbortSignal, modeOf, optionsOf,
@@ -39,6 +39,28 @@ const PLAIN_READ: ReadRules = { truncatesLength: false, validatesPosition: true,
 const noop = (): void => {};
 const fileOffsetOf = (position: unknown): number => (typeof position === 'number' && Number.isSafeInteger(position) && position >= 0 ? position : -1);
 
+/** Does `fd` name a file with a position: not a FIFO, a socket or a character device (true when fstat fails: keep the queue)? */
+function positional(fd: number): boolean {
+  try {
+    const st = fstatSync(fd);
+    return !(st.isFIFO() || st.isSocket() || st.isCharacterDevice());
+  } catch {
+    return true;
+  }
+}
+
+/** libuv's uv__getiovmax() on Linux: buffers one readv/writev takes (UIO_MAXIOV). */
+const IOV_MAX = 1024;
+
+/** `bufs` without their first `n` bytes (a buffer written in part continues as a view of its rest). */
+function advance(bufs: ArrayBufferView[], n: number): ArrayBufferView[] {
+  let i = 0;
+  while (i < bufs.length && n >= bufs[i].byteLength) n -= bufs[i++].byteLength;
+  const rest = bufs.slice(i);
+  if (n > 0 && rest.length > 0) rest[0] = new Uint8Array(rest[0].buffer, rest[0].byteOffset + n, rest[0].byteLength - n);
+  return rest;
+}
+
 /** Handles dropped without close(): their fd is closed at collection, with Node's warning. */
 const unclosed = new FinalizationRegistry<number>((fd) => {
   try {
@@ -59,6 +81,8 @@ export class FileHandle extends EventEmitter {
   #fd: number;
   #refs = 1;
   #closePromise: Promise<void> | null | undefined = null;
+  /** Has the file a position (a regular file, a block device, a directory), asked at the first operation at it? */
+  #positional: boolean | undefined;
   /** The last operation at the file position queued (atFilePosition), while one is. */
   #positionTail: Promise<void> | undefined;
   #closeResolve: (() => void) | undefined;
@@ -104,6 +128,9 @@ export class FileHandle extends EventEmitter {
    * each other (seen where reads go through io-wq: Debian's 6.1).
    */
   atFilePosition<T>(fn: () => Promise<T>): Promise<T> {
+    // a pipe, socket or character device has no position to keep: its reads and writes go at once,
+    // as node's do (a read waiting on a FIFO opened 'r+' must not hold back the write that feeds it)
+    if ((this.#positional ??= positional(this.#fd)) === false) return fn();
     const prev = this.#positionTail;
     const run = prev === undefined ? fn() : prev.then(fn);
     const tail: Promise<void> = run.then(noop, noop);
@@ -233,7 +260,9 @@ export class FileHandle extends EventEmitter {
       let bytesRead: number;
       try {
         const fd = this.#fd;
-        bytesRead = await this.#at(pos, () => this.#ring.readv(fd, buffers as unknown as ArrayBufferView[], pos));
+        // as libuv's read: at most IOV_MAX buffers (one readv; the rest stay as they were)
+        const bufs = (buffers.length > IOV_MAX ? buffers.slice(0, IOV_MAX) : buffers) as unknown as ArrayBufferView[];
+        bytesRead = await this.#at(pos, () => this.#ring.readv(fd, bufs, pos));
       } catch (e) {
         throw nodeError(e, 'read');
       }
@@ -269,7 +298,7 @@ export class FileHandle extends EventEmitter {
       // write(string, position, encoding)
       validateStringAfterView(buffer, 'buffer');
       const encoding = typeof length === 'string' && Buffer.isEncoding(length) ? length : 'utf8';
-      if (encoding === 'hex' && buffer.length % 2 !== 0) throw invalidArgValue('encoding', length, `is invalid for data of length ${buffer.length}`);
+      if (encoding.toLowerCase() === 'hex' && buffer.length % 2 !== 0) throw invalidArgValue('encoding', length, `is invalid for data of length ${buffer.length}`);
       bytes = Buffer.from(buffer, encoding);
       len = bytes.byteLength;
       pos = fileOffsetOf(offsetOrOptions);
@@ -277,7 +306,7 @@ export class FileHandle extends EventEmitter {
     let bytesWritten: number;
     try {
       const fd = this.#fd;
-      bytesWritten = len === 0 ? 0 : await this.#at(pos, () => (offset === 0 && len === bytes.byteLength ? this.#ring.write(fd, bytes, pos) : this.#ring.write(fd, bytes, pos, { offset, length: len })));
+      bytesWritten = await this.#at(pos, () => (offset === 0 && len === bytes.byteLength ? this.#ring.write(fd, bytes, pos) : this.#ring.write(fd, bytes, pos, { offset, length: len })));
     } catch (e) {
       throw nodeError(e, 'write');
     }
@@ -292,13 +321,36 @@ export class FileHandle extends EventEmitter {
       if (buffers.length > 0) {
         try {
           const fd = this.#fd;
-          bytesWritten = await this.#at(pos, () => this.#ring.writev(fd, buffers as unknown as ArrayBufferView[], pos));
+          const bufs = buffers as unknown as ArrayBufferView[];
+          bytesWritten = await this.#at(pos, () => (bufs.length <= IOV_MAX ? this.#ring.writev(fd, bufs, pos) : this.#writeAll(fd, bufs, pos)));
         } catch (e) {
           throw nodeError(e, 'write');
         }
       }
       return { __proto__: null, bytesWritten, buffers } as { bytesWritten: number; buffers: T };
     });
+  }
+
+  /**
+   * More than IOV_MAX buffers, as libuv's uv__fs_write_all writes them: IOV_MAX per writev, on from
+   * where a short one stopped, until all are written or one writes nothing (an error after some
+   * bytes ends it with what was written; before any, it is the error).
+   */
+  async #writeAll(fd: number, bufs: ArrayBufferView[], pos: number): Promise<number> {
+    let total = 0;
+    for (let rest = bufs; rest.length > 0; ) {
+      let n: number;
+      try {
+        n = await this.#ring.writev(fd, rest.length > IOV_MAX ? rest.slice(0, IOV_MAX) : rest, pos < 0 ? -1 : pos + total);
+      } catch (e) {
+        if (total === 0) throw e;
+        break;
+      }
+      if (n <= 0) break;
+      total += n;
+      rest = advance(rest, n);
+    }
+    return total;
   }
 
   readFile(options?: unknown): Promise<string | Buffer> {
@@ -383,6 +435,7 @@ export class FileHandle extends EventEmitter {
   }
 
   readableWebStream(options?: { type?: 'bytes'; autoClose?: boolean }): ReturnType<typeof readableWebStream> {
+    if (this.#fd !== -1 && this.#closePromise) throw invalidState('The FileHandle is closing'); // (node's order: closed first, in readableWebStream)
     return readableWebStream(this, options);
   }
 }

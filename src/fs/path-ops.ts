@@ -37,7 +37,7 @@ const isForeignHandle = (v: unknown): boolean =>
 
 /** readFile's errors as node:fs/promises gives them (`p`: the path as validated). */
 async function readFileFailure(e: unknown, p: string | Buffer): Promise<never> {
-  if (!(e instanceof RingError)) throw nodeError(e, '');
+  if (!(e instanceof RingError)) throw nodeError(e, 'open', p); // (an abort as it is; a path too long, open's ENAMETOOLONG)
   if (e.syscall === 'open') throw nodeError(e, 'open', p);
   if (e.syscall === 'read' && (await readFileErrorNamesPath())) throw errnoError(e.errno, 'read', p);
   throw nodeError(e, e.syscall);
@@ -95,7 +95,11 @@ export function pathOps(ringOf: () => Ring) {
     } catch {
       return viaNode(name, [from, to]);
     }
-    await run(ringOf(), a, b).catch((e: unknown) => Promise.reject(nodeError(e, name, a, b)));
+    try {
+      await run(ringOf(), a, b);
+    } catch (e) {
+      throw nodeError(e, name, a, b); // (a builder's refusal too: a path too long is ENAMETOOLONG)
+    }
   }
   const rename = (oldPath: unknown, newPath: unknown) => twoPaths('rename', oldPath, newPath, 'oldPath', (r, a, b) => r.renameat(a, b));
   const link = (existingPath: unknown, newPath: unknown) => twoPaths('link', existingPath, newPath, 'existingPath', (r, a, b) => r.linkat(a, b));
@@ -109,7 +113,11 @@ export function pathOps(ringOf: () => Ring) {
     } catch {
       return viaNode('symlink', [target, path, type]);
     }
-    await ringOf().symlinkat(t, p).catch((e: unknown) => Promise.reject(nodeError(e, 'symlink', t, p)));
+    try {
+      await ringOf().symlinkat(t, p);
+    } catch (e) {
+      throw nodeError(e, 'symlink', t, p); // (a builder's refusal too: a path too long is ENAMETOOLONG)
+    }
   }
 
   async function unlink(path: unknown): Promise<void> {
@@ -119,7 +127,11 @@ export function pathOps(ringOf: () => Ring) {
     } catch {
       return viaNode('unlink', [path]);
     }
-    await ringOf().unlinkat(p).catch((e: unknown) => Promise.reject(nodeError(e, 'unlink', p)));
+    try {
+      await ringOf().unlinkat(p);
+    } catch (e) {
+      throw nodeError(e, 'unlink', p); // (a builder's refusal too: a path too long is ENAMETOOLONG)
+    }
   }
 
   async function rmdir(path: unknown, options?: unknown): Promise<void> {
@@ -130,7 +142,11 @@ export function pathOps(ringOf: () => Ring) {
     } catch {
       return viaNode('rmdir', [path, options]);
     }
-    await ringOf().unlinkat(p, { removeDir: true }).catch((e: unknown) => Promise.reject(nodeError(e, 'rmdir', p)));
+    try {
+      await ringOf().unlinkat(p, { removeDir: true });
+    } catch (e) {
+      throw nodeError(e, 'rmdir', p); // (a builder's refusal too: a path too long is ENAMETOOLONG)
+    }
   }
 
   async function mkdir(path: unknown, options?: unknown): Promise<string | undefined> {
@@ -144,7 +160,11 @@ export function pathOps(ringOf: () => Ring) {
     } catch {
       return viaNode('mkdir', [path, options]);
     }
-    await ringOf().mkdirat(p, m).catch((e: unknown) => Promise.reject(nodeError(e, 'mkdir', p)));
+    try {
+      await ringOf().mkdirat(p, m);
+    } catch (e) {
+      throw nodeError(e, 'mkdir', p); // (a builder's refusal too: a path too long is ENAMETOOLONG)
+    }
     return undefined;
   }
 
@@ -231,7 +251,7 @@ export function pathOps(ringOf: () => Ring) {
       try {
         return await writeWholeFile(ring, p!, bytes, { flags: flags!, mode: mode!, signal: o.signal });
       } catch (e) {
-        if (!(e instanceof RingError)) throw nodeError(e, '');
+        if (!(e instanceof RingError)) throw nodeError(e, 'open', p); // (an abort as it is; a path too long, open's ENAMETOOLONG)
         throw e.syscall === 'open' ? nodeError(e, 'open', p) : nodeError(e, e.syscall);
       }
     }

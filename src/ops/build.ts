@@ -173,8 +173,11 @@ export function repath(s: Sqe, v: unknown): void {
   s.keep = [b.buffer];
 }
 
+/** Marks the RangeError of a path longer than PATH_MAX: ringflow/fs answers it as the kernel would (ENAMETOOLONG, src/fs/errors.ts). */
+export const PATH_TOO_LONG: unique symbol = Symbol('ringflow.pathTooLong');
+
 const pathTooLong = (op: OpDesc, name: string, n: number): RangeError =>
-  new RangeError(`${where(op, name)} must be at most ${PATH_MAX - 1} bytes (PATH_MAX ${PATH_MAX} with its NUL), got ${n} bytes`);
+  Object.defineProperty(new RangeError(`${where(op, name)} must be at most ${PATH_MAX - 1} bytes (PATH_MAX ${PATH_MAX} with its NUL), got ${n} bytes`), PATH_TOO_LONG, { value: true });
 
 export function parseStatx(b: Buffer): StatxResult {
   const ts = (o: number) => b.readBigInt64LE(o) * 1_000_000_000n + BigInt(b.readUInt32LE(o + 8));

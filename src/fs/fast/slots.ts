@@ -15,11 +15,14 @@
  */
 import type { Ring } from '../../ring/ring.js';
 import { FixedFile } from '../../ops/sqe.js';
+import { RingError } from '../../errors.js';
 
 /** Slots a pool keeps for ringflow/fs by default. */
 export const DEFAULT_POOL_SLOTS = 1024;
 /** Slots left to the kernel's 'auto' allocation for other code on the ring. */
 export const DEFAULT_OTHER_SLOTS = 1024;
+/** The smallest table the pool registers when RLIMIT_NOFILE refuses larger ones (half of it the pool's). */
+const MIN_TABLE_SLOTS = 16;
 
 const pools = new WeakMap<Ring, SlotPool | null>();
 
@@ -50,9 +53,22 @@ export class SlotPool {
     if (known !== undefined) return known ?? undefined;
     let pool: SlotPool | null = null;
     if (ring.files.size === 0) {
-      ring.files.register({ sparse: DEFAULT_POOL_SLOTS + DEFAULT_OTHER_SLOTS });
-      ring.files.allocRange(DEFAULT_POOL_SLOTS, DEFAULT_OTHER_SLOTS);
-      pool = new SlotPool(0, DEFAULT_POOL_SLOTS);
+      // the kernel refuses a table of more slots than RLIMIT_NOFILE allows (EMFILE: a hard limit of
+      // 1024 in some containers and serverless runtimes): halve it until it fits; any other refusal,
+      // or none fitting, leaves the fast functions on plain descriptors
+      for (let total = DEFAULT_POOL_SLOTS + DEFAULT_OTHER_SLOTS; total >= MIN_TABLE_SLOTS; total >>= 1) {
+        try {
+          ring.files.register({ sparse: total });
+        } catch (e) {
+          if (e instanceof RingError && e.code === 'EMFILE') continue;
+          if (e instanceof RingError) break;
+          throw e;
+        }
+        const mine = total >> 1;
+        ring.files.allocRange(mine, total - mine);
+        pool = new SlotPool(0, mine);
+        break;
+      }
     }
     pools.set(ring, pool);
     return pool ?? undefined;

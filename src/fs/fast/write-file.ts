@@ -2,13 +2,16 @@
  * writeFile in one submission: open into a direct descriptor, write, close — linked in one
  * io_uring_enter.
  *
- *   openat(path, flags, mode, { direct: slot })  ─link→  write(slot, data, pos -1)  ─hardlink→  close(slot)
+ *   openat(path, flags, mode, { direct: slot })  ─link→  write(slot, data, pos -1)  ─link→  close(slot)
  *
- * The write uses the file position (-1): 0 for a file just opened, the end with O_APPEND. It is
- * hard-linked to the close because a short write breaks a soft link and the close must run anyway.
- * A short write (the kernel caps one write at 0x7ffff000 bytes; a full disk) goes on in a next
- * round that opens the file again without O_CREAT/O_EXCL/O_TRUNC and writes the rest at the offset
- * reached (O_APPEND: at the end), until everything is written or a write makes no progress.
+ * The write uses the file position (-1): 0 for a file just opened, the end with O_APPEND. A short
+ * write (a FIFO whose reader took part, a full disk, the kernel's cap of 0x7ffff000 bytes per write)
+ * breaks the soft link to the close, which the kernel then cancels: the file stays open and the
+ * rest goes through that same open file, write after write at its position, until everything is
+ * written or writes make no progress; then it is closed. Data larger than one round (the cap, or
+ * half a MiB with a signal, asked between rounds) is opened and written without the linked close.
+ * Never opened twice: a FIFO's reader would see end-of-file at the first close, and a file created
+ * read-only (mode 0o444) could not be opened for writing again.
  * The slot is empty again before it returns to the pool, whatever happened.
  */
 import type { Ring } from '../../ring/ring.js';
@@ -18,6 +21,7 @@ import { SlotPool } from './slots.js';
 import { settleAll, type Settled } from './settle.js';
 import { runGroupSettled } from '../../ring/callback-requests.js';
 import { aborted, asNodeSyscall } from './errors.js';
+import { RingError } from '../../errors.js';
 
 export interface WriteWholeFileOptions {
   /** O_* flags (already normalised from 'w', 'a', …); default O_WRONLY | O_CREAT | O_TRUNC. */
@@ -31,9 +35,7 @@ export interface WriteWholeFileOptions {
 
 const O_WRONLY = 0o1;
 const O_CREAT = 0o100;
-const O_EXCL = 0o200;
 const O_TRUNC = 0o1000;
-const O_APPEND = 0o2000;
 /** The kernel refuses O_CLOEXEC for a direct descriptor (which no child process inherits anyway). */
 const O_CLOEXEC = 0o2000000;
 /** Linux's MAX_RW_COUNT (INT_MAX & PAGE_MASK): the most one write moves. */
@@ -63,55 +65,89 @@ export async function writeWholeFile(ring: Ring, path: string | Uint8Array, data
   const { signal } = options;
   if (signal?.aborted) throw aborted(signal);
   const bytes = bytesOf(data, options.encoding);
-  const append = (flags & O_APPEND) !== 0;
+  const limit = signal ? ABORTABLE_WRITE : MAX_WRITE;
   const pool = SlotPool.of(ring);
-  let done = 0;
-  let zeroWrites = 0;
-  for (let round = 0; ; round++) {
-    // later rounds: the file exists and holds what was written; do not create or truncate it again
-    const f = round === 0 ? flags : flags & ~(O_CREAT | O_EXCL | O_TRUNC);
-    // round 0 writes at the file position (-1: 0 for a new descriptor, the end with O_APPEND)
-    const at = round === 0 || append ? -1 : done;
-    const chunk = bytes.subarray(done, done + Math.min(bytes.length - done, signal ? ABORTABLE_WRITE : MAX_WRITE));
-    const n = pool ? await roundDirect(ring, pool, path, f, mode, chunk, at, signal) : await roundFd(ring, path, f, mode, chunk, at, signal);
-    done += n;
-    if (done >= bytes.length) return;
-    zeroWrites = n === 0 ? zeroWrites + 1 : 0;
-    if (zeroWrites > MAX_ZERO_WRITES) throw Object.assign(new Error('A system error occurred: write failed'), { code: 'ERR_SYSTEM_ERROR', syscall: 'write' });
-    if (signal?.aborted) throw aborted(signal);
+  let slot = -1;
+  if (pool) {
+    slot = pool.tryTake();
+    if (slot < 0) slot = await pool.take();
   }
-}
-
-async function roundDirect(ring: Ring, pool: SlotPool, path: string | Uint8Array, flags: number, mode: number, chunk: Uint8Array, at: number, signal: AbortSignal | undefined): Promise<number> {
-  let slot = pool.tryTake();
-  if (slot < 0) slot = await pool.take();
+  /** The descriptor, while it holds the open file (closed before this returns). */
+  let file: FixedFile | number | undefined;
   try {
-    const f = new FixedFile(slot);
-    const sqes = [op.openat(path, flags & ~O_CLOEXEC, mode, { direct: slot }).link(), op.write(f, chunk, at).hardlink(), op.close(f)];
-    const [open, write, close] = await runGroupSettled(ring, sqes, signal);
-    if (!close.ok && !ring.closed) await ring.closeFd(f).catch(() => {});
-    return outcome(open, write, close, signal);
+    const first = bytes.subarray(0, Math.min(bytes.length, limit));
+    const r = slot >= 0 ? await firstDirect(ring, slot, path, flags, mode, first, first.length === bytes.length, signal) : await firstFd(ring, path, flags, mode, first, first.length === bytes.length, signal);
+    file = r.file;
+    if (r.error !== undefined) throw r.error;
+    let done = r.written;
+    if (file === undefined) return; // all of it, and closed
+    let zeroWrites = 0;
+    while (done < bytes.length) {
+      if (signal?.aborted) throw aborted(signal);
+      const chunk = bytes.subarray(done, done + Math.min(bytes.length - done, limit));
+      let n: number;
+      try {
+        n = await ring.write(file, chunk, -1, { signal });
+      } catch (e) {
+        throw signal?.aborted ? aborted(signal) : asNodeSyscall(e, 'write');
+      }
+      done += n;
+      zeroWrites = n === 0 ? zeroWrites + 1 : 0;
+      if (zeroWrites > MAX_ZERO_WRITES) throw Object.assign(new Error('A system error occurred: write failed'), { code: 'ERR_SYSTEM_ERROR', syscall: 'write' });
+    }
+    const fd = file;
+    file = undefined;
+    try {
+      await ring.closeFd(fd);
+    } catch (e) {
+      throw asNodeSyscall(e, 'close');
+    }
   } finally {
-    pool.give(slot);
+    if (file !== undefined && !ring.closed) await ring.closeFd(file).catch(() => {}); // after an error or an abort
+    if (slot >= 0) pool!.give(slot);
   }
 }
 
-async function roundFd(ring: Ring, path: string | Uint8Array, flags: number, mode: number, chunk: Uint8Array, at: number, signal: AbortSignal | undefined): Promise<number> {
+/** What the first round left: bytes written, the descriptor if the file is still open, and its error if it failed. */
+interface FirstRound {
+  written: number;
+  file: FixedFile | number | undefined;
+  error?: unknown;
+}
+
+/** open → write (→ close when `whole`), one submission on a pool slot. */
+async function firstDirect(ring: Ring, slot: number, path: string | Uint8Array, flags: number, mode: number, chunk: Uint8Array, whole: boolean, signal: AbortSignal | undefined): Promise<FirstRound> {
+  const f = new FixedFile(slot);
+  const open = op.openat(path, flags & ~O_CLOEXEC, mode, { direct: slot }).link();
+  const sqes = whole ? [open, op.write(f, chunk, -1).link(), op.close(f)] : [open, op.write(f, chunk, -1)];
+  const [o, w, c] = await runGroupSettled(ring, sqes, signal);
+  return outcome(f, chunk, o, w, c, signal);
+}
+
+/** Without a pool: open first, then write (→ close when `whole`) on the new descriptor. */
+async function firstFd(ring: Ring, path: string | Uint8Array, flags: number, mode: number, chunk: Uint8Array, whole: boolean, signal: AbortSignal | undefined): Promise<FirstRound> {
   let fd: number;
   try {
     fd = await ring.openat(path, flags, mode, { signal });
   } catch (e) {
     throw signal?.aborted ? aborted(signal) : asNodeSyscall(e, 'open');
   }
-  const [write, close] = await settleAll(ring.chain([op.write(fd, chunk, at).hardlink(), op.close(fd)]));
-  if (!close.ok && !ring.closed) await ring.closeFd(fd).catch(() => {});
-  return outcome({ ok: true, value: fd }, write, close, signal);
+  const [w, c] = await settleAll(whole ? ring.chain([op.write(fd, chunk, -1).link(), op.close(fd)], { signal }) : [ring.write(fd, chunk, -1, { signal })]);
+  return outcome(fd, chunk, { ok: true, value: fd }, w, c, signal);
 }
 
-function outcome(open: Settled, write: Settled, close: Settled, signal: AbortSignal | undefined): number {
-  if (signal?.aborted) throw aborted(signal);
-  if (!open.ok) throw asNodeSyscall(open.error, 'open');
-  if (!write.ok) throw asNodeSyscall(write.error, 'write');
-  if (!close.ok) throw asNodeSyscall(close.error, 'close');
-  return write.value as number;
+/**
+ * The first round's result. The file is open after it unless its close ran: the close is not in
+ * the round (more data follows), or the kernel cancelled it (the write failed or was short, or an
+ * abort). A close that ran and failed has let go of the file all the same.
+ */
+function outcome(f: FixedFile | number, chunk: Uint8Array, open: Settled, write: Settled, close: Settled | undefined, signal: AbortSignal | undefined): FirstRound {
+  if (!open.ok) return { written: 0, file: undefined, error: signal?.aborted ? aborted(signal) : asNodeSyscall(open.error, 'open') };
+  const closeRan = close !== undefined && (close.ok || !(close.error instanceof RingError && close.error.code === 'ECANCELED'));
+  const file = closeRan ? undefined : f;
+  if (signal?.aborted) return { written: 0, file, error: aborted(signal) };
+  if (!write.ok) return { written: 0, file, error: asNodeSyscall(write.error, 'write') };
+  const n = write.value as number;
+  if (closeRan && !close.ok) return { written: n, file, error: asNodeSyscall(close.error, 'close') };
+  return { written: n, file };
 }

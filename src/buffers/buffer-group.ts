@@ -20,8 +20,8 @@
  * close() (unregister / REMOVE_BUFFERS) never frees memory a request in flight may still write.
  */
 import { RingError, RingClosedError, describeValue as describe } from '../errors.js';
-import { CqeFlags } from '../ring/abi.js';
-import type { Ring } from '../ring/ring.js';
+import { CqeFlags, SqeFlags } from '../ring/abi.js';
+import { ringInternals, type Ring } from '../ring/ring.js';
 import { SqeRingState, type Sqe } from '../ops/sqe.js';
 import { NativeBlock } from './native-memory.js';
 import { ProvidedBuffer, BufferStateError, BufferGroupEmptyError, type BufferOwner, type GroupMemory } from './provided-buffer.js';
@@ -74,23 +74,52 @@ export function groupOf(ring: Ring, id: number): BufferGroup | undefined {
   return g instanceof BufferGroup ? g : undefined;
 }
 
-/** @internal Reserves a group id of `ring` for `owner` (a SendQueue): `id`, or the lowest free one. Throws RangeError if taken. */
-export function reserveGroupId(ring: Ring, owner: object, id: number | undefined, what: string): number {
-  const used = idsInUse.get(ring) ?? new Map<number, object>();
+/**
+ * The owner of a closed group's id while requests that select from it by id are still in the
+ * kernel (a recv armed on it): given to a new group, the id would let them take that group's
+ * buffers while the old group's owner reads its own memory at their index. Freed once none is left.
+ */
+const RETIRING = Object.freeze({ retiring: true });
+
+/** Does one of `ring`'s JS requests in flight (or queued) select a buffer from group `id`? */
+const selectsFrom = (ring: Ring, id: number): boolean =>
+  ringInternals(ring).selectRequests((p) => (p.sqe.flags & SqeFlags.BUFFER_SELECT) !== 0 && p.sqe.bufIndex === id, 1).length > 0;
+
+/** `id` if it is free on `ring`, or the lowest free one; throws RangeError if taken. Sets nothing. */
+function freeId(ring: Ring, id: number | undefined, what: string): number {
+  const used = idsInUse.get(ring);
+  if (used === undefined) return id ?? 0;
+  for (const [k, o] of used) if (o === RETIRING && (ring.closed || !selectsFrom(ring, k))) used.delete(k);
   if (id === undefined) {
     id = 0;
     while (used.has(id)) id++;
     if (id > 0xffff) throw new RangeError(`${what}: every group id (0..65535) of this ring is in use`);
-  } else if (used.has(id)) throw new RangeError(`${what}: group id ${id} is in use by another buffer group of this ring (close() it first, or leave "id" out to get a free one)`);
-  used.set(id, owner);
-  idsInUse.set(ring, used);
+  } else if (used.get(id) === RETIRING)
+    throw new RangeError(`${what}: group id ${id} belonged to a group closed while requests selecting from it are still in flight (they would take this group's buffers); cancel them first, or leave "id" out to get a free one`);
+  else if (used.has(id)) throw new RangeError(`${what}: group id ${id} is in use by another buffer group of this ring (close() it first, or leave "id" out to get a free one)`);
   return id;
 }
 
-/** @internal Frees a group id reserveGroupId() gave `owner`. */
+/** Gives group id `id` of `ring` to `owner`. */
+function takeId(ring: Ring, id: number, owner: object): void {
+  const used = idsInUse.get(ring) ?? new Map<number, object>();
+  used.set(id, owner);
+  idsInUse.set(ring, used);
+}
+
+/** @internal Reserves a group id of `ring` for `owner` (a SendQueue): `id`, or the lowest free one. Throws RangeError if taken. */
+export function reserveGroupId(ring: Ring, owner: object, id: number | undefined, what: string): number {
+  id = freeId(ring, id, what);
+  takeId(ring, id, owner);
+  return id;
+}
+
+/** @internal Frees a group id reserveGroupId() gave `owner` (retiring it while requests still select from it). */
 export function freeGroupId(ring: Ring, owner: object, id: number): void {
   const used = idsInUse.get(ring);
-  if (used?.get(id) === owner) used.delete(id);
+  if (used?.get(id) !== owner) return;
+  if (!ring.closed && selectsFrom(ring, id)) used.set(id, RETIRING);
+  else used.delete(id);
 }
 
 function checkInt(what: string, v: unknown, min: number, max: number): number {
@@ -155,16 +184,7 @@ export class BufferGroup implements BufferOwner {
     if (count * size > 2 ** 40) throw new RangeError(`new BufferGroup(): count × size is ${count * size} bytes, more than 1 TiB`);
     if (!ring || typeof ring.register !== 'function') throw new TypeError(`new BufferGroup(): "ring" must be a Ring, got ${describe(ring)}`);
     if (ring.closed) throw new RingClosedError();
-    const used = idsInUse.get(ring) ?? new Map<number, object>();
-    let id: number;
-    if (options.id === undefined) {
-      id = 0;
-      while (used.has(id)) id++;
-      if (id > 0xffff) throw new RangeError('new BufferGroup(): every group id (0..65535) of this ring is in use');
-    } else {
-      id = checkInt('new BufferGroup(): "id"', options.id, 0, 0xffff);
-      if (used.has(id)) throw new RangeError(`new BufferGroup(): group id ${id} is in use by another BufferGroup of this ring (close() it first, or leave "id" out to get a free one)`);
-    }
+    const id = freeId(ring, options.id === undefined ? undefined : checkInt('new BufferGroup(): "id"', options.id, 0, 0xffff), 'new BufferGroup()');
     this.ring = ring;
     this.id = id;
     this.count = count;
@@ -210,8 +230,7 @@ export class BufferGroup implements BufferOwner {
     }
     this.kind = got;
     this.#backend = backend;
-    used.set(id, this);
-    idsInUse.set(ring, used);
+    takeId(ring, id, this);
     for (let bid = 0; bid < count; bid++) this.#put(bid);
     this.#backend.publish(this.#table.tail);
     this.ready = this.#backend instanceof LegacyBuffers ? this.#backend.settled() : Promise.resolve();
@@ -355,7 +374,7 @@ export class BufferGroup implements BufferOwner {
       try {
         await this.#backend.close();
       } finally {
-        idsInUse.get(this.ring)?.delete(this.id);
+        freeGroupId(this.ring, this, this.id);
         const err = new RingClosedError(`buffer group ${this.id}`);
         for (const w of this.#refillWaiters.splice(0)) w.reject(err);
         this.#refillListeners.clear();

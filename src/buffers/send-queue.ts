@@ -21,8 +21,8 @@
  *    used only on incremental rings.
  */
 import { RingError, RingClosedError, describeValue as describe, errno as errnoOf } from '../errors.js';
-import { CqeFlags, Features } from '../ring/abi.js';
-import type { Ring } from '../ring/ring.js';
+import { CqeFlags, Features, RegisterOp } from '../ring/abi.js';
+import { ringInternals, type Ring } from '../ring/ring.js';
 import { op } from '../ops/build.js';
 import type { Fd } from '../ops/sqe.js';
 import type { MultiRequest } from '../ring/multi.js';
@@ -149,8 +149,8 @@ export class SendQueue {
   #writes: Promise<unknown> = Promise.resolve();
   #inflight: MultiRequest | undefined;
   #closing: Promise<void> | undefined;
-  /** Counters: send requests, their CQEs, buffers used up, bytes sent, CQEs that ended inside a buffer. */
-  readonly stats = { sends: 0, cqes: 0, buffersSent: 0, bytesSent: 0, partial: 0 };
+  /** Counters: send requests, their CQEs, buffers used up, bytes sent, CQEs that ended inside a buffer, buffers a failed send took unsent. */
+  readonly stats = { sends: 0, cqes: 0, buffersSent: 0, bytesSent: 0, partial: 0, buffersDropped: 0 };
 
   constructor(ring: Ring, options: SendQueueOptions) {
     if (options === null || typeof options !== 'object') throw new TypeError(`new SendQueue(): "options" must be an object { count, size, id?, bundle?, incremental? }, got ${describe(options)}`);
@@ -382,6 +382,9 @@ export class SendQueue {
       const cqe = (res: number, flags: number): void => {
         if (res < 0) {
           err ??= res === -ENOBUFS ? new SendQueueEmptyError(this.id) : new RingError(res, 'io_uring_enter', { op: 'send', detail: `send queue ${this.id}` });
+          // a send the socket failed (EPIPE, ECONNRESET) has still taken buffers off the ring (its
+          // CQE names the first): their bytes are gone with the connection
+          if (res !== -ENOBUFS && flags & CqeFlags.BUFFER) this.#failedTook();
           return;
         }
         try {
@@ -405,6 +408,39 @@ export class SendQueue {
         },
       });
     });
+  }
+
+  /**
+   * A send the socket failed moved the kernel's head past buffers it did not send (seen on 6.18):
+   * a plain ring's one published buffer; an incremental ring's, as far as the kernel's head says
+   * (IORING_REGISTER_PBUF_STATUS, 6.8; incremental rings are 6.12+), which is every one it had.
+   * What was queued was that connection's stream, broken now: the buffers the kernel took are
+   * dropped unsent, and so are those a plain ring had not published yet, so the queue is empty for
+   * what comes next (on this socket or another) and nothing goes out twice or out of order.
+   */
+  #failedTook(): void {
+    if (this.kind === 'incremental') {
+      const status = new Uint32Array(10); // struct io_uring_buf_status { buf_group, head (out), resv[8] }
+      status[0] = this.id;
+      ringInternals(this.ring).register(RegisterOp.REGISTER_PBUF_STATUS, status, 1);
+      const kernelHead = status[1] & 0xffff;
+      while ((this.#khead & 0xffff) !== kernelHead && this.#head < this.#pending.length) {
+        this.#dropHead();
+        this.#khead++;
+      }
+      return;
+    }
+    this.#khead = this.#ktail; // the one buffer published (the head) was taken
+    while (this.#head < this.#pending.length) this.#dropHead();
+  }
+
+  /** The buffer at the queue's head leaves it unsent (free again). */
+  #dropHead(): void {
+    const bid = this.#pending[this.#head++]!;
+    this.#queued -= this.#len[bid]! - this.#off[bid]!;
+    this.#state[bid] = FREE;
+    this.#free.push(bid);
+    this.stats.buffersDropped++;
   }
 
   /** A CQE sent `res` bytes from the ring's head: frees the buffers used up, keeps the rest in order. */

@@ -89,8 +89,11 @@ export class RelayProgram {
     const fa = fdOf('relay(a)', a);
     const fb = fdOf('relay(b)', b);
     if (fa === fb) throw new RangeError(`relay(a, b): a and b are the same fd (${fa})`);
-    const slot = this.#free.pop();
-    if (slot === undefined) throw new RangeError(`relay(): all ${this.maxPairs} pairs are in use (maxPairs); end one or make a RelayProgram with more`);
+    if (this.#free.length === 0) throw new RangeError(`relay(): all ${this.maxPairs} pairs are in use (maxPairs); end one or make a RelayProgram with more`);
+    // the program closes its dups of a pair's fds at the pair's end: a second pair on one of them would lose it then
+    const busy = relayedFds.get(this.ring) ?? new Set<number>();
+    for (const fd of [fa, fb]) if (busy.has(fd)) throw new RangeError(`relay(a, b): fd ${fd} is relayed by a live pair of this ring already (a socket relays to one peer; stop() that pair first)`);
+    const slot = this.#free.pop()!;
     let cq = this.#cqs[slot];
     if (cq === undefined) cq = this.#cqs[slot] = this.ring.createCq(PAIR_CQ);
     else this.ring.cq(cq).drain(); // a stop that came after the previous pair had ended
@@ -108,9 +111,13 @@ export class RelayProgram {
     }
     const pair = new RelayPair(this, slot, cq, this.#pairs, fa, fb);
     this.#live.add(pair);
+    busy.add(fa).add(fb);
+    relayedFds.set(this.ring, busy);
     const end = (): void => {
       this.#live.delete(pair);
       this.#free.push(slot);
+      busy.delete(fa);
+      busy.delete(fb);
     };
     pair.done.then(end, end);
     return pair;
@@ -125,6 +132,9 @@ export class RelayProgram {
     await this.close();
   }
 }
+
+/** The fds live relay pairs of a ring use (any RelayProgram of it). */
+const relayedFds = new WeakMap<Ring, Set<number>>();
 
 export class RelayPair {
   /** Settles when the pair has ended: both directions closed, an error, or stop(); resolves its stats. */

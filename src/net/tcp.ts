@@ -22,6 +22,7 @@ export type { WriteCallback } from './writer.js';
 const ECONNRESET = errnoOf('ECONNRESET');
 const EPIPE = errnoOf('EPIPE');
 const EBUSY = errnoOf('EBUSY');
+const noop = (): void => {};
 
 /** What adopt() uses of a node:net Socket. */
 interface NodeSocketLike {
@@ -74,6 +75,8 @@ export class TcpSocket implements AsyncIterable<Buffer> {
   #ending: Promise<void> | undefined;
   /** Writes in call order, one send in flight (src/net/writer.ts). */
   readonly #writer: SocketWriter;
+  /** Settles after the last write made through `sendQueue` (end() waits for it). */
+  #queuedWrites: Promise<void> | undefined;
   /** Unsubscribes #holding()'s hook from the ring's close. */
   #unhookClosing: (() => void) | undefined;
   /**
@@ -297,6 +300,8 @@ export class TcpSocket implements AsyncIterable<Buffer> {
 
   #writeQueued(b: Uint8Array, cb: WriteCallback | undefined): Promise<void> | undefined {
     const done = this.#writeToQueue(b);
+    // end() sends its FIN after these too (the queue runs its writes in call order: the last one is the latest)
+    this.#queuedWrites = done.then(noop, noop);
     if (!cb) return done;
     done.then(
       () => callBack(cb, undefined),
@@ -421,6 +426,7 @@ export class TcpSocket implements AsyncIterable<Buffer> {
   async #end(last: Promise<void> | undefined): Promise<void> {
     await last;
     await this.#writer.idle(); // FIN after every write queued before
+    await this.#queuedWrites; // and those through sock.sendQueue
     this.#assertOpen('end');
     await this.ring.shutdown(this.fd, 'write');
   }

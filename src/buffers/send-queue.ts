@@ -422,8 +422,13 @@ export class SendQueue {
     if (this.kind === 'incremental') {
       const status = new Uint32Array(10); // struct io_uring_buf_status { buf_group, head (out), resv[8] }
       status[0] = this.id;
-      ringInternals(this.ring).register(RegisterOp.REGISTER_PBUF_STATUS, status, 1);
-      const kernelHead = status[1] & 0xffff;
+      let kernelHead: number;
+      try {
+        ringInternals(this.ring).register(RegisterOp.REGISTER_PBUF_STATUS, status, 1);
+        kernelHead = status[1] & 0xffff;
+      } catch {
+        kernelHead = -1; // (the ring closing: nothing of this queue goes to the kernel again; drop it all)
+      }
       while ((this.#khead & 0xffff) !== kernelHead && this.#head < this.#pending.length) {
         this.#dropHead();
         this.#khead++;

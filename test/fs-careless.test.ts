@@ -11,6 +11,7 @@ import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { openSync, closeSync, readSync, constants } from 'node:fs';
 import fs from '../src/fs/index.js';
 import { runUnprivileged } from './unprivileged.js';
 
@@ -191,4 +192,30 @@ test('small cases: an odd hex string in any case, readableWebStream() while clos
     await ro.close();
   }
   assert.deepEqual(results[1], results[0]);
+});
+
+test('writeFile of one round aborted while it waits on a FIFO: the file is closed (the reader sees end-of-file)', async () => {
+  const fifoPath = join(dir, 'fifo-abort');
+  execFileSync('mkfifo', [fifoPath]);
+  const rd = openSync(fifoPath, constants.O_RDONLY | constants.O_NONBLOCK); // a reader that does not read
+  try {
+    const ac = new AbortController();
+    const p = fs.writeFile(fifoPath, Buffer.alloc(256 * 1024, 1), { signal: ac.signal }); // more than the pipe holds: it waits
+    setTimeout(() => ac.abort(), 50);
+    await assert.rejects(p, { name: 'AbortError' });
+    // drain what went in; then a pipe with no writer left reads 0, one still open EAGAIN
+    const buf = Buffer.alloc(65536);
+    let end = false;
+    for (let i = 0; i < 100 && !end; i++) {
+      try {
+        end = readSync(rd, buf) === 0;
+      } catch (e) {
+        assert.equal((e as NodeJS.ErrnoException).code, 'EAGAIN');
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    }
+    assert.ok(end, 'no writer is left on the FIFO');
+  } finally {
+    closeSync(rd);
+  }
 });

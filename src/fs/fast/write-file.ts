@@ -14,6 +14,7 @@
  * read-only (mode 0o444) could not be opened for writing again.
  * The slot is empty again before it returns to the pool, whatever happened.
  */
+import { closeSync } from 'node:fs';
 import type { Ring } from '../../ring/ring.js';
 import { op } from '../../ops/build.js';
 import { FixedFile } from '../../ops/sqe.js';
@@ -103,7 +104,11 @@ export async function writeWholeFile(ring: Ring, path: string | Uint8Array, data
       throw asNodeSyscall(e, 'close');
     }
   } finally {
-    if (file !== undefined && !ring.closed) await ring.closeFd(file).catch(() => {}); // after an error or an abort
+    // after an error or an abort (a slot went with a closed ring; a plain descriptor did not)
+    if (file !== undefined) {
+      if (!ring.closed) await ring.closeFd(file).catch(() => {});
+      else if (typeof file === 'number') closeSync(file);
+    }
     if (slot >= 0) pool!.give(slot);
   }
 }
@@ -143,7 +148,9 @@ async function firstFd(ring: Ring, path: string | Uint8Array, flags: number, mod
  */
 function outcome(f: FixedFile | number, chunk: Uint8Array, open: Settled, write: Settled, close: Settled | undefined, signal: AbortSignal | undefined): FirstRound {
   if (!open.ok) return { written: 0, file: undefined, error: signal?.aborted ? aborted(signal) : asNodeSyscall(open.error, 'open') };
-  const closeRan = close !== undefined && (close.ok || !(close.error instanceof RingError && close.error.code === 'ECANCELED'));
+  // (cancelled: by the broken link, RingError ECANCELED, or by the signal, an AbortError)
+  const cancelled = (e: unknown): boolean => (e instanceof RingError && e.code === 'ECANCELED') || (e instanceof Error && e.name === 'AbortError');
+  const closeRan = close !== undefined && (close.ok || !cancelled(close.error));
   const file = closeRan ? undefined : f;
   if (signal?.aborted) return { written: 0, file, error: aborted(signal) };
   if (!write.ok) return { written: 0, file, error: asNodeSyscall(write.error, 'write') };

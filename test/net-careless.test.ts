@@ -4,7 +4,7 @@
  * socket (or its ring) closed while the kernel holds its zero-copy sends for a peer that does not
  * read, and the errors a wrong address gets.
  */
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readlinkSync } from 'node:fs';
 import * as net from 'node:net';
@@ -31,6 +31,16 @@ async function pair(ring: Ring): Promise<{ server: TcpServer; client: TcpSocket;
   const acc = server.accept();
   const client = await TcpSocket.connect(ring, { port: server.address()!.port, noDelay: true });
   return { server, client, peer: await acc };
+}
+
+/** A listener whose accept queue is full (backlog 0, never accepting): SYNs are dropped, so connects to it wait. */
+async function fullListener(t: TestContext): Promise<{ full: TcpServer; port: number }> {
+  const full = await TcpServer.listen(ringFor(t), { port: 0, backlog: 0 });
+  const port = full.address()!.port;
+  const fillers = [0, 1, 2, 3].map(() => net.connect(port, '127.0.0.1').on('error', () => {}));
+  t.after(() => fillers.forEach((f) => f.destroy()));
+  await sleep(200);
+  return { full, port };
 }
 
 /** Settles with `p`'s outcome, or 'pending' after `ms`. */
@@ -90,13 +100,7 @@ test('chunks() is refused while read() calls wait for their turn (EBUSY)', async
 });
 
 test('a ring closed while connect() waits leaves no socket fd behind', async (t) => {
-  // a listener whose accept queue is full (backlog 0, never accepting): SYNs are dropped, connects wait
-  const other = ringFor(t);
-  const full = await TcpServer.listen(other, { port: 0, backlog: 0 });
-  const port = full.address()!.port;
-  const fillers = [0, 1, 2, 3].map(() => net.connect(port, '127.0.0.1').on('error', () => {}));
-  t.after(() => fillers.forEach((f) => f.destroy()));
-  await sleep(200);
+  const { full, port } = await fullListener(t);
   const before = socketFds();
   const ring = new Ring();
   const connecting = TcpSocket.connect(ring, { port });
@@ -257,12 +261,7 @@ test('a socket dropped without close() is closed when collected, with a warning;
 });
 
 test('connect() with a signal gives up when it fires, closing its socket; read() of an empty buffer and writes of any view', async (t) => {
-  const other = ringFor(t);
-  const full = await TcpServer.listen(other, { port: 0, backlog: 0 });
-  const port = full.address()!.port;
-  const fillers = [0, 1, 2, 3].map(() => net.connect(port, '127.0.0.1').on('error', () => {}));
-  t.after(() => fillers.forEach((f) => f.destroy()));
-  await sleep(200);
+  const { full, port } = await fullListener(t);
   const ring = ringFor(t);
   const before = socketFds();
   const ac = new AbortController();

@@ -9,7 +9,7 @@ import * as net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ringFor } from './helpers.js';
 import { noEngine } from './ring-programs-util.js';
-import { Ring, SendQueue, TcpServer, TcpSocket, RelayProgram, RingError } from '../src/index.js';
+import { Ring, SendQueue, TcpServer, TcpSocket, RelayProgram, RingError, RingClosedError } from '../src/index.js';
 
 /** A node:net server keeping what each connection sent; its port. */
 async function sink(t: { after(fn: () => void): void }): Promise<{ port: number; got: Buffer[][]; ended: Promise<void>[] }> {
@@ -155,4 +155,15 @@ test('a socket in a live relay pair is refused for a second one', { skip: noEngi
   await p2.stop();
   await rp.close();
   await Promise.all([...socks.map((s) => s.close()), server.close()]);
+});
+
+test('SendBuffer.commit() after the queue closed throws RingClosedError (its bytes were dropped without a word)', async (t) => {
+  const ring = ringFor(t);
+  const q = queueFor(t, ring, { count: 2, size: 16, incremental: false });
+  if (!q) return;
+  const b = q.acquire();
+  b.bytes.write('late');
+  await q.close();
+  assert.throws(() => b.commit(4), (e: unknown) => e instanceof RingClosedError && /its 4 bytes are not sent/.test(e.message));
+  assert.throws(() => b.commit(4), /committed or cancelled already/);
 });

@@ -96,6 +96,11 @@ export class SendBuffer {
     if (typeof length !== 'number' || !Number.isInteger(length) || length < 1 || length > v.length)
       throw new RangeError(`SendBuffer.commit(): "length" must be an integer in [1, ${v.length}], got ${describe(length)}`);
     this.#end();
+    if (this.#queue.closed) {
+      // its bytes would go nowhere: the buffer goes back, and the caller hears why
+      this.#queue.cancelled(this.id);
+      throw new RingClosedError(`send queue ${this.#queue.id} (SendBuffer.commit(): its ${length} bytes are not sent)`);
+    }
     this.#queue.committed(this.id, length);
   }
   /** Gives the buffer back unsent. */

@@ -53,7 +53,8 @@ export function fastEncoder(op: OpDesc, p: ParamDesc): FastEncoder | undefined {
   const set = setter32(p.field);
   switch (p.kind) {
     case 'u32':
-      return set && intIn(set, 0, 0xffffffff);
+      // (a flag word with multishot bits goes through applyParam, which marks the Sqe multishot)
+      return p.multiBits === undefined ? set && intIn(set, 0, 0xffffffff) : undefined;
     case 'i32':
       return set && intIn(set, -0x80000000, 0x7fffffff);
     case 'u16':

@@ -347,9 +347,12 @@ function applyParam(op: OpDesc, s: Sqe, p: ParamDesc, v: unknown, opts: Record<s
       if (v !== AT_FDCWD && (v < 0 || v > 0x7fffffff)) throw new RangeError(`${where(op, p.name)} must be AT_FDCWD (${AT_FDCWD}) or in [0, 2147483647], got ${describe(v)}`);
       setField(s, p.field, v); // fd, or len (renameat/linkat's newDirfd)
       return;
-    case 'u32':
-      setField(s, p.field, int(op, p.name, v, 0, 0xffffffff));
+    case 'u32': {
+      const n = int(op, p.name, v, 0, 0xffffffff);
+      setField(s, p.field, n);
+      if (p.multiBits !== undefined && (n & p.multiBits) !== 0) s.multishot = true; // (IORING_TIMEOUT_MULTISHOT: a CQE per expiry)
       return;
+    }
     case 'i32':
       setField(s, p.field, int(op, p.name, v, -0x80000000, 0x7fffffff));
       return;
@@ -580,7 +583,8 @@ function buildWith(op: OpDesc, shape: OpShape, args: readonly unknown[]): Sqe {
   const fixedFields = shape.fixed;
   for (let k = 0; k < fixedFields.length; k++) setField(s, fixedFields[k][0], fixedFields[k][1]);
   if (op.alwaysOpFlags) s.opFlags |= op.alwaysOpFlags & ~excluded;
-  if (implied && (shape.opFlagsParam === undefined || opts[shape.opFlagsParam] === undefined)) s.opFlags |= implied;
+  // (with the op flags given too: an option that needs a flag gets it, never silently ignored)
+  if (implied) s.opFlags |= implied;
   if (last !== undefined)
     for (const [k, check] of COMMON_CHECKS) {
       if (own !== undefined && !holds(own, k)) continue;

@@ -139,6 +139,8 @@ export interface ParamDesc {
   requires?: string;
   /** Given (true), the request posts more than one CQE (F_MORE): multishot, bundles. */
   multi?: boolean;
+  /** kind 'u32' flag words: bits of the value that make the request post more than one CQE (IORING_TIMEOUT_MULTISHOT). */
+  multiBits?: number;
   /** A result area ringflow allocates, not caller input (statx's, accept's address). */
   internal?: boolean;
   doc: string;

@@ -101,7 +101,7 @@ export const CORE_OPS: readonly OpDesc[] = [
     params: [
       { name: 'time', kind: 'timerSpec', field: 'addr', positional: true, doc: 'milliseconds, { sec, nsec }, or bigint nanoseconds (ring.timeoutUpdate() can change it)' },
       { name: 'count', kind: 'u32', field: 'off', optional: true, default: 0, doc: 'also complete after this many other completions (0 = pure timer)' },
-      { name: 'timeoutFlags', kind: 'u32', field: 'opFlags', optional: true, default: 0, doc: 'IORING_TIMEOUT_* (ABS, BOOTTIME, REALTIME, ETIME_SUCCESS, MULTISHOT)' },
+      { name: 'timeoutFlags', kind: 'u32', field: 'opFlags', optional: true, default: 0, multiBits: TIMEOUT_FLAGS.MULTISHOT, doc: 'IORING_TIMEOUT_* (ABS, BOOTTIME, REALTIME, ETIME_SUCCESS, MULTISHOT: a CQE per expiry, so ring.runMulti)' },
     ],
     fixed: { len: 1 },
     sqe: timeoutUse(false),

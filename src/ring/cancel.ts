@@ -21,7 +21,8 @@ import { Ring } from './ring.js';
 import { CancelFlags } from './abi.js';
 import { RingError } from '../errors.js';
 import { describeValue } from '../errors.js';
-import { FixedFile, type Fd } from '../ops/sqe.js';
+import { FixedFile, type Fd, type Sqe } from '../ops/sqe.js';
+import type { Pending } from './requests.js';
 import { op as builders } from '../ops/build.js';
 import { opByName, opByCode } from '../ops/table.js';
 import { ringInternals } from './ring.js';
@@ -134,7 +135,25 @@ function oneFound(e: unknown): number {
 
 /** Cancels `ud` by its user_data: 1 if the kernel found it (running or not), 0 if it had completed. */
 function cancelOne(ring: Ring, ud: bigint): Promise<number> {
-  return ring.run<number>(builders.asyncCancel(ud)).then(() => 1, oneFound);
+  return ringInternals(ring).runNow<number>(builders.asyncCancel(ud)).then(() => 1, oneFound);
+}
+
+/**
+ * The cancel goes ahead of the JS backlog (ringInternals.runNow): queued behind the requests it
+ * cancels, it would wait for room only it could make. Requests still in the JS backlog (more than
+ * the in-flight limit were made) are not the kernel's to find: those `match` picks are taken out
+ * and reject with ECANCELED, all of them with ALL/ANY, else one when the kernel found none.
+ */
+function cancelWith(ring: Ring, sqe: Sqe, many: boolean, match: (p: Pending) => boolean): Promise<number> {
+  const r = ringInternals(ring);
+  if (many) {
+    const queued = r.cancelQueued(match, Infinity);
+    return r.runNow<number>(sqe).then((n) => n + queued);
+  }
+  return r.runNow<number>(sqe).then(
+    () => 1,
+    (e: unknown) => oneFound(e) || r.cancelQueued(match, 1),
+  );
 }
 
 /** ring.cancel({ op, fd?, userData? }): matched against ringflow's own requests (see the file comment). */
@@ -149,7 +168,11 @@ function cancelByOp(ring: Ring, spec: CancelSpec): Promise<number> {
     if (byFd && (s.fd !== spec.fd || ((s.flags & SqeFlags.FIXED_FILE) !== 0) !== fixedFd)) return false;
     return ud === undefined || (p.slot === Number(ud & 0xffffffffn) && p.gen === Number(ud >> 32n));
   }, all ? Infinity : 1);
-  return Promise.all(picked.map((u) => cancelOne(ring, u))).then((found) => found.reduce((a, b) => a + b, 0));
+  // requests still in the JS backlog have no user_data yet (a userData criterion names none of them)
+  const queued = (p: Pending): boolean =>
+    ud === undefined && p.sqe.opcode === spec.opcode && (!byFd || (p.sqe.fd === spec.fd && ((p.sqe.flags & SqeFlags.FIXED_FILE) !== 0) === fixedFd));
+  const inBacklog = all || picked.length === 0 ? ringInternals(ring).cancelQueued(queued, all ? Infinity : 1) : 0;
+  return Promise.all(picked.map((u) => cancelOne(ring, u))).then((found) => found.reduce((a, b) => a + b, inBacklog));
 }
 
 Ring.prototype.cancel = function (this: Ring, target: CancelTarget, options?: CancelOptions): Promise<number> {
@@ -159,5 +182,13 @@ Ring.prototype.cancel = function (this: Ring, target: CancelTarget, options?: Ca
   sqe.fd = spec.fd; // cancel.c reads sqe->fd with CANCEL_FD
   const many = (spec.flags & (CancelFlags.ALL | CancelFlags.ANY)) !== 0;
   // with ALL or ANY the kernel answers the count (and its errors are errors); with neither, 0 for the one it found
-  return many ? this.run<number>(sqe) : this.run<number>(sqe).then(() => 1, oneFound);
+  const fixedFd = (spec.flags & CancelFlags.FD_FIXED) !== 0;
+  const match =
+    spec.flags & CancelFlags.ANY
+      ? () => true
+      : spec.flags & CancelFlags.FD && !(spec.flags & CancelFlags.USERDATA)
+        ? (p: Pending) => p.sqe.fd === spec.fd && ((p.sqe.flags & SqeFlags.FIXED_FILE) !== 0) === fixedFd
+        : () => false; // (a user_data names no request of the backlog)
+  ringInternals(this).assertOpen();
+  return cancelWith(this, sqe, many, match);
 };

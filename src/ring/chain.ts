@@ -109,6 +109,17 @@ function checkSqes(method: string, ring: Ring, sqes: unknown): asserts sqes is S
     throw new RangeError(`ring.${method}(): skipSuccess() on the last request of a chain would never settle its promise`);
 }
 
+/**
+ * A skipSuccess() request posts no CQE when it succeeds: its success is known only from a later
+ * request of its chain, which the kernel runs after it only when it is linked to the next one.
+ * Unlinked (ring.chain() without link), nothing would ever say it succeeded.
+ */
+function checkSkips(method: string, sqes: readonly Sqe[], links: readonly number[] | undefined): void {
+  for (let i = 0; i < sqes.length - 1; i++)
+    if (sqes[i].flags & SqeFlags.CQE_SKIP_SUCCESS && !((sqes[i].flags | (links?.[i] ?? 0)) & (SqeFlags.IO_LINK | SqeFlags.IO_HARDLINK)))
+      throw new RangeError(`ring.${method}(): skipSuccess() on request ${i} needs a link to the next one (link(), hardlink() or { link: true }): unlinked, nothing would ever say it succeeded`);
+}
+
 function checkOptions(method: string, options: unknown, argCount: number, accepted: readonly string[]): Record<string, unknown> | undefined {
   if (argCount > 2) throw new TypeError(`ring.${method}() takes sqes, options; got ${argCount} arguments`);
   if (options === undefined) return undefined;
@@ -157,6 +168,7 @@ proto.chain = function (this: Ring, sqes: Sqe[], options?: ChainOptions): Promis
   checkSqes('chain', this, sqes);
   const o = checkOptions('chain', options, arguments.length, ['signal', 'link']);
   const links = o?.link ? sqes.map((_, i) => (i < sqes.length - 1 ? SqeFlags.IO_LINK : 0)) : undefined;
+  checkSkips('chain', sqes, links);
   return submitGroup(this, sqes, o?.signal as AbortSignal | undefined, links);
 };
 
@@ -194,14 +206,14 @@ export function outcomeOf(sqes: readonly Sqe[], rs: readonly PromiseSettledResul
     if (step.status === 'ok') continue;
     ok = false;
     if (broken !== undefined) continue;
-    // a hard-linked step that ran and failed or came short does not break the chain (the last
-    // step's failure ends it whatever its flags)
+    // a hard-linked step that ran and failed, came short or was cut off by its link timeout does
+    // not break the chain (the last step's failure ends it whatever its flags)
     // a step whose op fails no link on error (the table's errorKeepsLink) does not break it either,
     // unless the error came before its issue function (an fd lookup's EBADF, a prep error: the
     // kernel fails the request the generic way, req_set_fail), which the next step shows
     const keeps = sqe.op.errorKeepsLink === true && !cancelledAfter(sqes, rs, i);
     const hard = (((sqe.flags | (links?.[i] ?? 0)) & SqeFlags.IO_HARDLINK) !== 0 || keeps) && i < sqes.length - 1;
-    if (hard && (step.status === 'failed' || step.status === 'short')) continue;
+    if (hard && (step.status === 'failed' || step.status === 'short' || step.status === 'timedOut')) continue;
     broken = breakOf(i, sqe, step);
   }
   return broken === undefined ? { ok, steps } : { ok, steps, broken };

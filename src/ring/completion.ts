@@ -49,6 +49,9 @@ export interface ResourceTagHandler {
   readonly owed: number;
 }
 
+/** Is `q` linked to the request after it (IOSQE_IO_LINK or IO_HARDLINK, its Sqe's or its group's)? */
+const linkedOn = (q: Pending): boolean => ((q.sqe.flags | (q.extra?.linkFlags ?? 0)) & (SqeFlags.IO_LINK | SqeFlags.IO_HARDLINK)) !== 0;
+
 export class CompletionDispatch {
   readonly #handle: unknown;
   readonly #sq: SubmissionQueue;
@@ -293,7 +296,14 @@ export class CompletionDispatch {
   #chainProgress(p: Pending, res: number): void {
     const chain = p.chain!;
     const k = chain.indexOf(p);
-    for (let j = 0; j < k; j++) {
+    // p's CQE says the members linked all the way to it started and ended before it: those with
+    // CQE_SKIP_SUCCESS still waiting succeeded. Not the one a link timeout guards (the member
+    // before it): its CQE comes first when it fires, that member's own CQE after. Nothing before a
+    // member that is not linked to the next one (an unlinked group runs in no order).
+    const upTo = p.sqe.op.name === 'linkTimeout' ? k - 1 : k;
+    let from = upTo;
+    while (from > 0 && linkedOn(chain[from - 1])) from--;
+    for (let j = from; j < upTo; j++) {
       const q = chain[j];
       if (this.#requests.holds(q) && q.sqe.flags & SqeFlags.CQE_SKIP_SUCCESS) {
         this.#sq.retire();

@@ -130,13 +130,20 @@ const scratchSpan = { address: 0, length: 0 };
 export function knownView(v: unknown): { readonly address: number; readonly length: number } | undefined {
   // WeakMap.get of a primitive is undefined (no type check needed for a hit)
   const cached = viewSpans.get(v as object);
-  if (cached !== undefined) return cached;
+  if (cached !== undefined) {
+    // a view's length changes only when its buffer is detached (a WebAssembly.Memory grown, a
+    // transfer): then it is the slow path's to refuse, never the old memory's address
+    if ((taByteLength.call(v) as number) === cached.length) return cached;
+    viewSpans.delete(v as object);
+    return undefined;
+  }
   if (taTag.call(v) !== 'Uint8Array') return undefined;
   const ab = taBuffer.call(v) as ArrayBuffer;
   const base = knownBase(ab);
   if (base === undefined) return undefined;
   const offset = taByteOffset.call(v) as number;
   const length = taByteLength.call(v) as number;
+  if (length === 0) return undefined; // (empty, or detached: the builder's checks say which)
   if (offset === 0 && length === (abByteLength.call(ab) as number)) {
     const span = { address: base, length };
     viewSpans.set(v as Uint8Array, span);

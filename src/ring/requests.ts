@@ -15,6 +15,8 @@ const EINTR = errnoOf('EINTR');
 const ETIME = errnoOf('ETIME');
 const EINVAL = errnoOf('EINVAL');
 const EOPNOTSUPP = errnoOf('EOPNOTSUPP');
+const ENFILE = errnoOf('ENFILE');
+const ENXIO = errnoOf('ENXIO');
 
 /** Per-request state from submission to its (last) CQE. */
 export class Pending {
@@ -122,6 +124,13 @@ export class RequestTable {
   }
 }
 
+/** Why a request into a direct descriptor (a slot of the ring's file table) failed ENFILE / ENXIO. */
+function directHint(res: number): string {
+  return res === -ENFILE
+    ? "no free slot in the ring's registered file table for { direct: 'auto' }: is one registered (ring.files.register()) and not full?"
+    : "that slot is past the ring's registered file table, or the ring has none: register one (ring.files.register()) big enough";
+}
+
 /** Settles p from its CQE's result, as its op's table entry says (number, void, timer, parsed). */
 export function deliver(p: Pending, sqe: Sqe, res: number, flags: number, closing: boolean): void {
   const opd = sqe.op;
@@ -137,7 +146,8 @@ export function deliver(p: Pending, sqe: Sqe, res: number, flags: number, closin
     const slot = (sqe.flags & SqeFlags.FIXED_FILE) !== 0 || (sqe.fileIndex !== 0 && opd.sqe?.slotEffect === 'fileIndex');
     // a kernel refuses a flag it does not know with EINVAL (EOPNOTSUPP for RWF_*): say which, if so
     const lacking = res === -EINVAL || res === -EOPNOTSUPP ? lackingFlags(sqe) : undefined;
-    return p.reject(new RingError(res, 'io_uring_enter', { op: opd.name, fixedFile: slot, ...(lacking?.length ? { lacking } : {}) }));
+    const hint = (res === -ENFILE || res === -ENXIO) && sqe.fileIndex !== 0 && opd.sqe?.slotEffect === 'fileIndex' ? directHint(res) : undefined;
+    return p.reject(new RingError(res, 'io_uring_enter', { op: opd.name, fixedFile: slot, ...(lacking?.length ? { lacking } : {}), ...(hint ? { hint } : {}) }));
   }
   const x = p.extra;
   if (x !== undefined && x.big !== undefined) return p.resolve({ res, flags, extra1: x.big.extra1, extra2: x.big.extra2 });

@@ -85,6 +85,10 @@ export interface RingInternals {
    * ring, nothing is added.
    */
   onClosing(hook: () => void): () => void;
+  /** Runs `sqe` as ring.run() does, but ahead of the JS backlog and past the in-flight limit: a cancel, which must not wait behind what it cancels. */
+  runNow<T>(sqe: Sqe): Promise<T>;
+  /** Takes up to `max` requests `match` picks out of the JS backlog (never submitted): each rejects with ECANCELED; returns how many. */
+  cancelQueued(match: (p: Pending) => boolean, max: number): number;
   /** The ring's message inbox (src/ring/message-inbox.ts). */
   readonly inbox: MessageInbox;
 }
@@ -258,6 +262,16 @@ export class Ring {
         bigCqes: (r.setupFlags & (SetupFlags.CQE32 | SetupFlags.CQE_MIXED)) !== 0,
       }),
       setBulk: (h) => r.#cq.setBulk(h),
+      runNow: <T>(sqe: Sqe) => r.#runNow<T>(sqe),
+      cancelQueued: (match, max) => {
+        const taken = r.#sq.takeBacklogged(match, max);
+        for (const p of taken) {
+          r.#aborts.unwatch(p);
+          p.reject(new RingError(-ECANCELED, 'io_uring_enter', { op: p.sqe.op.name, detail: 'cancelled before it was submitted' }));
+        }
+        if (taken.length > 0) r.#updateRef();
+        return taken.length;
+      },
       onClosing: (hook) => {
         if (r.#closed || r.#isClosing) return () => {};
         const hooks = (r.#closingHooks ??= new Set());
@@ -364,6 +378,24 @@ export class Ring {
     releaseSettlers();
     this.#attach(p, signal);
     this.#enqueueOne(p);
+    return promise;
+  }
+
+  /** RingInternals.runNow(). */
+  #runNow<T>(sqe: Sqe): Promise<T> {
+    this.#assertOpen();
+    this.#beforeSubmit(sqe);
+    const promise = new Promise<T>(captureSettlers);
+    const p = new Pending(sqe, capturedResolve, capturedReject);
+    releaseSettlers();
+    if (!this.#sq.hasRoom()) this.#flush(); // the SQ's entries all hold requests not handed over yet
+    if (this.#closed || this.#isClosing) {
+      p.reject(new RingClosedError('ring closed before the request was submitted; it'));
+      return promise;
+    }
+    this.#sq.addNow(p);
+    if (!this.#hold.held) this.#updateRef();
+    this.#autoFlush?.schedule();
     return promise;
   }
 

@@ -53,6 +53,13 @@ export class SubmissionQueue {
    * while a program engine appends SQEs of its own.
    */
   #room = 0;
+  /**
+   * Word index of the last SQE written, when it is a bulk request whose link is open (bulk pushes
+   * may link into the next push); -1 otherwise. A request of any other kind written after it closes
+   * that link first: a bulk chain must not reach into someone else's request (a failure of it would
+   * cancel theirs).
+   */
+  #openLink = -1;
   /** Requests handed to the kernel whose last CQE has not come (ringflow's own cancels too). */
   #inflight = 0;
   #backlog: Pending[][] = [];
@@ -171,6 +178,7 @@ export class SubmissionQueue {
   /** Writes one request into the SQ if it fits now and nothing waits in the backlog; false otherwise (then use add()). */
   addOne(p: Pending): boolean {
     if (this.#backlogHead < this.#backlog.length || !this.#takeRoom()) return false;
+    if (this.#openLink >= 0) this.#closeLink();
     this.#requests.add(p);
     const w = (this.#tail & this.#mask) * this.#sqeWords;
     const sqe = p.sqe;
@@ -189,6 +197,7 @@ export class SubmissionQueue {
     if (this.#free() < n) return false;
     if (this.#inflight + this.#toSubmit + n > this.#maxInflight && this.#inflight + this.#toSubmit > 0) return false;
     this.#room = 0;
+    if (this.#openLink >= 0) this.#closeLink();
     const sqe32 = this.#sqe32;
     for (let i = 0; i < n; i++) {
       const p = group[i];
@@ -220,10 +229,17 @@ export class SubmissionQueue {
     const w = (this.#tail & this.#mask) * this.#sqeWords;
     sqe.encode(this.#sqe32, w, userLo, userHi);
     if (this.#sqe128) sqe.encodeTail(this.#sqe32, w);
+    this.#openLink = sqe.flags & LINKS ? w : -1;
     this.#tail = (this.#tail + 1) >>> 0;
     this.#toSubmit++;
     this.#engine?.markPending();
     return true;
+  }
+
+  /** Ends the bulk chain at the last SQE written (its link bits cleared): what comes next is not its. */
+  #closeLink(): void {
+    this.#sqe32[this.#openLink] &= ~LINK_BITS;
+    this.#openLink = -1;
   }
 
   /**
@@ -245,6 +261,7 @@ export class SubmissionQueue {
   addInternal(sqe: Sqe): void {
     this.syncTail();
     this.#room = 0;
+    if (this.#openLink >= 0) this.#closeLink();
     const w = (this.#tail & this.#mask) * this.#sqeWords;
     sqe.encode(this.#sqe32, w, 0, INTERNAL_TAG);
     if (this.#sqe128) sqe.encodeTail(this.#sqe32, w);
@@ -266,6 +283,7 @@ export class SubmissionQueue {
     this.#stats.enterCalls++;
     if (r < 0) return r;
     this.#toSubmit -= r;
+    if (this.#toSubmit === 0) this.#openLink = -1; // (a link does not reach past the submission it ends)
     this.#inflight += r;
     this.#stats.sqesSubmitted += r;
     if (this.#engine && this.#toSubmit === 0) this.#tail = this.#sq32[this.#tailW]; // programs' requests were added
@@ -296,6 +314,7 @@ export class SubmissionQueue {
     const unconsumed = (this.#tail - head) >>> 0;
     this.#tail = head;
     this.#toSubmit = 0;
+    this.#openLink = -1;
     const taken: [number, number][] = [];
     for (let i = 0; i < unconsumed; i++) {
       // the rewound SQEs' user_data, read back from the SQE memory: slot and generation (an
@@ -318,6 +337,41 @@ export class SubmissionQueue {
       }
     }
     return false;
+  }
+
+  /** Takes out of the backlog up to `max` requests `match` picks, oldest first; returns them. */
+  takeBacklogged(match: (p: Pending) => boolean, max: number): Pending[] {
+    const out: Pending[] = [];
+    for (let i = this.#backlogHead; i < this.#backlog.length && out.length < max; i++) {
+      const g = this.#backlog[i];
+      for (let k = 0; k < g.length && out.length < max; ) {
+        if (match(g[k])) {
+          out.push(g.splice(k, 1)[0]);
+          this.#backlogLen--;
+        } else k++;
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Writes `p` at the tail now, ahead of the backlog and past the in-flight limit (the caller made
+   * sure the SQ has an entry free): for a cancel, which must not wait behind the requests it
+   * cancels for room only it would make.
+   */
+  addNow(p: Pending): void {
+    this.syncTail();
+    this.#room = 0;
+    if (this.#openLink >= 0) this.#closeLink();
+    this.#requests.add(p);
+    const w = (this.#tail & this.#mask) * this.#sqeWords;
+    const sqe = p.sqe;
+    sqe.encode(this.#sqe32, w, p.slot, p.gen);
+    if (sqe.flags & LINKS) this.#sqe32[w] &= ~LINK_BITS;
+    if (this.#sqe128) sqe.encodeTail(this.#sqe32, w);
+    this.#tail = (this.#tail + 1) >>> 0;
+    this.#toSubmit++;
+    this.#engine?.markPending();
   }
 
   /** Empties the backlog (close): `each` gets every request in it, in order, those added meanwhile too. */

@@ -1,0 +1,117 @@
+/**
+ * The ring's request model used the way a careless caller does (found by attack helpers):
+ * skipSuccess() steps around link timeouts and outside links, a cancel behind the JS backlog, a
+ * bulk push's open link, a hard-linked chain's link timeout, a view whose memory was detached after
+ * the fast path had seen it, a timeout made multishot by its flags, nop's file with nopFlags, and a
+ * direct descriptor on a ring with no file table.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeSync } from 'node:fs';
+import { ringFor } from './helpers.js';
+import { Ring, op, RingError } from '../src/index.js';
+
+const code = (e: unknown): string | undefined => (e as { code?: string }).code;
+
+test('a skipSuccess() step whose link timeout fires rejects (ECANCELED), the rest is cancelled, nothing stays in flight', async (t) => {
+  const ring = ringFor(t);
+  const [r] = await ring.pipe(); // empty: the read waits until the timer fires
+  const ps = ring.chain([op.read(r, Buffer.alloc(8)).skipSuccess(), op.linkTimeout(30), op.nop()], { link: true });
+  const outcomes = await Promise.allSettled(ps);
+  assert.equal(outcomes[0].status, 'rejected', 'the read did not succeed: its timer cut it off');
+  assert.equal(code((outcomes[0] as PromiseRejectedResult).reason), 'ECANCELED');
+  assert.deepEqual(outcomes[1], { status: 'fulfilled', value: true }, 'the timer fired');
+  assert.equal(code((outcomes[2] as PromiseRejectedResult).reason), 'ECANCELED');
+  assert.equal(ring.pending, 0);
+  // the same through ring.link(): the outcome names the step, and the ring closes
+  const out = await ring.link([op.read(r, Buffer.alloc(8)).skipSuccess(), op.linkTimeout(30), op.nop()]);
+  assert.deepEqual(out.steps.map((s) => s.status), ['timedOut', 'ok', 'cancelled']);
+  assert.equal(out.broken?.reason, 'timeout');
+  assert.equal(ring.pending, 0);
+});
+
+test('skipSuccess() on a step not linked to the next is refused (nothing would ever say it succeeded)', async (t) => {
+  const ring = ringFor(t);
+  const [r] = await ring.pipe();
+  assert.throws(() => ring.chain([op.read(r, Buffer.alloc(8)).skipSuccess(), op.nop()]), (e: unknown) => e instanceof RangeError && /skipSuccess\(\) on request 0 needs a link to the next one/.test(e.message));
+  assert.equal(ring.pending, 0, 'nothing was submitted');
+  // linked, it settles from the step after it
+  const [a, b] = ring.chain([op.nop().skipSuccess(), op.nop()], { link: true });
+  assert.deepEqual(await Promise.all([a, b]), [undefined, 0]);
+});
+
+test('ring.cancel() reaches the kernel ahead of the JS backlog, and cancels what waits in the backlog too', async (t) => {
+  const ring = ringFor(t, { entries: 8 });
+  const [r, w] = await ring.pipe();
+  const n = ring.cqEntries + 10; // more than the in-flight limit: 10 wait in JS
+  const reads = Array.from({ length: n }, () => ring.read(r, Buffer.alloc(8)).then(() => 'read', code));
+  await new Promise((res) => setTimeout(res, 20));
+  assert.equal(ring.pending, n);
+  const found = await Promise.race([ring.cancel({ fd: r }, { all: true }), new Promise((res) => setTimeout(() => res('pending after 3 s'), 3000))]);
+  assert.equal(found, n, 'in flight and queued, all found');
+  assert.deepEqual(new Set(await Promise.all(reads)), new Set(['ECANCELED']));
+  assert.equal(ring.pending, 0);
+  // one, not all: one byte for two reads, then a cancel of the first match takes the one still waiting
+  writeSync(w, 'x');
+  const more = [ring.read(r, Buffer.alloc(1)).then(() => 'read', code), ring.read(r, Buffer.alloc(1)).then(() => 'read', code)];
+  await new Promise((res) => setTimeout(res, 20));
+  assert.equal(await ring.cancel({ fd: r }), 1);
+  assert.deepEqual((await Promise.all(more)).sort(), ['ECANCELED', 'read']);
+  assert.equal(ring.pending, 0);
+});
+
+test("a bulk push's open link ends where a promise request follows: that request is not cancelled by the bulk chain's failure", async (t) => {
+  const ring = ringFor(t);
+  const bulk = ring.bulk();
+  bulk.push(op.read(999_999, Buffer.alloc(8), 0).link(), 1); // fails EBADF: its link would cancel what follows
+  const nop = ring.nop();
+  bulk.submit();
+  assert.equal(await nop, 0);
+  await bulk.wait(1);
+});
+
+test('ring.link({ hard: true }): a step cut off by its link timeout does not break the chain (it went on)', async (t) => {
+  const ring = ringFor(t);
+  const [r] = await ring.pipe();
+  const out = await ring.link([op.read(r, Buffer.alloc(8)), op.linkTimeout(20), op.nop()], { hard: true });
+  assert.deepEqual(out.steps.map((s) => s.status), ['timedOut', 'ok', 'ok']);
+  assert.equal(out.broken, undefined);
+});
+
+test('a view whose memory was detached after the fast path saw it is refused, never read or written at the old address', async (t) => {
+  const ring = ringFor(t);
+  const [r, w] = await ring.pipe();
+  const wasm = (globalThis as unknown as { WebAssembly: { Memory: new (o: { initial: number; maximum: number }) => { buffer: ArrayBuffer; grow(n: number): number } } }).WebAssembly;
+  const mem = new wasm.Memory({ initial: 1, maximum: 4 });
+  const u = new Uint8Array(mem.buffer);
+  for (const c of 'ab') {
+    writeSync(w, c);
+    assert.equal(await ring.read(r, u), 1); // the second read goes through the cached fast path
+  }
+  mem.grow(1); // detaches the buffer u views
+  writeSync(w, 'XYZ');
+  assert.throws(() => ring.read(r, u), (e: unknown) => e instanceof TypeError && /detached/.test(e.message));
+  assert.throws(() => ring.write(w, u), (e: unknown) => e instanceof TypeError && /detached/.test(e.message));
+  assert.equal(Buffer.from(new Uint8Array(mem.buffer, 0, 3)).toString('latin1'), 'b\0\0', 'the kernel wrote nothing into the new memory');
+  assert.equal(ring.pending, 0);
+});
+
+test('ring.timeout() with IORING_TIMEOUT_MULTISHOT in timeoutFlags is refused (a CQE per expiry: ring.runMulti)', (t) => {
+  const ring = ringFor(t);
+  assert.throws(() => ring.timeout(10, { timeoutFlags: 0x40 }), /multishot requests post more than one completion; use op.timeout\(\) with ring.runMulti\(\)/);
+  assert.equal(op.timeout(10, { timeoutFlags: 0x40 }).multishot, true);
+  assert.equal(ring.pending, 0);
+});
+
+test("nop's file and bufIndex take effect with nopFlags given too", async (t) => {
+  const ring = ringFor(t);
+  await assert.rejects(ring.nop({ nopFlags: 1, injectResult: 3, file: 9999 }), (e: unknown) => code(e) === 'EBADF');
+  assert.equal(await ring.nop({ nopFlags: 1, injectResult: 3 }), 3);
+});
+
+test('a direct descriptor on a ring with no file table: the error says so', async (t) => {
+  const ring = ringFor(t);
+  await assert.rejects(ring.openat('/dev/null', 0, 0, { direct: 'auto' }), (e: unknown) => e instanceof RingError && e.code === 'ENFILE' && /ring.files.register\(\)/.test(e.message));
+  await assert.rejects(ring.openat('/dev/null', 0, 0, { direct: 3 }), (e: unknown) => e instanceof RingError && e.code === 'ENXIO' && /past the ring's registered file table, or the ring has none/.test(e.message));
+  void Ring;
+});

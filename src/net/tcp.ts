@@ -454,7 +454,7 @@ export class TcpSocket implements AsyncIterable<Buffer> {
   }
   /** While the kernel holds zero-copy bytes of this socket, closing its ring closes (resets) it: the ring could not finish closing otherwise. */
   #holding(held: boolean): void {
-    if (held) this.#unhookClosing ??= ringInternals(this.ring).onClosing(() => void this.close());
+    if (held) this.#unhookClosing ??= ringInternals(this.ring).onClosing(() => void this.close().catch(() => {})); // (its writes hear why)
     else {
       this.#unhookClosing?.();
       this.#unhookClosing = undefined;

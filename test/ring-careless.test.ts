@@ -50,14 +50,16 @@ test('ring.cancel() reaches the kernel ahead of the JS backlog, and cancels what
   assert.equal(ring.pending, n);
   const found = await Promise.race([ring.cancel({ fd: r }, { all: true }), new Promise((res) => setTimeout(() => res('pending after 3 s'), 3000))]);
   assert.equal(found, n, 'in flight and queued, all found');
-  assert.deepEqual(new Set(await Promise.all(reads)), new Set(['ECANCELED']));
+  // (EINTR: a read the kernel had running in io-wq, as Debian's 6.1 runs FIFO reads)
+  for (const o of await Promise.all(reads)) assert.ok(o === 'ECANCELED' || o === 'EINTR', String(o));
   assert.equal(ring.pending, 0);
   // one, not all: one byte for two reads, then a cancel of the first match takes the one still waiting
   writeSync(w, 'x');
   const more = [ring.read(r, Buffer.alloc(1)).then(() => 'read', code), ring.read(r, Buffer.alloc(1)).then(() => 'read', code)];
   await new Promise((res) => setTimeout(res, 20));
   assert.equal(await ring.cancel({ fd: r }), 1);
-  assert.deepEqual((await Promise.all(more)).sort(), ['ECANCELED', 'read']);
+  const settled = await Promise.all(more);
+  assert.ok(settled.includes('read') && settled.some((o) => o === 'ECANCELED' || o === 'EINTR'), String(settled));
   assert.equal(ring.pending, 0);
 });
 

@@ -315,9 +315,11 @@ export class CompletionDispatch {
     const failed = p.sqe.op.errorKeepsLink ? false : res < 0 || (p.sqe.expect >= 0 && res !== p.sqe.expect);
     const hard = ((p.sqe.flags | (p.extra?.linkFlags ?? 0)) & SqeFlags.IO_HARDLINK) !== 0;
     if (failed && !hard && p.sqe.flags & SqeFlags.CQE_SKIP_SUCCESS) {
-      // the kernel suppresses the CQEs of the rest of the chain
+      // the kernel suppresses the CQEs of the rest of the chain, but for p's own link timeout,
+      // which it completes apart (-ETIME when it fired, -ECANCELED disarmed; after p's CQE on 6.1)
       for (let j = k + 1; j < chain.length; j++) {
         const q = chain[j];
+        if (j === k + 1 && q.sqe.op.name === 'linkTimeout') continue;
         if (this.#requests.holds(q)) {
           this.#sq.retire();
           this.settle(q, () => q.reject(new RingError(-ECANCELED, 'io_uring_enter', { op: q.sqe.op.name })));

@@ -120,3 +120,17 @@ test('a direct descriptor on a ring with no file table: the error says so', asyn
   await assert.rejects(ring.openat('/dev/null', 0, 0, { direct: 3 }), (e: unknown) => e instanceof RingError && e.code === 'ENXIO' && /past the ring's registered file table, or the ring has none/.test(e.message));
   void Ring;
 });
+
+test('ring.cancel() of a step of a chain still in the JS backlog takes the chain from that step on (as the kernel cancels a link)', async (t) => {
+  const ring = ringFor(t, { entries: 8 });
+  const { fd: r } = fifo(t);
+  const inFlight = Array.from({ length: ring.cqEntries }, () => ring.read(r, Buffer.alloc(8)).then(() => 'read', code));
+  const [first, second, third] = ring.chain([op.nop(), op.read(r, Buffer.alloc(8)), op.nop()], { link: true }).map((p) => p.then(() => 'ok', code));
+  await new Promise((res) => setTimeout(res, 20));
+  assert.equal(ring.pending, ring.cqEntries + 3, 'the chain waits in the JS backlog');
+  assert.equal(await ring.cancel({ fd: r }, { all: true }), ring.cqEntries + 1, 'the reads: in flight, and the chain\'s');
+  assert.deepEqual([await second, await third], ['ECANCELED', 'ECANCELED'], 'the matched step and the step linked after it');
+  assert.equal(await first, 'ok', 'the step before it runs, as in the kernel (it is not linked to anything any more)');
+  await Promise.all(inFlight);
+  assert.equal(ring.pending, 0);
+});

@@ -87,7 +87,7 @@ export interface RingInternals {
   onClosing(hook: () => void): () => void;
   /** Runs `sqe` as ring.run() does, but ahead of the JS backlog and past the in-flight limit: a cancel, which must not wait behind what it cancels. */
   runNow<T>(sqe: Sqe): Promise<T>;
-  /** Takes up to `max` requests `match` picks out of the JS backlog (never submitted): each rejects with ECANCELED; returns how many. */
+  /** Takes up to `max` requests `match` picks out of the JS backlog (never submitted), each with its chain's later steps: they reject with ECANCELED; returns how many `match` picked. */
   cancelQueued(match: (p: Pending) => boolean, max: number): number;
   /** The ring's message inbox (src/ring/message-inbox.ts). */
   readonly inbox: MessageInbox;
@@ -264,13 +264,13 @@ export class Ring {
       setBulk: (h) => r.#cq.setBulk(h),
       runNow: <T>(sqe: Sqe) => r.#runNow<T>(sqe),
       cancelQueued: (match, max) => {
-        const taken = r.#sq.takeBacklogged(match, max);
+        const { taken, matched } = r.#sq.takeBacklogged(match, max);
         for (const p of taken) {
           r.#aborts.unwatch(p);
           p.reject(new RingError(-ECANCELED, 'io_uring_enter', { op: p.sqe.op.name, detail: 'cancelled before it was submitted' }));
         }
         if (taken.length > 0) r.#updateRef();
-        return taken.length;
+        return matched;
       },
       onClosing: (hook) => {
         if (r.#closed || r.#isClosing) return () => {};

@@ -339,19 +339,24 @@ export class SubmissionQueue {
     return false;
   }
 
-  /** Takes out of the backlog up to `max` requests `match` picks, oldest first; returns them. */
-  takeBacklogged(match: (p: Pending) => boolean, max: number): Pending[] {
-    const out: Pending[] = [];
-    for (let i = this.#backlogHead; i < this.#backlog.length && out.length < max; i++) {
+  /**
+   * Takes out of the backlog up to `max` requests `match` picks, oldest first, each with the rest
+   * of its group after it (a chain's later steps, which the kernel would cancel with it); returns
+   * what it took and how many `match` picked.
+   */
+  takeBacklogged(match: (p: Pending) => boolean, max: number): { taken: Pending[]; matched: number } {
+    const taken: Pending[] = [];
+    let matched = 0;
+    for (let i = this.#backlogHead; i < this.#backlog.length && matched < max; i++) {
       const g = this.#backlog[i];
-      for (let k = 0; k < g.length && out.length < max; ) {
-        if (match(g[k])) {
-          out.push(g.splice(k, 1)[0]);
-          this.#backlogLen--;
-        } else k++;
-      }
+      const k = g.findIndex(match);
+      if (k < 0) continue;
+      const rest = g.splice(k);
+      for (const p of rest) if (match(p)) matched++;
+      taken.push(...rest);
+      this.#backlogLen -= rest.length;
     }
-    return out;
+    return { taken, matched };
   }
 
   /**

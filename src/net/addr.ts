@@ -50,10 +50,7 @@ export async function closeSocketFd(ring: Ring, owner: object, fd: number, reset
   // closing the fd alone would leave them, the bound port and the connection there for good (and
   // the process alive). They are cancelled first (their owners then answer "the socket is closed").
   if (waitingOn(ring, fd)) await ring.cancel({ fd }, { all: true }).catch(() => 0);
-  if (ring.closed) return void binding.closeFd(abortive(fd, reset));
-  await ring.closeFd(abortive(fd, reset)).catch((e: unknown) => {
-    if (e instanceof RingClosedError) binding.closeFd(fd); // the ring went away before the close ran
-  });
+  await closeUnowned(ring, abortive(fd, reset));
 }
 
 /**
@@ -66,7 +63,7 @@ function abortive(fd: number, reset: (() => boolean) | undefined): number {
   return fd;
 }
 
-/** Closes an fd no socket object owns yet (a connect that failed): through the ring, by close(2) once the ring is closed or closing (the ring's close refuses it). */
+/** Closes `fd` through the ring, by close(2) once the ring is closed or closing (the ring's close refuses it): a socket's last step, and a connect that failed (no socket object owns its fd yet). */
 export async function closeUnowned(ring: Ring, fd: number): Promise<void> {
   if (ring.closed) return void binding.closeFd(fd);
   await ring.closeFd(fd).catch((e: unknown) => {

@@ -126,6 +126,9 @@ export function cancelSpec(target: unknown, options: unknown, argCount: number):
   return spec;
 }
 
+/** Does request `p` name file `fd` (a FixedFile slot when `fixed`, else a process fd), as a cancel by fd matches? */
+const onFile = (p: Pending, fd: number, fixed: boolean): boolean => p.sqe.fd === fd && ((p.sqe.flags & SqeFlags.FIXED_FILE) !== 0) === fixed;
+
 /** A cancel of one request that the kernel refused: ENOENT found nothing (0), EALREADY found it running (1: signalled, it completes on its own). */
 function oneFound(e: unknown): number {
   if (e instanceof RingError && e.code === 'ENOENT') return 0;
@@ -162,15 +165,10 @@ function cancelByOp(ring: Ring, spec: CancelSpec): Promise<number> {
   const byFd = (spec.flags & CancelFlags.FD) !== 0;
   const fixedFd = (spec.flags & CancelFlags.FD_FIXED) !== 0;
   const ud = spec.flags & CancelFlags.USERDATA ? BigInt.asUintN(64, BigInt(spec.userData)) : undefined;
-  const picked = ringInternals(ring).selectRequests((p) => {
-    const s = p.sqe;
-    if (s.opcode !== spec.opcode) return false;
-    if (byFd && (s.fd !== spec.fd || ((s.flags & SqeFlags.FIXED_FILE) !== 0) !== fixedFd)) return false;
-    return ud === undefined || (p.slot === Number(ud & 0xffffffffn) && p.gen === Number(ud >> 32n));
-  }, all ? Infinity : 1);
+  const opAndFile = (p: Pending): boolean => p.sqe.opcode === spec.opcode && (!byFd || onFile(p, spec.fd, fixedFd));
+  const picked = ringInternals(ring).selectRequests((p) => opAndFile(p) && (ud === undefined || (p.slot === Number(ud & 0xffffffffn) && p.gen === Number(ud >> 32n))), all ? Infinity : 1);
   // requests still in the JS backlog have no user_data yet (a userData criterion names none of them)
-  const queued = (p: Pending): boolean =>
-    ud === undefined && p.sqe.opcode === spec.opcode && (!byFd || (p.sqe.fd === spec.fd && ((p.sqe.flags & SqeFlags.FIXED_FILE) !== 0) === fixedFd));
+  const queued = (p: Pending): boolean => ud === undefined && opAndFile(p);
   const inBacklog = all || picked.length === 0 ? ringInternals(ring).cancelQueued(queued, all ? Infinity : 1) : 0;
   return Promise.all(picked.map((u) => cancelOne(ring, u))).then((found) => found.reduce((a, b) => a + b, inBacklog));
 }
@@ -187,7 +185,7 @@ Ring.prototype.cancel = function (this: Ring, target: CancelTarget, options?: Ca
     spec.flags & CancelFlags.ANY
       ? () => true
       : spec.flags & CancelFlags.FD && !(spec.flags & CancelFlags.USERDATA)
-        ? (p: Pending) => p.sqe.fd === spec.fd && ((p.sqe.flags & SqeFlags.FIXED_FILE) !== 0) === fixedFd
+        ? (p: Pending) => onFile(p, spec.fd, fixedFd)
         : () => false; // (a user_data names no request of the backlog)
   ringInternals(this).assertOpen();
   return cancelWith(this, sqe, many, match);

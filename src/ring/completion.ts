@@ -300,7 +300,7 @@ export class CompletionDispatch {
     // CQE_SKIP_SUCCESS still waiting succeeded. Not the one a link timeout guards (the member
     // before it): its CQE comes first when it fires, that member's own CQE after. Nothing before a
     // member that is not linked to the next one (an unlinked group runs in no order).
-    const upTo = p.sqe.op.name === 'linkTimeout' ? k - 1 : k;
+    const upTo = p.sqe.op.result === 'linkTimer' ? k - 1 : k;
     let from = upTo;
     while (from > 0 && linkedOn(chain[from - 1])) from--;
     for (let j = from; j < upTo; j++) {
@@ -319,7 +319,7 @@ export class CompletionDispatch {
       // which it completes apart (-ETIME when it fired, -ECANCELED disarmed; after p's CQE on 6.1)
       for (let j = k + 1; j < chain.length; j++) {
         const q = chain[j];
-        if (j === k + 1 && q.sqe.op.name === 'linkTimeout') continue;
+        if (j === k + 1 && q.sqe.op.result === 'linkTimer') continue;
         if (this.#requests.holds(q)) {
           this.#sq.retire();
           this.settle(q, () => q.reject(new RingError(-ECANCELED, 'io_uring_enter', { op: q.sqe.op.name })));

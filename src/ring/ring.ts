@@ -262,7 +262,7 @@ export class Ring {
         bigCqes: (r.setupFlags & (SetupFlags.CQE32 | SetupFlags.CQE_MIXED)) !== 0,
       }),
       setBulk: (h) => r.#cq.setBulk(h),
-      runNow: <T>(sqe: Sqe) => r.#runNow<T>(sqe),
+      runNow: <T>(sqe: Sqe) => r.#start<T>(sqe, undefined, true),
       cancelQueued: (match, max) => {
         const { taken, matched } = r.#sq.takeBacklogged(match, max);
         for (const p of taken) {
@@ -366,7 +366,7 @@ export class Ring {
   }
 
   /** run() once `sqe` and the options are known to be an Sqe and options (the promise methods come here from their builder). */
-  #start<T>(sqe: Sqe, signal: AbortSignal | undefined): Promise<T> {
+  #start<T>(sqe: Sqe, signal: AbortSignal | undefined, now = false): Promise<T> {
     this.#assertOpen();
     if (sqe.flags & SqeFlags.CQE_SKIP_SUCCESS) throw new RangeError(SKIP_ALONE);
     this.#sq.checkEntry(sqe, 'ring.run()');
@@ -377,26 +377,18 @@ export class Ring {
     const p = new Pending(sqe, capturedResolve, capturedReject);
     releaseSettlers();
     this.#attach(p, signal);
-    this.#enqueueOne(p);
+    if (now) this.#enqueueNow(p);
+    else this.#enqueueOne(p);
     return promise;
   }
 
-  /** RingInternals.runNow(). */
-  #runNow<T>(sqe: Sqe): Promise<T> {
-    this.#assertOpen();
-    this.#beforeSubmit(sqe);
-    const promise = new Promise<T>(captureSettlers);
-    const p = new Pending(sqe, capturedResolve, capturedReject);
-    releaseSettlers();
+  /** #enqueueOne() ahead of the JS backlog and past the in-flight limit (RingInternals.runNow: a cancel). */
+  #enqueueNow(p: Pending): void {
     if (!this.#sq.hasRoom()) this.#flush(); // the SQ's entries all hold requests not handed over yet
-    if (this.#closed || this.#isClosing) {
-      p.reject(new RingClosedError('ring closed before the request was submitted; it'));
-      return promise;
-    }
+    if (this.#closed || this.#isClosing) return p.reject(new RingClosedError('ring closed before the request was submitted; it'));
     this.#sq.addNow(p);
     if (!this.#hold.held) this.#updateRef();
     this.#autoFlush?.schedule();
-    return promise;
   }
 
   /** A zero-copy send settles at its notification, not at its result (src/ring/multi.ts). */

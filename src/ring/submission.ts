@@ -178,17 +178,22 @@ export class SubmissionQueue {
   /** Writes one request into the SQ if it fits now and nothing waits in the backlog; false otherwise (then use add()). */
   addOne(p: Pending): boolean {
     if (this.#backlogHead < this.#backlog.length || !this.#takeRoom()) return false;
+    this.#writeLone(p);
+    return true;
+  }
+
+  /** Writes lone request `p` at the tail (room taken): it gets its slot, and links into nothing (see #place). */
+  #writeLone(p: Pending): void {
     if (this.#openLink >= 0) this.#closeLink();
     this.#requests.add(p);
     const w = (this.#tail & this.#mask) * this.#sqeWords;
     const sqe = p.sqe;
     sqe.encode(this.#sqe32, w, p.slot, p.gen);
-    if (sqe.flags & LINKS) this.#sqe32[w] &= ~LINK_BITS; // a lone request links into nothing (see #place)
+    if (sqe.flags & LINKS) this.#sqe32[w] &= ~LINK_BITS;
     if (this.#sqe128) sqe.encodeTail(this.#sqe32, w);
     this.#tail = (this.#tail + 1) >>> 0;
     this.#toSubmit++;
     this.#engine?.markPending();
-    return true;
   }
 
   /** Writes a group into the SQ if it fits (SQ space and the in-flight limit); false otherwise. */
@@ -367,16 +372,7 @@ export class SubmissionQueue {
   addNow(p: Pending): void {
     this.syncTail();
     this.#room = 0;
-    if (this.#openLink >= 0) this.#closeLink();
-    this.#requests.add(p);
-    const w = (this.#tail & this.#mask) * this.#sqeWords;
-    const sqe = p.sqe;
-    sqe.encode(this.#sqe32, w, p.slot, p.gen);
-    if (sqe.flags & LINKS) this.#sqe32[w] &= ~LINK_BITS;
-    if (this.#sqe128) sqe.encodeTail(this.#sqe32, w);
-    this.#tail = (this.#tail + 1) >>> 0;
-    this.#toSubmit++;
-    this.#engine?.markPending();
+    this.#writeLone(p);
   }
 
   /** Empties the backlog (close): `each` gets every request in it, in order, those added meanwhile too. */

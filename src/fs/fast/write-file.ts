@@ -141,6 +141,9 @@ async function firstFd(ring: Ring, path: string | Uint8Array, flags: number, mod
   return outcome(fd, chunk, { ok: true, value: fd }, w, c, signal);
 }
 
+/** A step that did not run: cancelled by the broken link (RingError ECANCELED) or by the signal (an AbortError). */
+const cancelled = (e: unknown): boolean => (e instanceof RingError && e.code === 'ECANCELED') || (e instanceof Error && e.name === 'AbortError');
+
 /**
  * The first round's result. The file is open after it unless its close ran: the close is not in
  * the round (more data follows), or the kernel cancelled it (the write failed or was short, or an
@@ -148,8 +151,6 @@ async function firstFd(ring: Ring, path: string | Uint8Array, flags: number, mod
  */
 function outcome(f: FixedFile | number, chunk: Uint8Array, open: Settled, write: Settled, close: Settled | undefined, signal: AbortSignal | undefined): FirstRound {
   if (!open.ok) return { written: 0, file: undefined, error: signal?.aborted ? aborted(signal) : asNodeSyscall(open.error, 'open') };
-  // (cancelled: by the broken link, RingError ECANCELED, or by the signal, an AbortError)
-  const cancelled = (e: unknown): boolean => (e instanceof RingError && e.code === 'ECANCELED') || (e instanceof Error && e.name === 'AbortError');
   const closeRan = close !== undefined && (close.ok || !cancelled(close.error));
   const file = closeRan ? undefined : f;
   if (signal?.aborted) return { written: 0, file, error: aborted(signal) };

@@ -2,7 +2,7 @@
  * The ring's request model used the way a careless caller does (found by attack helpers):
  * skipSuccess() steps around link timeouts and outside links, a cancel behind the JS backlog, a
  * bulk push's open link, a hard-linked chain's link timeout, a view whose memory was detached after
- * the fast path had seen it, a timeout made multishot by its flags, nop's file with nopFlags, and a
+ * the fast path had seen it, a WebAssembly.Memory grown after its buffer was lent, a timeout made multishot by its flags, nop's file with nopFlags, and a
  * direct descriptor on a ring with no file table.
  */
 import { test } from 'node:test';
@@ -97,6 +97,39 @@ test('a view whose memory was detached after the fast path saw it is refused, ne
   assert.throws(() => ring.read(r, u), (e: unknown) => e instanceof TypeError && /detached/.test(e.message));
   assert.throws(() => ring.write(w, u), (e: unknown) => e instanceof TypeError && /detached/.test(e.message));
   assert.equal(Buffer.from(new Uint8Array(mem.buffer, 0, 3)).toString('latin1'), 'b\0\0', 'the kernel wrote nothing into the new memory');
+  assert.equal(ring.pending, 0);
+});
+
+// (module (memory (export "mem") 1 4) (func (export "grow") (param i32) (result i32) local.get 0 memory.grow))
+const growModule = Uint8Array.from([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version 1
+  0x01, 0x06, 0x01, 0x60, 0x01, 0x7f, 0x01, 0x7f, // type: (i32) -> i32
+  0x03, 0x02, 0x01, 0x00, // function 0 has type 0
+  0x05, 0x04, 0x01, 0x01, 0x01, 0x04, // memory: min 1, max 4 pages
+  0x07, 0x0e, 0x02, 0x03, 0x6d, 0x65, 0x6d, 0x02, 0x00, 0x04, 0x67, 0x72, 0x6f, 0x77, 0x00, 0x00, // exports mem, grow
+  0x0a, 0x08, 0x01, 0x06, 0x00, 0x20, 0x00, 0x40, 0x00, 0x0b, // code: local.get 0; memory.grow 0; end
+]);
+
+test("a WebAssembly.Memory's buffer lent to the kernel can still grow, from JS or from inside wasm (on Node 24+ a mark would abort the process)", async (t) => {
+  const ring = ringFor(t);
+  const { fd } = fifo(t);
+  type Wasm = { Module: new (b: Uint8Array) => object; Instance: new (m: object) => { exports: { mem: { buffer: ArrayBuffer }; grow(n: number): number } } };
+  const wasm = (globalThis as unknown as { WebAssembly: Wasm }).WebAssembly;
+  const { exports } = new wasm.Instance(new wasm.Module(growModule));
+  let u = new Uint8Array(exports.mem.buffer);
+  writeSync(fd, 'hi');
+  assert.equal(await ring.read(fd, u.subarray(0, 2)), 2);
+  assert.equal(await ring.write(fd, u.subarray(0, 2)), 2);
+  const transfer = (ArrayBuffer.prototype as { transfer?: () => ArrayBuffer }).transfer; // Node 22+
+  if (transfer) assert.throws(() => transfer.call(u.buffer), TypeError, 'the engine refuses to transfer it, lent or not');
+  assert.equal(exports.grow(1), 1, 'memory.grow from inside wasm');
+  assert.equal(u.length, 0, 'the old buffer is detached');
+  u = new Uint8Array(exports.mem.buffer);
+  assert.equal(u.length, 2 * 65536);
+  assert.equal(Buffer.from(u.subarray(0, 2)).toString(), 'hi', 'the bytes the kernel wrote are in the grown memory');
+  assert.equal(await ring.read(fd, u.subarray(65536, 65538)), 2);
+  assert.equal(Buffer.from(u.subarray(65536, 65538)).toString(), 'hi');
+  assert.equal(exports.grow(1), 2, 'and again, with the new buffer lent too');
   assert.equal(ring.pending, 0);
 });
 

@@ -10,7 +10,7 @@
  * any view may touch it. Views are marked untransferable (no transfer lists, no postMessage moves).
  */
 import { markAsUntransferable } from 'node:worker_threads';
-import { noteNativeBase } from '../ring/memory.js';
+import { marksAreDetachKeys, noteNativeBase } from '../ring/memory.js';
 import { binding } from '../native.js';
 import { RingError, errno as errnoOf } from '../errors.js';
 
@@ -35,9 +35,9 @@ export class NativeBlock {
     const ab = binding.bufMemView(this.#handle, offset, length) as ArrayBuffer | number;
     if (typeof ab === 'number') throw new RingError(ab, 'bufMemView', { detail: `[${offset}, ${offset + length}) of a ${this.length}-byte block` });
     // Node 20/22: marked, so transfer lists refuse it (a mark there is no detach key: release()
-    // can still detach). Node 24+: a mark would be a detach key (see canDetachMarked), and their
+    // can still detach). Node 24+: a mark would be a detach key (see marksAreDetachKeys), and their
     // transfer lists refuse a Node-API external buffer anyway; transfer() moves the same memory.
-    if (canDetachMarked()) markAsUntransferable(ab);
+    if (!marksAreDetachKeys()) markAsUntransferable(ab);
     noteNativeBase(ab, this.address + offset);
     return ab;
   }
@@ -62,28 +62,6 @@ export class NativeBlock {
   get released(): boolean {
     return this.#handle === undefined;
   }
-}
-
-let detachable: boolean | undefined;
-/**
- * Can a buffer marked untransferable be detached? Node 20 and 22 mark without a detach key, so
- * yes; Node 24 and 26 give it a key, and Node-API's detach of such a buffer is a fatal error (not
- * a catchable one), also when a worker's teardown detaches its external buffers. Their transfer()
- * refuses a marked buffer for the same reason: try it on a probe.
- */
-function canDetachMarked(): boolean {
-  if (detachable === undefined) {
-    const probe = new ArrayBuffer(8);
-    markAsUntransferable(probe);
-    const t = (probe as unknown as { transfer?: () => ArrayBuffer }).transfer;
-    try {
-      if (typeof t === 'function') t.call(probe);
-      detachable = true;
-    } catch {
-      detachable = false;
-    }
-  }
-  return detachable;
 }
 
 /** Detaches an ArrayBuffer made by NativeBlock.view(): its views read as zero-length from now on. */

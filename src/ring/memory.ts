@@ -163,7 +163,9 @@ export function bufferAddress(ab: ArrayBufferLike): number {
     if (base < 0) throw new TypeError('ringflow: cannot take the address of this buffer');
     // A zero-length buffer may have no memory yet (address 0): ask again next time.
     if (base !== 0) {
-      if (!isSharedArrayBuffer(ab)) {
+      // a WebAssembly.Memory's buffer is left unmarked: the engine already refuses to transfer it,
+      // and on Node 24+ a mark (a detach key) would make the memory's next grow abort the process
+      if (!isSharedArrayBuffer(ab) && !wasmBuffers.has(ab)) {
         markAsUntransferable()(ab);
         if (!transferGuarded) guardTransfer();
       }
@@ -186,6 +188,69 @@ export function privateAddress(ab: ArrayBuffer): number {
 }
 
 let transferGuarded = false;
+let detachKeys: boolean | undefined;
+
+/**
+ * Is a mark of markAsUntransferable a V8 detach key on this runtime (Node 24 and 26: transfer()
+ * then refuses the buffer, and a detach by anyone else, Node-API's or a WebAssembly.Memory's grow,
+ * is a fatal error rather than a catchable one)? Node 20 and 22 mark without one. Found by trying
+ * transfer() on a marked probe, not by version.
+ */
+export function marksAreDetachKeys(): boolean {
+  if (detachKeys === undefined) {
+    const probe = new ArrayBuffer(8);
+    markAsUntransferable()(probe);
+    const t = (probe as unknown as { transfer?: () => ArrayBuffer }).transfer;
+    try {
+      if (typeof t === 'function') t.call(probe);
+      detachKeys = false;
+    } catch {
+      detachKeys = true;
+    }
+  }
+  return detachKeys;
+}
+
+/**
+ * The buffers of WebAssembly.Memory objects read since ringflow loaded (through the `buffer`
+ * getter, wrapped here to note them, or toFixedLengthBuffer() where the engine has it). V8
+ * detaches such a buffer itself when the memory grows (also from inside wasm, with no JS call), so
+ * ringflow must not give it a detach key of its own; the engine refuses to transfer it anyway.
+ * A buffer read before ringflow was imported, or from another realm's WebAssembly, is not known
+ * here (docs/guide.md says so).
+ */
+const wasmBuffers = new WeakSet<ArrayBuffer>();
+(function noteWasmBuffers(): void {
+  const memory = (globalThis as { WebAssembly?: { Memory?: { prototype: object } } }).WebAssembly?.Memory;
+  if (memory === undefined) return;
+  const proto = memory.prototype;
+  const note = (b: unknown): void => {
+    if (typeof b === 'object' && b !== null && !isSharedArrayBuffer(b)) wasmBuffers.add(b as ArrayBuffer);
+  };
+  const d = Object.getOwnPropertyDescriptor(proto, 'buffer');
+  if (d?.get && d.configurable) {
+    const get = d.get;
+    const buffer = function (this: unknown): unknown {
+      const b = get.call(this) as unknown;
+      note(b);
+      return b;
+    };
+    Object.defineProperty(buffer, 'name', { value: get.name });
+    Object.defineProperty(proto, 'buffer', { ...d, get: buffer });
+  }
+  const m = Object.getOwnPropertyDescriptor(proto, 'toFixedLengthBuffer');
+  if (typeof m?.value === 'function' && m.writable) {
+    const f = m.value as (this: unknown) => unknown;
+    const wrapped = {
+      toFixedLengthBuffer(this: unknown) {
+        const b = f.call(this);
+        note(b);
+        return b;
+      },
+    }.toFixedLengthBuffer;
+    Object.defineProperty(proto, 'toFixedLengthBuffer', { ...m, value: wrapped });
+  }
+})();
 
 /**
  * Makes ArrayBuffer.prototype.transfer() and transferToFixedLength() refuse the buffers lent to
@@ -197,13 +262,7 @@ function guardTransfer(): void {
   const proto = ArrayBuffer.prototype as unknown as Record<string, unknown>;
   const transfer = proto.transfer as ((this: ArrayBuffer, n?: number) => ArrayBuffer) | undefined;
   if (typeof transfer !== 'function') return; // no transfer() (Node 20)
-  const probe = new ArrayBuffer(8);
-  markAsUntransferable()(probe);
-  try {
-    transfer.call(probe);
-  } catch {
-    return; // the runtime refuses it itself
-  }
+  if (marksAreDetachKeys()) return; // the runtime refuses it itself
   for (const name of ['transfer', 'transferToFixedLength']) {
     const original = proto[name] as ((this: ArrayBuffer, ...a: unknown[]) => ArrayBuffer) | undefined;
     const desc = Object.getOwnPropertyDescriptor(proto, name);

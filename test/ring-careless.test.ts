@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeSync } from 'node:fs';
 import { ringFor, fifo } from './helpers.js';
-import { Ring, op, RingError } from '../src/index.js';
+import { Ring, op, RingError, POLL } from '../src/index.js';
 
 const code = (e: unknown): string | undefined => (e as { code?: string }).code;
 
@@ -60,6 +60,33 @@ test('ring.cancel() reaches the kernel ahead of the JS backlog, and cancels what
   assert.equal(await ring.cancel({ fd: r }), 1);
   const settled = await Promise.all(more);
   assert.ok(settled.includes('read') && settled.some((o) => o === 'ECANCELED' || o === 'EINTR'), String(settled));
+  assert.equal(ring.pending, 0);
+});
+
+test('timeoutRemove(), timeoutUpdate() and pollRemove() of requests in flight reach the kernel ahead of the JS backlog; naming one still in the backlog keeps its place after it', async (t) => {
+  const ring = ringFor(t, { entries: 8 });
+  const { fd } = fifo(t);
+  const within3s = <T>(p: Promise<T>): Promise<T | string> => Promise.race([p, new Promise<string>((res) => setTimeout(() => res('pending after 3 s'), 3000))]);
+  const limit = ring.cqEntries;
+  const timers = Array.from({ length: limit - 1 }, () => ring.timeout(60_000));
+  const poll = ring.pollAdd(fd, POLL.IN); // an empty FIFO: never readable here
+  const backlogged = Array.from({ length: 3 }, () => ring.timeout(60_000));
+  const outcome = (p: Promise<unknown>) => p.then((v) => v, code);
+  const settled = [...timers, ...backlogged].map(outcome);
+  const pollOutcome = outcome(poll);
+  await new Promise((res) => setTimeout(res, 20));
+  assert.equal(await within3s(ring.timeoutRemove(timers[0])), undefined, 'removed while 2 requests wait in JS');
+  assert.equal(await settled[0], 'ECANCELED');
+  assert.equal(await within3s(ring.timeoutUpdate(timers[1], 1)), undefined);
+  assert.equal(await settled[1], true, 'the updated timer fired');
+  assert.equal(await within3s(ring.pollRemove(poll)), undefined);
+  assert.equal(await pollOutcome, 'ECANCELED');
+  // the last timer still waits in the backlog: its remove goes after it, and finds it once it is submitted
+  const last = backlogged[2];
+  const removeLast = ring.timeoutRemove(last);
+  for (const tm of [...timers.slice(2), ...backlogged.slice(0, 2)]) assert.equal(await within3s(ring.timeoutRemove(tm)), undefined);
+  assert.equal(await within3s(removeLast), undefined);
+  for (const o of await Promise.all(settled.slice(2))) assert.equal(o, 'ECANCELED');
   assert.equal(ring.pending, 0);
 });
 

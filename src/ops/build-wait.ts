@@ -136,6 +136,11 @@ function addressTarget(s: Sqe, target: Sqe): void {
 /** The target Sqe of a naming request (TIMEOUT_REMOVE's update picks its flag from it). */
 const targets = new WeakMap<Sqe, Sqe>();
 
+/** The Sqe a poll or timeout remove / update names, when it was given one (not a user_data). */
+export function namedSqe(s: Sqe): Sqe | undefined {
+  return targets.get(s);
+}
+
 // ------------------------------------------------------------------ value encoders
 
 function pollMask(w: () => string, v: unknown): number {

@@ -210,6 +210,12 @@ export interface OpDesc {
   errorKeepsLink?: true;
   /** AbortSignal cancels it (ASYNC_CANCEL by user_data). */
   cancellable?: boolean;
+  /**
+   * It acts on another request, named by user_data (cancel, poll and timeout remove / update): a
+   * ring at its in-flight limit submits it ahead of the JS backlog, since it may be what ends the
+   * requests that hold the room (unless the request it names is itself still in that backlog).
+   */
+  namesRequest?: true;
   /** A `len` smaller than the buffer, taken from this option. */
   lengthOption?: boolean;
   /** What the kernel does with every SQE field (src/ops/sqe-fields.ts); declared for the ops a

@@ -88,7 +88,7 @@ export const CORE_OPS: readonly OpDesc[] = [
   {
     // io_uring/poll.c io_poll_remove_prep (6.18): buf_index, splice_fd_in 0; len = UPDATE_EVENTS |
     // UPDATE_USER_DATA (| ADD_MULTI with an update); addr = the poll's user_data; off = new user_data
-    name: 'pollRemove', code: 7, constant: 'POLL_REMOVE', since: '5.1', liburing: 'io_uring_prep_poll_remove', result: 'void',
+    name: 'pollRemove', code: 7, constant: 'POLL_REMOVE', since: '5.1', liburing: 'io_uring_prep_poll_remove', result: 'void', namesRequest: true,
     params: [
       { name: 'target', kind: 'target', field: 'addr', positional: true, doc: 'the poll: its Sqe, the promise of ring.pollAdd(), or its user_data' },
       { name: 'updateEvents', kind: 'pollUpdate', field: 'opFlags', optional: true, doc: 'IORING_POLL_UPDATE_EVENTS (5.13): re-arm the poll with these events instead of removing it' },
@@ -111,7 +111,7 @@ export const CORE_OPS: readonly OpDesc[] = [
     doc: 'A timer. The kernel completes it with -ETIME when it fires (ring.timeout() resolves true) or 0 when `count` other completions happened first (resolves false).',
   },
   {
-    name: 'timeoutRemove', code: 12, constant: 'TIMEOUT_REMOVE', since: '5.5', liburing: 'io_uring_prep_timeout_remove', result: 'void',
+    name: 'timeoutRemove', code: 12, constant: 'TIMEOUT_REMOVE', since: '5.5', liburing: 'io_uring_prep_timeout_remove', result: 'void', namesRequest: true,
     params: [
       { name: 'target', kind: 'target', field: 'addr', positional: true, doc: 'the timeout: its Sqe (a linkTimeout too), the promise of ring.timeout(), or its user_data' },
       { name: 'timeoutFlags', kind: 'u32', field: 'opFlags', optional: true, default: 0, doc: 'IORING_TIMEOUT_UPDATE etc.' },
@@ -136,7 +136,7 @@ export const CORE_OPS: readonly OpDesc[] = [
     doc: 'Removes (or with UPDATE, re-arms) a pending timeout.',
   },
   {
-    name: 'asyncCancel', code: 14, constant: 'ASYNC_CANCEL', since: '5.5', liburing: 'io_uring_prep_cancel64', result: 'number',
+    name: 'asyncCancel', code: 14, constant: 'ASYNC_CANCEL', since: '5.5', liburing: 'io_uring_prep_cancel64', result: 'number', namesRequest: true,
     params: [
       { name: 'target', kind: 'userData', field: 'addr', positional: true, doc: 'user_data of the request to cancel' },
       { name: 'cancelFlags', kind: 'u32', field: 'opFlags', optional: true, default: 0, doc: 'IORING_ASYNC_CANCEL_* (ALL, FD, ANY, FD_FIXED, USERDATA, OP)' },

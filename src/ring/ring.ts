@@ -13,6 +13,7 @@ import { checkNoArgs, checkRunOptions } from './method-checks.js';
 import { Sqe } from '../ops/sqe.js';
 import { FileTable } from './files.js';
 import { op as builders, type Builders } from '../ops/build.js';
+import { namedSqe } from '../ops/build-wait.js';
 import { ProgramEngine } from './programs.js';
 import { Pending, RequestTable } from './requests.js';
 import { captureSettlers, capturedResolve, capturedReject, releaseSettlers } from './settlers.js';
@@ -377,12 +378,18 @@ export class Ring {
     const p = new Pending(sqe, capturedResolve, capturedReject);
     releaseSettlers();
     this.#attach(p, signal);
-    if (now) this.#enqueueNow(p);
+    if (now || (sqe.op.namesRequest === true && this.#sq.backlogged > 0 && !this.#namesBacklogged(sqe))) this.#enqueueNow(p);
     else this.#enqueueOne(p);
     return promise;
   }
 
-  /** #enqueueOne() ahead of the JS backlog and past the in-flight limit (RingInternals.runNow: a cancel). */
+  /** Does `sqe` (a remove / update naming a poll or timeout by its Sqe) name a request still in the JS backlog? Then it keeps its place after it. */
+  #namesBacklogged(sqe: Sqe): boolean {
+    const t = namedSqe(sqe);
+    return t !== undefined && this.#sq.someBacklogged((q) => q.sqe === t);
+  }
+
+  /** #enqueueOne() ahead of the JS backlog and past the in-flight limit (RingInternals.runNow: a cancel; a request naming one in flight: OpDesc.namesRequest). */
   #enqueueNow(p: Pending): void {
     if (!this.#sq.hasRoom()) this.#flush(); // the SQ's entries all hold requests not handed over yet
     if (this.#closed || this.#isClosing) return p.reject(new RingClosedError('ring closed before the request was submitted; it'));

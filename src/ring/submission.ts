@@ -364,6 +364,12 @@ export class SubmissionQueue {
     return { taken, matched };
   }
 
+  /** Is a request `match` picks waiting in the backlog? */
+  someBacklogged(match: (p: Pending) => boolean): boolean {
+    for (let i = this.#backlogHead; i < this.#backlog.length; i++) if (this.#backlog[i].some(match)) return true;
+    return false;
+  }
+
   /**
    * Writes `p` at the tail now, ahead of the backlog and past the in-flight limit (the caller made
    * sure the SQ has an entry free): for a cancel, which must not wait behind the requests it

@@ -55,6 +55,18 @@ static napi_value js_set_int(napi_env env, napi_callback_info info) {
   return rf_int(env, setsockopt(fd, level, name, &v, sizeof v) < 0 ? -errno : 0);
 }
 
+/* sockGetInt(fd, level, name) -> the option's int value (>= 0) | -errno (SO_ACCEPTCONN, SO_TYPE, …) */
+static napi_value js_get_int(napi_env env, napi_callback_info info) {
+  RF_ARGS(3);
+  int32_t fd, level, name;
+  if (!rf_get_i32(env, argv[0], &fd) || !rf_get_i32(env, argv[1], &level) || !rf_get_i32(env, argv[2], &name))
+    return rf_int(env, -EINVAL);
+  int v = 0;
+  socklen_t len = sizeof v;
+  if (getsockopt(fd, level, name, &v, &len) < 0) return rf_int(env, -errno);
+  return rf_int(env, v < 0 ? -EINVAL : v);
+}
+
 /* sockSetLinger(fd, onoff, seconds) -> 0 | -errno: SO_LINGER (struct linger). { 1, 0 } makes the
  * next close(2) of the socket's last reference reset the connection and drop its send queue. */
 static napi_value js_set_linger(napi_env env, napi_callback_info info) {
@@ -101,6 +113,7 @@ void rf_net_register(napi_env env, napi_value exports) {
   rf_export(env, exports, "sockListen", js_listen);
   rf_export(env, exports, "sockName", js_name);
   rf_export(env, exports, "sockSetInt", js_set_int);
+  rf_export(env, exports, "sockGetInt", js_get_int);
   rf_export(env, exports, "sockSetLinger", js_set_linger);
   rf_export(env, exports, "sockCreate", js_socket);
   rf_export(env, exports, "dupFd", js_dup);

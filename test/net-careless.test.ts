@@ -2,18 +2,19 @@
  * TcpSocket and UdpSocket used the way a careless caller does: reads made before the last one
  * settled, a ring closed under a connect, node:net sockets adopted with bytes still in them, a
  * socket (or its ring) closed while the kernel holds its zero-copy sends for a peer that does not
- * read, and the errors a wrong address gets.
+ * read, the errors a wrong address gets, and the serving programs given an fd in the wrong state.
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readlinkSync } from 'node:fs';
+import { readdirSync, readlinkSync, openSync, closeSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import * as net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn } from 'node:child_process';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { ringFor } from './helpers.js';
-import { Ring, TcpServer, TcpSocket, UdpSocket, RingError, RingClosedError, relay } from '../src/index.js';
+import { Ring, TcpServer, TcpSocket, UdpSocket, RingError, RingClosedError, relay, serveEcho, serveEchoFromGroup } from '../src/index.js';
 import { noEngine } from './ring-programs-util.js';
 
 /** The socket fds this process has open. */
@@ -312,3 +313,23 @@ async function readSome(s: TcpSocket, n: number): Promise<Buffer> {
   for (let got = 0; got < n; ) got += await s.read(b.subarray(got));
   return b;
 }
+
+test('serveEcho(), serveEchoFromGroup() and relay() refuse an fd that is not a socket in the state they need, at the call (the program would serve nothing, silently)', { skip: noEngine }, async (t) => {
+  const ring = ringFor(t);
+  const file = openSync(fileURLToPath(import.meta.url), 'r');
+  t.after(() => closeSync(file));
+  const { server, client, peer } = await pair(ring);
+  t.after(() => Promise.all([client.close(), peer.close(), server.close()]));
+  assert.throws(() => serveEcho(ring, file), /serveEcho\(listen\): fd \d+ is not a socket; it must be a listening socket/);
+  assert.throws(() => serveEcho(ring, client), /serveEcho\(listen\): fd \d+ is a socket that is not listening; call listen\(\) on it first/);
+  const group = ring.bufferGroup({ count: 4, size: 64 });
+  t.after(() => group.close());
+  assert.throws(() => serveEchoFromGroup(ring, peer.fd, { group }), /serveEchoFromGroup\(listen\): fd \d+ is a socket that is not listening/);
+  assert.throws(() => relay(ring, server, client), /relay\(a\): fd \d+ is a listening socket; it must be a connected one/);
+  assert.throws(() => relay(ring, client, file), /relay\(b\): fd \d+ is not a socket; it must be a connected socket/);
+  assert.throws(() => relay(ring, client, 1_000_000), /relay\(b\): fd 1000000 is not an open file descriptor/);
+  assert.equal(ring.pending, 0, 'nothing was submitted');
+  // the state they need is still accepted: a listening server, connected sockets
+  const echo = serveEcho(ring, server);
+  await echo.close();
+});

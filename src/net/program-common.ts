@@ -1,6 +1,8 @@
 /** What the connection-serving programs' JS side shares (src/net/programs.ts, src/net/program-relay.ts). */
 import type { Ring } from '../ring/ring.js';
 import { errnoName } from '../errors.js';
+import { binding } from '../native.js';
+import { SOL, SO } from '../ops/net-abi.js';
 import { loadObject, type LoadedObject } from '../programs/program.js';
 import { ArrayMap } from '../programs/maps.js';
 import { builtinObject, type BuiltinObjectName } from '../programs/builtin.js';
@@ -16,6 +18,24 @@ export function fdOf(what: string, s: unknown): number {
   if (typeof fd !== 'number' || !Number.isInteger(fd) || fd < 0 || fd >= 1 << 22)
     throw new TypeError(`${what} must be a socket fd (an integer in [0, 2^22)) or an object with one in "fd", got ${typeof fd === 'number' ? fd : typeof fd}`);
   return fd;
+}
+
+/**
+ * Refuses an fd (fdOf()'s) that is not a socket in the state a program needs: listening
+ * (`listening`: its accepts are the program's work) or a connected one. Checked at the call
+ * (after the options), because the program could only find out at its first request and would then
+ * serve nothing without a word (an accept on a file or an unlistened socket fails and the program
+ * stops accepting).
+ */
+export function checkSocket(what: string, fd: number, listening: boolean): void {
+  const r = binding.sockGetInt(fd, SOL.SOCKET, SO.ACCEPTCONN) as number;
+  if (r < 0) {
+    const name = errnoName(r);
+    const why = name === 'ENOTSOCK' ? 'is not a socket' : name === 'EBADF' ? 'is not an open file descriptor' : `cannot be asked about (${name})`;
+    throw new TypeError(`${what}: fd ${fd} ${why}; it must be a ${listening ? 'listening' : 'connected'} socket`);
+  }
+  if ((r !== 0) !== listening)
+    throw new TypeError(listening ? `${what}: fd ${fd} is a socket that is not listening; call listen() on it first (or pass a listening TcpServer)` : `${what}: fd ${fd} is a listening socket; it must be a connected one`);
 }
 
 export function intOption(where: string, o: Record<string, unknown>, name: string, dflt: number, min: number, max: number): number {

@@ -13,7 +13,7 @@ import type { Ring } from '../ring/ring.js';
 import type { Region } from '../ring/programs.js';
 import { ArrayMap } from '../programs/maps.js';
 import { BufferGroup } from '../buffers/buffer-group.js';
-import { ServingProgram, fdOf, intOption, checkOptions, loadShipped, pow2, errName, type SocketLike } from './program-common.js';
+import { ServingProgram, fdOf, checkSocket, intOption, checkOptions, loadShipped, pow2, errName, type SocketLike } from './program-common.js';
 import { ECHO_MAX_CONNECTIONS, type EchoStats } from './programs.js';
 
 const BACKOFF_NS = 10_000_000n;
@@ -73,6 +73,7 @@ export class EchoGroupServerProgram extends ServingProgram {
     const multishot = o['multishot'] === undefined ? false : o['multishot'];
     if (typeof multishot !== 'boolean') throw new TypeError('serveEchoFromGroup(): option "multishot" must be a boolean');
     this.multishot = multishot;
+    checkSocket('serveEchoFromGroup(listen)', fd, true);
     const name = multishot ? 'echo_multi' : 'echo_group';
     const obj = loadShipped(name, o['jit'] as boolean | undefined, multishot ? { args: 40, state: 136, conns: 40, bufs: 8 } : { args: 40, state: 136, conns: 40 });
     this.#state = (obj.maps.get('state') as ArrayMap).view(0);

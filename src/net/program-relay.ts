@@ -9,7 +9,7 @@ import type { Ring } from '../ring/ring.js';
 import { RingError, RingClosedError } from '../errors.js';
 import type { Region } from '../ring/programs.js';
 import { ArrayMap } from '../programs/maps.js';
-import { STOP_TAG, fdOf, intOption, checkOptions, loadShipped, errName, type SocketLike } from './program-common.js';
+import { STOP_TAG, fdOf, checkSocket, intOption, checkOptions, loadShipped, errName, type SocketLike } from './program-common.js';
 
 /** Entries of relay.bpf.c's `pairs` map: the most maxPairs may say. */
 export const RELAY_MAX_PAIRS = 1024;
@@ -89,6 +89,8 @@ export class RelayProgram {
     const fa = fdOf('relay(a)', a);
     const fb = fdOf('relay(b)', b);
     if (fa === fb) throw new RangeError(`relay(a, b): a and b are the same fd (${fa})`);
+    checkSocket('relay(a)', fa, false);
+    checkSocket('relay(b)', fb, false);
     if (this.#free.length === 0) throw new RangeError(`relay(): all ${this.maxPairs} pairs are in use (maxPairs); end one or make a RelayProgram with more`);
     // the program closes its dups of a pair's fds at the pair's end: a second pair on one of them would lose it then
     const busy = relayedFds.get(this.ring) ?? new Set<number>();

@@ -12,7 +12,7 @@
 import type { Ring } from '../ring/ring.js';
 import type { Region } from '../ring/programs.js';
 import { ArrayMap } from '../programs/maps.js';
-import { ServingProgram, fdOf, intOption, checkOptions, loadShipped, pow2, errName, type SocketLike } from './program-common.js';
+import { ServingProgram, fdOf, checkSocket, intOption, checkOptions, loadShipped, pow2, errName, type SocketLike } from './program-common.js';
 
 export type { SocketLike } from './program-common.js';
 /** Entries of the programs' maps (MAX_CONNS in echo.bpf.c, MAX_PAIRS in relay.bpf.c). */
@@ -92,6 +92,7 @@ export class EchoServerProgram extends ServingProgram {
     this.bufferSize = intOption('serveEcho()', o, 'bufferSize', 16384, 1, 1 << 24);
     if (ECHO_HEADER + this.maxConnections * this.bufferSize > 2 ** 32)
       throw new RangeError(`serveEcho(): maxConnections × bufferSize is ${this.maxConnections * this.bufferSize} bytes; a region holds at most 2^32`);
+    checkSocket('serveEcho(listen)', fd, true);
     const obj = loadShipped('echo', o['jit'] as boolean | undefined, { args: 32, state: 112, conns: 32 });
     this.#state = (obj.maps.get('state') as ArrayMap).view(0);
     this.#conns = obj.maps.get('conns') as ArrayMap;

@@ -7,6 +7,7 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readlinkSync, openSync, closeSync } from 'node:fs';
+import { binding } from '../src/native.js';
 import { fileURLToPath } from 'node:url';
 import * as net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -327,7 +328,22 @@ test('serveEcho(), serveEchoFromGroup() and relay() refuse an fd that is not a s
   assert.throws(() => serveEchoFromGroup(ring, peer.fd, { group }), /serveEchoFromGroup\(listen\): fd \d+ is a socket that is not listening/);
   assert.throws(() => relay(ring, server, client), /relay\(a\): fd \d+ is a listening socket; it must be a connected one/);
   assert.throws(() => relay(ring, client, file), /relay\(b\): fd \d+ is not a socket; it must be a connected socket/);
-  assert.throws(() => relay(ring, client, 1_000_000), /relay\(b\): fd 1000000 is not an open file descriptor/);
+  assert.throws(() => relay(ring, client, 1_000_000), /relay\(b\): fd 1000000 is not an open socket \(EBADF/);
+  const unconnected = binding.sockCreate(2 /* AF_INET */, 1 /* SOCK_STREAM */, 0) as number; // never connected
+  assert.ok(unconnected >= 0, `socket(2): ${unconnected}`);
+  t.after(() => closeSync(unconnected));
+  assert.throws(() => relay(ring, client, unconnected), /relay\(b\): fd \d+ is a socket that is not connected \(ENOTCONN\); connect it first/);
+  // a refused first relay() makes no RelayProgram: the next call may give other options
+  assert.throws(() => relay(ring, file, client, { maxPairs: 1024 }), /relay\(a\): fd \d+ is not a socket/);
+  const pair2 = await pair(ring);
+  t.after(() => Promise.all([pair2.client.close(), pair2.peer.close(), pair2.server.close()]));
+  const relayed = relay(ring, client, pair2.client, { maxPairs: 4 });
+  relayed.stop();
+  await relayed.done.catch(() => {});
+  // a closed TcpServer / TcpSocket is refused by its own state, whatever its old fd names now
+  const gone = await TcpServer.listen(ring, { port: 0 });
+  await gone.close();
+  assert.throws(() => serveEcho(ring, gone), /serveEcho\(listen\): it was closed \(its fd \d+ is not its own any more\); it must be a listening socket/);
   assert.equal(ring.pending, 0, 'nothing was submitted');
   // the state they need is still accepted: a listening server, connected sockets
   const echo = serveEcho(ring, server);

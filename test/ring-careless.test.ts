@@ -8,7 +8,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { ringFor, fifo } from './helpers.js';
+import { marksAreDetachKeys } from '../src/ring/memory.js';
 import { Ring, op, RingError, POLL } from '../src/index.js';
 
 const code = (e: unknown): string | undefined => (e as { code?: string }).code;
@@ -90,6 +92,39 @@ test('timeoutRemove(), timeoutUpdate() and pollRemove() of requests in flight re
   assert.equal(ring.pending, 0);
 });
 
+test('a remove reaches the kernel with the ring exactly at its limit and nothing queued, and one that waited behind its backlogged target goes past the limit once that target is submitted', async (t) => {
+  const ring = ringFor(t, { entries: 8 });
+  const within3s = <T>(p: Promise<T>): Promise<T | string> => Promise.race([p, new Promise<string>((res) => setTimeout(() => res('pending after 3 s'), 3000))]);
+  const outcome = (p: Promise<unknown>) => p.then((v) => v, code);
+  const timers = Array.from({ length: ring.cqEntries }, () => ring.timeout(60_000));
+  const settled = timers.map(outcome);
+  await new Promise((res) => setTimeout(res, 20));
+  assert.equal(await within3s(ring.timeoutRemove(timers[0])), undefined, 'at the limit, no backlog');
+  assert.equal(await settled[0], 'ECANCELED');
+  // an aborted backlogged request leaves the backlog empty: a remove still goes ahead
+  timers[0] = ring.timeout(60_000);
+  settled[0] = outcome(timers[0]);
+  const ac = new AbortController();
+  const aborted = outcome(ring.timeout(60_000, { signal: ac.signal }));
+  ac.abort();
+  assert.equal(await aborted, 'ABORT_ERR');
+  assert.equal(await within3s(ring.timeoutRemove(timers[1])), undefined, 'after an aborted backlogged request');
+  assert.equal(await settled[1], 'ECANCELED');
+  // B waits in the backlog, its remove behind it; a remove of an in-flight timer makes room for B
+  // alone: B's remove must then go past the limit
+  timers[1] = ring.timeout(60_000);
+  settled[1] = outcome(timers[1]);
+  const b = ring.timeout(60_000);
+  const bOutcome = outcome(b);
+  const removeB = ring.timeoutRemove(b);
+  assert.equal(await within3s(ring.timeoutRemove(timers[2])), undefined);
+  assert.equal(await within3s(removeB), undefined, 'the remove that waited behind its target');
+  assert.equal(await bOutcome, 'ECANCELED');
+  for (const [i, tm] of timers.entries()) if (i !== 2) assert.equal(await within3s(ring.timeoutRemove(tm)), undefined);
+  for (const o of await Promise.all(settled)) assert.equal(o, 'ECANCELED');
+  assert.equal(ring.pending, 0);
+});
+
 test("a bulk push's open link ends where a promise request follows: that request is not cancelled by the bulk chain's failure", async (t) => {
   const ring = ringFor(t);
   const bulk = ring.bulk();
@@ -158,6 +193,30 @@ test("a WebAssembly.Memory's buffer lent to the kernel can still grow, from JS o
   assert.equal(Buffer.from(u.subarray(65536, 65538)).toString(), 'hi');
   assert.equal(exports.grow(1), 2, 'and again, with the new buffer lent too');
   assert.equal(ring.pending, 0);
+});
+
+test("a WebAssembly.Memory whose buffer was read before ringflow was imported: grow() after it was lent is a RangeError where it would abort the process; reading memory.buffer again after the import makes it lendable and growable", () => {
+  const script = `
+    const early = new WebAssembly.Memory({ initial: 1, maximum: 4 });
+    const earlyView = new Uint8Array(early.buffer);
+    const reread = new WebAssembly.Memory({ initial: 1, maximum: 4 });
+    const rereadView = new Uint8Array(reread.buffer);
+    const { Ring } = await import(${JSON.stringify(new URL('../src/index.js', import.meta.url).href)});
+    const { openSync } = await import('node:fs');
+    void reread.buffer; // read again after the import: noted as a wasm memory's
+    const ring = new Ring();
+    const fd = openSync('/dev/null', 'w');
+    await ring.write(fd, earlyView.subarray(0, 4));
+    await ring.write(fd, rereadView.subarray(0, 4));
+    const grow = (m) => { try { m.grow(1); return 'grew'; } catch (e) { return e.constructor.name + ': ' + e.message; } };
+    console.log(JSON.stringify([grow(early), grow(reread)]));
+    await ring.close();`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(r.status, 0, `the process ended with ${r.status ?? r.signal}: ${r.stderr}`);
+  const [early, reread] = JSON.parse(r.stdout.trim().split('\n').pop()!) as string[];
+  if (marksAreDetachKeys()) assert.match(early, /^RangeError: WebAssembly\.Memory\.grow\(\): ringflow lent this memory's buffer to io_uring before it knew it for a wasm memory's .* read memory\.buffer once after importing ringflow/);
+  else assert.equal(early, 'grew', 'a mark is no detach key on this Node: the grow goes ahead');
+  assert.equal(reread, 'grew');
 });
 
 test('ring.timeout() with IORING_TIMEOUT_MULTISHOT in timeoutFlags is refused (a CQE per expiry: ring.runMulti)', (t) => {

@@ -20,22 +20,33 @@ export function fdOf(what: string, s: unknown): number {
   return fd;
 }
 
+const peerName = Buffer.alloc(128);
+
 /**
- * Refuses an fd (fdOf()'s) that is not a socket in the state a program needs: listening
- * (`listening`: its accepts are the program's work) or a connected one. Checked at the call
- * (after the options), because the program could only find out at its first request and would then
- * serve nothing without a word (an accept on a file or an unlistened socket fails and the program
- * stops accepting).
+ * Refuses a socket (`s`, an fd or an object with one; `fd` is fdOf()'s) that is not in the state a
+ * program needs: listening (`listening`: its accepts are the program's work) or connected. Checked
+ * at the call (after the options), because the program could only find out at its first request
+ * and would then serve nothing without a word (an accept on a file or an unlistened socket fails
+ * and the program stops accepting). A TcpServer or TcpSocket that was closed is refused by its own
+ * state: its fd number may name another file by now.
  */
-export function checkSocket(what: string, fd: number, listening: boolean): void {
+export function checkSocket(what: string, s: unknown, fd: number, listening: boolean): void {
+  const want = listening ? 'a listening socket' : 'a connected socket';
+  if (typeof s === 'object' && s !== null && (('closed' in s && s.closed === true) || (listening && 'listening' in s && s.listening === false)))
+    throw new TypeError(`${what}: it was closed (its fd ${fd} is not its own any more); it must be ${want}`);
   const r = binding.sockGetInt(fd, SOL.SOCKET, SO.ACCEPTCONN) as number;
   if (r < 0) {
     const name = errnoName(r);
-    const why = name === 'ENOTSOCK' ? 'is not a socket' : name === 'EBADF' ? 'is not an open file descriptor' : `cannot be asked about (${name})`;
-    throw new TypeError(`${what}: fd ${fd} ${why}; it must be a ${listening ? 'listening' : 'connected'} socket`);
+    const why = name === 'ENOTSOCK' ? 'is not a socket' : name === 'EBADF' ? 'is not an open socket (EBADF: closed, or an O_PATH descriptor)' : `cannot be asked about (${name})`;
+    throw new TypeError(`${what}: fd ${fd} ${why}; it must be ${want}`);
   }
-  if ((r !== 0) !== listening)
-    throw new TypeError(listening ? `${what}: fd ${fd} is a socket that is not listening; call listen() on it first (or pass a listening TcpServer)` : `${what}: fd ${fd} is a listening socket; it must be a connected one`);
+  if (listening) {
+    if (r === 0) throw new TypeError(`${what}: fd ${fd} is a socket that is not listening; call listen() on it first (or pass a listening TcpServer)`);
+    return;
+  }
+  if (r !== 0) throw new TypeError(`${what}: fd ${fd} is a listening socket; it must be a connected one`);
+  const p = binding.sockName(fd, 1, peerName) as number;
+  if (p < 0) throw new TypeError(`${what}: fd ${fd} is a socket that is not connected (${errnoName(p)}); connect it first`);
 }
 
 export function intOption(where: string, o: Record<string, unknown>, name: string, dflt: number, min: number, max: number): number {

@@ -73,7 +73,7 @@ export class EchoGroupServerProgram extends ServingProgram {
     const multishot = o['multishot'] === undefined ? false : o['multishot'];
     if (typeof multishot !== 'boolean') throw new TypeError('serveEchoFromGroup(): option "multishot" must be a boolean');
     this.multishot = multishot;
-    checkSocket('serveEchoFromGroup(listen)', fd, true);
+    checkSocket('serveEchoFromGroup(listen)', listen, fd, true);
     const name = multishot ? 'echo_multi' : 'echo_group';
     const obj = loadShipped(name, o['jit'] as boolean | undefined, multishot ? { args: 40, state: 136, conns: 40, bufs: 8 } : { args: 40, state: 136, conns: 40 });
     this.#state = (obj.maps.get('state') as ArrayMap).view(0);

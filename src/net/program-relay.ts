@@ -86,11 +86,7 @@ export class RelayProgram {
    * @throws RangeError when all maxPairs pairs are in use
    */
   add(a: SocketLike, b: SocketLike): RelayPair {
-    const fa = fdOf('relay(a)', a);
-    const fb = fdOf('relay(b)', b);
-    if (fa === fb) throw new RangeError(`relay(a, b): a and b are the same fd (${fa})`);
-    checkSocket('relay(a)', fa, false);
-    checkSocket('relay(b)', fb, false);
+    const [fa, fb] = pairFds('RelayProgram.add', a, b);
     if (this.#free.length === 0) throw new RangeError(`relay(): all ${this.maxPairs} pairs are in use (maxPairs); end one or make a RelayProgram with more`);
     // the program closes its dups of a pair's fds at the pair's end: a second pair on one of them would lose it then
     const busy = relayedFds.get(this.ring) ?? new Set<number>();
@@ -106,7 +102,12 @@ export class RelayProgram {
     p.setUint32(8, cq, true);
     try {
       this.ring.allowFd(fa);
-      this.ring.allowFd(fb);
+      try {
+        this.ring.allowFd(fb);
+      } catch (e) {
+        this.ring.allowFd(fa, false); // the engine's dup of a must not outlive a pair that never began
+        throw e;
+      }
     } catch (e) {
       this.#free.push(slot);
       throw e;
@@ -194,7 +195,18 @@ const perRing = new WeakMap<Ring, RelayProgram>();
  * Relays between connected sockets `a` and `b` on `ring` through the ring's shared RelayProgram
  * (created on the first call with `options`; later calls' options must be omitted or equal).
  */
+/** The fds of a relay pair: two different connected sockets (`what` names the call in errors). */
+function pairFds(what: string, a: SocketLike, b: SocketLike): [number, number] {
+  const fa = fdOf(`${what}(a)`, a);
+  const fb = fdOf(`${what}(b)`, b);
+  if (fa === fb) throw new RangeError(`${what}(a, b): a and b are the same fd (${fa})`);
+  checkSocket(`${what}(a)`, a, fa, false);
+  checkSocket(`${what}(b)`, b, fb, false);
+  return [fa, fb];
+}
+
 export function relay(ring: Ring, a: SocketLike, b: SocketLike, options?: RelayOptions): RelayPair {
+  pairFds('relay', a, b); // before the ring's shared RelayProgram is made with these options
   let r = perRing.get(ring);
   if (!r) {
     r = new RelayProgram(ring, options);

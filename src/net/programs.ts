@@ -92,7 +92,7 @@ export class EchoServerProgram extends ServingProgram {
     this.bufferSize = intOption('serveEcho()', o, 'bufferSize', 16384, 1, 1 << 24);
     if (ECHO_HEADER + this.maxConnections * this.bufferSize > 2 ** 32)
       throw new RangeError(`serveEcho(): maxConnections × bufferSize is ${this.maxConnections * this.bufferSize} bytes; a region holds at most 2^32`);
-    checkSocket('serveEcho(listen)', fd, true);
+    checkSocket('serveEcho(listen)', listen, fd, true);
     const obj = loadShipped('echo', o['jit'] as boolean | undefined, { args: 32, state: 112, conns: 32 });
     this.#state = (obj.maps.get('state') as ArrayMap).view(0);
     this.#conns = obj.maps.get('conns') as ArrayMap;

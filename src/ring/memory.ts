@@ -217,7 +217,10 @@ export function marksAreDetachKeys(): boolean {
  * detaches such a buffer itself when the memory grows (also from inside wasm, with no JS call), so
  * ringflow must not give it a detach key of its own; the engine refuses to transfer it anyway.
  * A buffer read before ringflow was imported, or from another realm's WebAssembly, is not known
- * here (docs/guide.md says so).
+ * here (docs/guide.md says so): reading `memory.buffer` again after the import notes it (the same
+ * object until the memory grows). grow() of a memory whose buffer was lent unknown is refused with
+ * a RangeError where the mark would make it abort the process (a grow from inside wasm is not
+ * seen: that one still aborts).
  */
 const wasmBuffers = new WeakSet<ArrayBuffer>();
 (function noteWasmBuffers(): void {
@@ -230,6 +233,25 @@ const wasmBuffers = new WeakSet<ArrayBuffer>();
   const d = Object.getOwnPropertyDescriptor(proto, 'buffer');
   if (d?.get && d.configurable) {
     const get = d.get;
+    // a memory whose buffer was lent (and marked) before ringflow knew it for a wasm memory's: on
+    // runtimes where the mark is a detach key, V8's detach in grow() would abort the process; a
+    // RangeError (what grow() throws when it cannot grow) is what a JS caller can handle
+    const g = Object.getOwnPropertyDescriptor(proto, 'grow');
+    if (typeof g?.value === 'function' && g.writable) {
+      const grow = g.value as (this: unknown, ...a: unknown[]) => unknown;
+      const wrappedGrow = {
+        grow(this: unknown, ...args: unknown[]): unknown {
+          const b = get.call(this) as ArrayBuffer;
+          if (typeof b === 'object' && b !== null && bases.has(b) && !wasmBuffers.has(b) && marksAreDetachKeys())
+            throw new RangeError(
+              "WebAssembly.Memory.grow(): ringflow lent this memory's buffer to io_uring before it knew it for a wasm memory's (the buffer was read before ringflow was imported) and marked it untransferable, which on this Node means it cannot be detached; read memory.buffer once after importing ringflow, before lending it",
+            );
+          return grow.apply(this, args);
+        },
+      }.grow;
+      Object.defineProperty(wrappedGrow, 'length', { value: grow.length });
+      Object.defineProperty(proto, 'grow', { ...g, value: wrappedGrow });
+    }
     const buffer = function (this: unknown): unknown {
       const b = get.call(this) as unknown;
       note(b);

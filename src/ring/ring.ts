@@ -322,21 +322,28 @@ export class Ring {
     const p = new Pending(sqe, capturedResolve, capturedReject);
     releaseSettlers();
     this.#attach(p, signal);
-    if (now || (sqe.op.namesRequest === true && this.#sq.backlogged > 0 && !this.#namesBacklogged(sqe))) this.#enqueueNow(p);
+    if (now || (sqe.op.namesRequest === true && !this.#namesBacklogged(sqe))) this.#enqueueNow(p);
     else this.#enqueueOne(p);
     return promise;
   }
 
-  /** Does `sqe` (a remove / update naming a poll or timeout by its Sqe) name a request still in the JS backlog? Then it keeps its place after it. */
+  /**
+   * Does `sqe` (a remove / update naming a poll or timeout by its Sqe) name a request still in the
+   * JS backlog? Then it keeps its place after it, and goes past the in-flight limit once it is at
+   * the backlog's head (SubmissionQueue #place).
+   */
   #namesBacklogged(sqe: Sqe): boolean {
     const t = namedSqe(sqe);
-    return t !== undefined && this.#sq.someBacklogged((q) => q.sqe === t);
+    return t !== undefined && this.#sq.hasBacklog && this.#sq.someBacklogged((q) => q.sqe === t);
   }
 
   /** #enqueueOne() ahead of the JS backlog and past the in-flight limit (RingInternals.runNow: a cancel; a request naming one in flight: OpDesc.namesRequest). */
   #enqueueNow(p: Pending): void {
     if (!this.#sq.hasRoom()) this.#flush(); // the SQ's entries all hold requests not handed over yet
-    if (this.#closed || this.#isClosing) return p.reject(new RingClosedError('ring closed before the request was submitted; it'));
+    if (this.#closed || this.#isClosing) {
+      this.#aborts.unwatch(p);
+      return p.reject(new RingClosedError('ring closed before the request was submitted; it'));
+    }
     this.#sq.addNow(p);
     if (!this.#hold.held) this.#updateRef();
     this.#autoFlush?.schedule();

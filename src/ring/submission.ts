@@ -200,7 +200,10 @@ export class SubmissionQueue {
   #place(group: Pending[]): boolean {
     const n = group.length;
     if (this.#free() < n) return false;
-    if (this.#inflight + this.#toSubmit + n > this.#maxInflight && this.#inflight + this.#toSubmit > 0) return false;
+    // a lone request acting on requests in flight (OpDesc.namesRequest) that waited behind the one it
+    // names goes past the limit, as those that need not wait do (ring.ts #start): it may be what ends them
+    const names = n === 1 && group[0].sqe.op.namesRequest === true;
+    if (!names && this.#inflight + this.#toSubmit + n > this.#maxInflight && this.#inflight + this.#toSubmit > 0) return false;
     this.#room = 0;
     if (this.#openLink >= 0) this.#closeLink();
     const sqe32 = this.#sqe32;

@@ -55,7 +55,8 @@ static napi_value js_set_int(napi_env env, napi_callback_info info) {
   return rf_int(env, setsockopt(fd, level, name, &v, sizeof v) < 0 ? -errno : 0);
 }
 
-/* sockGetInt(fd, level, name) -> the option's int value (>= 0) | -errno (SO_ACCEPTCONN, SO_TYPE, …) */
+/* sockGetInt(fd, level, name) -> the option's int value | -errno, for options that are never negative
+ * (SO_ACCEPTCONN, SO_TYPE, …): a negative value (SO_PEEK_OFF's -1) would read as an errno, so it is -EINVAL */
 static napi_value js_get_int(napi_env env, napi_callback_info info) {
   RF_ARGS(3);
   int32_t fd, level, name;

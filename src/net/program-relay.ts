@@ -189,12 +189,6 @@ export class RelayPair {
 }
 
 /** The RelayProgram relay() uses on each ring (made on its first call, with that call's options). */
-const perRing = new WeakMap<Ring, RelayProgram>();
-
-/**
- * Relays between connected sockets `a` and `b` on `ring` through the ring's shared RelayProgram
- * (created on the first call with `options`; later calls' options must be omitted or equal).
- */
 /** The fds of a relay pair: two different connected sockets (`what` names the call in errors). */
 function pairFds(what: string, a: SocketLike, b: SocketLike): [number, number] {
   const fa = fdOf(`${what}(a)`, a);
@@ -205,6 +199,12 @@ function pairFds(what: string, a: SocketLike, b: SocketLike): [number, number] {
   return [fa, fb];
 }
 
+const perRing = new WeakMap<Ring, RelayProgram>();
+
+/**
+ * Relays between connected sockets `a` and `b` on `ring` through the ring's shared RelayProgram
+ * (created on the first call with `options`; later calls' options must be omitted or equal).
+ */
 export function relay(ring: Ring, a: SocketLike, b: SocketLike, options?: RelayOptions): RelayPair {
   pairFds('relay', a, b); // before the ring's shared RelayProgram is made with these options
   let r = perRing.get(ring);

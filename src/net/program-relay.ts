@@ -42,6 +42,9 @@ export interface RelayPairStats {
   stopped: boolean;
 }
 
+/** RelayProgram's #add for relay(), which checked the pair itself (before making the program). */
+let addChecked!: (r: RelayProgram, fa: number, fb: number) => RelayPair;
+
 export class RelayProgram {
   readonly ring: Ring;
   readonly maxPairs: number;
@@ -87,6 +90,15 @@ export class RelayProgram {
    */
   add(a: SocketLike, b: SocketLike): RelayPair {
     const [fa, fb] = pairFds('RelayProgram.add', a, b);
+    return this.#add(fa, fb);
+  }
+
+  static {
+    addChecked = (r, fa, fb) => r.#add(fa, fb);
+  }
+
+  /** add() of two fds pairFds() accepted. */
+  #add(fa: number, fb: number): RelayPair {
     if (this.#free.length === 0) throw new RangeError(`relay(): all ${this.maxPairs} pairs are in use (maxPairs); end one or make a RelayProgram with more`);
     // the program closes its dups of a pair's fds at the pair's end: a second pair on one of them would lose it then
     const busy = relayedFds.get(this.ring) ?? new Set<number>();
@@ -206,7 +218,7 @@ const perRing = new WeakMap<Ring, RelayProgram>();
  * (created on the first call with `options`; later calls' options must be omitted or equal).
  */
 export function relay(ring: Ring, a: SocketLike, b: SocketLike, options?: RelayOptions): RelayPair {
-  pairFds('relay', a, b); // before the ring's shared RelayProgram is made with these options
+  const [fa, fb] = pairFds('relay', a, b); // before the ring's shared RelayProgram is made with these options
   let r = perRing.get(ring);
   if (!r) {
     r = new RelayProgram(ring, options);
@@ -216,5 +228,5 @@ export function relay(ring: Ring, a: SocketLike, b: SocketLike, options?: RelayO
     if ((o['maxPairs'] !== undefined && o['maxPairs'] !== r.maxPairs) || (o['bufferSize'] !== undefined && o['bufferSize'] !== r.bufferSize))
       throw new TypeError(`relay(): this ring's relay was made with maxPairs ${r.maxPairs}, bufferSize ${r.bufferSize}; make a RelayProgram for other options`);
   }
-  return r.add(a, b);
+  return addChecked(r, fa, fb);
 }

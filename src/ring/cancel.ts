@@ -138,12 +138,12 @@ function oneFound(e: unknown): number {
 
 /** Cancels `ud` by its user_data: 1 if the kernel found it (running or not), 0 if it had completed. */
 function cancelOne(ring: Ring, ud: bigint): Promise<number> {
-  return ringInternals(ring).runNow<number>(builders.asyncCancel(ud)).then(() => 1, oneFound);
+  return ring.run<number>(builders.asyncCancel(ud)).then(() => 1, oneFound);
 }
 
 /**
- * The cancel goes ahead of the JS backlog (ringInternals.runNow): queued behind the requests it
- * cancels, it would wait for room only it could make. Requests still in the JS backlog (more than
+ * The cancel goes ahead of the JS backlog (an ASYNC_CANCEL names requests: OpDesc.namesRequest):
+ * queued behind the requests it cancels, it would wait for room only it could make. Requests still in the JS backlog (more than
  * the in-flight limit were made) are not the kernel's to find: those `match` picks are taken out
  * and reject with ECANCELED, all of them with ALL/ANY, else one when the kernel found none.
  */
@@ -151,9 +151,9 @@ function cancelWith(ring: Ring, sqe: Sqe, many: boolean, match: (p: Pending) => 
   const r = ringInternals(ring);
   if (many) {
     const queued = r.cancelQueued(match, Infinity);
-    return r.runNow<number>(sqe).then((n) => n + queued);
+    return ring.run<number>(sqe).then((n) => n + queued);
   }
-  return r.runNow<number>(sqe).then(
+  return ring.run<number>(sqe).then(
     () => 1,
     (e: unknown) => oneFound(e) || r.cancelQueued(match, 1),
   );

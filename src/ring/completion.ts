@@ -49,8 +49,10 @@ export interface ResourceTagHandler {
   readonly owed: number;
 }
 
-/** Is `q` linked to the request after it (IOSQE_IO_LINK or IO_HARDLINK, its Sqe's or its group's)? */
-const linkedOn = (q: Pending): boolean => ((q.sqe.flags | (q.extra?.linkFlags ?? 0)) & (SqeFlags.IO_LINK | SqeFlags.IO_HARDLINK)) !== 0;
+/** The SQE flags `q` was submitted with: its Sqe's, and the links its group gave it (ring.chain/link). */
+const submittedFlags = (q: Pending): number => q.sqe.flags | (q.extra?.linkFlags ?? 0);
+/** Is `q` linked to the request after it (IOSQE_IO_LINK or IO_HARDLINK)? */
+const linkedOn = (q: Pending): boolean => (submittedFlags(q) & (SqeFlags.IO_LINK | SqeFlags.IO_HARDLINK)) !== 0;
 
 export class CompletionDispatch {
   readonly #handle: unknown;
@@ -313,7 +315,7 @@ export class CompletionDispatch {
     // the kernel fails the link on an error (and on a short transfer where a length was asked),
     // except for ops whose errors leave their link alone (the table's errorKeepsLink)
     const failed = p.sqe.op.errorKeepsLink ? false : res < 0 || (p.sqe.expect >= 0 && res !== p.sqe.expect);
-    const hard = ((p.sqe.flags | (p.extra?.linkFlags ?? 0)) & SqeFlags.IO_HARDLINK) !== 0;
+    const hard = (submittedFlags(p) & SqeFlags.IO_HARDLINK) !== 0;
     if (failed && !hard && p.sqe.flags & SqeFlags.CQE_SKIP_SUCCESS) {
       // the kernel suppresses the CQEs of the rest of the chain, but for p's own link timeout,
       // which it completes apart (-ETIME when it fired, -ECANCELED disarmed; after p's CQE on 6.1)

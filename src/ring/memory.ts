@@ -223,55 +223,57 @@ export function marksAreDetachKeys(): boolean {
  * seen: that one still aborts).
  */
 const wasmBuffers = new WeakSet<ArrayBuffer>();
+
+type Method = (this: unknown, ...args: unknown[]) => unknown;
+/**
+ * Replaces the method `name` of `proto` (when it has a writable one) with what `around` makes of
+ * it, keeping its name, length and property attributes.
+ */
+function wrapMethod(proto: object, name: string, around: (original: Method) => Method): void {
+  const d = Object.getOwnPropertyDescriptor(proto, name);
+  if (typeof d?.value !== 'function' || !d.writable) return;
+  const original = d.value as Method;
+  const wrapped = around(original);
+  Object.defineProperty(wrapped, 'name', { value: name });
+  Object.defineProperty(wrapped, 'length', { value: original.length });
+  Object.defineProperty(proto, name, { ...d, value: wrapped });
+}
+
 (function noteWasmBuffers(): void {
   const memory = (globalThis as { WebAssembly?: { Memory?: { prototype: object } } }).WebAssembly?.Memory;
   if (memory === undefined) return;
   const proto = memory.prototype;
-  const note = (b: unknown): void => {
+  const noted = (b: unknown): unknown => {
     if (typeof b === 'object' && b !== null && !isSharedArrayBuffer(b)) wasmBuffers.add(b as ArrayBuffer);
+    return b;
   };
   const d = Object.getOwnPropertyDescriptor(proto, 'buffer');
   if (d?.get && d.configurable) {
-    const get = d.get;
-    // a memory whose buffer was lent (and marked) before ringflow knew it for a wasm memory's: on
-    // runtimes where the mark is a detach key, V8's detach in grow() would abort the process; a
-    // RangeError (what grow() throws when it cannot grow) is what a JS caller can handle
-    const g = Object.getOwnPropertyDescriptor(proto, 'grow');
-    if (typeof g?.value === 'function' && g.writable) {
-      const grow = g.value as (this: unknown, ...a: unknown[]) => unknown;
-      const wrappedGrow = {
-        grow(this: unknown, ...args: unknown[]): unknown {
-          const b = get.call(this) as ArrayBuffer;
-          if (typeof b === 'object' && b !== null && bases.has(b) && !wasmBuffers.has(b) && marksAreDetachKeys())
-            throw new RangeError(
-              "WebAssembly.Memory.grow(): ringflow lent this memory's buffer to io_uring before it knew it for a wasm memory's (the buffer was read before ringflow was imported) and marked it untransferable, which on this Node means it cannot be detached; read memory.buffer once after importing ringflow, before lending it",
-            );
-          return grow.apply(this, args);
-        },
-      }.grow;
-      Object.defineProperty(wrappedGrow, 'length', { value: grow.length });
-      Object.defineProperty(proto, 'grow', { ...g, value: wrappedGrow });
-    }
+    const get = d.get as Method;
     const buffer = function (this: unknown): unknown {
-      const b = get.call(this) as unknown;
-      note(b);
-      return b;
+      return noted(get.call(this));
     };
     Object.defineProperty(buffer, 'name', { value: get.name });
     Object.defineProperty(proto, 'buffer', { ...d, get: buffer });
-  }
-  const m = Object.getOwnPropertyDescriptor(proto, 'toFixedLengthBuffer');
-  if (typeof m?.value === 'function' && m.writable) {
-    const f = m.value as (this: unknown) => unknown;
-    const wrapped = {
-      toFixedLengthBuffer(this: unknown) {
-        const b = f.call(this);
-        note(b);
-        return b;
+    // a memory whose buffer was lent (and marked) before ringflow knew it for a wasm memory's: on
+    // runtimes where the mark is a detach key, V8's detach in grow() would abort the process; a
+    // RangeError (what grow() throws when it cannot grow) is what a JS caller can handle
+    wrapMethod(proto, 'grow', (grow) =>
+      function (this: unknown, ...args: unknown[]): unknown {
+        const b = get.call(this) as ArrayBuffer;
+        if (typeof b === 'object' && b !== null && bases.has(b) && !wasmBuffers.has(b) && marksAreDetachKeys())
+          throw new RangeError(
+            "WebAssembly.Memory.grow(): ringflow lent this memory's buffer to io_uring before it knew it for a wasm memory's (the buffer was read before ringflow was imported) and marked it untransferable, which on this Node means it cannot be detached; read memory.buffer once after importing ringflow, before lending it",
+          );
+        return grow.apply(this, args);
       },
-    }.toFixedLengthBuffer;
-    Object.defineProperty(proto, 'toFixedLengthBuffer', { ...m, value: wrapped });
+    );
   }
+  wrapMethod(proto, 'toFixedLengthBuffer', (f) =>
+    function (this: unknown, ...args: unknown[]): unknown {
+      return noted(f.apply(this, args));
+    },
+  );
 })();
 
 /**
@@ -281,23 +283,16 @@ const wasmBuffers = new WeakSet<ArrayBuffer>();
  */
 function guardTransfer(): void {
   transferGuarded = true;
-  const proto = ArrayBuffer.prototype as unknown as Record<string, unknown>;
-  const transfer = proto.transfer as ((this: ArrayBuffer, n?: number) => ArrayBuffer) | undefined;
-  if (typeof transfer !== 'function') return; // no transfer() (Node 20)
+  if (typeof (ArrayBuffer.prototype as { transfer?: unknown }).transfer !== 'function') return; // no transfer() (Node 20)
   if (marksAreDetachKeys()) return; // the runtime refuses it itself
-  for (const name of ['transfer', 'transferToFixedLength']) {
-    const original = proto[name] as ((this: ArrayBuffer, ...a: unknown[]) => ArrayBuffer) | undefined;
-    const desc = Object.getOwnPropertyDescriptor(proto, name);
-    if (typeof original !== 'function' || !desc) continue;
-    const guarded = {
-      [name](this: ArrayBuffer, ...args: unknown[]): ArrayBuffer {
-        if (bases.has(this) || nativelyOwned(this)) throw new TypeError(`ArrayBuffer is not detachable: ringflow lent its memory to io_uring (${name}() would move or free it under the kernel)`);
+  for (const name of ['transfer', 'transferToFixedLength'])
+    wrapMethod(ArrayBuffer.prototype, name, (original) =>
+      function (this: unknown, ...args: unknown[]): unknown {
+        const ab = this as ArrayBuffer;
+        if (bases.has(ab) || nativelyOwned(ab)) throw new TypeError(`ArrayBuffer is not detachable: ringflow lent its memory to io_uring (${name}() would move or free it under the kernel)`);
         return original.apply(this, args);
       },
-    }[name]!;
-    Object.defineProperty(guarded, 'length', { value: original.length });
-    Object.defineProperty(proto, name, { ...desc, value: guarded });
-  }
+    );
 }
 
 /**

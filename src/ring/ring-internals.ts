@@ -62,8 +62,6 @@ export interface RingInternals {
    * ring, nothing is added.
    */
   onClosing(hook: () => void): () => void;
-  /** Runs `sqe` as ring.run() does, but ahead of the JS backlog and past the in-flight limit: a cancel, which must not wait behind what it cancels. */
-  runNow<T>(sqe: Sqe): Promise<T>;
   /** Takes up to `max` requests `match` picks out of the JS backlog (never submitted), each with its chain's later steps: they reject with ECANCELED; returns how many `match` picked. */
   cancelQueued(match: (p: Pending) => boolean, max: number): number;
   /** The ring's message inbox (src/ring/message-inbox.ts). */

@@ -50,6 +50,10 @@ let runBuiltOf!: (ring: Ring, sqe: Sqe, options: RunOptions | undefined) => Prom
  */
 export const runBuilt = (ring: Ring, sqe: Sqe, options: RunOptions | undefined): Promise<unknown> => runBuiltOf(ring, sqe, options);
 
+/** The error of a request taken out of the JS backlog by a cancel or an abort without a reason. */
+const cancelledUnsubmitted = (p: Pending): RingError => new RingError(-ECANCELED, 'io_uring_enter', { op: p.sqe.op.name, detail: 'cancelled before it was submitted' });
+const closedUnsubmitted = (): RingClosedError => new RingClosedError('ring closed before the request was submitted; it');
+
 const SKIP_ALONE = 'skipSuccess() on a lone request would never settle its promise; use it on earlier members of ring.chain()';
 
 export class Ring {
@@ -207,13 +211,9 @@ export class Ring {
         bigCqes: (r.setupFlags & (SetupFlags.CQE32 | SetupFlags.CQE_MIXED)) !== 0,
       }),
       setBulk: (h) => r.#cq.setBulk(h),
-      runNow: <T>(sqe: Sqe) => r.#start<T>(sqe, undefined, true),
       cancelQueued: (match, max) => {
         const { taken, matched } = r.#sq.takeBacklogged(match, max);
-        for (const p of taken) {
-          r.#aborts.unwatch(p);
-          p.reject(new RingError(-ECANCELED, 'io_uring_enter', { op: p.sqe.op.name, detail: 'cancelled before it was submitted' }));
-        }
+        for (const p of taken) r.#rejectHere(p, cancelledUnsubmitted(p));
         if (taken.length > 0) r.#updateRef();
         return matched;
       },
@@ -311,7 +311,7 @@ export class Ring {
   }
 
   /** run() once `sqe` and the options are known to be an Sqe and options (the promise methods come here from their builder). */
-  #start<T>(sqe: Sqe, signal: AbortSignal | undefined, now = false): Promise<T> {
+  #start<T>(sqe: Sqe, signal: AbortSignal | undefined): Promise<T> {
     this.#assertOpen();
     if (sqe.flags & SqeFlags.CQE_SKIP_SUCCESS) throw new RangeError(SKIP_ALONE);
     this.#sq.checkEntry(sqe, 'ring.run()');
@@ -322,7 +322,7 @@ export class Ring {
     const p = new Pending(sqe, capturedResolve, capturedReject);
     releaseSettlers();
     this.#attach(p, signal);
-    if (now || (sqe.op.namesRequest === true && !this.#namesBacklogged(sqe))) this.#enqueueNow(p);
+    if (sqe.op.namesRequest === true && !this.#namesBacklogged(sqe)) this.#enqueueNow(p);
     else this.#enqueueOne(p);
     return promise;
   }
@@ -337,13 +337,16 @@ export class Ring {
     return t !== undefined && this.#sq.hasBacklog && this.#sq.someBacklogged((q) => q.sqe === t);
   }
 
-  /** #enqueueOne() ahead of the JS backlog and past the in-flight limit (RingInternals.runNow: a cancel; a request naming one in flight: OpDesc.namesRequest). */
+  /** Rejects `p`, which the kernel will never complete (never submitted, or the ring is gone), with `err`; its abort listener goes with it. */
+  #rejectHere(p: Pending, err: Error): void {
+    this.#aborts.unwatch(p);
+    p.reject(err);
+  }
+
+  /** #enqueueOne() ahead of the JS backlog and past the in-flight limit: a request acting on requests in flight (OpDesc.namesRequest: a cancel, a remove), which must not wait behind them for room only it would make. */
   #enqueueNow(p: Pending): void {
     if (!this.#sq.hasRoom()) this.#flush(); // the SQ's entries all hold requests not handed over yet
-    if (this.#closed || this.#isClosing) {
-      this.#aborts.unwatch(p);
-      return p.reject(new RingClosedError('ring closed before the request was submitted; it'));
-    }
+    if (this.#closed || this.#isClosing) return this.#rejectHere(p, closedUnsubmitted());
     this.#sq.addNow(p);
     if (!this.#hold.held) this.#updateRef();
     this.#autoFlush?.schedule();
@@ -440,10 +443,7 @@ export class Ring {
       this.#flush();
       if (this.#closed || this.#isClosing) {
         // a callback that flush's reap reached closed the ring: these never reach the kernel
-        for (const p of group) {
-          this.#aborts.unwatch(p);
-          p.reject(new RingClosedError('ring closed before the request was submitted; it'));
-        }
+        for (const p of group) this.#rejectHere(p, closedUnsubmitted());
         return;
       }
     }
@@ -524,8 +524,7 @@ export class Ring {
     if (p.slot < 0) {
       // still in the backlog: drop it without involving the kernel
       if (!this.#sq.dropBacklogged(p)) return;
-      this.#aborts.unwatch(p);
-      p.reject(signal ? abortError(signal) : new RingError(-ECANCELED, 'io_uring_enter', { op: p.sqe.op.name, detail: 'cancelled before it was submitted' }));
+      this.#rejectHere(p, signal ? abortError(signal) : cancelledUnsubmitted(p));
       this.#updateRef();
       return;
     }
@@ -581,10 +580,7 @@ export class Ring {
     });
     droppedRings.unregister(this);
     // requests that never reached the kernel are rejected now
-    this.#sq.clearBacklog((p) => {
-      this.#aborts.unwatch(p);
-      p.reject(new RingClosedError('ring closed before the request was submitted; it'));
-    });
+    this.#sq.clearBacklog((p) => this.#rejectHere(p, closedUnsubmitted()));
     this.#isClosing = true;
     this.#cq.closing();
     const hooks = this.#closingHooks;
@@ -595,7 +591,7 @@ export class Ring {
       this.#engine.shutdown();
     }
     // SQEs written but not yet handed to the kernel are taken back and rejected
-    if (this.#sq.toSubmit > 0) this.#failQueued(new RingClosedError('ring closed before the request was submitted; it'));
+    if (this.#sq.toSubmit > 0) this.#failQueued(closedUnsubmitted());
     // the last reap that finds nothing in flight finishes the close (this one, or the reap this
     // close() was called from, which is still delivering CQEs)
     this.#closeWaiter = () => {
@@ -639,10 +635,7 @@ export class Ring {
     this.#cq.end();
     droppedRings.unregister(this);
     this.#hold.release();
-    for (const p of this.#requests.drain()) {
-      this.#aborts.unwatch(p);
-      p.reject(new RingClosedError('ring closed while the request was in flight; it'));
-    }
+    for (const p of this.#requests.drain()) this.#rejectHere(p, new RingClosedError('ring closed while the request was in flight; it'));
     binding.ringClose(this.#handle);
     this.#cq.closed();
   }

@@ -323,9 +323,8 @@ static bool prepare_one(rf_engine *e, uint8_t *sqe, uint32_t cq, uint32_t owner,
     return true;
   }
   q->kind = K_KERNEL;
-  if (sqe[0] == OP_ASYNC_CANCEL && !(rd32(sqe, 28) & (CANCEL_FD | CANCEL_ANY | CANCEL_FD_FIXED | CANCEL_OP)))
-    translate_target(e, sqe, 16, owner);
-  else if (sqe[0] == OP_TIMEOUT_REMOVE)
+  if ((e->names_request[sqe[0] >> 6] >> (sqe[0] & 63)) & 1 &&
+      !(sqe[0] == OP_ASYNC_CANCEL && (rd32(sqe, 28) & (CANCEL_FD | CANCEL_ANY | CANCEL_FD_FIXED | CANCEL_OP))))
     translate_target(e, sqe, 16, owner);
   /* CQE_SKIP_SUCCESS is the engine's to honour, not the kernel's: every request then gets exactly
    * one CQE from the kernel (its end), and a successful one's is dropped here (reap_kernel). With
@@ -598,6 +597,11 @@ fail:
   }
   *err = rc;
   return NULL;
+}
+
+void rf_engine_set_naming(rf_engine *e, const uint8_t *opcodes, uint32_t n) {
+  memset(e->names_request, 0, sizeof e->names_request);
+  for (uint32_t i = 0; i < n; i++) e->names_request[opcodes[i] >> 6] |= 1ull << (opcodes[i] & 63);
 }
 
 void rf_engine_set_turn_hook(rf_engine *e, void (*want_turn)(void *data, bool more), void *data) {

@@ -44,7 +44,7 @@ static inline uint64_t req_tag(uint32_t idx, uint16_t gen) { return ((uint64_t)T
 
 /* What the engine itself reads of SQEs and CQEs (6.18 uapi). What a program may put in an SQE is
  * not here: the policy derives it from the opcode table (src/ops/table.ts, native/policy.c). */
-enum { OP_TIMEOUT_REMOVE = 12, OP_ASYNC_CANCEL = 14 };   /* their targets are translated (engine.c) */
+enum { OP_ASYNC_CANCEL = 14 };   /* a cancel by fd, op or any names no user_data; one may end a waiting program request */
 enum { F_FIXED_FILE = 1, F_DRAIN = 2, F_LINK = 4, F_HARDLINK = 8, F_ASYNC = 16, F_BUFFER_SELECT = 32, F_SKIP = 64 }; /* IOSQE_* */
 #define CANCEL_FD (1u << 1)       /* IORING_ASYNC_CANCEL_*: cancels that name no user_data */
 #define CANCEL_ANY (1u << 2)
@@ -160,6 +160,9 @@ struct rf_engine {
   rf_bpf_run run;
   struct { uint64_t user_data; uint32_t wait_nr, wait_idx; } run_ctx;
   bool run_stale;
+  /* opcodes whose addr names a request by user_data (the table's namesRequest, given by JS:
+   * rf_engine_set_naming): the engine translates it to its own tag (translate_target) */
+  uint64_t names_request[4];
   uint32_t runs_this_turn;
   bool progress;
   uint32_t cur_owner; /* the owner of what the running program submits: 1 + its index */

@@ -73,16 +73,22 @@ static bool mem_view(napi_env env, struct rf_mem *m, napi_value *out) {
   return true;
 }
 
-/* engineEnable(ring, cq0Entries, budget) -> [jsCq0, ctl, progCq0] ArrayBuffers | -errno */
+/* engineEnable(ring, cq0Entries, budget, namingOpcodes: Uint8Array) -> [jsCq0, ctl, progCq0] ArrayBuffers | -errno.
+ * namingOpcodes: the opcodes whose addr names a request (rf_engine_set_naming). */
 static napi_value js_enable(napi_env env, napi_callback_info info) {
-  RF_ARGS(3);
+  RF_ARGS(4);
   rf_ring *r = rf_ring_from_js(env, argv[0]);
   uint32_t n;
   int64_t budget;
-  if (!r || r->engine || !rf_get_u32(env, argv[1], &n) || !rf_get_i64(env, argv[2], &budget) || budget < 1) return rf_int(env, -EINVAL);
+  void *naming;
+  size_t nnaming;
+  if (!r || r->engine || !rf_get_u32(env, argv[1], &n) || !rf_get_i64(env, argv[2], &budget) || budget < 1 ||
+      !rf_get_bytes(env, argv[3], &naming, &nnaming) || nnaming > 256)
+    return rf_int(env, -EINVAL);
   int err = 0;
   rf_engine *e = rf_engine_create(r, n, (uint64_t)budget, &err);
   if (!e) return rf_int(env, err);
+  rf_engine_set_naming(e, naming, (uint32_t)nnaming);
   napi_value views[3];
   if (!mem_view(env, rf_engine_js_cq_mem(e), &views[0]) || !mem_view(env, rf_engine_ctl_mem(e), &views[1]) ||
       !mem_view(env, rf_engine_cq_mem(e, 0), &views[2])) {

@@ -125,6 +125,46 @@ test('a remove reaches the kernel with the ring exactly at its limit and nothing
   assert.equal(ring.pending, 0);
 });
 
+test("a poll update giving the poll a new user_data other than its own is refused (its completions would reach nobody, close() would wait for good); its own is accepted; with the program engine on none is", async (t) => {
+  for (const engine of [false, true]) {
+    const ring = ringFor(t);
+    if (engine) ring.createCq(64); // turns the program engine on: requests carry its tags in the kernel
+    const f = fifo(t);
+    const poll = ring.pollAdd(f.fd, POLL.IN);
+    await new Promise((res) => setTimeout(res, 10));
+    assert.throws(() => ring.pollUpdate(poll, POLL.IN, { newUserData: 5n } as never), /"newUserData" is not an option of pollUpdate\(\)/);
+    assert.throws(() => ring.pollRemove(poll, { updateEvents: POLL.IN, newUserData: 5n }), /newUserData \(IORING_POLL_UPDATE_USER_DATA\) other than the poll's own user_data.* its promise would never settle/);
+    assert.throws(() => ring.bulk().push(op.pollRemove(poll, { updateEvents: POLL.IN, newUserData: 5n }), 0), RangeError, 'bulk pushes are checked too');
+    if (!engine) {
+      const own = Buffer.from(op.pollRemove(poll).toBytes()).readBigUInt64LE(16); // the user_data it was submitted with
+      assert.equal(await ring.pollRemove(poll, { updateEvents: POLL.IN, newUserData: own }), undefined);
+    } else assert.throws(() => ring.pollRemove(poll, { updateEvents: POLL.IN, newUserData: 0n }), /on a ring with completion programs: none/);
+    f.write('x');
+    // (an update of a FIFO's poll ends it ECANCELED on 6.18: its two wait queues; test/op-poll.test.ts)
+    const settled = await poll.then((v) => v, code);
+    assert.ok(settled === POLL.IN || (!engine && settled === 'ECANCELED'), `the poll still settles: ${String(settled)}`);
+    const closed = await Promise.race([ring.close().then(() => 'closed'), new Promise((res) => setTimeout(() => res('close pending after 3 s'), 3000))]);
+    assert.equal(closed, 'closed');
+  }
+});
+
+test('pollRemove(), timeoutRemove() and timeoutUpdate() reach their requests with the program engine on (it gives requests its own tags in the kernel)', async (t) => {
+  const ring = ringFor(t);
+  ring.createCq(64);
+  const f = fifo(t);
+  const poll = ring.pollAdd(f.fd, POLL.IN);
+  const timer = ring.timeout(60_000);
+  const timer2 = ring.timeout(60_000);
+  await new Promise((res) => setTimeout(res, 10));
+  assert.equal(await ring.pollRemove(poll), undefined);
+  await assert.rejects(poll, (e: unknown) => code(e) === 'ECANCELED');
+  assert.equal(await ring.timeoutRemove(timer), undefined);
+  await assert.rejects(timer, (e: unknown) => code(e) === 'ECANCELED');
+  assert.equal(await ring.timeoutUpdate(timer2, 1), undefined);
+  assert.equal(await timer2, true);
+  assert.equal(ring.pending, 0);
+});
+
 test("a bulk push's open link ends where a promise request follows: that request is not cancelled by the bulk chain's failure", async (t) => {
   const ring = ringFor(t);
   const bulk = ring.bulk();

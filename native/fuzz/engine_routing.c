@@ -210,6 +210,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   rf_engine *e = rf_engine_create(&r, 64, 20000, &err);
   if (!e) return 0;
   r.engine = e;
+  /* what the addon's JS gives (src/ring/programs.ts: the table's namesRequest ops) */
+  static const uint8_t naming[] = {7 /* POLL_REMOVE */, 12 /* TIMEOUT_REMOVE */, 14 /* ASYNC_CANCEL */};
+  rf_engine_set_naming(e, naming, sizeof naming);
   if (rf_policy_load(e, policy_bytes, policy_len) != 0) {
     fprintf(stderr, "engine_routing: RF_POLICY is not a valid policy\n");
     abort();

@@ -141,6 +141,24 @@ export function namedSqe(s: Sqe): Sqe | undefined {
   return targets.get(s);
 }
 
+/**
+ * The submitCheck of a POLL_REMOVE with a new user_data: on a Ring every poll is a ringflow
+ * request, whose CQEs find their promise by the user_data ringflow gave it; with another one they
+ * would reach nobody (the promise never settles, ring.close() waits for it for good). So the new
+ * user_data must be the one the poll has (the kernel's flag is still exercised), and on a ring whose
+ * program engine gives requests tags of its own none is accepted. Other values are for toBytes()
+ * (a raw ring of one's own).
+ */
+function checkNewUserData(s: Sqe, method: string, engine: boolean): void {
+  const t = targets.get(s);
+  const at = t === undefined ? undefined : submittedAs.get(t)!;
+  const [lo, hi] = at === undefined ? [s.addrLo, s.addrHi] : [at.lo, at.hi];
+  if (engine || (at !== undefined && at.sq === NONE) || s.offLo !== lo || s.offHi !== hi)
+    throw new RangeError(
+      `${method}: a pollRemove/pollUpdate with newUserData (IORING_POLL_UPDATE_USER_DATA) other than the poll's own user_data${engine ? ' (on a ring with completion programs: none)' : ''} would give its completions a user_data no request of this ring has, so they would reach nobody and its promise would never settle; a ringflow request keeps its own (other values are for toBytes(), raw rings)`,
+    );
+}
+
 // ------------------------------------------------------------------ value encoders
 
 function pollMask(w: () => string, v: unknown): number {
@@ -273,6 +291,7 @@ export function applyWaitParam(op: OpDesc, s: Sqe, p: ParamDesc, v: unknown, opt
     case 'newUserData':
       as('u64', v);
       s.len |= POLL_FLAGS.UPDATE_USER_DATA;
+      s.submitCheck = (method, engine) => checkNewUserData(s, method, engine);
       return;
     case 'target': {
       const t = targetSqe(w, v);

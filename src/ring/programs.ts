@@ -7,7 +7,7 @@ import { binding } from '../native.js';
 import { RingError } from '../errors.js';
 import { Sqe } from '../ops/sqe.js';
 import { op as builders } from '../ops/build.js';
-import type { OpDesc } from '../ops/table.js';
+import { OPS, type OpDesc } from '../ops/table.js';
 import type { Program } from '../programs/program.js';
 import { CompletionQueue, type Cqe } from './cq.js';
 import { attachPolicy } from './grants.js';
@@ -101,6 +101,18 @@ export interface Region {
   bytes: Buffer;
 }
 
+/**
+ * The opcodes whose SQE names another request by user_data in addr (the table's namesRequest). The
+ * engine gives every request its own tag in the kernel, so it translates such a target, within the
+ * submitter's own requests (native/engine.c translate_target).
+ */
+const NAMING_OPCODES = Uint8Array.from(
+  OPS.filter((o) => o.namesRequest).map((o) => {
+    if (o.params?.[0]?.field !== 'addr') throw new Error(`ringflow: ${o.name} names a request, but its first parameter is not in addr`);
+    return o.code;
+  }),
+);
+
 /** A ring's completion-program engine (created on first use). */
 export class ProgramEngine {
   /** JS's CQ 0: completions of the requests JS submitted, and nothing else. */
@@ -117,7 +129,7 @@ export class ProgramEngine {
     this.#handle = handle;
     // CQ 0 holds twice the kernel CQ: JS's own requests never fill it (maxInflight ≤ the CQ size)
     this.cq0Size = Math.min(65536, Math.max(1024, 2 ** Math.ceil(Math.log2(cqEntries * 2))));
-    const r = binding.engineEnable(handle, this.cq0Size, budget);
+    const r = binding.engineEnable(handle, this.cq0Size, budget, NAMING_OPCODES);
     if (typeof r === 'number') throw new RingError(r, 'engine');
     const [cq0, ctl, progCq0] = r as [ArrayBuffer, ArrayBuffer, ArrayBuffer];
     attachPolicy(handle); // what programs may submit (src/ops/policy.ts)

@@ -105,7 +105,7 @@ export class SubmissionQueue {
   /** Refuses (RangeError, before anything is queued) a request whose entry does not fit this ring's SQEs. */
   checkEntry(sqe: Sqe, method: string): void {
     // on every request's path: two field tests when there is nothing to check (no getter calls)
-    if (sqe.submitCheck !== undefined) sqe.submitCheck(method);
+    if (sqe.submitCheck !== undefined) sqe.submitCheck(method, this.#engine !== undefined);
     const rs = sqe.ringState;
     if (rs !== undefined && rs.selectedFrom !== undefined) rs.selectedFrom.checkSelect(method);
     if (sqe.cmdBytes > 16 && !this.#sqe128)

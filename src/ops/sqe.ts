@@ -146,8 +146,8 @@ export class Sqe {
   cmdBytes = 0;
   /** A check every submission path makes before queueing this SQE (a message to a ring handle: the
    *  target still open and its fd still that ring's, and a file message's slot rule:
-   *  src/ops/build-msg.ts; a poll update's new user_data: src/ops/build-wait.ts); throws to refuse. `engine`: the ring
-   *  has a program engine. Set once when the Sqe is built, never wrapped. */
+   *  src/ops/build-msg.ts; a poll update's new user_data: src/ops/build-wait.ts); throws to
+   *  refuse. `engine`: the ring has a program engine. Set once when the Sqe is built, never wrapped. */
   submitCheck: ((method: string, engine: boolean) => void) | undefined = undefined;
   /**
    * @internal What the ring keeps about this Sqe between submissions, made on first need (most

@@ -1,4 +1,5 @@
 /** Automatic batching, explicit submit, backpressure on a full SQ / in-flight limit, CQ overflow. */
+import { execFileSync } from 'node:child_process';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ringFor, tagged } from './helpers.js';
@@ -139,4 +140,42 @@ test('a loop of requests that complete inline does not starve timers or I/O', as
     n++;
   }
   assert.ok(fired, `the timer fired during the loop (after ${n} nops)`);
+});
+
+test('fake timers installed after ringflow loaded (jest, sinon) stop no flush, abort or close, and do not freeze the turn budget (child process)', () => {
+  const index = new URL('../src/index.js', import.meta.url).href;
+  // every global job queue and clock replaced by one that never runs or never moves, as fake timers do
+  const code = `
+    import { Ring } from ${JSON.stringify(index)};
+    const ring = new Ring({ entries: 64 });
+    const never = [];
+    const fake = (name) => (...args) => { never.push(name); };
+    globalThis.setImmediate = fake('setImmediate');
+    globalThis.setTimeout = fake('setTimeout');
+    globalThis.queueMicrotask = fake('queueMicrotask');
+    process.nextTick = fake('nextTick');
+    performance.now = () => 0;
+    Date.now = () => 0;
+    let n = 0;
+    const t0 = process.hrtime.bigint();
+    // idle ring (a microtask per flush), past the turn budget many times
+    while (process.hrtime.bigint() - t0 < 50_000_000n) { await ring.nop(); n++; }
+    // a ring with requests in flight (the tick queue's flush)
+    const all = await Promise.all(Array.from({ length: 200 }, () => ring.nop()));
+    // an abort (a cancel, retried on a timer if it misses) and a close with a request in flight
+    const ac = new AbortController();
+    const aborted = ring.timeout(60_000, { signal: ac.signal }).catch((e) => e.name);
+    await ring.nop();
+    ac.abort();
+    const name = await aborted;
+    const inFlight = ring.timeout(60_000).catch((e) => e.name);
+    await ring.close();
+    console.log(JSON.stringify({ n, all: all.length, name, closed: await inFlight }));
+    process.exit(0);`;
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8', timeout: 30_000 });
+  const r = JSON.parse(out.trim().split('\n').pop()!) as { n: number; all: number; name: string; closed: string };
+  assert.ok(r.n > 100, `the loop went on (${r.n} round trips in 50 ms)`);
+  assert.equal(r.all, 200);
+  assert.equal(r.name, 'AbortError');
+  assert.equal(r.closed, 'RingClosedError');
 });

@@ -27,6 +27,7 @@ import { NativeBlock } from './native-memory.js';
 import { ProvidedBuffer, BufferStateError, BufferGroupEmptyError, type BufferOwner, type GroupMemory } from './provided-buffer.js';
 import { BufferRing, LegacyBuffers, PBUF_RING_INC, type GroupBackend } from './buffer-ring.js';
 import { GroupState, Owner } from './group-state.js';
+import { immediate, microtask } from '../ring/jobs.js';
 
 export type BufferGroupKind = 'ring' | 'incremental' | 'legacy';
 
@@ -497,7 +498,7 @@ export class BufferGroup implements BufferOwner {
     if (fromEmpty) this.#refillFromEmpty = true;
     if (this.#refillQueued) return;
     this.#refillQueued = true;
-    queueMicrotask(() => {
+    microtask(() => {
       this.#refillQueued = false;
       const available = this.#table.available;
       if (available === 0 || this.closed) return;
@@ -509,7 +510,7 @@ export class BufferGroup implements BufferOwner {
       }
       if (this.#refillWaiters.length > 0 && !this.#refillPass) {
         this.#refillPass = true;
-        setImmediate(() => {
+        immediate(() => {
           this.#refillPass = false;
           if (this.#refillWaiters.length > 0) this.#refill(false);
         });

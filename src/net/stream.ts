@@ -20,6 +20,7 @@ import type { Ring } from '../ring/ring.js';
 import type { Sqe } from '../ops/sqe.js';
 import type { MultiRequest } from '../ring/multi.js';
 import { RingError, RingClosedError, errno as errnoOf } from '../errors.js';
+import { microtask } from '../ring/jobs.js';
 
 const ECANCELED = errnoOf('ECANCELED');
 const ENOBUFS = errnoOf('ENOBUFS');
@@ -242,7 +243,7 @@ export class MultishotStream<T> implements AsyncIterableIterator<T> {
     if (done) {
       this.#onDone = undefined;
       this.#error = undefined; // reported to the callback
-      queueMicrotask(() => done(err));
+      microtask(() => done(err));
     }
     const w = this.#waiter;
     if (w && this.buffered === 0) {
@@ -309,7 +310,7 @@ export class MultishotStream<T> implements AsyncIterableIterator<T> {
       const err = this.#error;
       this.#error = undefined;
       this.#onDone = undefined;
-      if (onDone) queueMicrotask(() => onDone(err));
+      if (onDone) microtask(() => onDone(err));
     } else if (this.#paused && !this.#armed && !this.#starved) {
       this.rearms++;
       this.#arm();

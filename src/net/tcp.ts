@@ -16,6 +16,7 @@ import { ProvidedBuffer, lend, type BufferLease } from '../buffers/provided-buff
 import { SocketWriter, callBack, type WriteCallback } from './writer.js';
 import { SocketReader } from './socket-reader.js';
 import { abortError } from '../ring/aborts.js';
+import { microtask } from '../ring/jobs.js';
 
 export type { WriteCallback } from './writer.js';
 
@@ -36,7 +37,7 @@ interface NodeSocketLike {
 /** A write refused before it was queued: the promise rejects, or the callback hears it on a microtask. */
 function refuse(e: unknown, cb: WriteCallback | undefined): Promise<void> | undefined {
   if (!cb) return Promise.reject(e);
-  queueMicrotask(() => callBack(cb, e));
+  microtask(() => callBack(cb, e));
   return undefined;
 }
 /** A RecvChunk (not a view, not a string)? */
@@ -294,7 +295,7 @@ export class TcpSocket implements AsyncIterable<Buffer> {
     if (!(b instanceof Uint8Array)) return refuse(new TypeError(`TcpSocket.write(): "data" must be a string, a TypedArray, a DataView or a received chunk (ProvidedBuffer), got ${describeValue(data)}`), cb);
     if (this.sendQueue) return this.#writeQueued(b, cb);
     if (this.#closing) return refuse(this.#closedError('write'), cb);
-    if (b.byteLength === 0) return cb ? void queueMicrotask(() => callBack(cb, undefined)) : Promise.resolve();
+    if (b.byteLength === 0) return cb ? void microtask(() => callBack(cb, undefined)) : Promise.resolve();
     return this.#writer.write(b, undefined, signal, cb);
   }
 

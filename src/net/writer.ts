@@ -28,6 +28,7 @@ import { abortError } from '../ring/aborts.js';
 import { RingError, errno as errnoOf } from '../errors.js';
 import { runForTarget, type SettleTarget } from '../ring/callback-requests.js';
 import { captureSettlers, capturedResolve, capturedReject, releaseSettlers } from '../ring/settlers.js';
+import { microtask } from '../ring/jobs.js';
 
 const EPIPE = errnoOf('EPIPE');
 const ECANCELED = errnoOf('ECANCELED');
@@ -46,7 +47,7 @@ export function callBack(cb: WriteCallback, error: unknown): void {
     if (error === undefined) cb();
     else cb(error);
   } catch (e) {
-    queueMicrotask(() => {
+    microtask(() => {
       throw e;
     });
   }
@@ -194,7 +195,7 @@ export class SocketWriter implements SettleTarget<Job> {
   #scheduleDue(): void {
     if (this.#dueHead === undefined || this.#calling || this.#dueScheduled) return;
     this.#dueScheduled = true;
-    queueMicrotask(() => {
+    microtask(() => {
       this.#dueScheduled = false;
       this.#callDue();
     });

@@ -15,6 +15,7 @@ import { Pending } from './requests.js';
 import { abortError } from './aborts.js';
 import type { Sqe } from '../ops/sqe.js';
 import { SqeFlags } from './abi.js';
+import { microtask } from './jobs.js';
 
 /** How one request of a group ended. */
 export type Settled = { ok: true; value: unknown } | { ok: false; error: unknown };
@@ -141,7 +142,7 @@ export function runForTarget<T>(ring: Ring, sqe: Sqe, target: SettleTarget<T>, t
   check(r, sqe, true);
   if (signal?.aborted) {
     const error = abortError(signal);
-    queueMicrotask(() => target.rejected(token, error));
+    microtask(() => target.rejected(token, error));
     return;
   }
   r.prepare(sqe);

@@ -6,6 +6,7 @@
  * reported when collected.
  */
 import { binding } from '../native.js';
+import { immediate } from './jobs.js';
 
 /** The holds of busy rings (each holds its ring); an array with swap-remove: a Set cost ~10 % at QD 1. */
 const busyRings: LoopHold[] = [];
@@ -78,7 +79,7 @@ export class LoopHold {
       // pair of native calls per request. The immediate keeps the loop turning until it has run.
       if (!this.#idleCheckScheduled) {
         this.#idleCheckScheduled = true;
-        setImmediate(this.#idleCheck);
+        immediate(this.#idleCheck);
       }
       return;
     }

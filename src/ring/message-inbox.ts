@@ -13,6 +13,7 @@
 import { FixedFile } from '../ops/sqe.js';
 import { FILE_MESSAGE_BIT } from '../ops/msg-ring-abi.js';
 import type { HandleState } from './ring-handle.js';
+import { microtask } from './jobs.js';
 
 /** A data message: what the sender put in user_data (`data`), res (`value`) and, with FLAGS_PASS, flags. */
 export interface DataMessage {
@@ -89,7 +90,7 @@ export class MessageInbox {
   /** Opens a subscription (`onEnd`: the ring closed); messages that waited go to it first (in a microtask). */
   subscribe(l: MessageListener, onEnd?: () => void): () => void {
     if (this.#ended) {
-      if (onEnd) queueMicrotask(onEnd);
+      if (onEnd) microtask(onEnd);
       return () => {};
     }
     const first = this.#listeners.size === 0;
@@ -97,7 +98,7 @@ export class MessageInbox {
     if (first && this.#waiting.length > 0) {
       const waiting = this.#waiting;
       this.#waiting = [];
-      queueMicrotask(() => {
+      microtask(() => {
         for (const m of waiting) if (this.#listeners.has(l)) this.#call(l, m);
       });
     }
@@ -123,7 +124,7 @@ export class MessageInbox {
     try {
       l(m);
     } catch (e) {
-      queueMicrotask(() => {
+      microtask(() => {
         throw e;
       });
     }

@@ -26,6 +26,7 @@ import { CompletionDispatch, BULK_TAG } from './completion.js';
 import { LoopHold, droppedRings } from './liveness.js';
 import type { RingStats } from './introspection.js';
 import type { RingInternals, RunOptions } from './ring-internals.js';
+import { cancelTimeout, immediate, microtask, timeout } from './jobs.js';
 
 export { RESOURCE_TAG, type ResourceTagHandler } from './completion.js';
 export type { RingStats } from './introspection.js';
@@ -395,7 +396,7 @@ export class Ring {
     p = new Pending(sqe, () => {}, owner.fail as (e: unknown) => void);
     p.multi = owner;
     if (signal?.aborted) {
-      queueMicrotask(() => owner.fail(abortError(signal)));
+      microtask(() => owner.fail(abortError(signal)));
       return handle;
     }
     if (signal) this.#aborts.watch(p, signal);
@@ -466,7 +467,7 @@ export class Ring {
           if (r === -EAGAIN || r === -EBUSY || r === -EINTR) {
             // CQ overflow backpressure or no memory for requests: reap, then retry shortly.
             this.#reap();
-            setImmediate(() => {
+            immediate(() => {
               if (!this.#closed && sq.toSubmit > 0) this.#flush();
             });
             return total;
@@ -545,7 +546,7 @@ export class Ring {
     if (this.#closed || this.#isClosing || !this.#requests.holds(p)) return;
     this.#submitInternal(cancelSqe(p.slot, p.gen, 0));
     if (!this.#requests.holds(p)) return; // ended in that submission
-    setTimeout(() => this.#cancelUntilEnd(p, Math.min(delay * 2, 64)), delay).unref();
+    timeout(() => this.#cancelUntilEnd(p, Math.min(delay * 2, 64)), delay).unref();
   }
 
   /** Queues a ringflow-internal request (no promise); its CQE is counted and dropped. */
@@ -619,7 +620,7 @@ export class Ring {
     if (this.#closed) return;
     this.#submitInternal(cancelSqe(0, 0, CancelFlags.ANY | CancelFlags.ALL));
     if (this.#closed) return;
-    this.#closeRetry = setTimeout(() => this.#cancelEverything(Math.min(ms * 2, 50)), ms);
+    this.#closeRetry = timeout(() => this.#cancelEverything(Math.min(ms * 2, 50)), ms);
     this.#closeRetry.unref(); // the ring itself keeps the loop alive while requests are in flight
   }
 
@@ -631,7 +632,7 @@ export class Ring {
   #destroy(): void {
     if (this.#closed) return;
     this.#closed = true;
-    clearTimeout(this.#closeRetry);
+    cancelTimeout(this.#closeRetry);
     this.#cq.end();
     droppedRings.unregister(this);
     this.#hold.release();

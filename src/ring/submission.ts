@@ -14,6 +14,7 @@ import { opByName } from '../ops/table.js';
 import type { Pending, RequestTable } from './requests.js';
 import type { ProgramEngine } from './programs.js';
 import type { RingStats } from './introspection.js';
+import { immediate, nextTick, now } from './jobs.js'; // (fake timers a test installs later stop no flush)
 
 /** IOSQE_IO_LINK | IOSQE_IO_HARDLINK, and the same bits in an SQE's first word (flags are its byte 1). */
 const LINKS = SqeFlags.IO_LINK | SqeFlags.IO_HARDLINK;
@@ -420,7 +421,7 @@ export class FlushSchedule {
   /** The ring has requests in flight or is delivering completions (then the flush waits for the tick). */
   readonly #busy: () => boolean;
   #scheduled = false;
-  /** Flushes since the event loop last got a turn, and when the first of them ran (performance.now()). */
+  /** Flushes since the event loop last got a turn, and when the first of them ran (now()). */
   #turnFlushes = 0;
   #turnStart = 0;
   /** Flushes have used this turn's budget: the next one waits for the check phase. */
@@ -435,23 +436,23 @@ export class FlushSchedule {
     this.#scheduled = false;
     if (!this.#turnResetScheduled) {
       this.#turnResetScheduled = true;
-      this.#turnStart = performance.now();
-      setImmediate(this.#turnReset);
+      this.#turnStart = now();
+      immediate(this.#turnReset);
     }
-    if (++this.#turnFlushes % CLOCK_EVERY === 0 && performance.now() - this.#turnStart >= TURN_BUDGET_MS) this.#yielding = true;
+    if (++this.#turnFlushes % CLOCK_EVERY === 0 && now() - this.#turnStart >= TURN_BUDGET_MS) this.#yielding = true;
     this.#flush();
   };
   /**
    * #tick as a promise reaction: V8 queues it without a call into Node (queueMicrotask makes an
    * AsyncResource and a bound function per call: 32-42 ns on Node 24, 110-130 ns on Node 22, against
    * 24 and 40). What the flush throws (a sink's or callback's exception) is thrown again from a
-   * microtask: an uncaught exception, as it was, not an unhandled rejection.
+   * tick job: an uncaught exception, as it was, not an unhandled rejection.
    */
   #reaction = (): void => {
     try {
       this.#tick();
     } catch (e) {
-      queueMicrotask(() => {
+      nextTick(() => {
         throw e;
       });
     }
@@ -469,8 +470,8 @@ export class FlushSchedule {
   schedule(withNext = false): void {
     if (this.#scheduled) return;
     this.#scheduled = true;
-    if (this.#yielding) setImmediate(this.#tick);
-    else if (withNext || this.#busy()) process.nextTick(this.#tick);
+    if (this.#yielding) immediate(this.#tick);
+    else if (withNext || this.#busy()) nextTick(this.#tick);
     else RESOLVED.then(this.#reaction);
   }
 }

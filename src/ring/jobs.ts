@@ -1,0 +1,12 @@
+/**
+ * Node's job queues and clock as they were when ringflow loaded. Every flush, retry and callback
+ * ringflow schedules goes through these, so fake timers a test installs afterwards (jest's modern
+ * timers and sinon's replace setImmediate, setTimeout, process.nextTick, queueMicrotask and
+ * performance.now) do not stop rings: I/O completes as node:fs's does under fake timers.
+ */
+export const immediate = setImmediate;
+export const timeout = setTimeout;
+export const cancelTimeout = clearTimeout;
+export const nextTick = process.nextTick;
+export const microtask = queueMicrotask;
+export const now = performance.now.bind(performance);

@@ -24,11 +24,11 @@ rf_engine *rf_engine_create(struct rf_ring *r, uint32_t cq0_entries, uint64_t bu
 /* Frees everything the engine owns (its references to CQ and region memory: JS's ArrayBuffers
  * over them keep theirs). Waiting program requests complete first, as rf_engine_shutdown says. */
 void rf_engine_destroy(rf_engine *e);
-/* The hook the bindings use to be called again on the next loop turn when a pass leaves work. */
 /* The opcodes whose SQE names another request by user_data in addr (cancel, timeout and poll
  * remove/update: the opcode table's namesRequest). Requests get the engine's tags in the kernel, so
  * such a target is translated, within its submitter's own requests. */
 void rf_engine_set_naming(rf_engine *e, const uint8_t *opcodes, uint32_t n);
+/* The hook the bindings use to be called again on the next loop turn when a pass leaves work. */
 void rf_engine_set_turn_hook(rf_engine *e, void (*want_turn)(void *data, bool more), void *data);
 void *rf_engine_turn_hook_data(rf_engine *e);
 

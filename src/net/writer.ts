@@ -28,7 +28,7 @@ import { abortError } from '../ring/aborts.js';
 import { RingError, errno as errnoOf } from '../errors.js';
 import { runForTarget, type SettleTarget } from '../ring/callback-requests.js';
 import { captureSettlers, capturedResolve, capturedReject, releaseSettlers } from '../ring/settlers.js';
-import { microtask } from '../ring/jobs.js';
+import { microtask, throwLater } from '../ring/jobs.js';
 
 const EPIPE = errnoOf('EPIPE');
 const ECANCELED = errnoOf('ECANCELED');
@@ -47,9 +47,7 @@ export function callBack(cb: WriteCallback, error: unknown): void {
     if (error === undefined) cb();
     else cb(error);
   } catch (e) {
-    microtask(() => {
-      throw e;
-    });
+    throwLater(e);
   }
 }
 

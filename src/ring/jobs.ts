@@ -10,3 +10,10 @@ export const cancelTimeout = clearTimeout;
 export const nextTick = process.nextTick;
 export const microtask = queueMicrotask;
 export const now = performance.now.bind(performance);
+
+/** Reports `e` as an uncaught exception, from a microtask: what a user callback ringflow called threw, kept out of the code that called it (a reap, a flush). */
+export function throwLater(e: unknown): void {
+  microtask(() => {
+    throw e;
+  });
+}

@@ -13,7 +13,7 @@
 import { FixedFile } from '../ops/sqe.js';
 import { FILE_MESSAGE_BIT } from '../ops/msg-ring-abi.js';
 import type { HandleState } from './ring-handle.js';
-import { microtask } from './jobs.js';
+import { microtask, throwLater } from './jobs.js';
 
 /** A data message: what the sender put in user_data (`data`), res (`value`) and, with FLAGS_PASS, flags. */
 export interface DataMessage {
@@ -124,9 +124,7 @@ export class MessageInbox {
     try {
       l(m);
     } catch (e) {
-      microtask(() => {
-        throw e;
-      });
+      throwLater(e);
     }
   }
 }

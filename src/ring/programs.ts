@@ -11,7 +11,7 @@ import { OPS, type OpDesc } from '../ops/table.js';
 import type { Program } from '../programs/program.js';
 import { CompletionQueue, type Cqe } from './cq.js';
 import { attachPolicy } from './grants.js';
-import { nextTick } from './jobs.js';
+import { throwLater } from './jobs.js';
 
 /** Words of the engine's counters (engine_ctl in native/engine_internal.h). */
 const CTL_WORDS = 16;
@@ -164,9 +164,7 @@ export class ProgramEngine {
       try {
         this.#onCompletion(c);
       } catch (err) {
-        nextTick(() => {
-          throw err;
-        });
+        throwLater(err);
       }
     }
     return n;

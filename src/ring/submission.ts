@@ -14,7 +14,7 @@ import { opByName } from '../ops/table.js';
 import type { Pending, RequestTable } from './requests.js';
 import type { ProgramEngine } from './programs.js';
 import type { RingStats } from './introspection.js';
-import { immediate, nextTick, now } from './jobs.js'; // (fake timers a test installs later stop no flush)
+import { immediate, nextTick, now, throwLater } from './jobs.js'; // (fake timers a test installs later stop no flush)
 
 /** IOSQE_IO_LINK | IOSQE_IO_HARDLINK, and the same bits in an SQE's first word (flags are its byte 1). */
 const LINKS = SqeFlags.IO_LINK | SqeFlags.IO_HARDLINK;
@@ -446,15 +446,13 @@ export class FlushSchedule {
    * #tick as a promise reaction: V8 queues it without a call into Node (queueMicrotask makes an
    * AsyncResource and a bound function per call: 32-42 ns on Node 24, 110-130 ns on Node 22, against
    * 24 and 40). What the flush throws (a sink's or callback's exception) is thrown again from a
-   * tick job: an uncaught exception, as it was, not an unhandled rejection.
+   * microtask: an uncaught exception, as it was, not an unhandled rejection.
    */
   #reaction = (): void => {
     try {
       this.#tick();
     } catch (e) {
-      nextTick(() => {
-        throw e;
-      });
+      throwLater(e);
     }
   };
 

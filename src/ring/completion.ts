@@ -18,6 +18,7 @@ import type { RingStats } from './introspection.js';
 import { INTERNAL_TAG } from './submission.js';
 import { MESSAGE_TAG } from '../ops/msg-ring-abi.js';
 import { MessageInbox } from './message-inbox.js';
+import { throwLater } from './jobs.js';
 
 const ECANCELED = errnoOf('ECANCELED');
 
@@ -227,7 +228,13 @@ export class CompletionDispatch {
           cq32[this.#headW] = head;
           if (skip) continue;
           n++;
-          this.#complete(lo, hi, res, flags, big);
+          try {
+            this.#complete(lo, hi, res, flags, big);
+          } catch (e) {
+            // user code a delivery reached (a runMulti sink) threw: an uncaught exception later, and
+            // the CQEs behind this one are still delivered now (no wakeup would come for them)
+            throwLater(e);
+          }
           if (this.#ended) break;
         }
         if (this.#ended) break;

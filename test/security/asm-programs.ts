@@ -64,6 +64,18 @@ export function submitAsm(f: SqeFields): string {
   return lines.join('\n');
 }
 
+/** IORING_OP_BPF (ringflow's value, docs/completion-programs.md). */
+export const OP_BPF = 0xa0;
+
+/** A program that queues two copies of itself (program 0, so register it first) per run: the engine always has work. */
+export function selfQueuingProgram(jit: boolean): Program {
+  return ringProgram(`mov %r6, %r1
+    ${submitAsm({ opcode: OP_BPF, off: 0n, userData: 1n })}
+    ${submitAsm({ opcode: OP_BPF, off: 0n, userData: 2n })}
+    mov %r0, 0
+    exit`, jit);
+}
+
 /** Assembler that emits a CQE { data, res } to CQ `cq` with helper 165 (r6 = ctx). */
 export function emitAsm(cq: number, data: bigint, res: number): string {
   return [`mov %r1, %r6`, `mov %r2, ${cq}`, `lddw %r3, ${BigInt.asIntN(64, data)}`, `mov %r4, ${res}`, `mov %r5, 0`, `call 165`].join('\n');

@@ -6,20 +6,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { ringFor, fifo, CPU_TIME_SCALE } from '../helpers.js';
-import { ENGINES, noEngine, ringProgram, submitAsm } from './asm-programs.js';
+import { ENGINES, noEngine, ringProgram, selfQueuingProgram, submitAsm } from './asm-programs.js';
 
-const OP_BPF = 0xa0;
 const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 for (const { name, jit } of ENGINES) {
   test(`a program that queues two copies of itself per run: capped, the loop stays responsive, close() ends it (${name})`, { skip: noEngine, timeout: 30_000 * CPU_TIME_SCALE }, async (t) => {
     const ring = ringFor(t, { cqs: [4] });
-    // program 0 submits program 0, twice
-    const bomb = ring.registerProgram(ringProgram(`mov %r6, %r1
-      ${submitAsm({ opcode: OP_BPF, off: 0n, userData: 1n })}
-      ${submitAsm({ opcode: OP_BPF, off: 0n, userData: 2n })}
-      mov %r0, 0
-      exit`, jit));
+    const bomb = ring.registerProgram(selfQueuingProgram(jit)); // program 0 submits program 0, twice
     assert.equal(bomb, 0);
     const rss0 = process.memoryUsage().rss;
     const delay = monitorEventLoopDelay({ resolution: 5 });

@@ -9,20 +9,14 @@ import { Worker } from 'node:worker_threads';
 import { op, RingClosedError } from '../../src/index.js';
 import { ringFor, CPU_TIME_SCALE } from '../helpers.js';
 import { within } from '../ring-programs-util.js';
-import { ENGINES, noEngine, ringProgram, submitAsm } from './asm-programs.js';
+import { ENGINES, noEngine, selfQueuingProgram } from './asm-programs.js';
 
-const OP_BPF = 0xa0;
 const index = new URL('../../src/index.js', import.meta.url).href;
 
 for (const { name, jit } of ENGINES) {
   test(`a program that keeps the ring busy while JS chains requests that complete inline: timers still fire, close() ends both (${name})`, { skip: noEngine, timeout: 30_000 * CPU_TIME_SCALE }, async (t) => {
     const ring = ringFor(t, { cqs: [4] });
-    // program 0 submits program 0, twice: the engine always has work, the ring is never idle
-    const bomb = ring.registerProgram(ringProgram(`mov %r6, %r1
-      ${submitAsm({ opcode: OP_BPF, off: 0n, userData: 1n })}
-      ${submitAsm({ opcode: OP_BPF, off: 0n, userData: 2n })}
-      mov %r0, 0
-      exit`, jit));
+    const bomb = ring.registerProgram(selfQueuingProgram(jit)); // the engine always has work: the ring is never idle
     assert.equal(await ring.runProgram(bomb), 0);
     let fired = false;
     setTimeout(() => (fired = true), 5);

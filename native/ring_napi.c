@@ -27,10 +27,12 @@ typedef struct rf_js_ring {
   rf_env_data *owner;
   struct rf_js_ring *prev, *next; /* owner's list */
   napi_ref buffers[3];            /* weak: sq ring, cq ring, sqes; detached on close */
-  napi_ref callback;              /* the watcher's JS callback: strong only while the engine works and JS is idle */
+  napi_ref callback;              /* the watcher's JS callback: strong while JS is busy or the engine works (update_keepalive) */
   bool strong;                    /* callback's reference count is 1 */
   bool js_busy;                   /* JS has requests queued or in flight, or is closing (JS holds the Ring) */
-  napi_async_context actx;
+  napi_async_context actx;        /* the async context callbacks run in: only while JS is busy (see js_ref) */
+  int in_notify;                  /* callbacks made with actx running now (it is destroyed after them) */
+  bool drop_actx;                 /* JS went idle inside a callback: destroy actx when it returns */
   uv_poll_t *poll;                /* heap, freed by its close callback */
 } rf_js_ring;
 
@@ -81,11 +83,15 @@ static bool env_live(rf_js_ring *jr) { return jr->owner && !jr->owner->torn_down
 
 /* ---- keeping the ring alive */
 
-/* The callback is strong while the engine has work of its own and JS is idle (JS holds a busy
- * Ring itself: a weak/strong switch per request would cost ~200 ns, measured), weak otherwise. */
+/* The callback (and through it the Ring, its requests and whatever awaits them) is strong while JS
+ * is busy with the ring (switched per busy spell, by js_ref, not per request: ~200 ns a switch,
+ * measured) or the engine has work of its own; weak otherwise, so a dropped idle ring is collected.
+ * JS's own list of busy rings is no root when nothing roots ringflow's module scope: a copy of
+ * ringflow evaluated in a vm context that only the awaiting code reaches (test/vm-contexts.test.ts,
+ * where such a ring was collected under a pending readFile). */
 static void update_keepalive(rf_js_ring *jr) {
   if (jr->core.closed || !jr->callback || !env_live(jr)) return;
-  bool want = !jr->js_busy && jr->core.engine && rf_engine_busy(jr->core.engine);
+  bool want = jr->js_busy || (jr->core.engine && rf_engine_busy(jr->core.engine));
   if (want == jr->strong) return;
   uint32_t n;
   if (want) napi_reference_ref(jr->env, jr->callback, &n);
@@ -94,6 +100,34 @@ static void update_keepalive(rf_js_ring *jr) {
 }
 
 static void on_engine_idle(rf_ring *r) { update_keepalive((rf_js_ring *)r); }
+
+/* ---- the async context
+
+ * A ring's callbacks run in an async context (async_hooks, AsyncLocalStorage) that exists only
+ * while JS is busy with the ring: made when it becomes busy (js_ref), destroyed when it goes idle
+ * or closes. Node's async context holds its resource and the AsyncContextFrame current at its
+ * making strongly; one held for an idle ring's life kept alive whatever that frame reached: under
+ * Jest, every test file's vm context and its default ring (Node 24 and 26, 2026-11-28). A callback
+ * made without one (an engine's completion while JS is idle) runs in the empty context. */
+static void make_actx(rf_js_ring *jr, napi_value resource) {
+  jr->drop_actx = false;
+  if (jr->actx) return;
+  napi_value name;
+  if (napi_create_string_utf8(jr->env, "ringflow:ring", NAPI_AUTO_LENGTH, &name) != napi_ok) return;
+  if (napi_async_init(jr->env, resource, name, &jr->actx) != napi_ok) jr->actx = NULL;
+}
+
+/* Destroys the async context now, or after the callbacks made with it return. */
+static void drop_actx(rf_js_ring *jr) {
+  if (!jr->actx) return;
+  if (jr->in_notify > 0) {
+    jr->drop_actx = true;
+    return;
+  }
+  if (env_live(jr)) napi_async_destroy(jr->env, jr->actx);
+  jr->actx = NULL;
+  jr->drop_actx = false;
+}
 
 /* ---- teardown */
 
@@ -130,6 +164,7 @@ static void ring_release(rf_js_ring *jr, bool js) {
       napi_delete_reference(env, jr->buffers[i]);
     }
   }
+  if (js) drop_actx(jr); /* (the finalizer and env teardown destroy it themselves) */
   jr->callback = NULL;
   memset(jr->buffers, 0, sizeof jr->buffers);
   jr->core.notify = NULL;
@@ -142,7 +177,6 @@ static void ring_finalize(napi_env env, void *data, void *hint) {
   (void)env; (void)hint;
   rf_js_ring *jr = data;
   ring_release(jr, false);
-  /* destroyed here, not at close: a close() from JS may run inside a callback made with it */
   if (jr->actx && env_live(jr)) napi_async_destroy(jr->env, jr->actx);
   unlink_ring(jr);
   free(jr);
@@ -170,7 +204,11 @@ static void notify_js(rf_ring *r, int status) {
     napi_value arg = rf_int(env, status);
     /* make_callback drains nextTicks and microtasks afterwards: the batch's continuations run
      * and their new SQEs are flushed before we return to the loop. */
-    if (napi_make_callback(env, jr->actx, recv, cb, 1, &arg, &result) == napi_pending_exception) {
+    jr->in_notify++;
+    napi_status st = napi_make_callback(env, jr->actx, recv, cb, 1, &arg, &result);
+    jr->in_notify--;
+    if (jr->in_notify == 0 && jr->drop_actx) drop_actx(jr);
+    if (st == napi_pending_exception) {
       /* the callback threw: report it as uncaught now (left pending, it would block every later
        * callback and be thrown at the next unrelated native call) */
       napi_value err;
@@ -246,14 +284,12 @@ static napi_value js_map(napi_env env, napi_callback_info info) {
     return rf_int(env, err);
   }
   rf_ring *r = &jr->core;
-  napi_value out, handle, views[3], name;
+  napi_value out, handle, views[3];
   err = -ENOMEM;
   if (napi_create_array_with_length(env, 4, &out) != napi_ok) goto fail;
   if (!make_view(env, r->sq_ptr, r->sq_sz, &views[0], &jr->buffers[0])) goto fail;
   if (!make_view(env, r->cq_ptr, r->cq_sz, &views[1], &jr->buffers[1])) goto fail;
   if (!make_view(env, r->sqes, r->sqes_sz, &views[2], &jr->buffers[2])) goto fail;
-  if (napi_create_string_utf8(env, "ringflow:ring", NAPI_AUTO_LENGTH, &name) != napi_ok) goto fail;
-  if (napi_async_init(env, NULL, name, &jr->actx) != napi_ok) goto fail;
   if (napi_create_external(env, jr, ring_finalize, NULL, &handle) != napi_ok) goto fail;
   /* from here the finalizer owns jr (and the fd) */
   link_ring(jr, d);
@@ -267,7 +303,6 @@ fail:
     if (napi_get_reference_value(env, jr->buffers[i], &ab) == napi_ok && ab) napi_detach_arraybuffer(env, ab);
     napi_delete_reference(env, jr->buffers[i]);
   }
-  if (jr->actx) napi_async_destroy(env, jr->actx);
   rf_ring_unmap(r); /* the fd stays open: the caller closes it */
   free(jr);
   return rf_int(env, err);
@@ -355,16 +390,23 @@ static napi_value js_watch(napi_env env, napi_callback_info info) {
   return rf_int(env, rc < 0 ? rc : 0);
 }
 
-/* ringRef(handle, loopRef, busy) -> 0. loopRef: keep the event loop alive (requests in flight,
- * not unref()'d). busy: JS has requests queued or in flight (or is closing) and holds the Ring
- * itself; when idle, the engine's own work (if any) holds it from here. */
+/* ringRef(handle, loopRef, busy, resource) -> 0. loopRef: keep the event loop alive (requests in
+ * flight, not unref()'d). busy: JS has requests queued or in flight (or is closing) and holds the
+ * Ring itself; when idle, the engine's own work (if any) holds it from here. resource: the async
+ * resource the ring's callbacks run in while busy (async_hooks see it: its hasRef() tells tools such
+ * as Jest's open-handle check whether the ring holds the event loop); it must not reference the Ring. */
 static napi_value js_ref(napi_env env, napi_callback_info info) {
-  RF_ARGS(3);
+  RF_ARGS(4);
   rf_js_ring *jr = get_ring(env, argv[0]);
   bool on, busy;
-  if (!jr || !jr->poll || !rf_get_bool(env, argv[1], &on) || !rf_get_bool(env, argv[2], &busy)) return rf_int(env, -EINVAL);
+  napi_valuetype rt = napi_undefined;
+  if (!jr || !jr->poll || !rf_get_bool(env, argv[1], &on) || !rf_get_bool(env, argv[2], &busy) ||
+      napi_typeof(env, argv[3], &rt) != napi_ok || rt != napi_object)
+    return rf_int(env, -EINVAL);
   if (on) uv_ref((uv_handle_t *)jr->poll);
   else uv_unref((uv_handle_t *)jr->poll);
+  if (busy) make_actx(jr, argv[3]);
+  else drop_actx(jr);
   jr->js_busy = busy;
   update_keepalive(jr);
   return rf_int(env, 0);

@@ -15,6 +15,8 @@
 #        suite took 57 min under TCG on 2 cores on 2026-11-26; the kernel tier, both series at once,
 #        about 50 on 2026-11-28)
 #        RF_FILES="dist/test/a.test.js ..." (a subset of the suite)
+#        JOBS=test files at once in the guest (default 1: with both guests running, QEMU already
+#        keeps 2 host cores busy; JOBS=2 there ran no faster, 2026-11-29)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 here=$root/scripts/kernel-suite
@@ -86,7 +88,7 @@ out=$KQ/out-$series; rm -rf "$out"; mkdir -p "$out"
 ACCEL=${ACCEL:-tcg}
 if [ "$ACCEL" = kvm ]; then acc=(-enable-kvm -cpu host); else acc=(-accel tcg,thread=multi -cpu max); fi
 files=${RF_FILES:-}
-append="console=ttyS0 loglevel=4 panic=-1 rfproj=$root rfbench=$bench"
+append="console=ttyS0 loglevel=4 panic=-1 rfproj=$root rfbench=$bench rfjobs=${JOBS:-1}"
 [ -n "$files" ] && append+=" rffiles=${files// /,}"
 echo "kernel-suite: $pkg ($(basename "$kernel")), accel $ACCEL, checkout $root, output $out"
 # A guest that never reached our script (guest.sh writes uname.txt first: a kernel that panicked while

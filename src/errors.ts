@@ -198,8 +198,16 @@ export function check(r: number, syscall: string, options?: RingErrorOptions): n
 /** The error a closed ring raises. */
 export class RingClosedError extends Error {
   readonly code = 'ERR_RING_CLOSED';
-  constructor(what = 'ring') {
-    super(`${String(what)} is closed`);
+  /**
+   * Did the request reach the kernel before the ring closed? false: nothing of it happened (it was
+   * refused, or taken back from the SQ by close()). true: it was in flight and close() cancelled
+   * it. Then `cause` is the kernel's answer when it gave one: a RingError ECANCELED says the request
+   * never ran; without one, what it did is unknown.
+   */
+  readonly submitted: boolean;
+  constructor(what = 'ring', submitted = false, cause?: RingError) {
+    super(`${String(what)} is closed`, cause === undefined ? undefined : { cause });
     this.name = 'RingClosedError';
+    this.submitted = submitted;
   }
 }

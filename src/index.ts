@@ -1,3 +1,4 @@
+/// <reference types="node" preserve="true" />
 /**
  * ringflow: io_uring for TypeScript on Node.js.
  *

@@ -11,7 +11,7 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 
 /**
  * The package's root directory: two levels above this module, which is dist/src/native.js, or a
@@ -21,11 +21,29 @@ import { existsSync } from 'node:fs';
 export const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const candidates = [join(packageRoot, 'build', 'Release', 'ringflow.node'), join(packageRoot, 'build', 'Debug', 'ringflow.node')];
 
+/** Is `dir` the root of the ringflow package (its package.json names it)? */
+function isPackageRoot(dir: string): boolean {
+  try {
+    return (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: unknown }).name === 'ringflow';
+  } catch {
+    return false;
+  }
+}
+
 function load(): any {
   const require = createRequire(import.meta.url);
   for (const c of candidates) if (existsSync(c)) return require(c);
+  if (!isPackageRoot(packageRoot))
+    throw new Error(
+      `ringflow: its code runs from ${fileURLToPath(import.meta.url)}, outside the ringflow package (${packageRoot} is not its root), ` +
+        `so it cannot find its native addon: was it bundled into your application's file? Keep ringflow out of the bundle ` +
+        `(esbuild --external:ringflow, webpack's externals, Vite's ssr.external) and install it beside it.`,
+    );
   throw new Error(
-    `ringflow: native addon not built (looked for ${candidates.join(', ')}); run "npm install" (or "npm run build:native")`,
+    `ringflow: the native addon is not built (looked for ${candidates.join(', ')}). ` +
+      `npm skips a dependency's install script when the project does not allow it (allowScripts in npm 11+, or --ignore-scripts): ` +
+      `allow it with "npm install-scripts approve ringflow", then run "npm rebuild ringflow" (node-gyp needs a C compiler, python3 and make). ` +
+      `In a checkout of ringflow itself: "npm run build:native".`,
   );
 }
 

@@ -14,6 +14,7 @@ import { echoKey, netCells } from '../bench/net/cells.js';
 import { defaultOptions, type SuiteResult } from '../bench/suite.js';
 import { textReport } from '../bench/report.js';
 import { isSkip, type Outcome } from '../bench/drivers.js';
+import { CPU_TIME_SCALE } from './helpers.js';
 
 const tiny = { seconds: 0.2, warmup: 0.05, fetch: false, window: 16 };
 
@@ -21,7 +22,7 @@ function assertMeasured(r: Outcome): asserts r is NetResult {
   assert.ok(!isSkip(r), `the cell was skipped: ${isSkip(r) ? r.skipped : ''}`);
   const x = r as NetResult;
   assert.ok(x.ops > 0 && x.opsPerSec > 0, `no message echoed: ${JSON.stringify(x)}`);
-  assert.ok(x.seconds >= 0.2 && x.seconds < 10, `measured window ${x.seconds} s`); // it closes at the first loop turn after 0.2 s
+  assert.ok(x.seconds >= 0.2 && x.seconds < 10 * CPU_TIME_SCALE, `measured window ${x.seconds} s`); // it closes at the first loop turn after 0.2 s (later in a TCG guest)
   assert.equal(typeof x.serverCpuSeconds, 'number');
   // the server's CPU time over the window: at most the window times the CPUs it may use (+ a 10 ms tick)
   assert.ok(x.serverCpuSeconds! >= 0 && x.serverCpuSeconds! <= x.seconds * availableParallelism() + 0.02, `server CPU ${x.serverCpuSeconds} s in ${x.seconds} s`);
@@ -29,7 +30,7 @@ function assertMeasured(r: Outcome): asserts r is NetResult {
   assert.ok(x.bytesPerSec! > 0);
 }
 
-test('node:net echo, 1 connection, ping-pong 64 B: a rate and a per-server-CPU figure', { timeout: 60_000 }, async () => {
+test('node:net echo, 1 connection, ping-pong 64 B: a rate and a per-server-CPU figure', { timeout: 60_000 * CPU_TIME_SCALE }, async () => {
   const r = await runEcho({ server: 'node', mode: 'pingpong', size: 64, connections: 1, ...tiny });
   assertMeasured(r);
   assert.equal(r.connections, 1);
@@ -38,20 +39,20 @@ test('node:net echo, 1 connection, ping-pong 64 B: a rate and a per-server-CPU f
   assert.ok(Math.abs(bytes - r.ops * 64) < 128, `${bytes} bytes for ${r.ops} messages`);
 });
 
-test('C io_uring echo, 10 connections streaming 4 KiB: every byte comes back in order', { timeout: 60_000 }, async (t) => {
+test('C io_uring echo, 10 connections streaming 4 KiB: every byte comes back in order', { timeout: 60_000 * CPU_TIME_SCALE }, async (t) => {
   const r = await runEcho({ server: 'c', mode: 'stream', size: 4096, connections: 10, ...tiny });
   // echo_uring says "unavailable" only when the kernel refuses its ring, buffer ring or multishot ops
   if (isSkip(r) && /io_uring|IORING|multishot|compiler/.test(r.skipped)) return t.skip(r.skipped);
   assertMeasured(r);
 });
 
-test('a server that says "unavailable: <reason>" and exits 3 is a skip with that reason', { timeout: 30_000 }, async () => {
+test('a server that says "unavailable: <reason>" and exits 3 is a skip with that reason', { timeout: 30_000 * CPU_TIME_SCALE }, async () => {
   const s = await startServer([process.execPath, '-e', 'console.log("unavailable: no such feature here"); process.exit(3)']);
   assert.deepEqual(s, { skipped: 'no such feature here' });
   await assert.rejects(startServer([process.execPath, '-e', 'process.exit(1)']), /exited 1 before it was ready/);
 });
 
-test('the load generator fails a server that corrupts what it echoes', { timeout: 30_000 }, async () => {
+test('the load generator fails a server that corrupts what it echoes', { timeout: 30_000 * CPU_TIME_SCALE }, async () => {
   const client = cTool('echo_client');
   assert.ok(!('skipped' in client), 'skipped' in client ? client.skipped : '');
   const bad = `const s = require('node:net').createServer((c) => c.on('data', (d) => { d[0] ^= 1; c.write(d); }));
@@ -60,7 +61,7 @@ test('the load generator fails a server that corrupts what it echoes', { timeout
   if ('skipped' in s) assert.fail(s.skipped);
   try {
     await assert.rejects(
-      runJson([client.exe, String(s.port), '1', '64', '1', '0.2', '0', String(s.pid)], 20_000, 'echo_client'),
+      runJson([client.exe, String(s.port), '1', '64', '1', '0.2', '0', String(s.pid)], 20_000 * CPU_TIME_SCALE, 'echo_client'),
       /echoed bytes differ from those sent/,
     );
   } finally {
@@ -68,7 +69,7 @@ test('the load generator fails a server that corrupts what it echoes', { timeout
   }
 });
 
-test('quick plan and report: the echo table shows the measured cell and the skips with reasons', { timeout: 60_000 }, async () => {
+test('quick plan and report: the echo table shows the measured cell and the skips with reasons', { timeout: 60_000 * CPU_TIME_SCALE }, async () => {
   const o = { ...defaultOptions(true), groups: new Set(['net'] as const) };
   const cells = netCells(o);
   assert.ok(cells.length <= 8, `quick net subset has ${cells.length} cells`);

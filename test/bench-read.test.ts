@@ -15,6 +15,7 @@ import { bunForReads, psyncKey, readCells, readKey } from '../bench/read-cells.j
 import type { ReadResult } from '../bench/read.js';
 import { textReport, writeDocs } from '../bench/report.js';
 import { defaultOptions, type CellResult, type SuiteResult } from '../bench/suite.js';
+import { CPU_TIME_SCALE } from './helpers.js';
 
 let noRing: string | undefined;
 try {
@@ -80,7 +81,7 @@ function measured(r: Outcome | undefined, what: string): ReadResult {
   return x;
 }
 
-test('every read driver on both file systems, with Bun missing as a clean skip', { skip: noRing, timeout: 120_000 }, async (t) => {
+test('every read driver on both file systems, with Bun missing as a clean skip', { skip: noRing, timeout: 120_000 * CPU_TIME_SCALE }, async (t) => {
   const planned = await withEnv('RINGFLOW_BENCH_DISK_DIR', undefined, () => planReadFiles(['tmpfs', 'disk'], 4, `cells-${process.pid}`));
   const files = planned.filter((f) => !f.skipped);
   if (files.length === 0) return t.skip(planned.map((f) => f.skipped).join('; '));
@@ -124,7 +125,7 @@ test('every read driver on both file systems, with Bun missing as a clean skip',
   assert.match(text, /skipped: RINGFLOW_BUN=\/nonexistent\/bun does not exist/);
 });
 
-test('Bun runs the node:fs/promises trial where it is installed', { skip: noRing, timeout: 60_000 }, async (t) => {
+test('Bun runs the node:fs/promises trial where it is installed', { skip: noRing, timeout: 60_000 * CPU_TIME_SCALE }, async (t) => {
   const bun = bunForReads(true); // quick: uses a Bun that is already there, fetches nothing
   if ('skipped' in bun) return t.skip(bun.skipped);
   const files = planReadFiles(['disk'], 4, `bun-${process.pid}`).filter((f) => !f.skipped);

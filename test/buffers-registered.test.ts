@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MessageChannel } from 'node:worker_threads';
-import { ringFor, fifo } from './helpers.js';
+import { ringFor, fifo, CPU_TIME_SCALE } from './helpers.js';
 import { unregisterPostsTags } from '../src/ring/tag-probe.js';
 import { runUnprivileged } from './unprivileged.js';
 import { Sqe, opByName, RingError, RegisteredBuffer, type Ring } from '../src/index.js';
@@ -25,6 +25,7 @@ function fixedIo(ring: Ring, write: boolean, fd: number, b: RegisteredBuffer, of
   return ring.run(s);
 }
 
+/** `p`'s value, or 'timeout' after `ms` (the waits for a release are × CPU_TIME_SCALE: a TCG guest is slower). */
 const within = <T>(p: Promise<T>, ms: number): Promise<T | 'timeout'> => Promise.race([p, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), ms).unref())]);
 
 test('register: sizes, contents and holes; write_fixed and read_fixed move bytes through the registered memory', async (t) => {
@@ -74,11 +75,11 @@ test('sparse table, update with tags: a replaced buffer is released by the kerne
   assert.equal(await reading, 13);
   assert.equal(x.bytes.subarray(0, 13).toString(), 'after replace', 'the request finished in the replaced buffer');
   await ring.nop(); // the tag's CQE may come with the next completions
-  assert.equal(await within(x.released, 2000), undefined, "x's tag CQE came: the kernel let go");
+  assert.equal(await within(x.released, 2000 * CPU_TIME_SCALE), undefined, "x's tag CQE came: the kernel let go");
   ring.buffers.unregister();
   assert.equal(ring.buffers.size, 0);
   await ring.nop();
-  assert.deepEqual(await within(Promise.all([y.released, z!.released]), 2000), [undefined, undefined]);
+  assert.deepEqual(await within(Promise.all([y.released, z!.released]), 2000 * CPU_TIME_SCALE), [undefined, undefined]);
   assert.equal(y.bytes.toString(), 'yy', 'views stay readable after the kernel let go');
   assert.equal(ring.pending, 0, 'tag CQEs are not requests');
 });
@@ -98,7 +99,7 @@ test('src/ring/tag-probe.ts answers on this kernel, and a table unregistered wit
   void b!.released.then(() => (released = true));
   pipe.write('x');
   assert.equal(await waiting, 1);
-  assert.equal(await within(b!.released, 2000), undefined, 'released');
+  assert.equal(await within(b!.released, 2000 * CPU_TIME_SCALE), undefined, 'released');
   assert.equal(released, true);
 });
 
@@ -114,7 +115,7 @@ test('unregister() with a read_fixed into the table waiting (a FIFO): unregister
   pipe.write('registered bytes');
   assert.equal(await reading, 16);
   assert.equal(Buffer.from(b!.bytes.subarray(0, 16)).toString(), 'registered bytes');
-  assert.equal(await within(b!.released, 2000), undefined, "its tag came: the kernel let go");
+  assert.equal(await within(b!.released, 2000 * CPU_TIME_SCALE), undefined, "its tag came: the kernel let go");
   assert.equal(ring.pending, 0);
 });
 
@@ -123,7 +124,7 @@ test('ring.close() releases every registered buffer', async () => {
   const ring = new Ring({ entries: 8 });
   const [b] = ring.buffers.register([4096]);
   await ring.close();
-  assert.equal(await within(b!.released, 1000), undefined);
+  assert.equal(await within(b!.released, 1000 * CPU_TIME_SCALE), undefined);
   assert.equal(b!.registered, false);
 });
 

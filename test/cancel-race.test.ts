@@ -54,7 +54,7 @@ function drain(fd: number): number[] {
 const isAbort = (e: unknown) => e instanceof Error && e.name === 'AbortError';
 const code = (e: unknown) => (e as RingError).code;
 
-test(`${RACES} races of abort and cancel against completion: each request settles once; no buffer is let go before its CQE`, { timeout: 120_000 }, async (t) => {
+test(`${RACES} races of abort and cancel against completion: each request settles once; no buffer is let go before its CQE`, { timeout: 120_000 * CPU_TIME_SCALE }, async (t) => {
   // rounds alternate between the default ring (DEFER_TASKRUN: completions run when JS enters) and a
   // plain one (the kernel completes from its own context)
   const rings = [ringFor(t, { entries: 256 }), ringFor(t, { entries: 256, profile: 'plain' })];

@@ -85,6 +85,7 @@ test('a FIFO whose writer sends more than the first read and then closes: every 
   const path = join(dir, 'fifo');
   execFileSync('mkfifo', [path]);
   const writer = spawn('sh', ['-c', `cat "${src}" > "${path}"`], { stdio: 'ignore' });
+  t.after(() => writer.kill()); // (blocked on the FIFO should the read fail: it would hold the file's process)
   const exited = new Promise((r) => writer.on('exit', r));
   const got = await readWholeFile(ring, path);
   await exited;

@@ -32,6 +32,22 @@ export function repeats(n: number, tcgDivisor = 5): number {
   return CPU_TIME_SCALE > 1 ? Math.ceil(n / tcgDivisor) : n;
 }
 
+/**
+ * A temp dir for files a whole test process shares (compiled objects), made on the first call and
+ * removed when the process exits: `const dir = processDir('rf-bpf-'); ... dir()`.
+ */
+export function processDir(prefix: string): () => string {
+  let dir: string | undefined;
+  return () => {
+    if (dir === undefined) {
+      const made = mkdtempSync(join(tmpdir(), prefix));
+      process.on('exit', () => rmSync(made, { recursive: true, force: true }));
+      dir = made;
+    }
+    return dir;
+  };
+}
+
 /** A fresh temp dir (removed by the returned cleanup). */
 export function tempDir(): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(base, 'ringflow-test-'));

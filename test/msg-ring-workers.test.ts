@@ -6,7 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
-import { ringFor, requireOp, tempFile, CPU_TIME_SCALE, ringOnFd } from './helpers.js';
+import { ringFor, requireOp, tempFile, ringOnFd } from './helpers.js';
+import { settledWithin } from './wait-util.js';
 import { RingClosedError, type RingHandle, type RingMessage } from '../src/index.js';
 
 const index = JSON.stringify(new URL('../src/index.js', import.meta.url).href);
@@ -124,7 +125,8 @@ test('liveness: a worker whose ring listens for messages stays alive until one c
   ]) {
     const w = worker(body);
     t.after(() => w.terminate());
-    const code = await Promise.race([once<number>(w, 'exit'), new Promise((r) => setTimeout(() => r('still running'), 3000 * CPU_TIME_SCALE))]);
+    // (3 s × CPU_TIME_SCALE, and its timer cleared: a bare one kept the file's loop up to 3 s past the test)
+    const code = await settledWithin(once<number>(w, 'exit'), 3000);
     assert.equal(code, 0, `${body}: exits on its own`);
   }
 });
@@ -137,6 +139,7 @@ test('a worker terminated without close(): its handle is refused (no such fd, or
     ring.onMessage(() => {});
     parentPort.postMessage(ring.handle());
   `);
+  t.after(() => w.terminate()); // (its listening ring keeps it alive: should a step below fail first)
   const h = await once<RingHandle>(w, 'message');
   await main.sendMessage(h, 1); // alive: delivered
   await w.terminate();

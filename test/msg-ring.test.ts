@@ -230,6 +230,7 @@ test('messages(): an async iterator; messages that came before any subscription 
   const sender = ringFor(t);
   if (!requireOp(t, sender, 'msgRing')) return;
   const target = new Ring();
+  t.after(() => target.close()); // (its subscription would hold the loop should the close below not come)
   await sender.sendMessage(target, 1);
   await sender.sendMessage(target, 2);
   await tick(5);

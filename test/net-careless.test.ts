@@ -14,7 +14,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn } from 'node:child_process';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { ringFor } from './helpers.js';
+import { ringFor, CPU_TIME_SCALE } from './helpers.js';
+import { until, settledWithin } from './wait-util.js';
 import { Ring, TcpServer, TcpSocket, UdpSocket, RingError, RingClosedError, relay, serveEcho, serveEchoFromGroup } from '../src/index.js';
 import { noEngine } from './ring-programs-util.js';
 
@@ -39,14 +40,16 @@ async function pair(ring: Ring): Promise<{ server: TcpServer; client: TcpSocket;
 async function fullListener(t: TestContext): Promise<{ full: TcpServer; port: number }> {
   const full = await TcpServer.listen(ringFor(t), { port: 0, backlog: 0 });
   const port = full.address()!.port;
-  const fillers = [0, 1, 2, 3].map(() => net.connect(port, '127.0.0.1').on('error', () => {}));
+  let connected = 0;
+  const fillers = [0, 1, 2, 3].map(() => net.connect(port, '127.0.0.1').on('error', () => {}).on('connect', () => connected++));
   t.after(() => fillers.forEach((f) => f.destroy()));
+  await until(() => connected > 0, 1000); // (the queue is full once one is in: 200 ms alone may not see that in a loaded TCG guest)
   await sleep(200);
   return { full, port };
 }
 
-/** Settles with `p`'s outcome, or 'pending' after `ms`. */
-const within = <T>(p: Promise<T>, ms: number): Promise<T | 'pending'> => Promise.race([p, sleep(ms).then(() => 'pending' as const)]);
+/** Settles with `p`'s outcome, or 'pending' after `ms` × CPU_TIME_SCALE (a TCG guest is slower; the timer is cleared). */
+const within = <T>(p: Promise<T>, ms: number): Promise<T | 'pending'> => settledWithin(p, ms);
 
 test('read() calls made before the last one settled take turns: bytes in call order', async (t) => {
   const ring = ringFor(t);
@@ -105,12 +108,13 @@ test('a ring closed while connect() waits leaves no socket fd behind', async (t)
   const { full, port } = await fullListener(t);
   const before = socketFds();
   const ring = new Ring();
+  t.after(() => ring.close()); // (its connect waits for good: should an assertion fail before the close below)
   const connecting = TcpSocket.connect(ring, { port });
   await sleep(200);
   assert.equal(await within(connecting, 0), 'pending', 'the connect waits (the accept queue is full)');
   await ring.close();
   await assert.rejects(connecting, { name: 'RingClosedError' });
-  await sleep(50);
+  await until(() => socketFds().every((f) => before.includes(f)), 50); // (the socket's close comes later in a loaded TCG guest)
   assert.deepEqual(socketFds().filter((f) => !before.includes(f)), [], 'the connecting socket was closed');
   await full.close();
 });
@@ -152,6 +156,10 @@ test('adopt(): bytes node:net received are the first bytes read; bytes it has no
   });
   await new Promise<void>((r) => ns.listen(0, '127.0.0.1', r));
   const c = net.connect((ns.address() as net.AddressInfo).port, '127.0.0.1');
+  t.after(() => {
+    c.destroy();
+    ns.close();
+  });
   let n = 0;
   c.on('data', (d: Buffer) => (n += d.length));
   await new Promise((r) => c.on('end', r));
@@ -189,6 +197,7 @@ test('closing the ring of a socket whose zero-copy sends a non-reading peer hold
   if (!zc) return t.skip('this kernel lacks IORING_OP_SEND_ZC (6.0)');
   const port = await deafPeer(t);
   const ring = new Ring();
+  t.after(() => ring.close()); // (should an assertion fail first: its write waits for good)
   const c = await TcpSocket.connect(ring, { port });
   const w = c.write(Buffer.alloc(16 << 20)).then(() => 'ok', (e: Error) => e.message);
   await sleep(200);
@@ -253,7 +262,8 @@ test('a socket dropped without close() is closed when collected, with a warning;
   const peerFiles = peers.map((p) => what(p.fd));
   // (a socket an earlier test dropped may be collected now too: only these sockets' warnings count)
   const ours = (): string[] => warnings.filter((w) => dropped.some(([fd]) => w.includes(`socket fd ${fd} `)));
-  for (let i = 0; i < 20 && ours().length < 20; i++) {
+  // (20 rounds, and on while a loaded TCG guest has not had 20 × 20 ms × CPU_TIME_SCALE)
+  for (let i = 0, end = Date.now() + 400 * CPU_TIME_SCALE; ours().length < 20 && (i < 20 || Date.now() < end); i++) {
     gc();
     await sleep(20);
   }
@@ -294,8 +304,9 @@ test('connect() with a signal gives up when it fires, closing its socket; read()
   await Promise.all([client.close(), peer.close(), server.close()]);
 });
 
-test('a relay pair running when its ring closes ends with RingClosedError (not the program\'s EAGAIN)', { skip: noEngine }, async () => {
+test('a relay pair running when its ring closes ends with RingClosedError (not the program\'s EAGAIN)', { skip: noEngine }, async (t) => {
   const ring = new Ring();
+  t.after(() => ring.close()); // (should an assertion fail before the close below: the relay runs on)
   const { server, client, peer } = await pair(ring);
   const acc = server.accept();
   const client2 = await TcpSocket.connect(ring, { port: server.address()!.port });

@@ -6,7 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as net from 'node:net';
-import { ringFor } from './helpers.js';
+import { ringFor, CPU_TIME_SCALE } from './helpers.js';
+import { until } from './wait-util.js';
 import { TcpServer, type TcpSocket, type RecvChunk } from '../src/index.js';
 
 /** A node:net client to `port`; resolves with the socket once connected. */
@@ -57,6 +58,7 @@ test('an echo server in callback mode: 10,000 messages back in order, one onDone
     );
   });
   const c = await client(server.address()!.port);
+  t.after(() => c.destroy()); // (a failed assertion would leave it open, holding the loop)
   const total = 10_000 * 16;
   const sent = Buffer.alloc(total);
   for (let i = 0; i < total; i++) sent[i] = (i * 7) & 0xff;
@@ -64,7 +66,7 @@ test('an echo server in callback mode: 10,000 messages back in order, one onDone
   for (let i = 0; i < 10_000; i++) c.write(sent.subarray(i * 16, i * 16 + 16));
   assert.deepEqual(await back, sent);
   c.end();
-  for (let i = 0; i < 200 && ends.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
+  await until(() => ends.length > 0, 1000); // (scaled: a loaded TCG guest is slower)
   assert.deepEqual(ends, [undefined], 'onDone once, without an error');
   assert.equal(sockets, 1);
 });
@@ -77,6 +79,7 @@ test('pause() stops delivery until resume(); nothing is lost or reordered', asyn
   let stream: ReturnType<TcpSocket['chunks']> | undefined;
   const accepted = new Promise<TcpSocket>((resolve) => server.connections().listen(resolve));
   const c = await client(server.address()!.port);
+  t.after(() => c.destroy());
   const sock = await accepted;
   t.after(() => sock.close());
   stream = sock.chunks().listen((chunk) => {
@@ -84,15 +87,15 @@ test('pause() stops delivery until resume(); nothing is lost or reordered', asyn
     chunk.release();
   });
   c.write('a'.repeat(100));
-  for (let i = 0; i < 200 && got.length === 0; i++) await new Promise((r) => setTimeout(r, 2));
+  await until(() => got.length > 0, 400);
   stream.pause();
-  await new Promise((r) => setTimeout(r, 30)); // the cancel's CQE has come
+  await new Promise((r) => setTimeout(r, 30 * CPU_TIME_SCALE)); // the cancel's CQE has come (later in a TCG guest)
   const before = Buffer.concat(got).length;
   c.write('b'.repeat(100));
   await new Promise((r) => setTimeout(r, 50));
   assert.equal(Buffer.concat(got).length, before, 'nothing delivered while paused');
   stream.resume();
-  for (let i = 0; i < 200 && Buffer.concat(got).length < 200; i++) await new Promise((r) => setTimeout(r, 2));
+  await until(() => Buffer.concat(got).length >= 200, 400);
   assert.equal(Buffer.concat(got).toString(), 'a'.repeat(100) + 'b'.repeat(100));
   assert.equal(stream.done, false);
   c.destroy();
@@ -120,10 +123,12 @@ test('a callback that throws ends its stream with the error; the ring and the se
     );
   });
   const c1 = await client(server.address()!.port);
+  t.after(() => c1.destroy());
   c1.write('x');
-  for (let i = 0; i < 200 && done.length === 0; i++) await new Promise((r) => setTimeout(r, 2));
+  await until(() => done.length > 0, 400);
   assert.deepEqual(done, [boom]);
   const c2 = await client(server.address()!.port);
+  t.after(() => c2.destroy());
   const back = readN(c2, 5);
   c2.write('hello');
   assert.equal((await back).toString(), 'hello', 'another connection is served');
@@ -139,7 +144,8 @@ test('listen() after items were queued delivers them first, in order; next() the
   const conns = server.connections();
   const c1 = await client(server.address()!.port);
   const c2 = await client(server.address()!.port);
-  for (let i = 0; i < 200 && conns.buffered < 2; i++) await new Promise((r) => setTimeout(r, 2));
+  t.after(() => [c1, c2].forEach((c) => c.destroy()));
+  await until(() => conns.buffered >= 2, 400);
   assert.equal(conns.buffered, 2, 'two accepted connections queued');
   assert.throws(() => conns.listen(42 as unknown as () => void), TypeError);
   assert.throws(() => conns.listen(() => {}, 'x' as unknown as () => void), TypeError);
@@ -154,9 +160,10 @@ test('listen() after items were queued delivers them first, in order; next() the
   c2.destroy();
 });
 
-test('careless caller: ring.close() from inside a listen() callback ends every stream once, without an error, and throws nothing into the ring', async () => {
+test('careless caller: ring.close() from inside a listen() callback ends every stream once, without an error, and throws nothing into the ring', async (t) => {
   const { Ring } = await import('../src/index.js');
   const ring = new Ring();
+  t.after(() => ring.close()); // (should an assertion fail before the callback closed it)
   const server = await TcpServer.listen(ring, { port: 0 });
   const done: (Error | undefined)[] = [];
   let closing: Promise<void> | undefined;
@@ -173,10 +180,11 @@ test('careless caller: ring.close() from inside a listen() callback ends every s
     (err) => done.push(err),
   );
   const c = await client(server.address()!.port);
+  t.after(() => c.destroy());
   c.write('x');
-  for (let i = 0; i < 200 && !closing; i++) await new Promise((r) => setTimeout(r, 2));
+  await until(() => closing !== undefined, 400);
   await closing;
-  for (let i = 0; i < 100 && done.length < 2; i++) await new Promise((r) => setTimeout(r, 2));
+  await until(() => done.length >= 2, 200);
   assert.deepEqual(done, [undefined, undefined], 'the connection stream and the accept stream each ended once, cleanly');
   assert.equal(ring.closed, true);
   c.destroy();

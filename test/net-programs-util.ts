@@ -70,10 +70,10 @@ export class Client {
     return this.#chunks[0]!;
   }
 
-  /** Resolves once `n` bytes in all were received (rejects on end or after `ms`). */
+  /** Resolves once `n` bytes in all were received (rejects on end or after `ms` × CPU_TIME_SCALE). */
   until(n: number, ms = 10_000): Promise<void> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out with ${this.bytes} of ${n} bytes`)), ms);
+      const timer = setTimeout(() => reject(new Error(`timed out with ${this.bytes} of ${n} bytes`)), ms * CPU_TIME_SCALE); // (a TCG guest is 10-30 times slower)
       const check = (): void => {
         if (this.bytes >= n) {
           clearTimeout(timer);
@@ -87,10 +87,10 @@ export class Client {
     });
   }
 
-  /** Resolves once the peer has ended (EOF) or the socket closed. */
+  /** Resolves once the peer has ended (EOF) or the socket closed (rejects after `ms` × CPU_TIME_SCALE). */
   untilEnd(ms = 10_000): Promise<void> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('no end from the peer')), ms);
+      const timer = setTimeout(() => reject(new Error('no end from the peer')), ms * CPU_TIME_SCALE);
       const check = (): void => {
         if (this.ended || this.socket.destroyed) {
           clearTimeout(timer);

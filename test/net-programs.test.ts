@@ -167,6 +167,8 @@ for (const { jit, name } of MODES) {
     await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
     t.after(() => upstream.close());
     const { fd: A, client } = await acceptedPair(ring, l);
+    // (A and B are closed only at the end: a failed assertion would leave both node:net ends open, holding the loop)
+    t.after(() => [client.socket, ...upstreamSockets].forEach((s) => s.destroy()));
     const B = await ring.socket('ipv4', 'stream');
     await ring.connect(B, { address: '127.0.0.1', port: (upstream.address() as net.AddressInfo).port });
     await eventually(() => upstreamSockets.length === 1, 2000, 'the upstream connection');

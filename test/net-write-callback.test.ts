@@ -7,7 +7,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { ringFor } from './helpers.js';
+import { ringFor, CPU_TIME_SCALE } from './helpers.js';
+import { until } from './wait-util.js';
 import { readExactly, groupPair as pair } from './net-helpers.js';
 import { firstChunk, sleep } from './security/write-chunk-util.js';
 import { TcpSocket, BufferStateError, RingError, type ProvidedBuffer } from '../src/index.js';
@@ -61,7 +62,7 @@ test('echo by write(chunk, callback): 2,000 messages back in order, one callback
   }
   await client.close();
   await echoed;
-  for (let i = 0; i < 100 && callbacks < chunks; i++) await sleep(5);
+  await until(() => callbacks >= chunks, 500); // (scaled: a loaded TCG guest is slower)
   assert.deepEqual(failures, []);
   assert.equal(callbacks, chunks, 'one callback per chunk written');
   assert.equal(peer.bytesWritten, 200_000);
@@ -195,7 +196,7 @@ test('a callback that throws: an uncaught exception on a microtask, and the ring
     await Promise.all([client.close(), peer.close(), server.close()]);
     await ring.close();
     console.log(JSON.stringify(seen));`;
-  const out = execFileSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8', timeout: 30_000 });
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8', timeout: 30_000 * CPU_TIME_SCALE });
   assert.deepEqual(JSON.parse(out.trim().split('\n').pop()!), ['boom from a write callback', 'second ok', 'firstsecond']);
 });
 
@@ -239,7 +240,7 @@ test('close() of the socket and of the ring from inside a write callback: every 
     closing = peer.close();
   });
   for (let i = 0; i < 20; i++) peer.write(i === 10 ? (c as never) : 'x', (...args) => heard.push(args));
-  for (let i = 0; i < 200 && (closing === undefined || heard.length < 20); i++) await sleep(5);
+  await until(() => closing !== undefined && heard.length >= 20, 1000);
   await closing;
   assert.equal(heard.length, 20, 'each queued write heard once');
   assert.ok(heard.every((a) => a.length === 0 || (a[0] instanceof RingError && /the socket is closed/.test((a[0] as Error).message))), `sent, or refused as closed: ${heard.map((a) => String(a[0])).join('; ')}`);
@@ -254,7 +255,7 @@ test('close() of the socket and of the ring from inside a write callback: every 
     ringClosing = ring2.close();
   });
   for (let i = 0; i < 10; i++) p2.peer.write('b', (...args) => after.push(args));
-  for (let i = 0; i < 200 && (ringClosing === undefined || after.length < 10); i++) await sleep(5);
+  await until(() => ringClosing !== undefined && after.length >= 10, 1000);
   await ringClosing;
   assert.equal(after.length, 10, 'every write after it heard once');
   assert.equal(ring2.closed, true);

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
-import { readFileSync, existsSync, writeFileSync, rmSync } from 'node:fs';
+import { readFileSync, existsSync, writeFileSync, rmSync, mkdirSync, symlinkSync } from 'node:fs';
 import * as nodeFsp from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
@@ -100,6 +100,178 @@ test("a fresh process that imports only 'ringflow/fs' works and exits by itself"
   });
   assert.equal(r.status, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /read fresh/);
+});
+
+test("CommonJS: require('ringflow') and require('ringflow/fs') load the same modules import does (one Ring class, one default ring)", (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const p = join(dir, 'cjs.txt');
+  writeFileSync(p, 'required');
+  // require(esm): the bundle has no top-level await, so require() returns its namespace (Node 20.19+, 22.12+)
+  const script = `
+    const fs = require('ringflow/fs');
+    const { Ring } = require('ringflow');
+    (async () => {
+      const esm = await import('ringflow');
+      const esmFs = await import('ringflow/fs');
+      console.log('same', Ring === esm.Ring, fs.default === esmFs.default, fs.__esModule === true);
+      console.log('read', await fs.readFile(${JSON.stringify(p)}, 'utf8'), await fs.default.readFile(${JSON.stringify(p)}, 'utf8'));
+      const ring = new Ring();
+      console.log('nop', await ring.nop());
+      await ring.close();
+    })().catch((e) => { console.error(e); process.exitCode = 1; });`;
+  const r = spawnSync(process.execPath, ['-e', script], { cwd: root, encoding: 'utf8', timeout: 20_000 * CPU_TIME_SCALE });
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /same true true true/, 'one module instance for require and import (no dual package)');
+  assert.match(r.stdout, /read required required/);
+  assert.match(r.stdout, /nop 0/);
+});
+
+test('CommonJS where require() cannot load an ES module (Jest, Node 20 before 20.19): the "require" condition loads dist/pkg/*.cjs, the same API, one Ring between both entries', (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const p = join(dir, 'fallback.txt');
+  writeFileSync(p, 'commonjs');
+  const expected = {
+    main: Object.keys(pkg).sort(),
+    fs: Object.keys(pkgFs).sort(),
+    names: Object.entries(pkgFs).filter(([, v]) => typeof v === 'function').map(([k, v]) => `${k}:${(v as { name: string }).name}`).sort(), // (a namespace's keys are sorted; a CommonJS object's are in the order they were made)
+  };
+  const script = `
+    const assert = require('node:assert/strict');
+    const fsPath = require.resolve('ringflow/fs'), mainPath = require.resolve('ringflow');
+    const fs = require('ringflow/fs');
+    const main = require('ringflow');
+    const expected = ${JSON.stringify(expected)};
+    (async () => {
+      assert.deepEqual([fsPath, mainPath].map((f) => f.slice(f.lastIndexOf('/') + 1)), ['fs.cjs', 'ringflow.cjs']);
+      assert.deepEqual(Object.keys(main).sort(), expected.main);
+      assert.deepEqual(Object.keys(fs).sort(), expected.fs);
+      assert.deepEqual(Object.entries(fs).filter(([, v]) => typeof v === 'function').map(([k, v]) => k + ':' + v.name).sort(), expected.names);
+      assert.equal(fs.__esModule, true);
+      const ring = new main.Ring();
+      const viaRing = fs.createFs({ ring }); // one Ring class: the entries are views of one bundle
+      assert.equal(await viaRing.readFile(${JSON.stringify(p)}, 'utf8'), 'commonjs');
+      assert.equal(ring.stats().enterCalls > 0, true);
+      assert.equal(await fs.default.readFile(${JSON.stringify(p)}, 'utf8'), 'commonjs');
+      const err = await fs.readFile(${JSON.stringify(p)} + '.missing').catch((e) => e);
+      assert.equal(err.code, 'ENOENT');
+      assert.deepEqual(main.builtinObject('echo'), require('node:fs').readFileSync(${JSON.stringify(join(root, 'programs', 'echo.bpf.o'))})); // the package root found from the .cjs
+      await ring.close();
+      console.log('fallback ok');
+    })().catch((e) => { console.error(e); process.exitCode = 1; });`;
+  // --no-experimental-require-module: Node's require() without require(esm), as Jest's is
+  const r = spawnSync(process.execPath, ['--no-experimental-require-module', '-e', script], { cwd: root, encoding: 'utf8', timeout: 20_000 * CPU_TIME_SCALE });
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /fallback ok/);
+});
+
+test('a TypeScript project compiled to CommonJS imports both entries: types resolve (node10 and nodenext) and the output runs', (t) => {
+  const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+  if (!existsSync(tsc)) return t.skip('typescript (a devDependency) is not installed');
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  mkdirSync(join(dir, 'node_modules'));
+  symlinkSync(root, join(dir, 'node_modules', 'ringflow'), 'dir');
+  writeFileSync(join(dir, 'package.json'), '{ "type": "commonjs" }\n');
+  writeFileSync(
+    join(dir, 'index.ts'),
+    [
+      `import fs from 'ringflow/fs';`,
+      `import * as star from 'ringflow/fs';`,
+      `import { readFile, type FileHandle } from 'ringflow/fs';`,
+      `import { Ring } from 'ringflow';`,
+      `async function main(): Promise<void> {`,
+      `  const a: Buffer = await fs.readFile(__filename);`,
+      `  const b: string = await star.readFile(__filename, 'utf8');`,
+      `  const fh: FileHandle = await star.open(__filename);`,
+      `  await fh.close();`,
+      `  const ring = new Ring();`,
+      `  const n: number = await ring.nop();`,
+      `  await ring.close();`,
+      `  console.log('ran', a.length === b.length, (await readFile(__filename, 'utf8')) === b, n);`,
+      `}`,
+      `main().catch((e: unknown) => { console.error(e); process.exitCode = 1; });`,
+      // a wrong type must still be an error: the types are really there, not an implicit any
+      `// @ts-expect-error readFile resolves a Buffer without an encoding`,
+      `export const wrong: Promise<number> = fs.readFile(__filename);`,
+      '',
+    ].join('\n'),
+  );
+  const typeRoots = [join(root, 'node_modules', '@types')];
+  for (const [name, module, moduleResolution, interop] of [
+    ['node10', 'commonjs', 'node10', true],
+    ['nodenext', 'nodenext', 'nodenext', false],
+  ] as const) {
+    const outDir = join(dir, `out-${name}`);
+    const config = { compilerOptions: { module, moduleResolution, esModuleInterop: interop, strict: true, target: 'es2022', outDir, typeRoots, types: ['node'] }, files: ['index.ts'] };
+    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify(config));
+    const c = spawnSync(process.execPath, [tsc, '-p', dir], { encoding: 'utf8', timeout: 120_000 * CPU_TIME_SCALE });
+    assert.equal(c.status, 0, `${name}: tsc failed\n${c.stdout}${c.stderr}`);
+    const out = join(outDir, 'index.js');
+    assert.match(readFileSync(out, 'utf8'), /require\("ringflow\/fs"\)/, `${name}: compiled to require()`);
+    const r = spawnSync(process.execPath, [out], { cwd: dir, encoding: 'utf8', timeout: 20_000 * CPU_TIME_SCALE });
+    assert.equal(r.status, 0, `${name}: ${r.stdout}${r.stderr}`);
+    assert.match(r.stdout, /ran true true 0/, name);
+  }
+  // TypeScript 6+ defaults "types" to []: the package's declarations reference node's types
+  // themselves, so a file that uses no Node global of its own still type-checks against them
+  writeFileSync(
+    join(dir, 'plain.ts'),
+    [
+      `import fs from 'ringflow/fs';`,
+      `import { Ring } from 'ringflow';`,
+      `export async function main(path: string): Promise<number> {`,
+      `  await using ring = new Ring();`,
+      `  return (await ring.nop()) + (await fs.readFile(path)).length;`,
+      `}`,
+      '',
+    ].join('\n'),
+  );
+  const config = { compilerOptions: { module: 'nodenext', strict: true, target: 'es2022', noEmit: true, types: [] }, files: ['plain.ts'] };
+  writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify(config));
+  const c = spawnSync(process.execPath, [tsc, '-p', dir], { encoding: 'utf8', timeout: 120_000 * CPU_TIME_SCALE });
+  assert.equal(c.status, 0, `types []: tsc failed\n${c.stdout}${c.stderr}`);
+});
+
+test('without its addon (npm skipped the install script) the import says how to build it', (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  // native.js alone, at its depth in a package root (its package.json names ringflow) that has no build/
+  mkdirSync(join(dir, 'dist', 'src'), { recursive: true });
+  writeFileSync(join(dir, 'package.json'), '{ "name": "ringflow", "type": "module" }\n');
+  writeFileSync(join(dir, 'dist', 'src', 'native.js'), readFileSync(join(root, 'dist', 'src', 'native.js')));
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', `await import(${JSON.stringify(new URL(`file://${join(dir, 'dist', 'src', 'native.js')}`).href)});`], {
+    encoding: 'utf8',
+    timeout: 20_000 * CPU_TIME_SCALE,
+  });
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /ringflow: the native addon is not built \(looked for [^)]*build\/Release\/ringflow\.node/);
+  assert.match(r.stderr, /npm install-scripts approve ringflow", then run "npm rebuild ringflow"/);
+});
+
+test("bundled into an application's file, ringflow says to keep it external instead of looking for its addon in the wrong place", async (t) => {
+  let esbuild: typeof import('esbuild');
+  try {
+    esbuild = await import('esbuild');
+  } catch {
+    return t.skip('esbuild (a devDependency) is not installed');
+  }
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const outfile = join(dir, 'app', 'server.mjs');
+  await esbuild.build({
+    stdin: { contents: `import fs from 'ringflow/fs'; console.log((await fs.readFile('/etc/hostname')).length);`, resolveDir: root, sourcefile: 'app.js' },
+    outfile,
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    logLevel: 'silent',
+  });
+  const r = spawnSync(process.execPath, [outfile], { encoding: 'utf8', timeout: 20_000 * CPU_TIME_SCALE });
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /ringflow: its code runs from [^ ]*server\.mjs, outside the ringflow package/);
+  assert.match(r.stderr, /Keep ringflow out of the bundle \(esbuild --external:ringflow/);
 });
 
 test("'ringflow/fs' in a worker thread: its own default ring, results back to the parent", async (t) => {

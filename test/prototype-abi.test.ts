@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Program, ProgramError, ArrayMap } from '../src/programs/index.js';
 import { kindOfSection } from '../src/programs/elf.js';
 import { OPS } from '../src/ops/table.js';
-import { ringFor } from './helpers.js';
+import { ringFor, CPU_TIME_SCALE } from './helpers.js';
 import { ENGINES, noEngine } from './security/asm-programs.js';
 import { skipReason, root, compileRing, rejectsWith, within } from './ring-programs-util.js';
 
@@ -25,7 +25,7 @@ for (const e of ENGINES) {
     const m = counter();
     // first run: return 1 without setting wait_nr; second run: return 0
     const p = Program.fromAssembly([...COUNT, 'mov %r0, 0', 'jne %r7, 0, +1', 'mov %r0, 1', 'exit'].join('\n'), { kind: 'iouring.s', maps: [m], jit: e.jit });
-    assert.equal(await within(ring.runProgram(ring.registerProgram(p)), 5000, 'wait 0'), 0);
+    assert.equal(await within(ring.runProgram(ring.registerProgram(p)), 5000 * CPU_TIME_SCALE, 'wait 0'), 0);
     assert.equal(runsOf(m), 2n);
   });
 
@@ -40,11 +40,11 @@ for (const e of ENGINES) {
       );
       const emit = Program.fromAssembly('mov %r2, 1\nmov %r3, 8\nmov %r4, 0\nmov %r5, 0\ncall 165\nmov %r0, 0\nexit', { kind: 'iouring', jit: e.jit });
       const done = ring.runProgram(ring.registerProgram(p));
-      await new Promise((r) => setTimeout(r, 30));
+      await new Promise((r) => setTimeout(r, 30 * CPU_TIME_SCALE)); // (its first run: later in a loaded TCG guest)
       assert.equal(runsOf(m), 1n, `return ${ret} + wait_nr 2: still waiting with one CQE on CQ 1`);
       // another program's CQE on CQ 1 completes the wait
       const other = ring.runProgram(ring.registerProgram(emit));
-      assert.deepEqual(await within(Promise.all([done, other]), 5000, `return ${ret}`), [0, 0]);
+      assert.deepEqual(await within(Promise.all([done, other]), 5000 * CPU_TIME_SCALE, `return ${ret}`), [0, 0]);
       assert.equal(runsOf(m), 2n, 'run again once CQ 1 held 2 CQEs');
     }
   });

@@ -1,8 +1,9 @@
 /** Automatic batching, explicit submit, backpressure on a full SQ / in-flight limit, CQ overflow. */
 import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ringFor, tagged } from './helpers.js';
+import { ringFor, tagged, CPU_TIME_SCALE } from './helpers.js';
 import { op } from '../src/index.js';
 import { CLOCK_EVERY } from '../src/ring/submission.js';
 
@@ -135,12 +136,27 @@ test('a loop of requests that complete inline does not starve timers or I/O', as
   setTimeout(() => (fired = true), 5);
   let n = 0;
   const t0 = Date.now();
-  while (!fired && Date.now() - t0 < 3000) {
+  while (!fired && Date.now() - t0 < 3000 * CPU_TIME_SCALE) { // (a loaded TCG guest is slower)
     await ring.nop();
     n++;
   }
   assert.ok(fired, `the timer fired during the loop (after ${n} nops)`);
 });
+
+/** What the fake-timer children do with `ring` (sets n, all, name): flushes idle and busy, an abort. */
+const RING_WORKOUT = `
+    let n = 0;
+    const t0 = process.hrtime.bigint();
+    // idle ring (a microtask per flush): past the clock's count and the turn budget many times
+    while (n < 200 || process.hrtime.bigint() - t0 < 20_000_000n) { await ring.nop(); n++; }
+    // a ring with requests in flight (the tick queue's flush)
+    const all = await Promise.all(Array.from({ length: 200 }, () => ring.nop()));
+    // an abort (a cancel, retried on a timer if it misses)
+    const ac = new AbortController();
+    const aborted = ring.timeout(60_000, { signal: ac.signal }).catch((e) => e.name);
+    await ring.nop();
+    ac.abort();
+    const name = await aborted;`;
 
 test('fake timers installed after ringflow loaded (jest, sinon) stop no flush, abort or close, and do not freeze the turn budget (child process)', () => {
   const index = new URL('../src/index.js', import.meta.url).href;
@@ -156,26 +172,65 @@ test('fake timers installed after ringflow loaded (jest, sinon) stop no flush, a
     process.nextTick = fake('nextTick');
     performance.now = () => 0;
     Date.now = () => 0;
-    let n = 0;
-    const t0 = process.hrtime.bigint();
-    // idle ring (a microtask per flush): past the clock's count and the turn budget many times
-    while (n < 200 || process.hrtime.bigint() - t0 < 20_000_000n) { await ring.nop(); n++; }
-    // a ring with requests in flight (the tick queue's flush)
-    const all = await Promise.all(Array.from({ length: 200 }, () => ring.nop()));
-    // an abort (a cancel, retried on a timer if it misses) and a close with a request in flight
-    const ac = new AbortController();
-    const aborted = ring.timeout(60_000, { signal: ac.signal }).catch((e) => e.name);
-    await ring.nop();
-    ac.abort();
-    const name = await aborted;
+${RING_WORKOUT}
     const inFlight = ring.timeout(60_000).catch((e) => e.name);
     await ring.close();
     console.log(JSON.stringify({ n, all: all.length, name, closed: await inFlight }));
     process.exit(0);`;
-  const out = execFileSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8', timeout: 30_000 });
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8', timeout: 30_000 * CPU_TIME_SCALE });
   const r = JSON.parse(out.trim().split('\n').pop()!) as { n: number; all: number; name: string; closed: string };
   assert.ok(r.n >= 200, `the loop went on (${r.n} round trips)`);
   assert.equal(r.all, 200);
   assert.equal(r.name, 'AbortError');
   assert.equal(r.closed, 'RingClosedError');
+});
+
+test('fake timers installed before ringflow loads (jest\'s fakeTimers.enableGlobally): rings, ringflow/fs, callbacks\' exceptions and the exit when idle work as without them (child process)', () => {
+  const index = new URL('../src/index.js', import.meta.url).href;
+  const fsIndex = new URL('../src/fs/index.js', import.meta.url).href;
+  const here = fileURLToPath(import.meta.url);
+  // every global job queue and clock replaced by one that never runs or never moves, then ringflow loaded
+  const code = `
+    const never = [];
+    const fake = (name) => (...args) => { never.push(name); };
+    for (const name of ['setImmediate', 'setTimeout', 'setInterval', 'queueMicrotask']) globalThis[name] = fake(name);
+    process.nextTick = fake('nextTick');
+    performance.now = () => 0;
+    Date.now = () => 0;
+    const { Ring, TcpServer, TcpSocket } = await import(${JSON.stringify(index)});
+    const { setTimeout } = await import('node:timers');
+    const fs = (await import(${JSON.stringify(fsIndex)})).default;
+    const ring = new Ring({ entries: 64 });
+${RING_WORKOUT}
+    // a socket write's callback that throws: an uncaught exception, reported once
+    const uncaught = [];
+    process.on('uncaughtException', (e) => uncaught.push(e.message));
+    const server = await TcpServer.listen(ring, { port: 0 });
+    const accepted = server.accept();
+    const client = await TcpSocket.connect(ring, { port: server.address().port });
+    const peer = await accepted;
+    const called = await new Promise((resolve) => client.write('ping', () => { setTimeout(() => resolve('called'), 0); throw new Error('from the callback'); }));
+    const got = Buffer.from((await peer.chunks().next()).value.bytes).toString();
+    await new Promise((r) => setTimeout(r, 0));
+    await Promise.all([client.close(), peer.close(), server.close()]);
+    const inFlight = ring.timeout(60_000).catch((e) => e.name);
+    await ring.close();
+    // ringflow/fs on its default ring: concurrent readFiles and a FileHandle read loop
+    const files = await Promise.all(Array.from({ length: 20 }, () => fs.readFile(${JSON.stringify(here)})));
+    const fh = await fs.open(${JSON.stringify(here)});
+    const b = Buffer.alloc(16);
+    for (let i = 0; i < 100; i++) await fh.read(b, 0, 16, 0);
+    await fh.close();
+    console.log(JSON.stringify({ n, all: all.length, name, closed: await inFlight, files: files.length, called, got, uncaught }));
+    // no process.exit(): the default ring lets the process end once idle`;
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8', timeout: 30_000 * CPU_TIME_SCALE });
+  const r = JSON.parse(out.trim().split('\n').pop()!) as { n: number; all: number; name: string; closed: string; files: number; called: string; got: string; uncaught: string[] };
+  assert.ok(r.n >= 200, `the loop went on (${r.n} round trips)`);
+  assert.equal(r.all, 200);
+  assert.equal(r.name, 'AbortError');
+  assert.equal(r.closed, 'RingClosedError');
+  assert.equal(r.files, 20);
+  assert.equal(r.called, 'called');
+  assert.equal(r.got, 'ping');
+  assert.deepEqual(r.uncaught, ['from the callback'], 'what the callback threw: one uncaught exception');
 });

@@ -9,7 +9,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { ringFor, fifo } from './helpers.js';
+import { ringFor, fifo, CPU_TIME_SCALE } from './helpers.js';
+import { settledWithin } from './wait-util.js';
 import { marksAreDetachKeys } from '../src/ring/memory.js';
 import { Ring, op, RingError, POLL } from '../src/index.js';
 
@@ -50,7 +51,7 @@ test('ring.cancel() reaches the kernel ahead of the JS backlog, and cancels what
   const reads = Array.from({ length: n }, () => ring.read(r, Buffer.alloc(8)).then(() => 'read', code));
   await new Promise((res) => setTimeout(res, 20));
   assert.equal(ring.pending, n);
-  const found = await Promise.race([ring.cancel({ fd: r }, { all: true }), new Promise((res) => setTimeout(() => res('pending after 3 s'), 3000))]);
+  const found = await settledWithin(ring.cancel({ fd: r }, { all: true }), 3000); // (3 s × CPU_TIME_SCALE, its timer cleared)
   assert.equal(found, n, 'in flight and queued, all found');
   // (EINTR: a read the kernel had running in io-wq, as Debian's 6.1 runs FIFO reads)
   for (const o of await Promise.all(reads)) assert.ok(o === 'ECANCELED' || o === 'EINTR', String(o));
@@ -68,7 +69,7 @@ test('ring.cancel() reaches the kernel ahead of the JS backlog, and cancels what
 test('timeoutRemove(), timeoutUpdate() and pollRemove() of requests in flight reach the kernel ahead of the JS backlog; naming one still in the backlog keeps its place after it', async (t) => {
   const ring = ringFor(t, { entries: 8 });
   const { fd } = fifo(t);
-  const within3s = <T>(p: Promise<T>): Promise<T | string> => Promise.race([p, new Promise<string>((res) => setTimeout(() => res('pending after 3 s'), 3000))]);
+  const within3s = <T>(p: Promise<T>) => settledWithin(p, 3000); // (× CPU_TIME_SCALE: a TCG guest; its timer cleared: a bare one kept the loop 3 s)
   const limit = ring.cqEntries;
   const timers = Array.from({ length: limit - 1 }, () => ring.timeout(60_000));
   const poll = ring.pollAdd(fd, POLL.IN); // an empty FIFO: never readable here
@@ -94,7 +95,7 @@ test('timeoutRemove(), timeoutUpdate() and pollRemove() of requests in flight re
 
 test('a remove reaches the kernel with the ring exactly at its limit and nothing queued, and one that waited behind its backlogged target goes past the limit once that target is submitted', async (t) => {
   const ring = ringFor(t, { entries: 8 });
-  const within3s = <T>(p: Promise<T>): Promise<T | string> => Promise.race([p, new Promise<string>((res) => setTimeout(() => res('pending after 3 s'), 3000))]);
+  const within3s = <T>(p: Promise<T>) => settledWithin(p, 3000); // (× CPU_TIME_SCALE: a TCG guest; its timer cleared: a bare one kept the loop 3 s)
   const outcome = (p: Promise<unknown>) => p.then((v) => v, code);
   const timers = Array.from({ length: ring.cqEntries }, () => ring.timeout(60_000));
   const settled = timers.map(outcome);
@@ -143,7 +144,7 @@ test("a poll update giving the poll a new user_data other than its own is refuse
     // (an update of a FIFO's poll ends it ECANCELED on 6.18: its two wait queues; test/op-poll.test.ts)
     const settled = await poll.then((v) => v, code);
     assert.ok(settled === POLL.IN || (!engine && settled === 'ECANCELED'), `the poll still settles: ${String(settled)}`);
-    const closed = await Promise.race([ring.close().then(() => 'closed'), new Promise((res) => setTimeout(() => res('close pending after 3 s'), 3000))]);
+    const closed = await settledWithin(ring.close().then(() => 'closed'), 3000);
     assert.equal(closed, 'closed');
   }
 });
@@ -251,7 +252,7 @@ test("a WebAssembly.Memory whose buffer was read before ringflow was imported: g
     const grow = (m) => { try { m.grow(1); return 'grew'; } catch (e) { return e.constructor.name + ': ' + e.message; } };
     console.log(JSON.stringify([grow(early), grow(reread)]));
     await ring.close();`;
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 * CPU_TIME_SCALE });
   assert.equal(r.status, 0, `the process ended with ${r.status ?? r.signal}: ${r.stderr}`);
   const [early, reread] = JSON.parse(r.stdout.trim().split('\n').pop()!) as string[];
   if (marksAreDetachKeys()) assert.match(early, /^RangeError: WebAssembly\.Memory\.grow\(\): ringflow lent this memory's buffer to io_uring before it knew it for a wasm memory's .* read memory\.buffer once after importing ringflow/);

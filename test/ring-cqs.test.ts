@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Ring } from '../src/index.js';
-import { ringFor } from './helpers.js';
+import { ringFor, CPU_TIME_SCALE } from './helpers.js';
 import { skipReason, noEngine, load, mapView, mapI64, stat, within } from './ring-programs-util.js';
 import type { LoadedObject } from '../src/programs/index.js';
 
@@ -114,7 +114,7 @@ test('program-emitted CQEs on CQ 0 go to onCompletion, in order; a full CQ 0 dro
   // not ringFor(): if the request's CQE were lost, close() would wait for it forever
   t.after(async () => {
     ring.unref();
-    await within(ring.close(), 2000, 'ring.close()').catch(() => {});
+    await within(ring.close(), 2000 * CPU_TIME_SCALE, 'ring.close()').catch(() => {});
   });
   const obj = load('cqs.c');
   const idx = ring.registerProgram(obj.program('emit_n'));
@@ -128,7 +128,7 @@ test('program-emitted CQEs on CQ 0 go to onCompletion, in order; a full CQ 0 dro
   const N = 4096;
   emitArgs(obj, 0, N, 0n);
   // the program request's own CQE must still arrive (CQ 0 never drops a request's CQE)
-  assert.equal(await within(ring.runProgram(idx), 5000, 'the program request that filled CQ 0'), 0);
+  assert.equal(await within(ring.runProgram(idx), 5000 * CPU_TIME_SCALE, 'the program request that filled CQ 0'), 0);
   const dropped = Number(mapI64(obj, 'out', 1));
   assert.equal(Number(mapI64(obj, 'out', 0)) - 3, got.length, 'every accepted CQE was delivered');
   assert.equal(got.length + dropped, N);

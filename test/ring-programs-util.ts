@@ -5,12 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadObject, engineAvailable, ArrayMap, type LoadedObject } from '../src/programs/index.js';
 import { Ring, RingError } from '../src/index.js';
+import { processDir } from './helpers.js';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const ringCDir = join(root, 'test', 'programs', 'ring');
@@ -30,7 +30,7 @@ export const noEngine: string | false = !engineAvailable()
 /** Why the program-on-ring tests that compile test/programs/ring/*.c skip (false: they run). */
 export const skipReason: string | false = noClang || noEngine;
 
-const out = mkdtempSync(join(tmpdir(), 'rf-ring-bpf-'));
+const out = processDir('rf-ring-bpf-');
 const cache = new Map<string, Uint8Array>();
 
 /** clang -O2 -g -target bpf -I include -c test/programs/ring/<name> (cached per process). */
@@ -38,7 +38,7 @@ export function compileRing(name: string, dir = ringCDir): Uint8Array {
   const key = join(dir, name);
   const hit = cache.get(key);
   if (hit) return hit;
-  const o = join(out, name.replace(/\.c$/, '.o'));
+  const o = join(out(), name.replace(/\.c$/, '.o'));
   const r = spawnSync('clang', ['-O2', '-g', '-target', 'bpf', '-I', join(root, 'include'), '-c', key, '-o', o], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   const elf = readFileSync(o);

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { openSync, closeSync, readFileSync } from 'node:fs';
 import { join, dirname, basename } from 'node:path';
 import { op, O } from '../src/index.js';
-import { ringFor, tempDir, tempFile, pattern, lacksFlag } from './helpers.js';
+import { ringFor, tempDir, tempFile, pattern, lacksFlag, CPU_TIME_SCALE } from './helpers.js';
 import { skipReason, noEngine, load, mapView, mapI64, addr, rejectsWith, E } from './ring-programs-util.js';
 import { loadObject, builtinObject } from '../src/programs/index.js';
 
@@ -257,7 +257,7 @@ test('ring.close() while a program request waits: its promise rejects with EAGAI
   const p = ring.runProgram(idx);
   let settled = false;
   p.then(() => (settled = true), () => (settled = true));
-  await new Promise((r) => setTimeout(r, 30));
+  await new Promise((r) => setTimeout(r, 30 * CPU_TIME_SCALE)); // (its first run: later in a loaded TCG guest)
   assert.equal(settled, false, 'still waiting');
   assert.equal(mapI64(obj, 'out', 3), 1n, 'ran once, then parked (not re-run: its count is not reached)');
   await ring.close();
@@ -325,7 +325,7 @@ test('programs/chain.bpf.o: an 8-step dependent READ chain done by a program, on
   assert.equal(mapView(obj, 'state').getBigUint64(24, true), 3n, 'chains');
 });
 
-test('a dependent chain longer than one reaping pass (3000 NOP steps) finishes: the pass yields and resumes, nothing stalls', { skip: skipBuiltin || lacksFlag('nop', 'INJECT_RESULT'), timeout: 20_000 }, async (t) => {
+test('a dependent chain longer than one reaping pass (3000 NOP steps) finishes: the pass yields and resumes, nothing stalls', { skip: skipBuiltin || lacksFlag('nop', 'INJECT_RESULT'), timeout: 20_000 * CPU_TIME_SCALE }, async (t) => {
   // programs/chain.bpf.c in NOP mode: each NOP's injected result picks the next table index. One
   // reaping pass runs at most 1024 rounds and 1024 programs (one step each here), so this chain
   // spans several passes;

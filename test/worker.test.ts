@@ -8,7 +8,7 @@ import { lacksFlag } from './helpers.js';
 
 const index = new URL('../src/index.js', import.meta.url).href;
 
-test('rings in worker threads, terminated with a request in flight', { skip: lacksFlag('nop', 'INJECT_RESULT') }, async () => {
+test('rings in worker threads, terminated with a request in flight', { skip: lacksFlag('nop', 'INJECT_RESULT') }, async (t) => {
   const code = `
     const { Ring, Program } = await import(${JSON.stringify(index)});
     const { parentPort } = await import('node:worker_threads');
@@ -21,6 +21,7 @@ test('rings in worker threads, terminated with a request in flight', { skip: lac
   `;
   for (let i = 0; i < 10; i++) {
     const w = new Worker(code, { eval: true });
+    t.after(() => w.terminate()); // (its 60 s timeout would keep it alive past a failed assertion)
     const msg = await new Promise((resolve, reject) => {
       w.once('message', resolve);
       w.once('error', reject);

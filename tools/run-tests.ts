@@ -1,5 +1,5 @@
 /**
- * `npm test`: runs every dist/test/**\/*.test.js file with `node --test`, one file at a time.
+ * `npm test`: runs every dist/test/**\/*.test.js file with `node --test`, one file at a time (RF_TEST_JOBS: 1-8 at once).
  *
  * Node 20 and 26 accept a directory after `--test`; Node 22 and 24 take it as a module path
  * ("Cannot find module .../dist/test"), and Node 20 has no glob patterns. Listing the files here
@@ -10,6 +10,10 @@
  * Tests that run an opcode against the kernel call requireOp() (test/helpers.ts), which writes a
  * line to the ledger file named by RF_OP_LEDGER; after the run this prints, as TAP comments, how
  * many of the table's opcodes ran, which the kernel's probe skipped, and which no test ran.
+ *
+ * Every file's process loads tools/test-watchdog.ts, which stops a file in which no test starts or
+ * ends for RF_TEST_STALL seconds (default: 300, or 600 for `--tier=kernel` under TCG, where the
+ * longest test took 162 s on 2026-11-28) and says where it stood.
  */
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync, mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
@@ -17,7 +21,7 @@ import { join, relative, resolve, sep } from 'node:path';
 import { tmpdir } from 'node:os';
 import { OPS } from '../src/ops/table.js';
 import { TIERS, inTier, type Tier } from './test-tiers.js';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
 
@@ -53,9 +57,19 @@ if (files.length === 0) {
 }
 const ledgerDir = mkdtempSync(join(tmpdir(), 'ringflow-ledger-'));
 const ledger = join(ledgerDir, 'ops.tsv');
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', ...options, ...files.map((f) => relative(process.cwd(), f) || f)], {
+const watchdog = pathToFileURL(join(root, 'dist', 'tools', 'test-watchdog.js')).href;
+const stall = process.env.RF_TEST_STALL ?? (tier === 'kernel' ? '600' : '300');
+// files run one at a time unless RF_TEST_JOBS says how many at once (the QEMU guests: kernel-suite.sh JOBS)
+const jobs = process.env.RF_TEST_JOBS ?? '1';
+if (!/^[1-8]$/.test(jobs)) {
+  console.error(`run-tests: RF_TEST_JOBS takes 1 to 8 (got ${JSON.stringify(jobs)})`);
+  process.exit(2);
+}
+// (NODE_TEST_CONTEXT, inherited when a test runs this runner, would make `node --test` run no file)
+const { NODE_TEST_CONTEXT: _, ...env } = process.env;
+const r = spawnSync(process.execPath, [`--import=${watchdog}`, '--test', `--test-concurrency=${jobs}`, ...options, ...files.map((f) => relative(process.cwd(), f) || f)], {
   stdio: 'inherit',
-  env: { ...process.env, RF_OP_LEDGER: ledger },
+  env: { ...env, RF_OP_LEDGER: ledger, RF_TEST_STALL: stall },
 });
 if (r.error) throw r.error;
 report(existsSync(ledger) ? readFileSync(ledger, 'utf8') : '');

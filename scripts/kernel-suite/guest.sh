@@ -1,6 +1,6 @@
 #!/bin/bash
 # Runs inside the guest of scripts/kernel-suite.sh: the checkout is at /tmp/p, results go to
-# /tmp/out (the host's output directory). Env from the kernel command line: rffiles, rfbench.
+# /tmp/out (the host's output directory). Env from the kernel command line: rffiles, rfbench, rfjobs.
 cd /tmp/p || exit 1
 uname -r > /tmp/out/uname.txt
 echo "=== guest: $(uname -r), $(nproc) cpus, node $(node --version)"
@@ -11,7 +11,7 @@ t0=$(date +%s)
 tier=--tier=kernel
 [ -n "${rffiles:-}" ] && tier=
 # shellcheck disable=SC2086
-node dist/tools/run-tests.js $tier --test-reporter=tap --test-reporter-destination=/tmp/out/suite.tap \
+RF_TEST_JOBS=${rfjobs:-1} node dist/tools/run-tests.js $tier --test-reporter=tap --test-reporter-destination=/tmp/out/suite.tap \
      --test-reporter=dot --test-reporter-destination=stdout ${rffiles//,/ }
 echo "=== suite rc=$? in $(( $(date +%s) - t0 )) s"
 if [ "${rfbench:-0}" = 1 ]; then

@@ -9,15 +9,22 @@
  * arguments: its options checks, abort checks and iteration of the data run as they do there.
  */
 import * as nodeFsp from 'node:fs/promises';
+import { probeFile } from './line-probes.js';
 
 let closedNodeHandle: Promise<nodeFsp.FileHandle> | undefined;
 
-/** A node:fs/promises FileHandle (on /dev/null) that has been closed: made once per thread. */
+/** A node:fs/promises FileHandle (on /dev/null, or what the permission model grants) that has been closed: made once per thread. */
 function closedHandle(): Promise<nodeFsp.FileHandle> {
-  closedNodeHandle ??= nodeFsp.open('/dev/null', 'r').then(async (h) => {
-    await h.close();
-    return h;
-  });
+  closedNodeHandle ??= nodeFsp.open(probeFile(), 'r').then(
+    async (h) => {
+      await h.close();
+      return h;
+    },
+    (e: unknown) => {
+      closedNodeHandle = undefined; // (not kept: asked again next time)
+      throw e;
+    },
+  );
   return closedNodeHandle;
 }
 

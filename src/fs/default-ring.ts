@@ -11,6 +11,7 @@
  * the ring when the thread's environment ends (its env cleanup hook).
  */
 import { Ring } from '../ring/core.js';
+import { RingError } from '../errors.js';
 
 let ring: Ring | undefined;
 
@@ -18,6 +19,40 @@ let ring: Ring | undefined;
 export function defaultRing(): Ring {
   if (ring === undefined || ring.closed) ring = new Ring();
   return ring;
+}
+
+/**
+ * io_uring_setup's answers that mean no ring for this process here: EPERM (a seccomp profile such
+ * as Docker's default, kernel.io_uring_disabled), ENOSYS (no io_uring), EACCES, which stay; and
+ * ENOMEM (ring memory charged to a locked-memory limit, 6.14+: e.g. one default ring per test file
+ * under Jest, each alive until collected), which may pass, so it is asked again at the next call.
+ */
+const STAYS = new Set(['EPERM', 'ENOSYS', 'EACCES']);
+let unavailable = false;
+let warned = false;
+
+/**
+ * Is there a default ring on this thread (made now if needed)? false when io_uring refuses one (see
+ * above): ringflow/fs then runs its calls on node:fs/promises, as if it were not there, and says so
+ * once with a warning (RINGFLOW_FS_NO_RING).
+ */
+export function defaultRingReady(): boolean {
+  if (ring !== undefined && !ring.closed) return true;
+  if (unavailable) return false;
+  try {
+    defaultRing();
+    return true;
+  } catch (e) {
+    if (!(e instanceof RingError) || !(STAYS.has(e.code) || e.code === 'ENOMEM')) throw e;
+    if (STAYS.has(e.code)) unavailable = true;
+    if (!warned) {
+      warned = true;
+      process.emitWarning(`ringflow/fs: io_uring gave this thread no ring (${e.message}); its calls run on node:fs/promises`, {
+        code: 'RINGFLOW_FS_NO_RING',
+      });
+    }
+    return false;
+  }
 }
 
 /** The default ring if it was created (for tests and introspection), else undefined. */

@@ -6,10 +6,12 @@
  * is called, and methods of a closed handle reject with Error('file closed') code EBADF.
  */
 import { EventEmitter } from 'node:events';
-import { fchmod, fchown, futimes, ftruncate as ftruncateCb, closeSync, fstatSync } from 'node:fs';
+import { fchmod, fchown, futimes, ftruncate as ftruncateCb, fstatSync } from 'node:fs';
 import { promisify } from 'node:util';
 import type { Ring } from '../ring/ring.js';
+import { binding } from '../native.js';
 import { AT_EMPTY_PATH } from '../ring/abi.js';
+import { closeOwnedFd } from './close-fd.js';
 import { nodeError, errnoError, fileClosedError, invalidArgValue, invalidState, checkAborted } from './errors.js';
 import {
   validateObject, validateInteger, validateBuffer, validateBufferArray, validateOffsetLengthRead, validateOffsetLengthWrite,
@@ -61,13 +63,12 @@ function advance(bufs: ArrayBufferView[], n: number): ArrayBufferView[] {
   return rest;
 }
 
-/** Handles dropped without close(): their fd is closed at collection, with Node's warning. */
+/**
+ * Handles dropped without close(): their fd is closed at collection, with Node's warning. By
+ * close(2), not fs.closeSync(): in a worker, Node 26's fs warns of closing an fd node:fs did not open.
+ */
 const unclosed = new FinalizationRegistry<number>((fd) => {
-  try {
-    closeSync(fd);
-  } catch {
-    return;
-  }
+  if (binding.closeFd(fd) < 0) return;
   process.emitWarning(`Closing file descriptor ${fd} on garbage collection`);
 });
 
@@ -78,6 +79,11 @@ export interface ReadResult<T> {
 
 export class FileHandle extends EventEmitter {
   readonly #ring: Ring;
+
+  /** Is `v` a FileHandle of ringflow/fs (a brand check: no Symbol.hasInstance, no prototype consulted)? */
+  static isHandle(v: unknown): v is FileHandle {
+    return typeof v === 'object' && v !== null && #ring in v;
+  }
   #fd: number;
   #refs = 1;
   #closePromise: Promise<void> | null | undefined = null;
@@ -87,6 +93,8 @@ export class FileHandle extends EventEmitter {
   #positionTail: Promise<void> | undefined;
   #closeResolve: (() => void) | undefined;
   #closeReject: ((e: unknown) => void) | undefined;
+  /** The fd's close once it is under way (resolves when it ended, whatever its outcome). */
+  #closed: Promise<void> | undefined;
 
   /** A handle on `fd` (opened by `ring` or any other way); its I/O goes through `ring`. */
   constructor(ring: Ring, fd: number) {
@@ -165,13 +173,18 @@ export class FileHandle extends EventEmitter {
 
   #closeFd(fd: number): Promise<void> {
     unclosed.unregister(this);
-    return this.#ring.closeFd(fd).catch((e: unknown) => {
+    // (a ring closed before the close reached the kernel: the fd is closed all the same, close-fd.ts)
+    const closing = closeOwnedFd(this.#ring, fd).catch((e: unknown) => {
       throw nodeError(e, 'close');
     });
+    this.#closed = closing.then(noop, noop);
+    return closing;
   }
 
   close = (): Promise<void> => {
-    if (this.#fd === -1) return Promise.resolve();
+    // closed or closing: node resolves at once; this resolves once the fd's close has ended (its
+    // error, if any, went to the close() that started it), so `await fh.close()` means closed
+    if (this.#fd === -1) return this.#closed ?? Promise.resolve();
     if (this.#closePromise) return this.#closePromise;
     this.#refs--;
     if (this.#refs === 0) {

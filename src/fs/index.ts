@@ -1,3 +1,4 @@
+/// <reference types="node" preserve="true" />
 /**
  * ringflow/fs: node:fs/promises on io_uring. The same functions, FileHandle methods, arguments,
  * results and errors; the calls io_uring has run as ring requests on a per-thread default ring,
@@ -14,21 +15,28 @@
 import * as nodeFsp from 'node:fs/promises';
 import type { Ring } from '../ring/ring.js';
 import { Ring as RingClass } from '../ring/core.js';
-import { defaultRing } from './default-ring.js';
+import { defaultRing, defaultRingReady } from './default-ring.js';
 import { pathOps } from './path-ops.js';
-export type { FileHandle } from './file-handle.js';
+import { guardPathOp } from './path-guard.js';
 
 type NodeFsPromises = typeof import('node:fs/promises');
+/**
+ * node:fs/promises' FileHandle type, the type open() resolves here: code that names it after
+ * switching its import compiles as before. The object open() gives is ringflow's FileHandle
+ * (src/fs/file-handle.ts), which has node's methods and properties.
+ */
+export type FileHandle = import('node:fs/promises').FileHandle;
 /** The surface: node:fs/promises' functions and constants (its FileHandle type stands for ringflow's). */
 export type FsPromises = Omit<NodeFsPromises, 'default'>;
 
 const nodeDefault = (nodeFsp as unknown as { default: Record<string, unknown> }).default;
 
 /** Builds the node:fs/promises surface (same keys, same order) over a ring getter. */
-function surface(ringOf: () => Ring): FsPromises {
+function surface(ringOf: () => Ring, ready?: () => boolean): FsPromises {
   const ours = pathOps(ringOf) as Record<string, unknown>;
   const out: Record<string, unknown> = {};
-  for (const key of Object.keys(nodeDefault)) out[key] = Object.hasOwn(ours, key) ? ours[key] : nodeDefault[key];
+  for (const key of Object.keys(nodeDefault))
+    out[key] = Object.hasOwn(ours, key) ? guardPathOp(key, ours[key] as never, nodeDefault[key] as never, ready) : nodeDefault[key];
   return out as unknown as FsPromises;
 }
 
@@ -45,7 +53,7 @@ export function createFs(options: CreateFsOptions): FsPromises {
   return surface(() => ring);
 }
 
-const fs = surface(defaultRing);
+const fs = surface(defaultRing, defaultRingReady);
 export default fs;
 
 /*

@@ -10,6 +10,7 @@ import { AT_EMPTY_PATH } from '../ring/abi.js';
 import { nodeError, checkAborted, fileTooLarge } from './errors.js';
 import { type FsOptions, type Path, validateStringAfterView } from './args.js';
 import type { FileHandle } from './file-handle.js';
+import { closeOwnedFd } from './close-fd.js';
 
 const S_IFMT = 0o170000;
 const S_IFREG = 0o100000;
@@ -124,11 +125,11 @@ export async function thenClose<T>(ring: Ring, fd: number, op: Promise<T>): Prom
   try {
     result = await op;
   } catch (e) {
-    await ring.closeFd(fd).catch(() => {});
+    await closeOwnedFd(ring, fd).catch(() => {});
     throw e;
   }
   try {
-    await ring.closeFd(fd);
+    await closeOwnedFd(ring, fd);
   } catch (e) {
     throw nodeError(e, 'close');
   }

@@ -1,9 +1,10 @@
 /**
- * What keeps a Ring alive. A busy ring (requests queued, in flight, or closing) is held here, so
- * a Ring the program dropped stays alive while the kernel may still use its requests' memory, and
- * keeps Node's event loop alive unless unref()'d. An idle ring is held only by its users (and by
- * the native side while its program engine has work of its own); one dropped without close() is
- * reported when collected.
+ * What keeps a Ring alive. A busy ring (requests queued, in flight, or closing) is held here and
+ * by the native side (its callback, strongly, from ringRef's busy: also where nothing reaches this
+ * module, a copy of ringflow in a vm context only its awaiting code reaches), so a Ring the program
+ * dropped stays alive while the kernel may still use its requests' memory, and keeps Node's event
+ * loop alive unless unref()'d. An idle ring is held only by its users (and by the native side while
+ * its program engine has work of its own); one dropped without close() is reported when collected.
  */
 import { binding } from '../native.js';
 import { immediate } from './jobs.js';
@@ -23,13 +24,26 @@ export const droppedRings = new FinalizationRegistry<number>((fd) => {
   });
 });
 
+/**
+ * The async resource a ring's callbacks run in (binding.ringRef's fourth argument), as async_hooks
+ * see it: hasRef() says whether the ring holds the event loop now, as a timer's or a socket's does,
+ * so that tools listing what keeps a process alive (Jest's --detectOpenHandles) pass over an
+ * unref()'d ring. Its async context exists only while the ring is busy (native/ring_napi.c,
+ * make_actx: an idle ring's would keep alive what the context current at its making reached), so
+ * async_hooks see one init and one destroy per busy spell. It holds no reference to its Ring.
+ */
+export class RingResource {
+  refd = false;
+  hasRef(): boolean {
+    return this.refd;
+  }
+}
+
 /** One ring's hold on itself (against GC) and on the event loop (ringRef's loopRef). */
 export class LoopHold {
   /** The ring this hold keeps alive while it is in busyRings. */
   readonly ring: object;
   readonly #handle: unknown;
-  /** The event loop is kept alive for this ring. */
-  #refd = false;
   /** In busyRings (alive whatever holds it): requests queued, in flight, or closing. */
   #held = false;
   /** Its index in busyRings while #held. */
@@ -52,9 +66,12 @@ export class LoopHold {
     }
   };
 
-  constructor(ring: object, handle: unknown, recheck: () => void) {
+  readonly #resource: RingResource;
+
+  constructor(ring: object, handle: unknown, resource: RingResource, recheck: () => void) {
     this.ring = ring;
     this.#handle = handle;
+    this.#resource = resource;
     this.#recheck = recheck;
   }
 
@@ -70,7 +87,7 @@ export class LoopHold {
   /**
    * Busy: the ring is kept alive against GC, and keeps the event loop alive unless unref()'d.
    * Idle: only its users hold it (and the native side, while the program engine has work of its
-   * own: told on every change when the ring has an `engine`).
+   * own). The native side is told of every change of busy (its hold, the async context).
    */
   update(busy: boolean, engine: boolean): void {
     if (!busy && this.#held && !engine && !this.#settlingIdle) {
@@ -90,9 +107,9 @@ export class LoopHold {
       if (busy) this.#busyIndex = busyRings.push(this) - 1;
       else this.#leaveBusy();
     }
-    if (want !== this.#refd || (heldChanged && engine)) {
-      this.#refd = want;
-      binding.ringRef(this.#handle, want, busy);
+    if (want !== this.#resource.refd || heldChanged) {
+      this.#resource.refd = want; // (the one record of it: the async resource's hasRef() reads it)
+      binding.ringRef(this.#handle, want, busy, this.#resource);
     }
   }
 
@@ -100,6 +117,7 @@ export class LoopHold {
   release(): void {
     this.#leaveBusy();
     this.#held = false;
+    this.#resource.refd = false; // (its async context is destroyed with the ring's close)
   }
 
   #leaveBusy(): void {

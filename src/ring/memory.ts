@@ -280,20 +280,86 @@ function wrapMethod(proto: object, name: string, around: (original: Method) => M
  * Makes ArrayBuffer.prototype.transfer() and transferToFixedLength() refuse the buffers lent to
  * the kernel, on runtimes whose own transfer() detaches a buffer marked untransferable (Node 22;
  * found by trying it on a probe buffer, not by version). Elsewhere it changes nothing.
+ *
+ * ArrayBuffer.prototype may be shared by several copies of ringflow: the ES module and the
+ * CommonJS build in one process, or one copy per test file under Jest, which hands every test
+ * file's vm context the process's ArrayBuffer. The first copy installs the guard and every copy
+ * adds its own test to it, held weakly; the guard is made by the realm's own Function, so it holds
+ * nothing of the copy that made it. (A guard per copy, each wrapping the last, kept every copy alive
+ * and with it each Jest test file's context and default ring: 2026-11-28.)
  */
 function guardTransfer(): void {
   transferGuarded = true;
   if (typeof (ArrayBuffer.prototype as { transfer?: unknown }).transfer !== 'function') return; // no transfer() (Node 20)
   if (marksAreDetachKeys()) return; // the runtime refuses it itself
-  for (const name of ['transfer', 'transferToFixedLength'])
-    wrapMethod(ArrayBuffer.prototype, name, (original) =>
-      function (this: unknown, ...args: unknown[]): unknown {
-        const ab = this as ArrayBuffer;
-        if (bases.has(ab) || nativelyOwned(ab)) throw new TypeError(`ArrayBuffer is not detachable: ringflow lent its memory to io_uring (${name}() would move or free it under the kernel)`);
-        return original.apply(this, args);
-      },
-    );
+  for (const name of ['transfer', 'transferToFixedLength']) {
+    const add = (ArrayBuffer.prototype as unknown as Record<string, Record<symbol, unknown> | undefined>)[name]?.[GUARD_ADD];
+    if (typeof add === 'function') add(isLent); // another copy's guard
+    else
+      wrapMethod(ArrayBuffer.prototype, name, (original) => {
+        const made = makeTransferGuard(original, name);
+        made.add(isLent);
+        return made.guard;
+      });
+  }
 }
+
+/** Lent to the kernel by this copy of ringflow (the test each copy adds to the shared guard). */
+const isLent = (ab: unknown): boolean => typeof ab === 'object' && ab !== null && (bases.has(ab as ArrayBuffer) || nativelyOwned(ab as ArrayBuffer));
+
+/** The key of the guard's add(test), on the guarded methods (Symbol.for: the same in every copy and realm). */
+const GUARD_ADD = Symbol.for('ringflow.transferGuard.add');
+
+interface TransferGuard {
+  guard: Method;
+  add(test: (ab: unknown) => boolean): void;
+}
+
+/**
+ * The guard of `original` (transfer or transferToFixedLength): it throws a TypeError for a buffer
+ * any added test says is lent, else calls `original`. Its source runs in the realm of `original`'s
+ * own Function (no closure over this module); where code generation from strings is refused
+ * (--disallow-code-generation-from-strings), a closure here is the guard and keeps this copy alive.
+ */
+function makeTransferGuard(original: Method, name: string): TransferGuard {
+  const message = `ArrayBuffer is not detachable: ringflow lent its memory to io_uring (${name}() would move or free it under the kernel)`;
+  try {
+    const RealmFunction = original.constructor as FunctionConstructor;
+    return new RealmFunction('original', 'message', 'key', GUARD_SOURCE)(original, message, GUARD_ADD) as TransferGuard;
+  } catch {
+    const tests: WeakRef<(ab: unknown) => boolean>[] = [];
+    const guard = function (this: unknown, ...args: unknown[]): unknown {
+      for (const t of tests) if (t.deref()?.(this)) throw new TypeError(message);
+      return original.apply(this, args);
+    };
+    const add = (test: (ab: unknown) => boolean): void => {
+      // (as GUARD_SOURCE's: the tests of collected copies go, so one per live copy is kept)
+      for (let i = tests.length - 1; i >= 0; i--) if (tests[i]!.deref() === undefined) tests.splice(i, 1);
+      tests.push(new WeakRef(test));
+    };
+    Object.defineProperty(guard, GUARD_ADD, { value: add });
+    return { guard, add };
+  }
+}
+
+/** makeTransferGuard's guard, as source for the realm's Function (arguments: original, message, key; wrapMethod names it). */
+const GUARD_SOURCE = `
+  const tests = [];
+  const apply = Reflect.apply;
+  const guard = function (...args) {
+    for (let i = 0; i < tests.length; i++) {
+      const test = tests[i].deref();
+      if (test !== undefined && test(this)) throw new TypeError(message);
+    }
+    return apply(original, this, args);
+  };
+  const add = (test) => {
+    for (let i = tests.length - 1; i >= 0; i--) if (tests[i].deref() === undefined) tests.splice(i, 1);
+    tests.push(new WeakRef(test));
+  };
+  Object.defineProperty(guard, key, { value: add });
+  return { guard, add };
+`;
 
 /**
  * Records the base address of an ArrayBuffer ringflow made over native memory it owns

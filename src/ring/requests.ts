@@ -141,7 +141,7 @@ export function deliver(p: Pending, sqe: Sqe, res: number, flags: number, closin
   }
   if (res < 0) {
     if ((res === -ECANCELED || res === -EINTR) && p.signal?.aborted) return p.reject(abortError(p.signal));
-    if (closing && res === -ECANCELED) return p.reject(new RingClosedError('ring closed while the request was in flight; it'));
+    if (closing && res === -ECANCELED) return p.reject(new RingClosedError('ring closed while the request was in flight; it', true, new RingError(res, 'io_uring_enter', { op: opd.name })));
     // a slot is named by IOSQE_FIXED_FILE, or by file_index (CLOSE of a slot, a direct open)
     const slot = (sqe.flags & SqeFlags.FIXED_FILE) !== 0 || (sqe.fileIndex !== 0 && opd.sqe?.slotEffect === 'fileIndex');
     // a kernel refuses a flag it does not know with EINVAL (EOPNOTSUPP for RWF_*): say which, if so

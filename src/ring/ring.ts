@@ -23,7 +23,7 @@ import { RECVSEND } from '../ops/net-abi.js';
 import * as grants from './grants.js';
 import { SubmissionQueue, FlushSchedule, cancelSqe } from './submission.js';
 import { CompletionDispatch, BULK_TAG } from './completion.js';
-import { LoopHold, droppedRings } from './liveness.js';
+import { LoopHold, RingResource, droppedRings } from './liveness.js';
 import type { RingStats } from './introspection.js';
 import type { RingInternals, RunOptions } from './ring-internals.js';
 import { cancelTimeout, immediate, microtask, timeout } from './jobs.js';
@@ -124,7 +124,7 @@ export class Ring {
     const maxInflight = options.maxInflight ?? s.cqEntries;
     this.#sq = new SubmissionQueue(handle, sqRing, sqes, off, { entries: s.sqEntries, setupFlags: s.flags, maxInflight }, this.#requests, this.#stats);
     this.#cq = new CompletionDispatch(handle, cqRing, off, this.#sq, this.#requests, this.#aborts, this.#stats, s.flags);
-    this.#hold = new LoopHold(this, handle, () => this.#updateRef());
+    this.#hold = new LoopHold(this, handle, new RingResource(), () => this.#updateRef());
     this.#budget = options.programBudget ?? 1_000_000;
     if (options.autoSubmit ?? true)
       this.#autoFlush = new FlushSchedule(
@@ -636,7 +636,7 @@ export class Ring {
     this.#cq.end();
     droppedRings.unregister(this);
     this.#hold.release();
-    for (const p of this.#requests.drain()) this.#rejectHere(p, new RingClosedError('ring closed while the request was in flight; it'));
+    for (const p of this.#requests.drain()) this.#rejectHere(p, new RingClosedError('ring closed while the request was in flight; it', true));
     binding.ringClose(this.#handle);
     this.#cq.closed();
   }

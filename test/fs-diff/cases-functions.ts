@@ -205,6 +205,20 @@ export function functionCases(): Case[] {
     return r.how;
   });
 
+  // --- paths with a lone surrogate: node writes U+FFFD in its place; ringflow/fs lets node answer (src/fs/path-guard.ts)
+  const lone = 'lone-\uD800';
+  add('writeFile, stat, readFile, rename, unlink a lone-surrogate name', async (fs, c) => [
+    await c.step(() => fs.writeFile(c.p(lone), 'x')),
+    await c.step(() => fs.stat(c.p(lone)).then((s: { size: number }) => s.size)),
+    await c.step(() => fs.readFile(c.p(lone), 'utf8')),
+    await c.step(() => fs.rename(c.p(lone), c.p(`${lone}2`))),
+    await c.step(() => fs.open(c.p(`${lone}2`)).then((h: { close(): Promise<void> }) => h.close())),
+    await c.step(() => fs.unlink(c.p(`${lone}2`))),
+    await c.step(() => fs.mkdir(c.p(lone))),
+    await c.step(() => fs.symlink(lone, c.p('link-lone'))),
+    await c.step(() => fs.lstat(c.p('link-lone')).then((s: { isSymbolicLink(): boolean }) => s.isSymbolicLink())),
+  ]);
+
   // --- rename / link / symlink / unlink / rmdir / rm
   const pairs: [string, string][] = [
     ['file.txt', 'renamed'], ['file.txt', 'bin'], ['file.txt', 'dir'], ['dir', 'emptydir'], ['dir', 'file.txt'],

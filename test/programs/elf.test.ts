@@ -2,20 +2,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseObject, verifyProgram, loadObject, loadProgram, engineAvailable, readTrace, ProgramError, MapType, MapFlags, ArrayMap, HashMap } from '../../src/programs/index.js';
 import { noClang } from '../ring-programs-util.js';
+import { processDir } from '../helpers.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const cDir = join(root, 'test', 'programs', 'c');
 const noEngine = engineAvailable() ? false : 'native eBPF engine not built';
-const out = mkdtempSync(join(tmpdir(), 'rf-bpf-'));
+const out = processDir('rf-bpf-');
 
 function compile(name: string, extra: string[] = ['-g']): Uint8Array {
-  const o = join(out, name.replace(/\.c$/, '.o'));
+  const o = join(out(), name.replace(/\.c$/, '.o'));
   const r = spawnSync('clang', ['-O2', '-target', 'bpf', ...extra, '-I', join(root, 'include'), '-c', join(cDir, name), '-o', o], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   return readFileSync(o);

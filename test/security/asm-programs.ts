@@ -99,17 +99,17 @@ export function attackTargets(ring: Ring): bigint[] {
 
 /**
  * Runs a program (JIT or interpreter) on `ring` (which has an extra CQ 1) that, for each of
- * `targets`, submits an ASYNC_CANCEL naming it and emits a CQE under it with `flags` to the
+ * `targets`, submits an ASYNC_CANCEL naming it and emits a CQE under it with `flags` and `res` to the
  * programs' CQ 0. Asserts what isolation promises: every cancel finds nothing (-ENOENT on CQ 1)
  * and every forged CQE reaches the programs' CQ 0 (ring.onCompletion), no JS request.
  */
-export async function cancelAndForge(ring: Ring, targets: readonly bigint[], jit: boolean, flags = 0): Promise<void> {
+export async function cancelAndForge(ring: Ring, targets: readonly bigint[], jit: boolean, flags = 0, res = 0): Promise<void> {
   let code = 'mov %r6, %r1\n';
   let n = 0;
   for (const target of targets) {
     code += submitAsm({ opcode: ASYNC_CANCEL, fd: 0, addr: target, userData: BigInt(n++), cq: 1 }) + '\n';
     // helper 165 (emit): r2 cq, r3 user_data, r4 res, r5 flags
-    code += emitAsm(0, target, 0).replace('mov %r5, 0', `mov %r5, ${flags}`) + '\n';
+    code += emitAsm(0, target, res).replace('mov %r5, 0', `mov %r5, ${flags}`) + '\n';
   }
   code += 'mov %r0, 0\nexit';
   const seenByJs: bigint[] = [];

@@ -9,7 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { O } from '../../src/index.js';
-import { ringFor, fifo } from '../helpers.js';
+import { ringFor, fifo, CPU_TIME_SCALE } from '../helpers.js';
 import { ENGINES, noEngine, ringProgram } from './asm-programs.js';
 import { IOSQE, OP, submitFlagsAsm } from './attack-asm.js';
 
@@ -22,7 +22,7 @@ function watch<T>(p: Promise<T>): { settled: () => boolean; outcome: () => unkno
 }
 
 for (const { name, jit } of ENGINES) {
-  test(`a program's timeout freed through a stale chain_prev cannot settle the JS read that reuses its slot (${name})`, { skip: noEngine, timeout: 20_000 }, async (t) => {
+  test(`a program's timeout freed through a stale chain_prev cannot settle the JS read that reuses its slot (${name})`, { skip: noEngine, timeout: 20_000 * CPU_TIME_SCALE }, async (t) => {
     const ring = ringFor(t, { cqs: [64] });
     const ts = ring.registerRegion(48, { writable: false });
     ts.bytes.writeBigInt64LE(1_000_000n, 8); // [0]: 1 ms

@@ -7,12 +7,12 @@
 // the bound be small.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ringFor } from '../helpers.js';
+import { ringFor, CPU_TIME_SCALE } from '../helpers.js';
 import { ENGINES, noEngine, ringProgram, submitAsm } from './asm-programs.js';
 import { OP } from './attack-asm.js';
 
 for (const { name, jit } of ENGINES) {
-  test(`65,536 program timeouts in flight cost less than 64 MiB of RSS (${name})`, { skip: noEngine, timeout: 60_000 }, async (t) => {
+  test(`65,536 program timeouts in flight cost less than 64 MiB of RSS (${name})`, { skip: noEngine, timeout: 60_000 * CPU_TIME_SCALE }, async (t) => {
     const ring = ringFor(t, { cqs: [4] });
     const ts = ring.registerRegion(16, { writable: false });
     ts.bytes.writeBigInt64LE(60n, 0);

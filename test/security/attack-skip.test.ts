@@ -7,12 +7,12 @@ import assert from 'node:assert/strict';
 import { Ring, op } from '../../src/index.js';
 import { ENGINES, noEngine, ringProgram } from './asm-programs.js';
 import { IOSQE, OP, submitFlagsAsm, within } from './attack-asm.js';
-import { lacksFlag } from '../helpers.js';
+import { lacksFlag, CPU_TIME_SCALE } from '../helpers.js';
 
 const noInject = lacksFlag('nop', 'INJECT_RESULT');
 
 for (const { name, jit } of ENGINES) {
-  test(`a program NOP with CQE_SKIP_SUCCESS does not keep close() from resolving (${name})`, { skip: noEngine, timeout: 20_000 }, async (t) => {
+  test(`a program NOP with CQE_SKIP_SUCCESS does not keep close() from resolving (${name})`, { skip: noEngine, timeout: 20_000 * CPU_TIME_SCALE }, async (t) => {
     const ring = new Ring({ cqs: [4] });
     t.after(() => ring.unref()); // a close() that hangs must not keep the test process alive
     const p = ring.registerProgram(ringProgram(`mov %r6, %r1
@@ -25,7 +25,7 @@ for (const { name, jit } of ENGINES) {
     assert.ok(r.settled, 'close() did not resolve within 3 s although the kernel holds nothing (the skipped NOP stays K_KERNEL)');
   });
 
-  test(`program requests with CQE_SKIP_SUCCESS do not use up the program-request cap (${name})`, { skip: noEngine, timeout: 60_000 }, async (t) => {
+  test(`program requests with CQE_SKIP_SUCCESS do not use up the program-request cap (${name})`, { skip: noEngine, timeout: 60_000 * CPU_TIME_SCALE }, async (t) => {
     const ring = new Ring({ cqs: [4] });
     t.after(() => ring.unref()); // a close() that hangs must not keep the test process alive
     // 64 skipped NOPs per run
@@ -42,7 +42,7 @@ for (const { name, jit } of ENGINES) {
 // posts its CQE and suppresses the CQEs of the rest of the chain (REQ_F_SKIP_LINK_CQES). JS settles
 // those members itself (src/ring/completion.ts #chainProgress), but on an engine ring their request
 // entries stay K_KERNEL, and close() waits for them forever.
-test('a JS chain whose skipSuccess() member fails does not keep close() from resolving on an engine ring', { skip: noEngine || noInject, timeout: 20_000 }, async (t) => {
+test('a JS chain whose skipSuccess() member fails does not keep close() from resolving on an engine ring', { skip: noEngine || noInject, timeout: 20_000 * CPU_TIME_SCALE }, async (t) => {
   const ring = new Ring({ cqs: [4] });
   t.after(() => ring.unref());
   const bad = await Promise.allSettled(ring.chain([op.nop({ injectResult: -9 }).skipSuccess(), op.nop(), op.nop()], { link: true }));
@@ -52,7 +52,7 @@ test('a JS chain whose skipSuccess() member fails does not keep close() from res
 });
 
 for (const { name, jit } of ENGINES) {
-  test(`a program chain whose CQE_SKIP_SUCCESS member fails does not keep close() from resolving (${name})`, { skip: noEngine || noInject, timeout: 20_000 }, async (t) => {
+  test(`a program chain whose CQE_SKIP_SUCCESS member fails does not keep close() from resolving (${name})`, { skip: noEngine || noInject, timeout: 20_000 * CPU_TIME_SCALE }, async (t) => {
     const ring = new Ring({ cqs: [4] });
     t.after(() => ring.unref());
     // NOP(inject -EBADF, SKIP|LINK) → NOP: the second gets no CQE from the kernel

@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { Ring } from '../../src/index.js';
 import { ENGINES, noEngine, ringProgram, submitAsm } from './asm-programs.js';
 import { OP, within } from './attack-asm.js';
+import { CPU_TIME_SCALE } from '../helpers.js';
 
 /** Program: while its token (ctx->user_data) is non-zero, submits a NOP to CQ 1 and a copy of
  * itself with token - 1. Runs past RUNS_PER_TURN, so the engine continues on idle-hook turns. */
@@ -26,7 +27,7 @@ function relay(jit: boolean) {
 }
 
 for (const { name, jit } of ENGINES) {
-  test(`JS requests made while programs submit across loop turns are not lost (${name})`, { skip: noEngine, timeout: 30_000 }, async (t) => {
+  test(`JS requests made while programs submit across loop turns are not lost (${name})`, { skip: noEngine, timeout: 30_000 * CPU_TIME_SCALE }, async (t) => {
     const ring = new Ring({ cqs: [64] });
     t.after(() => ring.unref()); // a close() that hangs must not keep the test process alive
     const p = ring.registerProgram(relay(jit));

@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { op } from '../../src/index.js';
-import { ringFor, fifo } from '../helpers.js';
+import { ringFor, fifo, CPU_TIME_SCALE } from '../helpers.js';
 import { ENGINES, noEngine, ringProgram, submitAsm } from './asm-programs.js';
 import { OP, within } from './attack-asm.js';
 
@@ -18,7 +18,7 @@ const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const code = (e: unknown): string => (e as { code?: string }).code ?? String(e);
 
 for (const { name, jit } of ENGINES) {
-  test(`a program cancelling whatever it can name ends no JS request and resolves no skipSuccess() step; ring.cancel() ahead of the backlog ends each read once; close() from its callback finishes (${name})`, { skip: noEngine, timeout: 30_000 }, async (t) => {
+  test(`a program cancelling whatever it can name ends no JS request and resolves no skipSuccess() step; ring.cancel() ahead of the backlog ends each read once; close() from its callback finishes (${name})`, { skip: noEngine, timeout: 30_000 * CPU_TIME_SCALE }, async (t) => {
     const ring = ringFor(t, { cqs: [256], entries: 8 });
     t.after(() => ring.unref()); // a close() that hangs must not keep the test process alive
     const { fd } = fifo(t); // empty: reads wait

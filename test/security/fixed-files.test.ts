@@ -8,7 +8,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { openSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ringFor, tempDir, pattern } from '../helpers.js';
+import { ringFor, tempDir, pattern, CPU_TIME_SCALE } from '../helpers.js';
 import { ENGINES, noEngine, ringProgram } from './asm-programs.js';
 import { Submitter, makeRegion, sqeBytes } from './util.js';
 import { RingError, RegisterOp, fixed, O, type Ring } from '../../src/index.js';
@@ -135,8 +135,10 @@ for (const { name, jit } of ENGINES) {
     const f = files(t);
     const ring = ringFor(t, { cqs: [16] });
     const mem = ring.registerRegion(64);
-    mem.bytes.writeBigInt64LE(0n, 0); // timespec { 0 s, 150 ms }
-    mem.bytes.writeBigInt64LE(150_000_000n, 8);
+    // timespec { 0 s, 150 ms } (× CPU_TIME_SCALE: the swaps below must come before it fires, in a TCG guest too)
+    const ms = 150 * CPU_TIME_SCALE;
+    mem.bytes.writeBigInt64LE(BigInt(Math.floor(ms / 1000)), 0);
+    mem.bytes.writeBigInt64LE(BigInt((ms % 1000) * 1_000_000), 8);
     mem.bytes.set(Buffer.from('PWNED'), 32);
     ring.files.register([f.pubFd]);
     ring.allowFd(fixed(0));
@@ -166,7 +168,7 @@ for (const { name, jit } of ENGINES) {
     ring.allowFd(fixed(0), false);
     assert.throws(() => ring.files.update(0, [f.secretFd]), isBusy);
     const cqes: { userData: bigint; res: number }[] = [];
-    const deadline = Date.now() + 3000;
+    const deadline = Date.now() + 3000 * CPU_TIME_SCALE; // (a loaded TCG guest is slower)
     while (cqes.length < 2 && Date.now() < deadline) {
       cqes.push(...ring.cq(1).drain());
       await new Promise((r) => setTimeout(r, 5));

@@ -45,14 +45,14 @@ test('a runMulti sink that throws inside a flush: reported once as uncaught, the
     ring.runMulti(op.nop(), { more() {}, end() { seen.push('thrower'); throw new Error('sink boom'); }, fail() {} });
     const behind = ring.nop().then((v) => seen.push('behind ' + v));
     ring.runMulti(op.nop(), { more() {}, end(res) { seen.push('second sink ' + res); }, fail() {} });
-    const timer = setTimeout(() => { console.log(JSON.stringify({ hung: true, seen, errors })); process.exit(1); }, 5000);
+    const timer = setTimeout(() => { console.log(JSON.stringify({ hung: true, seen, errors })); process.exit(1); }, ${5000 * CPU_TIME_SCALE});
     await behind;
     const after = await ring.nop();
     await ring.close();
     clearTimeout(timer);
     await new Promise((r) => setTimeout(r, 10));
     console.log(JSON.stringify({ seen, errors, after }));`;
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8', timeout: 30_000 });
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8', timeout: 30_000 * CPU_TIME_SCALE });
   assert.equal(r.status, 0, r.stdout + r.stderr);
   const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { seen: string[]; errors: string[]; after: number };
   assert.deepEqual(out.errors, ['sink boom'], 'reported once, as the same error');
@@ -82,10 +82,10 @@ test('close() from a runMulti sink inside an idle-ring flush, with requests behi
       (e: unknown) => settled.push(`${i} ${e instanceof RingClosedError ? 'closed' : String(e)}`),
     ),
   );
-  await within(Promise.all(behind), 2000, 'the requests behind the closing sink');
+  await within(Promise.all(behind), 2000 * CPU_TIME_SCALE, 'the requests behind the closing sink');
   assert.equal(ends, 1);
   assert.ok(closing, 'the sink ran');
-  await within(closing!, 2000, 'close() from the sink');
+  await within(closing!, 2000 * CPU_TIME_SCALE, 'close() from the sink');
   assert.equal(settled.length, 8, 'each request behind it settled once');
   assert.ok(settled.every((s) => / ok 0$| closed$/.test(s)), settled.join(', '));
   assert.equal(ring.pending, 0);
@@ -104,6 +104,7 @@ test('a worker terminated in the middle of a loop of requests that complete inli
      })();`,
     { eval: true },
   );
+  t.after(() => w.terminate()); // (it loops until terminated: a failed wait below would leave it holding the file's process)
   const heard: string[] = [];
   await within(
     new Promise<void>((resolve, reject) => {
@@ -117,7 +118,7 @@ test('a worker terminated in the middle of a loop of requests that complete inli
     "the worker's loop",
   );
   assert.deepEqual(heard, ['looping', '1000']);
-  const code = await within(w.terminate(), 5000, 'terminate()');
+  const code = await within(w.terminate(), 5000 * CPU_TIME_SCALE, 'terminate()');
   assert.equal(code, 1);
   assert.equal(await ring.nop(), 0);
 });

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,8 +40,10 @@ test('the ring core includes no Node-API, no libuv and nothing from the layers a
   }
 });
 
-test('the ring core holds no global state (no writable data symbols in its object)', { skip: noCc }, () => {
-  const out = join(mkdtempSync(join(tmpdir(), 'rf-core-')), 'ring_core.o');
+test('the ring core holds no global state (no writable data symbols in its object)', { skip: noCc }, (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'rf-core-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const out = join(dir, 'ring_core.o');
   const c = spawnSync(cc, ['-std=gnu11', '-O2', '-D_GNU_SOURCE', '-c', join(native, 'ring_core.c'), '-o', out], { encoding: 'utf8' });
   assert.equal(c.status, 0, c.stderr);
   const nm = spawnSync('nm', [out], { encoding: 'utf8' });
@@ -50,8 +52,10 @@ test('the ring core holds no global state (no writable data symbols in its objec
   assert.deepEqual(writable, [], 'writable data in ring_core.o');
 });
 
-test('a standalone C program drives a ring through the core API: setup, NOP, reap, eventfd, close', { skip: noCc }, () => {
-  const bin = join(mkdtempSync(join(tmpdir(), 'rf-core-')), 'ring_core_test');
+test('a standalone C program drives a ring through the core API: setup, NOP, reap, eventfd, close', { skip: noCc }, (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'rf-core-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const bin = join(dir, 'ring_core_test');
   const b = spawnSync('bash', [join(root, 'scripts', 'build-core-test.sh'), bin], { encoding: 'utf8' });
   assert.equal(b.status, 0, b.stderr);
   const r = spawnSync(bin, { encoding: 'utf8', timeout: 20_000 });

@@ -16,6 +16,7 @@
 // Every wait is bounded (`within`), so a hang fails its test instead of stalling the file.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { until } from '../wait-util.js';
 import net from 'node:net';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -129,7 +130,7 @@ test('close() from a callback: a connection callback closes its server while an 
   }
   await assertPortFree(ring, port, 'the port of the server closed from its own callback');
   await client.close();
-  await sleep(20);
+  await until(() => fds() <= before, 20); // (a canceled accept's fd may be closed later in a loaded TCG guest)
   assert.ok(fds() <= before, `no fd left (${fds()} against ${before})`);
 });
 
@@ -180,7 +181,7 @@ test('close() twice, concurrently and through destroy(); then every method: one 
   assert.throws(() => server.connections(), (e: unknown) => (assertClosed(e, 'connections()'), true));
   assert.throws(() => server[Symbol.asyncIterator](), (e: unknown) => (assertClosed(e, 'server iterator'), true));
   await peer.close();
-  await sleep(20);
+  await until(() => fds() === before, 20);
   assert.equal(fds(), before, 'no fd left behind');
 });
 
@@ -320,7 +321,7 @@ test('adopting a node:net socket or server twice: the second is a TypeError, not
   assert.throws(() => TcpSocket.adopt(ring, cli), TypeError);
   await sock.close();
   await srv.close();
-  await sleep(50);
+  await until(() => fds() === before, 50); // (node:net's handles close a loop turn later: longer in a TCG guest)
   assert.equal(fds(), before, 'no fd left behind');
 });
 
@@ -460,7 +461,7 @@ test('FileHandle closed under its write stream with writes queued: the stream fi
     const c = await within(fh.close());
     assert.notEqual(c, HANG, `${name}: fh.close() settles`);
     assert.notEqual(await within(closed), HANG, `${name}: the stream closes`);
-    await sleep(20);
+    await until(() => fds() <= before, 20);
     // (at most as many: a FileHandle of an earlier test that the GC closes meanwhile takes one away)
     assert.ok(fds() <= before, `${name}: no fd left behind (${fds()} against ${before})`);
     results.push({ close: c !== HANG && c.ok, events, size: statSync(path).size });
@@ -491,7 +492,7 @@ test('FileHandle closed under a read stream: the stream closes without an error,
     });
     assert.notEqual(await within(ended), HANG, `${name}: the stream closes`);
     assert.notEqual(await within(close!), HANG, `${name}: fh.close() settles`);
-    await sleep(20);
+    await until(() => fds() <= before, 20);
     // (at most as many: a FileHandle of an earlier test that the GC closes meanwhile takes one away)
     assert.ok(fds() <= before, `${name}: no fd left behind (${fds()} against ${before})`);
     results.push({ errors, bytes, fd: fh.fd });
@@ -513,7 +514,7 @@ test('readLines(), break after a few lines, then fh.readFile(): the rest starts 
       seen.push(l);
       if (l === 'line 2') break;
     }
-    await sleep(50); // reads the stream had in flight are done
+    await sleep(50 * CPU_TIME_SCALE); // reads the stream had in flight are done (later in a TCG guest)
     const rest = (await within(fh.readFile('utf8'))) as { ok: boolean; value: string };
     assert.ok(rest.ok, 'readFile after the break settles');
     results.push({ seen, restOffset: text.length - rest.value.length, restStart: rest.value.slice(0, 12) });
@@ -534,7 +535,7 @@ test('createReadStream() paused after its first chunk, then fh.read() at the fil
     const s = fh.createReadStream({ highWaterMark: 100 });
     const first = await within(new Promise<Buffer>((r) => s.once('data', (d: string | Buffer) => (s.pause(), r(d as Buffer)))));
     assert.ok(first !== HANG && first.ok);
-    await sleep(50); // whatever the stream reads ahead, it has read
+    await sleep(50 * CPU_TIME_SCALE); // whatever the stream reads ahead, it has read (later in a TCG guest)
     const r = await within(fh.read(Buffer.alloc(12), 0, 12, null));
     assert.ok(r !== HANG && r.ok);
     const got = (r as { value: { buffer: Buffer } }).value.buffer.toString();
@@ -568,7 +569,7 @@ test('readLines() while fh.read() reads the same handle at the file position: ev
     assert.notEqual(await within(lines, 5000 * CPU_TIME_SCALE), HANG, `${name}: readLines ends`);
     assert.equal(lineBytes + userBytes, text.length, `${name}: bytes conserved`);
     assert.equal(fh.fd, -1, `${name}: the stream closed the handle at its end`);
-    await sleep(20);
+    await until(() => fds() <= before, 20);
     // (at most as many: a FileHandle of an earlier test that the GC closes meanwhile takes one away)
     assert.ok(fds() <= before, `${name}: no fd left behind (${fds()} against ${before})`);
   }
@@ -632,7 +633,7 @@ test('writeFile(path, 128 MiB, { signal }) aborted mid-way: AbortError, no fd le
     const r = await within(p, 20_000 * CPU_TIME_SCALE);
     assert.notEqual(r, HANG, `${name}: settles`);
     const size = statSync(path).size;
-    await sleep(20);
+    await until(() => fds() <= before, 20);
     // (at most as many: a FileHandle of an earlier test that the GC closes meanwhile takes one away)
     assert.ok(fds() <= before, `${name}: no fd left behind (${fds()} against ${before})`);
     const rejected = r !== HANG && !r.ok;

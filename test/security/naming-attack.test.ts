@@ -10,7 +10,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { POLL } from '../../src/index.js';
-import { ringFor, fifo } from '../helpers.js';
+import { ringFor, fifo, CPU_TIME_SCALE } from '../helpers.js';
 import { ENGINES, noEngine, ringProgram, submitAsm, attackTargets } from './asm-programs.js';
 import { within } from './attack-asm.js';
 
@@ -20,7 +20,7 @@ const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const code = (e: unknown): string => (e as { code?: string }).code ?? String(e);
 
 for (const { name, jit } of ENGINES) {
-  test(`a program removing, updating and cancelling whatever it can name ends no JS timer or poll; JS's removes ahead of its backlog reach theirs through the engine; close() from a remove's callback finishes (${name})`, { skip: noEngine, timeout: 30_000 }, async (t) => {
+  test(`a program removing, updating and cancelling whatever it can name ends no JS timer or poll; JS's removes ahead of its backlog reach theirs through the engine; close() from a remove's callback finishes (${name})`, { skip: noEngine, timeout: 30_000 * CPU_TIME_SCALE }, async (t) => {
     const ring = ringFor(t, { cqs: [1024], entries: 8 });
     t.after(() => ring.unref());
     const { fd } = fifo(t); // empty: the poll waits
@@ -41,7 +41,7 @@ for (const { name, jit } of ENGINES) {
     }
     body += 'mov %r0, 0\nexit';
     assert.equal(await ring.runProgram(ring.registerProgram(ringProgram(body, jit))), 0);
-    const deadline = Date.now() + 5000;
+    const deadline = Date.now() + 5000 * CPU_TIME_SCALE; // (a loaded TCG guest is slower)
     while (ring.cq(1).ready < n && Date.now() < deadline) await tick(2);
     const got = ring.cq(1).drain();
     assert.equal(got.length, n, 'every request of the program answered, on its own CQ');

@@ -1,13 +1,14 @@
 // Issue 9 item 8, re-entrancy: user code reached synchronously from the reap loop (onCompletion,
 // an AbortSignal listener) may call any public method, close() included, and every CQE is
-// delivered exactly once. Program tests run under the JIT and the interpreter.
+// delivered exactly once. Program tests run under the JIT and the interpreter. Bounds (within())
+// are × CPU_TIME_SCALE: a TCG guest is 10-40 times slower.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { Ring, RingClosedError, Program } from '../../src/index.js';
 import { engineAvailable } from '../../src/programs/index.js';
 import { within } from '../ring-programs-util.js';
-import { lacksFlag } from '../helpers.js';
+import { lacksFlag, CPU_TIME_SCALE } from '../helpers.js';
 
 const skip = engineAvailable() ? false : 'native eBPF engine not built';
 const index = new URL('../../src/index.js', import.meta.url).href;
@@ -43,16 +44,17 @@ for (const jit of [true, false]) {
       closes.push(ring.close()); // every call, not only the first
     });
     const run = ring.runProgram(idx);
-    assert.equal(await within(run, 2000, 'the program request'), 0, 'its CQE came after the emitted ones: delivered too');
-    await within(Promise.all(closes), 2000, 'close() from onCompletion');
+    assert.equal(await within(run, 2000 * CPU_TIME_SCALE, 'the program request'), 0, 'its CQE came after the emitted ones: delivered too');
+    await within(Promise.all(closes), 2000 * CPU_TIME_SCALE, 'close() from onCompletion');
     assert.deepEqual(once(got), { values: range(1000, N), dup: false });
     assert.equal(new Set(closes).size, 1, 'every close() returned the same promise');
     assert.equal(ring.closed, true);
     assert.equal(ring.pending, 0);
   });
 
-  test(`close() from onCompletion with other requests in flight: they settle once, close() resolves (${mode})`, { skip }, async () => {
+  test(`close() from onCompletion with other requests in flight: they settle once, close() resolves (${mode})`, { skip }, async (t) => {
     const ring = new Ring({ cqs: [] });
+    t.after(() => ring.close()); // (its 10 s and 20 s timeouts would hold the file's process after a failed assertion)
     const idx = ring.registerProgram(emitter(4, 50, jit));
     const got: bigint[] = [];
     let closing: Promise<void> | undefined;
@@ -63,8 +65,8 @@ for (const jit of [true, false]) {
     const timers = [ring.timeout(10_000), ring.timeout(20_000)];
     const settled = timers.map((p) => p.then(() => 'resolved', (e) => (e instanceof RingClosedError ? 'closed' : String(e))));
     const run = ring.runProgram(idx);
-    assert.equal(await within(run, 2000, 'the program request'), 0);
-    await within(closing!, 2000, 'close()');
+    assert.equal(await within(run, 2000 * CPU_TIME_SCALE, 'the program request'), 0);
+    await within(closing!, 2000 * CPU_TIME_SCALE, 'close()');
     assert.deepEqual(await Promise.all(settled), ['closed', 'closed']);
     assert.deepEqual(once(got), { values: range(50, 4), dup: false });
     assert.equal(ring.pending, 0);
@@ -72,7 +74,7 @@ for (const jit of [true, false]) {
 
   test(`submit(), run() and runProgram() from onCompletion: everything settles, each CQE once (${mode})`, { skip: skip || lacksFlag('nop', 'INJECT_RESULT') }, async (t) => {
     const ring = new Ring({ cqs: [] });
-    t.after(() => within(ring.close(), 2000, 'close()'));
+    t.after(() => within(ring.close(), 2000 * CPU_TIME_SCALE, 'close()'));
     const first = ring.registerProgram(emitter(8, 100, jit));
     const second = ring.registerProgram(emitter(3, 900, jit));
     const got: bigint[] = [];
@@ -87,15 +89,16 @@ for (const jit of [true, false]) {
         if (k === 105) nested.push(ring.chain([ring.op.nop({ injectResult: 1 }), ring.op.nop({ injectResult: 2 })], { link: true })[1]!);
       }
     });
-    assert.equal(await within(ring.runProgram(first), 2000, 'the first program'), 0);
-    const results = await within(Promise.all(nested), 2000, 'requests made from onCompletion');
+    assert.equal(await within(ring.runProgram(first), 2000 * CPU_TIME_SCALE, 'the first program'), 0);
+    const results = await within(Promise.all(nested), 2000 * CPU_TIME_SCALE, 'requests made from onCompletion');
     assert.deepEqual(results, [100, 101, 102, 103, 0, 104, 105, 2, 106, 107]);
     assert.deepEqual(once(got), { values: [...range(100, 8), ...range(900, 3)], dup: false });
     assert.equal(ring.pending, 0);
   });
 
-  test(`close() from an abort listener fired inside onCompletion (${mode})`, { skip }, async () => {
+  test(`close() from an abort listener fired inside onCompletion (${mode})`, { skip }, async (t) => {
     const ring = new Ring({ cqs: [] });
+    t.after(() => ring.close()); // (its 30 s timeout, should an assertion fail first)
     const idx = ring.registerProgram(emitter(6, 10, jit));
     const ac = new AbortController();
     let closing: Promise<void> | undefined;
@@ -111,16 +114,17 @@ for (const jit of [true, false]) {
       got.push(c.userData);
       if (c.userData === 12n) ac.abort();
     });
-    assert.equal(await within(ring.runProgram(idx), 2000, 'the program request'), 0);
-    await within(closing!, 2000, 'close()');
+    assert.equal(await within(ring.runProgram(idx), 2000 * CPU_TIME_SCALE, 'the program request'), 0);
+    await within(closing!, 2000 * CPU_TIME_SCALE, 'close()');
     assert.equal(await aborted, 'AbortError');
     assert.deepEqual(once(got), { values: range(10, 6), dup: false });
   });
 }
 
-test('close() from an abort listener with other requests in flight (listener before and after the ring\'s)', { skip: lacksFlag('nop', 'INJECT_RESULT') }, async () => {
+test('close() from an abort listener with other requests in flight (listener before and after the ring\'s)', { skip: lacksFlag('nop', 'INJECT_RESULT') }, async (t) => {
   for (const userFirst of [true, false]) {
     const ring = new Ring();
+    t.after(() => ring.close()); // (its 30 s timeouts, should an assertion fail first)
     const ac = new AbortController();
     let closing: Promise<void> | undefined;
     const listener = () => {
@@ -133,7 +137,7 @@ test('close() from an abort listener with other requests in flight (listener bef
     if (!userFirst) ac.signal.addEventListener('abort', listener);
     await new Promise((r) => setTimeout(r, 10)); // all in the kernel
     ac.abort();
-    await within(closing!, 2000, 'close() from the abort listener');
+    await within(closing!, 2000 * CPU_TIME_SCALE, 'close() from the abort listener');
     assert.equal(await watched, 'AbortError', `userFirst=${userFirst}`);
     assert.deepEqual(await Promise.all(others), ['closed', 'closed', 'resolved 9']);
     assert.equal(ring.pending, 0);
@@ -141,8 +145,9 @@ test('close() from an abort listener with other requests in flight (listener bef
   }
 });
 
-test('close() twice at once with requests in flight: one close, every request settled once', { skip: lacksFlag('nop', 'INJECT_RESULT') }, async () => {
+test('close() twice at once with requests in flight: one close, every request settled once', { skip: lacksFlag('nop', 'INJECT_RESULT') }, async (t) => {
   const ring = new Ring();
+  t.after(() => ring.close()); // (its 30 s timeouts, should an assertion fail first)
   const settled = new Map<string, string[]>();
   const note = (name: string) => (v: unknown) => settled.set(name, [...(settled.get(name) ?? []), v instanceof RingClosedError ? 'closed' : String(v)]);
   for (let i = 0; i < 4; i++) ring.timeout(30_000).then(note(`t${i}`), note(`t${i}`));
@@ -151,8 +156,8 @@ test('close() twice at once with requests in flight: one close, every request se
   const a = ring.close();
   const b = ring.close();
   assert.equal(a, b, 'the second close() returns the first one\'s promise');
-  await within(Promise.all([a, b]), 2000, 'the concurrent close() calls');
-  await within(ring.close(), 100, 'close() after close');
+  await within(Promise.all([a, b]), 2000 * CPU_TIME_SCALE, 'the concurrent close() calls');
+  await within(ring.close(), 100 * CPU_TIME_SCALE, 'close() after close');
   assert.deepEqual(Object.fromEntries(settled), { nop: ['3'], t0: ['closed'], t1: ['closed'], t2: ['closed'], t3: ['closed'] });
   assert.equal(ring.pending, 0);
 });
@@ -180,7 +185,7 @@ test('an onCompletion that throws: the error is reported as uncaught, the CQEs b
       console.log(JSON.stringify({ res, got, errors }));
     `,
     ],
-    { encoding: 'utf8', timeout: 10_000 },
+    { encoding: 'utf8', timeout: 10_000 * CPU_TIME_SCALE },
   );
   assert.equal(r.status, 0, r.stderr);
   assert.deepEqual(JSON.parse(r.stdout.trim()), { res: 0, got: [40, 41, 42, 43, 44], errors: 1 });

@@ -10,7 +10,7 @@ import {
   assemble, verifyProgram, Program, ProgramError, ArrayMap, HashMap, RingBufMap, MapType, engineAvailable,
   type MapInfo, type ProgramKind, type RunResult,
 } from '../../src/programs/index.js';
-import { ringFor } from '../helpers.js';
+import { ringFor, CPU_TIME_SCALE, repeats } from '../helpers.js';
 import { leakFuzz } from './leak-fuzz.js';
 
 const ARRAY: MapInfo = { type: MapType.Array, keySize: 4, valueSize: 16, maxEntries: 2 };
@@ -197,14 +197,14 @@ test('a ring program emits CQEs with numbers: user_data, res and flags reach JS 
     const p = Program.fromAssembly('mov %r6, %r1\nldxdw %r3, [%r6+0]\nadd %r3, 1\nmov %r1, %r6\nmov %r2, 0\nmov %r4, 7\nmov %r5, 0\ncall 165\nmov %r0, 0\nexit', { kind: 'iouring', jit });
     const idx = ring.registerProgram(p);
     assert.equal(await ring.runProgram(idx, { userData: 41n }), 0);
-    await settle();
+    await settle(20 * CPU_TIME_SCALE); // (the emitted CQE's delivery: later in a loaded TCG guest)
     assert.deepEqual(got, [{ userData: 42n, res: 7 }], jit ? 'JIT' : 'interpreter');
   }
 });
 
-test('generated programs the verifier accepts give the same results wherever the stack, the run memory and the maps are', { skip: skipRun }, () => {
-  const s = leakFuzz(3000, 20250911);
+test('generated programs the verifier accepts give the same results wherever the stack, the run memory and the maps are (a fifth under TCG: user space only, run whole on the host)', { skip: skipRun }, () => {
+  const s = leakFuzz(repeats(3000), 20250911);
   assert.deepEqual(s.differences, [], s.differences.join('\n\n'));
-  assert.ok(s.accepted > 300, `only ${s.accepted} of ${s.cases} programs verified`);
-  assert.ok(s.refused > 300, `only ${s.refused} of ${s.cases} programs refused: the generator should also make leaks`);
+  assert.ok(s.accepted > s.cases / 10, `only ${s.accepted} of ${s.cases} programs verified`);
+  assert.ok(s.refused > s.cases / 10, `only ${s.refused} of ${s.cases} programs refused: the generator should also make leaks`);
 });

@@ -11,10 +11,10 @@
 // settles (docs/guide.md): the callbacks run, then the idle ring is collected (these tests found
 // that it was not when the thread's last promise request had rejected, as fillUp()'s aborted
 // filler does: src/ring/settlers.ts kept that promise, whose error's unformatted stack held the
-// ring; fixed by releaseSettlers()). Program attacks run under the JIT and the interpreter. Every wait is bounded (within()): a stall fails naming what did not settle.
+// ring; fixed by releaseSettlers()). Program attacks run under the JIT and the interpreter. Every wait is bounded (within(), × CPU_TIME_SCALE: a TCG guest is 10-40 times slower): a stall fails naming what did not settle.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { gcChild, ringFor } from '../helpers.js';
+import { gcChild, ringFor, CPU_TIME_SCALE } from '../helpers.js';
 import { readExactly } from '../net-helpers.js';
 import type { Ring, TcpSocket, ProvidedBuffer } from '../../src/index.js';
 import { ringInternals } from '../../src/ring/ring.js';
@@ -57,8 +57,8 @@ for (const { name, jit } of ENGINES) {
     smallBuffers(peer, client);
     const retargets = watchRetarget(t);
     const data = unique(1, CHUNK);
-    const c = await within(chunkOf(client, peer, data), 5000, 'chunkOf');
-    const filled = await within(fillUp(ring, peer), 10_000, 'fillUp');
+    const c = await within(chunkOf(client, peer, data), 5000 * CPU_TIME_SCALE, 'chunkOf');
+    const filled = await within(fillUp(ring, peer), 10_000 * CPU_TIME_SCALE, 'fillUp');
     assert.deepEqual(sendsOn(ring, peer), [], 'the filler ended');
     const cbs = new Callbacks();
     cbs.during(() => peer.write(c, cbs.cb('chunk')));
@@ -78,15 +78,15 @@ for (const { name, jit } of ENGINES) {
     assert.equal(group.outstanding, 1, 'the chunk is not home early');
     assert.equal(group.available, 3);
 
-    const got = await within(readExactly(client, filled + data.length), 10_000, 'the client reads filler and chunk');
+    const got = await within(readExactly(client, filled + data.length), 10_000 * CPU_TIME_SCALE, 'the client reads filler and chunk');
     assert.ok(got.subarray(0, filled).every((x) => x === 2), 'the filler first');
     assert.ok(got.subarray(filled).equals(data), 'then the chunk, every byte, in order');
-    assert.deepEqual(await within(cbs.of('chunk'), 5000, 'the callback'), [], 'the callback, with no error');
+    assert.deepEqual(await within(cbs.of('chunk'), 5000 * CPU_TIME_SCALE, 'the callback'), [], 'the callback, with no error');
     await cbs.all();
     assert.equal(peer.bytesWritten, data.length);
     assert.equal(group.outstanding, 0);
     assert.equal(group.available, 4);
-    await within(Promise.all([client.close(), peer.close(), server.close()]), 5000, 'close');
+    await within(Promise.all([client.close(), peer.close(), server.close()]), 5000 * CPU_TIME_SCALE, 'close');
     await group.close();
   });
 
@@ -99,8 +99,8 @@ for (const { name, jit } of ENGINES) {
     for (let round = 0; round < 2; round++) {
       const datas = [0, 1, 2].map((i) => unique(10 * round + i + 2, CHUNK - 1000 * i));
       const cs: ProvidedBuffer[] = [];
-      for (const d of datas) cs.push(await within(chunkOf(client, peer, d), 5000, `round ${round}: chunkOf`));
-      const filled = await within(fillUp(ring, peer), 10_000, `round ${round}: fillUp`);
+      for (const d of datas) cs.push(await within(chunkOf(client, peer, d), 5000 * CPU_TIME_SCALE, `round ${round}: chunkOf`));
+      const filled = await within(fillUp(ring, peer), 10_000 * CPU_TIME_SCALE, `round ${round}: fillUp`);
       const callsBefore = retargets.calls;
       const cbs = new Callbacks();
       const order: Buffer[] = [Buffer.alloc(filled, 2)];
@@ -130,13 +130,13 @@ for (const { name, jit } of ENGINES) {
 
       // the client takes the filler: the chunks start to move, and the program attacks what is in flight then
       const want = Buffer.concat(order);
-      const head = await within(readExactly(client, filled), 10_000, `round ${round}: the filler`);
+      const head = await within(readExactly(client, filled), 10_000 * CPU_TIME_SCALE, `round ${round}: the filler`);
       await sleep(10);
       await cancelAndForge(ring, attackTargets(ring), jit);
       await sleep(20);
       for (const [n, a] of cbs.outcomes) assert.deepEqual(a, [], `round ${round}: ${n} succeeded`);
       assert.equal(group.outstanding, 3 - [0, 1, 2].filter((i) => cbs.outcomes.has(`chunk ${i}`)).length, 'only the chunks whose callback ran are home');
-      const rest = await within(readExactly(client, want.length - filled), 10_000, `round ${round}: the rest`);
+      const rest = await within(readExactly(client, want.length - filled), 10_000 * CPU_TIME_SCALE, `round ${round}: the rest`);
       assert.ok(Buffer.concat([head, rest]).equals(want), `round ${round}: every write once, whole, in call order`);
       const outcomes = await cbs.all();
       assert.equal(outcomes.size, 5);
@@ -147,8 +147,8 @@ for (const { name, jit } of ENGINES) {
     assert.equal(peer.bytesWritten, 2 * (3 * CHUNK - 3000) + 2 * 2 * '<round 0 string 0>'.length);
     // nothing more went: a sentinel is the next thing the client reads
     await peer.write('|');
-    assert.equal((await within(readExactly(client, 1), 5000, 'sentinel')).toString(), '|');
-    await within(Promise.all([client.close(), peer.close(), server.close()]), 5000, 'close');
+    assert.equal((await within(readExactly(client, 1), 5000 * CPU_TIME_SCALE, 'sentinel')).toString(), '|');
+    await within(Promise.all([client.close(), peer.close(), server.close()]), 5000 * CPU_TIME_SCALE, 'close');
     await group.close();
   });
 }
@@ -215,7 +215,7 @@ const droppedRingChild = `import { Ring, TcpServer } from '${index}';
     const roomAfterAll = Object.keys(calls).length === 6 && Object.values(calls).every((c) => c.length === 1 && c[0] === 'ok');
     if (!roomAfterAll || tries === 5) break;
     client.destroy();
-    for (let i = 0; i < 200 && ringRef.deref() !== undefined; i++) { gc(); await sleep(10); }
+    for (let i = 0; i < 200 * ${CPU_TIME_SCALE} && ringRef.deref() !== undefined; i++) { gc(); await sleep(10); }
     await sleep(20); // (its warning, before the next try counts)
   }
   const parts = [];
@@ -224,16 +224,16 @@ const droppedRingChild = `import { Ring, TcpServer } from '${index}';
   if (reset) client.resetAndDestroy();
   else client.resume();
   const got = () => parts.reduce((n, b) => n + b.length, 0);
-  for (let i = 0; i < 2000 && ((!reset && got() < want.length) || Object.keys(calls).length < 6); i++) await sleep(10);
+  for (let i = 0; i < 2000 * ${CPU_TIME_SCALE} && ((!reset && got() < want.length) || Object.keys(calls).length < 6); i++) await sleep(10); // (× CPU_TIME_SCALE: a TCG guest)
   await sleep(50); // a second call would come now
   const bytes = reset ? got() : Buffer.concat(parts).equals(want);
-  for (let i = 0; i < 50 && warned === 0; i++) { gc(); await sleep(10); }
+  for (let i = 0; i < 50 * ${CPU_TIME_SCALE} && warned === 0; i++) { gc(); await sleep(10); }
   const warnedIdle = warned;
   // another ring's promise request replaces the settle functions src/ring/settlers.ts keeps
   const other = new Ring();
   await other.nop();
   await other.close();
-  for (let i = 0; i < 50 && warned === 0; i++) { gc(); await sleep(10); }
+  for (let i = 0; i < 50 * ${CPU_TIME_SCALE} && warned === 0; i++) { gc(); await sleep(10); }
   client.destroy();
   console.log('RESULT ' + JSON.stringify({ heldWhileBusy, whileBusy, bytes, calls, warnedIdle, warnedAfterAnotherPromise: warned }));`;
 
@@ -270,7 +270,7 @@ test('a ring dropped without close() after its last promise request rejected is 
       const ring = new Ring();
       await ring.read(987654, Buffer.alloc(8), 0).catch(() => {}); // EBADF
     })();
-    for (let i = 0; i < 30 && warned === 0; i++) { gc(); await new Promise((r) => setTimeout(r, 10)); }
+    for (let i = 0; i < 30 * ${CPU_TIME_SCALE} && warned === 0; i++) { gc(); await new Promise((r) => setTimeout(r, 10)); }
     console.log('RESULT ' + JSON.stringify({ warned }));`);
   assert.equal(r.code, 0, r.out);
   assert.deepEqual(r.result, { warned: 1 });

@@ -32,6 +32,9 @@ import { settleAll } from './settle.js';
 import { aborted, asNodeSyscall, fileTooLarge, IO_MAX_LENGTH } from './errors.js';
 import { privateAddress } from '../../ring/memory.js';
 import { AT_EMPTY_PATH } from '../../ring/abi.js';
+import { closeOwnedFd } from '../close-fd.js';
+
+const noop = (): void => {};
 
 /** STATX_SIZE (include/uapi/linux/stat.h). */
 const STATX_SIZE = 0x200;
@@ -335,19 +338,19 @@ const MAX_CHUNK = 8 << 20;
 /** Queues the close without waiting for it; the slot goes back to the pool at its completion. */
 function closeLater(ring: Ring, file: OpenFile): void {
   const kit = file.kit;
+  // a plain descriptor is closed whatever the ring does (close-fd.ts)
+  if (kit === undefined) return void closeOwnedFd(ring, file.fd as number).catch(noop);
   if (ring.closed) return release(file); // the ring's file table went with it
   // a failed close (the ring closing meanwhile) leaves nothing in the slot either
-  if (kit !== undefined) return runWithCallback(ring, kit.close, kit.give);
-  ring.closeFd(file.fd).then(
-    () => {},
-    () => {},
-  );
+  runWithCallback(ring, kit.close, kit.give);
 }
 
 /** Closes after an error or an abort (never throws): the slot is empty when this returns. */
 async function closeNow(ring: Ring, file: OpenFile): Promise<void> {
   const fd = file.fd;
-  if (file.failed || fd === -1 || ring.closed) return release(file);
+  if (file.failed || fd === -1) return release(file);
+  if (file.kit === undefined) return closeOwnedFd(ring, fd as number).catch(noop);
+  if (ring.closed) return release(file);
   try {
     await ring.closeFd(fd);
   } catch {

@@ -14,7 +14,6 @@
  * read-only (mode 0o444) could not be opened for writing again.
  * The slot is empty again before it returns to the pool, whatever happened.
  */
-import { closeSync } from 'node:fs';
 import type { Ring } from '../../ring/ring.js';
 import { op } from '../../ops/build.js';
 import { FixedFile } from '../../ops/sqe.js';
@@ -23,6 +22,7 @@ import { settleAll, type Settled } from './settle.js';
 import { runGroupSettled } from '../../ring/callback-requests.js';
 import { aborted, asNodeSyscall } from './errors.js';
 import { RingError } from '../../errors.js';
+import { closeOwnedFd, neverRan } from '../close-fd.js';
 
 export interface WriteWholeFileOptions {
   /** O_* flags (already normalised from 'w', 'a', …); default O_WRONLY | O_CREAT | O_TRUNC. */
@@ -99,15 +99,16 @@ export async function writeWholeFile(ring: Ring, path: string | Uint8Array, data
     const fd = file;
     file = undefined;
     try {
-      await ring.closeFd(fd);
+      await (typeof fd === 'number' ? closeOwnedFd(ring, fd) : ring.closeFd(fd));
     } catch (e) {
       throw asNodeSyscall(e, 'close');
     }
   } finally {
     // after an error or an abort (a slot went with a closed ring; a plain descriptor did not)
     if (file !== undefined) {
-      if (!ring.closed) await ring.closeFd(file).catch(() => {});
-      else if (typeof file === 'number') closeSync(file);
+      // (a slot went with a closed ring; a plain descriptor is closed all the same: close-fd.ts)
+      if (typeof file === 'number') await closeOwnedFd(ring, file).catch(() => {});
+      else if (!ring.closed) await ring.closeFd(file).catch(() => {});
     }
     if (slot >= 0) pool!.give(slot);
   }
@@ -141,8 +142,8 @@ async function firstFd(ring: Ring, path: string | Uint8Array, flags: number, mod
   return outcome(fd, chunk, { ok: true, value: fd }, w, c, signal);
 }
 
-/** A step that did not run: cancelled by the broken link (RingError ECANCELED) or by the signal (an AbortError). */
-const cancelled = (e: unknown): boolean => (e instanceof RingError && e.code === 'ECANCELED') || (e instanceof Error && e.name === 'AbortError');
+/** A step that did not run: cancelled by the broken link (RingError ECANCELED) or by the signal (an AbortError), or taken back by ring.close() before the kernel saw it. */
+const cancelled = (e: unknown): boolean => (e instanceof RingError && e.code === 'ECANCELED') || (e instanceof Error && e.name === 'AbortError') || neverRan(e);
 
 /**
  * The first round's result. The file is open after it unless its close ran: the close is not in

@@ -1,0 +1,27 @@
+/**
+ * Closing a process fd that ringflow/fs opened or a FileHandle owns: close(2) as a request on its
+ * ring. Whoever opened the fd owns it, so no fd outlives its close. Where the ring was closed
+ * before the request reached the kernel (ring.close() took it back from the SQ, or the ring was
+ * closed already), or cancelled it with the kernel's ECANCELED (a close linked behind a request
+ * close() cancelled), the fd is closed here, by close(2) (not fs.closeSync: in a worker, Node 26's
+ * fs warns of closing an fd node:fs did not open). A close whose outcome is unknown is not tried
+ * again: it may have run, and the number may name another file by now.
+ */
+import type { Ring } from '../ring/ring.js';
+import { RingClosedError, RingError } from '../errors.js';
+import { binding } from '../native.js';
+
+/** Did a request end without running because its ring closed: before the kernel saw it, or cancelled by close() with the kernel's ECANCELED? */
+export const neverRan = (e: unknown): boolean => e instanceof RingClosedError && (!e.submitted || (e.cause instanceof RingError && e.cause.code === 'ECANCELED'));
+
+/** Closes `fd` on `ring`, or by close(2) here if the ring cannot; rejects with the RingError of a close that failed. */
+export async function closeOwnedFd(ring: Ring, fd: number): Promise<void> {
+  try {
+    // (ring.closeFd throws at once on a closed ring: inside the try)
+    await ring.closeFd(fd);
+  } catch (e) {
+    if (!neverRan(e)) throw e;
+    const r = binding.closeFd(fd) as number;
+    if (r < 0) throw new RingError(r, 'close');
+  }
+}

@@ -1,9 +1,11 @@
 /*
  * Process fds owned by one Node environment's socket objects (TcpSocket, TcpServer, UdpSocket in
- * src/net/). An fd is a process resource: a worker that exits with a socket open would leave the
- * fd (and the connection) open in the process. The socket layer registers each fd it owns here
- * and unregisters it when it starts closing it; the environment's cleanup hook (worker exit,
- * main-thread teardown) closes the fds still registered.
+ * src/net/) and ringflow/fs FileHandles (src/fs/file-handle.ts). An fd is a process resource: a
+ * worker that exits with a socket or a FileHandle open would leave the fd (and the connection)
+ * open in the process (node:fs/promises closes its FileHandles then). The owner registers each fd
+ * here and unregisters it when it hands the fd's close to the ring (whose SQEs a thread ending
+ * never submitted are closed by ring_napi.c's teardown); the environment's cleanup hook (worker
+ * exit, main-thread teardown) closes the fds still registered.
  *
  * An fd number can be reused once closed. If user code closed a socket's fd behind its back and
  * the number now names another file, closing it at teardown would close someone else's file: each
@@ -15,6 +17,7 @@
  */
 #include "common.h"
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -27,7 +30,29 @@ typedef struct {
 typedef struct {
   owned_fd *items;
   size_t len, cap;
+  /* pos[fd] = index in items + 1 (0: not registered), for fds below npos: a FileHandle's close
+   * finds its entry without a walk over thousands of open ones */
+  uint32_t *pos;
+  size_t npos;
 } owned_set;
+
+/* Where fd is in s->items, or -1. */
+static long find(owned_set *s, int32_t fd) {
+  return (size_t)fd < s->npos && s->pos[fd] ? (long)s->pos[fd] - 1 : -1;
+}
+
+/* Makes pos[] reach fd; false when memory ran out. */
+static bool reach(owned_set *s, int32_t fd) {
+  if ((size_t)fd < s->npos) return true;
+  size_t n = s->npos ? s->npos : 64;
+  while (n <= (size_t)fd) n *= 2;
+  uint32_t *p = realloc(s->pos, n * sizeof *p);
+  if (!p) return false;
+  memset(p + s->npos, 0, (n - s->npos) * sizeof *p);
+  s->pos = p;
+  s->npos = n;
+  return true;
+}
 
 /* The set a call's function was made for, and its fd argument (>= 0); false on bad input. */
 static bool set_and_fd(napi_env env, napi_callback_info info, owned_set **s, int32_t *fd) {
@@ -43,12 +68,13 @@ static napi_value js_own(napi_env env, napi_callback_info info) {
   if (!set_and_fd(env, info, &s, &fd)) return rf_int(env, -EINVAL);
   struct stat st;
   if (fstat(fd, &st) < 0) return rf_int(env, -errno);
-  for (size_t i = 0; i < s->len; i++)
-    if (s->items[i].fd == fd) { /* the number was reused after a close we were not told of */
-      s->items[i].dev = st.st_dev;
-      s->items[i].ino = st.st_ino;
-      return rf_int(env, 0);
-    }
+  long i = find(s, fd);
+  if (i >= 0) { /* the number was reused after a close we were not told of */
+    s->items[i].dev = st.st_dev;
+    s->items[i].ino = st.st_ino;
+    return rf_int(env, 0);
+  }
+  if (!reach(s, fd)) return rf_int(env, -ENOMEM);
   if (s->len == s->cap) {
     size_t cap = s->cap ? s->cap * 2 : 16;
     owned_fd *n = realloc(s->items, cap * sizeof *n);
@@ -56,6 +82,7 @@ static napi_value js_own(napi_env env, napi_callback_info info) {
     s->items = n;
     s->cap = cap;
   }
+  s->pos[fd] = (uint32_t)s->len + 1;
   s->items[s->len++] = (owned_fd){ fd, st.st_dev, st.st_ino };
   return rf_int(env, 0);
 }
@@ -64,12 +91,14 @@ static napi_value js_disown(napi_env env, napi_callback_info info) {
   owned_set *s;
   int32_t fd;
   if (!set_and_fd(env, info, &s, &fd)) return rf_int(env, -EINVAL);
-  for (size_t i = 0; i < s->len; i++)
-    if (s->items[i].fd == fd) {
-      s->items[i] = s->items[--s->len];
-      return rf_int(env, 1);
-    }
-  return rf_int(env, 0);
+  long i = find(s, fd);
+  if (i < 0) return rf_int(env, 0);
+  s->pos[fd] = 0;
+  if ((size_t)i != --s->len) {
+    s->items[i] = s->items[s->len];
+    s->pos[s->items[i].fd] = (uint32_t)i + 1;
+  }
+  return rf_int(env, 1);
 }
 
 static napi_value js_owned_count(napi_env env, napi_callback_info info) {
@@ -87,6 +116,7 @@ static void owned_cleanup(void *arg) {
     if (fstat(s->items[i].fd, &st) == 0 && st.st_dev == s->items[i].dev && st.st_ino == s->items[i].ino) close(s->items[i].fd);
   }
   free(s->items);
+  free(s->pos);
   free(s);
 }
 

@@ -26,7 +26,10 @@ typedef struct rf_js_ring {
   napi_env env;
   rf_env_data *owner;
   struct rf_js_ring *prev, *next; /* owner's list */
-  napi_ref buffers[3];            /* weak: sq ring, cq ring, sqes; detached on close */
+  napi_ref buffers[4];            /* weak: sq ring, cq ring, sqes, js_words; detached on close */
+  /* Written by JS, read here: [0] JS's SQ tail (the SQEs it has written, submitted or not), so
+   * that the env's teardown finds the SQEs JS never handed to the kernel (close_unsubmitted). */
+  uint32_t js_words[2];
   napi_ref callback;              /* the watcher's JS callback: strong while JS is busy or the engine works (update_keepalive) */
   bool strong;                    /* callback's reference count is 1 */
   bool js_busy;                   /* JS has requests queued or in flight, or is closing (JS holds the Ring) */
@@ -153,7 +156,7 @@ static void ring_release(rf_js_ring *jr, bool js) {
   stop_poll(jr);
   if (napi) {
     if (jr->callback) napi_delete_reference(env, jr->callback);
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 4; i++) {
       if (!jr->buffers[i]) continue;
       napi_value ab = NULL;
       if (js && napi_get_reference_value(env, jr->buffers[i], &ab) == napi_ok && ab) {
@@ -182,12 +185,44 @@ static void ring_finalize(napi_env env, void *data, void *hint) {
   free(jr);
 }
 
+/* The SQEs JS wrote and never handed to the kernel when its environment ends (a worker's
+ * process.exit() in the tick that queued them, before the flush): they never run. Among them, the
+ * close(2) of a process fd (IORING_OP_CLOSE without IOSQE_FIXED_FILE or a file_index) is done here,
+ * so a thread ending leaves open no fd it asked to close (a FileHandle's or socket's close: their
+ * owners took the fd off the owned set, owned_fds.c, when they queued it). ring.close() does the
+ * same in JS for what it takes back (src/ring/unsubmitted.ts). Never for what the kernel has, or may
+ * have, consumed: from the SQ's head (an enter that failed left what it published there), or from
+ * the published tail under SQPOLL, whose thread consumes on its own. */
+static void close_unsubmitted(rf_js_ring *jr) {
+  rf_ring *r = &jr->core;
+  if (r->closed || !r->sq_tail || !r->sqes) return;
+  uint32_t tail = __atomic_load_n(&jr->js_words[0], __ATOMIC_RELAXED);
+  uint32_t from = __atomic_load_n(r->sq_tail, __ATOMIC_ACQUIRE);
+  if (!(r->setup_flags & RF_SETUP_SQPOLL)) {
+    uint32_t head = __atomic_load_n(r->sq_head, __ATOMIC_ACQUIRE);
+    if (from - head <= r->sq_entries) from = head;
+  }
+  /* (a program engine's SQEs move the published tail past JS's stale one: nothing of JS's waits) */
+  if (tail - from == 0 || tail - from > r->sq_entries) return;
+  for (uint32_t t = from; t != tail; t++) {
+    const uint8_t *sqe = rf_ring_sqe(r, t);
+    int32_t fd;
+    uint32_t file_index;
+    memcpy(&fd, sqe + 4, sizeof fd);
+    memcpy(&file_index, sqe + 44, sizeof file_index);
+    if (sqe[0] == RF_OP_CLOSE && !(sqe[1] & RF_SQE_FIXED_FILE) && file_index == 0 && fd >= 0) close(fd);
+  }
+}
+
 /* The env's cleanup hook: closes this env's rings (and only them) without N-API calls; the
  * structs are freed by their handles' finalizers, which run after. */
 static void env_cleanup(void *arg) {
   rf_env_data *d = arg;
   d->torn_down = true;
-  for (rf_js_ring *jr = d->rings; jr; jr = jr->next) ring_release(jr, false);
+  for (rf_js_ring *jr = d->rings; jr; jr = jr->next) {
+    close_unsubmitted(jr);
+    ring_release(jr, false);
+  }
 }
 
 /* ---- the JS callback */
@@ -261,7 +296,8 @@ static bool make_view(napi_env env, void *p, size_t sz, napi_value *out, napi_re
   return napi_create_reference(env, *out, 0, ref) == napi_ok;
 }
 
-/* ringMap(fd, params: Uint8Array(120)) -> [handle, sqRing, cqRing, sqes: ArrayBuffer] | -errno.
+/* ringMap(fd, params: Uint8Array(120)) -> [handle, sqRing, cqRing, sqes, jsWords: ArrayBuffer] | -errno
+ * (jsWords: 8 bytes JS writes its SQ tail into, rf_js_ring.js_words).
  * The handle owns the fd from here on (closed by ringClose, or by the finalizer); on failure the
  * fd stays the caller's. */
 static napi_value js_map(napi_env env, napi_callback_info info) {
@@ -284,20 +320,22 @@ static napi_value js_map(napi_env env, napi_callback_info info) {
     return rf_int(env, err);
   }
   rf_ring *r = &jr->core;
-  napi_value out, handle, views[3];
+  napi_value out, handle, views[4];
   err = -ENOMEM;
-  if (napi_create_array_with_length(env, 4, &out) != napi_ok) goto fail;
+  jr->js_words[0] = *r->sq_tail;
+  if (napi_create_array_with_length(env, 5, &out) != napi_ok) goto fail;
   if (!make_view(env, r->sq_ptr, r->sq_sz, &views[0], &jr->buffers[0])) goto fail;
   if (!make_view(env, r->cq_ptr, r->cq_sz, &views[1], &jr->buffers[1])) goto fail;
   if (!make_view(env, r->sqes, r->sqes_sz, &views[2], &jr->buffers[2])) goto fail;
+  if (!make_view(env, jr->js_words, sizeof jr->js_words, &views[3], &jr->buffers[3])) goto fail;
   if (napi_create_external(env, jr, ring_finalize, NULL, &handle) != napi_ok) goto fail;
   /* from here the finalizer owns jr (and the fd) */
   link_ring(jr, d);
   napi_set_element(env, out, 0, handle);
-  for (int i = 0; i < 3; i++) napi_set_element(env, out, i + 1, views[i]);
+  for (int i = 0; i < 4; i++) napi_set_element(env, out, i + 1, views[i]);
   return out;
 fail:
-  for (int i = 0; i < 3; i++) {
+  for (int i = 0; i < 4; i++) {
     if (!jr->buffers[i]) continue;
     napi_value ab = NULL;
     if (napi_get_reference_value(env, jr->buffers[i], &ab) == napi_ok && ab) napi_detach_arraybuffer(env, ab);

@@ -72,6 +72,12 @@ _Static_assert(sizeof(struct rf_params) == 120, "io_uring_params is 120 bytes");
 struct rf_rsrc_update { uint32_t offset, resv; uint64_t data; };
 _Static_assert(sizeof(struct rf_rsrc_update) == 16, "io_uring_rsrc_update is 16 bytes");
 
+/* what the env's teardown reads in an SQE JS never submitted (ring_napi.c close_unsubmitted):
+ * IORING_OP_CLOSE (5.6), IOSQE_FIXED_FILE (5.1); the opcode is byte 0, flags byte 1, fd bytes
+ * 4-7, file_index bytes 44-47 (5.15) */
+#define RF_OP_CLOSE 19
+#define RF_SQE_FIXED_FILE (1U << 0)
+
 #define RF_SQE_SIZE 64
 #define RF_CQE_SIZE 16
 

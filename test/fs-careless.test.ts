@@ -11,11 +11,11 @@ import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { openSync, closeSync, readSync, readdirSync, readlinkSync, constants } from 'node:fs';
+import { openSync, closeSync, readSync, constants } from 'node:fs';
 import { CLOCK_EVERY } from '../src/ring/submission.js';
 import fs, { createFs } from '../src/fs/index.js';
 import { Ring } from '../src/index.js';
-import { CPU_TIME_SCALE } from './helpers.js';
+import { CPU_TIME_SCALE, fdsUnder } from './helpers.js';
 import { runUnprivileged } from './unprivileged.js';
 
 /** RLIMIT_MEMLOCK for the unprivileged child: the hard limit here (a ring's memory counts against it on 6.14+). */
@@ -255,20 +255,6 @@ test('a FileHandle dropped without close(), on the main thread and in a worker: 
     assert.deepEqual(res[where].warnings, ['Closing file descriptor N on garbage collection'], `${where}: ${JSON.stringify(res[where].warnings)}`);
   }
 });
-
-/** This process's fds open on files under `under` (what /proc/self/fd links to: other tests' fds, closed or not meanwhile, do not count). */
-function fdsUnder(under: string): string[] {
-  const out: string[] = [];
-  for (const n of readdirSync('/proc/self/fd')) {
-    try {
-      const to = readlinkSync(`/proc/self/fd/${n}`);
-      if (to.startsWith(under + '/')) out.push(`${n} → ${to}`);
-    } catch {
-      /* closed meanwhile */
-    }
-  }
-  return out;
-}
 
 test('careless caller: fh.close() after its streams were destroyed (their close let the fd go) resolves once the fd is closed, even when the flush waits for the check phase; a ring closed next takes nothing back, no stream errors', async () => {
   const ring = new Ring();

@@ -1,5 +1,5 @@
 /** Test helpers: temp files on tmpfs, a ring per test, probe guards that say why they skip. */
-import { mkdtempSync, rmSync, writeFileSync, existsSync, openSync, closeSync, writeSync, readFileSync, appendFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, existsSync, openSync, closeSync, writeSync, readFileSync, appendFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -49,6 +49,20 @@ export function processDir(prefix: string): () => string {
 }
 
 /** A fresh temp dir (removed by the returned cleanup). */
+/** This process's fds open on files under `under` (what /proc/self/fd links to: other tests' fds, closed or not meanwhile, do not count). */
+export function fdsUnder(under: string): string[] {
+  const out: string[] = [];
+  for (const n of readdirSync('/proc/self/fd')) {
+    try {
+      const to = readlinkSync(`/proc/self/fd/${n}`);
+      if (to.startsWith(under + '/')) out.push(`${n} → ${to}`);
+    } catch {
+      /* closed meanwhile */
+    }
+  }
+  return out;
+}
+
 export function tempDir(): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(base, 'ringflow-test-'));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };

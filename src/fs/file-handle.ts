@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import type { Ring } from '../ring/ring.js';
 import { binding } from '../native.js';
 import { AT_EMPTY_PATH } from '../ring/abi.js';
-import { closeOwnedFd } from './close-fd.js';
+import { closeOwnedFd } from '../ring/close-fd.js';
 import { nodeError, errnoError, fileClosedError, invalidArgValue, invalidState, checkAborted } from './errors.js';
 import {
   validateObject, validateInteger, validateBuffer, validateBufferArray, validateOffsetLengthRead, validateOffsetLengthWrite,
@@ -68,6 +68,7 @@ function advance(bufs: ArrayBufferView[], n: number): ArrayBufferView[] {
  * close(2), not fs.closeSync(): in a worker, Node 26's fs warns of closing an fd node:fs did not open.
  */
 const unclosed = new FinalizationRegistry<number>((fd) => {
+  binding.fdDisown(fd);
   if (binding.closeFd(fd) < 0) return;
   process.emitWarning(`Closing file descriptor ${fd} on garbage collection`);
 });
@@ -102,6 +103,9 @@ export class FileHandle extends EventEmitter {
     this.#ring = ring;
     this.#fd = fd;
     unclosed.register(this, fd, this);
+    // the environment's fd (native/owned_fds.c): closed if the thread ends with the handle open, as
+    // node:fs/promises closes its FileHandles then (a worker's process.exit())
+    binding.fdOwn(fd);
   }
 
   /** The ring this handle's requests go to. */
@@ -173,7 +177,10 @@ export class FileHandle extends EventEmitter {
 
   #closeFd(fd: number): Promise<void> {
     unclosed.unregister(this);
-    // (a ring closed before the close reached the kernel: the fd is closed all the same, close-fd.ts)
+    // (the close request is written to the SQ now: a thread that ends before it is submitted
+    // closes the fd in the native teardown, ring_napi.c close_unsubmitted)
+    binding.fdDisown(fd);
+    // (a ring closed before the close reached the kernel: the fd is closed all the same, src/ring/close-fd.ts)
     const closing = closeOwnedFd(this.#ring, fd).catch((e: unknown) => {
       throw nodeError(e, 'close');
     });

@@ -10,7 +10,7 @@ import { AT_EMPTY_PATH } from '../ring/abi.js';
 import { nodeError, checkAborted, fileTooLarge } from './errors.js';
 import { type FsOptions, type Path, validateStringAfterView } from './args.js';
 import type { FileHandle } from './file-handle.js';
-import { closeOwnedFd } from './close-fd.js';
+import { closeOwnedFd } from '../ring/close-fd.js';
 
 const S_IFMT = 0o170000;
 const S_IFREG = 0o100000;

@@ -4,12 +4,13 @@
  * through the syscalls otherwise (native/net.c), and adopting node:net's fds.
  */
 import { binding } from '../native.js';
-import { RingError, RingClosedError } from '../errors.js';
+import { RingError } from '../errors.js';
 import { encodeSockaddr, parseSockaddr, type SockAddr } from '../ops/sockaddr.js';
 import { AF, SOCK, SOL, SO } from '../ops/net-abi.js';
 import { isIP } from 'node:net';
 import { ringInternals, type Ring } from '../ring/ring.js';
 import { SqeFlags } from '../ring/abi.js';
+import { closeOwnedFd } from '../ring/close-fd.js';
 
 /**
  * A socket object (TcpSocket, TcpServer, UdpSocket) takes ownership of its process fd: registered
@@ -44,12 +45,18 @@ const droppedSockets = new FinalizationRegistry<number>((fd) => {
  */
 export async function closeSocketFd(ring: Ring, owner: object, fd: number, reset?: () => boolean): Promise<void> {
   droppedSockets.unregister(owner);
-  binding.fdDisown(fd);
-  if (ring.closed) return void binding.closeFd(abortive(fd, reset));
+  if (ring.closed) {
+    binding.fdDisown(fd);
+    return void binding.closeFd(abortive(fd, reset));
+  }
   // requests still waiting on the socket (an accept, a recv, a send without room) hold its file:
   // closing the fd alone would leave them, the bound port and the connection there for good (and
   // the process alive). They are cancelled first (their owners then answer "the socket is closed").
+  // The fd stays owned meanwhile: a thread that ends first closes it (native/owned_fds.c).
   if (waitingOn(ring, fd)) await ring.cancel({ fd }, { all: true }).catch(() => 0);
+  // out of the owned set as its close is queued (a thread ending before the close is submitted
+  // closes it in the ring's teardown, native/ring_napi.c close_unsubmitted)
+  binding.fdDisown(fd);
   await closeUnowned(ring, abortive(fd, reset));
 }
 
@@ -65,10 +72,7 @@ function abortive(fd: number, reset: (() => boolean) | undefined): number {
 
 /** Closes `fd` through the ring, by close(2) once the ring is closed or closing (the ring's close refuses it): a socket's last step, and a connect that failed (no socket object owns its fd yet). */
 export async function closeUnowned(ring: Ring, fd: number): Promise<void> {
-  if (ring.closed) return void binding.closeFd(fd);
-  await ring.closeFd(fd).catch((e: unknown) => {
-    if (e instanceof RingClosedError) binding.closeFd(fd); // the ring went away before the close ran
-  });
+  await closeOwnedFd(ring, fd).catch(() => {}); // (a close the kernel ran and failed has released the fd all the same)
 }
 
 /** Does one of the ring's JS requests name process fd `fd` (submitted or queued)? */

@@ -23,6 +23,7 @@ import { RECVSEND } from '../ops/net-abi.js';
 import * as grants from './grants.js';
 import { SubmissionQueue, FlushSchedule, cancelSqe } from './submission.js';
 import { CompletionDispatch, BULK_TAG } from './completion.js';
+import { closesProcessFd, closeNow } from './unsubmitted.js';
 import { LoopHold, RingResource, droppedRings } from './liveness.js';
 import type { RingStats } from './introspection.js';
 import type { RingInternals, RunOptions } from './ring-internals.js';
@@ -118,11 +119,11 @@ export class Ring {
       binding.closeFd(s.fd);
       throw new RingError(mapped, 'mmap');
     }
-    const [handle, sqRing, cqRing, sqes] = mapped as [unknown, ArrayBuffer, ArrayBuffer, ArrayBuffer];
+    const [handle, sqRing, cqRing, sqes, jsWords] = mapped as [unknown, ArrayBuffer, ArrayBuffer, ArrayBuffer, ArrayBuffer];
     this.#handle = handle;
     const off = ringOffsets(s.params);
     const maxInflight = options.maxInflight ?? s.cqEntries;
-    this.#sq = new SubmissionQueue(handle, sqRing, sqes, off, { entries: s.sqEntries, setupFlags: s.flags, maxInflight }, this.#requests, this.#stats);
+    this.#sq = new SubmissionQueue(handle, sqRing, sqes, jsWords, off, { entries: s.sqEntries, setupFlags: s.flags, maxInflight }, this.#requests, this.#stats);
     this.#cq = new CompletionDispatch(handle, cqRing, off, this.#sq, this.#requests, this.#aborts, this.#stats, s.flags);
     this.#hold = new LoopHold(this, handle, new RingResource(), () => this.#updateRef());
     this.#budget = options.programBudget ?? 1_000_000;
@@ -344,6 +345,12 @@ export class Ring {
     p.reject(err);
   }
 
+  /** Does the close(2) of `p`, a close request of the JS backlog ring.close() takes (src/ring/unsubmitted.ts); its abort listener goes. */
+  #closeHere(p: Pending): void {
+    this.#aborts.unwatch(p);
+    closeNow(p);
+  }
+
   /** #enqueueOne() ahead of the JS backlog and past the in-flight limit: a request acting on requests in flight (OpDesc.namesRequest: a cancel, a remove), which must not wait behind them for room only it would make. */
   #enqueueNow(p: Pending): void {
     if (!this.#sq.hasRoom()) this.#flush(); // the SQ's entries all hold requests not handed over yet
@@ -488,8 +495,8 @@ export class Ring {
     return total;
   }
 
-  /** A submission error the kernel reported for the batch as a whole: fail what has not been consumed. */
-  #failQueued(err: Error): void {
+  /** A submission error the kernel reported for the batch as a whole, or close(): fail what has not been consumed (`closes`: but do the close(2) requests here). */
+  #failQueued(err: Error, closes = false): void {
     // SQEs past the kernel's head were not consumed: the SQ rewinds over them
     for (const [slot, gen] of this.#sq.takeBackUnsubmitted()) {
       if (gen === BULK_TAG) {
@@ -497,7 +504,7 @@ export class Ring {
         continue;
       }
       const p = this.#requests.get(slot, gen);
-      if (p) this.#cq.settle(p, () => p.reject(err));
+      if (p) this.#cq.settle(p, closes && closesProcessFd(p.sqe) ? () => closeNow(p) : () => p.reject(err));
     }
     this.#updateRef();
   }
@@ -580,8 +587,9 @@ export class Ring {
       closed = resolve;
     });
     droppedRings.unregister(this);
-    // requests that never reached the kernel are rejected now
-    this.#sq.clearBacklog((p) => this.#rejectHere(p, closedUnsubmitted()));
+    // requests that never reached the kernel are rejected now, but for the close(2) of a process fd,
+    // done here (src/ring/unsubmitted.ts: a ring's close leaves open no fd a request was to close)
+    this.#sq.clearBacklog((p) => (closesProcessFd(p.sqe) ? this.#closeHere(p) : this.#rejectHere(p, closedUnsubmitted())));
     this.#isClosing = true;
     this.#cq.closing();
     const hooks = this.#closingHooks;
@@ -591,8 +599,8 @@ export class Ring {
       // waiting program requests complete with -EAGAIN (prototype semantics), held-back chains fail
       this.#engine.shutdown();
     }
-    // SQEs written but not yet handed to the kernel are taken back and rejected
-    if (this.#sq.toSubmit > 0) this.#failQueued(closedUnsubmitted());
+    // SQEs written but not yet handed to the kernel are taken back and rejected (closes done here)
+    if (this.#sq.toSubmit > 0) this.#failQueued(closedUnsubmitted(), true);
     // the last reap that finds nothing in flight finishes the close (this one, or the reap this
     // close() was called from, which is still delivering CQEs)
     this.#closeWaiter = () => {

@@ -45,6 +45,13 @@ export class SubmissionQueue {
   #engine: ProgramEngine | undefined;
   /** JS's idea of the SQ tail (published to the kernel by the native submit). */
   #tail: number;
+  /**
+   * The native ring's copy of #tail ([0], rf_js_ring.js_words), written with every SQE: when the
+   * thread ends before a flush (a worker's process.exit() in the tick that queued a close), the
+   * env's teardown closes the process fds of the unsubmitted close requests (native/ring_napi.c
+   * close_unsubmitted), so no fd a request was to close stays open in the process.
+   */
+  readonly #jsTail: Uint32Array;
   /** SQEs written past the published tail. */
   #toSubmit = 0;
   /**
@@ -72,6 +79,7 @@ export class SubmissionQueue {
     handle: unknown,
     sqRing: ArrayBuffer,
     sqes: ArrayBuffer,
+    jsWords: ArrayBuffer,
     off: ReturnType<typeof ringOffsets>,
     ring: { entries: number; setupFlags: number; maxInflight: number },
     requests: RequestTable,
@@ -91,6 +99,8 @@ export class SubmissionQueue {
     this.#sqe128 = (ring.setupFlags & SetupFlags.SQE128) !== 0;
     this.#sqeWords = (this.#sqe128 ? SQE128_SIZE : SQE_SIZE) >> 2;
     this.#tail = this.#sq32[this.#tailW];
+    this.#jsTail = new Uint32Array(jsWords, 0, 1);
+    this.#jsTail[0] = this.#tail;
     if (!(ring.setupFlags & SetupFlags.NO_SQARRAY)) {
       // identity index array, filled once (liburing does the same)
       const arrW = off.sqArray >> 2;
@@ -192,7 +202,7 @@ export class SubmissionQueue {
     sqe.encode(this.#sqe32, w, p.slot, p.gen);
     if (sqe.flags & LINKS) this.#sqe32[w] &= ~LINK_BITS;
     if (this.#sqe128) sqe.encodeTail(this.#sqe32, w);
-    this.#tail = (this.#tail + 1) >>> 0;
+    this.#jsTail[0] = this.#tail = (this.#tail + 1) >>> 0;
     this.#toSubmit++;
     this.#engine?.markPending();
   }
@@ -223,6 +233,7 @@ export class SubmissionQueue {
       if (this.#sqe128) sqe.encodeTail(sqe32, w);
       this.#tail = (this.#tail + 1) >>> 0;
     }
+    this.#jsTail[0] = this.#tail;
     this.#toSubmit += n;
     this.#engine?.markPending(); // the engine must not append behind SQEs JS has not handed over
     return true;
@@ -239,7 +250,7 @@ export class SubmissionQueue {
     sqe.encode(this.#sqe32, w, userLo, userHi);
     if (this.#sqe128) sqe.encodeTail(this.#sqe32, w);
     this.#openLink = sqe.flags & LINKS ? w : -1;
-    this.#tail = (this.#tail + 1) >>> 0;
+    this.#jsTail[0] = this.#tail = (this.#tail + 1) >>> 0;
     this.#toSubmit++;
     this.#engine?.markPending();
     return true;
@@ -274,7 +285,7 @@ export class SubmissionQueue {
     const w = (this.#tail & this.#mask) * this.#sqeWords;
     sqe.encode(this.#sqe32, w, 0, INTERNAL_TAG);
     if (this.#sqe128) sqe.encodeTail(this.#sqe32, w);
-    this.#tail = (this.#tail + 1) >>> 0;
+    this.#jsTail[0] = this.#tail = (this.#tail + 1) >>> 0;
     this.#toSubmit++;
   }
 
@@ -321,7 +332,7 @@ export class SubmissionQueue {
   takeBackUnsubmitted(): [slot: number, gen: number][] {
     const head = this.#sq32[this.#headW];
     const unconsumed = (this.#tail - head) >>> 0;
-    this.#tail = head;
+    this.#jsTail[0] = this.#tail = head;
     this.#toSubmit = 0;
     this.#openLink = -1;
     const taken: [number, number][] = [];

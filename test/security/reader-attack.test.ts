@@ -175,7 +175,7 @@ for (const { name, jit } of ENGINES) {
       const numbers = handles.map((h) => h.fd);
       const closes = handles.map((h) => h.close());
       // (a forged CQE with res -ECANCELED under a close's user_data, taken for the kernel's, would
-      // make ringflow/fs close that number again by close(2): close-fd.ts, neverRan)
+      // make ringflow/fs close that number again by close(2): src/ring/close-fd.ts, neverRan)
       const attack = cancelAndForge(ring, attackTargets(ring), jit, 0, -125);
       await Promise.all(closes);
       const others = numbers.map(() => openSync(b, 'r')); // the numbers just freed

@@ -32,7 +32,7 @@ import { settleAll } from './settle.js';
 import { aborted, asNodeSyscall, fileTooLarge, IO_MAX_LENGTH } from './errors.js';
 import { privateAddress } from '../../ring/memory.js';
 import { AT_EMPTY_PATH } from '../../ring/abi.js';
-import { closeOwnedFd } from '../close-fd.js';
+import { closeOwnedFd } from '../../ring/close-fd.js';
 
 const noop = (): void => {};
 
@@ -338,7 +338,7 @@ const MAX_CHUNK = 8 << 20;
 /** Queues the close without waiting for it; the slot goes back to the pool at its completion. */
 function closeLater(ring: Ring, file: OpenFile): void {
   const kit = file.kit;
-  // a plain descriptor is closed whatever the ring does (close-fd.ts)
+  // a plain descriptor is closed whatever the ring does (src/ring/close-fd.ts)
   if (kit === undefined) return void closeOwnedFd(ring, file.fd as number).catch(noop);
   if (ring.closed) return release(file); // the ring's file table went with it
   // a failed close (the ring closing meanwhile) leaves nothing in the slot either

@@ -22,7 +22,7 @@ import { settleAll, type Settled } from './settle.js';
 import { runGroupSettled } from '../../ring/callback-requests.js';
 import { aborted, asNodeSyscall } from './errors.js';
 import { RingError } from '../../errors.js';
-import { closeOwnedFd, neverRan } from '../close-fd.js';
+import { closeOwnedFd, neverRan } from '../../ring/close-fd.js';
 
 export interface WriteWholeFileOptions {
   /** O_* flags (already normalised from 'w', 'a', …); default O_WRONLY | O_CREAT | O_TRUNC. */
@@ -106,7 +106,7 @@ export async function writeWholeFile(ring: Ring, path: string | Uint8Array, data
   } finally {
     // after an error or an abort (a slot went with a closed ring; a plain descriptor did not)
     if (file !== undefined) {
-      // (a slot went with a closed ring; a plain descriptor is closed all the same: close-fd.ts)
+      // (a slot went with a closed ring; a plain descriptor is closed all the same: src/ring/close-fd.ts)
       if (typeof file === 'number') await closeOwnedFd(ring, file).catch(() => {});
       else if (!ring.closed) await ring.closeFd(file).catch(() => {});
     }

@@ -1,0 +1,199 @@
+/**
+ * A thread that ends leaves open no fd ringflow owns or was asked to close: a worker's
+ * process.exit() with FileHandles open, in the tick that called fh.close() (the close request
+ * written to the SQ, never submitted: native/ring_napi.c close_unsubmitted), after ring.close()
+ * (which does the close(2) of what it takes back: src/ring/unsubmitted.ts), raw ring.closeFd()
+ * requests, and sockets. node:fs/promises is the reference where it has the case. Only the closes
+ * asked for run: an fd nobody asked to close stays open, and a direct descriptor's close is not
+ * turned into a process fd's.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { Worker } from 'node:worker_threads';
+import * as net from 'node:net';
+import { mkdtempSync, rmSync, writeFileSync, openSync, closeSync, fstatSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Ring, RingError } from '../src/index.js';
+import { ringFor, fdsUnder, CPU_TIME_SCALE } from './helpers.js';
+
+const N = 8;
+let root = '';
+before(() => {
+  root = mkdtempSync(join(tmpdir(), 'rf-exit-fds-'));
+});
+after(() => rmSync(root, { recursive: true, force: true }));
+
+const fsUrl = new URL('../src/fs/index.js', import.meta.url).href;
+const indexUrl = new URL('../src/index.js', import.meta.url).href;
+
+/** A directory of its own for one test (a leak in one does not fail the next), with files f0..f(N-1). */
+function files(): string {
+  const dir = mkdtempSync(join(root, 'd'));
+  for (let i = 0; i < N; i++) writeFileSync(join(dir, `f${i}`), `file ${i}`);
+  return dir;
+}
+
+/** Runs `body` (an async function body, `dir` and `N` in scope) in a worker that ends with process.exit(); resolves once it has exited, with what it posted before. */
+async function inWorker(dir: string, body: string): Promise<unknown[]> {
+  const code = `
+    const { parentPort, workerData } = require('node:worker_threads');
+    const { dir, N, fsUrl, indexUrl } = workerData;
+    (async () => { ${body} })().catch((e) => { parentPort.postMessage({ error: String(e && e.stack || e) }); process.exit(1); });`;
+  const w = new Worker(code, { eval: true, workerData: { dir, N, fsUrl, indexUrl } });
+  const posted: unknown[] = [];
+  w.on('message', (m) => posted.push(m));
+  const exit = await new Promise<number>((resolve, reject) => {
+    w.once('exit', resolve);
+    w.once('error', reject);
+  });
+  assert.equal(exit, 0, JSON.stringify(posted));
+  return posted;
+}
+
+for (const which of ['ringflow/fs', 'node:fs/promises'] as const) {
+  const load = which === 'ringflow/fs' ? `(await import(fsUrl)).default` : `require('node:fs/promises')`;
+
+  test(`${which}: a worker that exits with FileHandles open leaves none of their fds open`, async () => {
+    const dir = files();
+    await inWorker(dir, `
+      const fs = ${load};
+      const hs = [];
+      for (let i = 0; i < N; i++) hs.push(await fs.open(dir + '/f' + i));
+      globalThis.keep = hs;
+      process.exit(0);`);
+    assert.deepEqual(fdsUnder(dir), []);
+  });
+
+  test(`${which}: fh.close() of every handle, then process.exit() in the same tick: no fd left open`, async () => {
+    const dir = files();
+    await inWorker(dir, `
+      const fs = ${load};
+      const hs = [];
+      for (let i = 0; i < N; i++) hs.push(await fs.open(dir + '/f' + i));
+      for (const h of hs) h.close();
+      process.exit(0);`);
+    assert.deepEqual(fdsUnder(dir), []);
+  });
+}
+
+for (const ringFirst of [false, true]) {
+  const order = ringFirst ? 'ring.close(), then fh.close() of every handle' : 'fh.close() of every handle, then ring.close()';
+  test(`ringflow/fs on an explicit ring: ${order} and process.exit(), all in one tick: no fd left open`, async () => {
+    const dir = files();
+    await inWorker(dir, `
+      const { createFs } = await import(fsUrl);
+      const { Ring } = await import(indexUrl);
+      const ring = new Ring();
+      const fs = createFs({ ring });
+      const hs = [];
+      for (let i = 0; i < N; i++) hs.push(await fs.open(dir + '/f' + i));
+      if (${ringFirst}) ring.close();
+      for (const h of hs) h.close();
+      if (${!ringFirst}) ring.close();
+      process.exit(0);`);
+    assert.deepEqual(fdsUnder(dir), []);
+  });
+}
+
+test('raw ring.closeFd() requests queued and never submitted when the worker exits are done; an fd no request names stays open, a direct descriptor close touches no process fd', async () => {
+  // (fds opened through the ring: node closes those its own fs.openSync opened in a worker at its exit)
+  const dir = files();
+  const posted = (await inWorker(dir, `
+    const { Ring, O } = await import(indexUrl);
+    const ring = new Ring();
+    const fds = [];
+    for (let i = 0; i < N; i++) fds.push(await ring.openat(dir + '/f' + i, O.RDONLY));
+    const kept = fds.pop();
+    // a direct descriptor in slot 0, and its close queued too: IORING_OP_CLOSE with file_index
+    // (whose fd field is 0 in the SQE: stdin must survive the teardown)
+    await ring.openat(dir + '/f0', O.RDONLY, 0, { direct: 0 }).catch(async () => {
+      ring.files.register({ sparse: 1 });
+      return ring.openat(dir + '/f0', O.RDONLY, 0, { direct: 0 });
+    });
+    ring.closeFd(ring.files.slot(0)).catch(() => {});
+    for (const fd of fds) ring.closeFd(fd);
+    parentPort.postMessage({ kept });
+    process.exit(0);`)) as { kept: number }[];
+  const left = fdsUnder(dir);
+  assert.equal(left.length, 1, left.join(', '));
+  assert.match(left[0], new RegExp(`^${posted[0].kept} → `));
+  closeSync(posted[0].kept);
+  fstatSync(0); // stdin is still open
+});
+
+test('ring.close() does the close(2) of the close requests it takes back: they resolve, the fds are closed; one of an fd already closed rejects with EBADF (syscall close)', async (t) => {
+  const dir = files();
+  const ring = ringFor(t);
+  const fds = Array.from({ length: N }, (_, i) => openSync(join(dir, `f${i}`), 'r'));
+  const bad = openSync(join(dir, 'f0'), 'r');
+  const closes = fds.map((fd) => ring.closeFd(fd));
+  closeSync(bad);
+  const badClose = ring.closeFd(bad);
+  const read = ring.read(fds[0], Buffer.alloc(4), 0);
+  const closing = ring.close();
+  const outcomes = await Promise.allSettled([...closes, badClose, read]);
+  await closing;
+  for (let i = 0; i < N; i++) assert.deepEqual(outcomes[i], { status: 'fulfilled', value: undefined }, `close ${i}`);
+  const b = outcomes[N] as PromiseRejectedResult;
+  assert.ok(b.reason instanceof RingError && b.reason.code === 'EBADF' && b.reason.syscall === 'close', String(b.reason));
+  const r = outcomes[N + 1] as PromiseRejectedResult;
+  assert.equal(r.status, 'rejected');
+  assert.equal(r.reason.name, 'RingClosedError');
+  assert.equal(r.reason.submitted, false);
+  assert.deepEqual(fdsUnder(dir), []);
+});
+
+test('ring.close() with close requests waiting in the JS backlog (in-flight limit reached) does their close(2) too', async () => {
+  const dir = files();
+  const ring = new Ring({ entries: 4, maxInflight: 1 });
+  const fds = Array.from({ length: N }, (_, i) => openSync(join(dir, `f${i}`), 'r'));
+  const closes = fds.map((fd) => ring.closeFd(fd));
+  assert.ok(ring.stats().backlogged > 0, 'some closes waited in the backlog');
+  await ring.close();
+  const outcomes = await Promise.allSettled(closes);
+  assert.deepEqual(outcomes.map((o) => o.status), fds.map(() => 'fulfilled'));
+  assert.deepEqual(fdsUnder(dir), []);
+});
+
+test('a worker whose TcpServer and TcpSocket close() in the tick it exits leaves neither socket open: the port refuses, the peer sees the end', async () => {
+  const dir = files();
+  const peerGone = new Promise<void>((resolve) => {
+    const srv = net.createServer((s) => {
+      s.on('error', () => {});
+      s.on('close', () => {
+        srv.close();
+        resolve();
+      });
+      s.resume();
+    });
+    srv.listen(0, '127.0.0.1', () => void worker((srv.address() as net.AddressInfo).port));
+  });
+  let port = 0;
+  const worker = async (peerPort: number) => {
+    const posted = (await inWorker(dir, `
+      const { Ring, TcpServer, TcpSocket } = await import(indexUrl);
+      const ring = new Ring();
+      const server = await TcpServer.listen(ring, { port: 0 });
+      const sock = await TcpSocket.connect(ring, { port: ${peerPort}, host: '127.0.0.1' });
+      parentPort.postMessage({ port: server.address().port });
+      server.close();
+      sock.close();
+      process.exit(0);`)) as { port: number }[];
+    port = posted[0].port;
+  };
+  let timer: NodeJS.Timeout | undefined;
+  const gone = await Promise.race([peerGone.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), 10_000 * CPU_TIME_SCALE)))]);
+  clearTimeout(timer);
+  assert.ok(gone, 'the peer saw the worker\'s socket close');
+  while (port === 0) await new Promise((r) => setTimeout(r, 5));
+  const refused = await new Promise<string>((resolve) => {
+    const c = net.connect(port, '127.0.0.1');
+    c.on('connect', () => {
+      c.destroy();
+      resolve('connected');
+    });
+    c.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? String(e)));
+  });
+  assert.equal(refused, 'ECONNREFUSED');
+});

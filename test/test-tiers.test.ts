@@ -2,7 +2,7 @@
 // the runner refuses a tier it does not know; tools/test-watchdog.ts stops a file that stalls.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from './helpers.js';
 import { spawnSync } from 'node:child_process';
@@ -32,12 +32,15 @@ test('run-tests --tier= takes all or kernel', () => {
   assert.match(ok.stdout, /^# opcodes \(these test files only\): 1 of \d+ ran against the kernel/m, 'op-nop ran');
 });
 
-test('run-tests RF_TEST_JOBS takes 1 to 8 files at once', () => {
+test('run-tests RF_TEST_JOBS takes 1 to 8 files at once; refused, it leaves no temporary directory behind', (t) => {
+  const { dir: tmp, cleanup } = tempDir();
+  t.after(cleanup);
   for (const bad of ['0', '9', 'two', '']) {
-    const r = spawnSync(process.execPath, [runner, distTest + 'tap-summary.test.js'], { encoding: 'utf8', env: { ...process.env, RF_TEST_JOBS: bad } });
+    const r = spawnSync(process.execPath, [runner, distTest + 'tap-summary.test.js'], { encoding: 'utf8', env: { ...process.env, RF_TEST_JOBS: bad, TMPDIR: tmp } });
     assert.equal(r.status, 2, `RF_TEST_JOBS=${JSON.stringify(bad)}`);
     assert.match(r.stderr, /^run-tests: RF_TEST_JOBS takes 1 to 8 \(got /);
   }
+  assert.deepEqual(readdirSync(tmp), [], 'no ledger directory left');
   const ok = spawnSync(process.execPath, [runner, '--test-reporter=tap', distTest + 'tap-summary.test.js', distTest + 'op-nop.test.js'], { encoding: 'utf8', env: { ...process.env, RF_TEST_JOBS: '2' } });
   assert.equal(ok.status, 0, ok.stdout + ok.stderr);
   assert.match(ok.stdout, /^# pass [1-9]/m, 'two files at once ran');

@@ -55,8 +55,6 @@ if (files.length === 0) {
   console.error('run-tests: no *.test.js files found (run `npx tsc -p .` first)');
   process.exit(1);
 }
-const ledgerDir = mkdtempSync(join(tmpdir(), 'ringflow-ledger-'));
-const ledger = join(ledgerDir, 'ops.tsv');
 const watchdog = pathToFileURL(join(root, 'dist', 'tools', 'test-watchdog.js')).href;
 const stall = process.env.RF_TEST_STALL ?? (tier === 'kernel' ? '600' : '300');
 // files run one at a time unless RF_TEST_JOBS says how many at once (the QEMU guests: kernel-suite.sh JOBS)
@@ -65,6 +63,9 @@ if (!/^[1-8]$/.test(jobs)) {
   console.error(`run-tests: RF_TEST_JOBS takes 1 to 8 (got ${JSON.stringify(jobs)})`);
   process.exit(2);
 }
+// (made once the arguments are known good: an exit above leaves no directory behind)
+const ledgerDir = mkdtempSync(join(tmpdir(), 'ringflow-ledger-'));
+const ledger = join(ledgerDir, 'ops.tsv');
 // (NODE_TEST_CONTEXT, inherited when a test runs this runner, would make `node --test` run no file)
 const { NODE_TEST_CONTEXT: _, ...env } = process.env;
 const r = spawnSync(process.execPath, [`--import=${watchdog}`, '--test', `--test-concurrency=${jobs}`, ...options, ...files.map((f) => relative(process.cwd(), f) || f)], {

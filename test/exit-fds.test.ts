@@ -3,9 +3,10 @@
  * process.exit() with FileHandles open, in the tick that called fh.close() (the close request
  * written to the SQ, never submitted: native/ring_napi.c close_unsubmitted), after ring.close()
  * (which does the close(2) of what it takes back: src/ring/unsubmitted.ts), raw ring.closeFd()
- * requests, and sockets. node:fs/promises is the reference where it has the case. Only the closes
+ * requests, and sockets. Only the closes
  * asked for run: an fd nobody asked to close stays open, and a direct descriptor's close is not
- * turned into a process fd's.
+ * turned into a process fd's. node:fs/promises runs beside it where it has the case (reported, not
+ * asserted: it leaves the fds of a close() in the exit tick open in some runs).
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -51,31 +52,31 @@ async function inWorker(dir: string, body: string): Promise<unknown[]> {
   return posted;
 }
 
-for (const which of ['ringflow/fs', 'node:fs/promises'] as const) {
-  const load = which === 'ringflow/fs' ? `(await import(fsUrl)).default` : `require('node:fs/promises')`;
-
-  test(`${which}: a worker that exits with FileHandles open leaves none of their fds open`, async () => {
+/** Runs `body` in a worker on ringflow/fs and on node:fs/promises; ringflow/fs must leave no fd open. node's count is reported, not asserted: the handles that close() in the exit tick node leaves open in some runs and not in others (seen on Node 22.23 and 26.12). */
+async function againstNode(t: { diagnostic(m: string): void }, body: string): Promise<void> {
+  const left: Record<string, string[]> = {};
+  for (const [which, load] of [['ringflow/fs', '(await import(fsUrl)).default'], ['node:fs/promises', "require('node:fs/promises')"]]) {
     const dir = files();
-    await inWorker(dir, `
-      const fs = ${load};
-      const hs = [];
-      for (let i = 0; i < N; i++) hs.push(await fs.open(dir + '/f' + i));
-      globalThis.keep = hs;
-      process.exit(0);`);
-    assert.deepEqual(fdsUnder(dir), []);
-  });
-
-  test(`${which}: fh.close() of every handle, then process.exit() in the same tick: no fd left open`, async () => {
-    const dir = files();
-    await inWorker(dir, `
-      const fs = ${load};
-      const hs = [];
-      for (let i = 0; i < N; i++) hs.push(await fs.open(dir + '/f' + i));
-      for (const h of hs) h.close();
-      process.exit(0);`);
-    assert.deepEqual(fdsUnder(dir), []);
-  });
+    await inWorker(dir, `const fs = ${load};\n${body}`);
+    left[which] = fdsUnder(dir);
+  }
+  t.diagnostic(`fds left open: ringflow/fs ${left['ringflow/fs'].length}, node:fs/promises ${left['node:fs/promises'].length} (Node ${process.versions.node})`);
+  assert.deepEqual(left['ringflow/fs'], []);
 }
+
+test('a worker that exits with FileHandles open leaves none of their fds open (node:fs/promises beside it)', (t) =>
+  againstNode(t, `
+    const hs = [];
+    for (let i = 0; i < N; i++) hs.push(await fs.open(dir + '/f' + i));
+    globalThis.keep = hs;
+    process.exit(0);`));
+
+test('fh.close() of every handle, then process.exit() in the same tick: no fd left open (node:fs/promises beside it)', (t) =>
+  againstNode(t, `
+    const hs = [];
+    for (let i = 0; i < N; i++) hs.push(await fs.open(dir + '/f' + i));
+    for (const h of hs) h.close();
+    process.exit(0);`));
 
 for (const ringFirst of [false, true]) {
   const order = ringFirst ? 'ring.close(), then fh.close() of every handle' : 'fh.close() of every handle, then ring.close()';

@@ -3,10 +3,10 @@
  * process.exit() with FileHandles open, in the tick that called fh.close() (the close request
  * written to the SQ, never submitted: native/ring_napi.c close_unsubmitted), after ring.close()
  * (which does the close(2) of what it takes back: src/ring/unsubmitted.ts), raw ring.closeFd()
- * requests, and sockets. Only the closes
- * asked for run: an fd nobody asked to close stays open, and a direct descriptor's close is not
- * turned into a process fd's. node:fs/promises runs beside it where it has the case (reported, not
- * asserted: it leaves the fds of a close() in the exit tick open in some runs).
+ * requests, and sockets. Only the closes asked for run: an fd nobody asked to close stays open,
+ * and a direct descriptor's close is not turned into a process fd's. node:fs/promises runs beside
+ * it where it has the case (reported, not asserted: it leaves the fds of a close() in the exit
+ * tick open in some runs).
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';

@@ -520,11 +520,16 @@ export function buildSqe(op: OpDesc, args: readonly unknown[]): Sqe {
   return buildWith(op, shapeOf(op, params), args);
 }
 
-/** buildSqe() for one op, its shape looked up once (the builders and the promise methods). */
+/**
+ * buildSqe() for one op, its shape looked up once, at its first call (the builders and the promise
+ * methods: made for every op when ringflow loads, which a test runner such as Jest does again for
+ * every test file; most ops are never called there).
+ */
 export function builderOf(op: OpDesc): (args: readonly unknown[]) => Sqe {
-  if (!op.params) throw new TypeError(`ringflow: no builder for ${op.name} (IORING_OP_${op.constant}) yet`);
-  const shape = shapeOf(op, op.params);
-  return (args) => buildWith(op, shape, args);
+  const params = op.params;
+  if (!params) throw new TypeError(`ringflow: no builder for ${op.name} (IORING_OP_${op.constant}) yet`);
+  let shape: OpShape | undefined;
+  return (args) => buildWith(op, (shape ??= shapeOf(op, params)), args);
 }
 
 /** Is `name` among `keys`? (a loop the compiler inlines; Array.prototype.includes was a builtin call per parameter) */

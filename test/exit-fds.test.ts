@@ -15,7 +15,7 @@ import * as net from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync, openSync, closeSync, fstatSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Ring, RingError } from '../src/index.js';
+import { Ring, RingError, O, op } from '../src/index.js';
 import { ringFor, fdsUnder, CPU_TIME_SCALE } from './helpers.js';
 
 const N = 8;
@@ -197,4 +197,92 @@ test('a worker whose TcpServer and TcpSocket close() in the tick it exits leaves
     c.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? String(e)));
   });
   assert.equal(refused, 'ECONNREFUSED');
+});
+
+test('a program request ahead of a close (the engine moves the close down a slot and submits it): the worker\'s exit closes no fd another thread has opened since', async () => {
+  const dir = files();
+  const w = new Worker(
+    `
+    const { parentPort, workerData } = require('node:worker_threads');
+    (async () => {
+      const { Ring, O, Program } = await import(workerData.indexUrl);
+      const ring = new Ring({ cqs: [8] });
+      const p = ring.registerProgram(Program.fromAssembly('mov %r0, 0\\nexit', { kind: 'iouring.s' }));
+      const fd = await ring.openat(workerData.dir + '/f0', O.RDONLY);
+      const run = ring.runProgram(p);
+      const closed = ring.closeFd(fd); // in the tick of the program request: behind it in the SQ
+      await Promise.all([run, closed]);
+      parentPort.postMessage({ fd });
+      parentPort.once('message', () => process.exit(0));
+    })().catch((e) => { parentPort.postMessage({ error: String(e && e.stack || e) }); process.exit(1); });`,
+    { eval: true, workerData: { dir, indexUrl } },
+  );
+  const msg = (await new Promise((resolve, reject) => {
+    w.once('message', resolve);
+    w.once('error', reject);
+  })) as { fd: number; error?: string };
+  assert.equal(msg.error, undefined);
+  // this thread opens a file now: the lowest free number, which the worker's close just freed
+  const mine = openSync(join(dir, 'f1'), 'r');
+  try {
+    const exited = new Promise((r) => w.once('exit', r));
+    w.postMessage('exit');
+    assert.equal(await exited, 0);
+    assert.doesNotThrow(() => fstatSync(mine), `fd ${mine} (the worker closed ${msg.fd}) is still open after the worker's teardown`);
+  } finally {
+    closeSync(mine);
+  }
+});
+
+test('ring.close() closes the fd each taken-back close request\'s SQE names, not the one its Sqe object holds now (an Sqe submitted twice, its fd changed between)', async () => {
+  const dir = files();
+  const ring = new Ring();
+  const a = openSync(join(dir, 'f0'), 'r');
+  const b = openSync(join(dir, 'f1'), 'r');
+  const s = op.close(a);
+  const first = ring.run(s);
+  s.fd = b;
+  const second = ring.run(s);
+  const closing = ring.close();
+  assert.deepEqual((await Promise.allSettled([first, second])).map((o) => o.status), ['fulfilled', 'fulfilled']);
+  await closing;
+  assert.deepEqual(fdsUnder(dir), [], 'a and b closed, each once');
+});
+
+test('a bulk close taken back by ring.close() is done too', async () => {
+  const dir = files();
+  const ring = new Ring();
+  const fd = await ring.openat(join(dir, 'f0'), O.RDONLY);
+  const bulk = ring.bulk();
+  assert.ok(bulk.push(op.close(fd), 1));
+  await ring.close();
+  assert.deepEqual(fdsUnder(dir), []);
+});
+
+test('SQPOLL: a close published to the poller, another queued, then ring.close(): close() ends, the published close runs once (a file opened after it keeps its number), the queued one is done by close(2)', async (t) => {
+  const dir = files();
+  for (let round = 0; round < 10; round++) {
+    let ring: Ring;
+    try {
+      ring = new Ring({ sqpoll: { idle: 1 }, autoSubmit: false, entries: 8 });
+    } catch (e) {
+      if (e instanceof RingError && (e.code === 'EPERM' || e.code === 'EINVAL')) return t.skip(`no SQPOLL ring here: ${e.message}`);
+      throw e;
+    }
+    const a = openSync(join(dir, 'f0'), 'r');
+    const b = openSync(join(dir, 'f1'), 'r');
+    const closedA = ring.closeFd(a);
+    ring.submit(); // published: the poller takes it when it will
+    const closedB = ring.closeFd(b);
+    const closing = ring.close();
+    await closedA;
+    const mine = openSync(join(dir, 'f2'), 'r'); // may get a's number
+    let timer: NodeJS.Timeout | undefined;
+    const ended = await Promise.race([closing.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), 5000 * CPU_TIME_SCALE)))]);
+    clearTimeout(timer);
+    assert.ok(ended, `round ${round}: ring.close() ended`);
+    await closedB;
+    assert.deepEqual(fdsUnder(dir), [`${mine} → ${join(dir, 'f2')}`], `round ${round}: a and b closed, the file opened after them still open`);
+    closeSync(mine);
+  }
 });

@@ -23,7 +23,7 @@ import { RECVSEND } from '../ops/net-abi.js';
 import * as grants from './grants.js';
 import { SubmissionQueue, FlushSchedule, cancelSqe } from './submission.js';
 import { CompletionDispatch, BULK_TAG } from './completion.js';
-import { closesProcessFd, closeNow } from './unsubmitted.js';
+import { closesProcessFd, closeNow, closeFdNow } from './unsubmitted.js';
 import { LoopHold, RingResource, droppedRings } from './liveness.js';
 import type { RingStats } from './introspection.js';
 import type { RingInternals, RunOptions } from './ring-internals.js';
@@ -348,7 +348,7 @@ export class Ring {
   /** Does the close(2) of `p`, a close request of the JS backlog ring.close() takes (src/ring/unsubmitted.ts); its abort listener goes. */
   #closeHere(p: Pending): void {
     this.#aborts.unwatch(p);
-    closeNow(p);
+    closeNow(p, p.sqe.fd);
   }
 
   /** #enqueueOne() ahead of the JS backlog and past the in-flight limit: a request acting on requests in flight (OpDesc.namesRequest: a cancel, a remove), which must not wait behind them for room only it would make. */
@@ -498,13 +498,14 @@ export class Ring {
   /** A submission error the kernel reported for the batch as a whole, or close(): fail what has not been consumed (`closes`: but do the close(2) requests here). */
   #failQueued(err: Error, closes = false): void {
     // SQEs past the kernel's head were not consumed: the SQ rewinds over them
-    for (const [slot, gen] of this.#sq.takeBackUnsubmitted()) {
+    for (const [slot, gen, fd] of this.#sq.takeBackUnsubmitted()) {
+      const close = closes && fd >= 0;
       if (gen === BULK_TAG) {
-        this.#cq.failBulk(slot, err instanceof RingError ? -err.errno : -EAGAIN);
+        this.#cq.failBulk(slot, close ? closeFdNow(fd) : err instanceof RingError ? -err.errno : -EAGAIN);
         continue;
       }
       const p = this.#requests.get(slot, gen);
-      if (p) this.#cq.settle(p, closes && closesProcessFd(p.sqe) ? () => closeNow(p) : () => p.reject(err));
+      if (p) this.#cq.settle(p, close ? () => closeNow(p, fd) : () => p.reject(err));
     }
     this.#updateRef();
   }

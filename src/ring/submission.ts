@@ -14,7 +14,8 @@ import { opByName } from '../ops/table.js';
 import type { Pending, RequestTable } from './requests.js';
 import type { ProgramEngine } from './programs.js';
 import type { RingStats } from './introspection.js';
-import { immediate, nextTick, now, throwLater } from './jobs.js'; // (fake timers a test installs later stop no flush)
+import { immediate, nextTick, now, throwLater } from './jobs.js';
+import { processFdClosedBy } from './unsubmitted.js'; // (fake timers a test installs later stop no flush)
 
 /** IOSQE_IO_LINK | IOSQE_IO_HARDLINK, and the same bits in an SQE's first word (flags are its byte 1). */
 const LINKS = SqeFlags.IO_LINK | SqeFlags.IO_HARDLINK;
@@ -38,6 +39,8 @@ export class SubmissionQueue {
   /** SQE size in 32-bit words: 16, or 32 on an sqe128 ring (whose bytes 64..127 encodeTail writes). */
   readonly #sqeWords: number;
   readonly #sqe128: boolean;
+  /** IORING_SETUP_SQPOLL: the kernel's poller consumes what is published, between JS's enters too. */
+  readonly #sqpoll: boolean;
   readonly #maxInflight: number;
   readonly #requests: RequestTable;
   /** The ring's counters: this side adds enterCalls, sqesSubmitted and backlogged. */
@@ -97,6 +100,7 @@ export class SubmissionQueue {
     this.#flagsW = off.sqFlags >> 2;
     this.#mask = this.#sq32[off.sqMask >> 2];
     this.#sqe128 = (ring.setupFlags & SetupFlags.SQE128) !== 0;
+    this.#sqpoll = (ring.setupFlags & SetupFlags.SQPOLL) !== 0;
     this.#sqeWords = (this.#sqe128 ? SQE128_SIZE : SQE_SIZE) >> 2;
     this.#tail = this.#sq32[this.#tailW];
     this.#jsTail = new Uint32Array(jsWords, 0, 1);
@@ -164,7 +168,7 @@ export class SubmissionQueue {
    * published one before writing. (While JS holds some, the engine appends nothing: markPending.)
    */
   syncTail(): void {
-    if (this.#engine && this.#toSubmit === 0) this.#tail = this.#sq32[this.#tailW];
+    if (this.#engine && this.#toSubmit === 0) this.#jsTail[0] = this.#tail = this.#sq32[this.#tailW];
   }
 
   #free(): number {
@@ -306,7 +310,9 @@ export class SubmissionQueue {
     if (this.#toSubmit === 0) this.#openLink = -1; // (a link does not reach past the submission it ends)
     this.#inflight += r;
     this.#stats.sqesSubmitted += r;
-    if (this.#engine && this.#toSubmit === 0) this.#tail = this.#sq32[this.#tailW]; // programs' requests were added
+    // programs' requests were added (and the engine, holding back an unlinked program request,
+    // moved JS's SQEs down a slot: the copies past its tail are stale, never to be read as JS's)
+    if (this.#engine && this.#toSubmit === 0) this.#jsTail[0] = this.#tail = this.#sq32[this.#tailW];
     return r;
   }
 
@@ -327,20 +333,24 @@ export class SubmissionQueue {
 
   /**
    * Takes back the SQEs the kernel has not consumed (a failed submission, or close): rewinds the
-   * tail over them and returns the user_data (slot, generation) of each, for the caller to settle.
+   * tail over them and returns, for each, its user_data (slot, generation) and, when it is the
+   * close(2) of a process fd, that fd as written in the SQE (else -1), for the caller to settle.
+   * Without SQPOLL nothing consumes between enters, so that is everything past the kernel's head;
+   * under SQPOLL the poller may be consuming what was published (counted in flight already), so it
+   * is only what was never published.
    */
-  takeBackUnsubmitted(): [slot: number, gen: number][] {
-    const head = this.#sq32[this.#headW];
-    const unconsumed = (this.#tail - head) >>> 0;
-    this.#jsTail[0] = this.#tail = head;
+  takeBackUnsubmitted(): [slot: number, gen: number, closeFd: number][] {
+    const from = this.#sqpoll ? this.#sq32[this.#tailW] : this.#sq32[this.#headW];
+    const unconsumed = (this.#tail - from) >>> 0;
+    this.#jsTail[0] = this.#tail = from;
     this.#toSubmit = 0;
     this.#openLink = -1;
-    const taken: [number, number][] = [];
+    const taken: [number, number, number][] = [];
     for (let i = 0; i < unconsumed; i++) {
       // the rewound SQEs' user_data, read back from the SQE memory: slot and generation (an
       // internal request's tag names no request, and must not fail the one holding its slot)
-      const w = ((head + i) & this.#mask) * this.#sqeWords + 8;
-      taken.push([this.#sqe32[w], this.#sqe32[w + 1]]);
+      const w = ((from + i) & this.#mask) * this.#sqeWords;
+      taken.push([this.#sqe32[w + 8], this.#sqe32[w + 9], processFdClosedBy(this.#sqe32, w)]);
     }
     return taken;
   }

@@ -12,15 +12,34 @@ import type { Sqe } from '../ops/sqe.js';
 import type { Pending } from './requests.js';
 import { deliver } from './requests.js';
 import { SqeFlags } from './abi.js';
+import { OPS } from '../ops/table.js';
 import { RingError } from '../errors.js';
 import { binding } from '../native.js';
 
-/** Is `sqe` the close(2) of a process fd: an op the table says closes its fd (fdEffect, IORING_OP_CLOSE), of an fd, not of a registered file (FIXED_FILE) or a direct descriptor's slot (file_index)? */
-export const closesProcessFd = (sqe: Sqe): boolean => sqe.op.sqe?.fdEffect === 'closes' && (sqe.flags & SqeFlags.FIXED_FILE) === 0 && sqe.fileIndex === 0 && sqe.fd >= 0;
+/** The opcode of the table's op that closes its fd (fdEffect 'closes': IORING_OP_CLOSE). */
+const CLOSE_CODE = OPS.find((o) => o.sqe?.fdEffect === 'closes')!.code;
 
-/** Closes the fd of `p` (closesProcessFd) by close(2) and settles `p` with the outcome: resolved as the kernel's close would be, or a RingError of syscall 'close'. */
-export function closeNow(p: Pending): void {
-  const r = binding.closeFd(p.sqe.fd) as number;
+/** Is `sqe` the close(2) of a process fd: the table's op that closes its fd (fdEffect), of an fd, not of a registered file (FIXED_FILE) or a direct descriptor's slot (file_index)? */
+export const closesProcessFd = (sqe: Sqe): boolean => sqe.opcode === CLOSE_CODE && (sqe.flags & SqeFlags.FIXED_FILE) === 0 && sqe.fileIndex === 0 && sqe.fd >= 0;
+
+/**
+ * The fd an SQE as written in the SQ (32-bit words from `w`) closes by close(2), or -1: read from the
+ * SQE, not from the Sqe object it was encoded from, which its owner may have changed since (an Sqe
+ * is submitted again with another fd). Opcode byte 0, flags byte 1, fd bytes 4-7, file_index 44-47.
+ */
+export function processFdClosedBy(sqe32: Uint32Array, w: number): number {
+  const head = sqe32[w];
+  if ((head & 0xff) !== CLOSE_CODE || ((head >>> 8) & SqeFlags.FIXED_FILE) !== 0 || sqe32[w + 11] !== 0) return -1;
+  const fd = sqe32[w + 1] | 0;
+  return fd >= 0 ? fd : -1;
+}
+
+/** close(2) of `fd` here: 0, or -errno. */
+export const closeFdNow = (fd: number): number => binding.closeFd(fd) as number;
+
+/** Closes `fd` (the one the request's SQE names) by close(2) and settles `p` with the outcome: resolved as the kernel's close would be, or a RingError of syscall 'close'. */
+export function closeNow(p: Pending, fd: number): void {
+  const r = closeFdNow(fd);
   if (r < 0) p.reject(new RingError(r, 'close', { detail: 'the close request was done by close(2): the ring closed before submitting it' }));
   else deliver(p, p.sqe, 0, 0, false);
 }

@@ -300,12 +300,15 @@ export class SubmissionQueue {
 
   /**
    * Publishes the tail and enters the kernel once for every SQE written: the number it consumed,
-   * now in flight, or -errno (nothing consumed; the SQEs stay written).
+   * now in flight, or -errno (nothing consumed; the SQEs stay written). Under SQPOLL what is
+   * published is the poller's whatever the enter that wakes it says: in flight, also on -errno.
    */
   enter(): number {
-    const r = binding.ringSubmit(this.#handle, this.#tail, this.#toSubmit, 0, 0) as number;
+    let r = binding.ringSubmit(this.#handle, this.#tail, this.#toSubmit, 0, 0) as number;
     this.#stats.enterCalls++;
-    if (r < 0) return r;
+    if (r < 0 && !this.#sqpoll) return r;
+    const err = r;
+    if (r < 0) r = this.#toSubmit;
     this.#toSubmit -= r;
     if (this.#toSubmit === 0) this.#openLink = -1; // (a link does not reach past the submission it ends)
     this.#inflight += r;
@@ -313,7 +316,7 @@ export class SubmissionQueue {
     // programs' requests were added (and the engine, holding back an unlinked program request,
     // moved JS's SQEs down a slot: the copies past its tail are stale, never to be read as JS's)
     if (this.#engine && this.#toSubmit === 0) this.#jsTail[0] = this.#tail = this.#sq32[this.#tailW];
-    return r;
+    return err < 0 ? err : r;
   }
 
   /** Moves backlogged groups into the SQ, in order, while they fit; true if any moved. */

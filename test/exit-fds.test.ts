@@ -168,8 +168,12 @@ test('a worker whose TcpServer and TcpSocket close() in the tick it exits leaves
       });
       s.resume();
     });
-    srv.listen(0, '127.0.0.1', () => void worker((srv.address() as net.AddressInfo).port));
+    srv.listen(0, '127.0.0.1', () => {
+      ran = worker((srv.address() as net.AddressInfo).port);
+      ran.catch(() => resolve()); // (a worker that failed: its error is asserted below)
+    });
   });
+  let ran: Promise<void> | undefined;
   let port = 0;
   const worker = async (peerPort: number) => {
     const posted = (await inWorker(dir, `
@@ -187,7 +191,8 @@ test('a worker whose TcpServer and TcpSocket close() in the tick it exits leaves
   const gone = await Promise.race([peerGone.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), 10_000 * CPU_TIME_SCALE)))]);
   clearTimeout(timer);
   assert.ok(gone, 'the peer saw the worker\'s socket close');
-  while (port === 0) await new Promise((r) => setTimeout(r, 5));
+  await ran; // the worker exited 0 (inWorker asserts it) and posted its server's port
+  assert.ok(port > 0);
   const refused = await new Promise<string>((resolve) => {
     const c = net.connect(port, '127.0.0.1');
     c.on('connect', () => {

@@ -315,7 +315,7 @@ export class SubmissionQueue {
     this.#stats.sqesSubmitted += r;
     // programs' requests were added (and the engine, holding back an unlinked program request,
     // moved JS's SQEs down a slot: the copies past its tail are stale, never to be read as JS's)
-    if (this.#engine && this.#toSubmit === 0) this.#jsTail[0] = this.#tail = this.#sq32[this.#tailW];
+    this.syncTail();
     return err < 0 ? err : r;
   }
 

@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Ring, RingError, O, op } from '../src/index.js';
 import { ringFor, fdsUnder, CPU_TIME_SCALE } from './helpers.js';
+import { ENGINES, noEngine } from './security/asm-programs.js';
 
 const N = 8;
 let root = '';
@@ -204,40 +205,51 @@ test('a worker whose TcpServer and TcpSocket close() in the tick it exits leaves
   assert.equal(refused, 'ECONNREFUSED');
 });
 
-test('a program request ahead of a close (the engine moves the close down a slot and submits it): the worker\'s exit closes no fd another thread has opened since', async () => {
-  const dir = files();
-  const w = new Worker(
-    `
-    const { parentPort, workerData } = require('node:worker_threads');
-    (async () => {
-      const { Ring, O, Program } = await import(workerData.indexUrl);
-      const ring = new Ring({ cqs: [8] });
-      const p = ring.registerProgram(Program.fromAssembly('mov %r0, 0\\nexit', { kind: 'iouring.s' }));
-      const fd = await ring.openat(workerData.dir + '/f0', O.RDONLY);
-      const run = ring.runProgram(p);
-      const closed = ring.closeFd(fd); // in the tick of the program request: behind it in the SQ
-      await Promise.all([run, closed]);
-      parentPort.postMessage({ fd });
-      parentPort.once('message', () => process.exit(0));
-    })().catch((e) => { parentPort.postMessage({ error: String(e && e.stack || e) }); process.exit(1); });`,
-    { eval: true, workerData: { dir, indexUrl } },
-  );
-  const msg = (await new Promise((resolve, reject) => {
-    w.once('message', resolve);
-    w.once('error', reject);
-  })) as { fd: number; error?: string };
-  assert.equal(msg.error, undefined);
-  // this thread opens a file now: the lowest free number, which the worker's close just freed
-  const mine = openSync(join(dir, 'f1'), 'r');
-  try {
-    const exited = new Promise((r) => w.once('exit', r));
-    w.postMessage('exit');
-    assert.equal(await exited, 0);
-    assert.doesNotThrow(() => fstatSync(mine), `fd ${mine} (the worker closed ${msg.fd}) is still open after the worker's teardown`);
-  } finally {
-    closeSync(mine);
+const asmUrl = new URL('./security/asm-programs.js', import.meta.url).href;
+
+for (const { name, jit } of ENGINES) {
+  for (const hostile of [false, true]) {
+    const what = hostile ? 'a hostile program queueing copies of itself without end beside it' : 'a program request ahead of a close (the engine moves the close down a slot and submits it)';
+    test(`${what}: the worker's exit closes the fds JS asked to close and no fd another thread has opened since (${name})`, { skip: noEngine }, async () => {
+      const dir = files();
+      const w = new Worker(
+        `
+        const { parentPort, workerData } = require('node:worker_threads');
+        (async () => {
+          const { Ring, O, Program } = await import(workerData.indexUrl);
+          const { selfQueuingProgram } = await import(workerData.asmUrl);
+          const ring = new Ring({ cqs: [8] });
+          if (workerData.hostile) ring.runProgram(ring.registerProgram(selfQueuingProgram(workerData.jit))).catch(() => {});
+          const p = ring.registerProgram(Program.fromAssembly('mov %r0, 0\\nexit', { kind: 'iouring.s', jit: workerData.jit }));
+          const fd = await ring.openat(workerData.dir + '/f0', O.RDONLY);
+          const run = ring.runProgram(p);
+          const closed = ring.closeFd(fd); // in the tick of the program request: behind it in the SQ
+          await Promise.all([run, closed]);
+          const more = await ring.openat(workerData.dir + '/f3', O.RDONLY);
+          parentPort.postMessage({ fd });
+          parentPort.once('message', () => { ring.closeFd(more); process.exit(0); }); // queued, never submitted
+        })().catch((e) => { parentPort.postMessage({ error: String(e && e.stack || e) }); process.exit(1); });`,
+        { eval: true, workerData: { dir, indexUrl, asmUrl, jit, hostile } },
+      );
+      const msg = (await new Promise((resolve, reject) => {
+        w.once('message', resolve);
+        w.once('error', reject);
+      })) as { fd: number; error?: string };
+      assert.equal(msg.error, undefined);
+      // this thread opens a file now: the lowest free number, which the worker's close just freed
+      const mine = openSync(join(dir, 'f1'), 'r');
+      try {
+        const exited = new Promise((r) => w.once('exit', r));
+        w.postMessage('exit');
+        assert.equal(await exited, 0);
+        assert.doesNotThrow(() => fstatSync(mine), `fd ${mine} (the worker closed ${msg.fd}) is still open after the worker's teardown`);
+        assert.deepEqual(fdsUnder(dir), [`${mine} → ${join(dir, 'f1')}`], 'the worker left nothing open, and closed nothing else');
+      } finally {
+        closeSync(mine);
+      }
+    });
   }
-});
+}
 
 test('ring.close() closes the fd each taken-back close request\'s SQE names, not the one its Sqe object holds now (an Sqe submitted twice, its fd changed between)', async () => {
   const dir = files();

@@ -303,3 +303,18 @@ test('SQPOLL: a close published to the poller, another queued, then ring.close()
     closeSync(mine);
   }
 });
+
+test('careless caller: ring.close() from a close request\'s callback, with closes queued in the same callback: every fd closed, every promise fulfilled, close() ends', async () => {
+  const dir = files();
+  const ring = new Ring();
+  const [a, b, c] = [0, 1, 2].map((i) => openSync(join(dir, `f${i}`), 'r'));
+  const later: Promise<void>[] = [];
+  let closing: Promise<void> | undefined;
+  await ring.closeFd(a).then(() => {
+    later.push(ring.closeFd(b), ring.closeFd(c));
+    closing = ring.close();
+  });
+  assert.deepEqual((await Promise.allSettled(later)).map((o) => o.status), ['fulfilled', 'fulfilled']);
+  await closing;
+  assert.deepEqual(fdsUnder(dir), []);
+});

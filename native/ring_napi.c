@@ -188,8 +188,9 @@ static void ring_finalize(napi_env env, void *data, void *hint) {
 /* The SQEs JS wrote and never handed to the kernel when its environment ends (a worker's
  * process.exit() in the tick that queued them, before the flush): they never run. Among them, the
  * close(2) of a process fd (IORING_OP_CLOSE without IOSQE_FIXED_FILE or a file_index) is done here,
- * so a thread ending leaves open no fd it asked to close (a FileHandle's or socket's close: their
- * owners took the fd off the owned set, owned_fds.c, when they queued it). ring.close() does the
+ * so a thread ending leaves open no fd it asked to close (a FileHandle's or socket's close: its fd
+ * left the owned set, owned_fds.c, when JS wrote the SQE; but one linked behind another SQE, which
+ * the kernel may cancel, stays in the set, whose cleanup closes it). ring.close() does the
  * same in JS for what it takes back (src/ring/unsubmitted.ts). Never for what the kernel has, or may
  * have, consumed: from the SQ's head (an enter that failed left what it published there), or from
  * the published tail under SQPOLL, whose thread consumes on its own. */
@@ -204,13 +205,17 @@ static void close_unsubmitted(rf_js_ring *jr) {
   }
   /* (a program engine's SQEs move the published tail past JS's stale one: nothing of JS's waits) */
   if (tail - from == 0 || tail - from > r->sq_entries) return;
+  bool behind_link = false;
   for (uint32_t t = from; t != tail; t++) {
     const uint8_t *sqe = rf_ring_sqe(r, t);
     int32_t fd;
     uint32_t file_index;
     memcpy(&fd, sqe + 4, sizeof fd);
     memcpy(&file_index, sqe + 44, sizeof file_index);
-    if (sqe[0] == RF_OP_CLOSE && !(sqe[1] & RF_SQE_FIXED_FILE) && file_index == 0 && fd >= 0) close(fd);
+    /* a close linked behind another SQE keeps its fd in the owned set until it runs (JS,
+     * src/ring/unsubmitted.ts): that set's cleanup closes it, not this loop (never both) */
+    if (sqe[0] == RF_OP_CLOSE && !(sqe[1] & RF_SQE_FIXED_FILE) && file_index == 0 && fd >= 0 && !behind_link) close(fd);
+    behind_link = (sqe[1] & (RF_SQE_IO_LINK | RF_SQE_IO_HARDLINK)) != 0;
   }
 }
 

@@ -15,7 +15,8 @@ import * as net from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync, openSync, closeSync, fstatSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Ring, RingError, O, op } from '../src/index.js';
+import { Ring, RingError, O, op, BulkCompletions } from '../src/index.js';
+import { execFileSync } from 'node:child_process';
 import { ringFor, fdsUnder, CPU_TIME_SCALE } from './helpers.js';
 import { ENGINES, noEngine } from './security/asm-programs.js';
 
@@ -317,4 +318,103 @@ test('careless caller: ring.close() from a close request\'s callback, with close
   assert.deepEqual((await Promise.allSettled(later)).map((o) => o.status), ['fulfilled', 'fulfilled']);
   await closing;
   assert.deepEqual(fdsUnder(dir), []);
+});
+
+// ---------------------------------------------------------------- the owned set until the close is written
+
+test('a FileHandle\'s fd stays in the owned set while its close waits in the JS backlog, and leaves it as the close is written to the SQ', async () => {
+  const { binding } = await import('../src/native.js');
+  const { createFs } = await import('../src/fs/index.js');
+  const dir = files();
+  const ring = new Ring({ entries: 4, maxInflight: 1 });
+  try {
+    const fs = createFs({ ring });
+    const hs = [];
+    for (let i = 0; i < N; i++) hs.push(await fs.open(join(dir, `f${i}`)));
+    const owned = binding.fdOwnedCount() as number;
+    const closes = hs.map((h) => h.close());
+    const waiting = ring.stats().backlogged;
+    assert.ok(waiting > 0, 'closes wait in the backlog');
+    // one close written to the SQ (the in-flight limit), the rest in the backlog: still owned
+    assert.ok((binding.fdOwnedCount() as number) >= owned - 1, `${owned - (binding.fdOwnedCount() as number)} fds left the owned set with their closes still in the backlog`);
+    await Promise.all(closes);
+    assert.equal(binding.fdOwnedCount(), owned - N);
+    assert.deepEqual(fdsUnder(dir), []);
+  } finally {
+    await ring.close();
+  }
+});
+
+test('a worker that exits with FileHandle closes waiting in the JS backlog (in-flight limit reached) leaves none of their fds open', async () => {
+  const dir = files();
+  const posted = (await inWorker(dir, `
+    const { createFs } = await import(fsUrl);
+    const { Ring } = await import(indexUrl);
+    const ring = new Ring({ entries: 4, maxInflight: 1 });
+    const fs = createFs({ ring });
+    const hs = [];
+    for (let i = 0; i < N; i++) hs.push(await fs.open(dir + '/f' + i));
+    for (const h of hs) h.close();
+    parentPort.postMessage({ backlogged: ring.stats().backlogged });
+    process.exit(0);`)) as { backlogged: number }[];
+  assert.ok(posted[0].backlogged > 0, 'closes waited in the backlog when the worker exited');
+  assert.deepEqual(fdsUnder(dir), []);
+});
+
+for (const call of ['readFile', 'writeFile'] as const) {
+  test(`a worker that exits during a ${call} on plain descriptors (the ring's file table is the caller's) leaves the fd it opened closed`, async () => {
+    const dir = files();
+    const fifo = join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    // this thread holds the other end: the open completes, then the read waits for bytes (or the
+    // write for room: more than a pipe holds) until the worker is gone
+    const mine = openSync(fifo, 'r+');
+    try {
+      await inWorker(dir, `
+        const { createFs } = await import(fsUrl);
+        const { Ring } = await import(indexUrl);
+        const { readdirSync, readlinkSync } = require('node:fs');
+        const ring = new Ring();
+        ring.files.register({ sparse: 4 }); // someone else's table: no pool of slots, plain fds
+        const fs = createFs({ ring });
+        const fifo = dir + '/fifo';
+        const call = ${call === 'readFile' ? 'fs.readFile(fifo)' : "fs.writeFile(fifo, Buffer.alloc(1 << 20, 'x'))"};
+        call.catch(() => {});
+        const opened = () => readdirSync('/proc/self/fd').filter((n) => { try { return readlinkSync('/proc/self/fd/' + n) === fifo; } catch { return false; } }).length;
+        for (let i = 0; opened() < 2; i++) { // (one is the other end, the test's)
+          if (i > 2000) throw new Error('the ${call} never opened the FIFO');
+          await new Promise((r) => setTimeout(r, 5));
+        }
+        process.exit(0);`);
+      assert.deepEqual(fdsUnder(dir), [`${mine} → ${fifo}`], `the worker's ${call} left its fd open`);
+    } finally {
+      closeSync(mine);
+    }
+  });
+}
+
+test('a close written to the SQ and taken back after a failed io_uring_enter (a disabled ring: EBADFD) is done by close(2): it resolves, the fd is closed; a NOP beside it rejects EBADFD; a bulk close completes with 0', async () => {
+  const dir = files();
+  const ring = new Ring({ disabled: true });
+  try {
+    const a = openSync(join(dir, 'f0'), 'r');
+    const b = openSync(join(dir, 'f1'), 'r');
+    const closed = ring.closeFd(a);
+    const nop = ring.nop();
+    const bulk = ring.bulk();
+    assert.ok(bulk.push(op.close(b), 7));
+    bulk.submit();
+    const [c, n] = await Promise.allSettled([closed, nop]);
+    assert.deepEqual(c, { status: 'fulfilled', value: undefined });
+    assert.equal(n.status, 'rejected');
+    assert.equal((n as PromiseRejectedResult).reason.code, 'EBADFD');
+    await bulk.wait(1);
+    const out = new BulkCompletions(4);
+    assert.equal(bulk.take(out), 1);
+    assert.deepEqual([out.tag[0], out.res[0]], [7, 0]);
+    assert.deepEqual(fdsUnder(dir), []);
+  } finally {
+    ring.enable();
+    await ring.close();
+  }
 });

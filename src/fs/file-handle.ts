@@ -177,9 +177,9 @@ export class FileHandle extends EventEmitter {
 
   #closeFd(fd: number): Promise<void> {
     unclosed.unregister(this);
-    // (the close request is written to the SQ now: a thread that ends before it is submitted
-    // closes the fd in the native teardown, ring_napi.c close_unsubmitted)
-    binding.fdDisown(fd);
+    // (the fd leaves the owned set as the close request is written to the SQ; a thread that ends
+    // before it is submitted closes the fd in the native teardown, ring_napi.c close_unsubmitted,
+    // and one that ends while it waits in the JS backlog, in the owned set's cleanup)
     // (a ring closed before the close reached the kernel: the fd is closed all the same, src/ring/close-fd.ts)
     const closing = closeOwnedFd(this.#ring, fd).catch((e: unknown) => {
       throw nodeError(e, 'close');

@@ -21,6 +21,7 @@ import { cachedStatxBytes } from './cached-stat.js';
 import { writeAllFd, writeData, thenClose, openFd } from './read-write-file.js';
 import { readWholeFile, writeWholeFile } from './fast/index.js';
 import { RingError } from '../errors.js';
+import { binding } from '../native.js';
 
 type AnyFn = (...args: never[]) => unknown;
 const node = nodeFsp as unknown as Record<string, AnyFn>;
@@ -256,6 +257,7 @@ export function pathOps(ringOf: () => Ring) {
       }
     }
     const fd = await openFd(ring, p!, flags!, mode!);
+    binding.fdOwn(fd); // (this thread's until its close is written: closed at its end if it ends first)
     return thenClose(ring, fd, writeAllFd(ring, fd, bytes, o).then(() => (flush ? ring.fsync(fd).catch((e: unknown) => Promise.reject(nodeError(e, 'fsync'))) : undefined)));
   }
   const appendFile = (path: unknown, data: unknown, options?: unknown) => writeFile(path, data, options, 'a');

@@ -54,9 +54,9 @@ export async function closeSocketFd(ring: Ring, owner: object, fd: number, reset
   // the process alive). They are cancelled first (their owners then answer "the socket is closed").
   // The fd stays owned meanwhile: a thread that ends first closes it (native/owned_fds.c).
   if (waitingOn(ring, fd)) await ring.cancel({ fd }, { all: true }).catch(() => 0);
-  // out of the owned set as its close is queued (a thread ending before the close is submitted
-  // closes it in the ring's teardown, native/ring_napi.c close_unsubmitted)
-  binding.fdDisown(fd);
+  // out of the owned set as its close is written to the SQ (src/ring/unsubmitted.ts, disownIfCloses;
+  // a thread ending before the close is submitted closes it in the ring's teardown,
+  // native/ring_napi.c close_unsubmitted)
   await closeUnowned(ring, abortive(fd, reset));
 }
 

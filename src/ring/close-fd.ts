@@ -10,18 +10,23 @@
  */
 import type { Ring } from './ring.js';
 import { RingClosedError, RingError } from '../errors.js';
-import { binding } from '../native.js';
+import { closeFdNow } from './unsubmitted.js';
 
 /** Did a request end without running because its ring closed: before the kernel saw it, or cancelled by close() with the kernel's ECANCELED? */
 export const neverRan = (e: unknown): boolean => e instanceof RingClosedError && (!e.submitted || (e.cause instanceof RingError && e.cause.code === 'ECANCELED'));
 
-/** close(2) of `fd` here, now; throws the RingError of a close that failed. */
+/** close(2) of `fd` here, now (out of the owned set first); throws the RingError of a close that failed. */
 function closeHere(fd: number): void {
-  const r = binding.closeFd(fd) as number;
+  const r = closeFdNow(fd);
   if (r < 0) throw new RingError(r, 'close');
 }
 
-/** Closes `fd` on `ring`, or by close(2) here if the ring cannot; rejects with the RingError of a close that failed. */
+/**
+ * Closes `fd` on `ring`, or by close(2) here if the ring cannot; rejects with the RingError of a
+ * close that failed. An fd in the environment's owned set (native/owned_fds.c) stays there until
+ * the close request is written to the SQ (src/ring/unsubmitted.ts, disownIfCloses) or closed here:
+ * a thread that ends while the close waits in the JS backlog closes it in the set's cleanup.
+ */
 export async function closeOwnedFd(ring: Ring, fd: number): Promise<void> {
   // a closed or closing ring refuses the request: close(2) now, in this call, not a microtask later
   // (which a worker's process.exit() in this tick would never reach)

@@ -479,7 +479,7 @@ export class Ring {
             });
             return total;
           }
-          this.#failQueued(new RingError(r, 'io_uring_enter'));
+          this.#failQueued(new RingError(r, 'io_uring_enter'), 'io_uring_enter failed for the batch');
           return total;
         }
         total += r;
@@ -495,17 +495,21 @@ export class Ring {
     return total;
   }
 
-  /** A submission error the kernel reported for the batch as a whole, or close(): fail what has not been consumed (`closes`: but do the close(2) requests here). */
-  #failQueued(err: Error, closes = false): void {
+  /**
+   * A submission error the kernel reported for the batch as a whole, or close(): fail what has not
+   * been consumed, but do the close(2) of a process fd among it here (src/ring/unsubmitted.ts: its
+   * fd left the owned set when the SQE was written, and its owner may be gone by the time it hears).
+   */
+  #failQueued(err: Error, why: string): void {
     // SQEs past the kernel's head were not consumed: the SQ rewinds over them
     for (const [slot, gen, fd] of this.#sq.takeBackUnsubmitted()) {
-      const close = closes && fd >= 0;
+      const close = fd >= 0;
       if (gen === BULK_TAG) {
         this.#cq.failBulk(slot, close ? closeFdNow(fd) : err instanceof RingError ? -err.errno : -EAGAIN);
         continue;
       }
       const p = this.#requests.get(slot, gen);
-      if (p) this.#cq.settle(p, close ? () => closeNow(p, fd) : () => p.reject(err));
+      if (p) this.#cq.settle(p, close ? () => closeNow(p, fd, why) : () => p.reject(err));
     }
     this.#updateRef();
   }
@@ -601,7 +605,7 @@ export class Ring {
       this.#engine.shutdown();
     }
     // SQEs written but not yet handed to the kernel are taken back and rejected (closes done here)
-    if (this.#sq.toSubmit > 0) this.#failQueued(closedUnsubmitted(), true);
+    if (this.#sq.toSubmit > 0) this.#failQueued(closedUnsubmitted(), 'the ring closed before submitting it');
     // the last reap that finds nothing in flight finishes the close (this one, or the reap this
     // close() was called from, which is still delivering CQEs)
     this.#closeWaiter = () => {

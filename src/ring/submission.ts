@@ -15,7 +15,7 @@ import type { Pending, RequestTable } from './requests.js';
 import type { ProgramEngine } from './programs.js';
 import type { RingStats } from './introspection.js';
 import { immediate, nextTick, now, throwLater } from './jobs.js';
-import { processFdClosedBy } from './unsubmitted.js'; // (fake timers a test installs later stop no flush)
+import { processFdClosedBy, disownIfCloses, disownWhenRun, CLOSE_CODE } from './unsubmitted.js'; // (fake timers a test installs later stop no flush)
 
 /** IOSQE_IO_LINK | IOSQE_IO_HARDLINK, and the same bits in an SQE's first word (flags are its byte 1). */
 const LINKS = SqeFlags.IO_LINK | SqeFlags.IO_HARDLINK;
@@ -204,6 +204,7 @@ export class SubmissionQueue {
     const w = (this.#tail & this.#mask) * this.#sqeWords;
     const sqe = p.sqe;
     sqe.encode(this.#sqe32, w, p.slot, p.gen);
+    if (sqe.opcode === CLOSE_CODE) disownIfCloses(sqe);
     if (sqe.flags & LINKS) this.#sqe32[w] &= ~LINK_BITS;
     if (this.#sqe128) sqe.encodeTail(this.#sqe32, w);
     this.#jsTail[0] = this.#tail = (this.#tail + 1) >>> 0;
@@ -222,6 +223,7 @@ export class SubmissionQueue {
     this.#room = 0;
     if (this.#openLink >= 0) this.#closeLink();
     const sqe32 = this.#sqe32;
+    let behindLink = false;
     for (let i = 0; i < n; i++) {
       const p = group[i];
       this.#requests.add(p);
@@ -232,6 +234,8 @@ export class SubmissionQueue {
       // it was); none out of its last request: groups share a submission, and a link from one
       // into the next would tie unrelated requests together (a failure cancelling someone else's)
       const links = p.extra === undefined ? 0 : p.extra.linkFlags;
+      if (sqe.opcode === CLOSE_CODE) behindLink ? disownWhenRun(p) : disownIfCloses(sqe);
+      behindLink = ((sqe.flags | links) & LINKS) !== 0;
       if (links !== 0) sqe32[w] |= links << 8;
       if (i === n - 1 && (sqe.flags | links) & LINKS) sqe32[w] &= ~LINK_BITS;
       if (this.#sqe128) sqe.encodeTail(sqe32, w);
@@ -252,6 +256,7 @@ export class SubmissionQueue {
     if (!this.#takeRoom()) return false;
     const w = (this.#tail & this.#mask) * this.#sqeWords;
     sqe.encode(this.#sqe32, w, userLo, userHi);
+    if (sqe.opcode === CLOSE_CODE) disownIfCloses(sqe);
     if (this.#sqe128) sqe.encodeTail(this.#sqe32, w);
     this.#openLink = sqe.flags & LINKS ? w : -1;
     this.#jsTail[0] = this.#tail = (this.#tail + 1) >>> 0;
@@ -288,6 +293,7 @@ export class SubmissionQueue {
     if (this.#openLink >= 0) this.#closeLink();
     const w = (this.#tail & this.#mask) * this.#sqeWords;
     sqe.encode(this.#sqe32, w, 0, INTERNAL_TAG);
+    if (sqe.opcode === CLOSE_CODE) disownIfCloses(sqe);
     if (this.#sqe128) sqe.encodeTail(this.#sqe32, w);
     this.#jsTail[0] = this.#tail = (this.#tail + 1) >>> 0;
     this.#toSubmit++;

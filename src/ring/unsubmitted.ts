@@ -2,22 +2,25 @@
  * The close(2) requests a ring can no longer hand to the kernel. A close request is the one
  * request whose not running leaks something the process shares: its fd stays open (in every
  * thread) and its owner, told the request never ran, may be gone by then (a worker that called
- * `fh.close()` and `ring.close()` and exits in the same tick). So where ring.close() takes requests
- * back (written to the SQ but not submitted, or waiting in the JS backlog), the close of a process
+ * `fh.close()` and `ring.close()` and exits in the same tick). So where the ring takes requests
+ * back (ring.close(): written to the SQ but not submitted, or waiting in the JS backlog; an
+ * io_uring_enter that failed for the whole batch: what it did not consume), the close of a process
  * fd among them is done here, by close(2), and settles as its CQE would have; every other request
- * is rejected with RingClosedError (submitted: false). What a thread ending leaves unsubmitted is
+ * is rejected (RingClosedError with submitted: false, or the enter's RingError). What a thread ending leaves unsubmitted is
  * handled the same way by the native teardown (native/ring_napi.c close_unsubmitted).
  */
 import type { Sqe } from '../ops/sqe.js';
 import type { Pending } from './requests.js';
-import { deliver } from './requests.js';
+import { deliver, extraOf } from './requests.js';
 import { SqeFlags } from './abi.js';
 import { OPS } from '../ops/table.js';
-import { RingError } from '../errors.js';
+import { RingError, errno as errnoOf } from '../errors.js';
+
+const ECANCELED = errnoOf('ECANCELED');
 import { binding } from '../native.js';
 
 /** The opcode of the table's op that closes its fd (fdEffect 'closes': IORING_OP_CLOSE). */
-const CLOSE_CODE = OPS.find((o) => o.sqe?.fdEffect === 'closes')!.code;
+export const CLOSE_CODE = OPS.find((o) => o.sqe?.fdEffect === 'closes')!.code;
 
 /** Is `sqe` the close(2) of a process fd: the table's op that closes its fd (fdEffect), of an fd, not of a registered file (FIXED_FILE) or a direct descriptor's slot (file_index)? */
 export const closesProcessFd = (sqe: Sqe): boolean => sqe.opcode === CLOSE_CODE && (sqe.flags & SqeFlags.FIXED_FILE) === 0 && sqe.fileIndex === 0 && sqe.fd >= 0;
@@ -34,12 +37,42 @@ export function processFdClosedBy(sqe32: Uint32Array, w: number): number {
   return fd >= 0 ? fd : -1;
 }
 
-/** close(2) of `fd` here: 0, or -errno. */
-export const closeFdNow = (fd: number): number => binding.closeFd(fd) as number;
+/** close(2) of `fd` here, out of the environment's owned set first (native/owned_fds.c): 0, or -errno. */
+export function closeFdNow(fd: number): number {
+  binding.fdDisown(fd);
+  return binding.closeFd(fd) as number;
+}
+
+/**
+ * A close request of a process fd is being written to the SQ: the fd leaves the environment's owned
+ * set now (native/owned_fds.c), not when the close was asked for. From here on the kernel closes it,
+ * or, if the SQE is never submitted, ring.close() (#failQueued) or the thread's teardown
+ * (native/ring_napi.c close_unsubmitted) does; while the request waits in the JS backlog the fd
+ * stays owned, so a thread that ends then closes it in the owned set's cleanup. Never both: an fd
+ * is in the owned set or in a written close, not in the two.
+ */
+export function disownIfCloses(sqe: Sqe): void {
+  if (closesProcessFd(sqe)) binding.fdDisown(sqe.fd);
+}
+
+/**
+ * The same for a close written behind a linked request, which runs only if the link holds (a failed
+ * write before it cancels it, and so does a ring torn down with the thread): its fd stays owned
+ * until its CQE says it ran (closeRan), so that a thread ending with it cancelled or never submitted
+ * closes the fd in the owned set's cleanup (the native teardown skips such closes).
+ */
+export function disownWhenRun(p: Pending): void {
+  if (closesProcessFd(p.sqe)) extraOf(p).closesFd = p.sqe.fd;
+}
+
+/** A close's CQE (res): unless the kernel cancelled it, the fd disownWhenRun kept owned leaves the set. */
+export function closeRan(fd: number, res: number): void {
+  if (res !== -ECANCELED) binding.fdDisown(fd);
+}
 
 /** Closes `fd` (the one the request's SQE names) by close(2) and settles `p` with the outcome: resolved as the kernel's close would be, or a RingError of syscall 'close'. */
-export function closeNow(p: Pending, fd: number): void {
+export function closeNow(p: Pending, fd: number, why = 'the ring closed before submitting it'): void {
   const r = closeFdNow(fd);
-  if (r < 0) p.reject(new RingError(r, 'close', { detail: 'the close request was done by close(2): the ring closed before submitting it' }));
+  if (r < 0) p.reject(new RingError(r, 'close', { detail: `the close request was done by close(2): ${why}` }));
   else deliver(p, p.sqe, 0, 0, false);
 }

@@ -33,6 +33,7 @@ import { aborted, asNodeSyscall, fileTooLarge, IO_MAX_LENGTH } from './errors.js
 import { privateAddress } from '../../ring/memory.js';
 import { AT_EMPTY_PATH } from '../../ring/abi.js';
 import { closeOwnedFd } from '../../ring/close-fd.js';
+import { binding } from '../../native.js';
 
 const noop = (): void => {};
 
@@ -280,6 +281,7 @@ function firstRound(ring: Ring, kit: SlotKit, path: string | Uint8Array, flags: 
 async function firstRoundPlain(ring: Ring, file: OpenFile, path: string | Uint8Array, flags: number, mode: number, signal: AbortSignal | undefined, target: Buffer, fresh: boolean, probe: Uint8Array): Promise<Settled[]> {
   try {
     file.fd = await ring.openat(path, flags, mode, { signal });
+    binding.fdOwn(file.fd); // (this thread's until its close is written: closed at its end if it ends first)
   } catch (e) {
     throw signal?.aborted ? aborted(signal) : asNodeSyscall(e, 'open');
   }

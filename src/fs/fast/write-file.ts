@@ -23,6 +23,7 @@ import { runGroupSettled } from '../../ring/callback-requests.js';
 import { aborted, asNodeSyscall } from './errors.js';
 import { RingError } from '../../errors.js';
 import { closeOwnedFd, neverRan } from '../../ring/close-fd.js';
+import { binding } from '../../native.js';
 
 export interface WriteWholeFileOptions {
   /** O_* flags (already normalised from 'w', 'a', …); default O_WRONLY | O_CREAT | O_TRUNC. */
@@ -135,6 +136,7 @@ async function firstFd(ring: Ring, path: string | Uint8Array, flags: number, mod
   let fd: number;
   try {
     fd = await ring.openat(path, flags, mode, { signal });
+    binding.fdOwn(fd); // (this thread's until its close is written: closed at its end if it ends first)
   } catch (e) {
     throw signal?.aborted ? aborted(signal) : asNodeSyscall(e, 'open');
   }

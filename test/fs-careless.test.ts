@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openSync, closeSync, readSync, constants } from 'node:fs';
-import { CLOCK_EVERY } from '../src/ring/submission.js';
+import { CLOCK_EVERY } from '../src/ring/jobs.js';
 import fs, { createFs } from '../src/fs/index.js';
 import { Ring } from '../src/index.js';
 import { CPU_TIME_SCALE, fdsUnder } from './helpers.js';
@@ -388,3 +388,20 @@ function readSyncOrNull(fd: number): number {
     return 0;
   }
 }
+
+test('careless caller: a loop of `await stat()` answered from the kernel\'s caches (no ring request) lets timers fire, as node:fs/promises does (it hung: every stat resolved in microtasks)', async () => {
+  const p = join(dir, 'stat-loop');
+  await nfs.writeFile(p, 'x');
+  for (const [name, impl] of [['node:fs/promises', nfs], ['ringflow/fs', fs]] as const) {
+    let fired = false;
+    const timer = setTimeout(() => (fired = true), 5);
+    let n = 0;
+    const t0 = Date.now();
+    while (!fired && Date.now() - t0 < 3000 * CPU_TIME_SCALE) {
+      assert.equal((await impl.stat(p)).size, 1);
+      n++;
+    }
+    clearTimeout(timer);
+    assert.ok(fired, `${name}: the timer fired during the loop (after ${n} stats)`);
+  }
+});

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ringFor, tagged, CPU_TIME_SCALE } from './helpers.js';
 import { op } from '../src/index.js';
-import { CLOCK_EVERY } from '../src/ring/submission.js';
+import { CLOCK_EVERY } from '../src/ring/jobs.js';
 
 test('requests issued in the same tick go to the kernel in one io_uring_enter', async (t) => {
   const ring = ringFor(t);

@@ -22,6 +22,10 @@ import { writeAllFd, writeData, thenClose, openFd } from './read-write-file.js';
 import { readWholeFile, writeWholeFile } from './fast/index.js';
 import { RingError } from '../errors.js';
 import { binding } from '../native.js';
+import { TurnBudget, nextTurn } from '../ring/jobs.js';
+
+/** The turn budget of stats answered from the kernel's caches (one per thread: the module is loaded per thread). */
+const cachedTurn = new TurnBudget();
 
 type AnyFn = (...args: never[]) => unknown;
 const node = nodeFsp as unknown as Record<string, AnyFn>;
@@ -73,7 +77,13 @@ export function pathOps(ringOf: () => Ring) {
     checkAborted(signal);
     // from the kernel's caches on this thread when it can answer without blocking (cached-stat.ts)
     const cached = cachedStatxBytes(p, name === 'lstat');
-    if (cached !== undefined) return statsFromStatxBytes(cached, o.bigint === true);
+    if (cached !== undefined) {
+      const stats = statsFromStatxBytes(cached, o.bigint === true);
+      // answered on this thread with no wait: a loop of `await stat()` still lets timers and I/O run
+      // (node's stat always leaves for its thread pool), as one of ring requests does (jobs.ts)
+      if (cachedTurn.charge()) await nextTurn();
+      return stats;
+    }
     try {
       const x = await ringOf().statx(p, { statxFlags: name === 'lstat' ? AT_SYMLINK_NOFOLLOW : 0, mask: STATX_ALL, signal });
       return statsFromStatx(x, o.bigint === true);

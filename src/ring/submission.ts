@@ -14,7 +14,7 @@ import { opByName } from '../ops/table.js';
 import type { Pending, RequestTable } from './requests.js';
 import type { ProgramEngine } from './programs.js';
 import type { RingStats } from './introspection.js';
-import { immediate, nextTick, now, throwLater } from './jobs.js';
+import { immediate, nextTick, throwLater, TurnBudget } from './jobs.js';
 import { processFdClosedBy, disownIfCloses, disownWhenRun, CLOSE_CODE } from './unsubmitted.js'; // (fake timers a test installs later stop no flush)
 
 /** IOSQE_IO_LINK | IOSQE_IO_HARDLINK, and the same bits in an SQE's first word (flags are its byte 1). */
@@ -437,39 +437,21 @@ export class SubmissionQueue {
  *   (+18 % at QD 1, docs/benchmarks.md). Continuations a batch of completions resumed are queued
  *   before the flush, so their requests still share it.
  * Requests that complete inline resolve inside the flush, and a loop of `await ring.op()` would
- * otherwise chain flushes forever without letting timers, I/O or the tick queue run: once flushes
- * have followed each other for TURN_BUDGET_MS in one turn of the event loop, the next one waits for
- * the check phase. The clock is read every CLOCK_EVERY flushes, not per flush. (A turn of the event
- * loop costs ~20 µs on the 2-core test host, ~0.3 µs per request when a loop of `await ring.nop()`
- * yielded after every 64 flushes, as it did before: docs/benchmarks.md, eighteenth session.)
+ * otherwise chain flushes forever without letting timers, I/O or the tick queue run: each flush
+ * charges the turn's budget (src/ring/jobs.ts, TurnBudget), and once it is spent the next flush
+ * waits for the check phase.
  */
-export const TURN_BUDGET_MS = 1;
 const RESOLVED = Promise.resolve();
-export const CLOCK_EVERY = 32;
 export class FlushSchedule {
   readonly #flush: () => void;
   /** The ring has requests in flight or is delivering completions (then the flush waits for the tick). */
   readonly #busy: () => boolean;
   #scheduled = false;
-  /** Flushes since the event loop last got a turn, and when the first of them ran (now()). */
-  #turnFlushes = 0;
-  #turnStart = 0;
-  /** Flushes have used this turn's budget: the next one waits for the check phase. */
-  #yielding = false;
-  #turnResetScheduled = false;
-  #turnReset = () => {
-    this.#turnResetScheduled = false;
-    this.#turnFlushes = 0;
-    this.#yielding = false;
-  };
+  /** Flushes in this turn of the event loop; spent: the next one waits for the check phase. */
+  readonly #turn = new TurnBudget();
   #tick = () => {
     this.#scheduled = false;
-    if (!this.#turnResetScheduled) {
-      this.#turnResetScheduled = true;
-      this.#turnStart = now();
-      immediate(this.#turnReset);
-    }
-    if (++this.#turnFlushes % CLOCK_EVERY === 0 && now() - this.#turnStart >= TURN_BUDGET_MS) this.#yielding = true;
+    this.#turn.charge();
     this.#flush();
   };
   /**
@@ -498,7 +480,7 @@ export class FlushSchedule {
   schedule(withNext = false): void {
     if (this.#scheduled) return;
     this.#scheduled = true;
-    if (this.#yielding) immediate(this.#tick);
+    if (this.#turn.spent) immediate(this.#tick);
     else if (withNext || this.#busy()) nextTick(this.#tick);
     else RESOLVED.then(this.#reaction);
   }

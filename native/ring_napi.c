@@ -18,6 +18,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -185,18 +186,34 @@ static void ring_finalize(napi_env env, void *data, void *hint) {
   free(jr);
 }
 
+/* Under SQPOLL, what JS published is the poller's: it consumes it on its own, but stops taking
+ * anything once the ring's fd is closed, which the teardown does next. So, before that, the poller
+ * is woken if it sleeps and given up to POLLER_GRACE_MS to reach the published tail (it takes a
+ * batch in microseconds when it runs): the closes JS published then run. Past that (a disabled ring,
+ * whose poller takes nothing: JS never publishes there) they are left, as they would be anyway. */
+#define POLLER_GRACE_MS 200
+static void let_poller_consume(rf_ring *r) {
+  uint32_t published = __atomic_load_n(r->sq_tail, __ATOMIC_ACQUIRE);
+  for (int ms = 0; ms < POLLER_GRACE_MS; ms++) {
+    if (__atomic_load_n(r->sq_head, __ATOMIC_ACQUIRE) == published) return;
+    if (__atomic_load_n(r->sq_flags, __ATOMIC_ACQUIRE) & RF_SQ_NEED_WAKEUP) rf_ring_enter(r, 0, 0, RF_ENTER_SQ_WAKEUP);
+    struct timespec one_ms = { 0, 1000000 };
+    nanosleep(&one_ms, NULL);
+  }
+}
+
 /* The SQEs JS wrote and never handed to the kernel when its environment ends (a worker's
  * process.exit() in the tick that queued them, before the flush): they never run. Among them, the
  * close(2) of a process fd (IORING_OP_CLOSE without IOSQE_FIXED_FILE or a file_index) is done here,
  * so a thread ending leaves open no fd it asked to close (a FileHandle's or socket's close: its fd
- * left the owned set, owned_fds.c, when JS wrote the SQE; but one linked behind another SQE, which
- * the kernel may cancel, stays in the set, whose cleanup closes it). ring.close() does the
+ * left the owned set, owned_fds.c, when JS wrote the SQE: never both). ring.close() does the
  * same in JS for what it takes back (src/ring/unsubmitted.ts). Never for what the kernel has, or may
  * have, consumed: from the SQ's head (an enter that failed left what it published there), or from
  * the published tail under SQPOLL, whose thread consumes on its own. */
 static void close_unsubmitted(rf_js_ring *jr) {
   rf_ring *r = &jr->core;
   if (r->closed || !r->sq_tail || !r->sqes) return;
+  if (r->setup_flags & RF_SETUP_SQPOLL) let_poller_consume(r);
   uint32_t tail = __atomic_load_n(&jr->js_words[0], __ATOMIC_RELAXED);
   uint32_t from = __atomic_load_n(r->sq_tail, __ATOMIC_ACQUIRE);
   if (!(r->setup_flags & RF_SETUP_SQPOLL)) {
@@ -205,17 +222,13 @@ static void close_unsubmitted(rf_js_ring *jr) {
   }
   /* (a program engine's SQEs move the published tail past JS's stale one: nothing of JS's waits) */
   if (tail - from == 0 || tail - from > r->sq_entries) return;
-  bool behind_link = false;
   for (uint32_t t = from; t != tail; t++) {
     const uint8_t *sqe = rf_ring_sqe(r, t);
     int32_t fd;
     uint32_t file_index;
     memcpy(&fd, sqe + 4, sizeof fd);
     memcpy(&file_index, sqe + 44, sizeof file_index);
-    /* a close linked behind another SQE keeps its fd in the owned set until it runs (JS,
-     * src/ring/unsubmitted.ts): that set's cleanup closes it, not this loop (never both) */
-    if (sqe[0] == RF_OP_CLOSE && !(sqe[1] & RF_SQE_FIXED_FILE) && file_index == 0 && fd >= 0 && !behind_link) close(fd);
-    behind_link = (sqe[1] & (RF_SQE_IO_LINK | RF_SQE_IO_HARDLINK)) != 0;
+    if (sqe[0] == RF_OP_CLOSE && !(sqe[1] & RF_SQE_FIXED_FILE) && file_index == 0 && fd >= 0) close(fd);
   }
 }
 

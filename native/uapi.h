@@ -77,8 +77,6 @@ _Static_assert(sizeof(struct rf_rsrc_update) == 16, "io_uring_rsrc_update is 16 
  * 4-7, file_index bytes 44-47 (5.15) */
 #define RF_OP_CLOSE 19
 #define RF_SQE_FIXED_FILE (1U << 0)
-#define RF_SQE_IO_LINK (1U << 2)     /* IOSQE_IO_LINK_BIT 2 (5.3) */
-#define RF_SQE_IO_HARDLINK (1U << 3) /* IOSQE_IO_HARDLINK_BIT 3 (5.5) */
 
 #define RF_SQE_SIZE 64
 #define RF_CQE_SIZE 16

@@ -12,8 +12,13 @@ import type { Ring } from './ring.js';
 import { RingClosedError, RingError } from '../errors.js';
 import { closeFdNow } from './unsubmitted.js';
 
-/** Did a request end without running because its ring closed: before the kernel saw it, or cancelled by close() with the kernel's ECANCELED? */
-export const neverRan = (e: unknown): boolean => e instanceof RingClosedError && (!e.submitted || (e.cause instanceof RingError && e.cause.code === 'ECANCELED'));
+/**
+ * Did a request end without running: its ring closed before the kernel saw it, or it was cancelled
+ * (ECANCELED: by close() or ring.cancel() in flight, by a broken link, or by ring.cancel() while it
+ * waited in JS)? A close(2) the kernel started is not cancelled: ECANCELED says it never ran.
+ */
+export const neverRan = (e: unknown): boolean =>
+  (e instanceof RingError && e.code === 'ECANCELED') || (e instanceof RingClosedError && (!e.submitted || (e.cause instanceof RingError && e.cause.code === 'ECANCELED')));
 
 /** close(2) of `fd` here, now (out of the owned set first); throws the RingError of a close that failed. */
 function closeHere(fd: number): void {

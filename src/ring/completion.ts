@@ -19,7 +19,6 @@ import { INTERNAL_TAG } from './submission.js';
 import { MESSAGE_TAG } from '../ops/msg-ring-abi.js';
 import { MessageInbox } from './message-inbox.js';
 import { throwLater } from './jobs.js';
-import { closeRan } from './unsubmitted.js';
 
 const ECANCELED = errnoOf('ECANCELED');
 
@@ -281,7 +280,6 @@ export class CompletionDispatch {
       return;
     }
     this.#sq.retire();
-    if (x !== undefined && x.closesFd >= 0) closeRan(x.closesFd, res);
     if (p.chain) this.#chainProgress(p, res);
     this.#requests.release(p);
     this.#aborts.unwatch(p);

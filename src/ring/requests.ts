@@ -51,8 +51,6 @@ export class PendingExtra {
   readonly big: { extra1: bigint; extra2: bigint } | undefined;
   /** IOSQE_IO_LINK / IO_HARDLINK the request's group gives it (ring.chain/link), on top of its Sqe's flags, in the SQE only. */
   linkFlags = 0;
-  /** A close(2) of this process fd linked behind another request: its fd stays owned until the close runs (src/ring/unsubmitted.ts). */
-  closesFd = -1;
   constructor(hook: ((res: number, value: unknown) => void) | undefined, big: boolean) {
     this.hook = hook;
     this.big = big ? { extra1: 0n, extra2: 0n } : undefined;

@@ -6,7 +6,7 @@
  */
 import { binding } from '../native.js';
 import { RingError, RingClosedError, errno as errnoOf } from '../errors.js';
-import { SetupFlags, SqeFlags, CancelFlags } from './abi.js';
+import { SetupFlags, SqeFlags, CancelFlags, RegisterOp } from './abi.js';
 import { setupRing, ringOffsets, checkRingOptions, refuseEngineOnBigRing, type RingOptions } from './setup.js';
 import { profileFlagsHere } from './wake-probe.js';
 import { checkNoArgs, checkRunOptions } from './method-checks.js';
@@ -36,6 +36,7 @@ const ECANCELED = errnoOf('ECANCELED');
 const EINTR = errnoOf('EINTR');
 const EAGAIN = errnoOf('EAGAIN');
 const EBUSY = errnoOf('EBUSY');
+const EBADFD = errnoOf('EBADFD');
 
 
 export type { RunOptions, RingInternals } from './ring-internals.js';
@@ -88,6 +89,8 @@ export class Ring {
   #wake = (status: number) => this.#onReadable(status);
   #closed = false;
   #closing: Promise<void> | undefined;
+  /** Created disabled (R_DISABLED) and not enabled yet: the kernel refuses every io_uring_enter. */
+  #disabled = false;
   #isClosing = false;
   #closeWaiter: (() => void) | undefined;
   /** close()'s next cancel of everything still in flight (#cancelEverything). */
@@ -111,6 +114,7 @@ export class Ring {
     }
     this.fd = s.fd;
     this.setupFlags = s.flags;
+    this.#disabled = (s.flags & SetupFlags.R_DISABLED) !== 0;
     this.features = s.features;
     this.sqEntries = s.sqEntries;
     this.cqEntries = s.cqEntries;
@@ -469,7 +473,9 @@ export class Ring {
       // is issued (its error CQE is posted) and leaves the rest in the SQ: enter again for them.
       let partial = false;
       if (sq.toSubmit > 0) {
-        const r = sq.enter();
+        // (a disabled ring is not entered: under SQPOLL what an enter publishes counts as consumed
+        // whatever it answers, and a disabled ring's poller never takes it)
+        const r = this.#disabled ? -EBADFD : sq.enter();
         if (r < 0) {
           if (r === -EAGAIN || r === -EBUSY || r === -EINTR) {
             // CQ overflow backpressure or no memory for requests: reap, then retry shortly.
@@ -574,6 +580,7 @@ export class Ring {
     this.#assertOpen();
     const r = binding.ringRegister(this.fd, opcode, arg, nr) as number;
     if (r < 0) throw new RingError(r, 'io_uring_register', { detail: `opcode ${opcode}` });
+    if (opcode === RegisterOp.REGISTER_ENABLE_RINGS) this.#disabled = false;
     return r;
   }
 

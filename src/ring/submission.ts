@@ -15,7 +15,7 @@ import type { Pending, RequestTable } from './requests.js';
 import type { ProgramEngine } from './programs.js';
 import type { RingStats } from './introspection.js';
 import { immediate, nextTick, throwLater, TurnBudget } from './jobs.js';
-import { processFdClosedBy, disownIfCloses, disownWhenRun, CLOSE_CODE } from './unsubmitted.js'; // (fake timers a test installs later stop no flush)
+import { processFdClosedBy, disownIfCloses, CLOSE_CODE } from './unsubmitted.js'; // (fake timers a test installs later stop no flush)
 
 /** IOSQE_IO_LINK | IOSQE_IO_HARDLINK, and the same bits in an SQE's first word (flags are its byte 1). */
 const LINKS = SqeFlags.IO_LINK | SqeFlags.IO_HARDLINK;
@@ -223,7 +223,6 @@ export class SubmissionQueue {
     this.#room = 0;
     if (this.#openLink >= 0) this.#closeLink();
     const sqe32 = this.#sqe32;
-    let behindLink = false;
     for (let i = 0; i < n; i++) {
       const p = group[i];
       this.#requests.add(p);
@@ -234,8 +233,7 @@ export class SubmissionQueue {
       // it was); none out of its last request: groups share a submission, and a link from one
       // into the next would tie unrelated requests together (a failure cancelling someone else's)
       const links = p.extra === undefined ? 0 : p.extra.linkFlags;
-      if (sqe.opcode === CLOSE_CODE) behindLink ? disownWhenRun(p) : disownIfCloses(sqe);
-      behindLink = ((sqe.flags | links) & LINKS) !== 0;
+      if (sqe.opcode === CLOSE_CODE) disownIfCloses(sqe);
       if (links !== 0) sqe32[w] |= links << 8;
       if (i === n - 1 && (sqe.flags | links) & LINKS) sqe32[w] &= ~LINK_BITS;
       if (this.#sqe128) sqe.encodeTail(sqe32, w);

@@ -11,12 +11,10 @@
  */
 import type { Sqe } from '../ops/sqe.js';
 import type { Pending } from './requests.js';
-import { deliver, extraOf } from './requests.js';
+import { deliver } from './requests.js';
 import { SqeFlags } from './abi.js';
 import { OPS } from '../ops/table.js';
-import { RingError, errno as errnoOf } from '../errors.js';
-
-const ECANCELED = errnoOf('ECANCELED');
+import { RingError } from '../errors.js';
 import { binding } from '../native.js';
 
 /** The opcode of the table's op that closes its fd (fdEffect 'closes': IORING_OP_CLOSE). */
@@ -53,21 +51,6 @@ export function closeFdNow(fd: number): number {
  */
 export function disownIfCloses(sqe: Sqe): void {
   if (closesProcessFd(sqe)) binding.fdDisown(sqe.fd);
-}
-
-/**
- * The same for a close written behind a linked request, which runs only if the link holds (a failed
- * write before it cancels it, and so does a ring torn down with the thread): its fd stays owned
- * until its CQE says it ran (closeRan), so that a thread ending with it cancelled or never submitted
- * closes the fd in the owned set's cleanup (the native teardown skips such closes).
- */
-export function disownWhenRun(p: Pending): void {
-  if (closesProcessFd(p.sqe)) extraOf(p).closesFd = p.sqe.fd;
-}
-
-/** A close's CQE (res): unless the kernel cancelled it, the fd disownWhenRun kept owned leaves the set. */
-export function closeRan(fd: number, res: number): void {
-  if (res !== -ECANCELED) binding.fdDisown(fd);
 }
 
 /** Closes `fd` (the one the request's SQE names) by close(2) and settles `p` with the outcome: resolved as the kernel's close would be, or a RingError of syscall 'close'. */

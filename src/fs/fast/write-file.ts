@@ -12,7 +12,10 @@
  * half a MiB with a signal, asked between rounds) is opened and written without the linked close.
  * Never opened twice: a FIFO's reader would see end-of-file at the first close, and a file created
  * read-only (mode 0o444) could not be opened for writing again.
- * The slot is empty again before it returns to the pool, whatever happened.
+ * The slot is empty again before it returns to the pool, whatever happened. Without a pool (the
+ * ring's file table is the caller's) the file is opened as a process fd, registered with the
+ * thread's owned set, written, then closed by a request of its own: a close linked behind the write
+ * could be cancelled by a thread's teardown after the fd had left the set (src/ring/unsubmitted.ts).
  */
 import type { Ring } from '../../ring/ring.js';
 import { op } from '../../ops/build.js';
@@ -78,7 +81,7 @@ export async function writeWholeFile(ring: Ring, path: string | Uint8Array, data
   let file: FixedFile | number | undefined;
   try {
     const first = bytes.subarray(0, Math.min(bytes.length, limit));
-    const r = slot >= 0 ? await firstDirect(ring, slot, path, flags, mode, first, first.length === bytes.length, signal) : await firstFd(ring, path, flags, mode, first, first.length === bytes.length, signal);
+    const r = slot >= 0 ? await firstDirect(ring, slot, path, flags, mode, first, first.length === bytes.length, signal) : await firstFd(ring, path, flags, mode, first, signal);
     file = r.file;
     if (r.error !== undefined) throw r.error;
     let done = r.written;
@@ -131,8 +134,8 @@ async function firstDirect(ring: Ring, slot: number, path: string | Uint8Array, 
   return outcome(f, chunk, o, w, c, signal);
 }
 
-/** Without a pool: open first, then write (→ close when `whole`) on the new descriptor. */
-async function firstFd(ring: Ring, path: string | Uint8Array, flags: number, mode: number, chunk: Uint8Array, whole: boolean, signal: AbortSignal | undefined): Promise<FirstRound> {
+/** Without a pool: open first, then write on the new descriptor (its close comes after the writes). */
+async function firstFd(ring: Ring, path: string | Uint8Array, flags: number, mode: number, chunk: Uint8Array, signal: AbortSignal | undefined): Promise<FirstRound> {
   let fd: number;
   try {
     fd = await ring.openat(path, flags, mode, { signal });
@@ -140,8 +143,10 @@ async function firstFd(ring: Ring, path: string | Uint8Array, flags: number, mod
   } catch (e) {
     throw signal?.aborted ? aborted(signal) : asNodeSyscall(e, 'open');
   }
-  const [w, c] = await settleAll(whole ? ring.chain([op.write(fd, chunk, -1).link(), op.close(fd)], { signal }) : [ring.write(fd, chunk, -1, { signal })]);
-  return outcome(fd, chunk, { ok: true, value: fd }, w, c, signal);
+  // (the close is not linked behind the write: one the kernel may still cancel would leave it open
+  // if the thread ended first, its fd no longer owned; it follows once the write is done)
+  const [w] = await settleAll([ring.write(fd, chunk, -1, { signal })]);
+  return outcome(fd, chunk, { ok: true, value: fd }, w, undefined, signal);
 }
 
 /** A step that did not run: cancelled by the broken link (RingError ECANCELED) or by the signal (an AbortError), or taken back by ring.close() before the kernel saw it. */

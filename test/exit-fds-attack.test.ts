@@ -361,45 +361,44 @@ test('ring.cancel({ any: true }) with FileHandle closes waiting in the JS backlo
 // ================================================================================================
 // Held: regression tests.
 
-test('a worker that exits with writeFile\'s [write → close] chain waiting in the JS backlog (in-flight limit 1, plain descriptors) leaves no fd open', async () => {
+/**
+ * Runs `body` in a worker beside a FIFO this thread holds open (full first, with `fill`: a write
+ * waits); once the worker has exited (0), the FIFO's only fd left under the test's directory is
+ * this thread's. Resolves with the worker's first message, if it posted one.
+ */
+async function fifoWorker(body: string, fill: boolean): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
   const dir = files();
   const { fifo, fd: mine } = fifoIn(dir);
   try {
-    writeSync(mine, Buffer.alloc(65536, 'y')); // full: a write waits
-    const w = spawn(
-      `
+    if (fill) writeSync(mine, Buffer.alloc(65536, 'y'));
+    const w = spawn(`
       const { createFs } = await import(fsUrl);
       const { Ring } = await import(indexUrl);
-      const ring = new Ring({ entries: 4, maxInflight: 1 });
-      ring.files.register({ sparse: 4 });
-      const fs = createFs({ ring });
-      const calls = [];
-      for (let i = 0; i < 4; i++) calls.push(fs.writeFile(workerData.fifo, Buffer.alloc(16, 'x')).catch(() => {}));
-      for (let i = 0; ring.stats().backlogged === 0; i++) { if (i > 2000) throw new Error('nothing backlogged'); await new Promise((res) => setTimeout(res, 5)); }
-      await new Promise((res) => setTimeout(res, 50));
-      parentPort.postMessage({ backlogged: ring.stats().backlogged });
-      process.exit(0);`,
-      { fifo },
-    );
-    const m = await w.next();
-    assert.equal(m.error, undefined, m.error);
-    assert.ok(m.backlogged > 0);
-    assert.equal(await w.exited, 0);
+      ${body}`, { fifo });
+    assert.equal(await w.exited, 0, JSON.stringify(w.messages));
     assert.deepEqual(fdsUnder(dir), [`${mine} → ${fifo}`]);
+    return w.messages[0];
   } finally {
     closeSync(mine);
   }
+}
+
+test('a worker that exits with writeFile calls waiting in the JS backlog (in-flight limit 1, plain descriptors) leaves no fd open', async () => {
+  const m = await fifoWorker(`
+      const ring = new Ring({ entries: 4, maxInflight: 1 });
+      ring.files.register({ sparse: 4 });
+      const fs = createFs({ ring });
+      for (let i = 0; i < 4; i++) fs.writeFile(workerData.fifo, Buffer.alloc(16, 'x')).catch(() => {});
+      for (let i = 0; ring.stats().backlogged === 0; i++) { if (i > 2000) throw new Error('nothing backlogged'); await new Promise((res) => setTimeout(res, 5)); }
+      await new Promise((res) => setTimeout(res, 50));
+      parentPort.postMessage({ backlogged: ring.stats().backlogged });
+      process.exit(0);`, true);
+  assert.equal(m.error, undefined, m.error);
+  assert.ok(m.backlogged > 0);
 });
 
-test('a worker that exits while writeFile\'s write waits on a full FIFO (default ring: the linked close never ran) leaves its fd closed and the main thread\'s fds on the FIFO open', async () => {
-  const dir = files();
-  const { fifo, fd: mine } = fifoIn(dir);
-  try {
-    writeSync(mine, Buffer.alloc(65536, 'y'));
-    const w = spawn(
-      `
-      const { createFs } = await import(fsUrl);
-      const { Ring } = await import(indexUrl);
+test('a worker that exits while writeFile\'s write waits on a full FIFO (plain descriptors, default ring) leaves its fd closed and the main thread\'s fd on the FIFO open', () =>
+  fifoWorker(`
       const { readdirSync, readlinkSync } = require('node:fs');
       const ring = new Ring();
       ring.files.register({ sparse: 4 });
@@ -408,24 +407,10 @@ test('a worker that exits while writeFile\'s write waits on a full FIFO (default
       const onFifo = () => readdirSync('/proc/self/fd').filter((n) => { try { return readlinkSync('/proc/self/fd/' + n) === workerData.fifo; } catch { return false; } }).length;
       for (let i = 0; onFifo() < 2; i++) { if (i > 2000) throw new Error('never opened'); await new Promise((r) => setTimeout(r, 5)); }
       await new Promise((r) => setTimeout(r, 50));
-      process.exit(0);`,
-      { fifo },
-    );
-    assert.equal(await w.exited, 0, JSON.stringify(w.messages));
-    assert.deepEqual(fdsUnder(dir), [`${mine} → ${fifo}`]);
-  } finally {
-    closeSync(mine);
-  }
-});
+      process.exit(0);`, true));
 
-test('fh.close() while fh.readFile() waits on a FIFO, then process.exit(): the handle\'s fd is closed, once', async () => {
-  const dir = files();
-  const { fifo, fd: mine } = fifoIn(dir);
-  try {
-    const w = spawn(
-      `
-      const { createFs } = await import(fsUrl);
-      const { Ring } = await import(indexUrl);
+test('fh.close() while fh.readFile() waits on a FIFO, then process.exit(): the handle\'s fd is closed, once', () =>
+  fifoWorker(`
       const ring = new Ring({ entries: 4, maxInflight: 1 });
       const fs = createFs({ ring });
       const h = await fs.open(workerData.fifo, 'r+');
@@ -433,15 +418,7 @@ test('fh.close() while fh.readFile() waits on a FIFO, then process.exit(): the h
       h.close().catch(() => {});
       h.close().catch(() => {});
       await new Promise((r) => setTimeout(r, 50));
-      process.exit(0);`,
-      { fifo },
-    );
-    assert.equal(await w.exited, 0, JSON.stringify(w.messages));
-    assert.deepEqual(fdsUnder(dir), [`${mine} → ${fifo}`]);
-  } finally {
-    closeSync(mine);
-  }
-});
+      process.exit(0);`, false));
 
 test('ring.close() with a [read → close] chain of raw fds waiting in the JS backlog (maxInflight 1) does the close; the read rejects unsubmitted', async () => {
   const dir = files();

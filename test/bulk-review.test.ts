@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openSync, closeSync } from 'node:fs';
-import { ringFor, tempFile, pattern } from './helpers.js';
+import { ringFor, tempFile, pattern, CPU_TIME_SCALE } from './helpers.js';
 import { op, opByName, BulkCompletions, Ring, RingClosedError } from '../src/index.js';
 import { errno } from '../src/errors.js';
 
@@ -86,4 +86,50 @@ test('one Sqe with a buffer pushed 32 times: each push keeps the buffer, every r
   }
   assert.equal(total, 32);
   assert.ok(buf.equals(data));
+});
+
+test('careless caller: a loop of push, submit and `await bulk.wait()` whose requests complete inline lets timers fire (it never left the microtask queue)', async (t) => {
+  const ring = ringFor(t);
+  const bulk = ring.bulk({ depth: 8 });
+  const out = new BulkCompletions(8);
+  const nop = op.nop();
+  let fired = false;
+  setTimeout(() => (fired = true), 5);
+  let n = 0;
+  const t0 = Date.now();
+  while (!fired && Date.now() - t0 < 3000 * CPU_TIME_SCALE) {
+    assert.ok(bulk.push(nop, n));
+    bulk.submit();
+    assert.equal(await bulk.wait(1), 1);
+    assert.equal(bulk.take(out), 1);
+    assert.equal(out.tag[0], n++);
+  }
+  assert.ok(fired, `the timer fired during the loop (after ${n} round trips)`);
+});
+
+test('careless caller: a wait held for the check phase (the turn\'s budget spent) is still one at a time, and ring.close() rejects it', async () => {
+  const ring = new Ring();
+  const bulk = ring.bulk({ depth: 8 });
+  const out = new BulkCompletions(8);
+  const nop = op.nop();
+  let held: Promise<number> | undefined;
+  for (let attempt = 0; attempt < 5 && held === undefined; attempt++) {
+    await new Promise((r) => setImmediate(r)); // a new turn
+    for (const t0 = performance.now(); performance.now() - t0 < 3; );
+    for (let i = 0; i < 64 && held === undefined; i++) {
+      bulk.push(nop, i);
+      bulk.submit();
+      const w = bulk.wait(1);
+      let settled = false;
+      w.then(() => (settled = true), () => {});
+      for (let k = 0; k < 5; k++) await Promise.resolve();
+      if (!settled) held = w;
+      else bulk.take(out);
+    }
+  }
+  assert.ok(held, 'precondition: a ready wait was held for the check phase');
+  await assert.rejects(bulk.wait(1), /one at a time/);
+  const closing = ring.close();
+  await assert.rejects(held, RingClosedError);
+  await closing;
 });

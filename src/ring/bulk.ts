@@ -30,6 +30,7 @@ import { BULK_TAG } from './completion.js';
 import { Ring, ringInternals } from './ring.js';
 import { binding } from '../native.js';
 import { BulkWord, bulkState, type BulkState } from './bulk-state.js';
+import { TurnBudget, immediate } from './jobs.js';
 
 const ECANCELED = errnoOf('ECANCELED');
 const { FREE_TOP, READY_HEAD, READY, INFLIGHT, FINISHED } = BulkWord;
@@ -106,6 +107,8 @@ export class BulkQueue implements BulkHandler {
   #waitResolve: ((n: number) => void) | undefined;
   #waitReject: ((e: Error) => void) | undefined;
   #closed = false;
+  /** Waits answered at once in this turn of the event loop (#readyNow). */
+  readonly #turn = new TurnBudget();
 
   /** @internal made by ring.bulk() */
   constructor(ring: BulkRingHooks, options: BulkOptions = {}) {
@@ -210,16 +213,33 @@ export class BulkQueue implements BulkHandler {
     if (min < 1 || min > this.depth) return Promise.reject(new RangeError(`bulk.wait(): "min" must be in [1, ${this.depth}] (the queue's depth), got ${min}`));
     if (this.#waitResolve) return Promise.reject(new TypeError('bulk.wait(): a wait is already pending; one at a time'));
     const st = this.#st;
-    if (st[READY] >= min) return Promise.resolve(st[READY]);
+    if (st[READY] >= min) return this.#readyNow(min);
     if (st[READY] + st[INFLIGHT] < min)
       return Promise.reject(new RangeError(`bulk.wait(${min}): only ${st[READY] + st[INFLIGHT]} requests were pushed and not taken; it would never resolve`));
     this.submit();
-    if (st[READY] >= min) return Promise.resolve(st[READY]);
+    if (st[READY] >= min) return this.#readyNow(min);
+    return this.#pendingWait(min);
+  }
+
+  #pendingWait(min: number): Promise<number> {
     return new Promise<number>((resolve, reject) => {
       this.#waitMin = min;
       this.#waitResolve = resolve;
       this.#waitReject = reject;
     });
+  }
+
+  /**
+   * A wait whose completions are ready already (requests that completed inline): resolved now, but
+   * for a loop of push/submit/wait that never leaves the microtask queue, once in this turn of the
+   * event loop its answers have run for the turn's budget (src/ring/jobs.ts): then in the check
+   * phase, so that timers and I/O run (as an `await` of node's I/O would let them).
+   */
+  #readyNow(min: number): Promise<number> {
+    if (!this.#turn.charge()) return Promise.resolve(this.#st[READY]);
+    const p = this.#pendingWait(min);
+    immediate(() => this.#wake());
+    return p;
   }
 
   /** @internal a CQE for slot word `low` (src/ring/completion.ts). */

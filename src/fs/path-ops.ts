@@ -22,7 +22,7 @@ import { writeAllFd, writeData, thenClose, openFd } from './read-write-file.js';
 import { readWholeFile, writeWholeFile } from './fast/index.js';
 import { RingError } from '../errors.js';
 import { binding } from '../native.js';
-import { TurnBudget, nextTurn } from '../ring/jobs.js';
+import { TurnBudget } from '../ring/jobs.js';
 
 /** The turn budget of stats answered from the kernel's caches (one per thread: the module is loaded per thread). */
 const cachedTurn = new TurnBudget();
@@ -81,7 +81,7 @@ export function pathOps(ringOf: () => Ring) {
       const stats = statsFromStatxBytes(cached, o.bigint === true);
       // answered on this thread with no wait: a loop of `await stat()` still lets timers and I/O run
       // (node's stat always leaves for its thread pool), as one of ring requests does (jobs.ts)
-      if (cachedTurn.charge()) await nextTurn();
+      if (cachedTurn.charge()) await cachedTurn.nextTurn();
       return stats;
     }
     try {

@@ -98,10 +98,16 @@ export class TurnBudget {
   #resetScheduled = false;
   /** This turn's budget is used up: wait for the check phase before answering again. */
   spent = false;
+  /** nextTurn()'s promise for this turn, and what resolves it. */
+  #next: Promise<void> | undefined;
+  #resolveNext: (() => void) | undefined;
   #reset = (): void => {
     this.#resetScheduled = false;
     this.#answers = 0;
     this.spent = false;
+    const resolve = this.#resolveNext;
+    this.#next = this.#resolveNext = undefined;
+    resolve?.();
   };
 
   /** Counts one answer in this turn; returns `spent`. */
@@ -114,7 +120,15 @@ export class TurnBudget {
     if (++this.#answers % CLOCK_EVERY === 0 && now() - this.#start >= TURN_BUDGET_MS) this.spent = true;
     return this.spent;
   }
-}
 
-/** Resolves in the check phase: the event loop has had its turn (timers, I/O) by then. */
-export const nextTurn = (): Promise<void> => new Promise((resolve) => void immediate(resolve));
+  /** Resolves in the check phase that begins the next turn (timers and I/O have run by then): one promise for every caller in this turn. */
+  nextTurn(): Promise<void> {
+    return (this.#next ??= new Promise<void>((resolve) => {
+      this.#resolveNext = resolve;
+      if (!this.#resetScheduled) {
+        this.#resetScheduled = true;
+        immediate(this.#reset);
+      }
+    }));
+  }
+}

@@ -107,7 +107,7 @@ test('careless caller: a loop of push, submit and `await bulk.wait()` whose requ
   assert.ok(fired, `the timer fired during the loop (after ${n} round trips)`);
 });
 
-test('careless caller: a wait held for the check phase (the turn\'s budget spent) is still one at a time, and ring.close() rejects it', async () => {
+test('careless caller: a ready wait held for the check phase (the turn\'s budget spent) resolves there with the count ready when it was asked, whatever take() or close() did meanwhile, as an answer given at once would have', async () => {
   const ring = new Ring();
   const bulk = ring.bulk({ depth: 8 });
   const out = new BulkCompletions(8);
@@ -124,12 +124,11 @@ test('careless caller: a wait held for the check phase (the turn\'s budget spent
       w.then(() => (settled = true), () => {});
       for (let k = 0; k < 5; k++) await Promise.resolve();
       if (!settled) held = w;
-      else bulk.take(out);
+      bulk.take(out); // (careless: before the held wait resolved)
     }
   }
   assert.ok(held, 'precondition: a ready wait was held for the check phase');
-  await assert.rejects(bulk.wait(1), /one at a time/);
   const closing = ring.close();
-  await assert.rejects(held, RingClosedError);
+  assert.equal(await held, 1);
   await closing;
 });

@@ -30,7 +30,7 @@ import { BULK_TAG } from './completion.js';
 import { Ring, ringInternals } from './ring.js';
 import { binding } from '../native.js';
 import { BulkWord, bulkState, type BulkState } from './bulk-state.js';
-import { TurnBudget, immediate } from './jobs.js';
+import { TurnBudget } from './jobs.js';
 
 const ECANCELED = errnoOf('ECANCELED');
 const { FREE_TOP, READY_HEAD, READY, INFLIGHT, FINISHED } = BulkWord;
@@ -213,15 +213,11 @@ export class BulkQueue implements BulkHandler {
     if (min < 1 || min > this.depth) return Promise.reject(new RangeError(`bulk.wait(): "min" must be in [1, ${this.depth}] (the queue's depth), got ${min}`));
     if (this.#waitResolve) return Promise.reject(new TypeError('bulk.wait(): a wait is already pending; one at a time'));
     const st = this.#st;
-    if (st[READY] >= min) return this.#readyNow(min);
+    if (st[READY] >= min) return this.#readyNow();
     if (st[READY] + st[INFLIGHT] < min)
       return Promise.reject(new RangeError(`bulk.wait(${min}): only ${st[READY] + st[INFLIGHT]} requests were pushed and not taken; it would never resolve`));
     this.submit();
-    if (st[READY] >= min) return this.#readyNow(min);
-    return this.#pendingWait(min);
-  }
-
-  #pendingWait(min: number): Promise<number> {
+    if (st[READY] >= min) return this.#readyNow();
     return new Promise<number>((resolve, reject) => {
       this.#waitMin = min;
       this.#waitResolve = resolve;
@@ -230,16 +226,16 @@ export class BulkQueue implements BulkHandler {
   }
 
   /**
-   * A wait whose completions are ready already (requests that completed inline): resolved now, but
-   * for a loop of push/submit/wait that never leaves the microtask queue, once in this turn of the
-   * event loop its answers have run for the turn's budget (src/ring/jobs.ts): then in the check
-   * phase, so that timers and I/O run (as an `await` of node's I/O would let them).
+   * A wait whose completions are ready already (requests that completed inline) is answered now,
+   * with the count ready now; but in a loop of push/submit/wait that never leaves the microtask
+   * queue, once this turn of the event loop has run such answers for its budget (src/ring/jobs.ts),
+   * the answer (that same count: a take() meanwhile does not undo it) comes in the check phase, so
+   * that timers and I/O run, as an `await` of node's I/O would let them.
    */
-  #readyNow(min: number): Promise<number> {
-    if (!this.#turn.charge()) return Promise.resolve(this.#st[READY]);
-    const p = this.#pendingWait(min);
-    immediate(() => this.#wake());
-    return p;
+  #readyNow(): Promise<number> {
+    const n = this.#st[READY];
+    if (!this.#turn.charge()) return Promise.resolve(n);
+    return this.#turn.nextTurn().then(() => n);
   }
 
   /** @internal a CQE for slot word `low` (src/ring/completion.ts). */

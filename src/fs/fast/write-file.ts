@@ -145,7 +145,13 @@ async function firstFd(ring: Ring, path: string | Uint8Array, flags: number, mod
   }
   // (the close is not linked behind the write: one the kernel may still cancel would leave it open
   // if the thread ended first, its fd no longer owned; it follows once the write is done)
-  const [w] = await settleAll([ring.write(fd, chunk, -1, { signal })]);
+  let write: Promise<number>;
+  try {
+    write = ring.write(fd, chunk, -1, { signal });
+  } catch (e) {
+    write = Promise.reject(e); // (a ring closed while the open was under way: the fd goes back to be closed)
+  }
+  const [w] = await settleAll([write]);
   return outcome(fd, chunk, { ok: true, value: fd }, w, undefined, signal);
 }
 

@@ -6,8 +6,9 @@
  * back (ring.close(): written to the SQ but not submitted, or waiting in the JS backlog; an
  * io_uring_enter that failed for the whole batch: what it did not consume), the close of a process
  * fd among them is done here, by close(2), and settles as its CQE would have; every other request
- * is rejected (RingClosedError with submitted: false, or the enter's RingError). What a thread ending leaves unsubmitted is
- * handled the same way by the native teardown (native/ring_napi.c close_unsubmitted).
+ * is rejected (RingClosedError with submitted: false, or the enter's RingError). What a thread
+ * ending leaves unsubmitted is handled the same way by the native teardown (native/ring_napi.c
+ * close_unsubmitted).
  */
 import type { Sqe } from '../ops/sqe.js';
 import type { Pending } from './requests.js';

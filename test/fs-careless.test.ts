@@ -269,7 +269,7 @@ test('careless caller: fh.close() after its streams were destroyed (their close 
   let n = 0;
   for (const s of streams) for await (const c of s) n += (c as Buffer).length;
   assert.equal(n, 100_000, 'the file read once');
-  // the turn's flush budget spent (submission.ts: CLOCK_EVERY flushes, TURN_BUDGET_MS): the next
+  // the turn's flush budget spent (src/ring/jobs.ts TurnBudget: CLOCK_EVERY flushes, TURN_BUDGET_MS): the next
   // flush waits for the check phase, as under load (where CI saw the close taken back)
   let marker: Promise<number> | undefined;
   for (let attempt = 0; attempt < 5 && marker === undefined; attempt++) {

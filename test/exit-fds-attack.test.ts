@@ -12,34 +12,23 @@
  * close cancelled before it ran is done by closeOwnedFd. The other tests held and stay as
  * regression tests.
  */
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
-import { mkdtempSync, rmSync, writeFileSync, openSync, closeSync, fstatSync, writeSync, readSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { openSync, closeSync, fstatSync, writeSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { Ring, RingError, op } from '../src/index.js';
 import { createFs } from '../src/fs/index.js';
-import { fdsUnder, CPU_TIME_SCALE } from './helpers.js';
+import { fdsUnder, fileDirs, CPU_TIME_SCALE } from './helpers.js';
 
 const N = 8;
-let root = '';
-before(() => {
-  root = mkdtempSync(join(tmpdir(), 'rf-exit-fds-attack-'));
-});
-after(() => rmSync(root, { recursive: true, force: true }));
+/** A directory of its own for one test, with files f0..f(N-1). */
+const files = fileDirs('rf-exit-fds-attack-', N);
 
 const fsUrl = new URL('../src/fs/index.js', import.meta.url).href;
 const indexUrl = new URL('../src/index.js', import.meta.url).href;
 const nativeUrl = new URL('../src/native.js', import.meta.url).href;
-
-/** A directory of its own for one test, with files f0..f(N-1). */
-function files(): string {
-  const dir = mkdtempSync(join(root, 'd'));
-  for (let i = 0; i < N; i++) writeFileSync(join(dir, `f${i}`), `file ${i}`);
-  return dir;
-}
 
 /** A FIFO in `dir`, and this thread's fd on it opened 'r+' (both ends: opens of it never block). */
 function fifoIn(dir: string): { fifo: string; fd: number } {

@@ -8,35 +8,24 @@
  * it where it has the case (reported, not asserted: it leaves the fds of a close() in the exit
  * tick open in some runs).
  */
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
 import * as net from 'node:net';
-import { mkdtempSync, rmSync, writeFileSync, openSync, closeSync, fstatSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { openSync, closeSync, fstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ring, RingError, O, op, BulkCompletions } from '../src/index.js';
 import { execFileSync } from 'node:child_process';
-import { ringFor, fdsUnder, CPU_TIME_SCALE } from './helpers.js';
+import { ringFor, fdsUnder, fileDirs, CPU_TIME_SCALE } from './helpers.js';
 import { ENGINES, noEngine } from './security/asm-programs.js';
 
 const N = 8;
-let root = '';
-before(() => {
-  root = mkdtempSync(join(tmpdir(), 'rf-exit-fds-'));
-});
-after(() => rmSync(root, { recursive: true, force: true }));
+/** A directory of its own for one test, with files f0..f(N-1). */
+const files = fileDirs('rf-exit-fds-', N);
 
 const fsUrl = new URL('../src/fs/index.js', import.meta.url).href;
 const indexUrl = new URL('../src/index.js', import.meta.url).href;
 const nativeUrl = new URL('../src/native.js', import.meta.url).href;
-
-/** A directory of its own for one test (a leak in one does not fail the next), with files f0..f(N-1). */
-function files(): string {
-  const dir = mkdtempSync(join(root, 'd'));
-  for (let i = 0; i < N; i++) writeFileSync(join(dir, `f${i}`), `file ${i}`);
-  return dir;
-}
 
 /** Runs `body` (an async function body, `dir` and `N` in scope) in a worker that ends with process.exit(); resolves once it has exited, with what it posted before. */
 async function inWorker(dir: string, body: string): Promise<unknown[]> {

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync, existsSync, openSync, closeSync, wr
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import type { TestContext } from 'node:test';
+import { before, after, type TestContext } from 'node:test';
 import { Ring, type RingOptions } from '../src/index.js';
 import { opByName } from '../src/ops/table.js';
 import { opFlagSupported } from '../src/ring/kernel-probe.js';
@@ -61,6 +61,24 @@ export function fdsUnder(under: string): string[] {
     }
   }
   return out;
+}
+
+/**
+ * For a test file (call it at its top level): a maker of directories of their own, one per test (a
+ * leak one test finds is not the next one's), each holding files f0..f(n-1) ("file i"), all under a
+ * root the file removes when it ends.
+ */
+export function fileDirs(prefix: string, n: number): () => string {
+  let root = '';
+  before(() => {
+    root = mkdtempSync(join(tmpdir(), prefix));
+  });
+  after(() => rmSync(root, { recursive: true, force: true }));
+  return () => {
+    const dir = mkdtempSync(join(root, 'd'));
+    for (let i = 0; i < n; i++) writeFileSync(join(dir, `f${i}`), `file ${i}`);
+    return dir;
+  };
 }
 
 export function tempDir(): { dir: string; cleanup: () => void } {

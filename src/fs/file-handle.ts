@@ -12,6 +12,7 @@ import type { Ring } from '../ring/ring.js';
 import { binding } from '../native.js';
 import { AT_EMPTY_PATH } from '../ring/abi.js';
 import { closeOwnedFd } from '../ring/close-fd.js';
+import { closeFdNow } from '../ring/unsubmitted.js';
 import { nodeError, errnoError, fileClosedError, invalidArgValue, invalidState, checkAborted } from './errors.js';
 import {
   validateObject, validateInteger, validateBuffer, validateBufferArray, validateOffsetLengthRead, validateOffsetLengthWrite,
@@ -68,8 +69,7 @@ function advance(bufs: ArrayBufferView[], n: number): ArrayBufferView[] {
  * close(2), not fs.closeSync(): in a worker, Node 26's fs warns of closing an fd node:fs did not open.
  */
 const unclosed = new FinalizationRegistry<number>((fd) => {
-  binding.fdDisown(fd);
-  if (binding.closeFd(fd) < 0) return;
+  if (closeFdNow(fd) < 0) return;
   process.emitWarning(`Closing file descriptor ${fd} on garbage collection`);
 });
 

@@ -11,6 +11,7 @@ import { isIP } from 'node:net';
 import { ringInternals, type Ring } from '../ring/ring.js';
 import { SqeFlags } from '../ring/abi.js';
 import { closeOwnedFd } from '../ring/close-fd.js';
+import { closeFdNow } from '../ring/unsubmitted.js';
 
 /**
  * A socket object (TcpSocket, TcpServer, UdpSocket) takes ownership of its process fd: registered
@@ -29,8 +30,7 @@ export function ownSocketFd(fd: number, owner: object): void {
  */
 const droppedSockets = new FinalizationRegistry<number>((fd) => {
   // (close() unregisters first, so the fd is still this object's: never a later socket's number)
-  binding.fdDisown(fd);
-  binding.closeFd(fd);
+  closeFdNow(fd);
   process.emitWarning(`ringflow: closing socket fd ${fd} on garbage collection (a TcpSocket, TcpServer or UdpSocket was dropped without close())`, {
     code: 'RINGFLOW_SOCKET_GC',
     detail: 'Call close() (or use `await using`) when done with a socket.',
@@ -46,8 +46,7 @@ const droppedSockets = new FinalizationRegistry<number>((fd) => {
 export async function closeSocketFd(ring: Ring, owner: object, fd: number, reset?: () => boolean): Promise<void> {
   droppedSockets.unregister(owner);
   if (ring.closed) {
-    binding.fdDisown(fd);
-    return void binding.closeFd(abortive(fd, reset));
+    return void closeFdNow(abortive(fd, reset));
   }
   // requests still waiting on the socket (an accept, a recv, a send without room) hold its file:
   // closing the fd alone would leave them, the bound port and the connection there for good (and

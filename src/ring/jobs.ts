@@ -110,25 +110,24 @@ export class TurnBudget {
     resolve?.();
   };
 
+  /** The turn's end (the check phase) resets the budget: scheduled once per turn. */
+  #scheduleReset(): void {
+    if (this.#resetScheduled) return;
+    this.#resetScheduled = true;
+    this.#start = now();
+    immediate(this.#reset);
+  }
+
   /** Counts one answer in this turn; returns `spent`. */
   charge(): boolean {
-    if (!this.#resetScheduled) {
-      this.#resetScheduled = true;
-      this.#start = now();
-      immediate(this.#reset);
-    }
+    this.#scheduleReset();
     if (++this.#answers % CLOCK_EVERY === 0 && now() - this.#start >= TURN_BUDGET_MS) this.spent = true;
     return this.spent;
   }
 
   /** Resolves in the check phase that begins the next turn (timers and I/O have run by then): one promise for every caller in this turn. */
   nextTurn(): Promise<void> {
-    return (this.#next ??= new Promise<void>((resolve) => {
-      this.#resolveNext = resolve;
-      if (!this.#resetScheduled) {
-        this.#resetScheduled = true;
-        immediate(this.#reset);
-      }
-    }));
+    this.#scheduleReset();
+    return (this.#next ??= new Promise<void>((resolve) => (this.#resolveNext = resolve)));
   }
 }

@@ -21,10 +21,9 @@ import type { Ring } from '../../ring/ring.js';
 import { op } from '../../ops/build.js';
 import { FixedFile } from '../../ops/sqe.js';
 import { SlotPool } from './slots.js';
-import { settleAll, type Settled } from './settle.js';
+import type { Settled } from './settle.js';
 import { runGroupSettled } from '../../ring/callback-requests.js';
 import { aborted, asNodeSyscall } from './errors.js';
-import { RingError } from '../../errors.js';
 import { closeOwnedFd, neverRan } from '../../ring/close-fd.js';
 import { binding } from '../../native.js';
 
@@ -145,18 +144,17 @@ async function firstFd(ring: Ring, path: string | Uint8Array, flags: number, mod
   }
   // (the close is not linked behind the write: one the kernel may still cancel would leave it open
   // if the thread ended first, its fd no longer owned; it follows once the write is done)
-  let write: Promise<number>;
+  let w: Settled;
   try {
-    write = ring.write(fd, chunk, -1, { signal });
-  } catch (e) {
-    write = Promise.reject(e); // (a ring closed while the open was under way: the fd goes back to be closed)
+    w = { ok: true, value: await ring.write(fd, chunk, -1, { signal }) };
+  } catch (error) {
+    w = { ok: false, error }; // (also a ring closed while the open was under way: the fd goes back to be closed)
   }
-  const [w] = await settleAll([write]);
   return outcome(fd, chunk, { ok: true, value: fd }, w, undefined, signal);
 }
 
 /** A step that did not run: cancelled by the broken link (RingError ECANCELED) or by the signal (an AbortError), or taken back by ring.close() before the kernel saw it. */
-const cancelled = (e: unknown): boolean => (e instanceof RingError && e.code === 'ECANCELED') || (e instanceof Error && e.name === 'AbortError') || neverRan(e);
+const cancelled = (e: unknown): boolean => neverRan(e) || (e instanceof Error && e.name === 'AbortError');
 
 /**
  * The first round's result. The file is open after it unless its close ran: the close is not in
